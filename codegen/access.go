@@ -1,0 +1,177 @@
+package codegen
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// generator holds what the gen* functions share while emitting one graph.
+type generator struct {
+	g    *ir.Graph
+	args map[*ir.Value]string // inputs: the generated method's argument name
+	err  error
+}
+
+func newGenerator(g *ir.Graph) *generator {
+	gen := &generator{g: g, args: map[*ir.Value]string{}}
+	for _, v := range g.Inputs() {
+		if v.Phase == ir.Forward {
+			gen.args[v] = "x"
+		} else {
+			gen.args[v] = "target"
+		}
+	}
+	return gen
+}
+
+// elem returns the Go type of the model's numbers.
+func (gen *generator) elem() *jen.Statement {
+	if gen.g.DType == ir.F64 {
+		return jen.Float64()
+	}
+	return jen.Float32()
+}
+
+// lit is a constant of the model's element type.
+func (gen *generator) lit(x float64) *jen.Statement {
+	if gen.g.DType == ir.F64 {
+		return jen.Lit(x)
+	}
+	return jen.Lit(float32(x))
+}
+
+// arrayType is the fixed array type of a tensor shape: [5][4]float32.
+func (gen *generator) arrayType(shape ir.Shape) *jen.Statement {
+	s := jen.Null()
+	for _, d := range shape {
+		s = s.Index(jen.Lit(d))
+	}
+	return s.Add(gen.elem())
+}
+
+// apiType is the array type a generated method takes or returns for an
+// activation [batch, n]: [n] for an unbatched model, else [batch][n].
+func (gen *generator) apiType(v *ir.Value) *jen.Statement {
+	if gen.g.Unbatched {
+		return gen.arrayType(v.Shape[1:])
+	}
+	return gen.arrayType(v.Shape)
+}
+
+// paramField is the model field holding parameter p, gradField its gradient.
+func paramField(p *ir.Value) string { return GoName(p.Name) }
+func gradField(p *ir.Value) string  { return GoName(p.Name) + "Grad" }
+func slotField(i int) string        { return "slot" + strconv.Itoa(i) }
+
+// index is a loop index: a variable, or a constant where a loop of one
+// iteration was left out.
+type index struct {
+	name  string
+	value int
+}
+
+func (ix index) code() *jen.Statement {
+	if ix.name == "" {
+		return jen.Lit(ix.value)
+	}
+	return jen.Id(ix.name)
+}
+
+// at is the element of v at the given indexes, one per dimension.
+func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
+	if len(idx) != len(v.Shape) {
+		gen.fail(fmt.Errorf("codegen: %s indexed with %d indexes", v.LongString(), len(idx)))
+		return jen.Null()
+	}
+	s := v.Storage
+	switch s.Kind {
+	case ir.InArg:
+		if gen.g.Unbatched {
+			idx = idx[1:]
+		}
+		return indexed(jen.Id(gen.args[v]), idx)
+	case ir.InParam:
+		return indexed(jen.Id("m").Dot(paramField(s.Param)), idx)
+	case ir.InGrad:
+		return indexed(jen.Id("m").Dot(gradField(s.Param)), idx)
+	case ir.InHyper:
+		return jen.Id("m").Dot(GoName(v.Name))
+	case ir.InConst:
+		return gen.lit(v.Value)
+	case ir.InSlot:
+		return jen.Id("m").Dot(slotField(s.Slot)).Index(flatIndex(v.Shape, idx))
+	}
+	gen.fail(fmt.Errorf("codegen: %s has no storage", v))
+	return jen.Null()
+}
+
+func indexed(s *jen.Statement, idx []index) *jen.Statement {
+	for _, ix := range idx {
+		s = s.Index(ix.code())
+	}
+	return s
+}
+
+// flatIndex is the row-major offset of idx in shape, with constant parts
+// folded so a one-sample model reads slot[i] rather than slot[0*5+i].
+func flatIndex(shape ir.Shape, idx []index) *jen.Statement {
+	var terms []*jen.Statement
+	offset := 0
+	stride := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		ix := idx[d]
+		switch {
+		case ix.name == "":
+			offset += ix.value * stride
+		case stride == 1:
+			terms = append(terms, jen.Id(ix.name))
+		default:
+			terms = append(terms, jen.Id(ix.name).Op("*").Lit(stride))
+		}
+		stride *= shape[d]
+	}
+	if offset != 0 || len(terms) == 0 {
+		terms = append(terms, jen.Lit(offset))
+	}
+	s := terms[len(terms)-1]
+	for i := len(terms) - 2; i >= 0; i-- {
+		s = s.Op("+").Add(terms[i])
+	}
+	return s
+}
+
+// loops emits nested loops over extents with the given index names,
+// leaving out loops of one iteration, around the body built from the
+// indexes.
+func loops(names []string, extents []int, body func(idx []index) []jen.Code) []jen.Code {
+	idx := make([]index, len(extents))
+	var nest func(d int) []jen.Code
+	nest = func(d int) []jen.Code {
+		if d == len(extents) {
+			return body(idx)
+		}
+		if extents[d] == 1 {
+			idx[d] = index{}
+			return nest(d + 1)
+		}
+		idx[d] = index{name: names[d]}
+		inner := nest(d + 1)
+		return []jen.Code{jen.For(jen.Id(names[d]).Op(":=").Range().Lit(extents[d])).Block(inner...)}
+	}
+	return nest(0)
+}
+
+// each emits loops over every element of shape, naming indexes i, j, k.
+func each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
+	return loops([]string{"i", "j", "k", "l"}[:len(shape)], shape, body)
+}
+
+func (gen *generator) fail(err error) {
+	if gen.err == nil {
+		gen.err = err
+	}
+}

@@ -1,0 +1,145 @@
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+func receiver() *jen.Statement { return jen.Id("m").Op("*").Id("Model") }
+
+// phase emits the code of every value in the given phases, in schedule order.
+func (gen *generator) phase(phases ...ir.Phase) []jen.Code {
+	var code []jen.Code
+	for _, v := range gen.g.Values {
+		for _, p := range phases {
+			if v.Phase == p {
+				code = append(code, gen.genValue(v)...)
+			}
+		}
+	}
+	return code
+}
+
+// genForward emits forward (the forward phase into the model's slots, shared
+// with Backward) and Forward (forward, then the output copied out).
+func (gen *generator) genForward(f *jen.File) {
+	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	f.Comment("forward computes every forward value into the model's memory.")
+	f.Func().Params(receiver()).Id("forward").Params(jen.Id("x").Op("*").Add(gen.apiType(x))).Block(gen.phase(ir.Forward)...)
+
+	copyOut := loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
+		dst := jen.Id("y")
+		if !gen.g.Unbatched {
+			dst = dst.Index(idx[0].code())
+		}
+		return []jen.Code{dst.Index(idx[1].code()).Op("=").Add(gen.at(y, idx...))}
+	})
+	f.Comment("Forward computes the network's output y for the input x.")
+	f.Func().Params(receiver()).Id("Forward").Params(
+		jen.Id("x").Op("*").Add(gen.apiType(x)),
+		jen.Id("y").Op("*").Add(gen.apiType(y)),
+	).Block(append([]jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}, copyOut...)...)
+}
+
+// genBackward emits Backward: forward, the loss, and its gradients.
+func (gen *generator) genBackward(f *jen.File) {
+	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
+	body := []jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}
+	body = append(body, gen.phase(ir.Loss, ir.Backward)...)
+	body = append(body, jen.Return(gen.at(gen.g.Loss)))
+	f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and", gen.g.Loss.Op))
+	f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
+	f.Comment("overwrites the previous gradients, as PyTorch's zero_grad followed by backward.")
+	f.Func().Params(receiver()).Id("Backward").Params(
+		jen.Id("x").Op("*").Add(gen.apiType(x)),
+		jen.Id("target").Op("*").Add(gen.apiType(t)),
+	).Add(gen.elem()).Block(body...)
+}
+
+// genStep emits Step, the optimizer's update from the current gradients.
+func (gen *generator) genStep(f *jen.File) {
+	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
+	f.Func().Params(receiver()).Id("Step").Params().Block(gen.phase(ir.Update)...)
+}
+
+// genTrainStep emits TrainStep = Backward + Step.
+func (gen *generator) genTrainStep(f *jen.File) {
+	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
+	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
+	f.Func().Params(receiver()).Id("TrainStep").Params(
+		jen.Id("x").Op("*").Add(gen.apiType(x)),
+		jen.Id("target").Op("*").Add(gen.apiType(t)),
+	).Add(gen.elem()).Block(
+		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(jen.Id("x"), jen.Id("target")),
+		jen.Id("m").Dot("Step").Call(),
+		jen.Return(jen.Id("loss")),
+	)
+}
+
+func (gen *generator) optimizerString() string {
+	o := gen.g.Optimizer
+	var kv []string
+	for _, h := range gen.g.Hypers() {
+		kv = append(kv, fmt.Sprintf("%s=m.%s", h.Name, GoName(h.Name)))
+	}
+	return fmt.Sprintf("%s(%s)", o.Kind, strings.Join(kv, ", "))
+}
+
+// label names a value for comments: its source name, or its op and id.
+func (gen *generator) label(v *ir.Value) string {
+	switch {
+	case v.Op == ir.OpConst:
+		return fmt.Sprint(v.Value)
+	case v.Op == ir.OpInput:
+		return gen.args[v]
+	case v.Name != "":
+		return v.Name
+	}
+	return v.String()
+}
+
+// describe is the comment above a value's code: what it computes.
+func (gen *generator) describe(v *ir.Value) string {
+	a := func(i int) string { return gen.label(v.Args[i]) }
+	switch v.Op {
+	case ir.OpLinear:
+		s := fmt.Sprintf("%s·%sᵀ", a(0), a(1))
+		if len(v.Args) == 3 {
+			s += " + " + a(2)
+		}
+		if v.Act != "" {
+			s = fmt.Sprintf("%s(%s)", v.Act, s)
+		}
+		return fmt.Sprintf("%s = %s", gen.label(v), s)
+	case ir.OpMatMul:
+		ta, tb := "", ""
+		if v.TransA {
+			ta = "ᵀ"
+		}
+		if v.TransB {
+			tb = "ᵀ"
+		}
+		return fmt.Sprintf("%s = %s%s·%s%s", gen.label(v), a(0), ta, a(1), tb)
+	case ir.OpSumRows:
+		return fmt.Sprintf("%s = Σ over the batch of %s", gen.label(v), a(0))
+	case ir.OpSigmoidGrad:
+		return fmt.Sprintf("%s = %s·%s(1-%s), the derivative of sigmoid", gen.label(v), a(0), a(1), a(1))
+	case ir.OpMSE:
+		return fmt.Sprintf("loss = mse(%s, %s), reduction %s", a(0), a(1), v.Reduction)
+	case ir.OpMSEGrad:
+		return fmt.Sprintf("%s = d loss / d %s = 2(%s-%s)/N", gen.label(v), a(0), a(0), a(1))
+	case ir.OpSGD:
+		return fmt.Sprintf("%s -= lr·d %s", v.Name, v.Name)
+	case ir.OpAdd:
+		return fmt.Sprintf("%s = %s + %s", gen.label(v), a(0), a(1))
+	}
+	args := make([]string, len(v.Args))
+	for i := range v.Args {
+		args[i] = a(i)
+	}
+	return fmt.Sprintf("%s = %s(%s)", gen.label(v), v.Op, strings.Join(args, ", "))
+}

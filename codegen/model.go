@@ -1,0 +1,145 @@
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// genSizes emits the sizes users need to declare inputs and outputs.
+func (gen *generator) genSizes(f *jen.File) {
+	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	defs := []jen.Code{
+		jen.Id("Inputs").Op("=").Lit(x.Shape[1]).Comment("features per sample of x"),
+		jen.Id("Outputs").Op("=").Lit(y.Shape[1]).Comment("features per sample of y"),
+	}
+	if !gen.g.Unbatched {
+		defs = append(defs, jen.Id("Batch").Op("=").Lit(gen.g.Batch).Comment("samples per call"))
+	}
+	f.Const().Defs(defs...)
+}
+
+// input is the graph's input of the given phase: the data or the target.
+func (gen *generator) input(phase ir.Phase) *ir.Value {
+	for _, v := range gen.g.Inputs() {
+		if v.Phase == phase {
+			return v
+		}
+	}
+	gen.fail(fmt.Errorf("codegen: the graph has no %s input", phase))
+	return &ir.Value{Shape: ir.Shape{1, 1}}
+}
+
+// genModel emits the Model struct: parameters in PyTorch's layout, their
+// gradients, the hyperparameters and the scratch slots.
+func (gen *generator) genModel(f *jen.File) {
+	var fields []jen.Code
+	params := gen.g.Params()
+	for _, p := range params {
+		fields = append(fields, jen.Id(paramField(p)).Add(gen.arrayType(p.Shape)).Comment(p.Name))
+	}
+	if gen.g.Loss != nil {
+		fields = append(fields, jen.Line(), jen.Comment("Gradients of the loss, set by Backward."))
+		for _, p := range params {
+			fields = append(fields, jen.Id(gradField(p)).Add(gen.arrayType(p.Shape)).Comment("d loss / d "+p.Name))
+		}
+	}
+	if hypers := gen.g.Hypers(); len(hypers) > 0 {
+		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Settings of the %s optimizer; change them between steps as schedules do.", gen.g.Optimizer.Kind)))
+		for _, h := range hypers {
+			fields = append(fields, jen.Id(GoName(h.Name)).Add(gen.elem()).Comment(h.Name))
+		}
+	}
+	if len(gen.g.Slots) > 0 {
+		fields = append(fields, jen.Line(), jen.Comment("Scratch memory. Values whose lifetimes do not overlap share a slot."))
+		for i, s := range gen.g.Slots {
+			names := make([]string, len(s.Values))
+			for j, v := range s.Values {
+				names[j] = gen.label(v)
+			}
+			fields = append(fields, jen.Id(slotField(i)).Index(jen.Lit(s.Size)).Add(gen.elem()).Comment(strings.Join(names, ", ")))
+		}
+	}
+	f.Comment(fmt.Sprintf("Model is the network %s: its parameters and everything its methods need,", gen.g.Name))
+	f.Comment("so that no method allocates. A Model is not safe for concurrent use.")
+	f.Type().Id("Model").Struct(fields...)
+}
+
+// genNew emits New, which initialises parameters as PyTorch's nn.Linear
+// does by default.
+func (gen *generator) genNew(f *jen.File) {
+	body := []jen.Code{jen.Id("m").Op(":=").Op("&").Id("Model").Values(gen.hyperDefaults()...)}
+	body = append(body, jen.Id("r").Op(":=").Qual(runtimePath, "NewRNG").Call(jen.Id("seed")))
+	for _, p := range gen.g.Params() {
+		fanIn := gen.fanIn(p)
+		body = append(body, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn))))
+	}
+	body = append(body, jen.Return(jen.Id("m")))
+	f.Comment("New returns a model with PyTorch's default nn.Linear initialisation: every weight and")
+	f.Comment("bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.")
+	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Op("*").Id("Model").Block(body...)
+}
+
+func (gen *generator) hyperDefaults() []jen.Code {
+	var kv []jen.Code
+	for _, h := range gen.g.Hypers() {
+		kv = append(kv, jen.Id(GoName(h.Name)).Op(":").Add(jen.Lit(h.Value)))
+	}
+	return kv
+}
+
+// fanIn is the number of inputs of the layer a parameter belongs to.
+func (gen *generator) fanIn(p *ir.Value) int {
+	for _, v := range gen.g.Values {
+		if v.Op == ir.OpLinear && (v.Args[1] == p || len(v.Args) == 3 && v.Args[2] == p) {
+			return v.Args[1].Shape[1]
+		}
+	}
+	return p.Shape[len(p.Shape)-1]
+}
+
+// flat is a row-major slice over the model's array field of the given shape.
+func (gen *generator) flat(field string, shape ir.Shape) *jen.Statement {
+	if len(shape) == 1 {
+		return jen.Id("m").Dot(field).Index(jen.Op(":"))
+	}
+	first := jen.Op("&").Id("m").Dot(field)
+	for range shape {
+		first = first.Index(jen.Lit(0))
+	}
+	return jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(shape.Size()))
+}
+
+// genParams emits Params, the state_dict view of the model.
+func (gen *generator) genParams(f *jen.File) {
+	var items []jen.Code
+	for _, p := range gen.g.Params() {
+		dims := make([]jen.Code, len(p.Shape))
+		for i, d := range p.Shape {
+			dims[i] = jen.Lit(d)
+		}
+		kv := []jen.Code{
+			jen.Id("Name").Op(":").Lit(p.Name),
+			jen.Id("Shape").Op(":").Index().Int().Values(dims...),
+			jen.Id("Value").Op(":").Add(gen.flat(paramField(p), p.Shape)),
+		}
+		if gen.g.Loss != nil {
+			kv = append(kv, jen.Id("Grad").Op(":").Add(gen.flat(gradField(p), p.Shape)))
+		}
+		items = append(items, jen.Line().Values(kv...))
+	}
+	paramType := jen.Qual(runtimePath, "Param").Types(gen.elem())
+	f.Comment("Params lists the parameters in PyTorch's state_dict order and naming. Each Value")
+	f.Comment("(and Grad) aliases the model's array in row-major order: reading it reads the")
+	f.Comment("parameter, writing it sets the parameter.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Params").Params().Index().Add(paramType).Block(
+		jen.Return(jen.Index().Add(paramType).Values(append(items, jen.Line())...)),
+	)
+	f.Comment("Param returns the parameter named name (\"layer1.weight\"), as in Params.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Param").Params(jen.Id("name").String()).Params(paramType, jen.Bool()).Block(
+		jen.Return(jen.Qual(runtimePath, "Lookup").Call(jen.Id("m").Dot("Params").Call(), jen.Id("name"))),
+	)
+}

@@ -1,0 +1,238 @@
+// Package ir is nngen's intermediate representation: a typed dataflow graph
+// with static shapes, built by a front end, rewritten by passes and turned
+// into code by codegen.
+//
+// A Graph is a schedule: its Values are in an order that computes every
+// argument before its users. Each value belongs to one phase (forward, loss,
+// backward, update), which tells codegen which method computes it.
+package ir
+
+import (
+	"fmt"
+	"slices"
+)
+
+// DType is the element type of every tensor in a graph.
+type DType uint8
+
+const (
+	F32 DType = iota
+	F64
+)
+
+func (d DType) String() string {
+	if d == F64 {
+		return "f64"
+	}
+	return "f32"
+}
+
+// Shape lists a tensor's dimensions, outermost first. A scalar has none.
+type Shape []int
+
+// Size is the number of elements.
+func (s Shape) Size() int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func (s Shape) String() string {
+	b := []byte{'['}
+	for i, d := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%d", d)
+	}
+	return string(append(b, ']'))
+}
+
+// Pos is a position in a source file; the zero Pos means unknown.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) IsValid() bool { return p.Line > 0 }
+
+func (p Pos) String() string {
+	if !p.IsValid() {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Phase says which generated method computes a value.
+type Phase uint8
+
+const (
+	Forward  Phase = iota // Forward (and the start of Backward)
+	Loss                  // Backward, after the forward values
+	Backward              // Backward, gradients
+	Update                // Step
+)
+
+func (p Phase) String() string {
+	return [...]string{"forward", "loss", "backward", "update"}[p]
+}
+
+// Attrs are an op's compile-time parameters. Each op uses the few it needs
+// (see the op table); the others stay zero.
+type Attrs struct {
+	Act       string  // linear: fused activation ("" = none)
+	TransA    bool    // matmul: use the first argument transposed
+	TransB    bool    // matmul: use the second argument transposed
+	Reduction string  // losses: "mean" or "sum"
+	Value     float64 // const: the value; hyper: the starting value
+}
+
+// Value is one node of the graph: an op applied to earlier values.
+type Value struct {
+	ID    int
+	Op    Op
+	Args  []*Value
+	DType DType
+	Shape Shape
+	Name  string // source name, or the state_dict name of a parameter
+	Pos   Pos    // where the source defined it, for errors
+	Phase Phase
+	Attrs
+
+	// Grad is, for a parameter after autodiff, the value of dLoss/dParam.
+	Grad *Value
+	// Storage is where the value lives, filled in by buffer planning.
+	Storage Storage
+}
+
+// Graph is a network: its values in schedule order and what they mean.
+type Graph struct {
+	Name  string // the network's name, used for the generated type's comment
+	DType DType
+	// Batch is the number of samples per call. Activations are always
+	// [Batch, features]; Unbatched says the generated API takes one sample
+	// without a batch dimension (Batch is then 1), as PyTorch allows.
+	Batch     int
+	Unbatched bool
+
+	Values    []*Value
+	Outputs   []*Value   // the network's outputs, in declaration order
+	Loss      *Value     // the scalar loss; nil for an inference-only graph
+	Optimizer *Optimizer // how Step updates parameters; nil without training
+	Slots     []Slot     // scratch buffers, from buffer planning
+
+	nextID int
+}
+
+// New returns an empty graph.
+func New(name string, dtype DType, batch int, unbatched bool) *Graph {
+	return &Graph{Name: name, DType: dtype, Batch: batch, Unbatched: unbatched}
+}
+
+// Add appends a value computing op over args, inferring its shape from the
+// op's rule. The graph is unchanged when the rule rejects the arguments.
+func (g *Graph) Add(op Op, attrs Attrs, args ...*Value) (*Value, error) {
+	v := &Value{Op: op, Args: args, DType: g.DType, Attrs: attrs}
+	if len(args) > 0 {
+		v.Phase = args[0].Phase
+		for _, a := range args {
+			v.Phase = max(v.Phase, a.Phase)
+		}
+	}
+	shape, err := InferShape(v)
+	if err != nil {
+		return nil, err
+	}
+	v.Shape = shape
+	g.push(v)
+	return v, nil
+}
+
+// Leaf appends an input, parameter, hyperparameter or constant.
+func (g *Graph) Leaf(op Op, name string, shape Shape, attrs Attrs) *Value {
+	v := &Value{Op: op, Name: name, Shape: shape, DType: g.DType, Attrs: attrs}
+	g.push(v)
+	return v
+}
+
+func (g *Graph) push(v *Value) {
+	v.ID = g.nextID
+	g.nextID++
+	g.Values = append(g.Values, v)
+}
+
+// Params lists the trainable parameters in declaration order.
+func (g *Graph) Params() []*Value { return g.filter(OpParam) }
+
+// Inputs lists the graph's inputs (data and loss targets) in order.
+func (g *Graph) Inputs() []*Value { return g.filter(OpInput) }
+
+// Hypers lists the hyperparameters (settable scalars such as lr).
+func (g *Graph) Hypers() []*Value { return g.filter(OpHyper) }
+
+func (g *Graph) filter(op Op) []*Value {
+	var out []*Value
+	for _, v := range g.Values {
+		if v.Op == op {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Uses counts, for every value, how many argument slots refer to it,
+// plus one for each role the graph gives it (output, loss, gradient).
+func (g *Graph) Uses() map[*Value]int {
+	n := make(map[*Value]int, len(g.Values))
+	for _, v := range g.Values {
+		for _, a := range v.Args {
+			n[a]++
+		}
+		if v.Grad != nil {
+			n[v.Grad]++
+		}
+	}
+	for _, v := range g.Outputs {
+		n[v]++
+	}
+	if g.Loss != nil {
+		n[g.Loss]++
+	}
+	return n
+}
+
+// Replace makes every use of old (arguments and graph roles) use new.
+func (g *Graph) Replace(old, new *Value) {
+	for _, v := range g.Values {
+		for i, a := range v.Args {
+			if a == old {
+				v.Args[i] = new
+			}
+		}
+		if v.Grad == old {
+			v.Grad = new
+		}
+	}
+	for i, v := range g.Outputs {
+		if v == old {
+			g.Outputs[i] = new
+		}
+	}
+	if g.Loss == old {
+		g.Loss = new
+	}
+}
+
+// Remove deletes values from the schedule; callers make sure nothing uses them.
+func (g *Graph) Remove(dead map[*Value]bool) {
+	g.Values = slices.DeleteFunc(g.Values, func(v *Value) bool { return dead[v] })
+}
+
+// Optimizer is the update rule that Step applies, with its settings.
+type Optimizer struct {
+	Kind   string
+	Params map[string]float64 // every setting, defaults filled in
+	Pos    Pos
+}

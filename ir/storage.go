@@ -1,0 +1,48 @@
+package ir
+
+import "fmt"
+
+// StorageKind says where a value's elements live in the generated code.
+type StorageKind uint8
+
+const (
+	Unplanned StorageKind = iota
+	InArg                 // an argument of the generated method (inputs)
+	InParam               // the parameter's field (parameters, their updates)
+	InGrad                // the parameter's gradient field
+	InHyper               // the hyperparameter's field
+	InConst               // a literal in the code
+	InSlot                // a scratch slot of the model, shared over time
+)
+
+// Storage is where one value lives.
+type Storage struct {
+	Kind  StorageKind
+	Slot  int    // InSlot: index into Graph.Slots
+	Param *Value // InParam, InGrad: the parameter
+}
+
+func (s Storage) String() string {
+	switch s.Kind {
+	case InArg:
+		return "arg"
+	case InParam:
+		return "param(" + s.Param.Name + ")"
+	case InGrad:
+		return "grad(" + s.Param.Name + ")"
+	case InHyper:
+		return "hyper"
+	case InConst:
+		return "const"
+	case InSlot:
+		return fmt.Sprintf("slot%d", s.Slot)
+	}
+	return ""
+}
+
+// Slot is a scratch buffer of the generated model; values whose lifetimes
+// do not overlap share one.
+type Slot struct {
+	Size   int      // elements: the largest value it holds
+	Values []*Value // the values it holds, in schedule order
+}

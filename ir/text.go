@@ -1,0 +1,99 @@
+package ir
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// String returns the graph's canonical text form, one value a line:
+//
+//	v3 = linear[act=sigmoid] <f32[1,5]> v0 v1 v2 "h1" @h1
+//
+// Lines are grouped by phase; the graph's roles (outputs, loss, gradients)
+// follow. Dumps, pass tests and error messages all use this form.
+func (g *Graph) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "network %s %s batch=%d", g.Name, g.DType, g.Batch)
+	if g.Unbatched {
+		b.WriteString(" unbatched")
+	}
+	b.WriteByte('\n')
+	phase := Phase(255)
+	for _, v := range g.Values {
+		if v.Phase != phase {
+			phase = v.Phase
+			fmt.Fprintf(&b, "# %s\n", phase)
+		}
+		b.WriteString(v.LongString())
+		b.WriteByte('\n')
+	}
+	for _, v := range g.Outputs {
+		fmt.Fprintf(&b, "output %s\n", v)
+	}
+	if g.Loss != nil {
+		fmt.Fprintf(&b, "loss %s\n", g.Loss)
+	}
+	for _, p := range g.Params() {
+		if p.Grad != nil {
+			fmt.Fprintf(&b, "grad %s = %s\n", p, p.Grad)
+		}
+	}
+	if o := g.Optimizer; o != nil {
+		fmt.Fprintf(&b, "optimizer %s%s\n", o.Kind, formatParams(o.Params))
+	}
+	for i, s := range g.Slots {
+		fmt.Fprintf(&b, "slot %d [%d]\n", i, s.Size)
+	}
+	return b.String()
+}
+
+// String is the value's short name, v<ID>.
+func (v *Value) String() string { return "v" + strconv.Itoa(v.ID) }
+
+// LongString is the value's line in the canonical text form.
+func (v *Value) LongString() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s = %s%s <%s%s>", v, v.Op, v.attrString(), v.DType, v.Shape)
+	for _, a := range v.Args {
+		fmt.Fprintf(&b, " %s", a)
+	}
+	if v.Name != "" {
+		fmt.Fprintf(&b, " %q", v.Name)
+	}
+	if s := v.Storage.String(); s != "" {
+		fmt.Fprintf(&b, " @%s", s)
+	}
+	return b.String()
+}
+
+func (v *Value) attrString() string {
+	var kv []string
+	if v.Act != "" {
+		kv = append(kv, "act="+v.Act)
+	}
+	if v.TransA {
+		kv = append(kv, "ta")
+	}
+	if v.TransB {
+		kv = append(kv, "tb")
+	}
+	if v.Reduction != "" {
+		kv = append(kv, "reduction="+v.Reduction)
+	}
+	if v.Op == OpConst || v.Op == OpHyper {
+		kv = append(kv, "value="+strconv.FormatFloat(v.Value, 'g', -1, 64))
+	}
+	if len(kv) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(kv, ",") + "]"
+}
+
+func formatParams(m map[string]float64) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(&b, " %s=%s", k, strconv.FormatFloat(m[k], 'g', -1, 64))
+	}
+	return b.String()
+}
