@@ -172,4 +172,3 @@ func sgdShape(v *Value) (Shape, error) {
 	}
 	return p.Shape, nil
 }
-
