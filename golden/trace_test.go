@@ -1,0 +1,84 @@
+package golden
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// trace is a PyTorch reference trace, as written by make_reference.py.
+type trace struct {
+	Name  string `json:"name"`
+	Model struct {
+		Layers []struct {
+			Name       string `json:"name"`
+			In         int    `json:"in"`
+			Out        int    `json:"out"`
+			Bias       *bool  `json:"bias"`
+			Activation string `json:"activation"`
+		} `json:"layers"`
+	} `json:"model"`
+	Loss struct {
+		Type      string `json:"type"`
+		Reduction string `json:"reduction"`
+	} `json:"loss"`
+	Optimizer map[string]any `json:"optimizer"`
+	Batch     *int           `json:"batch"`
+}
+
+func readTrace(t *testing.T, path string) trace {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr trace
+	if err := json.Unmarshal(data, &tr); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return tr
+}
+
+// modelSource writes the .nn description of a trace's network: what a user
+// would write to get PyTorch's network.
+func (tr trace) modelSource(dtype string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s, as traced by make_reference.py\nnetwork %s\n", tr.Name, strings.ReplaceAll(tr.Name, "_", ""))
+	if tr.Batch != nil {
+		fmt.Fprintf(&b, "batch %d\n", *tr.Batch)
+	}
+	fmt.Fprintf(&b, "dtype %s\n", dtype)
+	layers := tr.Model.Layers
+	fmt.Fprintf(&b, "input x[%d]\n", layers[0].In)
+	prev := "x"
+	for i, l := range layers {
+		fmt.Fprintf(&b, "%s = linear(%s, %d, %d", l.Name, prev, l.In, l.Out)
+		if l.Bias != nil && !*l.Bias {
+			b.WriteString(", bias=false")
+		}
+		b.WriteString(")\n")
+		prev = l.Name
+		if l.Activation != "" && l.Activation != "identity" {
+			prev = fmt.Sprintf("h%d", i+1)
+			fmt.Fprintf(&b, "%s = %s(%s)\n", prev, l.Activation, l.Name)
+		}
+	}
+	fmt.Fprintf(&b, "output %s\n", prev)
+	fmt.Fprintf(&b, "loss %s(%s, target[%d]", tr.Loss.Type, prev, layers[len(layers)-1].Out)
+	if tr.Loss.Reduction != "" {
+		fmt.Fprintf(&b, ", reduction=%s", tr.Loss.Reduction)
+	}
+	b.WriteString(")\n")
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(tr.Optimizer)) {
+		if k != "type" {
+			kv = append(kv, fmt.Sprintf("%s=%v", k, tr.Optimizer[k]))
+		}
+	}
+	fmt.Fprintf(&b, "optimizer %s(%s)\n", tr.Optimizer["type"], strings.Join(kv, ", "))
+	return b.String()
+}

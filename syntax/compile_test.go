@@ -1,0 +1,166 @@
+package syntax
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/nngen/nngen/ir"
+)
+
+const tutorial = `# The tutorial network (PyTorch: Linear(4,5)+sigmoid, Linear(5,7)+sigmoid, Linear(7,3), MSE, SGD lr=0.3)
+network MyModel
+input x[4]
+layer1 = linear(x, 5)
+h1 = sigmoid(layer1)
+layer2 = linear(h1, 7)
+h2 = sigmoid(layer2)
+layer3 = linear(h2, 3)
+output layer3
+loss mse(layer3, target[3])
+optimizer sgd(lr=0.3)
+`
+
+// compile compiles src as model.nn and checks the graph it must produce.
+func compile(t *testing.T, src string) *ir.Graph {
+	t.Helper()
+	g, err := Compile("model.nn", []byte(src))
+	if err != nil {
+		t.Fatalf("Compile:\n%v", err)
+	}
+	if err := g.Verify(); err != nil {
+		t.Fatalf("Verify:\n%v\ngraph:\n%s", err, g)
+	}
+	return g
+}
+
+func TestTutorial(t *testing.T) {
+	g := compile(t, tutorial)
+	want := `network MyModel f32 batch=1 unbatched
+# forward
+v0 = input <f32[1,4]> "x"
+v1 = param <f32[5,4]> "layer1.weight"
+v2 = param <f32[5]> "layer1.bias"
+v3 = linear <f32[1,5]> v0 v1 v2 "layer1"
+v4 = sigmoid <f32[1,5]> v3 "h1"
+v5 = param <f32[7,5]> "layer2.weight"
+v6 = param <f32[7]> "layer2.bias"
+v7 = linear <f32[1,7]> v4 v5 v6 "layer2"
+v8 = sigmoid <f32[1,7]> v7 "h2"
+v9 = param <f32[3,7]> "layer3.weight"
+v10 = param <f32[3]> "layer3.bias"
+v11 = linear <f32[1,3]> v8 v9 v10 "layer3"
+# loss
+v12 = input <f32[1,3]> "target"
+v13 = mse[reduction=mean] <f32[]> v11 v12 "loss"
+output v11
+loss v13
+optimizer sgd lr=0.3
+`
+	if got := g.String(); got != want {
+		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestPositions checks that values remember where the source defined them,
+// for the errors that later stages report.
+func TestPositions(t *testing.T) {
+	g := compile(t, tutorial)
+	at := func(line, col int) ir.Pos { return ir.Pos{File: "model.nn", Line: line, Col: col} }
+	byName := map[string]*ir.Value{}
+	for _, v := range g.Values {
+		byName[v.Name] = v
+	}
+	for name, want := range map[string]ir.Pos{
+		"x":             at(3, 7),
+		"layer1.weight": at(4, 1),
+		"layer1.bias":   at(4, 1),
+		"layer1":        at(4, 1),
+		"h1":            at(5, 1),
+		"target":        at(10, 18),
+		"loss":          at(10, 1),
+	} {
+		if v := byName[name]; v == nil || v.Pos != want {
+			t.Errorf("%s: position %v, want %v", name, v.Pos, want)
+		}
+	}
+	if got := g.Optimizer.Pos; got != at(11, 1) {
+		t.Errorf("optimizer: position %v, want %v", got, at(11, 1))
+	}
+	if g.Values[12].Phase != ir.Loss || g.Loss.Phase != ir.Loss {
+		t.Errorf("target and loss must be in the loss phase")
+	}
+}
+
+func TestVariants(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{{
+		name: "batch, float64, bias=false, linear(x, in, out), sum",
+		src: `network Batched
+batch 8
+dtype float64
+input x[4]
+hidden = linear(x, 4, 5, bias=false)
+out = sigmoid(hidden)
+output out
+loss mse(out, y[5], reduction=sum)
+optimizer sgd(lr=1e-3)
+`,
+		want: `network Batched f64 batch=8
+# forward
+v0 = input <f64[8,4]> "x"
+v1 = param <f64[5,4]> "hidden.weight"
+v2 = linear <f64[8,5]> v0 v1 "hidden"
+v3 = sigmoid <f64[8,5]> v2 "out"
+# loss
+v4 = input <f64[8,5]> "y"
+v5 = mse[reduction=sum] <f64[]> v3 v4 "loss"
+output v3
+loss v5
+optimizer sgd lr=0.001
+`,
+	}, {
+		name: "inference only; header statements anywhere; comments, blank lines, CRLF",
+		src:  "input x[2]  # features\r\n\r\ny = linear(x, 1, bias=true)\r\noutput y\r\ndtype float32\r\nbatch 1\r\nnetwork Tiny\r\n",
+		want: `network Tiny f32 batch=1
+# forward
+v0 = input <f32[1,2]> "x"
+v1 = param <f32[1,2]> "y.weight"
+v2 = param <f32[1]> "y.bias"
+v3 = linear <f32[1,1]> v0 v1 v2 "y"
+output v3
+`,
+	}, {
+		name: "the output may be the input; a byte order mark is ignored",
+		src:  "\uFEFFnetwork Identity\ninput x[3]\noutput x",
+		want: `network Identity f32 batch=1 unbatched
+# forward
+v0 = input <f32[1,3]> "x"
+output v0
+`,
+	}}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			if got := compile(t, test.src).String(); got != test.want {
+				t.Errorf("graph:\n%s\nwant:\n%s", got, test.want)
+			}
+		})
+	}
+}
+
+func TestErrorListFormat(t *testing.T) {
+	_, err := Compile("m.nn", []byte("network A\nnetwork B\n"))
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 3 {
+		t.Fatalf("got %#v, want an ErrorList of 3", err)
+	}
+	want := "m.nn:1:1: missing input statement; add one like: input x[4]\n" +
+		"m.nn:1:1: missing output statement; add one like: output y\n" +
+		"m.nn:2:1: duplicate network statement; first at m.nn:1:1"
+	if err.Error() != want {
+		t.Errorf("got\n%s\nwant\n%s", err, want)
+	}
+	if got := list[2].Pos; got != (ir.Pos{File: "m.nn", Line: 2, Col: 1}) {
+		t.Errorf("position %v", got)
+	}
+}

@@ -1,0 +1,359 @@
+package syntax
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// trainable is a valid network with a loss, five lines long.
+const trainable = "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss mse(y, t[3])\n"
+
+// errorTests are malformed files, each with every error Compile must report.
+var errorTests = []struct {
+	name, src, want string
+}{{
+	name: "unknown op, with a hint; names defined from it cause nothing more",
+	src: `network M
+input x[4]
+layer1 = linear(x, 5)
+h1 = sigmod(layer1)
+h2 = sigmoid(h1)
+output h2
+`,
+	want: `model.nn:4:6: unknown op "sigmod"; did you mean "sigmoid"?`,
+}, {
+	name: "unknown op, nothing close",
+	src:  "network M\ninput x[4]\ny = conv2d(x)\noutput y\n",
+	want: `model.nn:3:5: unknown op "conv2d" (known: linear, sigmoid)`,
+}, {
+	name: "undefined name, with a hint",
+	src: `network M
+input x[4]
+h1 = sigmoid(x)
+h2 = sigmoid(h1)
+y = linear(h3, 2)
+output y
+`,
+	want: `model.nn:5:12: undefined: h3; did you mean h2?`,
+}, {
+	name: "undefined name, nothing close",
+	src:  "network M\ninput x[4]\ny = linear(features, 2)\noutput y\n",
+	want: `model.nn:3:12: undefined: features`,
+}, {
+	name: "use before definition",
+	src:  "network M\ninput x[4]\ny = sigmoid(h)\nh = sigmoid(x)\noutput y\n",
+	want: `model.nn:3:13: undefined: h (it is defined later, at model.nn:4:1)`,
+}, {
+	name: "duplicate name",
+	src: `network M
+input x[4]
+layer1 = linear(x, 5)
+layer1 = linear(x, 3)
+x = sigmoid(layer1)
+output layer1
+`,
+	want: `model.nn:4:1: duplicate name layer1; first defined at model.nn:3:1
+model.nn:5:1: duplicate name x; first defined at model.nn:2:7`,
+}, {
+	name: "linear(x, in, out) with the wrong in",
+	src: `network M
+input x[4]
+layer1 = linear(x, 5)
+h1 = sigmoid(layer1)
+layer2 = linear(h1, 7, 3)
+output layer2
+`,
+	want: `model.nn:5:21: layer2: linear expects 7 input features but h1 has 5`,
+}, {
+	name: "loss target of the wrong size",
+	src: `network M
+input x[4]
+layer3 = linear(x, 3)
+output layer3
+loss mse(layer3, target[4])
+`,
+	want: `model.nn:5:25: loss: output layer3 has 3 features but target has 4`,
+}, {
+	name: "empty file",
+	src:  "",
+	want: `model.nn:1:1: missing network statement; add one like: network MyModel
+model.nn:1:1: missing input statement; add one like: input x[4]
+model.nn:1:1: missing output statement; add one like: output y`,
+}, {
+	name: "duplicate statements",
+	src: `network M
+network N
+batch 2
+batch 4
+dtype float32
+dtype float64
+input x[4]
+input z[4]
+y = linear(z, 3)
+output y
+output x
+loss mse(y, t[3])
+loss mse(y, t[3])
+optimizer sgd(lr=0.1)
+optimizer sgd(lr=0.2)
+`,
+	want: `model.nn:2:1: duplicate network statement; first at model.nn:1:1
+model.nn:4:1: duplicate batch statement; first at model.nn:3:1
+model.nn:6:1: duplicate dtype statement; first at model.nn:5:1
+model.nn:8:1: duplicate input statement; first at model.nn:7:1
+model.nn:11:1: duplicate output statement; first at model.nn:10:1
+model.nn:13:1: duplicate loss statement; first at model.nn:12:1
+model.nn:15:1: duplicate optimizer statement; first at model.nn:14:1`,
+}, {
+	name: "optimizer without a loss",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\noptimizer sgd(lr=0.1)\n",
+	want: `model.nn:5:1: optimizer without a loss to minimize; add one like: loss mse(y, target[3])`,
+}, {
+	name: "sizes out of range",
+	src: `network M
+batch 16777217
+input x[0]
+y = linear(x, -3)
+z = linear(x, 2.5)
+w = linear(x, 99999999999999999999)
+output y
+`,
+	want: `model.nn:2:7: batch must be an integer from 1 to 16777216, found "16777217"
+model.nn:3:9: the size of x must be an integer from 1 to 16777216, found "0"
+model.nn:4:15: linear's output size must be an integer from 1 to 16777216, found "-3"
+model.nn:5:15: linear's output size must be an integer from 1 to 16777216, found "2.5"
+model.nn:6:15: linear's output size must be an integer from 1 to 16777216, found "99999999999999999999"`,
+}, {
+	name: "tensors too large",
+	src: `network M
+batch 65536
+input x[8192]
+input small[1]
+`,
+	want: `model.nn:1:1: missing output statement; add one like: output y
+model.nn:3:7: x would be [65536,8192], 536870912 elements; at most 268435456 are allowed
+model.nn:4:1: duplicate input statement; first at model.nn:3:1`,
+}, {
+	name: "weight too large",
+	src:  "network M\ninput x[65536]\ny = linear(x, 65536)\noutput y\n",
+	want: `model.nn:3:1: y.weight would be [65536,65536], 4294967296 elements; at most 268435456 are allowed`,
+}, {
+	name: "bad keyword values and dtype",
+	src: `network M
+dtype float16
+input x[4]
+y = linear(x, 3, bias=maybe)
+z = linear(x, 3)
+output z
+loss mse(z, t[3], reduction=max)
+`,
+	want: `model.nn:2:7: dtype must be float32 or float64, found "float16"
+model.nn:4:23: bias must be true or false, found "maybe"
+model.nn:7:29: reduction must be mean or sum, found "max"`,
+}, {
+	name: "unknown and misplaced arguments",
+	src: `network M
+input x[4]
+a = linear(x, 3, baias=false)
+b = linear(x, 3, scale=2)
+c = sigmoid(x, slope=2)
+d = linear(x, 3, bias=false, bias=true)
+e = linear(x)
+f = sigmoid(x, x)
+g = sigmoid(3)
+h = linear(x, bias=false, 3)
+output x
+`,
+	want: `model.nn:3:18: linear has no argument "baias"; did you mean "bias"?
+model.nn:4:18: linear has no argument "scale" (it takes: bias)
+model.nn:5:16: sigmoid takes no keyword arguments, found "slope"
+model.nn:6:30: duplicate argument bias
+model.nn:7:5: linear takes 2 or 3 arguments, as in linear(x, out) or linear(x, in, out); got 1
+model.nn:8:5: sigmoid takes 1 argument, as in sigmoid(x); got 2
+model.nn:9:13: sigmoid's input must be a value name, found "3"
+model.nn:10:27: positional argument "3" after keyword arguments`,
+}, {
+	name: "unknown statements and keywords as names",
+	src: `network M
+optimiser sgd(lr=0.1)
+inputs x[4]
+input x[4]
+h1 sigmoid(x)
+output = sigmoid(x)
+input loss[2]
+output output
+`,
+	want: `model.nn:2:1: unknown statement "optimiser"; did you mean "optimizer"?
+model.nn:3:1: unknown statement "inputs"; did you mean "input"?
+model.nn:5:1: unknown statement "h1"; a line is NAME = op(...) or starts with network, batch, dtype, input, output, loss or optimizer
+model.nn:6:1: cannot use output as a name: it is a statement keyword
+model.nn:7:7: cannot use loss as a name: it is a statement keyword`,
+}, {
+	name: "incomplete statements",
+	src: `network
+batch eight
+dtype
+input x
+input x[4] y
+output
+loss
+loss mse
+h = sigmoid(x)
+h = sigmoid(h)
+`,
+	want: `model.nn:1:8: expected a name after network, found end of line
+model.nn:2:7: expected a batch size after batch, found "eight"
+model.nn:3:6: expected float32 or float64 after dtype, found end of line
+model.nn:4:8: expected '[' after x (an input is declared as NAME[SIZE]), found end of line
+model.nn:5:12: unexpected "y" at end of statement
+model.nn:6:7: expected a name after output, found end of line
+model.nn:7:5: expected a loss function after loss, found end of line
+model.nn:8:9: expected '(' after mse, found end of line
+model.nn:10:1: duplicate name h; first defined at model.nn:9:1`,
+}, {
+	name: "syntax errors",
+	src: `network M
+input x[4
+h = sigmoid(x
+y = linear(x 5)
+z = linear(x, 1.2.3)
+w = linear(x, 1e999)
+v = linear(x, 3) $
+u = 
+= sigmoid(x)
+t = sigmoid(x,)
+s = linear(x, 3, bias=)
+output y
+`,
+	want: `model.nn:2:10: expected ']' after size, found end of line
+model.nn:3:14: expected ')' after arguments, found end of line
+model.nn:4:14: expected ')' after arguments, found "5"
+model.nn:5:15: bad number "1.2.3"
+model.nn:6:15: number "1e999" is out of range
+model.nn:7:18: unexpected character '$'
+model.nn:8:5: expected an op after =, found end of line
+model.nn:9:1: expected a statement, found "="
+model.nn:10:15: expected an argument, found ")"
+model.nn:11:23: expected a value after bias=, found ")"`,
+}, {
+	name: "NUL, invalid UTF-8 and non-ASCII names",
+	src:  "network M\ninput x[4]\ny = sigmoid(x)\x00\nz = sigmoid(x) # caf\xe9\nnaïve = sigmoid(x)\noutput y\n",
+	want: `model.nn:3:15: invalid NUL character
+model.nn:4:21: invalid UTF-8 encoding
+model.nn:5:3: unexpected character U+00EF 'ï'; names use ASCII letters, digits and _`,
+}, {
+	name: "optimizer settings, checked by the ir package",
+	src:  trainable + "optimizer sgd(lr=-0.5)\n",
+	want: `model.nn:6:15: sgd: lr must be at least 0, got -0.5`,
+}, {
+	name: "optimizer: missing setting",
+	src:  trainable + "optimizer sgd()\n",
+	want: `model.nn:6:1: sgd needs lr=...`,
+}, {
+	name: "optimizer: unknown",
+	src:  trainable + "optimizer sdg(lr=0.1)\n",
+	want: `model.nn:6:11: unknown optimizer "sdg"; did you mean "sgd"?`,
+}, {
+	name: "optimizer: misspelt setting",
+	src:  trainable + "optimizer sgd(lrr=0.1)\n",
+	want: `model.nn:6:15: sgd has no argument "lrr"; did you mean "lr"?`,
+}, {
+	name: "optimizer: not a number",
+	src:  trainable + "optimizer sgd(lr=fast)\n",
+	want: `model.nn:6:18: lr must be a number, found "fast"`,
+}, {
+	name: "optimizer: positional argument",
+	src:  trainable + "optimizer sgd(0.1)\n",
+	want: `model.nn:6:15: sgd takes keyword arguments only, as in sgd(lr=...); found "0.1"`,
+}, {
+	name: "loss: unknown function; its target is not reported as undefined",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+loss mes(y, t[3])
+output t
+`,
+	want: `model.nn:4:6: unknown loss "mes"; did you mean "mse"?`,
+}, {
+	name: "loss target must be declared",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+loss mse(y, x)
+output y
+`,
+	want: `model.nn:4:13: mse's target must be declared with its size, like target[3], found "x"`,
+}, {
+	name: "the loss target is not a network output",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+loss mse(y, t[3])
+output t
+`,
+	want: `model.nn:5:8: output t: the loss target is not computed by the network`,
+}, {
+	name: "several errors on different lines, reported together in order",
+	src: `# The tutorial network, with mistakes
+network MyModel
+input x[4]
+layer1 = linear(x, 5)
+h1 = sigmod(layer1)
+layer2 = linear(h1, 7)
+h2 = sigmoid(layer2
+layer3 = linear(h2, 3)
+h3 = sigmoid(layer1)
+layer4 = linear(h3, 7, 2)
+output layer3
+loss mse(layer3, target[3], reduction=max)
+optimizer sgd(lr=0.3, momentum=0.9)
+`,
+	want: `model.nn:5:6: unknown op "sigmod"; did you mean "sigmoid"?
+model.nn:7:20: expected ')' after arguments, found end of line
+model.nn:10:21: layer4: linear expects 7 input features but h3 has 5
+model.nn:12:39: reduction must be mean or sum, found "max"
+model.nn:13:23: sgd has no argument "momentum" (it takes: lr)`,
+}}
+
+func TestErrors(t *testing.T) {
+	for _, test := range errorTests {
+		t.Run(test.name, func(t *testing.T) {
+			g, err := Compile("model.nn", []byte(test.src))
+			if g != nil {
+				t.Errorf("got a graph with the errors")
+			}
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("got %v, want an ErrorList", err)
+			}
+			if got := err.Error(); got != test.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, test.want)
+			}
+		})
+	}
+}
+
+// TestLargeInputs guards against quadratic work: one huge line, and many
+// lines each with a misspelt name among many names.
+func TestLargeInputs(t *testing.T) {
+	long := "network M\ninput x[4]\ny = sigmoid(" + strings.Repeat("a", 1<<20) + ")\noutput y\n"
+	if _, err := Compile("model.nn", []byte(long)); err == nil || !strings.Contains(err.Error(), "undefined: aaaa") {
+		t.Errorf("got %.200v", err)
+	}
+	var b strings.Builder
+	b.WriteString("network M\ninput x[4]\n")
+	const n = 50000
+	for i := range n {
+		b.WriteString("value" + strings.Repeat("z", i%7) + strconv.Itoa(i) + " = sigmoid(x)\n")
+	}
+	for i := range n {
+		b.WriteString("use" + strconv.Itoa(i) + " = sigmoid(valu" + strconv.Itoa(i) + ")\n")
+	}
+	_, err := Compile("model.nn", []byte(b.String()))
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != n+1 {
+		t.Fatalf("got %d errors, want %d", len(list), n+1)
+	}
+}

@@ -1,0 +1,282 @@
+package syntax
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// A .nn file holds one statement per line; each kind has a type holding its
+// tokens, named after its keyword.
+type (
+	networkStmt struct{ keyword, name token }       // network NAME
+	batchStmt   struct{ keyword, size token }       // batch N
+	dtypeStmt   struct{ keyword, dtype token }      // dtype float64
+	inputStmt   struct{ keyword, name, size token } // input NAME[N]
+	outputStmt  struct{ keyword, name token }       // output NAME
+)
+
+// assignStmt is NAME = op(...).
+type assignStmt struct {
+	name token
+	call call
+}
+
+// lossStmt is loss mse(...).
+type lossStmt struct {
+	keyword token
+	call    call
+}
+
+// optimizerStmt is optimizer sgd(...).
+type optimizerStmt struct {
+	keyword token
+	call    call
+}
+
+// badStmt stands for a line whose error is already reported. It keeps what
+// the line was for, so that it causes no second round of errors: its keyword
+// counts as present, the names it meant to define as defined.
+type badStmt struct {
+	keyword string
+	pos     ir.Pos
+	defines []token
+}
+
+// stmt is one of the statement types above.
+type stmt any
+
+// keywords start the statements other than assignments, in the order a file
+// usually has them; they cannot name values.
+var keywords = []string{"network", "batch", "dtype", "input", "output", "loss", "optimizer"}
+
+func isKeyword(name string) bool { return slices.Contains(keywords, name) }
+
+// call is op(args): positional arguments first, then keyword ones.
+type call struct {
+	fn   token
+	args []arg
+}
+
+// arg is VALUE, NAME[SIZE] (which declares NAME) or KEY=VALUE.
+type arg struct {
+	key   token // the zero token for a positional argument
+	value token // an identifier or a number
+	size  token // the zero token unless the argument declares a name
+}
+
+func (a arg) isKeyword() bool { return a.key.text != "" }
+func (a arg) declares() bool  { return a.size.text != "" }
+
+// String shows the argument as written, for messages.
+func (a arg) String() string {
+	text := a.value.text
+	if a.declares() {
+		text += "[" + a.size.text + "]"
+	}
+	return quote(text)
+}
+
+// parseFile parses src line by line. A bad line is reported and stands in
+// the result as a badStmt, and the lines after it are still checked.
+func parseFile(file string, src []byte, errs *ErrorList) []stmt {
+	var stmts []stmt
+	for lineNo := 1; len(src) > 0; lineNo++ {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		toks, err := scanLine(file, lineNo, line)
+		var s stmt
+		if err == nil {
+			if len(toks) == 1 {
+				continue // blank or comment only
+			}
+			s, err = parseLine(toks)
+		}
+		if err != nil {
+			*errs = append(*errs, err)
+			s = salvage(toks, err.Pos)
+		}
+		stmts = append(stmts, s)
+	}
+	return stmts
+}
+
+// parser reads one line's tokens. It keeps the first error only: after it,
+// the rest of the line is not trusted.
+type parser struct {
+	toks []token
+	i    int
+	err  *Error
+}
+
+func parseLine(toks []token) (stmt, *Error) {
+	p := &parser{toks: toks}
+	s := p.statement()
+	if t := p.peek(); p.err == nil && t.kind != endOfLine {
+		p.fail(t, "unexpected %s at end of statement", t)
+	}
+	return s, p.err
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+// next returns the next token; it stays on the endOfLine token once there.
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != endOfLine {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) fail(at token, format string, args ...any) {
+	if p.err == nil {
+		p.err = &Error{at.pos, fmt.Sprintf(format, args...)}
+	}
+}
+
+func (p *parser) expect(kind tokenKind, what string) token {
+	t := p.next()
+	if t.kind != kind {
+		p.fail(t, "expected %s, found %s", what, t)
+	}
+	return t
+}
+
+func (p *parser) expectPunct(punct, context string) token {
+	t := p.next()
+	if !t.is(punct) {
+		p.fail(t, "expected '%s' %s, found %s", punct, context, t)
+	}
+	return t
+}
+
+// definition reads a name that the statement defines.
+func (p *parser) definition(what string) token {
+	t := p.expect(identifier, what)
+	p.checkName(t)
+	return t
+}
+
+func (p *parser) checkName(t token) {
+	if isKeyword(t.text) {
+		p.fail(t, "cannot use %s as a name: it is a statement keyword", t.text)
+	}
+}
+
+func (p *parser) statement() stmt {
+	first := p.next()
+	if first.kind != identifier {
+		p.fail(first, "expected a statement, found %s", first)
+		return nil
+	}
+	if p.peek().is("=") {
+		p.checkName(first)
+		p.next()
+		return assignStmt{first, p.call("an op after =")}
+	}
+	switch first.text {
+	case "network":
+		return networkStmt{first, p.expect(identifier, "a name after network")}
+	case "batch":
+		return batchStmt{first, p.expect(number, "a batch size after batch")}
+	case "dtype":
+		return dtypeStmt{first, p.expect(identifier, "float32 or float64 after dtype")}
+	case "input":
+		name := p.definition("a name after input")
+		p.expectPunct("[", "after "+name.text+" (an input is declared as NAME[SIZE])")
+		size := p.expect(number, "a size")
+		p.expectPunct("]", "after size")
+		return inputStmt{first, name, size}
+	case "output":
+		return outputStmt{first, p.expect(identifier, "a name after output")}
+	case "loss":
+		return lossStmt{first, p.call("a loss function after loss")}
+	case "optimizer":
+		return optimizerStmt{first, p.call("an optimizer after optimizer")}
+	}
+	if kw := closest(first.text, keywords, nil); kw != "" {
+		p.fail(first, "unknown statement %s; did you mean %q?", first, kw)
+	} else {
+		p.fail(first, "unknown statement %s; a line is NAME = op(...) or starts with %s", first, alternatives(keywords))
+	}
+	return nil
+}
+
+func (p *parser) call(what string) call {
+	c := call{fn: p.expect(identifier, what)}
+	p.expectPunct("(", "after "+c.fn.text)
+	if p.peek().is(")") {
+		p.next()
+		return c
+	}
+	for p.err == nil {
+		a := p.arg()
+		if !a.isKeyword() && len(c.args) > 0 && c.args[len(c.args)-1].isKeyword() {
+			p.fail(a.value, "positional argument %s after keyword arguments", a)
+		}
+		c.args = append(c.args, a)
+		if !p.peek().is(",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct(")", "after arguments")
+	return c
+}
+
+func (p *parser) arg() arg {
+	var a arg
+	t := p.next()
+	if t.kind == identifier && p.peek().is("=") {
+		p.next()
+		a.key, t = t, p.next()
+	}
+	if t.kind != identifier && t.kind != number {
+		if a.isKeyword() {
+			p.fail(t, "expected a value after %s=, found %s", a.key.text, t)
+		} else {
+			p.fail(t, "expected an argument, found %s", t)
+		}
+		return a
+	}
+	a.value = t
+	if t.kind == identifier && !a.isKeyword() && p.peek().is("[") {
+		p.next()
+		p.checkName(t)
+		a.size = p.expect(number, "a size")
+		p.expectPunct("]", "after size")
+	}
+	return a
+}
+
+// salvage reads what a bad line meant to define from the tokens before its
+// error: NAME in "NAME = ...", "input NAME" and a loss's "NAME[".
+func salvage(toks []token, errPos ir.Pos) badStmt {
+	b := badStmt{pos: errPos}
+	if len(toks) == 0 || toks[0].kind != identifier {
+		return b
+	}
+	b.pos = toks[0].pos
+	switch {
+	case len(toks) > 1 && toks[1].is("="):
+		b.defines = append(b.defines, toks[0])
+	case isKeyword(toks[0].text):
+		b.keyword = toks[0].text
+		if b.keyword == "input" && len(toks) > 1 && toks[1].kind == identifier {
+			b.defines = append(b.defines, toks[1])
+		}
+		for i := 1; b.keyword == "loss" && i+1 < len(toks); i++ {
+			if toks[i].kind == identifier && toks[i+1].is("[") {
+				b.defines = append(b.defines, toks[i])
+			}
+		}
+	}
+	return b
+}
