@@ -20,7 +20,7 @@ import (
 // within 1e-5 (float32) or 1e-10 (float64) relative to the tensor's
 // largest value. The float64 packages also check every gradient against
 // central finite differences, and every package checks that Forward,
-// Backward and Step allocate nothing.
+// Backward and Step allocate nothing. The packages must also pass go vet.
 func TestParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages; skipped with -short")
@@ -78,10 +78,16 @@ func TestParity(t *testing.T) {
 			write(t, filepath.Join(dir, "parity_test.go"), harness.Bytes())
 		}
 	}
-	cmd := exec.Command("go", "test", "-count=1", "-v", "./...")
-	cmd.Dir = mod
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	out, err := cmd.CombinedOutput()
+	goCmd := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		return cmd.CombinedOutput()
+	}
+	if out, err := goCmd("vet", "./..."); err != nil {
+		t.Fatalf("go vet on the generated packages: %v\n%s", err, out)
+	}
+	out, err := goCmd("test", "-count=1", "-v", "./...")
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "max error") || strings.HasPrefix(line, "ok") || strings.Contains(line, "FAIL") {
 			t.Log(strings.TrimSpace(line))
