@@ -80,6 +80,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nngen:", err)
 		return 1
 	}
+	if note := moduleNote(*out); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	return 0
 }
 

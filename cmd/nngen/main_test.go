@@ -192,3 +192,18 @@ func TestExamplesUpToDate(t *testing.T) {
 		}
 	}
 }
+
+func TestNoteWhenModuleLacksNngen(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "model.nn"), tutorial)
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/user\n\ngo 1.26\n")
+	code, _, stderr := runCmd(t, dir, "build", "-o", "mymodel", "model.nn")
+	if code != 0 || !strings.Contains(stderr, "imports github.com/nngen/nngen/runtime, which "+filepath.Join(dir, "go.mod")+" does not require yet") ||
+		!strings.Contains(stderr, "go mod edit -require=github.com/nngen/nngen@v0.0.0 -replace=github.com/nngen/nngen=") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/user\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.1.0\n")
+	if code, _, stderr := runCmd(t, dir, "build", "-o", "mymodel", "model.nn"); code != 0 || stderr != "" {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
