@@ -5,6 +5,7 @@ package codegen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -49,6 +50,9 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 		if v.Storage.Kind == ir.Unplanned {
 			return nil, fmt.Errorf("codegen: %s has no storage; run the plan pass first", v)
 		}
+	}
+	if err := checkAPI(g); err != nil {
+		return nil, err
 	}
 	gen := newGenerator(g)
 	f := jen.NewFile(cfg.Package)
@@ -106,3 +110,30 @@ func GoName(name string) string {
 }
 
 var initialisms = map[string]bool{"LR": true, "ID": true}
+
+// checkAPI rejects graphs the generated API cannot express: it takes one
+// input and returns one output, and every parameter needs its own field.
+func checkAPI(g *ir.Graph) error {
+	var errs []error
+	if len(g.Outputs) != 1 {
+		errs = append(errs, fmt.Errorf("codegen: the network needs exactly one output, it has %d", len(g.Outputs)))
+	}
+	data := 0
+	for _, v := range g.Inputs() {
+		if v.Phase == ir.Forward {
+			data++
+		}
+	}
+	if data != 1 {
+		errs = append(errs, fmt.Errorf("codegen: the network needs exactly one input, it has %d", data))
+	}
+	fields := map[string]*ir.Value{}
+	for _, p := range g.Params() {
+		name := paramField(p)
+		if q, ok := fields[name]; ok {
+			errs = append(errs, fmt.Errorf("%s: %s and %s (%s) would both be the Go field %s; rename one", p.Pos, p.Name, q.Name, q.Pos, name))
+		}
+		fields[name] = p
+	}
+	return errors.Join(errs...)
+}

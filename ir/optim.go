@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -48,8 +49,8 @@ func NewOptimizer(kind string, given map[string]float64, pos Pos) (*Optimizer, [
 			errs = append(errs, fmt.Errorf("%s has no setting %q (it takes: %s)", kind, k, strings.Join(names, ", ")))
 		}
 	}
-	if lr, ok := params["lr"]; ok && !(lr >= 0) {
-		errs = append(errs, fmt.Errorf("%s: lr must be at least 0, got %g", kind, lr))
+	if lr, ok := params["lr"]; ok && !(lr >= 0 && lr <= math.MaxFloat64) {
+		errs = append(errs, fmt.Errorf("%s: lr must be finite and at least 0, got %g", kind, lr))
 	}
 	if errs != nil {
 		return nil, errs

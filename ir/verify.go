@@ -51,7 +51,7 @@ func (g *Graph) Verify() error {
 				bad(v, "gradient shape %v", v.Grad.Shape)
 			}
 		}
-		if v.Storage.Kind == InSlot && (v.Storage.Slot >= len(g.Slots) || g.Slots[v.Storage.Slot].Size < v.Shape.Size()) {
+		if v.Storage.Kind == InSlot && (v.Storage.Slot < 0 || v.Storage.Slot >= len(g.Slots) || g.Slots[v.Storage.Slot].Size < v.Shape.Size()) {
 			bad(v, "does not fit its slot")
 		}
 	}

@@ -1,7 +1,8 @@
 # Extra PyTorch traces for nngen's parity tests, beyond the shared seed and
 # seed_batch. Make them with:
-#   /usr/bin/python3 ../../../../shared/reference/make_reference.py cases.py .
-# (make_reference.py ships beside the shared traces; it needs python3-torch.)
+#   /usr/bin/python3 make_reference.py cases.py .
+# (make_reference.py here is the shared script with more activations; it
+# needs python3-torch.)
 CASES = [
     {"name": "wide_nobias", "description": "3-9-6-2, sigmoid, bias=false on the hidden layers, batch 4.",
      "model": {"layers": [
@@ -29,4 +30,68 @@ CASES = [
      "model": {"layers": [{"name": "proj", "in": 8, "out": 3}]},
      "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.05},
      "batch": 16, "steps": 3, "seed": 14},
+
+    # Activations, losses and optimizers beyond the tutorial.
+    {"name": "leaky_l1_nesterov", "description": "5-8-3 leaky_relu, L1 loss, SGD momentum 0.9 nesterov with weight decay, batch 6.",
+     "model": {"layers": [
+         {"name": "fc1", "in": 5, "out": 8, "activation": "leaky_relu"},
+         {"name": "fc2", "in": 8, "out": 3}]},
+     "loss": {"type": "l1"}, "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+     "batch": 6, "steps": 5, "seed": 21},
+    {"name": "gelu_bce_adamw", "description": "6-10-4 gelu (erf), BCE with logits, AdamW with weight decay 0.05, batch 4.",
+     "model": {"layers": [
+         {"name": "enc", "in": 6, "out": 10, "activation": "gelu"},
+         {"name": "dec", "in": 10, "out": 4}]},
+     "loss": {"type": "bce_with_logits"}, "optimizer": {"type": "adamw", "lr": 0.01, "weight_decay": 0.05},
+     "batch": 4, "steps": 5, "seed": 22},
+    {"name": "gelutanh_mse_adam", "description": "3-7-2 gelu (tanh approximation), MSE sum, Adam with betas, eps and weight decay, one sample.",
+     "model": {"layers": [
+         {"name": "a", "in": 3, "out": 7, "activation": "gelu_tanh"},
+         {"name": "b", "in": 7, "out": 2}]},
+     "loss": {"type": "mse", "reduction": "sum"},
+     "optimizer": {"type": "adam", "lr": 0.02, "betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.1},
+     "steps": 4, "seed": 23},
+    {"name": "softmax_dampening", "description": "4-6-3 relu then a softmax output, MSE, SGD momentum 0.8 dampening 0.3, batch 3.",
+     "model": {"layers": [
+         {"name": "hidden", "in": 4, "out": 6, "activation": "relu"},
+         {"name": "probs", "in": 6, "out": 3, "activation": "softmax"}]},
+     "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.5, "momentum": 0.8, "dampening": 0.3},
+     "batch": 3, "steps": 4, "seed": 24},
+    {"name": "ce_unbatched_nobias", "description": "4-5-3 tanh without biases, cross-entropy on one sample (a class index), SGD.",
+     "model": {"layers": [
+         {"name": "l1", "in": 4, "out": 5, "activation": "tanh", "bias": False},
+         {"name": "l2", "in": 5, "out": 3, "bias": False}]},
+     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.2},
+     "steps": 4, "seed": 25},
+    {"name": "ce_sum_batch1_adam", "description": "3-4-2 relu, cross-entropy with reduction sum, a batch of 1, Adam with PyTorch's defaults.",
+     "model": {"layers": [
+         {"name": "l1", "in": 3, "out": 4, "activation": "relu"},
+         {"name": "l2", "in": 4, "out": 2}]},
+     "loss": {"type": "cross_entropy", "reduction": "sum"}, "optimizer": {"type": "adam"},
+     "batch": 1, "steps": 4, "seed": 26},
+    {"name": "bce_sum_leaky02", "description": "4-4-3 leaky_relu slope 0.2, identity output, BCE with logits summed, SGD with weight decay, batch 5.",
+     "model": {"layers": [
+         {"name": "l1", "in": 4, "out": 4, "activation": "leaky_relu_0.2"},
+         {"name": "l2", "in": 4, "out": 3, "activation": "identity"}]},
+     "loss": {"type": "bce_with_logits", "reduction": "sum"}, "optimizer": {"type": "sgd", "lr": 0.1, "weight_decay": 0.001},
+     "batch": 5, "steps": 3, "seed": 27},
+    {"name": "l1_adamw_defaults", "description": "2-3-1 sigmoid, L1, AdamW with PyTorch's defaults, one sample.",
+     "model": {"layers": [
+         {"name": "l1", "in": 2, "out": 3, "activation": "sigmoid"},
+         {"name": "l2", "in": 3, "out": 1}]},
+     "loss": {"type": "l1"}, "optimizer": {"type": "adamw"},
+     "steps": 5, "seed": 28},
+    {"name": "deep_relu_adam", "description": "8-16-16-4 relu, MSE, Adam lr 0.005, batch 16, six steps.",
+     "model": {"layers": [
+         {"name": "l1", "in": 8, "out": 16, "activation": "relu"},
+         {"name": "l2", "in": 16, "out": 16, "activation": "relu"},
+         {"name": "l3", "in": 16, "out": 4}]},
+     "loss": {"type": "mse"}, "optimizer": {"type": "adam", "lr": 0.005},
+     "batch": 16, "steps": 6, "seed": 29},
+    {"name": "tanh_sum_momentum", "description": "3-5-2 tanh, L1 summed, SGD momentum 0.5 with weight decay, batch 2.",
+     "model": {"layers": [
+         {"name": "l1", "in": 3, "out": 5, "activation": "tanh"},
+         {"name": "l2", "in": 5, "out": 2}]},
+     "loss": {"type": "l1", "reduction": "sum"}, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5, "weight_decay": 0.02},
+     "batch": 2, "steps": 4, "seed": 30},
 ]
