@@ -246,7 +246,7 @@ model.nn:5:3: unexpected character U+00EF 'ï'; names use ASCII letters, digits 
 }, {
 	name: "optimizer settings, checked by the ir package",
 	src:  trainable + "optimizer sgd(lr=-0.5)\n",
-	want: `model.nn:6:15: sgd: lr must be at least 0, got -0.5`,
+	want: `model.nn:6:15: sgd: lr must be finite and at least 0, got -0.5`,
 }, {
 	name: "optimizer: missing setting",
 	src:  trainable + "optimizer sgd()\n",
