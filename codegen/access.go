@@ -12,12 +12,20 @@ import (
 // generator holds what the gen* functions share while emitting one graph.
 type generator struct {
 	g    *ir.Graph
+	pkg  string               // the generated package's name
 	args map[*ir.Value]string // inputs: the generated method's argument name
-	err  error
+	// computedBy maps an activation to the linear whose loop computes it.
+	computedBy map[*ir.Value]*ir.Value
+	err        error
 }
 
-func newGenerator(g *ir.Graph) *generator {
-	gen := &generator{g: g, args: map[*ir.Value]string{}}
+func newGenerator(g *ir.Graph, pkg string) *generator {
+	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: map[*ir.Value]*ir.Value{}}
+	for _, v := range g.Values {
+		if v.Also != nil {
+			gen.computedBy[v.Also] = v
+		}
+	}
 	for _, v := range g.Inputs() {
 		if v.Phase == ir.Forward {
 			gen.args[v] = "x"
@@ -29,9 +37,14 @@ func newGenerator(g *ir.Graph) *generator {
 }
 
 // elem returns the Go type of the model's numbers.
-func (gen *generator) elem() *jen.Statement {
-	if gen.g.DType == ir.F64 {
+func (gen *generator) elem() *jen.Statement { return goType(gen.g.DType) }
+
+func goType(d ir.DType) *jen.Statement {
+	switch d {
+	case ir.F64:
 		return jen.Float64()
+	case ir.Int:
+		return jen.Int()
 	}
 	return jen.Float32()
 }
@@ -44,28 +57,34 @@ func (gen *generator) lit(x float64) *jen.Statement {
 	return jen.Lit(float32(x))
 }
 
-// arrayType is the fixed array type of a tensor shape: [5][4]float32.
-func (gen *generator) arrayType(shape ir.Shape) *jen.Statement {
+// arrayType is the fixed array type of a value: [5][4]float32.
+func arrayType(v *ir.Value) *jen.Statement {
 	s := jen.Null()
-	for _, d := range shape {
+	for _, d := range v.Shape {
 		s = s.Index(jen.Lit(d))
 	}
-	return s.Add(gen.elem())
+	return s.Add(goType(v.DType))
 }
 
-// apiType is the array type a generated method takes or returns for an
-// activation [batch, n]: [n] for an unbatched model, else [batch][n].
+// apiType is the type a generated method takes for an input [batch, ...]:
+// a pointer to its array, without the batch dimension for an unbatched
+// model; a single class index ([batch] in an unbatched model) goes by value.
 func (gen *generator) apiType(v *ir.Value) *jen.Statement {
+	shape := v.Shape
 	if gen.g.Unbatched {
-		return gen.arrayType(v.Shape[1:])
+		shape = shape[1:]
 	}
-	return gen.arrayType(v.Shape)
+	if len(shape) == 0 {
+		return goType(v.DType)
+	}
+	return jen.Op("*").Add(arrayType(&ir.Value{Shape: shape, DType: v.DType}))
 }
 
 // paramField is the model field holding parameter p, gradField its gradient.
 func paramField(p *ir.Value) string { return GoName(p.Name) }
 func gradField(p *ir.Value) string  { return GoName(p.Name) + "Grad" }
 func slotField(i int) string        { return "slot" + strconv.Itoa(i) }
+func stateField(s *ir.Value) string { return GoName(s.Name) }
 
 // index is a loop index: a variable, or a constant where a loop of one
 // iteration was left out.
@@ -98,6 +117,8 @@ func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
 		return indexed(jen.Id("m").Dot(paramField(s.Param)), idx)
 	case ir.InGrad:
 		return indexed(jen.Id("m").Dot(gradField(s.Param)), idx)
+	case ir.InState:
+		return indexed(jen.Id("m").Dot(stateField(s.Param)), idx)
 	case ir.InHyper:
 		return jen.Id("m").Dot(GoName(v.Name))
 	case ir.InConst:
@@ -106,6 +127,27 @@ func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
 		return jen.Id("m").Dot(slotField(s.Slot)).Index(flatIndex(v.Shape, idx))
 	}
 	gen.fail(fmt.Errorf("codegen: %s has no storage", v))
+	return jen.Null()
+}
+
+// row is sample n's row of a [batch, features] value, as a slice.
+func (gen *generator) row(v *ir.Value, n index) *jen.Statement {
+	switch v.Storage.Kind {
+	case ir.InArg:
+		if gen.g.Unbatched {
+			return jen.Id(gen.args[v]).Index(jen.Op(":"))
+		}
+		return jen.Id(gen.args[v]).Index(n.code()).Index(jen.Op(":"))
+	case ir.InSlot:
+		width := v.Shape[1]
+		start := flatIndex(v.Shape, []index{n, {}})
+		end := jen.Lit(width)
+		if n.name != "" {
+			end = flatIndex(v.Shape, []index{n, {}}).Op("+").Lit(width)
+		}
+		return jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
+	}
+	gen.fail(fmt.Errorf("codegen: %s has no rows", v.LongString()))
 	return jen.Null()
 }
 

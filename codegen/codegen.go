@@ -54,7 +54,7 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	if err := checkAPI(g); err != nil {
 		return nil, err
 	}
-	gen := newGenerator(g)
+	gen := newGenerator(g, cfg.Package)
 	f := jen.NewFile(cfg.Package)
 	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
 	f.ImportName(runtimePath, "runtime")
@@ -72,6 +72,7 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	if g.Optimizer != nil {
 		gen.genStep(f)
 		gen.genTrainStep(f)
+		gen.genResetOptimizer(f)
 	}
 	gen.genParams(f)
 	if gen.err != nil {

@@ -73,7 +73,7 @@ func mlp(t testing.TB, dtype ir.DType, batch int, unbatched bool, sizes ...int) 
 	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, h, target))
 	g.Loss.Name = "loss"
 	var errs []error
-	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string]float64{"lr": 0.3}, ir.Pos{}); errs != nil {
+	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.3}}, ir.Pos{}); errs != nil {
 		t.Fatal(errs)
 	}
 	return g

@@ -29,7 +29,7 @@ func (gen *generator) phase(phases ...ir.Phase) []jen.Code {
 func (gen *generator) genForward(f *jen.File) {
 	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
 	f.Comment("forward computes every forward value into the model's memory.")
-	f.Func().Params(receiver()).Id("forward").Params(jen.Id("x").Op("*").Add(gen.apiType(x))).Block(gen.phase(ir.Forward)...)
+	f.Func().Params(receiver()).Id("forward").Params(jen.Id("x").Add(gen.apiType(x))).Block(gen.phase(ir.Forward)...)
 
 	copyOut := loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
 		dst := jen.Id("y")
@@ -40,8 +40,8 @@ func (gen *generator) genForward(f *jen.File) {
 	})
 	f.Comment("Forward computes the network's output y for the input x.")
 	f.Func().Params(receiver()).Id("Forward").Params(
-		jen.Id("x").Op("*").Add(gen.apiType(x)),
-		jen.Id("y").Op("*").Add(gen.apiType(y)),
+		jen.Id("x").Add(gen.apiType(x)),
+		jen.Id("y").Add(gen.apiType(y)),
 	).Block(append([]jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}, copyOut...)...)
 }
 
@@ -55,8 +55,8 @@ func (gen *generator) genBackward(f *jen.File) {
 	f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
 	f.Comment("overwrites the previous gradients, as PyTorch's zero_grad followed by backward.")
 	f.Func().Params(receiver()).Id("Backward").Params(
-		jen.Id("x").Op("*").Add(gen.apiType(x)),
-		jen.Id("target").Op("*").Add(gen.apiType(t)),
+		jen.Id("x").Add(gen.apiType(x)),
+		jen.Id("target").Add(gen.apiType(t)),
 	).Add(gen.elem()).Block(body...)
 }
 
@@ -71,8 +71,8 @@ func (gen *generator) genTrainStep(f *jen.File) {
 	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
 	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
 	f.Func().Params(receiver()).Id("TrainStep").Params(
-		jen.Id("x").Op("*").Add(gen.apiType(x)),
-		jen.Id("target").Op("*").Add(gen.apiType(t)),
+		jen.Id("x").Add(gen.apiType(x)),
+		jen.Id("target").Add(gen.apiType(t)),
 	).Add(gen.elem()).Block(
 		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(jen.Id("x"), jen.Id("target")),
 		jen.Id("m").Dot("Step").Call(),
@@ -105,8 +105,9 @@ func (gen *generator) label(v *ir.Value) string {
 // describe is the comment above a value's code: what it computes.
 func (gen *generator) describe(v *ir.Value) string {
 	a := func(i int) string { return gen.label(v.Args[i]) }
-	switch v.Op {
-	case ir.OpLinear:
+	out := gen.label(v)
+	switch {
+	case v.Op == ir.OpLinear:
 		s := fmt.Sprintf("%s·%sᵀ", a(0), a(1))
 		if len(v.Args) == 3 {
 			s += " + " + a(2)
@@ -114,8 +115,11 @@ func (gen *generator) describe(v *ir.Value) string {
 		if v.Act != "" {
 			s = fmt.Sprintf("%s(%s)", v.Act, s)
 		}
-		return fmt.Sprintf("%s = %s", gen.label(v), s)
-	case ir.OpMatMul:
+		if v.Also != nil {
+			return fmt.Sprintf("%s = %s, and %s = %s(%s) in the same loop", out, s, gen.label(v.Also), v.Also.Op, out)
+		}
+		return fmt.Sprintf("%s = %s", out, s)
+	case v.Op == ir.OpMatMul:
 		ta, tb := "", ""
 		if v.TransA {
 			ta = "ᵀ"
@@ -123,23 +127,23 @@ func (gen *generator) describe(v *ir.Value) string {
 		if v.TransB {
 			tb = "ᵀ"
 		}
-		return fmt.Sprintf("%s = %s%s·%s%s", gen.label(v), a(0), ta, a(1), tb)
-	case ir.OpSumRows:
-		return fmt.Sprintf("%s = Σ over the batch of %s", gen.label(v), a(0))
-	case ir.OpSigmoidGrad:
-		return fmt.Sprintf("%s = %s·%s(1-%s), the derivative of sigmoid", gen.label(v), a(0), a(1), a(1))
-	case ir.OpMSE:
-		return fmt.Sprintf("loss = mse(%s, %s), reduction %s", a(0), a(1), v.Reduction)
-	case ir.OpMSEGrad:
-		return fmt.Sprintf("%s = d loss / d %s = 2(%s-%s)/N", gen.label(v), a(0), a(0), a(1))
-	case ir.OpSGD:
-		return fmt.Sprintf("%s -= lr·d %s", v.Name, v.Name)
-	case ir.OpAdd:
-		return fmt.Sprintf("%s = %s + %s", gen.label(v), a(0), a(1))
+		return fmt.Sprintf("%s = %s%s·%s%s", out, a(0), ta, a(1), tb)
+	case v.Op == ir.OpSumRows:
+		return fmt.Sprintf("%s = Σ over the batch of %s", out, a(0))
+	case ir.Activations[ir.Op(v.Op)].Grad != "":
+		return fmt.Sprintf("%s = %s(%s)", out, v.Op, a(0))
+	case ir.Losses[v.Op] != "":
+		return fmt.Sprintf("loss = %s(%s, %s), reduction %s", v.Op, a(0), a(1), v.Reduction)
+	case v.Op == ir.OpStepCount:
+		return "steps++"
+	case v.Phase == ir.Update:
+		return fmt.Sprintf("%s: %s update", v.Name, v.Op)
+	case v.Phase == ir.Backward && len(v.Args) >= 2 && v.Op != ir.OpAdd:
+		return fmt.Sprintf("%s = %s(%s, %s)", out, v.Op, a(0), a(1))
 	}
 	args := make([]string, len(v.Args))
 	for i := range v.Args {
 		args[i] = a(i)
 	}
-	return fmt.Sprintf("%s = %s(%s)", gen.label(v), v.Op, strings.Join(args, ", "))
+	return fmt.Sprintf("%s = %s(%s)", out, v.Op, strings.Join(args, ", "))
 }

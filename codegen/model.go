@@ -39,16 +39,22 @@ func (gen *generator) genModel(f *jen.File) {
 	var fields []jen.Code
 	params := gen.g.Params()
 	for _, p := range params {
-		fields = append(fields, jen.Id(paramField(p)).Add(gen.arrayType(p.Shape)).Comment(p.Name))
+		fields = append(fields, jen.Id(paramField(p)).Add(arrayType(p)).Comment(p.Name))
 	}
 	if gen.g.Loss != nil {
 		fields = append(fields, jen.Line(), jen.Comment("Gradients of the loss, set by Backward."))
 		for _, p := range params {
-			fields = append(fields, jen.Id(gradField(p)).Add(gen.arrayType(p.Shape)).Comment("d loss / d "+p.Name))
+			fields = append(fields, jen.Id(gradField(p)).Add(arrayType(p)).Comment("d loss / d "+p.Name))
+		}
+	}
+	if states := gen.g.States(); len(states) > 0 {
+		fields = append(fields, jen.Line(), jen.Comment("Optimizer state, advanced by Step and cleared by ResetOptimizer."))
+		for _, s := range states {
+			fields = append(fields, jen.Id(stateField(s)).Add(arrayType(s)).Comment(s.Name))
 		}
 	}
 	if hypers := gen.g.Hypers(); len(hypers) > 0 {
-		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Settings of the %s optimizer; change them between steps as schedules do.", gen.g.Optimizer.Kind)))
+		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Settings of the %s optimizer, named as in PyTorch; change them between steps as schedules do.", gen.g.Optimizer.Kind)))
 		for _, h := range hypers {
 			fields = append(fields, jen.Id(GoName(h.Name)).Add(gen.elem()).Comment(h.Name))
 		}
@@ -111,6 +117,22 @@ func (gen *generator) flat(field string, shape ir.Shape) *jen.Statement {
 		first = first.Index(jen.Lit(0))
 	}
 	return jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(shape.Size()))
+}
+
+// genResetOptimizer emits ResetOptimizer, which forgets the optimizer's
+// state as a new torch.optim optimizer would start.
+func (gen *generator) genResetOptimizer(f *jen.File) {
+	var body []jen.Code
+	for _, s := range gen.g.States() {
+		zero := jen.Lit(0)
+		if len(s.Shape) > 0 {
+			zero = arrayType(s).Values()
+		}
+		body = append(body, jen.Id("m").Dot(stateField(s)).Op("=").Add(zero))
+	}
+	f.Comment("ResetOptimizer clears the optimizer's state (step count, momentum, moments),")
+	f.Comment("as creating a new optimizer does in PyTorch. Parameters are kept.")
+	f.Func().Params(receiver()).Id("ResetOptimizer").Params().Block(body...)
 }
 
 // genParams emits Params, the state_dict view of the model.

@@ -9,25 +9,49 @@ import (
 )
 
 // opEmitters write the code computing one value into its storage. Each
-// comment gives the formula the loops implement.
+// emitter's comment gives the formula its loops implement.
 var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
-	ir.OpLinear:      (*generator).genLinear,
-	ir.OpSigmoid:     (*generator).genElementwise,
-	ir.OpSigmoidGrad: (*generator).genElementwise,
-	ir.OpAdd:         (*generator).genElementwise,
-	ir.OpMatMul:      (*generator).genMatMul,
-	ir.OpSumRows:     (*generator).genSumRows,
-	ir.OpMSE:         (*generator).genMSE,
-	ir.OpMSEGrad:     (*generator).genElementwise,
-	ir.OpSGD:         (*generator).genElementwise,
+	ir.OpLinear:           (*generator).genLinear,
+	ir.OpMatMul:           (*generator).genMatMul,
+	ir.OpSumRows:          (*generator).genSumRows,
+	ir.OpAdd:              (*generator).genAdd,
+	ir.OpMSE:              (*generator).genLoss,
+	ir.OpL1:               (*generator).genLoss,
+	ir.OpBCEWithLogits:    (*generator).genLoss,
+	ir.OpCrossEntropy:     (*generator).genCrossEntropy,
+	ir.OpMSEGrad:          (*generator).genLossGrad,
+	ir.OpL1Grad:           (*generator).genLossGrad,
+	ir.OpBCEGrad:          (*generator).genLossGrad,
+	ir.OpCrossEntropyGrad: (*generator).genCrossEntropyGrad,
+	ir.OpStepCount:        (*generator).genStepCount,
+	ir.OpSGD:              (*generator).genSGD,
+	ir.OpSGDMomentum:      (*generator).genSGDMomentum,
+	ir.OpAdam:             (*generator).genAdam,
+}
+
+// emitterFor returns the emitter of op: its own, or the shared one of the
+// activations and their gradients.
+func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value) []jen.Code, bool) {
+	if emit, ok := opEmitters[op]; ok {
+		return emit, true
+	}
+	if _, ok := ir.Activations[op]; ok {
+		return (*generator).genActivation, true
+	}
+	for _, info := range ir.Activations {
+		if info.Grad == op {
+			return (*generator).genActivationGrad, true
+		}
+	}
+	return nil, false
 }
 
 // genValue emits the code computing v, after a comment naming it.
 func (gen *generator) genValue(v *ir.Value) []jen.Code {
-	if ir.IsLeaf(v.Op) {
+	if ir.IsLeaf(v.Op) || gen.computedBy[v] != nil {
 		return nil
 	}
-	emit, ok := opEmitters[v.Op]
+	emit, ok := emitterFor(v.Op)
 	if !ok {
 		gen.fail(fmt.Errorf("codegen: no emitter for %s", v.Op))
 		return nil
@@ -41,41 +65,117 @@ func (gen *generator) genValue(v *ir.Value) []jen.Code {
 	return append([]jen.Code{jen.Comment(gen.describe(v))}, code...)
 }
 
-// activation applies the named activation to x.
-func (gen *generator) activation(act string, x jen.Code) *jen.Statement {
-	switch ir.Op(act) {
+// rt calls a runtime function.
+func rt(name string, args ...jen.Code) *jen.Statement { return jen.Qual(runtimePath, name).Call(args...) }
+
+// activation applies an elementwise activation (of v's op or v's Act) to x.
+func (gen *generator) activation(act ir.Op, attrs ir.Attrs, x jen.Code) *jen.Statement {
+	switch act {
 	case "":
 		return jen.Add(x)
 	case ir.OpSigmoid:
-		return jen.Qual(runtimePath, gen.suffixed("Sigmoid")).Call(x)
+		return rt("Sigmoid", x)
+	case ir.OpReLU:
+		return rt("ReLU", x)
+	case ir.OpTanh:
+		return rt("Tanh", x)
+	case ir.OpLeakyReLU:
+		return rt("LeakyReLU", x, jen.Lit(attrs.Alpha))
+	case ir.OpGELU:
+		if attrs.Approx == "tanh" {
+			return rt("GELUTanh", x)
+		}
+		return rt("GELU", x)
 	}
-	gen.fail(fmt.Errorf("codegen: no activation %q", act))
+	gen.fail(fmt.Errorf("codegen: %s is not an elementwise activation", act))
 	return jen.Null()
 }
 
-// suffixed names the runtime function for the model's dtype: Sigmoid32.
-func (gen *generator) suffixed(name string) string {
-	if gen.g.DType == ir.F64 {
-		return name + "64"
+// activationGrad is the gradient through an activation: dy times its
+// derivative, from the output y or, for gelu, the input.
+func (gen *generator) activationGrad(op ir.Op, attrs ir.Attrs, dy, from jen.Code) *jen.Statement {
+	switch op {
+	case ir.OpSigmoidGrad:
+		return rt("SigmoidGrad", dy, from)
+	case ir.OpReLUGrad:
+		return rt("ReLUGrad", dy, from)
+	case ir.OpTanhGrad:
+		return rt("TanhGrad", dy, from)
+	case ir.OpLeakyReLUGrad:
+		return rt("LeakyReLUGrad", dy, from, jen.Lit(attrs.Alpha))
+	case ir.OpGELUGrad:
+		if attrs.Approx == "tanh" {
+			return rt("GELUTanhGrad", dy, from)
+		}
+		return rt("GELUGrad", dy, from)
 	}
-	return name + "32"
+	gen.fail(fmt.Errorf("codegen: %s is not an elementwise activation gradient", op))
+	return jen.Null()
 }
 
-// genLinear: y[n,i] = act(b[i] + Σ_j x[n,j]·w[i,j]).
+func rowWise(op ir.Op) bool { return ir.Activations[op].RowWise }
+
+// genLinear: y[n,i] = act(b[i] + Σ_j x[n,j]·w[i,j]). A row-wise activation
+// (softmax) runs over each finished row.
 func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 	x, w := v.Args[0], v.Args[1]
 	batch, out, in := v.Shape[0], v.Shape[1], x.Shape[1]
-	return loops([]string{"n", "i"}, []int{batch, out}, func(idx []index) []jen.Code {
-		n, i := idx[0], idx[1]
-		sum := gen.lit(0)
-		if len(v.Args) == 3 {
-			sum = gen.at(v.Args[2], i)
-		}
-		inner := loops([]string{"j"}, []int{in}, func(jx []index) []jen.Code {
-			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(w, i, jx[0])).Op("*").Add(gen.at(x, n, jx[0]))}
+	act := ir.Op(v.Act)
+	return loops([]string{"n"}, []int{batch}, func(nx []index) []jen.Code {
+		n := nx[0]
+		code := loops([]string{"i"}, []int{out}, func(ix []index) []jen.Code {
+			i := ix[0]
+			sum := gen.lit(0)
+			if len(v.Args) == 3 {
+				sum = gen.at(v.Args[2], i)
+			}
+			body := []jen.Code{jen.Id("s").Op(":=").Add(sum)}
+			body = append(body, loops([]string{"j"}, []int{in}, func(jx []index) []jen.Code {
+				return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(w, i, jx[0])).Op("*").Add(gen.at(x, n, jx[0]))}
+			})...)
+			switch {
+			case v.Also != nil:
+				return append(body, gen.at(v, n, i).Op("=").Id("s"),
+					gen.at(v.Also, n, i).Op("=").Add(gen.activation(v.Also.Op, v.Also.Attrs, jen.Id("s"))))
+			case rowWise(act):
+				return append(body, gen.at(v, n, i).Op("=").Id("s"))
+			}
+			return append(body, gen.at(v, n, i).Op("=").Add(gen.activation(act, v.Attrs, jen.Id("s"))))
 		})
-		return append(append([]jen.Code{jen.Id("s").Op(":=").Add(sum)}, inner...),
-			gen.at(v, n, i).Op("=").Add(gen.activation(v.Act, jen.Id("s"))))
+		if rowWise(act) {
+			code = append(code, rt("Softmax", gen.row(v, n)))
+		}
+		return code
+	})
+}
+
+// genActivation: y = act(x), element by element or, for softmax, row by row.
+func (gen *generator) genActivation(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	if rowWise(v.Op) {
+		return loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
+			return []jen.Code{
+				jen.Copy(gen.row(v, nx[0]), gen.row(x, nx[0])),
+				rt("Softmax", gen.row(v, nx[0])),
+			}
+		})
+	}
+	return each(v.Shape, func(idx []index) []jen.Code {
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activation(v.Op, v.Attrs, gen.at(x, idx...)))}
+	})
+}
+
+// genActivationGrad: dx = dy·act'(x), element by element or, for softmax,
+// y·(dy - Σ dy·y) row by row.
+func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
+	dy, from := v.Args[0], v.Args[1]
+	if v.Op == ir.OpSoftmaxGrad {
+		return loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
+			return []jen.Code{rt("SoftmaxGrad", gen.row(v, nx[0]), gen.row(dy, nx[0]), gen.row(from, nx[0]))}
+		})
+	}
+	return each(v.Shape, func(idx []index) []jen.Code {
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activationGrad(v.Op, v.Attrs, gen.at(dy, idx...), gen.at(from, idx...)))}
 	})
 }
 
@@ -123,53 +223,9 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 	})
 }
 
-// genMSE: L = Σ(y-t)² / N, N the number of elements (1 for reduction=sum).
-func (gen *generator) genMSE(v *ir.Value) []jen.Code {
-	y, t := v.Args[0], v.Args[1]
-	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-	code = append(code, each(y.Shape, func(idx []index) []jen.Code {
-		return []jen.Code{
-			jen.Id("d").Op(":=").Add(gen.at(y, idx...)).Op("-").Add(gen.at(t, idx...)),
-			jen.Id("s").Op("+=").Id("d").Op("*").Id("d"),
-		}
-	})...)
-	result := jen.Id("s")
-	if v.Reduction == "mean" {
-		result = jen.Id("s").Op("/").Lit(y.Shape.Size())
-	}
-	return append(code, gen.at(v).Op("=").Add(result))
-}
-
-// genElementwise emits ops that combine arguments element by element.
-func (gen *generator) genElementwise(v *ir.Value) []jen.Code {
-	var pre []jen.Code
-	if v.Op == ir.OpMSEGrad {
-		// dL/dy = dl·2(y-t)/N; the scale is hoisted out of the loop.
-		n := 1
-		if v.Reduction == "mean" {
-			n = v.Shape.Size()
-		}
-		pre = append(pre, jen.Id("scale").Op(":=").Add(gen.at(v.Args[2])).Op("*").Lit(2).Op("/").Lit(n))
-	}
-	return append(pre, each(v.Shape, func(idx []index) []jen.Code {
-		arg := func(i int) *jen.Statement { return gen.at(v.Args[i], idx...) }
-		dst := gen.at(v, idx...)
-		switch v.Op {
-		case ir.OpSigmoid:
-			return []jen.Code{dst.Op("=").Add(gen.activation(string(v.Op), arg(0)))}
-		case ir.OpSigmoidGrad: // dy·y(1-y)
-			return []jen.Code{
-				jen.Id("y").Op(":=").Add(arg(1)),
-				dst.Op("=").Add(arg(0)).Op("*").Id("y").Op("*").Parens(jen.Lit(1).Op("-").Id("y")),
-			}
-		case ir.OpAdd:
-			return []jen.Code{dst.Op("=").Add(arg(0)).Op("+").Add(arg(1))}
-		case ir.OpMSEGrad:
-			return []jen.Code{dst.Op("=").Id("scale").Op("*").Parens(arg(0).Op("-").Add(arg(1)))}
-		case ir.OpSGD: // p ← p - lr·g, in place
-			return []jen.Code{dst.Op("-=").Add(gen.at(v.Args[2])).Op("*").Add(arg(1))}
-		}
-		gen.fail(fmt.Errorf("codegen: %s is not elementwise", v.Op))
-		return nil
-	})...)
+// genAdd: c = a + b.
+func (gen *generator) genAdd(v *ir.Value) []jen.Code {
+	return each(v.Shape, func(idx []index) []jen.Code {
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(v.Args[0], idx...)).Op("+").Add(gen.at(v.Args[1], idx...))}
+	})
 }

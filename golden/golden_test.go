@@ -20,11 +20,18 @@ var update = flag.Bool("update", false, "rewrite the golden files with what nnge
 // TestGolden runs every case in testdata/*.txtar. A case's comment holds
 // build flags (-infer, -nofuse); its model.nn is the input; every other
 // file is expected output: the generated files by name, or "errors" with
-// the exact error text for a model nngen must reject.
+// the exact error text for a model nngen must reject. Every generated
+// package must also build and pass go vet.
 func TestGolden(t *testing.T) {
 	paths, err := filepath.Glob("testdata/*.txtar")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no golden cases: %v", err)
+	}
+	// Every generated package also has to build and pass go vet.
+	var compiled string
+	if !testing.Short() {
+		compiled = scratchModule(t)
+		defer vet(t, compiled)
 	}
 	for _, path := range paths {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
@@ -65,6 +72,11 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s lacks the generated-code header", f.Name)
 				}
 				got.Files = append(got.Files, txtar.File{Name: f.Name, Data: f.Data})
+			}
+			if compiled != "" {
+				for _, f := range files {
+					write(t, filepath.Join(compiled, filepath.Base(path), f.Name), f.Data)
+				}
 			}
 			again, _ := nngen.Build("model.nn", src, opts)
 			for i := range again {

@@ -25,23 +25,21 @@ func TestParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages; skipped with -short")
 	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	traces, err := filepath.Glob("testdata/reference/*.json")
 	if err != nil || len(traces) == 0 {
 		t.Fatalf("no traces: %v", err)
 	}
-	mod := t.TempDir()
-	goMod := "module parity\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.0.0\n\nreplace github.com/nngen/nngen => " + root + "\n"
-	write(t, filepath.Join(mod, "go.mod"), []byte(goMod))
-	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
-		write(t, filepath.Join(mod, "go.sum"), sum)
-	}
+	mod := scratchModule(t)
 	type variant struct {
-		dtype  string
-		noFuse bool
+		dtype         string
+		noFuse, infer bool
+		suffix        string
+	}
+	variants := []variant{
+		{dtype: "float32"},
+		{dtype: "float64"},
+		{dtype: "float64", noFuse: true, suffix: "nofuse"},
+		{dtype: "float32", infer: true, suffix: "infer"},
 	}
 	for _, path := range traces {
 		tr := readTrace(t, path)
@@ -49,18 +47,11 @@ func TestParity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range []variant{{"float32", false}, {"float64", false}, {"float64", true}} {
-			if v.noFuse && tr.Name != "seed" {
-				continue
-			}
-			pkg := tr.Name + "_" + v.dtype
-			if v.noFuse {
-				pkg += "_nofuse"
-			}
-			pkg = strings.ReplaceAll(pkg, "_", "")
+		for _, v := range variants {
+			pkg := strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", "")
 			dir := filepath.Join(mod, pkg)
 			src := tr.modelSource(v.dtype)
-			files, err := nngen.Build(tr.Name+".nn", []byte(src), nngen.Options{Package: pkg, NoFuse: v.noFuse})
+			files, err := nngen.Build(tr.Name+".nn", []byte(src), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer})
 			if err != nil {
 				t.Fatalf("%s: %v\nsource:\n%s", pkg, err, src)
 			}
@@ -70,7 +61,7 @@ func TestParity(t *testing.T) {
 			write(t, filepath.Join(dir, "testdata", "trace.json"), data)
 			var harness bytes.Buffer
 			if err := harnessTemplate.Execute(&harness, map[string]any{
-				"Package": pkg, "Float": v.dtype, "Batched": tr.Batch != nil,
+				"Package": pkg, "Float": v.dtype, "Infer": v.infer, "Batched": tr.Batch != nil, "Classes": tr.Loss.Type == "cross_entropy",
 				"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 			}); err != nil {
 				t.Fatal(err)
@@ -78,16 +69,8 @@ func TestParity(t *testing.T) {
 			write(t, filepath.Join(dir, "parity_test.go"), harness.Bytes())
 		}
 	}
-	goCmd := func(args ...string) ([]byte, error) {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-		return cmd.CombinedOutput()
-	}
-	if out, err := goCmd("vet", "./..."); err != nil {
-		t.Fatalf("go vet on the generated packages: %v\n%s", err, out)
-	}
-	out, err := goCmd("test", "-count=1", "-v", "./...")
+	vet(t, mod)
+	out, err := goIn(mod, "test", "-count=1", "-v", "./...")
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "max error") || strings.HasPrefix(line, "ok") || strings.Contains(line, "FAIL") {
 			t.Log(strings.TrimSpace(line))
@@ -98,6 +81,39 @@ func TestParity(t *testing.T) {
 	}
 	if n := strings.Count(string(out), "--- PASS: TestParity"); n == 0 {
 		t.Fatalf("no parity test ran:\n%s", out)
+	}
+}
+
+// scratchModule makes a module outside the repository that builds against
+// this checkout of nngen, as a user's module would.
+func scratchModule(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	goMod := "module scratch\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.0.0\n\nreplace github.com/nngen/nngen => " + root + "\n"
+	write(t, filepath.Join(mod, "go.mod"), []byte(goMod))
+	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
+		write(t, filepath.Join(mod, "go.sum"), sum)
+	}
+	return mod
+}
+
+// goIn runs the go command in dir.
+func goIn(dir string, args ...string) ([]byte, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	return cmd.CombinedOutput()
+}
+
+// vet builds and vets every package in the module.
+func vet(t *testing.T, mod string) {
+	t.Helper()
+	if out, err := goIn(mod, "vet", "./..."); err != nil {
+		t.Fatalf("go vet on the generated packages: %v\n%s", err, out)
 	}
 }
 
@@ -117,6 +133,10 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+{{- if .Infer}}
+	"reflect"
+	"strings"
+{{- end}}
 	"testing"
 )
 
@@ -213,20 +233,37 @@ func loadOut(dst *[Outputs]float, src []float64) {
 func flatOut(y *[Outputs]float) []float { return y[:] }
 {{end}}
 
-func TestParity(t *testing.T) {
-	data, err := os.ReadFile("testdata/trace.json")
-	if err != nil {
-		t.Fatal(err)
+{{if and .Classes .Batched}}
+type target = [Batch]int
+
+func loadTarget(dst *target, src []float64) {
+	for i := range dst {
+		dst[i] = int(src[i])
 	}
-	var tr trace
-	if err := json.Unmarshal(data, &tr); err != nil {
-		t.Fatal(err)
+}
+
+func arg(t *target) *target { return t }
+{{else if .Classes}}
+type target = int
+
+func loadTarget(dst *target, src []float64) { *dst = int(src[0]) }
+
+func arg(t *target) int { return *t }
+{{else}}
+type target = result
+
+func loadTarget(dst *target, src []float64) { loadOut(dst, src) }
+
+func arg(t *target) *target { return t }
+{{end}}
+
+// setParams loads the trace's parameters into the model by state_dict name.
+func setParams(t *testing.T, m *Model, params map[string]any) {
+	t.Helper()
+	if len(m.Params()) != len(params) {
+		t.Fatalf("model has %d parameters, the trace %d", len(m.Params()), len(params))
 	}
-	m := New(1)
-	if len(m.Params()) != len(tr.Params) {
-		t.Fatalf("model has %d parameters, the trace %d", len(m.Params()), len(tr.Params))
-	}
-	for name, v := range tr.Params {
+	for name, v := range params {
 		p, ok := m.Param(name)
 		if !ok {
 			t.Fatalf("no parameter %s", name)
@@ -239,6 +276,115 @@ func TestParity(t *testing.T) {
 			p.Value[i] = float(src[i])
 		}
 	}
+}
+
+func readTrace(t *testing.T) trace {
+	data, err := os.ReadFile("testdata/trace.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr trace
+	if err := json.Unmarshal(data, &tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+{{if .Infer}}
+// TestParity checks the inference-only build: the same outputs as PyTorch
+// at every step's parameters, and no training code at all.
+func TestParity(t *testing.T) {
+	tr := readTrace(t)
+	m := New(1)
+	typ := reflect.TypeOf(m)
+	for _, name := range []string{"Backward", "Step", "TrainStep", "ResetOptimizer"} {
+		if _, ok := typ.MethodByName(name); ok {
+			t.Errorf("an inference build has %s", name)
+		}
+	}
+	for i := range typ.Elem().NumField() {
+		if f := typ.Elem().Field(i); strings.HasSuffix(f.Name, "Grad") || f.Name == "LR" {
+			t.Errorf("an inference build has the field %s", f.Name)
+		}
+	}
+	worst := 0.0
+	for s, st := range tr.Steps {
+		if s == 0 {
+			setParams(t, m, tr.Params)
+		} else {
+			setParams(t, m, tr.Steps[s-1].ParamsAfter)
+		}
+		var x sample
+		var y result
+		load(&x, flat(st.X))
+		m.Forward(&x, &y)
+		e := relErr(flatOut(&y), flat(st.Output))
+		worst = max(worst, e)
+		if !(e <= tolerance) {
+			t.Errorf("step %d: output: relative error %.3g", s, e)
+		}
+	}
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g", len(tr.Steps), worst)
+	var x sample
+	var y result
+	if n := testing.AllocsPerRun(100, func() { m.Forward(&x, &y) }); n != 0 {
+		t.Errorf("Forward allocates %v times per call", n)
+	}
+}
+{{else}}
+func TestParity(t *testing.T) {
+	tr := readTrace(t)
+	m := New(1)
+	setParams(t, m, tr.Params)
+	replay(t, m, tr)
+
+	// ResetOptimizer forgets the optimizer's state: from the starting
+	// parameters, the same steps give the same numbers again.
+	m.ResetOptimizer()
+	setParams(t, m, tr.Params)
+	replay(t, m, tr)
+
+	// The learning rate is a field: at 0, a step changes nothing.
+	var x sample
+	var y result
+	var tt target
+	load(&x, flat(tr.Steps[0].X))
+	loadTarget(&tt, flat(tr.Steps[0].Y))
+	before := append([]float(nil), m.Params()[0].Value...)
+	lr := m.LR
+	m.LR = 0
+	m.TrainStep(&x, arg(&tt))
+	if relErr(m.Params()[0].Value, toFloat64(before)) != 0 {
+		t.Error("a step with LR = 0 changed the parameters")
+	}
+	m.LR = lr
+	m.TrainStep(&x, arg(&tt))
+	if relErr(m.Params()[0].Value, toFloat64(before)) == 0 {
+		t.Error("a step with the learning rate restored changed nothing")
+	}
+
+	for name, f := range map[string]func(){
+		"Forward":  func() { m.Forward(&x, &y) },
+		"Backward": func() { m.Backward(&x, arg(&tt)) },
+		"Step":     func() { m.Step() },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times per call", name, n)
+		}
+	}
+}
+
+func toFloat64(v []float) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = float64(v[i])
+	}
+	return out
+}
+
+// replay runs the trace's steps and compares every number with PyTorch's.
+func replay(t *testing.T, m *Model, tr trace) {
+	t.Helper()
 	worst := map[string]float64{}
 	check := func(what string, step int, got []float, want []float64) {
 		t.Helper()
@@ -250,17 +396,18 @@ func TestParity(t *testing.T) {
 	}
 	for s, st := range tr.Steps {
 		var x sample
-		var target, y result
+		var y result
+		var tgt target
 		load(&x, flat(st.X))
-		loadOut(&target, flat(st.Y))
+		loadTarget(&tgt, flat(st.Y))
 		m.Forward(&x, &y)
 		check("output", s, flatOut(&y), flat(st.Output))
-		loss := m.Backward(&x, &target)
+		loss := m.Backward(&x, arg(&tgt))
 		check("loss", s, []float{loss}, []float64{st.Loss})
 		for _, p := range m.Params() {
 			check("grad", s, p.Grad, flat(st.Grads[p.Name]))
 		}
-{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &target)
+{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &tgt)
 {{end}}		m.Step()
 		for _, p := range m.Params() {
 			check("param", s, p.Value, flat(st.ParamsAfter[p.Name]))
@@ -268,26 +415,14 @@ func TestParity(t *testing.T) {
 	}
 	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g",
 		len(tr.Steps), worst["output"], worst["loss"], worst["grad"], worst["param"])
-
-	var x sample
-	var target, y result
-	for name, f := range map[string]func(){
-		"Forward":  func() { m.Forward(&x, &y) },
-		"Backward": func() { m.Backward(&x, &target) },
-		"Step":     func() { m.Step() },
-	} {
-		if n := testing.AllocsPerRun(100, f); n != 0 {
-			t.Errorf("%s allocates %v times per call", name, n)
-		}
-	}
 }
 
 {{if eq .Float "float64"}}
 // checkFiniteDifferences compares every gradient element with the central
 // difference (L(p+h) - L(p-h)) / 2h, in float64 only.
-func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *result) {
+func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target) {
 	t.Helper()
-	m.Backward(x, target)
+	m.Backward(x, arg(target))
 	var analytic [][]float
 	for _, p := range m.Params() {
 		analytic = append(analytic, append([]float(nil), p.Grad...))
@@ -298,9 +433,9 @@ func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *result) {
 		for i := range p.Value {
 			old := p.Value[i]
 			p.Value[i] = old + h
-			up := float64(m.Backward(x, target))
+			up := float64(m.Backward(x, arg(target)))
 			p.Value[i] = old - h
-			down := float64(m.Backward(x, target))
+			down := float64(m.Backward(x, arg(target)))
 			p.Value[i] = old
 			numeric := (up - down) / (2 * h)
 			err := math.Abs(numeric-float64(analytic[k][i])) / max(1e-3, math.Abs(numeric))
@@ -310,7 +445,8 @@ func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *result) {
 			}
 		}
 	}
-	m.Backward(x, target) // leave the gradients as they were
+	m.Backward(x, arg(target)) // leave the gradients as they were
 	t.Logf("{{.Package}}: finite differences max error %.2g", worst)
 }
+{{end}}
 {{end}}`))

@@ -62,23 +62,44 @@ func (tr trace) modelSource(dtype string) string {
 		}
 		b.WriteString(")\n")
 		prev = l.Name
-		if l.Activation != "" && l.Activation != "identity" {
+		if l.Activation != "" {
+			call, ok := activations[l.Activation]
+			if !ok {
+				call = l.Activation + "(%s)"
+			}
 			prev = fmt.Sprintf("h%d", i+1)
-			fmt.Fprintf(&b, "%s = %s(%s)\n", prev, l.Activation, l.Name)
+			fmt.Fprintf(&b, "%s = %s\n", prev, fmt.Sprintf(call, l.Name))
 		}
 	}
 	fmt.Fprintf(&b, "output %s\n", prev)
-	fmt.Fprintf(&b, "loss %s(%s, target[%d]", tr.Loss.Type, prev, layers[len(layers)-1].Out)
+	target := fmt.Sprintf("target[%d]", layers[len(layers)-1].Out)
+	if tr.Loss.Type == "cross_entropy" {
+		target = "label"
+	}
+	fmt.Fprintf(&b, "loss %s(%s, %s", tr.Loss.Type, prev, target)
 	if tr.Loss.Reduction != "" {
 		fmt.Fprintf(&b, ", reduction=%s", tr.Loss.Reduction)
 	}
 	b.WriteString(")\n")
 	var kv []string
 	for _, k := range slices.Sorted(maps.Keys(tr.Optimizer)) {
-		if k != "type" {
-			kv = append(kv, fmt.Sprintf("%s=%v", k, tr.Optimizer[k]))
+		switch v := tr.Optimizer[k].(type) {
+		case string: // the type
+		case bool:
+			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+		case []any:
+			kv = append(kv, fmt.Sprintf("%s=(%v, %v)", k, v[0], v[1]))
+		default:
+			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
 	fmt.Fprintf(&b, "optimizer %s(%s)\n", tr.Optimizer["type"], strings.Join(kv, ", "))
 	return b.String()
+}
+
+// activations spells the trace's activations in .nn where the name alone
+// is not enough.
+var activations = map[string]string{
+	"leaky_relu_0.2": "leaky_relu(%s, negative_slope=0.2)",
+	"gelu_tanh":      "gelu(%s, approximate=tanh)",
 }

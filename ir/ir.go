@@ -18,13 +18,11 @@ type DType uint8
 const (
 	F32 DType = iota
 	F64
+	Int // class indices and step counts, Go's int
 )
 
 func (d DType) String() string {
-	if d == F64 {
-		return "f64"
-	}
-	return "f32"
+	return [...]string{"f32", "f64", "int"}[d]
 }
 
 // Shape lists a tensor's dimensions, outermost first. A scalar has none.
@@ -83,10 +81,14 @@ func (p Phase) String() string {
 // (see the op table); the others stay zero.
 type Attrs struct {
 	Act       string  // linear: fused activation ("" = none)
+	Alpha     float64 // leaky_relu (and linear fused with it): the negative slope
+	Approx    string  // gelu: "" for the exact erf form, "tanh" for the approximation
 	TransA    bool    // matmul: use the first argument transposed
 	TransB    bool    // matmul: use the second argument transposed
 	Reduction string  // losses: "mean" or "sum"
 	Value     float64 // const: the value; hyper: the starting value
+	Nesterov  bool    // sgd_momentum: Nesterov momentum
+	Decoupled bool    // adam: decoupled weight decay (AdamW)
 }
 
 // Value is one node of the graph: an op applied to earlier values.
@@ -103,6 +105,10 @@ type Value struct {
 
 	// Grad is, for a parameter after autodiff, the value of dLoss/dParam.
 	Grad *Value
+	// Also is, for a linear fused with an activation whose gradient needs
+	// the pre-activation, the activation value that the linear's loop
+	// computes too; the linear itself holds the pre-activation.
+	Also *Value
 	// Storage is where the value lives, filled in by buffer planning.
 	Storage Storage
 }
@@ -169,6 +175,9 @@ func (g *Graph) Params() []*Value { return g.filter(OpParam) }
 // Inputs lists the graph's inputs (data and loss targets) in order.
 func (g *Graph) Inputs() []*Value { return g.filter(OpInput) }
 
+// States lists the optimizer's state values in order.
+func (g *Graph) States() []*Value { return g.filter(OpState) }
+
 // Hypers lists the hyperparameters (settable scalars such as lr).
 func (g *Graph) Hypers() []*Value { return g.filter(OpHyper) }
 
@@ -228,11 +237,4 @@ func (g *Graph) Replace(old, new *Value) {
 // Remove deletes values from the schedule; callers make sure nothing uses them.
 func (g *Graph) Remove(dead map[*Value]bool) {
 	g.Values = slices.DeleteFunc(g.Values, func(v *Value) bool { return dead[v] })
-}
-
-// Optimizer is the update rule that Step applies, with its settings.
-type Optimizer struct {
-	Kind   string
-	Params map[string]float64 // every setting, defaults filled in
-	Pos    Pos
 }

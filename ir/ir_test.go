@@ -8,7 +8,7 @@ import (
 )
 
 // tiny builds a one-layer network, x[2,4] -> sigmoid(linear) -> h[2,3] with
-// an MSE loss, its gradients and SGD, the way the pass pipeline leaves it,
+// an MSE loss, its gradients and plain SGD (lr and weight_decay), the way the pass pipeline leaves it,
 // but by hand so that ir's tests do not depend on the passes. With planned
 // it also gives every value the storage the plan pass would.
 func tiny(t testing.TB, planned bool) *Graph {
@@ -36,14 +36,15 @@ func tiny(t testing.TB, planned bool) *Graph {
 	dw := named(must(g.Add(OpMatMul, Attrs{TransA: true}, dz, x)), "dfc.weight")
 	db := named(must(g.Add(OpSumRows, Attrs{}, dz)), "dfc.bias")
 	lr := phased(g.Leaf(OpHyper, "lr", Shape{}, Attrs{Value: 0.3}), Update)
-	named(must(g.Add(OpSGD, Attrs{}, w, dw, lr)), "fc.weight")
-	named(must(g.Add(OpSGD, Attrs{}, b, db, lr)), "fc.bias")
+	decay := phased(g.Leaf(OpHyper, "weight_decay", Shape{}, Attrs{}), Update)
+	named(must(g.Add(OpSGD, Attrs{}, w, dw, lr, decay)), "fc.weight")
+	named(must(g.Add(OpSGD, Attrs{}, b, db, lr, decay)), "fc.bias")
 
 	g.Outputs = []*Value{h}
 	g.Loss = loss
 	w.Grad, b.Grad = dw, db
 	var errs []error
-	if g.Optimizer, errs = NewOptimizer("sgd", map[string]float64{"lr": 0.3}, Pos{}); errs != nil {
+	if g.Optimizer, errs = NewOptimizer("sgd", map[string][]float64{"lr": {0.3}}, Pos{}); errs != nil {
 		t.Fatal(errs)
 	}
 	if planned {
@@ -79,6 +80,102 @@ func planTiny(g *Graph) {
 		g.Slots = append(g.Slots, Slot{Size: s.Shape.Size(), Values: []*Value{s}})
 	}
 }
+
+// tinyAdam builds, like tiny, a one-layer network as the pass pipeline
+// leaves it before planning, with the newer kinds of values: a linear whose
+// loop also computes its gelu (Value.Also), cross_entropy against integer
+// class labels, and AdamW's update with its state and step count.
+func tinyAdam(t testing.TB) *Graph {
+	t.Helper()
+	g := New("Adam", F64, 2, false)
+	must := func(v *Value, err error) *Value {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	named := func(v *Value, name string) *Value { v.Name = name; return v }
+	phased := func(v *Value, p Phase) *Value { v.Phase = p; return v }
+
+	x := g.Leaf(OpInput, "x", Shape{2, 4}, Attrs{})
+	w := g.Leaf(OpParam, "fc.weight", Shape{3, 4}, Attrs{})
+	b := g.Leaf(OpParam, "fc.bias", Shape{3}, Attrs{})
+	z := named(must(g.Add(OpLinear, Attrs{}, x, w, b)), "fc")
+	h := named(must(g.Add(OpGELU, Attrs{Approx: "tanh"}, z)), "h")
+	z.Also = h
+	label := phased(g.Leaf(OpInput, "label", Shape{2}, Attrs{}), Loss)
+	label.DType = Int
+	loss := named(must(g.Add(OpCrossEntropy, Attrs{Reduction: "mean"}, h, label)), "loss")
+	one := phased(g.Leaf(OpConst, "", Shape{}, Attrs{Value: 1}), Backward)
+	dh := named(must(g.Add(OpCrossEntropyGrad, Attrs{Reduction: "mean"}, h, label, one)), "dh")
+	dz := named(must(g.Add(OpGELUGrad, Attrs{Approx: "tanh"}, dh, z)), "dfc")
+	dw := named(must(g.Add(OpMatMul, Attrs{TransA: true}, dz, x)), "dfc.weight")
+	db := named(must(g.Add(OpSumRows, Attrs{}, dz)), "dfc.bias")
+
+	var errs []error
+	if g.Optimizer, errs = NewOptimizer("adamw", nil, Pos{}); errs != nil {
+		t.Fatal(errs)
+	}
+	count := phased(g.Leaf(OpState, "steps", Shape{}, Attrs{}), Update)
+	count.DType = Int
+	step := named(must(g.Add(OpStepCount, Attrs{}, count)), "steps")
+	step.DType = Int
+	var hypers []*Value
+	for _, p := range []*Value{w, b} {
+		m := phased(g.Leaf(OpState, p.Name+".exp_avg", p.Shape, Attrs{}), Update)
+		v := phased(g.Leaf(OpState, p.Name+".exp_avg_sq", p.Shape, Attrs{}), Update)
+		if hypers == nil {
+			for _, name := range []string{"lr", "beta1", "beta2", "eps", "weight_decay"} {
+				hypers = append(hypers, phased(g.Leaf(OpHyper, name, Shape{}, Attrs{Value: g.Optimizer.Params[name]}), Update))
+			}
+		}
+		grad := map[*Value]*Value{w: dw, b: db}[p]
+		named(must(g.Add(OpAdam, Attrs{Decoupled: true}, append([]*Value{p, grad, m, v, step}, hypers...)...)), p.Name)
+	}
+
+	g.Outputs = []*Value{h}
+	g.Loss = loss
+	w.Grad, b.Grad = dw, db
+	return g
+}
+
+const tinyAdamText = `network Adam f64 batch=2
+# forward
+v0 = input <f64[2,4]> "x"
+v1 = param <f64[3,4]> "fc.weight"
+v2 = param <f64[3]> "fc.bias"
+v3 = linear[also=v4] <f64[2,3]> v0 v1 v2 "fc"
+v4 = gelu[approx=tanh] <f64[2,3]> v3 "h"
+# loss
+v5 = input <int[2]> "label"
+v6 = cross_entropy[reduction=mean] <f64[]> v4 v5 "loss"
+# backward
+v7 = const[value=1] <f64[]>
+v8 = cross_entropy_grad[reduction=mean] <f64[2,3]> v4 v5 v7 "dh"
+v9 = gelu_grad[approx=tanh] <f64[2,3]> v8 v3 "dfc"
+v10 = matmul[ta] <f64[3,4]> v9 v0 "dfc.weight"
+v11 = sum_rows <f64[3]> v9 "dfc.bias"
+# update
+v12 = state <int[]> "steps"
+v13 = step_count <int[]> v12 "steps"
+v14 = state <f64[3,4]> "fc.weight.exp_avg"
+v15 = state <f64[3,4]> "fc.weight.exp_avg_sq"
+v16 = hyper[value=0.001] <f64[]> "lr"
+v17 = hyper[value=0.9] <f64[]> "beta1"
+v18 = hyper[value=0.999] <f64[]> "beta2"
+v19 = hyper[value=1e-08] <f64[]> "eps"
+v20 = hyper[value=0.01] <f64[]> "weight_decay"
+v21 = adam[decoupled] <f64[3,4]> v1 v10 v14 v15 v13 v16 v17 v18 v19 v20 "fc.weight"
+v22 = state <f64[3]> "fc.bias.exp_avg"
+v23 = state <f64[3]> "fc.bias.exp_avg_sq"
+v24 = adam[decoupled] <f64[3]> v2 v11 v22 v23 v13 v16 v17 v18 v19 v20 "fc.bias"
+output v4
+loss v6
+grad v1 = v10
+grad v2 = v11
+optimizer adamw beta1=0.9 beta2=0.999 eps=1e-08 lr=0.001 weight_decay=0.01
+`
 
 func TestShape(t *testing.T) {
 	tests := []struct {
@@ -128,6 +225,7 @@ func TestEnumStrings(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{F32.String(), "f32"},
 		{F64.String(), "f64"},
+		{Int.String(), "int"},
 		{Forward.String(), "forward"},
 		{Loss.String(), "loss"},
 		{Backward.String(), "backward"},
@@ -143,6 +241,25 @@ func TestEnumStrings(t *testing.T) {
 func argOf(op Op, dims ...int) *Value { return &Value{Op: op, Shape: Shape(dims)} }
 
 func inputOf(dims ...int) *Value { return argOf(OpInput, dims...) }
+
+// classesOf is an input of class indices, as cross_entropy takes them.
+func classesOf(dims ...int) *Value { return &Value{Op: OpInput, DType: Int, Shape: Shape(dims)} }
+
+// steps is the step count as optimizer lowering makes it.
+func steps() *Value { return &Value{Op: OpStepCount, DType: Int, Shape: Shape{}} }
+
+// momentumArgs are sgd_momentum's eight arguments: p, g, buf, step, lr,
+// momentum, dampening and weight_decay, the last one given and the three
+// before it scalar hypers.
+func momentumArgs(p, g, buf, step, last *Value) []*Value {
+	return []*Value{p, g, buf, step, argOf(OpHyper), argOf(OpHyper), argOf(OpHyper), last}
+}
+
+// adamArgs are adam's ten arguments: p, g, exp_avg, exp_avg_sq, step, then
+// lr, beta1, beta2 and the given eps, then weight_decay.
+func adamArgs(p, g, m, v, eps *Value) []*Value {
+	return []*Value{p, g, m, v, steps(), argOf(OpHyper), argOf(OpHyper), argOf(OpHyper), eps, argOf(OpHyper)}
+}
 
 func TestInferShape(t *testing.T) {
 	tests := []struct {
@@ -227,13 +344,139 @@ func TestInferShape(t *testing.T) {
 		{name: "sum_rows vector", op: OpSumRows, args: []*Value{inputOf(5)},
 			wantErr: "sum_rows: want a matrix, got [5]"},
 
-		{name: "sgd", op: OpSGD, args: []*Value{argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpHyper)}, want: Shape{5, 4}},
-		{name: "sgd input", op: OpSGD, args: []*Value{inputOf(5, 4), inputOf(5, 4), argOf(OpHyper)},
+		{name: "state", op: OpState, shape: Shape{5, 4}, want: Shape{5, 4}},
+		{name: "state scalar", op: OpState, shape: Shape{}, want: Shape{}},
+
+		{name: "relu", op: OpReLU, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "relu two args", op: OpReLU, args: []*Value{inputOf(8, 5), inputOf(8, 5)},
+			wantErr: "relu takes 1 to 1 arguments, got 2"},
+		{name: "tanh", op: OpTanh, args: []*Value{inputOf(1, 3)}, want: Shape{1, 3}},
+		{name: "leaky_relu", op: OpLeakyReLU, attrs: Attrs{Alpha: 0.2}, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "gelu", op: OpGELU, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "gelu tanh", op: OpGELU, attrs: Attrs{Approx: "tanh"}, args: []*Value{inputOf(2, 7)}, want: Shape{2, 7}},
+		{name: "softmax", op: OpSoftmax, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "softmax vector", op: OpSoftmax, args: []*Value{inputOf(5)},
+			wantErr: "softmax: want [batch,features], got [5]"},
+		{name: "softmax scalar", op: OpSoftmax, args: []*Value{inputOf()},
+			wantErr: "softmax: want [batch,features], got []"},
+		{name: "softmax 3-d", op: OpSoftmax, args: []*Value{inputOf(2, 3, 4)},
+			wantErr: "softmax: want [batch,features], got [2,3,4]"},
+		{name: "linear act leaky_relu", op: OpLinear, attrs: Attrs{Act: "leaky_relu", Alpha: 0.1}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
+		{name: "linear act softmax", op: OpLinear, attrs: Attrs{Act: "softmax"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
+		{name: "linear act gelu", op: OpLinear, attrs: Attrs{Act: "gelu", Approx: "tanh"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
+		{name: "linear act gradient op", op: OpLinear, attrs: Attrs{Act: "relu_grad"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)},
+			wantErr: `linear: "relu_grad" is not an activation`},
+
+		{name: "relu_grad", op: OpReLUGrad, args: []*Value{inputOf(8, 5), inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "relu_grad differ", op: OpReLUGrad, args: []*Value{inputOf(8, 5), inputOf(5, 8)},
+			wantErr: "relu_grad: shapes [8,5] and [5,8] differ"},
+		{name: "tanh_grad", op: OpTanhGrad, args: []*Value{inputOf(8, 5), inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "tanh_grad one arg", op: OpTanhGrad, args: []*Value{inputOf(8, 5)},
+			wantErr: "tanh_grad takes 2 to 2 arguments, got 1"},
+		{name: "leaky_relu_grad", op: OpLeakyReLUGrad, attrs: Attrs{Alpha: 0.01}, args: []*Value{inputOf(8, 5), inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "gelu_grad", op: OpGELUGrad, args: []*Value{inputOf(8, 5), inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "gelu_grad differ", op: OpGELUGrad, args: []*Value{inputOf(8, 5), inputOf(8, 4)},
+			wantErr: "gelu_grad: shapes [8,5] and [8,4] differ"},
+		{name: "softmax_grad", op: OpSoftmaxGrad, args: []*Value{inputOf(8, 5), inputOf(8, 5)}, want: Shape{8, 5}},
+		{name: "softmax_grad differ", op: OpSoftmaxGrad, args: []*Value{inputOf(8, 5), inputOf(8, 4)},
+			wantErr: "softmax_grad: shapes [8,5] and [8,4] differ"},
+		{name: "softmax_grad vector", op: OpSoftmaxGrad, args: []*Value{inputOf(5), inputOf(5)},
+			wantErr: "softmax_grad: want [batch,features], got [5]"},
+
+		{name: "l1", op: OpL1, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "l1 shapes", op: OpL1, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), inputOf(8, 1)},
+			wantErr: "l1: output has shape [8,3] but the target has [8,1]"},
+		{name: "l1 reduction", op: OpL1, attrs: Attrs{Reduction: "none"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: `l1: reduction "none", want mean or sum`},
+		{name: "bce_with_logits", op: OpBCEWithLogits, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8, 1)}, want: Shape{}},
+		{name: "bce_with_logits shapes", op: OpBCEWithLogits, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 2), inputOf(2, 8)},
+			wantErr: "bce_with_logits: output has shape [8,2] but the target has [2,8]"},
+		{name: "cross_entropy", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8)}, want: Shape{}},
+		{name: "cross_entropy sum", op: OpCrossEntropy, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(1, 10), classesOf(1)}, want: Shape{}},
+		{name: "cross_entropy float targets", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8)},
+			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8]"},
+		{name: "cross_entropy one-hot targets", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8, 3)},
+			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and int[8,3]"},
+		{name: "cross_entropy batch", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(3)},
+			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and int[3]"},
+		{name: "cross_entropy vector logits", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(3), classesOf()},
+			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [3] and int[]"},
+		{name: "cross_entropy reduction", op: OpCrossEntropy, args: []*Value{inputOf(8, 3), classesOf(8)},
+			wantErr: `cross_entropy: reduction "", want mean or sum`},
+
+		{name: "l1_grad", op: OpL1Grad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
+		{name: "l1_grad upstream", op: OpL1Grad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "l1_grad: upstream gradient must be a scalar, got [8,3]"},
+		{name: "bce_with_logits_grad", op: OpBCEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8, 1), inputOf()}, want: Shape{8, 1}},
+		{name: "bce_with_logits_grad shapes", op: OpBCEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8), inputOf()},
+			wantErr: "bce_with_logits_grad: output has shape [8,1] but the target has [8]"},
+		{name: "cross_entropy_grad", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf()}, want: Shape{8, 3}},
+		{name: "cross_entropy_grad float targets", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8), inputOf()},
+			wantErr: "cross_entropy_grad: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8]"},
+		{name: "cross_entropy_grad upstream", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf(1)},
+			wantErr: "cross_entropy_grad: upstream gradient must be a scalar, got [1]"},
+
+		{name: "step_count", op: OpStepCount, args: []*Value{{Op: OpState, DType: Int, Shape: Shape{}}}, want: Shape{}},
+		{name: "step_count of a step_count", op: OpStepCount, args: []*Value{steps()},
+			wantErr: "step_count: counts in an integer state, not v0 = step_count <int[]>"},
+		{name: "step_count float state", op: OpStepCount, args: []*Value{argOf(OpState)},
+			wantErr: "step_count: counts in an integer state, not v0 = state <f32[]>"},
+		{name: "step_count int input", op: OpStepCount, args: []*Value{classesOf()},
+			wantErr: "step_count: counts in an integer state, not v0 = input <int[]>"},
+		{name: "step_count int vector state", op: OpStepCount, args: []*Value{{Op: OpState, DType: Int, Shape: Shape{3}}},
+			wantErr: "step_count: counts in an integer state, not v0 = state <int[3]>"},
+		{name: "step_count no args", op: OpStepCount,
+			wantErr: "step_count takes 1 to 1 arguments, got 0"},
+
+		{name: "sgd", op: OpSGD, args: []*Value{argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpHyper), argOf(OpHyper)}, want: Shape{5, 4}},
+		{name: "sgd input", op: OpSGD, args: []*Value{inputOf(5, 4), inputOf(5, 4), argOf(OpHyper), argOf(OpHyper)},
 			wantErr: "sgd: updates a parameter, not input"},
-		{name: "sgd grad shape", op: OpSGD, args: []*Value{argOf(OpParam, 5, 4), inputOf(4, 5), argOf(OpHyper)},
-			wantErr: "sgd: parameter [5,4] and gradient [4,5] differ"},
-		{name: "sgd lr", op: OpSGD, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpHyper, 1)},
-			wantErr: "sgd: learning rate must be a scalar"},
+		{name: "sgd state", op: OpSGD, args: []*Value{argOf(OpState, 5, 4), inputOf(5, 4), argOf(OpHyper), argOf(OpHyper)},
+			wantErr: "sgd: updates a parameter, not state"},
+		{name: "sgd grad shape", op: OpSGD, args: []*Value{argOf(OpParam, 5, 4), inputOf(4, 5), argOf(OpHyper), argOf(OpHyper)},
+			wantErr: "sgd: parameter [5,4] and argument 1 [4,5] differ"},
+		{name: "sgd lr", op: OpSGD, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpHyper, 1), argOf(OpHyper)},
+			wantErr: "sgd: argument 2 must be a scalar, got [1]"},
+		{name: "sgd weight_decay", op: OpSGD, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpHyper), argOf(OpHyper, 5)},
+			wantErr: "sgd: argument 3 must be a scalar, got [5]"},
+		{name: "sgd without weight_decay", op: OpSGD, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpHyper)},
+			wantErr: "sgd takes 4 to 4 arguments, got 3"},
+
+		{name: "sgd_momentum", op: OpSGDMomentum, attrs: Attrs{Nesterov: true},
+			args: momentumArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 5, 4), steps(), argOf(OpHyper)), want: Shape{5, 4}},
+		{name: "sgd_momentum input", op: OpSGDMomentum,
+			args:    momentumArgs(inputOf(5, 4), inputOf(5, 4), argOf(OpState, 5, 4), steps(), argOf(OpHyper)),
+			wantErr: "sgd_momentum: updates a parameter, not input"},
+		{name: "sgd_momentum buffer shape", op: OpSGDMomentum,
+			args:    momentumArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 4, 5), steps(), argOf(OpHyper)),
+			wantErr: "sgd_momentum: parameter [5,4] and argument 2 [4,5] differ"},
+		{name: "sgd_momentum step", op: OpSGDMomentum,
+			args:    momentumArgs(argOf(OpParam, 5), inputOf(5), argOf(OpState, 5), argOf(OpState, 5), argOf(OpHyper)),
+			wantErr: "sgd_momentum: argument 3 must be a scalar, got [5]"},
+		{name: "sgd_momentum hyper", op: OpSGDMomentum,
+			args:    momentumArgs(argOf(OpParam, 5), inputOf(5), argOf(OpState, 5), steps(), argOf(OpHyper, 1)),
+			wantErr: "sgd_momentum: argument 7 must be a scalar, got [1]"},
+		{name: "sgd_momentum arity", op: OpSGDMomentum, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpState, 5), steps()},
+			wantErr: "sgd_momentum takes 8 to 8 arguments, got 4"},
+
+		{name: "adam", op: OpAdam,
+			args: adamArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 5, 4), argOf(OpState, 5, 4), argOf(OpHyper)), want: Shape{5, 4}},
+		{name: "adamw", op: OpAdam, attrs: Attrs{Decoupled: true},
+			args: adamArgs(argOf(OpParam, 3), inputOf(3), argOf(OpState, 3), argOf(OpState, 3), argOf(OpHyper)), want: Shape{3}},
+		{name: "adam hyper", op: OpAdam,
+			args:    adamArgs(argOf(OpHyper), inputOf(), argOf(OpState), argOf(OpState), argOf(OpHyper)),
+			wantErr: "adam: updates a parameter, not hyper"},
+		{name: "adam exp_avg shape", op: OpAdam,
+			args:    adamArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 5), argOf(OpState, 5, 4), argOf(OpHyper)),
+			wantErr: "adam: parameter [5,4] and argument 2 [5] differ"},
+		{name: "adam exp_avg_sq shape", op: OpAdam,
+			args:    adamArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 5, 4), argOf(OpState, 4), argOf(OpHyper)),
+			wantErr: "adam: parameter [5,4] and argument 3 [4] differ"},
+		{name: "adam hyper shape", op: OpAdam,
+			args:    adamArgs(argOf(OpParam, 5, 4), inputOf(5, 4), argOf(OpState, 5, 4), argOf(OpState, 5, 4), argOf(OpHyper, 2)),
+			wantErr: "adam: argument 8 must be a scalar, got [2]"},
+		{name: "adam arity", op: OpAdam, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpState, 5), argOf(OpState, 5), steps()},
+			wantErr: "adam takes 10 to 10 arguments, got 5"},
 
 		{name: "unknown", op: "relu6", args: []*Value{inputOf(8, 5)}, wantErr: `unknown op "relu6"`},
 	}
@@ -262,26 +505,70 @@ func TestInferShape(t *testing.T) {
 }
 
 func TestOpProperties(t *testing.T) {
+	leaves := []Op{OpInput, OpParam, OpState, OpHyper, OpConst}
 	for op := range opTable {
-		leaf := op == OpInput || op == OpParam || op == OpHyper || op == OpConst
-		if IsLeaf(op) != leaf {
+		if leaf := slices.Contains(leaves, op); IsLeaf(op) != leaf {
 			t.Errorf("IsLeaf(%s) = %v, want %v", op, IsLeaf(op), leaf)
 		}
 	}
-	for _, op := range []Op{OpInput, OpParam, OpLinear, OpSigmoid, OpMSE, OpMatMul, OpSumRows, OpAdd, OpSigmoidGrad, OpMSEGrad} {
-		if InPlace(op) {
-			t.Errorf("InPlace(%s) = true", op)
+	// The updates write their parameter (or state) in place; every other
+	// op gets storage of its own.
+	inPlace := []Op{OpStepCount, OpSGD, OpSGDMomentum, OpAdam}
+	for op := range opTable {
+		if want := slices.Contains(inPlace, op); InPlace(op) != want {
+			t.Errorf("InPlace(%s) = %v, want %v", op, InPlace(op), want)
 		}
-	}
-	if !InPlace(OpSGD) {
-		t.Error("InPlace(sgd) = false")
 	}
 	if IsLeaf("relu6") || InPlace("relu6") {
 		t.Error("an unknown op is neither a leaf nor in place")
 	}
-	for act := range Activations {
-		if _, ok := ActivationGrad[act]; !ok {
-			t.Errorf("activation %s has no gradient op", act)
+
+	// Activations: one argument; the gradient op is in the table and
+	// takes the upstream gradient and one more value (the activation's
+	// input or output).
+	for act, info := range Activations {
+		if a, ok := opTable[act]; !ok || a.minArgs != 1 || a.maxArgs != 1 {
+			t.Errorf("activation %s: op table entry %+v, %v", act, a, ok)
+		}
+		grad, ok := opTable[info.Grad]
+		if !ok || info.Grad == "" || IsLeaf(info.Grad) || grad.minArgs != 2 || grad.maxArgs != 2 {
+			t.Errorf("activation %s: gradient op %q is not a two-argument op of the table", act, info.Grad)
+		}
+		if _, isAct := Activations[info.Grad]; isAct {
+			t.Errorf("activation %s: gradient op %s is itself an activation", act, info.Grad)
+		}
+	}
+	// Only gelu's derivative needs the input, and only softmax mixes a row.
+	for act, info := range Activations {
+		if info.FromInput != (act == OpGELU) || info.RowWise != (act == OpSoftmax) {
+			t.Errorf("activation %s: %+v", act, info)
+		}
+	}
+	want := map[Op]Op{
+		OpSigmoid: OpSigmoidGrad, OpReLU: OpReLUGrad, OpTanh: OpTanhGrad,
+		OpLeakyReLU: OpLeakyReLUGrad, OpGELU: OpGELUGrad, OpSoftmax: OpSoftmaxGrad,
+	}
+	for act, grad := range want {
+		if Activations[act].Grad != grad {
+			t.Errorf("Activations[%s].Grad = %q, want %s", act, Activations[act].Grad, grad)
+		}
+	}
+	if len(Activations) != len(want) {
+		t.Errorf("%d activations, want %d", len(Activations), len(want))
+	}
+
+	// Losses: two arguments to a scalar; the gradient op is in the table
+	// and takes the output, the target and the upstream gradient.
+	wantLoss := map[Op]Op{OpMSE: OpMSEGrad, OpL1: OpL1Grad, OpBCEWithLogits: OpBCEGrad, OpCrossEntropy: OpCrossEntropyGrad}
+	if !maps.Equal(Losses, wantLoss) {
+		t.Errorf("Losses = %v, want %v", Losses, wantLoss)
+	}
+	for loss, grad := range Losses {
+		if l, ok := opTable[loss]; !ok || l.minArgs != 2 || l.maxArgs != 2 {
+			t.Errorf("loss %s: op table entry %+v, %v", loss, l, ok)
+		}
+		if g, ok := opTable[grad]; !ok || IsLeaf(grad) || g.minArgs != 3 || g.maxArgs != 3 {
+			t.Errorf("loss %s: gradient op %q is not a three-argument op of the table", loss, grad)
 		}
 	}
 }
@@ -345,7 +632,9 @@ func TestLeafLists(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{names(g.Params()), "v1:fc.weight v2:fc.bias"},
 		{names(g.Inputs()), "v0:x v4:target"},
-		{names(g.Hypers()), "v11:lr"},
+		{names(g.Hypers()), "v11:lr v12:weight_decay"},
+		{names(g.States()), ""},
+		{names(tinyAdam(t).States()), "v12:steps v14:fc.weight.exp_avg v15:fc.weight.exp_avg_sq v22:fc.bias.exp_avg v23:fc.bias.exp_avg_sq"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
@@ -372,6 +661,7 @@ func TestUses(t *testing.T) {
 		v[9]:  2, // dfc.weight: sgd and the gradient role
 		v[10]: 2, // dfc.bias: sgd and the gradient role
 		v[11]: 2, // lr: both sgds
+		v[12]: 2, // weight_decay: both sgds
 	}
 	got := g.Uses()
 	if !maps.Equal(got, want) {
@@ -414,13 +704,13 @@ func TestReplace(t *testing.T) {
 		{"the loss", g.Loss, loss2},
 		{"fc.weight's gradient", v[1].Grad, dw2},
 		{"fc.bias's gradient (untouched)", v[2].Grad, v[10]},
-		{"sgd's gradient argument", v[12].Args[1], dw2},
+		{"sgd's gradient argument", v[13].Args[1], dw2},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s = %v, want %v", tt.where, tt.got, tt.want)
 		}
 	}
-	if len(g.Values) != 14 || g.Values[3] != h {
+	if len(g.Values) != 15 || g.Values[3] != h {
 		t.Error("Replace changed the schedule")
 	}
 }
@@ -432,7 +722,7 @@ func TestRemove(t *testing.T) {
 	if !slices.Equal(g.Values, v) {
 		t.Fatal("removing nothing changed the schedule")
 	}
-	g.Remove(map[*Value]bool{v[12]: true, v[13]: true, v[11]: true, v[0]: false})
+	g.Remove(map[*Value]bool{v[12]: true, v[13]: true, v[14]: true, v[11]: true, v[0]: false})
 	if !slices.Equal(g.Values, v[:11]) {
 		t.Errorf("after Remove: %v, want %v", g.Values, v[:11])
 	}
@@ -460,13 +750,14 @@ v9 = matmul[ta] <f32[3,4]> v8 v0 "dfc.weight"
 v10 = sum_rows <f32[3]> v8 "dfc.bias"
 # update
 v11 = hyper[value=0.3] <f32[]> "lr"
-v12 = sgd <f32[3,4]> v1 v9 v11 "fc.weight"
-v13 = sgd <f32[3]> v2 v10 v11 "fc.bias"
+v12 = hyper[value=0] <f32[]> "weight_decay"
+v13 = sgd <f32[3,4]> v1 v9 v11 v12 "fc.weight"
+v14 = sgd <f32[3]> v2 v10 v11 v12 "fc.bias"
 output v3
 loss v5
 grad v1 = v9
 grad v2 = v10
-optimizer sgd lr=0.3
+optimizer sgd dampening=0 lr=0.3 momentum=0 nesterov=0 weight_decay=0
 `
 
 const tinyPlannedText = `network Tiny f32 batch=2
@@ -486,13 +777,14 @@ v9 = matmul[ta] <f32[3,4]> v8 v0 "dfc.weight" @grad(fc.weight)
 v10 = sum_rows <f32[3]> v8 "dfc.bias" @grad(fc.bias)
 # update
 v11 = hyper[value=0.3] <f32[]> "lr" @hyper
-v12 = sgd <f32[3,4]> v1 v9 v11 "fc.weight" @param(fc.weight)
-v13 = sgd <f32[3]> v2 v10 v11 "fc.bias" @param(fc.bias)
+v12 = hyper[value=0] <f32[]> "weight_decay" @hyper
+v13 = sgd <f32[3,4]> v1 v9 v11 v12 "fc.weight" @param(fc.weight)
+v14 = sgd <f32[3]> v2 v10 v11 v12 "fc.bias" @param(fc.bias)
 output v3
 loss v5
 grad v1 = v9
 grad v2 = v10
-optimizer sgd lr=0.3
+optimizer sgd dampening=0 lr=0.3 momentum=0 nesterov=0 weight_decay=0
 slot 0 [6]
 slot 1 [1]
 slot 2 [6]
@@ -505,6 +797,10 @@ func TestString(t *testing.T) {
 	}
 	if got := tiny(t, true).String(); got != tinyPlannedText {
 		t.Errorf("planned:\n%s\nwant:\n%s", got, tinyPlannedText)
+	}
+
+	if got := tinyAdam(t).String(); got != tinyAdamText {
+		t.Errorf("with adam:\n%s\nwant:\n%s", got, tinyAdamText)
 	}
 
 	g := New("One", F64, 1, true)
@@ -534,6 +830,47 @@ func TestLongString(t *testing.T) {
 			`v9 = hyper[value=0.001] <f32[]> "lr" @hyper`},
 		{&Value{ID: 12, Op: OpSigmoid, Shape: Shape{1, 5}, Args: []*Value{a}, Name: `a "quoted" name`, Storage: Storage{Kind: InSlot, Slot: 11}},
 			`v12 = sigmoid <f32[1,5]> v1 "a \"quoted\" name" @slot11`},
+
+		// alpha belongs to leaky_relu, its gradient and a linear fused with
+		// it, where it shows even when 0; elsewhere it means nothing.
+		{&Value{ID: 4, Op: OpLeakyReLU, Shape: Shape{2, 3}, Args: []*Value{a}, Attrs: Attrs{Alpha: 0.01}},
+			"v4 = leaky_relu[alpha=0.01] <f32[2,3]> v1"},
+		{&Value{ID: 4, Op: OpLeakyReLU, Shape: Shape{2, 3}, Args: []*Value{a}},
+			"v4 = leaky_relu[alpha=0] <f32[2,3]> v1"},
+		{&Value{ID: 6, Op: OpLeakyReLUGrad, DType: F64, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Alpha: 0.2}},
+			"v6 = leaky_relu_grad[alpha=0.2] <f64[2,3]> v1 v2"},
+		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Act: "leaky_relu", Alpha: 1.5e-3}, Name: "h1"},
+			`v3 = linear[act=leaky_relu,alpha=0.0015] <f32[2,3]> v1 v2 "h1"`},
+		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Act: "sigmoid", Alpha: 0.5}},
+			"v3 = linear[act=sigmoid] <f32[2,3]> v1 v2"},
+		{&Value{ID: 5, Op: OpGELU, Shape: Shape{2, 3}, Args: []*Value{a}},
+			"v5 = gelu <f32[2,3]> v1"},
+		{&Value{ID: 5, Op: OpGELU, Shape: Shape{2, 3}, Args: []*Value{a}, Attrs: Attrs{Approx: "tanh"}},
+			"v5 = gelu[approx=tanh] <f32[2,3]> v1"},
+		{&Value{ID: 7, Op: OpGELUGrad, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Approx: "tanh"}},
+			"v7 = gelu_grad[approx=tanh] <f32[2,3]> v1 v2"},
+		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Act: "gelu", Approx: "tanh"}},
+			"v3 = linear[act=gelu,approx=tanh] <f32[2,3]> v1 v2"},
+		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Also: &Value{ID: 4}, Name: "fc"},
+			`v3 = linear[also=v4] <f32[2,3]> v1 v2 "fc"`},
+		{&Value{ID: 8, Op: OpSGDMomentum, Shape: Shape{3}, Args: []*Value{a, b}, Attrs: Attrs{Nesterov: true}, Name: "fc.bias", Storage: Storage{Kind: InParam, Param: &Value{Name: "fc.bias"}}},
+			`v8 = sgd_momentum[nesterov] <f32[3]> v1 v2 "fc.bias" @param(fc.bias)`},
+		{&Value{ID: 8, Op: OpSGDMomentum, Shape: Shape{3}, Args: []*Value{a, b}},
+			"v8 = sgd_momentum <f32[3]> v1 v2"},
+		{&Value{ID: 9, Op: OpAdam, Shape: Shape{3}, Args: []*Value{a, b}, Attrs: Attrs{Decoupled: true}},
+			"v9 = adam[decoupled] <f32[3]> v1 v2"},
+		{&Value{ID: 9, Op: OpAdam, Shape: Shape{3}, Args: []*Value{a, b}},
+			"v9 = adam <f32[3]> v1 v2"},
+		{&Value{ID: 12, Op: OpState, DType: Int, Shape: Shape{}, Name: "steps", Storage: Storage{Kind: InState}},
+			`v12 = state <int[]> "steps" @state`},
+		{&Value{ID: 13, Op: OpStepCount, DType: Int, Shape: Shape{}, Args: []*Value{a}, Name: "steps", Storage: Storage{Kind: InState}},
+			`v13 = step_count <int[]> v1 "steps" @state`},
+		{&Value{ID: 14, Op: OpState, DType: F64, Shape: Shape{3}, Name: "fc.bias.exp_avg", Storage: Storage{Kind: InState}},
+			`v14 = state <f64[3]> "fc.bias.exp_avg" @state`},
+		// Every attribute at once, in the canonical order.
+		{&Value{ID: 5, Op: OpConst, Shape: Shape{}, Also: b, Attrs: Attrs{Act: "leaky_relu", Alpha: -0.5, Approx: "tanh",
+			Nesterov: true, Decoupled: true, TransA: true, TransB: true, Reduction: "sum", Value: 2}},
+			"v5 = const[act=leaky_relu,alpha=-0.5,approx=tanh,nesterov,decoupled,also=v2,ta,tb,reduction=sum,value=2] <f32[]>"},
 	}
 	for _, tt := range tests {
 		if got := tt.v.LongString(); got != tt.want {

@@ -7,37 +7,82 @@ import (
 	"strings"
 )
 
-// OptimizerSettings lists, per optimizer, its settings with PyTorch's names
-// and defaults.
-var OptimizerSettings = map[string][]Setting{
-	"sgd": {{Name: "lr", Required: true}},
-}
+// SettingKind is the type of an optimizer setting's value.
+type SettingKind uint8
 
-// Setting is one keyword argument of an optimizer.
+const (
+	Number SettingKind = iota // lr=0.3
+	Bool                      // nesterov=true, given as 1 or 0
+	Pair                      // betas=(0.9, 0.999)
+)
+
+// Setting is one keyword argument of an optimizer, named as in PyTorch.
 type Setting struct {
 	Name     string
-	Default  float64
+	Kind     SettingKind
+	Default  []float64 // one value, two for a Pair
 	Required bool
+	// Names are the hyperparameters a Pair becomes ("beta1", "beta2").
+	Names []string
+}
+
+// size is how many numbers the setting's value holds.
+func (s Setting) size() int {
+	if s.Kind == Pair {
+		return 2
+	}
+	return 1
+}
+
+func num(name string, def float64) Setting { return Setting{Name: name, Default: []float64{def}} }
+
+var betas = Setting{Name: "betas", Kind: Pair, Default: []float64{0.9, 0.999}, Names: []string{"beta1", "beta2"}}
+
+// OptimizerSettings lists, per optimizer, its settings with PyTorch's names
+// and defaults (torch.optim in PyTorch 1.13).
+var OptimizerSettings = map[string][]Setting{
+	"sgd": {{Name: "lr", Required: true}, num("momentum", 0), num("dampening", 0),
+		{Name: "nesterov", Kind: Bool, Default: []float64{0}}, num("weight_decay", 0)},
+	"adam":  {num("lr", 1e-3), betas, num("eps", 1e-8), num("weight_decay", 0)},
+	"adamw": {num("lr", 1e-3), betas, num("eps", 1e-8), num("weight_decay", 1e-2)},
+}
+
+// Optimizer is the update rule that Step applies, with its settings.
+type Optimizer struct {
+	Kind string
+	// Params holds every setting, defaults filled in; a Pair is split into
+	// its Names, a Bool is 1 or 0.
+	Params map[string]float64
+	Pos    Pos
 }
 
 // NewOptimizer checks the user's settings for kind and fills in defaults.
 // It reports every problem, naming the offending setting.
-func NewOptimizer(kind string, given map[string]float64, pos Pos) (*Optimizer, []error) {
+func NewOptimizer(kind string, given map[string][]float64, pos Pos) (*Optimizer, []error) {
 	spec, ok := OptimizerSettings[kind]
 	if !ok {
 		return nil, []error{fmt.Errorf("unknown optimizer %q (known: %s)", kind, strings.Join(sortedKeys(OptimizerSettings), ", "))}
 	}
 	var errs []error
-	params := make(map[string]float64, len(spec))
+	params := map[string]float64{}
 	for _, s := range spec {
 		v, ok := given[s.Name]
 		switch {
-		case ok:
-			params[s.Name] = v
-		case s.Required:
+		case !ok && s.Required:
 			errs = append(errs, fmt.Errorf("%s needs %s=...", kind, s.Name))
-		default:
-			params[s.Name] = s.Default
+			continue
+		case !ok:
+			v = s.Default
+		case len(v) != s.size():
+			errs = append(errs, fmt.Errorf("%s: %s takes %s", kind, s.Name, [...]string{"a number", "true or false", "two numbers, like (0.9, 0.999)"}[s.Kind]))
+			continue
+		}
+		if s.Kind == Pair {
+			for i, name := range s.Names {
+				params[name] = v[i]
+			}
+		} else {
+			params[s.Name] = v[0]
 		}
 	}
 	for _, k := range sortedKeys(given) {
@@ -49,13 +94,34 @@ func NewOptimizer(kind string, given map[string]float64, pos Pos) (*Optimizer, [
 			errs = append(errs, fmt.Errorf("%s has no setting %q (it takes: %s)", kind, k, strings.Join(names, ", ")))
 		}
 	}
-	if lr, ok := params["lr"]; ok && !(lr >= 0 && lr <= math.MaxFloat64) {
-		errs = append(errs, fmt.Errorf("%s: lr must be finite and at least 0, got %g", kind, lr))
+	if errs == nil {
+		errs = checkRanges(kind, params)
 	}
 	if errs != nil {
 		return nil, errs
 	}
 	return &Optimizer{Kind: kind, Params: params, Pos: pos}, nil
+}
+
+// checkRanges rejects what PyTorch's optimizers reject.
+func checkRanges(kind string, p map[string]float64) []error {
+	var errs []error
+	finite := func(name string, lo, hi float64, what string) {
+		if v, ok := p[name]; ok && !(v >= lo && v <= hi && !math.IsInf(v, 0)) {
+			errs = append(errs, fmt.Errorf("%s: %s must be %s, got %g", kind, name, what, v))
+		}
+	}
+	finite("lr", 0, math.MaxFloat64, "finite and at least 0")
+	finite("momentum", 0, math.MaxFloat64, "finite and at least 0")
+	finite("dampening", -math.MaxFloat64, math.MaxFloat64, "finite")
+	finite("weight_decay", 0, math.MaxFloat64, "finite and at least 0")
+	finite("eps", 0, math.MaxFloat64, "finite and at least 0")
+	finite("beta1", 0, math.Nextafter(1, 0), "in [0, 1)")
+	finite("beta2", 0, math.Nextafter(1, 0), "in [0, 1)")
+	if p["nesterov"] != 0 && (p["momentum"] <= 0 || p["dampening"] != 0) {
+		errs = append(errs, fmt.Errorf("%s: nesterov needs a momentum above 0 and dampening 0", kind))
+	}
+	return errs
 }
 
 func sortedKeys[V any](m map[string]V) []string {

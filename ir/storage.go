@@ -10,6 +10,7 @@ const (
 	InArg                 // an argument of the generated method (inputs)
 	InParam               // the parameter's field (parameters, their updates)
 	InGrad                // the parameter's gradient field
+	InState               // the optimizer state's field
 	InHyper               // the hyperparameter's field
 	InConst               // a literal in the code
 	InSlot                // a scratch slot of the model, shared over time
@@ -30,6 +31,8 @@ func (s Storage) String() string {
 		return "param(" + s.Param.Name + ")"
 	case InGrad:
 		return "grad(" + s.Param.Name + ")"
+	case InState:
+		return "state"
 	case InHyper:
 		return "hyper"
 	case InConst:

@@ -72,6 +72,21 @@ func (v *Value) attrString() string {
 	if v.Act != "" {
 		kv = append(kv, "act="+v.Act)
 	}
+	if v.Op == OpLeakyReLU || v.Op == OpLeakyReLUGrad || v.Act == string(OpLeakyReLU) {
+		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
+	}
+	if v.Approx != "" {
+		kv = append(kv, "approx="+v.Approx)
+	}
+	if v.Nesterov {
+		kv = append(kv, "nesterov")
+	}
+	if v.Decoupled {
+		kv = append(kv, "decoupled")
+	}
+	if v.Also != nil {
+		kv = append(kv, "also="+v.Also.String())
+	}
 	if v.TransA {
 		kv = append(kv, "ta")
 	}

@@ -21,7 +21,10 @@ func (g *Graph) Verify() error {
 			bad(v, "duplicate id")
 		}
 		ids[v.ID] = true
-		for _, a := range v.Args {
+		for i, a := range v.Args {
+			if want := argDType(v.Op, i, g.DType); a.DType != want {
+				bad(v, "argument %d is %s, want %s", i, a.DType, want)
+			}
 			if !seen[a] {
 				bad(v, "argument %s is not scheduled before its use", a)
 			}
@@ -30,8 +33,15 @@ func (g *Graph) Verify() error {
 			}
 		}
 		seen[v] = true
-		if v.DType != g.DType {
+		if v.DType != g.DType && !(v.DType == Int && (v.Op == OpInput || v.Op == OpState || v.Op == OpStepCount)) {
 			bad(v, "dtype %s in a %s graph", v.DType, g.DType)
+		}
+		if a := v.Also; a != nil {
+			next := slices.Index(g.Values, v) + 1
+			info, isAct := Activations[a.Op]
+			if v.Op != OpLinear || v.Act != "" || !isAct || info.RowWise || next >= len(g.Values) || g.Values[next] != a || len(a.Args) != 1 || a.Args[0] != v {
+				bad(v, "also computes %s, which must be an activation of it scheduled right after it", a)
+			}
 		}
 		if IsLeaf(v.Op) {
 			if len(v.Args) > 0 {

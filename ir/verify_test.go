@@ -22,6 +22,9 @@ func TestVerifyValid(t *testing.T) {
 		{"empty", New("Empty", F32, 1, true)},
 		{"unplanned", tiny(t, false)},
 		{"planned", tiny(t, true)},
+		// Int labels, an Int step count and its state; a linear that
+		// also computes its gelu.
+		{"adam", tinyAdam(t)},
 	} {
 		if err := tt.g.Verify(); err != nil {
 			t.Errorf("%s: Verify() = %v", tt.name, err)
@@ -57,8 +60,8 @@ func TestVerifyViolations(t *testing.T) {
 		},
 		{
 			name:   "shape disagrees with the arguments",
-			mutate: func(g *Graph) { g.Values[12].Shape = Shape{4, 3} },
-			want:   []string{`v12 = sgd <f32[4,3]> v1 v9 v11 "fc.weight" @param(fc.weight): shape [4,3], but its arguments give [3,4]`},
+			mutate: func(g *Graph) { g.Values[13].Shape = Shape{4, 3} },
+			want:   []string{`v13 = sgd <f32[4,3]> v1 v9 v11 v12 "fc.weight" @param(fc.weight): shape [4,3], but its arguments give [3,4]`},
 		},
 		{
 			name:   "arguments the op rejects",
@@ -160,5 +163,191 @@ func TestVerifyUnknownOp(t *testing.T) {
 	want := []string{`v3 = relu6[act=sigmoid] <f32[2,3]> v0 v1 v2 "h": unknown op "relu6"`}
 	if got := errorLines(g.Verify()); !slices.Equal(got, want) {
 		t.Errorf("Verify() reported:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The rules for the values that optimizers and fusion add, on tinyAdam:
+// Int is the dtype of inputs (class labels), state (the step count) and
+// step_count only; a linear's Also value is an activation of it, computed
+// in its loop, so it must come right after it.
+func TestVerifyNewValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(g *Graph)
+		want   []string
+	}{
+		{
+			name:   "int linear",
+			mutate: func(g *Graph) { g.Values[3].DType = Int },
+			want:   []string{`v3 = linear[also=v4] <int[2,3]> v0 v1 v2 "fc": dtype int in a f64 graph`},
+		},
+		{
+			name:   "int parameter",
+			mutate: func(g *Graph) { g.Values[1].DType = Int },
+			want:   []string{`v1 = param <int[3,4]> "fc.weight": dtype int in a f64 graph`},
+		},
+		{
+			name:   "int loss",
+			mutate: func(g *Graph) { g.Values[6].DType = Int },
+			want:   []string{`v6 = cross_entropy[reduction=mean] <int[]> v4 v5 "loss": dtype int in a f64 graph`},
+		},
+		{
+			name:   "int const",
+			mutate: func(g *Graph) { g.Values[7].DType = Int },
+			want:   []string{`v7 = const[value=1] <int[]>: dtype int in a f64 graph`},
+		},
+		{
+			name:   "int hyperparameter",
+			mutate: func(g *Graph) { g.Values[16].DType = Int },
+			want:   []string{`v16 = hyper[value=0.001] <int[]> "lr": dtype int in a f64 graph`},
+		},
+		{
+			name:   "int update",
+			mutate: func(g *Graph) { g.Values[21].DType = Int },
+			want:   []string{`v21 = adam[decoupled] <int[3,4]> v1 v10 v14 v15 v13 v16 v17 v18 v19 v20 "fc.weight": dtype int in a f64 graph`},
+		},
+		{
+			// Only Int is exempt from the graph's dtype.
+			name:   "f32 state in a f64 graph",
+			mutate: func(g *Graph) { g.Values[14].DType = F32 },
+			want:   []string{`v14 = state <f32[3,4]> "fc.weight.exp_avg": dtype f32 in a f64 graph`},
+		},
+		{
+			// Labels must be Int: both the dtype rule and the losses say so.
+			name:   "f32 labels in a f64 graph",
+			mutate: func(g *Graph) { g.Values[5].DType = F32 },
+			want: []string{
+				`v5 = input <f32[2]> "label": dtype f32 in a f64 graph`,
+				`v6 = cross_entropy[reduction=mean] <f64[]> v4 v5 "loss": cross_entropy: want logits [batch,classes] and class indices [batch], got [2,3] and f32[2]`,
+				`v8 = cross_entropy_grad[reduction=mean] <f64[2,3]> v4 v5 v7 "dh": cross_entropy_grad: want logits [batch,classes] and class indices [batch], got [2,3] and f32[2]`,
+			},
+		},
+		{
+			// A float step count is the graph's dtype, so only its
+			// increment objects.
+			name:   "float step count",
+			mutate: func(g *Graph) { g.Values[12].DType = F64 },
+			want:   []string{`v13 = step_count <int[]> v12 "steps": step_count: counts in an integer state, not v12 = state <f64[]> "steps"`},
+		},
+		{
+			name:   "also not right after",
+			mutate: func(g *Graph) { g.Values[4], g.Values[5] = g.Values[5], g.Values[4] },
+			want:   []string{`v3 = linear[also=v4] <f64[2,3]> v0 v1 v2 "fc": also computes v4, which must be an activation of it scheduled right after it`},
+		},
+		{
+			name:   "also on a fused linear",
+			mutate: func(g *Graph) { g.Values[3].Act = "sigmoid" },
+			want:   []string{`v3 = linear[act=sigmoid,also=v4] <f64[2,3]> v0 v1 v2 "fc": also computes v4, which must be an activation of it scheduled right after it`},
+		},
+		{
+			// gelu(other) right after fc, but of another linear.
+			name: "also of another value",
+			mutate: func(g *Graph) {
+				fc := g.Values[3]
+				other := &Value{ID: 30, Op: OpLinear, DType: F64, Shape: fc.Shape, Args: fc.Args}
+				g.Values[4].Args[0] = other
+				g.Values = slices.Insert(g.Values, 3, other)
+			},
+			want: []string{`v3 = linear[also=v4] <f64[2,3]> v0 v1 v2 "fc": also computes v4, which must be an activation of it scheduled right after it`},
+		},
+		{
+			// tanh(fc) with gelu(tanh) right after it, as its Also.
+			name: "also on a non-linear",
+			mutate: func(g *Graph) {
+				fc := g.Values[3]
+				th := &Value{ID: 30, Op: OpTanh, DType: F64, Shape: fc.Shape, Args: []*Value{fc}}
+				gl := &Value{ID: 31, Op: OpGELU, DType: F64, Shape: fc.Shape, Args: []*Value{th}}
+				th.Also = gl
+				g.Values = slices.Insert(g.Values, 5, th, gl)
+			},
+			want: []string{`v30 = tanh[also=v31] <f64[2,3]> v3: also computes v31, which must be an activation of it scheduled right after it`},
+		},
+		{
+			name: "several at once",
+			mutate: func(g *Graph) {
+				g.Values[3].Act = "sigmoid"
+				g.Values[16].DType = Int
+				g.Values[12].DType = F32
+			},
+			want: []string{
+				`v3 = linear[act=sigmoid,also=v4] <f64[2,3]> v0 v1 v2 "fc": also computes v4, which must be an activation of it scheduled right after it`,
+				`v12 = state <f32[]> "steps": dtype f32 in a f64 graph`,
+				`v13 = step_count <int[]> v12 "steps": step_count: counts in an integer state, not v12 = state <f32[]> "steps"`,
+				`v16 = hyper[value=0.001] <int[]> "lr": dtype int in a f64 graph`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := tinyAdam(t)
+			tt.mutate(g)
+			// The broken value is reported as wanted; its users may be
+			// reported too (an argument of the wrong dtype).
+			got := errorLines(g.Verify())
+			for _, w := range tt.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("Verify() reported:\n%s\nwant among them:\n%s", strings.Join(got, "\n"), w)
+				}
+			}
+			for _, line := range got {
+				if !slices.Contains(tt.want, line) && !strings.Contains(line, ": argument ") {
+					t.Errorf("Verify() also reported %q", line)
+				}
+			}
+		})
+	}
+}
+
+// A linear scheduled last whose Also value is nowhere: an error, not a panic.
+func TestVerifyAlsoAtTheEnd(t *testing.T) {
+	g := New("End", F32, 1, true)
+	x := g.Leaf(OpInput, "x", Shape{1, 2}, Attrs{})
+	w := g.Leaf(OpParam, "w", Shape{3, 2}, Attrs{})
+	z, err := g.Add(OpLinear, Attrs{}, x, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.Also = &Value{ID: 3, Op: OpGELU, Shape: z.Shape, Args: []*Value{z}}
+	g.Outputs = []*Value{z}
+	want := []string{"v2 = linear[also=v3] <f32[1,3]> v0 v1: also computes v3, which must be an activation of it scheduled right after it"}
+	if got := errorLines(g.Verify()); !slices.Equal(got, want) {
+		t.Errorf("Verify() reported:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Verify's message says an Also value must be an activation, but it checks
+// only the value's place and argument: a sum_rows of the linear, right after
+// it, passes (verify.go, the Also rule does not consult Activations).
+func TestVerifyAlsoMustBeAnActivation(t *testing.T) {
+	g := New("NotActivation", F32, 2, false)
+	x := g.Leaf(OpInput, "x", Shape{2, 2}, Attrs{})
+	w := g.Leaf(OpParam, "w", Shape{3, 2}, Attrs{})
+	z, err := g.Add(OpLinear, Attrs{}, x, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := g.Add(OpSumRows, Attrs{}, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.Also = sum
+	g.Outputs = []*Value{sum}
+	if err := g.Verify(); err == nil || !strings.Contains(err.Error(), "must be an activation of it") {
+		t.Errorf("Verify = %v, want the Also rule", err)
+	}
+}
+
+func TestVerifyArgumentDTypes(t *testing.T) {
+	g := New("IntIntoLinear", F32, 2, false)
+	x := g.Leaf(OpInput, "x", Shape{2, 3}, Attrs{})
+	x.DType = Int
+	w := g.Leaf(OpParam, "w", Shape{3, 3}, Attrs{})
+	y, err := g.Add(OpLinear, Attrs{}, x, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Outputs = []*Value{y}
+	if err := g.Verify(); err == nil || !strings.Contains(err.Error(), "argument 0 is int, want f32") {
+		t.Errorf("Verify = %v, want the argument dtype rule", err)
 	}
 }

@@ -27,7 +27,7 @@ func autodiff(g *ir.Graph, _ Options) (err error) {
 		if dv == nil || ir.IsLeaf(v.Op) {
 			continue
 		}
-		rule, ok := gradRules[v.Op]
+		rule, ok := ruleFor(v.Op)
 		if !ok {
 			return fmt.Errorf("%s: no gradient rule for %s", v.Pos, v.Op)
 		}

@@ -1,19 +1,27 @@
 package passes
 
-import "github.com/nngen/nngen/ir"
+import (
+	"fmt"
+
+	"github.com/nngen/nngen/ir"
+)
 
 // A gradRule returns, for value v whose gradient is dv, the gradient of each
 // of v's arguments (nil where the argument takes none).
 type gradRule func(b *builder, v, dv *ir.Value) []*ir.Value
 
-// gradRules holds the derivative of every differentiable op. Adding an op
-// means adding its forward shape rule in ir and its derivative here.
+// gradRules holds the derivative of every differentiable op that is not an
+// activation or a loss; those follow one pattern each (see ruleFor).
 var gradRules = map[ir.Op]gradRule{
 	// linear: z = x·wᵀ + b, y = act(z).
 	ir.OpLinear: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		dz := dy
 		if v.Act != "" {
-			dz = b.add(ir.ActivationGrad[ir.Op(v.Act)], ir.Attrs{}, dy, v)
+			info := ir.Activations[ir.Op(v.Act)]
+			if info.FromInput {
+				panic(ruleError{fmt.Errorf("%s: fused %s needs its input for the gradient", v, v.Act)})
+			}
+			dz = b.add(info.Grad, ir.Attrs{Alpha: v.Alpha, Approx: v.Approx}, dy, v)
 			dz.Name = "d" + v.Name + ".pre"
 		}
 		x, w := v.Args[0], v.Args[1]
@@ -26,16 +34,39 @@ var gradRules = map[ir.Op]gradRule{
 		}
 		return grads
 	},
-	// sigmoid: y = σ(x), dy/dx = y(1-y), written from the output it saved.
-	ir.OpSigmoid: func(b *builder, v, dy *ir.Value) []*ir.Value {
-		return []*ir.Value{b.add(ir.OpSigmoidGrad, ir.Attrs{}, dy, v)}
-	},
-	// mse: L = Σ(y-t)²/N, dL/dy = 2(y-t)/N; N = 1 for reduction=sum.
-	// The target is data, so it takes no gradient.
-	ir.OpMSE: func(b *builder, v, dl *ir.Value) []*ir.Value {
-		return []*ir.Value{b.add(ir.OpMSEGrad, ir.Attrs{Reduction: v.Reduction}, v.Args[0], v.Args[1], dl), nil}
-	},
 	ir.OpAdd: func(b *builder, v, dv *ir.Value) []*ir.Value {
 		return []*ir.Value{dv, dv}
 	},
+}
+
+// ruleFor returns op's gradient rule.
+func ruleFor(op ir.Op) (gradRule, bool) {
+	if rule, ok := gradRules[op]; ok {
+		return rule, true
+	}
+	if _, ok := ir.Activations[op]; ok {
+		return activationRule, true
+	}
+	if _, ok := ir.Losses[op]; ok {
+		return lossRule, true
+	}
+	return nil, false
+}
+
+// activationRule: y = act(x), dx = act'(x)·dy, written from y where the
+// derivative allows it (σ' = y(1-y), tanh' = 1-y²...) so the input need
+// not be kept, and from x otherwise (gelu).
+func activationRule(b *builder, v, dy *ir.Value) []*ir.Value {
+	info := ir.Activations[v.Op]
+	from := v
+	if info.FromInput {
+		from = v.Args[0]
+	}
+	return []*ir.Value{b.add(info.Grad, ir.Attrs{Alpha: v.Alpha, Approx: v.Approx}, dy, from)}
+}
+
+// lossRule: L = loss(y, t); the gradient op takes y, t and dL. The target
+// is data, so it takes no gradient.
+func lossRule(b *builder, v, dl *ir.Value) []*ir.Value {
+	return []*ir.Value{b.add(ir.Losses[v.Op], ir.Attrs{Reduction: v.Reduction}, v.Args[0], v.Args[1], dl), nil}
 }

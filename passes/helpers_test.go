@@ -37,7 +37,7 @@ func mlp(t testing.TB, batch int, sizes ...int) *ir.Graph {
 	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, h, target))
 	g.Loss.Name = "loss"
 	var errs []error
-	g.Optimizer, errs = ir.NewOptimizer("sgd", map[string]float64{"lr": 0.3}, ir.Pos{})
+	g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.3}}, ir.Pos{})
 	if errs != nil {
 		t.Fatal(errs)
 	}

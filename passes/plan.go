@@ -19,6 +19,12 @@ func plan(g *ir.Graph, _ Options) error {
 			gradOf[p.Grad] = p
 		}
 	}
+	alsoOf := map[*ir.Value]*ir.Value{}
+	for _, v := range g.Values {
+		if v.Also != nil {
+			alsoOf[v.Also] = v
+		}
+	}
 	g.Slots = nil
 	var free []int // slot indexes not holding a live value
 	for i, v := range g.Values {
@@ -27,6 +33,8 @@ func plan(g *ir.Graph, _ Options) error {
 			v.Storage = ir.Storage{Kind: ir.InArg}
 		case v.Op == ir.OpParam:
 			v.Storage = ir.Storage{Kind: ir.InParam, Param: v}
+		case v.Op == ir.OpState:
+			v.Storage = ir.Storage{Kind: ir.InState, Param: v}
 		case v.Op == ir.OpHyper:
 			v.Storage = ir.Storage{Kind: ir.InHyper}
 		case v.Op == ir.OpConst:
@@ -34,11 +42,16 @@ func plan(g *ir.Graph, _ Options) error {
 		case gradOf[v] != nil:
 			v.Storage = ir.Storage{Kind: ir.InGrad, Param: gradOf[v]}
 		case ir.InPlace(v.Op):
-			v.Storage = ir.Storage{Kind: ir.InParam, Param: v.Args[0]}
+			v.Storage = v.Args[0].Storage
+		case alsoOf[v] != nil:
+			// Given its slot with the linear that computes it, below.
 		default:
-			v.Storage = ir.Storage{Kind: ir.InSlot}
-			v.Storage.Slot, free = takeSlot(g, free, v.Shape.Size())
-			g.Slots[v.Storage.Slot].Values = append(g.Slots[v.Storage.Slot].Values, v)
+			free = slot(g, v, free)
+			if v.Also != nil {
+				// Written in the same loop as v, so it must not take
+				// the slot of an argument v is still reading.
+				free = slot(g, v.Also, free)
+			}
 		}
 		// Free after taking: a value never shares a slot with its own
 		// arguments, which matmul and friends still read while writing.
@@ -49,6 +62,14 @@ func plan(g *ir.Graph, _ Options) error {
 		}
 	}
 	return nil
+}
+
+// slot gives v a free slot, or a new one, and returns the free slots left.
+func slot(g *ir.Graph, v *ir.Value, free []int) []int {
+	v.Storage = ir.Storage{Kind: ir.InSlot}
+	v.Storage.Slot, free = takeSlot(g, free, v.Shape.Size())
+	g.Slots[v.Storage.Slot].Values = append(g.Slots[v.Storage.Slot].Values, v)
+	return free
 }
 
 // lastUses gives the schedule index of each value's last reader.

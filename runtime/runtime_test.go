@@ -152,17 +152,17 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
 func TestSigmoid64(t *testing.T) {
 	for _, x := range sigmoidGrid {
-		got, want := Sigmoid64(x), sigmoid(x)
+		got, want := Sigmoid[float64](x), sigmoid(x)
 		if math.IsNaN(got) || got < 0 || got > 1 {
-			t.Errorf("Sigmoid64(%v) = %v", x, got)
+			t.Errorf("Sigmoid[float64](%v) = %v", x, got)
 			continue
 		}
 		if math.Abs(got-want) > 1e-15*want {
-			t.Errorf("Sigmoid64(%v) = %v, want %v", x, got, want)
+			t.Errorf("Sigmoid[float64](%v) = %v, want %v", x, got, want)
 		}
 		// σ(x) + σ(-x) = 1.
-		if s := got + Sigmoid64(-x); math.Abs(s-1) > 1e-15 {
-			t.Errorf("Sigmoid64(%v) + Sigmoid64(%v) = %v", x, -x, s)
+		if s := got + Sigmoid[float64](-x); math.Abs(s-1) > 1e-15 {
+			t.Errorf("Sigmoid[float64](%v) + Sigmoid[float64](%v) = %v", x, -x, s)
 		}
 	}
 	for _, tt := range []struct{ x, want float64 }{
@@ -176,13 +176,13 @@ func TestSigmoid64(t *testing.T) {
 		{math.Inf(1), 1},
 		{math.Inf(-1), 0},
 	} {
-		if got := Sigmoid64(tt.x); got != tt.want {
-			t.Errorf("Sigmoid64(%v) = %v, want exactly %v", tt.x, got, tt.want)
+		if got := Sigmoid[float64](tt.x); got != tt.want {
+			t.Errorf("Sigmoid[float64](%v) = %v, want exactly %v", tt.x, got, tt.want)
 		}
 	}
 	// Large negative inputs keep their (tiny) value instead of flushing to 0.
-	if got := Sigmoid64(-100); got <= 0 || math.Abs(got-math.Exp(-100)) > 1e-15*got {
-		t.Errorf("Sigmoid64(-100) = %v, want about %v", got, math.Exp(-100))
+	if got := Sigmoid[float64](-100); got <= 0 || math.Abs(got-math.Exp(-100)) > 1e-15*got {
+		t.Errorf("Sigmoid[float64](-100) = %v, want about %v", got, math.Exp(-100))
 	}
 }
 
@@ -202,16 +202,16 @@ func ulps(a, b float32) int64 {
 func TestSigmoid32(t *testing.T) {
 	for _, x64 := range sigmoidGrid {
 		x := float32(x64)
-		got := Sigmoid32(x)
+		got := Sigmoid[float32](x)
 		if math.IsNaN(float64(got)) || got < 0 || got > 1 {
-			t.Errorf("Sigmoid32(%v) = %v", x, got)
+			t.Errorf("Sigmoid[float32](%v) = %v", x, got)
 			continue
 		}
-		if d := ulps(got, float32(Sigmoid64(float64(x)))); d > 1 {
-			t.Errorf("Sigmoid32(%v) = %v, %d ulps from float32(Sigmoid64) = %v", x, got, d, float32(Sigmoid64(float64(x))))
+		if d := ulps(got, float32(Sigmoid[float64](float64(x)))); d > 1 {
+			t.Errorf("Sigmoid[float32](%v) = %v, %d ulps from float32(Sigmoid64) = %v", x, got, d, float32(Sigmoid[float64](float64(x))))
 		}
 		if d := ulps(got, float32(sigmoid(float64(x)))); d > 1 {
-			t.Errorf("Sigmoid32(%v) = %v, %d ulps from %v", x, got, d, float32(sigmoid(float64(x))))
+			t.Errorf("Sigmoid[float32](%v) = %v, %d ulps from %v", x, got, d, float32(sigmoid(float64(x))))
 		}
 	}
 	for _, tt := range []struct{ x, want float32 }{
@@ -223,12 +223,12 @@ func TestSigmoid32(t *testing.T) {
 		{float32(math.Inf(1)), 1},
 		{float32(math.Inf(-1)), 0},
 	} {
-		if got := Sigmoid32(tt.x); got != tt.want {
-			t.Errorf("Sigmoid32(%v) = %v, want exactly %v", tt.x, got, tt.want)
+		if got := Sigmoid[float32](tt.x); got != tt.want {
+			t.Errorf("Sigmoid[float32](%v) = %v, want exactly %v", tt.x, got, tt.want)
 		}
 	}
-	if got := Sigmoid32(-100); got <= 0 {
-		t.Errorf("Sigmoid32(-100) = %v, want a (subnormal) positive number", got)
+	if got := Sigmoid[float32](-100); got <= 0 {
+		t.Errorf("Sigmoid[float32](-100) = %v, want a (subnormal) positive number", got)
 	}
 }
 

@@ -54,7 +54,7 @@ v12 = input <f32[1,3]> "target"
 v13 = mse[reduction=mean] <f32[]> v11 v12 "loss"
 output v11
 loss v13
-optimizer sgd lr=0.3
+optimizer sgd dampening=0 lr=0.3 momentum=0 nesterov=0 weight_decay=0
 `
 	if got := g.String(); got != want {
 		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
@@ -95,12 +95,12 @@ func TestVariants(t *testing.T) {
 	tests := []struct {
 		name, src, want string
 	}{{
-		name: "batch, float64, bias=false, linear(x, in, out), sum",
+		name: "batch, float64, bias=False, linear(x, in, out), sum",
 		src: `network Batched
 batch 8
 dtype float64
 input x[4]
-hidden = linear(x, 4, 5, bias=false)
+hidden = linear(x, 4, 5, bias=False)
 out = sigmoid(hidden)
 output out
 loss mse(out, y[5], reduction=sum)
@@ -117,11 +117,11 @@ v4 = input <f64[8,5]> "y"
 v5 = mse[reduction=sum] <f64[]> v3 v4 "loss"
 output v3
 loss v5
-optimizer sgd lr=0.001
+optimizer sgd dampening=0 lr=0.001 momentum=0 nesterov=0 weight_decay=0
 `,
 	}, {
 		name: "inference only; header statements anywhere; comments, blank lines, CRLF",
-		src:  "input x[2]  # features\r\n\r\ny = linear(x, 1, bias=true)\r\noutput y\r\ndtype float32\r\nbatch 1\r\nnetwork Tiny\r\n",
+		src:  "input x[2]  # features\r\n\r\ny = linear(x, 1, bias=True)\r\noutput y\r\ndtype float32\r\nbatch 1\r\nnetwork Tiny\r\n",
 		want: `network Tiny f32 batch=1
 # forward
 v0 = input <f32[1,2]> "x"

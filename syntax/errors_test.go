@@ -26,7 +26,7 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = conv2d(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "conv2d" (known: linear, sigmoid)`,
+	want: `model.nn:3:5: unknown op "conv2d" (known: gelu, identity, leaky_relu, linear, relu, sigmoid, softmax, tanh)`,
 }, {
 	name: "undefined name, with a hint",
 	src: `network M
@@ -264,9 +264,72 @@ model.nn:5:3: unexpected character U+00EF 'ï'; names use ASCII letters, digits 
 	src:  trainable + "optimizer sgd(lr=fast)\n",
 	want: `model.nn:6:18: lr must be a number, found "fast"`,
 }, {
+	name: "optimizer: a boolean setting",
+	src:  trainable + "optimizer sgd(lr=0.1, momentum=0.9, nesterov=0.5)\n",
+	want: `model.nn:6:46: nesterov must be true or false, found "0.5"`,
+}, {
+	name: "optimizer: a pair setting, given one number",
+	src:  trainable + "optimizer adam(betas=0.9)\n",
+	want: `model.nn:6:22: betas takes two numbers, like (0.9, 0.999); found "0.9"`,
+}, {
+	name: "optimizer: a pair setting, given three",
+	src:  trainable + "optimizer adamw(betas=(0.9, 0.99, 0.999))\n",
+	want: `model.nn:6:23: betas takes two numbers, like (0.9, 0.999); found "(0.9, 0.99, 0.999)"`,
+}, {
+	name: "optimizer: a number setting, given a tuple or a word",
+	src:  trainable + "optimizer sgd(lr=(0.1, 0.2), momentum=high, nesterov=yes)\n",
+	want: `model.nn:6:18: lr must be a number, found "(0.1, 0.2)"
+model.nn:6:39: momentum must be a number, found "high"
+model.nn:6:54: nesterov must be true or false, found "yes"`,
+}, {
+	name: "optimizer: nesterov without momentum, at the nesterov setting",
+	src:  trainable + "optimizer sgd(lr=0.1, momentum=0, nesterov=true)\n",
+	want: `model.nn:6:35: sgd: nesterov needs a momentum above 0 and dampening 0`,
+}, {
+	name: "optimizer: nesterov with dampening",
+	src:  trainable + "optimizer sgd(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)\n",
+	want: `model.nn:6:52: sgd: nesterov needs a momentum above 0 and dampening 0`,
+}, {
+	name: "optimizer: ranges, the betas positioned at betas",
+	src:  trainable + "optimizer adam(betas=(1, 0.999), eps=-1)\n",
+	want: `model.nn:6:16: adam: beta1 must be in [0, 1), got 1
+model.nn:6:34: adam: eps must be finite and at least 0, got -1`,
+}, {
+	name: "optimizer: adamw ranges",
+	src:  trainable + "optimizer adamw(betas=(0.9, 1), weight_decay=-0.1)\n",
+	want: `model.nn:6:17: adamw: beta2 must be in [0, 1), got 1
+model.nn:6:33: adamw: weight_decay must be finite and at least 0, got -0.1`,
+}, {
+	name: "optimizer: misspelt pair setting",
+	src:  trainable + "optimizer adam(beta=(0.9, 0.999))\n",
+	want: `model.nn:6:16: adam has no argument "beta"; did you mean "betas"?`,
+}, {
+	name: "optimizer: a setting of another optimizer",
+	src:  trainable + "optimizer adam(momentum=0.9)\n",
+	want: `model.nn:6:16: adam has no argument "momentum" (it takes: lr, betas, eps, weight_decay)`,
+}, {
+	name: "tuple syntax",
+	src: trainable + `optimizer adam(betas=(0.9 0.999))
+optimizer adam(betas=())
+optimizer adam(betas=(a, b))
+optimizer sgd((0.1))
+optimizer adam(lr=1e-3, betas=(0.9, 0.999)
+h = linear(x, 3, bias=(1, 2))
+`,
+	want: `model.nn:6:27: expected ')' after betas's tuple, found "0.999"
+model.nn:7:23: expected a number in betas's tuple, found ")"
+model.nn:8:23: expected a number in betas's tuple, found "a"
+model.nn:9:15: expected an argument, found "("
+model.nn:10:43: expected ')' after arguments, found end of line
+model.nn:11:23: bias must be true or false, found "(1, 2)"`,
+}, {
 	name: "optimizer: positional argument",
 	src:  trainable + "optimizer sgd(0.1)\n",
 	want: `model.nn:6:15: sgd takes keyword arguments only, as in sgd(lr=...); found "0.1"`,
+}, {
+	name: "optimizer: positional argument to adam",
+	src:  trainable + "optimizer adam(1e-3)\n",
+	want: `model.nn:6:16: adam takes keyword arguments only, as in adam(lr=...); found "1e-3"`,
 }, {
 	name: "loss: unknown function; its target is not reported as undefined",
 	src: `network M
@@ -277,14 +340,123 @@ output t
 `,
 	want: `model.nn:4:6: unknown loss "mes"; did you mean "mse"?`,
 }, {
-	name: "loss target must be declared",
+	name: "the loss target is a new name",
 	src: `network M
 input x[4]
 y = linear(x, 3)
 loss mse(y, x)
 output y
 `,
-	want: `model.nn:4:13: mse's target must be declared with its size, like target[3], found "x"`,
+	want: `model.nn:4:13: mse's target must be a new name: the loss declares it as an input, but x is defined at model.nn:2:7`,
+}, {
+	name: "loss: target not a name, unknown loss, missing target",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+output y
+loss l1(y, 3)
+loss huber(y, t)
+`,
+	want: `model.nn:5:12: l1's target must be a new name, like target or target[3], found "3"
+model.nn:6:1: duplicate loss statement; first at model.nn:5:1`,
+}, {
+	name: "loss: unknown, nothing close",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss huber(y, t)\nz = relu(t)\n",
+	want: `model.nn:5:6: unknown loss "huber" (known: bce_with_logits, cross_entropy, l1, mse)`,
+}, {
+	name: "loss: a missing target",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss bce_with_logits(y)\n",
+	want: `model.nn:5:6: bce_with_logits takes 2 arguments, as in bce_with_logits(y, target) or bce_with_logits(y, target[N]); got 1`,
+}, {
+	name: "cross_entropy: the target has no size, and only the loss reads it",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+output y
+loss cross_entropy(y, label[3])
+`,
+	want: `model.nn:5:23: cross_entropy's target holds class indices, one per sample: write label without a size`,
+}, {
+	name: "cross_entropy: layers cannot read the class indices",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+output y
+loss cross_entropy(y, label)
+z = relu(label)
+w = linear(label, 2)
+v = identity(label)
+`,
+	want: `model.nn:6:10: relu's input cannot be label: it holds the class indices that only cross_entropy reads
+model.nn:7:12: linear's input cannot be label: it holds the class indices that only cross_entropy reads
+model.nn:8:14: identity's input cannot be label: it holds the class indices that only cross_entropy reads`,
+}, {
+	name: "a bare loss target: used before the loss, defined by a bad loss line",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+z = sigmoid(t)
+loss mse(y, t) extra
+output y
+w = sigmoid(t)
+`,
+	want: `model.nn:4:13: undefined: t (it is defined later, at model.nn:5:13)
+model.nn:5:16: unexpected "extra" at end of statement`,
+}, {
+	name: "identity: an alias is a name like any other",
+	src: `network M
+input x[4]
+y = linear(x, 3)
+alias = identity(y)
+alias = relu(y)
+output alias
+loss mse(alias, t[4])
+`,
+	want: `model.nn:5:1: duplicate name alias; first defined at model.nn:4:1
+model.nn:7:19: loss: output alias has 3 features but target has 4`,
+}, {
+	name: "activation arguments",
+	src: `network M
+batch 2
+input x[4]
+y = linear(x, 3)
+a = leaky_relu(y, -0.2)
+b = leaky_relu(y, 0.2, negative_slope=0.3)
+c = leaky_relu(y, fast)
+d = leaky_relu(y, negative_slope=(0.1, 0.2))
+e = leaky_relu(y, slope=0.1)
+f = gelu(y, approximate=exact)
+g = gelu(y, tanh)
+h = softmax(y, dim=0)
+i = softmax(y, dim=1.0)
+j = softmax(y, 2, dim=1)
+k = identity(y, 2)
+l = identity(3)
+m = identity(y, inplace=true)
+n = relu(y, inplace=True)
+o = tanh(y, y)
+output y
+`,
+	want: `model.nn:5:19: negative_slope must be finite and at least 0, found "-0.2": nngen computes leaky_relu's gradient from its output, which needs the output to have the input's sign
+model.nn:6:24: leaky_relu got negative_slope twice, by position and by keyword
+model.nn:7:19: negative_slope must be a number, found "fast"
+model.nn:8:34: negative_slope must be a number, found "(0.1, 0.2)"
+model.nn:9:19: leaky_relu has no argument "slope" (it takes: negative_slope)
+model.nn:10:25: approximate must be none or tanh, found "exact"
+model.nn:11:5: gelu takes 1 argument, as in gelu(x) or gelu(x, approximate=tanh); got 2
+model.nn:12:20: dim must be -1 or 1, found "0": nngen's softmax runs over each sample's features, dimension 1 of [batch, features]
+model.nn:13:20: dim must be -1 or 1, found "1.0": nngen's softmax runs over each sample's features, dimension 1 of [batch, features]
+model.nn:14:19: softmax got dim twice, by position and by keyword
+model.nn:15:5: identity takes 1 argument, as in identity(x); got 2
+model.nn:16:14: identity's input must be a value name, found "3"
+model.nn:17:17: identity takes no keyword arguments, found "inplace"
+model.nn:18:13: relu takes no keyword arguments, found "inplace"
+model.nn:19:5: tanh takes 1 argument, as in tanh(x); got 2`,
+}, {
+	name: "softmax without a batch dimension",
+	src:  "network M\ninput x[4]\ny = softmax(x, dim=1)\nz = softmax(x, dim=-2)\noutput x\n",
+	want: `model.nn:3:20: dim must be -1 or 0, found "1": nngen's softmax runs over each sample's features, dimension 0 of [features]
+model.nn:4:20: dim must be -1 or 0, found "-2": nngen's softmax runs over each sample's features, dimension 0 of [features]`,
 }, {
 	name: "the loss target is not a network output",
 	src: `network M
@@ -308,13 +480,13 @@ h3 = sigmoid(layer1)
 layer4 = linear(h3, 7, 2)
 output layer3
 loss mse(layer3, target[3], reduction=max)
-optimizer sgd(lr=0.3, momentum=0.9)
+optimizer sgd(lr=0.3, momentun=0.9)
 `,
 	want: `model.nn:5:6: unknown op "sigmod"; did you mean "sigmoid"?
 model.nn:7:20: expected ')' after arguments, found end of line
 model.nn:10:21: layer4: linear expects 7 input features but h3 has 5
 model.nn:12:39: reduction must be mean or sum, found "max"
-model.nn:13:23: sgd has no argument "momentum" (it takes: lr)`,
+model.nn:13:23: sgd has no argument "momentun"; did you mean "momentum"?`,
 }}
 
 func TestErrors(t *testing.T) {

@@ -13,6 +13,12 @@ import (
 func FuzzCompile(f *testing.F) {
 	f.Add([]byte(tutorial))
 	f.Add([]byte("network B\nbatch 8\ndtype float64\ninput x[4]\nh = linear(x, 4, 5, bias=false)\noutput h\nloss mse(h, t[5], reduction=sum)\noptimizer sgd(lr=1e-3)\n"))
+	f.Add([]byte("network A\nbatch 2\ninput x[3]\na = linear(x, 4)\nr = relu(a)\nt = tanh(r)\nl = leaky_relu(t, negative_slope=0.2)\n" +
+		"g = gelu(l, approximate=tanh)\np = softmax(g, dim=-1)\nsame = identity(p)\noutput same\n" +
+		"loss cross_entropy(same, label, reduction=sum)\noptimizer adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)\n"))
+	f.Add([]byte("network B\ninput x[4]\nh = linear(x, 2, bias=True)\ns = softmax(h, 0)\noutput s\nloss bce_with_logits(h, p)\n" +
+		"optimizer sgd(lr=0.1, momentum=0.9, dampening=0, nesterov=true, weight_decay=1e-4)\n"))
+	f.Add([]byte("network C\ninput x[4]\nh = linear(x, 2)\nk = leaky_relu(h, 0.3)\noutput k\nloss l1(k, t[2], reduction=mean)\noptimizer adam(betas=(0.5, 0.9))\n"))
 	for _, test := range errorTests {
 		f.Add([]byte(test.src))
 	}

@@ -2,7 +2,9 @@ package syntax
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nngen/nngen/ir"
@@ -20,9 +22,7 @@ func lowerLinear(l *lowerer, name token, c call) *ir.Value {
 	out, outOK := l.sizeArg(args[len(args)-1], "linear's output size")
 	bias, biasOK := true, true
 	if a, ok := keywords["bias"]; ok {
-		var choice string
-		choice, biasOK = l.choice(a, "true", "false")
-		bias = choice == "true"
+		bias, biasOK = l.boolArg(a)
 	}
 	declaredIn, inOK := 0, true
 	if len(args) == 3 {
@@ -60,6 +60,99 @@ func activation(op ir.Op) layerRule {
 		}
 		return l.add(name, op, ir.Attrs{}, x)
 	}
+}
+
+// lowerLeakyReLU lowers leaky_relu(x), leaky_relu(x, 0.2) and
+// leaky_relu(x, negative_slope=0.2), PyTorch's F.leaky_relu. The slope may
+// not be negative: the gradient is computed from the output (dy where
+// y > 0, else slope·dy), which takes y's sign to be x's.
+func lowerLeakyReLU(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 2, "leaky_relu(x) or leaky_relu(x, negative_slope)")
+	keywords, keywordsOK := l.keywords(c, "negative_slope")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	slope := 0.01 // F.leaky_relu's default
+	a, given, slopeOK := l.optionalArg(c, args, 1, keywords, "negative_slope")
+	if given {
+		slope, slopeOK = l.number(a, "negative_slope")
+		if slopeOK && !(slope >= 0 && !math.IsInf(slope, 1)) {
+			l.errorf(a.value.pos, "negative_slope must be finite and at least 0, found %s: nngen computes leaky_relu's gradient from its output, "+
+				"which needs the output to have the input's sign", a)
+			slopeOK = false
+		}
+		if slope == 0 {
+			slope = 0 // not -0, which would print as such
+		}
+	}
+	x, xOK := l.valueArg(args[0], "leaky_relu's input")
+	if !slopeOK || !xOK {
+		return nil
+	}
+	return l.add(name, ir.OpLeakyReLU, ir.Attrs{Alpha: slope}, x)
+}
+
+// lowerGELU lowers gelu(x) and gelu(x, approximate=tanh), PyTorch's
+// F.gelu(x, approximate='none'|'tanh').
+func lowerGELU(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 1, "gelu(x) or gelu(x, approximate=tanh)")
+	keywords, keywordsOK := l.keywords(c, "approximate")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	approximate, approximateOK := "none", true
+	if a, ok := keywords["approximate"]; ok {
+		approximate, approximateOK = l.choice(a, "none", "tanh")
+	}
+	x, xOK := l.valueArg(args[0], "gelu's input")
+	if !approximateOK || !xOK {
+		return nil
+	}
+	var attrs ir.Attrs
+	if approximate == "tanh" {
+		attrs.Approx = "tanh"
+	}
+	return l.add(name, ir.OpGELU, attrs, x)
+}
+
+// lowerSoftmax lowers softmax(x), PyTorch's F.softmax(x, dim=-1): over
+// each sample's features. A dim, by position or keyword, may only name
+// that dimension, which is 1 with a batch dimension and 0 without.
+func lowerSoftmax(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 2, "softmax(x) or softmax(x, dim=-1)")
+	keywords, keywordsOK := l.keywords(c, "dim")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	a, given, dimOK := l.optionalArg(c, args, 1, keywords, "dim")
+	if given {
+		features, layout := 1, "[batch, features]"
+		if l.g.Unbatched {
+			features, layout = 0, "[features]"
+		}
+		dim, err := strconv.Atoi(a.value.text)
+		if a.value.kind != number || a.declares() || err != nil || dim != -1 && dim != features {
+			l.errorf(a.value.pos, "dim must be -1 or %d, found %s: nngen's softmax runs over each sample's features, dimension %d of %s",
+				features, a, features, layout)
+			dimOK = false
+		}
+	}
+	x, xOK := l.valueArg(args[0], "softmax's input")
+	if !dimOK || !xOK {
+		return nil
+	}
+	return l.add(name, ir.OpSoftmax, ir.Attrs{}, x)
+}
+
+// lowerIdentity lowers identity(x), PyTorch's nn.Identity: it computes
+// nothing, and its name becomes another name for x's value.
+func lowerIdentity(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 1, "identity(x)")
+	if _, keywordsOK := l.keywords(c); !ok || !keywordsOK {
+		return nil
+	}
+	x, _ := l.valueArg(args[0], "identity's input")
+	return x
 }
 
 func (l *lowerer) param(layer token, suffix string, shape ir.Shape) *ir.Value {
@@ -134,13 +227,59 @@ func (l *lowerer) keywords(c call, allowed ...string) (map[string]arg, bool) {
 	return found, ok
 }
 
-// valueArg resolves an argument that names a value.
+// valueArg resolves an argument that names a value, [batch, features].
 func (l *lowerer) valueArg(a arg, what string) (*ir.Value, bool) {
 	if a.value.kind != identifier || a.declares() {
 		l.errorf(a.value.pos, "%s must be a value name, found %s", what, a)
 		return nil, false
 	}
-	return l.lookup(a.value)
+	v, ok := l.lookup(a.value)
+	if ok && v.DType == ir.Int {
+		l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only cross_entropy reads", what, a.value.text)
+		return nil, false
+	}
+	return v, ok
+}
+
+// optionalArg returns an argument that may be given by position (at index
+// among the positional ones) or by keyword, as PyTorch's leaky_relu(x, 0.2)
+// and leaky_relu(x, negative_slope=0.2); given says whether it was. ok is
+// false if it was given both ways.
+func (l *lowerer) optionalArg(c call, positional []arg, index int, keywords map[string]arg, key string) (a arg, given, ok bool) {
+	byKey, byKeyword := keywords[key]
+	if index >= len(positional) {
+		return byKey, byKeyword, true
+	}
+	if byKeyword {
+		l.errorf(byKey.key.pos, "%s got %s twice, by position and by keyword", c.fn.text, key)
+		return arg{}, false, false
+	}
+	return positional[index], true, true
+}
+
+// number reads a numeric argument; the scanner has checked its syntax.
+func (l *lowerer) number(a arg, what string) (float64, bool) {
+	if a.value.kind != number || a.declares() {
+		l.errorf(a.value.pos, "%s must be a number, found %s", what, a)
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(a.value.text, 64)
+	return f, err == nil
+}
+
+// boolArg reads a keyword argument that is true or false, also spelt as in
+// Python.
+func (l *lowerer) boolArg(a arg) (bool, bool) {
+	if a.value.kind == identifier {
+		switch a.value.text {
+		case "true", "True":
+			return true, true
+		case "false", "False":
+			return false, true
+		}
+	}
+	l.errorf(a.value.pos, "%s must be true or false, found %s", a.key.text, a)
+	return false, false
 }
 
 func (l *lowerer) sizeArg(a arg, what string) (int, bool) {
@@ -154,7 +293,7 @@ func (l *lowerer) sizeArg(a arg, what string) (int, bool) {
 // choice reads a keyword argument whose value is one of a few words.
 func (l *lowerer) choice(a arg, choices ...string) (string, bool) {
 	if !slices.Contains(choices, a.value.text) || a.value.kind != identifier {
-		l.errorf(a.value.pos, "%s must be %s, found %s", a.key.text, alternatives(choices), a.value)
+		l.errorf(a.value.pos, "%s must be %s, found %s", a.key.text, alternatives(choices), a)
 		return "", false
 	}
 	return a.value.text, true

@@ -11,16 +11,26 @@ import (
 )
 
 // layerOps are the ops a "NAME = op(...)" statement can call. An activation
-// is one line here: "relu": activation(ir.OpReLU).
+// without settings is one line here.
 var layerOps = map[string]layerRule{
-	"linear":  lowerLinear,
-	"sigmoid": activation(ir.OpSigmoid),
+	"linear":     lowerLinear,
+	"sigmoid":    activation(ir.OpSigmoid),
+	"relu":       activation(ir.OpReLU),
+	"tanh":       activation(ir.OpTanh),
+	"leaky_relu": lowerLeakyReLU,
+	"gelu":       lowerGELU,
+	"softmax":    lowerSoftmax,
+	"identity":   lowerIdentity,
 }
 
 // losses are the functions a loss statement can call, each comparing an
-// output with a target of the same shape.
+// output with a target of the same shape, except cross_entropy, whose
+// target is one class index per sample.
 var losses = map[string]ir.Op{
-	"mse": ir.OpMSE,
+	"mse":             ir.OpMSE,
+	"l1":              ir.OpL1,
+	"bce_with_logits": ir.OpBCEWithLogits,
+	"cross_entropy":   ir.OpCrossEntropy,
 }
 
 // layerRule lowers one op call defining name; it returns nil after
@@ -50,7 +60,8 @@ type lowerer struct {
 
 // binding is what a name stands for. A nil value marks a name whose
 // definition had an error already reported: its uses are skipped silently
-// rather than reported as undefined.
+// rather than reported as undefined. Names defined by identity(x) share
+// x's value.
 type binding struct {
 	pos   ir.Pos
 	value *ir.Value
@@ -122,10 +133,8 @@ func (l *lowerer) header(stmts []stmt) *ir.Graph {
 		case assignStmt:
 			l.noteDefinition(s.name)
 		case lossStmt:
-			for _, a := range s.call.args {
-				if a.declares() {
-					l.noteDefinition(a.value)
-				}
+			for _, t := range lossDeclarations(s.call) {
+				l.noteDefinition(t)
 			}
 		case badStmt:
 			for _, t := range s.defines {

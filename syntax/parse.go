@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -60,21 +61,31 @@ type call struct {
 	args []arg
 }
 
-// arg is VALUE, NAME[SIZE] (which declares NAME) or KEY=VALUE.
+// arg is VALUE, NAME[SIZE] (which declares NAME), KEY=VALUE or
+// KEY=(NUMBER, ...).
 type arg struct {
 	key   token // the zero token for a positional argument
-	value token // an identifier or a number
+	value token // an identifier or a number; for a tuple, its '('
 	size  token // the zero token unless the argument declares a name
+	tuple []token
 }
 
 func (a arg) isKeyword() bool { return a.key.text != "" }
 func (a arg) declares() bool  { return a.size.text != "" }
+func (a arg) isTuple() bool   { return a.value.is("(") }
 
 // String shows the argument as written, for messages.
 func (a arg) String() string {
 	text := a.value.text
 	if a.declares() {
 		text += "[" + a.size.text + "]"
+	}
+	if a.isTuple() {
+		numbers := make([]string, len(a.tuple))
+		for i, t := range a.tuple {
+			numbers[i] = t.text
+		}
+		text = "(" + strings.Join(numbers, ", ") + ")"
 	}
 	return quote(text)
 }
@@ -237,6 +248,10 @@ func (p *parser) arg() arg {
 	if t.kind == identifier && p.peek().is("=") {
 		p.next()
 		a.key, t = t, p.next()
+		if t.is("(") {
+			a.value, a.tuple = t, p.tuple(a.key.text)
+			return a
+		}
 	}
 	if t.kind != identifier && t.kind != number {
 		if a.isKeyword() {
@@ -256,8 +271,24 @@ func (p *parser) arg() arg {
 	return a
 }
 
+// tuple reads the numbers of KEY=(NUMBER, ...) after its '(', as in
+// PyTorch's betas=(0.9, 0.999).
+func (p *parser) tuple(key string) []token {
+	var numbers []token
+	for p.err == nil {
+		numbers = append(numbers, p.expect(number, "a number in "+key+"'s tuple"))
+		if !p.peek().is(",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct(")", "after "+key+"'s tuple")
+	return numbers
+}
+
 // salvage reads what a bad line meant to define from the tokens before its
-// error: NAME in "NAME = ...", "input NAME" and a loss's "NAME[".
+// error: NAME in "NAME = ...", "input NAME", and a loss's target: any
+// "NAME[", and the name after its first comma.
 func salvage(toks []token, errPos ir.Pos) badStmt {
 	b := badStmt{pos: errPos}
 	if len(toks) == 0 || toks[0].kind != identifier {
@@ -272,9 +303,15 @@ func salvage(toks []token, errPos ir.Pos) badStmt {
 		if b.keyword == "input" && len(toks) > 1 && toks[1].kind == identifier {
 			b.defines = append(b.defines, toks[1])
 		}
+		commas := 0
 		for i := 1; b.keyword == "loss" && i+1 < len(toks); i++ {
-			if toks[i].kind == identifier && toks[i+1].is("[") {
-				b.defines = append(b.defines, toks[i])
+			if toks[i-1].is(",") {
+				commas++
+			}
+			t, next := toks[i], toks[i+1]
+			bareTarget := commas == 1 && toks[i-1].is(",") && !next.is("=")
+			if t.kind == identifier && (next.is("[") || bareTarget) {
+				b.defines = append(b.defines, t)
 			}
 		}
 	}

@@ -3,15 +3,14 @@ package syntax
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
 
 // loss lowers "loss mse(y, target[N], reduction=mean)", PyTorch's
-// MSELoss(reduction=...)(y, target). target[N] declares the target input,
-// which only the loss phase reads.
+// MSELoss(reduction=...)(y, target), and the other losses alike. The target
+// is a new input, which only the loss phase reads.
 func (l *lowerer) loss(s lossStmt) {
 	c := s.call
 	if !l.once(s.keyword) {
@@ -24,7 +23,11 @@ func (l *lowerer) loss(s lossStmt) {
 		l.poisonDeclarations(c)
 		return
 	}
-	args, ok := l.positional(c, 2, 2, c.fn.text+"(y, target[N])")
+	usage, output := c.fn.text+"(y, target) or "+c.fn.text+"(y, target[N])", c.fn.text+"'s output"
+	if op == ir.OpCrossEntropy {
+		usage, output = "cross_entropy(logits, label)", "cross_entropy's logits"
+	}
+	args, ok := l.positional(c, 2, 2, usage)
 	keywords, keywordsOK := l.keywords(c, "reduction")
 	if !ok || !keywordsOK {
 		l.poisonDeclarations(c)
@@ -34,26 +37,11 @@ func (l *lowerer) loss(s lossStmt) {
 	if a, ok := keywords["reduction"]; ok {
 		reduction, reductionOK = l.choice(a, "mean", "sum")
 	}
-	y, yOK := l.valueArg(args[0], c.fn.text+"'s output")
-	target := args[1]
-	if !target.declares() {
-		l.errorf(target.value.pos, "%s's target must be declared with its size, like target[3], found %s", c.fn.text, target)
-		l.poisonDeclarations(c)
+	y, yOK := l.valueArg(args[0], output)
+	t := l.target(op, c.fn.text, args[1], args[0].value.text, y, yOK && reductionOK)
+	if t == nil || !yOK || !reductionOK {
 		return
 	}
-	n, nOK := l.size(target.size, "the size of "+target.value.text)
-	shape := ir.Shape{l.g.Batch, n}
-	if yOK && nOK && y.Shape[1] != n {
-		l.errorf(target.size.pos, "loss: output %s has %d features but target has %d", args[0].value.text, y.Shape[1], n)
-		yOK = false
-	}
-	if !reductionOK || !yOK || !nOK || !l.fits(target.value, target.value.text, shape) {
-		l.poison(target.value)
-		return
-	}
-	t := l.g.Leaf(ir.OpInput, target.value.text, shape, ir.Attrs{})
-	t.Pos, t.Phase = target.value.pos, ir.Loss
-	l.define(target.value, t)
 	v, err := l.g.Add(op, ir.Attrs{Reduction: reduction}, y, t)
 	if err != nil {
 		l.errorf(s.keyword.pos, "loss: %v", err)
@@ -63,16 +51,82 @@ func (l *lowerer) loss(s lossStmt) {
 	l.g.Loss = v
 }
 
-func (l *lowerer) poisonDeclarations(c call) {
-	for _, a := range c.args {
-		if a.declares() {
-			l.poison(a.value)
+// target declares a loss's target input: [batch, N] like the output y
+// (named yName in the source), its size written as target[N] or taken from
+// y; for cross_entropy, one class index per sample, [batch] of ir.Int. It
+// returns nil, with the name poisoned, when it cannot, or when ok says the
+// statement failed already.
+func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, ok bool) *ir.Value {
+	name := a.value
+	if name.kind != identifier {
+		l.errorf(name.pos, "%s's target must be a new name, like target or target[3], found %s", fn, a)
+		return nil
+	}
+	if b, taken := l.names[name.text]; taken {
+		l.errorf(name.pos, "%s's target must be a new name: the loss declares it as an input, but %s is defined at %s", fn, name.text, b.pos)
+		return nil
+	}
+	var shape ir.Shape
+	switch {
+	case op == ir.OpCrossEntropy && a.declares():
+		l.errorf(name.pos, "cross_entropy's target holds class indices, one per sample: write %s without a size", name.text)
+		ok = false
+	case op == ir.OpCrossEntropy:
+		shape = ir.Shape{l.g.Batch}
+	case a.declares():
+		n, nOK := l.size(a.size, "the size of "+name.text)
+		if y != nil && nOK && y.Shape[1] != n {
+			l.errorf(a.size.pos, "loss: output %s has %d features but target has %d", yName, y.Shape[1], n)
+			nOK = false
 		}
+		shape = ir.Shape{l.g.Batch, n}
+		ok = ok && nOK && y != nil && l.fits(name, name.text, shape)
+	default:
+		ok = ok && y != nil
+		if ok {
+			shape = ir.Shape{l.g.Batch, y.Shape[1]}
+		}
+	}
+	if !ok {
+		l.poison(name)
+		return nil
+	}
+	t := l.g.Leaf(ir.OpInput, name.text, shape, ir.Attrs{})
+	if op == ir.OpCrossEntropy {
+		t.DType = ir.Int
+	}
+	t.Pos, t.Phase = name.pos, ir.Loss
+	l.define(name, t)
+	return t
+}
+
+// lossDeclarations are the names a loss statement declares: its target,
+// bare or with a size, and any other NAME[N] written by mistake.
+func lossDeclarations(c call) []token {
+	var names []token
+	positional := 0
+	for _, a := range c.args {
+		if a.isKeyword() {
+			continue
+		}
+		positional++
+		if a.declares() || positional == 2 && a.value.kind == identifier {
+			names = append(names, a.value)
+		}
+	}
+	return names
+}
+
+func (l *lowerer) poisonDeclarations(c call) {
+	for _, t := range lossDeclarations(c) {
+		l.poison(t)
 	}
 }
 
-// optimizer lowers "optimizer sgd(lr=0.3)", PyTorch's SGD(params, lr=0.3);
-// the ir package knows each optimizer's settings and their defaults.
+// optimizer lowers "optimizer sgd(lr=0.3)", PyTorch's SGD(params, lr=0.3).
+// The ir package knows each optimizer's settings, their kinds, defaults and
+// ranges; this checks that each value is of its setting's kind, so that
+// the error can point at the value.
 func (l *lowerer) optimizer(s optimizerStmt) {
 	c := s.call
 	if !l.once(s.keyword) {
@@ -84,60 +138,90 @@ func (l *lowerer) optimizer(s optimizerStmt) {
 		return
 	}
 	names := make([]string, len(settings))
+	example := settings[0].Name // the usage shows the required settings, or the first
 	for i, setting := range settings {
 		names[i] = setting.Name
+		if setting.Required {
+			example = setting.Name
+		}
 	}
-	_, ok = l.positional(c, 0, 0, c.fn.text+"("+strings.Join(names, "=..., ")+"=...)")
+	_, ok = l.positional(c, 0, 0, c.fn.text+"("+example+"=...)")
 	keywords, keywordsOK := l.keywords(c, names...)
 	if !ok || !keywordsOK {
 		return
 	}
-	given := map[string]float64{}
-	for key, a := range keywords {
-		if a.value.kind != number {
-			l.errorf(a.value.pos, "%s must be a number, found %s", key, a.value)
-			ok = false
-			continue
+	given := map[string][]float64{}
+	for _, setting := range settings {
+		if a, found := keywords[setting.Name]; found {
+			values, valueOK := l.setting(setting, a)
+			given[setting.Name] = values
+			ok = ok && valueOK
 		}
-		given[key], _ = strconv.ParseFloat(a.value.text, 64) // the scanner checked it
 	}
 	if !ok {
 		return
 	}
 	opt, errs := ir.NewOptimizer(c.fn.text, given, s.keyword.pos)
 	for _, err := range errs {
-		l.errorf(settingPos(err.Error(), c, s.keyword.pos), "%v", err)
+		l.errorf(settingPos(err.Error(), c, settings, s.keyword.pos), "%v", err)
 	}
 	l.g.Optimizer = opt
 }
 
-// settingPos finds the keyword argument that an ir.NewOptimizer error is
-// about. Its messages name the setting, quoted when it is unknown, bare
-// otherwise; an error about a missing setting falls back to the statement.
-func settingPos(msg string, c call, fallback ir.Pos) ir.Pos {
-	for _, a := range c.args {
-		if strings.Contains(msg, strconv.Quote(a.key.text)) {
-			return a.key.pos
+// setting reads one optimizer setting's value as ir.NewOptimizer takes it:
+// one number, 1 or 0 for a Bool, two numbers for a Pair.
+func (l *lowerer) setting(s ir.Setting, a arg) ([]float64, bool) {
+	switch s.Kind {
+	case ir.Bool:
+		b, ok := l.boolArg(a)
+		if b {
+			return []float64{1}, ok
 		}
-	}
-	for _, a := range c.args {
-		if a.key.text != c.fn.text && containsWord(msg, a.key.text) {
-			return a.key.pos
+		return []float64{0}, ok
+	case ir.Pair:
+		if !a.isTuple() || len(a.tuple) != 2 {
+			l.errorf(a.value.pos, "%s takes two numbers, like (0.9, 0.999); found %s", s.Name, a)
+			return nil, false
 		}
+		first, _ := l.number(arg{value: a.tuple[0]}, s.Name)
+		second, _ := l.number(arg{value: a.tuple[1]}, s.Name)
+		return []float64{first, second}, true
 	}
-	return fallback
+	n, ok := l.number(a, s.Name)
+	return []float64{n}, ok
 }
 
-// containsWord reports whether word occurs in s but not inside a longer name.
-func containsWord(s, word string) bool {
+// settingPos finds the keyword argument that an ir.NewOptimizer error is
+// about: the one whose setting the message names first, by its own name or
+// by one of the names a Pair becomes (betas' beta1). An error about a
+// missing setting falls back to the statement.
+func settingPos(msg string, c call, settings []ir.Setting, fallback ir.Pos) ir.Pos {
+	msg = strings.TrimPrefix(msg, c.fn.text) // the optimizer's name is no setting's
+	pos, first := fallback, len(msg)
+	for _, a := range c.args {
+		i := slices.IndexFunc(settings, func(s ir.Setting) bool { return s.Name == a.key.text })
+		if i < 0 {
+			continue
+		}
+		for _, word := range append([]string{a.key.text}, settings[i].Names...) {
+			if at := wordIndex(msg, word); at >= 0 && at < first {
+				pos, first = a.key.pos, at
+			}
+		}
+	}
+	return pos
+}
+
+// wordIndex is where word first occurs in s, not inside a longer name, or -1.
+func wordIndex(s, word string) int {
 	for i := 0; ; {
 		j := strings.Index(s[i:], word)
 		if j < 0 {
-			return false
+			return -1
 		}
 		start, end := i+j, i+j+len(word)
 		if (start == 0 || !isNameByte(s[start-1])) && (end == len(s) || !isNameByte(s[end])) {
-			return true
+			return start
 		}
 		i = start + 1
 	}

@@ -34,8 +34,9 @@ type Model struct {
 	Layer3WeightGrad [3][7]float32 // d loss / d layer3.weight
 	Layer3BiasGrad   [3]float32    // d loss / d layer3.bias
 
-	// Settings of the sgd optimizer; change them between steps as schedules do.
-	LR float32 // lr
+	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
+	LR          float32 // lr
+	WeightDecay float32 // weight_decay
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [5]float32 // h1
@@ -48,7 +49,7 @@ type Model struct {
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
-	m := &Model{LR: 0.3}
+	m := &Model{LR: 0.3, WeightDecay: 0.0}
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), runtime.LinearBound(4))
 	runtime.FillUniform(r, m.Layer1Bias[:], runtime.LinearBound(4))
@@ -67,7 +68,7 @@ func (m *Model) forward(x *[4]float32) {
 		for j := range 4 {
 			s += m.Layer1Weight[i][j] * x[j]
 		}
-		m.slot0[i] = runtime.Sigmoid32(s)
+		m.slot0[i] = runtime.Sigmoid(s)
 	}
 	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
 	for i := range 7 {
@@ -75,7 +76,7 @@ func (m *Model) forward(x *[4]float32) {
 		for j := range 5 {
 			s += m.Layer2Weight[i][j] * m.slot0[j]
 		}
-		m.slot1[i] = runtime.Sigmoid32(s)
+		m.slot1[i] = runtime.Sigmoid(s)
 	}
 	// layer3 = h2·layer3.weightᵀ + layer3.bias
 	for i := range 3 {
@@ -109,7 +110,7 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 		}
 		m.slot3[0] = s / 3
 	}
-	// dlayer3 = d loss / d layer3 = 2(layer3-target)/N
+	// dlayer3 = mse_grad(layer3, target)
 	{
 		scale := float32(1) * 2 / 3
 		for j := range 3 {
@@ -134,10 +135,9 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	for i := range 3 {
 		m.Layer3BiasGrad[i] = m.slot4[i]
 	}
-	// dh2.pre = dh2·h2(1-h2), the derivative of sigmoid
+	// dh2.pre = sigmoid_grad(dh2, h2)
 	for j := range 7 {
-		y := m.slot1[j]
-		m.slot4[j] = m.slot2[j] * y * (1 - y)
+		m.slot4[j] = runtime.SigmoidGrad(m.slot2[j], m.slot1[j])
 	}
 	// dh1 = dh2.pre·layer2.weight
 	for j := range 5 {
@@ -157,10 +157,9 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	for i := range 7 {
 		m.Layer2BiasGrad[i] = m.slot4[i]
 	}
-	// dh1.pre = dh1·h1(1-h1), the derivative of sigmoid
+	// dh1.pre = sigmoid_grad(dh1, h1)
 	for j := range 5 {
-		y := m.slot0[j]
-		m.slot1[j] = m.slot2[j] * y * (1 - y)
+		m.slot1[j] = runtime.SigmoidGrad(m.slot2[j], m.slot0[j])
 	}
 	// dlayer1.weight = dh1.preᵀ·x
 	for i := range 5 {
@@ -175,37 +174,43 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	return m.slot3[0]
 }
 
-// Step updates every parameter from its gradient with sgd(lr=m.LR).
+// Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// layer1.weight -= lr·d layer1.weight
+	// layer1.weight: sgd update
 	for i := range 5 {
 		for j := range 4 {
-			m.Layer1Weight[i][j] -= m.LR * m.Layer1WeightGrad[i][j]
+			d := m.Layer1WeightGrad[i][j] + m.WeightDecay*m.Layer1Weight[i][j]
+			m.Layer1Weight[i][j] -= m.LR * d
 		}
 	}
-	// layer1.bias -= lr·d layer1.bias
+	// layer1.bias: sgd update
 	for i := range 5 {
-		m.Layer1Bias[i] -= m.LR * m.Layer1BiasGrad[i]
+		d := m.Layer1BiasGrad[i] + m.WeightDecay*m.Layer1Bias[i]
+		m.Layer1Bias[i] -= m.LR * d
 	}
-	// layer2.weight -= lr·d layer2.weight
+	// layer2.weight: sgd update
 	for i := range 7 {
 		for j := range 5 {
-			m.Layer2Weight[i][j] -= m.LR * m.Layer2WeightGrad[i][j]
+			d := m.Layer2WeightGrad[i][j] + m.WeightDecay*m.Layer2Weight[i][j]
+			m.Layer2Weight[i][j] -= m.LR * d
 		}
 	}
-	// layer2.bias -= lr·d layer2.bias
+	// layer2.bias: sgd update
 	for i := range 7 {
-		m.Layer2Bias[i] -= m.LR * m.Layer2BiasGrad[i]
+		d := m.Layer2BiasGrad[i] + m.WeightDecay*m.Layer2Bias[i]
+		m.Layer2Bias[i] -= m.LR * d
 	}
-	// layer3.weight -= lr·d layer3.weight
+	// layer3.weight: sgd update
 	for i := range 3 {
 		for j := range 7 {
-			m.Layer3Weight[i][j] -= m.LR * m.Layer3WeightGrad[i][j]
+			d := m.Layer3WeightGrad[i][j] + m.WeightDecay*m.Layer3Weight[i][j]
+			m.Layer3Weight[i][j] -= m.LR * d
 		}
 	}
-	// layer3.bias -= lr·d layer3.bias
+	// layer3.bias: sgd update
 	for i := range 3 {
-		m.Layer3Bias[i] -= m.LR * m.Layer3BiasGrad[i]
+		d := m.Layer3BiasGrad[i] + m.WeightDecay*m.Layer3Bias[i]
+		m.Layer3Bias[i] -= m.LR * d
 	}
 }
 
@@ -215,6 +220,10 @@ func (m *Model) TrainStep(x *[4]float32, target *[3]float32) float32 {
 	m.Step()
 	return loss
 }
+
+// ResetOptimizer clears the optimizer's state (step count, momentum, moments),
+// as creating a new optimizer does in PyTorch. Parameters are kept.
+func (m *Model) ResetOptimizer() {}
 
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
