@@ -272,13 +272,14 @@ func TestGenerateTrainingBatched(t *testing.T) {
 	src, pkg := generate(t, g)
 
 	wantAPI := map[string]string{
-		"New":                "func(seed uint64) *Model",
-		"(*Model).Forward":   "func(x *[8][4]float64, y *[8][3]float64)",
-		"(*Model).Backward":  "func(x *[8][4]float64, target *[8][3]float64) float64",
-		"(*Model).Step":      "func()",
-		"(*Model).TrainStep": "func(x *[8][4]float64, target *[8][3]float64) float64",
-		"(*Model).Params":    "func() []runtime.Param[float64]",
-		"(*Model).Param":     "func(name string) (runtime.Param[float64], bool)",
+		"New":                     "func(seed uint64) *Model",
+		"(*Model).Forward":        "func(x *[8][4]float64, y *[8][3]float64)",
+		"(*Model).Backward":       "func(x *[8][4]float64, target *[8][3]float64) float64",
+		"(*Model).Step":           "func()",
+		"(*Model).TrainStep":      "func(x *[8][4]float64, target *[8][3]float64) float64",
+		"(*Model).ResetOptimizer": "func()",
+		"(*Model).Params":         "func() []runtime.Param[float64]",
+		"(*Model).Param":          "func(name string) (runtime.Param[float64], bool)",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	diff(t, "constant", constants(pkg), map[string]string{"Inputs": "4", "Outputs": "3", "Batch": "8"})
@@ -292,6 +293,7 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"Layer2WeightGrad": "[3][5]float64",
 		"Layer2BiasGrad":   "[3]float64",
 		"LR":               "float64",
+		"WeightDecay":      "float64",
 	}
 	// Every slot the plan made is a field of the planned size.
 	for i, s := range g.Slots {
@@ -300,7 +302,7 @@ func TestGenerateTrainingBatched(t *testing.T) {
 	diff(t, "field", fields(pkg), wantFields)
 	for _, line := range []string{
 		"func (m *Model) Forward(x *[8][4]float64, y *[8][3]float64) {",
-		"\tm := &Model{LR: 0.3}\n",
+		"\tm := &Model{LR: 0.3, WeightDecay: 0.0}\n",
 		"runtime.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), runtime.LinearBound(4))",
 		"runtime.FillUniform(r, m.Layer2Bias[:], runtime.LinearBound(5))",
 		"const _ = runtime.SupportPackageIsVersion1",
@@ -314,13 +316,14 @@ func TestGenerateTrainingBatched(t *testing.T) {
 func TestGenerateTrainingUnbatched(t *testing.T) {
 	_, pkg := generate(t, planned(t, passes.Options{}, ir.F32, 1, true, 4, 5, 7, 3))
 	wantAPI := map[string]string{
-		"New":                "func(seed uint64) *Model",
-		"(*Model).Forward":   "func(x *[4]float32, y *[3]float32)",
-		"(*Model).Backward":  "func(x *[4]float32, target *[3]float32) float32",
-		"(*Model).Step":      "func()",
-		"(*Model).TrainStep": "func(x *[4]float32, target *[3]float32) float32",
-		"(*Model).Params":    "func() []runtime.Param[float32]",
-		"(*Model).Param":     "func(name string) (runtime.Param[float32], bool)",
+		"New":                     "func(seed uint64) *Model",
+		"(*Model).Forward":        "func(x *[4]float32, y *[3]float32)",
+		"(*Model).Backward":       "func(x *[4]float32, target *[3]float32) float32",
+		"(*Model).Step":           "func()",
+		"(*Model).TrainStep":      "func(x *[4]float32, target *[3]float32) float32",
+		"(*Model).ResetOptimizer": "func()",
+		"(*Model).Params":         "func() []runtime.Param[float32]",
+		"(*Model).Param":          "func(name string) (runtime.Param[float32], bool)",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// One sample at a time: no Batch constant.

@@ -66,7 +66,9 @@ func (gen *generator) genValue(v *ir.Value) []jen.Code {
 }
 
 // rt calls a runtime function.
-func rt(name string, args ...jen.Code) *jen.Statement { return jen.Qual(runtimePath, name).Call(args...) }
+func rt(name string, args ...jen.Code) *jen.Statement {
+	return jen.Qual(runtimePath, name).Call(args...)
+}
 
 // activation applies an elementwise activation (of v's op or v's Act) to x.
 func (gen *generator) activation(act ir.Op, attrs ir.Attrs, x jen.Code) *jen.Statement {
