@@ -18,6 +18,7 @@ import (
 
 	"github.com/nngen/nngen/codegen"
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/ir/irtest"
 	"github.com/nngen/nngen/passes"
 )
 
@@ -42,47 +43,10 @@ func TestGoName(t *testing.T) {
 	}
 }
 
-// mlp builds, with IR constructors, linear layers of the given sizes with
-// sigmoid between them, an MSE loss and SGD with lr 0.3, not yet through
-// the passes.
-func mlp(t testing.TB, dtype ir.DType, batch int, unbatched bool, sizes ...int) *ir.Graph {
-	t.Helper()
-	g := ir.New("MLP", dtype, batch, unbatched)
-	must := func(v *ir.Value, err error) *ir.Value {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	h := g.Leaf(ir.OpInput, "x", ir.Shape{batch, sizes[0]}, ir.Attrs{})
-	for i := 1; i < len(sizes); i++ {
-		name := "layer" + string(rune('0'+i))
-		w := g.Leaf(ir.OpParam, name+".weight", ir.Shape{sizes[i], sizes[i-1]}, ir.Attrs{})
-		b := g.Leaf(ir.OpParam, name+".bias", ir.Shape{sizes[i]}, ir.Attrs{})
-		h = must(g.Add(ir.OpLinear, ir.Attrs{}, h, w, b))
-		h.Name = name
-		if i < len(sizes)-1 {
-			h = must(g.Add(ir.OpSigmoid, ir.Attrs{}, h))
-			h.Name = "h" + string(rune('0'+i))
-		}
-	}
-	g.Outputs = []*ir.Value{h}
-	target := g.Leaf(ir.OpInput, "target", ir.Shape{batch, sizes[len(sizes)-1]}, ir.Attrs{})
-	target.Phase = ir.Loss
-	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, h, target))
-	g.Loss.Name = "loss"
-	var errs []error
-	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.3}}, ir.Pos{}); errs != nil {
-		t.Fatal(errs)
-	}
-	return g
-}
-
 // planned is mlp through the pass pipeline.
 func planned(t testing.TB, opts passes.Options, dtype ir.DType, batch int, unbatched bool, sizes ...int) *ir.Graph {
 	t.Helper()
-	g := mlp(t, dtype, batch, unbatched, sizes...)
+	g := irtest.MLP(t, dtype, batch, unbatched, sizes...)
 	opts.Verify = true
 	if err := passes.Run(g, opts); err != nil {
 		t.Fatal(err)
@@ -93,7 +57,7 @@ func planned(t testing.TB, opts passes.Options, dtype ir.DType, batch int, unbat
 var config = codegen.Config{Package: "model", Source: "model.nn", Output: "model.nn"}
 
 func TestGenerateRefusesUnplanned(t *testing.T) {
-	g := mlp(t, ir.F64, 8, false, 4, 5, 3)
+	g := irtest.MLP(t, ir.F64, 8, false, 4, 5, 3)
 	files, err := codegen.Generate(g, config)
 	if err == nil || files != nil {
 		t.Fatalf("Generate(unplanned) = %d files, %v; want an error", len(files), err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/ir/irtest"
 )
 
 // The backward graph of one fused layer with MSE, written out: each line is
@@ -248,13 +249,7 @@ func TestAutodiffRejectsFusedGELU(t *testing.T) {
 func actNet(t testing.TB, act ir.Op, attrs ir.Attrs, loss ir.Op) *ir.Graph {
 	t.Helper()
 	g := ir.New("Act", ir.F64, 2, false)
-	must := func(v *ir.Value, err error) *ir.Value {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	must := irtest.Must(t)
 	x := g.Leaf(ir.OpInput, "x", ir.Shape{2, 3}, ir.Attrs{})
 	w1 := g.Leaf(ir.OpParam, "layer1.weight", ir.Shape{4, 3}, ir.Attrs{})
 	b1 := g.Leaf(ir.OpParam, "layer1.bias", ir.Shape{4}, ir.Attrs{})

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/ir/irtest"
 )
 
 func TestPlanTutorialSlots(t *testing.T) {
@@ -88,13 +89,7 @@ func checkLifetimes(t *testing.T, g *ir.Graph) {
 // layer1, unfused) is last read by layer2, which also computes gelu.
 func TestPlanAlsoAvoidsTheLinearsArguments(t *testing.T) {
 	g := ir.New("Also", ir.F64, 2, false)
-	must := func(v *ir.Value, err error) *ir.Value {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	must := irtest.Must(t)
 	x := g.Leaf(ir.OpInput, "x", ir.Shape{2, 3}, ir.Attrs{})
 	w1 := g.Leaf(ir.OpParam, "layer1.weight", ir.Shape{4, 3}, ir.Attrs{})
 	w2 := g.Leaf(ir.OpParam, "layer2.weight", ir.Shape{4, 4}, ir.Attrs{})
@@ -149,13 +144,7 @@ func checkAlsoSlots(t *testing.T, g *ir.Graph) {
 // loop; all of them live in slots that respect every lifetime.
 func TestPlanGELUNetwork(t *testing.T) {
 	g := ir.New("GELU", ir.F64, 4, false)
-	must := func(v *ir.Value, err error) *ir.Value {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	must := irtest.Must(t)
 	h := g.Leaf(ir.OpInput, "x", ir.Shape{4, 3}, ir.Attrs{})
 	sizes := []int{3, 6, 5, 4, 2}
 	for i := 1; i < len(sizes); i++ {
