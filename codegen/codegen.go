@@ -112,6 +112,45 @@ func GoName(name string) string {
 
 var initialisms = map[string]bool{"LR": true, "ID": true}
 
+// MaxModelBytes bounds the memory of a generated Model: past it, a typo in a
+// size is far likelier than a real network, and the program would only
+// fail later, allocating it.
+const MaxModelBytes = 16 << 30
+
+// modelBytes is the size of the generated Model's arrays.
+func modelBytes(g *ir.Graph) int64 {
+	elemBytes := int64(4)
+	if g.DType == ir.F64 {
+		elemBytes = 8
+	}
+	var n int64
+	for _, v := range g.Values {
+		switch v.Op {
+		case ir.OpParam:
+			n += int64(v.Shape.Size())
+			if v.Grad != nil {
+				n += int64(v.Shape.Size())
+			}
+		case ir.OpState:
+			n += int64(v.Shape.Size())
+		}
+	}
+	for _, s := range g.Slots {
+		n += int64(s.Size)
+	}
+	return n * elemBytes
+}
+
+// firstPos is the position of the graph's first value from the source.
+func firstPos(g *ir.Graph) ir.Pos {
+	for _, v := range g.Values {
+		if v.Pos.IsValid() {
+			return v.Pos
+		}
+	}
+	return ir.Pos{}
+}
+
 // checkAPI rejects graphs the generated API cannot express: it takes one
 // input and returns one output, and every parameter needs its own field.
 func checkAPI(g *ir.Graph) error {
@@ -127,6 +166,10 @@ func checkAPI(g *ir.Graph) error {
 	}
 	if data != 1 {
 		errs = append(errs, fmt.Errorf("codegen: the network needs exactly one input, it has %d", data))
+	}
+	if bytes := modelBytes(g); bytes > MaxModelBytes {
+		errs = append(errs, fmt.Errorf("%s: the model needs %.1f GiB of memory for its parameters, gradients, optimizer state and scratch; nngen's limit is %d GiB",
+			firstPos(g), float64(bytes)/(1<<30), MaxModelBytes>>30))
 	}
 	fields := map[string]*ir.Value{}
 	for _, p := range g.Params() {

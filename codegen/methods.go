@@ -2,6 +2,8 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -11,25 +13,51 @@ import (
 
 func receiver() *jen.Statement { return jen.Id("m").Op("*").Id("Model") }
 
-// phase emits the code of every value in the given phases, in schedule order.
-func (gen *generator) phase(phases ...ir.Phase) []jen.Code {
-	var code []jen.Code
+// chunk is how many values' code one method holds. Go's compiler slows
+// down more than linearly with a function's size, so a network of
+// thousands of layers compiles in reasonable time only when its phases
+// are split into methods of this many values, called in order.
+const chunk = 48
+
+// phase emits the code of every value in the given phases, in schedule
+// order: inline for a small network, else as calls to numbered methods
+// named after the method (backward0, backward1, ...) that f receives. The
+// methods take the same parameters as the caller (params, passed as args).
+func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code, phases ...ir.Phase) []jen.Code {
+	var values []*ir.Value
 	for _, v := range gen.g.Values {
-		for _, p := range phases {
-			if v.Phase == p {
-				code = append(code, gen.genValue(v)...)
-			}
+		if slices.Contains(phases, v.Phase) && !ir.IsLeaf(v.Op) && gen.computedBy[v] == nil {
+			values = append(values, v)
 		}
 	}
-	return code
+	emit := func(vs []*ir.Value) []jen.Code {
+		var code []jen.Code
+		for _, v := range vs {
+			code = append(code, gen.genValue(v)...)
+		}
+		return code
+	}
+	if len(values) <= chunk {
+		return emit(values)
+	}
+	var calls []jen.Code
+	for i := 0; i*chunk < len(values); i++ {
+		name := method + strconv.Itoa(i)
+		part := values[i*chunk : min((i+1)*chunk, len(values))]
+		f.Func().Params(receiver()).Id(name).Params(params...).Block(emit(part)...)
+		calls = append(calls, jen.Id("m").Dot(name).Call(args...))
+	}
+	return calls
 }
 
 // genForward emits forward (the forward phase into the model's slots, shared
 // with Backward) and Forward (forward, then the output copied out).
 func (gen *generator) genForward(f *jen.File) {
 	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	xParam := []jen.Code{jen.Id("x").Add(gen.apiType(x))}
+	body := gen.phase(f, "forward", xParam, []jen.Code{jen.Id("x")}, ir.Forward)
 	f.Comment("forward computes every forward value into the model's memory.")
-	f.Func().Params(receiver()).Id("forward").Params(jen.Id("x").Add(gen.apiType(x))).Block(gen.phase(ir.Forward)...)
+	f.Func().Params(receiver()).Id("forward").Params(xParam...).Block(body...)
 
 	copyOut := loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
 		dst := jen.Id("y")
@@ -49,7 +77,8 @@ func (gen *generator) genForward(f *jen.File) {
 func (gen *generator) genBackward(f *jen.File) {
 	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
 	body := []jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}
-	body = append(body, gen.phase(ir.Loss, ir.Backward)...)
+	body = append(body, gen.phase(f, "backward", []jen.Code{jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))},
+		[]jen.Code{jen.Id("x"), jen.Id("target")}, ir.Loss, ir.Backward)...)
 	body = append(body, jen.Return(gen.at(gen.g.Loss)))
 	f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and", gen.g.Loss.Op))
 	f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
@@ -63,7 +92,8 @@ func (gen *generator) genBackward(f *jen.File) {
 // genStep emits Step, the optimizer's update from the current gradients.
 func (gen *generator) genStep(f *jen.File) {
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
-	f.Func().Params(receiver()).Id("Step").Params().Block(gen.phase(ir.Update)...)
+	body := gen.phase(f, "step", nil, nil, ir.Update)
+	f.Func().Params(receiver()).Id("Step").Params().Block(body...)
 }
 
 // genTrainStep emits TrainStep = Backward + Step.

@@ -79,9 +79,9 @@ func (gen *generator) genModel(f *jen.File) {
 func (gen *generator) genNew(f *jen.File) {
 	body := []jen.Code{jen.Id("m").Op(":=").Op("&").Id("Model").Values(gen.hyperDefaults()...)}
 	body = append(body, jen.Id("r").Op(":=").Qual(runtimePath, "NewRNG").Call(jen.Id("seed")))
+	fanIn := gen.fanIns()
 	for _, p := range gen.g.Params() {
-		fanIn := gen.fanIn(p)
-		body = append(body, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn))))
+		body = append(body, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn[p]))))
 	}
 	body = append(body, jen.Return(jen.Id("m")))
 	f.Comment("New returns a model with PyTorch's default nn.Linear initialisation: every weight and")
@@ -97,14 +97,18 @@ func (gen *generator) hyperDefaults() []jen.Code {
 	return kv
 }
 
-// fanIn is the number of inputs of the layer a parameter belongs to.
-func (gen *generator) fanIn(p *ir.Value) int {
+// fanIns gives each parameter the number of inputs of the layer it
+// belongs to, which PyTorch's default initialisation scales by.
+func (gen *generator) fanIns() map[*ir.Value]int {
+	fanIn := map[*ir.Value]int{}
 	for _, v := range gen.g.Values {
-		if v.Op == ir.OpLinear && (v.Args[1] == p || len(v.Args) == 3 && v.Args[2] == p) {
-			return v.Args[1].Shape[1]
+		if v.Op == ir.OpLinear {
+			for _, p := range v.Args[1:] {
+				fanIn[p] = v.Args[1].Shape[1]
+			}
 		}
 	}
-	return p.Shape[len(p.Shape)-1]
+	return fanIn
 }
 
 // flat is a row-major slice over the model's array field of the given shape.

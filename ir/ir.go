@@ -213,24 +213,30 @@ func (g *Graph) Uses() map[*Value]int {
 }
 
 // Replace makes every use of old (arguments and graph roles) use new.
-func (g *Graph) Replace(old, new *Value) {
+func (g *Graph) Replace(old, new *Value) { g.ReplaceAll(map[*Value]*Value{old: new}) }
+
+// ReplaceAll makes every use of each key (arguments and graph roles) use
+// its value, in one walk over the graph.
+func (g *Graph) ReplaceAll(subst map[*Value]*Value) {
+	to := func(v *Value) *Value {
+		if n, ok := subst[v]; ok {
+			return n
+		}
+		return v
+	}
 	for _, v := range g.Values {
 		for i, a := range v.Args {
-			if a == old {
-				v.Args[i] = new
-			}
+			v.Args[i] = to(a)
 		}
-		if v.Grad == old {
-			v.Grad = new
+		if v.Grad != nil {
+			v.Grad = to(v.Grad)
 		}
 	}
 	for i, v := range g.Outputs {
-		if v == old {
-			g.Outputs[i] = new
-		}
+		g.Outputs[i] = to(v)
 	}
-	if g.Loss == old {
-		g.Loss = new
+	if g.Loss != nil {
+		g.Loss = to(g.Loss)
 	}
 }
 

@@ -15,6 +15,12 @@ func (g *Graph) Verify() error {
 		errs = append(errs, fmt.Errorf("%s: %s", v.LongString(), fmt.Sprintf(format, args...)))
 	}
 	seen := make(map[*Value]bool, len(g.Values))
+	scheduled := make(map[*Value]bool, len(g.Values))
+	position := make(map[*Value]int, len(g.Values))
+	for i, v := range g.Values {
+		scheduled[v] = true
+		position[v] = i
+	}
 	ids := make(map[int]bool, len(g.Values))
 	for _, v := range g.Values {
 		if ids[v.ID] {
@@ -37,7 +43,7 @@ func (g *Graph) Verify() error {
 			bad(v, "dtype %s in a %s graph", v.DType, g.DType)
 		}
 		if a := v.Also; a != nil {
-			next := slices.Index(g.Values, v) + 1
+			next := position[v] + 1
 			info, isAct := Activations[a.Op]
 			if v.Op != OpLinear || v.Act != "" || !isAct || info.RowWise || next >= len(g.Values) || g.Values[next] != a || len(a.Args) != 1 || a.Args[0] != v {
 				bad(v, "also computes %s, which must be an activation of it scheduled right after it", a)
@@ -55,7 +61,7 @@ func (g *Graph) Verify() error {
 		if v.Grad != nil {
 			if v.Op != OpParam {
 				bad(v, "only parameters carry gradients")
-			} else if !seen[v.Grad] && !slices.Contains(g.Values, v.Grad) {
+			} else if !scheduled[v.Grad] {
 				bad(v, "gradient %s is not in the graph", v.Grad)
 			} else if !slices.Equal(v.Grad.Shape, v.Shape) {
 				bad(v, "gradient shape %v", v.Grad.Shape)

@@ -17,6 +17,7 @@ func fuse(g *ir.Graph, opts Options) error {
 	}
 	uses := g.Uses()
 	dead := map[*ir.Value]bool{}
+	fused := map[*ir.Value]*ir.Value{}
 	var moved []*ir.Value
 	for _, act := range g.Values {
 		info, ok := ir.Activations[act.Op]
@@ -31,21 +32,27 @@ func fuse(g *ir.Graph, opts Options) error {
 		}
 		l := lin[0]
 		l.Act, l.Alpha, l.Approx, l.Name = string(act.Op), act.Alpha, act.Approx, act.Name
-		g.Replace(act, l)
+		fused[act] = l
 		dead[act] = true
 	}
-	g.Remove(dead)
+	g.ReplaceAll(fused)
 	// The linear's loop computes each Also value, so schedule it right
-	// there: nothing may run between them.
+	// after the linear: nothing may run between them.
+	after := map[*ir.Value]*ir.Value{}
 	for _, act := range moved {
-		g.Remove(map[*ir.Value]bool{act: true})
-		at := 0
-		for i, v := range g.Values {
-			if v == act.Args[0] {
-				at = i + 1
+		dead[act] = true
+		after[act.Args[0]] = act
+	}
+	g.Remove(dead)
+	if len(after) > 0 {
+		values := make([]*ir.Value, 0, len(g.Values)+len(after))
+		for _, v := range g.Values {
+			values = append(values, v)
+			if act := after[v]; act != nil {
+				values = append(values, act)
 			}
 		}
-		g.Values = append(g.Values[:at], append([]*ir.Value{act}, g.Values[at:]...)...)
+		g.Values = values
 	}
 	return nil
 }

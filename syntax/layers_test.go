@@ -84,7 +84,7 @@ also = identity(h)
 again = identity(also)
 z = relu(again)
 output also
-loss mse(again, t)
+loss mse(z, t)
 `,
 		want: `network Alias f32 batch=1 unbatched
 # forward
@@ -95,7 +95,7 @@ v3 = linear <f32[1,3]> v0 v1 v2 "h"
 v4 = relu <f32[1,3]> v3 "z"
 # loss
 v5 = input <f32[1,3]> "t"
-v6 = mse[reduction=mean] <f32[]> v3 v5 "loss"
+v6 = mse[reduction=mean] <f32[]> v4 v5 "loss"
 output v3
 loss v6
 `,

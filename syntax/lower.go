@@ -100,7 +100,37 @@ func lower(file string, stmts []stmt, errs *ErrorList) *ir.Graph {
 			l.errorf(pos, "optimizer without a loss to minimize; add one like: loss mse(y, target[3])")
 		}
 	}
+	if len(*l.errs) == 0 {
+		l.unused()
+	}
 	return l.g
+}
+
+// unused reports layers that neither the output nor the loss reads, as Go
+// reports unused variables: their parameters would get no gradient, and
+// the line is most likely a mistake.
+func (l *lowerer) unused() {
+	needed := map[*ir.Value]bool{}
+	var mark func(v *ir.Value)
+	mark = func(v *ir.Value) {
+		if !needed[v] {
+			needed[v] = true
+			for _, a := range v.Args {
+				mark(a)
+			}
+		}
+	}
+	for _, v := range l.g.Outputs {
+		mark(v)
+	}
+	if l.g.Loss != nil {
+		mark(l.g.Loss)
+	}
+	for _, v := range l.g.Values {
+		if !needed[v] && !ir.IsLeaf(v.Op) {
+			l.errorf(v.Pos, "%s is never used: neither the output nor the loss depends on it", v.Name)
+		}
+	}
 }
 
 // header reads the statements that shape the whole graph, wherever they

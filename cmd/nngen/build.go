@@ -24,6 +24,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	pkg := fs.String("pkg", "", "Go package `NAME` (default: $GOPACKAGE when writing beside the go:generate line, else DIR's name)")
 	infer := fs.Bool("infer", false, "inference only: emit Forward, no loss, gradients or optimizer")
 	noFuse := fs.Bool("nofuse", false, "do not fuse activations into linear layers")
+	check := fs.Bool("check", false, "write nothing; exit 1, printing a diff, when the files in DIR differ from what build would write")
 	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(passes.PassNames(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nngen build [flags] model.nn\n\nflags:\n")
@@ -75,6 +76,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *check {
+		return checkFiles(*out, files, stdout, stderr)
 	}
 	if err := write(*out, files); err != nil {
 		fmt.Fprintln(stderr, "nngen:", err)

@@ -2,6 +2,7 @@
 // package. Usage:
 //
 //	nngen build [-o DIR] [-pkg NAME] [-infer] [-nofuse] [-dump=after:PASS] model.nn
+//	nngen graph [-after PASS] [-backward] model.nn
 //	nngen version
 //
 // Run it from a //go:generate line beside the model:
@@ -24,6 +25,7 @@ const usage = `nngen compiles a neural network described in a .nn file into a Go
 
 Usage:
 	nngen build [flags] model.nn   generate the package
+	nngen graph [flags] model.nn   print the network as Graphviz DOT
 	nngen version                  print nngen's version
 
 Run "nngen build -h" for the build flags.
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "build":
 		return build(args[1:], stdout, stderr)
+	case "graph":
+		return graph(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nngen", codegen.Version)
 		return 0

@@ -1,0 +1,60 @@
+package golden
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nngen/nngen"
+)
+
+// TestVersionGuard builds a generated package against a runtime that no
+// longer defines SupportPackageIsVersion1 (as an incompatible runtime
+// would not): the build must fail at compile time, pointing at the
+// generated line whose comment says to regenerate.
+func TestVersionGuard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package; skipped with -short")
+	}
+	// A copy of nngen whose runtime moved on to version 2.
+	fake := t.TempDir()
+	write(t, filepath.Join(fake, "go.mod"), []byte("module github.com/nngen/nngen\n\ngo 1.26\n"))
+	sources, _ := filepath.Glob("../runtime/*.go")
+	for _, src := range sources {
+		if strings.HasSuffix(src, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(data, []byte("SupportPackageIsVersion1"), []byte("SupportPackageIsVersion2"))
+		write(t, filepath.Join(fake, "runtime", filepath.Base(src)), data)
+	}
+	mod := t.TempDir()
+	write(t, filepath.Join(mod, "go.mod"), []byte("module user\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.0.0\n\nreplace github.com/nngen/nngen => "+fake+"\n"))
+	src, err := os.ReadFile("../examples/tutorial/model.nn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := nngen.Build("model.nn", src, nngen.Options{Package: "mymodel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		write(t, filepath.Join(mod, "mymodel", f.Name), f.Data)
+	}
+	out, err := goIn(mod, "build", "./...")
+	if err == nil {
+		t.Fatal("a package generated for runtime version 1 built against version 2")
+	}
+	if !strings.Contains(string(out), "undefined: runtime.SupportPackageIsVersion1") {
+		t.Fatalf("the build failed, but not at the version guard:\n%s", out)
+	}
+	line := string(files[0].Data)
+	if !strings.Contains(line, "// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.\nconst _ = runtime.SupportPackageIsVersion1") {
+		t.Error("the guard lacks the comment that tells users to regenerate")
+	}
+}
