@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files with what nngen generates now")
 
 // TestGolden runs every case in testdata/*.txtar. A case's comment holds
-// build flags (-infer, -nofuse); its model.nn is the input; every other
+// build flags (-infer, -nofuse) and any description; its model.nn is the input; every other
 // file is expected output: the generated files by name, or "errors" with
 // the exact error text for a model nngen must reject. Every generated
 // package must also build and pass go vet.
@@ -50,6 +50,9 @@ func TestGolden(t *testing.T) {
 			}
 			opts := nngen.Options{Package: "model"}
 			for _, flag := range strings.Fields(string(ar.Comment)) {
+				if !strings.HasPrefix(flag, "-") {
+					continue // the comment may also say what the case is about
+				}
 				switch flag {
 				case "-infer":
 					opts.Infer = true

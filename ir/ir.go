@@ -244,3 +244,22 @@ func (g *Graph) ReplaceAll(subst map[*Value]*Value) {
 func (g *Graph) Remove(dead map[*Value]bool) {
 	g.Values = slices.DeleteFunc(g.Values, func(v *Value) bool { return dead[v] })
 }
+
+// Error is an error at a place in the model's source, for problems that
+// passes find in what the user wrote.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Pos == (Pos{}) {
+		return e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// Errorf returns an *Error at pos.
+func Errorf(pos Pos, format string, args ...any) error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}

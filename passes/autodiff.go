@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nngen/nngen/ir"
@@ -45,12 +46,13 @@ func autodiff(g *ir.Graph, _ Options) (err error) {
 			grads[a] = da
 		}
 	}
+	var errs []error
 	for _, p := range g.Params() {
 		if p.Grad = grads[p]; p.Grad == nil {
-			return fmt.Errorf("%s: parameter %s does not affect the loss", p.Pos, p.Name)
+			errs = append(errs, ir.Errorf(p.Pos, "%s does not affect the loss, so it would get no gradient; train only what the loss depends on", p.Name))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // builder appends values for passes that derive new code. Its rules work on

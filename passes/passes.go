@@ -3,6 +3,7 @@
 package passes
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,6 +54,10 @@ func PassNames() []string {
 func Run(g *ir.Graph, opts Options) error {
 	for _, p := range Pipeline {
 		if err := p.Run(g, opts); err != nil {
+			var user *ir.Error
+			if errors.As(err, &user) {
+				return err // about the model, and says where: the pass is noise
+			}
 			return fmt.Errorf("pass %s: %w", p.Name, err)
 		}
 		if opts.Verify {
