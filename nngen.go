@@ -21,6 +21,7 @@ type Options struct {
 	Package string // Go package name of the generated code
 	Infer   bool   // emit forward only: no loss, gradients or optimizer
 	NoFuse  bool   // keep activations out of linear layers (for checking fusion)
+	Tests   bool   // also emit a _test.go: finite-difference gradient check, allocations, benchmarks
 	// Dump, if set, sees the IR after every pass.
 	Dump func(pass string, g *ir.Graph)
 }
@@ -41,5 +42,6 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		Package: opts.Package,
 		Source:  base,
 		Output:  strings.TrimSuffix(base, filepath.Ext(base)) + ".nn",
+		Tests:   opts.Tests,
 	})
 }

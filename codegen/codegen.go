@@ -28,6 +28,9 @@ type Config struct {
 	Package string // Go package name
 	Source  string // the model file's name as the header should show it
 	Output  string // base name of the generated Go file, without ".go"
+	// Tests adds a _test.go file that checks the gradients by finite
+	// differences, checks for allocations, and benchmarks the model.
+	Tests bool
 }
 
 // File is one generated file.
@@ -82,7 +85,15 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
-	return []File{{Name: cfg.Output + ".go", Data: buf.Bytes()}}, nil
+	files := []File{{Name: cfg.Output + ".go", Data: buf.Bytes()}}
+	if cfg.Tests {
+		tests, err := gen.genTests(cfg)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, tests)
+	}
+	return files, nil
 }
 
 // GoName turns a PyTorch-style name ("layer1.weight", "lr") into an

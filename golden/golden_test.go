@@ -58,6 +58,8 @@ func TestGolden(t *testing.T) {
 					opts.Infer = true
 				case "-nofuse":
 					opts.NoFuse = true
+				case "-tests":
+					opts.Tests = true
 				default:
 					t.Fatalf("unknown flag %q in the case's comment", flag)
 				}

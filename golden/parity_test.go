@@ -51,7 +51,7 @@ func TestParity(t *testing.T) {
 			pkg := strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", "")
 			dir := filepath.Join(mod, pkg)
 			src := tr.modelSource(v.dtype)
-			files, err := nngen.Build(tr.Name+".nn", []byte(src), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer})
+			files, err := nngen.Build(tr.Name+".nn", []byte(src), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer, Tests: true})
 			if err != nil {
 				t.Fatalf("%s: %v\nsource:\n%s", pkg, err, src)
 			}

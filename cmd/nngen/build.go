@@ -24,6 +24,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	pkg := fs.String("pkg", "", "Go package `NAME` (default: $GOPACKAGE when writing beside the go:generate line, else DIR's name)")
 	infer := fs.Bool("infer", false, "inference only: emit Forward, no loss, gradients or optimizer")
 	noFuse := fs.Bool("nofuse", false, "do not fuse activations into linear layers")
+	tests := fs.Bool("tests", false, "also write a _test.go that checks the gradients by finite differences and benchmarks the model")
 	check := fs.Bool("check", false, "write nothing; exit 1, printing a diff, when the files in DIR differ from what build would write")
 	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(passes.PassNames(), ", "))
 	fs.Usage = func() {
@@ -47,7 +48,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nngen:", err)
 		return 2
 	}
-	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse}
+	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse, Tests: *tests}
 	if *dump != "" {
 		after, ok := strings.CutPrefix(*dump, "after:")
 		if !ok {

@@ -1,0 +1,201 @@
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"text/template"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// genTests writes the optional test file: a finite-difference check of the
+// gradients, a zero-allocation check and benchmarks, so that users' own CI
+// keeps checking their model. It is a fixed harness with a few blanks, so a
+// template says it more plainly than jennifer calls would; go/format
+// formats it as jennifer does the package.
+func (gen *generator) genTests(cfg Config) (File, error) {
+	g := gen.g
+	x, y := gen.input(ir.Forward), g.Outputs[0]
+	data := map[string]any{
+		"Header":  fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source),
+		"Package": cfg.Package,
+		"Float":   goTypeName(g.DType),
+		"XType":   typeString(gen.apiType(x)),
+		"YType":   typeString(gen.apiType(y)),
+		"Batched": !g.Unbatched,
+		"Train":   g.Loss != nil,
+		"Step":    g.Optimizer != nil,
+		"Classes": 0,
+	}
+	if g.Loss != nil {
+		t := gen.input(ir.Loss)
+		data["TargetType"] = typeString(gen.apiType(t))
+		if t.DType == ir.Int {
+			data["Classes"] = g.Loss.Args[0].Shape[1]
+		}
+	}
+	var buf bytes.Buffer
+	if err := testsTemplate.Execute(&buf, data); err != nil {
+		return File{}, fmt.Errorf("codegen: tests: %w", err)
+	}
+	src, err := format.Source(buf.Bytes())
+	if err != nil {
+		return File{}, fmt.Errorf("codegen: tests: %w", err)
+	}
+	return File{Name: cfg.Output + "_test.go", Data: src}, nil
+}
+
+func goTypeName(d ir.DType) string { return typeString(goType(d)) }
+
+// typeString renders a type expression; the argument types start with * for
+// arrays, which the template strips where it needs the array itself.
+func typeString(c interface{ GoString() string }) string { return c.GoString() }
+
+var testsTemplate = template.Must(template.New("tests").Funcs(template.FuncMap{
+	"deref": func(s string) string {
+		if len(s) > 0 && s[0] == '*' {
+			return s[1:]
+		}
+		return s
+	},
+	"ptr": func(s string) bool { return len(s) > 0 && s[0] == '*' },
+}).Parse(`{{.Header}}
+
+package {{.Package}}
+
+import (
+{{- if .Train}}
+	"math"
+{{- end}}
+	"testing"
+
+	"github.com/nngen/nngen/runtime"
+)
+
+// nngenSample returns a reproducible input{{if .Train}} and target{{end}}.
+func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}}{{end}}) {
+	r := runtime.NewRNG(7)
+{{- if .Batched}}
+	for n := range x {
+		for i := range x[n] {
+			x[n][i] = {{.Float}}(r.Uniform(-1, 1))
+		}
+	}
+{{- else}}
+	for i := range x {
+		x[i] = {{.Float}}(r.Uniform(-1, 1))
+	}
+{{- end}}
+{{- if .Train}}
+{{- if .Classes}}
+{{- if .Batched}}
+	for n := range target {
+		target[n] = int(r.Uint64() % {{.Classes}})
+	}
+{{- else}}
+	target = int(r.Uint64() % {{.Classes}})
+{{- end}}
+{{- else if .Batched}}
+	for n := range target {
+		for i := range target[n] {
+			target[n][i] = {{.Float}}(r.Uniform(0, 1))
+		}
+	}
+{{- else}}
+	for i := range target {
+		target[i] = {{.Float}}(r.Uniform(0, 1))
+	}
+{{- end}}
+{{- end}}
+	return
+}
+{{if .Train}}
+// TestGradients compares Backward's gradients with central finite
+// differences of the loss along three random directions d through all
+// parameters: (L(p+hd) - L(p-hd)) / 2h must equal Σ grad·d.
+func TestGradients(t *testing.T) {
+	m := New(1)
+	x, target := nngenSample()
+	// The loss itself is only accurate to some rounding (eps relative,
+	// times a margin for the sums inside it), which the difference divides
+	// by 2h: that is the absolute slack; tolerance is the relative one.
+{{- if eq .Float "float64"}}
+	h, tolerance, eps := 1e-6, 1e-6, 0x1p-52
+{{- else}}
+	h, tolerance, eps := 1e-3, 1e-2, 0x1p-23 // float32 rounding keeps h from going smaller
+{{- end}}
+	r := runtime.NewRNG(11)
+	for trial := range 3 {
+		m.Backward(&x, {{if ptr .TargetType}}&{{end}}target)
+		params := m.Params()
+		directions := make([][]{{.Float}}, len(params))
+		originals := make([][]{{.Float}}, len(params))
+		analytic := 0.0
+		for k, p := range params {
+			directions[k] = make([]{{.Float}}, len(p.Value))
+			runtime.FillUniform(r, directions[k], 1)
+			originals[k] = append([]{{.Float}}(nil), p.Value...)
+			for i, g := range p.Grad {
+				analytic += float64(g) * float64(directions[k][i])
+			}
+		}
+		loss := func(step float64) float64 {
+			for k, p := range params {
+				for i := range p.Value {
+					p.Value[i] = originals[k][i] + {{.Float}}(step)*directions[k][i]
+				}
+			}
+			return float64(m.Backward(&x, {{if ptr .TargetType}}&{{end}}target))
+		}
+		up, down := loss(h), loss(-h)
+		loss(0)
+		numeric := (up - down) / (2 * h)
+		slack := 64 * eps * max(math.Abs(up), math.Abs(down)) / (2 * h)
+		if diff := math.Abs(numeric - analytic); diff > tolerance*max(math.Abs(numeric), math.Abs(analytic))+slack {
+			t.Errorf("direction %d: finite difference %.8g, gradient %.8g", trial, numeric, analytic)
+		}
+	}
+}
+{{end}}
+// TestNoAllocations checks that the generated methods never allocate.
+func TestNoAllocations(t *testing.T) {
+	m := New(1)
+	x{{if .Train}}, target{{end}} := nngenSample()
+	var y {{deref .YType}}
+	checks := map[string]func(){
+		"Forward":  func() { m.Forward(&x, &y) },
+{{- if .Train}}
+		"Backward": func() { m.Backward(&x, {{if ptr .TargetType}}&{{end}}target) },
+{{- end}}
+{{- if .Step}}
+		"Step":     func() { m.Step() },
+{{- end}}
+	}
+	for name, f := range checks {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times per call", name, n)
+		}
+	}
+}
+
+func BenchmarkForward(b *testing.B) {
+	m := New(1)
+	x{{if .Train}}, _{{end}} := nngenSample()
+	var y {{deref .YType}}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Forward(&x, &y)
+	}
+}
+{{if .Step}}
+func BenchmarkTrainStep(b *testing.B) {
+	m := New(1)
+	m.LR = 0 // the same work per step, without drifting the parameters
+	x, target := nngenSample()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.TrainStep(&x, {{if ptr .TargetType}}&{{end}}target)
+	}
+}
+{{end}}`))
