@@ -14,36 +14,54 @@ func (gen *generator) genStepCount(v *ir.Value) []jen.Code {
 	return []jen.Code{gen.at(v).Op("++")}
 }
 
+// hoist copies the scalar settings an update reads into locals before its
+// loops: Go cannot tell that writing the parameter leaves the model's
+// fields alone, so it would reload them on every element.
+func (gen *generator) hoist(names []string, args ...*ir.Value) ([]jen.Code, []*jen.Statement) {
+	var lhs, rhs []jen.Code
+	refs := make([]*jen.Statement, len(args))
+	for i, a := range args {
+		lhs = append(lhs, jen.Id(names[i]))
+		rhs = append(rhs, gen.at(a))
+		refs[i] = jen.Id(names[i])
+	}
+	return []jen.Code{jen.List(lhs...).Op(":=").List(rhs...)}, refs
+}
+
 // genSGD: d = g + weight_decay·p; p -= lr·d.
 func (gen *generator) genSGD(v *ir.Value) []jen.Code {
-	p, g, lr, wd := v.Args[0], v.Args[1], v.Args[2], v.Args[3]
-	return each(v.Shape, func(idx []index) []jen.Code {
+	p, g := v.Args[0], v.Args[1]
+	code, h := gen.hoist([]string{"lr", "decay"}, v.Args[2], v.Args[3])
+	lr, wd := h[0], h[1]
+	return append(code, each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{
-			jen.Id("d").Op(":=").Add(gen.at(g, idx...)).Op("+").Add(gen.at(wd)).Op("*").Add(gen.at(p, idx...)),
-			gen.at(p, idx...).Op("-=").Add(gen.at(lr)).Op("*").Id("d"),
+			jen.Id("d").Op(":=").Add(gen.at(g, idx...)).Op("+").Add(wd.Clone()).Op("*").Add(gen.at(p, idx...)),
+			gen.at(p, idx...).Op("-=").Add(lr.Clone()).Op("*").Id("d"),
 		}
-	})
+	})...)
 }
 
 // genSGDMomentum: d = g + weight_decay·p; buf = d in the first step, else
 // momentum·buf + (1-dampening)·d; d = d + momentum·buf with Nesterov, else
 // buf; p -= lr·d.
 func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
-	p, g, buf, step, lr, mom, damp, wd := v.Args[0], v.Args[1], v.Args[2], v.Args[3], v.Args[4], v.Args[5], v.Args[6], v.Args[7]
-	code := []jen.Code{jen.Id("first").Op(":=").Add(gen.at(step)).Op("==").Lit(1)}
+	p, g, buf, step := v.Args[0], v.Args[1], v.Args[2], v.Args[3]
+	code, h := gen.hoist([]string{"lr", "momentum", "dampening", "decay"}, v.Args[4], v.Args[5], v.Args[6], v.Args[7])
+	lr, mom, damp, wd := h[0], h[1], h[2], h[3]
+	code = append(code, jen.Id("first").Op(":=").Add(gen.at(step)).Op("==").Lit(1))
 	return append(code, each(v.Shape, func(idx []index) []jen.Code {
 		b := func() *jen.Statement { return gen.at(buf, idx...) }
 		next := jen.Id("d").Op("=").Add(b())
 		if v.Nesterov {
-			next = jen.Id("d").Op("+=").Add(gen.at(mom)).Op("*").Add(b())
+			next = jen.Id("d").Op("+=").Add(mom.Clone()).Op("*").Add(b())
 		}
 		return []jen.Code{
-			jen.Id("d").Op(":=").Add(gen.at(g, idx...)).Op("+").Add(gen.at(wd)).Op("*").Add(gen.at(p, idx...)),
+			jen.Id("d").Op(":=").Add(gen.at(g, idx...)).Op("+").Add(wd.Clone()).Op("*").Add(gen.at(p, idx...)),
 			jen.If(jen.Id("first")).Block(b().Op("=").Id("d")).Else().Block(
-				b().Op("=").Add(gen.at(mom)).Op("*").Add(b()).Op("+").Parens(jen.Lit(1).Op("-").Add(gen.at(damp))).Op("*").Id("d"),
+				b().Op("=").Add(mom.Clone()).Op("*").Add(b()).Op("+").Parens(jen.Lit(1).Op("-").Add(damp.Clone())).Op("*").Id("d"),
 			),
 			next,
-			gen.at(p, idx...).Op("-=").Add(gen.at(lr)).Op("*").Id("d"),
+			gen.at(p, idx...).Op("-=").Add(lr.Clone()).Op("*").Id("d"),
 		}
 	})...)
 }
@@ -54,16 +72,17 @@ func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
 // The bias corrections are computed once per parameter, in float64.
 func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 	p, g, m, sq, step := v.Args[0], v.Args[1], v.Args[2], v.Args[3], v.Args[4]
-	lr, beta1, beta2, eps, wd := v.Args[5], v.Args[6], v.Args[7], v.Args[8], v.Args[9]
+	code, h := gen.hoist([]string{"lr", "beta1", "beta2", "eps", "weightDecay"}, v.Args[5], v.Args[6], v.Args[7], v.Args[8], v.Args[9])
+	lr, beta1, beta2, eps, wd := h[0], h[1], h[2], h[3], h[4]
 	f64 := func(c jen.Code) *jen.Statement { return jen.Float64().Call(c) }
-	code := []jen.Code{
-		jen.Id("correction1").Op(":=").Lit(1).Op("-").Add(rt("Pow", gen.at(beta1), gen.at(step))),
-		jen.Id("correction2").Op(":=").Lit(1).Op("-").Add(rt("Pow", gen.at(beta2), gen.at(step))),
-		jen.Id("stepSize").Op(":=").Add(gen.elem()).Call(f64(gen.at(lr)).Op("/").Id("correction1")),
+	code = append(code,
+		jen.Id("correction1").Op(":=").Lit(1).Op("-").Add(rt("Pow", beta1.Clone(), gen.at(step))),
+		jen.Id("correction2").Op(":=").Lit(1).Op("-").Add(rt("Pow", beta2.Clone(), gen.at(step))),
+		jen.Id("stepSize").Op(":=").Add(gen.elem()).Call(f64(lr.Clone()).Op("/").Id("correction1")),
 		jen.Id("root2").Op(":=").Add(gen.elem()).Call(jen.Qual("math", "Sqrt").Call(jen.Id("correction2"))),
-	}
+	)
 	if v.Decoupled {
-		code = append(code, jen.Id("decay").Op(":=").Lit(1).Op("-").Add(gen.at(lr)).Op("*").Add(gen.at(wd)))
+		code = append(code, jen.Id("decay").Op(":=").Lit(1).Op("-").Add(lr.Clone()).Op("*").Add(wd.Clone()))
 	}
 	return append(code, each(v.Shape, func(idx []index) []jen.Code {
 		grad := gen.at(g, idx...)
@@ -71,15 +90,15 @@ func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 		if v.Decoupled {
 			body = append(body, jen.Id("d").Op(":=").Add(grad), gen.at(p, idx...).Op("*=").Id("decay"))
 		} else {
-			body = append(body, jen.Id("d").Op(":=").Add(grad).Op("+").Add(gen.at(wd)).Op("*").Add(gen.at(p, idx...)))
+			body = append(body, jen.Id("d").Op(":=").Add(grad).Op("+").Add(wd.Clone()).Op("*").Add(gen.at(p, idx...)))
 		}
 		return append(body,
-			gen.at(m, idx...).Op("=").Add(gen.at(beta1)).Op("*").Add(gen.at(m, idx...)).Op("+").
-				Parens(jen.Lit(1).Op("-").Add(gen.at(beta1))).Op("*").Id("d"),
-			gen.at(sq, idx...).Op("=").Add(gen.at(beta2)).Op("*").Add(gen.at(sq, idx...)).Op("+").
-				Parens(jen.Lit(1).Op("-").Add(gen.at(beta2))).Op("*").Id("d").Op("*").Id("d"),
+			gen.at(m, idx...).Op("=").Add(beta1.Clone()).Op("*").Add(gen.at(m, idx...)).Op("+").
+				Parens(jen.Lit(1).Op("-").Add(beta1.Clone())).Op("*").Id("d"),
+			gen.at(sq, idx...).Op("=").Add(beta2.Clone()).Op("*").Add(gen.at(sq, idx...)).Op("+").
+				Parens(jen.Lit(1).Op("-").Add(beta2.Clone())).Op("*").Id("d").Op("*").Id("d"),
 			gen.at(p, idx...).Op("-=").Id("stepSize").Op("*").Add(gen.at(m, idx...)).Op("/").
-				Parens(rt("Sqrt", gen.at(sq, idx...)).Op("/").Id("root2").Op("+").Add(gen.at(eps))),
+				Parens(rt("Sqrt", gen.at(sq, idx...)).Op("/").Id("root2").Op("+").Add(eps.Clone())),
 		)
 	})...)
 }

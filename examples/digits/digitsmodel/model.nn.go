@@ -197,58 +197,62 @@ func (m *Model) Step() {
 	m.Steps++
 	// hidden.weight: adam update
 	{
-		correction1 := 1 - runtime.Pow(m.Beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(m.Beta2, m.Steps)
-		stepSize := float32(float64(m.LR) / correction1)
+		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
+		correction1 := 1 - runtime.Pow(beta1, m.Steps)
+		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 64 {
 			for j := range 64 {
-				d := m.HiddenWeightGrad[i][j] + m.WeightDecay*m.HiddenWeight[i][j]
-				m.HiddenWeightExpAvg[i][j] = m.Beta1*m.HiddenWeightExpAvg[i][j] + (1-m.Beta1)*d
-				m.HiddenWeightExpAvgSq[i][j] = m.Beta2*m.HiddenWeightExpAvgSq[i][j] + (1-m.Beta2)*d*d
-				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (runtime.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + m.Eps)
+				d := m.HiddenWeightGrad[i][j] + weightDecay*m.HiddenWeight[i][j]
+				m.HiddenWeightExpAvg[i][j] = beta1*m.HiddenWeightExpAvg[i][j] + (1-beta1)*d
+				m.HiddenWeightExpAvgSq[i][j] = beta2*m.HiddenWeightExpAvgSq[i][j] + (1-beta2)*d*d
+				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (runtime.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + eps)
 			}
 		}
 	}
 	// hidden.bias: adam update
 	{
-		correction1 := 1 - runtime.Pow(m.Beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(m.Beta2, m.Steps)
-		stepSize := float32(float64(m.LR) / correction1)
+		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
+		correction1 := 1 - runtime.Pow(beta1, m.Steps)
+		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 64 {
-			d := m.HiddenBiasGrad[i] + m.WeightDecay*m.HiddenBias[i]
-			m.HiddenBiasExpAvg[i] = m.Beta1*m.HiddenBiasExpAvg[i] + (1-m.Beta1)*d
-			m.HiddenBiasExpAvgSq[i] = m.Beta2*m.HiddenBiasExpAvgSq[i] + (1-m.Beta2)*d*d
-			m.HiddenBias[i] -= stepSize * m.HiddenBiasExpAvg[i] / (runtime.Sqrt(m.HiddenBiasExpAvgSq[i])/root2 + m.Eps)
+			d := m.HiddenBiasGrad[i] + weightDecay*m.HiddenBias[i]
+			m.HiddenBiasExpAvg[i] = beta1*m.HiddenBiasExpAvg[i] + (1-beta1)*d
+			m.HiddenBiasExpAvgSq[i] = beta2*m.HiddenBiasExpAvgSq[i] + (1-beta2)*d*d
+			m.HiddenBias[i] -= stepSize * m.HiddenBiasExpAvg[i] / (runtime.Sqrt(m.HiddenBiasExpAvgSq[i])/root2 + eps)
 		}
 	}
 	// logits.weight: adam update
 	{
-		correction1 := 1 - runtime.Pow(m.Beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(m.Beta2, m.Steps)
-		stepSize := float32(float64(m.LR) / correction1)
+		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
+		correction1 := 1 - runtime.Pow(beta1, m.Steps)
+		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 10 {
 			for j := range 64 {
-				d := m.LogitsWeightGrad[i][j] + m.WeightDecay*m.LogitsWeight[i][j]
-				m.LogitsWeightExpAvg[i][j] = m.Beta1*m.LogitsWeightExpAvg[i][j] + (1-m.Beta1)*d
-				m.LogitsWeightExpAvgSq[i][j] = m.Beta2*m.LogitsWeightExpAvgSq[i][j] + (1-m.Beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (runtime.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + m.Eps)
+				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
+				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
+				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
+				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (runtime.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
 			}
 		}
 	}
 	// logits.bias: adam update
 	{
-		correction1 := 1 - runtime.Pow(m.Beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(m.Beta2, m.Steps)
-		stepSize := float32(float64(m.LR) / correction1)
+		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
+		correction1 := 1 - runtime.Pow(beta1, m.Steps)
+		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 10 {
-			d := m.LogitsBiasGrad[i] + m.WeightDecay*m.LogitsBias[i]
-			m.LogitsBiasExpAvg[i] = m.Beta1*m.LogitsBiasExpAvg[i] + (1-m.Beta1)*d
-			m.LogitsBiasExpAvgSq[i] = m.Beta2*m.LogitsBiasExpAvgSq[i] + (1-m.Beta2)*d*d
-			m.LogitsBias[i] -= stepSize * m.LogitsBiasExpAvg[i] / (runtime.Sqrt(m.LogitsBiasExpAvgSq[i])/root2 + m.Eps)
+			d := m.LogitsBiasGrad[i] + weightDecay*m.LogitsBias[i]
+			m.LogitsBiasExpAvg[i] = beta1*m.LogitsBiasExpAvg[i] + (1-beta1)*d
+			m.LogitsBiasExpAvgSq[i] = beta2*m.LogitsBiasExpAvgSq[i] + (1-beta2)*d*d
+			m.LogitsBias[i] -= stepSize * m.LogitsBiasExpAvg[i] / (runtime.Sqrt(m.LogitsBiasExpAvgSq[i])/root2 + eps)
 		}
 	}
 }
