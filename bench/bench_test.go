@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/nngen/nngen/bench/w1"
+	"github.com/nngen/nngen/bench/w2"
+	"github.com/nngen/nngen/bench/w2b256"
+	"github.com/nngen/nngen/bench/w3"
+	"github.com/nngen/nngen/bench/w4"
+	"github.com/nngen/nngen/runtime"
+)
+
+// flops counts a step's multiply-adds as 2 FLOPs: forward is 2·batch·Σ in·out;
+// a training step adds the input and weight gradients, 4·batch·Σ in·out
+// (the first layer's input gradient is not computed, which we ignore).
+func flops(batch int, layers ...[2]int) (forward, train float64) {
+	for _, l := range layers {
+		forward += 2 * float64(batch*l[0]*l[1])
+	}
+	return forward, 3 * forward
+}
+
+// run benchmarks f and reports GFLOP/s for the given FLOPs per call.
+func run(b *testing.B, flop float64, f func()) {
+	b.ReportAllocs()
+	for b.Loop() {
+		f()
+	}
+	b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func fill[T runtime.Float](dst []T, seed uint64) {
+	runtime.FillUniform(runtime.NewRNG(seed), dst, 1)
+}
+
+func BenchmarkW1(b *testing.B) {
+	m := w1.New(1)
+	m.LR = 0 // the same work per step, without drifting the parameters
+	x := [4]float32{1, 1, 1, 1}
+	var y, t [3]float32
+	fwd, train := flops(1, [2]int{4, 5}, [2]int{5, 7}, [2]int{7, 3})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &t) }) })
+}
+
+func BenchmarkW2(b *testing.B) {
+	m := w2.New(1)
+	m.LR = 0
+	var x [32][784]float32
+	var y [32][10]float32
+	var labels [32]int
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		labels[n] = n % 10
+	}
+	fwd, train := flops(32, [2]int{784, 128}, [2]int{128, 10})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+func BenchmarkW2Batch256(b *testing.B) {
+	m := w2b256.New(1)
+	m.LR = 0
+	var x [256][784]float32
+	var y [256][10]float32
+	var labels [256]int
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		labels[n] = n % 10
+	}
+	fwd, train := flops(256, [2]int{784, 128}, [2]int{128, 10})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+func BenchmarkW3(b *testing.B) {
+	m := w3.New(1)
+	m.LR = 0
+	var x [64][784]float32
+	var y [64][10]float32
+	var labels [64]int
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		labels[n] = n % 10
+	}
+	fwd, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+func BenchmarkW4(b *testing.B) {
+	m := w4.New(1)
+	m.LR = 0
+	x := new([256][1024]float32)
+	y := new([256][1024]float32)
+	t := new([256][1024]float32)
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		fill(t[n][:], uint64(n+1000))
+	}
+	fwd, train := flops(256, [2]int{1024, 1024}, [2]int{1024, 1024})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(x, y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, t) }) })
+}

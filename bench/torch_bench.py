@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""The workloads of bench/ in PyTorch, timed the way the Go benchmarks are.
+
+Prints one line per workload and step kind: "W2/TrainStep 415.2" (microseconds,
+the median of several timed runs). Run by compare.sh; see docs/performance.md.
+"""
+import statistics
+import sys
+import time
+
+import torch
+
+WORKLOADS = {
+    # name: (layers [(in, out, activation)], loss, batch (None: one sample))
+    "W1": ([(4, 5, "sigmoid"), (5, 7, "sigmoid"), (7, 3, None)], "mse", None),
+    "W2": ([(784, 128, "relu"), (128, 10, None)], "cross_entropy", 32),
+    "W2Batch256": ([(784, 128, "relu"), (128, 10, None)], "cross_entropy", 256),
+    "W3": ([(784, 512, "relu"), (512, 512, "relu"), (512, 10, None)], "cross_entropy", 64),
+    "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256),
+}
+
+
+def build(layers):
+    mods = []
+    for i, o, act in layers:
+        mods.append(torch.nn.Linear(i, o))
+        if act == "sigmoid":
+            mods.append(torch.nn.Sigmoid())
+        elif act == "relu":
+            mods.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*mods)
+
+
+def timeit(f, budget=1.0):
+    """Median time of f in microseconds over runs filling about budget seconds."""
+    f()
+    start = time.perf_counter()
+    n = 0
+    while time.perf_counter() - start < 0.2:
+        f()
+        n += 1
+    per = max((time.perf_counter() - start) / n, 1e-7)
+    reps = max(1, int(budget / 5 / per))
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            f()
+        runs.append((time.perf_counter() - t0) / reps * 1e6)
+    return statistics.median(runs)
+
+
+def main():
+    torch.manual_seed(0)
+    only = set(sys.argv[1:])
+    for name, (layers, loss, batch) in WORKLOADS.items():
+        if only and name not in only:
+            continue
+        model = build(layers)
+        n_in, n_out = layers[0][0], layers[-1][1]
+        x = torch.rand((n_in,) if batch is None else (batch, n_in))
+        if loss == "mse":
+            y = torch.rand((n_out,) if batch is None else (batch, n_out))
+            lossf = torch.nn.MSELoss()
+        else:
+            y = torch.randint(0, n_out, (batch,))
+            lossf = torch.nn.CrossEntropyLoss()
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+
+        def forward():
+            with torch.no_grad():
+                model(x)
+
+        def train_step():
+            opt.zero_grad()
+            lossf(model(x), y).backward()
+            opt.step()
+
+        print(f"{name}/Forward {timeit(forward):.3f}")
+        print(f"{name}/TrainStep {timeit(train_step):.3f}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
