@@ -94,4 +94,18 @@ CASES = [
          {"name": "l2", "in": 5, "out": 2}]},
      "loss": {"type": "l1", "reduction": "sum"}, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5, "weight_decay": 0.02},
      "batch": 2, "steps": 4, "seed": 30},
+    # Layers big enough for the GEMM kernels (16K multiply-adds or more).
+    {"name": "gemm_batched", "description": "100-128-64-10 relu, gelu; cross-entropy; Adam; batch 32: every layer through the GEMM kernels.",
+     "model": {"layers": [
+         {"name": "fc1", "in": 100, "out": 128, "activation": "relu"},
+         {"name": "fc2", "in": 128, "out": 64, "activation": "gelu"},
+         {"name": "fc3", "in": 64, "out": 10}]},
+     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adam", "lr": 0.001},
+     "batch": 32, "steps": 3, "seed": 31},
+    {"name": "gemm_unbatched", "description": "256-128-3 tanh, MSE, SGD momentum, one sample: a GEMM with one row.",
+     "model": {"layers": [
+         {"name": "wide", "in": 256, "out": 128, "activation": "tanh"},
+         {"name": "head", "in": 128, "out": 3}]},
+     "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+     "steps": 3, "seed": 32},
 ]
