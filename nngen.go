@@ -7,11 +7,14 @@
 package nngen
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/nngen/nngen/codegen"
+	"github.com/nngen/nngen/cudagen"
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx"
 	"github.com/nngen/nngen/passes"
 	"github.com/nngen/nngen/syntax"
 )
@@ -24,24 +27,78 @@ type Options struct {
 	Tests   bool   // also emit a _test.go: finite-difference gradient check, allocations, benchmarks
 	// Dump, if set, sees the IR after every pass.
 	Dump func(pass string, g *ir.Graph)
+
+	// For an .onnx model, which holds the network alone (a .nn file says
+	// these itself): the batch size, replacing the exported one; and the
+	// loss and optimizer to train with, written as in a .nn file:
+	// "cross_entropy", "sgd(lr=0.1)". See docs/onnx.md.
+	Batch     int
+	Loss      string
+	Optimizer string
+
+	// CUDA also emits the gpu subpackage (package cudagen, docs/cuda.md):
+	// gpu/model.cu, gpu/model.ptx (compiled with clang-16 or nvcc) and the
+	// Go that runs them. It imports the generated package, by ImportPath.
+	CUDA       bool
+	ImportPath string
+}
+
+// Load reads a model with the front end its file name calls for: the IR
+// graph before any pass, and, for an .onnx model, its weights by
+// parameter name.
+func Load(filename string, src []byte, opts Options) (*ir.Graph, map[string][]float64, error) {
+	if strings.EqualFold(filepath.Ext(filename), ".onnx") {
+		m, err := onnx.Import(filename, src, onnx.Options{Batch: opts.Batch, Loss: opts.Loss, Optimizer: opts.Optimizer})
+		if err != nil {
+			return nil, nil, err
+		}
+		return m.Graph, m.Weights, nil
+	}
+	if opts.Batch != 0 || opts.Loss != "" || opts.Optimizer != "" {
+		return nil, nil, fmt.Errorf("%s: the batch size, loss and optimizer options are for .onnx models; a .nn file states them itself", filename)
+	}
+	g, err := syntax.Compile(filename, src)
+	return g, nil, err
 }
 
 // Build compiles the .nn source src, read from filename, into the files of
 // a Go package. Errors in the source come back together as a
 // syntax.ErrorList, each naming file:line:col.
+//
+// A filename ending in .onnx is an ONNX model instead (package onnx): its
+// errors each name the file (and the node), and the package gets one more
+// file, with NewPretrained and the model's weights.
 func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
-	g, err := syntax.Compile(filename, src)
+	g, weights, err := Load(filename, src, opts)
 	if err != nil {
 		return nil, err
+	}
+	ext := ".nn"
+	if weights != nil {
+		ext = ".onnx"
 	}
 	if err := passes.Run(g, passes.Options{Infer: opts.Infer, NoFuse: opts.NoFuse, Verify: true, Dump: opts.Dump}); err != nil {
 		return nil, err
 	}
 	base := filepath.Base(filename)
-	return codegen.Generate(g, codegen.Config{
+	cfg := codegen.Config{
 		Package: opts.Package,
 		Source:  base,
-		Output:  strings.TrimSuffix(base, filepath.Ext(base)) + ".nn",
+		Output:  strings.TrimSuffix(base, filepath.Ext(base)) + ext,
 		Tests:   opts.Tests,
-	})
+	}
+	files, err := codegen.Generate(g, cfg)
+	if err == nil && opts.CUDA {
+		var gpu []codegen.File
+		gpu, err = cudagen.Build(g, cudagen.Config{Source: base, CPUImport: opts.ImportPath, CPUName: opts.Package})
+		files = append(files, gpu...)
+	}
+	if err != nil || weights == nil {
+		return files, err
+	}
+	pretrained, err := codegen.Pretrained(g, cfg, weights)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, pretrained), nil
 }

@@ -59,6 +59,9 @@ func (gen *generator) genModel(f *jen.File) {
 			fields = append(fields, jen.Id(GoName(h.Name)).Add(gen.elem()).Comment(h.Name))
 		}
 	}
+	if gen.usesGemm() {
+		fields = append(fields, jen.Line(), jen.Id("gemmWork").Index().Add(gen.elem()).Comment("packed panels for the GEMM kernels, sized once in New"))
+	}
 	if len(gen.g.Slots) > 0 {
 		fields = append(fields, jen.Line(), jen.Comment("Scratch memory. Values whose lifetimes do not overlap share a slot."))
 		for i, s := range gen.g.Slots {
@@ -78,10 +81,23 @@ func (gen *generator) genModel(f *jen.File) {
 // does by default.
 func (gen *generator) genNew(f *jen.File) {
 	body := []jen.Code{jen.Id("m").Op(":=").Op("&").Id("Model").Values(gen.hyperDefaults()...)}
-	body = append(body, jen.Id("r").Op(":=").Qual(runtimePath, "NewRNG").Call(jen.Id("seed")))
+	if gen.usesGemm() {
+		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
+	}
+	// Parameters outside a linear layer (an ONNX model's constants) start
+	// at zero; they have no fan-in to scale by.
 	fanIn := gen.fanIns()
+	var fills []jen.Code
 	for _, p := range gen.g.Params() {
-		body = append(body, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn[p]))))
+		if fanIn[p] > 0 {
+			fills = append(fills, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn[p]))))
+		}
+	}
+	if len(fills) > 0 {
+		body = append(body, jen.Id("r").Op(":=").Qual(runtimePath, "NewRNG").Call(jen.Id("seed")))
+		body = append(body, fills...)
+	} else {
+		body = append(body, jen.Id("_").Op("=").Id("seed").Comment("nothing to initialise"))
 	}
 	body = append(body, jen.Return(jen.Id("m")))
 	f.Comment("New returns a model with PyTorch's default nn.Linear initialisation: every weight and")

@@ -76,6 +76,9 @@ func (gen *generator) activation(act ir.Op, attrs ir.Attrs, x jen.Code) *jen.Sta
 	case "":
 		return jen.Add(x)
 	case ir.OpSigmoid:
+		if gen.g.DType == ir.F32 {
+			return rt("Sigmoid32", x) // through a float32 exp, within 2 ulps
+		}
 		return rt("Sigmoid", x)
 	case ir.OpReLU:
 		return rt("ReLU", x)
@@ -120,6 +123,9 @@ func rowWise(op ir.Op) bool { return ir.Activations[op].RowWise }
 // genLinear: y[n,i] = act(b[i] + Σ_j x[n,j]·w[i,j]). A row-wise activation
 // (softmax) runs over each finished row.
 func (gen *generator) genLinear(v *ir.Value) []jen.Code {
+	if m, n, k, ok := gemmShape(v); ok {
+		return gen.genLinearGemm(v, m, n, k)
+	}
 	x, w := v.Args[0], v.Args[1]
 	batch, out, in := v.Shape[0], v.Shape[1], x.Shape[1]
 	act := ir.Op(v.Act)
@@ -183,6 +189,9 @@ func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 
 // genMatMul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed.
 func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
+	if m, n, k, ok := gemmShape(v); ok {
+		return gen.genMatMulGemm(v, m, n, k)
+	}
 	a, b := v.Args[0], v.Args[1]
 	inner := a.Shape[1]
 	if v.TransA {

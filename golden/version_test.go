@@ -22,7 +22,8 @@ func TestVersionGuard(t *testing.T) {
 	fake := t.TempDir()
 	write(t, filepath.Join(fake, "go.mod"), []byte("module github.com/nngen/nngen\n\ngo 1.26\n"))
 	sources, _ := filepath.Glob("../runtime/*.go")
-	for _, src := range sources {
+	asm, _ := filepath.Glob("../runtime/*.s")
+	for _, src := range append(sources, asm...) {
 		if strings.HasSuffix(src, "_test.go") {
 			continue
 		}

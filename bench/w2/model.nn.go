@@ -35,6 +35,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [4096]float32 // h1
 	slot1 [4096]float32 // fc2, dh1
@@ -46,6 +48,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
+	m.gemmWork = make([]float32, max(runtime.GemmWork32(32, 128, 784), runtime.GemmWork32(32, 10, 128), runtime.GemmWork32(32, 128, 10), runtime.GemmWork32(10, 128, 32), runtime.GemmWork32(128, 784, 32)))
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 100352), runtime.LinearBound(784))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
@@ -57,23 +60,22 @@ func New(seed uint64) *Model {
 // forward computes every forward value into the model's memory.
 func (m *Model) forward(x *[32][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	for n := range 32 {
-		for i := range 128 {
-			s := m.Fc1Bias[i]
-			for j := range 784 {
-				s += m.Fc1Weight[i][j] * x[n][j]
+	{
+		runtime.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:4096], 128, false, m.gemmWork)
+		for n := range 32 {
+			for i := range 128 {
+				m.slot0[n*128+i] += m.Fc1Bias[i]
+				m.slot0[n*128+i] = runtime.ReLU(m.slot0[n*128+i])
 			}
-			m.slot0[n*128+i] = runtime.ReLU(s)
 		}
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	for n := range 32 {
-		for i := range 10 {
-			s := m.Fc2Bias[i]
-			for j := range 128 {
-				s += m.Fc2Weight[i][j] * m.slot0[n*128+j]
+	{
+		runtime.Gemm32(false, true, 32, 10, 128, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:320], 10, false, m.gemmWork)
+		for n := range 32 {
+			for i := range 10 {
+				m.slot1[n*10+i] += m.Fc2Bias[i]
 			}
-			m.slot1[n*10+i] = s
 		}
 	}
 }
@@ -122,25 +124,9 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 		}
 	}
 	// dh1 = dfc2·fc2.weight
-	for i := range 32 {
-		for j := range 128 {
-			s := float32(0)
-			for k := range 10 {
-				s += m.slot3[i*10+k] * m.Fc2Weight[k][j]
-			}
-			m.slot1[i*128+j] = s
-		}
-	}
+	runtime.Gemm32(false, false, 32, 128, 10, m.slot3[:320], 10, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:4096], 128, false, m.gemmWork)
 	// dfc2.weight = dfc2ᵀ·h1
-	for i := range 10 {
-		for j := range 128 {
-			s := float32(0)
-			for k := range 32 {
-				s += m.slot3[k*10+i] * m.slot0[k*128+j]
-			}
-			m.Fc2WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 10, 128, 32, m.slot3[:320], 10, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dfc2
 	for i := range 10 {
 		s := float32(0)
@@ -156,15 +142,7 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	for i := range 128 {
-		for j := range 784 {
-			s := float32(0)
-			for k := range 32 {
-				s += m.slot3[k*128+i] * x[k][j]
-			}
-			m.Fc1WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 128, 784, 32, m.slot3[:4096], 128, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false, m.gemmWork)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 128 {
 		s := float32(0)

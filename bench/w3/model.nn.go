@@ -39,6 +39,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [32768]float32 // h1
 	slot1 [32768]float32 // h2, dh1.pre
@@ -51,6 +53,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
+	m.gemmWork = make([]float32, max(runtime.GemmWork32(64, 512, 784), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(64, 10, 512), runtime.GemmWork32(64, 512, 10), runtime.GemmWork32(10, 512, 64), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(512, 512, 64), runtime.GemmWork32(512, 784, 64)))
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 401408), runtime.LinearBound(784))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
@@ -64,33 +67,32 @@ func New(seed uint64) *Model {
 // forward computes every forward value into the model's memory.
 func (m *Model) forward(x *[64][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	for n := range 64 {
-		for i := range 512 {
-			s := m.Fc1Bias[i]
-			for j := range 784 {
-				s += m.Fc1Weight[i][j] * x[n][j]
+	{
+		runtime.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false, m.gemmWork)
+		for n := range 64 {
+			for i := range 512 {
+				m.slot0[n*512+i] += m.Fc1Bias[i]
+				m.slot0[n*512+i] = runtime.ReLU(m.slot0[n*512+i])
 			}
-			m.slot0[n*512+i] = runtime.ReLU(s)
 		}
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
-	for n := range 64 {
-		for i := range 512 {
-			s := m.Fc2Bias[i]
-			for j := range 512 {
-				s += m.Fc2Weight[i][j] * m.slot0[n*512+j]
+	{
+		runtime.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false, m.gemmWork)
+		for n := range 64 {
+			for i := range 512 {
+				m.slot1[n*512+i] += m.Fc2Bias[i]
+				m.slot1[n*512+i] = runtime.ReLU(m.slot1[n*512+i])
 			}
-			m.slot1[n*512+i] = runtime.ReLU(s)
 		}
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
-	for n := range 64 {
-		for i := range 10 {
-			s := m.Fc3Bias[i]
-			for j := range 512 {
-				s += m.Fc3Weight[i][j] * m.slot1[n*512+j]
+	{
+		runtime.Gemm32(false, true, 64, 10, 512, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:640], 10, false, m.gemmWork)
+		for n := range 64 {
+			for i := range 10 {
+				m.slot2[n*10+i] += m.Fc3Bias[i]
 			}
-			m.slot2[n*10+i] = s
 		}
 	}
 }
@@ -139,25 +141,9 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dh2 = dfc3·fc3.weight
-	for i := range 64 {
-		for j := range 512 {
-			s := float32(0)
-			for k := range 10 {
-				s += m.slot4[i*10+k] * m.Fc3Weight[k][j]
-			}
-			m.slot2[i*512+j] = s
-		}
-	}
+	runtime.Gemm32(false, false, 64, 512, 10, m.slot4[:640], 10, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:32768], 512, false, m.gemmWork)
 	// dfc3.weight = dfc3ᵀ·h2
-	for i := range 10 {
-		for j := range 512 {
-			s := float32(0)
-			for k := range 64 {
-				s += m.slot4[k*10+i] * m.slot1[k*512+j]
-			}
-			m.Fc3WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 10, 512, 64, m.slot4[:640], 10, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
 	// dfc3.bias = Σ over the batch of dfc3
 	for i := range 10 {
 		s := float32(0)
@@ -173,25 +159,9 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dh1 = dh2.pre·fc2.weight
-	for i := range 64 {
-		for j := range 512 {
-			s := float32(0)
-			for k := range 512 {
-				s += m.slot4[i*512+k] * m.Fc2Weight[k][j]
-			}
-			m.slot2[i*512+j] = s
-		}
-	}
+	runtime.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false, m.gemmWork)
 	// dfc2.weight = dh2.preᵀ·h1
-	for i := range 512 {
-		for j := range 512 {
-			s := float32(0)
-			for k := range 64 {
-				s += m.slot4[k*512+i] * m.slot0[k*512+j]
-			}
-			m.Fc2WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dh2.pre
 	for i := range 512 {
 		s := float32(0)
@@ -207,15 +177,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	for i := range 512 {
-		for j := range 784 {
-			s := float32(0)
-			for k := range 64 {
-				s += m.slot1[k*512+i] * x[k][j]
-			}
-			m.Fc1WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false, m.gemmWork)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 512 {
 		s := float32(0)

@@ -35,6 +35,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [262144]float32 // h1
 	slot1 [262144]float32 // fc2, dh1
@@ -46,6 +48,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
+	m.gemmWork = make([]float32, max(runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(1024, 1024, 256), runtime.GemmWork32(1024, 1024, 256)))
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), runtime.LinearBound(1024))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(1024))
@@ -57,23 +60,22 @@ func New(seed uint64) *Model {
 // forward computes every forward value into the model's memory.
 func (m *Model) forward(x *[256][1024]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	for n := range 256 {
-		for i := range 1024 {
-			s := m.Fc1Bias[i]
-			for j := range 1024 {
-				s += m.Fc1Weight[i][j] * x[n][j]
+	{
+		runtime.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false, m.gemmWork)
+		for n := range 256 {
+			for i := range 1024 {
+				m.slot0[n*1024+i] += m.Fc1Bias[i]
+				m.slot0[n*1024+i] = runtime.ReLU(m.slot0[n*1024+i])
 			}
-			m.slot0[n*1024+i] = runtime.ReLU(s)
 		}
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	for n := range 256 {
-		for i := range 1024 {
-			s := m.Fc2Bias[i]
-			for j := range 1024 {
-				s += m.Fc2Weight[i][j] * m.slot0[n*1024+j]
+	{
+		runtime.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false, m.gemmWork)
+		for n := range 256 {
+			for i := range 1024 {
+				m.slot1[n*1024+i] += m.Fc2Bias[i]
 			}
-			m.slot1[n*1024+i] = s
 		}
 	}
 }
@@ -114,25 +116,9 @@ func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) floa
 		}
 	}
 	// dh1 = dfc2·fc2.weight
-	for i := range 256 {
-		for j := range 1024 {
-			s := float32(0)
-			for k := range 1024 {
-				s += m.slot3[i*1024+k] * m.Fc2Weight[k][j]
-			}
-			m.slot1[i*1024+j] = s
-		}
-	}
+	runtime.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false, m.gemmWork)
 	// dfc2.weight = dfc2ᵀ·h1
-	for i := range 1024 {
-		for j := range 1024 {
-			s := float32(0)
-			for k := range 256 {
-				s += m.slot3[k*1024+i] * m.slot0[k*1024+j]
-			}
-			m.Fc2WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dfc2
 	for i := range 1024 {
 		s := float32(0)
@@ -148,15 +134,7 @@ func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) floa
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	for i := range 1024 {
-		for j := range 1024 {
-			s := float32(0)
-			for k := range 256 {
-				s += m.slot3[k*1024+i] * x[k][j]
-			}
-			m.Fc1WeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false, m.gemmWork)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 1024 {
 		s := float32(0)

@@ -26,9 +26,13 @@ func build(args []string, stdout, stderr io.Writer) int {
 	noFuse := fs.Bool("nofuse", false, "do not fuse activations into linear layers")
 	tests := fs.Bool("tests", false, "also write a _test.go that checks the gradients by finite differences and benchmarks the model")
 	check := fs.Bool("check", false, "write nothing; exit 1, printing a diff, when the files in DIR differ from what build would write")
+	cuda := fs.Bool("cuda", false, "also write the gpu subpackage: CUDA kernels (gpu/model.cu, and gpu/model.ptx from clang-16 or nvcc) and the Go that runs them (docs/cuda.md)")
 	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(passes.PassNames(), ", "))
+	batch := fs.Int("batch", 0, "for model.onnx: `N` samples per call, replacing the batch size it was exported with")
+	loss := fs.String("loss", "", "for model.onnx: train with this `LOSS`, as in .nn: mse, l1, bce_with_logits, cross_entropy, with (reduction=sum) if wanted")
+	optimizer := fs.String("optimizer", "", "for model.onnx: update with this `OPTIMIZER`, as in .nn: \"sgd(lr=0.1, momentum=0.9)\", adam, adamw")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nngen build [flags] model.nn\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: nngen build [flags] model.nn (or model.onnx)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,7 +52,14 @@ func build(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nngen:", err)
 		return 2
 	}
-	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse, Tests: *tests}
+	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse, Tests: *tests, Batch: *batch, Loss: *loss, Optimizer: *optimizer}
+	if *cuda {
+		if opts.ImportPath, err = importPath(*out); err != nil {
+			fmt.Fprintln(stderr, "nngen: -cuda:", err)
+			return 2
+		}
+		opts.CUDA = true
+	}
 	if *dump != "" {
 		after, ok := strings.CutPrefix(*dump, "after:")
 		if !ok {
@@ -150,12 +161,10 @@ func write(dir string, files []codegen.File) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if len(todo) > 0 {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	for _, f := range todo {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f.Name)), 0o755); err != nil { // -cuda writes into gpu/
 			return err
 		}
-	}
-	for _, f := range todo {
 		if err := writeAtomic(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return err
 		}
@@ -180,4 +189,31 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// importPath is the import path of the package in dir, from the go.mod
+// above it: the gpu subpackage that -cuda writes imports that package.
+func importPath(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+					rel, err := filepath.Rel(d, abs)
+					if err != nil || rel == "." {
+						return strings.Trim(f[1], "\"`"), err
+					}
+					return strings.Trim(f[1], "\"`") + "/" + filepath.ToSlash(rel), nil
+				}
+			}
+			return "", fmt.Errorf("%s has no module line", filepath.Join(d, "go.mod"))
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is in no Go module, so the gpu subpackage cannot import the package there; run go mod init", dir)
+		}
+	}
 }

@@ -8,9 +8,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nngen/nngen"
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/passes"
-	"github.com/nngen/nngen/syntax"
 )
 
 // graph prints the network's IR as Graphviz DOT: by default after fusion,
@@ -55,7 +55,7 @@ func graph(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nngen:", err)
 		return 1
 	}
-	g, err := syntax.Compile(model, src)
+	g, _, err := nngen.Load(model, src, nngen.Options{})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -50,6 +50,8 @@ type Model struct {
 	Eps         float32 // eps
 	WeightDecay float32 // weight_decay
 
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [2048]float32 // act
 	slot1 [2048]float32 // logits, dact
@@ -61,6 +63,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
+	m.gemmWork = make([]float32, max(runtime.GemmWork32(32, 64, 64), runtime.GemmWork32(32, 10, 64), runtime.GemmWork32(32, 64, 10), runtime.GemmWork32(10, 64, 32), runtime.GemmWork32(64, 64, 32)))
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.HiddenWeight[0][0], 4096), runtime.LinearBound(64))
 	runtime.FillUniform(r, m.HiddenBias[:], runtime.LinearBound(64))
@@ -72,23 +75,22 @@ func New(seed uint64) *Model {
 // forward computes every forward value into the model's memory.
 func (m *Model) forward(x *[32][64]float32) {
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
-	for n := range 32 {
-		for i := range 64 {
-			s := m.HiddenBias[i]
-			for j := range 64 {
-				s += m.HiddenWeight[i][j] * x[n][j]
+	{
+		runtime.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:2048], 64, false, m.gemmWork)
+		for n := range 32 {
+			for i := range 64 {
+				m.slot0[n*64+i] += m.HiddenBias[i]
+				m.slot0[n*64+i] = runtime.ReLU(m.slot0[n*64+i])
 			}
-			m.slot0[n*64+i] = runtime.ReLU(s)
 		}
 	}
 	// logits = act·logits.weightᵀ + logits.bias
-	for n := range 32 {
-		for i := range 10 {
-			s := m.LogitsBias[i]
-			for j := range 64 {
-				s += m.LogitsWeight[i][j] * m.slot0[n*64+j]
+	{
+		runtime.Gemm32(false, true, 32, 10, 64, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:320], 10, false, m.gemmWork)
+		for n := range 32 {
+			for i := range 10 {
+				m.slot1[n*10+i] += m.LogitsBias[i]
 			}
-			m.slot1[n*10+i] = s
 		}
 	}
 }
@@ -137,25 +139,9 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 		}
 	}
 	// dact = dlogits·logits.weight
-	for i := range 32 {
-		for j := range 64 {
-			s := float32(0)
-			for k := range 10 {
-				s += m.slot3[i*10+k] * m.LogitsWeight[k][j]
-			}
-			m.slot1[i*64+j] = s
-		}
-	}
+	runtime.Gemm32(false, false, 32, 64, 10, m.slot3[:320], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:2048], 64, false, m.gemmWork)
 	// dlogits.weight = dlogitsᵀ·act
-	for i := range 10 {
-		for j := range 64 {
-			s := float32(0)
-			for k := range 32 {
-				s += m.slot3[k*10+i] * m.slot0[k*64+j]
-			}
-			m.LogitsWeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 10, 64, 32, m.slot3[:320], 10, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
 	for i := range 10 {
 		s := float32(0)
@@ -171,15 +157,7 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 		}
 	}
 	// dhidden.weight = dact.preᵀ·x
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for k := range 32 {
-				s += m.slot3[k*64+i] * x[k][j]
-			}
-			m.HiddenWeightGrad[i][j] = s
-		}
-	}
+	runtime.Gemm32(true, false, 64, 64, 32, m.slot3[:2048], 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// dhidden.bias = Σ over the batch of dact.pre
 	for i := range 64 {
 		s := float32(0)

@@ -68,7 +68,7 @@ func (m *Model) forward(x *[4]float32) {
 		for j := range 4 {
 			s += m.Layer1Weight[i][j] * x[j]
 		}
-		m.slot0[i] = runtime.Sigmoid(s)
+		m.slot0[i] = runtime.Sigmoid32(s)
 	}
 	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
 	for i := range 7 {
@@ -76,7 +76,7 @@ func (m *Model) forward(x *[4]float32) {
 		for j := range 5 {
 			s += m.Layer2Weight[i][j] * m.slot0[j]
 		}
-		m.slot1[i] = runtime.Sigmoid(s)
+		m.slot1[i] = runtime.Sigmoid32(s)
 	}
 	// layer3 = h2·layer3.weightᵀ + layer3.bias
 	for i := range 3 {

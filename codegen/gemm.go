@@ -1,0 +1,129 @@
+package codegen
+
+import (
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// gemmMin is the work (multiply-adds) from which a linear layer or a
+// matmul calls the runtime's blocked GEMM kernels instead of plain loops.
+// Below it the loops win: the kernel's packing costs about as much as the
+// arithmetic, and the loops with constant bounds let Go drop every bounds
+// check. The tutorial's layers (at most 35 multiply-adds) stay loops; an
+// MNIST-sized layer (32·784·128) takes the kernel.
+const gemmMin = 16 * 1024
+
+// gemmShape is the m×n×k of a value's product, and whether it is one.
+func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
+	switch v.Op {
+	case ir.OpLinear:
+		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
+	case ir.OpMatMul:
+		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
+		if v.TransA {
+			k = v.Args[0].Shape[0]
+		}
+	default:
+		return 0, 0, 0, false
+	}
+	return m, n, k, m*n*k >= gemmMin
+}
+
+// usesGemm reports whether any value is computed by the GEMM kernel.
+func (gen *generator) usesGemm() bool {
+	for _, v := range gen.g.Values {
+		if _, _, _, ok := gemmShape(v); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// gemmWork is the expression sizing the model's GEMM workspace: the
+// largest the kernels need over every GEMM the model runs.
+func (gen *generator) gemmWork() *jen.Statement {
+	var sizes []jen.Code
+	for _, v := range gen.g.Values {
+		if m, n, k, ok := gemmShape(v); ok {
+			sizes = append(sizes, rt(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
+		}
+	}
+	if len(sizes) == 1 {
+		return jen.Add(sizes[0])
+	}
+	return jen.Max(sizes...)
+}
+
+// flat is a row-major slice over all of v's elements.
+func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
+	s := v.Storage
+	switch s.Kind {
+	case ir.InSlot:
+		return jen.Id("m").Dot(slotField(s.Slot)).Index(jen.Op(":").Lit(v.Shape.Size()))
+	case ir.InParam:
+		return gen.flat(paramField(s.Param), s.Param.Shape)
+	case ir.InGrad:
+		return gen.flat(gradField(s.Param), s.Param.Shape)
+	case ir.InArg:
+		name := gen.args[v]
+		if gen.g.Unbatched || len(v.Shape) == 1 {
+			return jen.Id(name).Index(jen.Op(":"))
+		}
+		return jen.Qual(unsafePath, "Slice").Call(jen.Op("&").Id(name).Index(jen.Lit(0)).Index(jen.Lit(0)), jen.Lit(v.Shape.Size()))
+	}
+	return jen.Null()
+}
+
+// gemm calls the kernel for C = op(A)·op(B) with row-major operands.
+func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) *jen.Statement {
+	return rt(gen.suffixed("Gemm"),
+		jen.Lit(transA), jen.Lit(transB), jen.Lit(m), jen.Lit(n), jen.Lit(k),
+		gen.flatValue(a), jen.Lit(a.Shape[len(a.Shape)-1]),
+		gen.flatValue(b), jen.Lit(b.Shape[len(b.Shape)-1]),
+		gen.flatValue(c), jen.Lit(n), jen.False(), jen.Id("m").Dot("gemmWork"))
+}
+
+// genLinearGemm: z = x·wᵀ by the kernel, then one pass adding the bias and
+// applying the activation in place (the epilogue), or the row's softmax.
+func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
+	x, w := v.Args[0], v.Args[1]
+	code := []jen.Code{gen.gemm(false, true, m, n, k, x, w, v)}
+	act := ir.Op(v.Act)
+	if len(v.Args) < 3 && act == "" && v.Also == nil {
+		return code
+	}
+	return append(code, loops([]string{"n"}, []int{m}, func(nx []index) []jen.Code {
+		row := loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
+			z := gen.at(v, nx[0], ix[0])
+			var body []jen.Code
+			if len(v.Args) == 3 {
+				body = append(body, z.Clone().Op("+=").Add(gen.at(v.Args[2], ix[0])))
+			}
+			switch {
+			case v.Also != nil:
+				body = append(body, gen.at(v.Also, nx[0], ix[0]).Op("=").Add(gen.activation(v.Also.Op, v.Also.Attrs, z.Clone())))
+			case act != "" && !rowWise(act):
+				body = append(body, z.Clone().Op("=").Add(gen.activation(act, v.Attrs, z.Clone())))
+			}
+			return body
+		})
+		if rowWise(act) {
+			row = append(row, rt("Softmax", gen.row(v, nx[0])))
+		}
+		return row
+	})...)
+}
+
+// genMatMulGemm: c = op(a)·op(b) by the kernel.
+func (gen *generator) genMatMulGemm(v *ir.Value, m, n, k int) []jen.Code {
+	return []jen.Code{gen.gemm(v.TransA, v.TransB, m, n, k, v.Args[0], v.Args[1], v)}
+}
+
+// suffixed names the runtime function for the model's dtype: Gemm32.
+func (gen *generator) suffixed(name string) string {
+	if gen.g.DType == ir.F64 {
+		return name + "64"
+	}
+	return name + "32"
+}

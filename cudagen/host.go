@@ -1,0 +1,402 @@
+package cudagen
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/codegen"
+	"github.com/nngen/nngen/ir"
+)
+
+// Import paths of the packages the gpu package uses.
+const (
+	cudaPath   = "github.com/nngen/nngen/runtime/cuda"
+	unsafePath = "unsafe"
+)
+
+// genHost writes the gpu package's Go: the Spec of the device side, and a
+// Model with the CPU model's methods that runs them.
+func (gen *generator) genHost() ([]byte, error) {
+	f := jen.NewFile(Dir)
+	f.HeaderComment(gen.header())
+	f.ImportAlias(gen.cfg.CPUImport, "cpu")
+	f.ImportName(cudaPath, "cuda")
+	f.Anon("embed")
+	f.PackageComment(fmt.Sprintf("Package gpu runs the network %s of package %s on an NVIDIA GPU: the kernels of", gen.g.Name, gen.cfg.CPUName))
+	f.PackageComment("model.cu, compiled to model.ptx, launched through the CUDA driver (runtime/cuda: no cgo,")
+	f.PackageComment("no CUDA toolkit). Auto picks the GPU when there is one, else the CPU model.")
+	f.Comment("//go:embed model.ptx")
+	f.Var().Id("ptx").Index().Byte()
+	gen.genSpec(f)
+	gen.genModel(f)
+	gen.genCopies(f)
+	gen.genMethods(f)
+	gen.genDevice(f)
+	var buf bytes.Buffer
+	if err := f.Render(&buf); err != nil {
+		return nil, fmt.Errorf("cudagen: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (gen *generator) elem() *jen.Statement {
+	if gen.g.DType == ir.F64 {
+		return jen.Float64()
+	}
+	return jen.Float32()
+}
+
+func (gen *generator) elemBytes() int {
+	if gen.g.DType == ir.F64 {
+		return 8
+	}
+	return 4
+}
+
+func scalarConst(h *ir.Value) string { return "scalar" + codegen.GoName(h.Name) }
+
+// genSpec emits the buffer, phase and scalar indexes and the Spec.
+func (gen *generator) genSpec(f *jen.File) {
+	var defs []jen.Code
+	for i, b := range gen.layout.buffers {
+		d := jen.Id(b.goName)
+		if i == 0 {
+			d = d.Op("=").Iota()
+		}
+		defs = append(defs, d)
+	}
+	f.Comment("The device buffers, indexes into spec.Buffers.")
+	f.Const().Defs(defs...)
+
+	defs = nil
+	for i, name := range phaseNames {
+		d := jen.Id(name)
+		if i == 0 {
+			d = d.Op("=").Iota()
+		}
+		defs = append(defs, d)
+	}
+	f.Comment("The phases, indexes into spec.Phases: the kernels that Forward, Backward (after")
+	f.Comment("Forward's) and Step launch.")
+	f.Const().Defs(defs...)
+
+	hypers := gen.g.Hypers()
+	if len(hypers) > 0 {
+		defs = nil
+		for i, h := range hypers {
+			d := jen.Id(scalarConst(h))
+			if i == 0 {
+				d = d.Op("=").Iota()
+			}
+			defs = append(defs, d)
+		}
+		f.Comment("The scalars that kernels take by value: the optimizer's settings, read from the")
+		f.Comment("Model's fields at each launch.")
+		f.Const().Defs(defs...)
+	}
+
+	var buffers []jen.Code
+	for _, b := range gen.layout.buffers {
+		size := b.elems * gen.elemBytes()
+		if b.isInt {
+			size = b.elems * 8
+		}
+		buffers = append(buffers, jen.Line().Id(b.goName).Op(":").Values(
+			jen.Id("Name").Op(":").Lit(b.name), jen.Id("Bytes").Op(":").Lit(size)))
+	}
+	var phases []jen.Code
+	for p := range numPhases {
+		var launches []jen.Code
+		for _, k := range gen.kernels {
+			if k.phase != p {
+				continue
+			}
+			var bufs, scalars []jen.Code
+			for _, b := range k.buffers {
+				bufs = append(bufs, jen.Id(b.goName))
+			}
+			for _, s := range k.scalars {
+				scalars = append(scalars, jen.Id(scalarConst(s)))
+			}
+			kv := []jen.Code{
+				jen.Id("Name").Op(":").Lit(k.name),
+				jen.Id("Threads").Op(":").Lit(k.threads),
+				jen.Id("Buffers").Op(":").Index().Int().Values(bufs...),
+			}
+			if len(scalars) > 0 {
+				kv = append(kv, jen.Id("Scalars").Op(":").Index().Int().Values(scalars...))
+			}
+			launches = append(launches, jen.Line().Values(kv...))
+		}
+		if len(launches) > 0 {
+			phases = append(phases, jen.Line().Id(phaseNames[p]).Op(":").Values(append(launches, jen.Line())...))
+		}
+	}
+	f.Comment("spec is the device side of the model: model.ptx, its buffers, and the launches of")
+	f.Comment("each phase in order. A kernel's parameters are its Buffers' device addresses, then")
+	f.Comment("its Scalars' values; runtime/cuda checks them against the PTX.")
+	f.Var().Id("spec").Op("=").Qual(cudaPath, "Spec").Values(
+		jen.Line().Id("PTX").Op(":").Id("ptx"),
+		jen.Line().Id("Float").Op(":").Lit(gen.elemBytes()),
+		jen.Line().Id("Buffers").Op(":").Index().Qual(cudaPath, "Buffer").Values(append(buffers, jen.Line())...),
+		jen.Line().Id("Phases").Op(":").Index().Index().Qual(cudaPath, "Kernel").Values(append(phases, jen.Line())...),
+		jen.Line(),
+	)
+}
+
+// apiType is the type a method takes for an input [batch, ...], as in the
+// CPU model: a pointer to its array, without the batch dimension for an
+// unbatched model; a single class index goes by value.
+func (gen *generator) apiType(v *ir.Value) *jen.Statement {
+	shape := v.Shape
+	if gen.g.Unbatched {
+		shape = shape[1:]
+	}
+	elem := gen.elem()
+	if v.DType == ir.Int {
+		elem = jen.Int()
+	}
+	if len(shape) == 0 {
+		return elem
+	}
+	s := jen.Op("*")
+	for _, d := range shape {
+		s = s.Index(jen.Lit(d))
+	}
+	return s.Add(elem)
+}
+
+// input is the graph's input of the given phase: the data or the target.
+func (gen *generator) input(phase ir.Phase) *ir.Value {
+	for _, v := range gen.g.Inputs() {
+		if v.Phase == phase {
+			return v
+		}
+	}
+	gen.fail(fmt.Errorf("cudagen: the graph has no %s input", phase))
+	return &ir.Value{Shape: ir.Shape{1, 1}}
+}
+
+// genModel emits the Model, New, FromCPU and the helpers.
+func (gen *generator) genModel(f *jen.File) {
+	var fields []jen.Code
+	if hypers := gen.g.Hypers(); len(hypers) > 0 {
+		fields = append(fields, jen.Comment(fmt.Sprintf("Settings of the %s optimizer, named as in PyTorch and read by every Step: change", gen.g.Optimizer.Kind)))
+		fields = append(fields, jen.Comment("them between steps as schedules do."))
+		for _, h := range hypers {
+			fields = append(fields, jen.Id(codegen.GoName(h.Name)).Add(gen.elem()).Comment(h.Name))
+		}
+		fields = append(fields, jen.Line())
+	}
+	fields = append(fields, jen.Id("prog").Op("*").Qual(cudaPath, "Program"))
+	if gen.g.Loss != nil {
+		fields = append(fields, jen.Id("loss").Add(gen.elem()).Comment("Backward's result, downloaded here"))
+		if t := gen.input(ir.Loss); gen.g.Unbatched && t.DType == ir.Int {
+			fields = append(fields, jen.Id("label").Int().Comment("the class index, uploaded from here"))
+		}
+	}
+	f.Comment(fmt.Sprintf("Model is the network %s on a GPU. Parameters, gradients and optimizer state stay", gen.g.Name))
+	f.Comment("in device memory between calls; the methods upload inputs and download results.")
+	f.Comment("They panic on a driver error (a lost device, not bad input), as the CPU model's")
+	f.Comment("panic on bad input. A Model is not safe for concurrent use; Close frees it.")
+	f.Type().Id("Model").Struct(fields...)
+
+	f.Comment("New returns the model of cpu.New(seed) on the GPU: the same starting parameters.")
+	f.Comment("Its error says why there is no GPU to use.")
+	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
+		jen.Return(jen.Id("FromCPU").Call(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed")))),
+	)
+
+	var scalars []jen.Code
+	for _, h := range gen.g.Hypers() {
+		scalars = append(scalars, jen.Id(scalarConst(h)).Op(":").Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot(codegen.GoName(h.Name))))
+	}
+	f.Comment("FromCPU returns a copy of the CPU model c on the GPU (see CopyFrom).")
+	f.Func().Id("FromCPU").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
+		jen.Id("m").Op(":=").Op("&").Id("Model").Values(),
+		jen.List(jen.Id("prog"), jen.Err()).Op(":=").Qual(cudaPath, "NewProgram").Call(jen.Op("&").Id("spec"), jen.Index().Qual(unsafePath, "Pointer").Values(scalars...)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("m").Dot("prog").Op("=").Id("prog"),
+		jen.Id("m").Dot("CopyFrom").Call(jen.Id("c")),
+		jen.Return(jen.Id("m"), jen.Nil()),
+	)
+
+	f.Comment("Close frees the model's device memory; the Model is unusable after it.")
+	f.Func().Params(receiver()).Id("Close").Params().Error().Block(jen.Return(jen.Id("m").Dot("prog").Dot("Close").Call()))
+	f.Comment("DeviceName is the GPU's name, as the driver reports it.")
+	f.Func().Params(receiver()).Id("DeviceName").Params().String().Block(jen.Return(jen.Id("m").Dot("prog").Dot("DeviceName").Call()))
+
+	f.Comment("must panics with a driver error: the methods shared with the CPU model return none.")
+	f.Func().Id("must").Params(jen.Err().Error()).Block(jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())))
+	bufParam := jen.Id("buffer").Int()
+	f.Comment("upload, download and run are the Program's calls, panicking on an error.")
+	f.Func().Params(receiver()).Id("upload").Params(bufParam, jen.Id("src").Qual(unsafePath, "Pointer"), jen.Id("bytes").Uintptr()).Block(
+		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Upload").Call(jen.Id("buffer"), jen.Id("src"), jen.Id("bytes"))))
+	f.Line()
+	f.Func().Params(receiver()).Id("download").Params(jen.Id("dst").Qual(unsafePath, "Pointer"), jen.Id("buffer").Int(), jen.Id("bytes").Uintptr()).Block(
+		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Download").Call(jen.Id("dst"), jen.Id("buffer"), jen.Id("bytes"))))
+	f.Line()
+	f.Func().Params(receiver()).Id("run").Params(jen.Id("phase").Int()).Block(
+		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Run").Call(jen.Id("phase"))))
+}
+
+func receiver() *jen.Statement { return jen.Id("m").Op("*").Id("Model") }
+
+// cpuField is the CPU model's field holding a buffer's leaf.
+func cpuField(b *buffer) string {
+	if b.grad {
+		return codegen.GoName(b.leaf.Name) + "Grad"
+	}
+	return codegen.GoName(b.leaf.Name)
+}
+
+// genCopies emits CopyFrom and CopyTo, which move the model's whole state
+// between the processors.
+func (gen *generator) genCopies(f *jen.File) {
+	var from, to []jen.Code
+	for _, b := range gen.layout.buffers {
+		if b.leaf == nil || b.leaf.Op == ir.OpInput {
+			continue
+		}
+		field := jen.Id("c").Dot(cpuField(b))
+		ptr := jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Add(field))
+		size := jen.Qual(unsafePath, "Sizeof").Call(field)
+		from = append(from, jen.Id("m").Dot("upload").Call(jen.Id(b.goName), ptr, size))
+		to = append(to, jen.Id("m").Dot("download").Call(ptr, jen.Id(b.goName), size))
+	}
+	for _, h := range gen.g.Hypers() {
+		name := codegen.GoName(h.Name)
+		from = append(from, jen.Id("m").Dot(name).Op("=").Id("c").Dot(name))
+		to = append(to, jen.Id("c").Dot(name).Op("=").Id("m").Dot(name))
+	}
+	what := "parameters"
+	if gen.g.Loss != nil {
+		what += ", gradients"
+	}
+	if gen.g.Optimizer != nil {
+		what += ", optimizer state and settings"
+	}
+	cpuParam := jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")
+	f.Comment(fmt.Sprintf("CopyFrom sets m to the CPU model c: its %s.", what))
+	f.Func().Params(receiver()).Id("CopyFrom").Params(cpuParam).Block(from...)
+	f.Comment(fmt.Sprintf("CopyTo sets the CPU model c to m: its %s.", what))
+	f.Comment("It waits for every launch so far.")
+	f.Func().Params(receiver()).Id("CopyTo").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Block(to...)
+}
+
+// uploadInput uploads the argument named name for input v.
+func (gen *generator) uploadInput(v *ir.Value, name string) []jen.Code {
+	b := gen.layout.inputs[v]
+	arg := jen.Id(name)
+	if v.DType != ir.Int {
+		return []jen.Code{jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(arg), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(name)))}
+	}
+	// Class indices: checked here, as the CPU model checks them, since a
+	// kernel cannot report them.
+	classes := gen.g.Loss.Args[0].Shape[1]
+	bad := func(c *jen.Statement) *jen.Statement {
+		return jen.If(c.Clone().Op("<").Lit(0).Op("||").Add(c).Op(">=").Lit(classes)).Block(
+			jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: class index out of range in the loss target")))
+	}
+	if gen.g.Unbatched {
+		return []jen.Code{
+			bad(jen.Id(name)),
+			jen.Id("m").Dot("label").Op("=").Id(name),
+			jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot("label")), jen.Qual(unsafePath, "Sizeof").Call(jen.Id("m").Dot("label"))),
+		}
+	}
+	return []jen.Code{
+		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Id(name)).Block(bad(jen.Id("c"))),
+		jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(arg), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(name))),
+	}
+}
+
+// genMethods emits the methods the CPU model has: Forward, Backward, Step,
+// TrainStep and ResetOptimizer.
+func (gen *generator) genMethods(f *jen.File) {
+	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	out := gen.layout.of(y)
+	if out == nil {
+		gen.fail(fmt.Errorf("cudagen: the output %s has no buffer", y))
+		return
+	}
+	f.Comment("Forward computes the network's output y for the input x.")
+	f.Func().Params(receiver()).Id("Forward").Params(jen.Id("x").Add(gen.apiType(x)), jen.Id("y").Add(gen.apiType(y))).Block(
+		append(gen.uploadInput(x, "x"),
+			jen.Id("m").Dot("run").Call(jen.Id("phaseForward")),
+			jen.Id("m").Dot("download").Call(jen.Qual(unsafePath, "Pointer").Call(jen.Id("y")), jen.Id(out.goName), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id("y"))),
+		)...)
+	if gen.g.Loss == nil {
+		return
+	}
+	t := gen.input(ir.Loss)
+	body := append(gen.uploadInput(x, "x"), gen.uploadInput(t, "target")...)
+	body = append(body,
+		jen.Id("m").Dot("run").Call(jen.Id("phaseForward")),
+		jen.Id("m").Dot("run").Call(jen.Id("phaseBackward")),
+		jen.Id("m").Dot("download").Call(jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot("loss")), jen.Id(gen.layout.of(gen.g.Loss).goName), jen.Qual(unsafePath, "Sizeof").Call(jen.Id("m").Dot("loss"))),
+		jen.Return(jen.Id("m").Dot("loss")),
+	)
+	xParam, tParam := jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))
+	f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and sets", gen.g.Loss.Op))
+	f.Comment("the gradient of that loss for every parameter, on the GPU (CopyTo reads them).")
+	f.Func().Params(receiver()).Id("Backward").Params(xParam, tParam).Add(gen.elem()).Block(body...)
+	if gen.g.Optimizer == nil {
+		return
+	}
+	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s, reading the settings", gen.g.Optimizer.Kind))
+	f.Comment("from m's fields.")
+	f.Func().Params(receiver()).Id("Step").Params().Block(jen.Id("m").Dot("run").Call(jen.Id("phaseStep")))
+	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
+	f.Func().Params(receiver()).Id("TrainStep").Params(xParam.Clone(), tParam.Clone()).Add(gen.elem()).Block(
+		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(jen.Id("x"), jen.Id("target")),
+		jen.Id("m").Dot("Step").Call(),
+		jen.Return(jen.Id("loss")),
+	)
+	var reset []jen.Code
+	for _, s := range gen.g.States() {
+		reset = append(reset, jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Zero").Call(jen.Id(gen.layout.states[s].goName))))
+	}
+	f.Comment("ResetOptimizer clears the optimizer's state (step count, momentum, moments), as")
+	f.Comment("creating a new optimizer does in PyTorch. Parameters are kept.")
+	f.Func().Params(receiver()).Id("ResetOptimizer").Params().Block(reset...)
+}
+
+// genDevice emits Device, the methods both models have, and Auto.
+func (gen *generator) genDevice(f *jen.File) {
+	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	methods := []jen.Code{jen.Id("Forward").Params(jen.Id("x").Add(gen.apiType(x)), jen.Id("y").Add(gen.apiType(y)))}
+	if gen.g.Loss != nil {
+		t := gen.input(ir.Loss)
+		xParam, tParam := jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))
+		methods = append(methods, jen.Id("Backward").Params(xParam, tParam).Add(gen.elem()))
+		if gen.g.Optimizer != nil {
+			methods = append(methods,
+				jen.Id("Step").Params(),
+				jen.Id("TrainStep").Params(xParam.Clone(), tParam.Clone()).Add(gen.elem()),
+				jen.Id("ResetOptimizer").Params())
+		}
+	}
+	f.Comment("Device is the network on either processor: a *Model on the GPU or a *cpu.Model.")
+	if gen.g.Optimizer != nil {
+		f.Comment("The optimizer's settings (LR, ...) are fields of both: set them on the concrete type.")
+	}
+	f.Type().Id("Device").Interface(methods...)
+	f.Var().Defs(
+		jen.Id("_").Id("Device").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil()),
+		jen.Id("_").Id("Device").Op("=").Parens(jen.Op("*").Qual(gen.cfg.CPUImport, "Model")).Parens(jen.Nil()),
+	)
+	f.Comment("Auto returns the network on the GPU when the CUDA driver and a device are there, else")
+	f.Comment("on the CPU, as PyTorch's \"cuda\" if torch.cuda.is_available() else \"cpu\"; either way")
+	f.Comment("with New(seed)'s starting parameters. reason says which, and why: the GPU's name, or")
+	f.Comment("what was missing.")
+	f.Func().Id("Auto").Params(jen.Id("seed").Uint64()).Params(jen.Id("d").Id("Device"), jen.Id("reason").String()).Block(
+		jen.List(jen.Id("m"), jen.Err()).Op(":=").Id("New").Call(jen.Id("seed")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed")), jen.Lit("CPU: ").Op("+").Err().Dot("Error").Call()),
+		),
+		jen.Return(jen.Id("m"), jen.Lit("GPU: ").Op("+").Id("m").Dot("DeviceName").Call()),
+	)
+}

@@ -1,0 +1,460 @@
+package cudagen
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// kernel is one __global__ function and its launch: one thread per element
+// it writes (per row where a row is needed whole), each checking its index
+// against threads.
+type kernel struct {
+	name    string
+	comment string
+	phase   int // phaseForward, phaseBackward or phaseStep
+	threads int
+	buffers []*buffer // pointer parameters, in order
+	written map[*buffer]bool
+	scalars []*ir.Value // hyperparameters, passed by value after the pointers
+	body    []string    // statements, after the thread index t is checked
+}
+
+// The phases: which generated method launches a kernel.
+const (
+	phaseForward  = iota // Forward, and the start of Backward
+	phaseBackward        // the rest of Backward: the loss and the gradients
+	phaseStep            // Step
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"phaseForward", "phaseBackward", "phaseStep"}
+
+func phaseOf(v *ir.Value) int {
+	switch v.Phase {
+	case ir.Forward:
+		return phaseForward
+	case ir.Update:
+		return phaseStep
+	}
+	return phaseBackward
+}
+
+// kernelBuilder writes one kernel, adding parameters as its body refers to
+// values.
+type kernelBuilder struct {
+	gen *generator
+	k   *kernel
+}
+
+func (gen *generator) newKernel(v *ir.Value, suffix string, threads int) *kernelBuilder {
+	name := fmt.Sprintf("%s_v%d%s", v.Op, v.ID, suffix)
+	k := &kernel{name: name, comment: v.LongString(), phase: phaseOf(v), threads: threads, written: map[*buffer]bool{}}
+	gen.kernels = append(gen.kernels, k)
+	return &kernelBuilder{gen: gen, k: k}
+}
+
+// ptr is the name of the pointer parameter for v's buffer.
+func (kb *kernelBuilder) ptr(v *ir.Value) string {
+	b := kb.gen.layout.of(v)
+	if b == nil {
+		kb.gen.fail(fmt.Errorf("cudagen: %s has no buffer", v.LongString()))
+		return "nowhere"
+	}
+	return kb.use(b)
+}
+
+func (kb *kernelBuilder) use(b *buffer) string {
+	for _, have := range kb.k.buffers {
+		if have == b {
+			return b.name
+		}
+	}
+	kb.k.buffers = append(kb.k.buffers, b)
+	return b.name
+}
+
+// out is ptr for a value the kernel writes.
+func (kb *kernelBuilder) out(v *ir.Value) string {
+	name := kb.ptr(v)
+	kb.k.written[kb.gen.layout.of(v)] = true
+	return name
+}
+
+// scalar is an expression for the scalar v: a parameter passed by value
+// for a hyperparameter, a literal for a constant, else its buffer's first
+// element.
+func (kb *kernelBuilder) scalar(v *ir.Value) string {
+	switch v.Storage.Kind {
+	case ir.InHyper:
+		for _, have := range kb.k.scalars {
+			if have == v {
+				return cName(v.Name)
+			}
+		}
+		kb.k.scalars = append(kb.k.scalars, v)
+		return cName(v.Name)
+	case ir.InConst:
+		return kb.gen.lit(v.Value)
+	}
+	return kb.ptr(v) + "[0]"
+}
+
+func (kb *kernelBuilder) line(format string, args ...any) {
+	kb.k.body = append(kb.k.body, fmt.Sprintf(format, args...))
+}
+
+// lit is x as a literal of the model's type, rounded as Go rounds the
+// constant: real(x) of the float64 x.
+func (gen *generator) lit(x float64) string {
+	bits := 64
+	if gen.g.DType == ir.F32 {
+		bits = 32
+		x = float64(float32(x))
+	}
+	s := strconv.FormatFloat(x, 'g', -1, bits)
+	switch {
+	case math.IsInf(x, 0) || math.IsNaN(x):
+		gen.fail(fmt.Errorf("cudagen: constant %v", x))
+	case !strings.ContainsAny(s, ".e"):
+		s += ".0"
+	}
+	if bits == 32 {
+		s += "f"
+	}
+	return "(real)" + s
+}
+
+// kernelEmitters write the kernels computing one value; each one's
+// comment gives the formula, which is that of the Go emitter of the same op
+// in codegen and of nngen's runtime.
+var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
+	ir.OpLinear:           (*generator).linear,
+	ir.OpMatMul:           (*generator).matmul,
+	ir.OpSumRows:          (*generator).sumRows,
+	ir.OpAdd:              (*generator).add,
+	ir.OpMSE:              (*generator).loss,
+	ir.OpL1:               (*generator).loss,
+	ir.OpBCEWithLogits:    (*generator).loss,
+	ir.OpCrossEntropy:     (*generator).loss,
+	ir.OpMSEGrad:          (*generator).lossGrad,
+	ir.OpL1Grad:           (*generator).lossGrad,
+	ir.OpBCEGrad:          (*generator).lossGrad,
+	ir.OpCrossEntropyGrad: (*generator).crossEntropyGrad,
+	ir.OpStepCount:        (*generator).stepCount,
+	ir.OpSGD:              (*generator).sgd,
+	ir.OpSGDMomentum:      (*generator).sgdMomentum,
+	ir.OpAdam:             (*generator).adam,
+}
+
+func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value), bool) {
+	if emit, ok := kernelEmitters[op]; ok {
+		return emit, true
+	}
+	if _, ok := ir.Activations[op]; ok {
+		return (*generator).activation, true
+	}
+	for _, info := range ir.Activations {
+		if info.Grad == op {
+			return (*generator).activationGrad, true
+		}
+	}
+	return nil, false
+}
+
+// act is the device function applying an elementwise activation to x.
+func (gen *generator) act(op ir.Op, attrs ir.Attrs, x string) string {
+	switch op {
+	case "":
+		return x
+	case ir.OpSigmoid:
+		return "nn_sigmoid(" + x + ")"
+	case ir.OpReLU:
+		return "nn_relu(" + x + ")"
+	case ir.OpTanh:
+		return "nn_tanh_act(" + x + ")"
+	case ir.OpLeakyReLU:
+		return "nn_leaky_relu(" + x + ", " + gen.lit(attrs.Alpha) + ")"
+	case ir.OpGELU:
+		if attrs.Approx == "tanh" {
+			return "nn_gelu_tanh(" + x + ")"
+		}
+		return "nn_gelu(" + x + ")"
+	}
+	gen.fail(fmt.Errorf("cudagen: %s is not an elementwise activation", op))
+	return x
+}
+
+// actGrad is dy times the activation's derivative, from its output (its
+// input for gelu).
+func (gen *generator) actGrad(op ir.Op, attrs ir.Attrs, dy, from string) string {
+	switch op {
+	case ir.OpSigmoidGrad:
+		return "nn_sigmoid_grad(" + dy + ", " + from + ")"
+	case ir.OpReLUGrad:
+		return "nn_relu_grad(" + dy + ", " + from + ")"
+	case ir.OpTanhGrad:
+		return "nn_tanh_grad(" + dy + ", " + from + ")"
+	case ir.OpLeakyReLUGrad:
+		return "nn_leaky_relu_grad(" + dy + ", " + from + ", " + gen.lit(attrs.Alpha) + ")"
+	case ir.OpGELUGrad:
+		if attrs.Approx == "tanh" {
+			return "nn_gelu_tanh_grad(" + dy + ", " + from + ")"
+		}
+		return "nn_gelu_grad(" + dy + ", " + from + ")"
+	}
+	gen.fail(fmt.Errorf("cudagen: %s is not an elementwise activation gradient", op))
+	return dy
+}
+
+func rowWise(op ir.Op) bool { return ir.Activations[op].RowWise }
+
+// linear: y[n,i] = act(b[i] + Σ_j w[i,j]·x[n,j]), a thread per element; a
+// row-wise activation (softmax) then runs in a second kernel, a thread per
+// row. With Also, the same thread writes the activation of the sum too.
+func (gen *generator) linear(v *ir.Value) {
+	x, w := v.Args[0], v.Args[1]
+	out, in := v.Shape[1], x.Shape[1]
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	y := kb.out(v)
+	xs, ws := kb.ptr(x), kb.ptr(w)
+	kb.line("const long long n = t / %d, i = t %% %d;", out, out)
+	if len(v.Args) == 3 {
+		kb.line("real s = %s[i];", kb.ptr(v.Args[2]))
+	} else {
+		kb.line("real s = 0;")
+	}
+	kb.line("for (long long j = 0; j < %d; j++) s += %s[i * %d + j] * %s[n * %d + j];", in, ws, in, xs, in)
+	act := ir.Op(v.Act)
+	switch {
+	case v.Also != nil:
+		kb.line("%s[t] = s;", y)
+		kb.line("%s[t] = %s;", kb.out(v.Also), gen.act(v.Also.Op, v.Also.Attrs, "s"))
+	case rowWise(act):
+		kb.line("%s[t] = s;", y)
+		rows := gen.newKernel(v, "_"+v.Act, v.Shape[0])
+		y := rows.out(v)
+		rows.line("nn_softmax(%s + t * %d, %s + t * %d, %d);", y, out, y, out, out)
+	default:
+		kb.line("%s[t] = %s;", y, gen.act(act, v.Attrs, "s"))
+	}
+}
+
+// activation: y = act(x), a thread per element, or for softmax a thread
+// per row.
+func (gen *generator) activation(v *ir.Value) {
+	x := v.Args[0]
+	if rowWise(v.Op) {
+		width := v.Shape[1]
+		kb := gen.newKernel(v, "", v.Shape[0])
+		kb.line("nn_softmax(%s + t * %d, %s + t * %d, %d);", kb.out(v), width, kb.ptr(x), width, width)
+		return
+	}
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	y := kb.out(v)
+	kb.line("%s[t] = %s;", y, gen.act(v.Op, v.Attrs, kb.ptr(x)+"[t]"))
+}
+
+// activationGrad: dx = dy·act'(x) elementwise, or y·(dy - Σ dy·y) per row
+// for softmax.
+func (gen *generator) activationGrad(v *ir.Value) {
+	dy, from := v.Args[0], v.Args[1]
+	if v.Op == ir.OpSoftmaxGrad {
+		width := v.Shape[1]
+		kb := gen.newKernel(v, "", v.Shape[0])
+		kb.line("nn_softmax_grad(%s + t * %d, %s + t * %d, %s + t * %d, %d);",
+			kb.out(v), width, kb.ptr(dy), width, kb.ptr(from), width, width)
+		return
+	}
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	dx := kb.out(v)
+	kb.line("%s[t] = %s;", dx, gen.actGrad(v.Op, v.Attrs, kb.ptr(dy)+"[t]", kb.ptr(from)+"[t]"))
+}
+
+// matmul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed; a thread
+// per element of c, consecutive threads along a row of c.
+func (gen *generator) matmul(v *ir.Value) {
+	a, b := v.Args[0], v.Args[1]
+	rows, cols := v.Shape[0], v.Shape[1]
+	inner := a.Shape[1]
+	if v.TransA {
+		inner = a.Shape[0]
+	}
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	c := kb.out(v)
+	as, bs := kb.ptr(a), kb.ptr(b)
+	kb.line("const long long i = t / %d, j = t %% %d;", cols, cols)
+	ai := fmt.Sprintf("%s[i * %d + k]", as, inner)
+	if v.TransA {
+		ai = fmt.Sprintf("%s[k * %d + i]", as, rows)
+	}
+	bi := fmt.Sprintf("%s[k * %d + j]", bs, cols)
+	if v.TransB {
+		bi = fmt.Sprintf("%s[j * %d + k]", bs, inner)
+	}
+	kb.line("real s = 0;")
+	kb.line("for (long long k = 0; k < %d; k++) s += %s * %s;", inner, ai, bi)
+	kb.line("%s[t] = s;", c)
+}
+
+// sumRows: y[i] = Σ_n a[n,i], a thread per column.
+func (gen *generator) sumRows(v *ir.Value) {
+	a := v.Args[0]
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	y, as := kb.out(v), kb.ptr(a)
+	kb.line("real s = 0;")
+	kb.line("for (long long n = 0; n < %d; n++) s += %s[n * %d + t];", a.Shape[0], as, a.Shape[1])
+	kb.line("%s[t] = s;", y)
+}
+
+// add: c = a + b, elementwise.
+func (gen *generator) add(v *ir.Value) {
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	c := kb.out(v)
+	kb.line("%s[t] = %s[t] + %s[t];", c, kb.ptr(v.Args[0]), kb.ptr(v.Args[1]))
+}
+
+// mean divides a sum by n for reduction mean.
+func mean(v *ir.Value, sum string, n int) string {
+	if v.Reduction == "mean" && n != 1 {
+		return fmt.Sprintf("%s / %d", sum, n)
+	}
+	return sum
+}
+
+// loss: L = Σ term / N (N = 1 for reduction sum), in two kernels: a thread
+// per sample sums its row's terms, then one thread sums the rows. The
+// terms: (y-t)² for mse, |y-t| for l1, max(z,0) - z·t + log(1+e^-|z|) for
+// bce_with_logits, and log Σ_c e^z[c] - z[class] for cross_entropy.
+func (gen *generator) loss(v *ir.Value) {
+	y, t := v.Args[0], v.Args[1]
+	batch, width := y.Shape[0], y.Shape[1]
+	rows := gen.newKernel(v, "_rows", batch)
+	sums := rows.use(gen.layout.lossRows)
+	rows.k.written[gen.layout.lossRows] = true
+	ys, ts := rows.ptr(y), rows.ptr(t)
+	n := batch * width
+	if v.Op == ir.OpCrossEntropy {
+		n = batch
+		rows.line("const long long c = %s[t];", ts)
+		rows.line("%s[t] = nn_log_sum_exp(%s + t * %d, %d) - %s[t * %d + c];", sums, ys, width, width, ys, width)
+	} else {
+		rows.line("real s = 0;")
+		rows.line("for (long long i = t * %d; i < (t + 1) * %d; i++) {", width, width)
+		switch v.Op {
+		case ir.OpMSE:
+			rows.line("  const real d = %s[i] - %s[i];", ys, ts)
+			rows.line("  s += d * d;")
+		case ir.OpL1:
+			rows.line("  s += nn_abs(%s[i] - %s[i]);", ys, ts)
+		default:
+			rows.line("  s += nn_bce_with_logits(%s[i], %s[i]);", ys, ts)
+		}
+		rows.line("}")
+		rows.line("%s[t] = s;", sums)
+	}
+	total := gen.newKernel(v, "", 1)
+	sums = total.use(gen.layout.lossRows)
+	total.line("real s = 0;")
+	total.line("for (long long n = 0; n < %d; n++) s += %s[n];", batch, sums)
+	total.line("%s[0] = %s;", total.out(v), mean(v, "s", n))
+}
+
+// lossGrad: dy = dL·term'(y,t)/N: 2(y-t) for mse, sign(y-t) for l1,
+// σ(z)-t for bce_with_logits; a thread per element.
+func (gen *generator) lossGrad(v *ir.Value) {
+	y, t, dl := v.Args[0], v.Args[1], v.Args[2]
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	dy := kb.out(v)
+	ys, ts := kb.ptr(y), kb.ptr(t)
+	scale := kb.scalar(dl)
+	if v.Op == ir.OpMSEGrad {
+		scale += " * 2"
+	}
+	kb.line("const real scale = %s;", mean(v, scale, y.Shape.Size()))
+	switch v.Op {
+	case ir.OpMSEGrad:
+		kb.line("%s[t] = scale * (%s[t] - %s[t]);", dy, ys, ts)
+	case ir.OpL1Grad:
+		kb.line("%s[t] = scale * nn_sign(%s[t] - %s[t]);", dy, ys, ts)
+	default:
+		kb.line("%s[t] = scale * (nn_sigmoid(%s[t]) - %s[t]);", dy, ys, ts)
+	}
+}
+
+// crossEntropyGrad: dz[n] = dL·(softmax(z[n]) - onehot(class_n))/B, a
+// thread per sample. Class indices are checked on the host before upload.
+func (gen *generator) crossEntropyGrad(v *ir.Value) {
+	z, t, dl := v.Args[0], v.Args[1], v.Args[2]
+	batch, width := z.Shape[0], z.Shape[1]
+	kb := gen.newKernel(v, "", batch)
+	dz := kb.out(v)
+	zs, ts := kb.ptr(z), kb.ptr(t)
+	kb.line("const real scale = %s;", mean(v, kb.scalar(dl), batch))
+	kb.line("real* row = %s + t * %d;", dz, width)
+	kb.line("nn_softmax(row, %s + t * %d, %d);", zs, width, width)
+	kb.line("row[%s[t]] -= 1;", ts)
+	kb.line("for (long long i = 0; i < %d; i++) row[i] *= scale;", width)
+}
+
+// stepCount: steps++, one thread, before any update reads it.
+func (gen *generator) stepCount(v *ir.Value) {
+	kb := gen.newKernel(v, "", 1)
+	kb.line("%s[0]++;", kb.out(v))
+}
+
+// sgd: d = g + weight_decay·p; p -= lr·d.
+func (gen *generator) sgd(v *ir.Value) {
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	p, g := kb.out(v.Args[0]), kb.ptr(v.Args[1])
+	lr, wd := kb.scalar(v.Args[2]), kb.scalar(v.Args[3])
+	kb.line("const real d = %s[t] + %s * %s[t];", g, wd, p)
+	kb.line("%s[t] -= %s * d;", p, lr)
+}
+
+// sgdMomentum: d = g + weight_decay·p; buf = d in the first step, else
+// momentum·buf + (1-dampening)·d; d = d + momentum·buf with Nesterov, else
+// buf; p -= lr·d.
+func (gen *generator) sgdMomentum(v *ir.Value) {
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	p, g, buf, step := kb.out(v.Args[0]), kb.ptr(v.Args[1]), kb.out(v.Args[2]), kb.scalar(v.Args[3])
+	lr, mom, damp, wd := kb.scalar(v.Args[4]), kb.scalar(v.Args[5]), kb.scalar(v.Args[6]), kb.scalar(v.Args[7])
+	kb.line("real d = %s[t] + %s * %s[t];", g, wd, p)
+	kb.line("if (%s == 1) {", step)
+	kb.line("  %s[t] = d;", buf)
+	kb.line("} else {")
+	kb.line("  %s[t] = %s * %s[t] + (1 - %s) * d;", buf, mom, buf, damp)
+	kb.line("}")
+	if v.Nesterov {
+		kb.line("d += %s * %s[t];", mom, buf)
+	} else {
+		kb.line("d = %s[t];", buf)
+	}
+	kb.line("%s[t] -= %s * d;", p, lr)
+}
+
+// adam: with t the step count, g (+ weight_decay·p for Adam; AdamW instead
+// scales p by 1 - lr·weight_decay), m = β1·m + (1-β1)·g,
+// v = β2·v + (1-β2)·g², p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps). The bias
+// corrections are computed in float64, by every thread.
+func (gen *generator) adam(v *ir.Value) {
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	p, g, m, sq, step := kb.out(v.Args[0]), kb.ptr(v.Args[1]), kb.out(v.Args[2]), kb.out(v.Args[3]), kb.scalar(v.Args[4])
+	lr, beta1, beta2, eps, wd := kb.scalar(v.Args[5]), kb.scalar(v.Args[6]), kb.scalar(v.Args[7]), kb.scalar(v.Args[8]), kb.scalar(v.Args[9])
+	kb.line("const double correction1 = 1 - nn_pow_int((double)%s, %s);", beta1, step)
+	kb.line("const double correction2 = 1 - nn_pow_int((double)%s, %s);", beta2, step)
+	kb.line("const real step_size = (real)((double)%s / correction1);", lr)
+	kb.line("const real root2 = (real)nn_sqrt(correction2);")
+	if v.Decoupled {
+		kb.line("const real d = %s[t];", g)
+		kb.line("%s[t] *= 1 - %s * %s;", p, lr, wd)
+	} else {
+		kb.line("const real d = %s[t] + %s * %s[t];", g, wd, p)
+	}
+	kb.line("%s[t] = %s * %s[t] + (1 - %s) * d;", m, beta1, m, beta1)
+	kb.line("%s[t] = %s * %s[t] + (1 - %s) * d * d;", sq, beta2, sq, beta2)
+	kb.line("%s[t] -= step_size * %s[t] / (nn_sqrt_real(%s[t]) / root2 + %s);", p, m, sq, eps)
+}

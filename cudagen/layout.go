@@ -1,0 +1,114 @@
+package cudagen
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/nngen/nngen/codegen"
+	"github.com/nngen/nngen/ir"
+)
+
+// buffer is one device allocation. The IR's storage plan decides them: an
+// input, a parameter, its gradient, an optimizer state, or a scratch slot
+// (whose values take turns at its start), plus the loss's per-row sums.
+type buffer struct {
+	name   string // the kernels' parameter name: layer1_weight
+	goName string // the Go constant indexing it: bufLayer1Weight
+	elems  int
+	isInt  bool      // int64 elements: class indices, the step count
+	leaf   *ir.Value // the input, parameter or state it holds; nil for scratch
+	grad   bool      // it holds leaf's gradient
+}
+
+// layout maps the graph's storage to buffers, in a fixed order: inputs,
+// parameters, gradients, optimizer state, slots, loss rows.
+type layout struct {
+	g        *ir.Graph
+	buffers  []*buffer
+	inputs   map[*ir.Value]*buffer
+	params   map[*ir.Value]*buffer
+	grads    map[*ir.Value]*buffer
+	states   map[*ir.Value]*buffer
+	slots    []*buffer
+	lossRows *buffer // the loss's partial sums, one per sample; nil without a loss
+	used     map[string]bool
+}
+
+func newLayout(g *ir.Graph) *layout {
+	l := &layout{g: g, inputs: map[*ir.Value]*buffer{}, params: map[*ir.Value]*buffer{},
+		grads: map[*ir.Value]*buffer{}, states: map[*ir.Value]*buffer{}, used: map[string]bool{}}
+	for _, v := range g.Inputs() {
+		name := "x"
+		if v.Phase != ir.Forward {
+			name = "target"
+		}
+		l.inputs[v] = l.add(name, v.Shape.Size(), v.DType == ir.Int, v, false)
+	}
+	for _, p := range g.Params() {
+		l.params[p] = l.add(p.Name, p.Shape.Size(), false, p, false)
+	}
+	for _, p := range g.Params() {
+		if p.Grad != nil {
+			l.grads[p] = l.add(p.Name+".grad", p.Shape.Size(), false, p, true)
+		}
+	}
+	for _, s := range g.States() {
+		l.states[s] = l.add(s.Name, s.Shape.Size(), s.DType == ir.Int, s, false)
+	}
+	for i, s := range g.Slots {
+		l.slots = append(l.slots, l.add("slot"+strconv.Itoa(i), s.Size, false, nil, false))
+	}
+	if g.Loss != nil {
+		l.lossRows = l.add("loss_rows", g.Loss.Args[0].Shape[0], false, nil, false)
+	}
+	return l
+}
+
+// add appends a buffer, its names made unique.
+func (l *layout) add(name string, elems int, isInt bool, leaf *ir.Value, grad bool) *buffer {
+	c := cName(name)
+	for base, i := c, 2; l.used[c]; i++ {
+		c = base + "_" + strconv.Itoa(i)
+	}
+	l.used[c] = true
+	b := &buffer{name: c, goName: "buf" + codegen.GoName(c), elems: max(elems, 1), isInt: isInt, leaf: leaf, grad: grad}
+	l.buffers = append(l.buffers, b)
+	return b
+}
+
+// of is the buffer holding v, or nil for a hyperparameter or constant,
+// which kernels take by value.
+func (l *layout) of(v *ir.Value) *buffer {
+	s := v.Storage
+	switch s.Kind {
+	case ir.InArg:
+		return l.inputs[v]
+	case ir.InParam:
+		return l.params[s.Param]
+	case ir.InGrad:
+		return l.grads[s.Param]
+	case ir.InState:
+		return l.states[s.Param]
+	case ir.InSlot:
+		return l.slots[s.Slot]
+	}
+	return nil
+}
+
+// cName makes a PyTorch-style name into a C identifier: layer1.weight
+// becomes layer1_weight.
+func cName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
+		s = "p_" + s
+	}
+	return s
+}

@@ -1,0 +1,169 @@
+package onnx
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx/onnxpb"
+)
+
+// declareInput finds the model's one input (a graph input without an
+// initializer; one with an initializer is a parameter with a default, as
+// older exports list them) and creates the graph from it.
+func (l *lowerer) declareInput() bool {
+	var inputs []*onnxpb.ValueInfoProto
+	for _, in := range l.graph.GetInput() {
+		if _, ok := l.initializers[in.GetName()]; !ok {
+			inputs = append(inputs, in)
+		}
+	}
+	if len(inputs) != 1 {
+		names := make([]string, len(inputs))
+		for i, in := range inputs {
+			names[i] = quote(in.GetName())
+		}
+		l.errorf("the model has %d inputs (%s); nngen generates code for a network of one input", len(inputs), strings.Join(names, ", "))
+		return false
+	}
+	in := inputs[0]
+	name := in.GetName()
+	tt := in.GetType().GetTensorType()
+	if tt == nil {
+		l.errorf("input %s is not a tensor", quote(name))
+		return false
+	}
+	var dtype ir.DType
+	switch onnxpb.TensorProto_DataType(tt.GetElemType()) {
+	case onnxpb.TensorProto_FLOAT:
+		dtype = ir.F32
+	case onnxpb.TensorProto_DOUBLE:
+		dtype = ir.F64
+	default:
+		l.errorf("input %s has element type %s; nngen builds float32 (FLOAT) and float64 (DOUBLE) networks", quote(name), onnxpb.TensorProto_DataType(tt.GetElemType()))
+		return false
+	}
+	shape, ok := l.inputShape(name, tt.GetShape())
+	if !ok {
+		return false
+	}
+	t := &tensor{shape: shape}
+	irShape := l.view(shape)
+	users := l.consumers[name]
+	if axis, ok := l.flattenedBy(users, len(shape)); ok && !l.outputs[name] {
+		// Flatten right after the input: the input's features are what
+		// Flatten makes of them, as the user's arrays are row-major.
+		irShape = ir.Shape{l.rows * product(shape[:axis]), product(shape[axis:])}
+	} else if len(shape) == 2 && l.transposedBy(users, name) && !l.outputs[name] {
+		irShape, t.transposed = ir.Shape{shape[1], shape[0]}, true
+	}
+	unbatched := len(shape) == 1 && l.rows == 1
+	l.g = ir.New(networkName(l.pos.File), dtype, irShape[0], unbatched)
+	if unbatched && irShape[0] != 1 {
+		l.g.Unbatched = false // an input [N] read through Flatten(axis=1): N rows
+	}
+	if irShape[0] > maxDim || irShape[1] > maxDim || irShape.Size() > maxElements {
+		l.errorf("input %s: %v would be %v, more than nngen's limits (%d per dimension, %d elements)", quote(name), shape, irShape, maxDim, maxElements)
+		return false
+	}
+	t.v = l.g.Leaf(ir.OpInput, printable(name), irShape, ir.Attrs{})
+	t.v.Pos = l.pos
+	l.values[name] = t
+	return true
+}
+
+// inputShape reads the input's shape, putting Options.Batch in place of
+// the first dimension (or in front of a one-dimensional input).
+func (l *lowerer) inputShape(name string, s *onnxpb.TensorShapeProto) ([]int, bool) {
+	if s == nil || len(s.GetDim()) == 0 {
+		l.errorf("input %s has no shape; export the model with an example input of the shape it takes", quote(name))
+		return nil, false
+	}
+	var shape []int
+	for i, d := range s.GetDim() {
+		v := d.GetDimValue()
+		switch {
+		case i == 0 && len(s.GetDim()) > 1 && l.opts.Batch > 0:
+			v = int64(l.opts.Batch)
+		case v <= 0 && i == 0 && len(s.GetDim()) > 1:
+			l.errorf("input %s has no fixed batch size (its first dimension is %s); give one (-batch N)", quote(name), dimString(d))
+			return nil, false
+		case v <= 0:
+			l.errorf("input %s: dimension %d is %s; nngen needs every dimension but the first fixed", quote(name), i, dimString(d))
+			return nil, false
+		}
+		if v > maxDim {
+			l.errorf("input %s: dimension %d is %d; nngen takes at most %d", quote(name), i, v, maxDim)
+			return nil, false
+		}
+		shape = append(shape, int(v))
+	}
+	if len(shape) == 1 && l.opts.Batch > 0 {
+		l.rows = l.opts.Batch
+	}
+	return shape, true
+}
+
+func dimString(d *onnxpb.TensorShapeProto_Dimension) string {
+	if p := d.GetDimParam(); p != "" {
+		return quote(p)
+	}
+	if _, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {
+		return fmt.Sprint(d.GetDimValue())
+	}
+	return "unknown"
+}
+
+// view is the IR shape of a computed tensor of the given ONNX shape: every
+// dimension but the last counts samples, so elementwise ops, a MatMul's
+// last axis and Softmax's last axis all work along the IR's rows.
+func (l *lowerer) view(shape []int) ir.Shape {
+	if len(shape) == 0 {
+		return ir.Shape{l.rows, 1}
+	}
+	return ir.Shape{l.rows * product(shape[:len(shape)-1]), shape[len(shape)-1]}
+}
+
+func product(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// flattenedBy reports whether every user of the input is a Flatten with the
+// same axis, and which (normalized).
+func (l *lowerer) flattenedBy(users []*onnxpb.NodeProto, rank int) (int, bool) {
+	axis := -1
+	for _, u := range users {
+		if !standard(u) || u.GetOpType() != "Flatten" {
+			return 0, false
+		}
+		a, err := intAttr(u, "axis", 1)
+		if err != nil || a < int64(-rank) || a > int64(rank) {
+			return 0, false
+		}
+		if a < 0 {
+			a += int64(rank)
+		}
+		if axis >= 0 && int(a) != axis {
+			return 0, false
+		}
+		axis = int(a)
+	}
+	return axis, axis >= 0
+}
+
+// transposedBy reports whether every user of the input reads it as Gemm's
+// A with transA=1.
+func (l *lowerer) transposedBy(users []*onnxpb.NodeProto, name string) bool {
+	for _, u := range users {
+		transA, err := intAttr(u, "transA", 0)
+		if !standard(u) || u.GetOpType() != "Gemm" || err != nil || transA == 0 || slices.Index(u.GetInput(), name) != 0 || slices.Contains(u.GetInput()[1:], name) {
+			return false
+		}
+	}
+	return len(users) > 0
+}

@@ -1,0 +1,360 @@
+package onnx
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx/onnxpb"
+)
+
+// tensor is what an ONNX value name stands for while lowering: a value the
+// network computes, or a constant.
+type tensor struct {
+	shape []int     // the shape ONNX gives it
+	v     *ir.Value // the computed value, [rows, features]; nil for a constant
+	c     *constant // the constant; nil for a computed value
+	// transposed says v holds this 2-D tensor transposed: the model's input
+	// read only through Gemm's transA, which the generated code takes as Aᵀ.
+	transposed bool
+}
+
+// node is an ONNX node being lowered, with its inputs resolved.
+type node struct {
+	*onnxpb.NodeProto
+	index int
+	in    []*tensor // nil for an absent optional input
+}
+
+// describe names a node for messages: by its name, or for an unnamed one
+// by its place in the graph and its first output.
+func (n *node) describe() string {
+	if n.GetName() != "" {
+		return "node " + quote(n.GetName())
+	}
+	if len(n.GetOutput()) > 0 {
+		return fmt.Sprintf("node %d (output %s)", n.index, quote(n.GetOutput()[0]))
+	}
+	return fmt.Sprintf("node %d", n.index)
+}
+
+// label is what generated code's comments call the node's result.
+func (n *node) label() string {
+	if n.GetName() != "" {
+		return printable(n.GetName())
+	}
+	if len(n.GetOutput()) > 0 {
+		return printable(n.GetOutput()[0])
+	}
+	return ""
+}
+
+type lowerer struct {
+	pos   ir.Pos
+	opts  Options
+	graph *onnxpb.GraphProto
+	opset int64 // of the default domain, which decides Softmax's default axis
+	g     *ir.Graph
+	errs  []error
+
+	// values maps each ONNX value name defined so far to its tensor; a nil
+	// entry marks a value whose node failed, so that its users are skipped
+	// rather than reported again.
+	values map[string]*tensor
+	// initializers are the model's initializers by name, decoded.
+	initializers map[string]*tensor
+	// consumers lists the nodes reading each value name.
+	consumers map[string][]*onnxpb.NodeProto
+	outputs   map[string]bool // the graph's output names
+	// absorbed are nodes lowered as part of another: the bias Add after a
+	// MatMul, the ops inside a GELU formula.
+	absorbed map[*onnxpb.NodeProto]bool
+	// gelus are the last nodes of GELU formulas, which lower them.
+	gelus map[*onnxpb.NodeProto]gelu
+
+	params  map[string]*ir.Value
+	weights map[string][]float64
+	// rows is the factor by which an input without a batch dimension is
+	// given one (Options.Batch): every tensor's leading dimensions, times
+	// rows, are the IR value's rows.
+	rows int
+}
+
+func newLowerer(filename string, m *onnxpb.ModelProto, opts Options) *lowerer {
+	l := &lowerer{
+		pos:          ir.Pos{File: filename},
+		opts:         opts,
+		graph:        m.GetGraph(),
+		opset:        13,
+		values:       map[string]*tensor{},
+		initializers: map[string]*tensor{},
+		consumers:    map[string][]*onnxpb.NodeProto{},
+		outputs:      map[string]bool{},
+		absorbed:     map[*onnxpb.NodeProto]bool{},
+		gelus:        map[*onnxpb.NodeProto]gelu{},
+		params:       map[string]*ir.Value{},
+		weights:      map[string][]float64{},
+		rows:         1,
+	}
+	for _, o := range m.GetOpsetImport() {
+		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+			l.opset = o.GetVersion()
+		}
+	}
+	return l
+}
+
+// lower builds the graph: the initializers, the input, every node in the
+// file's order (ONNX requires a topological order), the output, and the
+// loss and optimizer from the options.
+func (l *lowerer) lower() {
+	if l.graph == nil {
+		l.errorf("the model has no graph")
+		return
+	}
+	if l.opts.Batch < 0 || l.opts.Batch > maxDim {
+		l.errorf("the batch size must be from 1 to %d, got %d", maxDim, l.opts.Batch)
+		return
+	}
+	for _, n := range l.graph.GetNode() {
+		for _, name := range n.GetInput() {
+			if name != "" {
+				l.consumers[name] = append(l.consumers[name], n)
+			}
+		}
+	}
+	for _, o := range l.graph.GetOutput() {
+		l.outputs[o.GetName()] = true
+	}
+	l.readInitializers()
+	if !l.declareInput() {
+		return
+	}
+	l.findGELUs()
+	for i, p := range l.graph.GetNode() {
+		if !l.absorbed[p] {
+			l.node(i, p)
+		}
+	}
+	l.output()
+	if len(l.errs) == 0 {
+		l.train()
+	}
+	if len(l.errs) == 0 {
+		l.prune()
+	}
+}
+
+func (l *lowerer) readInitializers() {
+	if len(l.graph.GetSparseInitializer()) > 0 {
+		l.errorf("the model has sparse initializers, which nngen does not read")
+	}
+	for _, t := range l.graph.GetInitializer() {
+		name := t.GetName()
+		if _, dup := l.initializers[name]; dup {
+			l.errorf("initializer %s is defined twice", quote(name))
+			continue
+		}
+		shape, data, err := decodeTensor(t)
+		if err != nil {
+			l.errorf("initializer %s: %v", quote(name), err)
+			l.initializers[name] = nil
+			continue
+		}
+		c := &tensor{shape: shape, c: &constant{name: name, data: data}}
+		l.initializers[name] = c
+		l.values[name] = c
+	}
+}
+
+// standard reports whether a node's op is from ONNX's default domain.
+func standard(n *onnxpb.NodeProto) bool {
+	return n.GetDomain() == "" || n.GetDomain() == "ai.onnx"
+}
+
+// node lowers one node, or records why it cannot.
+func (l *lowerer) node(index int, p *onnxpb.NodeProto) {
+	n := &node{NodeProto: p, index: index}
+	rule, ok := rules[p.GetOpType()]
+	inputs := p.GetInput()
+	if g, isGELU := l.gelus[p]; isGELU {
+		rule, ok, inputs = g.lower, true, []string{g.x}
+	}
+	if !ok || !standard(p) {
+		op := printable(p.GetOpType())
+		if !standard(p) {
+			op = printable(p.GetDomain()) + "." + op
+		}
+		l.nodeErrorf(n, "unsupported op %s", op)
+		l.poison(p)
+		return
+	}
+	for _, name := range inputs {
+		if name == "" {
+			n.in = append(n.in, nil)
+			continue
+		}
+		t, defined := l.values[name]
+		if !defined {
+			l.nodeErrorf(n, "input %s is not defined before the node; nngen reads nodes in the file's order", quote(name))
+			l.poison(p)
+			return
+		}
+		if t == nil {
+			l.poison(p) // its producer failed, and said why
+			return
+		}
+		n.in = append(n.in, t)
+	}
+	outs, err := rule(l, n)
+	if err != nil {
+		l.nodeErrorf(n, "%v", err)
+		l.poison(p)
+		return
+	}
+	for i, t := range outs {
+		if i < len(p.GetOutput()) && p.GetOutput()[i] != "" {
+			l.define(n, p.GetOutput()[i], t)
+		}
+	}
+}
+
+// define binds an output name; ONNX names each value once.
+func (l *lowerer) define(n *node, name string, t *tensor) {
+	if _, dup := l.values[name]; dup {
+		l.nodeErrorf(n, "output %s is already defined", quote(name))
+		return
+	}
+	if t.v != nil && t.v.Name == "" {
+		t.v.Name = n.label()
+	}
+	l.values[name] = t
+}
+
+// poison marks a failed node's outputs, so that their users are skipped.
+func (l *lowerer) poison(p *onnxpb.NodeProto) {
+	for _, name := range p.GetOutput() {
+		if _, ok := l.values[name]; !ok && name != "" {
+			l.values[name] = nil
+		}
+	}
+}
+
+// output sets the graph's output, checking the shape the model declares
+// against the one lowering found.
+func (l *lowerer) output() {
+	outs := l.graph.GetOutput()
+	if len(outs) != 1 {
+		l.errorf("the model has %d outputs; nngen generates code for a network of one output", len(outs))
+		return
+	}
+	name := outs[0].GetName()
+	t, ok := l.values[name]
+	switch {
+	case !ok:
+		l.errorf("output %s is not computed by any node", quote(name))
+		return
+	case t == nil:
+		return // its node failed
+	case t.v == nil:
+		l.errorf("output %s is a constant; nngen generates code for what the network computes from its input", quote(name))
+		return
+	case t.transposed:
+		l.errorf("output %s is the input itself, read transposed", quote(name))
+		return
+	}
+	if s := outs[0].GetType().GetTensorType().GetShape(); s != nil && len(s.GetDim()) > 0 {
+		declared := make([]string, len(s.GetDim()))
+		match := len(s.GetDim()) == len(t.shape)
+		for i, d := range s.GetDim() {
+			declared[i] = dimString(d)
+			fixed := d.GetDimValue() > 0 && !(i == 0 && l.opts.Batch > 0)
+			if match && fixed && d.GetDimValue() != int64(t.shape[i]) {
+				match = false
+			}
+		}
+		if !match {
+			l.errorf("output %s is declared [%s] but the nodes compute %v", quote(name), strings.Join(declared, ","), t.shape)
+			return
+		}
+	}
+	l.g.Outputs = []*ir.Value{t.v}
+}
+
+// prune drops what the output and the loss do not need: ONNX allows dead
+// nodes, and a parameter that nothing reads would get no gradient.
+func (l *lowerer) prune() {
+	needed := map[*ir.Value]bool{}
+	var mark func(v *ir.Value)
+	mark = func(v *ir.Value) {
+		if !needed[v] {
+			needed[v] = true
+			for _, a := range v.Args {
+				mark(a)
+			}
+		}
+	}
+	for _, v := range l.g.Outputs {
+		mark(v)
+	}
+	if l.g.Loss != nil {
+		mark(l.g.Loss)
+	}
+	dead := map[*ir.Value]bool{}
+	for _, v := range l.g.Values {
+		if !needed[v] && v.Op != ir.OpInput {
+			dead[v] = true
+			if v.Op == ir.OpParam {
+				delete(l.weights, v.Name)
+			}
+		}
+	}
+	l.g.Remove(dead)
+}
+
+// param returns the parameter holding a constant, creating it on first
+// use. data is row-major in shape, the IR's layout. A constant used twice
+// (weights tied between layers) is one parameter, if both uses agree on
+// its layout.
+func (l *lowerer) param(name string, shape ir.Shape, data []float64) (*ir.Value, error) {
+	if p, ok := l.params[name]; ok {
+		if !slices.Equal(p.Shape, shape) || !slices.Equal(l.weights[name], l.rounded(data)) {
+			return nil, fmt.Errorf("initializer %s is used again in another layout (%v, before %v); nngen gives each parameter one", quote(name), shape, p.Shape)
+		}
+		return p, nil
+	}
+	if name == "" || printable(name) != name {
+		return nil, fmt.Errorf("parameter name %s must be printable text", quote(name))
+	}
+	if len(shape) == 0 || slices.Min(shape) < 1 || slices.Max(shape) > maxDim || shape.Size() > maxElements {
+		return nil, fmt.Errorf("parameter %s would be %v, more than nngen's limits", quote(name), shape)
+	}
+	p := l.g.Leaf(ir.OpParam, name, shape, ir.Attrs{})
+	p.Pos = l.pos
+	l.params[name] = p
+	l.weights[name] = l.rounded(data)
+	return p, nil
+}
+
+// rounded is data in the graph's precision.
+func (l *lowerer) rounded(data []float64) []float64 {
+	if l.g.DType == ir.F64 {
+		return data
+	}
+	out := make([]float64, len(data))
+	for i, x := range data {
+		out[i] = float64(float32(x))
+	}
+	return out
+}
+
+// add appends a computed value to the graph.
+func (l *lowerer) add(op ir.Op, attrs ir.Attrs, args ...*ir.Value) (*ir.Value, error) {
+	v, err := l.g.Add(op, attrs, args...)
+	if err != nil {
+		return nil, err
+	}
+	v.Pos = l.pos
+	return v, nil
+}

@@ -1,0 +1,313 @@
+package onnx
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx/onnxpb"
+)
+
+// Models for the tests are built here with a few constructors, as the
+// pass tests build IR: small, and each saying what it is about.
+
+func tensorProto(name string, dims []int64, data ...float32) *onnxpb.TensorProto {
+	return &onnxpb.TensorProto{Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: data}
+}
+
+// ones is a FLOAT tensor of the given shape holding 1, 2, 3, ...
+func ones(name string, dims ...int64) *onnxpb.TensorProto {
+	n := 1
+	for _, d := range dims {
+		n *= int(d)
+	}
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(i + 1)
+	}
+	return tensorProto(name, dims, data...)
+}
+
+func nodeProto(op, name string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
+	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(name), Input: in, Output: out, Attribute: attrs}
+}
+
+func intAttribute(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+func floatAttribute(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
+}
+
+// valueInfo declares a FLOAT tensor; a dimension of -1 is named "batch".
+func valueInfo(name string, dims ...int64) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{}
+	for _, d := range dims {
+		dim := &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}}
+		if d < 0 {
+			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}
+		}
+		shape.Dim = append(shape.Dim, dim)
+	}
+	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}}
+}
+
+type graphSpec struct {
+	input  *onnxpb.ValueInfoProto
+	output string
+	nodes  []*onnxpb.NodeProto
+	inits  []*onnxpb.TensorProto
+	extra  []*onnxpb.ValueInfoProto // more inputs
+}
+
+func (s graphSpec) bytes(t testing.TB) []byte {
+	t.Helper()
+	m := &onnxpb.ModelProto{
+		IrVersion:   proto.Int64(8),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
+		Graph: &onnxpb.GraphProto{
+			Name: proto.String("test"), Node: s.nodes, Initializer: s.inits,
+			Input: append([]*onnxpb.ValueInfoProto{s.input}, s.extra...), Output: []*onnxpb.ValueInfoProto{{Name: proto.String(s.output)}},
+		},
+	}
+	data, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// linearSpec is nn.Linear(4, 3) on a batch of 2 as torch.onnx.export
+// writes it, then the given nodes, which continue from "y".
+func linearSpec(more ...*onnxpb.NodeProto) graphSpec {
+	out := "y"
+	if len(more) > 0 {
+		out = more[len(more)-1].GetOutput()[0]
+	}
+	return graphSpec{
+		input:  valueInfo("x", 2, 4),
+		output: out,
+		nodes: append([]*onnxpb.NodeProto{nodeProto("Gemm", "/fc/Gemm", []string{"x", "fc.weight", "fc.bias"}, []string{"y"},
+			floatAttribute("alpha", 1), floatAttribute("beta", 1), intAttribute("transB", 1))}, more...),
+		inits: []*onnxpb.TensorProto{ones("fc.weight", 3, 4), ones("fc.bias", 3)},
+	}
+}
+
+func TestLinear(t *testing.T) {
+	m, err := Import("model.onnx", linearSpec().bytes(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `network model f32 batch=2
+# forward
+v0 = input <f32[2,4]> "x"
+v1 = param <f32[3,4]> "fc.weight"
+v2 = param <f32[3]> "fc.bias"
+v3 = linear <f32[2,3]> v0 v1 v2 "/fc/Gemm"
+output v3
+`
+	if got := m.Graph.String(); got != want {
+		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
+	}
+	if w := m.Weights["fc.weight"]; !slices.Equal(w, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}) {
+		t.Errorf("fc.weight = %v", w)
+	}
+}
+
+// TestTutorialExport checks the tutorial network as torch.onnx.export
+// writes it for one sample: MatMul with the weights transposed and renamed
+// ("onnx::MatMul_18"), then Add(bias, ·). The weights must come back under
+// their state_dict names, [out, in], equal to the trace's.
+func TestTutorialExport(t *testing.T) {
+	data, err := os.ReadFile("../golden/testdata/onnx/models/seed.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Import("seed.onnx", data, Options{Loss: "mse", Optimizer: "sgd(lr=0.3)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `network seed f32 batch=1 unbatched
+# forward
+v0 = input <f32[1,4]> "onnx::MatMul_0"
+v1 = param <f32[5,4]> "layer1.weight"
+v2 = param <f32[5]> "layer1.bias"
+v3 = linear <f32[1,5]> v0 v1 v2 "/layer1"
+v4 = sigmoid <f32[1,5]> v3 "/Sigmoid"
+v5 = param <f32[7,5]> "layer2.weight"
+v6 = param <f32[7]> "layer2.bias"
+v7 = linear <f32[1,7]> v4 v5 v6 "/layer2"
+v8 = sigmoid <f32[1,7]> v7 "/Sigmoid_1"
+v9 = param <f32[3,7]> "layer3.weight"
+v10 = param <f32[3]> "layer3.bias"
+v11 = linear <f32[1,3]> v8 v9 v10 "/layer3"
+# loss
+v12 = input <f32[1,3]> "target"
+v13 = mse[reduction=mean] <f32[]> v11 v12 "loss"
+output v11
+loss v13
+optimizer sgd dampening=0 lr=0.3 momentum=0 nesterov=0 weight_decay=0
+`
+	if got := m.Graph.String(); got != want {
+		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
+	}
+	raw, err := os.ReadFile("../golden/testdata/reference/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace struct{ Params map[string]any }
+	if err := json.Unmarshal(raw, &trace); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range trace.Params {
+		if got, want := m.Weights[name], flatten(v); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func flatten(v any) []float64 {
+	if a, ok := v.([]any); ok {
+		var out []float64
+		for _, e := range a {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []float64{v.(float64)}
+}
+
+// TestGELU checks that both of the formulas torch.onnx.export writes for
+// nn.GELU become one gelu.
+func TestGELU(t *testing.T) {
+	for file, want := range map[string]string{
+		"gelu_bce_adamw.onnx": `v4 = gelu <f32[4,10]> v3 "/Mul_1"`, // F.gelu: no module, no scope
+		"sequential.onnx":     `gelu[approx=tanh] <f32[5,8]> v6 "/net/net.5"`,
+	} {
+		data, err := os.ReadFile("../golden/testdata/onnx/models/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := Compile(file, data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(g.String(), want) {
+			t.Errorf("%s: no %q in\n%s", file, want, g)
+		}
+		for _, v := range g.Values {
+			if v.Op == ir.OpMSE || v.Op == ir.OpAdd {
+				t.Errorf("%s: %s left over from the formula", file, v.LongString())
+			}
+		}
+	}
+}
+
+func TestBatch(t *testing.T) {
+	spec := linearSpec()
+	spec.input = valueInfo("x", -1, 4) // dynamic_axes={"x": {0: "batch"}}
+	g, err := Compile("model.onnx", spec.bytes(t), Options{Batch: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := g.Inputs()[0]; !slices.Equal(x.Shape, ir.Shape{16, 4}) || g.Batch != 16 || g.Unbatched {
+		t.Errorf("input %s in %s", x.LongString(), g)
+	}
+
+	// A model exported for one sample gets a batch dimension.
+	spec = graphSpec{
+		input: valueInfo("x", 4), output: "y",
+		nodes: []*onnxpb.NodeProto{nodeProto("MatMul", "/fc/MatMul", []string{"x", "onnx::MatMul_3"}, []string{"y"})},
+		inits: []*onnxpb.TensorProto{ones("onnx::MatMul_3", 4, 3)},
+	}
+	g, err = Compile("model.onnx", spec.bytes(t), Options{Batch: 8, Loss: "cross_entropy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := g.Outputs[0]; !slices.Equal(y.Shape, ir.Shape{8, 3}) || g.Unbatched || g.Params()[0].Name != "fc.weight" {
+		t.Errorf("output %s in %s", y.LongString(), g)
+	}
+	if target := g.Inputs()[1]; target.DType != ir.Int || !slices.Equal(target.Shape, ir.Shape{8}) {
+		t.Errorf("cross_entropy's target is %s", target.LongString())
+	}
+}
+
+func TestErrors(t *testing.T) {
+	conv := linearSpec(
+		nodeProto("Conv", "/layer1/Conv", []string{"y"}, []string{"c"}),
+		nodeProto("Relu", "/act/Relu", []string{"c"}, []string{"r"}),
+		nodeProto("MaxPool", "/pool/MaxPool", []string{"r"}, []string{"p"}),
+		nodeProto("FusedGemm", "", []string{"p"}, []string{"q"}),
+	)
+	conv.nodes[4].Domain = proto.String("com.microsoft")
+	twoInputs := linearSpec()
+	twoInputs.nodes[0].Input[1] = "w"
+	twoInputs.inits = twoInputs.inits[1:]
+	w := valueInfo("w", 3, 4)
+	dynamic := linearSpec()
+	dynamic.input = valueInfo("x", -1, 4)
+	for _, test := range []struct {
+		name string
+		data []byte
+		opts Options
+		want string
+	}{
+		{"garbage", []byte("\xff\xff\xff"), Options{}, "model.onnx: not an ONNX model: "},
+		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/layer1/Conv": unsupported op Conv
+model.onnx: node "/pool/MaxPool": unsupported op MaxPool
+model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
+		{"two inputs", withInput(twoInputs, w).bytes(t), Options{}, `model.onnx: the model has 2 inputs ("x", "w"); nngen generates code for a network of one input`},
+		{"dynamic batch", dynamic.bytes(t), Options{}, `model.onnx: input "x" has no fixed batch size (its first dimension is "batch"); give one (-batch N)`},
+		{"softmax axis", linearSpec(nodeProto("Softmax", "/sm", []string{"y"}, []string{"s"}, intAttribute("axis", 0))).bytes(t), Options{},
+			`model.onnx: node "/sm": axis 0 of a [2 3] tensor: nngen's softmax runs over the last axis (-1)`},
+		{"negative slope", linearSpec(nodeProto("LeakyRelu", "/lr", []string{"y"}, []string{"s"}, floatAttribute("alpha", -0.5))).bytes(t), Options{},
+			`model.onnx: node "/lr": alpha is -0.5; nngen computes LeakyRelu's gradient from its output, which needs alpha finite and at least 0`},
+		{"undefined input", linearSpec(nodeProto("Relu", "/r", []string{"nowhere"}, []string{"s"})).bytes(t), Options{},
+			`model.onnx: node "/r": input "nowhere" is not defined before the node; nngen reads nodes in the file's order`},
+		{"unknown loss", linearSpec().bytes(t), Options{Loss: "msee"}, `model.onnx: loss "msee": unknown loss "msee" (known: bce_with_logits, cross_entropy, l1, mse)`},
+		{"bad reduction", linearSpec().bytes(t), Options{Loss: "mse(reduction=max)"}, `model.onnx: loss "mse(reduction=max)": reduction must be mean or sum`},
+		{"optimizer alone", linearSpec().bytes(t), Options{Optimizer: "sgd(lr=0.1)"}, `model.onnx: optimizer "sgd(lr=0.1)" without a loss to minimize; give a loss too`},
+		{"optimizer settings", linearSpec().bytes(t), Options{Loss: "mse", Optimizer: "sgd(momentum=0.9, nesterov=maybe)"},
+			`model.onnx: optimizer "sgd(momentum=0.9, nesterov=maybe)": nesterov must be true or false`},
+		{"optimizer needs lr", linearSpec().bytes(t), Options{Loss: "mse", Optimizer: "sgd"}, `model.onnx: optimizer "sgd": sgd needs lr=...`},
+		{"optimizer syntax", linearSpec().bytes(t), Options{Loss: "mse", Optimizer: "adam(lr=0.1"}, `model.onnx: optimizer "adam(lr=0.1": missing ) at the end`},
+	} {
+		_, err := Import("model.onnx", test.data, test.opts)
+		if err == nil || !strings.HasPrefix(err.Error(), test.want) {
+			t.Errorf("%s: got\n%v\nwant\n%s", test.name, err, test.want)
+		}
+		if err != nil && test.name != "garbage" && err.Error() != test.want {
+			t.Errorf("%s: got\n%v\nwant exactly\n%s", test.name, err, test.want)
+		}
+	}
+}
+
+func withInput(s graphSpec, in *onnxpb.ValueInfoProto) graphSpec {
+	s.extra = append(s.extra, in)
+	return s
+}
+
+func TestParseCall(t *testing.T) {
+	name, args, err := parseCall(" adam( lr=1e-3, betas=(0.8, 0.9) , amsgrad=False )")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "adam" || len(args) != 3 ||
+		args[0].key != "lr" || !slices.Equal(args[0].values, []float64{1e-3}) ||
+		args[1].key != "betas" || !slices.Equal(args[1].values, []float64{0.8, 0.9}) ||
+		args[2].key != "amsgrad" || args[2].word != "False" {
+		t.Errorf("got %q %+v", name, args)
+	}
+	for _, bad := range []string{"", "(lr=1)", "sgd(lr)", "sgd(lr=)", "sgd(1lr=2)", "sgd(betas=(a, b))"} {
+		if _, _, err := parseCall(bad); err == nil {
+			t.Errorf("parseCall(%q) accepted", bad)
+		}
+	}
+}

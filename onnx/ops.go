@@ -1,0 +1,263 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx/onnxpb"
+)
+
+// rule lowers one node of an op, returning the tensor of each output.
+type rule func(l *lowerer, n *node) ([]*tensor, error)
+
+// rules are the ops nngen lowers, by ONNX op type.
+var rules = map[string]rule{
+	"Gemm":      lowerGemm,
+	"MatMul":    lowerMatMul,
+	"Add":       lowerAdd,
+	"Sigmoid":   activation(ir.OpSigmoid),
+	"Relu":      activation(ir.OpReLU),
+	"Tanh":      activation(ir.OpTanh),
+	"LeakyRelu": lowerLeakyRelu,
+	"Gelu":      lowerGelu,
+	"Softmax":   lowerSoftmax,
+	"Flatten":   lowerFlatten,
+	"Identity":  lowerIdentity,
+	"Dropout":   lowerDropout,
+	"Transpose": lowerTranspose,
+	"Constant":  lowerConstant,
+}
+
+// activation lowers an elementwise op of one computed tensor.
+func activation(op ir.Op) rule {
+	return func(l *lowerer, n *node) ([]*tensor, error) {
+		return l.elementwise(n, op, ir.Attrs{})
+	}
+}
+
+func (l *lowerer) elementwise(n *node, op ir.Op, attrs ir.Attrs) ([]*tensor, error) {
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	if err := computed(x, "its input"); err != nil {
+		return nil, err
+	}
+	if x.transposed {
+		return nil, fmt.Errorf("the input read transposed can only be Gemm's A")
+	}
+	y, err := l.add(op, attrs, x.v)
+	if err != nil {
+		return nil, err
+	}
+	return []*tensor{{shape: x.shape, v: y}}, nil
+}
+
+// lowerLeakyRelu lowers LeakyRelu(alpha), PyTorch's LeakyReLU(negative_slope).
+func lowerLeakyRelu(l *lowerer, n *node) ([]*tensor, error) {
+	alpha, err := floatAttr(n.NodeProto, "alpha", 0.01)
+	if err != nil {
+		return nil, err
+	}
+	if !(alpha >= 0 && !math.IsInf(alpha, 1)) {
+		return nil, fmt.Errorf("alpha is %g; nngen computes LeakyRelu's gradient from its output, which needs alpha finite and at least 0", alpha)
+	}
+	return l.elementwise(n, ir.OpLeakyReLU, ir.Attrs{Alpha: alpha})
+}
+
+// lowerGelu lowers Gelu (opset 20) with approximate "none" or "tanh".
+func lowerGelu(l *lowerer, n *node) ([]*tensor, error) {
+	approx, err := stringAttr(n.NodeProto, "approximate", "none")
+	if err != nil {
+		return nil, err
+	}
+	switch approx {
+	case "none":
+		approx = ""
+	case "tanh":
+	default:
+		return nil, fmt.Errorf("approximate is %s; want none or tanh", quote(approx))
+	}
+	return l.elementwise(n, ir.OpGELU, ir.Attrs{Approx: approx})
+}
+
+// lowerSoftmax lowers Softmax over the last axis: each sample's features,
+// PyTorch's softmax(dim=-1), which exports as axis=-1 (or the last axis's
+// index). Before opset 13 Softmax flattened the axes from axis on; on the
+// last axis that is the same.
+func lowerSoftmax(l *lowerer, n *node) ([]*tensor, error) {
+	def := int64(-1)
+	if l.opset < 13 {
+		def = 1
+	}
+	axis, err := intAttr(n.NodeProto, "axis", def)
+	if err != nil {
+		return nil, err
+	}
+	if len(n.in) == 1 && n.in[0] != nil {
+		rank := int64(len(n.in[0].shape))
+		if axis < 0 {
+			axis += rank
+		}
+		if axis != rank-1 {
+			return nil, fmt.Errorf("axis %d of a %v tensor: nngen's softmax runs over the last axis (-1)", axis, n.in[0].shape)
+		}
+	}
+	return l.elementwise(n, ir.OpSoftmax, ir.Attrs{})
+}
+
+// lowerFlatten lowers Flatten(axis), PyTorch's nn.Flatten: nothing to
+// compute, since nngen's values are already [rows, features], row-major,
+// when the result's leading and trailing sizes are the value's rows and
+// features. The model's input flattened right away is declared so.
+func lowerFlatten(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	if err := computed(x, "its input"); err != nil {
+		return nil, err
+	}
+	rank := int64(len(x.shape))
+	axis, err := intAttr(n.NodeProto, "axis", 1)
+	if err != nil {
+		return nil, err
+	}
+	if axis < -rank || axis > rank {
+		return nil, fmt.Errorf("axis %d is outside [%d, %d]", axis, -rank, rank)
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	shape := []int{product(x.shape[:axis]), product(x.shape[axis:])}
+	if view := l.view(shape); x.transposed || !slices.Equal(view, x.v.Shape) {
+		return nil, fmt.Errorf("flattens a %v tensor into %v, which nngen holds as %v; it flattens the model's input, or what is already [batch, features]", x.shape, shape, x.v.Shape)
+	}
+	return []*tensor{{shape: shape, v: x.v}}, nil
+}
+
+// lowerIdentity lowers Identity, PyTorch's nn.Identity: its output is its
+// input.
+func lowerIdentity(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	return []*tensor{n.in[0]}, nil
+}
+
+// lowerDropout lowers Dropout as inference runs it, an identity: what
+// torch.onnx.export writes for nn.Dropout in a model exported in training
+// mode, where training_mode is true, is refused.
+func lowerDropout(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 3); err != nil {
+		return nil, err
+	}
+	if len(n.in) == 3 && n.in[2] != nil {
+		mode := n.in[2]
+		if mode.c == nil || len(mode.c.data) != 1 {
+			return nil, fmt.Errorf("training_mode must be a constant")
+		}
+		if mode.c.data[0] != 0 {
+			return nil, fmt.Errorf("training_mode is true: nngen runs Dropout as inference does, an identity; export the model in eval mode (model.eval())")
+		}
+	}
+	if out := n.GetOutput(); len(out) > 1 && out[1] != "" && len(l.consumers[out[1]]) > 0 {
+		return nil, fmt.Errorf("its mask output is used; nngen runs Dropout as inference does, without a mask")
+	}
+	return []*tensor{n.in[0]}, nil
+}
+
+// lowerTranspose lowers the Transpose of a constant matrix, which an export
+// without constant folding writes for a Linear's weight before MatMul.
+func lowerTranspose(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	perm, err := intsAttr(n.NodeProto, "perm")
+	if err != nil {
+		return nil, err
+	}
+	if x.c == nil || len(x.shape) != 2 || perm != nil && !slices.Equal(perm, []int64{1, 0}) {
+		return nil, fmt.Errorf("nngen transposes only constant matrices (weights)")
+	}
+	c := &constant{name: n.GetOutput()[0], data: transpose(x.c.data, x.shape[0], x.shape[1]), transposeOf: x.c}
+	return []*tensor{{shape: []int{x.shape[1], x.shape[0]}, c: c}}, nil
+}
+
+// lowerConstant lowers a Constant node: a value for the nodes that read
+// constants (weights, GELU's coefficients, Dropout's settings).
+func lowerConstant(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 0, 0); err != nil {
+		return nil, err
+	}
+	if len(n.GetOutput()) != 1 {
+		return nil, fmt.Errorf("a Constant has one output")
+	}
+	shape, data, err := constantValue(n.NodeProto)
+	if err != nil {
+		return nil, err
+	}
+	return []*tensor{{shape: shape, c: &constant{name: n.GetOutput()[0], data: data}}}, nil
+}
+
+// constantValue reads a Constant node's value.
+func constantValue(p *onnxpb.NodeProto) ([]int, []float64, error) {
+	if len(p.GetAttribute()) != 1 {
+		return nil, nil, fmt.Errorf("a Constant takes one attribute, it has %d", len(p.GetAttribute()))
+	}
+	a := p.GetAttribute()[0]
+	switch a.GetName() {
+	case "value":
+		if a.GetT() == nil {
+			return nil, nil, fmt.Errorf("value is not a tensor")
+		}
+		shape, data, err := decodeTensor(a.GetT())
+		if err != nil {
+			return nil, nil, fmt.Errorf("value: %v", err)
+		}
+		return shape, data, nil
+	case "value_float":
+		return []int{}, []float64{shortest(a.GetF())}, nil
+	case "value_floats":
+		data := make([]float64, len(a.GetFloats()))
+		for i, f := range a.GetFloats() {
+			data[i] = shortest(f)
+		}
+		return []int{len(data)}, data, nil
+	case "value_int":
+		return []int{}, []float64{float64(a.GetI())}, nil
+	case "value_ints":
+		data := make([]float64, len(a.GetInts()))
+		for i, v := range a.GetInts() {
+			data[i] = float64(v)
+		}
+		return []int{len(data)}, data, nil
+	}
+	return nil, nil, fmt.Errorf("attribute %s is not one nngen reads (value, value_float(s), value_int(s))", quote(a.GetName()))
+}
+
+func arity(n *node, least, most int) error {
+	if k := len(n.in); k < least || k > most {
+		if least == most {
+			return fmt.Errorf("%s takes %d inputs, it has %d", printable(n.GetOpType()), least, k)
+		}
+		return fmt.Errorf("%s takes %d to %d inputs, it has %d", printable(n.GetOpType()), least, most, k)
+	}
+	for i := range least {
+		if n.in[i] == nil {
+			return fmt.Errorf("input %d is missing", i)
+		}
+	}
+	return nil
+}
+
+// computed checks that an operand is computed by the network.
+func computed(t *tensor, what string) error {
+	if t == nil || t.v == nil {
+		return fmt.Errorf("%s is a constant; nngen lowers this op only on what the network computes", what)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// A kernelSet is one implementation of every kernel: the pure-Go "generic"
+// set, and on amd64 the assembly sets "avx2" (AVX2+FMA) and "avx512"
+// (AVX-512F). One set is active; it is chosen once at start-up for the best
+// the CPU supports and only tests and benchmarks change it (SetKernels).
+type kernelSet struct {
+	name   string
+	sgemm  gemmKernel[float32]
+	dgemm  gemmKernel[float64]
+	dot32  func(x, y []float32) float32
+	dot64  func(x, y []float64) float64
+	axpy32 func(alpha float32, x, y []float32)
+	axpy64 func(alpha float64, x, y []float64)
+}
+
+// kernelSets (the sets compiled in, generic first) and supported (whether
+// this CPU can run a set) are defined by dispatch_amd64.go or
+// dispatch_generic.go.
+
+var active atomic.Pointer[kernelSet]
+
+func init() {
+	best := kernelSets[0]
+	for _, ks := range kernelSets {
+		if supported(ks.name) {
+			best = ks
+		}
+	}
+	active.Store(best)
+}
+
+func kernels() *kernelSet { return active.Load() }
+
+// Kernels names the active kernel set: "avx512", "avx2" or "generic".
+func Kernels() string { return kernels().name }
+
+// SetKernels makes the named kernel set active, for tests and benchmarks
+// that compare the sets, and returns a function that restores the previous
+// one. It fails for a set that this build lacks or this CPU cannot run.
+// It must not be called while kernels run in other goroutines.
+func SetKernels(name string) (restore func(), err error) {
+	var names []string
+	for _, ks := range kernelSets {
+		names = append(names, ks.name)
+		if ks.name != name {
+			continue
+		}
+		if !supported(name) {
+			return nil, fmt.Errorf("runtime: kernel set %q is not supported by this CPU", name)
+		}
+		prev := active.Swap(ks)
+		return func() { active.Store(prev) }, nil
+	}
+	return nil, fmt.Errorf("runtime: no kernel set %q in this build (have %s)", name, strings.Join(names, ", "))
+}

@@ -1,0 +1,46 @@
+//go:build amd64 && !noasm
+
+package runtime
+
+import "github.com/klauspost/cpuid/v2"
+
+// The assembly sets, in order of preference. Blocking parameters are per
+// set (see gemm.go and README.md): kc keeps an mr×kc sliver of packed A in
+// the 48 KiB L1 while the kc×nb block of packed B streams from the 2 MiB L2.
+var kernelSets = []*kernelSet{
+	genericKernels,
+	{
+		name: "avx2",
+		sgemm: gemmKernel[float32]{mr: 6, nr: 16, kc: 512, mb: 2040, nb: 512, micro: sgemmKernelAVX2,
+			packW: 8, packTranspose: packTransposeY32, packRows: packRowsY32},
+		dgemm: gemmKernel[float64]{mr: 6, nr: 8, kc: 384, mb: 2040, nb: 384, micro: dgemmKernelAVX2,
+			packW: 4, packTranspose: packTransposeY64, packRows: packRowsY64},
+		dot32:  dot32AVX2,
+		dot64:  dot64AVX2,
+		axpy32: axpy32AVX2,
+		axpy64: axpy64AVX2,
+	},
+	{
+		name: "avx512",
+		sgemm: gemmKernel[float32]{mr: 14, nr: 32, kc: 256, mb: 2044, nb: 1024, micro: sgemmKernelAVX512,
+			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
+		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 2044, nb: 512, micro: dgemmKernelAVX512,
+			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
+		dot32:  dot32AVX512,
+		dot64:  dot64AVX512,
+		axpy32: axpy32AVX512,
+		axpy64: axpy64AVX512,
+	},
+}
+
+func supported(name string) bool {
+	switch name {
+	case "generic":
+		return true
+	case "avx2":
+		return cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3)
+	case "avx512":
+		return cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F)
+	}
+	return false
+}

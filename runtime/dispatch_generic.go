@@ -1,0 +1,9 @@
+//go:build !amd64 || noasm
+
+package runtime
+
+// Without assembly (another architecture, or the noasm tag) the pure-Go set
+// is the only one.
+var kernelSets = []*kernelSet{genericKernels}
+
+func supported(name string) bool { return name == "generic" }

@@ -1,0 +1,228 @@
+package runtime
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Pool runs GEMMs split across workers. The workers are goroutines started
+// once by NewPool, each with its own workspace; a call hands each worker a
+// fixed task struct through a channel of empty structs and waits on a
+// WaitGroup, so it allocates nothing. The calling goroutine computes the
+// first share itself.
+//
+// A call splits C into bands of rows (or of columns, when C is wider than
+// tall) on tile boundaries, and every band runs the single-core Gemm on its
+// part. Each element of C is summed in the same order as by Gemm32 or
+// Gemm64 (that order depends on k only; see gemm.go), so the results are
+// bit-identical to theirs with the same kernel set.
+//
+// A Pool serves one call at a time; concurrent calls wait for each other.
+type Pool struct {
+	mu      sync.Mutex
+	workers []*poolWorker
+	done    sync.WaitGroup // the current call's shares
+	exited  sync.WaitGroup // the worker goroutines
+	closed  bool
+}
+
+type poolWorker struct {
+	wake   chan struct{}
+	task   gemmTask
+	work64 []float64
+	work32 []float32 // the same memory as work64
+}
+
+// gemmTask is one worker's share of a call: a Gemm on a band of C.
+type gemmTask struct {
+	ks             *kernelSet
+	double         bool
+	transA, transB bool
+	m, n, k        int
+	lda, ldb, ldc  int
+	accumulate     bool
+	a32, b32, c32  []float32
+	a64, b64, c64  []float64
+}
+
+// poolMinFlops is the least work worth a share: waking a worker costs
+// microseconds, in which the kernels do about a million flops.
+const poolMinFlops = 1 << 20
+
+// NewPool starts a pool of workers (runtime.GOMAXPROCS(0) when workers ≤ 0)
+// whose workspaces hold maxWork elements each, float32 or float64; a call
+// panics when a share needs more than that (GemmWork32 or GemmWork64 of the
+// share's size). maxWork ≤ 0 gives workspaces large enough for any shape.
+func NewPool(workers int, maxWork int) *Pool {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if maxWork <= 0 {
+		const huge = 1 << 30 // the block sizes bound the work for any size above them
+		maxWork = max(GemmWork32(huge, huge, huge), GemmWork64(huge, huge, huge))
+	}
+	p := &Pool{workers: make([]*poolWorker, workers)}
+	for i := range p.workers {
+		w := &poolWorker{work64: make([]float64, maxWork)}
+		w.work32 = unsafe.Slice((*float32)(unsafe.Pointer(&w.work64[0])), maxWork)
+		p.workers[i] = w
+		if i > 0 { // the caller computes share 0
+			w.wake = make(chan struct{})
+			p.exited.Add(1)
+			go p.serve(w)
+		}
+	}
+	return p
+}
+
+// Workers is the number of workers, the calling goroutine included.
+func (p *Pool) Workers() int { return len(p.workers) }
+
+// Close stops the worker goroutines. The pool must not be used after.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, w := range p.workers[1:] {
+		close(w.wake)
+	}
+	p.exited.Wait()
+}
+
+func (p *Pool) serve(w *poolWorker) {
+	defer p.exited.Done()
+	for range w.wake {
+		w.task.run(w)
+		p.done.Done()
+	}
+}
+
+// Gemm32 is Gemm32 split across the pool's workers, with their workspaces.
+func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := kernels()
+	parts, rows := p.plan(ks.sgemm.mr, ks.sgemm.nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
+		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
+		if _, _, _, need := ks.sgemm.layout(t.m, t.n, t.k); need > len(p.workers[i].work32) {
+			panicPoolWork(need, len(p.workers[i].work32))
+		}
+	}
+	p.dispatch(parts)
+}
+
+// Gemm64 is Gemm64 split across the pool's workers, with their workspaces.
+func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := kernels()
+	parts, rows := p.plan(ks.dgemm.mr, ks.dgemm.nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, double: true, transA: transA, transB: transB, m: m, n: n, k: k,
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c}
+		t.share(parts, i, rows, ks.dgemm.mr, ks.dgemm.nr)
+		if _, _, _, need := ks.dgemm.layout(t.m, t.n, t.k); need > len(p.workers[i].work64) {
+			panicPoolWork(need, len(p.workers[i].work64))
+		}
+	}
+	p.dispatch(parts)
+}
+
+// plan picks the number of shares and whether to split rows (else columns):
+// the longer side of C, into at most one share per worker and per tile,
+// and one share per poolMinFlops of work.
+func (p *Pool) plan(mr, nr, m, n, k int) (parts int, rows bool) {
+	if p.closed {
+		panic("runtime: Pool used after Close")
+	}
+	rows = m >= n
+	tiles := (n + nr - 1) / nr
+	if rows {
+		tiles = (m + mr - 1) / mr
+	}
+	flops := 2 * m * n * k
+	parts = min(len(p.workers), tiles, max(1, flops/poolMinFlops))
+	if k == 0 {
+		parts = 1 // nothing to split: Gemm only clears C
+	}
+	return max(parts, 1), rows
+}
+
+// share narrows the task to band i of parts, on tile boundaries.
+func (t *gemmTask) share(parts, i int, rows bool, mr, nr int) {
+	if parts == 1 {
+		return
+	}
+	if rows {
+		lo, hi := band(t.m, mr, parts, i)
+		t.m = hi - lo
+		offA := lo * t.lda // row lo of A
+		if t.transA {
+			offA = lo // column lo of the stored k×m A
+		}
+		t.a32, t.a64 = tail(t.a32, offA), tail(t.a64, offA)
+		t.c32, t.c64 = tail(t.c32, lo*t.ldc), tail(t.c64, lo*t.ldc)
+		return
+	}
+	lo, hi := band(t.n, nr, parts, i)
+	t.n = hi - lo
+	offB := lo // column lo of B
+	if t.transB {
+		offB = lo * t.ldb // row lo of the stored n×k B
+	}
+	t.b32, t.b64 = tail(t.b32, offB), tail(t.b64, offB)
+	t.c32, t.c64 = tail(t.c32, lo), tail(t.c64, lo)
+}
+
+// band is share i of parts of total, split on multiples of unit.
+func band(total, unit, parts, i int) (lo, hi int) {
+	units := (total + unit - 1) / unit
+	lo = min(total, units*i/parts*unit)
+	hi = min(total, units*(i+1)/parts*unit)
+	return lo, hi
+}
+
+// tail is s[off:], or nil for a nil s (the other precision's slices).
+func tail[T float32 | float64](s []T, off int) []T {
+	if s == nil {
+		return nil
+	}
+	return s[off:]
+}
+
+// dispatch runs shares 1..parts-1 on the workers and share 0 here.
+func (p *Pool) dispatch(parts int) {
+	p.done.Add(parts - 1)
+	for _, w := range p.workers[1:parts] {
+		w.wake <- struct{}{}
+	}
+	w := p.workers[0]
+	w.task.run(w)
+	p.done.Wait()
+}
+
+func (t *gemmTask) run(w *poolWorker) {
+	if t.double {
+		gemm(&t.ks.dgemm, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
+	} else {
+		gemm(&t.ks.sgemm, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
+	}
+	*t = gemmTask{} // keep no reference to the caller's matrices
+}
+
+//go:noinline
+func panicPoolWork(need, have int) {
+	panic(fmt.Sprintf("runtime: Pool: a share needs %d elements of workspace, the pool has %d (NewPool maxWork)", need, have))
+}

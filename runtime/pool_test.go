@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPoolBitIdentical: every split gives exactly Gemm's bits.
+func TestPoolBitIdentical(t *testing.T) {
+	shapes := [][3]int{{200, 130, 70}, {33, 300, 17}, {1, 65, 200}, {127, 127, 300}, {300, 40, 520}, {64, 1, 9}, {45, 46, 0}}
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, workers := range []int{1, 2, 3} {
+			p := NewPool(workers, 0)
+			if p.Workers() != workers {
+				t.Fatalf("Workers() = %d, want %d", p.Workers(), workers)
+			}
+			rng := rand.New(rand.NewPCG(11, uint64(workers)))
+			for si, s := range shapes {
+				for ti, tr := range transCombos {
+					acc := (si+ti)%2 == 0
+					g := newGemmCase[float32](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, acc)
+					want := append([]float32(nil), g.c...)
+					Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, want, g.ldc, acc, make([]float32, GemmWork32(g.m, g.n, g.k)))
+					got := append([]float32(nil), g.c...)
+					p.Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, got, g.ldc, acc)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("workers=%d %s: C[%d] = %v, Gemm32 gives %v", workers, g.name(), i, got[i], want[i])
+						}
+					}
+
+					g64 := newGemmCase[float64](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, acc)
+					want64 := append([]float64(nil), g64.c...)
+					Gemm64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, want64, g64.ldc, acc, make([]float64, GemmWork64(g64.m, g64.n, g64.k)))
+					got64 := append([]float64(nil), g64.c...)
+					p.Gemm64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, got64, g64.ldc, acc)
+					for i := range want64 {
+						if math.Float64bits(got64[i]) != math.Float64bits(want64[i]) {
+							t.Fatalf("workers=%d %s (float64): C[%d] = %v, Gemm64 gives %v", workers, g64.name(), i, got64[i], want64[i])
+						}
+					}
+				}
+			}
+			p.Close()
+			p.Close() // idempotent
+		}
+	})
+}
+
+func TestPoolAllocs(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		p := NewPool(2, 0)
+		defer p.Close()
+		const m, n, k = 130, 70, 90
+		a32, b32, c32 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+		if allocs := testing.AllocsPerRun(20, func() {
+			p.Gemm32(false, true, m, n, k, a32, k, b32, k, c32, n, true)
+		}); allocs != 0 {
+			t.Errorf("Pool.Gemm32: %v allocations per call", allocs)
+		}
+		if allocs := testing.AllocsPerRun(20, func() {
+			p.Gemm64(true, false, m, n, k, a64, m, b64, n, c64, n, false)
+		}); allocs != 0 {
+			t.Errorf("Pool.Gemm64: %v allocations per call", allocs)
+		}
+	})
+}
+
+func TestPoolWorkspace(t *testing.T) {
+	p := NewPool(2, GemmWork32(4, 4, 4))
+	defer p.Close()
+	a := make([]float32, 300*300)
+	mustPanic(t, "small workspace", func() { p.Gemm32(false, false, 300, 300, 300, a, 300, a, 300, a, 300, false) })
+	// A product that fits still runs.
+	p.Gemm32(false, false, 2, 2, 2, a, 2, a, 2, a, 2, false)
+}
