@@ -77,6 +77,9 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 		gen.genTrainStep(f)
 		gen.genResetOptimizer(f)
 	}
+	if gen.usesPool() {
+		gen.genClose(f)
+	}
 	gen.genParams(f)
 	if gen.err != nil {
 		return nil, gen.err

@@ -14,6 +14,21 @@ import (
 // MNIST-sized layer (32·784·128) takes the kernel.
 const gemmMin = 16 * 1024
 
+// poolMin is the work from which a GEMM is split across the cores by the
+// model's runtime.Pool: below it, handing the halves to another core costs
+// more than it saves.
+const poolMin = 1 << 21
+
+// usesPool reports whether any GEMM is big enough for the pool.
+func (gen *generator) usesPool() bool {
+	for _, v := range gen.g.Values {
+		if m, n, k, ok := gemmShape(v); ok && m*n*k >= poolMin {
+			return true
+		}
+	}
+	return false
+}
+
 // gemmShape is the m×n×k of a value's product, and whether it is one.
 func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
 	switch v.Op {
@@ -75,13 +90,27 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 	return jen.Null()
 }
 
-// gemm calls the kernel for C = op(A)·op(B) with row-major operands.
+// gemm calls the kernel for C = op(A)·op(B) with row-major operands: on
+// the model's pool of cores when the product is big enough, else on this
+// core with the model's workspace.
 func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) *jen.Statement {
-	return rt(gen.suffixed("Gemm"),
+	args := []jen.Code{
 		jen.Lit(transA), jen.Lit(transB), jen.Lit(m), jen.Lit(n), jen.Lit(k),
 		gen.flatValue(a), jen.Lit(a.Shape[len(a.Shape)-1]),
 		gen.flatValue(b), jen.Lit(b.Shape[len(b.Shape)-1]),
-		gen.flatValue(c), jen.Lit(n), jen.False(), jen.Id("m").Dot("gemmWork"))
+		gen.flatValue(c), jen.Lit(n), jen.False(),
+	}
+	if m*n*k >= poolMin {
+		return jen.Id("m").Dot("pool").Dot(gen.suffixed("Gemm")).Call(args...)
+	}
+	return rt(gen.suffixed("Gemm"), append(args, jen.Id("m").Dot("gemmWork"))...)
+}
+
+// genClose emits Close, which stops the model's pool of workers.
+func (gen *generator) genClose(f *jen.File) {
+	f.Comment("Close stops the goroutines that split the large layers across cores. The model")
+	f.Comment("must not be used after. Without Close they stop once the model is garbage.")
+	f.Func().Params(receiver()).Id("Close").Params().Block(jen.Id("m").Dot("pool").Dot("Close").Call())
 }
 
 // genLinearGemm: z = x·wᵀ by the kernel, then one pass adding the bias and

@@ -62,6 +62,9 @@ func (gen *generator) genModel(f *jen.File) {
 	if gen.usesGemm() {
 		fields = append(fields, jen.Line(), jen.Id("gemmWork").Index().Add(gen.elem()).Comment("packed panels for the GEMM kernels, sized once in New"))
 	}
+	if gen.usesPool() {
+		fields = append(fields, jen.Id("pool").Op("*").Qual(runtimePath, "Pool").Comment("splits the large GEMMs across GOMAXPROCS cores"))
+	}
 	if len(gen.g.Slots) > 0 {
 		fields = append(fields, jen.Line(), jen.Comment("Scratch memory. Values whose lifetimes do not overlap share a slot."))
 		for i, s := range gen.g.Slots {
@@ -83,6 +86,12 @@ func (gen *generator) genNew(f *jen.File) {
 	body := []jen.Code{jen.Id("m").Op(":=").Op("&").Id("Model").Values(gen.hyperDefaults()...)}
 	if gen.usesGemm() {
 		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
+	}
+	if gen.usesPool() {
+		body = append(body,
+			jen.Id("m").Dot("pool").Op("=").Qual(runtimePath, "NewPool").Call(jen.Lit(0), jen.Len(jen.Id("m").Dot("gemmWork"))),
+			jen.Qual("runtime", "AddCleanup").Call(jen.Id("m"), jen.Func().Params(jen.Id("p").Op("*").Qual(runtimePath, "Pool")).Block(jen.Id("p").Dot("Close").Call()), jen.Id("m").Dot("pool")),
+		)
 	}
 	// Parameters outside a linear layer (an ONNX model's constants) start
 	// at zero; they have no fan-in to scale by.

@@ -5,6 +5,7 @@ package w2b256
 
 import (
 	"github.com/nngen/nngen/runtime"
+	runtime1 "runtime"
 	"unsafe"
 )
 
@@ -35,7 +36,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
-	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [32768]float32 // h1
@@ -49,6 +51,10 @@ type Model struct {
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
 	m.gemmWork = make([]float32, max(runtime.GemmWork32(256, 128, 784), runtime.GemmWork32(256, 10, 128), runtime.GemmWork32(256, 128, 10), runtime.GemmWork32(10, 128, 256), runtime.GemmWork32(128, 784, 256)))
+	m.pool = runtime.NewPool(0, len(m.gemmWork))
+	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+		p.Close()
+	}, m.pool)
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 100352), runtime.LinearBound(784))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
@@ -61,7 +67,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x *[256][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		runtime.Gemm32(false, true, 256, 128, 784, unsafe.Slice(&x[0][0], 200704), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:32768], 128, false, m.gemmWork)
+		m.pool.Gemm32(false, true, 256, 128, 784, unsafe.Slice(&x[0][0], 200704), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:32768], 128, false)
 		for n := range 256 {
 			for i := range 128 {
 				m.slot0[n*128+i] += m.Fc1Bias[i]
@@ -142,7 +148,7 @@ func (m *Model) Backward(x *[256][784]float32, target *[256]int) float32 {
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	runtime.Gemm32(true, false, 128, 784, 256, m.slot3[:32768], 128, unsafe.Slice(&x[0][0], 200704), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false, m.gemmWork)
+	m.pool.Gemm32(true, false, 128, 784, 256, m.slot3[:32768], 128, unsafe.Slice(&x[0][0], 200704), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 128 {
 		s := float32(0)
@@ -204,6 +210,12 @@ func (m *Model) TrainStep(x *[256][784]float32, target *[256]int) float32 {
 // ResetOptimizer clears the optimizer's state (step count, momentum, moments),
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
+
+// Close stops the goroutines that split the large layers across cores. The model
+// must not be used after. Without Close they stop once the model is garbage.
+func (m *Model) Close() {
+	m.pool.Close()
+}
 
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the

@@ -5,6 +5,7 @@ package w3
 
 import (
 	"github.com/nngen/nngen/runtime"
+	runtime1 "runtime"
 	"unsafe"
 )
 
@@ -39,7 +40,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
-	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [32768]float32 // h1
@@ -54,6 +56,10 @@ type Model struct {
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
 	m.gemmWork = make([]float32, max(runtime.GemmWork32(64, 512, 784), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(64, 10, 512), runtime.GemmWork32(64, 512, 10), runtime.GemmWork32(10, 512, 64), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(512, 512, 64), runtime.GemmWork32(512, 784, 64)))
+	m.pool = runtime.NewPool(0, len(m.gemmWork))
+	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+		p.Close()
+	}, m.pool)
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 401408), runtime.LinearBound(784))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
@@ -68,7 +74,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x *[64][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		runtime.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false, m.gemmWork)
+		m.pool.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false)
 		for n := range 64 {
 			for i := range 512 {
 				m.slot0[n*512+i] += m.Fc1Bias[i]
@@ -78,7 +84,7 @@ func (m *Model) forward(x *[64][784]float32) {
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
 	{
-		runtime.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false, m.gemmWork)
+		m.pool.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false)
 		for n := range 64 {
 			for i := range 512 {
 				m.slot1[n*512+i] += m.Fc2Bias[i]
@@ -159,9 +165,9 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dh1 = dh2.pre·fc2.weight
-	runtime.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false, m.gemmWork)
+	m.pool.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false)
 	// dfc2.weight = dh2.preᵀ·h1
-	runtime.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false, m.gemmWork)
+	m.pool.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false)
 	// dfc2.bias = Σ over the batch of dh2.pre
 	for i := range 512 {
 		s := float32(0)
@@ -177,7 +183,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	runtime.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false, m.gemmWork)
+	m.pool.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 512 {
 		s := float32(0)
@@ -257,6 +263,12 @@ func (m *Model) TrainStep(x *[64][784]float32, target *[64]int) float32 {
 // ResetOptimizer clears the optimizer's state (step count, momentum, moments),
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
+
+// Close stops the goroutines that split the large layers across cores. The model
+// must not be used after. Without Close they stop once the model is garbage.
+func (m *Model) Close() {
+	m.pool.Close()
+}
 
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the

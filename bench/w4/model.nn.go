@@ -5,6 +5,7 @@ package w4
 
 import (
 	"github.com/nngen/nngen/runtime"
+	runtime1 "runtime"
 	"unsafe"
 )
 
@@ -35,7 +36,8 @@ type Model struct {
 	LR          float32 // lr
 	WeightDecay float32 // weight_decay
 
-	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [262144]float32 // h1
@@ -49,6 +51,10 @@ type Model struct {
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
 	m.gemmWork = make([]float32, max(runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(1024, 1024, 256), runtime.GemmWork32(1024, 1024, 256)))
+	m.pool = runtime.NewPool(0, len(m.gemmWork))
+	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+		p.Close()
+	}, m.pool)
 	r := runtime.NewRNG(seed)
 	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), runtime.LinearBound(1024))
 	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(1024))
@@ -61,7 +67,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x *[256][1024]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		runtime.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false, m.gemmWork)
+		m.pool.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false)
 		for n := range 256 {
 			for i := range 1024 {
 				m.slot0[n*1024+i] += m.Fc1Bias[i]
@@ -71,7 +77,7 @@ func (m *Model) forward(x *[256][1024]float32) {
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		runtime.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false, m.gemmWork)
+		m.pool.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
 		for n := range 256 {
 			for i := range 1024 {
 				m.slot1[n*1024+i] += m.Fc2Bias[i]
@@ -116,9 +122,9 @@ func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) floa
 		}
 	}
 	// dh1 = dfc2·fc2.weight
-	runtime.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false, m.gemmWork)
+	m.pool.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
 	// dfc2.weight = dfc2ᵀ·h1
-	runtime.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false, m.gemmWork)
+	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false)
 	// dfc2.bias = Σ over the batch of dfc2
 	for i := range 1024 {
 		s := float32(0)
@@ -134,7 +140,7 @@ func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) floa
 		}
 	}
 	// dfc1.weight = dh1.preᵀ·x
-	runtime.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false, m.gemmWork)
+	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	for i := range 1024 {
 		s := float32(0)
@@ -196,6 +202,12 @@ func (m *Model) TrainStep(x *[256][1024]float32, target *[256][1024]float32) flo
 // ResetOptimizer clears the optimizer's state (step count, momentum, moments),
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
+
+// Close stops the goroutines that split the large layers across cores. The model
+// must not be used after. Without Close they stop once the model is garbage.
+func (m *Model) Close() {
+	m.pool.Close()
+}
 
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the

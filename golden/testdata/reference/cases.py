@@ -108,4 +108,10 @@ CASES = [
          {"name": "head", "in": 128, "out": 3}]},
      "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
      "steps": 3, "seed": 32},
+    {"name": "gemm_pool", "description": "256-128-10 relu, cross-entropy, SGD, batch 64: the first layer (2M multiply-adds) is split across cores.",
+     "model": {"layers": [
+         {"name": "fc1", "in": 256, "out": 128, "activation": "relu"},
+         {"name": "fc2", "in": 128, "out": 10}]},
+     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.1},
+     "batch": 64, "steps": 2, "seed": 33},
 ]
