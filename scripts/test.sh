@@ -12,4 +12,6 @@ if ! command -v clang-16 >/dev/null || ! command -v g++ >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang-16 g++ >/dev/null
 fi
-go test ./... "$@"
+# The golden package compiles and runs a few hundred generated packages:
+# minutes, past go test's default 10-minute limit on a slow machine.
+go test -timeout 40m ./... "$@"
