@@ -70,7 +70,7 @@ func (gen *generator) gemmWork() *jen.Statement {
 	return jen.Max(sizes...)
 }
 
-// flat is a row-major slice over all of v's elements.
+// flatValue is a row-major slice over all of v's elements.
 func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 	s := v.Storage
 	switch s.Kind {

@@ -31,7 +31,7 @@ func (gen *generator) hoist(names []string, args ...*ir.Value) ([]jen.Code, []*j
 // genSGD: d = g + weight_decay·p; p -= lr·d.
 func (gen *generator) genSGD(v *ir.Value) []jen.Code {
 	p, g := v.Args[0], v.Args[1]
-	code, h := gen.hoist([]string{"lr", "decay"}, v.Args[2], v.Args[3])
+	code, h := gen.hoist([]string{"lr", "weightDecay"}, v.Args[2], v.Args[3])
 	lr, wd := h[0], h[1]
 	return append(code, each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{
@@ -46,7 +46,7 @@ func (gen *generator) genSGD(v *ir.Value) []jen.Code {
 // buf; p -= lr·d.
 func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
 	p, g, buf, step := v.Args[0], v.Args[1], v.Args[2], v.Args[3]
-	code, h := gen.hoist([]string{"lr", "momentum", "dampening", "decay"}, v.Args[4], v.Args[5], v.Args[6], v.Args[7])
+	code, h := gen.hoist([]string{"lr", "momentum", "dampening", "weightDecay"}, v.Args[4], v.Args[5], v.Args[6], v.Args[7])
 	lr, mom, damp, wd := h[0], h[1], h[2], h[3]
 	code = append(code, jen.Id("first").Op(":=").Add(gen.at(step)).Op("==").Lit(1))
 	return append(code, each(v.Shape, func(idx []index) []jen.Code {

@@ -178,55 +178,55 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 func (m *Model) Step() {
 	// layer1.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 5 {
 			for j := range 4 {
-				d := m.Layer1WeightGrad[i][j] + decay*m.Layer1Weight[i][j]
+				d := m.Layer1WeightGrad[i][j] + weightDecay*m.Layer1Weight[i][j]
 				m.Layer1Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// layer1.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 5 {
-			d := m.Layer1BiasGrad[i] + decay*m.Layer1Bias[i]
+			d := m.Layer1BiasGrad[i] + weightDecay*m.Layer1Bias[i]
 			m.Layer1Bias[i] -= lr * d
 		}
 	}
 	// layer2.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 7 {
 			for j := range 5 {
-				d := m.Layer2WeightGrad[i][j] + decay*m.Layer2Weight[i][j]
+				d := m.Layer2WeightGrad[i][j] + weightDecay*m.Layer2Weight[i][j]
 				m.Layer2Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// layer2.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 7 {
-			d := m.Layer2BiasGrad[i] + decay*m.Layer2Bias[i]
+			d := m.Layer2BiasGrad[i] + weightDecay*m.Layer2Bias[i]
 			m.Layer2Bias[i] -= lr * d
 		}
 	}
 	// layer3.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 3 {
 			for j := range 7 {
-				d := m.Layer3WeightGrad[i][j] + decay*m.Layer3Weight[i][j]
+				d := m.Layer3WeightGrad[i][j] + weightDecay*m.Layer3Weight[i][j]
 				m.Layer3Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// layer3.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 3 {
-			d := m.Layer3BiasGrad[i] + decay*m.Layer3Bias[i]
+			d := m.Layer3BiasGrad[i] + weightDecay*m.Layer3Bias[i]
 			m.Layer3Bias[i] -= lr * d
 		}
 	}

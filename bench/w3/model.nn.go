@@ -199,55 +199,55 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 func (m *Model) Step() {
 	// fc1.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 512 {
 			for j := range 784 {
-				d := m.Fc1WeightGrad[i][j] + decay*m.Fc1Weight[i][j]
+				d := m.Fc1WeightGrad[i][j] + weightDecay*m.Fc1Weight[i][j]
 				m.Fc1Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// fc1.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 512 {
-			d := m.Fc1BiasGrad[i] + decay*m.Fc1Bias[i]
+			d := m.Fc1BiasGrad[i] + weightDecay*m.Fc1Bias[i]
 			m.Fc1Bias[i] -= lr * d
 		}
 	}
 	// fc2.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 512 {
 			for j := range 512 {
-				d := m.Fc2WeightGrad[i][j] + decay*m.Fc2Weight[i][j]
+				d := m.Fc2WeightGrad[i][j] + weightDecay*m.Fc2Weight[i][j]
 				m.Fc2Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// fc2.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 512 {
-			d := m.Fc2BiasGrad[i] + decay*m.Fc2Bias[i]
+			d := m.Fc2BiasGrad[i] + weightDecay*m.Fc2Bias[i]
 			m.Fc2Bias[i] -= lr * d
 		}
 	}
 	// fc3.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 10 {
 			for j := range 512 {
-				d := m.Fc3WeightGrad[i][j] + decay*m.Fc3Weight[i][j]
+				d := m.Fc3WeightGrad[i][j] + weightDecay*m.Fc3Weight[i][j]
 				m.Fc3Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// fc3.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 10 {
-			d := m.Fc3BiasGrad[i] + decay*m.Fc3Bias[i]
+			d := m.Fc3BiasGrad[i] + weightDecay*m.Fc3Bias[i]
 			m.Fc3Bias[i] -= lr * d
 		}
 	}

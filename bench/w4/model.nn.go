@@ -156,37 +156,37 @@ func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) floa
 func (m *Model) Step() {
 	// fc1.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 1024 {
 			for j := range 1024 {
-				d := m.Fc1WeightGrad[i][j] + decay*m.Fc1Weight[i][j]
+				d := m.Fc1WeightGrad[i][j] + weightDecay*m.Fc1Weight[i][j]
 				m.Fc1Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// fc1.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 1024 {
-			d := m.Fc1BiasGrad[i] + decay*m.Fc1Bias[i]
+			d := m.Fc1BiasGrad[i] + weightDecay*m.Fc1Bias[i]
 			m.Fc1Bias[i] -= lr * d
 		}
 	}
 	// fc2.weight: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 1024 {
 			for j := range 1024 {
-				d := m.Fc2WeightGrad[i][j] + decay*m.Fc2Weight[i][j]
+				d := m.Fc2WeightGrad[i][j] + weightDecay*m.Fc2Weight[i][j]
 				m.Fc2Weight[i][j] -= lr * d
 			}
 		}
 	}
 	// fc2.bias: sgd update
 	{
-		lr, decay := m.LR, m.WeightDecay
+		lr, weightDecay := m.LR, m.WeightDecay
 		for i := range 1024 {
-			d := m.Fc2BiasGrad[i] + decay*m.Fc2Bias[i]
+			d := m.Fc2BiasGrad[i] + weightDecay*m.Fc2Bias[i]
 			m.Fc2Bias[i] -= lr * d
 		}
 	}
