@@ -11,13 +11,11 @@ import (
 // (AVX-512F). One set is active; it is chosen once at start-up for the best
 // the CPU supports and only tests and benchmarks change it (SetKernels).
 type kernelSet struct {
-	name   string
-	sgemm  gemmKernel[float32]
-	dgemm  gemmKernel[float64]
-	dot32  func(x, y []float32) float32
-	dot64  func(x, y []float64) float64
-	axpy32 func(alpha float32, x, y []float32)
-	axpy64 func(alpha float64, x, y []float64)
+	name  string
+	sgemm gemmKernel[float32]
+	dgemm gemmKernel[float64]
+	v32   vecSet[float32]
+	v64   vecSet[float64]
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

@@ -15,10 +15,8 @@ var kernelSets = []*kernelSet{
 			packW: 8, packTranspose: packTransposeY32, packRows: packRowsY32},
 		dgemm: gemmKernel[float64]{mr: 6, nr: 8, kc: 384, mb: 2040, nb: 384, micro: dgemmKernelAVX2,
 			packW: 4, packTranspose: packTransposeY64, packRows: packRowsY64},
-		dot32:  dot32AVX2,
-		dot64:  dot64AVX2,
-		axpy32: axpy32AVX2,
-		axpy64: axpy64AVX2,
+		v32: avx2Vec32,
+		v64: avx2Vec64,
 	},
 	{
 		name: "avx512",
@@ -26,10 +24,8 @@ var kernelSets = []*kernelSet{
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
 		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 2044, nb: 512, micro: dgemmKernelAVX512,
 			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
-		dot32:  dot32AVX512,
-		dot64:  dot64AVX512,
-		axpy32: axpy32AVX512,
-		axpy64: axpy64AVX512,
+		v32: avx512Vec32,
+		v64: avx512Vec64,
 	},
 }
 

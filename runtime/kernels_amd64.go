@@ -2,8 +2,9 @@
 
 package runtime
 
-// The dot and axpy loops in kernels_amd64.s take whole vectors (n a multiple
-// of the vector width); these wrappers do the tails in Go.
+// The loops in kernels_amd64.s (written by gemm_asmgen.go) take whole
+// vectors, n a multiple of the vector width; the wrappers here do the tails
+// with the pure-Go references.
 
 //go:noescape
 func sdotAVX2(x, y *float32, n int) float32
@@ -18,6 +19,36 @@ func saxpyAVX2(alpha float32, x, y *float32, n int)
 func daxpyAVX2(alpha float64, x, y *float64, n int)
 
 //go:noescape
+func saddReLUAVX2(x, b *float32, n int)
+
+//go:noescape
+func daddReLUAVX2(x, b *float64, n int)
+
+//go:noescape
+func sreluGradAVX2(dx, dy, y *float32, n int)
+
+//go:noescape
+func dreluGradAVX2(dx, dy, y *float64, n int)
+
+//go:noescape
+func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
+
+//go:noescape
+func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
+
+//go:noescape
+func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
+
+//go:noescape
+func dscaledDiffAVX2(scale float64, dst, y, t *float64, n int)
+
+//go:noescape
+func ssumSqDiffAVX2(y, t *float32, n int) float32
+
+//go:noescape
+func dsumSqDiffAVX2(y, t *float64, n int) float64
+
+//go:noescape
 func sdotAVX512(x, y *float32, n int) float32
 
 //go:noescape
@@ -29,70 +60,111 @@ func saxpyAVX512(alpha float32, x, y *float32, n int)
 //go:noescape
 func daxpyAVX512(alpha float64, x, y *float64, n int)
 
-func dot32AVX2(x, y []float32) float32 {
-	body := len(x) &^ 7
-	var s float32
-	if body > 0 {
-		s = sdotAVX2(&x[0], &y[0], body)
-	}
-	return s + dotRef(x[body:], y[body:len(x)])
+//go:noescape
+func saddReLUAVX512(x, b *float32, n int)
+
+//go:noescape
+func daddReLUAVX512(x, b *float64, n int)
+
+//go:noescape
+func sreluGradAVX512(dx, dy, y *float32, n int)
+
+//go:noescape
+func dreluGradAVX512(dx, dy, y *float64, n int)
+
+//go:noescape
+func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
+
+//go:noescape
+func dsgdAVX512(lr, wd float64, p, grad *float64, n int)
+
+//go:noescape
+func sscaledDiffAVX512(scale float32, dst, y, t *float32, n int)
+
+//go:noescape
+func dscaledDiffAVX512(scale float64, dst, y, t *float64, n int)
+
+//go:noescape
+func ssumSqDiffAVX512(y, t *float32, n int) float32
+
+//go:noescape
+func dsumSqDiffAVX512(y, t *float64, n int) float64
+
+// asmKernels holds one precision's assembly loops for one ISA.
+type asmKernels[T Float] struct {
+	lanes      int // elements per vector
+	dot        func(x, y *T, n int) T
+	axpy       func(alpha T, x, y *T, n int)
+	addReLU    func(x, b *T, n int)
+	reluGrad   func(dx, dy, y *T, n int)
+	sgd        func(lr, wd T, p, g *T, n int)
+	scaledDiff func(scale T, dst, y, t *T, n int)
+	sumSqDiff  func(y, t *T, n int) T
 }
 
-func dot64AVX2(x, y []float64) float64 {
-	body := len(x) &^ 3
-	var s float64
-	if body > 0 {
-		s = ddotAVX2(&x[0], &y[0], body)
+// vecSet wraps the loops into the kernels of a set: the loops take the
+// whole vectors at the front, the references the rest.
+func (a asmKernels[T]) vecSet() vecSet[T] {
+	split := func(n int) int { return n &^ (a.lanes - 1) }
+	return vecSet[T]{
+		dot: func(x, y []T) T {
+			body := split(len(x))
+			var s T
+			if body > 0 {
+				s = a.dot(&x[0], &y[0], body)
+			}
+			return s + dotRef(x[body:], y[body:len(x)])
+		},
+		axpy: func(alpha T, x, y []T) {
+			body := split(len(x))
+			if body > 0 {
+				a.axpy(alpha, &x[0], &y[0], body)
+			}
+			axpyRef(alpha, x[body:], y[body:len(x)])
+		},
+		addReLU: func(x, b []T) {
+			body := split(len(x))
+			if body > 0 {
+				a.addReLU(&x[0], &b[:len(x)][0], body)
+			}
+			addReLURef(x[body:], b[body:len(x)])
+		},
+		reluGrad: func(dx, dy, y []T) {
+			body := split(len(dx))
+			if body > 0 {
+				a.reluGrad(&dx[0], &dy[:len(dx)][0], &y[:len(dx)][0], body)
+			}
+			reluGradRef(dx[body:], dy[body:len(dx)], y[body:len(dx)])
+		},
+		sgd: func(lr, wd T, p, g []T) {
+			body := split(len(p))
+			if body > 0 {
+				a.sgd(lr, wd, &p[0], &g[:len(p)][0], body)
+			}
+			sgdRef(lr, wd, p[body:], g[body:len(p)])
+		},
+		scaledDiff: func(scale T, dst, y, t []T) {
+			body := split(len(dst))
+			if body > 0 {
+				a.scaledDiff(scale, &dst[0], &y[:len(dst)][0], &t[:len(dst)][0], body)
+			}
+			scaledDiffRef(scale, dst[body:], y[body:len(dst)], t[body:len(dst)])
+		},
+		sumSqDiff: func(y, t []T) T {
+			body := split(len(y))
+			var s T
+			if body > 0 {
+				s = a.sumSqDiff(&y[0], &t[:len(y)][0], body)
+			}
+			return s + sumSqDiffRef(y[body:], t[body:len(y)])
+		},
 	}
-	return s + dotRef(x[body:], y[body:len(x)])
 }
 
-func axpy32AVX2(alpha float32, x, y []float32) {
-	body := len(x) &^ 7
-	if body > 0 {
-		saxpyAVX2(alpha, &x[0], &y[0], body)
-	}
-	axpyRef(alpha, x[body:], y[body:len(x)])
-}
+var (
+	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, sscaledDiffAVX2, ssumSqDiffAVX2}.vecSet()
+	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, dscaledDiffAVX2, dsumSqDiffAVX2}.vecSet()
 
-func axpy64AVX2(alpha float64, x, y []float64) {
-	body := len(x) &^ 3
-	if body > 0 {
-		daxpyAVX2(alpha, &x[0], &y[0], body)
-	}
-	axpyRef(alpha, x[body:], y[body:len(x)])
-}
-
-func dot32AVX512(x, y []float32) float32 {
-	body := len(x) &^ 15
-	var s float32
-	if body > 0 {
-		s = sdotAVX512(&x[0], &y[0], body)
-	}
-	return s + dotRef(x[body:], y[body:len(x)])
-}
-
-func dot64AVX512(x, y []float64) float64 {
-	body := len(x) &^ 7
-	var s float64
-	if body > 0 {
-		s = ddotAVX512(&x[0], &y[0], body)
-	}
-	return s + dotRef(x[body:], y[body:len(x)])
-}
-
-func axpy32AVX512(alpha float32, x, y []float32) {
-	body := len(x) &^ 15
-	if body > 0 {
-		saxpyAVX512(alpha, &x[0], &y[0], body)
-	}
-	axpyRef(alpha, x[body:], y[body:len(x)])
-}
-
-func axpy64AVX512(alpha float64, x, y []float64) {
-	body := len(x) &^ 7
-	if body > 0 {
-		daxpyAVX512(alpha, &x[0], &y[0], body)
-	}
-	axpyRef(alpha, x[body:], y[body:len(x)])
-}
+	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
+	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
+)

@@ -4,7 +4,8 @@
 
 #include "textflag.h"
 
-// Dot products and axpy over whole vectors; the callers do the tails.
+// Dot products, axpy and the elementwise kernels of the generated code, over
+// whole vectors; the callers do the tails.
 
 // func sdotAVX2(x, y *float32, n int) float32
 // n is a multiple of 8.
@@ -189,6 +190,534 @@ oneloop:
 	DECQ CX
 	JNZ oneloop
 done:
+	VZEROUPPER
+	RET
+
+// func saddReLUAVX2(x, b *float32, n int)
+// x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 8.
+TEXT ·saddReLUAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y1
+	VADDPS 0(DI), Y1, Y1
+	VMAXPS Y1, Y0, Y1
+	VMOVUPS Y1, 0(SI)
+	VMOVUPS 32(SI), Y2
+	VADDPS 32(DI), Y2, Y2
+	VMAXPS Y2, Y0, Y2
+	VMOVUPS Y2, 32(SI)
+	VMOVUPS 64(SI), Y3
+	VADDPS 64(DI), Y3, Y3
+	VMAXPS Y3, Y0, Y3
+	VMOVUPS Y3, 64(SI)
+	VMOVUPS 96(SI), Y4
+	VADDPS 96(DI), Y4, Y4
+	VMAXPS Y4, Y0, Y4
+	VMOVUPS Y4, 96(SI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y1
+	VADDPS 0(DI), Y1, Y1
+	VMAXPS Y1, Y0, Y1
+	VMOVUPS Y1, 0(SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sreluGradAVX2(dx, dy, y *float32, n int)
+// dx[i] = dy[i] if y[i] > 0, else 0. n is a multiple of 8.
+TEXT ·sreluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(DX), Y1
+	VCMPPS $0x1e, Y0, Y1, Y1
+	VANDPS 0(SI), Y1, Y1
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS 32(DX), Y2
+	VCMPPS $0x1e, Y0, Y2, Y2
+	VANDPS 32(SI), Y2, Y2
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS 64(DX), Y3
+	VCMPPS $0x1e, Y0, Y3, Y3
+	VANDPS 64(SI), Y3, Y3
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS 96(DX), Y4
+	VCMPPS $0x1e, Y0, Y4, Y4
+	VANDPS 96(SI), Y4, Y4
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(DX), Y1
+	VCMPPS $0x1e, Y0, Y1, Y1
+	VANDPS 0(SI), Y1, Y1
+	VMOVUPS Y1, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 8.
+TEXT ·ssgdAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS lr+0(FP), Y0
+	VBROADCASTSS wd+4(FP), Y1
+	MOVQ p+8(FP), SI
+	MOVQ grad+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y2
+	VMULPS Y2, Y1, Y3
+	VADDPS 0(DI), Y3, Y3
+	VMULPS Y3, Y0, Y3
+	VSUBPS Y3, Y2, Y2
+	VMOVUPS Y2, 0(SI)
+	VMOVUPS 32(SI), Y4
+	VMULPS Y4, Y1, Y5
+	VADDPS 32(DI), Y5, Y5
+	VMULPS Y5, Y0, Y5
+	VSUBPS Y5, Y4, Y4
+	VMOVUPS Y4, 32(SI)
+	VMOVUPS 64(SI), Y6
+	VMULPS Y6, Y1, Y7
+	VADDPS 64(DI), Y7, Y7
+	VMULPS Y7, Y0, Y7
+	VSUBPS Y7, Y6, Y6
+	VMOVUPS Y6, 64(SI)
+	VMOVUPS 96(SI), Y8
+	VMULPS Y8, Y1, Y9
+	VADDPS 96(DI), Y9, Y9
+	VMULPS Y9, Y0, Y9
+	VSUBPS Y9, Y8, Y8
+	VMOVUPS Y8, 96(SI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y2
+	VMULPS Y2, Y1, Y3
+	VADDPS 0(DI), Y3, Y3
+	VMULPS Y3, Y0, Y3
+	VSUBPS Y3, Y2, Y2
+	VMOVUPS Y2, 0(SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
+// dst[i] = scale·(y[i] - t[i]). n is a multiple of 8.
+TEXT ·sscaledDiffAVX2(SB), NOSPLIT, $0-40
+	VBROADCASTSS scale+0(FP), Y0
+	MOVQ dst+8(FP), DI
+	MOVQ y+16(FP), SI
+	MOVQ t+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y1
+	VSUBPS 0(DX), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVUPS Y1, 0(DI)
+	VMOVUPS 32(SI), Y2
+	VSUBPS 32(DX), Y2, Y2
+	VMULPS Y0, Y2, Y2
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS 64(SI), Y3
+	VSUBPS 64(DX), Y3, Y3
+	VMULPS Y0, Y3, Y3
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS 96(SI), Y4
+	VSUBPS 96(DX), Y4, Y4
+	VMULPS Y0, Y4, Y4
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y1
+	VSUBPS 0(DX), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVUPS Y1, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssumSqDiffAVX2(y, t *float32, n int) float32
+// Σ (y[i] - t[i])². n is a multiple of 8.
+TEXT ·ssumSqDiffAVX2(SB), NOSPLIT, $0-28
+	MOVQ y+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y4
+	VSUBPS 0(DI), Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	VMOVUPS 32(SI), Y5
+	VSUBPS 32(DI), Y5, Y5
+	VFMADD231PS Y5, Y5, Y1
+	VMOVUPS 64(SI), Y6
+	VSUBPS 64(DI), Y6, Y6
+	VFMADD231PS Y6, Y6, Y2
+	VMOVUPS 96(SI), Y7
+	VSUBPS 96(DI), Y7, Y7
+	VFMADD231PS Y7, Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y4
+	VSUBPS 0(DI), Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func daddReLUAVX2(x, b *float64, n int)
+// x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 4.
+TEXT ·daddReLUAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y1
+	VADDPD 0(DI), Y1, Y1
+	VMAXPD Y1, Y0, Y1
+	VMOVUPD Y1, 0(SI)
+	VMOVUPD 32(SI), Y2
+	VADDPD 32(DI), Y2, Y2
+	VMAXPD Y2, Y0, Y2
+	VMOVUPD Y2, 32(SI)
+	VMOVUPD 64(SI), Y3
+	VADDPD 64(DI), Y3, Y3
+	VMAXPD Y3, Y0, Y3
+	VMOVUPD Y3, 64(SI)
+	VMOVUPD 96(SI), Y4
+	VADDPD 96(DI), Y4, Y4
+	VMAXPD Y4, Y0, Y4
+	VMOVUPD Y4, 96(SI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y1
+	VADDPD 0(DI), Y1, Y1
+	VMAXPD Y1, Y0, Y1
+	VMOVUPD Y1, 0(SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dreluGradAVX2(dx, dy, y *float64, n int)
+// dx[i] = dy[i] if y[i] > 0, else 0. n is a multiple of 4.
+TEXT ·dreluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(DX), Y1
+	VCMPPD $0x1e, Y0, Y1, Y1
+	VANDPD 0(SI), Y1, Y1
+	VMOVUPD Y1, 0(DI)
+	VMOVUPD 32(DX), Y2
+	VCMPPD $0x1e, Y0, Y2, Y2
+	VANDPD 32(SI), Y2, Y2
+	VMOVUPD Y2, 32(DI)
+	VMOVUPD 64(DX), Y3
+	VCMPPD $0x1e, Y0, Y3, Y3
+	VANDPD 64(SI), Y3, Y3
+	VMOVUPD Y3, 64(DI)
+	VMOVUPD 96(DX), Y4
+	VCMPPD $0x1e, Y0, Y4, Y4
+	VANDPD 96(SI), Y4, Y4
+	VMOVUPD Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(DX), Y1
+	VCMPPD $0x1e, Y0, Y1, Y1
+	VANDPD 0(SI), Y1, Y1
+	VMOVUPD Y1, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 4.
+TEXT ·dsgdAVX2(SB), NOSPLIT, $0-40
+	VBROADCASTSD lr+0(FP), Y0
+	VBROADCASTSD wd+8(FP), Y1
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y2
+	VMULPD Y2, Y1, Y3
+	VADDPD 0(DI), Y3, Y3
+	VMULPD Y3, Y0, Y3
+	VSUBPD Y3, Y2, Y2
+	VMOVUPD Y2, 0(SI)
+	VMOVUPD 32(SI), Y4
+	VMULPD Y4, Y1, Y5
+	VADDPD 32(DI), Y5, Y5
+	VMULPD Y5, Y0, Y5
+	VSUBPD Y5, Y4, Y4
+	VMOVUPD Y4, 32(SI)
+	VMOVUPD 64(SI), Y6
+	VMULPD Y6, Y1, Y7
+	VADDPD 64(DI), Y7, Y7
+	VMULPD Y7, Y0, Y7
+	VSUBPD Y7, Y6, Y6
+	VMOVUPD Y6, 64(SI)
+	VMOVUPD 96(SI), Y8
+	VMULPD Y8, Y1, Y9
+	VADDPD 96(DI), Y9, Y9
+	VMULPD Y9, Y0, Y9
+	VSUBPD Y9, Y8, Y8
+	VMOVUPD Y8, 96(SI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y2
+	VMULPD Y2, Y1, Y3
+	VADDPD 0(DI), Y3, Y3
+	VMULPD Y3, Y0, Y3
+	VSUBPD Y3, Y2, Y2
+	VMOVUPD Y2, 0(SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dscaledDiffAVX2(scale float64, dst, y, t *float64, n int)
+// dst[i] = scale·(y[i] - t[i]). n is a multiple of 4.
+TEXT ·dscaledDiffAVX2(SB), NOSPLIT, $0-40
+	VBROADCASTSD scale+0(FP), Y0
+	MOVQ dst+8(FP), DI
+	MOVQ y+16(FP), SI
+	MOVQ t+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y1
+	VSUBPD 0(DX), Y1, Y1
+	VMULPD Y0, Y1, Y1
+	VMOVUPD Y1, 0(DI)
+	VMOVUPD 32(SI), Y2
+	VSUBPD 32(DX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VMOVUPD Y2, 32(DI)
+	VMOVUPD 64(SI), Y3
+	VSUBPD 64(DX), Y3, Y3
+	VMULPD Y0, Y3, Y3
+	VMOVUPD Y3, 64(DI)
+	VMOVUPD 96(SI), Y4
+	VSUBPD 96(DX), Y4, Y4
+	VMULPD Y0, Y4, Y4
+	VMOVUPD Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y1
+	VSUBPD 0(DX), Y1, Y1
+	VMULPD Y0, Y1, Y1
+	VMOVUPD Y1, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsumSqDiffAVX2(y, t *float64, n int) float64
+// Σ (y[i] - t[i])². n is a multiple of 4.
+TEXT ·dsumSqDiffAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y4
+	VSUBPD 0(DI), Y4, Y4
+	VFMADD231PD Y4, Y4, Y0
+	VMOVUPD 32(SI), Y5
+	VSUBPD 32(DI), Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VMOVUPD 64(SI), Y6
+	VSUBPD 64(DI), Y6, Y6
+	VFMADD231PD Y6, Y6, Y2
+	VMOVUPD 96(SI), Y7
+	VSUBPD 96(DI), Y7, Y7
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y4
+	VSUBPD 0(DI), Y4, Y4
+	VFMADD231PD Y4, Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VUNPCKHPD X0, X0, X1
+	VADDSD X1, X0, X0
+	VMOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -379,5 +908,537 @@ oneloop:
 	DECQ CX
 	JNZ oneloop
 done:
+	VZEROUPPER
+	RET
+
+// func saddReLUAVX512(x, b *float32, n int)
+// x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 16.
+TEXT ·saddReLUAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z1
+	VADDPS 0(DI), Z1, Z1
+	VMAXPS Z1, Z0, Z1
+	VMOVUPS Z1, 0(SI)
+	VMOVUPS 64(SI), Z2
+	VADDPS 64(DI), Z2, Z2
+	VMAXPS Z2, Z0, Z2
+	VMOVUPS Z2, 64(SI)
+	VMOVUPS 128(SI), Z3
+	VADDPS 128(DI), Z3, Z3
+	VMAXPS Z3, Z0, Z3
+	VMOVUPS Z3, 128(SI)
+	VMOVUPS 192(SI), Z4
+	VADDPS 192(DI), Z4, Z4
+	VMAXPS Z4, Z0, Z4
+	VMOVUPS Z4, 192(SI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z1
+	VADDPS 0(DI), Z1, Z1
+	VMAXPS Z1, Z0, Z1
+	VMOVUPS Z1, 0(SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sreluGradAVX512(dx, dy, y *float32, n int)
+// dx[i] = dy[i] if y[i] > 0, else 0. n is a multiple of 16.
+TEXT ·sreluGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(DX), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	VMOVUPS.Z 0(SI), K1, Z1
+	VMOVUPS Z1, 0(DI)
+	VMOVUPS 64(DX), Z2
+	VCMPPS $0x1e, Z0, Z2, K2
+	VMOVUPS.Z 64(SI), K2, Z2
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS 128(DX), Z3
+	VCMPPS $0x1e, Z0, Z3, K3
+	VMOVUPS.Z 128(SI), K3, Z3
+	VMOVUPS Z3, 128(DI)
+	VMOVUPS 192(DX), Z4
+	VCMPPS $0x1e, Z0, Z4, K4
+	VMOVUPS.Z 192(SI), K4, Z4
+	VMOVUPS Z4, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(DX), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	VMOVUPS.Z 0(SI), K1, Z1
+	VMOVUPS Z1, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 16.
+TEXT ·ssgdAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS lr+0(FP), Z0
+	VBROADCASTSS wd+4(FP), Z1
+	MOVQ p+8(FP), SI
+	MOVQ grad+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z2
+	VMULPS Z2, Z1, Z3
+	VADDPS 0(DI), Z3, Z3
+	VMULPS Z3, Z0, Z3
+	VSUBPS Z3, Z2, Z2
+	VMOVUPS Z2, 0(SI)
+	VMOVUPS 64(SI), Z4
+	VMULPS Z4, Z1, Z5
+	VADDPS 64(DI), Z5, Z5
+	VMULPS Z5, Z0, Z5
+	VSUBPS Z5, Z4, Z4
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS 128(SI), Z6
+	VMULPS Z6, Z1, Z7
+	VADDPS 128(DI), Z7, Z7
+	VMULPS Z7, Z0, Z7
+	VSUBPS Z7, Z6, Z6
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS 192(SI), Z8
+	VMULPS Z8, Z1, Z9
+	VADDPS 192(DI), Z9, Z9
+	VMULPS Z9, Z0, Z9
+	VSUBPS Z9, Z8, Z8
+	VMOVUPS Z8, 192(SI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z2
+	VMULPS Z2, Z1, Z3
+	VADDPS 0(DI), Z3, Z3
+	VMULPS Z3, Z0, Z3
+	VSUBPS Z3, Z2, Z2
+	VMOVUPS Z2, 0(SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sscaledDiffAVX512(scale float32, dst, y, t *float32, n int)
+// dst[i] = scale·(y[i] - t[i]). n is a multiple of 16.
+TEXT ·sscaledDiffAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSS scale+0(FP), Z0
+	MOVQ dst+8(FP), DI
+	MOVQ y+16(FP), SI
+	MOVQ t+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z1
+	VSUBPS 0(DX), Z1, Z1
+	VMULPS Z0, Z1, Z1
+	VMOVUPS Z1, 0(DI)
+	VMOVUPS 64(SI), Z2
+	VSUBPS 64(DX), Z2, Z2
+	VMULPS Z0, Z2, Z2
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS 128(SI), Z3
+	VSUBPS 128(DX), Z3, Z3
+	VMULPS Z0, Z3, Z3
+	VMOVUPS Z3, 128(DI)
+	VMOVUPS 192(SI), Z4
+	VSUBPS 192(DX), Z4, Z4
+	VMULPS Z0, Z4, Z4
+	VMOVUPS Z4, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z1
+	VSUBPS 0(DX), Z1, Z1
+	VMULPS Z0, Z1, Z1
+	VMOVUPS Z1, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssumSqDiffAVX512(y, t *float32, n int) float32
+// Σ (y[i] - t[i])². n is a multiple of 16.
+TEXT ·ssumSqDiffAVX512(SB), NOSPLIT, $0-28
+	MOVQ y+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z4
+	VSUBPS 0(DI), Z4, Z4
+	VFMADD231PS Z4, Z4, Z0
+	VMOVUPS 64(SI), Z5
+	VSUBPS 64(DI), Z5, Z5
+	VFMADD231PS Z5, Z5, Z1
+	VMOVUPS 128(SI), Z6
+	VSUBPS 128(DI), Z6, Z6
+	VFMADD231PS Z6, Z6, Z2
+	VMOVUPS 192(SI), Z7
+	VSUBPS 192(DI), Z7, Z7
+	VFMADD231PS Z7, Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z4
+	VSUBPS 0(DI), Z4, Z4
+	VFMADD231PS Z4, Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func daddReLUAVX512(x, b *float64, n int)
+// x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 8.
+TEXT ·daddReLUAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z1
+	VADDPD 0(DI), Z1, Z1
+	VMAXPD Z1, Z0, Z1
+	VMOVUPD Z1, 0(SI)
+	VMOVUPD 64(SI), Z2
+	VADDPD 64(DI), Z2, Z2
+	VMAXPD Z2, Z0, Z2
+	VMOVUPD Z2, 64(SI)
+	VMOVUPD 128(SI), Z3
+	VADDPD 128(DI), Z3, Z3
+	VMAXPD Z3, Z0, Z3
+	VMOVUPD Z3, 128(SI)
+	VMOVUPD 192(SI), Z4
+	VADDPD 192(DI), Z4, Z4
+	VMAXPD Z4, Z0, Z4
+	VMOVUPD Z4, 192(SI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z1
+	VADDPD 0(DI), Z1, Z1
+	VMAXPD Z1, Z0, Z1
+	VMOVUPD Z1, 0(SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dreluGradAVX512(dx, dy, y *float64, n int)
+// dx[i] = dy[i] if y[i] > 0, else 0. n is a multiple of 8.
+TEXT ·dreluGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(DX), Z1
+	VCMPPD $0x1e, Z0, Z1, K1
+	VMOVUPD.Z 0(SI), K1, Z1
+	VMOVUPD Z1, 0(DI)
+	VMOVUPD 64(DX), Z2
+	VCMPPD $0x1e, Z0, Z2, K2
+	VMOVUPD.Z 64(SI), K2, Z2
+	VMOVUPD Z2, 64(DI)
+	VMOVUPD 128(DX), Z3
+	VCMPPD $0x1e, Z0, Z3, K3
+	VMOVUPD.Z 128(SI), K3, Z3
+	VMOVUPD Z3, 128(DI)
+	VMOVUPD 192(DX), Z4
+	VCMPPD $0x1e, Z0, Z4, K4
+	VMOVUPD.Z 192(SI), K4, Z4
+	VMOVUPD Z4, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(DX), Z1
+	VCMPPD $0x1e, Z0, Z1, K1
+	VMOVUPD.Z 0(SI), K1, Z1
+	VMOVUPD Z1, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsgdAVX512(lr, wd float64, p, grad *float64, n int)
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 8.
+TEXT ·dsgdAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSD lr+0(FP), Z0
+	VBROADCASTSD wd+8(FP), Z1
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z2
+	VMULPD Z2, Z1, Z3
+	VADDPD 0(DI), Z3, Z3
+	VMULPD Z3, Z0, Z3
+	VSUBPD Z3, Z2, Z2
+	VMOVUPD Z2, 0(SI)
+	VMOVUPD 64(SI), Z4
+	VMULPD Z4, Z1, Z5
+	VADDPD 64(DI), Z5, Z5
+	VMULPD Z5, Z0, Z5
+	VSUBPD Z5, Z4, Z4
+	VMOVUPD Z4, 64(SI)
+	VMOVUPD 128(SI), Z6
+	VMULPD Z6, Z1, Z7
+	VADDPD 128(DI), Z7, Z7
+	VMULPD Z7, Z0, Z7
+	VSUBPD Z7, Z6, Z6
+	VMOVUPD Z6, 128(SI)
+	VMOVUPD 192(SI), Z8
+	VMULPD Z8, Z1, Z9
+	VADDPD 192(DI), Z9, Z9
+	VMULPD Z9, Z0, Z9
+	VSUBPD Z9, Z8, Z8
+	VMOVUPD Z8, 192(SI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z2
+	VMULPD Z2, Z1, Z3
+	VADDPD 0(DI), Z3, Z3
+	VMULPD Z3, Z0, Z3
+	VSUBPD Z3, Z2, Z2
+	VMOVUPD Z2, 0(SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dscaledDiffAVX512(scale float64, dst, y, t *float64, n int)
+// dst[i] = scale·(y[i] - t[i]). n is a multiple of 8.
+TEXT ·dscaledDiffAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSD scale+0(FP), Z0
+	MOVQ dst+8(FP), DI
+	MOVQ y+16(FP), SI
+	MOVQ t+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z1
+	VSUBPD 0(DX), Z1, Z1
+	VMULPD Z0, Z1, Z1
+	VMOVUPD Z1, 0(DI)
+	VMOVUPD 64(SI), Z2
+	VSUBPD 64(DX), Z2, Z2
+	VMULPD Z0, Z2, Z2
+	VMOVUPD Z2, 64(DI)
+	VMOVUPD 128(SI), Z3
+	VSUBPD 128(DX), Z3, Z3
+	VMULPD Z0, Z3, Z3
+	VMOVUPD Z3, 128(DI)
+	VMOVUPD 192(SI), Z4
+	VSUBPD 192(DX), Z4, Z4
+	VMULPD Z0, Z4, Z4
+	VMOVUPD Z4, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z1
+	VSUBPD 0(DX), Z1, Z1
+	VMULPD Z0, Z1, Z1
+	VMOVUPD Z1, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsumSqDiffAVX512(y, t *float64, n int) float64
+// Σ (y[i] - t[i])². n is a multiple of 8.
+TEXT ·dsumSqDiffAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z4
+	VSUBPD 0(DI), Z4, Z4
+	VFMADD231PD Z4, Z4, Z0
+	VMOVUPD 64(SI), Z5
+	VSUBPD 64(DI), Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VMOVUPD 128(SI), Z6
+	VSUBPD 128(DI), Z6, Z6
+	VFMADD231PD Z6, Z6, Z2
+	VMOVUPD 192(SI), Z7
+	VSUBPD 192(DI), Z7, Z7
+	VFMADD231PD Z7, Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z4
+	VSUBPD 0(DI), Z4, Z4
+	VFMADD231PD Z4, Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ oneloop
+done:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VUNPCKHPD X0, X0, X1
+	VADDSD X1, X0, X0
+	VMOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET

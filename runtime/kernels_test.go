@@ -15,7 +15,7 @@ func vectorLengths() []int {
 	return append(ns, 127, 1000, 1001, 4099)
 }
 
-func randomVector[T float32 | float64](rng *rand.Rand, n int) []T {
+func randomVector[T Float](rng *rand.Rand, n int) []T {
 	v := make([]T, n)
 	for i := range v {
 		v[i] = T(2*rng.Float64() - 1)

@@ -1,0 +1,218 @@
+package runtime
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// specialVector is a random vector with NaN, ±Inf and ±0 sprinkled in, so
+// the kernels' handling of them is compared with the references'.
+func specialVector[T Float](rng *rand.Rand, n int) []T {
+	v := randomVector[T](rng, n)
+	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1)}
+	for i := range v {
+		if rng.IntN(8) == 0 {
+			v[i] = T(specials[rng.IntN(len(specials))])
+		}
+	}
+	return v
+}
+
+// same is exact equality of results, NaN equal to NaN and -0 to +0 (relu
+// kernels may keep a -0 that the Go loop turns into +0).
+func same[T Float](got, want []T) int {
+	for i := range got {
+		g, w := got[i], want[i]
+		if g != w && !(g != g && w != w) {
+			return i
+		}
+	}
+	return -1
+}
+
+// testElementwise runs the active set's kernel and the reference on the
+// same random operands (the first is written) and wants equal results,
+// and nothing written past the end.
+func testElementwise[T Float](t *testing.T, name string, operands int, kernel, ref func(ops [][]T)) {
+	t.Run(name, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, n := range vectorLengths() {
+			var got, want [][]T
+			for range operands {
+				// Slices starting at an odd element: the kernels must not need alignment.
+				v := specialVector[T](rng, n+2)[1:]
+				got = append(got, v[:n])
+				want = append(want, append([]T(nil), v[:n]...))
+			}
+			sentinel := float64(got[0][:n+1][n])
+			kernel(got)
+			ref(want)
+			if i := same(got[0], want[0]); i >= 0 {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[0][i], want[0][i])
+			}
+			if after := float64(got[0][:n+1][n]); math.Float64bits(after) != math.Float64bits(sentinel) {
+				t.Fatalf("n=%d: written past the end", n)
+			}
+		}
+	})
+}
+
+func testElementwiseSet[T Float](t *testing.T, v func() *vecSet[T]) {
+	ref := refVecSet[T]()
+	testElementwise(t, "AddReLU", 2,
+		func(o [][]T) { v().addReLU(o[0], o[1]) }, func(o [][]T) { ref.addReLU(o[0], o[1]) })
+	testElementwise(t, "ReLUGrad", 3,
+		func(o [][]T) { v().reluGrad(o[0], o[1], o[2]) }, func(o [][]T) { ref.reluGrad(o[0], o[1], o[2]) })
+	testElementwise(t, "SGD", 2,
+		func(o [][]T) { v().sgd(0.3, 0.01, o[0], o[1]) }, func(o [][]T) { ref.sgd(0.3, 0.01, o[0], o[1]) })
+	testElementwise(t, "SGDNoDecay", 2,
+		func(o [][]T) { v().sgd(0.1, 0, o[0], o[1]) }, func(o [][]T) { ref.sgd(0.1, 0, o[0], o[1]) })
+	testElementwise(t, "ScaledDiff", 3,
+		func(o [][]T) { v().scaledDiff(2.0/3, o[0], o[1], o[2]) }, func(o [][]T) { ref.scaledDiff(2.0/3, o[0], o[1], o[2]) })
+}
+
+func TestElementwiseKernels(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		t.Run("float32", func(t *testing.T) { testElementwiseSet(t, vec32) })
+		t.Run("float64", func(t *testing.T) { testElementwiseSet(t, vec64) })
+	})
+}
+
+func testSumSquaredDiff[T Float](t *testing.T, f func(y, t []T) T, tol float64) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range vectorLengths() {
+		y, tg := randomVector[T](rng, n+1)[1:], randomVector[T](rng, n+1)[1:]
+		var want float64
+		for i := range y {
+			d := float64(y[i]) - float64(tg[i])
+			want += d * d
+		}
+		got := float64(f(y, tg))
+		if d := math.Abs(got - want); !(d <= tol*math.Sqrt(float64(max(n, 1)))*want+1e-30) {
+			t.Fatalf("n=%d: Σ(y-t)² = %v, want %v (error %.3g)", n, got, want, d)
+		}
+	}
+	inf := []T{1, T(math.Inf(1)), 2}
+	if got := f(inf, []T{0, 0, 0}); !math.IsInf(float64(got), 1) {
+		t.Errorf("Σ(y-t)² with an infinity = %v", got)
+	}
+}
+
+func TestSumSquaredDiff(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		t.Run("float32", func(t *testing.T) { testSumSquaredDiff(t, SumSquaredDiff32, 1e-6) })
+		t.Run("float64", func(t *testing.T) { testSumSquaredDiff(t, SumSquaredDiff64, 1e-15) })
+	})
+}
+
+// TestRowKernels checks the row-wise wrappers against plain loops over
+// matrices whose rows are not multiples of the vector width.
+func TestRowKernels(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, cols := range []int{1, 7, 16, 33, 128, 1000} {
+			for _, rows := range []int{1, 3, 32} {
+				x := specialVector[float32](rng, rows*cols)
+				bias := specialVector[float32](rng, cols)
+				want := append([]float32(nil), x...)
+				got := append([]float32(nil), x...)
+				for r := range rows {
+					for i := range cols {
+						want[r*cols+i] = ReLU(want[r*cols+i] + bias[i])
+					}
+				}
+				AddBiasReLU32(got, bias)
+				if i := same(got, want); i >= 0 {
+					t.Fatalf("AddBiasReLU32 %dx%d: element %d = %v, want %v", rows, cols, i, got[i], want[i])
+				}
+
+				x64 := specialVector[float64](rng, rows*cols)
+				b64 := specialVector[float64](rng, cols)
+				want64 := append([]float64(nil), x64...)
+				got64 := append([]float64(nil), x64...)
+				for r := range rows {
+					for i := range cols {
+						want64[r*cols+i] += b64[i]
+					}
+				}
+				AddBias64(got64, b64)
+				if i := same(got64, want64); i >= 0 {
+					t.Fatalf("AddBias64 %dx%d: element %d = %v, want %v", rows, cols, i, got64[i], want64[i])
+				}
+
+				sum := make([]float32, cols)
+				wantSum := make([]float32, cols)
+				for i := range cols {
+					s := float32(0)
+					for r := range rows {
+						s += x[r*cols+i]
+					}
+					wantSum[i] = s
+				}
+				SumRows32(sum, x)
+				if i := same(sum, wantSum); i >= 0 {
+					t.Fatalf("SumRows32 %dx%d: element %d = %v, want %v", rows, cols, i, sum[i], wantSum[i])
+				}
+			}
+		}
+	})
+}
+
+func TestElementwiseLengths(t *testing.T) {
+	mustPanic(t, "AddBias32", func() { AddBias32(make([]float32, 5), make([]float32, 2)) })
+	mustPanic(t, "AddBiasReLU64", func() { AddBiasReLU64(make([]float64, 5), nil) })
+	mustPanic(t, "SumRows32", func() { SumRows32(make([]float32, 3), make([]float32, 7)) })
+	mustPanic(t, "ReLUGrad32", func() { ReLUGrad32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
+	mustPanic(t, "SGD64", func() { SGD64(make([]float64, 3), make([]float64, 4), 1, 0) })
+	mustPanic(t, "ScaledDiff32", func() { ScaledDiff32(make([]float32, 3), make([]float32, 4), make([]float32, 3), 1) })
+	mustPanic(t, "SumSquaredDiff64", func() { SumSquaredDiff64(make([]float64, 3), make([]float64, 4)) })
+}
+
+func TestElementwiseAllocs(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		x, y, z := make([]float32, 300), make([]float32, 300), make([]float32, 300)
+		b := make([]float32, 100)
+		allocs := testing.AllocsPerRun(10, func() {
+			AddBias32(x, b)
+			AddBiasReLU32(x, b)
+			SumRows32(b, x)
+			ReLUGrad32(x, y, z)
+			SGD32(x, y, 0.1, 0.01)
+			ScaledDiff32(x, y, z, 0.5)
+			SumSquaredDiff32(x, y)
+		})
+		if allocs != 0 {
+			t.Fatalf("%v allocations per call", allocs)
+		}
+	})
+}
+
+// BenchmarkElementwise runs the elementwise kernels over W4-sized operands
+// (a 1024×1024 weight, a 256×1024 activation) in every kernel set.
+func BenchmarkElementwise(b *testing.B) {
+	p, g := make([]float32, 1<<20), make([]float32, 1<<20)
+	x, y, z := make([]float32, 256*1024), make([]float32, 256*1024), make([]float32, 256*1024)
+	bias := make([]float32, 1024)
+	for _, ks := range kernelSets {
+		restore, err := SetKernels(ks.name)
+		if err != nil {
+			continue
+		}
+		bench := func(name string, bytes int, f func()) {
+			b.Run(ks.name+"/"+name, func(b *testing.B) {
+				b.SetBytes(int64(bytes))
+				for b.Loop() {
+					f()
+				}
+			})
+		}
+		bench("SGD32", 12<<20, func() { SGD32(p, g, 0, 0) })
+		bench("AddBiasReLU32", 8*len(x), func() { AddBiasReLU32(x, bias) })
+		bench("ReLUGrad32", 12*len(x), func() { ReLUGrad32(x, y, z) })
+		bench("SumRows32", 4*len(x), func() { SumRows32(bias, x) })
+		bench("ScaledDiff32", 12*len(x), func() { ScaledDiff32(x, y, z, 0.5) })
+		bench("SumSquaredDiff32", 8*len(x), func() { SumSquaredDiff32(x, y) })
+		restore()
+	}
+}
