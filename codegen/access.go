@@ -16,7 +16,10 @@ type generator struct {
 	args map[*ir.Value]string // inputs: the generated method's argument name
 	// computedBy maps an activation to the linear whose loop computes it.
 	computedBy map[*ir.Value]*ir.Value
-	err        error
+	// unroll is set for tiny networks: every loop is written out as
+	// straight-line code with constant indexes (see unrollMax).
+	unroll bool
+	err    error
 }
 
 func newGenerator(g *ir.Graph, pkg string) *generator {
@@ -26,6 +29,7 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 			gen.computedBy[v.Also] = v
 		}
 	}
+	gen.unroll = unrolled(g)
 	for _, v := range g.Inputs() {
 		if v.Phase == ir.Forward {
 			gen.args[v] = "x"
@@ -141,7 +145,7 @@ func (gen *generator) row(v *ir.Value, n index) *jen.Statement {
 	case ir.InSlot:
 		width := v.Shape[1]
 		start := flatIndex(v.Shape, []index{n, {}})
-		end := jen.Lit(width)
+		end := jen.Lit(n.value*width + width) // a constant row: unrolled, or the only one
 		if n.name != "" {
 			end = flatIndex(v.Shape, []index{n, {}}).Op("+").Lit(width)
 		}
@@ -188,8 +192,10 @@ func flatIndex(shape ir.Shape, idx []index) *jen.Statement {
 
 // loops emits nested loops over extents with the given index names,
 // leaving out loops of one iteration, around the body built from the
-// indexes.
-func loops(names []string, extents []int, body func(idx []index) []jen.Code) []jen.Code {
+// indexes. In a tiny network (gen.unroll) every iteration is written out
+// with constant indexes instead, each in a block of its own when it
+// declares locals.
+func (gen *generator) loops(names []string, extents []int, body func(idx []index) []jen.Code) []jen.Code {
 	idx := make([]index, len(extents))
 	var nest func(d int) []jen.Code
 	nest = func(d int) []jen.Code {
@@ -200,6 +206,18 @@ func loops(names []string, extents []int, body func(idx []index) []jen.Code) []j
 			idx[d] = index{}
 			return nest(d + 1)
 		}
+		if gen.unroll {
+			var code []jen.Code
+			for i := range extents[d] {
+				idx[d] = index{value: i}
+				inner := nest(d + 1)
+				if len(inner) > 1 {
+					inner = []jen.Code{jen.Block(inner...)}
+				}
+				code = append(code, inner...)
+			}
+			return code
+		}
 		idx[d] = index{name: names[d]}
 		inner := nest(d + 1)
 		return []jen.Code{jen.For(jen.Id(names[d]).Op(":=").Range().Lit(extents[d])).Block(inner...)}
@@ -208,8 +226,8 @@ func loops(names []string, extents []int, body func(idx []index) []jen.Code) []j
 }
 
 // each emits loops over every element of shape, naming indexes i, j, k.
-func each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
-	return loops([]string{"i", "j", "k", "l"}[:len(shape)], shape, body)
+func (gen *generator) each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
+	return gen.loops([]string{"i", "j", "k", "l"}[:len(shape)], shape, body)
 }
 
 func (gen *generator) fail(err error) {

@@ -133,10 +133,7 @@ const MaxModelBytes = 16 << 30
 
 // modelBytes is the size of the generated Model's arrays.
 func modelBytes(g *ir.Graph) int64 {
-	elemBytes := int64(4)
-	if g.DType == ir.F64 {
-		elemBytes = 8
-	}
+	elemBytes := int64(g.DType.Bytes())
 	var n int64
 	for _, v := range g.Values {
 		switch v.Op {

@@ -115,6 +115,7 @@ func (gen *generator) genClose(f *jen.File) {
 
 // genLinearGemm: z = x·wᵀ by the kernel, then one pass adding the bias and
 // applying the activation in place (the epilogue), or the row's softmax.
+// The epilogue is a vector kernel for no activation or relu, else Go loops.
 func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	x, w := v.Args[0], v.Args[1]
 	code := []jen.Code{gen.gemm(false, true, m, n, k, x, w, v)}
@@ -122,8 +123,21 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	if len(v.Args) < 3 && act == "" && v.Also == nil {
 		return code
 	}
-	return append(code, loops([]string{"n"}, []int{m}, func(nx []index) []jen.Code {
-		row := loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
+	if len(v.Args) == 3 && v.Also == nil && (act == "" || act == ir.OpReLU) {
+		kernel := "AddBias"
+		if act == ir.OpReLU {
+			kernel = "AddBiasReLU"
+		}
+		return append(code, rt(gen.suffixed(kernel), gen.flatValue(v), gen.flatValue(v.Args[2])))
+	}
+	if gen.vectorSigmoid(v, act) {
+		if len(v.Args) == 3 {
+			code = append(code, rt("AddBias32", gen.flatValue(v), gen.flatValue(v.Args[2])))
+		}
+		return append(code, rt("SigmoidInPlace32", gen.flatValue(v)))
+	}
+	return append(code, gen.loops([]string{"n"}, []int{m}, func(nx []index) []jen.Code {
+		row := gen.loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
 			z := gen.at(v, nx[0], ix[0])
 			var body []jen.Code
 			if len(v.Args) == 3 {

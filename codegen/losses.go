@@ -11,8 +11,11 @@ import (
 // max(z,0) - z·t + log(1+e^-|z|) for bce_with_logits.
 func (gen *generator) genLoss(v *ir.Value) []jen.Code {
 	y, t := v.Args[0], v.Args[1]
+	if v.Op == ir.OpMSE && vectorized(y) {
+		return []jen.Code{gen.at(v).Op("=").Add(gen.reduce(v, rt(gen.suffixed("SumSquaredDiff"), gen.flatValue(y), gen.flatValue(t)), y.Shape.Size()))}
+	}
 	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-	code = append(code, each(y.Shape, func(idx []index) []jen.Code {
+	code = append(code, gen.each(y.Shape, func(idx []index) []jen.Code {
 		switch v.Op {
 		case ir.OpMSE:
 			return []jen.Code{
@@ -45,7 +48,10 @@ func (gen *generator) genLossGrad(v *ir.Value) []jen.Code {
 		scale = scale.Op("*").Lit(2)
 	}
 	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, scale, y.Shape.Size()))}
-	return append(code, each(v.Shape, func(idx []index) []jen.Code {
+	if v.Op == ir.OpMSEGrad && vectorized(v) {
+		return append(code, rt(gen.suffixed("ScaledDiff"), gen.flatValue(v), gen.flatValue(y), gen.flatValue(t), jen.Id("scale")))
+	}
+	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
 		diff := gen.at(y, idx...).Op("-").Add(gen.at(t, idx...))
 		var term jen.Code
 		switch v.Op {
@@ -77,7 +83,7 @@ func (gen *generator) classIndex(t *ir.Value, n index, classes int) []jen.Code {
 func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	z, t := v.Args[0], v.Args[1]
 	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-	code = append(code, loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
+	code = append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
 		n := nx[0]
 		return append(gen.classIndex(t, n, z.Shape[1]),
 			jen.Id("s").Op("+=").Add(rt("LogSumExp", gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
@@ -89,7 +95,7 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 	z, t, dl := v.Args[0], v.Args[1], v.Args[2]
 	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, gen.at(dl), z.Shape[0]))}
-	return append(code, loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
+	return append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
 		n := nx[0]
 		body := gen.classIndex(t, n, z.Shape[1])
 		body = append(body,
@@ -97,7 +103,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 			rt("Softmax", gen.row(v, n)),
 			gen.at(v, n, index{name: "c"}).Op("-=").Lit(1),
 		)
-		return append(body, loops([]string{"i"}, z.Shape[1:], func(ix []index) []jen.Code {
+		return append(body, gen.loops([]string{"i"}, z.Shape[1:], func(ix []index) []jen.Code {
 			return []jen.Code{gen.at(v, n, ix[0]).Op("*=").Id("scale")}
 		})...)
 	})...)

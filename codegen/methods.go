@@ -59,18 +59,26 @@ func (gen *generator) genForward(f *jen.File) {
 	f.Comment("forward computes every forward value into the model's memory.")
 	f.Func().Params(receiver()).Id("forward").Params(xParam...).Block(body...)
 
-	copyOut := loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
+	copyOut := []jen.Code{gen.outputCopy(y)}
+	if !vectorized(y) {
+		copyOut = gen.copyLoops(y)
+	}
+	f.Comment("Forward computes the network's output y for the input x.")
+	f.Func().Params(receiver()).Id("Forward").Params(
+		jen.Id("x").Add(gen.apiType(x)),
+		jen.Id("y").Add(gen.apiType(y)),
+	).Block(append([]jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}, copyOut...)...)
+}
+
+// copyLoops copies the output value into the caller's y element by element.
+func (gen *generator) copyLoops(y *ir.Value) []jen.Code {
+	return gen.loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
 		dst := jen.Id("y")
 		if !gen.g.Unbatched {
 			dst = dst.Index(idx[0].code())
 		}
 		return []jen.Code{dst.Index(idx[1].code()).Op("=").Add(gen.at(y, idx...))}
 	})
-	f.Comment("Forward computes the network's output y for the input x.")
-	f.Func().Params(receiver()).Id("Forward").Params(
-		jen.Id("x").Add(gen.apiType(x)),
-		jen.Id("y").Add(gen.apiType(y)),
-	).Block(append([]jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}, copyOut...)...)
 }
 
 // genBackward emits Backward: forward, the loss, and its gradients.
@@ -91,9 +99,71 @@ func (gen *generator) genBackward(f *jen.File) {
 
 // genStep emits Step, the optimizer's update from the current gradients.
 func (gen *generator) genStep(f *jen.File) {
+	var body []jen.Code
+	if sgd := gen.plainSGD(); sgd != nil {
+		body = gen.genSGDAll(f, sgd)
+	} else {
+		body = gen.phase(f, "step", nil, nil, ir.Update)
+	}
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
-	body := gen.phase(f, "step", nil, nil, ir.Update)
 	f.Func().Params(receiver()).Id("Step").Params().Block(body...)
+}
+
+// plainSGD returns one of the updates when every update is SGD without
+// momentum, so one pass over all the parameters at once can replace them
+// (they share lr and weight_decay); else nil.
+func (gen *generator) plainSGD() *ir.Value {
+	var first *ir.Value
+	for _, v := range gen.g.Values {
+		if v.Phase != ir.Update || v.Op == ir.OpStepCount || ir.IsLeaf(v.Op) {
+			continue
+		}
+		if v.Op != ir.OpSGD {
+			return nil
+		}
+		if first == nil {
+			first = v
+		}
+	}
+	if len(gen.g.Params()) < 2 {
+		return nil // the per-parameter code is as good
+	}
+	return first
+}
+
+// genSGDAll emits Step's body as one SGD pass over every parameter and
+// gradient: the parameter fields come one after another in Model with no
+// padding between them (arrays of one element type), as do the gradient
+// fields; constants checked when the package compiles make sure of it.
+func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
+	params := gen.g.Params()
+	first, last := params[0], params[len(params)-1]
+	total := 0
+	for _, p := range params {
+		total += p.Shape.Size()
+	}
+	size := total * gen.g.DType.Bytes()
+	span := func(field func(*ir.Value) string) *jen.Statement {
+		end := jen.Qual(unsafePath, "Offsetof").Call(jen.Id("Model").Values().Dot(field(last))).Op("+").
+			Qual(unsafePath, "Sizeof").Call(jen.Id("Model").Values().Dot(field(last)))
+		return end.Op("-").Qual(unsafePath, "Offsetof").Call(jen.Id("Model").Values().Dot(field(first))).Op("-").Lit(size)
+	}
+	f.Comment("Step updates the parameters as one array, and their gradients: the index is out of")
+	f.Comment("range, and the build fails, unless they lie back to back in Model.")
+	f.Var().Id("_").Op("=").Index(jen.Lit(1)).Struct().Values().Index(span(paramField))
+	f.Var().Id("_").Op("=").Index(jen.Lit(1)).Struct().Values().Index(span(gradField))
+	f.Line()
+	all := func(field func(*ir.Value) string) *jen.Statement {
+		elem := jen.Op("&").Id("m").Dot(field(first))
+		for range first.Shape {
+			elem = elem.Index(jen.Lit(0))
+		}
+		return jen.Qual(unsafePath, "Slice").Call(elem, jen.Lit(total))
+	}
+	return []jen.Code{
+		jen.Comment(fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", total, first.Name, last.Name)),
+		rt(gen.suffixed("SGD"), all(paramField), all(gradField), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
+	}
 }
 
 // genTrainStep emits TrainStep = Backward + Step.

@@ -129,23 +129,24 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 	x, w := v.Args[0], v.Args[1]
 	batch, out, in := v.Shape[0], v.Shape[1], x.Shape[1]
 	act := ir.Op(v.Act)
-	return loops([]string{"n"}, []int{batch}, func(nx []index) []jen.Code {
+	vecAct := gen.vectorSigmoid(v, act)
+	code := gen.loops([]string{"n"}, []int{batch}, func(nx []index) []jen.Code {
 		n := nx[0]
-		code := loops([]string{"i"}, []int{out}, func(ix []index) []jen.Code {
+		code := gen.loops([]string{"i"}, []int{out}, func(ix []index) []jen.Code {
 			i := ix[0]
 			sum := gen.lit(0)
 			if len(v.Args) == 3 {
 				sum = gen.at(v.Args[2], i)
 			}
 			body := []jen.Code{jen.Id("s").Op(":=").Add(sum)}
-			body = append(body, loops([]string{"j"}, []int{in}, func(jx []index) []jen.Code {
+			body = append(body, gen.loops([]string{"j"}, []int{in}, func(jx []index) []jen.Code {
 				return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(w, i, jx[0])).Op("*").Add(gen.at(x, n, jx[0]))}
 			})...)
 			switch {
 			case v.Also != nil:
 				return append(body, gen.at(v, n, i).Op("=").Id("s"),
 					gen.at(v.Also, n, i).Op("=").Add(gen.activation(v.Also.Op, v.Also.Attrs, jen.Id("s"))))
-			case rowWise(act):
+			case rowWise(act) || vecAct:
 				return append(body, gen.at(v, n, i).Op("=").Id("s"))
 			}
 			return append(body, gen.at(v, n, i).Op("=").Add(gen.activation(act, v.Attrs, jen.Id("s"))))
@@ -155,20 +156,34 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 		}
 		return code
 	})
+	if vecAct {
+		code = append(code, rt("SigmoidInPlace32", gen.flatValue(v)))
+	}
+	return code
+}
+
+// vectorSigmoid reports whether v's activation act is a float32 sigmoid
+// over more than one element, applied after the sums by the runtime's
+// vector kernel (eight elements at a time, within 3 ulps like Sigmoid32).
+func (gen *generator) vectorSigmoid(v *ir.Value, act ir.Op) bool {
+	return act == ir.OpSigmoid && gen.g.DType == ir.F32 && v.Also == nil && v.Shape.Size() > 1
 }
 
 // genActivation: y = act(x), element by element or, for softmax, row by row.
 func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 	x := v.Args[0]
 	if rowWise(v.Op) {
-		return loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
+		return gen.loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
 			return []jen.Code{
 				jen.Copy(gen.row(v, nx[0]), gen.row(x, nx[0])),
 				rt("Softmax", gen.row(v, nx[0])),
 			}
 		})
 	}
-	return each(v.Shape, func(idx []index) []jen.Code {
+	if gen.vectorSigmoid(v, v.Op) {
+		return []jen.Code{jen.Copy(gen.flatValue(v), gen.flatValue(x)), rt("SigmoidInPlace32", gen.flatValue(v))}
+	}
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activation(v.Op, v.Attrs, gen.at(x, idx...)))}
 	})
 }
@@ -177,12 +192,15 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 // y·(dy - Σ dy·y) row by row.
 func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 	dy, from := v.Args[0], v.Args[1]
+	if v.Op == ir.OpReLUGrad && vectorized(v) {
+		return []jen.Code{rt(gen.suffixed("ReLUGrad"), gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from))}
+	}
 	if v.Op == ir.OpSoftmaxGrad {
-		return loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
+		return gen.loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
 			return []jen.Code{rt("SoftmaxGrad", gen.row(v, nx[0]), gen.row(dy, nx[0]), gen.row(from, nx[0]))}
 		})
 	}
-	return each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activationGrad(v.Op, v.Attrs, gen.at(dy, idx...), gen.at(from, idx...)))}
 	})
 }
@@ -197,7 +215,7 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 	if v.TransA {
 		inner = a.Shape[0]
 	}
-	return loops([]string{"i", "j"}, v.Shape, func(idx []index) []jen.Code {
+	return gen.loops([]string{"i", "j"}, v.Shape, func(idx []index) []jen.Code {
 		i, j := idx[0], idx[1]
 		product := func(k index) *jen.Statement {
 			ai, bi := []index{i, k}, []index{k, j}
@@ -212,7 +230,7 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 		if inner == 1 { // an outer product: nothing to sum
 			return []jen.Code{gen.at(v, i, j).Op("=").Add(product(index{}))}
 		}
-		sum := loops([]string{"k"}, []int{inner}, func(kx []index) []jen.Code {
+		sum := gen.loops([]string{"k"}, []int{inner}, func(kx []index) []jen.Code {
 			return []jen.Code{jen.Id("s").Op("+=").Add(product(kx[0]))}
 		})
 		return append(append([]jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}, sum...), gen.at(v, i, j).Op("=").Id("s"))
@@ -222,12 +240,16 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 // genSumRows: y[i] = Σ_n a[n,i].
 func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 	a := v.Args[0]
-	return loops([]string{"i"}, v.Shape, func(idx []index) []jen.Code {
+	if a.Shape[0] > 1 && vectorized(a) {
+		// Row after row, so each sum adds in the same order as the loops.
+		return []jen.Code{rt(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(a))}
+	}
+	return gen.loops([]string{"i"}, v.Shape, func(idx []index) []jen.Code {
 		i := idx[0]
 		if a.Shape[0] == 1 {
 			return []jen.Code{gen.at(v, i).Op("=").Add(gen.at(a, index{}, i))}
 		}
-		sum := loops([]string{"n"}, []int{a.Shape[0]}, func(nx []index) []jen.Code {
+		sum := gen.loops([]string{"n"}, []int{a.Shape[0]}, func(nx []index) []jen.Code {
 			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(a, nx[0], i))}
 		})
 		return append(append([]jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}, sum...), gen.at(v, i).Op("=").Id("s"))
@@ -236,7 +258,7 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 
 // genAdd: c = a + b.
 func (gen *generator) genAdd(v *ir.Value) []jen.Code {
-	return each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(v.Args[0], idx...)).Op("+").Add(gen.at(v.Args[1], idx...))}
 	})
 }

@@ -25,6 +25,14 @@ func (d DType) String() string {
 	return [...]string{"f32", "f64", "int"}[d]
 }
 
+// Bytes is the size of one element in the generated Go code.
+func (d DType) Bytes() int {
+	if d == F32 {
+		return 4
+	}
+	return 8
+}
+
 // Shape lists a tensor's dimensions, outermost first. A scalar has none.
 type Shape []int
 

@@ -16,6 +16,8 @@ type kernelSet struct {
 	dgemm gemmKernel[float64]
 	v32   vecSet[float32]
 	v64   vecSet[float64]
+	// sigmoid32 is SigmoidInPlace32.
+	sigmoid32 func(x []float32)
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

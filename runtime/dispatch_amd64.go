@@ -15,8 +15,9 @@ var kernelSets = []*kernelSet{
 			packW: 8, packTranspose: packTransposeY32, packRows: packRowsY32},
 		dgemm: gemmKernel[float64]{mr: 6, nr: 8, kc: 384, mb: 2040, nb: 384, micro: dgemmKernelAVX2,
 			packW: 4, packTranspose: packTransposeY64, packRows: packRowsY64},
-		v32: avx2Vec32,
-		v64: avx2Vec64,
+		v32:       avx2Vec32,
+		v64:       avx2Vec64,
+		sigmoid32: sigmoid32AVX2,
 	},
 	{
 		name: "avx512",
@@ -24,8 +25,9 @@ var kernelSets = []*kernelSet{
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
 		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 2044, nb: 512, micro: dgemmKernelAVX512,
 			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
-		v32: avx512Vec32,
-		v64: avx512Vec64,
+		v32:       avx512Vec32,
+		v64:       avx512Vec64,
+		sigmoid32: sigmoid32AVX2, // eight lanes: sigmoid layers are small
 	},
 }
 

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"strings"
 )
@@ -753,6 +754,141 @@ func (v vecKernel) genSumSqDiff(w *writer) {
 	w.f("\tRET")
 }
 
+// sigmoidConsts are the constants of the vector sigmoid, each repeated in
+// all 8 lanes of a YMM register: the float32 values Exp32 uses (Go rounds
+// its float64 constants to float32), and integer ones.
+var sigmoidConsts = []struct {
+	name string
+	bits uint32
+}{
+	{"sign", 0x80000000},
+	{"log2e", math.Float32bits(1.442695040888963)},
+	{"ln2hi", math.Float32bits(0.693359375)},
+	{"ln2lo", math.Float32bits(2.12194440e-4)},
+	{"p0", math.Float32bits(1.9875691500e-4)},
+	{"p1", math.Float32bits(1.3981999507e-3)},
+	{"p2", math.Float32bits(8.3334519073e-3)},
+	{"p3", math.Float32bits(4.1665795894e-2)},
+	{"p4", math.Float32bits(1.6666665459e-1)},
+	{"p5", math.Float32bits(5.0000001201e-1)},
+	{"one", math.Float32bits(1)},
+	{"bias", 127},
+	{"subbias", 126 + 127},
+	{"minexp", 0xffffff83}, // -125 as an int32
+	{"tiny", math.Float32bits(1.0 / (1 << 126))},
+	{"under", math.Float32bits(-103.97208)},
+}
+
+func sigmoidConst(name string) string {
+	for i, c := range sigmoidConsts {
+		if c.name == name {
+			return fmt.Sprintf("sigmoidConsts<>+%d(SB)", 32*i)
+		}
+	}
+	log.Fatalf("no sigmoid constant %q", name)
+	return ""
+}
+
+// genSigmoid emits func sigmoid32asm(x *float32, n int): x = sigmoid(x) in
+// place for any n (the last partial vector by masked loads and stores).
+// A single sample's forward pass waits on each layer's sigmoid, so the
+// dependency chain is kept short: FMAs, k by VROUNDPS, and the polynomial of
+// Exp32 by Estrin's scheme instead of Horner's. e = e^-|x| by range reduction
+// (ln2 in two parts), scaled in two steps where the result is subnormal and 0
+// below -103.97; then 1/(1+e) for x ≥ 0, else e/(1+e); NaN stays NaN. Within
+// 3 ulps of the exact sigmoid, as Sigmoid32, though not always rounded the
+// same way.
+func genSigmoid(w *writer) {
+	c := sigmoidConst
+	w.f("")
+	w.f("// func sigmoid32asm(x *float32, n int)")
+	w.f("// x[i] = sigmoid(x[i]) for any n.")
+	w.f("TEXT ·sigmoid32asm(SB), NOSPLIT, $0-16")
+	w.f("\tMOVQ x+0(FP), SI")
+	w.f("\tMOVQ n+8(FP), CX")
+	w.f("\tVXORPS Y15, Y15, Y15")
+	// body computes Y0 = sigmoid(Y0) with Y1..Y10 as temporaries.
+	body := func() {
+		w.f("\tVORPS %s, Y0, Y1", c("sign")) // u = -|x|
+		w.f("\tVMULPS %s, Y1, Y2", c("log2e"))
+		w.f("\tVROUNDPS $8, Y2, Y2") // k, to nearest
+		w.f("\tVCVTPS2DQ Y2, Y3")    // e = int32(k)
+		w.f("\tVMOVAPS Y1, Y4")
+		w.f("\tVFNMADD231PS %s, Y2, Y4", c("ln2hi")) // u - k·ln2hi
+		w.f("\tVFMADD231PS %s, Y2, Y4", c("ln2lo"))  // r = u - k·ln2 (the low part's sign is folded in)
+		w.f("\tVMULPS Y4, Y4, Y5")                   // z = r²
+		for i, pair := range [][2]string{{"p0", "p1"}, {"p2", "p3"}, {"p4", "p5"}} {
+			reg := fmt.Sprintf("Y%d", 6+i)
+			w.f("\tVMOVUPS %s, %s", c(pair[1]), reg)
+			w.f("\tVFMADD231PS %s, Y4, %s", c(pair[0]), reg)
+		}
+		w.f("\tVFMADD213PS Y7, Y5, Y6") // (p0·r+p1)·z + (p2·r+p3)
+		w.f("\tVFMADD213PS Y8, Y5, Y6") // ·z + (p4·r+p5)
+		w.f("\tVFMADD213PS Y4, Y5, Y6") // y = p·z + r
+		w.f("\tVADDPS %s, Y6, Y6", c("one"))
+		// Normal result: y·2^e; subnormal (e < -125): y·2^(e+126)·2^-126.
+		w.f("\tVPADDD %s, Y3, Y7", c("bias"))
+		w.f("\tVPSLLD $23, Y7, Y7")
+		w.f("\tVMULPS Y7, Y6, Y7")
+		w.f("\tVPADDD %s, Y3, Y8", c("subbias"))
+		w.f("\tVPSLLD $23, Y8, Y8")
+		w.f("\tVMULPS Y8, Y6, Y8")
+		w.f("\tVMULPS %s, Y8, Y8", c("tiny"))
+		w.f("\tVMOVDQU %s, Y9", c("minexp"))
+		w.f("\tVPCMPGTD Y3, Y9, Y9") // -125 > e: subnormal
+		w.f("\tVBLENDVPS Y9, Y8, Y7, Y7")
+		w.f("\tVCMPPS $1, %s, Y1, Y9", c("under")) // u < -103.97208: 0
+		w.f("\tVANDNPS Y7, Y9, Y7")                // e
+		w.f("\tVADDPS %s, Y7, Y8", c("one"))       // 1 + e
+		w.f("\tVMOVUPS %s, Y9", c("one"))
+		w.f("\tVDIVPS Y8, Y9, Y9")         // 1/(1+e)
+		w.f("\tVDIVPS Y8, Y7, Y7")         // e/(1+e)
+		w.f("\tVCMPPS $0x1d, Y15, Y0, Y8") // x ≥ 0
+		w.f("\tVBLENDVPS Y8, Y9, Y7, Y7")
+		w.f("\tVCMPPS $3, Y0, Y0, Y8") // x is NaN
+		w.f("\tVBLENDVPS Y8, Y0, Y7, Y0")
+	}
+	w.f("\tMOVQ CX, BX")
+	w.f("\tSHRQ $3, BX")
+	w.f("\tJZ tail")
+	w.f("loop:")
+	w.f("\tVMOVUPS (SI), Y0")
+	body()
+	w.f("\tVMOVUPS Y0, (SI)")
+	w.f("\tADDQ $32, SI")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ loop")
+	w.f("tail:")
+	w.f("\tANDQ $7, CX")
+	w.f("\tJZ done")
+	// The first n lanes: 8 int32 -1s then 8 zeros, loaded at (8-n)·4 bytes.
+	w.f("\tLEAQ sigmoidMask<>+32(SB), R11")
+	w.f("\tSHLQ $2, CX")
+	w.f("\tSUBQ CX, R11")
+	w.f("\tVMOVDQU (R11), Y14")
+	w.f("\tVMASKMOVPS (SI), Y14, Y0")
+	body()
+	w.f("\tVMASKMOVPS Y0, Y14, (SI)")
+	w.f("done:")
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+	w.f("")
+	for i, k := range sigmoidConsts {
+		for l := 0; l < 8; l++ {
+			w.f("DATA sigmoidConsts<>+%d(SB)/4, $0x%08x", 32*i+4*l, k.bits)
+		}
+	}
+	w.f("GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $%d", 32*len(sigmoidConsts))
+	for l := 0; l < 16; l++ {
+		v := "$-1"
+		if l >= 8 {
+			v = "$0"
+		}
+		w.f("DATA sigmoidMask<>+%d(SB)/4, %s", 4*l, v)
+	}
+	w.f("GLOBL sigmoidMask<>(SB), RODATA|NOPTR, $64")
+}
+
 // genPeak emits func name(n int): n iterations of 16 FMAs into 14
 // independent accumulators, more chains than the FMA latency (4 cycles)
 // times the two FMA ports.
@@ -843,6 +979,7 @@ func main() {
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 		}
 	}
+	genSigmoid(&v)
 	write("kernels_amd64.s", &v)
 
 	var p writer

@@ -90,6 +90,15 @@ func ssumSqDiffAVX512(y, t *float32, n int) float32
 //go:noescape
 func dsumSqDiffAVX512(y, t *float64, n int) float64
 
+//go:noescape
+func sigmoid32asm(x *float32, n int)
+
+func sigmoid32AVX2(x []float32) {
+	if len(x) > 0 {
+		sigmoid32asm(&x[0], len(x))
+	}
+}
+
 // asmKernels holds one precision's assembly loops for one ISA.
 type asmKernels[T Float] struct {
 	lanes      int // elements per vector

@@ -1442,3 +1442,254 @@ done:
 	VMOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func sigmoid32asm(x *float32, n int)
+// x[i] = sigmoid(x[i]) for any n.
+TEXT ·sigmoid32asm(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, BX
+	SHRQ $3, BX
+	JZ tail
+loop:
+	VMOVUPS (SI), Y0
+	VORPS sigmoidConsts<>+0(SB), Y0, Y1
+	VMULPS sigmoidConsts<>+32(SB), Y1, Y2
+	VROUNDPS $8, Y2, Y2
+	VCVTPS2DQ Y2, Y3
+	VMOVAPS Y1, Y4
+	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
+	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS sigmoidConsts<>+160(SB), Y6
+	VFMADD231PS sigmoidConsts<>+128(SB), Y4, Y6
+	VMOVUPS sigmoidConsts<>+224(SB), Y7
+	VFMADD231PS sigmoidConsts<>+192(SB), Y4, Y7
+	VMOVUPS sigmoidConsts<>+288(SB), Y8
+	VFMADD231PS sigmoidConsts<>+256(SB), Y4, Y8
+	VFMADD213PS Y7, Y5, Y6
+	VFMADD213PS Y8, Y5, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VADDPS sigmoidConsts<>+320(SB), Y6, Y6
+	VPADDD sigmoidConsts<>+352(SB), Y3, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y7, Y6, Y7
+	VPADDD sigmoidConsts<>+384(SB), Y3, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y8, Y6, Y8
+	VMULPS sigmoidConsts<>+448(SB), Y8, Y8
+	VMOVDQU sigmoidConsts<>+416(SB), Y9
+	VPCMPGTD Y3, Y9, Y9
+	VBLENDVPS Y9, Y8, Y7, Y7
+	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
+	VANDNPS Y7, Y9, Y7
+	VADDPS sigmoidConsts<>+320(SB), Y7, Y8
+	VMOVUPS sigmoidConsts<>+320(SB), Y9
+	VDIVPS Y8, Y9, Y9
+	VDIVPS Y8, Y7, Y7
+	VCMPPS $0x1d, Y15, Y0, Y8
+	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS $3, Y0, Y0, Y8
+	VBLENDVPS Y8, Y0, Y7, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ BX
+	JNZ loop
+tail:
+	ANDQ $7, CX
+	JZ done
+	LEAQ sigmoidMask<>+32(SB), R11
+	SHLQ $2, CX
+	SUBQ CX, R11
+	VMOVDQU (R11), Y14
+	VMASKMOVPS (SI), Y14, Y0
+	VORPS sigmoidConsts<>+0(SB), Y0, Y1
+	VMULPS sigmoidConsts<>+32(SB), Y1, Y2
+	VROUNDPS $8, Y2, Y2
+	VCVTPS2DQ Y2, Y3
+	VMOVAPS Y1, Y4
+	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
+	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS sigmoidConsts<>+160(SB), Y6
+	VFMADD231PS sigmoidConsts<>+128(SB), Y4, Y6
+	VMOVUPS sigmoidConsts<>+224(SB), Y7
+	VFMADD231PS sigmoidConsts<>+192(SB), Y4, Y7
+	VMOVUPS sigmoidConsts<>+288(SB), Y8
+	VFMADD231PS sigmoidConsts<>+256(SB), Y4, Y8
+	VFMADD213PS Y7, Y5, Y6
+	VFMADD213PS Y8, Y5, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VADDPS sigmoidConsts<>+320(SB), Y6, Y6
+	VPADDD sigmoidConsts<>+352(SB), Y3, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y7, Y6, Y7
+	VPADDD sigmoidConsts<>+384(SB), Y3, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y8, Y6, Y8
+	VMULPS sigmoidConsts<>+448(SB), Y8, Y8
+	VMOVDQU sigmoidConsts<>+416(SB), Y9
+	VPCMPGTD Y3, Y9, Y9
+	VBLENDVPS Y9, Y8, Y7, Y7
+	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
+	VANDNPS Y7, Y9, Y7
+	VADDPS sigmoidConsts<>+320(SB), Y7, Y8
+	VMOVUPS sigmoidConsts<>+320(SB), Y9
+	VDIVPS Y8, Y9, Y9
+	VDIVPS Y8, Y7, Y7
+	VCMPPS $0x1d, Y15, Y0, Y8
+	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS $3, Y0, Y0, Y8
+	VBLENDVPS Y8, Y0, Y7, Y0
+	VMASKMOVPS Y0, Y14, (SI)
+done:
+	VZEROUPPER
+	RET
+
+DATA sigmoidConsts<>+0(SB)/4, $0x80000000
+DATA sigmoidConsts<>+4(SB)/4, $0x80000000
+DATA sigmoidConsts<>+8(SB)/4, $0x80000000
+DATA sigmoidConsts<>+12(SB)/4, $0x80000000
+DATA sigmoidConsts<>+16(SB)/4, $0x80000000
+DATA sigmoidConsts<>+20(SB)/4, $0x80000000
+DATA sigmoidConsts<>+24(SB)/4, $0x80000000
+DATA sigmoidConsts<>+28(SB)/4, $0x80000000
+DATA sigmoidConsts<>+32(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+36(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+40(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+44(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+48(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+52(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+56(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+60(SB)/4, $0x3fb8aa3b
+DATA sigmoidConsts<>+64(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+68(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+72(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+76(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+80(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+84(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+88(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+92(SB)/4, $0x3f318000
+DATA sigmoidConsts<>+96(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+100(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+104(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+108(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+112(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+116(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+120(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+124(SB)/4, $0x395e8083
+DATA sigmoidConsts<>+128(SB)/4, $0x39506967
+DATA sigmoidConsts<>+132(SB)/4, $0x39506967
+DATA sigmoidConsts<>+136(SB)/4, $0x39506967
+DATA sigmoidConsts<>+140(SB)/4, $0x39506967
+DATA sigmoidConsts<>+144(SB)/4, $0x39506967
+DATA sigmoidConsts<>+148(SB)/4, $0x39506967
+DATA sigmoidConsts<>+152(SB)/4, $0x39506967
+DATA sigmoidConsts<>+156(SB)/4, $0x39506967
+DATA sigmoidConsts<>+160(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+164(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+168(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+172(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+176(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+180(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+184(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+188(SB)/4, $0x3ab743ce
+DATA sigmoidConsts<>+192(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+196(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+200(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+204(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+208(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+212(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+216(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+220(SB)/4, $0x3c088908
+DATA sigmoidConsts<>+224(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+228(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+232(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+236(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+240(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+244(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+248(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+252(SB)/4, $0x3d2aa9c1
+DATA sigmoidConsts<>+256(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+260(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+264(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+268(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+272(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+276(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+280(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+284(SB)/4, $0x3e2aaaaa
+DATA sigmoidConsts<>+288(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+292(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+296(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+300(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+304(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+308(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+312(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+316(SB)/4, $0x3f000000
+DATA sigmoidConsts<>+320(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+324(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+328(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+332(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+336(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+340(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+344(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+348(SB)/4, $0x3f800000
+DATA sigmoidConsts<>+352(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+356(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+360(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+364(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+368(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+372(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+376(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+380(SB)/4, $0x0000007f
+DATA sigmoidConsts<>+384(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+388(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+392(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+396(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+400(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+404(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+408(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+412(SB)/4, $0x000000fd
+DATA sigmoidConsts<>+416(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+420(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+424(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+428(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+432(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+436(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+440(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+444(SB)/4, $0xffffff83
+DATA sigmoidConsts<>+448(SB)/4, $0x00800000
+DATA sigmoidConsts<>+452(SB)/4, $0x00800000
+DATA sigmoidConsts<>+456(SB)/4, $0x00800000
+DATA sigmoidConsts<>+460(SB)/4, $0x00800000
+DATA sigmoidConsts<>+464(SB)/4, $0x00800000
+DATA sigmoidConsts<>+468(SB)/4, $0x00800000
+DATA sigmoidConsts<>+472(SB)/4, $0x00800000
+DATA sigmoidConsts<>+476(SB)/4, $0x00800000
+DATA sigmoidConsts<>+480(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+484(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+488(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+492(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+496(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+500(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+504(SB)/4, $0xc2cff1b4
+DATA sigmoidConsts<>+508(SB)/4, $0xc2cff1b4
+GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $512
+DATA sigmoidMask<>+0(SB)/4, $-1
+DATA sigmoidMask<>+4(SB)/4, $-1
+DATA sigmoidMask<>+8(SB)/4, $-1
+DATA sigmoidMask<>+12(SB)/4, $-1
+DATA sigmoidMask<>+16(SB)/4, $-1
+DATA sigmoidMask<>+20(SB)/4, $-1
+DATA sigmoidMask<>+24(SB)/4, $-1
+DATA sigmoidMask<>+28(SB)/4, $-1
+DATA sigmoidMask<>+32(SB)/4, $0
+DATA sigmoidMask<>+36(SB)/4, $0
+DATA sigmoidMask<>+40(SB)/4, $0
+DATA sigmoidMask<>+44(SB)/4, $0
+DATA sigmoidMask<>+48(SB)/4, $0
+DATA sigmoidMask<>+52(SB)/4, $0
+DATA sigmoidMask<>+56(SB)/4, $0
+DATA sigmoidMask<>+60(SB)/4, $0
+GLOBL sigmoidMask<>(SB), RODATA|NOPTR, $64

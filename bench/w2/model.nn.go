@@ -68,32 +68,19 @@ func (m *Model) forward(x *[32][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:4096], 128, false)
-		for n := range 32 {
-			for i := range 128 {
-				m.slot0[n*128+i] += m.Fc1Bias[i]
-				m.slot0[n*128+i] = runtime.ReLU(m.slot0[n*128+i])
-			}
-		}
+		runtime.AddBiasReLU32(m.slot0[:4096], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
 		runtime.Gemm32(false, true, 32, 10, 128, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:320], 10, false, m.gemmWork)
-		for n := range 32 {
-			for i := range 10 {
-				m.slot1[n*10+i] += m.Fc2Bias[i]
-			}
-		}
+		runtime.AddBias32(m.slot1[:320], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[32][784]float32, y *[32][10]float32) {
 	m.forward(x)
-	for n := range 32 {
-		for i := range 10 {
-			y[n][i] = m.slot1[n*10+i]
-		}
-	}
+	copy(unsafe.Slice(&y[0][0], 320), m.slot1[:320])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
@@ -134,70 +121,25 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 	// dfc2.weight = dfc2ᵀ·h1
 	runtime.Gemm32(true, false, 10, 128, 32, m.slot3[:320], 10, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dfc2
-	for i := range 10 {
-		s := float32(0)
-		for n := range 32 {
-			s += m.slot3[n*10+i]
-		}
-		m.Fc2BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot3[:320])
 	// dh1.pre = relu_grad(dh1, h1)
-	for i := range 32 {
-		for j := range 128 {
-			m.slot3[i*128+j] = runtime.ReLUGrad(m.slot1[i*128+j], m.slot0[i*128+j])
-		}
-	}
+	runtime.ReLUGrad32(m.slot3[:4096], m.slot1[:4096], m.slot0[:4096])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 128, 784, 32, m.slot3[:4096], 128, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	for i := range 128 {
-		s := float32(0)
-		for n := range 32 {
-			s += m.slot3[n*128+i]
-		}
-		m.Fc1BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot3[:4096])
 	return m.slot2[0]
 }
 
+// Step updates the parameters as one array, and their gradients: the index is out of
+// range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2Bias)+unsafe.Sizeof(Model{}.Fc2Bias)-unsafe.Offsetof(Model{}.Fc1Weight)-407080]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2BiasGrad)+unsafe.Sizeof(Model{}.Fc2BiasGrad)-unsafe.Offsetof(Model{}.Fc1WeightGrad)-407080]
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// fc1.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 128 {
-			for j := range 784 {
-				d := m.Fc1WeightGrad[i][j] + weightDecay*m.Fc1Weight[i][j]
-				m.Fc1Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc1.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 128 {
-			d := m.Fc1BiasGrad[i] + weightDecay*m.Fc1Bias[i]
-			m.Fc1Bias[i] -= lr * d
-		}
-	}
-	// fc2.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 10 {
-			for j := range 128 {
-				d := m.Fc2WeightGrad[i][j] + weightDecay*m.Fc2Weight[i][j]
-				m.Fc2Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc2.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 10 {
-			d := m.Fc2BiasGrad[i] + weightDecay*m.Fc2Bias[i]
-			m.Fc2Bias[i] -= lr * d
-		}
-	}
+	// every parameter, 101770 numbers from fc1.weight to fc2.bias: sgd update
+	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 101770), unsafe.Slice(&m.Fc1WeightGrad[0][0], 101770), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

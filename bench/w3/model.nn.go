@@ -75,42 +75,24 @@ func (m *Model) forward(x *[64][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false)
-		for n := range 64 {
-			for i := range 512 {
-				m.slot0[n*512+i] += m.Fc1Bias[i]
-				m.slot0[n*512+i] = runtime.ReLU(m.slot0[n*512+i])
-			}
-		}
+		runtime.AddBiasReLU32(m.slot0[:32768], m.Fc1Bias[:])
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
 	{
 		m.pool.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false)
-		for n := range 64 {
-			for i := range 512 {
-				m.slot1[n*512+i] += m.Fc2Bias[i]
-				m.slot1[n*512+i] = runtime.ReLU(m.slot1[n*512+i])
-			}
-		}
+		runtime.AddBiasReLU32(m.slot1[:32768], m.Fc2Bias[:])
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	{
 		runtime.Gemm32(false, true, 64, 10, 512, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:640], 10, false, m.gemmWork)
-		for n := range 64 {
-			for i := range 10 {
-				m.slot2[n*10+i] += m.Fc3Bias[i]
-			}
-		}
+		runtime.AddBias32(m.slot2[:640], m.Fc3Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[64][784]float32, y *[64][10]float32) {
 	m.forward(x)
-	for n := range 64 {
-		for i := range 10 {
-			y[n][i] = m.slot2[n*10+i]
-		}
-	}
+	copy(unsafe.Slice(&y[0][0], 640), m.slot2[:640])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
@@ -151,106 +133,33 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 	// dfc3.weight = dfc3ᵀ·h2
 	runtime.Gemm32(true, false, 10, 512, 64, m.slot4[:640], 10, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
 	// dfc3.bias = Σ over the batch of dfc3
-	for i := range 10 {
-		s := float32(0)
-		for n := range 64 {
-			s += m.slot4[n*10+i]
-		}
-		m.Fc3BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc3BiasGrad[:], m.slot4[:640])
 	// dh2.pre = relu_grad(dh2, h2)
-	for i := range 64 {
-		for j := range 512 {
-			m.slot4[i*512+j] = runtime.ReLUGrad(m.slot2[i*512+j], m.slot1[i*512+j])
-		}
-	}
+	runtime.ReLUGrad32(m.slot4[:32768], m.slot2[:32768], m.slot1[:32768])
 	// dh1 = dh2.pre·fc2.weight
 	m.pool.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false)
 	// dfc2.weight = dh2.preᵀ·h1
 	m.pool.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false)
 	// dfc2.bias = Σ over the batch of dh2.pre
-	for i := range 512 {
-		s := float32(0)
-		for n := range 64 {
-			s += m.slot4[n*512+i]
-		}
-		m.Fc2BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot4[:32768])
 	// dh1.pre = relu_grad(dh1, h1)
-	for i := range 64 {
-		for j := range 512 {
-			m.slot1[i*512+j] = runtime.ReLUGrad(m.slot2[i*512+j], m.slot0[i*512+j])
-		}
-	}
+	runtime.ReLUGrad32(m.slot1[:32768], m.slot2[:32768], m.slot0[:32768])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	for i := range 512 {
-		s := float32(0)
-		for n := range 64 {
-			s += m.slot1[n*512+i]
-		}
-		m.Fc1BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot1[:32768])
 	return m.slot3[0]
 }
 
+// Step updates the parameters as one array, and their gradients: the index is out of
+// range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc3Bias)+unsafe.Sizeof(Model{}.Fc3Bias)-unsafe.Offsetof(Model{}.Fc1Weight)-2678824]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc3BiasGrad)+unsafe.Sizeof(Model{}.Fc3BiasGrad)-unsafe.Offsetof(Model{}.Fc1WeightGrad)-2678824]
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// fc1.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 512 {
-			for j := range 784 {
-				d := m.Fc1WeightGrad[i][j] + weightDecay*m.Fc1Weight[i][j]
-				m.Fc1Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc1.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 512 {
-			d := m.Fc1BiasGrad[i] + weightDecay*m.Fc1Bias[i]
-			m.Fc1Bias[i] -= lr * d
-		}
-	}
-	// fc2.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 512 {
-			for j := range 512 {
-				d := m.Fc2WeightGrad[i][j] + weightDecay*m.Fc2Weight[i][j]
-				m.Fc2Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc2.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 512 {
-			d := m.Fc2BiasGrad[i] + weightDecay*m.Fc2Bias[i]
-			m.Fc2Bias[i] -= lr * d
-		}
-	}
-	// fc3.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 10 {
-			for j := range 512 {
-				d := m.Fc3WeightGrad[i][j] + weightDecay*m.Fc3Weight[i][j]
-				m.Fc3Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc3.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 10 {
-			d := m.Fc3BiasGrad[i] + weightDecay*m.Fc3Bias[i]
-			m.Fc3Bias[i] -= lr * d
-		}
-	}
+	// every parameter, 669706 numbers from fc1.weight to fc3.bias: sgd update
+	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 669706), unsafe.Slice(&m.Fc1WeightGrad[0][0], 669706), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

@@ -68,32 +68,19 @@ func (m *Model) forward(x *[256][1024]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false)
-		for n := range 256 {
-			for i := range 1024 {
-				m.slot0[n*1024+i] += m.Fc1Bias[i]
-				m.slot0[n*1024+i] = runtime.ReLU(m.slot0[n*1024+i])
-			}
-		}
+		runtime.AddBiasReLU32(m.slot0[:262144], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
 		m.pool.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
-		for n := range 256 {
-			for i := range 1024 {
-				m.slot1[n*1024+i] += m.Fc2Bias[i]
-			}
-		}
+		runtime.AddBias32(m.slot1[:262144], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[256][1024]float32, y *[256][1024]float32) {
 	m.forward(x)
-	for n := range 256 {
-		for i := range 1024 {
-			y[n][i] = m.slot1[n*1024+i]
-		}
-	}
+	copy(unsafe.Slice(&y[0][0], 262144), m.slot1[:262144])
 }
 
 // Backward runs the network on x, returns the mse loss against target and
@@ -102,94 +89,36 @@ func (m *Model) Forward(x *[256][1024]float32, y *[256][1024]float32) {
 func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) float32 {
 	m.forward(x)
 	// loss = mse(fc2, target), reduction mean
-	{
-		s := float32(0)
-		for i := range 256 {
-			for j := range 1024 {
-				d := m.slot1[i*1024+j] - target[i][j]
-				s += d * d
-			}
-		}
-		m.slot2[0] = s / 262144
-	}
+	m.slot2[0] = runtime.SumSquaredDiff32(m.slot1[:262144], unsafe.Slice(&target[0][0], 262144)) / 262144
 	// dfc2 = mse_grad(fc2, target)
 	{
 		scale := float32(1) * 2 / 262144
-		for i := range 256 {
-			for j := range 1024 {
-				m.slot3[i*1024+j] = scale * (m.slot1[i*1024+j] - target[i][j])
-			}
-		}
+		runtime.ScaledDiff32(m.slot3[:262144], m.slot1[:262144], unsafe.Slice(&target[0][0], 262144), scale)
 	}
 	// dh1 = dfc2·fc2.weight
 	m.pool.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
 	// dfc2.weight = dfc2ᵀ·h1
 	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false)
 	// dfc2.bias = Σ over the batch of dfc2
-	for i := range 1024 {
-		s := float32(0)
-		for n := range 256 {
-			s += m.slot3[n*1024+i]
-		}
-		m.Fc2BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot3[:262144])
 	// dh1.pre = relu_grad(dh1, h1)
-	for i := range 256 {
-		for j := range 1024 {
-			m.slot3[i*1024+j] = runtime.ReLUGrad(m.slot1[i*1024+j], m.slot0[i*1024+j])
-		}
-	}
+	runtime.ReLUGrad32(m.slot3[:262144], m.slot1[:262144], m.slot0[:262144])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	for i := range 1024 {
-		s := float32(0)
-		for n := range 256 {
-			s += m.slot3[n*1024+i]
-		}
-		m.Fc1BiasGrad[i] = s
-	}
+	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot3[:262144])
 	return m.slot2[0]
 }
 
+// Step updates the parameters as one array, and their gradients: the index is out of
+// range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2Bias)+unsafe.Sizeof(Model{}.Fc2Bias)-unsafe.Offsetof(Model{}.Fc1Weight)-8396800]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2BiasGrad)+unsafe.Sizeof(Model{}.Fc2BiasGrad)-unsafe.Offsetof(Model{}.Fc1WeightGrad)-8396800]
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// fc1.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 1024 {
-			for j := range 1024 {
-				d := m.Fc1WeightGrad[i][j] + weightDecay*m.Fc1Weight[i][j]
-				m.Fc1Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc1.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 1024 {
-			d := m.Fc1BiasGrad[i] + weightDecay*m.Fc1Bias[i]
-			m.Fc1Bias[i] -= lr * d
-		}
-	}
-	// fc2.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 1024 {
-			for j := range 1024 {
-				d := m.Fc2WeightGrad[i][j] + weightDecay*m.Fc2Weight[i][j]
-				m.Fc2Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// fc2.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 1024 {
-			d := m.Fc2BiasGrad[i] + weightDecay*m.Fc2Bias[i]
-			m.Fc2Bias[i] -= lr * d
-		}
-	}
+	// every parameter, 2099200 numbers from fc1.weight to fc2.bias: sgd update
+	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 2099200), unsafe.Slice(&m.Fc1WeightGrad[0][0], 2099200), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

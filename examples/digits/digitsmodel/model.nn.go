@@ -77,32 +77,19 @@ func (m *Model) forward(x *[32][64]float32) {
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
 	{
 		runtime.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:2048], 64, false, m.gemmWork)
-		for n := range 32 {
-			for i := range 64 {
-				m.slot0[n*64+i] += m.HiddenBias[i]
-				m.slot0[n*64+i] = runtime.ReLU(m.slot0[n*64+i])
-			}
-		}
+		runtime.AddBiasReLU32(m.slot0[:2048], m.HiddenBias[:])
 	}
 	// logits = act·logits.weightᵀ + logits.bias
 	{
 		runtime.Gemm32(false, true, 32, 10, 64, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:320], 10, false, m.gemmWork)
-		for n := range 32 {
-			for i := range 10 {
-				m.slot1[n*10+i] += m.LogitsBias[i]
-			}
-		}
+		runtime.AddBias32(m.slot1[:320], m.LogitsBias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[32][64]float32, y *[32][10]float32) {
 	m.forward(x)
-	for n := range 32 {
-		for i := range 10 {
-			y[n][i] = m.slot1[n*10+i]
-		}
-	}
+	copy(unsafe.Slice(&y[0][0], 320), m.slot1[:320])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
@@ -143,29 +130,13 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 	// dlogits.weight = dlogitsᵀ·act
 	runtime.Gemm32(true, false, 10, 64, 32, m.slot3[:320], 10, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
-	for i := range 10 {
-		s := float32(0)
-		for n := range 32 {
-			s += m.slot3[n*10+i]
-		}
-		m.LogitsBiasGrad[i] = s
-	}
+	runtime.SumRows32(m.LogitsBiasGrad[:], m.slot3[:320])
 	// dact.pre = relu_grad(dact, act)
-	for i := range 32 {
-		for j := range 64 {
-			m.slot3[i*64+j] = runtime.ReLUGrad(m.slot1[i*64+j], m.slot0[i*64+j])
-		}
-	}
+	runtime.ReLUGrad32(m.slot3[:2048], m.slot1[:2048], m.slot0[:2048])
 	// dhidden.weight = dact.preᵀ·x
 	runtime.Gemm32(true, false, 64, 64, 32, m.slot3[:2048], 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// dhidden.bias = Σ over the batch of dact.pre
-	for i := range 64 {
-		s := float32(0)
-		for n := range 32 {
-			s += m.slot3[n*64+i]
-		}
-		m.HiddenBiasGrad[i] = s
-	}
+	runtime.SumRows32(m.HiddenBiasGrad[:], m.slot3[:2048])
 	return m.slot2[0]
 }
 

@@ -63,37 +63,160 @@ func New(seed uint64) *Model {
 // forward computes every forward value into the model's memory.
 func (m *Model) forward(x *[4]float32) {
 	// h1 = sigmoid(x·layer1.weightᵀ + layer1.bias)
-	for i := range 5 {
-		s := m.Layer1Bias[i]
-		for j := range 4 {
-			s += m.Layer1Weight[i][j] * x[j]
+	{
+		{
+			s := m.Layer1Bias[0]
+			s += m.Layer1Weight[0][0] * x[0]
+			s += m.Layer1Weight[0][1] * x[1]
+			s += m.Layer1Weight[0][2] * x[2]
+			s += m.Layer1Weight[0][3] * x[3]
+			m.slot0[0] = s
 		}
-		m.slot0[i] = runtime.Sigmoid32(s)
+		{
+			s := m.Layer1Bias[1]
+			s += m.Layer1Weight[1][0] * x[0]
+			s += m.Layer1Weight[1][1] * x[1]
+			s += m.Layer1Weight[1][2] * x[2]
+			s += m.Layer1Weight[1][3] * x[3]
+			m.slot0[1] = s
+		}
+		{
+			s := m.Layer1Bias[2]
+			s += m.Layer1Weight[2][0] * x[0]
+			s += m.Layer1Weight[2][1] * x[1]
+			s += m.Layer1Weight[2][2] * x[2]
+			s += m.Layer1Weight[2][3] * x[3]
+			m.slot0[2] = s
+		}
+		{
+			s := m.Layer1Bias[3]
+			s += m.Layer1Weight[3][0] * x[0]
+			s += m.Layer1Weight[3][1] * x[1]
+			s += m.Layer1Weight[3][2] * x[2]
+			s += m.Layer1Weight[3][3] * x[3]
+			m.slot0[3] = s
+		}
+		{
+			s := m.Layer1Bias[4]
+			s += m.Layer1Weight[4][0] * x[0]
+			s += m.Layer1Weight[4][1] * x[1]
+			s += m.Layer1Weight[4][2] * x[2]
+			s += m.Layer1Weight[4][3] * x[3]
+			m.slot0[4] = s
+		}
+		runtime.SigmoidInPlace32(m.slot0[:5])
 	}
 	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
-	for i := range 7 {
-		s := m.Layer2Bias[i]
-		for j := range 5 {
-			s += m.Layer2Weight[i][j] * m.slot0[j]
+	{
+		{
+			s := m.Layer2Bias[0]
+			s += m.Layer2Weight[0][0] * m.slot0[0]
+			s += m.Layer2Weight[0][1] * m.slot0[1]
+			s += m.Layer2Weight[0][2] * m.slot0[2]
+			s += m.Layer2Weight[0][3] * m.slot0[3]
+			s += m.Layer2Weight[0][4] * m.slot0[4]
+			m.slot1[0] = s
 		}
-		m.slot1[i] = runtime.Sigmoid32(s)
+		{
+			s := m.Layer2Bias[1]
+			s += m.Layer2Weight[1][0] * m.slot0[0]
+			s += m.Layer2Weight[1][1] * m.slot0[1]
+			s += m.Layer2Weight[1][2] * m.slot0[2]
+			s += m.Layer2Weight[1][3] * m.slot0[3]
+			s += m.Layer2Weight[1][4] * m.slot0[4]
+			m.slot1[1] = s
+		}
+		{
+			s := m.Layer2Bias[2]
+			s += m.Layer2Weight[2][0] * m.slot0[0]
+			s += m.Layer2Weight[2][1] * m.slot0[1]
+			s += m.Layer2Weight[2][2] * m.slot0[2]
+			s += m.Layer2Weight[2][3] * m.slot0[3]
+			s += m.Layer2Weight[2][4] * m.slot0[4]
+			m.slot1[2] = s
+		}
+		{
+			s := m.Layer2Bias[3]
+			s += m.Layer2Weight[3][0] * m.slot0[0]
+			s += m.Layer2Weight[3][1] * m.slot0[1]
+			s += m.Layer2Weight[3][2] * m.slot0[2]
+			s += m.Layer2Weight[3][3] * m.slot0[3]
+			s += m.Layer2Weight[3][4] * m.slot0[4]
+			m.slot1[3] = s
+		}
+		{
+			s := m.Layer2Bias[4]
+			s += m.Layer2Weight[4][0] * m.slot0[0]
+			s += m.Layer2Weight[4][1] * m.slot0[1]
+			s += m.Layer2Weight[4][2] * m.slot0[2]
+			s += m.Layer2Weight[4][3] * m.slot0[3]
+			s += m.Layer2Weight[4][4] * m.slot0[4]
+			m.slot1[4] = s
+		}
+		{
+			s := m.Layer2Bias[5]
+			s += m.Layer2Weight[5][0] * m.slot0[0]
+			s += m.Layer2Weight[5][1] * m.slot0[1]
+			s += m.Layer2Weight[5][2] * m.slot0[2]
+			s += m.Layer2Weight[5][3] * m.slot0[3]
+			s += m.Layer2Weight[5][4] * m.slot0[4]
+			m.slot1[5] = s
+		}
+		{
+			s := m.Layer2Bias[6]
+			s += m.Layer2Weight[6][0] * m.slot0[0]
+			s += m.Layer2Weight[6][1] * m.slot0[1]
+			s += m.Layer2Weight[6][2] * m.slot0[2]
+			s += m.Layer2Weight[6][3] * m.slot0[3]
+			s += m.Layer2Weight[6][4] * m.slot0[4]
+			m.slot1[6] = s
+		}
+		runtime.SigmoidInPlace32(m.slot1[:7])
 	}
 	// layer3 = h2·layer3.weightᵀ + layer3.bias
-	for i := range 3 {
-		s := m.Layer3Bias[i]
-		for j := range 7 {
-			s += m.Layer3Weight[i][j] * m.slot1[j]
+	{
+		{
+			s := m.Layer3Bias[0]
+			s += m.Layer3Weight[0][0] * m.slot1[0]
+			s += m.Layer3Weight[0][1] * m.slot1[1]
+			s += m.Layer3Weight[0][2] * m.slot1[2]
+			s += m.Layer3Weight[0][3] * m.slot1[3]
+			s += m.Layer3Weight[0][4] * m.slot1[4]
+			s += m.Layer3Weight[0][5] * m.slot1[5]
+			s += m.Layer3Weight[0][6] * m.slot1[6]
+			m.slot2[0] = s
 		}
-		m.slot2[i] = s
+		{
+			s := m.Layer3Bias[1]
+			s += m.Layer3Weight[1][0] * m.slot1[0]
+			s += m.Layer3Weight[1][1] * m.slot1[1]
+			s += m.Layer3Weight[1][2] * m.slot1[2]
+			s += m.Layer3Weight[1][3] * m.slot1[3]
+			s += m.Layer3Weight[1][4] * m.slot1[4]
+			s += m.Layer3Weight[1][5] * m.slot1[5]
+			s += m.Layer3Weight[1][6] * m.slot1[6]
+			m.slot2[1] = s
+		}
+		{
+			s := m.Layer3Bias[2]
+			s += m.Layer3Weight[2][0] * m.slot1[0]
+			s += m.Layer3Weight[2][1] * m.slot1[1]
+			s += m.Layer3Weight[2][2] * m.slot1[2]
+			s += m.Layer3Weight[2][3] * m.slot1[3]
+			s += m.Layer3Weight[2][4] * m.slot1[4]
+			s += m.Layer3Weight[2][5] * m.slot1[5]
+			s += m.Layer3Weight[2][6] * m.slot1[6]
+			m.slot2[2] = s
+		}
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[4]float32, y *[3]float32) {
 	m.forward(x)
-	for i := range 3 {
-		y[i] = m.slot2[i]
-	}
+	y[0] = m.slot2[0]
+	y[1] = m.slot2[1]
+	y[2] = m.slot2[2]
 }
 
 // Backward runs the network on x, returns the mse loss against target and
@@ -104,8 +227,16 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	// loss = mse(layer3, target), reduction mean
 	{
 		s := float32(0)
-		for j := range 3 {
-			d := m.slot2[j] - target[j]
+		{
+			d := m.slot2[0] - target[0]
+			s += d * d
+		}
+		{
+			d := m.slot2[1] - target[1]
+			s += d * d
+		}
+		{
+			d := m.slot2[2] - target[2]
 			s += d * d
 		}
 		m.slot3[0] = s / 3
@@ -113,123 +244,289 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	// dlayer3 = mse_grad(layer3, target)
 	{
 		scale := float32(1) * 2 / 3
-		for j := range 3 {
-			m.slot4[j] = scale * (m.slot2[j] - target[j])
-		}
+		m.slot4[0] = scale * (m.slot2[0] - target[0])
+		m.slot4[1] = scale * (m.slot2[1] - target[1])
+		m.slot4[2] = scale * (m.slot2[2] - target[2])
 	}
 	// dh2 = dlayer3·layer3.weight
-	for j := range 7 {
-		s := float32(0)
-		for k := range 3 {
-			s += m.slot4[k] * m.Layer3Weight[k][j]
+	{
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][0]
+			s += m.slot4[1] * m.Layer3Weight[1][0]
+			s += m.slot4[2] * m.Layer3Weight[2][0]
+			m.slot2[0] = s
 		}
-		m.slot2[j] = s
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][1]
+			s += m.slot4[1] * m.Layer3Weight[1][1]
+			s += m.slot4[2] * m.Layer3Weight[2][1]
+			m.slot2[1] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][2]
+			s += m.slot4[1] * m.Layer3Weight[1][2]
+			s += m.slot4[2] * m.Layer3Weight[2][2]
+			m.slot2[2] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][3]
+			s += m.slot4[1] * m.Layer3Weight[1][3]
+			s += m.slot4[2] * m.Layer3Weight[2][3]
+			m.slot2[3] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][4]
+			s += m.slot4[1] * m.Layer3Weight[1][4]
+			s += m.slot4[2] * m.Layer3Weight[2][4]
+			m.slot2[4] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][5]
+			s += m.slot4[1] * m.Layer3Weight[1][5]
+			s += m.slot4[2] * m.Layer3Weight[2][5]
+			m.slot2[5] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer3Weight[0][6]
+			s += m.slot4[1] * m.Layer3Weight[1][6]
+			s += m.slot4[2] * m.Layer3Weight[2][6]
+			m.slot2[6] = s
+		}
 	}
 	// dlayer3.weight = dlayer3ᵀ·h2
-	for i := range 3 {
-		for j := range 7 {
-			m.Layer3WeightGrad[i][j] = m.slot4[i] * m.slot1[j]
+	{
+		{
+			m.Layer3WeightGrad[0][0] = m.slot4[0] * m.slot1[0]
+			m.Layer3WeightGrad[0][1] = m.slot4[0] * m.slot1[1]
+			m.Layer3WeightGrad[0][2] = m.slot4[0] * m.slot1[2]
+			m.Layer3WeightGrad[0][3] = m.slot4[0] * m.slot1[3]
+			m.Layer3WeightGrad[0][4] = m.slot4[0] * m.slot1[4]
+			m.Layer3WeightGrad[0][5] = m.slot4[0] * m.slot1[5]
+			m.Layer3WeightGrad[0][6] = m.slot4[0] * m.slot1[6]
+		}
+		{
+			m.Layer3WeightGrad[1][0] = m.slot4[1] * m.slot1[0]
+			m.Layer3WeightGrad[1][1] = m.slot4[1] * m.slot1[1]
+			m.Layer3WeightGrad[1][2] = m.slot4[1] * m.slot1[2]
+			m.Layer3WeightGrad[1][3] = m.slot4[1] * m.slot1[3]
+			m.Layer3WeightGrad[1][4] = m.slot4[1] * m.slot1[4]
+			m.Layer3WeightGrad[1][5] = m.slot4[1] * m.slot1[5]
+			m.Layer3WeightGrad[1][6] = m.slot4[1] * m.slot1[6]
+		}
+		{
+			m.Layer3WeightGrad[2][0] = m.slot4[2] * m.slot1[0]
+			m.Layer3WeightGrad[2][1] = m.slot4[2] * m.slot1[1]
+			m.Layer3WeightGrad[2][2] = m.slot4[2] * m.slot1[2]
+			m.Layer3WeightGrad[2][3] = m.slot4[2] * m.slot1[3]
+			m.Layer3WeightGrad[2][4] = m.slot4[2] * m.slot1[4]
+			m.Layer3WeightGrad[2][5] = m.slot4[2] * m.slot1[5]
+			m.Layer3WeightGrad[2][6] = m.slot4[2] * m.slot1[6]
 		}
 	}
 	// dlayer3.bias = Σ over the batch of dlayer3
-	for i := range 3 {
-		m.Layer3BiasGrad[i] = m.slot4[i]
+	{
+		m.Layer3BiasGrad[0] = m.slot4[0]
+		m.Layer3BiasGrad[1] = m.slot4[1]
+		m.Layer3BiasGrad[2] = m.slot4[2]
 	}
 	// dh2.pre = sigmoid_grad(dh2, h2)
-	for j := range 7 {
-		m.slot4[j] = runtime.SigmoidGrad(m.slot2[j], m.slot1[j])
+	{
+		m.slot4[0] = runtime.SigmoidGrad(m.slot2[0], m.slot1[0])
+		m.slot4[1] = runtime.SigmoidGrad(m.slot2[1], m.slot1[1])
+		m.slot4[2] = runtime.SigmoidGrad(m.slot2[2], m.slot1[2])
+		m.slot4[3] = runtime.SigmoidGrad(m.slot2[3], m.slot1[3])
+		m.slot4[4] = runtime.SigmoidGrad(m.slot2[4], m.slot1[4])
+		m.slot4[5] = runtime.SigmoidGrad(m.slot2[5], m.slot1[5])
+		m.slot4[6] = runtime.SigmoidGrad(m.slot2[6], m.slot1[6])
 	}
 	// dh1 = dh2.pre·layer2.weight
-	for j := range 5 {
-		s := float32(0)
-		for k := range 7 {
-			s += m.slot4[k] * m.Layer2Weight[k][j]
+	{
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer2Weight[0][0]
+			s += m.slot4[1] * m.Layer2Weight[1][0]
+			s += m.slot4[2] * m.Layer2Weight[2][0]
+			s += m.slot4[3] * m.Layer2Weight[3][0]
+			s += m.slot4[4] * m.Layer2Weight[4][0]
+			s += m.slot4[5] * m.Layer2Weight[5][0]
+			s += m.slot4[6] * m.Layer2Weight[6][0]
+			m.slot2[0] = s
 		}
-		m.slot2[j] = s
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer2Weight[0][1]
+			s += m.slot4[1] * m.Layer2Weight[1][1]
+			s += m.slot4[2] * m.Layer2Weight[2][1]
+			s += m.slot4[3] * m.Layer2Weight[3][1]
+			s += m.slot4[4] * m.Layer2Weight[4][1]
+			s += m.slot4[5] * m.Layer2Weight[5][1]
+			s += m.slot4[6] * m.Layer2Weight[6][1]
+			m.slot2[1] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer2Weight[0][2]
+			s += m.slot4[1] * m.Layer2Weight[1][2]
+			s += m.slot4[2] * m.Layer2Weight[2][2]
+			s += m.slot4[3] * m.Layer2Weight[3][2]
+			s += m.slot4[4] * m.Layer2Weight[4][2]
+			s += m.slot4[5] * m.Layer2Weight[5][2]
+			s += m.slot4[6] * m.Layer2Weight[6][2]
+			m.slot2[2] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer2Weight[0][3]
+			s += m.slot4[1] * m.Layer2Weight[1][3]
+			s += m.slot4[2] * m.Layer2Weight[2][3]
+			s += m.slot4[3] * m.Layer2Weight[3][3]
+			s += m.slot4[4] * m.Layer2Weight[4][3]
+			s += m.slot4[5] * m.Layer2Weight[5][3]
+			s += m.slot4[6] * m.Layer2Weight[6][3]
+			m.slot2[3] = s
+		}
+		{
+			s := float32(0)
+			s += m.slot4[0] * m.Layer2Weight[0][4]
+			s += m.slot4[1] * m.Layer2Weight[1][4]
+			s += m.slot4[2] * m.Layer2Weight[2][4]
+			s += m.slot4[3] * m.Layer2Weight[3][4]
+			s += m.slot4[4] * m.Layer2Weight[4][4]
+			s += m.slot4[5] * m.Layer2Weight[5][4]
+			s += m.slot4[6] * m.Layer2Weight[6][4]
+			m.slot2[4] = s
+		}
 	}
 	// dlayer2.weight = dh2.preᵀ·h1
-	for i := range 7 {
-		for j := range 5 {
-			m.Layer2WeightGrad[i][j] = m.slot4[i] * m.slot0[j]
+	{
+		{
+			m.Layer2WeightGrad[0][0] = m.slot4[0] * m.slot0[0]
+			m.Layer2WeightGrad[0][1] = m.slot4[0] * m.slot0[1]
+			m.Layer2WeightGrad[0][2] = m.slot4[0] * m.slot0[2]
+			m.Layer2WeightGrad[0][3] = m.slot4[0] * m.slot0[3]
+			m.Layer2WeightGrad[0][4] = m.slot4[0] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[1][0] = m.slot4[1] * m.slot0[0]
+			m.Layer2WeightGrad[1][1] = m.slot4[1] * m.slot0[1]
+			m.Layer2WeightGrad[1][2] = m.slot4[1] * m.slot0[2]
+			m.Layer2WeightGrad[1][3] = m.slot4[1] * m.slot0[3]
+			m.Layer2WeightGrad[1][4] = m.slot4[1] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[2][0] = m.slot4[2] * m.slot0[0]
+			m.Layer2WeightGrad[2][1] = m.slot4[2] * m.slot0[1]
+			m.Layer2WeightGrad[2][2] = m.slot4[2] * m.slot0[2]
+			m.Layer2WeightGrad[2][3] = m.slot4[2] * m.slot0[3]
+			m.Layer2WeightGrad[2][4] = m.slot4[2] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[3][0] = m.slot4[3] * m.slot0[0]
+			m.Layer2WeightGrad[3][1] = m.slot4[3] * m.slot0[1]
+			m.Layer2WeightGrad[3][2] = m.slot4[3] * m.slot0[2]
+			m.Layer2WeightGrad[3][3] = m.slot4[3] * m.slot0[3]
+			m.Layer2WeightGrad[3][4] = m.slot4[3] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[4][0] = m.slot4[4] * m.slot0[0]
+			m.Layer2WeightGrad[4][1] = m.slot4[4] * m.slot0[1]
+			m.Layer2WeightGrad[4][2] = m.slot4[4] * m.slot0[2]
+			m.Layer2WeightGrad[4][3] = m.slot4[4] * m.slot0[3]
+			m.Layer2WeightGrad[4][4] = m.slot4[4] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[5][0] = m.slot4[5] * m.slot0[0]
+			m.Layer2WeightGrad[5][1] = m.slot4[5] * m.slot0[1]
+			m.Layer2WeightGrad[5][2] = m.slot4[5] * m.slot0[2]
+			m.Layer2WeightGrad[5][3] = m.slot4[5] * m.slot0[3]
+			m.Layer2WeightGrad[5][4] = m.slot4[5] * m.slot0[4]
+		}
+		{
+			m.Layer2WeightGrad[6][0] = m.slot4[6] * m.slot0[0]
+			m.Layer2WeightGrad[6][1] = m.slot4[6] * m.slot0[1]
+			m.Layer2WeightGrad[6][2] = m.slot4[6] * m.slot0[2]
+			m.Layer2WeightGrad[6][3] = m.slot4[6] * m.slot0[3]
+			m.Layer2WeightGrad[6][4] = m.slot4[6] * m.slot0[4]
 		}
 	}
 	// dlayer2.bias = Σ over the batch of dh2.pre
-	for i := range 7 {
-		m.Layer2BiasGrad[i] = m.slot4[i]
+	{
+		m.Layer2BiasGrad[0] = m.slot4[0]
+		m.Layer2BiasGrad[1] = m.slot4[1]
+		m.Layer2BiasGrad[2] = m.slot4[2]
+		m.Layer2BiasGrad[3] = m.slot4[3]
+		m.Layer2BiasGrad[4] = m.slot4[4]
+		m.Layer2BiasGrad[5] = m.slot4[5]
+		m.Layer2BiasGrad[6] = m.slot4[6]
 	}
 	// dh1.pre = sigmoid_grad(dh1, h1)
-	for j := range 5 {
-		m.slot1[j] = runtime.SigmoidGrad(m.slot2[j], m.slot0[j])
+	{
+		m.slot1[0] = runtime.SigmoidGrad(m.slot2[0], m.slot0[0])
+		m.slot1[1] = runtime.SigmoidGrad(m.slot2[1], m.slot0[1])
+		m.slot1[2] = runtime.SigmoidGrad(m.slot2[2], m.slot0[2])
+		m.slot1[3] = runtime.SigmoidGrad(m.slot2[3], m.slot0[3])
+		m.slot1[4] = runtime.SigmoidGrad(m.slot2[4], m.slot0[4])
 	}
 	// dlayer1.weight = dh1.preᵀ·x
-	for i := range 5 {
-		for j := range 4 {
-			m.Layer1WeightGrad[i][j] = m.slot1[i] * x[j]
+	{
+		{
+			m.Layer1WeightGrad[0][0] = m.slot1[0] * x[0]
+			m.Layer1WeightGrad[0][1] = m.slot1[0] * x[1]
+			m.Layer1WeightGrad[0][2] = m.slot1[0] * x[2]
+			m.Layer1WeightGrad[0][3] = m.slot1[0] * x[3]
+		}
+		{
+			m.Layer1WeightGrad[1][0] = m.slot1[1] * x[0]
+			m.Layer1WeightGrad[1][1] = m.slot1[1] * x[1]
+			m.Layer1WeightGrad[1][2] = m.slot1[1] * x[2]
+			m.Layer1WeightGrad[1][3] = m.slot1[1] * x[3]
+		}
+		{
+			m.Layer1WeightGrad[2][0] = m.slot1[2] * x[0]
+			m.Layer1WeightGrad[2][1] = m.slot1[2] * x[1]
+			m.Layer1WeightGrad[2][2] = m.slot1[2] * x[2]
+			m.Layer1WeightGrad[2][3] = m.slot1[2] * x[3]
+		}
+		{
+			m.Layer1WeightGrad[3][0] = m.slot1[3] * x[0]
+			m.Layer1WeightGrad[3][1] = m.slot1[3] * x[1]
+			m.Layer1WeightGrad[3][2] = m.slot1[3] * x[2]
+			m.Layer1WeightGrad[3][3] = m.slot1[3] * x[3]
+		}
+		{
+			m.Layer1WeightGrad[4][0] = m.slot1[4] * x[0]
+			m.Layer1WeightGrad[4][1] = m.slot1[4] * x[1]
+			m.Layer1WeightGrad[4][2] = m.slot1[4] * x[2]
+			m.Layer1WeightGrad[4][3] = m.slot1[4] * x[3]
 		}
 	}
 	// dlayer1.bias = Σ over the batch of dh1.pre
-	for i := range 5 {
-		m.Layer1BiasGrad[i] = m.slot1[i]
+	{
+		m.Layer1BiasGrad[0] = m.slot1[0]
+		m.Layer1BiasGrad[1] = m.slot1[1]
+		m.Layer1BiasGrad[2] = m.slot1[2]
+		m.Layer1BiasGrad[3] = m.slot1[3]
+		m.Layer1BiasGrad[4] = m.slot1[4]
 	}
 	return m.slot3[0]
 }
 
+// Step updates the parameters as one array, and their gradients: the index is out of
+// range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3Bias)+unsafe.Sizeof(Model{}.Layer3Bias)-unsafe.Offsetof(Model{}.Layer1Weight)-364]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3BiasGrad)+unsafe.Sizeof(Model{}.Layer3BiasGrad)-unsafe.Offsetof(Model{}.Layer1WeightGrad)-364]
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// layer1.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 5 {
-			for j := range 4 {
-				d := m.Layer1WeightGrad[i][j] + weightDecay*m.Layer1Weight[i][j]
-				m.Layer1Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// layer1.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 5 {
-			d := m.Layer1BiasGrad[i] + weightDecay*m.Layer1Bias[i]
-			m.Layer1Bias[i] -= lr * d
-		}
-	}
-	// layer2.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 7 {
-			for j := range 5 {
-				d := m.Layer2WeightGrad[i][j] + weightDecay*m.Layer2Weight[i][j]
-				m.Layer2Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// layer2.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 7 {
-			d := m.Layer2BiasGrad[i] + weightDecay*m.Layer2Bias[i]
-			m.Layer2Bias[i] -= lr * d
-		}
-	}
-	// layer3.weight: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 3 {
-			for j := range 7 {
-				d := m.Layer3WeightGrad[i][j] + weightDecay*m.Layer3Weight[i][j]
-				m.Layer3Weight[i][j] -= lr * d
-			}
-		}
-	}
-	// layer3.bias: sgd update
-	{
-		lr, weightDecay := m.LR, m.WeightDecay
-		for i := range 3 {
-			d := m.Layer3BiasGrad[i] + weightDecay*m.Layer3Bias[i]
-			m.Layer3Bias[i] -= lr * d
-		}
-	}
+	// every parameter, 91 numbers from layer1.weight to layer3.bias: sgd update
+	runtime.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

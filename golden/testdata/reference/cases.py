@@ -114,4 +114,10 @@ CASES = [
          {"name": "fc2", "in": 128, "out": 10}]},
      "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.1},
      "batch": 64, "steps": 2, "seed": 33},
+    {"name": "vector_mse_decay", "description": "64-96-80 relu, MSE, SGD with weight decay, batch 16: the vector kernels' epilogues, relu gradient, mse and update.",
+     "model": {"layers": [
+         {"name": "fc1", "in": 64, "out": 96, "activation": "relu"},
+         {"name": "fc2", "in": 96, "out": 80}]},
+     "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.2, "weight_decay": 0.01},
+     "batch": 16, "steps": 3, "seed": 34},
 ]
