@@ -84,14 +84,17 @@ func (gen *generator) genModel(f *jen.File) {
 // does by default.
 func (gen *generator) genNew(f *jen.File) {
 	body := []jen.Code{jen.Id("m").Op(":=").Op("&").Id("Model").Values(gen.hyperDefaults()...)}
-	if gen.usesGemm() {
-		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
-	}
-	if gen.usesPool() {
+	switch {
+	case gen.usesPool():
+		// The GEMMs run on this goroutine use the workspace of the pool's
+		// share 0, which this goroutine computes: one workspace, not two.
 		body = append(body,
-			jen.Id("m").Dot("pool").Op("=").Qual(runtimePath, "NewPool").Call(jen.Lit(0), jen.Len(jen.Id("m").Dot("gemmWork"))),
+			jen.Id("m").Dot("pool").Op("=").Qual(runtimePath, gen.suffixed("NewPool")).Call(jen.Lit(0), gen.gemmWork()),
+			jen.Id("m").Dot("gemmWork").Op("=").Id("m").Dot("pool").Dot(gen.suffixed("Work")).Call(),
 			jen.Qual("runtime", "AddCleanup").Call(jen.Id("m"), jen.Func().Params(jen.Id("p").Op("*").Qual(runtimePath, "Pool")).Block(jen.Id("p").Dot("Close").Call()), jen.Id("m").Dot("pool")),
 		)
+	case gen.usesGemm():
+		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
 	}
 	// Parameters outside a linear layer (an ONNX model's constants) start
 	// at zero; they have no fan-in to scale by.

@@ -7,13 +7,16 @@ import "github.com/klauspost/cpuid/v2"
 // The assembly sets, in order of preference. Blocking parameters are per
 // set (see gemm.go and README.md): kc keeps an mr×kc sliver of packed A in
 // the 48 KiB L1 while the kc×nb block of packed B streams from the 2 MiB L2.
+// mb and nb cap the packed blocks at 0.5 MiB of A and 0.25 MiB of B, the same
+// in every set, so that both stay in the L2 and a model's workspace (one
+// per core) stays under 1 MiB.
 var kernelSets = []*kernelSet{
 	genericKernels,
 	{
 		name: "avx2",
-		sgemm: gemmKernel[float32]{mr: 6, nr: 16, kc: 512, mb: 2040, nb: 512, micro: sgemmKernelAVX2,
+		sgemm: gemmKernel[float32]{mr: 6, nr: 16, kc: 256, mb: 510, nb: 256, micro: sgemmKernelAVX2,
 			packW: 8, packTranspose: packTransposeY32, packRows: packRowsY32},
-		dgemm: gemmKernel[float64]{mr: 6, nr: 8, kc: 384, mb: 2040, nb: 384, micro: dgemmKernelAVX2,
+		dgemm: gemmKernel[float64]{mr: 6, nr: 8, kc: 256, mb: 252, nb: 128, micro: dgemmKernelAVX2,
 			packW: 4, packTranspose: packTransposeY64, packRows: packRowsY64},
 		v32:       avx2Vec32,
 		v64:       avx2Vec64,
@@ -21,9 +24,9 @@ var kernelSets = []*kernelSet{
 	},
 	{
 		name: "avx512",
-		sgemm: gemmKernel[float32]{mr: 14, nr: 32, kc: 256, mb: 2044, nb: 1024, micro: sgemmKernelAVX512,
+		sgemm: gemmKernel[float32]{mr: 14, nr: 32, kc: 256, mb: 504, nb: 256, micro: sgemmKernelAVX512,
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
-		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 2044, nb: 512, micro: dgemmKernelAVX512,
+		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 252, nb: 128, micro: dgemmKernelAVX512,
 			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
 		v32:       avx512Vec32,
 		v64:       avx512Vec64,

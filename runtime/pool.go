@@ -32,7 +32,7 @@ type poolWorker struct {
 	wake   chan struct{}
 	task   gemmTask
 	work64 []float64
-	work32 []float32 // the same memory as work64
+	work32 []float32 // the same memory as work64 from NewPool
 }
 
 // gemmTask is one worker's share of a call: a Gemm on a band of C.
@@ -55,18 +55,45 @@ const poolMinFlops = 1 << 20
 // whose workspaces hold maxWork elements each, float32 or float64; a call
 // panics when a share needs more than that (GemmWork32 or GemmWork64 of the
 // share's size). maxWork ≤ 0 gives workspaces large enough for any shape.
+// NewPool32 and NewPool64 make workspaces of one precision, half the memory.
 func NewPool(workers int, maxWork int) *Pool {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	if maxWork <= 0 {
 		const huge = 1 << 30 // the block sizes bound the work for any size above them
 		maxWork = max(GemmWork32(huge, huge, huge), GemmWork64(huge, huge, huge))
 	}
+	return newPool(workers, func(w *poolWorker) {
+		w.work64 = make([]float64, maxWork)
+		w.work32 = unsafe.Slice((*float32)(unsafe.Pointer(&w.work64[0])), maxWork)
+	})
+}
+
+// NewPool32 is NewPool for Gemm32 only (Gemm64 panics): float32 workspaces of
+// maxWork elements, which must be positive.
+func NewPool32(workers int, maxWork int) *Pool {
+	checkPoolWork(maxWork)
+	return newPool(workers, func(w *poolWorker) { w.work32 = make([]float32, maxWork) })
+}
+
+// NewPool64 is NewPool for Gemm64 only (Gemm32 panics).
+func NewPool64(workers int, maxWork int) *Pool {
+	checkPoolWork(maxWork)
+	return newPool(workers, func(w *poolWorker) { w.work64 = make([]float64, maxWork) })
+}
+
+func checkPoolWork(maxWork int) {
+	if maxWork <= 0 {
+		panic("runtime: NewPool32/NewPool64: the workspace size must be positive")
+	}
+}
+
+func newPool(workers int, alloc func(w *poolWorker)) *Pool {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	p := &Pool{workers: make([]*poolWorker, workers)}
 	for i := range p.workers {
-		w := &poolWorker{work64: make([]float64, maxWork)}
-		w.work32 = unsafe.Slice((*float32)(unsafe.Pointer(&w.work64[0])), maxWork)
+		w := &poolWorker{}
+		alloc(w)
 		p.workers[i] = w
 		if i > 0 { // the caller computes share 0
 			w.wake = make(chan struct{})
@@ -76,6 +103,15 @@ func NewPool(workers int, maxWork int) *Pool {
 	}
 	return p
 }
+
+// Work32 is the float32 workspace of share 0, which the calling goroutine
+// computes. A model that also runs GEMMs of its own (Gemm32) can use it as
+// their work slice rather than allocate another: they never overlap a call
+// of the pool from the same goroutine.
+func (p *Pool) Work32() []float32 { return p.workers[0].work32 }
+
+// Work64 is Work32 for float64.
+func (p *Pool) Work64() []float64 { return p.workers[0].work64 }
 
 // Workers is the number of workers, the calling goroutine included.
 func (p *Pool) Workers() int { return len(p.workers) }

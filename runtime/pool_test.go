@@ -76,3 +76,37 @@ func TestPoolWorkspace(t *testing.T) {
 	// A product that fits still runs.
 	p.Gemm32(false, false, 2, 2, 2, a, 2, a, 2, a, 2, false)
 }
+
+// TestPoolTyped: NewPool32 and NewPool64 give the same bits as Gemm, share 0's
+// workspace serves the caller's own GEMMs, and the other precision panics.
+func TestPoolTyped(t *testing.T) {
+	const m, n, k = 200, 130, 70
+	rng := rand.New(rand.NewPCG(21, 22))
+	g := newGemmCase[float32](rng, false, true, m, n, k, 0, false)
+	want := append([]float32(nil), g.c...)
+	Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, want, g.ldc, false, make([]float32, GemmWork32(m, n, k)))
+
+	p := NewPool32(2, GemmWork32(m, n, k))
+	defer p.Close()
+	if len(p.Work32()) != GemmWork32(m, n, k) || p.Work64() != nil {
+		t.Fatalf("NewPool32 workspaces: %d float32, %d float64", len(p.Work32()), len(p.Work64()))
+	}
+	got := append([]float32(nil), g.c...)
+	p.Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, got, g.ldc, false)
+	own := append([]float32(nil), g.c...)
+	Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, own, g.ldc, false, p.Work32())
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(own[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("C[%d]: pool %v, with Work32 %v, Gemm32 %v", i, got[i], own[i], want[i])
+		}
+	}
+	c64 := make([]float64, 4)
+	mustPanic(t, "Gemm64 on NewPool32", func() { p.Gemm64(false, false, 2, 2, 2, c64, 2, c64, 2, c64, 2, false) })
+
+	p64 := NewPool64(2, GemmWork64(8, 8, 8))
+	defer p64.Close()
+	c32 := make([]float32, 4)
+	mustPanic(t, "Gemm32 on NewPool64", func() { p64.Gemm32(false, false, 2, 2, 2, c32, 2, c32, 2, c32, 2, false) })
+	p64.Gemm64(false, false, 2, 2, 2, c64, 2, c64, 2, c64, 2, false)
+	mustPanic(t, "NewPool32(0 work)", func() { NewPool32(1, 0) })
+}
