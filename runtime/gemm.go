@@ -52,8 +52,8 @@ type gemmKernel[T float32 | float64] struct {
 
 // blockSize splits n into the fewest blocks of at most limit and returns
 // their common size, rounded up to a multiple of unit (limit is one).
-// Equal blocks avoid a thin last block: k = 300 with kc = 256 gives two
-// blocks of 150, not 256 and 44.
+// Equal blocks avoid a thin last block: k = 300 with kc = 256 and unit 16
+// gives blocks of 160 and 140, not 256 and 44.
 func blockSize(n, limit, unit int) int {
 	blocks := (n + limit - 1) / limit
 	return roundUp((n+blocks-1)/blocks, unit)
@@ -73,7 +73,10 @@ func (g *gemmKernel[T]) layout(m, n, k int) (kc, mb, nb, need int) {
 	}
 	var zero T
 	line := cacheLine / int(unsafe.Sizeof(zero))
-	kc = blockSize(k, g.kc, 1)
+	// Depth blocks in whole packW columns, where k allows, so the
+	// assembly transposes pack them all (the Go tail only for a k that
+	// is not a multiple of packW): k = 784 is 208+208+208+160, not 4·196.
+	kc = blockSize(k, g.kc, max(g.packW, 1))
 	mb = blockSize(m, g.mb, g.mr)
 	nb = blockSize(n, g.nb, g.nr)
 	need = line + roundUp(mb*kc, line) + roundUp(kc*nb, line) + g.mr*g.nr
