@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Runs nngen's workload benchmarks and the same workloads in PyTorch, side by
-# side in one run, and prints a table of times and ratios.
+# side, and prints a table of times and ratios.
 #
 #   bash bench/compare.sh            # one thread (GOMAXPROCS=1, torch 1 thread)
 #   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; torch 1 thread + 2 OpenBLAS threads
+#   ROUNDS=5 BENCHTIME=2s bash bench/compare.sh
+#
+# The two sides alternate for ROUNDS rounds (default 3), so a slow spell of
+# the machine (a shared host's neighbours) falls on both; the table shows
+# each side's median over the rounds, their ratio, and the lowest and
+# highest ratio of a single round.
 #
 # PyTorch is Debian's python3-torch (apt-get install python3-torch). Its
 # OpenBLAS does not recognise this CPU and falls back to slow kernels, so we
@@ -11,24 +17,51 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-1}
-benchtime=${BENCHTIME:-2s}
+benchtime=${BENCHTIME:-1s}
+rounds=${ROUNDS:-3}
+python=${PYTHON:-/usr/bin/python3}
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
 echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=SkylakeX)"
+echo "rounds: $rounds, benchtime $benchtime"
 
-go_out=$(GOMAXPROCS=$threads go test ./bench -run '^$' -bench . -benchtime "$benchtime" -count 1 | grep '^Benchmark')
-python=${PYTHON:-/usr/bin/python3}
-py_out=$(OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
-	"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())')
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go test -c -o "$tmp/bench.test" ./bench
+for r in $(seq "$rounds"); do
+	GOMAXPROCS=$threads "$tmp/bench.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" |
+		awk -v r="$r" '/^Benchmark/ {
+			name = substr($1, 10); sub(/-[0-9]+$/, "", name)
+			g = ""; for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s") g = $i
+			print "go", r, name, $3 / 1000, g
+		}' >>"$tmp/results"
+	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
+		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' |
+		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
+done
 
-printf '\n%-22s %14s %14s %10s %12s\n' workload "nngen" "PyTorch" "speedup" "nngen GFLOP/s"
-while read -r name us; do
-	line=$(echo "$go_out" | grep -E "^Benchmark${name}(-[0-9]+)?[[:space:]]" || true)
-	[ -n "$line" ] || continue
-	ns=$(echo "$line" | awk '{print $3}')
-	gflops=$(echo "$line" | awk '{for (i=1;i<=NF;i++) if ($(i+1)=="GFLOP/s") print $i}')
-	awk -v n="$name" -v ns="$ns" -v us="$us" -v g="$gflops" 'BEGIN {
-		go = ns / 1000
-		printf "%-22s %12.3f us %12.3f us %9.1fx %12s\n", n, go, us, us / go, g
-	}'
-done <<<"$py_out"
+printf '\n%-22s %14s %14s %9s %15s %14s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s"
+awk '
+function median(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+$1 == "go" { gov[$3] = gov[$3] " " $4; gf[$3] = gf[$3] " " $5; go1[$3, $2] = $4 }
+$1 == "py" { if (!($3 in pyv)) order[++n] = $3; pyv[$3] = pyv[$3] " " $4; py1[$3, $2] = $4 }
+END {
+	for (i = 1; i <= n; i++) {
+		w = order[i]
+		if (!(w in gov)) continue
+		lo = hi = ""
+		for (key in py1) {
+			split(key, k, SUBSEP)
+			if (k[1] != w || !((w, k[2]) in go1)) continue
+			q = py1[key] / go1[w, k[2]]
+			if (lo == "" || q < lo) lo = q
+			if (hi == "" || q > hi) hi = q
+		}
+		g = median(gov[w]); p = median(pyv[w])
+		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f\n", w, g, p, p / g, lo, hi, median(gf[w])
+	}
+}' "$tmp/results"

@@ -89,8 +89,13 @@ func (g *gemmKernel[T]) layout(m, n, k int) (kc, mb, nb, need int) {
 func GemmWork32(m, n, k int) int {
 	most := 0
 	for _, ks := range kernelSets {
-		_, _, _, need := ks.sgemm.layout(m, n, k)
-		most = max(most, need)
+		// Both kernels: the Pool's shares of m rows may pick either.
+		for _, g := range []*gemmKernel[float32]{&ks.sgemm, &ks.sgemm8} {
+			if g.micro != nil {
+				_, _, _, need := g.layout(m, n, k)
+				most = max(most, need)
+			}
+		}
 	}
 	return most
 }
@@ -113,7 +118,7 @@ func GemmWork64(m, n, k int) int {
 // allocates nothing. It panics on negative sizes, strides shorter than a
 // row, slices too short for their matrices, or work too short.
 func Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, work []float32) {
-	gemm(&kernels().sgemm, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+	gemm(kernels().sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 }
 
 // Gemm64 is Gemm32 for float64; work must hold GemmWork64(m, n, k).

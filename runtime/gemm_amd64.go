@@ -8,6 +8,9 @@ package runtime
 func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, load bool)
 
 //go:noescape
+func sgemmKernel8AVX512(k int, a, b, c *float32, ldc int, load bool)
+
+//go:noescape
 func dgemmKernelAVX512(k int, a, b, c *float64, ldc int, load bool)
 
 //go:noescape

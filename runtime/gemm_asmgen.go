@@ -63,6 +63,7 @@ type microKernel struct {
 
 var kernels = []microKernel{
 	{"sgemmKernelAVX512", single, avx512, 14, 2}, // 14×32: 28 accumulators
+	{"sgemmKernel8AVX512", single, avx512, 8, 2}, // 8×32: for m a multiple of 8 (batch 32, 64, ...)
 	{"dgemmKernelAVX512", double, avx512, 14, 2}, // 14×16
 	{"sgemmKernelAVX2", single, avx2, 6, 2},      // 6×16: 12 accumulators
 	{"dgemmKernelAVX2", double, avx2, 6, 2},      // 6×8

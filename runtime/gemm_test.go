@@ -333,3 +333,31 @@ func TestKernelSets(t *testing.T) {
 	}
 	t.Logf("kernel sets: active %s", before)
 }
+
+// TestGemmKernelsAgree: the 8-row and the main float32 kernel sum every
+// element in the same order, so they give the same bits whatever m; the
+// Pool may hand shares of one product to either.
+func TestGemmKernelsAgree(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		ks := kernels()
+		if ks.sgemm8.micro == nil {
+			t.Skip("no 8-row kernel in this set")
+		}
+		rng := rand.New(rand.NewPCG(23, 24))
+		for _, m := range []int{1, 7, 8, 13, 14, 16, 29, 32, 64, 100} {
+			for ti, tr := range transCombos {
+				g := newGemmCase[float32](rng, tr.transA, tr.transB, m, 70, 300, ti, ti%2 == 0)
+				c8 := append([]float32(nil), g.c...)
+				c14 := append([]float32(nil), g.c...)
+				work := make([]float32, GemmWork32(m, 70, 300))
+				gemm(&ks.sgemm8, g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, c8, g.ldc, g.accumulate, work)
+				gemm(&ks.sgemm, g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, c14, g.ldc, g.accumulate, work)
+				for i := range c8 {
+					if math.Float32bits(c8[i]) != math.Float32bits(c14[i]) {
+						t.Fatalf("%s: C[%d] = %v (8 rows), %v (%d rows)", g.name(), i, c8[i], c14[i], ks.sgemm.mr)
+					}
+				}
+			}
+		}
+	})
+}
