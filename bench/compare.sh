@@ -9,7 +9,9 @@
 # The two sides alternate for ROUNDS rounds (default 3), so a slow spell of
 # the machine (a shared host's neighbours) falls on both; the table shows
 # each side's median over the rounds, their ratio, and the lowest and
-# highest ratio of a single round.
+# highest ratio of a single round. With THREADS > 1 each round also runs
+# nngen on one core, and the last column is its one-core median over its
+# THREADS-core median.
 #
 # PyTorch is Debian's python3-torch (apt-get install python3-torch). Its
 # OpenBLAS does not recognise this CPU and falls back to slow kernels, so we
@@ -35,12 +37,18 @@ for r in $(seq "$rounds"); do
 			g = ""; for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s") g = $i
 			print "go", r, name, $3 / 1000, g
 		}' >>"$tmp/results"
+	if [ "$threads" != 1 ]; then # nngen's own one-core time, for the scaling column
+		GOMAXPROCS=1 "$tmp/bench.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" |
+			awk -v r="$r" '/^Benchmark/ { name = substr($1, 10); print "go1", r, name, $3 / 1000 }' >>"$tmp/results"
+	fi
 	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
 		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' |
 		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
 done
 
-printf '\n%-22s %14s %14s %9s %15s %14s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s"
+scaling=""
+[ "$threads" != 1 ] && scaling="nngen 1 core/$threads"
+printf '\n%-22s %14s %14s %9s %15s %14s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "$scaling"
 awk '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
@@ -48,6 +56,7 @@ function median(list,   n, a, i, j, t) {
 	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
 $1 == "go" { gov[$3] = gov[$3] " " $4; gf[$3] = gf[$3] " " $5; go1[$3, $2] = $4 }
+$1 == "go1" { one[$3] = one[$3] " " $4 }
 $1 == "py" { if (!($3 in pyv)) order[++n] = $3; pyv[$3] = pyv[$3] " " $4; py1[$3, $2] = $4 }
 END {
 	for (i = 1; i <= n; i++) {
@@ -62,6 +71,8 @@ END {
 			if (hi == "" || q > hi) hi = q
 		}
 		g = median(gov[w]); p = median(pyv[w])
-		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f\n", w, g, p, p / g, lo, hi, median(gf[w])
+		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f", w, g, p, p / g, lo, hi, median(gf[w])
+		if (w in one) printf " %14.2fx", median(one[w]) / g
+		printf "\n"
 	}
 }' "$tmp/results"

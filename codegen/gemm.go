@@ -55,12 +55,18 @@ func (gen *generator) usesGemm() bool {
 	return false
 }
 
-// gemmWork is the expression sizing the model's GEMM workspace: the
-// largest the kernels need over every GEMM the model runs.
+// gemmWork is the expression sizing the model's GEMM workspace (each
+// worker's, with a pool): the largest the kernels need over every GEMM the
+// model runs, or over each worker's share of it on the pool.
 func (gen *generator) gemmWork() *jen.Statement {
 	var sizes []jen.Code
 	for _, v := range gen.g.Values {
-		if m, n, k, ok := gemmShape(v); ok {
+		m, n, k, ok := gemmShape(v)
+		switch {
+		case !ok:
+		case m*n*k >= poolMin: // a share of it, on each of the pool's workers
+			sizes = append(sizes, rt(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
+		default: // on this goroutine, with share 0's workspace when there is a pool
 			sizes = append(sizes, rt(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		}
 	}

@@ -176,24 +176,70 @@ func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b 
 	p.dispatch(parts)
 }
 
-// plan picks the number of shares and whether to split rows (else columns):
-// the longer side of C, into at most one share per worker and per tile,
-// and one share per poolMinFlops of work.
+// plan picks the number of shares and whether to split rows (else columns)
+// for a call on this pool.
 func (p *Pool) plan(mr, nr, m, n, k int) (parts int, rows bool) {
 	if p.closed {
 		panic("runtime: Pool used after Close")
 	}
+	return planShares(len(p.workers), mr, nr, m, n, k)
+}
+
+// planShares splits the longer side of C into at most one share per worker
+// and per tile, and one share per poolMinFlops of work.
+func planShares(workers, mr, nr, m, n, k int) (parts int, rows bool) {
 	rows = m >= n
 	tiles := (n + nr - 1) / nr
 	if rows {
 		tiles = (m + mr - 1) / mr
 	}
 	flops := 2 * m * n * k
-	parts = min(len(p.workers), tiles, max(1, flops/poolMinFlops))
+	parts = min(workers, tiles, max(1, flops/poolMinFlops))
 	if k == 0 {
 		parts = 1 // nothing to split: Gemm only clears C
 	}
 	return max(parts, 1), rows
+}
+
+// PoolWork32 is the workspace (elements) that every worker of a pool of
+// the given size (runtime.GOMAXPROCS(0) when workers ≤ 0) needs for its
+// share of an m×n×k Pool.Gemm32, with any kernel set: GemmWork32 of the
+// largest share, less than GemmWork32(m, n, k) when the product is split.
+// A generated model sizes its pool with the most over its pooled products
+// and GemmWork32 of those it runs itself with Work32.
+func PoolWork32(workers, m, n, k int) int {
+	most := 0
+	for _, ks := range kernelSets {
+		forShares(workers, ks.sgemm.mr, ks.sgemm.nr, m, n, k, func(m, n, k int) {
+			most = max(most, GemmWork32(m, n, k))
+		})
+	}
+	return most
+}
+
+// PoolWork64 is PoolWork32 for Pool.Gemm64.
+func PoolWork64(workers, m, n, k int) int {
+	most := 0
+	for _, ks := range kernelSets {
+		forShares(workers, ks.dgemm.mr, ks.dgemm.nr, m, n, k, func(m, n, k int) {
+			most = max(most, GemmWork64(m, n, k))
+		})
+	}
+	return most
+}
+
+// forShares calls f with the size of every share of an m×n×k product split
+// as a pool of workers splits it with tiles of mr×nr.
+func forShares(workers, mr, nr, m, n, k int, f func(m, n, k int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	parts, rows := planShares(workers, mr, nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := gemmTask{m: m, n: n, k: k}
+		t.share(parts, i, rows, mr, nr)
+		f(t.m, t.n, t.k)
+	}
 }
 
 // share narrows the task to band i of parts, on tile boundaries.

@@ -110,3 +110,32 @@ func TestPoolTyped(t *testing.T) {
 	p64.Gemm64(false, false, 2, 2, 2, c64, 2, c64, 2, c64, 2, false)
 	mustPanic(t, "NewPool32(0 work)", func() { NewPool32(1, 0) })
 }
+
+// TestPoolWork: PoolWork32 sizes every share; a pool sized by it runs the
+// product (the share check would panic otherwise), and a 1024-row product
+// split in two needs less per worker than the whole. (A share can need a
+// little more than the whole: its blocks round differently.)
+func TestPoolWork(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, s := range [][3]int{{1024, 1024, 256}, {256, 1024, 1024}, {64, 512, 784}, {128, 784, 32}, {3, 5, 7}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, workers := range []int{1, 2, 3} {
+				need := PoolWork32(workers, m, n, k)
+				if workers == 1 && need != GemmWork32(m, n, k) {
+					t.Errorf("PoolWork32(1, %v) = %d, GemmWork32 = %d", s, need, GemmWork32(m, n, k))
+				}
+				p := NewPool32(workers, need)
+				a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+				p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, false)
+				p.Close()
+				p64 := NewPool64(workers, PoolWork64(workers, m, n, k))
+				a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+				p64.Gemm64(true, true, m, n, k, a64, m, b64, k, c64, n, false)
+				p64.Close()
+			}
+		}
+		if a, b := PoolWork32(2, 1024, 1024, 256), GemmWork32(1024, 1024, 256); a >= b {
+			t.Errorf("a 1024-row product split in two: %d per worker, not less than the whole's %d", a, b)
+		}
+	})
+}

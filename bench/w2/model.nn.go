@@ -50,7 +50,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.GemmWork32(32, 128, 784), runtime.GemmWork32(32, 10, 128), runtime.GemmWork32(32, 128, 10), runtime.GemmWork32(10, 128, 32), runtime.GemmWork32(128, 784, 32)))
+	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 32, 128, 784), runtime.GemmWork32(32, 10, 128), runtime.GemmWork32(32, 128, 10), runtime.GemmWork32(10, 128, 32), runtime.PoolWork32(0, 128, 784, 32)))
 	m.gemmWork = m.pool.Work32()
 	runtime1.AddCleanup(m, func(p *runtime.Pool) {
 		p.Close()

@@ -55,7 +55,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.GemmWork32(64, 512, 784), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(64, 10, 512), runtime.GemmWork32(64, 512, 10), runtime.GemmWork32(10, 512, 64), runtime.GemmWork32(64, 512, 512), runtime.GemmWork32(512, 512, 64), runtime.GemmWork32(512, 784, 64)))
+	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 64, 512, 784), runtime.PoolWork32(0, 64, 512, 512), runtime.GemmWork32(64, 10, 512), runtime.GemmWork32(64, 512, 10), runtime.GemmWork32(10, 512, 64), runtime.PoolWork32(0, 64, 512, 512), runtime.PoolWork32(0, 512, 512, 64), runtime.PoolWork32(0, 512, 784, 64)))
 	m.gemmWork = m.pool.Work32()
 	runtime1.AddCleanup(m, func(p *runtime.Pool) {
 		p.Close()

@@ -50,7 +50,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(256, 1024, 1024), runtime.GemmWork32(1024, 1024, 256), runtime.GemmWork32(1024, 1024, 256)))
+	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 1024, 1024, 256), runtime.PoolWork32(0, 1024, 1024, 256)))
 	m.gemmWork = m.pool.Work32()
 	runtime1.AddCleanup(m, func(p *runtime.Pool) {
 		p.Close()
