@@ -119,3 +119,26 @@ func BenchmarkAxpy32(b *testing.B) {
 	}
 	b.ReportMetric(2*n*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 }
+
+// BenchmarkPoolProducts runs the workloads' pooled products (NT, as the
+// forward pass) on one core and on a pool of two: what splitting gains once
+// the wake-up costs are paid. Run it with GOMAXPROCS=2.
+func BenchmarkPoolProducts(b *testing.B) {
+	for _, s := range [][3]int{{32, 128, 784}, {128, 784, 32}, {64, 512, 512}, {256, 1024, 1024}} {
+		m, n, k := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		p := NewPool32(2, PoolWork32(2, m, n, k))
+		work := make([]float32, GemmWork32(m, n, k))
+		b.Run(fmt.Sprintf("%dx%dx%d/direct", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				Gemm32(false, true, m, n, k, a, k, bb, k, c, n, false, work)
+			}
+		})
+		b.Run(fmt.Sprintf("%dx%dx%d/pool", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				p.Gemm32(false, true, m, n, k, a, k, bb, k, c, n, false)
+			}
+		})
+		p.Close()
+	}
+}

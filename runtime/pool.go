@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -24,12 +25,14 @@ type Pool struct {
 	mu      sync.Mutex
 	workers []*poolWorker
 	done    sync.WaitGroup // the current call's shares
+	pending atomic.Int32   // the shares of the current call not yet done
 	exited  sync.WaitGroup // the worker goroutines
 	closed  bool
 }
 
 type poolWorker struct {
-	wake   chan struct{}
+	wake   chan struct{} // a token (buffer 1) wakes the parked worker; closed by Close
+	seq    atomic.Uint32 // incremented by the caller for every task
 	task   gemmTask
 	work64 []float64
 	work32 []float32 // the same memory as work64 from NewPool
@@ -96,7 +99,7 @@ func newPool(workers int, alloc func(w *poolWorker)) *Pool {
 		alloc(w)
 		p.workers[i] = w
 		if i > 0 { // the caller computes share 0
-			w.wake = make(chan struct{})
+			w.wake = make(chan struct{}, 1)
 			p.exited.Add(1)
 			go p.serve(w)
 		}
@@ -130,10 +133,28 @@ func (p *Pool) Close() {
 	p.exited.Wait()
 }
 
+// serve runs the worker's tasks: each time its seq moves, it runs the task
+// the caller stored before. Between tasks it spins, then parks on wake; a
+// token left from a task it found while spinning makes a spurious wake,
+// after which it parks again.
 func (p *Pool) serve(w *poolWorker) {
 	defer p.exited.Done()
-	for range w.wake {
+	var last uint32 // seq starts at 0, before this goroutine runs: a task may be counted already
+	for {
+		for i := 0; w.seq.Load() == last && i < spins; i++ {
+			runtime.Gosched()
+		}
+		if w.seq.Load() == last {
+			if _, ok := <-w.wake; !ok {
+				return
+			}
+			if w.seq.Load() == last {
+				continue
+			}
+		}
+		last = w.seq.Load()
 		w.task.run(w)
+		p.pending.Add(-1)
 		p.done.Done()
 	}
 }
@@ -284,14 +305,32 @@ func tail[T float32 | float64](s []T, off int) []T {
 	return s[off:]
 }
 
-// dispatch runs shares 1..parts-1 on the workers and share 0 here.
+// spins is how many times a worker waiting for its next task, or a caller
+// waiting for the workers' shares, yields (runtime.Gosched, about 0.1-0.2
+// µs each) before it parks. Waking a parked goroutine costs tens of
+// microseconds on a virtual machine, as long as a whole share of a
+// 3-million-multiply-add product; the GEMMs of a training step come
+// microseconds apart, so a worker that spins catches the next at once.
+const spins = 2000
+
+// dispatch runs shares 1..parts-1 on the workers and share 0 here: it
+// counts the task in the worker's seq, which a spinning worker sees, and
+// leaves a token in its wake channel for a parked one.
 func (p *Pool) dispatch(parts int) {
 	p.done.Add(parts - 1)
+	p.pending.Store(int32(parts - 1))
 	for _, w := range p.workers[1:parts] {
-		w.wake <- struct{}{}
+		w.seq.Add(1)
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 	w := p.workers[0]
 	w.task.run(w)
+	for i := 0; p.pending.Load() > 0 && i < spins; i++ {
+		runtime.Gosched()
+	}
 	p.done.Wait()
 }
 

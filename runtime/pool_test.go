@@ -139,3 +139,17 @@ func TestPoolWork(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolStartRace: a call right after NewPool counts its task before the
+// workers' goroutines have started; they must still run it (a worker that
+// read its task count only once started waited forever).
+func TestPoolStartRace(t *testing.T) {
+	const m, n, k = 64, 512, 128 // two shares or three
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	for range 200 {
+		p := NewPool32(3, PoolWork32(3, m, n, k))
+		p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, false)
+		p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, true)
+		p.Close()
+	}
+}
