@@ -9,10 +9,11 @@ import (
 )
 
 // Pool runs GEMMs split across workers. The workers are goroutines started
-// once by NewPool, each with its own workspace; a call hands each worker a
-// fixed task struct through a channel of empty structs and waits on a
-// WaitGroup, so it allocates nothing. The calling goroutine computes the
-// first share itself.
+// once by NewPool, each with its own workspace; a call stores each worker's
+// share in its fixed task struct and counts it in an atomic the worker
+// watches while it spins between tasks (or leaves a token on its channel
+// when it has parked), computes the first share itself, and waits for the
+// others, spinning first, then on a WaitGroup. It allocates nothing.
 //
 // A call splits C into bands of rows (or of columns, when C is wider than
 // tall) on tile boundaries, and every band runs the single-core Gemm on its
