@@ -56,14 +56,10 @@ def child(name):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     layers, loss, batch, lr = WORKLOADS[name]
-    mods = []
-    for i, o, act in layers:
-        mods.append(torch.nn.Linear(i, o))
-        if act == "sigmoid":
-            mods.append(torch.nn.Sigmoid())
-        elif act == "relu":
-            mods.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*mods)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from torch_bench import build  # the same model as the speed comparison's
+
+    model = build(layers)
     n_in, n_out = layers[0][0], layers[-1][1]
     x = torch.rand((n_in,) if batch is None else (batch, n_in))
     if loss == "mse":
