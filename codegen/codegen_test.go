@@ -321,3 +321,49 @@ func TestGenerateInferenceOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateChoices checks the shape of the code codegen picks by size:
+// a tiny network written out without loops, a plain SGD Step as one pass over
+// every parameter (guarded by the layout constants), a momentum Step per
+// parameter, and a layer of 64 elements or more through the vector kernels
+// (relu's are covered by the parity traces gemm_pool and vector_mse_decay).
+func TestGenerateChoices(t *testing.T) {
+	loop := regexp.MustCompile(`for [a-z]+ := range`)
+	tiny, _ := generate(t, planned(t, passes.Options{}, ir.F32, 1, true, 4, 5, 7, 3))
+	if l := loop.FindString(tiny); l != "" {
+		t.Errorf("tiny network: a loop left in the unrolled code: %s", l)
+	}
+	for _, want := range []string{
+		"runtime.SigmoidInPlace32(",
+		"runtime.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)",
+		"var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3Bias)+unsafe.Sizeof(Model{}.Layer3Bias)-unsafe.Offsetof(Model{}.Layer1Weight)-364]",
+	} {
+		if !strings.Contains(tiny, want) {
+			t.Errorf("tiny network: no %s", want)
+		}
+	}
+
+	g := irtest.MLP(t, ir.F32, 1, true, 4, 5, 3)
+	var errs []error
+	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.3}, "momentum": {0.9}}, ir.Pos{}); errs != nil {
+		t.Fatal(errs)
+	}
+	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	momentum, _ := generate(t, g)
+	if strings.Contains(momentum, "runtime.SGD32(") || strings.Contains(momentum, "unsafe.Offsetof") {
+		t.Errorf("momentum: one SGD pass over every parameter")
+	}
+
+	wide, _ := generate(t, planned(t, passes.Options{}, ir.F32, 16, false, 64, 96, 80))
+	for _, want := range []string{"runtime.Gemm32(", "runtime.AddBias32(", "runtime.SigmoidInPlace32(",
+		"runtime.SumRows32(", "runtime.ScaledDiff32(", "runtime.SumSquaredDiff32(", "runtime.SGD32("} {
+		if !strings.Contains(wide, want) {
+			t.Errorf("64-96-80 batch 16: no %s", want)
+		}
+	}
+	if !loop.MatchString(wide) {
+		t.Errorf("64-96-80 batch 16: written out without loops")
+	}
+}

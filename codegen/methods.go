@@ -114,6 +114,7 @@ func (gen *generator) genStep(f *jen.File) {
 // (they share lr and weight_decay); else nil.
 func (gen *generator) plainSGD() *ir.Value {
 	var first *ir.Value
+	updated := map[*ir.Value]bool{}
 	for _, v := range gen.g.Values {
 		if v.Phase != ir.Update || v.Op == ir.OpStepCount || ir.IsLeaf(v.Op) {
 			continue
@@ -124,9 +125,16 @@ func (gen *generator) plainSGD() *ir.Value {
 		if first == nil {
 			first = v
 		}
+		updated[v.Args[0]] = true
 	}
-	if len(gen.g.Params()) < 2 {
+	params := gen.g.Params()
+	if len(params) < 2 {
 		return nil // the per-parameter code is as good
+	}
+	for _, p := range params {
+		if !updated[p] {
+			return nil // one pass would update a parameter that Step leaves alone
+		}
 	}
 	return first
 }
