@@ -5,6 +5,7 @@
 #   bash bench/compare.sh            # one thread (GOMAXPROCS=1, torch 1 thread)
 #   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; torch 1 thread + 2 OpenBLAS threads
 #   ROUNDS=5 BENCHTIME=2s bash bench/compare.sh
+#   WORKLOADS="W3 W4" ROUNDS=9 bash bench/compare.sh   # some workloads only
 #
 # The two sides alternate for ROUNDS rounds (default 3), so a slow spell of
 # the machine (a shared host's neighbours) falls on both; the table shows
@@ -21,6 +22,9 @@ cd "$(dirname "$0")/.."
 threads=${THREADS:-1}
 benchtime=${BENCHTIME:-1s}
 rounds=${ROUNDS:-3}
+workloads=${WORKLOADS:-}
+pattern=.
+[ -n "$workloads" ] && pattern="^Benchmark($(echo "$workloads" | tr ' ' '|'))\$"
 python=${PYTHON:-/usr/bin/python3}
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
@@ -31,18 +35,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go test -c -o "$tmp/bench.test" ./bench
 for r in $(seq "$rounds"); do
-	GOMAXPROCS=$threads "$tmp/bench.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" |
+	GOMAXPROCS=$threads "$tmp/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" |
 		awk -v r="$r" '/^Benchmark/ {
 			name = substr($1, 10); sub(/-[0-9]+$/, "", name)
 			g = ""; for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s") g = $i
 			print "go", r, name, $3 / 1000, g
 		}' >>"$tmp/results"
 	if [ "$threads" != 1 ]; then # nngen's own one-core time, for the scaling column
-		GOMAXPROCS=1 "$tmp/bench.test" -test.run '^$' -test.bench . -test.benchtime "$benchtime" |
+		GOMAXPROCS=1 "$tmp/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" |
 			awk -v r="$r" '/^Benchmark/ { name = substr($1, 10); print "go1", r, name, $3 / 1000 }' >>"$tmp/results"
 	fi
 	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
-		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' |
+		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' $workloads |
 		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
 done
 
