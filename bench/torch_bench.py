@@ -31,6 +31,20 @@ def build(layers):
     return torch.nn.Sequential(*mods)
 
 
+def setup(layers, loss, batch):
+    """The model, an input batch, its targets and the loss of a workload."""
+    model = build(layers)
+    n_in, n_out = layers[0][0], layers[-1][1]
+    x = torch.rand((n_in,) if batch is None else (batch, n_in))
+    if loss == "mse":
+        y = torch.rand((n_out,) if batch is None else (batch, n_out))
+        lossf = torch.nn.MSELoss()
+    else:
+        y = torch.randint(0, n_out, (batch,))
+        lossf = torch.nn.CrossEntropyLoss()
+    return model, x, y, lossf
+
+
 def timeit(f, budget=1.0):
     """Median time of f in microseconds over runs filling about budget seconds."""
     f()
@@ -56,15 +70,7 @@ def main():
     for name, (layers, loss, batch) in WORKLOADS.items():
         if only and name not in only:
             continue
-        model = build(layers)
-        n_in, n_out = layers[0][0], layers[-1][1]
-        x = torch.rand((n_in,) if batch is None else (batch, n_in))
-        if loss == "mse":
-            y = torch.rand((n_out,) if batch is None else (batch, n_out))
-            lossf = torch.nn.MSELoss()
-        else:
-            y = torch.randint(0, n_out, (batch,))
-            lossf = torch.nn.CrossEntropyLoss()
+        model, x, y, lossf = setup(layers, loss, batch)
         opt = torch.optim.SGD(model.parameters(), lr=0.0)
 
         def forward():

@@ -25,14 +25,10 @@ import os
 import subprocess
 import sys
 
-WORKLOADS = {
-    # name: (layers [(in, out, activation)], loss, batch (None: one sample), lr)
-    "W1": ([(4, 5, "sigmoid"), (5, 7, "sigmoid"), (7, 3, None)], "mse", None, 0.3),
-    "W2": ([(784, 128, "relu"), (128, 10, None)], "cross_entropy", 32, 0.01),
-    "W2Batch256": ([(784, 128, "relu"), (128, 10, None)], "cross_entropy", 256, 0.01),
-    "W3": ([(784, 512, "relu"), (512, 512, "relu"), (512, 10, None)], "cross_entropy", 64, 0.01),
-    "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256, 0.01),
-}
+# The learning rates of the bench/<w>/model.nn files; the workloads
+# themselves are torch_bench.py's, imported once torch is (the children
+# measure the memory of the process before and after importing it).
+LR = {"W1": 0.3, "W2": 0.01, "W2Batch256": 0.01, "W3": 0.01, "W4": 0.01}
 
 STEPS = 3
 
@@ -48,6 +44,9 @@ def status():
     return kib["VmRSS"], kib["VmHWM"]
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
 def child(name):
     python, _ = status()
     import torch  # the baseline is the process with torch imported
@@ -55,20 +54,10 @@ def child(name):
     base, _ = status()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    layers, loss, batch, lr = WORKLOADS[name]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from torch_bench import build  # the same model as the speed comparison's
+    from torch_bench import WORKLOADS, setup  # the same models as the speed comparison's
 
-    model = build(layers)
-    n_in, n_out = layers[0][0], layers[-1][1]
-    x = torch.rand((n_in,) if batch is None else (batch, n_in))
-    if loss == "mse":
-        y = torch.rand((n_out,) if batch is None else (batch, n_out))
-        lossf = torch.nn.MSELoss()
-    else:
-        y = torch.randint(0, n_out, (batch,))
-        lossf = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    model, x, y, lossf = setup(*WORKLOADS[name])
+    opt = torch.optim.SGD(model.parameters(), lr=LR[name])
     for _ in range(STEPS):
         opt.zero_grad()
         lossf(model(x), y).backward()
@@ -85,10 +74,10 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child(sys.argv[2])
         return
-    names = sys.argv[1:] or list(WORKLOADS)
+    names = sys.argv[1:] or list(LR)
     for name in names:
-        if name not in WORKLOADS:
-            sys.exit(f"torch_memory.py: no workload {name} (have {', '.join(WORKLOADS)})")
+        if name not in LR:
+            sys.exit(f"torch_memory.py: no workload {name} (have {', '.join(LR)})")
         out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", name],
                              check=True, stdout=subprocess.PIPE, text=True).stdout
         sys.stdout.write(out)

@@ -248,6 +248,34 @@ func (g *Graph) ReplaceAll(subst map[*Value]*Value) {
 	}
 }
 
+// Needed is a set of values that something reads: the front ends find the
+// layers nothing uses with it, and dead-code elimination what to keep.
+type Needed map[*Value]bool
+
+// Mark adds v and everything it reads, directly or through other values.
+func (n Needed) Mark(v *Value) {
+	if n[v] {
+		return
+	}
+	n[v] = true
+	for _, a := range v.Args {
+		n.Mark(a)
+	}
+}
+
+// NeededByResults is the set of values that the graph's outputs and loss
+// read, themselves included.
+func (g *Graph) NeededByResults() Needed {
+	n := Needed{}
+	for _, v := range g.Outputs {
+		n.Mark(v)
+	}
+	if g.Loss != nil {
+		n.Mark(g.Loss)
+	}
+	return n
+}
+
 // Remove deletes values from the schedule; callers make sure nothing uses them.
 func (g *Graph) Remove(dead map[*Value]bool) {
 	g.Values = slices.DeleteFunc(g.Values, func(v *Value) bool { return dead[v] })

@@ -878,3 +878,27 @@ func TestLongString(t *testing.T) {
 		}
 	}
 }
+
+// TestNeededByResults: the output and the loss need the forward values and
+// the loss's inputs, not the gradients or updates (dead-code elimination
+// marks those itself), and Mark adds what a value reads.
+func TestNeededByResults(t *testing.T) {
+	g := tiny(t, false)
+	needed := g.NeededByResults()
+	var got []string
+	for _, v := range g.Values {
+		if needed[v] && v.Name != "" {
+			got = append(got, v.Name)
+		}
+	}
+	if want := []string{"x", "fc.weight", "fc.bias", "h", "target", "loss"}; !slices.Equal(got, want) {
+		t.Errorf("NeededByResults: %v, want %v", got, want)
+	}
+	db := g.Values[slices.IndexFunc(g.Values, func(v *Value) bool { return v.Name == "dfc.bias" })]
+	needed.Mark(db)
+	for _, name := range []string{"dfc.bias", "dh.pre", "dh"} {
+		if !needed[g.Values[slices.IndexFunc(g.Values, func(v *Value) bool { return v.Name == name })]] {
+			t.Errorf("Mark(dfc.bias) left out %s", name)
+		}
+	}
+}

@@ -285,22 +285,7 @@ func (l *lowerer) output() {
 // prune drops what the output and the loss do not need: ONNX allows dead
 // nodes, and a parameter that nothing reads would get no gradient.
 func (l *lowerer) prune() {
-	needed := map[*ir.Value]bool{}
-	var mark func(v *ir.Value)
-	mark = func(v *ir.Value) {
-		if !needed[v] {
-			needed[v] = true
-			for _, a := range v.Args {
-				mark(a)
-			}
-		}
-	}
-	for _, v := range l.g.Outputs {
-		mark(v)
-	}
-	if l.g.Loss != nil {
-		mark(l.g.Loss)
-	}
+	needed := l.g.NeededByResults()
 	dead := map[*ir.Value]bool{}
 	for _, v := range l.g.Values {
 		if !needed[v] && v.Op != ir.OpInput {

@@ -7,32 +7,16 @@ import "github.com/nngen/nngen/ir"
 // asked for (such as the input's); this is where those go away. Inputs,
 // parameters and hyperparameters stay: they are the generated API.
 func deadcode(g *ir.Graph, _ Options) error {
-	live := map[*ir.Value]bool{}
-	var mark func(v *ir.Value)
-	mark = func(v *ir.Value) {
-		if live[v] {
-			return
-		}
-		live[v] = true
-		for _, a := range v.Args {
-			mark(a)
-		}
-	}
-	for _, v := range g.Outputs {
-		mark(v)
-	}
-	if g.Loss != nil {
-		mark(g.Loss)
-	}
+	live := g.NeededByResults()
 	dead := map[*ir.Value]bool{}
 	for _, v := range g.Values {
 		switch {
 		case v.Op == ir.OpInput || v.Op == ir.OpParam || v.Op == ir.OpHyper:
 			if v.Grad != nil {
-				mark(v.Grad)
+				live.Mark(v.Grad)
 			}
 		case v.Phase == ir.Update:
-			mark(v) // updates are effects: they write the parameters
+			live.Mark(v) // updates are effects: they write the parameters
 		}
 	}
 	for _, v := range g.Values {

@@ -61,54 +61,47 @@ func Axpy64(alpha float64, x, y []float64) {
 
 // AddBias32 adds bias to every row of x, a row-major matrix whose rows are
 // len(bias) long: the epilogue of a linear layer without activation.
-func AddBias32(x, bias []float32) {
-	n, axpy := rowLength(len(x), len(bias)), vec32().axpy
-	for off := 0; off < len(x); off += n {
-		axpy(1, bias, x[off:off+n])
-	}
-}
+func AddBias32(x, bias []float32) { vec32().addBias(x, bias) }
 
 // AddBias64 is AddBias32 for float64.
-func AddBias64(x, bias []float64) {
-	n, axpy := rowLength(len(x), len(bias)), vec64().axpy
-	for off := 0; off < len(x); off += n {
-		axpy(1, bias, x[off:off+n])
-	}
-}
+func AddBias64(x, bias []float64) { vec64().addBias(x, bias) }
 
 // AddBiasReLU32 adds bias to every row of x and applies relu in place:
 // x = max(x + bias, 0), NaN staying NaN.
-func AddBiasReLU32(x, bias []float32) {
-	n, addReLU := rowLength(len(x), len(bias)), vec32().addReLU
-	for off := 0; off < len(x); off += n {
-		addReLU(x[off:off+n], bias)
-	}
-}
+func AddBiasReLU32(x, bias []float32) { vec32().addBiasReLU(x, bias) }
 
 // AddBiasReLU64 is AddBiasReLU32 for float64.
-func AddBiasReLU64(x, bias []float64) {
-	n, addReLU := rowLength(len(x), len(bias)), vec64().addReLU
-	for off := 0; off < len(x); off += n {
-		addReLU(x[off:off+n], bias)
-	}
-}
+func AddBiasReLU64(x, bias []float64) { vec64().addBiasReLU(x, bias) }
 
 // SumRows32 sets sum to the sum of the rows of x (rows len(sum) long), adding
 // row after row: the gradient of a bias.
-func SumRows32(sum, x []float32) {
-	n, axpy := rowLength(len(x), len(sum)), vec32().axpy
-	copy(sum, x)
-	for off := n; off < len(x); off += n {
-		axpy(1, x[off:off+n], sum)
+func SumRows32(sum, x []float32) { vec32().sumRows(sum, x) }
+
+// SumRows64 is SumRows32 for float64.
+func SumRows64(sum, x []float64) { vec64().sumRows(sum, x) }
+
+// addBias is AddBias32 with the set's axpy (alpha 1 rounds as x + bias).
+func (v *vecSet[T]) addBias(x, bias []T) {
+	n := rowLength(len(x), len(bias))
+	for off := 0; off < len(x); off += n {
+		v.axpy(1, bias, x[off:off+n])
 	}
 }
 
-// SumRows64 is SumRows32 for float64.
-func SumRows64(sum, x []float64) {
-	n, axpy := rowLength(len(x), len(sum)), vec64().axpy
+func (v *vecSet[T]) addBiasReLU(x, bias []T) {
+	n := rowLength(len(x), len(bias))
+	for off := 0; off < len(x); off += n {
+		v.addReLU(x[off:off+n], bias)
+	}
+}
+
+// sumRows copies the first row and adds the others in order, so every
+// element sums as the generated loops' s += x[n][i] from 0 does.
+func (v *vecSet[T]) sumRows(sum, x []T) {
+	n := rowLength(len(x), len(sum))
 	copy(sum, x)
 	for off := n; off < len(x); off += n {
-		axpy(1, x[off:off+n], sum)
+		v.axpy(1, x[off:off+n], sum)
 	}
 }
 

@@ -110,22 +110,7 @@ func lower(file string, stmts []stmt, errs *ErrorList) *ir.Graph {
 // reports unused variables: their parameters would get no gradient, and
 // the line is most likely a mistake.
 func (l *lowerer) unused() {
-	needed := map[*ir.Value]bool{}
-	var mark func(v *ir.Value)
-	mark = func(v *ir.Value) {
-		if !needed[v] {
-			needed[v] = true
-			for _, a := range v.Args {
-				mark(a)
-			}
-		}
-	}
-	for _, v := range l.g.Outputs {
-		mark(v)
-	}
-	if l.g.Loss != nil {
-		mark(l.g.Loss)
-	}
+	needed := l.g.NeededByResults()
 	for _, v := range l.g.Values {
 		if !needed[v] && !ir.IsLeaf(v.Op) {
 			l.errorf(v.Pos, "%s is never used: neither the output nor the loss depends on it", v.Name)
