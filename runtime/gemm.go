@@ -61,6 +61,15 @@ func blockSize(n, limit, unit int) int {
 
 func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
 
+// fewRows is the most rows of a product whose B is packed one nr-column
+// sliver at a time (nb = nr). Each packed element of B then serves m/mr ≤ 8
+// A slivers whatever nb is, so a wide B block buys no reuse; packing one
+// sliver keeps it in L1 as the A slivers stream past, and keeps the
+// workspace to the A block (a batch of rows) and one sliver. Measured on
+// AVX-512, one core: the 784-512-512-10 batch 64 forward pass 6% faster,
+// and the 784-128-10 batch 32 model's workspace 141 KiB -> 62 KiB.
+const fewRows = 64
+
 // cacheLine is the alignment of the packed buffers in work.
 const cacheLine = 64
 
@@ -79,6 +88,9 @@ func (g *gemmKernel[T]) layout(m, n, k int) (kc, mb, nb, need int) {
 	kc = blockSize(k, g.kc, max(g.packW, 1))
 	mb = blockSize(m, g.mb, g.mr)
 	nb = blockSize(n, g.nb, g.nr)
+	if m <= fewRows {
+		nb = g.nr
+	}
 	need = line + roundUp(mb*kc, line) + roundUp(kc*nb, line) + g.mr*g.nr
 	return kc, mb, nb, need
 }
