@@ -225,6 +225,52 @@ func (gen *generator) loops(names []string, extents []int, body func(idx []index
 	return nest(0)
 }
 
+// sum emits statements that set s to init (zero when nil) plus term(k) for
+// k < n. A loop adds the terms in k order; in a tiny network's unrolled code
+// (gen.unroll) s is one expression that adds them as a balanced tree, so
+// that the latency of its additions grows with log n rather than n: the
+// tutorial network's serial sums were most of its forward pass.
+func (gen *generator) sum(init *jen.Statement, name string, n int, term func(k index) *jen.Statement) []jen.Code {
+	if gen.unroll || n == 1 {
+		var parts []*jen.Statement
+		if init != nil {
+			parts = append(parts, init)
+		}
+		for k := range n {
+			if n == 1 {
+				parts = append(parts, term(index{}))
+			} else {
+				parts = append(parts, term(index{value: k}))
+			}
+		}
+		if len(parts) == 0 {
+			return []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
+		}
+		return []jen.Code{jen.Id("s").Op(":=").Add(sumTree(parts))}
+	}
+	if init == nil {
+		init = gen.lit(0)
+	}
+	code := []jen.Code{jen.Id("s").Op(":=").Add(init)}
+	return append(code, gen.loops([]string{name}, []int{n}, func(kx []index) []jen.Code {
+		return []jen.Code{jen.Id("s").Op("+=").Add(term(kx[0]))}
+	})...)
+}
+
+// sumTree writes parts[0] + ... + parts[len-1] as a balanced tree of
+// additions: a + b + (c + d) is (a + b) + (c + d).
+func sumTree(parts []*jen.Statement) *jen.Statement {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	half := (len(parts) + 1) / 2
+	right := sumTree(parts[half:])
+	if len(parts)-half > 1 {
+		right = jen.Parens(right)
+	}
+	return sumTree(parts[:half]).Op("+").Add(right)
+}
+
 // each emits loops over every element of shape, naming indexes i, j, k.
 func (gen *generator) each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
 	return gen.loops([]string{"i", "j", "k", "l"}[:len(shape)], shape, body)

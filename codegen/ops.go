@@ -134,14 +134,13 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 		n := nx[0]
 		code := gen.loops([]string{"i"}, []int{out}, func(ix []index) []jen.Code {
 			i := ix[0]
-			sum := gen.lit(0)
+			var bias *jen.Statement
 			if len(v.Args) == 3 {
-				sum = gen.at(v.Args[2], i)
+				bias = gen.at(v.Args[2], i)
 			}
-			body := []jen.Code{jen.Id("s").Op(":=").Add(sum)}
-			body = append(body, gen.loops([]string{"j"}, []int{in}, func(jx []index) []jen.Code {
-				return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(w, i, jx[0])).Op("*").Add(gen.at(x, n, jx[0]))}
-			})...)
+			body := gen.sum(bias, "j", in, func(j index) *jen.Statement {
+				return gen.at(w, i, j).Op("*").Add(gen.at(x, n, j))
+			})
 			switch {
 			case v.Also != nil:
 				return append(body, gen.at(v, n, i).Op("=").Id("s"),
@@ -230,10 +229,7 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 		if inner == 1 { // an outer product: nothing to sum
 			return []jen.Code{gen.at(v, i, j).Op("=").Add(product(index{}))}
 		}
-		sum := gen.loops([]string{"k"}, []int{inner}, func(kx []index) []jen.Code {
-			return []jen.Code{jen.Id("s").Op("+=").Add(product(kx[0]))}
-		})
-		return append(append([]jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}, sum...), gen.at(v, i, j).Op("=").Id("s"))
+		return append(gen.sum(nil, "k", inner, product), gen.at(v, i, j).Op("=").Id("s"))
 	})
 }
 
@@ -249,10 +245,8 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 		if a.Shape[0] == 1 {
 			return []jen.Code{gen.at(v, i).Op("=").Add(gen.at(a, index{}, i))}
 		}
-		sum := gen.loops([]string{"n"}, []int{a.Shape[0]}, func(nx []index) []jen.Code {
-			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(a, nx[0], i))}
-		})
-		return append(append([]jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}, sum...), gen.at(v, i).Op("=").Id("s"))
+		sum := gen.sum(nil, "n", a.Shape[0], func(n index) *jen.Statement { return gen.at(a, n, i) })
+		return append(sum, gen.at(v, i).Op("=").Id("s"))
 	})
 }
 

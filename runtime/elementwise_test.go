@@ -220,7 +220,7 @@ func BenchmarkElementwise(b *testing.B) {
 // TestSigmoidInPlace checks every kernel set's vector sigmoid against the
 // exact sigmoid (in float64): within 3 ulps on a grid over the whole range
 // (through the subnormal results below -87 and the zeros below -104), on
-// random bit patterns and at every length of the masked tail; NaN, the
+// random bit patterns and at every length of the tail; NaN, the
 // infinities and zeros exactly.
 func TestSigmoidInPlace(t *testing.T) {
 	var xs []float32
@@ -261,7 +261,7 @@ func TestSigmoidInPlace(t *testing.T) {
 			t.Fatalf("sigmoid(%v) = %v", specials, got)
 		}
 		for n := 0; n <= 40; n++ {
-			// Odd offsets, and a sentinel that the masked tail must not touch.
+			// Odd offsets, and a sentinel that the tail must not touch.
 			buf := append([]float32(nil), xs[1000+n:1000+2*n+2]...)
 			sentinel := math.Float32bits(buf[n+1])
 			check(buf[1 : n+1])

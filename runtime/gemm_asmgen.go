@@ -211,6 +211,69 @@ func (t transposer) typ() string {
 	return "float32"
 }
 
+// transpose emits the transpose of the W×W block in registers 0..W-1 (row
+// r in register r), with registers W..2W-1 (AVX-512; 14 and 15 with AVX2)
+// as temporaries, and calls out with the register that holds column j of
+// the block, for every j, in the order they are ready.
+func (t transposer) transpose(w *writer, out func(reg string, j int)) {
+	W := t.w()
+	// In-lane stages: pairs of rows, then (float32) pairs of pairs. After
+	// them, register g*per+c holds, in its 128-bit chunk L, rows
+	// g*per..g*per+per-1 of column per*L+c.
+	T := W // temporaries start here
+	for i := 0; i < W; i += 2 {
+		w.f("\tVUNPCKL%s %s, %s, %s", t.p.ps, t.r(i+1), t.r(i), t.r(T+i))
+		w.f("\tVUNPCKH%s %s, %s, %s", t.p.ps, t.r(i+1), t.r(i), t.r(T+i+1))
+	}
+	per := 2
+	if t.p.size == 4 {
+		per = 4
+		for i := 0; i < W; i += 4 {
+			w.f("\tVUNPCKLPD %s, %s, %s", t.r(T+i+2), t.r(T+i), t.r(i))
+			w.f("\tVUNPCKHPD %s, %s, %s", t.r(T+i+2), t.r(T+i), t.r(i+1))
+			w.f("\tVUNPCKLPD %s, %s, %s", t.r(T+i+3), t.r(T+i+1), t.r(i+2))
+			w.f("\tVUNPCKHPD %s, %s, %s", t.r(T+i+3), t.r(T+i+1), t.r(i+3))
+		}
+	} else {
+		for i := 0; i < W; i++ {
+			w.f("\t%s %s, %s", t.mov(), t.r(T+i), t.r(i))
+		}
+	}
+	// Across chunks: column per*L+c gathers chunk L of registers c, per+c, ...
+	groups := W / per
+	if t.isa.reg == "Y" {
+		w.f("\tVMOVDQU (R11), Y15")
+	}
+	for c := 0; c < per; c++ {
+		s := func(g int) string { return t.r(g*per + c) }
+		var regs []string // the registers holding columns c, per+c, 2per+c, ...
+		if groups == 2 {
+			tmp := t.r(14)
+			w.f("\tVPERM2F128 $0x20, %s, %s, %s", s(1), s(0), tmp)
+			w.f("\tVPERM2F128 $0x31, %s, %s, %s", s(1), s(0), s(1))
+			regs = []string{tmp, s(1)}
+		} else {
+			shuf := "VSHUFF32X4"
+			if t.p.size == 8 {
+				shuf = "VSHUFF64X2"
+			}
+			u := func(i int) string { return t.r(W + i) } // the in-lane temporaries are free again
+			w.f("\t%s $0x44, %s, %s, %s", shuf, s(1), s(0), u(0))
+			w.f("\t%s $0xEE, %s, %s, %s", shuf, s(1), s(0), u(1))
+			w.f("\t%s $0x44, %s, %s, %s", shuf, s(3), s(2), u(2))
+			w.f("\t%s $0xEE, %s, %s, %s", shuf, s(3), s(2), u(3))
+			w.f("\t%s $0x88, %s, %s, %s", shuf, u(2), u(0), s(0))
+			w.f("\t%s $0xDD, %s, %s, %s", shuf, u(2), u(0), s(1))
+			w.f("\t%s $0x88, %s, %s, %s", shuf, u(3), u(1), s(2))
+			w.f("\t%s $0xDD, %s, %s, %s", shuf, u(3), u(1), s(3))
+			regs = []string{s(0), s(1), s(2), s(3)}
+		}
+		for L, reg := range regs {
+			out(reg, per*L+c)
+		}
+	}
+}
+
 // genTranspose emits
 //
 //	func packTransposeXNN(src *T, lds, rows int, dst *T, ldd, lanes, blocks, ahead int)
@@ -258,64 +321,11 @@ func (t transposer) genTranspose(w *writer) {
 		w.f("\t%s", zero(t.r(r)))
 	}
 	w.f("loaded:")
-	// In-lane stages: pairs of rows, then (float32) pairs of pairs. After
-	// them, register g*per+c holds, in its 128-bit chunk L, rows
-	// g*per..g*per+per-1 of column per*L+c.
-	T := W // temporaries start here
-	for i := 0; i < W; i += 2 {
-		w.f("\tVUNPCKL%s %s, %s, %s", t.p.ps, t.r(i+1), t.r(i), t.r(T+i))
-		w.f("\tVUNPCKH%s %s, %s, %s", t.p.ps, t.r(i+1), t.r(i), t.r(T+i+1))
-	}
-	per := 2
-	if t.p.size == 4 {
-		per = 4
-		for i := 0; i < W; i += 4 {
-			w.f("\tVUNPCKLPD %s, %s, %s", t.r(T+i+2), t.r(T+i), t.r(i))
-			w.f("\tVUNPCKHPD %s, %s, %s", t.r(T+i+2), t.r(T+i), t.r(i+1))
-			w.f("\tVUNPCKLPD %s, %s, %s", t.r(T+i+3), t.r(T+i+1), t.r(i+2))
-			w.f("\tVUNPCKHPD %s, %s, %s", t.r(T+i+3), t.r(T+i+1), t.r(i+3))
-		}
-	} else {
-		for i := 0; i < W; i++ {
-			w.f("\t%s %s, %s", t.mov(), t.r(T+i), t.r(i))
-		}
-	}
-	// Across chunks: column per*L+c gathers chunk L of registers c, per+c, ...
-	groups := W / per
-	if t.isa.reg == "Y" {
-		w.f("\tVMOVDQU (R11), Y15")
-	}
-	for c := 0; c < per; c++ {
-		s := func(g int) string { return t.r(g*per + c) }
-		var out []string // the registers holding columns c, per+c, 2per+c, ...
-		if groups == 2 {
-			tmp := t.r(14)
-			w.f("\tVPERM2F128 $0x20, %s, %s, %s", s(1), s(0), tmp)
-			w.f("\tVPERM2F128 $0x31, %s, %s, %s", s(1), s(0), s(1))
-			out = []string{tmp, s(1)}
-		} else {
-			shuf := "VSHUFF32X4"
-			if t.p.size == 8 {
-				shuf = "VSHUFF64X2"
-			}
-			u := func(i int) string { return t.r(W + i) } // the in-lane temporaries are free again
-			w.f("\t%s $0x44, %s, %s, %s", shuf, s(1), s(0), u(0))
-			w.f("\t%s $0xEE, %s, %s, %s", shuf, s(1), s(0), u(1))
-			w.f("\t%s $0x44, %s, %s, %s", shuf, s(3), s(2), u(2))
-			w.f("\t%s $0xEE, %s, %s, %s", shuf, s(3), s(2), u(3))
-			w.f("\t%s $0x88, %s, %s, %s", shuf, u(2), u(0), s(0))
-			w.f("\t%s $0xDD, %s, %s, %s", shuf, u(2), u(0), s(1))
-			w.f("\t%s $0x88, %s, %s, %s", shuf, u(3), u(1), s(2))
-			w.f("\t%s $0xDD, %s, %s, %s", shuf, u(3), u(1), s(3))
-			out = []string{s(0), s(1), s(2), s(3)}
-		}
-		for L, reg := range out {
-			j := per*L + c
-			w.f("\tMOVQ R9, AX")
-			w.f("\tIMULQ $%d, AX", j)
-			t.store(w, reg, "(DI)(AX*1)")
-		}
-	}
+	t.transpose(w, func(reg string, j int) {
+		w.f("\tMOVQ R9, AX")
+		w.f("\tIMULQ $%d, AX", j)
+		t.store(w, reg, "(DI)(AX*1)")
+	})
 	w.f("\tADDQ $%d, SI", t.isa.vecBytes)
 	w.f("\tMOVQ R9, AX")
 	w.f("\tSHLQ $%d, AX", log2(W))
@@ -640,7 +650,11 @@ func (v vecKernel) mov() string { return "VMOVUP" + v.p.ps[1:] }
 func (v vecKernel) header(w *writer, sig, doc string, frame int) {
 	w.f("")
 	w.f("// func %s%s", v.name, strings.ReplaceAll(sig, "T", v.typ()))
-	w.f("// %s n is a multiple of %d.", doc, v.lanes())
+	if strings.Contains(doc, "under a mask") {
+		w.f("// %s", doc)
+	} else {
+		w.f("// %s n is a multiple of %d.", doc, v.lanes())
+	}
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-%d", v.name, frame)
 }
 
@@ -695,21 +709,41 @@ func (v vecKernel) genReLUGrad(w *writer) {
 // the Go loop does.
 func (v vecKernel) genSGD(w *writer) {
 	s := v.p.size
-	v.header(w, "(lr, wd T, p, grad *T, n int)", "p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go.", 2*s+24)
+	doc := "p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go."
+	masked := v.isa == avx512
+	if masked {
+		doc = "p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go, for any n: the last n mod " + fmt.Sprint(v.lanes()) + " under a mask."
+	}
+	v.header(w, "(lr, wd T, p, grad *T, n int)", doc, 2*s+24)
 	w.f("\t%s lr+0(FP), %s", v.p.bcast, v.r(0))
 	w.f("\t%s wd+%d(FP), %s", v.p.bcast, s, v.r(1))
 	w.f("\tMOVQ p+%d(FP), SI", 2*s)
 	w.f("\tMOVQ grad+%d(FP), DI", 2*s+8)
 	w.f("\tMOVQ n+%d(FP), CX", 2*s+16)
-	v.stream(w, []string{"SI", "DI"}, func(off, u int) {
-		a, b := v.r(2+2*u), v.r(3+2*u)
-		w.f("\t%s %d(SI), %s", v.mov(), off, a)
+	w.f("\tMOVQ CX, R10")
+	update := func(off int, a, b, mask string) {
+		w.f("\t%s%s %d(SI), %s%s", v.mov(), map[bool]string{true: ".Z"}[mask != ""], off, mask, a)
 		w.f("\tVMUL%s %s, %s, %s", v.p.ps, a, v.r(1), b)
-		w.f("\tVADD%s %d(DI), %s, %s", v.p.ps, off, b, b)
+		w.f("\tVADD%s%s %d(DI), %s, %s%s", v.p.ps, map[bool]string{true: ".Z"}[mask != ""], off, b, mask, b)
 		w.f("\tVMUL%s %s, %s, %s", v.p.ps, b, v.r(0), b)
 		w.f("\tVSUB%s %s, %s, %s", v.p.ps, b, a, a)
-		w.f("\t%s %s, %d(SI)", v.mov(), a, off)
-	})
+		w.f("\t%s %s, %s%d(SI)", v.mov(), a, mask, off)
+	}
+	v.stream(w, []string{"SI", "DI"}, func(off, u int) { update(off, v.r(2+2*u), v.r(3+2*u), "") })
+	if masked {
+		// The tail: lanes 0..r-1 for r = n mod lanes, under mask K1. The
+		// masked-off lanes of the loads and of the store do not touch
+		// memory, so nothing past p[n-1] or grad[n-1] is read or written.
+		w.f("\tANDQ $%d, R10", v.lanes()-1)
+		w.f("\tJZ ret")
+		w.f("\tMOVQ R10, CX")
+		w.f("\tMOVQ $1, AX")
+		w.f("\tSHLQ CX, AX")
+		w.f("\tDECQ AX")
+		w.f("\tKMOVW AX, K1")
+		update(0, v.r(2), v.r(3), "K1, ")
+		w.f("ret:")
+	}
 	w.f("\tVZEROUPPER")
 	w.f("\tRET")
 }
@@ -778,6 +812,7 @@ var sigmoidConsts = []struct {
 	{"minexp", 0xffffff83}, // -125 as an int32
 	{"tiny", math.Float32bits(1.0 / (1 << 126))},
 	{"under", math.Float32bits(-103.97208)},
+	{"magic", math.Float32bits(1.5 * (1 << 23))},
 }
 
 func sigmoidConst(name string) string {
@@ -811,9 +846,13 @@ func genSigmoid(w *writer) {
 	// body computes Y0 = sigmoid(Y0) with Y1..Y10 as temporaries.
 	body := func() {
 		w.f("\tVORPS %s, Y0, Y1", c("sign")) // u = -|x|
-		w.f("\tVMULPS %s, Y1, Y2", c("log2e"))
-		w.f("\tVROUNDPS $8, Y2, Y2") // k, to nearest
-		w.f("\tVCVTPS2DQ Y2, Y3")    // e = int32(k)
+		// k = round(u·log2e) by adding 1.5·2^23: the sum's low mantissa
+		// bits are k as an int32 (less magic's bits), and subtracting
+		// magic again gives k as a float; shorter than VROUNDPS+VCVTPS2DQ.
+		w.f("\tVMOVUPS %s, Y2", c("magic"))
+		w.f("\tVFMADD231PS %s, Y1, Y2", c("log2e"))
+		w.f("\tVPSUBD %s, Y2, Y3", c("magic")) // e = int32(k)
+		w.f("\tVSUBPS %s, Y2, Y2", c("magic")) // k
 		w.f("\tVMOVAPS Y1, Y4")
 		w.f("\tVFNMADD231PS %s, Y2, Y4", c("ln2hi")) // u - k·ln2hi
 		w.f("\tVFMADD231PS %s, Y2, Y4", c("ln2lo"))  // r = u - k·ln2 (the low part's sign is folded in)
@@ -838,15 +877,13 @@ func genSigmoid(w *writer) {
 		w.f("\tVMOVDQU %s, Y9", c("minexp"))
 		w.f("\tVPCMPGTD Y3, Y9, Y9") // -125 > e: subnormal
 		w.f("\tVBLENDVPS Y9, Y8, Y7, Y7")
-		w.f("\tVCMPPS $1, %s, Y1, Y9", c("under")) // u < -103.97208: 0
-		w.f("\tVANDNPS Y7, Y9, Y7")                // e
-		w.f("\tVADDPS %s, Y7, Y8", c("one"))       // 1 + e
-		w.f("\tVMOVUPS %s, Y9", c("one"))
-		w.f("\tVDIVPS Y8, Y9, Y9")         // 1/(1+e)
-		w.f("\tVDIVPS Y8, Y7, Y7")         // e/(1+e)
-		w.f("\tVCMPPS $0x1d, Y15, Y0, Y8") // x ≥ 0
-		w.f("\tVBLENDVPS Y8, Y9, Y7, Y7")
-		w.f("\tVCMPPS $3, Y0, Y0, Y8") // x is NaN
+		w.f("\tVCMPPS $1, %s, Y1, Y9", c("under"))  // u < -103.97208: 0
+		w.f("\tVANDNPS Y7, Y9, Y7")                 // e
+		w.f("\tVADDPS %s, Y7, Y8", c("one"))        // 1 + e
+		w.f("\tVCMPPS $0x1d, Y15, Y0, Y9")          // x ≥ 0
+		w.f("\tVBLENDVPS Y9, %s, Y7, Y9", c("one")) // x ≥ 0 ? 1 : e
+		w.f("\tVDIVPS Y8, Y9, Y7")                  // 1/(1+e) or e/(1+e): one division
+		w.f("\tVCMPPS $3, Y0, Y0, Y8")              // x is NaN
 		w.f("\tVBLENDVPS Y8, Y0, Y7, Y0")
 	}
 	w.f("\tMOVQ CX, BX")
@@ -862,14 +899,47 @@ func genSigmoid(w *writer) {
 	w.f("tail:")
 	w.f("\tANDQ $7, CX")
 	w.f("\tJZ done")
-	// The first n lanes: 8 int32 -1s then 8 zeros, loaded at (8-n)·4 bytes.
-	w.f("\tLEAQ sigmoidMask<>+32(SB), R11")
-	w.f("\tSHLQ $2, CX")
-	w.f("\tSUBQ CX, R11")
-	w.f("\tVMOVDQU (R11), Y14")
-	w.f("\tVMASKMOVPS (SI), Y14, Y0")
+	// The last n < 8 elements, one at a time into the lanes of Y0 (the
+	// others zero) and back: the caller has just stored them one by one,
+	// and will load them so. A masked vector load or store would be
+	// simpler, but the processor cannot forward those to or from scalar
+	// stores and loads, and the tutorial network's sigmoid layers (5 and 7
+	// wide) would wait for its sums to reach the cache, and its next
+	// layer for the sigmoid.
+	w.f("\tVXORPS X0, X0, X0")
+	w.f("\tVXORPS X1, X1, X1")
+	w.f("\tVMOVSS (SI), X0")
+	for l := 1; l < 7; l++ {
+		x, lane := "X0", l
+		if l >= 4 {
+			x, lane = "X1", l-4
+		}
+		w.f("\tCMPQ CX, $%d", l+1)
+		w.f("\tJLT loaded")
+		if lane == 0 {
+			w.f("\tVMOVSS %d(SI), %s", 4*l, x)
+		} else {
+			w.f("\tVINSERTPS $%d, %d(SI), %s, %s", lane<<4, 4*l, x, x)
+		}
+	}
+	w.f("loaded:")
+	w.f("\tVINSERTF128 $1, X1, Y0, Y0")
 	body()
-	w.f("\tVMASKMOVPS Y0, Y14, (SI)")
+	w.f("\tVEXTRACTF128 $1, Y0, X1")
+	w.f("\tVMOVSS X0, (SI)")
+	for l := 1; l < 7; l++ {
+		x, lane := "X0", l
+		if l >= 4 {
+			x, lane = "X1", l-4
+		}
+		w.f("\tCMPQ CX, $%d", l+1)
+		w.f("\tJLT done")
+		if lane == 0 {
+			w.f("\tVMOVSS %s, %d(SI)", x, 4*l)
+		} else {
+			w.f("\tVEXTRACTPS $%d, %s, %d(SI)", lane, x, 4*l)
+		}
+	}
 	w.f("done:")
 	w.f("\tVZEROUPPER")
 	w.f("\tRET")
@@ -880,14 +950,6 @@ func genSigmoid(w *writer) {
 		}
 	}
 	w.f("GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $%d", 32*len(sigmoidConsts))
-	for l := 0; l < 16; l++ {
-		v := "$-1"
-		if l >= 8 {
-			v = "$0"
-		}
-		w.f("DATA sigmoidMask<>+%d(SB)/4, %s", 4*l, v)
-	}
-	w.f("GLOBL sigmoidMask<>(SB), RODATA|NOPTR, $64")
 }
 
 // genPeak emits func name(n int): n iterations of 16 FMAs into 14

@@ -101,12 +101,16 @@ func sigmoid32AVX2(x []float32) {
 
 // asmKernels holds one precision's assembly loops for one ISA.
 type asmKernels[T Float] struct {
-	lanes      int // elements per vector
-	dot        func(x, y *T, n int) T
-	axpy       func(alpha T, x, y *T, n int)
-	addReLU    func(x, b *T, n int)
-	reluGrad   func(dx, dy, y *T, n int)
-	sgd        func(lr, wd T, p, g *T, n int)
+	lanes    int // elements per vector
+	dot      func(x, y *T, n int) T
+	axpy     func(alpha T, x, y *T, n int)
+	addReLU  func(x, b *T, n int)
+	reluGrad func(dx, dy, y *T, n int)
+	sgd      func(lr, wd T, p, g *T, n int)
+	// sgdAnyN: sgd takes any n, its tail under a mask (AVX-512). Step
+	// updates every parameter through it, and in a tiny network (the
+	// tutorial's 91 parameters) a tail in Go was a third of the update.
+	sgdAnyN    bool
 	scaledDiff func(scale T, dst, y, t *T, n int)
 	sumSqDiff  func(y, t *T, n int) T
 }
@@ -147,6 +151,9 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 		},
 		sgd: func(lr, wd T, p, g []T) {
 			body := split(len(p))
+			if a.sgdAnyN {
+				body = len(p)
+			}
 			if body > 0 {
 				a.sgd(lr, wd, &p[0], &g[:len(p)][0], body)
 			}
@@ -171,9 +178,9 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 }
 
 var (
-	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, sscaledDiffAVX2, ssumSqDiffAVX2}.vecSet()
-	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, dscaledDiffAVX2, dsumSqDiffAVX2}.vecSet()
+	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2}.vecSet()
+	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2}.vecSet()
 
-	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
-	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
+	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
+	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
 )

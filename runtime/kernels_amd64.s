@@ -300,6 +300,7 @@ TEXT ·ssgdAVX2(SB), NOSPLIT, $0-32
 	MOVQ p+8(FP), SI
 	MOVQ grad+16(FP), DI
 	MOVQ n+24(FP), CX
+	MOVQ CX, R10
 	MOVQ CX, BX
 	SHRQ $5, BX
 	JZ one
@@ -565,6 +566,7 @@ TEXT ·dsgdAVX2(SB), NOSPLIT, $0-40
 	MOVQ p+16(FP), SI
 	MOVQ grad+24(FP), DI
 	MOVQ n+32(FP), CX
+	MOVQ CX, R10
 	MOVQ CX, BX
 	SHRQ $4, BX
 	JZ one
@@ -1011,13 +1013,14 @@ done:
 	RET
 
 // func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
-// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 16.
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go, for any n: the last n mod 16 under a mask.
 TEXT ·ssgdAVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSS lr+0(FP), Z0
 	VBROADCASTSS wd+4(FP), Z1
 	MOVQ p+8(FP), SI
 	MOVQ grad+16(FP), DI
 	MOVQ n+24(FP), CX
+	MOVQ CX, R10
 	MOVQ CX, BX
 	SHRQ $6, BX
 	JZ one
@@ -1066,6 +1069,20 @@ oneloop:
 	DECQ CX
 	JNZ oneloop
 done:
+	ANDQ $15, R10
+	JZ ret
+	MOVQ R10, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z 0(SI), K1, Z2
+	VMULPS Z2, Z1, Z3
+	VADDPS.Z 0(DI), Z3, K1, Z3
+	VMULPS Z3, Z0, Z3
+	VSUBPS Z3, Z2, Z2
+	VMOVUPS Z2, K1, 0(SI)
+ret:
 	VZEROUPPER
 	RET
 
@@ -1278,13 +1295,14 @@ done:
 	RET
 
 // func dsgdAVX512(lr, wd float64, p, grad *float64, n int)
-// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go. n is a multiple of 8.
+// p[i] -= lr·(grad[i] + wd·p[i]), rounded as in Go, for any n: the last n mod 8 under a mask.
 TEXT ·dsgdAVX512(SB), NOSPLIT, $0-40
 	VBROADCASTSD lr+0(FP), Z0
 	VBROADCASTSD wd+8(FP), Z1
 	MOVQ p+16(FP), SI
 	MOVQ grad+24(FP), DI
 	MOVQ n+32(FP), CX
+	MOVQ CX, R10
 	MOVQ CX, BX
 	SHRQ $5, BX
 	JZ one
@@ -1333,6 +1351,20 @@ oneloop:
 	DECQ CX
 	JNZ oneloop
 done:
+	ANDQ $7, R10
+	JZ ret
+	MOVQ R10, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPD.Z 0(SI), K1, Z2
+	VMULPD Z2, Z1, Z3
+	VADDPD.Z 0(DI), Z3, K1, Z3
+	VMULPD Z3, Z0, Z3
+	VSUBPD Z3, Z2, Z2
+	VMOVUPD Z2, K1, 0(SI)
+ret:
 	VZEROUPPER
 	RET
 
@@ -1455,9 +1487,10 @@ TEXT ·sigmoid32asm(SB), NOSPLIT, $0-16
 loop:
 	VMOVUPS (SI), Y0
 	VORPS sigmoidConsts<>+0(SB), Y0, Y1
-	VMULPS sigmoidConsts<>+32(SB), Y1, Y2
-	VROUNDPS $8, Y2, Y2
-	VCVTPS2DQ Y2, Y3
+	VMOVUPS sigmoidConsts<>+512(SB), Y2
+	VFMADD231PS sigmoidConsts<>+32(SB), Y1, Y2
+	VPSUBD sigmoidConsts<>+512(SB), Y2, Y3
+	VSUBPS sigmoidConsts<>+512(SB), Y2, Y2
 	VMOVAPS Y1, Y4
 	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
 	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
@@ -1485,11 +1518,9 @@ loop:
 	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
 	VANDNPS Y7, Y9, Y7
 	VADDPS sigmoidConsts<>+320(SB), Y7, Y8
-	VMOVUPS sigmoidConsts<>+320(SB), Y9
-	VDIVPS Y8, Y9, Y9
-	VDIVPS Y8, Y7, Y7
-	VCMPPS $0x1d, Y15, Y0, Y8
-	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS $0x1d, Y15, Y0, Y9
+	VBLENDVPS Y9, sigmoidConsts<>+320(SB), Y7, Y9
+	VDIVPS Y8, Y9, Y7
 	VCMPPS $3, Y0, Y0, Y8
 	VBLENDVPS Y8, Y0, Y7, Y0
 	VMOVUPS Y0, (SI)
@@ -1499,15 +1530,34 @@ loop:
 tail:
 	ANDQ $7, CX
 	JZ done
-	LEAQ sigmoidMask<>+32(SB), R11
-	SHLQ $2, CX
-	SUBQ CX, R11
-	VMOVDQU (R11), Y14
-	VMASKMOVPS (SI), Y14, Y0
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VMOVSS (SI), X0
+	CMPQ CX, $2
+	JLT loaded
+	VINSERTPS $16, 4(SI), X0, X0
+	CMPQ CX, $3
+	JLT loaded
+	VINSERTPS $32, 8(SI), X0, X0
+	CMPQ CX, $4
+	JLT loaded
+	VINSERTPS $48, 12(SI), X0, X0
+	CMPQ CX, $5
+	JLT loaded
+	VMOVSS 16(SI), X1
+	CMPQ CX, $6
+	JLT loaded
+	VINSERTPS $16, 20(SI), X1, X1
+	CMPQ CX, $7
+	JLT loaded
+	VINSERTPS $32, 24(SI), X1, X1
+loaded:
+	VINSERTF128 $1, X1, Y0, Y0
 	VORPS sigmoidConsts<>+0(SB), Y0, Y1
-	VMULPS sigmoidConsts<>+32(SB), Y1, Y2
-	VROUNDPS $8, Y2, Y2
-	VCVTPS2DQ Y2, Y3
+	VMOVUPS sigmoidConsts<>+512(SB), Y2
+	VFMADD231PS sigmoidConsts<>+32(SB), Y1, Y2
+	VPSUBD sigmoidConsts<>+512(SB), Y2, Y3
+	VSUBPS sigmoidConsts<>+512(SB), Y2, Y2
 	VMOVAPS Y1, Y4
 	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
 	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
@@ -1535,14 +1585,31 @@ tail:
 	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
 	VANDNPS Y7, Y9, Y7
 	VADDPS sigmoidConsts<>+320(SB), Y7, Y8
-	VMOVUPS sigmoidConsts<>+320(SB), Y9
-	VDIVPS Y8, Y9, Y9
-	VDIVPS Y8, Y7, Y7
-	VCMPPS $0x1d, Y15, Y0, Y8
-	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS $0x1d, Y15, Y0, Y9
+	VBLENDVPS Y9, sigmoidConsts<>+320(SB), Y7, Y9
+	VDIVPS Y8, Y9, Y7
 	VCMPPS $3, Y0, Y0, Y8
 	VBLENDVPS Y8, Y0, Y7, Y0
-	VMASKMOVPS Y0, Y14, (SI)
+	VEXTRACTF128 $1, Y0, X1
+	VMOVSS X0, (SI)
+	CMPQ CX, $2
+	JLT done
+	VEXTRACTPS $1, X0, 4(SI)
+	CMPQ CX, $3
+	JLT done
+	VEXTRACTPS $2, X0, 8(SI)
+	CMPQ CX, $4
+	JLT done
+	VEXTRACTPS $3, X0, 12(SI)
+	CMPQ CX, $5
+	JLT done
+	VMOVSS X1, 16(SI)
+	CMPQ CX, $6
+	JLT done
+	VEXTRACTPS $1, X1, 20(SI)
+	CMPQ CX, $7
+	JLT done
+	VEXTRACTPS $2, X1, 24(SI)
 done:
 	VZEROUPPER
 	RET
@@ -1675,21 +1742,12 @@ DATA sigmoidConsts<>+496(SB)/4, $0xc2cff1b4
 DATA sigmoidConsts<>+500(SB)/4, $0xc2cff1b4
 DATA sigmoidConsts<>+504(SB)/4, $0xc2cff1b4
 DATA sigmoidConsts<>+508(SB)/4, $0xc2cff1b4
-GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $512
-DATA sigmoidMask<>+0(SB)/4, $-1
-DATA sigmoidMask<>+4(SB)/4, $-1
-DATA sigmoidMask<>+8(SB)/4, $-1
-DATA sigmoidMask<>+12(SB)/4, $-1
-DATA sigmoidMask<>+16(SB)/4, $-1
-DATA sigmoidMask<>+20(SB)/4, $-1
-DATA sigmoidMask<>+24(SB)/4, $-1
-DATA sigmoidMask<>+28(SB)/4, $-1
-DATA sigmoidMask<>+32(SB)/4, $0
-DATA sigmoidMask<>+36(SB)/4, $0
-DATA sigmoidMask<>+40(SB)/4, $0
-DATA sigmoidMask<>+44(SB)/4, $0
-DATA sigmoidMask<>+48(SB)/4, $0
-DATA sigmoidMask<>+52(SB)/4, $0
-DATA sigmoidMask<>+56(SB)/4, $0
-DATA sigmoidMask<>+60(SB)/4, $0
-GLOBL sigmoidMask<>(SB), RODATA|NOPTR, $64
+DATA sigmoidConsts<>+512(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+516(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+520(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+524(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+528(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+532(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+536(SB)/4, $0x4b400000
+DATA sigmoidConsts<>+540(SB)/4, $0x4b400000
+GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $544

@@ -65,43 +65,23 @@ func (m *Model) forward(x *[4]float32) {
 	// h1 = sigmoid(x·layer1.weightᵀ + layer1.bias)
 	{
 		{
-			s := m.Layer1Bias[0]
-			s += m.Layer1Weight[0][0] * x[0]
-			s += m.Layer1Weight[0][1] * x[1]
-			s += m.Layer1Weight[0][2] * x[2]
-			s += m.Layer1Weight[0][3] * x[3]
+			s := m.Layer1Bias[0] + m.Layer1Weight[0][0]*x[0] + m.Layer1Weight[0][1]*x[1] + (m.Layer1Weight[0][2]*x[2] + m.Layer1Weight[0][3]*x[3])
 			m.slot0[0] = s
 		}
 		{
-			s := m.Layer1Bias[1]
-			s += m.Layer1Weight[1][0] * x[0]
-			s += m.Layer1Weight[1][1] * x[1]
-			s += m.Layer1Weight[1][2] * x[2]
-			s += m.Layer1Weight[1][3] * x[3]
+			s := m.Layer1Bias[1] + m.Layer1Weight[1][0]*x[0] + m.Layer1Weight[1][1]*x[1] + (m.Layer1Weight[1][2]*x[2] + m.Layer1Weight[1][3]*x[3])
 			m.slot0[1] = s
 		}
 		{
-			s := m.Layer1Bias[2]
-			s += m.Layer1Weight[2][0] * x[0]
-			s += m.Layer1Weight[2][1] * x[1]
-			s += m.Layer1Weight[2][2] * x[2]
-			s += m.Layer1Weight[2][3] * x[3]
+			s := m.Layer1Bias[2] + m.Layer1Weight[2][0]*x[0] + m.Layer1Weight[2][1]*x[1] + (m.Layer1Weight[2][2]*x[2] + m.Layer1Weight[2][3]*x[3])
 			m.slot0[2] = s
 		}
 		{
-			s := m.Layer1Bias[3]
-			s += m.Layer1Weight[3][0] * x[0]
-			s += m.Layer1Weight[3][1] * x[1]
-			s += m.Layer1Weight[3][2] * x[2]
-			s += m.Layer1Weight[3][3] * x[3]
+			s := m.Layer1Bias[3] + m.Layer1Weight[3][0]*x[0] + m.Layer1Weight[3][1]*x[1] + (m.Layer1Weight[3][2]*x[2] + m.Layer1Weight[3][3]*x[3])
 			m.slot0[3] = s
 		}
 		{
-			s := m.Layer1Bias[4]
-			s += m.Layer1Weight[4][0] * x[0]
-			s += m.Layer1Weight[4][1] * x[1]
-			s += m.Layer1Weight[4][2] * x[2]
-			s += m.Layer1Weight[4][3] * x[3]
+			s := m.Layer1Bias[4] + m.Layer1Weight[4][0]*x[0] + m.Layer1Weight[4][1]*x[1] + (m.Layer1Weight[4][2]*x[2] + m.Layer1Weight[4][3]*x[3])
 			m.slot0[4] = s
 		}
 		runtime.SigmoidInPlace32(m.slot0[:5])
@@ -109,66 +89,31 @@ func (m *Model) forward(x *[4]float32) {
 	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
 	{
 		{
-			s := m.Layer2Bias[0]
-			s += m.Layer2Weight[0][0] * m.slot0[0]
-			s += m.Layer2Weight[0][1] * m.slot0[1]
-			s += m.Layer2Weight[0][2] * m.slot0[2]
-			s += m.Layer2Weight[0][3] * m.slot0[3]
-			s += m.Layer2Weight[0][4] * m.slot0[4]
+			s := m.Layer2Bias[0] + m.Layer2Weight[0][0]*m.slot0[0] + m.Layer2Weight[0][1]*m.slot0[1] + (m.Layer2Weight[0][2]*m.slot0[2] + m.Layer2Weight[0][3]*m.slot0[3] + m.Layer2Weight[0][4]*m.slot0[4])
 			m.slot1[0] = s
 		}
 		{
-			s := m.Layer2Bias[1]
-			s += m.Layer2Weight[1][0] * m.slot0[0]
-			s += m.Layer2Weight[1][1] * m.slot0[1]
-			s += m.Layer2Weight[1][2] * m.slot0[2]
-			s += m.Layer2Weight[1][3] * m.slot0[3]
-			s += m.Layer2Weight[1][4] * m.slot0[4]
+			s := m.Layer2Bias[1] + m.Layer2Weight[1][0]*m.slot0[0] + m.Layer2Weight[1][1]*m.slot0[1] + (m.Layer2Weight[1][2]*m.slot0[2] + m.Layer2Weight[1][3]*m.slot0[3] + m.Layer2Weight[1][4]*m.slot0[4])
 			m.slot1[1] = s
 		}
 		{
-			s := m.Layer2Bias[2]
-			s += m.Layer2Weight[2][0] * m.slot0[0]
-			s += m.Layer2Weight[2][1] * m.slot0[1]
-			s += m.Layer2Weight[2][2] * m.slot0[2]
-			s += m.Layer2Weight[2][3] * m.slot0[3]
-			s += m.Layer2Weight[2][4] * m.slot0[4]
+			s := m.Layer2Bias[2] + m.Layer2Weight[2][0]*m.slot0[0] + m.Layer2Weight[2][1]*m.slot0[1] + (m.Layer2Weight[2][2]*m.slot0[2] + m.Layer2Weight[2][3]*m.slot0[3] + m.Layer2Weight[2][4]*m.slot0[4])
 			m.slot1[2] = s
 		}
 		{
-			s := m.Layer2Bias[3]
-			s += m.Layer2Weight[3][0] * m.slot0[0]
-			s += m.Layer2Weight[3][1] * m.slot0[1]
-			s += m.Layer2Weight[3][2] * m.slot0[2]
-			s += m.Layer2Weight[3][3] * m.slot0[3]
-			s += m.Layer2Weight[3][4] * m.slot0[4]
+			s := m.Layer2Bias[3] + m.Layer2Weight[3][0]*m.slot0[0] + m.Layer2Weight[3][1]*m.slot0[1] + (m.Layer2Weight[3][2]*m.slot0[2] + m.Layer2Weight[3][3]*m.slot0[3] + m.Layer2Weight[3][4]*m.slot0[4])
 			m.slot1[3] = s
 		}
 		{
-			s := m.Layer2Bias[4]
-			s += m.Layer2Weight[4][0] * m.slot0[0]
-			s += m.Layer2Weight[4][1] * m.slot0[1]
-			s += m.Layer2Weight[4][2] * m.slot0[2]
-			s += m.Layer2Weight[4][3] * m.slot0[3]
-			s += m.Layer2Weight[4][4] * m.slot0[4]
+			s := m.Layer2Bias[4] + m.Layer2Weight[4][0]*m.slot0[0] + m.Layer2Weight[4][1]*m.slot0[1] + (m.Layer2Weight[4][2]*m.slot0[2] + m.Layer2Weight[4][3]*m.slot0[3] + m.Layer2Weight[4][4]*m.slot0[4])
 			m.slot1[4] = s
 		}
 		{
-			s := m.Layer2Bias[5]
-			s += m.Layer2Weight[5][0] * m.slot0[0]
-			s += m.Layer2Weight[5][1] * m.slot0[1]
-			s += m.Layer2Weight[5][2] * m.slot0[2]
-			s += m.Layer2Weight[5][3] * m.slot0[3]
-			s += m.Layer2Weight[5][4] * m.slot0[4]
+			s := m.Layer2Bias[5] + m.Layer2Weight[5][0]*m.slot0[0] + m.Layer2Weight[5][1]*m.slot0[1] + (m.Layer2Weight[5][2]*m.slot0[2] + m.Layer2Weight[5][3]*m.slot0[3] + m.Layer2Weight[5][4]*m.slot0[4])
 			m.slot1[5] = s
 		}
 		{
-			s := m.Layer2Bias[6]
-			s += m.Layer2Weight[6][0] * m.slot0[0]
-			s += m.Layer2Weight[6][1] * m.slot0[1]
-			s += m.Layer2Weight[6][2] * m.slot0[2]
-			s += m.Layer2Weight[6][3] * m.slot0[3]
-			s += m.Layer2Weight[6][4] * m.slot0[4]
+			s := m.Layer2Bias[6] + m.Layer2Weight[6][0]*m.slot0[0] + m.Layer2Weight[6][1]*m.slot0[1] + (m.Layer2Weight[6][2]*m.slot0[2] + m.Layer2Weight[6][3]*m.slot0[3] + m.Layer2Weight[6][4]*m.slot0[4])
 			m.slot1[6] = s
 		}
 		runtime.SigmoidInPlace32(m.slot1[:7])
@@ -176,36 +121,15 @@ func (m *Model) forward(x *[4]float32) {
 	// layer3 = h2·layer3.weightᵀ + layer3.bias
 	{
 		{
-			s := m.Layer3Bias[0]
-			s += m.Layer3Weight[0][0] * m.slot1[0]
-			s += m.Layer3Weight[0][1] * m.slot1[1]
-			s += m.Layer3Weight[0][2] * m.slot1[2]
-			s += m.Layer3Weight[0][3] * m.slot1[3]
-			s += m.Layer3Weight[0][4] * m.slot1[4]
-			s += m.Layer3Weight[0][5] * m.slot1[5]
-			s += m.Layer3Weight[0][6] * m.slot1[6]
+			s := m.Layer3Bias[0] + m.Layer3Weight[0][0]*m.slot1[0] + (m.Layer3Weight[0][1]*m.slot1[1] + m.Layer3Weight[0][2]*m.slot1[2]) + (m.Layer3Weight[0][3]*m.slot1[3] + m.Layer3Weight[0][4]*m.slot1[4] + (m.Layer3Weight[0][5]*m.slot1[5] + m.Layer3Weight[0][6]*m.slot1[6]))
 			m.slot2[0] = s
 		}
 		{
-			s := m.Layer3Bias[1]
-			s += m.Layer3Weight[1][0] * m.slot1[0]
-			s += m.Layer3Weight[1][1] * m.slot1[1]
-			s += m.Layer3Weight[1][2] * m.slot1[2]
-			s += m.Layer3Weight[1][3] * m.slot1[3]
-			s += m.Layer3Weight[1][4] * m.slot1[4]
-			s += m.Layer3Weight[1][5] * m.slot1[5]
-			s += m.Layer3Weight[1][6] * m.slot1[6]
+			s := m.Layer3Bias[1] + m.Layer3Weight[1][0]*m.slot1[0] + (m.Layer3Weight[1][1]*m.slot1[1] + m.Layer3Weight[1][2]*m.slot1[2]) + (m.Layer3Weight[1][3]*m.slot1[3] + m.Layer3Weight[1][4]*m.slot1[4] + (m.Layer3Weight[1][5]*m.slot1[5] + m.Layer3Weight[1][6]*m.slot1[6]))
 			m.slot2[1] = s
 		}
 		{
-			s := m.Layer3Bias[2]
-			s += m.Layer3Weight[2][0] * m.slot1[0]
-			s += m.Layer3Weight[2][1] * m.slot1[1]
-			s += m.Layer3Weight[2][2] * m.slot1[2]
-			s += m.Layer3Weight[2][3] * m.slot1[3]
-			s += m.Layer3Weight[2][4] * m.slot1[4]
-			s += m.Layer3Weight[2][5] * m.slot1[5]
-			s += m.Layer3Weight[2][6] * m.slot1[6]
+			s := m.Layer3Bias[2] + m.Layer3Weight[2][0]*m.slot1[0] + (m.Layer3Weight[2][1]*m.slot1[1] + m.Layer3Weight[2][2]*m.slot1[2]) + (m.Layer3Weight[2][3]*m.slot1[3] + m.Layer3Weight[2][4]*m.slot1[4] + (m.Layer3Weight[2][5]*m.slot1[5] + m.Layer3Weight[2][6]*m.slot1[6]))
 			m.slot2[2] = s
 		}
 	}
@@ -251,52 +175,31 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	// dh2 = dlayer3·layer3.weight
 	{
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][0]
-			s += m.slot4[1] * m.Layer3Weight[1][0]
-			s += m.slot4[2] * m.Layer3Weight[2][0]
+			s := m.slot4[0]*m.Layer3Weight[0][0] + m.slot4[1]*m.Layer3Weight[1][0] + m.slot4[2]*m.Layer3Weight[2][0]
 			m.slot2[0] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][1]
-			s += m.slot4[1] * m.Layer3Weight[1][1]
-			s += m.slot4[2] * m.Layer3Weight[2][1]
+			s := m.slot4[0]*m.Layer3Weight[0][1] + m.slot4[1]*m.Layer3Weight[1][1] + m.slot4[2]*m.Layer3Weight[2][1]
 			m.slot2[1] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][2]
-			s += m.slot4[1] * m.Layer3Weight[1][2]
-			s += m.slot4[2] * m.Layer3Weight[2][2]
+			s := m.slot4[0]*m.Layer3Weight[0][2] + m.slot4[1]*m.Layer3Weight[1][2] + m.slot4[2]*m.Layer3Weight[2][2]
 			m.slot2[2] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][3]
-			s += m.slot4[1] * m.Layer3Weight[1][3]
-			s += m.slot4[2] * m.Layer3Weight[2][3]
+			s := m.slot4[0]*m.Layer3Weight[0][3] + m.slot4[1]*m.Layer3Weight[1][3] + m.slot4[2]*m.Layer3Weight[2][3]
 			m.slot2[3] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][4]
-			s += m.slot4[1] * m.Layer3Weight[1][4]
-			s += m.slot4[2] * m.Layer3Weight[2][4]
+			s := m.slot4[0]*m.Layer3Weight[0][4] + m.slot4[1]*m.Layer3Weight[1][4] + m.slot4[2]*m.Layer3Weight[2][4]
 			m.slot2[4] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][5]
-			s += m.slot4[1] * m.Layer3Weight[1][5]
-			s += m.slot4[2] * m.Layer3Weight[2][5]
+			s := m.slot4[0]*m.Layer3Weight[0][5] + m.slot4[1]*m.Layer3Weight[1][5] + m.slot4[2]*m.Layer3Weight[2][5]
 			m.slot2[5] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer3Weight[0][6]
-			s += m.slot4[1] * m.Layer3Weight[1][6]
-			s += m.slot4[2] * m.Layer3Weight[2][6]
+			s := m.slot4[0]*m.Layer3Weight[0][6] + m.slot4[1]*m.Layer3Weight[1][6] + m.slot4[2]*m.Layer3Weight[2][6]
 			m.slot2[6] = s
 		}
 	}
@@ -349,58 +252,23 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	// dh1 = dh2.pre·layer2.weight
 	{
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer2Weight[0][0]
-			s += m.slot4[1] * m.Layer2Weight[1][0]
-			s += m.slot4[2] * m.Layer2Weight[2][0]
-			s += m.slot4[3] * m.Layer2Weight[3][0]
-			s += m.slot4[4] * m.Layer2Weight[4][0]
-			s += m.slot4[5] * m.Layer2Weight[5][0]
-			s += m.slot4[6] * m.Layer2Weight[6][0]
+			s := m.slot4[0]*m.Layer2Weight[0][0] + m.slot4[1]*m.Layer2Weight[1][0] + (m.slot4[2]*m.Layer2Weight[2][0] + m.slot4[3]*m.Layer2Weight[3][0]) + (m.slot4[4]*m.Layer2Weight[4][0] + m.slot4[5]*m.Layer2Weight[5][0] + m.slot4[6]*m.Layer2Weight[6][0])
 			m.slot2[0] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer2Weight[0][1]
-			s += m.slot4[1] * m.Layer2Weight[1][1]
-			s += m.slot4[2] * m.Layer2Weight[2][1]
-			s += m.slot4[3] * m.Layer2Weight[3][1]
-			s += m.slot4[4] * m.Layer2Weight[4][1]
-			s += m.slot4[5] * m.Layer2Weight[5][1]
-			s += m.slot4[6] * m.Layer2Weight[6][1]
+			s := m.slot4[0]*m.Layer2Weight[0][1] + m.slot4[1]*m.Layer2Weight[1][1] + (m.slot4[2]*m.Layer2Weight[2][1] + m.slot4[3]*m.Layer2Weight[3][1]) + (m.slot4[4]*m.Layer2Weight[4][1] + m.slot4[5]*m.Layer2Weight[5][1] + m.slot4[6]*m.Layer2Weight[6][1])
 			m.slot2[1] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer2Weight[0][2]
-			s += m.slot4[1] * m.Layer2Weight[1][2]
-			s += m.slot4[2] * m.Layer2Weight[2][2]
-			s += m.slot4[3] * m.Layer2Weight[3][2]
-			s += m.slot4[4] * m.Layer2Weight[4][2]
-			s += m.slot4[5] * m.Layer2Weight[5][2]
-			s += m.slot4[6] * m.Layer2Weight[6][2]
+			s := m.slot4[0]*m.Layer2Weight[0][2] + m.slot4[1]*m.Layer2Weight[1][2] + (m.slot4[2]*m.Layer2Weight[2][2] + m.slot4[3]*m.Layer2Weight[3][2]) + (m.slot4[4]*m.Layer2Weight[4][2] + m.slot4[5]*m.Layer2Weight[5][2] + m.slot4[6]*m.Layer2Weight[6][2])
 			m.slot2[2] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer2Weight[0][3]
-			s += m.slot4[1] * m.Layer2Weight[1][3]
-			s += m.slot4[2] * m.Layer2Weight[2][3]
-			s += m.slot4[3] * m.Layer2Weight[3][3]
-			s += m.slot4[4] * m.Layer2Weight[4][3]
-			s += m.slot4[5] * m.Layer2Weight[5][3]
-			s += m.slot4[6] * m.Layer2Weight[6][3]
+			s := m.slot4[0]*m.Layer2Weight[0][3] + m.slot4[1]*m.Layer2Weight[1][3] + (m.slot4[2]*m.Layer2Weight[2][3] + m.slot4[3]*m.Layer2Weight[3][3]) + (m.slot4[4]*m.Layer2Weight[4][3] + m.slot4[5]*m.Layer2Weight[5][3] + m.slot4[6]*m.Layer2Weight[6][3])
 			m.slot2[3] = s
 		}
 		{
-			s := float32(0)
-			s += m.slot4[0] * m.Layer2Weight[0][4]
-			s += m.slot4[1] * m.Layer2Weight[1][4]
-			s += m.slot4[2] * m.Layer2Weight[2][4]
-			s += m.slot4[3] * m.Layer2Weight[3][4]
-			s += m.slot4[4] * m.Layer2Weight[4][4]
-			s += m.slot4[5] * m.Layer2Weight[5][4]
-			s += m.slot4[6] * m.Layer2Weight[6][4]
+			s := m.slot4[0]*m.Layer2Weight[0][4] + m.slot4[1]*m.Layer2Weight[1][4] + (m.slot4[2]*m.Layer2Weight[2][4] + m.slot4[3]*m.Layer2Weight[3][4]) + (m.slot4[4]*m.Layer2Weight[4][4] + m.slot4[5]*m.Layer2Weight[5][4] + m.slot4[6]*m.Layer2Weight[6][4])
 			m.slot2[4] = s
 		}
 	}
