@@ -17,9 +17,12 @@ type kernelSet struct {
 	// products whose m is a multiple of 8 but not of sgemm's mr: batches of
 	// 32 or 64 rows fill its tiles where 14-row tiles pad a quarter.
 	sgemm8 gemmKernel[float32]
-	dgemm  gemmKernel[float64]
-	v32    vecSet[float32]
-	v64    vecSet[float64]
+	// snt, where a set has one (micro not nil), computes the float32
+	// products X·Wᵀ of a forward pass without transposing W: see ntKernel.
+	snt   ntKernel
+	dgemm gemmKernel[float64]
+	v32   vecSet[float32]
+	v64   vecSet[float64]
 	// sigmoid32 is SigmoidInPlace32.
 	sigmoid32 func(x []float32)
 }

@@ -30,6 +30,8 @@ var kernelSets = []*kernelSet{
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
 		sgemm8: gemmKernel[float32]{mr: 8, nr: 32, kc: 256, mb: 1064, nb: 256, micro: sgemmKernel8AVX512,
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
+		snt: ntKernel{kc: 256, micro: sgemmKernelNT8AVX512,
+			pack: gemmKernel[float32]{nr: ntCols, packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32}},
 		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 252, nb: 128, micro: dgemmKernelAVX512,
 			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
 		v32:       avx512Vec32,

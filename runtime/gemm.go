@@ -108,6 +108,10 @@ func GemmWork32(m, n, k int) int {
 				most = max(most, need)
 			}
 		}
+		if ks.nt(false, true, m, n, k) {
+			_, need := ks.snt.layout(m, k)
+			most = max(most, need)
+		}
 	}
 	return most
 }
@@ -130,7 +134,29 @@ func GemmWork64(m, n, k int) int {
 // allocates nothing. It panics on negative sizes, strides shorter than a
 // row, slices too short for their matrices, or work too short.
 func Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, work []float32) {
-	gemm(kernels().sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+	gemm32(kernels(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+}
+
+// gemm32 is Gemm32 with the kernel set ks: the transpose-free kernel for
+// X·Wᵀ where it applies (ntKernel), else the general GEMM with the kernel
+// for m rows.
+func gemm32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, work []float32) {
+	if ks.nt(transA, transB, m, n, k) {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemmNT(&ks.snt, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+		return
+	}
+	gemm(ks.sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+}
+
+// work32 is the workspace gemm32 needs for an m×n×k product with ks.
+func (ks *kernelSet) work32(transA, transB bool, m, n, k int) int {
+	if ks.nt(transA, transB, m, n, k) {
+		_, need := ks.snt.layout(m, k)
+		return need
+	}
+	_, _, _, need := ks.sgemmFor(m).layout(m, n, k)
+	return need
 }
 
 // Gemm64 is Gemm32 for float64; work must hold GemmWork64(m, n, k).

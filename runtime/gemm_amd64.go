@@ -10,6 +10,11 @@ func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, load bool)
 //go:noescape
 func sgemmKernel8AVX512(k int, a, b, c *float32, ldc int, load bool)
 
+// sgemmKernelNT8AVX512: see ntKernel.
+//
+//go:noescape
+func sgemmKernelNT8AVX512(k int, a *float32, lda int, b, c *float32, ldc int, load bool, cols, lanes int)
+
 //go:noescape
 func dgemmKernelAVX512(k int, a, b, c *float64, ldc int, load bool)
 

@@ -193,6 +193,108 @@ func (k microKernel) gen(w *writer) {
 	w.f("\tRET")
 }
 
+// genNTKernel emits
+//
+//	func sgemmKernelNT8AVX512(k int, a *float32, lda int, b, c *float32, ldc int, load bool, cols, lanes int)
+//
+// which computes the 8×32 tile T = A·B, A 8 rows of k elements read where
+// they lie (row stride lda: each element is broadcast from its row, so A
+// needs no packing) and B packed k×32 row by row, then stores it
+// transposed: C[j][0:lanes] (row stride ldc) = T[0:lanes][j], plus C's own
+// values when load, for j < cols. With A the rows of a weight matrix W and
+// B the packed transpose of a batch X, C is the X·Wᵀ of a forward pass:
+// the weights are read once, not transposed into a packed copy first.
+// Each element sums its products in k order as the other kernels do, so
+// the results are bit-identical to theirs. Per step of k it loads what the
+// 8×32 kernel does (8 broadcasts, 2 vectors of B) for 16 FMAs.
+func genNTKernel(w *writer) {
+	t := transposer{single, avx512}
+	w.f("")
+	w.f("// func sgemmKernelNT8AVX512(k int, a *float32, lda int, b, c *float32, ldc int, load bool, cols, lanes int)")
+	w.f("TEXT ·sgemmKernelNT8AVX512(SB), NOSPLIT, $0-72")
+	w.f("\tMOVQ k+0(FP), CX")
+	w.f("\tMOVQ a+8(FP), SI")
+	w.f("\tMOVQ lda+16(FP), R8")
+	w.f("\tSHLQ $2, R8")
+	w.f("\tLEAQ (R8)(R8*2), R9")  // 3·lda
+	w.f("\tLEAQ (R8)(R8*4), R10") // 5·lda
+	w.f("\tLEAQ (R9)(R8*4), R11") // 7·lda
+	w.f("\tMOVQ b+24(FP), DX")
+	// Accumulators: row r of A times B's columns 0-15 in register r, times
+	// columns 16-31 in register 8+r: a 16×16 block whose transpose holds
+	// C's row j in the low half of register j and row j+16 in the high.
+	for r := 0; r < 16; r++ {
+		w.f("\t%s", zero(t.r(r)))
+	}
+	rowAddr := func(r, off int) string {
+		idx := []string{"", "(R8*1)", "(R8*2)", "(R9*1)", "(R8*4)", "(R10*1)", "(R9*2)", "(R11*1)"}[r]
+		return fmt.Sprintf("%d(SI)%s", off, idx)
+	}
+	// Broadcasts into registers, not FMAs with a broadcast memory operand:
+	// with an indexed address those are split in two, and a kernel built
+	// on them ran at half speed.
+	step := func(u int) {
+		b0, b1 := t.r(16+2*(u%2)), t.r(17+2*(u%2))
+		w.f("\tVMOVUPS %d(DX), %s", 128*u, b0)
+		w.f("\tVMOVUPS %d(DX), %s", 128*u+64, b1)
+		for r := 0; r < 8; r++ {
+			x := t.r(20 + r)
+			w.f("\tVBROADCASTSS %s, %s", rowAddr(r, 4*u), x)
+			w.f("\tVFMADD231PS %s, %s, %s", b0, x, t.r(r))
+			w.f("\tVFMADD231PS %s, %s, %s", b1, x, t.r(8+r))
+		}
+	}
+	w.f("\tMOVQ CX, BX")
+	w.f("\tSHRQ $2, BX")
+	w.f("\tJZ nttail")
+	w.f("ntloop:")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	w.f("\tADDQ $16, SI")
+	w.f("\tADDQ $512, DX")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ ntloop")
+	w.f("nttail:")
+	w.f("\tANDQ $3, CX")
+	w.f("\tJZ ntstore")
+	w.f("nttailloop:")
+	step(0)
+	w.f("\tADDQ $4, SI")
+	w.f("\tADDQ $128, DX")
+	w.f("\tDECQ CX")
+	w.f("\tJNZ nttailloop")
+	w.f("ntstore:")
+	t.storeMask(w, "lanes+64(FP)")
+	w.f("\tMOVQ c+32(FP), DI")
+	w.f("\tMOVQ ldc+40(FP), R9")
+	w.f("\tSHLQ $2, R9")
+	w.f("\tMOVQ cols+56(FP), BX")
+	w.f("\tMOVBLZX load+48(FP), DX")
+	put := func(y string, j int) {
+		w.f("\tCMPQ BX, $%d", j)
+		w.f("\tJLE ntskip%d", j)
+		w.f("\tMOVQ R9, AX")
+		w.f("\tIMULQ $%d, AX", j)
+		w.f("\tTESTQ DX, DX")
+		w.f("\tJZ ntput%d", j)
+		// Masked: the lanes past C's row are not read.
+		w.f("\tVADDPS (DI)(AX*1), %s, K1, %s", y, y)
+		w.f("ntput%d:", j)
+		w.f("\tVMOVUPS %s, K1, (DI)(AX*1)", y)
+		w.f("ntskip%d:", j)
+	}
+	t.transpose(w, func(reg string, j int) {
+		// The high half first: a write to the low one clears it.
+		high := fmt.Sprintf("Y%d", 20+j%8)
+		w.f("\tVEXTRACTF64X4 $1, %s, %s", reg, high)
+		put("Y"+reg[1:], j)
+		put(high, j+16)
+	})
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // transposer emits packing routines for one precision and ISA.
 type transposer struct {
 	p   precision
@@ -1010,6 +1112,7 @@ func main() {
 	for _, k := range kernels {
 		k.gen(&g)
 	}
+	genNTKernel(&g)
 	g.f("%s", maskTable)
 	g.f("")
 	g.f("// Packing: block transposes and padded copies of panels.")

@@ -21,13 +21,27 @@ func BenchmarkMicroKernel(b *testing.B) {
 				}
 				reportGFLOPS(b, g.mr, g.nr, kc)
 			})
+			if ks.snt.micro == nil {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/nt%dx%dx%d", ks.name, ntRows, ntCols, kc), func(b *testing.B) {
+				a, bp, c := benchMatrix(ntRows*kc), benchMatrix(kc*ntCols), benchMatrix(ntCols*ntRows)
+				for b.Loop() {
+					ks.snt.micro(kc, &a[0], kc, &bp[0], &c[0], ntRows, true, ntCols, ntRows)
+				}
+				reportGFLOPS(b, ntRows, ntCols, kc)
+			})
 		}
 	}
 }
 
 // BenchmarkGemmKernels runs the active set's main and 8-row float32 kernels
-// through the whole GEMM on the products of the bench/ workloads: the data
-// behind kernelSet.sgemmFor's choice.
+// through the whole GEMM on the products of the bench/ workloads, and for
+// X·Wᵀ products the transpose-free kernel (nt): the data behind
+// kernelSet.sgemmFor's and kernelSet.nt's choices. The operands stay in
+// cache from one run to the next; in a training step the weights have
+// just been updated and the general GEMM's transpose reads them from
+// further away.
 func BenchmarkGemmKernels(b *testing.B) {
 	ks := kernels()
 	if ks.sgemm8.micro == nil {
@@ -51,6 +65,16 @@ func BenchmarkGemmKernels(b *testing.B) {
 			b.Run(fmt.Sprintf("%s%dx%dx%d/mr%d", trans(s.tA, s.tB), s.m, s.n, s.k, g.mr), func(b *testing.B) {
 				for b.Loop() {
 					gemm(g, s.tA, s.tB, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, false, work)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+		if ks.snt.micro != nil && !s.tA && s.tB {
+			b.Run(fmt.Sprintf("%s%dx%dx%d/nt", trans(s.tA, s.tB), s.m, s.n, s.k), func(b *testing.B) {
+				_, need := ks.snt.layout(s.m, s.k)
+				work := make([]float32, need)
+				for b.Loop() {
+					gemmNT(&ks.snt, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, false, work)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

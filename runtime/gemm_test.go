@@ -361,3 +361,42 @@ func TestGemmKernelsAgree(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmNT checks the transpose-free kernel for X·Wᵀ against the general
+// GEMM: bit-identical results (the same sums in the same order), with edge
+// rows and columns of every size, depths that are and are not multiples of
+// the block, padded strides (NaN in the padding: a read past a row would
+// poison C) and C's padding untouched.
+func TestGemmNT(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		ks := kernels()
+		if ks.snt.micro == nil {
+			t.Skip("no transpose-free kernel in this set")
+		}
+		rng := rand.New(rand.NewPCG(31, 32))
+		cases := 0
+		for _, m := range []int{1, 5, 15, 16, 17, 32, 33, 64, 100, 256} {
+			for _, n := range []int{1, 10, 16, 17, 31, 70, 130} {
+				for _, k := range []int{1, 3, 16, 17, 300, 784} {
+					pad := (m + n + k) % 3
+					acc := (m+n+k)%2 == 0
+					g := newGemmCase[float32](rng, false, true, m, n, k, pad, acc)
+					nt := append([]float32(nil), g.c...)
+					general := append([]float32(nil), g.c...)
+					_, need := ks.snt.layout(m, k)
+					gemmNT(&ks.snt, m, n, k, g.a, g.lda, g.b, g.ldb, nt, g.ldc, acc, make([]float32, need))
+					work := make([]float32, GemmWork32(m, n, k))
+					gemm(ks.sgemmFor(m), false, true, m, n, k, g.a, g.lda, g.b, g.ldb, general, g.ldc, acc, work)
+					for i := range nt {
+						if math.Float32bits(nt[i]) != math.Float32bits(general[i]) {
+							t.Fatalf("%s: C[%d] = %v, the general GEMM gives %v", g.name(), i, nt[i], general[i])
+						}
+					}
+					g.check(t, nt)
+					cases++
+				}
+			}
+		}
+		t.Logf("%d products", cases)
+	})
+}

@@ -172,7 +172,7 @@ func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
 			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
 		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
-		if _, _, _, need := ks.sgemmFor(t.m).layout(t.m, t.n, t.k); need > len(p.workers[i].work32) {
+		if need := ks.work32(transA, transB, t.m, t.n, t.k); need > len(p.workers[i].work32) {
 			panicPoolWork(need, len(p.workers[i].work32))
 		}
 	}
@@ -339,7 +339,7 @@ func (t *gemmTask) run(w *poolWorker) {
 	if t.double {
 		gemm(&t.ks.dgemm, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
 	} else {
-		gemm(t.ks.sgemmFor(t.m), t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
+		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
 	}
 	*t = gemmTask{} // keep no reference to the caller's matrices
 }
