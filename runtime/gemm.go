@@ -101,17 +101,9 @@ func (g *gemmKernel[T]) layout(m, n, k int) (kc, mb, nb, need int) {
 func GemmWork32(m, n, k int) int {
 	most := 0
 	for _, ks := range kernelSets {
-		// Both kernels: the Pool's shares of m rows may pick either.
-		for _, g := range []*gemmKernel[float32]{&ks.sgemm, &ks.sgemm8} {
-			if g.micro != nil {
-				_, _, _, need := g.layout(m, n, k)
-				most = max(most, need)
-			}
-		}
-		if ks.nt(false, true, m, n, k) {
-			_, need := ks.snt.layout(m, k)
-			most = max(most, need)
-		}
+		// The kernel for m rows, and the transpose-free one where it
+		// applies to A·Bᵀ (the transposes are not arguments here).
+		most = max(most, ks.work32(false, false, m, n, k), ks.work32(false, true, m, n, k))
 	}
 	return most
 }

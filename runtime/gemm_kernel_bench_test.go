@@ -60,8 +60,9 @@ func BenchmarkGemmKernels(b *testing.B) {
 			ldb = s.k
 		}
 		a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
-		work := make([]float32, GemmWork32(s.m, s.n, s.k))
 		for _, g := range []*gemmKernel[float32]{&ks.sgemm, &ks.sgemm8} {
+			_, _, _, need := g.layout(s.m, s.n, s.k)
+			work := make([]float32, need)
 			b.Run(fmt.Sprintf("%s%dx%dx%d/mr%d", trans(s.tA, s.tB), s.m, s.n, s.k, g.mr), func(b *testing.B) {
 				for b.Loop() {
 					gemm(g, s.tA, s.tB, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, false, work)

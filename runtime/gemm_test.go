@@ -349,7 +349,9 @@ func TestGemmKernelsAgree(t *testing.T) {
 				g := newGemmCase[float32](rng, tr.transA, tr.transB, m, 70, 300, ti, ti%2 == 0)
 				c8 := append([]float32(nil), g.c...)
 				c14 := append([]float32(nil), g.c...)
-				work := make([]float32, GemmWork32(m, 70, 300))
+				_, _, _, need8 := ks.sgemm8.layout(m, 70, 300)
+				_, _, _, need := ks.sgemm.layout(m, 70, 300)
+				work := make([]float32, max(need8, need)) // GemmWork32 sizes for the kernel Gemm32 picks
 				gemm(&ks.sgemm8, g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, c8, g.ldc, g.accumulate, work)
 				gemm(&ks.sgemm, g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, c14, g.ldc, g.accumulate, work)
 				for i := range c8 {
