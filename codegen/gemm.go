@@ -158,7 +158,7 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 			return body
 		})
 		if rowWise(act) {
-			row = append(row, rt("Softmax", gen.row(v, nx[0])))
+			row = append(row, rt(gen.suffixed("Softmax"), gen.row(v, nx[0])))
 		}
 		return row
 	})...)

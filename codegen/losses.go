@@ -86,7 +86,7 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	code = append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
 		n := nx[0]
 		return append(gen.classIndex(t, n, z.Shape[1]),
-			jen.Id("s").Op("+=").Add(rt("LogSumExp", gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
+			jen.Id("s").Op("+=").Add(rt(gen.suffixed("LogSumExp"), gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
 	})...)
 	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), z.Shape[0])))
 }
@@ -100,7 +100,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		body := gen.classIndex(t, n, z.Shape[1])
 		body = append(body,
 			jen.Copy(gen.row(v, n), gen.row(z, n)),
-			rt("Softmax", gen.row(v, n)),
+			rt(gen.suffixed("Softmax"), gen.row(v, n)),
 			gen.at(v, n, index{name: "c"}).Op("-=").Lit(1),
 		)
 		return append(body, gen.loops([]string{"i"}, z.Shape[1:], func(ix []index) []jen.Code {

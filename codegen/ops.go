@@ -151,7 +151,7 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 			return append(body, gen.at(v, n, i).Op("=").Add(gen.activation(act, v.Attrs, jen.Id("s"))))
 		})
 		if rowWise(act) {
-			code = append(code, rt("Softmax", gen.row(v, n)))
+			code = append(code, rt(gen.suffixed("Softmax"), gen.row(v, n)))
 		}
 		return code
 	})
@@ -175,7 +175,7 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 		return gen.loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
 			return []jen.Code{
 				jen.Copy(gen.row(v, nx[0]), gen.row(x, nx[0])),
-				rt("Softmax", gen.row(v, nx[0])),
+				rt(gen.suffixed("Softmax"), gen.row(v, nx[0])),
 			}
 		})
 	}

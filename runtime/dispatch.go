@@ -23,8 +23,11 @@ type kernelSet struct {
 	dgemm gemmKernel[float64]
 	v32   vecSet[float32]
 	v64   vecSet[float64]
-	// sigmoid32 is SigmoidInPlace32.
-	sigmoid32 func(x []float32)
+	// sigmoid32 is SigmoidInPlace32; softmax32 and logSumExp32 are
+	// Softmax32 and LogSumExp32.
+	sigmoid32   func(x []float32)
+	softmax32   func(row []float32)
+	logSumExp32 func(row []float32) float32
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

@@ -273,3 +273,86 @@ func TestSigmoidInPlace(t *testing.T) {
 		t.Logf("worst error %d ulps", worst)
 	})
 }
+
+// TestSoftmax32 checks every kernel set's Softmax32 and LogSumExp32
+// against softmax and log-sum-exp in float64: rows of every length to 40
+// (the 8-lane loop and every tail), from a few units to a spread of 200
+// (results down to zero and through the subnormals), with -Inf elements,
+// all -Inf, +Inf and NaN (NaN out where float64 gives NaN), and nothing
+// written past the row.
+func TestSoftmax32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	forEachKernelSet(t, func(t *testing.T) {
+		worst, worstLSE := 0.0, 0.0
+		for n := 1; n <= 40; n++ {
+			for trial := range 40 {
+				spread := []float64{1, 10, 60, 200}[trial%4]
+				row := make([]float32, n+1)
+				for i := range n {
+					row[i] = float32(spread * (2*rng.Float64() - 1))
+				}
+				switch trial {
+				case 5:
+					row[rng.IntN(n)] = float32(math.Inf(-1))
+				case 6:
+					for i := range n {
+						row[i] = float32(math.Inf(-1))
+					}
+				case 7:
+					row[rng.IntN(n)] = float32(math.Inf(1))
+				case 8:
+					row[rng.IntN(n)] = float32(math.NaN())
+				}
+				row[n] = 12345 // sentinel
+				in := append([]float32(nil), row[:n]...)
+				want := make([]float64, n)
+				top := math.Inf(-1)
+				for i, x := range in {
+					if x != x || float64(x) > top {
+						top = float64(x)
+					}
+					want[i] = float64(x)
+				}
+				var sum float64
+				for i := range want {
+					want[i] = math.Exp(want[i] - top)
+					sum += want[i]
+				}
+				wantLSE := top + math.Log(sum)
+				gotLSE := LogSumExp32(in)
+				Softmax32(row[:n])
+				if row[n] != 12345 {
+					t.Fatalf("n=%d: written past the row", n)
+				}
+				for i := range want {
+					want[i] /= sum
+					g, w := float64(row[i]), want[i]
+					if math.IsNaN(w) || math.IsNaN(g) {
+						if math.IsNaN(w) != math.IsNaN(g) {
+							t.Fatalf("n=%d trial %d: softmax %v of %v is %v, want %v", n, trial, i, in, g, w)
+						}
+						continue
+					}
+					// Relative to the row's largest output (1/n at least):
+					// tiny outputs are within that much absolutely.
+					if err := math.Abs(g-w) / math.Max(w, 1.0/float64(n)); err > worst {
+						worst = err
+					}
+				}
+				if math.IsNaN(wantLSE) || math.IsInf(wantLSE, 0) {
+					if !(math.IsNaN(wantLSE) && math.IsNaN(float64(gotLSE))) && float64(gotLSE) != wantLSE {
+						t.Fatalf("n=%d trial %d: log-sum-exp of %v is %v, want %v", n, trial, in, gotLSE, wantLSE)
+					}
+					continue
+				}
+				if err := math.Abs(float64(gotLSE)-wantLSE) / math.Max(math.Abs(wantLSE), 1); err > worstLSE {
+					worstLSE = err
+				}
+			}
+		}
+		if worst > 1e-6 || worstLSE > 1e-6 {
+			t.Fatalf("worst relative error: softmax %.2g, log-sum-exp %.2g; want under 1e-6", worst, worstLSE)
+		}
+		t.Logf("worst relative error: softmax %.2g, log-sum-exp %.2g", worst, worstLSE)
+	})
+}

@@ -87,3 +87,24 @@ func BenchmarkSigmoidGeneric32(b *testing.B) {
 		x = -x
 	}
 }
+
+// BenchmarkSoftmax32 runs a classifier's loss rows, 32 rows of 10 logits,
+// through each kernel set's LogSumExp32 and Softmax32.
+func BenchmarkSoftmax32(b *testing.B) {
+	logits := benchMatrix(32 * 10)
+	rows := make([]float32, len(logits))
+	for _, ks := range kernelSets {
+		if !supported(ks.name) {
+			continue
+		}
+		b.Run(ks.name, func(b *testing.B) {
+			for b.Loop() {
+				copy(rows, logits)
+				for r := 0; r < len(rows); r += 10 {
+					sink32 += ks.logSumExp32(rows[r : r+10])
+					ks.softmax32(rows[r : r+10])
+				}
+			}
+		})
+	}
+}

@@ -915,6 +915,7 @@ var sigmoidConsts = []struct {
 	{"tiny", math.Float32bits(1.0 / (1 << 126))},
 	{"under", math.Float32bits(-103.97208)},
 	{"magic", math.Float32bits(1.5 * (1 << 23))},
+	{"neginf", math.Float32bits(float32(math.Inf(-1)))},
 }
 
 func sigmoidConst(name string) string {
@@ -927,6 +928,147 @@ func sigmoidConst(name string) string {
 	return ""
 }
 
+// genSoftmax emits
+//
+//	func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)
+//
+// for n ≥ 1: top = max x[i], sum = Σ e^(x[i]-top) (float32, eight partial
+// sums), and with normalize x[i] = e^(x[i]-top)·(1/sum): softmax, and the
+// parts of log-sum-exp. AVX2+FMA, 8 lanes; the tail (n mod 8) moves one
+// element at a time, the lanes past it -Inf (their e^ is 0).
+func genSoftmax(w *writer) {
+	c := sigmoidConst
+	w.f("")
+	w.f("// func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)")
+	w.f("TEXT ·expShift32asm(SB), NOSPLIT, $0-32")
+	w.f("\tMOVQ x+0(FP), SI")
+	w.f("\tMOVQ n+8(FP), CX")
+	w.f("\tMOVBLZX normalize+16(FP), R9")
+	// The largest element, into every lane of Y11.
+	w.f("\tVBROADCASTSS (SI), Y11")
+	w.f("\tMOVQ SI, DI")
+	w.f("\tMOVQ CX, BX")
+	w.f("\tSHRQ $3, BX")
+	w.f("\tJZ maxrest")
+	w.f("maxloop:")
+	w.f("\tVMAXPS (DI), Y11, Y11") // NaN in x wins
+	w.f("\tADDQ $32, DI")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ maxloop")
+	w.f("maxrest:")
+	w.f("\tVEXTRACTF128 $1, Y11, X12")
+	w.f("\tVMAXPS X12, X11, X11")
+	w.f("\tVPERMILPS $0x4E, X11, X12")
+	w.f("\tVMAXPS X12, X11, X11")
+	w.f("\tVPERMILPS $0xB1, X11, X12")
+	w.f("\tVMAXPS X12, X11, X11")
+	w.f("\tMOVQ CX, BX")
+	w.f("\tANDQ $7, BX")
+	w.f("\tJZ maxdone")
+	w.f("maxtail:")
+	w.f("\tVMAXSS (DI), X11, X11")
+	w.f("\tADDQ $4, DI")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ maxtail")
+	w.f("maxdone:")
+	w.f("\tVBROADCASTSS X11, Y11")
+	// e^(x-top) and its sum in Y13.
+	exp := func() {
+		w.f("\tVSUBPS Y11, Y0, Y1")
+		genExpNeg(w)
+		w.f("\tVCMPPS $3, Y1, Y1, Y8") // NaN stays NaN
+		w.f("\tVBLENDVPS Y8, Y1, Y7, Y7")
+		w.f("\tVADDPS Y7, Y13, Y13")
+	}
+	w.f("\tVXORPS Y13, Y13, Y13")
+	w.f("\tMOVQ SI, DI")
+	w.f("\tMOVQ CX, BX")
+	w.f("\tSHRQ $3, BX")
+	w.f("\tJZ exprest")
+	w.f("exploop:")
+	w.f("\tVMOVUPS (DI), Y0")
+	exp()
+	w.f("\tTESTQ R9, R9")
+	w.f("\tJZ expnext")
+	w.f("\tVMOVUPS Y7, (DI)")
+	w.f("expnext:")
+	w.f("\tADDQ $32, DI")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ exploop")
+	w.f("exprest:")
+	w.f("\tMOVQ CX, BX")
+	w.f("\tANDQ $7, BX")
+	w.f("\tJZ expdone")
+	w.f("\tVMOVUPS %s, Y0", c("neginf"))
+	w.f("\tVMOVUPS %s, Y10", c("neginf"))
+	w.f("\tVINSERTPS $0x00, (DI), X0, X0")
+	for l := 1; l < 7; l++ {
+		x, lane := "X0", l
+		if l >= 4 {
+			x, lane = "X10", l-4
+		}
+		w.f("\tCMPQ BX, $%d", l+1)
+		w.f("\tJLT exploaded")
+		w.f("\tVINSERTPS $%d, %d(DI), %s, %s", lane<<4, 4*l, x, x)
+	}
+	w.f("exploaded:")
+	w.f("\tVINSERTF128 $1, X10, Y0, Y0")
+	exp()
+	w.f("\tTESTQ R9, R9")
+	w.f("\tJZ expdone")
+	w.f("\tVEXTRACTF128 $1, Y7, X10")
+	w.f("\tVMOVSS X7, (DI)")
+	for l := 1; l < 7; l++ {
+		x, lane := "X7", l
+		if l >= 4 {
+			x, lane = "X10", l-4
+		}
+		w.f("\tCMPQ BX, $%d", l+1)
+		w.f("\tJLT expdone")
+		if lane == 0 {
+			w.f("\tVMOVSS %s, %d(DI)", x, 4*l)
+		} else {
+			w.f("\tVEXTRACTPS $%d, %s, %d(DI)", lane, x, 4*l)
+		}
+	}
+	w.f("expdone:")
+	w.f("\tVEXTRACTF128 $1, Y13, X12")
+	w.f("\tVADDPS X12, X13, X13")
+	w.f("\tVPERMILPS $0x4E, X13, X12")
+	w.f("\tVADDPS X12, X13, X13")
+	w.f("\tVPERMILPS $0xB1, X13, X12")
+	w.f("\tVADDPS X12, X13, X13")
+	w.f("\tVMOVSS X11, top+24(FP)")
+	w.f("\tVMOVSS X13, sum+28(FP)")
+	w.f("\tTESTQ R9, R9")
+	w.f("\tJZ done")
+	// x *= 1/sum.
+	w.f("\tVMOVSS %s, X14", c("one"))
+	w.f("\tVDIVSS X13, X14, X14")
+	w.f("\tVBROADCASTSS X14, Y14")
+	w.f("\tMOVQ CX, BX")
+	w.f("\tSHRQ $3, BX")
+	w.f("\tJZ scalerest")
+	w.f("scaleloop:")
+	w.f("\tVMULPS (SI), Y14, Y0")
+	w.f("\tVMOVUPS Y0, (SI)")
+	w.f("\tADDQ $32, SI")
+	w.f("\tDECQ BX")
+	w.f("\tJNZ scaleloop")
+	w.f("scalerest:")
+	w.f("\tANDQ $7, CX")
+	w.f("\tJZ done")
+	w.f("scaletail:")
+	w.f("\tVMULSS (SI), X14, X0")
+	w.f("\tVMOVSS X0, (SI)")
+	w.f("\tADDQ $4, SI")
+	w.f("\tDECQ CX")
+	w.f("\tJNZ scaletail")
+	w.f("done:")
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genSigmoid emits func sigmoid32asm(x *float32, n int): x = sigmoid(x) in
 // place for any n (the last partial vector by masked loads and stores).
 // A single sample's forward pass waits on each layer's sigmoid, so the
@@ -936,6 +1078,46 @@ func sigmoidConst(name string) string {
 // below -103.97; then 1/(1+e) for x ≥ 0, else e/(1+e); NaN stays NaN. Within
 // 3 ulps of the exact sigmoid, as Sigmoid32, though not always rounded the
 // same way.
+// genExpNeg emits Y7 = e^u for u ≤ 0 (or -Inf) in Y1, with Y2..Y9 as
+// temporaries: the exponential of the sigmoid and softmax kernels,
+// subnormal results included, 0 below -103.97, within 2 ulps.
+func genExpNeg(w *writer) {
+	c := sigmoidConst
+	// k = round(u·log2e) by adding 1.5·2^23: the sum's low mantissa
+	// bits are k as an int32 (less magic's bits), and subtracting
+	// magic again gives k as a float; shorter than VROUNDPS+VCVTPS2DQ.
+	w.f("\tVMOVUPS %s, Y2", c("magic"))
+	w.f("\tVFMADD231PS %s, Y1, Y2", c("log2e"))
+	w.f("\tVPSUBD %s, Y2, Y3", c("magic")) // e = int32(k)
+	w.f("\tVSUBPS %s, Y2, Y2", c("magic")) // k
+	w.f("\tVMOVAPS Y1, Y4")
+	w.f("\tVFNMADD231PS %s, Y2, Y4", c("ln2hi")) // u - k·ln2hi
+	w.f("\tVFMADD231PS %s, Y2, Y4", c("ln2lo"))  // r = u - k·ln2 (the low part's sign is folded in)
+	w.f("\tVMULPS Y4, Y4, Y5")                   // z = r²
+	for i, pair := range [][2]string{{"p0", "p1"}, {"p2", "p3"}, {"p4", "p5"}} {
+		reg := fmt.Sprintf("Y%d", 6+i)
+		w.f("\tVMOVUPS %s, %s", c(pair[1]), reg)
+		w.f("\tVFMADD231PS %s, Y4, %s", c(pair[0]), reg)
+	}
+	w.f("\tVFMADD213PS Y7, Y5, Y6") // (p0·r+p1)·z + (p2·r+p3)
+	w.f("\tVFMADD213PS Y8, Y5, Y6") // ·z + (p4·r+p5)
+	w.f("\tVFMADD213PS Y4, Y5, Y6") // y = p·z + r
+	w.f("\tVADDPS %s, Y6, Y6", c("one"))
+	// Normal result: y·2^e; subnormal (e < -125): y·2^(e+126)·2^-126.
+	w.f("\tVPADDD %s, Y3, Y7", c("bias"))
+	w.f("\tVPSLLD $23, Y7, Y7")
+	w.f("\tVMULPS Y7, Y6, Y7")
+	w.f("\tVPADDD %s, Y3, Y8", c("subbias"))
+	w.f("\tVPSLLD $23, Y8, Y8")
+	w.f("\tVMULPS Y8, Y6, Y8")
+	w.f("\tVMULPS %s, Y8, Y8", c("tiny"))
+	w.f("\tVMOVDQU %s, Y9", c("minexp"))
+	w.f("\tVPCMPGTD Y3, Y9, Y9") // -125 > e: subnormal
+	w.f("\tVBLENDVPS Y9, Y8, Y7, Y7")
+	w.f("\tVCMPPS $1, %s, Y1, Y9", c("under")) // u < -103.97208: 0
+	w.f("\tVANDNPS Y7, Y9, Y7")                // e
+}
+
 func genSigmoid(w *writer) {
 	c := sigmoidConst
 	w.f("")
@@ -948,39 +1130,7 @@ func genSigmoid(w *writer) {
 	// body computes Y0 = sigmoid(Y0) with Y1..Y10 as temporaries.
 	body := func() {
 		w.f("\tVORPS %s, Y0, Y1", c("sign")) // u = -|x|
-		// k = round(u·log2e) by adding 1.5·2^23: the sum's low mantissa
-		// bits are k as an int32 (less magic's bits), and subtracting
-		// magic again gives k as a float; shorter than VROUNDPS+VCVTPS2DQ.
-		w.f("\tVMOVUPS %s, Y2", c("magic"))
-		w.f("\tVFMADD231PS %s, Y1, Y2", c("log2e"))
-		w.f("\tVPSUBD %s, Y2, Y3", c("magic")) // e = int32(k)
-		w.f("\tVSUBPS %s, Y2, Y2", c("magic")) // k
-		w.f("\tVMOVAPS Y1, Y4")
-		w.f("\tVFNMADD231PS %s, Y2, Y4", c("ln2hi")) // u - k·ln2hi
-		w.f("\tVFMADD231PS %s, Y2, Y4", c("ln2lo"))  // r = u - k·ln2 (the low part's sign is folded in)
-		w.f("\tVMULPS Y4, Y4, Y5")                   // z = r²
-		for i, pair := range [][2]string{{"p0", "p1"}, {"p2", "p3"}, {"p4", "p5"}} {
-			reg := fmt.Sprintf("Y%d", 6+i)
-			w.f("\tVMOVUPS %s, %s", c(pair[1]), reg)
-			w.f("\tVFMADD231PS %s, Y4, %s", c(pair[0]), reg)
-		}
-		w.f("\tVFMADD213PS Y7, Y5, Y6") // (p0·r+p1)·z + (p2·r+p3)
-		w.f("\tVFMADD213PS Y8, Y5, Y6") // ·z + (p4·r+p5)
-		w.f("\tVFMADD213PS Y4, Y5, Y6") // y = p·z + r
-		w.f("\tVADDPS %s, Y6, Y6", c("one"))
-		// Normal result: y·2^e; subnormal (e < -125): y·2^(e+126)·2^-126.
-		w.f("\tVPADDD %s, Y3, Y7", c("bias"))
-		w.f("\tVPSLLD $23, Y7, Y7")
-		w.f("\tVMULPS Y7, Y6, Y7")
-		w.f("\tVPADDD %s, Y3, Y8", c("subbias"))
-		w.f("\tVPSLLD $23, Y8, Y8")
-		w.f("\tVMULPS Y8, Y6, Y8")
-		w.f("\tVMULPS %s, Y8, Y8", c("tiny"))
-		w.f("\tVMOVDQU %s, Y9", c("minexp"))
-		w.f("\tVPCMPGTD Y3, Y9, Y9") // -125 > e: subnormal
-		w.f("\tVBLENDVPS Y9, Y8, Y7, Y7")
-		w.f("\tVCMPPS $1, %s, Y1, Y9", c("under"))  // u < -103.97208: 0
-		w.f("\tVANDNPS Y7, Y9, Y7")                 // e
+		genExpNeg(w)
 		w.f("\tVADDPS %s, Y7, Y8", c("one"))        // 1 + e
 		w.f("\tVCMPPS $0x1d, Y15, Y0, Y9")          // x ≥ 0
 		w.f("\tVBLENDVPS Y9, %s, Y7, Y9", c("one")) // x ≥ 0 ? 1 : e
@@ -1146,6 +1296,7 @@ func main() {
 		}
 	}
 	genSigmoid(&v)
+	genSoftmax(&v)
 	write("kernels_amd64.s", &v)
 
 	var p writer

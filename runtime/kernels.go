@@ -180,11 +180,13 @@ func checkLengths(x, y int) {
 var genericKernels = &kernelSet{
 	name: "generic",
 	// A 4×4 tile keeps the 16 sums in registers on most architectures.
-	sgemm:     gemmKernel[float32]{mr: 4, nr: 4, kc: 256, mb: 1064, nb: 256, micro: gemmKernelGo[float32]},
-	dgemm:     gemmKernel[float64]{mr: 4, nr: 4, kc: 256, mb: 252, nb: 128, micro: gemmKernelGo[float64]},
-	v32:       refVecSet[float32](),
-	v64:       refVecSet[float64](),
-	sigmoid32: sigmoidRef,
+	sgemm:       gemmKernel[float32]{mr: 4, nr: 4, kc: 256, mb: 1064, nb: 256, micro: gemmKernelGo[float32]},
+	dgemm:       gemmKernel[float64]{mr: 4, nr: 4, kc: 256, mb: 252, nb: 128, micro: gemmKernelGo[float64]},
+	v32:         refVecSet[float32](),
+	v64:         refVecSet[float64](),
+	sigmoid32:   sigmoidRef,
+	softmax32:   Softmax[float32],
+	logSumExp32: LogSumExp[float32],
 }
 
 func dotRef[T Float](x, y []T) T {

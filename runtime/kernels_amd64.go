@@ -2,6 +2,8 @@
 
 package runtime
 
+import "math"
+
 // The loops in kernels_amd64.s (written by gemm_asmgen.go) take whole
 // vectors, n a multiple of the vector width; the wrappers here do the tails
 // with the pure-Go references.
@@ -97,6 +99,18 @@ func sigmoid32AVX2(x []float32) {
 	if len(x) > 0 {
 		sigmoid32asm(&x[0], len(x))
 	}
+}
+
+//go:noescape
+func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)
+
+func softmax32AVX2(row []float32) {
+	expShift32asm(&row[0], len(row), true)
+}
+
+func logSumExp32AVX2(row []float32) float32 {
+	top, sum := expShift32asm(&row[0], len(row), false)
+	return top + float32(math.Log(float64(sum)))
 }
 
 // asmKernels holds one precision's assembly loops for one ISA.

@@ -1750,4 +1750,211 @@ DATA sigmoidConsts<>+528(SB)/4, $0x4b400000
 DATA sigmoidConsts<>+532(SB)/4, $0x4b400000
 DATA sigmoidConsts<>+536(SB)/4, $0x4b400000
 DATA sigmoidConsts<>+540(SB)/4, $0x4b400000
-GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $544
+DATA sigmoidConsts<>+544(SB)/4, $0xff800000
+DATA sigmoidConsts<>+548(SB)/4, $0xff800000
+DATA sigmoidConsts<>+552(SB)/4, $0xff800000
+DATA sigmoidConsts<>+556(SB)/4, $0xff800000
+DATA sigmoidConsts<>+560(SB)/4, $0xff800000
+DATA sigmoidConsts<>+564(SB)/4, $0xff800000
+DATA sigmoidConsts<>+568(SB)/4, $0xff800000
+DATA sigmoidConsts<>+572(SB)/4, $0xff800000
+GLOBL sigmoidConsts<>(SB), RODATA|NOPTR, $576
+
+// func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)
+TEXT ·expShift32asm(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVBLZX normalize+16(FP), R9
+	VBROADCASTSS (SI), Y11
+	MOVQ SI, DI
+	MOVQ CX, BX
+	SHRQ $3, BX
+	JZ maxrest
+maxloop:
+	VMAXPS (DI), Y11, Y11
+	ADDQ $32, DI
+	DECQ BX
+	JNZ maxloop
+maxrest:
+	VEXTRACTF128 $1, Y11, X12
+	VMAXPS X12, X11, X11
+	VPERMILPS $0x4E, X11, X12
+	VMAXPS X12, X11, X11
+	VPERMILPS $0xB1, X11, X12
+	VMAXPS X12, X11, X11
+	MOVQ CX, BX
+	ANDQ $7, BX
+	JZ maxdone
+maxtail:
+	VMAXSS (DI), X11, X11
+	ADDQ $4, DI
+	DECQ BX
+	JNZ maxtail
+maxdone:
+	VBROADCASTSS X11, Y11
+	VXORPS Y13, Y13, Y13
+	MOVQ SI, DI
+	MOVQ CX, BX
+	SHRQ $3, BX
+	JZ exprest
+exploop:
+	VMOVUPS (DI), Y0
+	VSUBPS Y11, Y0, Y1
+	VMOVUPS sigmoidConsts<>+512(SB), Y2
+	VFMADD231PS sigmoidConsts<>+32(SB), Y1, Y2
+	VPSUBD sigmoidConsts<>+512(SB), Y2, Y3
+	VSUBPS sigmoidConsts<>+512(SB), Y2, Y2
+	VMOVAPS Y1, Y4
+	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
+	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS sigmoidConsts<>+160(SB), Y6
+	VFMADD231PS sigmoidConsts<>+128(SB), Y4, Y6
+	VMOVUPS sigmoidConsts<>+224(SB), Y7
+	VFMADD231PS sigmoidConsts<>+192(SB), Y4, Y7
+	VMOVUPS sigmoidConsts<>+288(SB), Y8
+	VFMADD231PS sigmoidConsts<>+256(SB), Y4, Y8
+	VFMADD213PS Y7, Y5, Y6
+	VFMADD213PS Y8, Y5, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VADDPS sigmoidConsts<>+320(SB), Y6, Y6
+	VPADDD sigmoidConsts<>+352(SB), Y3, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y7, Y6, Y7
+	VPADDD sigmoidConsts<>+384(SB), Y3, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y8, Y6, Y8
+	VMULPS sigmoidConsts<>+448(SB), Y8, Y8
+	VMOVDQU sigmoidConsts<>+416(SB), Y9
+	VPCMPGTD Y3, Y9, Y9
+	VBLENDVPS Y9, Y8, Y7, Y7
+	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
+	VANDNPS Y7, Y9, Y7
+	VCMPPS $3, Y1, Y1, Y8
+	VBLENDVPS Y8, Y1, Y7, Y7
+	VADDPS Y7, Y13, Y13
+	TESTQ R9, R9
+	JZ expnext
+	VMOVUPS Y7, (DI)
+expnext:
+	ADDQ $32, DI
+	DECQ BX
+	JNZ exploop
+exprest:
+	MOVQ CX, BX
+	ANDQ $7, BX
+	JZ expdone
+	VMOVUPS sigmoidConsts<>+544(SB), Y0
+	VMOVUPS sigmoidConsts<>+544(SB), Y10
+	VINSERTPS $0x00, (DI), X0, X0
+	CMPQ BX, $2
+	JLT exploaded
+	VINSERTPS $16, 4(DI), X0, X0
+	CMPQ BX, $3
+	JLT exploaded
+	VINSERTPS $32, 8(DI), X0, X0
+	CMPQ BX, $4
+	JLT exploaded
+	VINSERTPS $48, 12(DI), X0, X0
+	CMPQ BX, $5
+	JLT exploaded
+	VINSERTPS $0, 16(DI), X10, X10
+	CMPQ BX, $6
+	JLT exploaded
+	VINSERTPS $16, 20(DI), X10, X10
+	CMPQ BX, $7
+	JLT exploaded
+	VINSERTPS $32, 24(DI), X10, X10
+exploaded:
+	VINSERTF128 $1, X10, Y0, Y0
+	VSUBPS Y11, Y0, Y1
+	VMOVUPS sigmoidConsts<>+512(SB), Y2
+	VFMADD231PS sigmoidConsts<>+32(SB), Y1, Y2
+	VPSUBD sigmoidConsts<>+512(SB), Y2, Y3
+	VSUBPS sigmoidConsts<>+512(SB), Y2, Y2
+	VMOVAPS Y1, Y4
+	VFNMADD231PS sigmoidConsts<>+64(SB), Y2, Y4
+	VFMADD231PS sigmoidConsts<>+96(SB), Y2, Y4
+	VMULPS Y4, Y4, Y5
+	VMOVUPS sigmoidConsts<>+160(SB), Y6
+	VFMADD231PS sigmoidConsts<>+128(SB), Y4, Y6
+	VMOVUPS sigmoidConsts<>+224(SB), Y7
+	VFMADD231PS sigmoidConsts<>+192(SB), Y4, Y7
+	VMOVUPS sigmoidConsts<>+288(SB), Y8
+	VFMADD231PS sigmoidConsts<>+256(SB), Y4, Y8
+	VFMADD213PS Y7, Y5, Y6
+	VFMADD213PS Y8, Y5, Y6
+	VFMADD213PS Y4, Y5, Y6
+	VADDPS sigmoidConsts<>+320(SB), Y6, Y6
+	VPADDD sigmoidConsts<>+352(SB), Y3, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y7, Y6, Y7
+	VPADDD sigmoidConsts<>+384(SB), Y3, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y8, Y6, Y8
+	VMULPS sigmoidConsts<>+448(SB), Y8, Y8
+	VMOVDQU sigmoidConsts<>+416(SB), Y9
+	VPCMPGTD Y3, Y9, Y9
+	VBLENDVPS Y9, Y8, Y7, Y7
+	VCMPPS $1, sigmoidConsts<>+480(SB), Y1, Y9
+	VANDNPS Y7, Y9, Y7
+	VCMPPS $3, Y1, Y1, Y8
+	VBLENDVPS Y8, Y1, Y7, Y7
+	VADDPS Y7, Y13, Y13
+	TESTQ R9, R9
+	JZ expdone
+	VEXTRACTF128 $1, Y7, X10
+	VMOVSS X7, (DI)
+	CMPQ BX, $2
+	JLT expdone
+	VEXTRACTPS $1, X7, 4(DI)
+	CMPQ BX, $3
+	JLT expdone
+	VEXTRACTPS $2, X7, 8(DI)
+	CMPQ BX, $4
+	JLT expdone
+	VEXTRACTPS $3, X7, 12(DI)
+	CMPQ BX, $5
+	JLT expdone
+	VMOVSS X10, 16(DI)
+	CMPQ BX, $6
+	JLT expdone
+	VEXTRACTPS $1, X10, 20(DI)
+	CMPQ BX, $7
+	JLT expdone
+	VEXTRACTPS $2, X10, 24(DI)
+expdone:
+	VEXTRACTF128 $1, Y13, X12
+	VADDPS X12, X13, X13
+	VPERMILPS $0x4E, X13, X12
+	VADDPS X12, X13, X13
+	VPERMILPS $0xB1, X13, X12
+	VADDPS X12, X13, X13
+	VMOVSS X11, top+24(FP)
+	VMOVSS X13, sum+28(FP)
+	TESTQ R9, R9
+	JZ done
+	VMOVSS sigmoidConsts<>+320(SB), X14
+	VDIVSS X13, X14, X14
+	VBROADCASTSS X14, Y14
+	MOVQ CX, BX
+	SHRQ $3, BX
+	JZ scalerest
+scaleloop:
+	VMULPS (SI), Y14, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ BX
+	JNZ scaleloop
+scalerest:
+	ANDQ $7, CX
+	JZ done
+scaletail:
+	VMULSS (SI), X14, X0
+	VMOVSS X0, (SI)
+	ADDQ $4, SI
+	DECQ CX
+	JNZ scaletail
+done:
+	VZEROUPPER
+	RET

@@ -96,7 +96,7 @@ func (m *Model) Backward(x *[256][784]float32, target *[256]int) float32 {
 			if c < 0 || c >= 10 {
 				panic("w2b256: class index out of range in the loss target")
 			}
-			s += runtime.LogSumExp(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
+			s += runtime.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
 		m.slot2[0] = s / 256
 	}
@@ -109,7 +109,7 @@ func (m *Model) Backward(x *[256][784]float32, target *[256]int) float32 {
 				panic("w2b256: class index out of range in the loss target")
 			}
 			copy(m.slot3[n*10:n*10+10], m.slot1[n*10:n*10+10])
-			runtime.Softmax(m.slot3[n*10 : n*10+10])
+			runtime.Softmax32(m.slot3[n*10 : n*10+10])
 			m.slot3[n*10+c] -= 1
 			for i := range 10 {
 				m.slot3[n*10+i] *= scale

@@ -108,7 +108,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 			if c < 0 || c >= 10 {
 				panic("w3: class index out of range in the loss target")
 			}
-			s += runtime.LogSumExp(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
+			s += runtime.LogSumExp32(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
 		}
 		m.slot3[0] = s / 64
 	}
@@ -121,7 +121,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 				panic("w3: class index out of range in the loss target")
 			}
 			copy(m.slot4[n*10:n*10+10], m.slot2[n*10:n*10+10])
-			runtime.Softmax(m.slot4[n*10 : n*10+10])
+			runtime.Softmax32(m.slot4[n*10 : n*10+10])
 			m.slot4[n*10+c] -= 1
 			for i := range 10 {
 				m.slot4[n*10+i] *= scale
