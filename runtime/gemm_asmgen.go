@@ -1207,6 +1207,23 @@ func genSigmoid(w *writer) {
 // genPeak emits func name(n int): n iterations of 16 FMAs into 14
 // independent accumulators, more chains than the FMA latency (4 cycles)
 // times the two FMA ports.
+// genPause emits func pause(n int): n PAUSE instructions, the spin-wait
+// hint, for the Pool's workers waiting for their next task.
+func genPause(w *writer) {
+	w.f("")
+	w.f("// func pause(n int)")
+	w.f("TEXT ·pause(SB), NOSPLIT, $0-8")
+	w.f("\tMOVQ n+0(FP), CX")
+	w.f("\tTESTQ CX, CX")
+	w.f("\tJLE pausedone")
+	w.f("pauseloop:")
+	w.f("\tPAUSE")
+	w.f("\tDECQ CX")
+	w.f("\tJNZ pauseloop")
+	w.f("pausedone:")
+	w.f("\tRET")
+}
+
 func genPeak(w *writer, name string, is isa) {
 	w.f("")
 	w.f("// func %s(n int)", name)
@@ -1297,6 +1314,7 @@ func main() {
 	}
 	genSigmoid(&v)
 	genSoftmax(&v)
+	genPause(&v)
 	write("kernels_amd64.s", &v)
 
 	var p writer

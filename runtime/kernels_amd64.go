@@ -198,3 +198,11 @@ var (
 	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
 	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
 )
+
+// pause runs n PAUSE instructions: a spin-wait that leaves the core's
+// resources (and the scheduler) alone, for the Pool (spinWait).
+//
+//go:noescape
+func pause(n int)
+
+func spinWait() { pause(spinPauses) }

@@ -1958,3 +1958,15 @@ scaletail:
 done:
 	VZEROUPPER
 	RET
+
+// func pause(n int)
+TEXT ·pause(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+	TESTQ CX, CX
+	JLE pausedone
+pauseloop:
+	PAUSE
+	DECQ CX
+	JNZ pauseloop
+pausedone:
+	RET

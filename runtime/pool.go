@@ -143,7 +143,7 @@ func (p *Pool) serve(w *poolWorker) {
 	var last uint32 // seq starts at 0, before this goroutine runs: a task may be counted already
 	for {
 		for i := 0; w.seq.Load() == last && i < spins; i++ {
-			runtime.Gosched()
+			spinWait()
 		}
 		if w.seq.Load() == last {
 			if _, ok := <-w.wake; !ok {
@@ -307,12 +307,18 @@ func tail[T float32 | float64](s []T, off int) []T {
 }
 
 // spins is how many times a worker waiting for its next task, or a caller
-// waiting for the workers' shares, yields (runtime.Gosched, about 0.1-0.2
-// µs each) before it parks. Waking a parked goroutine costs tens of
-// microseconds on a virtual machine, as long as a whole share of a
-// 3-million-multiply-add product; the GEMMs of a training step come
-// microseconds apart, so a worker that spins catches the next at once.
+// waiting for the workers' shares, spin-waits (spinWait: spinPauses PAUSE
+// instructions, some 0.05 µs each) before it parks: about 40 µs. Waking a
+// parked goroutine costs tens of microseconds on a virtual machine, as
+// long as a whole share of a 3-million-multiply-add product; the GEMMs of
+// a training step come microseconds apart, so a worker that spins catches
+// the next at once. Spinning with runtime.Gosched instead took the
+// scheduler's lock thousands of times per step, a fifth of the samples of
+// the 784-128-10 train step on two cores, which then ran slower than on one.
 const spins = 2000
+
+// spinPauses is the PAUSE instructions per spinWait on amd64.
+const spinPauses = 8
 
 // dispatch runs shares 1..parts-1 on the workers and share 0 here: it
 // counts the task in the worker's seq, which a spinning worker sees, and
@@ -330,7 +336,7 @@ func (p *Pool) dispatch(parts int) {
 	w := p.workers[0]
 	w.task.run(w)
 	for i := 0; p.pending.Load() > 0 && i < spins; i++ {
-		runtime.Gosched()
+		spinWait()
 	}
 	p.done.Wait()
 }
