@@ -30,6 +30,7 @@ python=${PYTHON:-/usr/bin/python3}
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
 echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=SkylakeX)"
 echo "rounds: $rounds, benchtime $benchtime"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+uncommitted changes')"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
