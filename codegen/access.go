@@ -228,8 +228,8 @@ func (gen *generator) loops(names []string, extents []int, body func(idx []index
 // sum emits statements that set s to init (zero when nil) plus term(k) for
 // k < n. A loop adds the terms in k order; in a tiny network's unrolled code
 // (gen.unroll) s is one expression that adds them as a balanced tree, so
-// that the latency of its additions grows with log n rather than n: the
-// tutorial network's serial sums were most of its forward pass.
+// that the latency of its additions grows with log n rather than n (the
+// tutorial network's train step: 231 -> 204 ns).
 func (gen *generator) sum(init *jen.Statement, name string, n int, term func(k index) *jen.Statement) []jen.Code {
 	if gen.unroll || n == 1 {
 		var parts []*jen.Statement

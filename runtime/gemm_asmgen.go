@@ -928,6 +928,49 @@ func sigmoidConst(name string) string {
 	return ""
 }
 
+// genTailIn emits the loads of the first count float32s at ptr (count in
+// register cnt, 1 to 7) one at a time into the lanes of lo (0-3) and hi
+// (4-7), then joins them in lo's Y register; lanes past count keep what lo
+// and hi held. One at a time: the processor forwards a scalar store to a
+// scalar load, never to a masked vector load (see genSigmoid).
+func genTailIn(w *writer, ptr, cnt, lo, hi, label string) {
+	for l := 0; l < 7; l++ {
+		x, lane := lo, l
+		if l >= 4 {
+			x, lane = hi, l-4
+		}
+		if l > 0 {
+			w.f("\tCMPQ %s, $%d", cnt, l+1)
+			w.f("\tJLT %s", label)
+		}
+		w.f("\tVINSERTPS $%d, %d(%s), %s, %s", lane<<4, 4*l, ptr, x, x)
+	}
+	w.f("%s:", label)
+	w.f("\tVINSERTF128 $1, %s, Y%s, Y%s", hi, lo[1:], lo[1:])
+}
+
+// genTailOut emits the stores of the first count lanes of the Y register y
+// to ptr, one at a time (hi, an X register, is a temporary), jumping to
+// done after the last.
+func genTailOut(w *writer, ptr, cnt, y, hi, done string) {
+	w.f("\tVEXTRACTF128 $1, %s, %s", y, hi)
+	for l := 0; l < 7; l++ {
+		x, lane := "X"+y[1:], l
+		if l >= 4 {
+			x, lane = hi, l-4
+		}
+		if l > 0 {
+			w.f("\tCMPQ %s, $%d", cnt, l+1)
+			w.f("\tJLT %s", done)
+		}
+		if lane == 0 {
+			w.f("\tVMOVSS %s, %d(%s)", x, 4*l, ptr)
+		} else {
+			w.f("\tVEXTRACTPS $%d, %s, %d(%s)", lane, x, 4*l, ptr)
+		}
+	}
+}
+
 // genSoftmax emits
 //
 //	func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)
@@ -1001,36 +1044,11 @@ func genSoftmax(w *writer) {
 	w.f("\tJZ expdone")
 	w.f("\tVMOVUPS %s, Y0", c("neginf"))
 	w.f("\tVMOVUPS %s, Y10", c("neginf"))
-	w.f("\tVINSERTPS $0x00, (DI), X0, X0")
-	for l := 1; l < 7; l++ {
-		x, lane := "X0", l
-		if l >= 4 {
-			x, lane = "X10", l-4
-		}
-		w.f("\tCMPQ BX, $%d", l+1)
-		w.f("\tJLT exploaded")
-		w.f("\tVINSERTPS $%d, %d(DI), %s, %s", lane<<4, 4*l, x, x)
-	}
-	w.f("exploaded:")
-	w.f("\tVINSERTF128 $1, X10, Y0, Y0")
+	genTailIn(w, "DI", "BX", "X0", "X10", "exploaded")
 	exp()
 	w.f("\tTESTQ R9, R9")
 	w.f("\tJZ expdone")
-	w.f("\tVEXTRACTF128 $1, Y7, X10")
-	w.f("\tVMOVSS X7, (DI)")
-	for l := 1; l < 7; l++ {
-		x, lane := "X7", l
-		if l >= 4 {
-			x, lane = "X10", l-4
-		}
-		w.f("\tCMPQ BX, $%d", l+1)
-		w.f("\tJLT expdone")
-		if lane == 0 {
-			w.f("\tVMOVSS %s, %d(DI)", x, 4*l)
-		} else {
-			w.f("\tVEXTRACTPS $%d, %s, %d(DI)", lane, x, 4*l)
-		}
-	}
+	genTailOut(w, "DI", "BX", "Y7", "X10", "expdone")
 	w.f("expdone:")
 	w.f("\tVEXTRACTF128 $1, Y13, X12")
 	w.f("\tVADDPS X12, X13, X13")
@@ -1160,38 +1178,9 @@ func genSigmoid(w *writer) {
 	// layer for the sigmoid.
 	w.f("\tVXORPS X0, X0, X0")
 	w.f("\tVXORPS X1, X1, X1")
-	w.f("\tVMOVSS (SI), X0")
-	for l := 1; l < 7; l++ {
-		x, lane := "X0", l
-		if l >= 4 {
-			x, lane = "X1", l-4
-		}
-		w.f("\tCMPQ CX, $%d", l+1)
-		w.f("\tJLT loaded")
-		if lane == 0 {
-			w.f("\tVMOVSS %d(SI), %s", 4*l, x)
-		} else {
-			w.f("\tVINSERTPS $%d, %d(SI), %s, %s", lane<<4, 4*l, x, x)
-		}
-	}
-	w.f("loaded:")
-	w.f("\tVINSERTF128 $1, X1, Y0, Y0")
+	genTailIn(w, "SI", "CX", "X0", "X1", "loaded")
 	body()
-	w.f("\tVEXTRACTF128 $1, Y0, X1")
-	w.f("\tVMOVSS X0, (SI)")
-	for l := 1; l < 7; l++ {
-		x, lane := "X0", l
-		if l >= 4 {
-			x, lane = "X1", l-4
-		}
-		w.f("\tCMPQ CX, $%d", l+1)
-		w.f("\tJLT done")
-		if lane == 0 {
-			w.f("\tVMOVSS %s, %d(SI)", x, 4*l)
-		} else {
-			w.f("\tVEXTRACTPS $%d, %s, %d(SI)", lane, x, 4*l)
-		}
-	}
+	genTailOut(w, "SI", "CX", "Y0", "X1", "done")
 	w.f("done:")
 	w.f("\tVZEROUPPER")
 	w.f("\tRET")

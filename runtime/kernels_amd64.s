@@ -1532,7 +1532,7 @@ tail:
 	JZ done
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
-	VMOVSS (SI), X0
+	VINSERTPS $0, 0(SI), X0, X0
 	CMPQ CX, $2
 	JLT loaded
 	VINSERTPS $16, 4(SI), X0, X0
@@ -1544,7 +1544,7 @@ tail:
 	VINSERTPS $48, 12(SI), X0, X0
 	CMPQ CX, $5
 	JLT loaded
-	VMOVSS 16(SI), X1
+	VINSERTPS $0, 16(SI), X1, X1
 	CMPQ CX, $6
 	JLT loaded
 	VINSERTPS $16, 20(SI), X1, X1
@@ -1591,7 +1591,7 @@ loaded:
 	VCMPPS $3, Y0, Y0, Y8
 	VBLENDVPS Y8, Y0, Y7, Y0
 	VEXTRACTF128 $1, Y0, X1
-	VMOVSS X0, (SI)
+	VMOVSS X0, 0(SI)
 	CMPQ CX, $2
 	JLT done
 	VEXTRACTPS $1, X0, 4(SI)
@@ -1846,7 +1846,7 @@ exprest:
 	JZ expdone
 	VMOVUPS sigmoidConsts<>+544(SB), Y0
 	VMOVUPS sigmoidConsts<>+544(SB), Y10
-	VINSERTPS $0x00, (DI), X0, X0
+	VINSERTPS $0, 0(DI), X0, X0
 	CMPQ BX, $2
 	JLT exploaded
 	VINSERTPS $16, 4(DI), X0, X0
@@ -1904,7 +1904,7 @@ exploaded:
 	TESTQ R9, R9
 	JZ expdone
 	VEXTRACTF128 $1, Y7, X10
-	VMOVSS X7, (DI)
+	VMOVSS X7, 0(DI)
 	CMPQ BX, $2
 	JLT expdone
 	VEXTRACTPS $1, X7, 4(DI)
