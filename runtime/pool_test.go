@@ -153,3 +153,10 @@ func TestPoolStartRace(t *testing.T) {
 		p.Close()
 	}
 }
+
+// BenchmarkSpinWait times one spin of a waiting pool worker (see spins).
+func BenchmarkSpinWait(b *testing.B) {
+	for b.Loop() {
+		spinWait()
+	}
+}
