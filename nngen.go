@@ -27,6 +27,9 @@ type Options struct {
 	Tests   bool   // also emit a _test.go: finite-difference gradient check, allocations, benchmarks
 	// Dump, if set, sees the IR after every pass.
 	Dump func(pass string, g *ir.Graph)
+	// Warn, if set, receives each warning about a model that builds but is
+	// most likely not what its author meant ("file:line:col: warning: ...").
+	Warn func(warning string)
 
 	// For an .onnx model, which holds the network alone (a .nn file says
 	// these itself): the batch size, replacing the exported one; and the
@@ -73,6 +76,11 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Warn != nil {
+		for _, w := range Lint(g) {
+			opts.Warn(w)
+		}
+	}
 	ext := ".nn"
 	if weights != nil {
 		ext = ".onnx"
@@ -101,4 +109,29 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		return nil, err
 	}
 	return append(files, pretrained), nil
+}
+
+// Lint returns warnings about a graph, before any pass, that builds but
+// most likely does not do what its author meant: an activation applied
+// twice because the loss applies it too.
+func Lint(g *ir.Graph) []string {
+	if g.Loss == nil || len(g.Loss.Args) == 0 {
+		return nil
+	}
+	y := g.Loss.Args[0]
+	var loss, act, torch string
+	switch {
+	case g.Loss.Op == ir.OpCrossEntropy && y.Op == ir.OpSoftmax:
+		loss, act, torch = "cross_entropy", "log_softmax", "torch.nn.CrossEntropyLoss"
+	case g.Loss.Op == ir.OpBCEWithLogits && y.Op == ir.OpSigmoid:
+		loss, act, torch = "bce_with_logits", "sigmoid", "torch.nn.BCEWithLogitsLoss"
+	default:
+		return nil
+	}
+	fix := fmt.Sprintf("pass %s, the input of %s, to the loss, and keep %s for the output if you want it there", y.Args[0].Name, y.Name, y.Name)
+	if !y.Pos.IsValid() { // an ONNX model: no line to point at
+		fix = "export the network without its final " + string(y.Op) + " and give the loss its input"
+	}
+	return []string{fmt.Sprintf("%s: warning: %s applies %s to its input itself, as %s does, so the %s %s before it is applied twice; %s",
+		g.Loss.Pos, loss, act, torch, y.Op, y.Name, fix)}
 }

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/ir/irtest"
 	"github.com/nngen/nngen/syntax"
 )
 
@@ -112,5 +115,52 @@ func TestBuildTooBig(t *testing.T) {
 	want := "huge.nn:2:7: the model needs 64.0 GiB of memory for its parameters, gradients, optimizer state and scratch; nngen's limit is 16 GiB"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
+// TestWarnings: a model that applies the loss's own activation before it
+// builds, with a warning that says what to change.
+func TestWarnings(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{{
+		src: "network M\ninput x[4]\nlogits = linear(x, 3)\nprobs = softmax(logits)\noutput probs\nloss cross_entropy(probs, label)\noptimizer sgd(lr=0.1)\n",
+		want: "model.nn:6:1: warning: cross_entropy applies log_softmax to its input itself, as torch.nn.CrossEntropyLoss does, " +
+			"so the softmax probs before it is applied twice; pass logits, the input of probs, to the loss, and keep probs for the output if you want it there",
+	}, {
+		src: "network M\ninput x[4]\nz = linear(x, 1)\np = sigmoid(z)\noutput p\nloss bce_with_logits(p, t)\noptimizer sgd(lr=0.1)\n",
+		want: "model.nn:6:1: warning: bce_with_logits applies sigmoid to its input itself, as torch.nn.BCEWithLogitsLoss does, " +
+			"so the sigmoid p before it is applied twice; pass z, the input of p, to the loss, and keep p for the output if you want it there",
+	}, {
+		src: "network M\ninput x[4]\nlogits = linear(x, 3)\noutput logits\nloss cross_entropy(logits, label)\noptimizer sgd(lr=0.1)\n",
+	}} {
+		var got []string
+		if _, err := Build("model.nn", []byte(tt.src), Options{Package: "model", Warn: func(w string) { got = append(got, w) }}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{tt.want}; tt.want == "" && len(got) != 0 || tt.want != "" && (len(got) != 1 || got[0] != want[0]) {
+			t.Errorf("warnings for\n%s\n got %q\nwant %q", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestWarningsONNX: an ONNX model has no lines to point at; the warning
+// names the file and says to export without the final activation.
+func TestWarningsONNX(t *testing.T) {
+	g := ir.New("M", ir.F32, 2, false)
+	must := irtest.Must(t)
+	x := g.Leaf(ir.OpInput, "x", ir.Shape{2, 4}, ir.Attrs{})
+	w := g.Leaf(ir.OpParam, "fc.weight", ir.Shape{3, 4}, ir.Attrs{})
+	b := g.Leaf(ir.OpParam, "fc.bias", ir.Shape{3}, ir.Attrs{})
+	logits := must(g.Add(ir.OpLinear, ir.Attrs{}, x, w, b))
+	logits.Name = "logits"
+	probs := must(g.Add(ir.OpSoftmax, ir.Attrs{}, logits))
+	probs.Name, probs.Pos = "probs", ir.Pos{File: "model.onnx"}
+	label := g.Leaf(ir.OpInput, "label", ir.Shape{2}, ir.Attrs{})
+	label.DType, label.Phase = ir.Int, ir.Loss
+	g.Loss = must(g.Add(ir.OpCrossEntropy, ir.Attrs{Reduction: "mean"}, probs, label))
+	g.Loss.Pos = ir.Pos{File: "model.onnx"}
+	want := []string{"model.onnx: warning: cross_entropy applies log_softmax to its input itself, as torch.nn.CrossEntropyLoss does, " +
+		"so the softmax probs before it is applied twice; export the network without its final softmax and give the loss its input"}
+	if got := Lint(g); !slices.Equal(got, want) {
+		t.Errorf("Lint = %q\nwant %q", got, want)
 	}
 }

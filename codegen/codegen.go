@@ -163,7 +163,8 @@ func firstPos(g *ir.Graph) ir.Pos {
 }
 
 // checkAPI rejects graphs the generated API cannot express: it takes one
-// input and returns one output, and every parameter needs its own field.
+// input and returns one output, every field and method needs a name of its
+// own, and every constant must fit the model's float type.
 func checkAPI(g *ir.Graph) error {
 	var errs []error
 	if len(g.Outputs) != 1 {
@@ -182,13 +183,7 @@ func checkAPI(g *ir.Graph) error {
 		errs = append(errs, fmt.Errorf("%s: the model needs %.1f GiB of memory for its parameters, gradients, optimizer state and scratch; nngen's limit is %d GiB",
 			firstPos(g), float64(bytes)/(1<<30), MaxModelBytes>>30))
 	}
-	fields := map[string]*ir.Value{}
-	for _, p := range g.Params() {
-		name := paramField(p)
-		if q, ok := fields[name]; ok {
-			errs = append(errs, fmt.Errorf("%s: %s and %s (%s) would both be the Go field %s; rename one", p.Pos, p.Name, q.Name, q.Pos, name))
-		}
-		fields[name] = p
-	}
+	errs = append(errs, checkNames(g)...)
+	errs = append(errs, checkConstants(g)...)
 	return errors.Join(errs...)
 }

@@ -132,3 +132,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// CheckFor reports the settings that a model of element type t cannot use
+// as PyTorch does: a value its float type cannot hold (Go would refuse to
+// compile the generated constant), and an Adam beta that rounds to 1, whose
+// bias correction 1-βᵗ would then be 0 and turn every weight into NaN after
+// one step (PyTorch keeps β in double precision, so it stays finite there;
+// below 1, the float32 β shifts the moments and their corrections alike,
+// which leaves the update PyTorch's).
+func (o *Optimizer) CheckFor(t DType) []error {
+	if o == nil || t != F32 {
+		return nil
+	}
+	var errs []error
+	for _, name := range sortedKeys(o.Params) {
+		v := o.Params[name]
+		switch f := float32(v); {
+		case math.IsInf(float64(f), 0):
+			errs = append(errs, fmt.Errorf("%s: %s=%g does not fit float32, the model's dtype (largest %g); use a smaller value or dtype float64",
+				o.Kind, name, v, float32(math.MaxFloat32)))
+		case (name == "beta1" || name == "beta2") && f == 1:
+			errs = append(errs, fmt.Errorf("%s: %s=%v rounds to 1 in float32, where Adam's bias correction 1-%sᵗ is 0 and every weight would become NaN; "+
+				"use at most %v, or dtype float64", o.Kind, name, v, name, math.Nextafter32(1, 0)))
+		}
+	}
+	return errs
+}

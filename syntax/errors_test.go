@@ -487,6 +487,36 @@ model.nn:7:20: expected ')' after arguments, found end of line
 model.nn:10:21: layer4: linear expects 7 input features but h3 has 5
 model.nn:12:39: reduction must be mean or sum, found "max"
 model.nn:13:23: sgd has no argument "momentun"; did you mean "momentum"?`,
+}, {
+	name: "quoted words where a keyword takes a number, a bool or another word; a string left open",
+	src: `network M
+input x[4]
+h = linear(x, 5, bias="false")
+g = gelu(h, approximate="exact")
+y = linear(g, 3)
+output y
+loss mse(y, target, reduction="avg")
+optimizer sgd(lr="0.1")
+z = relu("h")
+w = relu(y, approximate="tanh
+`,
+	want: `model.nn:3:23: bias must be true or false, found the string "false"
+model.nn:4:25: approximate must be none or tanh, found the string "exact"
+model.nn:7:31: reduction must be mean or sum, found the string "avg"
+model.nn:8:18: lr must be a number, found the string "0.1"
+model.nn:9:10: expected an argument, found the string "h"
+model.nn:10:25: string not terminated: add the closing "`,
+}, {
+	name: "several outputs",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\nz = linear(x, 2)\noutput y, z\noutput z\n",
+	want: `model.nn:5:9: nngen supports one output per network; output y alone (a network with several outputs is not supported yet)
+model.nn:6:1: duplicate output statement; first at model.nn:5:1`,
+}, {
+	name: "numbers float32 cannot hold",
+	src:  "network M\ninput x[4]\nh = linear(x, 3)\ny = leaky_relu(h, -1e39)\noutput y\nloss mse(y, t)\noptimizer adam(eps=1e39, betas=(0.9, 1e40))\n",
+	want: `model.nn:4:19: negative_slope -1e39 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64
+model.nn:7:20: eps 1e39 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64
+model.nn:7:38: betas 1e40 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64`,
 }}
 
 func TestErrors(t *testing.T) {

@@ -264,7 +264,17 @@ func (l *lowerer) number(a arg, what string) (float64, bool) {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(a.value.text, 64)
-	return f, err == nil
+	if err != nil {
+		return 0, false
+	}
+	// Generated code writes the number as a constant of the model's type,
+	// which Go refuses to compile when the type cannot hold it.
+	if l.g.DType == ir.F32 && math.IsInf(float64(float32(f)), 0) {
+		l.errorf(a.value.pos, "%s %s does not fit float32, the model's dtype (largest %g); use a smaller value or dtype float64",
+			what, a.value.text, float32(math.MaxFloat32))
+		return f, false
+	}
+	return f, true
 }
 
 // boolArg reads a keyword argument that is true or false, also spelt as in
@@ -290,9 +300,10 @@ func (l *lowerer) sizeArg(a arg, what string) (int, bool) {
 	return l.size(a.value, what)
 }
 
-// choice reads a keyword argument whose value is one of a few words.
+// choice reads a keyword argument whose value is one of a few words, bare
+// or quoted as in Python: reduction=sum or reduction="sum".
 func (l *lowerer) choice(a arg, choices ...string) (string, bool) {
-	if !slices.Contains(choices, a.value.text) || a.value.kind != identifier {
+	if !slices.Contains(choices, a.value.text) || a.value.kind != identifier && a.value.kind != quoted {
 		l.errorf(a.value.pos, "%s must be %s, found %s", a.key.text, alternatives(choices), a)
 		return "", false
 	}

@@ -87,6 +87,9 @@ func (a arg) String() string {
 		}
 		text = "(" + strings.Join(numbers, ", ") + ")"
 	}
+	if a.value.kind == quoted {
+		return "the string " + quote(text)
+	}
 	return quote(text)
 }
 
@@ -206,7 +209,11 @@ func (p *parser) statement() stmt {
 		p.expectPunct("]", "after size")
 		return inputStmt{first, name, size}
 	case "output":
-		return outputStmt{first, p.expect(identifier, "a name after output")}
+		s := outputStmt{first, p.expect(identifier, "a name after output")}
+		if t := p.peek(); p.err == nil && t.is(",") {
+			p.fail(t, "nngen supports one output per network; output %s alone (a network with several outputs is not supported yet)", s.name.text)
+		}
+		return s
 	case "loss":
 		return lossStmt{first, p.call("a loss function after loss")}
 	case "optimizer":
@@ -253,7 +260,7 @@ func (p *parser) arg() arg {
 			return a
 		}
 	}
-	if t.kind != identifier && t.kind != number {
+	if t.kind != identifier && t.kind != number && !(t.kind == quoted && a.isKeyword()) {
 		if a.isKeyword() {
 			p.fail(t, "expected a value after %s=, found %s", a.key.text, t)
 		} else {

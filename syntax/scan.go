@@ -17,6 +17,7 @@ const (
 	identifier
 	number
 	punctuation // one of ( ) [ ] , =
+	quoted      // "sum" or 'sum', as Python writes a keyword's word; text holds the word
 )
 
 type token struct {
@@ -29,8 +30,11 @@ func (t token) is(punct string) bool { return t.kind == punctuation && t.text ==
 
 // String describes the token as messages show what was found.
 func (t token) String() string {
-	if t.kind == endOfLine {
+	switch t.kind {
+	case endOfLine:
 		return "end of line"
+	case quoted:
+		return "the string " + quote(t.text)
 	}
 	return quote(t.text)
 }
@@ -78,6 +82,17 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 				return toks, &Error{pos, "number " + quote(text) + " is out of range"}
 			}
 			kind = number
+		case c == '"' || c == '\'':
+			j := bytes.IndexByte(line[i+1:], c)
+			if j < 0 {
+				return toks, &Error{pos, fmt.Sprintf("string not terminated: add the closing %c", c)}
+			}
+			if k := firstInvalidByte(line[i+1 : i+1+j]); k >= 0 {
+				return toks, badCharacter(file, lineNo, line, i+1+k)
+			}
+			toks = append(toks, token{quoted, string(line[i+1 : i+1+j]), pos})
+			i += j + 2
+			continue
 		case bytes.IndexByte([]byte("()[],="), c) >= 0:
 			i++
 			kind = punctuation

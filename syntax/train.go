@@ -162,6 +162,7 @@ func (l *lowerer) optimizer(s optimizerStmt) {
 		return
 	}
 	opt, errs := ir.NewOptimizer(c.fn.text, given, s.keyword.pos)
+	errs = append(errs, opt.CheckFor(l.g.DType)...)
 	for _, err := range errs {
 		l.errorf(settingPos(err.Error(), c, settings, s.keyword.pos), "%v", err)
 	}
@@ -183,9 +184,9 @@ func (l *lowerer) setting(s ir.Setting, a arg) ([]float64, bool) {
 			l.errorf(a.value.pos, "%s takes two numbers, like (0.9, 0.999); found %s", s.Name, a)
 			return nil, false
 		}
-		first, _ := l.number(arg{value: a.tuple[0]}, s.Name)
-		second, _ := l.number(arg{value: a.tuple[1]}, s.Name)
-		return []float64{first, second}, true
+		first, firstOK := l.number(arg{value: a.tuple[0]}, s.Name)
+		second, secondOK := l.number(arg{value: a.tuple[1]}, s.Name)
+		return []float64{first, second}, firstOK && secondOK
 	}
 	n, ok := l.number(a, s.Name)
 	return []float64{n}, ok

@@ -46,6 +46,11 @@ v4 = bce_with_logits[reduction=mean] <f64[]> v2 v3 "loss"`},
 v4 = cross_entropy[reduction=mean] <f32[]> v2 v3 "loss"`},
 		{unbatched, unbatchedGraph, "loss cross_entropy(y, label, reduction=sum)", `v3 = input <int[1]> "label"
 v4 = cross_entropy[reduction=sum] <f64[]> v2 v3 "loss"`},
+		// Quoted, as PyTorch users write it.
+		{batched, batchedGraph, `loss mse(y, target, reduction="sum")`, `v3 = input <f32[3,2]> "target"
+v4 = mse[reduction=sum] <f32[]> v2 v3 "loss"`},
+		{batched, batchedGraph, `loss l1(y, target, reduction='mean')`, `v3 = input <f32[3,2]> "target"
+v4 = l1[reduction=mean] <f32[]> v2 v3 "loss"`},
 	}
 	for _, test := range tests {
 		t.Run(test.loss, func(t *testing.T) {

@@ -95,8 +95,8 @@ func TestNoDriver(t *testing.T) {
 	// without the NVIDIA driver lack (load, unlike Open, keeps nothing).
 	t.Setenv("NNGEN_LIBCUDA", "")
 	if _, err := load(); err != nil {
-		if !strings.HasPrefix(err.Error(), "no libcuda.so.1 (the NVIDIA driver is not installed)") {
-			t.Errorf("load without a driver: %v", err)
+		if !strings.HasPrefix(err.Error(), "no libcuda.so.1 (the NVIDIA driver is not installed)") || strings.HasSuffix(err.Error(), ": ") {
+			t.Errorf("load without a driver: %q", err)
 		}
 		t.Logf("no driver: %v", err)
 	} else {

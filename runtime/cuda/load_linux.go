@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ebitengine/purego"
 )
@@ -20,18 +21,27 @@ func load() (*driver, error) {
 	lib, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 	if err != nil {
 		if path != "" {
-			return nil, fmt.Errorf("no CUDA driver at NNGEN_LIBCUDA=%s: %v", path, err)
+			return nil, fmt.Errorf("no CUDA driver at NNGEN_LIBCUDA=%s%s", path, detail(err))
 		}
-		return nil, fmt.Errorf("no libcuda.so.1 (the NVIDIA driver is not installed): %v", err)
+		return nil, fmt.Errorf("no libcuda.so.1 (the NVIDIA driver is not installed)%s", detail(err))
 	}
 	d := &driver{}
 	for _, s := range d.symbols() {
 		sym, err := purego.Dlsym(lib, s.name)
 		if err != nil {
 			purego.Dlclose(lib)
-			return nil, fmt.Errorf("%s has no %s, which nngen needs (driver too old?): %v", name, s.name, err)
+			return nil, fmt.Errorf("%s has no %s, which nngen needs (driver too old?)%s", name, s.name, detail(err))
 		}
 		purego.RegisterFunc(s.fn, sym)
 	}
 	return d, nil
+}
+
+// detail is ": " and the dynamic loader's message, or nothing when it has
+// none: built with CGO_ENABLED=0, purego's dlerror may say nothing at all.
+func detail(err error) string {
+	if msg := strings.TrimSpace(err.Error()); msg != "" {
+		return ": " + msg
+	}
+	return ""
 }

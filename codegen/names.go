@@ -1,0 +1,153 @@
+package codegen
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// methods are the exported methods a generated Model may have. A field of
+// the same name would not compile ("field and method with the same name"),
+// so every one is reserved whether or not this model gets it: a model that
+// gains a loss later should not change its field names.
+var methods = []string{"Forward", "Backward", "Step", "TrainStep", "ResetOptimizer", "Close", "Params", "Param"}
+
+// member is one exported identifier the Model type will declare.
+type member struct {
+	name string    // the Go identifier
+	what string    // what declares it, for messages: "the gradient of fc.weight"
+	v    *ir.Value // the value it comes from; nil for a method
+}
+
+// members lists every exported field and method of the generated Model, in
+// declaration order: methods, parameters, gradients, optimizer state,
+// optimizer settings.
+func members(g *ir.Graph) []member {
+	var ms []member
+	for _, name := range methods {
+		ms = append(ms, member{name: name, what: "the method " + name})
+	}
+	for _, p := range g.Params() {
+		ms = append(ms, member{paramField(p), "the parameter " + p.Name, p})
+	}
+	for _, p := range g.Params() {
+		if p.Grad != nil {
+			ms = append(ms, member{gradField(p), "the gradient of " + p.Name, p})
+		}
+	}
+	for _, s := range g.States() {
+		ms = append(ms, member{stateField(s), "the optimizer state " + s.Name, s})
+	}
+	for _, h := range g.Hypers() {
+		ms = append(ms, member{GoName(h.Name), "the " + g.Optimizer.Kind + " setting " + h.Name, h})
+	}
+	return ms
+}
+
+// checkNames reports every pair of the Model's exported identifiers that
+// would be the same Go name, for .nn and ONNX models alike, naming the
+// source of the later one (an ONNX initializer called "lr" or
+// "fc.weight_grad", say), so that no generated package fails to compile
+// with "redeclared" or "field and method with the same name".
+func checkNames(g *ir.Graph) []error {
+	var errs []error
+	seen := map[string]member{}
+	for _, m := range members(g) {
+		first, taken := seen[m.name]
+		if !taken {
+			seen[m.name] = m
+			continue
+		}
+		if !first.isParam() && !m.isParam() && first.v != nil {
+			// Gradients and state are named after their parameters, so
+			// theirs collide only when the parameters' do, reported already.
+			continue
+		}
+		pos := posOf(g, m.v)
+		if first.isParam() && !m.isParam() {
+			pos = posOf(g, first.v) // the parameter's source, which the user can change
+		}
+		switch {
+		case first.isParam() && m.isParam():
+			errs = append(errs, fmt.Errorf("%s: %s and %s (%s) would both be the Go field %s; rename one", pos, m.v.Name, first.v.Name, first.v.Pos, m.name))
+		case first.v == nil:
+			errs = append(errs, fmt.Errorf("%s: %s would be the Go field %s, which is %s of the generated Model; rename it", pos, m.what, m.name, first.what))
+		default:
+			errs = append(errs, fmt.Errorf("%s: %s and %s would both be the Go field %s; rename %s", pos, m.what, first.what, m.name, renameWhich(first, m)))
+		}
+	}
+	return errs
+}
+
+// isParam says whether m is a parameter's own field.
+func (m member) isParam() bool { return m.v != nil && m.what == "the parameter "+m.v.Name }
+
+// renameWhich says which of two colliding members the user can rename:
+// the parameter, since settings, gradients and state are named after
+// PyTorch's.
+func renameWhich(a, b member) string {
+	for _, m := range []member{b, a} {
+		if m.isParam() {
+			return m.v.Name
+		}
+	}
+	return "a parameter"
+}
+
+// posOf is where a value comes from, for messages: its own position, the
+// position of the parameter an optimizer state or gradient belongs to, or
+// the graph's first position (an ONNX model's file name).
+func posOf(g *ir.Graph, v *ir.Value) ir.Pos {
+	if v != nil && (v.Pos.IsValid() || v.Pos.File != "") {
+		return v.Pos
+	}
+	if g.Optimizer != nil && v != nil && v.Op == ir.OpHyper {
+		return g.Optimizer.Pos
+	}
+	for _, v := range g.Values {
+		if v.Pos.IsValid() || v.Pos.File != "" {
+			return v.Pos
+		}
+	}
+	return ir.Pos{}
+}
+
+// checkConstants reports every number that generated code would write as a
+// constant of the model's float type but that the type cannot hold: Go
+// refuses to compile float32(1e39). The front ends report these with the
+// place in the source; this is the last line of defence.
+func checkConstants(g *ir.Graph) []error {
+	var errs []error
+	bad := func(x float64) bool {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return true
+		}
+		return g.DType == ir.F32 && math.IsInf(float64(float32(x)), 0)
+	}
+	seen := map[string]bool{}
+	report := func(v *ir.Value, what string, x float64) {
+		msg := fmt.Sprintf("%s: %s %g does not fit the model's %s (largest %g); use a smaller value or dtype float64",
+			posOf(g, v), what, x, goTypeName(g.DType), float32(math.MaxFloat32))
+		if g.DType == ir.F64 || math.IsNaN(x) || math.IsInf(x, 0) {
+			msg = fmt.Sprintf("%s: %s must be finite, found %g", posOf(g, v), what, x)
+		}
+		if !seen[msg] {
+			seen[msg] = true
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	for _, v := range g.Values {
+		switch {
+		case v.Op == ir.OpHyper && bad(v.Value):
+			report(v, g.Optimizer.Kind+"'s "+v.Name, v.Value)
+		case v.Op == ir.OpConst && bad(v.Value):
+			report(v, "the constant "+v.Name, v.Value)
+		case bad(v.Alpha):
+			report(v, "leaky_relu's negative_slope", v.Alpha)
+		}
+	}
+	return slices.Clip(errs)
+}
