@@ -6,6 +6,7 @@
 #   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; torch 1 thread + 2 OpenBLAS threads
 #   ROUNDS=5 BENCHTIME=2s bash bench/compare.sh
 #   WORKLOADS="W3 W4" ROUNDS=9 bash bench/compare.sh   # some workloads only
+#   CORETYPE=Zen bash bench/compare.sh   # another OpenBLAS core type (CORETYPE= OpenBLAS's own)
 #
 # The two sides alternate for ROUNDS rounds (default 3), so a slow spell of
 # the machine (a shared host's neighbours) falls on both; the table shows
@@ -14,9 +15,11 @@
 # nngen on one core, and the last column is its one-core median over its
 # THREADS-core median.
 #
-# PyTorch is Debian's python3-torch (apt-get install python3-torch). Its
-# OpenBLAS does not recognise this CPU and falls back to slow kernels, so we
-# run it with OPENBLAS_CORETYPE=SkylakeX: PyTorch at its best.
+# PyTorch is Debian's python3-torch with OpenBLAS (libopenblas0-pthread),
+# installed where missing, on the OpenBLAS core type fastest for this CPU
+# (bench/lib.sh). The script first prints the BLAS PyTorch loaded, its core
+# type and its sgemm GFLOP/s, and stops there on the reference BLAS or a slow
+# sgemm: against those, ratios would measure the BLAS, not nngen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-1}
@@ -27,8 +30,11 @@ pattern=.
 [ -n "$workloads" ] && pattern="^Benchmark($(echo "$workloads" | tr ' ' '|'))\$"
 python=${PYTHON:-/usr/bin/python3}
 
+. bench/lib.sh
+
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
-echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=SkylakeX)"
+torch_setup "$python" "$threads"
+echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 echo "rounds: $rounds, benchtime $benchtime"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+uncommitted changes')"
 
@@ -46,7 +52,7 @@ for r in $(seq "$rounds"); do
 		GOMAXPROCS=1 "$tmp/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" |
 			awk -v r="$r" '/^Benchmark/ { name = substr($1, 10); print "go1", r, name, $3 / 1000 }' >>"$tmp/results"
 	fi
-	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
+	OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
 		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' $workloads |
 		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
 done

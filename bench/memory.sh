@@ -10,6 +10,8 @@
 # The pool of a generated model has one GEMM workspace per GOMAXPROCS, so
 # nngen's bytes depend on it; PyTorch runs with torch.set_num_threads(1).
 # See bench/memory_test.go and bench/torch_memory.py for what is measured.
+# PyTorch is set up and its BLAS checked as for compare.sh (bench/lib.sh):
+# the script stops before measuring when it is not an optimised BLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 procs=${PROCS:-"1 $(nproc)"}
@@ -17,6 +19,8 @@ python=${PYTHON:-/usr/bin/python3}
 
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
+. bench/lib.sh
+torch_setup "$python" 1
 echo "revision: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+uncommitted changes')"
 
 rows=""
@@ -32,8 +36,8 @@ for p in $(echo "$procs" | tr ' ' '\n' | awk '!seen[$0]++'); do
 done
 
 echo
-echo "== $python bench/torch_memory.py (OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)"
-py_out=$(OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" bench/torch_memory.py)
+echo "== $python bench/torch_memory.py (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)"
+py_out=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" bench/torch_memory.py)
 echo "$py_out"
 
 echo

@@ -17,7 +17,8 @@ VmRSS and VmHWM after the training steps; growth = rss - baseline;
 peak_growth = peak - baseline; tensors: bytes of the parameters and gradients
 (PyTorch's equivalent of nngen's parameters + gradients, no optimizer state for
 plain SGD); inputs: bytes of x and the target. Run by bench/memory.sh with
-OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1.
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and the OPENBLAS_CORETYPE of
+bench/lib.sh, after its BLAS check.
 
     /usr/bin/python3 bench/torch_memory.py [W1 W2 ...]
 """
