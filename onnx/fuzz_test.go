@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,12 @@ func FuzzCompile(f *testing.F) {
 		f.Fatal("no models to seed from")
 	}
 	f.Add(linearSpec().bytes(f), true)
+	// Refused for their versions and attributes rather than their graphs.
+	f.Add(linearSpec().versions(f, 0), false)
+	f.Add(linearSpec().versions(f, 3, opset("", 5)), false)
+	nan := linearSpec()
+	nan.nodes[0].Attribute[0] = floatAttribute("alpha", float32(math.NaN()))
+	f.Add(nan.bytes(f), true)
 	f.Fuzz(func(t *testing.T, data []byte, train bool) {
 		opts := Options{}
 		if train {

@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -54,8 +55,11 @@ func lowerGemm(l *lowerer, n *node) ([]*tensor, error) {
 	if in := len(w) / max(out, 1); in != k {
 		return nil, fmt.Errorf("A' has %d columns but B' has %d rows", k, in)
 	}
+	var err error
 	if alpha != 1 {
-		w = scaled(w, alpha)
+		if w, err = l.scaled(w, alpha, "alpha·B"); err != nil {
+			return nil, err
+		}
 	}
 	wp, err := l.param(name, ir.Shape{out, k}, w)
 	if err != nil {
@@ -84,7 +88,9 @@ func lowerGemm(l *lowerer, n *node) ([]*tensor, error) {
 			bias = slices.Repeat(bias, out)
 		}
 		if beta != 1 {
-			bias = scaled(bias, beta)
+			if bias, err = l.scaled(bias, beta, "beta·C"); err != nil {
+				return nil, err
+			}
 		}
 		bp, err := l.param(c.c.name, ir.Shape{out}, bias)
 		if err != nil {
@@ -94,9 +100,10 @@ func lowerGemm(l *lowerer, n *node) ([]*tensor, error) {
 	case slices.Equal(c.shape, []int{m, out}):
 		data := c.c.data
 		if beta != 1 {
-			data = scaled(data, beta)
+			if data, err = l.scaled(data, beta, "beta·C"); err != nil {
+				return nil, err
+			}
 		}
-		var err error
 		if full, err = l.param(c.c.name, ir.Shape{m, out}, data); err != nil {
 			return nil, err
 		}
@@ -208,7 +215,7 @@ func (l *lowerer) biasAfter(n *node, out int) (*onnxpb.NodeProto, *tensor) {
 		return nil, nil
 	}
 	add := users[0]
-	if !standard(add) || add.GetOpType() != "Add" || len(add.GetInput()) != 2 || len(add.GetOutput()) != 1 || l.absorbed[add] {
+	if !standard(add) || add.GetOpType() != "Add" || len(add.GetInput()) != 2 || len(add.GetOutput()) != 1 || l.absorbed[add] || attr(add, "axis") != nil {
 		return nil, nil
 	}
 	other := add.GetInput()[0]
@@ -259,12 +266,17 @@ func weight(b *tensor, transposed bool) (string, []float64) {
 	return b.c.name, transpose(b.c.data, b.shape[0], b.shape[1])
 }
 
-func scaled(data []float64, k float64) []float64 {
+// scaled multiplies a Gemm's B or C by alpha or beta, which nngen folds
+// into the parameter; the product must fit the graph's float type.
+func (l *lowerer) scaled(data []float64, k float64, what string) ([]float64, error) {
 	out := make([]float64, len(data))
 	for i, x := range data {
 		out[i] = k * x
+		if y := l.rounded(out[i : i+1])[0]; math.IsInf(y, 0) && !math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%s[%d] is %g, more than %s holds", what, i, out[i], map[ir.DType]string{ir.F32: "float32", ir.F64: "float64"}[l.g.DType])
+		}
 	}
-	return out
+	return out, nil
 }
 
 // lowerAdd lowers A+B of two computed tensors of one shape (a residual
@@ -274,6 +286,9 @@ func scaled(data []float64, k float64) []float64 {
 func lowerAdd(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 2, 2); err != nil {
 		return nil, err
+	}
+	if attr(n.NodeProto, "axis") != nil {
+		return nil, fmt.Errorf("it has an axis (opset 6's broadcast to chosen dimensions); nngen adds as opset 7 and later do, matching the last dimensions")
 	}
 	a, b := n.in[0], n.in[1]
 	if a.v == nil {

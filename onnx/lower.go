@@ -97,12 +97,44 @@ func newLowerer(filename string, m *onnxpb.ModelProto, opts Options) *lowerer {
 		weights:      map[string][]float64{},
 		rows:         1,
 	}
+	l.readVersions(m)
+	return l
+}
+
+// The opsets of the default domain that nngen reads. Opset 6 is that of
+// the oldest of ONNX's node tests that golden runs (test_Linear); the ops
+// before it (with consumed_inputs) are not tested. Opsets 18 to 21 change
+// none of nngen's ops but add Gelu (20); opset 21 only widens types.
+// PyTorch 1.13 exports opsets 7 to 17, by default 14.
+const (
+	minOpset = 6
+	maxOpset = 21
+)
+
+// readVersions checks the versions a model states: its IR version and the
+// opset of the default domain, which decides what some ops mean (Softmax's
+// axis before opset 13, Dropout's is_test before 7). A model that states
+// neither is not one that nngen can read with certainty.
+func (l *lowerer) readVersions(m *onnxpb.ModelProto) {
+	if m.GetIrVersion() <= 0 {
+		l.errorf("ir_version is %d; an ONNX model states the version of the format it is written in, from 1 up", m.GetIrVersion())
+	}
+	var versions []int64
 	for _, o := range m.GetOpsetImport() {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
-			l.opset = o.GetVersion()
+			versions = append(versions, o.GetVersion())
 		}
 	}
-	return l
+	switch {
+	case len(versions) == 0:
+		l.errorf("the model imports no opset of the default domain (opset_import with domain \"\" or \"ai.onnx\"); nngen reads opsets %d to %d", minOpset, maxOpset)
+	case slices.Min(versions) != slices.Max(versions):
+		l.errorf("the model imports the default domain twice, as opsets %d and %d", slices.Min(versions), slices.Max(versions))
+	case versions[0] < minOpset || versions[0] > maxOpset:
+		l.errorf("the model imports opset %d of the default domain; nngen reads opsets %d to %d", versions[0], minOpset, maxOpset)
+	default:
+		l.opset = versions[0]
+	}
 }
 
 // lower builds the graph: the initializers, the input, every node in the
@@ -209,7 +241,13 @@ func (l *lowerer) node(index int, p *onnxpb.NodeProto) {
 	}
 	outs, err := rule(l, n)
 	if err != nil {
-		l.nodeErrorf(n, "%v", err)
+		errs := []error{err}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap() // each on its own line, naming the file and node
+		}
+		for _, err := range errs {
+			l.nodeErrorf(n, "%v", err)
+		}
 		l.poison(p)
 		return
 	}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -67,21 +68,42 @@ type graphSpec struct {
 	extra  []*onnxpb.ValueInfoProto // more inputs
 }
 
-func (s graphSpec) bytes(t testing.TB) []byte {
-	t.Helper()
-	m := &onnxpb.ModelProto{
+// model is the spec as a model of IR version 8 and opset 17, which tests
+// change to try other versions.
+func (s graphSpec) model() *onnxpb.ModelProto {
+	return &onnxpb.ModelProto{
 		IrVersion:   proto.Int64(8),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
+		OpsetImport: []*onnxpb.OperatorSetIdProto{opset("", 17)},
 		Graph: &onnxpb.GraphProto{
 			Name: proto.String("test"), Node: s.nodes, Initializer: s.inits,
 			Input: append([]*onnxpb.ValueInfoProto{s.input}, s.extra...), Output: []*onnxpb.ValueInfoProto{{Name: proto.String(s.output)}},
 		},
 	}
+}
+
+func (s graphSpec) bytes(t testing.TB) []byte {
+	t.Helper()
+	return marshal(t, s.model())
+}
+
+func marshal(t testing.TB, m *onnxpb.ModelProto) []byte {
+	t.Helper()
 	data, err := proto.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func opset(domain string, version int64) *onnxpb.OperatorSetIdProto {
+	return &onnxpb.OperatorSetIdProto{Domain: proto.String(domain), Version: proto.Int64(version)}
+}
+
+// versions is the spec's model with the given IR version and opsets.
+func (s graphSpec) versions(t testing.TB, irVersion int64, opsets ...*onnxpb.OperatorSetIdProto) []byte {
+	m := s.model()
+	m.IrVersion, m.OpsetImport = proto.Int64(irVersion), opsets
+	return marshal(t, m)
 }
 
 // linearSpec is nn.Linear(4, 3) on a batch of 2 as torch.onnx.export
@@ -210,6 +232,115 @@ func TestGELU(t *testing.T) {
 	}
 }
 
+// TestEqualParameters checks PyTorch's exports of a network whose
+// parameters start equal (three zero biases; fc3.weight a copy of
+// fc2.weight): torch.onnx.export keeps one initializer of each set of
+// equal values and writes an Identity of it for each other parameter,
+// named as the state_dict names it (or "onnx::MatMul_26" for a weight it
+// folded). Each must be a parameter of its own, under its state_dict
+// name, starting from the trace's values.
+func TestEqualParameters(t *testing.T) {
+	raw, err := os.ReadFile("../golden/testdata/onnx/models/zero_biases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace struct{ Params map[string]any }
+	if err := json.Unmarshal(raw, &trace); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias", "out.weight", "out.bias"}
+	for _, file := range []string{"zero_biases.onnx", "zero_biases.f64.onnx", "zero_biases_sample.onnx", "zero_biases_unfolded.onnx"} {
+		data, err := os.ReadFile("../golden/testdata/onnx/models/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Import(file, data, Options{Loss: "mse", Optimizer: "adam"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range m.Graph.Params() {
+			names = append(names, p.Name)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("%s: parameters %q, want %q", file, names, want)
+		}
+		if file != "zero_biases.onnx" {
+			continue // the other traces start from other values
+		}
+		for name, v := range trace.Params {
+			if got, want := m.Weights[name], flatten(v); !slices.Equal(got, want) {
+				t.Errorf("%s: %s = %v, want %v", file, name, got, want)
+			}
+		}
+	}
+}
+
+// TestTiedWeights checks that a parameter PyTorch shares (fc2.weight =
+// fc1.weight), which the export passes to both layers as one initializer,
+// stays one parameter, while an Identity of an initializer, what the
+// export writes for parameters that are only equal, is one of its own.
+func TestTiedWeights(t *testing.T) {
+	spec := func(second string, more ...*onnxpb.NodeProto) graphSpec {
+		return graphSpec{
+			input: valueInfo("x", 2, 3), output: "z",
+			nodes: append(more,
+				nodeProto("Gemm", "/fc1/Gemm", []string{"x", "fc1.weight", "fc1.bias"}, []string{"y"}, intAttribute("transB", 1)),
+				nodeProto("Relu", "/Relu", []string{"y"}, []string{"r"}),
+				nodeProto("Gemm", "/fc2/Gemm", []string{"r", second, "fc2.bias"}, []string{"z"}, intAttribute("transB", 1))),
+			inits: []*onnxpb.TensorProto{ones("fc1.weight", 3, 3), ones("fc1.bias", 3), ones("fc2.bias", 3)},
+		}
+	}
+	for _, test := range []struct {
+		name string
+		spec graphSpec
+		want []string
+	}{
+		{"tied", spec("fc1.weight"), []string{"fc1.weight", "fc1.bias", "fc2.bias"}},
+		{"equal", spec("fc2.weight", nodeProto("Identity", "Identity_0", []string{"fc1.weight"}, []string{"fc2.weight"})),
+			[]string{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}},
+	} {
+		m, err := Import("model.onnx", test.spec.bytes(t), Options{Loss: "mse", Optimizer: "sgd(lr=0.1)"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range m.Graph.Params() {
+			names = append(names, p.Name)
+		}
+		if !slices.Equal(names, test.want) {
+			t.Errorf("%s: parameters %q, want %q", test.name, names, test.want)
+		}
+		for _, name := range names {
+			if w := m.Weights[name]; len(w) == 9 && !slices.Equal(w, m.Weights["fc1.weight"]) {
+				t.Errorf("%s: %s = %v, want fc1.weight's values", test.name, name, w)
+			}
+		}
+	}
+}
+
+// TestVersions checks the IR versions and opsets that nngen reads: from
+// opset 6 (ONNX's oldest node tests, whose Dropout needs is_test=1) to 21,
+// the default domain named "" or "ai.onnx", beside other domains.
+func TestVersions(t *testing.T) {
+	dropout := linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"}, intAttribute("is_test", 1)))
+	gelu := linearSpec(nodeProto("Gelu", "/gelu", []string{"y"}, []string{"g"}))
+	for _, test := range []struct {
+		name string
+		data []byte
+	}{
+		{"opset 6", dropout.versions(t, 3, opset("", 6))},
+		{"opset 13 as ai.onnx", linearSpec().versions(t, 7, opset("ai.onnx", 13))},
+		{"opset 20's Gelu", gelu.versions(t, 9, opset("", 20))},
+		{"opset 21 and another domain", linearSpec().versions(t, 10, opset("com.microsoft", 1), opset("", 21))},
+		{"the default domain twice, as one opset", linearSpec().versions(t, 8, opset("", 17), opset("ai.onnx", 17))},
+	} {
+		if _, err := Import("model.onnx", test.data, Options{}); err != nil {
+			t.Errorf("%s: %v", test.name, err)
+		}
+	}
+}
+
 func TestBatch(t *testing.T) {
 	spec := linearSpec()
 	spec.input = valueInfo("x", -1, 4) // dynamic_axes={"x": {0: "batch"}}
@@ -253,6 +384,15 @@ func TestErrors(t *testing.T) {
 	w := valueInfo("w", 3, 4)
 	dynamic := linearSpec()
 	dynamic.input = valueInfo("x", -1, 4)
+	gemm := func(alpha, beta float32) graphSpec {
+		s := linearSpec()
+		s.nodes[0].Attribute[0], s.nodes[0].Attribute[1] = floatAttribute("alpha", alpha), floatAttribute("beta", beta)
+		return s
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	axis := linearSpec(nodeProto("Add", "/add", []string{"y", "c"}, []string{"s"}, intAttribute("broadcast", 1), intAttribute("axis", 0)))
+	axis.inits = append(axis.inits, ones("c", 2))
+	const opsets = "nngen reads opsets 6 to 21"
 	for _, test := range []struct {
 		name string
 		data []byte
@@ -269,6 +409,31 @@ model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
 			`model.onnx: node "/sm": axis 0 of a [2 3] tensor: nngen's softmax runs over the last axis (-1)`},
 		{"negative slope", linearSpec(nodeProto("LeakyRelu", "/lr", []string{"y"}, []string{"s"}, floatAttribute("alpha", -0.5))).bytes(t), Options{},
 			`model.onnx: node "/lr": alpha is -0.5; nngen computes LeakyRelu's gradient from its output, which needs alpha finite and at least 0`},
+		{"leaky relu alpha infinite", linearSpec(nodeProto("LeakyRelu", "/lr", []string{"y"}, []string{"s"}, floatAttribute("alpha", -inf))).bytes(t), Options{},
+			`model.onnx: node "/lr": alpha is -Inf; nngen takes a finite number`},
+		{"gemm alpha and beta not finite", gemm(nan, inf).bytes(t), Options{}, `model.onnx: node "/fc/Gemm": alpha is NaN; nngen takes a finite number
+model.onnx: node "/fc/Gemm": beta is +Inf; nngen takes a finite number`},
+		{"gemm alpha overflows", gemm(1e38, 1).bytes(t), Options{}, `model.onnx: node "/fc/Gemm": alpha·B[3] is 4e+38, more than float32 holds`},
+		{"gemm beta overflows", gemm(1, -2e38).bytes(t), Options{}, `model.onnx: node "/fc/Gemm": beta·C[1] is -4e+38, more than float32 holds`},
+		{"no opset", linearSpec().versions(t, 8), Options{},
+			`model.onnx: the model imports no opset of the default domain (opset_import with domain "" or "ai.onnx"); ` + opsets},
+		{"only other domains", linearSpec().versions(t, 8, opset("com.microsoft", 1)), Options{},
+			`model.onnx: the model imports no opset of the default domain (opset_import with domain "" or "ai.onnx"); ` + opsets},
+		{"opset too old", linearSpec().versions(t, 3, opset("", 5)), Options{}, `model.onnx: the model imports opset 5 of the default domain; ` + opsets},
+		{"opset too new", linearSpec().versions(t, 10, opset("ai.onnx", 22)), Options{}, `model.onnx: the model imports opset 22 of the default domain; ` + opsets},
+		{"two opsets", linearSpec().versions(t, 8, opset("", 13), opset("ai.onnx", 17)), Options{},
+			`model.onnx: the model imports the default domain twice, as opsets 13 and 17`},
+		{"ir_version 0", linearSpec().versions(t, 0, opset("", 17)), Options{},
+			`model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up`},
+		{"versions and ops, all of them", conv.versions(t, 0), Options{}, `model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up
+model.onnx: the model imports no opset of the default domain (opset_import with domain "" or "ai.onnx"); ` + opsets + `
+model.onnx: node "/layer1/Conv": unsupported op Conv
+model.onnx: node "/pool/MaxPool": unsupported op MaxPool
+model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
+		{"dropout in training mode before opset 7", linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"})).versions(t, 3, opset("", 6)), Options{},
+			`model.onnx: node "/drop": is_test is 0: before opset 7 that is Dropout in training mode; nngen runs Dropout as inference does, an identity`},
+		{"add with an axis", axis.bytes(t), Options{},
+			`model.onnx: node "/add": it has an axis (opset 6's broadcast to chosen dimensions); nngen adds as opset 7 and later do, matching the last dimensions`},
 		{"undefined input", linearSpec(nodeProto("Relu", "/r", []string{"nowhere"}, []string{"s"})).bytes(t), Options{},
 			`model.onnx: node "/r": input "nowhere" is not defined before the node; nngen reads nodes in the file's order`},
 		{"unknown loss", linearSpec().bytes(t), Options{Loss: "msee"}, `model.onnx: loss "msee": unknown loss "msee" (known: bce_with_logits, cross_entropy, l1, mse)`},
@@ -305,7 +470,12 @@ func TestParseCall(t *testing.T) {
 		args[2].key != "amsgrad" || args[2].word != "False" {
 		t.Errorf("got %q %+v", name, args)
 	}
-	for _, bad := range []string{"", "(lr=1)", "sgd(lr)", "sgd(lr=)", "sgd(1lr=2)", "sgd(betas=(a, b))"} {
+	for _, quoted := range []string{`mse(reduction="sum")`, `mse(reduction='sum')`} {
+		if _, args, err := parseCall(quoted); err != nil || len(args) != 1 || args[0].word != "sum" {
+			t.Errorf("parseCall(%s) = %+v, %v; want the word sum", quoted, args, err)
+		}
+	}
+	for _, bad := range []string{"", "(lr=1)", "sgd(lr)", "sgd(lr=)", "sgd(1lr=2)", "sgd(betas=(a, b))", `mse(reduction="sum)`, `mse(reduction="a b")`} {
 		if _, _, err := parseCall(bad); err == nil {
 			t.Errorf("parseCall(%q) accepted", bad)
 		}

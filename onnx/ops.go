@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/nngen/nngen/ir"
@@ -61,7 +60,7 @@ func lowerLeakyRelu(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !(alpha >= 0 && !math.IsInf(alpha, 1)) {
+	if alpha < 0 {
 		return nil, fmt.Errorf("alpha is %g; nngen computes LeakyRelu's gradient from its output, which needs alpha finite and at least 0", alpha)
 	}
 	return l.elementwise(n, ir.OpLeakyReLU, ir.Attrs{Alpha: alpha})
@@ -139,20 +138,39 @@ func lowerFlatten(l *lowerer, n *node) ([]*tensor, error) {
 }
 
 // lowerIdentity lowers Identity, PyTorch's nn.Identity: its output is its
-// input.
+// input. The Identity of a constant is a constant of its own, named by the
+// output, with a copy of the values: torch.onnx.export writes one for each
+// parameter whose values equal another's (two zero biases), keeping one
+// initializer ("fc1.bias") and naming the Identity's output as the
+// state_dict names the other ("fc2.bias"). They are two parameters in
+// PyTorch, trained apart, and so they are in nngen. A parameter that
+// PyTorch really shares (weights tied) is one initializer read by both
+// layers, and stays one parameter.
 func lowerIdentity(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 1, 1); err != nil {
 		return nil, err
 	}
-	return []*tensor{n.in[0]}, nil
+	x := n.in[0]
+	if x.c == nil || len(n.GetOutput()) != 1 {
+		return []*tensor{x}, nil
+	}
+	return []*tensor{{shape: x.shape, c: &constant{name: n.GetOutput()[0], data: slices.Clone(x.c.data)}}}, nil
 }
 
 // lowerDropout lowers Dropout as inference runs it, an identity: what
 // torch.onnx.export writes for nn.Dropout in a model exported in training
-// mode, where training_mode is true, is refused.
+// mode, where training_mode is true (before opset 7, is_test is 0), is
+// refused.
 func lowerDropout(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 1, 3); err != nil {
 		return nil, err
+	}
+	isTest, err := intAttr(n.NodeProto, "is_test", 0)
+	if err != nil {
+		return nil, err
+	}
+	if l.opset < 7 && isTest == 0 {
+		return nil, fmt.Errorf("is_test is 0: before opset 7 that is Dropout in training mode; nngen runs Dropout as inference does, an identity")
 	}
 	if len(n.in) == 3 && n.in[2] != nil {
 		mode := n.in[2]

@@ -128,6 +128,7 @@ func (l *lowerer) optimizer() {
 		return
 	}
 	opt, errs := ir.NewOptimizer(kind, given, l.pos)
+	errs = append(errs, opt.CheckFor(l.g.DType)...)
 	for _, err := range errs {
 		l.errorf("optimizer %s: %v", quote(text), err)
 	}
@@ -177,6 +178,8 @@ func parseCall(text string) (string, []argument, error) {
 			}
 		case isWord(value) && value != "inf" && value != "nan":
 			a.word = value
+		case len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] && isWord(value[1:len(value)-1]):
+			a.word = value[1 : len(value)-1] // quoted, as in Python: reduction="sum"
 		default:
 			f, err := strconv.ParseFloat(value, 64)
 			if err != nil {

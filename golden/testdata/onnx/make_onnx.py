@@ -9,12 +9,20 @@ export writes MatMul + Add) and a batch otherwise (Gemm). The opset
 version cycles through 13 to 17. A few are also exported in float64, as
 models/NAME.f64.onnx.
 
-Two networks go beyond ../reference's, each with its own trace, written
+Five networks go beyond ../reference's, each with its own trace, written
 here by the same loop as make_reference.py's run (float64, a few training
 steps): sequential (nn.Sequential with Flatten, LeakyReLU, Dropout, a Linear
 without bias, GELU with the tanh approximation and Identity, on an input
-[5, 2, 3], cross-entropy and Adam) and tokens (Linear over the last axis
-of an input [2, 3, 4], MSE and SGD with momentum).
+[5, 2, 3], cross-entropy and Adam), tokens (Linear over the last axis
+of an input [2, 3, 4], MSE and SGD with momentum), and three exports of a
+network whose parameters start equal: three zero biases, and two equal
+weights. torch.onnx.export keeps one initializer of each set of equal
+values and writes an Identity of it for each other parameter, named as the
+state_dict names it; nngen must train them apart, as PyTorch does. They
+are exported on a batch (Gemm; also in float64), on one sample (MatMul of
+the weights that constant folding transposed, "onnx::MatMul_25", and of an
+Identity of one), and on one sample without constant folding (Transpose
+then MatMul).
 
 Usage: make_onnx.py   (writes models/ beside this file)
 Needs Debian's python3-torch (apt-get install python3-torch).
@@ -31,9 +39,9 @@ OPSETS = [13, 14, 15, 16, 17]
 FLOAT64 = {"seed_batch", "gelu_bce_adamw", "deep_unbatched"}
 
 
-def export(net, x, path, opset):
-    torch.onnx.export(net, x, path, opset_version=opset)
-    print("wrote", os.path.relpath(path, HERE), "opset", opset)
+def export(net, x, path, opset, fold=True):
+    torch.onnx.export(net, x, path, opset_version=opset, do_constant_folding=fold)
+    print("wrote", os.path.relpath(path, HERE), "opset", opset, *([] if fold else ["without constant folding"]))
 
 
 def from_reference(models):
@@ -62,6 +70,26 @@ class Sequential(nn.Module):
         return self.net(x)
 
 
+class ZeroBiases(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 6)
+        self.fc2 = nn.Linear(6, 6)
+        self.fc3 = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc3(torch.tanh(self.fc2(torch.relu(self.fc1(x)))))))
+
+
+def equal_start(net):
+    """Zero biases, as nn.init.zeros_ gives, and fc3 starting as fc2: equal
+    values in parameters of their own, which the export deduplicates."""
+    for layer in (net.fc1, net.fc2, net.fc3):
+        nn.init.zeros_(layer.bias)
+    net.fc3.weight.copy_(net.fc2.weight)
+
+
 class Tokens(nn.Module):
     def __init__(self):
         super().__init__()
@@ -79,6 +107,15 @@ CUSTOM = [
     {"name": "tokens", "net": Tokens, "shape": (2, 3, 4), "out": (2, 3, 2),
      "description": "Linear(4, 5), relu, Linear(5, 2) over the last axis of [2, 3, 4] (MatMul + Add on a 3-D tensor), MSE, SGD momentum 0.9.",
      "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "steps": 3, "seed": 32, "opset": 15},
+    {"name": "zero_biases", "net": ZeroBiases, "init": equal_start, "shape": (4, 4), "out": (4, 2),
+     "description": "Linear 4-6-6-6-2 (relu, tanh, relu), the three hidden biases zero and fc3.weight equal to fc2.weight at the start, on a batch (Gemm), MSE, Adam.",
+     "loss": {"type": "mse"}, "optimizer": {"type": "adam", "lr": 0.01}, "steps": 4, "seed": 33, "opset": 17, "float64": True},
+    {"name": "zero_biases_sample", "net": ZeroBiases, "init": equal_start, "shape": (4,), "out": (2,),
+     "description": "zero_biases on one sample (MatMul of folded weights, Add), MSE sum, SGD momentum 0.9.",
+     "loss": {"type": "mse", "reduction": "sum"}, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "steps": 4, "seed": 34, "opset": 14},
+    {"name": "zero_biases_unfolded", "net": ZeroBiases, "init": equal_start, "shape": (4,), "out": (2,), "fold": False,
+     "description": "zero_biases on one sample exported without constant folding (Transpose, MatMul, Add), L1, AdamW.",
+     "loss": {"type": "l1"}, "optimizer": {"type": "adamw", "lr": 0.01, "weight_decay": 0.05}, "steps": 4, "seed": 35, "opset": 13},
 ]
 
 
@@ -91,6 +128,8 @@ def run_custom(case, models):
         for p in net.parameters():
             bound = 1.0 / (p.shape[-1] ** 0.5) if p.dim() == 2 else 0.5
             p.copy_(((torch.rand(p.shape, generator=g) * 2 - 1) * bound).float().double())
+        if "init" in case:
+            case["init"](net)
     net.eval()
     start = {k: ref.tolist(v) for k, v in net.named_parameters()}
     lossf = ref.loss_fn(case["loss"])
@@ -112,7 +151,7 @@ def run_custom(case, models):
                       "grads": grads, "params_after": {k: ref.tolist(v) for k, v in net.named_parameters()}})
     trace = {"name": case["name"], "description": case["description"], "torch_version": torch.__version__,
              "dtype": "float64", "model": {"layers": []}, "loss": case["loss"], "optimizer": case["optimizer"],
-             "batch": case["shape"][0], "params": start, "steps": steps}
+             "batch": case["shape"][0] if len(case["shape"]) > 1 else None, "params": start, "steps": steps}
     with open(os.path.join(models, case["name"] + ".json"), "w") as f:
         json.dump(trace, f, indent=1)
         f.write("\n")
@@ -120,7 +159,11 @@ def run_custom(case, models):
     with torch.no_grad():
         for k, v in net.named_parameters():
             v.copy_(torch.tensor(start[k]))
-    export(net.float(), torch.ones(case["shape"], dtype=torch.float32), os.path.join(models, case["name"] + ".onnx"), case["opset"])
+    export(net.float(), torch.ones(case["shape"], dtype=torch.float32), os.path.join(models, case["name"] + ".onnx"), case["opset"],
+           case.get("fold", True))
+    if case.get("float64"):
+        export(net.double(), torch.ones(case["shape"], dtype=torch.float64), os.path.join(models, case["name"] + ".f64.onnx"),
+               case["opset"], case.get("fold", True))
 
 
 if __name__ == "__main__":
