@@ -11,3 +11,5 @@ require (
 )
 
 require golang.org/x/sys v0.49.0 // indirect
+
+tool github.com/nngen/nngen/cmd/nngen

@@ -14,13 +14,19 @@ import (
 // checkFiles compares the files that build would write with those in dir,
 // writing nothing: CI runs it to catch a model or an nngen that changed
 // without the committed package being regenerated. Each file that differs
-// or is missing gets a unified diff on stdout and a line on stderr. It
-// returns the exit status: 0 when every file is current, else 1.
-func checkFiles(dir string, files []codegen.File, stdout, stderr io.Writer) int {
+// or is missing gets a unified diff on stdout and a line on stderr; so does
+// each file that an earlier build of the model named source generated but
+// this build would delete (model.nn_test.go when the flags lack -tests).
+// Another model's generated files get a line on stderr. It returns the exit
+// status: 0 when every file is current and none is stale, else 1.
+func checkFiles(dir, source string, files []codegen.File, stdout, stderr io.Writer) int {
+	if release, _, err := lockFolder(dir, false); err == nil {
+		defer release() // a build into dir waits until the check is done, and the check for a build
+	}
 	status := 0
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
-		committed, err := os.ReadFile(path)
+		committed, err := readRegular(path)
 		oldLabel := path + " (committed)"
 		problem := "is stale; run go generate (or nngen build) to update it"
 		switch {
@@ -44,6 +50,24 @@ func checkFiles(dir string, files []codegen.File, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stderr, "nngen:", err)
 		}
 		fmt.Fprintf(stderr, "nngen: %s %s\n", path, problem)
+	}
+	stale, err := findStale(dir, source, files)
+	if err != nil {
+		fmt.Fprintln(stderr, "nngen:", err)
+		status = 1
+	}
+	for _, s := range stale {
+		status = 1
+		if s.ours { // build deletes it: the diff shows that
+			committed, err := os.ReadFile(s.path)
+			if err == nil {
+				_, err = stdout.Write(unifiedDiff(s.path+" (committed)", "/dev/null", committed, nil))
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "nngen:", err)
+			}
+		}
+		fmt.Fprintln(stderr, "nngen:", s.stale())
 	}
 	return status
 }

@@ -33,7 +33,7 @@ func graph(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
+		usageError(fs, args, stderr)
 		return 2
 	}
 	model := fs.Arg(0)

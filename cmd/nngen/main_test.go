@@ -162,7 +162,7 @@ func TestExamplesUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(string(src), "\n") {
-			_, args, ok := strings.Cut(line, "cmd/nngen ")
+			_, args, ok := strings.Cut(line, " tool nngen ") // go tool nngen build ...
 			if !strings.HasPrefix(line, "//go:generate ") || !ok {
 				continue
 			}
@@ -199,11 +199,27 @@ func TestNoteWhenModuleLacksNngen(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/user\n\ngo 1.26\n")
 	code, _, stderr := runCmd(t, dir, "build", "-o", "mymodel", "model.nn")
 	if code != 0 || !strings.Contains(stderr, "imports github.com/nngen/nngen/runtime, which "+filepath.Join(dir, "go.mod")+" does not require yet") ||
-		!strings.Contains(stderr, "go mod edit -require=github.com/nngen/nngen@v0.0.0 -replace=github.com/nngen/nngen=") {
+		!strings.Contains(stderr, "\n\tgo mod edit -replace=github.com/nngen/nngen=") || !strings.HasSuffix(stderr, "\n\tgo get github.com/nngen/nngen@v0.0.0\n") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/user\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.1.0\n")
 	if code, _, stderr := runCmd(t, dir, "build", "-o", "mymodel", "model.nn"); code != 0 || stderr != "" {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestBuildWarns: a model that applies the loss's own activation builds,
+// and stderr says why it is most likely a mistake.
+func TestBuildWarns(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "model.nn"), "network M\ninput x[4]\nlogits = linear(x, 3)\nprobs = softmax(logits)\noutput probs\n"+
+		"loss cross_entropy(probs, label)\noptimizer sgd(lr=0.1)\n")
+	code, _, stderr := runCmd(t, dir, "build", "-o", "out", "-pkg", "out", "model.nn")
+	want := "model.nn:6:1: warning: cross_entropy applies log_softmax to its input itself"
+	if code != 0 || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 0 and a warning starting %q", code, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "model.nn.go")); err != nil {
+		t.Errorf("a warning must not stop the build: %v", err)
 	}
 }

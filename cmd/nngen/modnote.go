@@ -34,7 +34,9 @@ func moduleNote(dir string) string {
 }
 
 // localReplace suggests, when this nngen was built from a local clone, how
-// to point the user's module at that clone instead.
+// to point the user's module at that clone instead: the README's recipe.
+// go get names the module, at any version (the replacement stands for all
+// of them), so that it asks no module proxy for it.
 func localReplace() string {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok || !filepath.IsAbs(file) {
@@ -44,5 +46,5 @@ func localReplace() string {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		return ""
 	}
-	return fmt.Sprintf("\nor, to build with this local clone of nngen:\n\tgo mod edit -require=%s@v0.0.0 -replace=%s=%s", modulePath, modulePath, root)
+	return fmt.Sprintf("\nor, to build with this local clone of nngen:\n\tgo mod edit -replace=%s=%s\n\tgo get %s@v0.0.0", modulePath, root, modulePath)
 }

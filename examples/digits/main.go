@@ -5,7 +5,7 @@
 // trained weights saved as safetensors.
 package main
 
-//go:generate go run github.com/nngen/nngen/cmd/nngen build -o digitsmodel model.nn
+//go:generate go tool nngen build -o digitsmodel model.nn
 
 import (
 	"bytes"

@@ -3,7 +3,7 @@
 // with the package nngen generated from model.nn.
 package main
 
-//go:generate go run github.com/nngen/nngen/cmd/nngen build -o mymodel model.nn
+//go:generate go tool nngen build -o mymodel model.nn
 
 import (
 	"fmt"
