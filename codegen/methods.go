@@ -131,6 +131,9 @@ func (gen *generator) plainSGD() *ir.Value {
 	if len(params) < 2 {
 		return nil // the per-parameter code is as good
 	}
+	if fields := gen.modelFields(); padded(fields, paramKind) || padded(fields, gradKind) {
+		return nil // blank fields for arm64 (see layout.go) split the parameters or gradients
+	}
 	for _, p := range params {
 		if !updated[p] {
 			return nil // one pass would update a parameter that Step leaves alone
@@ -141,8 +144,9 @@ func (gen *generator) plainSGD() *ir.Value {
 
 // genSGDAll emits Step's body as one SGD pass over every parameter and
 // gradient: the parameter fields come one after another in Model with no
-// padding between them (arrays of one element type), as do the gradient
-// fields; constants checked when the package compiles make sure of it.
+// padding between them (arrays of one element type, and no blank field
+// of padPairs, which plainSGD checks), as do the gradient fields; constants
+// checked when the package compiles make sure of it.
 func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
 	params := gen.g.Params()
 	first, last := params[0], params[len(params)-1]

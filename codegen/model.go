@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -33,47 +32,19 @@ func (gen *generator) input(phase ir.Phase) *ir.Value {
 	return &ir.Value{Shape: ir.Shape{1, 1}}
 }
 
-// genModel emits the Model struct: parameters in PyTorch's layout, their
-// gradients, the hyperparameters and the scratch slots.
+// genModel emits the Model struct: the optimizer's settings, the parameters
+// in PyTorch's layout, their gradients, the optimizer's state and the
+// scratch slots, in the order of modelFields.
 func (gen *generator) genModel(f *jen.File) {
 	var fields []jen.Code
-	params := gen.g.Params()
-	for _, p := range params {
-		fields = append(fields, jen.Id(paramField(p)).Add(arrayType(p)).Comment(p.Name))
-	}
-	if gen.g.Loss != nil {
-		fields = append(fields, jen.Line(), jen.Comment("Gradients of the loss, set by Backward."))
-		for _, p := range params {
-			fields = append(fields, jen.Id(gradField(p)).Add(arrayType(p)).Comment("d loss / d "+p.Name))
+	for i, mf := range gen.modelFields() {
+		if mf.opens && i > 0 {
+			fields = append(fields, jen.Line())
 		}
-	}
-	if states := gen.g.States(); len(states) > 0 {
-		fields = append(fields, jen.Line(), jen.Comment("Optimizer state, advanced by Step and cleared by ResetOptimizer."))
-		for _, s := range states {
-			fields = append(fields, jen.Id(stateField(s)).Add(arrayType(s)).Comment(s.Name))
+		if mf.heading != "" {
+			fields = append(fields, jen.Comment(mf.heading))
 		}
-	}
-	if hypers := gen.g.Hypers(); len(hypers) > 0 {
-		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Settings of the %s optimizer, named as in PyTorch; change them between steps as schedules do.", gen.g.Optimizer.Kind)))
-		for _, h := range hypers {
-			fields = append(fields, jen.Id(GoName(h.Name)).Add(gen.elem()).Comment(h.Name))
-		}
-	}
-	if gen.usesGemm() {
-		fields = append(fields, jen.Line(), jen.Id("gemmWork").Index().Add(gen.elem()).Comment("packed panels for the GEMM kernels, sized once in New"))
-	}
-	if gen.usesPool() {
-		fields = append(fields, jen.Id("pool").Op("*").Qual(runtimePath, "Pool").Comment("splits the large GEMMs across GOMAXPROCS cores"))
-	}
-	if len(gen.g.Slots) > 0 {
-		fields = append(fields, jen.Line(), jen.Comment("Scratch memory. Values whose lifetimes do not overlap share a slot."))
-		for i, s := range gen.g.Slots {
-			names := make([]string, len(s.Values))
-			for j, v := range s.Values {
-				names[j] = gen.label(v)
-			}
-			fields = append(fields, jen.Id(slotField(i)).Index(jen.Lit(s.Size)).Add(gen.elem()).Comment(strings.Join(names, ", ")))
-		}
+		fields = append(fields, jen.Id(mf.name).Add(mf.typ).Comment(mf.comment))
 	}
 	f.Comment(fmt.Sprintf("Model is the network %s: its parameters and everything its methods need,", gen.g.Name))
 	f.Comment("so that no method allocates. A Model is not safe for concurrent use.")

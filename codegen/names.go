@@ -22,9 +22,10 @@ type member struct {
 	v    *ir.Value // the value it comes from; nil for a method
 }
 
-// members lists every exported field and method of the generated Model, in
-// declaration order: methods, parameters, gradients, optimizer state,
-// optimizer settings.
+// members lists every exported field and method of the generated Model:
+// methods, then parameters (so that a collision names the parameter, which
+// the user can rename, with what it collides with), gradients, optimizer
+// state and settings.
 func members(g *ir.Graph) []member {
 	var ms []member
 	for _, name := range methods {

@@ -25,8 +25,11 @@ func (r *RNG) Uint64() uint64 {
 // Float64 returns a uniform number in [0, 1) with 53 random bits.
 func (r *RNG) Float64() float64 { return float64(r.Uint64()>>11) / (1 << 53) }
 
-// Uniform returns a uniform number in [lo, hi).
-func (r *RNG) Uniform(lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+// Uniform returns a uniform number in [lo, hi). The conversion rounds the
+// product before the sum: without it Go may fuse the two into one
+// multiply-add on arm64, ppc64le, s390x, riscv64 and loong64 (not on amd64),
+// and the same seed would give other parameters there.
+func (r *RNG) Uniform(lo, hi float64) float64 { return lo + float64((hi-lo)*r.Float64()) }
 
 // FillUniform sets every element of dst to a uniform number in ±bound.
 // It is PyTorch's default for nn.Linear: kaiming_uniform_(a=√5) on the

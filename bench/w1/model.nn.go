@@ -19,6 +19,10 @@ const (
 // Model is the network W1: its parameters and everything its methods need,
 // so that no method allocates. A Model is not safe for concurrent use.
 type Model struct {
+	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
+	LR          float32 // lr
+	WeightDecay float32 // weight_decay
+
 	Layer1Weight [5][4]float32 // layer1.weight
 	Layer1Bias   [5]float32    // layer1.bias
 	Layer2Weight [7][5]float32 // layer2.weight
@@ -33,10 +37,6 @@ type Model struct {
 	Layer2BiasGrad   [7]float32    // d loss / d layer2.bias
 	Layer3WeightGrad [3][7]float32 // d loss / d layer3.weight
 	Layer3BiasGrad   [3]float32    // d loss / d layer3.bias
-
-	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
-	LR          float32 // lr
-	WeightDecay float32 // weight_decay
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [5]float32 // h1

@@ -21,6 +21,10 @@ const (
 // Model is the network W2: its parameters and everything its methods need,
 // so that no method allocates. A Model is not safe for concurrent use.
 type Model struct {
+	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
+	LR          float32 // lr
+	WeightDecay float32 // weight_decay
+
 	Fc1Weight [128][784]float32 // fc1.weight
 	Fc1Bias   [128]float32      // fc1.bias
 	Fc2Weight [10][128]float32  // fc2.weight
@@ -31,10 +35,6 @@ type Model struct {
 	Fc1BiasGrad   [128]float32      // d loss / d fc1.bias
 	Fc2WeightGrad [10][128]float32  // d loss / d fc2.weight
 	Fc2BiasGrad   [10]float32       // d loss / d fc2.bias
-
-	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
-	LR          float32 // lr
-	WeightDecay float32 // weight_decay
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores

@@ -21,6 +21,10 @@ const (
 // Model is the network W3: its parameters and everything its methods need,
 // so that no method allocates. A Model is not safe for concurrent use.
 type Model struct {
+	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
+	LR          float32 // lr
+	WeightDecay float32 // weight_decay
+
 	Fc1Weight [512][784]float32 // fc1.weight
 	Fc1Bias   [512]float32      // fc1.bias
 	Fc2Weight [512][512]float32 // fc2.weight
@@ -35,10 +39,6 @@ type Model struct {
 	Fc2BiasGrad   [512]float32      // d loss / d fc2.bias
 	Fc3WeightGrad [10][512]float32  // d loss / d fc3.weight
 	Fc3BiasGrad   [10]float32       // d loss / d fc3.bias
-
-	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
-	LR          float32 // lr
-	WeightDecay float32 // weight_decay
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores

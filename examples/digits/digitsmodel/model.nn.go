@@ -21,6 +21,13 @@ const (
 // Model is the network Digits: its parameters and everything its methods need,
 // so that no method allocates. A Model is not safe for concurrent use.
 type Model struct {
+	// Settings of the adam optimizer, named as in PyTorch; change them between steps as schedules do.
+	LR          float32 // lr
+	Beta1       float32 // beta1
+	Beta2       float32 // beta2
+	Eps         float32 // eps
+	WeightDecay float32 // weight_decay
+
 	HiddenWeight [64][64]float32 // hidden.weight
 	HiddenBias   [64]float32     // hidden.bias
 	LogitsWeight [10][64]float32 // logits.weight
@@ -42,13 +49,6 @@ type Model struct {
 	LogitsWeightExpAvgSq [10][64]float32 // logits.weight.exp_avg_sq
 	LogitsBiasExpAvg     [10]float32     // logits.bias.exp_avg
 	LogitsBiasExpAvgSq   [10]float32     // logits.bias.exp_avg_sq
-
-	// Settings of the adam optimizer, named as in PyTorch; change them between steps as schedules do.
-	LR          float32 // lr
-	Beta1       float32 // beta1
-	Beta2       float32 // beta2
-	Eps         float32 // eps
-	WeightDecay float32 // weight_decay
 
 	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
 
