@@ -2,6 +2,7 @@ package nngen
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -68,8 +69,12 @@ func FuzzBuild(f *testing.F) {
 // time: the passes and codegen walk the graph a fixed number of times) and
 // its generated code grows with the layers, not with their width.
 func TestBuildDeepNetwork(t *testing.T) {
+	sizes := map[[2]int]int{} // each network is built once: 1000 layers take a second
 	size := func(layers, width int) int {
 		t.Helper()
+		if n, ok := sizes[[2]int{layers, width}]; ok {
+			return n
+		}
 		var b strings.Builder
 		b.WriteString("network Deep\ninput x[4]\n")
 		prev := "x"
@@ -83,6 +88,7 @@ func TestBuildDeepNetwork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sizes[[2]int{layers, width}] = len(files[0].Data)
 		return len(files[0].Data)
 	}
 	// Widths on the same side of the GEMM threshold (loops for 4 and 8,
@@ -162,5 +168,19 @@ func TestWarningsONNX(t *testing.T) {
 		"so the softmax probs before it is applied twice; export the network without its final softmax and give the loss its input"}
 	if got := Lint(g); !slices.Equal(got, want) {
 		t.Errorf("Lint = %q\nwant %q", got, want)
+	}
+}
+
+// TestReadmeTraceCount: the README says how many PyTorch traces the parity
+// test replays; it must stay true as traces are added.
+func TestReadmeTraceCount(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces, _ := filepath.Glob("golden/testdata/reference/*.json")
+	const shared = 4 // seed, seed_batch, relu_ce_momentum, tanh_adam
+	if want := "plus " + strconv.Itoa(len(traces)-shared) + " more made with `make_reference.py`"; !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not say %q: there are %d traces in golden/testdata/reference", want, len(traces))
 	}
 }

@@ -2,6 +2,7 @@ package golden
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"go/format"
@@ -9,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +19,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/nngen/nngen"
+	"github.com/nngen/nngen/codegen"
 	"github.com/nngen/nngen/cudagen"
 	"github.com/nngen/nngen/runtime/cuda"
 )
@@ -62,6 +63,7 @@ func needTools(t *testing.T, tools ...string) {
 // TestCudaGolden builds every case in testdata/cuda with -cuda and
 // compares the gpu package with the committed one; -update rewrites it.
 func TestCudaGolden(t *testing.T) {
+	t.Parallel()
 	needTools(t, "clang-16")
 	paths, err := filepath.Glob("testdata/cuda/*.txtar")
 	if err != nil || len(paths) == 0 {
@@ -144,6 +146,7 @@ type cudaCase struct {
 	noFuse bool
 	infer  bool
 	asan   bool // also run the kernels under AddressSanitizer
+	cost   int  // the trace's, to start the longest first
 	// batched and classes describe the API, as in the parity harness.
 	batched, classes bool
 }
@@ -167,7 +170,7 @@ func traceCases(t *testing.T, variants []cudaCase) []cudaCase {
 			c := v
 			c.pkg = strings.ReplaceAll(tr.Name, "_", "") + v.pkg
 			c.src, c.trace = tr.modelSource(v.dtype), data
-			c.batched, c.classes = tr.Batch != nil, tr.Loss.Type == "cross_entropy"
+			c.batched, c.classes, c.cost = tr.Batch != nil, tr.Loss.Type == "cross_entropy", tr.cost(false)
 			c.asan = v.asan && slices.Contains([]string{"seed", "seed_batch", "relu_ce_momentum", "tanh_adam",
 				"softmax_dampening", "gelu_bce_adamw", "ce_unbatched_nobias", "leaky_l1_nesterov"}, tr.Name)
 			cases = append(cases, c)
@@ -183,7 +186,12 @@ func TestCudaParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages and their kernels; skipped with -short")
 	}
-	needTools(t, "clang-16", "g++")
+	t.Parallel()
+	if testGOARCH == "" {
+		needTools(t, "clang-16", "g++")
+	} else {
+		needTools(t, "clang-16")
+	}
 	cases := traceCases(t, []cudaCase{
 		{pkg: "f32", dtype: "float32", asan: true},
 		{pkg: "f64", dtype: "float64"},
@@ -202,110 +210,138 @@ func TestCudaParity(t *testing.T) {
 		cases = slices.DeleteFunc(cases, func(c cudaCase) bool { return !match.MatchString(c.pkg) })
 	}
 	mod := scratchModule(t)
-	writeCudaModule(t, mod, cases, true)
-
-	run := func(env []string, args ...string) string {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), append([]string{"GOFLAGS=-mod=mod", "GOWORK=off"}, env...)...)
-		out, err := cmd.CombinedOutput()
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "max error") || strings.Contains(line, "Auto") || strings.HasPrefix(line, "ok") || strings.Contains(line, "FAIL") {
-				t.Log(strings.TrimSpace(line))
-			}
-		}
-		if err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	run([]string{"CGO_ENABLED=0"}, "vet", "./...")
-	out := run([]string{"CGO_ENABLED=0", "NNGEN_TEST_DEVICE=fake"}, "test", "-count=1", "-v", "./...")
-	if n, want := strings.Count(out, "--- PASS: TestParity"), len(cases); n != want {
-		t.Fatalf("%d of %d parity tests passed:\n%s", n, want, out)
-	}
-	var asan []string
+	writeCudaModule(t, mod, cases)
+	var gpus, asan []string
+	cost := map[string]int{}
 	for _, c := range cases {
+		pkg := c.pkg + "/" + cudagen.Dir
+		gpus = append(gpus, pkg)
 		if c.asan {
-			asan = append(asan, "./"+c.pkg+"/gpu")
+			asan = append(asan, pkg)
 		}
+		cost[pkg] = c.cost
 	}
+	cgo0 := []string{"CGO_ENABLED=0"}
+	if testGOARCH != "" {
+		if err := vetter(mod, cgo0)(); err != nil {
+			t.Fatal(err)
+		}
+		t.Skipf("NNGEN_TEST_GOARCH=%s: the packages are generated and vetted for %[1]s, not run: the fake libcuda.so.1 that runs their kernels is built by g++ for the host", testGOARCH)
+	}
+	r := newRunner(t, mod, "nngenrunner", gpus, cgo0)
+	r.need(t, "TestNoDriver", "TestParity")
 	// LeakSanitizer cannot follow a Go process; the checks that matter
 	// here are AddressSanitizer's, on every access the kernels make.
-	out = run([]string{"CGO_ENABLED=1", "NNGEN_TEST_DEVICE=fake-asan", "ASAN_OPTIONS=detect_leaks=0"}, append([]string{"test", "-asan", "-count=1", "-v"}, asan...)...)
-	if n := strings.Count(out, "--- PASS: TestParity"); n != len(asan) {
-		t.Fatalf("%d of %d parity tests passed under AddressSanitizer:\n%s", n, len(asan), out)
+	ra := newRunner(t, mod, "nngenrunnerasan", asan, []string{"CGO_ENABLED=1", "ASAN_OPTIONS=detect_leaks=0"}, "-asan")
+	ra.need(t, "TestParity")
+	concurrently(t, func() error { return buildFakes(mod, cases) }, vetter(mod, cgo0), r.build, ra.build)
+
+	fake := func(mode, lib string) func(pkg string) []string {
+		// What the harness's TestMain does for NNGEN_TEST_DEVICE=mode.
+		return func(pkg string) []string {
+			return []string{"NNGEN_TEST_DEVICE=" + mode, "NNGEN_LIBCUDA=" + filepath.Join(mod, pkg, "testdata", lib)}
+		}
 	}
+	r.report(t, r.run(t, gpus, cost, fake("fake", "libcuda.so.1")), "max error", "Auto")
+	ra.report(t, ra.run(t, asan, cost, fake("fake-asan", "libcuda-asan.so.1")), "max error", "Auto")
 }
 
 // writeCudaModule writes each case into the module: the CPU package, its
-// gpu subpackage with the parity harness, the trace, and (with fakes) the
-// fake drivers built from the case's kernels.
-func writeCudaModule(t *testing.T, mod string, cases []cudaCase, fakes bool) {
+// gpu subpackage with the parity harness, and the trace. The cases are
+// generated in parallel: each runs clang-16.
+func writeCudaModule(t *testing.T, mod string, cases []cudaCase) {
 	t.Helper()
+	errs := make([]error, len(cases))
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*len(cases))
-	limit := make(chan bool, runtime.NumCPU())
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cpus.acquire(0)
+			defer cpus.release()
+			errs[i] = writeCudaCase(mod, c)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeCudaCase writes one case of writeCudaModule.
+func writeCudaCase(mod string, c cudaCase) error {
+	files, err := nngen.Build(c.pkg+".nn", []byte(c.src), nngen.Options{
+		Package: c.pkg, NoFuse: c.noFuse, Infer: c.infer, CUDA: true, ImportPath: "scratch/" + c.pkg})
+	if err != nil {
+		return fmt.Errorf("%s: %v\nsource:\n%s", c.pkg, err, c.src)
+	}
+	var harness bytes.Buffer
+	if err := gpuHarness.Execute(&harness, map[string]any{
+		"CPU": "scratch/" + c.pkg, "Float": c.dtype, "Infer": c.infer, "Batched": c.batched, "Classes": c.classes,
+		"Trace": c.trace != nil, "Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[c.dtype],
+	}); err != nil {
+		return err
+	}
+	files = append(files, codegen.File{Name: filepath.Join(cudagen.Dir, "parity_test.go"), Data: harness.Bytes()})
+	if c.trace != nil {
+		files = append(files, codegen.File{Name: filepath.Join(cudagen.Dir, "testdata", "trace.json"), Data: c.trace})
+	}
+	for _, f := range files {
+		if err := writeFile(filepath.Join(mod, c.pkg, f.Name), f.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildFakes builds, into each case's gpu/testdata, the fake drivers from
+// its kernels: libcuda.so.1, and libcuda-asan.so.1 for the cases that run
+// under AddressSanitizer.
+func buildFakes(mod string, cases []cudaCase) error {
+	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, c := range cases {
-		dir := filepath.Join(mod, c.pkg)
-		files, err := nngen.Build(c.pkg+".nn", []byte(c.src), nngen.Options{
-			Package: c.pkg, NoFuse: c.noFuse, Infer: c.infer, CUDA: true, ImportPath: "scratch/" + c.pkg})
-		if err != nil {
-			t.Fatalf("%s: %v\nsource:\n%s", c.pkg, err, c.src)
-		}
-		for _, f := range files {
-			write(t, filepath.Join(dir, f.Name), f.Data)
-		}
-		gpu := filepath.Join(dir, cudagen.Dir)
-		if c.trace != nil {
-			write(t, filepath.Join(gpu, "testdata", "trace.json"), c.trace)
-		}
-		var harness bytes.Buffer
-		if err := gpuHarness.Execute(&harness, map[string]any{
-			"CPU": "scratch/" + c.pkg, "Float": c.dtype, "Infer": c.infer, "Batched": c.batched, "Classes": c.classes,
-			"Trace": c.trace != nil, "Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[c.dtype],
-		}); err != nil {
-			t.Fatal(err)
-		}
-		write(t, filepath.Join(gpu, "parity_test.go"), harness.Bytes())
-		if !fakes {
-			continue
-		}
-		builds := []string{"libcuda.so.1"}
-		if c.asan {
-			builds = append(builds, "libcuda-asan.so.1")
-		}
-		for _, lib := range builds {
+		gpu := filepath.Join(mod, c.pkg, cudagen.Dir)
+		for _, asan := range []bool{false, true} {
+			lib := "libcuda.so.1"
+			if asan {
+				if !c.asan {
+					continue
+				}
+				lib = "libcuda-asan.so.1"
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				limit <- true
-				defer func() { <-limit }()
-				errs <- buildFake(filepath.Join(gpu, "model.cu"), filepath.Join(gpu, "testdata", lib), strings.Contains(lib, "asan"))
+				cpus.acquire(0)
+				defer cpus.release()
+				if err := buildFake(filepath.Join(gpu, "model.cu"), filepath.Join(gpu, "testdata", lib), asan); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
 			}()
 		}
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	return errors.Join(errs...)
 }
 
 // buildFake compiles the fake driver around model.cu with g++: warnings
-// are errors, so generated kernels stay clean C++ too.
+// are errors, so generated kernels stay clean C++ too. Only the
+// AddressSanitizer build has debug information, for its reports: -g does
+// not change the code g++ generates, and costs a quarter of the build.
 func buildFake(cu, lib string, asan bool) error {
 	emulation, err := filepath.Abs("../cudagen/emulation")
 	if err != nil {
 		return err
 	}
-	args := []string{"-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
+	args := []string{"-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden",
 		"-I", emulation, "-include", "nngen_emu.h", fmt.Sprintf("-DNNGEN_MODEL=%q", cu),
 		filepath.Join(emulation, "fakecuda.cc"), "-o", lib}
 	if asan {
-		args = append([]string{"-fsanitize=address", "-fno-omit-frame-pointer"}, args...)
+		args = append([]string{"-fsanitize=address", "-fno-omit-frame-pointer", "-g"}, args...)
 	}
 	if err := os.MkdirAll(filepath.Dir(lib), 0o755); err != nil {
 		return err
@@ -342,12 +378,10 @@ func TestCudaBundle(t *testing.T) {
 	}
 	cases = append(cases, cudaCase{pkg: "mlp1024", src: string(mlp), dtype: "float32", batched: true, classes: true})
 	mod := scratchModule(t)
-	writeCudaModule(t, mod, cases, false)
+	writeCudaModule(t, mod, cases)
 	for _, c := range cases {
 		dir := filepath.Join(bundle, "tests", c.pkg)
-		cmd := exec.Command("go", "test", "-c", "-o", filepath.Join(dir, "gpu.test"), "./"+c.pkg+"/gpu")
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+		cmd := goCommand(mod, []string{"CGO_ENABLED=0"}, "test", "-c", "-o", filepath.Join(dir, "gpu.test"), "./"+c.pkg+"/gpu")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go test -c %s: %v\n%s", c.pkg, err, out)
 		}

@@ -23,6 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden files with what nnge
 // the exact error text for a model nngen must reject. Every generated
 // package must also build and pass go vet.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	paths, err := filepath.Glob("testdata/*.txtar")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no golden cases: %v", err)

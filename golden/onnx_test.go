@@ -48,6 +48,7 @@ func TestONNXNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages; skipped with -short")
 	}
+	t.Parallel()
 	dirs, err := filepath.Glob("testdata/onnx/node/*")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no node tests: %v", err)
@@ -57,7 +58,7 @@ func TestONNXNodes(t *testing.T) {
 	// generator even when it has nothing to initialise, which Go rejects;
 	// until codegen stops doing that, those packages are reported, not run.
 	mod, modNoParams := scratchModule(t), scratchModule(t)
-	compiled := map[string]int{}
+	compiled := map[string][]string{} // the packages of each module
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		model, x, want := readNodeTest(t, dir)
@@ -94,29 +95,31 @@ func TestONNXNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		write(t, filepath.Join(into, pkg, "node_test.go"), harness.Bytes())
-		compiled[into]++
+		compiled[into] = append(compiled[into], pkg)
 	}
 	if t.Failed() {
 		return
 	}
-	if out, err := goIn(modNoParams, "vet", "./..."); err != nil && strings.Contains(string(out), "declared and not used: r") {
-		t.Logf("not run: %d node tests whose network has no parameters, for which codegen's New declares an unused generator:\n%s", compiled[modNoParams], out)
+	if out, err := goIn(modNoParams, "vet", "./..."); err != nil {
+		if !strings.Contains(string(out), "declared and not used: r") {
+			t.Fatalf("go vet on the generated packages: %v\n%s", err, out)
+		}
+		t.Logf("not run: %d node tests whose network has no parameters, for which codegen's New declares an unused generator:\n%s", len(compiled[modNoParams]), out)
 		delete(compiled, modNoParams)
 	}
-	for m, want := range compiled {
-		vet(t, m)
-		out, err := goIn(m, "test", "-count=1", "-v", "./...")
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "max error") || strings.Contains(line, "FAIL") {
-				t.Log(strings.TrimSpace(line))
-			}
-		}
-		if err != nil {
-			t.Fatalf("go test in the generated module: %v\n%s", err, out)
-		}
-		if n := strings.Count(string(out), "--- PASS: TestNode"); n != want {
-			t.Fatalf("%d node tests passed, want %d:\n%s", n, want, out)
-		}
+	var runners []*runner
+	for m, pkgs := range compiled {
+		r := newRunner(t, m, "nngenrunner", pkgs, nil)
+		r.need(t, "TestNode")
+		runners = append(runners, r)
+	}
+	builds := []func() error{vetter(mod, nil)}
+	for _, r := range runners {
+		builds = append(builds, r.build)
+	}
+	concurrently(t, builds...)
+	for _, r := range runners {
+		r.report(t, r.run(t, slices.Sorted(maps.Keys(r.tests)), nil, nil), "max error")
 	}
 }
 
@@ -294,12 +297,14 @@ func TestONNXTraces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages; skipped with -short")
 	}
+	t.Parallel()
 	models, err := filepath.Glob("testdata/onnx/models/*.onnx")
 	if err != nil || len(models) == 0 {
 		t.Fatalf("no models: %v", err)
 	}
 	mod := scratchModule(t)
-	packages := 0
+	var pkgs []string
+	cost := map[string]int{}
 	for _, path := range models {
 		file := filepath.Base(path)
 		name := strings.TrimSuffix(file, ".onnx")
@@ -356,28 +361,17 @@ func TestONNXTraces(t *testing.T) {
 			}
 			write(t, filepath.Join(dir, "parity_test.go"), harness.Bytes())
 			write(t, filepath.Join(dir, "pretrained_test.go"), pretrained.Bytes())
-			packages++
+			pkgs = append(pkgs, pkg)
+			cost[pkg] = tr.cost(v.float == "float64")
 		}
 	}
 	if t.Failed() {
 		return
 	}
-	vet(t, mod)
-	out, err := goIn(mod, "test", "-count=1", "-v", "./...")
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "max error") || strings.Contains(line, "FAIL") {
-			t.Log(strings.TrimSpace(line))
-		}
-	}
-	if err != nil {
-		t.Fatalf("go test in the generated module: %v\n%s", err, out)
-	}
-	if n := strings.Count(string(out), "--- PASS: TestPretrained"); n != packages {
-		t.Fatalf("%d packages started from the trace's parameters, want %d:\n%s", n, packages, out)
-	}
-	if n := strings.Count(string(out), "--- PASS: TestParity"); n != packages {
-		t.Fatalf("%d parity tests passed, want %d:\n%s", n, packages, out)
-	}
+	r := newRunner(t, mod, "nngenrunner", pkgs, nil)
+	r.need(t, "TestPretrained", "TestParity")
+	concurrently(t, vetter(mod, nil), r.build)
+	r.report(t, r.run(t, pkgs, cost, nil), "max error", "finite differences")
 }
 
 // trainOptions writes a trace's loss and optimizer as nngen build's -loss

@@ -2,15 +2,20 @@ package golden
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"text/template"
 
 	"github.com/nngen/nngen"
 )
+
+var parityCases = flag.String("paritycases", "", "TestParity: only the packages whose name matches this `REGEXP`")
 
 // TestParity compiles a package for every PyTorch trace in
 // testdata/reference, in float32 and float64 (and once with fusion off),
@@ -21,10 +26,12 @@ import (
 // largest value. The float64 packages also check every gradient against
 // central finite differences, and every package checks that Forward,
 // Backward and Step allocate nothing. The packages must also pass go vet.
+// -paritycases REGEXP keeps only the packages it matches.
 func TestParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles generated packages; skipped with -short")
 	}
+	t.Parallel()
 	traces, err := filepath.Glob("testdata/reference/*.json")
 	if err != nil || len(traces) == 0 {
 		t.Fatalf("no traces: %v", err)
@@ -41,6 +48,12 @@ func TestParity(t *testing.T) {
 		{dtype: "float64", noFuse: true, suffix: "nofuse"},
 		{dtype: "float32", infer: true, suffix: "infer"},
 	}
+	var match *regexp.Regexp
+	if *parityCases != "" {
+		match = regexp.MustCompile(*parityCases)
+	}
+	var pkgs []string
+	cost := map[string]int{}
 	for _, path := range traces {
 		tr := readTrace(t, path)
 		data, err := os.ReadFile(path)
@@ -49,6 +62,9 @@ func TestParity(t *testing.T) {
 		}
 		for _, v := range variants {
 			pkg := strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", "")
+			if match != nil && !match.MatchString(pkg) {
+				continue
+			}
 			dir := filepath.Join(mod, pkg)
 			src := tr.modelSource(v.dtype)
 			files, err := nngen.Build(tr.Name+".nn", []byte(src), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer, Tests: true})
@@ -67,33 +83,58 @@ func TestParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			write(t, filepath.Join(dir, "parity_test.go"), harness.Bytes())
+			pkgs = append(pkgs, pkg)
+			cost[pkg] = tr.cost(v.dtype == "float64")
 		}
 	}
-	vet(t, mod)
-	out, err := goIn(mod, "test", "-count=1", "-v", "./...")
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "max error") || strings.HasPrefix(line, "ok") || strings.Contains(line, "FAIL") {
-			t.Log(strings.TrimSpace(line))
-		}
+	if len(pkgs) == 0 {
+		t.Fatalf("no package matches -paritycases %q", *parityCases)
 	}
-	if err != nil {
-		t.Fatalf("go test in the generated module: %v\n%s", err, out)
-	}
-	if n := strings.Count(string(out), "--- PASS: TestParity"); n == 0 {
-		t.Fatalf("no parity test ran:\n%s", out)
-	}
+	r := newRunner(t, mod, "nngenrunner", pkgs, nil)
+	r.need(t, "TestParity")
+	concurrently(t, vetter(mod, nil), r.build)
+	r.report(t, r.run(t, pkgs, cost, nil), "max error", "finite differences")
 }
 
 // scratchModule makes a module outside the repository that builds against
-// this checkout of nngen, as a user's module would.
+// this checkout of nngen, as a user's module would. Its go.mod already
+// requires every module that nngen's does, as the go command would add
+// them, so that go commands running at once in it need not edit it.
 func scratchModule(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion, indirect := "1.26", []string(nil)
+	inBlock := false
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "//")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "go":
+			goVersion = f[1]
+		case len(f) == 2 && f[0] == "require" && f[1] == "(":
+			inBlock = true
+		case inBlock && len(f) == 1 && f[0] == ")":
+			inBlock = false
+		case inBlock && len(f) == 2:
+			indirect = append(indirect, "\t"+f[0]+" "+f[1]+" // indirect\n")
+		case len(f) == 3 && f[0] == "require":
+			indirect = append(indirect, "\t"+f[1]+" "+f[2]+" // indirect\n")
+		}
+	}
+	slices.Sort(indirect)
+	goMod := "module scratch\n\ngo " + goVersion + "\n\nrequire github.com/nngen/nngen v0.0.0\n\n"
+	if indirect != nil {
+		goMod += "require (\n" + strings.Join(indirect, "") + ")\n\n"
+	}
+	goMod += "replace github.com/nngen/nngen => " + root + "\n"
 	mod := t.TempDir()
-	goMod := "module scratch\n\ngo 1.26\n\nrequire github.com/nngen/nngen v0.0.0\n\nreplace github.com/nngen/nngen => " + root + "\n"
 	write(t, filepath.Join(mod, "go.mod"), []byte(goMod))
 	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
 		write(t, filepath.Join(mod, "go.sum"), sum)
@@ -101,30 +142,37 @@ func scratchModule(t *testing.T) string {
 	return mod
 }
 
-// goIn runs the go command in dir.
-func goIn(dir string, args ...string) ([]byte, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	return cmd.CombinedOutput()
-}
-
-// vet builds and vets every package in the module.
+// vet builds and vets every package in the module, test files included.
 func vet(t *testing.T, mod string) {
 	t.Helper()
-	if out, err := goIn(mod, "vet", "./..."); err != nil {
-		t.Fatalf("go vet on the generated packages: %v\n%s", err, out)
+	if err := vetter(mod, nil)(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vetter returns vet as a function for concurrently, with env.
+func vetter(mod string, env []string) func() error {
+	return func() error {
+		if out, err := goCommand(mod, env, "vet", "./...").CombinedOutput(); err != nil {
+			return fmt.Errorf("go vet on the generated packages: %v\n%s", err, out)
+		}
+		return nil
 	}
 }
 
 func write(t *testing.T, path string, data []byte) {
 	t.Helper()
+	if err := writeFile(path, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFile writes the file, making its directory.
+func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 var harnessTemplate = template.Must(template.New("harness").Parse(`package {{.Package}}
@@ -136,6 +184,12 @@ import (
 {{- if .Infer}}
 	"reflect"
 	"strings"
+{{- else}}
+	"slices"
+{{- end}}
+{{- if eq .Float "float64"}}
+	goruntime "runtime"
+	"strconv"
 {{- end}}
 	"testing"
 )
@@ -336,13 +390,14 @@ func TestParity(t *testing.T) {
 	tr := readTrace(t)
 	m := New(1)
 	setParams(t, m, tr.Params)
-	replay(t, m, tr)
+	checked := map[int]point{}
+	replay(t, m, tr, checked)
 
 	// ResetOptimizer forgets the optimizer's state: from the starting
 	// parameters, the same steps give the same numbers again.
 	m.ResetOptimizer()
 	setParams(t, m, tr.Params)
-	replay(t, m, tr)
+	replay(t, m, tr, checked)
 
 	// The learning rate is a field: at 0, a step changes nothing.
 	var x sample
@@ -382,8 +437,32 @@ func toFloat64(v []float) []float64 {
 	return out
 }
 
+// point is a model's parameters and gradients, by parameter.
+type point struct{ values, grads [][]float }
+
+func pointOf(m *Model) point {
+	var p point
+	for _, param := range m.Params() {
+		p.values = append(p.values, append([]float(nil), param.Value...))
+		p.grads = append(p.grads, append([]float(nil), param.Grad...))
+	}
+	return p
+}
+
+// same reports whether p and q are equal bit for bit.
+func (p point) same(q point) bool {
+	equal := func(a, b [][]float) bool {
+		return slices.EqualFunc(a, b, func(x, y []float) bool {
+			return slices.EqualFunc(x, y, func(u, v float) bool { return math.Float64bits(float64(u)) == math.Float64bits(float64(v)) })
+		})
+	}
+	return equal(p.values, q.values) && equal(p.grads, q.grads)
+}
+
 // replay runs the trace's steps and compares every number with PyTorch's.
-func replay(t *testing.T, m *Model, tr trace) {
+// checked holds, by step, the points where the gradients were checked
+// against finite differences (in float64).
+func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 	t.Helper()
 	worst := map[string]float64{}
 	check := func(what string, step int, got []float, want []float64) {
@@ -407,7 +486,7 @@ func replay(t *testing.T, m *Model, tr trace) {
 		for _, p := range m.Params() {
 			check("grad", s, p.Grad, flat(st.Grads[p.Name]))
 		}
-{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &tgt)
+{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &tgt, s, checked)
 {{end}}		m.Step()
 		for _, p := range m.Params() {
 			check("param", s, p.Value, flat(st.ParamsAfter[p.Name]))
@@ -419,33 +498,56 @@ func replay(t *testing.T, m *Model, tr trace) {
 
 {{if eq .Float "float64"}}
 // checkFiniteDifferences compares every gradient element with the central
-// difference (L(p+h) - L(p-h)) / 2h, in float64 only.
-func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target) {
+// difference (L(p+h) - L(p-h)) / 2h, in float64 only; with
+// NNGEN_FD_ELEMENTS=N, as under qemu, N elements of each parameter evenly
+// spread.
+//
+// The second replay, after ResetOptimizer, reaches each step's parameters
+// and gradients again; where they are the first replay's bit for bit, the
+// differences would repeat the same arithmetic to the bit, and are not
+// computed twice. The differences run on a model of their own with m's
+// parameters, made with GOMAXPROCS=1: a model that splits its large
+// products across a pool of workers then runs them on one, which gives
+// the same bits (runtime's TestPoolBitIdentical), without workers that
+// spin for a core that other tests hold.
+func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target, step int, checked map[int]point) {
 	t.Helper()
 	m.Backward(x, arg(target))
-	var analytic [][]float
-	for _, p := range m.Params() {
-		analytic = append(analytic, append([]float(nil), p.Grad...))
+	here := pointOf(m)
+	if first, ok := checked[step]; ok && first.same(here) {
+		t.Logf("{{.Package}}: step %d: the parameters and gradients of the first replay: its finite differences stand", step)
+		return
+	}
+	checked[step] = here
+	procs := goruntime.GOMAXPROCS(1)
+	d := New(1)
+	goruntime.GOMAXPROCS(procs)
+	for k, p := range d.Params() {
+		copy(p.Value, here.values[k])
 	}
 	const h = 1e-6
 	worst := 0.0
-	for k, p := range m.Params() {
-		for i := range p.Value {
+	limit, _ := strconv.Atoi(os.Getenv("NNGEN_FD_ELEMENTS")) // 0: every element
+	for k, p := range d.Params() {
+		stride := 1
+		if limit > 0 && len(p.Value) > limit {
+			stride = (len(p.Value) + limit - 1) / limit
+		}
+		for i := 0; i < len(p.Value); i += stride {
 			old := p.Value[i]
 			p.Value[i] = old + h
-			up := float64(m.Backward(x, arg(target)))
+			up := float64(d.Backward(x, arg(target)))
 			p.Value[i] = old - h
-			down := float64(m.Backward(x, arg(target)))
+			down := float64(d.Backward(x, arg(target)))
 			p.Value[i] = old
 			numeric := (up - down) / (2 * h)
-			err := math.Abs(numeric-float64(analytic[k][i])) / max(1e-3, math.Abs(numeric))
+			err := math.Abs(numeric-float64(here.grads[k][i])) / max(1e-3, math.Abs(numeric))
 			worst = max(worst, err)
 			if err > 1e-5 {
-				t.Errorf("%s[%d]: finite difference %.10g, gradient %.10g", p.Name, i, numeric, analytic[k][i])
+				t.Errorf("%s[%d]: finite difference %.10g, gradient %.10g", p.Name, i, numeric, here.grads[k][i])
 			}
 		}
 	}
-	m.Backward(x, arg(target)) // leave the gradients as they were
 	t.Logf("{{.Package}}: finite differences max error %.2g", worst)
 }
 {{end}}

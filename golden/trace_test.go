@@ -26,8 +26,9 @@ type trace struct {
 		Type      string `json:"type"`
 		Reduction string `json:"reduction"`
 	} `json:"loss"`
-	Optimizer map[string]any `json:"optimizer"`
-	Batch     *int           `json:"batch"`
+	Optimizer map[string]any    `json:"optimizer"`
+	Batch     *int              `json:"batch"`
+	Steps     []json.RawMessage `json:"steps"`
 }
 
 func readTrace(t *testing.T, path string) trace {
@@ -41,6 +42,26 @@ func readTrace(t *testing.T, path string) trace {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return tr
+}
+
+// cost estimates the multiply-adds of replaying the trace, with finite
+// differences (two more passes per parameter) or without.
+func (tr trace) cost(finiteDifferences bool) int {
+	params := 0
+	for _, l := range tr.Model.Layers {
+		params += l.In * l.Out
+		if l.Bias == nil || *l.Bias {
+			params += l.Out
+		}
+	}
+	work := params * len(tr.Steps)
+	if tr.Batch != nil {
+		work *= *tr.Batch
+	}
+	if finiteDifferences {
+		work *= 1 + 2*params
+	}
+	return work
 }
 
 // modelSource writes the .nn description of a trace's network: what a user

@@ -18,6 +18,7 @@ func TestVersionGuard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package; skipped with -short")
 	}
+	t.Parallel()
 	// A copy of nngen whose runtime moved on to version 2.
 	fake := t.TempDir()
 	write(t, filepath.Join(fake, "go.mod"), []byte("module github.com/nngen/nngen\n\ngo 1.26\n"))
