@@ -54,10 +54,10 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 			return nil, fmt.Errorf("codegen: %s has no storage; run the plan pass first", v)
 		}
 	}
-	if err := checkAPI(g); err != nil {
-		return nil, err
-	}
 	gen := newGenerator(g, cfg.Package)
+	if err := errors.Join(append([]error{checkAPI(g)}, gen.checkNames()...)...); err != nil {
+		return nil, err // every problem at once
+	}
 	f := jen.NewFile(cfg.Package)
 	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
 	f.ImportName(runtimePath, "runtime")
@@ -163,8 +163,9 @@ func firstPos(g *ir.Graph) ir.Pos {
 }
 
 // checkAPI rejects graphs the generated API cannot express: it takes one
-// input and returns one output, every field and method needs a name of its
-// own, and every constant must fit the model's float type.
+// input and returns one output, and every constant must fit the model's
+// float type. (checkNames sees that every field and method has a name of
+// its own.)
 func checkAPI(g *ir.Graph) error {
 	var errs []error
 	if len(g.Outputs) != 1 {
@@ -183,7 +184,6 @@ func checkAPI(g *ir.Graph) error {
 		errs = append(errs, fmt.Errorf("%s: the model needs %.1f GiB of memory for its parameters, gradients, optimizer state and scratch; nngen's limit is %d GiB",
 			firstPos(g), float64(bytes)/(1<<30), MaxModelBytes>>30))
 	}
-	errs = append(errs, checkNames(g)...)
 	errs = append(errs, checkConstants(g)...)
 	return errors.Join(errs...)
 }

@@ -56,6 +56,9 @@ type modelField struct {
 	single      bool
 	constFirst  bool
 	dtype       ir.DType
+	// source is the value an exported field holds (a parameter for its
+	// gradient too), for messages about its name.
+	source *ir.Value
 }
 
 // numbers is a field of count numbers of type d.
@@ -78,17 +81,21 @@ func (gen *generator) modelFields() []modelField {
 		}
 	}
 	var settings, params, grads, states, runtimes, slots []modelField
+	of := func(f modelField, v *ir.Value) modelField {
+		f.source = v
+		return f
+	}
 	for _, h := range gen.g.Hypers() {
-		settings = append(settings, numbers(settingKind, GoName(h.Name), gen.elem(), 1, gen.g.DType, h.Name))
+		settings = append(settings, of(numbers(settingKind, GoName(h.Name), gen.elem(), 1, gen.g.DType, h.Name), h))
 	}
 	for _, p := range gen.g.Params() {
-		params = append(params, numbers(paramKind, paramField(p), arrayType(p), p.Shape.Size(), p.DType, p.Name))
+		params = append(params, of(numbers(paramKind, paramField(p), arrayType(p), p.Shape.Size(), p.DType, p.Name), p))
 		if gen.g.Loss != nil {
-			grads = append(grads, numbers(gradKind, gradField(p), arrayType(p), p.Shape.Size(), p.DType, "d loss / d "+p.Name))
+			grads = append(grads, of(numbers(gradKind, gradField(p), arrayType(p), p.Shape.Size(), p.DType, "d loss / d "+p.Name), p))
 		}
 	}
 	for _, s := range gen.g.States() {
-		states = append(states, numbers(stateKind, stateField(s), arrayType(s), s.Shape.Size(), s.DType, s.Name))
+		states = append(states, of(numbers(stateKind, stateField(s), arrayType(s), s.Shape.Size(), s.DType, s.Name), s))
 	}
 	if gen.usesGemm() {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "gemmWork", typ: jen.Index().Add(gen.elem()),

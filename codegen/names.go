@@ -20,32 +20,39 @@ type member struct {
 	name string    // the Go identifier
 	what string    // what declares it, for messages: "the gradient of fc.weight"
 	v    *ir.Value // the value it comes from; nil for a method
+	kind fieldKind // meaningless for a method
 }
 
-// members lists every exported field and method of the generated Model:
-// methods, then parameters (so that a collision names the parameter, which
-// the user can rename, with what it collides with), gradients, optimizer
-// state and settings.
-func members(g *ir.Graph) []member {
+// members lists every exported field of the generated Model, as
+// modelFields lays them out, and its methods: methods first, then
+// parameters (so that a collision names the parameter, which the user can
+// rename, with what it collides with), then the other fields.
+func (gen *generator) members() []member {
 	var ms []member
 	for _, name := range methods {
 		ms = append(ms, member{name: name, what: "the method " + name})
 	}
-	for _, p := range g.Params() {
-		ms = append(ms, member{paramField(p), "the parameter " + p.Name, p})
-	}
-	for _, p := range g.Params() {
-		if p.Grad != nil {
-			ms = append(ms, member{gradField(p), "the gradient of " + p.Name, p})
+	var rest []member
+	for _, f := range gen.modelFields() {
+		if f.source == nil {
+			continue // unexported: runtime workspace, slots, padding
 		}
+		m := member{name: f.name, v: f.source, kind: f.kind}
+		switch f.kind {
+		case settingKind:
+			m.what = "the " + gen.g.Optimizer.Kind + " setting " + f.source.Name
+		case paramKind:
+			m.what = "the parameter " + f.source.Name
+			ms = append(ms, m)
+			continue
+		case gradKind:
+			m.what = "the gradient of " + f.source.Name
+		case stateKind:
+			m.what = "the optimizer state " + f.source.Name
+		}
+		rest = append(rest, m)
 	}
-	for _, s := range g.States() {
-		ms = append(ms, member{stateField(s), "the optimizer state " + s.Name, s})
-	}
-	for _, h := range g.Hypers() {
-		ms = append(ms, member{GoName(h.Name), "the " + g.Optimizer.Kind + " setting " + h.Name, h})
-	}
-	return ms
+	return append(ms, rest...)
 }
 
 // checkNames reports every pair of the Model's exported identifiers that
@@ -53,10 +60,11 @@ func members(g *ir.Graph) []member {
 // source of the later one (an ONNX initializer called "lr" or
 // "fc.weight_grad", say), so that no generated package fails to compile
 // with "redeclared" or "field and method with the same name".
-func checkNames(g *ir.Graph) []error {
+func (gen *generator) checkNames() []error {
+	g := gen.g
 	var errs []error
 	seen := map[string]member{}
-	for _, m := range members(g) {
+	for _, m := range gen.members() {
 		first, taken := seen[m.name]
 		if !taken {
 			seen[m.name] = m
@@ -84,7 +92,7 @@ func checkNames(g *ir.Graph) []error {
 }
 
 // isParam says whether m is a parameter's own field.
-func (m member) isParam() bool { return m.v != nil && m.what == "the parameter "+m.v.Name }
+func (m member) isParam() bool { return m.v != nil && m.kind == paramKind }
 
 // renameWhich says which of two colliding members the user can rename:
 // the parameter, since settings, gradients and state are named after
