@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/dave/jennifer/jen"
@@ -90,19 +91,25 @@ func gradField(p *ir.Value) string  { return GoName(p.Name) + "Grad" }
 func slotField(i int) string        { return "slot" + strconv.Itoa(i) }
 func stateField(s *ir.Value) string { return GoName(s.Name) }
 
-// index is a loop index: a variable, or a constant where a loop of one
-// iteration was left out.
+// index is a loop index: a variable plus a constant offset (value), or
+// only the constant where a loop of one iteration was left out.
 type index struct {
 	name  string
 	value int
 }
 
 func (ix index) code() *jen.Statement {
-	if ix.name == "" {
+	switch {
+	case ix.name == "":
 		return jen.Lit(ix.value)
+	case ix.value != 0:
+		return jen.Id(ix.name).Op("+").Lit(ix.value)
 	}
 	return jen.Id(ix.name)
 }
+
+// plus is the index moved by k.
+func (ix index) plus(k int) index { return index{ix.name, ix.value + k} }
 
 // at is the element of v at the given indexes, one per dimension.
 func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
@@ -135,19 +142,24 @@ func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
 }
 
 // row is sample n's row of a [batch, features] value, as a slice.
-func (gen *generator) row(v *ir.Value, n index) *jen.Statement {
+func (gen *generator) row(v *ir.Value, n index) *jen.Statement { return gen.rowAt(v, []index{n}) }
+
+// rowAt is the row of v (along its last axis) at the indexes of the axes
+// before it, as a slice.
+func (gen *generator) rowAt(v *ir.Value, lead []index) *jen.Statement {
 	switch v.Storage.Kind {
 	case ir.InArg:
 		if gen.g.Unbatched {
-			return jen.Id(gen.args[v]).Index(jen.Op(":"))
+			lead = lead[1:]
 		}
-		return jen.Id(gen.args[v]).Index(n.code()).Index(jen.Op(":"))
+		return indexed(jen.Id(gen.args[v]), lead).Index(jen.Op(":"))
 	case ir.InSlot:
-		width := v.Shape[1]
-		start := flatIndex(v.Shape, []index{n, {}})
-		end := jen.Lit(n.value*width + width) // a constant row: unrolled, or the only one
-		if n.name != "" {
-			end = flatIndex(v.Shape, []index{n, {}}).Op("+").Lit(width)
+		width := v.Shape[len(v.Shape)-1]
+		at := append(slices.Clone(lead), index{})
+		start := flatIndex(v.Shape, at)
+		end := flatIndex(v.Shape, at).Op("+").Lit(width)
+		if !slices.ContainsFunc(lead, func(ix index) bool { return ix.name != "" }) {
+			end = flatIndex(v.Shape, append(slices.Clone(lead), index{value: width})) // a constant row: unrolled, or the only one
 		}
 		return jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
 	}
@@ -170,9 +182,9 @@ func flatIndex(shape ir.Shape, idx []index) *jen.Statement {
 	stride := 1
 	for d := len(shape) - 1; d >= 0; d-- {
 		ix := idx[d]
+		offset += ix.value * stride
 		switch {
 		case ix.name == "":
-			offset += ix.value * stride
 		case stride == 1:
 			terms = append(terms, jen.Id(ix.name))
 		default:
@@ -273,7 +285,26 @@ func sumTree(parts []*jen.Statement) *jen.Statement {
 
 // each emits loops over every element of shape, naming indexes i, j, k.
 func (gen *generator) each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
-	return gen.loops([]string{"i", "j", "k", "l"}[:len(shape)], shape, body)
+	return gen.loops(axisNames("", len(shape)), shape, body)
+}
+
+// axisNames names the loop indexes of n axes: i, j, k, l, then i4, i5...;
+// with a prefix, prefix, prefix1, prefix2...
+func axisNames(prefix string, n int) []string {
+	names := make([]string, n)
+	for d := range names {
+		switch {
+		case prefix != "" && d == 0:
+			names[d] = prefix
+		case prefix != "":
+			names[d] = prefix + strconv.Itoa(d)
+		case d < 4:
+			names[d] = string("ijkl"[d])
+		default:
+			names[d] = "i" + strconv.Itoa(d)
+		}
+	}
+	return names
 }
 
 func (gen *generator) fail(err error) {

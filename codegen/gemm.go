@@ -35,6 +35,10 @@ func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
 	case ir.OpLinear:
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 	case ir.OpMatMul:
+		if len(v.Args[0].Shape) != 2 || len(v.Args[1].Shape) != 2 {
+			m, n, k, batch, _ := ir.MatMulDims(v)
+			return m * batch.Size(), n, k, false // loops, for now
+		}
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 		if v.TransA {
 			k = v.Args[0].Shape[0]
@@ -88,10 +92,18 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 		return gen.flat(gradField(s.Param), s.Param.Shape)
 	case ir.InArg:
 		name := gen.args[v]
-		if gen.g.Unbatched || len(v.Shape) == 1 {
+		dims := v.Shape
+		if gen.g.Unbatched {
+			dims = dims[1:]
+		}
+		if len(dims) == 1 {
 			return jen.Id(name).Index(jen.Op(":"))
 		}
-		return jen.Qual(unsafePath, "Slice").Call(jen.Op("&").Id(name).Index(jen.Lit(0)).Index(jen.Lit(0)), jen.Lit(v.Shape.Size()))
+		first := jen.Op("&").Id(name)
+		for range dims {
+			first = first.Index(jen.Lit(0))
+		}
+		return jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(v.Shape.Size()))
 	}
 	return jen.Null()
 }

@@ -242,7 +242,7 @@ func (gen *generator) describe(v *ir.Value) string {
 		return fmt.Sprintf("%s = %s%s·%s%s", out, a(0), ta, a(1), tb)
 	case v.Op == ir.OpSumRows:
 		return fmt.Sprintf("%s = Σ over the batch of %s", out, a(0))
-	case ir.Activations[ir.Op(v.Op)].Grad != "":
+	case ir.UnaryOf(v.Op) != nil || v.Op == ir.OpSoftmax || v.Op == ir.OpLogSoftmax:
 		return fmt.Sprintf("%s = %s(%s)", out, v.Op, a(0))
 	case ir.Losses[v.Op] != "":
 		return fmt.Sprintf("loss = %s(%s, %s), reduction %s", v.Op, a(0), a(1), v.Reduction)

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dave/jennifer/jen"
 
@@ -27,21 +28,40 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpSGD:              (*generator).genSGD,
 	ir.OpSGDMomentum:      (*generator).genSGDMomentum,
 	ir.OpAdam:             (*generator).genAdam,
+
+	// Tensors of any rank (tensor.go).
+	ir.OpSub:            (*generator).genBinary,
+	ir.OpMul:            (*generator).genBinary,
+	ir.OpDiv:            (*generator).genBinary,
+	ir.OpSoftmax:        (*generator).genActivation,
+	ir.OpSoftmaxGrad:    (*generator).genActivationGrad,
+	ir.OpLogSoftmax:     (*generator).genLogSoftmax,
+	ir.OpLogSoftmaxGrad: (*generator).genLogSoftmaxGrad,
+	ir.OpSum:            (*generator).genReduce,
+	ir.OpMean:           (*generator).genReduce,
+	ir.OpMax:            (*generator).genReduce,
+	ir.OpMaxGrad:        (*generator).genMaxGrad,
+	ir.OpReshape:        (*generator).genReshape,
+	ir.OpPermute:        (*generator).genPermute,
+	ir.OpExpand:         (*generator).genExpand,
+	ir.OpSumTo:          (*generator).genSumTo,
+	ir.OpConcat:         (*generator).genConcat,
+	ir.OpSlice:          (*generator).genSlice,
+	ir.OpSliceGrad:      (*generator).genSliceGrad,
 }
 
 // emitterFor returns the emitter of op: its own, or the shared one of the
-// activations and their gradients.
+// unary functions and their gradients.
 func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value) []jen.Code, bool) {
 	if emit, ok := opEmitters[op]; ok {
 		return emit, true
 	}
-	if _, ok := ir.Activations[op]; ok {
+	d, _ := ir.Def(op)
+	switch {
+	case d.Unary != nil:
 		return (*generator).genActivation, true
-	}
-	for _, info := range ir.Activations {
-		if info.Grad == op {
-			return (*generator).genActivationGrad, true
-		}
+	case d.GradOf != nil:
+		return (*generator).genActivationGrad, true
 	}
 	return nil, false
 }
@@ -70,55 +90,54 @@ func rt(name string, args ...jen.Code) *jen.Statement {
 	return jen.Qual(runtimePath, name).Call(args...)
 }
 
-// activation applies an elementwise activation (of v's op or v's Act) to x.
+// constants are a unary function's extra arguments, as untyped literals
+// that take the type of the value they go with.
+func (gen *generator) constants(u *ir.Unary, attrs ir.Attrs) []jen.Code {
+	var out []jen.Code
+	for _, c := range u.Constants(attrs) {
+		switch {
+		case math.IsInf(c, 0): // clamp without one of its bounds
+			out = append(out, gen.elem().Call(jen.Qual("math", "Inf").Call(jen.Lit(int(math.Copysign(1, c))))))
+		default:
+			out = append(out, jen.Lit(c))
+		}
+	}
+	return out
+}
+
+// activation applies an elementwise function (of v's op or v's Act) to x.
 func (gen *generator) activation(act ir.Op, attrs ir.Attrs, x jen.Code) *jen.Statement {
-	switch act {
-	case "":
+	if act == "" {
 		return jen.Add(x)
-	case ir.OpSigmoid:
-		if gen.g.DType == ir.F32 {
-			return rt("Sigmoid32", x) // through a float32 exp, within 2 ulps
-		}
-		return rt("Sigmoid", x)
-	case ir.OpReLU:
-		return rt("ReLU", x)
-	case ir.OpTanh:
-		return rt("Tanh", x)
-	case ir.OpLeakyReLU:
-		return rt("LeakyReLU", x, jen.Lit(attrs.Alpha))
-	case ir.OpGELU:
-		if attrs.Approx == "tanh" {
-			return rt("GELUTanh", x)
-		}
-		return rt("GELU", x)
 	}
-	gen.fail(fmt.Errorf("codegen: %s is not an elementwise activation", act))
-	return jen.Null()
+	u := ir.UnaryOf(act)
+	if u == nil {
+		gen.fail(fmt.Errorf("codegen: %s is not an elementwise function", act))
+		return jen.Null()
+	}
+	if act == ir.OpSigmoid && gen.g.DType == ir.F32 {
+		return rt("Sigmoid32", x) // through a float32 exp, within 2 ulps
+	}
+	fn, _, _ := u.Names(attrs)
+	return rt(fn, append([]jen.Code{x}, gen.constants(u, attrs)...)...)
 }
 
-// activationGrad is the gradient through an activation: dy times its
-// derivative, from the output y or, for gelu, the input.
+// activationGrad is the gradient through a unary function: dy times its
+// derivative, from the output y or, for some, the input x.
 func (gen *generator) activationGrad(op ir.Op, attrs ir.Attrs, dy, from jen.Code) *jen.Statement {
-	switch op {
-	case ir.OpSigmoidGrad:
-		return rt("SigmoidGrad", dy, from)
-	case ir.OpReLUGrad:
-		return rt("ReLUGrad", dy, from)
-	case ir.OpTanhGrad:
-		return rt("TanhGrad", dy, from)
-	case ir.OpLeakyReLUGrad:
-		return rt("LeakyReLUGrad", dy, from, jen.Lit(attrs.Alpha))
-	case ir.OpGELUGrad:
-		if attrs.Approx == "tanh" {
-			return rt("GELUTanhGrad", dy, from)
-		}
-		return rt("GELUGrad", dy, from)
+	d, _ := ir.Def(op)
+	if d.GradOf == nil {
+		gen.fail(fmt.Errorf("codegen: %s is not the gradient of an elementwise function", op))
+		return jen.Null()
 	}
-	gen.fail(fmt.Errorf("codegen: %s is not an elementwise activation gradient", op))
-	return jen.Null()
+	fn, _, _ := d.GradOf.Names(attrs)
+	return rt(fn+"Grad", append([]jen.Code{dy, from}, gen.constants(d.GradOf, attrs)...)...)
 }
 
-func rowWise(op ir.Op) bool { return ir.Activations[op].RowWise }
+func rowWise(op ir.Op) bool {
+	info, _ := ir.ActivationOf(op)
+	return info.RowWise
+}
 
 // genLinear: y[n,i] = act(b[i] + Σ_j x[n,j]·w[i,j]). A row-wise activation
 // (softmax) runs over each finished row.
@@ -172,10 +191,10 @@ func (gen *generator) vectorSigmoid(v *ir.Value, act ir.Op) bool {
 func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 	x := v.Args[0]
 	if rowWise(v.Op) {
-		return gen.loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
+		return gen.rows(v, func(lead []index) []jen.Code {
 			return []jen.Code{
-				jen.Copy(gen.row(v, nx[0]), gen.row(x, nx[0])),
-				rt(gen.suffixed("Softmax"), gen.row(v, nx[0])),
+				jen.Copy(gen.rowAt(v, lead), gen.rowAt(x, lead)),
+				rt(gen.suffixed("Softmax"), gen.rowAt(v, lead)),
 			}
 		})
 	}
@@ -195,8 +214,8 @@ func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 		return []jen.Code{rt(gen.suffixed("ReLUGrad"), gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from))}
 	}
 	if v.Op == ir.OpSoftmaxGrad {
-		return gen.loops([]string{"n"}, v.Shape[:1], func(nx []index) []jen.Code {
-			return []jen.Code{rt("SoftmaxGrad", gen.row(v, nx[0]), gen.row(dy, nx[0]), gen.row(from, nx[0]))}
+		return gen.rows(v, func(lead []index) []jen.Code {
+			return []jen.Code{rt("SoftmaxGrad", gen.rowAt(v, lead), gen.rowAt(dy, lead), gen.rowAt(from, lead))}
 		})
 	}
 	return gen.each(v.Shape, func(idx []index) []jen.Code {
@@ -206,6 +225,9 @@ func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 
 // genMatMul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed.
 func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
+	if len(v.Args[0].Shape) != 2 || len(v.Args[1].Shape) != 2 {
+		return gen.genBatchedMatMul(v)
+	}
 	if m, n, k, ok := gemmShape(v); ok {
 		return gen.genMatMulGemm(v, m, n, k)
 	}
@@ -251,8 +273,4 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 }
 
 // genAdd: c = a + b.
-func (gen *generator) genAdd(v *ir.Value) []jen.Code {
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
-		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(v.Args[0], idx...)).Op("+").Add(gen.at(v.Args[1], idx...))}
-	})
-}
+func (gen *generator) genAdd(v *ir.Value) []jen.Code { return gen.genBinary(v) }

@@ -154,63 +154,55 @@ func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value), bool) {
 	if emit, ok := kernelEmitters[op]; ok {
 		return emit, true
 	}
-	if _, ok := ir.Activations[op]; ok {
+	d, _ := ir.Def(op)
+	switch {
+	case d.Unary != nil || op == ir.OpSoftmax:
 		return (*generator).activation, true
-	}
-	for _, info := range ir.Activations {
-		if info.Grad == op {
-			return (*generator).activationGrad, true
-		}
+	case d.GradOf != nil || op == ir.OpSoftmaxGrad:
+		return (*generator).activationGrad, true
 	}
 	return nil, false
 }
 
-// act is the device function applying an elementwise activation to x.
+// constants are a unary function's extra arguments, as literals.
+func (gen *generator) constants(u *ir.Unary, attrs ir.Attrs) string {
+	var s string
+	for _, c := range u.Constants(attrs) {
+		s += ", " + gen.lit(c)
+	}
+	return s
+}
+
+// act is the device function applying an elementwise function to x.
 func (gen *generator) act(op ir.Op, attrs ir.Attrs, x string) string {
-	switch op {
-	case "":
+	if op == "" {
 		return x
-	case ir.OpSigmoid:
-		return "nn_sigmoid(" + x + ")"
-	case ir.OpReLU:
-		return "nn_relu(" + x + ")"
-	case ir.OpTanh:
-		return "nn_tanh_act(" + x + ")"
-	case ir.OpLeakyReLU:
-		return "nn_leaky_relu(" + x + ", " + gen.lit(attrs.Alpha) + ")"
-	case ir.OpGELU:
-		if attrs.Approx == "tanh" {
-			return "nn_gelu_tanh(" + x + ")"
-		}
-		return "nn_gelu(" + x + ")"
 	}
-	gen.fail(fmt.Errorf("cudagen: %s is not an elementwise activation", op))
-	return x
+	u := ir.UnaryOf(op)
+	if u == nil {
+		gen.fail(fmt.Errorf("cudagen: %s is not an elementwise function", op))
+		return x
+	}
+	_, fn, _ := u.Names(attrs)
+	return fn + "(" + x + gen.constants(u, attrs) + ")"
 }
 
-// actGrad is dy times the activation's derivative, from its output (its
-// input for gelu).
+// actGrad is dy times the function's derivative, from its output or its
+// input (see ir.Unary.FromInput).
 func (gen *generator) actGrad(op ir.Op, attrs ir.Attrs, dy, from string) string {
-	switch op {
-	case ir.OpSigmoidGrad:
-		return "nn_sigmoid_grad(" + dy + ", " + from + ")"
-	case ir.OpReLUGrad:
-		return "nn_relu_grad(" + dy + ", " + from + ")"
-	case ir.OpTanhGrad:
-		return "nn_tanh_grad(" + dy + ", " + from + ")"
-	case ir.OpLeakyReLUGrad:
-		return "nn_leaky_relu_grad(" + dy + ", " + from + ", " + gen.lit(attrs.Alpha) + ")"
-	case ir.OpGELUGrad:
-		if attrs.Approx == "tanh" {
-			return "nn_gelu_tanh_grad(" + dy + ", " + from + ")"
-		}
-		return "nn_gelu_grad(" + dy + ", " + from + ")"
+	d, _ := ir.Def(op)
+	if d.GradOf == nil {
+		gen.fail(fmt.Errorf("cudagen: %s is not the gradient of an elementwise function", op))
+		return dy
 	}
-	gen.fail(fmt.Errorf("cudagen: %s is not an elementwise activation gradient", op))
-	return dy
+	_, _, fn := d.GradOf.Names(attrs)
+	return fn + "(" + dy + ", " + from + gen.constants(d.GradOf, attrs) + ")"
 }
 
-func rowWise(op ir.Op) bool { return ir.Activations[op].RowWise }
+func rowWise(op ir.Op) bool {
+	info, _ := ir.ActivationOf(op)
+	return info.RowWise
+}
 
 // linear: y[n,i] = act(b[i] + Σ_j w[i,j]·x[n,j]), a thread per element; a
 // row-wise activation (softmax) then runs in a second kernel, a thread per

@@ -328,3 +328,279 @@ NN_FUNC real nn_bce_with_logits(real z, real t) {
 NN_FUNC real nn_sign(real x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 NN_FUNC real nn_abs(real x) { return (real)nn_fabs((double)x); }
 NN_FUNC real nn_sqrt_real(real x) { return (real)nn_sqrt((double)x); }
+
+// ---- nngen's runtime (runtime/unary.go): the unary operations. ----
+//
+// As there, after PyTorch 1.13's kernels: transcendental functions in
+// float64, rounded once to real; the arithmetic-only ones in real, in
+// PyTorch's order of operations. expm1 and pow are ports of Go's math
+// package, like the functions above.
+
+// nn_expm1 is Go's math.expm1 (from FreeBSD's msun): e^x - 1, accurate
+// near 0.
+NN_FUNC double nn_expm1(double x) {
+  const double Othreshold = 7.09782712893383973096e+02, Ln2X56 = 3.88162421113569373274e+01,
+               Ln2HalfX3 = 1.03972077083991796413e+00, Ln2Half = 3.46573590279972654709e-01,
+               Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10,
+               InvLn2 = 1.44269504088896338700e+00, Tiny = 1.0 / (1LL << 54),
+               Q1 = -3.33333333333331316428e-02, Q2 = 1.58730158725481460165e-03,
+               Q3 = -7.93650757867487942473e-05, Q4 = 4.00821782732936239552e-06,
+               Q5 = -2.01099218183624371326e-07;
+  if (x != x || x == nn_inf()) return x;
+  if (x == -nn_inf()) return -1;
+  bool sign = x < 0;
+  double absx = sign ? -x : x;
+  if (absx >= Ln2X56) {  // |x| ≥ 56·ln 2
+    if (sign) return -1;
+    if (absx >= Othreshold) return nn_inf();
+  }
+  double c = 0;
+  int k = 0;
+  if (absx > Ln2Half) {  // argument reduction
+    double hi, lo;
+    if (absx < Ln2HalfX3) {
+      if (!sign) {
+        hi = x - Ln2Hi;
+        lo = Ln2Lo;
+        k = 1;
+      } else {
+        hi = x + Ln2Hi;
+        lo = -Ln2Lo;
+        k = -1;
+      }
+    } else {
+      k = sign ? (int)(InvLn2 * x - 0.5) : (int)(InvLn2 * x + 0.5);
+      double t = (double)k;
+      hi = x - t * Ln2Hi;  // exact
+      lo = t * Ln2Lo;
+    }
+    x = hi - lo;
+    c = (hi - x) - lo;
+  } else if (absx < Tiny) {
+    return x;
+  }
+  double hfx = 0.5 * x, hxs = x * hfx;
+  double r1 = 1 + hxs * (Q1 + hxs * (Q2 + hxs * (Q3 + hxs * (Q4 + hxs * Q5))));
+  double t = 3 - r1 * hfx;
+  double e = hxs * ((r1 - t) / (6.0 - x * t));
+  if (k == 0) return x - (x * e - hxs);
+  e = (x * (e - c) - c);
+  e -= hxs;
+  if (k == -1) return 0.5 * (x - e) - 0.5;
+  if (k == 1) {
+    if (x < -0.25) return -2 * (e - (x + 0.5));
+    return 1 + 2 * (x - e);
+  }
+  unsigned long long shift = (unsigned long long)k << 52;  // adds k to an exponent, modulo 2^64 as Go's
+  if (k <= -2 || k > 56) {
+    double y = 1 - (e - x);
+    return nn_from_bits(nn_bits(y) + shift) - 1;
+  }
+  if (k < 20) {
+    double u = nn_from_bits(0x3ff0000000000000ULL - (0x20000000000000ULL >> k));  // 1 - 2^-k
+    return nn_from_bits(nn_bits(u - (e - x)) + shift);
+  }
+  double y = x - (e + nn_from_bits((unsigned long long)(0x3ff - k) << 52));  // 2^-k
+  y += 1;
+  return nn_from_bits(nn_bits(y) + shift);
+}
+
+// nn_trunc is Go's math.trunc: x rounded toward 0.
+NN_FUNC double nn_trunc(double x) {
+  unsigned long long b = nn_bits(x);
+  if (nn_fabs(x) < 1) return nn_from_bits(b & 0x8000000000000000ULL);  // ±0
+  unsigned long long e = ((b >> 52) & 0x7ff) - 1023;
+  if (e < 52) b &= ~((1ULL << (52 - e)) - 1);  // keep the integer part's bits
+  return nn_from_bits(b);
+}
+
+// nn_is_odd_int is Go's math.isOddInt.
+NN_FUNC bool nn_is_odd_int(double x) {
+  if (nn_fabs(x) >= 9007199254740992.0) return false;  // 2^53: every float64 there is even
+  double xi = nn_trunc(x);
+  return x - xi == 0 && ((long long)xi & 1) == 1;
+}
+
+// nn_pow_zero is Go's math.Pow(x, y) for x = ±0 and y ≠ 0, not NaN.
+NN_FUNC double nn_pow_zero(double x, double y) {
+  bool odd = (nn_bits(x) >> 63) != 0 && nn_is_odd_int(y);
+  if (y < 0) return odd ? -nn_inf() : nn_inf();
+  return odd ? x : 0;
+}
+
+// nn_pow is Go's math.Pow: the fraction of y through exp and log, the
+// integer part by successive squarings with the exponent kept apart.
+NN_FUNC double nn_pow(double x, double y) {
+  if (y == 0 || x == 1) return 1;
+  if (y == 1) return x;
+  if (x != x || y != y) return nn_nan();
+  if (x == 0) return nn_pow_zero(x, y);
+  if (nn_fabs(y) == nn_inf()) {
+    if (x == -1) return 1;
+    if ((nn_fabs(x) < 1) == (y > 0)) return 0;
+    return nn_inf();
+  }
+  if (nn_fabs(x) == nn_inf()) {
+    if (x < 0) return nn_pow_zero(1 / x, -y);  // Go's Pow(1/x, -y), 1/x = -0
+    return y < 0 ? 0 : nn_inf();
+  }
+  if (y == 0.5) return nn_sqrt(x);
+  if (y == -0.5) return 1 / nn_sqrt(x);
+  double yi = nn_trunc(nn_fabs(y)), yf = nn_fabs(y) - yi;
+  if (yf != 0 && x < 0) return nn_nan();
+  if (yi >= 9223372036854775808.0) {  // 2^63: a huge even integer
+    if (x == -1) return 1;
+    if ((nn_fabs(x) < 1) == (y > 0)) return 0;
+    return nn_inf();
+  }
+  double a1 = 1;  // the answer is a1·2^ae
+  long long ae = 0;
+  if (yf != 0) {
+    if (yf > 0.5) {
+      yf--;
+      yi++;
+    }
+    a1 = nn_exp(yf * nn_log(x));
+  }
+  int scale = 0, xe0;  // Go's Frexp, subnormals and negatives included
+  if (nn_fabs(x) < 2.2250738585072014e-308) {
+    x *= 4503599627370496.0;  // 2^52
+    scale = -52;
+  }
+  double x1 = nn_frexp(x, &xe0);
+  long long xe = xe0 + scale;
+  for (long long i = (long long)yi; i != 0; i >>= 1) {
+    if (xe < -(1 << 12) || (1 << 12) < xe) {  // under- or overflows: nn_ldexp says which
+      ae += xe;
+      break;
+    }
+    if (i & 1) {
+      a1 *= x1;
+      ae += xe;
+    }
+    x1 *= x1;
+    xe <<= 1;
+    if (x1 < .5) {
+      x1 += x1;
+      xe--;
+    }
+  }
+  if (y < 0) {
+    a1 = 1 / a1;
+    ae = -ae;
+  }
+  if (ae > 1 << 20) ae = 1 << 20;  // as far out as nn_ldexp's int needs
+  if (ae < -(1 << 20)) ae = -(1 << 20);
+  return nn_ldexp(a1, (int)ae);
+}
+
+// x/(1+e^-x) and dy·s·(1 + x·(1-s)), s = σ(x): PyTorch's silu.
+NN_FUNC real nn_silu(real x) {
+  double v = x;
+  return (real)(v / (1 + nn_exp(-v)));
+}
+NN_FUNC real nn_silu_grad(real dy, real x) {
+  double v = x;
+  double s = 1 / (1 + nn_exp(-v));
+  return (real)((double)dy * s * (1 + v * (1 - s)));
+}
+
+// x > 0 ? x : alpha·(e^x - 1), and its gradient from x.
+NN_FUNC real nn_elu(real x, real alpha) {
+  return x > 0 ? x : (real)((double)alpha * nn_expm1((double)x));
+}
+NN_FUNC real nn_elu_grad(real dy, real x, real alpha) {
+  return x > 0 ? dy : (real)((double)dy * (double)alpha * nn_exp((double)x));
+}
+
+// log(1 + e^x), x above PyTorch's threshold 20; gradient dy·z/(z+1), z = e^x.
+NN_FUNC real nn_softplus(real x) { return x > 20 ? x : (real)nn_log1p(nn_exp((double)x)); }
+NN_FUNC real nn_softplus_grad(real dy, real x) {
+  if (x > 20) return dy;
+  double z = nn_exp((double)x);
+  return (real)((double)dy * z / (z + 1));
+}
+
+// x·tanh(log(1 + e^x)) and dy·(t + x·σ(x)·(1 - t²)), t = tanh(log(1 + e^x)).
+NN_FUNC real nn_mish(real x) {
+  double v = x;
+  return (real)(v * nn_tanh(nn_log1p(nn_exp(v))));
+}
+NN_FUNC real nn_mish_grad(real dy, real x) {
+  double v = x;
+  double s = 1 / (1 + nn_exp(-v));
+  double t = nn_tanh(nn_log1p(nn_exp(v)));
+  return (real)((double)dy * (t + v * s * (1 - t * t)));
+}
+
+// x ≤ -3 ? 0 : x ≥ 3 ? x : x·(x+3)/6, and hardswish_backward's branches.
+NN_FUNC real nn_hardswish(real x) { return x <= -3 ? 0 : x >= 3 ? x : x * (x + 3) / 6; }
+NN_FUNC real nn_hardswish_grad(real dy, real x) {
+  return x < -3 ? 0 : x <= 3 ? dy * (x / 3 + (real)0.5) : dy;
+}
+
+// x ≤ -3 ? 0 : x ≥ 3 ? 1 : (x+3)/6; the gradient multiplies by PyTorch's
+// one_sixth, 1.0f/6.0f whatever real is.
+NN_FUNC real nn_hardsigmoid(real x) { return x <= -3 ? 0 : x >= 3 ? 1 : (x + 3) / 6; }
+NN_FUNC real nn_hardsigmoid_grad(real dy, real x) {
+  return x > -3 && x < 3 ? dy * (real)(1.0f / 6.0f) : 0;
+}
+
+// x/(1+|x|) and dy/(1+|x|)².
+NN_FUNC real nn_softsign(real x) { return x / (nn_abs(x) + 1); }
+NN_FUNC real nn_softsign_grad(real dy, real x) {
+  real d = nn_abs(x) + 1;
+  return dy / d / d;
+}
+
+// e^x (nn_exp is the float64 function) and dy·y from y = e^x.
+NN_FUNC real nn_exp_op(real x) { return (real)nn_exp((double)x); }
+NN_FUNC real nn_exp_op_grad(real dy, real y) { return dy * y; }
+
+// ln x and dy/x.
+NN_FUNC real nn_log_op(real x) { return (real)nn_log((double)x); }
+NN_FUNC real nn_log_op_grad(real dy, real x) { return dy / x; }
+
+// √x and dy/(2y) from y = √x.
+NN_FUNC real nn_sqrt_op(real x) { return (real)nn_sqrt((double)x); }
+NN_FUNC real nn_sqrt_grad(real dy, real y) { return dy / (2 * y); }
+
+// -x and -dy (the input is unused).
+NN_FUNC real nn_neg(real x) { return -x; }
+NN_FUNC real nn_neg_grad(real dy, real) { return -dy; }
+
+// |x| and dy·sign(x), 0 at 0.
+NN_FUNC real nn_abs_op(real x) { return nn_abs(x); }
+NN_FUNC real nn_abs_grad(real dy, real x) { return dy * nn_sign(x); }
+
+// 1/x and -dy·y² from y = 1/x.
+NN_FUNC real nn_reciprocal(real x) { return 1 / x; }
+NN_FUNC real nn_reciprocal_grad(real dy, real y) { return -dy * (y * y); }
+
+// x^p as torch.pow(x, p) computes it for a float64 exponent p: the
+// special cases in real, else pow in float64.
+NN_FUNC real nn_pow_const_f64(real x, double p) {
+  if (p == 0) return 1;
+  if (p == 1) return x;
+  if (p == 0.5) return nn_sqrt_op(x);
+  if (p == -0.5) return 1 / nn_sqrt_op(x);
+  if (p == -1) return 1 / x;
+  if (p == 2) return x * x;
+  if (p == 3) return x * x * x;
+  if (p == -2) return 1 / (x * x);
+  return (real)nn_pow((double)x, p);
+}
+NN_FUNC real nn_pow_const(real x, real p) { return nn_pow_const_f64(x, (double)p); }
+// dy·(p·x^(p-1)), 0 for p = 0: PyTorch's pow_backward.
+NN_FUNC real nn_pow_const_grad(real dy, real x, real p) {
+  return p == 0 ? 0 : dy * (p * nn_pow_const_f64(x, (double)p - 1));
+}
+
+// min(max(x, lo), hi) as std::min(std::max(x, lo), hi): NaN stays NaN;
+// the gradient passes where lo ≤ x ≤ hi.
+NN_FUNC real nn_clamp(real x, real lo, real hi) {
+  if (x < lo) x = lo;
+  if (hi < x) x = hi;
+  return x;
+}
+NN_FUNC real nn_clamp_grad(real dy, real x, real lo, real hi) { return x >= lo && x <= hi ? dy : 0; }

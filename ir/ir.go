@@ -12,22 +12,25 @@ import (
 	"slices"
 )
 
-// DType is the element type of every tensor in a graph.
+// DType is the element type of a tensor: the graph's float type for
+// everything computed, integers for indices.
 type DType uint8
 
 const (
 	F32 DType = iota
 	F64
 	Int // class indices and step counts, Go's int
+	I32 // indices read from int32 data
+	I64 // indices read from int64 data (ONNX's INT64)
 )
 
 func (d DType) String() string {
-	return [...]string{"f32", "f64", "int"}[d]
+	return [...]string{"f32", "f64", "int", "i32", "i64"}[d]
 }
 
 // Bytes is the size of one element in the generated Go code.
 func (d DType) Bytes() int {
-	if d == F32 {
+	if d == F32 || d == I32 {
 		return 4
 	}
 	return 8
@@ -97,6 +100,21 @@ type Attrs struct {
 	Value     float64 // const: the value; hyper: the starting value
 	Nesterov  bool    // sgd_momentum: Nesterov momentum
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
+
+	Exponent float64 // pow: the constant exponent
+	Min, Max float64 // clamp: the bounds, either infinite for none
+	Axes     []int   // sum, mean, max, max_grad: the axes reduced, increasing
+	KeepDims bool    // sum, mean, max, max_grad: reduced axes stay, as 1s
+	Perm     []int   // permute: axis i of the result is axis Perm[i] of the argument
+	To       Shape   // reshape, expand, sum_to, slice_grad: the result's shape
+	Axis     int     // concat, slice, slice_grad: the axis
+	Start    int     // slice, slice_grad: the first element along Axis
+	End      int     // slice, slice_grad: one past the last
+	// FanIn is, for a parameter, the number of inputs of the layer it
+	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
+	// do. Init "ones" or "zeros" sets it instead (0 and no Init: zeros).
+	FanIn int
+	Init  string
 }
 
 // Value is one node of the graph: an op applied to earlier values.

@@ -16,29 +16,76 @@ const (
 	OpHyper Op = "hyper" // settable scalar such as the learning rate
 	OpConst Op = "const" // scalar constant
 
-	// Forward: linear layers and activations.
-	OpLinear    Op = "linear"     // x[B,in], w[out,in], optional b[out] -> act(x·wᵀ + b) [B,out]
-	OpSigmoid   Op = "sigmoid"    // 1/(1+e^-x)
-	OpReLU      Op = "relu"       // max(x, 0)
-	OpTanh      Op = "tanh"       // tanh x
-	OpLeakyReLU Op = "leaky_relu" // x if x > 0, else Alpha·x
-	OpGELU      Op = "gelu"       // x·Φ(x), or its tanh approximation (Approx "tanh")
-	OpSoftmax   Op = "softmax"    // e^x / Σ e^x over each sample's features
+	// A fully connected layer: the front end's linear of a [rows, features]
+	// value, and what fusion makes of a matmul and bias add (see Fused).
+	OpLinear Op = "linear" // x[B,in], w[out,in], optional b[out] -> act(x·wᵀ + b) [B,out]
 
-	// Forward: losses, each a scalar from the output and the target.
+	// Elementwise functions of one value: see the unary table.
+	OpSigmoid     Op = "sigmoid"
+	OpReLU        Op = "relu"
+	OpTanh        Op = "tanh"
+	OpLeakyReLU   Op = "leaky_relu"
+	OpGELU        Op = "gelu"
+	OpSiLU        Op = "silu"
+	OpELU         Op = "elu"
+	OpSoftplus    Op = "softplus"
+	OpMish        Op = "mish"
+	OpHardswish   Op = "hardswish"
+	OpHardsigmoid Op = "hardsigmoid"
+	OpSoftsign    Op = "softsign"
+	OpExp         Op = "exp"
+	OpLog         Op = "log"
+	OpSqrt        Op = "sqrt"
+	OpNeg         Op = "neg"
+	OpAbs         Op = "abs"
+	OpReciprocal  Op = "reciprocal"
+	OpPow         Op = "pow"   // x^Exponent, a constant exponent
+	OpClamp       Op = "clamp" // min(max(x, Min), Max)
+
+	// The gradients of the unary ops the optimizer and fusion name; every
+	// unary op U has one, Op(U+"_grad"): see GradOf.
+	OpSigmoidGrad   Op = "sigmoid_grad"
+	OpReLUGrad      Op = "relu_grad"
+	OpTanhGrad      Op = "tanh_grad"
+	OpLeakyReLUGrad Op = "leaky_relu_grad"
+	OpGELUGrad      Op = "gelu_grad"
+
+	// Elementwise functions of two values, broadcast as NumPy does.
+	OpAdd Op = "add"
+	OpSub Op = "sub"
+	OpMul Op = "mul"
+	OpDiv Op = "div"
+
+	// Rows: over the last axis of each value.
+	OpSoftmax        Op = "softmax"          // e^x / Σ e^x
+	OpLogSoftmax     Op = "log_softmax"      // x - log Σ e^x
+	OpSoftmaxGrad    Op = "softmax_grad"     // dy, y -> y·(dy - Σ dy·y)
+	OpLogSoftmaxGrad Op = "log_softmax_grad" // dy, y -> dy - e^y·Σ dy
+
+	// Reductions over Axes, keeping them as 1s when KeepDims.
+	OpSum     Op = "sum"
+	OpMean    Op = "mean"
+	OpMax     Op = "max"      // the largest value, as torch.amax
+	OpMaxGrad Op = "max_grad" // dy, x, y -> dy at the first place where x is the maximum y, 0 elsewhere
+
+	// Movement: the same numbers in another arrangement.
+	OpReshape   Op = "reshape"    // To, the same number of elements in row-major order
+	OpPermute   Op = "permute"    // axis i of the result is axis Perm[i] of the argument
+	OpExpand    Op = "expand"     // broadcast to To
+	OpSumTo     Op = "sum_to"     // sum over the axes that expand would broadcast, back to To
+	OpConcat    Op = "concat"     // the arguments one after another along Axis
+	OpSlice     Op = "slice"      // elements Start to End-1 along Axis
+	OpSliceGrad Op = "slice_grad" // dy placed at Start along Axis of a zero tensor shaped To
+
+	// Products.
+	OpMatMul  Op = "matmul"   // a·b over the last two axes, either transposed by attribute, batched over the others
+	OpSumRows Op = "sum_rows" // a[B,n] -> [n], the sum over the batch
+
+	// Losses, each a scalar from the output and the target.
 	OpMSE              Op = "mse"             // (y-t)²
 	OpL1               Op = "l1"              // |y-t|
 	OpBCEWithLogits    Op = "bce_with_logits" // -[t·log σ(z) + (1-t)·log(1-σ(z))]
 	OpCrossEntropy     Op = "cross_entropy"   // logits [B,C], class indices [B] -> -log softmax(z)[class]
-	OpMatMul           Op = "matmul"          // a, b -> a·b, either transposed by attribute
-	OpSumRows          Op = "sum_rows"        // a[B,n] -> [n], the sum over the batch
-	OpAdd              Op = "add"             // elementwise a+b, for gradient accumulation
-	OpSigmoidGrad      Op = "sigmoid_grad"    // dy, y -> dy·y(1-y)
-	OpReLUGrad         Op = "relu_grad"       // dy, y -> dy where y > 0, else 0
-	OpTanhGrad         Op = "tanh_grad"       // dy, y -> dy·(1-y²)
-	OpLeakyReLUGrad    Op = "leaky_relu_grad" // dy, y -> dy where y > 0, else Alpha·dy
-	OpGELUGrad         Op = "gelu_grad"       // dy, x -> dy·gelu'(x), from the input
-	OpSoftmaxGrad      Op = "softmax_grad"    // dy, y -> y·(dy - Σ dy·y) per sample
 	OpMSEGrad          Op = "mse_grad"        // y, t, dl -> dl·2(y-t)/N
 	OpL1Grad           Op = "l1_grad"         // y, t, dl -> dl·sign(y-t)/N
 	OpBCEGrad          Op = "bce_with_logits_grad"
@@ -51,53 +98,86 @@ const (
 	OpAdam        Op = "adam"         // p, g, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay; Decoupled for AdamW
 )
 
-// opInfo describes an op's arguments and result.
-type opInfo struct {
-	minArgs, maxArgs int
-	// shape gives the result shape from the arguments, or an error for
+// OpDef is what the passes and back ends know about an op besides its
+// code: its arguments and the shape of its result. An elementwise function
+// of one value also has a Unary row, which says the rest.
+type OpDef struct {
+	MinArgs, MaxArgs int
+	// Shape gives the result shape from the arguments, or an error for
 	// arguments the op cannot take; nil for leaves, whose shape is declared.
-	shape func(v *Value) (Shape, error)
-	// inPlace: the result is stored into the first argument's storage.
-	inPlace bool
-	// intArg is the position of the one argument that holds integers
+	Shape func(v *Value) (Shape, error)
+	// InPlace: the result is stored into the first argument's storage.
+	InPlace bool
+	// IntArg is the position of the one argument that holds integers
 	// (class indices, the step count), or 0 for none; every other argument
 	// has the graph's float type.
-	intArg int
+	IntArg int
+	Unary  *Unary // elementwise functions of one value
+	// GradOf is, for the gradient op of a unary function, that function.
+	GradOf *Unary
 }
 
-var opTable = map[Op]opInfo{
-	OpInput: {}, OpParam: {}, OpState: {}, OpHyper: {}, OpConst: {},
-	OpLinear:           {minArgs: 2, maxArgs: 3, shape: linearShape},
-	OpSigmoid:          {minArgs: 1, maxArgs: 1, shape: sameShape},
-	OpReLU:             {minArgs: 1, maxArgs: 1, shape: sameShape},
-	OpTanh:             {minArgs: 1, maxArgs: 1, shape: sameShape},
-	OpLeakyReLU:        {minArgs: 1, maxArgs: 1, shape: sameShape},
-	OpGELU:             {minArgs: 1, maxArgs: 1, shape: sameShape},
-	OpSoftmax:          {minArgs: 1, maxArgs: 1, shape: rowsShape},
-	OpMSE:              {minArgs: 2, maxArgs: 2, shape: lossShape},
-	OpL1:               {minArgs: 2, maxArgs: 2, shape: lossShape},
-	OpBCEWithLogits:    {minArgs: 2, maxArgs: 2, shape: lossShape},
-	OpCrossEntropy:     {minArgs: 2, maxArgs: 2, shape: lossShape, intArg: 1},
-	OpMatMul:           {minArgs: 2, maxArgs: 2, shape: matmulShape},
-	OpSumRows:          {minArgs: 1, maxArgs: 1, shape: sumRowsShape},
-	OpAdd:              {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpSigmoidGrad:      {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpReLUGrad:         {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpTanhGrad:         {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpLeakyReLUGrad:    {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpGELUGrad:         {minArgs: 2, maxArgs: 2, shape: sameShape},
-	OpSoftmaxGrad:      {minArgs: 2, maxArgs: 2, shape: rowsShape},
-	OpMSEGrad:          {minArgs: 3, maxArgs: 3, shape: lossGradShape},
-	OpL1Grad:           {minArgs: 3, maxArgs: 3, shape: lossGradShape},
-	OpBCEGrad:          {minArgs: 3, maxArgs: 3, shape: lossGradShape},
-	OpCrossEntropyGrad: {minArgs: 3, maxArgs: 3, shape: lossGradShape, intArg: 1},
-	OpStepCount:        {minArgs: 1, maxArgs: 1, shape: stepCountShape, inPlace: true},
-	OpSGD:              {minArgs: 4, maxArgs: 4, shape: updateShape(0), inPlace: true},
-	OpSGDMomentum:      {minArgs: 8, maxArgs: 8, shape: updateShape(1), inPlace: true, intArg: 3},
-	OpAdam:             {minArgs: 10, maxArgs: 10, shape: updateShape(2), inPlace: true, intArg: 4},
+// defs holds every op's definition.
+var defs = buildDefs()
+
+func buildDefs() map[Op]OpDef {
+	d := map[Op]OpDef{
+		OpInput: {}, OpParam: {}, OpState: {}, OpHyper: {}, OpConst: {},
+		OpLinear:           {MinArgs: 2, MaxArgs: 3, Shape: linearShape},
+		OpAdd:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
+		OpSub:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
+		OpMul:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
+		OpDiv:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
+		OpSoftmax:          {MinArgs: 1, MaxArgs: 1, Shape: rowsShape},
+		OpLogSoftmax:       {MinArgs: 1, MaxArgs: 1, Shape: rowsShape},
+		OpSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
+		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
+		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
+		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
+		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
+		OpMaxGrad:          {MinArgs: 3, MaxArgs: 3, Shape: maxGradShape},
+		OpReshape:          {MinArgs: 1, MaxArgs: 1, Shape: reshapeShape},
+		OpPermute:          {MinArgs: 1, MaxArgs: 1, Shape: permuteShape},
+		OpExpand:           {MinArgs: 1, MaxArgs: 1, Shape: expandShape},
+		OpSumTo:            {MinArgs: 1, MaxArgs: 1, Shape: sumToShape},
+		OpConcat:           {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape},
+		OpSlice:            {MinArgs: 1, MaxArgs: 1, Shape: sliceShape},
+		OpSliceGrad:        {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape},
+		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape},
+		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape},
+		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
+		OpL1:               {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
+		OpBCEWithLogits:    {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
+		OpCrossEntropy:     {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1},
+		OpMSEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
+		OpL1Grad:           {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
+		OpBCEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
+		OpCrossEntropyGrad: {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1},
+		OpStepCount:        {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true},
+		OpSGD:              {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true},
+		OpSGDMomentum:      {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3},
+		OpAdam:             {MinArgs: 10, MaxArgs: 10, Shape: updateShape(2), InPlace: true, IntArg: 4},
+	}
+	for i := range unaryOps {
+		u := &unaryOps[i]
+		d[u.Op] = OpDef{MinArgs: 1, MaxArgs: 1, Shape: u.shape, Unary: u}
+		d[u.Grad()] = OpDef{MinArgs: 2, MaxArgs: 2, Shape: u.shape, GradOf: u}
+	}
+	return d
 }
 
-// Activation describes an op that linear can absorb by fusion.
+// Def returns op's definition.
+func Def(op Op) (OpDef, bool) {
+	d, ok := defs[op]
+	return d, ok
+}
+
+// UnaryOf returns the unary row of op, or nil if op is not an elementwise
+// function of one value.
+func UnaryOf(op Op) *Unary { return defs[op].Unary }
+
+// Activation describes an op that linear can absorb by fusion: every
+// unary function, and softmax.
 type Activation struct {
 	Grad Op // computes the gradient from the upstream gradient and ...
 	// FromInput: ... the activation's input; otherwise from its output.
@@ -106,14 +186,34 @@ type Activation struct {
 	RowWise bool
 }
 
-// Activations lists the activations by op.
-var Activations = map[Op]Activation{
-	OpSigmoid:   {Grad: OpSigmoidGrad},
-	OpReLU:      {Grad: OpReLUGrad},
-	OpTanh:      {Grad: OpTanhGrad},
-	OpLeakyReLU: {Grad: OpLeakyReLUGrad},
-	OpGELU:      {Grad: OpGELUGrad, FromInput: true},
-	OpSoftmax:   {Grad: OpSoftmaxGrad, RowWise: true},
+// ActivationOf returns how linear can absorb op, if it can.
+func ActivationOf(op Op) (Activation, bool) {
+	if op == OpSoftmax {
+		return Activation{Grad: OpSoftmaxGrad, RowWise: true}, true
+	}
+	for i := range unaryOps {
+		if u := &unaryOps[i]; u.Op == op {
+			return Activation{Grad: u.Grad(), FromInput: u.FromInput}, true
+		}
+	}
+	return Activation{}, false
+}
+
+// Activations lists every op linear can absorb, with how.
+func Activations() map[Op]Activation {
+	acts := map[Op]Activation{}
+	for _, op := range append([]Op{OpSoftmax}, unaryOpNames()...) {
+		acts[op], _ = ActivationOf(op)
+	}
+	return acts
+}
+
+func unaryOpNames() []Op {
+	ops := make([]Op, len(unaryOps))
+	for i, u := range unaryOps {
+		ops[i] = u.Op
+	}
+	return ops
 }
 
 // Losses maps each loss to the op computing its gradient.
@@ -126,16 +226,16 @@ var Losses = map[Op]Op{
 
 // IsLeaf reports whether op takes no arguments.
 func IsLeaf(op Op) bool {
-	info, ok := opTable[op]
-	return ok && info.shape == nil
+	d, ok := defs[op]
+	return ok && d.Shape == nil
 }
 
 // InPlace reports whether op's result is stored into its first argument.
-func InPlace(op Op) bool { return opTable[op].inPlace }
+func InPlace(op Op) bool { return defs[op].InPlace }
 
 // argDType is the dtype op wants for argument i in a graph of dtype d.
 func argDType(op Op, i int, d DType) DType {
-	if info := opTable[op]; op == OpStepCount || info.intArg != 0 && info.intArg == i {
+	if def := defs[op]; op == OpStepCount || def.IntArg != 0 && def.IntArg == i {
 		return Int
 	}
 	return d
@@ -143,17 +243,24 @@ func argDType(op Op, i int, d DType) DType {
 
 // InferShape computes v's shape from its op and arguments.
 func InferShape(v *Value) (Shape, error) {
-	info, ok := opTable[v.Op]
+	d, ok := defs[v.Op]
 	if !ok {
 		return nil, fmt.Errorf("unknown op %q", v.Op)
 	}
-	if info.shape == nil {
+	if d.Shape == nil {
 		return v.Shape, nil
 	}
-	if n := len(v.Args); n < info.minArgs || n > info.maxArgs {
-		return nil, fmt.Errorf("%s takes %d to %d arguments, got %d", v.Op, info.minArgs, info.maxArgs, n)
+	if n := len(v.Args); n < d.MinArgs || n > d.MaxArgs {
+		if d.MinArgs == d.MaxArgs {
+			plural := "s"
+			if d.MinArgs == 1 {
+				plural = ""
+			}
+			return nil, fmt.Errorf("%s takes %d argument%s, got %d", v.Op, d.MinArgs, plural, n)
+		}
+		return nil, fmt.Errorf("%s takes %d to %d arguments, got %d", v.Op, d.MinArgs, d.MaxArgs, n)
 	}
-	return info.shape(v)
+	return d.Shape(v)
 }
 
 func sameShape(v *Value) (Shape, error) {
@@ -165,107 +272,12 @@ func sameShape(v *Value) (Shape, error) {
 	return v.Args[0].Shape, nil
 }
 
-func linearShape(v *Value) (Shape, error) {
-	x, w := v.Args[0], v.Args[1]
-	if len(x.Shape) != 2 || len(w.Shape) != 2 {
-		return nil, fmt.Errorf("linear: want x [batch,in] and weight [out,in], got %v and %v", x.Shape, w.Shape)
-	}
-	if x.Shape[1] != w.Shape[1] {
-		return nil, fmt.Errorf("linear: input has %d features but the weight expects %d", x.Shape[1], w.Shape[1])
-	}
-	if len(v.Args) == 3 && !slices.Equal(v.Args[2].Shape, Shape{w.Shape[0]}) {
-		return nil, fmt.Errorf("linear: bias shape %v, want [%d]", v.Args[2].Shape, w.Shape[0])
-	}
-	if _, ok := Activations[Op(v.Act)]; v.Act != "" && !ok {
-		return nil, fmt.Errorf("linear: %q is not an activation", v.Act)
-	}
-	return Shape{x.Shape[0], w.Shape[0]}, nil
-}
-
-func lossShape(v *Value) (Shape, error) {
-	y, t := v.Args[0], v.Args[1]
-	if v.Op == OpCrossEntropy || v.Op == OpCrossEntropyGrad {
-		if len(y.Shape) != 2 || t.DType != Int || !slices.Equal(t.Shape, y.Shape[:1]) {
-			return nil, fmt.Errorf("%s: want logits [batch,classes] and class indices [batch], got %v and %s%v", v.Op, y.Shape, t.DType, t.Shape)
+// shape is the shape rule of the function and of its gradient.
+func (u *Unary) shape(v *Value) (Shape, error) {
+	if u.Check != nil {
+		if err := u.Check(v.Attrs); err != nil {
+			return nil, fmt.Errorf("%s: %v", v.Op, err)
 		}
-	} else if !slices.Equal(y.Shape, t.Shape) {
-		return nil, fmt.Errorf("%s: output has shape %v but the target has %v", v.Op, y.Shape, t.Shape)
-	}
-	if v.Reduction != "mean" && v.Reduction != "sum" {
-		return nil, fmt.Errorf("%s: reduction %q, want mean or sum", v.Op, v.Reduction)
-	}
-	return Shape{}, nil
-}
-
-func lossGradShape(v *Value) (Shape, error) {
-	if _, err := lossShape(v); err != nil {
-		return nil, err
-	}
-	if len(v.Args[2].Shape) != 0 {
-		return nil, fmt.Errorf("%s: upstream gradient must be a scalar, got %v", v.Op, v.Args[2].Shape)
-	}
-	return v.Args[0].Shape, nil
-}
-
-func matmulShape(v *Value) (Shape, error) {
-	a, b := v.Args[0].Shape, v.Args[1].Shape
-	if len(a) != 2 || len(b) != 2 {
-		return nil, fmt.Errorf("matmul: want matrices, got %v and %v", a, b)
-	}
-	m, k := a[0], a[1]
-	if v.TransA {
-		m, k = k, m
-	}
-	k2, n := b[0], b[1]
-	if v.TransB {
-		k2, n = n, k2
-	}
-	if k != k2 {
-		return nil, fmt.Errorf("matmul: inner sizes %d and %d differ", k, k2)
-	}
-	return Shape{m, n}, nil
-}
-
-func sumRowsShape(v *Value) (Shape, error) {
-	a := v.Args[0].Shape
-	if len(a) != 2 {
-		return nil, fmt.Errorf("sum_rows: want a matrix, got %v", a)
-	}
-	return Shape{a[1]}, nil
-}
-
-// rowsShape is for ops over each sample's row: all arguments [batch,n].
-func rowsShape(v *Value) (Shape, error) {
-	if len(v.Args[0].Shape) != 2 {
-		return nil, fmt.Errorf("%s: want [batch,features], got %v", v.Op, v.Args[0].Shape)
 	}
 	return sameShape(v)
-}
-
-func stepCountShape(v *Value) (Shape, error) {
-	if s := v.Args[0]; s.Op != OpState || s.DType != Int || len(s.Shape) != 0 {
-		return nil, fmt.Errorf("%s: counts in an integer state, not %s", v.Op, s.LongString())
-	}
-	return Shape{}, nil
-}
-
-// updateShape checks an optimizer update: a parameter, its gradient, then
-// the given number of state buffers shaped like it, then scalars.
-func updateShape(buffers int) func(v *Value) (Shape, error) {
-	return func(v *Value) (Shape, error) {
-		p := v.Args[0]
-		if p.Op != OpParam {
-			return nil, fmt.Errorf("%s: updates a parameter, not %s", v.Op, p.Op)
-		}
-		for i, a := range v.Args[1:] {
-			if i < 1+buffers {
-				if !slices.Equal(a.Shape, p.Shape) {
-					return nil, fmt.Errorf("%s: parameter %v and argument %d %v differ", v.Op, p.Shape, i+1, a.Shape)
-				}
-			} else if len(a.Shape) != 0 {
-				return nil, fmt.Errorf("%s: argument %d must be a scalar, got %v", v.Op, i+1, a.Shape)
-			}
-		}
-		return p.Shape, nil
-	}
 }

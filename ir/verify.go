@@ -44,7 +44,7 @@ func (g *Graph) Verify() error {
 		}
 		if a := v.Also; a != nil {
 			next := position[v] + 1
-			info, isAct := Activations[a.Op]
+			info, isAct := ActivationOf(a.Op)
 			if v.Op != OpLinear || v.Act != "" || !isAct || info.RowWise || next >= len(g.Values) || g.Values[next] != a || len(a.Args) != 1 || a.Args[0] != v {
 				bad(v, "also computes %s, which must be an activation of it scheduled right after it", a)
 			}

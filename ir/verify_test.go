@@ -66,7 +66,7 @@ func TestVerifyViolations(t *testing.T) {
 		{
 			name:   "arguments the op rejects",
 			mutate: func(g *Graph) { g.Values[10].Args = append(g.Values[10].Args, g.Values[8]) },
-			want:   []string{`v10 = sum_rows <f32[3]> v8 v8 "dfc.bias" @grad(fc.bias): sum_rows takes 1 to 1 arguments, got 2`},
+			want:   []string{`v10 = sum_rows <f32[3]> v8 v8 "dfc.bias" @grad(fc.bias): sum_rows takes 1 argument, got 2`},
 		},
 		{
 			name:   "leaf with arguments",

@@ -19,8 +19,7 @@ func autodiff(g *ir.Graph, _ Options) (err error) {
 	defer b.recover(&err)
 
 	forward := append([]*ir.Value(nil), g.Values...)
-	one := g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: 1})
-	one.Phase = ir.Backward
+	one := b.constant(1)
 	grads := map[*ir.Value]*ir.Value{g.Loss: one}
 	for i := len(forward) - 1; i >= 0; i-- {
 		v := forward[i]
@@ -37,6 +36,10 @@ func autodiff(g *ir.Graph, _ Options) (err error) {
 				continue
 			}
 			a := v.Args[j]
+			if a.DType == ir.Int || a.Op == ir.OpConst {
+				continue // indices and constants take no gradient
+			}
+			da = fitTo(b, da, a)
 			if da.Name == "" && a.Name != "" {
 				da.Name = "d" + a.Name
 			}
@@ -72,6 +75,13 @@ func (b *builder) add(op ir.Op, attrs ir.Attrs, args ...*ir.Value) *ir.Value {
 	}
 	v.Phase = max(v.Phase, b.phase)
 	return v
+}
+
+// constant is a scalar constant of the builder's phase.
+func (b *builder) constant(x float64) *ir.Value {
+	c := b.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: x})
+	c.Phase = b.phase
+	return c
 }
 
 func (b *builder) recover(err *error) {

@@ -87,9 +87,11 @@ func TestAutodiffWithoutLossDoesNothing(t *testing.T) {
 
 // Every op that autodiff can meet in a forward graph has a gradient rule.
 func TestEveryForwardOpHasAGradientRule(t *testing.T) {
-	ops := []ir.Op{ir.OpLinear, ir.OpAdd}
-	for act := range ir.Activations {
-		ops = append(ops, act)
+	ops := []ir.Op{ir.OpLinear, ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv, ir.OpSoftmax, ir.OpLogSoftmax,
+		ir.OpSum, ir.OpMean, ir.OpMax, ir.OpReshape, ir.OpPermute, ir.OpExpand, ir.OpSumTo,
+		ir.OpConcat, ir.OpSlice, ir.OpMatMul}
+	for _, u := range ir.UnaryOps() {
+		ops = append(ops, u.Op)
 	}
 	for loss := range ir.Losses {
 		ops = append(ops, loss)
@@ -107,7 +109,7 @@ func TestEveryForwardOpHasAGradientRule(t *testing.T) {
 // beside the gelu it also computes. Attributes carry over.
 func TestAutodiffActivations(t *testing.T) {
 	attrs := map[ir.Op]ir.Attrs{ir.OpLeakyReLU: {Alpha: 0.2}, ir.OpGELU: {Approx: "tanh"}}
-	for act, info := range ir.Activations {
+	for act, info := range ir.Activations() {
 		for _, noFuse := range []bool{false, true} {
 			g := actNet(t, act, attrs[act], ir.OpMSE)
 			runUpTo(t, g, "autodiff", Options{NoFuse: noFuse})

@@ -20,7 +20,7 @@ func fuse(g *ir.Graph, opts Options) error {
 	fused := map[*ir.Value]*ir.Value{}
 	var moved []*ir.Value
 	for _, act := range g.Values {
-		info, ok := ir.Activations[act.Op]
+		info, ok := ir.ActivationOf(act.Op)
 		lin := act.Args
 		if !ok || lin[0].Op != ir.OpLinear || lin[0].Act != "" || lin[0].Also != nil || uses[lin[0]] != 1 {
 			continue
@@ -31,7 +31,7 @@ func fuse(g *ir.Graph, opts Options) error {
 			continue
 		}
 		l := lin[0]
-		l.Act, l.Alpha, l.Approx, l.Name = string(act.Op), act.Alpha, act.Approx, act.Name
+		l.Act, l.Alpha, l.Approx, l.Exponent, l.Min, l.Max, l.Name = string(act.Op), act.Alpha, act.Approx, act.Exponent, act.Min, act.Max, act.Name
 		fused[act] = l
 		dead[act] = true
 	}

@@ -145,7 +145,7 @@ func TestFuseGELUNeedsSoleUse(t *testing.T) {
 }
 
 func TestNoFuseKeepsEveryActivation(t *testing.T) {
-	for act := range ir.Activations {
+	for act := range ir.Activations() {
 		g := actNet(t, act, ir.Attrs{}, ir.OpMSE)
 		runUpTo(t, g, "fuse", Options{NoFuse: true})
 		if count(g, act) != 1 || g.Values[3].Act != "" || g.Values[3].Also != nil {

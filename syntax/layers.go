@@ -31,18 +31,34 @@ func lowerLinear(l *lowerer, name token, c call) *ir.Value {
 	if !xOK || !outOK || !biasOK || !inOK {
 		return nil
 	}
-	in := x.Shape[1] // every named value is an activation, [batch, features]
+	if len(x.Shape) < 2 {
+		l.errorf(args[0].value.pos, "linear's input %s must have features, found a scalar per sample", args[0].value.text)
+		return nil
+	}
+	in := x.Shape[len(x.Shape)-1] // linear acts on the last axis, as nn.Linear
+	outShape := slices.Clone(x.Shape)
+	outShape[len(outShape)-1] = out
 	if len(args) == 3 && declaredIn != in {
 		l.errorf(args[1].value.pos, "%s: linear expects %d input features but %s has %d", name.text, declaredIn, args[0].value.text, in)
 		return nil
 	}
-	if !l.fits(name, name.text+".weight", ir.Shape{out, in}) || !l.fits(name, name.text, ir.Shape{l.g.Batch, out}) {
+	if !l.fits(name, name.text+".weight", ir.Shape{out, in}) || !l.fits(name, name.text, outShape) {
 		return nil
 	}
 	// Parameters come before their layer, in state_dict order.
 	operands := []*ir.Value{x, l.param(name, ".weight", ir.Shape{out, in})}
 	if bias {
 		operands = append(operands, l.param(name, ".bias", ir.Shape{out}))
+	}
+	if len(x.Shape) > 2 {
+		for _, p := range operands[1:] {
+			p.FanIn = in
+		}
+		var b *ir.Value
+		if bias {
+			b = operands[2]
+		}
+		return l.linearND(name, x, operands[1], b)
 	}
 	return l.add(name, ir.OpLinear, ir.Attrs{}, operands...)
 }
@@ -115,33 +131,46 @@ func lowerGELU(l *lowerer, name token, c call) *ir.Value {
 	return l.add(name, ir.OpGELU, attrs, x)
 }
 
-// lowerSoftmax lowers softmax(x), PyTorch's F.softmax(x, dim=-1): over
-// each sample's features. A dim, by position or keyword, may only name
-// that dimension, which is 1 with a batch dimension and 0 without.
+// lowerSoftmax lowers softmax(x, dim=-1) and log_softmax(x, dim=-1),
+// PyTorch's F.softmax and F.log_softmax. Over another axis than the last,
+// the axis is swapped to the end and back.
 func lowerSoftmax(l *lowerer, name token, c call) *ir.Value {
-	args, ok := l.positional(c, 1, 2, "softmax(x) or softmax(x, dim=-1)")
+	op := ir.Op(c.fn.text)
+	args, ok := l.positional(c, 1, 2, c.fn.text+"(x) or "+c.fn.text+"(x, dim=-1)")
 	keywords, keywordsOK := l.keywords(c, "dim")
 	if !ok || !keywordsOK {
 		return nil
 	}
-	a, given, dimOK := l.optionalArg(c, args, 1, keywords, "dim")
-	if given {
-		features, layout := 1, "[batch, features]"
-		if l.g.Unbatched {
-			features, layout = 0, "[features]"
-		}
-		dim, err := strconv.Atoi(a.value.text)
-		if a.value.kind != number || a.declares() || err != nil || dim != -1 && dim != features {
-			l.errorf(a.value.pos, "dim must be -1 or %d, found %s: nngen's softmax runs over each sample's features, dimension %d of %s",
-				features, a, features, layout)
-			dimOK = false
-		}
-	}
-	x, xOK := l.valueArg(args[0], "softmax's input")
-	if !dimOK || !xOK {
+	x, xOK := l.valueArg(args[0], c.fn.text+"'s input")
+	if !xOK {
 		return nil
 	}
-	return l.add(name, ir.OpSoftmax, ir.Attrs{}, x)
+	last := len(x.Shape) - 1
+	ax := last
+	if a, given, dimOK := l.optionalArg(c, args, 1, keywords, "dim"); !dimOK {
+		return nil
+	} else if given {
+		if ax, ok = l.axis(a, x, "dim"); !ok {
+			return nil
+		}
+	}
+	if ax == last {
+		return l.add(name, op, ir.Attrs{}, x)
+	}
+	perm := make([]int, len(x.Shape))
+	for i := range perm {
+		perm[i] = i
+	}
+	perm[ax], perm[last] = last, ax
+	t := l.add(token{pos: name.pos}, ir.OpPermute, ir.Attrs{Perm: perm}, x)
+	if t == nil {
+		return nil
+	}
+	y := l.add(token{pos: name.pos}, op, ir.Attrs{}, t)
+	if y == nil {
+		return nil
+	}
+	return l.add(name, ir.OpPermute, ir.Attrs{Perm: perm}, y)
 }
 
 // lowerIdentity lowers identity(x), PyTorch's nn.Identity: it computes
@@ -227,8 +256,13 @@ func (l *lowerer) keywords(c call, allowed ...string) (map[string]arg, bool) {
 	return found, ok
 }
 
-// valueArg resolves an argument that names a value, [batch, features].
+// valueArg resolves an argument that names a value, or computes one
+// (relu(x + h)).
 func (l *lowerer) valueArg(a arg, what string) (*ir.Value, bool) {
+	if a.expr != nil {
+		v := l.expr(a.expr)
+		return v, v != nil
+	}
 	if a.value.kind != identifier || a.declares() {
 		l.errorf(a.value.pos, "%s must be a value name, found %s", what, a)
 		return nil, false

@@ -2,7 +2,7 @@ package syntax
 
 import (
 	"fmt"
-	"maps"
+
 	"slices"
 	"strconv"
 	"strings"
@@ -11,16 +11,22 @@ import (
 )
 
 // layerOps are the ops a "NAME = op(...)" statement can call. An activation
-// without settings is one line here.
-var layerOps = map[string]layerRule{
-	"linear":     lowerLinear,
-	"sigmoid":    activation(ir.OpSigmoid),
-	"relu":       activation(ir.OpReLU),
-	"tanh":       activation(ir.OpTanh),
-	"leaky_relu": lowerLeakyReLU,
-	"gelu":       lowerGELU,
-	"softmax":    lowerSoftmax,
-	"identity":   lowerIdentity,
+// without settings is one line here. It is filled in by init, as the rules
+// themselves look ops up in it (nested calls).
+var layerOps map[string]layerRule
+
+func init() {
+	layerOps = map[string]layerRule{
+		"linear":     lowerLinear,
+		"sigmoid":    activation(ir.OpSigmoid),
+		"relu":       activation(ir.OpReLU),
+		"tanh":       activation(ir.OpTanh),
+		"leaky_relu": lowerLeakyReLU,
+		"gelu":       lowerGELU,
+		"softmax":    lowerSoftmax,
+		"identity":   lowerIdentity,
+	}
+	addTensorOps()
 }
 
 // losses are the functions a loss statement can call, each comparing an
@@ -147,8 +153,10 @@ func (l *lowerer) header(stmts []stmt) *ir.Graph {
 			l.noteDefinition(s.name)
 		case assignStmt:
 			l.noteDefinition(s.name)
+		case paramStmt:
+			l.noteDefinition(s.name)
 		case lossStmt:
-			for _, t := range lossDeclarations(s.call) {
+			for _, t := range lossDeclarations(s.value) {
 				l.noteDefinition(t)
 			}
 		case badStmt:
@@ -169,33 +177,35 @@ func (l *lowerer) noteDefinition(t token) {
 func (l *lowerer) statement(s stmt) {
 	switch s := s.(type) {
 	case inputStmt:
-		if !l.once(s.keyword) {
-			l.poison(s.name)
-			return
-		}
 		var v *ir.Value
-		n, ok := l.size(s.size, "the size of "+s.name.text)
-		if shape := (ir.Shape{l.g.Batch, n}); ok && l.fits(s.name, s.name.text, shape) {
+		if shape, ok := l.shape(s.sizes, s.name.text); ok && l.fits(s.name, s.name.text, shape) {
 			v = l.g.Leaf(ir.OpInput, s.name.text, shape, ir.Attrs{})
 			v.Pos = s.name.pos
 		}
+		if _, ok := l.firstStmt["input"]; !ok {
+			l.firstStmt["input"] = s.keyword.pos
+		}
 		l.define(s.name, v)
+	case paramStmt:
+		l.define(s.name, l.declareParam(s))
 	case assignStmt:
-		var v *ir.Value
-		if rule, ok := layerOps[s.call.fn.text]; ok {
-			v = rule(l, s.name, s.call)
-		} else {
-			l.unknown("op", s.call.fn, slices.Sorted(maps.Keys(layerOps)))
+		v := l.assign(s.name, s.value)
+		if v != nil && v.Name == "" {
+			v.Name, v.Pos = s.name.text, s.name.pos
 		}
 		l.define(s.name, v)
 	case outputStmt:
 		if !l.once(s.keyword) {
 			return
 		}
-		if v, ok := l.lookup(s.name); ok && v.Phase != ir.Forward {
-			l.errorf(s.name.pos, "output %s: the loss target is not computed by the network", s.name.text)
-		} else if ok {
-			l.g.Outputs = append(l.g.Outputs, v)
+		for _, name := range s.names {
+			if v, ok := l.lookup(name); ok && v.Phase != ir.Forward {
+				l.errorf(name.pos, "output %s: the loss target is not computed by the network", name.text)
+			} else if ok && slices.Contains(l.g.Outputs, v) {
+				l.errorf(name.pos, "output %s is listed twice", name.text)
+			} else if ok {
+				l.g.Outputs = append(l.g.Outputs, v)
+			}
 		}
 	case lossStmt:
 		l.loss(s)

@@ -12,24 +12,61 @@ import (
 // A .nn file holds one statement per line; each kind has a type holding its
 // tokens, named after its keyword.
 type (
-	networkStmt struct{ keyword, name token }       // network NAME
-	batchStmt   struct{ keyword, size token }       // batch N
-	dtypeStmt   struct{ keyword, dtype token }      // dtype float64
-	inputStmt   struct{ keyword, name, size token } // input NAME[N]
-	outputStmt  struct{ keyword, name token }       // output NAME
+	networkStmt struct{ keyword, name token }  // network NAME
+	batchStmt   struct{ keyword, size token }  // batch N
+	dtypeStmt   struct{ keyword, dtype token } // dtype float64
+	// inputStmt is input NAME[N, ...]: one sample's shape.
+	inputStmt struct {
+		keyword, name token
+		sizes         []token
+	}
+	// paramStmt is param NAME[N, ...] = ones: a parameter used in expressions.
+	paramStmt struct {
+		keyword, name token
+		sizes         []token
+		init          token
+	}
+	outputStmt struct { // output NAME, ...
+		keyword token
+		names   []token
+	}
 )
 
-// assignStmt is NAME = op(...).
+// assignStmt is NAME = EXPR.
 type assignStmt struct {
-	name token
-	call call
+	name  token
+	value expr
 }
 
-// lossStmt is loss mse(...).
+// lossStmt is loss mse(...), or a sum of losses each maybe scaled.
 type lossStmt struct {
 	keyword token
-	call    call
+	value   expr
 }
+
+// expr is an expression: a name, a number, a call, or an operator applied
+// to expressions.
+type expr interface{ start() token }
+
+type (
+	nameExpr   struct{ tok token }
+	numberExpr struct{ tok token }
+	callExpr   struct{ call }
+	binaryExpr struct {
+		op   token // + - * /
+		x, y expr
+	}
+	negExpr struct {
+		op token
+		x  expr
+	}
+)
+
+func (e nameExpr) start() token   { return e.tok }
+func (e numberExpr) start() token { return e.tok }
+func (e callExpr) start() token   { return e.fn }
+func (e binaryExpr) start() token { return e.x.start() }
+func (e negExpr) start() token    { return e.op }
 
 // optimizerStmt is optimizer sgd(...).
 type optimizerStmt struct {
@@ -51,7 +88,7 @@ type stmt any
 
 // keywords start the statements other than assignments, in the order a file
 // usually has them; they cannot name values.
-var keywords = []string{"network", "batch", "dtype", "input", "output", "loss", "optimizer"}
+var keywords = []string{"network", "batch", "dtype", "input", "param", "output", "loss", "optimizer"}
 
 func isKeyword(name string) bool { return slices.Contains(keywords, name) }
 
@@ -61,13 +98,16 @@ type call struct {
 	args []arg
 }
 
-// arg is VALUE, NAME[SIZE] (which declares NAME), KEY=VALUE or
-// KEY=(NUMBER, ...).
+// arg is VALUE, NAME[SIZE, ...] (which declares NAME), KEY=VALUE or
+// KEY=(NUMBER, ...). A VALUE that is more than a name or a number is an
+// expression (expr), and value is its first token.
 type arg struct {
 	key   token // the zero token for a positional argument
 	value token // an identifier or a number; for a tuple, its '('
 	size  token // the zero token unless the argument declares a name
+	sizes []token
 	tuple []token
+	expr  expr
 }
 
 func (a arg) isKeyword() bool { return a.key.text != "" }
@@ -193,7 +233,7 @@ func (p *parser) statement() stmt {
 	if p.peek().is("=") {
 		p.checkName(first)
 		p.next()
-		return assignStmt{first, p.call("an op after =")}
+		return assignStmt{first, p.expression("an op after =")}
 	}
 	switch first.text {
 	case "network":
@@ -205,17 +245,30 @@ func (p *parser) statement() stmt {
 	case "input":
 		name := p.definition("a name after input")
 		p.expectPunct("[", "after "+name.text+" (an input is declared as NAME[SIZE])")
-		size := p.expect(number, "a size")
-		p.expectPunct("]", "after size")
-		return inputStmt{first, name, size}
+		return inputStmt{first, name, p.sizes()}
+	case "param":
+		name := p.definition("a name after param")
+		p.expectPunct("[", "after "+name.text+" (a parameter is declared as NAME[SIZE] = ones)")
+		sizes := p.sizes()
+		p.expectPunct("=", "after the shape of "+name.text)
+		return paramStmt{first, name, sizes, p.expect(identifier, "ones, zeros or uniform")}
 	case "output":
-		s := outputStmt{first, p.expect(identifier, "a name after output")}
-		if t := p.peek(); p.err == nil && t.is(",") {
-			p.fail(t, "nngen supports one output per network; output %s alone (a network with several outputs is not supported yet)", s.name.text)
+		s := outputStmt{keyword: first}
+		for p.err == nil {
+			s.names = append(s.names, p.expect(identifier, "a name after output"))
+			if !p.peek().is(",") {
+				break
+			}
+			p.next()
 		}
 		return s
 	case "loss":
-		return lossStmt{first, p.call("a loss function after loss")}
+		if t := p.peek(); t.kind != identifier || !p.ahead(1).is("(") && !p.ahead(1).is("*") {
+			if t.kind != number && !t.is("(") {
+				return lossStmt{first, callExpr{p.call("a loss function after loss")}}
+			}
+		}
+		return lossStmt{first, p.expression("a loss function after loss")}
 	case "optimizer":
 		return optimizerStmt{first, p.call("an optimizer after optimizer")}
 	}
@@ -225,6 +278,76 @@ func (p *parser) statement() stmt {
 		p.fail(first, "unknown statement %s; a line is NAME = op(...) or starts with %s", first, alternatives(keywords))
 	}
 	return nil
+}
+
+// sizes reads N, ... ] after a '['.
+func (p *parser) sizes() []token {
+	var sizes []token
+	for p.err == nil {
+		sizes = append(sizes, p.expect(number, "a size"))
+		if !p.peek().is(",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct("]", "after size")
+	return sizes
+}
+
+// ahead is the token k past the next one.
+func (p *parser) ahead(k int) token {
+	if p.i+k < len(p.toks) {
+		return p.toks[p.i+k]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+// expression reads sums of products of operands: what names what is
+// expected where an operand is missing.
+func (p *parser) expression(what string) expr {
+	e := p.term(what)
+	for p.err == nil && (p.peek().is("+") || p.peek().is("-")) {
+		op := p.next()
+		e = binaryExpr{op, e, p.term("a value after " + op.text)}
+	}
+	return e
+}
+
+func (p *parser) term(what string) expr {
+	e := p.unary(what)
+	for p.err == nil && (p.peek().is("*") || p.peek().is("/")) {
+		op := p.next()
+		e = binaryExpr{op, e, p.unary("a value after " + op.text)}
+	}
+	return e
+}
+
+func (p *parser) unary(what string) expr {
+	if t := p.peek(); t.is("-") {
+		p.next()
+		return negExpr{t, p.unary("a value after -")}
+	}
+	return p.primary(what)
+}
+
+func (p *parser) primary(what string) expr {
+	t := p.peek()
+	switch {
+	case t.kind == number:
+		return numberExpr{p.next()}
+	case t.kind == identifier && p.ahead(1).is("("):
+		return callExpr{p.call(what)}
+	case t.kind == identifier:
+		return nameExpr{p.next()}
+	case t.is("("):
+		p.next()
+		e := p.expression("a value after (")
+		p.expectPunct(")", "after the parenthesized expression")
+		return e
+	}
+	p.fail(t, "expected %s, found %s", what, t)
+	p.next()
+	return nameExpr{t}
 }
 
 func (p *parser) call(what string) call {
@@ -251,29 +374,40 @@ func (p *parser) call(what string) call {
 
 func (p *parser) arg() arg {
 	var a arg
-	t := p.next()
-	if t.kind == identifier && p.peek().is("=") {
+	if t := p.peek(); t.kind == identifier && p.ahead(1).is("=") {
 		p.next()
-		a.key, t = t, p.next()
-		if t.is("(") {
-			a.value, a.tuple = t, p.tuple(a.key.text)
+		p.next()
+		a.key = t
+		if p.peek().is("(") {
+			a.value = p.next()
+			a.tuple = p.tuple(a.key.text)
 			return a
 		}
-	}
-	if t.kind != identifier && t.kind != number && !(t.kind == quoted && a.isKeyword()) {
-		if a.isKeyword() {
-			p.fail(t, "expected a value after %s=, found %s", a.key.text, t)
-		} else {
-			p.fail(t, "expected an argument, found %s", t)
+		if v := p.peek(); v.kind == quoted {
+			a.value = p.next()
+			return a
 		}
-		return a
-	}
-	a.value = t
-	if t.kind == identifier && !a.isKeyword() && p.peek().is("[") {
+		if v := p.peek(); v.kind != identifier && v.kind != number && !v.is("-") {
+			p.fail(v, "expected a value after %s=, found %s", a.key.text, v)
+			return a
+		}
+	} else if t.kind == identifier && p.ahead(1).is("[") {
+		p.next()
 		p.next()
 		p.checkName(t)
-		a.size = p.expect(number, "a size")
-		p.expectPunct("]", "after size")
+		a.value, a.sizes = t, p.sizes()
+		a.size = a.sizes[0]
+		return a
+	}
+	first := p.peek()
+	e := p.expression("an argument")
+	switch e := e.(type) {
+	case nameExpr:
+		a.value = e.tok
+	case numberExpr:
+		a.value = e.tok
+	default:
+		a.value, a.expr = first, e
 	}
 	return a
 }

@@ -16,7 +16,7 @@ const (
 	endOfLine tokenKind = iota // every line's last token; also the zero token
 	identifier
 	number
-	punctuation // one of ( ) [ ] , =
+	punctuation // one of ( ) [ ] , = + - * /
 	quoted      // "sum" or 'sum', as Python writes a keyword's word; text holds the word
 )
 
@@ -68,10 +68,14 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 			i = len(line)
 			continue
 		case isLetter(c):
-			for i < len(line) && (isLetter(line[i]) || isDigit(line[i])) {
+			// A name may have dotted parts, as state_dict names do: ln.weight.
+			for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '.' && i+1 < len(line) && isLetter(line[i+1])) {
 				i++
 			}
 			kind = identifier
+		case c == '-' && len(toks) > 0 && endsOperand(toks[len(toks)-1]):
+			i++ // a - b subtracts; -1 after ( , = or an operator is a number
+			kind = punctuation
 		case startsNumber(line[i:]):
 			i = numberEnd(line, i)
 			text := string(line[start:i])
@@ -93,7 +97,7 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 			toks = append(toks, token{quoted, string(line[i+1 : i+1+j]), pos})
 			i += j + 2
 			continue
-		case bytes.IndexByte([]byte("()[],="), c) >= 0:
+		case bytes.IndexByte([]byte("()[],=+-*/"), c) >= 0:
 			i++
 			kind = punctuation
 		default:
@@ -105,6 +109,12 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 		end-- // a CRLF line ends where the CR is
 	}
 	return append(toks, token{endOfLine, "", ir.Pos{File: file, Line: lineNo, Col: end + 1}}), nil
+}
+
+// endsOperand reports whether t can end an operand, so that a '-' after it
+// is a subtraction.
+func endsOperand(t token) bool {
+	return t.kind == identifier || t.kind == number || t.is(")") || t.is("]")
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' }

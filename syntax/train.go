@@ -9,19 +9,63 @@ import (
 )
 
 // loss lowers "loss mse(y, target[N], reduction=mean)", PyTorch's
-// MSELoss(reduction=...)(y, target), and the other losses alike. The target
-// is a new input, which only the loss phase reads.
+// MSELoss(reduction=...)(y, target), and the other losses alike; or a sum
+// of losses, each maybe scaled by a number: mse(a, t) + 0.5 * l1(b, u).
+// Each target is a new input, which only the loss phase reads, or one of
+// the network's inputs (an autoencoder's mse(recon, x)).
 func (l *lowerer) loss(s lossStmt) {
-	c := s.call
 	if !l.once(s.keyword) {
-		l.poisonDeclarations(c)
+		l.poisonDeclarations(s.value)
 		return
 	}
+	v := l.lossExpr(s.value, s.keyword)
+	if v == nil {
+		return
+	}
+	v.Name, v.Pos, v.Phase = "loss", s.keyword.pos, ir.Loss
+	l.g.Loss = v
+}
+
+// lossExpr lowers a loss statement's expression.
+func (l *lowerer) lossExpr(e expr, keyword token) *ir.Value {
+	switch e := e.(type) {
+	case callExpr:
+		return l.lossCall(e.call, keyword)
+	case binaryExpr:
+		switch {
+		case e.op.text == "+":
+			x, y := l.lossExpr(e.x, keyword), l.lossExpr(e.y, keyword)
+			if x == nil || y == nil {
+				return nil
+			}
+			return l.add(token{pos: e.op.pos}, ir.OpAdd, ir.Attrs{}, x, y)
+		case e.op.text == "*":
+			scale, term := e.x, e.y
+			if _, ok := scale.(numberExpr); !ok {
+				scale, term = term, scale
+			}
+			if n, ok := scale.(numberExpr); ok {
+				f, fOK := l.number(arg{value: n.tok}, "the loss's scale")
+				x := l.lossExpr(term, keyword)
+				if !fOK || x == nil {
+					return nil
+				}
+				return l.add(token{pos: e.op.pos}, ir.OpMul, ir.Attrs{}, x, l.constant(f, n.tok.pos))
+			}
+		}
+	}
+	l.poisonDeclarations(e)
+	l.errorf(e.start().pos, "a loss is a loss function's call, like mse(y, target), or a sum of them each maybe scaled by a number, like mse(a, t) + 0.5 * mse(b, u)")
+	return nil
+}
+
+// lossCall lowers one loss function's call.
+func (l *lowerer) lossCall(c call, keyword token) *ir.Value {
 	op, ok := losses[c.fn.text]
 	if !ok {
 		l.unknown("loss", c.fn, slices.Sorted(maps.Keys(losses)))
-		l.poisonDeclarations(c)
-		return
+		l.poisonCall(c)
+		return nil
 	}
 	usage, output := c.fn.text+"(y, target) or "+c.fn.text+"(y, target[N])", c.fn.text+"'s output"
 	if op == ir.OpCrossEntropy {
@@ -30,8 +74,8 @@ func (l *lowerer) loss(s lossStmt) {
 	args, ok := l.positional(c, 2, 2, usage)
 	keywords, keywordsOK := l.keywords(c, "reduction")
 	if !ok || !keywordsOK {
-		l.poisonDeclarations(c)
-		return
+		l.poisonCall(c)
+		return nil
 	}
 	reduction, reductionOK := "mean", true
 	if a, ok := keywords["reduction"]; ok {
@@ -40,15 +84,15 @@ func (l *lowerer) loss(s lossStmt) {
 	y, yOK := l.valueArg(args[0], output)
 	t := l.target(op, c.fn.text, args[1], args[0].value.text, y, yOK && reductionOK)
 	if t == nil || !yOK || !reductionOK {
-		return
+		return nil
 	}
 	v, err := l.g.Add(op, ir.Attrs{Reduction: reduction}, y, t)
 	if err != nil {
-		l.errorf(s.keyword.pos, "loss: %v", err)
-		return
+		l.errorf(keyword.pos, "loss: %v", err)
+		return nil
 	}
-	v.Name, v.Pos, v.Phase = "loss", s.keyword.pos, ir.Loss
-	l.g.Loss = v
+	v.Pos, v.Phase = c.fn.pos, ir.Loss
+	return v
 }
 
 // target declares a loss's target input: [batch, N] like the output y
@@ -63,6 +107,13 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 		return nil
 	}
 	if b, taken := l.names[name.text]; taken {
+		if in := b.value; in != nil && in.Op == ir.OpInput && in.Phase == ir.Forward && !a.declares() && op != ir.OpCrossEntropy {
+			if y != nil && !slices.Equal(y.Shape, in.Shape) {
+				l.errorf(name.pos, "%s: output %s has shape %v but its target %s has %v", fn, yName, l.sampleShape(y.Shape), name.text, l.sampleShape(in.Shape))
+				return nil
+			}
+			return in // an input the network reads is the target too
+		}
 		l.errorf(name.pos, "%s's target must be a new name: the loss declares it as an input, but %s is defined at %s", fn, name.text, b.pos)
 		return nil
 	}
@@ -74,17 +125,21 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 	case op == ir.OpCrossEntropy:
 		shape = ir.Shape{l.g.Batch}
 	case a.declares():
-		n, nOK := l.size(a.size, "the size of "+name.text)
-		if y != nil && nOK && y.Shape[1] != n {
-			l.errorf(a.size.pos, "loss: output %s has %d features but target has %d", yName, y.Shape[1], n)
+		var nOK bool
+		shape, nOK = l.shape(a.sizes, name.text)
+		if y != nil && nOK && !slices.Equal(y.Shape, shape) {
+			if len(y.Shape) == 2 && len(shape) == 2 {
+				l.errorf(a.size.pos, "loss: output %s has %d features but target has %d", yName, y.Shape[1], shape[1])
+			} else {
+				l.errorf(a.size.pos, "loss: output %s has shape %v but target has %v", yName, l.sampleShape(y.Shape), l.sampleShape(shape))
+			}
 			nOK = false
 		}
-		shape = ir.Shape{l.g.Batch, n}
 		ok = ok && nOK && y != nil && l.fits(name, name.text, shape)
 	default:
 		ok = ok && y != nil
 		if ok {
-			shape = ir.Shape{l.g.Batch, y.Shape[1]}
+			shape = slices.Clone(y.Shape)
 		}
 	}
 	if !ok {
@@ -100,28 +155,52 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 	return t
 }
 
-// lossDeclarations are the names a loss statement declares: its target,
-// bare or with a size, and any other NAME[N] written by mistake.
-func lossDeclarations(c call) []token {
+// lossDeclarations are the names a loss statement declares: each loss's
+// target, bare or with a size, and any other NAME[N] written by mistake.
+func lossDeclarations(e expr) []token {
 	var names []token
-	positional := 0
-	for _, a := range c.args {
-		if a.isKeyword() {
-			continue
+	walkCalls(e, func(c call) {
+		positional := 0
+		for _, a := range c.args {
+			if a.isKeyword() {
+				continue
+			}
+			positional++
+			if a.declares() || positional == 2 && a.value.kind == identifier && a.expr == nil {
+				names = append(names, a.value)
+			}
 		}
-		positional++
-		if a.declares() || positional == 2 && a.value.kind == identifier {
-			names = append(names, a.value)
-		}
-	}
+	})
 	return names
 }
 
-func (l *lowerer) poisonDeclarations(c call) {
-	for _, t := range lossDeclarations(c) {
-		l.poison(t)
+// walkCalls calls f with every call in e, outermost first.
+func walkCalls(e expr, f func(call)) {
+	switch e := e.(type) {
+	case callExpr:
+		f(e.call)
+		for _, a := range e.args {
+			if a.expr != nil {
+				walkCalls(a.expr, f)
+			}
+		}
+	case binaryExpr:
+		walkCalls(e.x, f)
+		walkCalls(e.y, f)
+	case negExpr:
+		walkCalls(e.x, f)
 	}
 }
+
+func (l *lowerer) poisonDeclarations(e expr) {
+	for _, t := range lossDeclarations(e) {
+		if _, taken := l.names[t.text]; !taken {
+			l.poison(t)
+		}
+	}
+}
+
+func (l *lowerer) poisonCall(c call) { l.poisonDeclarations(callExpr{c}) }
 
 // optimizer lowers "optimizer sgd(lr=0.3)", PyTorch's SGD(params, lr=0.3).
 // The ir package knows each optimizer's settings, their kinds, defaults and

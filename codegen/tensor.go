@@ -1,0 +1,276 @@
+package codegen
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// The emitters of the ops on tensors of any rank: elementwise functions of
+// two values with broadcasting, functions of rows, reductions, movement and
+// batched products. Each loops over its result's elements with constant
+// bounds, as the layers' code does.
+
+// broadcastIndex is the index into a of the element that broadcasting
+// pairs with element idx of a result shaped out: a's axes align with out's
+// last ones, and an axis of 1 repeats its one element.
+func broadcastIndex(a *ir.Value, out ir.Shape, idx []index) []index {
+	skip := len(out) - len(a.Shape)
+	ai := make([]index, len(a.Shape))
+	for d := range a.Shape {
+		if a.Shape[d] == 1 && out[skip+d] != 1 {
+			ai[d] = index{}
+		} else {
+			ai[d] = idx[skip+d]
+		}
+	}
+	return ai
+}
+
+var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir.OpDiv: "/"}
+
+// genBinary: c = a op b element by element, broadcast as NumPy does.
+func (gen *generator) genBinary(v *ir.Value) []jen.Code {
+	a, b := v.Args[0], v.Args[1]
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(a, broadcastIndex(a, v.Shape, idx)...)).
+			Op(binaryOps[v.Op]).Add(gen.at(b, broadcastIndex(b, v.Shape, idx)...))}
+	})
+}
+
+// rows emits body for each row of v (its last axis), given the indexes of
+// the axes before it.
+func (gen *generator) rows(v *ir.Value, body func(lead []index) []jen.Code) []jen.Code {
+	lead := v.Shape[:len(v.Shape)-1]
+	return gen.loops(axisNames("n", len(lead)), lead, body)
+}
+
+// genLogSoftmax: y = x - log Σ e^x over each row.
+func (gen *generator) genLogSoftmax(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	return gen.rows(v, func(lead []index) []jen.Code {
+		return []jen.Code{
+			jen.Copy(gen.rowAt(v, lead), gen.rowAt(x, lead)),
+			rt(gen.suffixed("LogSoftmax"), gen.rowAt(v, lead)),
+		}
+	})
+}
+
+// genLogSoftmaxGrad: dx = dy - e^y·Σ dy over each row.
+func (gen *generator) genLogSoftmaxGrad(v *ir.Value) []jen.Code {
+	dy, y := v.Args[0], v.Args[1]
+	return gen.rows(v, func(lead []index) []jen.Code {
+		return []jen.Code{rt("LogSoftmaxGrad", gen.rowAt(v, lead), gen.rowAt(dy, lead), gen.rowAt(y, lead))}
+	})
+}
+
+// reduction describes the loops of a reduction of x to v: for each element
+// of v, the axes of x summed over.
+type reduction struct {
+	x       *ir.Value
+	reduced []int // axes of x
+	// kept maps each axis of x that is not reduced to v's axis, or -1
+	// where both are 1.
+	kept []int
+}
+
+// xIndex is the index into x for v's index out and the reduced axes' r.
+func (rd *reduction) xIndex(out, r []index) []index {
+	xi := make([]index, len(rd.x.Shape))
+	for a, o := range rd.kept {
+		if o >= 0 {
+			xi[a] = out[o]
+		}
+	}
+	for i, a := range rd.reduced {
+		xi[a] = r[i]
+	}
+	return xi
+}
+
+func (rd *reduction) extents() []int {
+	ext := make([]int, len(rd.reduced))
+	for i, a := range rd.reduced {
+		ext[i] = rd.x.Shape[a]
+	}
+	return ext
+}
+
+// reductionOver is the reduction of the axes of x, to a result with them
+// kept as 1s or dropped.
+func reductionOver(x *ir.Value, axes []int, keep bool) *reduction {
+	rd := &reduction{x: x, kept: make([]int, len(x.Shape))}
+	o := 0
+	for a := range x.Shape {
+		rd.kept[a] = -1
+		if slices.Contains(axes, a) {
+			rd.reduced = append(rd.reduced, a)
+			if keep {
+				o++
+			}
+			continue
+		}
+		rd.kept[a] = o
+		o++
+	}
+	return rd
+}
+
+// genReduce: y = Σ x, its mean, or its maximum over the axes.
+func (gen *generator) genReduce(v *ir.Value) []jen.Code {
+	rd := reductionOver(v.Args[0], v.Axes, v.KeepDims)
+	n := ir.Shape(rd.extents()).Size()
+	return gen.each(v.Shape, func(out []index) []jen.Code {
+		code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
+		if v.Op == ir.OpMax {
+			code[0] = jen.Id("s").Op(":=").Add(gen.at(rd.x, rd.xIndex(out, make([]index, len(rd.reduced)))...))
+		}
+		code = append(code, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+			x := gen.at(rd.x, rd.xIndex(out, r)...)
+			if v.Op == ir.OpMax {
+				return []jen.Code{jen.Id("s").Op("=").Max(jen.Id("s"), x)}
+			}
+			return []jen.Code{jen.Id("s").Op("+=").Add(x)}
+		})...)
+		result := jen.Id("s")
+		if v.Op == ir.OpMean && n > 1 {
+			result = result.Op("/").Lit(n)
+		}
+		return append(code, gen.at(v, out...).Op("=").Add(result))
+	})
+}
+
+// genMaxGrad: dx = dy at the first place, in row-major order, where x
+// equals its maximum y; 0 elsewhere (as torch.max along a dimension
+// routes it to the index it returns).
+func (gen *generator) genMaxGrad(v *ir.Value) []jen.Code {
+	dy, x, y := v.Args[0], v.Args[1], v.Args[2]
+	rd := reductionOver(x, v.Axes, v.KeepDims)
+	code := []jen.Code{jen.Clear(gen.flatValue(v))}
+	return append(code, gen.each(dy.Shape, func(out []index) []jen.Code {
+		body := []jen.Code{jen.Id("found").Op(":=").False()}
+		body = append(body, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+			xi := rd.xIndex(out, r)
+			return []jen.Code{jen.If(jen.Op("!").Id("found").Op("&&").Add(gen.at(x, xi...)).Op("==").Add(gen.at(y, out...))).Block(
+				gen.at(v, xi...).Op("=").Add(gen.at(dy, out...)),
+				jen.Id("found").Op("=").True(),
+			)}
+		})...)
+		return []jen.Code{jen.Block(body...)}
+	})...)
+}
+
+// genReshape: the same numbers in row-major order, under another shape.
+func (gen *generator) genReshape(v *ir.Value) []jen.Code {
+	return []jen.Code{jen.Copy(gen.flatValue(v), gen.flatValue(v.Args[0]))}
+}
+
+// genPermute: y[i...] = x at the indexes permuted back.
+func (gen *generator) genPermute(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
+		xi := make([]index, len(idx))
+		for i, p := range v.Perm {
+			xi[p] = idx[i]
+		}
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(x, xi...))}
+	})
+}
+
+// genExpand: y = x broadcast to y's shape.
+func (gen *generator) genExpand(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(x, broadcastIndex(x, v.Shape, idx)...))}
+	})
+}
+
+// genSumTo: y = x summed over the axes that broadcasting y to x's shape
+// would repeat it along.
+func (gen *generator) genSumTo(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	skip := len(x.Shape) - len(v.Shape)
+	rd := &reduction{x: x, kept: make([]int, len(x.Shape))}
+	for a := range x.Shape {
+		rd.kept[a] = -1
+		switch {
+		case a < skip || v.Shape[a-skip] == 1 && x.Shape[a] != 1:
+			rd.reduced = append(rd.reduced, a)
+		case v.Shape[a-skip] != 1:
+			rd.kept[a] = a - skip
+		}
+	}
+	return gen.each(v.Shape, func(out []index) []jen.Code {
+		sum := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
+		sum = append(sum, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(x, rd.xIndex(out, r)...))}
+		})...)
+		return append(sum, gen.at(v, out...).Op("=").Id("s"))
+	})
+}
+
+// genConcat: each argument's elements, moved along the axis past the
+// arguments before it.
+func (gen *generator) genConcat(v *ir.Value) []jen.Code {
+	var code []jen.Code
+	offset := 0
+	for _, a := range v.Args {
+		code = append(code, gen.each(a.Shape, func(idx []index) []jen.Code {
+			vi := slices.Clone(idx)
+			vi[v.Axis] = vi[v.Axis].plus(offset)
+			return []jen.Code{gen.at(v, vi...).Op("=").Add(gen.at(a, idx...))}
+		})...)
+		offset += a.Shape[v.Axis]
+	}
+	return code
+}
+
+// genSlice: y = x[..., Start:End, ...] along the axis.
+func (gen *generator) genSlice(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	return gen.each(v.Shape, func(idx []index) []jen.Code {
+		xi := slices.Clone(idx)
+		xi[v.Axis] = xi[v.Axis].plus(v.Start)
+		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(x, xi...))}
+	})
+}
+
+// genSliceGrad: dx is dy at Start:End along the axis, 0 elsewhere.
+func (gen *generator) genSliceGrad(v *ir.Value) []jen.Code {
+	dy := v.Args[0]
+	code := []jen.Code{jen.Clear(gen.flatValue(v))}
+	return append(code, gen.each(dy.Shape, func(idx []index) []jen.Code {
+		vi := slices.Clone(idx)
+		vi[v.Axis] = vi[v.Axis].plus(v.Start)
+		return []jen.Code{gen.at(v, vi...).Op("=").Add(gen.at(dy, idx...))}
+	})...)
+}
+
+// genBatchedMatMul: c[b..., i, j] = Σ_k a[b..., i, k]·b[b..., k, j] for
+// each index b... of the leading axes, which broadcast.
+func (gen *generator) genBatchedMatMul(v *ir.Value) []jen.Code {
+	a, b := v.Args[0], v.Args[1]
+	_, _, inner, batch, err := ir.MatMulDims(v)
+	if err != nil {
+		gen.fail(fmt.Errorf("codegen: %v", err))
+		return nil
+	}
+	names := append(axisNames("b", len(batch)), "i", "j")
+	return gen.loops(names, v.Shape, func(idx []index) []jen.Code {
+		bi, i, j := idx[:len(batch)], idx[len(batch)], idx[len(batch)+1]
+		operand := func(x *ir.Value, trans bool, r, c index) []index {
+			lead := broadcastIndex(&ir.Value{Shape: x.Shape[:len(x.Shape)-2]}, batch, bi)
+			if trans {
+				r, c = c, r
+			}
+			return append(lead, r, c)
+		}
+		product := func(k index) *jen.Statement {
+			return gen.at(a, operand(a, v.TransA, i, k)...).Op("*").Add(gen.at(b, operand(b, v.TransB, k, j)...))
+		}
+		return append(gen.sum(nil, "k", inner, product), gen.at(v, idx...).Op("=").Id("s"))
+	})
+}

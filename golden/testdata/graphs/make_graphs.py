@@ -1,0 +1,976 @@
+#!/usr/bin/python3
+"""Writes PyTorch reference traces of general graphs for nngen's parity tests.
+
+The graph counterpart of ../reference/make_reference.py: each case is a `.nn`
+source (without a `dtype` line: the test harness inserts `dtype float32` or
+`dtype float64` after the `network` line) and a torch.nn.Module computing the
+same function with the same state_dict names, trained for a few steps in
+float64. The JSON records the source, the starting parameters
+(float32-representable, so float32 and float64 runs start equal) and, per
+step: inputs, targets, outputs, loss, gradients and parameters after the
+update. See README.md for the format.
+
+Before writing a trace the script checks it: every number finite, the loss
+changing from step to step, no parameter whose gradient is zero at every
+step, autograd's gradients against central differences, and the module
+against a small independent interpreter of the `.nn` source (INTERP below),
+which must give the same outputs, loss and gradients from the same
+parameters and inputs.
+
+Usage (from this folder): /usr/bin/python3 make_graphs.py [NAME ...]
+Needs Debian's python3-torch (torch 1.13).
+"""
+import json, math, os, re, sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+# ---------------------------------------------------------------- modules
+
+class ResidualMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h1 = nn.Linear(6, 6)
+        self.h2 = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, x):
+        a1 = torch.relu(self.h1(x))
+        h2 = self.h2(a1)
+        r = torch.relu(x + h2)
+        return self.out(r)
+
+
+class LayerNormOps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(8, 16)
+        self.ln = nn.LayerNorm(16)  # eps 1e-5, elementwise affine: ln.weight, ln.bias
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, x):
+        y = self.ln(self.h(x))
+        return self.out(F.gelu(y))
+
+
+class ActMLP(nn.Module):
+    """x[5] -> linear 8 -> act -> linear 8 -> act -> linear 3."""
+
+    def __init__(self, act):
+        super().__init__()
+        self.act = act
+        self.l1 = nn.Linear(5, 8)
+        self.l2 = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        a1 = self.act(self.l1(x))
+        a2 = self.act(self.l2(a1))
+        return self.out(a2)
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.e1 = nn.Linear(8, 5)
+        self.code = nn.Linear(5, 2)
+        self.d1 = nn.Linear(2, 5)
+        self.recon = nn.Linear(5, 8)
+
+    def forward(self, x):
+        code = self.code(torch.tanh(self.e1(x)))
+        recon = self.recon(torch.tanh(self.d1(code)))
+        return recon, code
+
+
+class ConcatBranches(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.la = nn.Linear(6, 4)
+        self.lb = nn.Linear(6, 3)
+        self.out = nn.Linear(7, 3)
+
+    def forward(self, x):
+        a = torch.relu(self.la(x))
+        b = torch.tanh(self.lb(x))
+        c = torch.cat([a, b], dim=1)
+        return self.out(c)
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hx = nn.Linear(5, 6)
+        self.hc = nn.Linear(3, 6)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x, c):
+        h = torch.relu(self.hx(x) + self.hc(c))
+        return self.out(h)
+
+
+class SeqReduce(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(6, 8)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):          # x: [B, 4, 6]
+        h = self.h(x)              # [B, 4, 8]
+        m = torch.tanh(h).mean(dim=1)   # [B, 8]
+        mx = torch.amax(h, dim=1)       # [B, 8]
+        return self.out(m + mx)
+
+
+class AttentionLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(4, 8)
+        self.k = nn.Linear(4, 8)
+        self.out = nn.Linear(20, 2)
+
+    def forward(self, x):          # x: [B, 5, 4]
+        q = self.q(x)
+        k = self.k(x)
+        s = torch.matmul(q, k.transpose(1, 2)) * 0.35   # [B, 5, 5]
+        p = torch.softmax(s, dim=-1)
+        o = torch.matmul(p, x)                          # [B, 5, 4]
+        return self.out(torch.flatten(o, 1))            # [B, 20] -> [B, 2]
+
+
+class MathOps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # named_parameters() lists a module's own parameters before its
+        # submodules', so the source declares shift and scale before h.
+        self.shift = nn.Parameter(torch.zeros(6))
+        self.scale = nn.Parameter(torch.ones(6))
+        self.h = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x):
+        h = self.h(x)
+        e = torch.exp(h * 0.5)
+        l = torch.log(torch.sigmoid(h) + 0.5)
+        q = torch.sqrt(e + torch.abs(h))
+        r = torch.reciprocal(torch.abs(h) + 1)
+        c = torch.clamp(h, min=-0.5, max=0.8)
+        p = torch.pow(torch.tanh(h), 3.0)
+        u = (q - self.shift) / self.scale + torch.neg(l) * r + c * p
+        s = torch.sum(u, dim=1, keepdim=True)
+        v = u - s / 6
+        return self.out(v)
+
+
+class MovementOps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(6, 6)
+        self.out = nn.Linear(28, 3)
+
+    def forward(self, x):                       # x: [B, 4, 6]
+        B = x.shape[0]
+        h = self.h(x)                           # [B, 4, 6]
+        r = h.reshape(B, 6, 4)                  # [B, 6, 4]
+        p = r.permute(0, 2, 1)                  # [B, 4, 6]
+        s = p[:, :, 1:5]                        # [B, 4, 4]
+        m = torch.amax(s, dim=2)                # [B, 4]
+        d = s - m.unsqueeze(2)                  # [B, 4, 4]
+        ls = F.log_softmax(d, dim=1)            # over axis 1, not the last
+        a = ls[:, :, 0:3]                       # [B, 4, 3]
+        b = ls[:, :, 1:4]                       # [B, 4, 3], overlapping a
+        c = torch.cat([a, b], dim=1)            # [B, 8, 3]
+        k = s[:, :, 3:4].squeeze(2)             # [B, 4]
+        f = torch.cat([torch.flatten(c, 1), k], dim=1)  # [B, 28]
+        return self.out(f)
+
+
+# ---------------------------------------------------------------- cases
+
+def mse(y, t):
+    return F.mse_loss(y, t)
+
+
+ACT_SOURCE = """network {net}
+batch 4
+input x[5]
+l1 = linear(x, 8)
+a1 = {act}(l1{extra})
+l2 = linear(a1, 8)
+a2 = {act}(l2{extra})
+out = linear(a2, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1)
+"""
+
+ACTS = [  # name, .nn op, extra .nn arguments, PyTorch, input range, weight scale
+    ("silu", "silu", "", F.silu, 2.0, {"l1": 2.0, "l2": 2.0}),
+    ("elu", "elu", ", alpha=0.7", lambda z: F.elu(z, alpha=0.7), 2.0, {"l1": 2.0, "l2": 2.0}),
+    ("softplus", "softplus", "", F.softplus, 2.0, {"l1": 2.0, "l2": 2.0}),
+    ("mish", "mish", "", F.mish, 2.0, {"l1": 2.0, "l2": 2.0}),
+    # The hard ones: pre-activations on both sides of -3 and 3 in both layers.
+    ("hardswish", "hardswish", "", F.hardswish, 4.0, {"l1": 2.0, "l2": 3.0}),
+    ("hardsigmoid", "hardsigmoid", "", F.hardsigmoid, 4.0, {"l1": 2.0, "l2": 8.0}),
+    ("softsign", "softsign", "", F.softsign, 2.0, {"l1": 2.0, "l2": 2.0}),
+]
+
+RESIDUAL_SOURCE = """network {net}
+{batch}input x[6]
+h1 = linear(x, 6)
+a1 = relu(h1)
+h2 = linear(a1, 6)
+r = relu(x + h2)
+out = linear(r, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+"""
+
+CASES = [
+    {"name": "residual_mlp",
+     "description": "x[6] -> linear 6 -> relu -> linear 6 -> relu(x + h2) (a residual) -> linear 3; MSE; SGD momentum 0.9; batch 4.",
+     "source": RESIDUAL_SOURCE.format(net="ResidualMLP", batch="batch 4\n"),
+     "module": ResidualMLP, "batch": 4, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "seed": 101},
+    {"name": "residual_unbatched",
+     "description": "residual_mlp without a batch line: one sample, no batch axis.",
+     "source": RESIDUAL_SOURCE.format(net="ResidualUnbatched", batch=""),
+     "module": ResidualMLP, "batch": None, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "seed": 102},
+    {"name": "layernorm_ops",
+     "description": "x[8] -> linear 16 -> LayerNorm over the last axis written as ops (nn.LayerNorm(16) named ln in PyTorch) -> gelu -> linear 4; MSE; Adam lr 0.01; batch 4.",
+     "source": """network LayerNormOps
+batch 4
+input x[8]
+h = linear(x, 16)
+param ln.weight[16] = ones
+param ln.bias[16] = zeros
+mu = mean(h, dim=-1, keepdim=true)
+d = h - mu
+variance = mean(d * d, dim=-1, keepdim=true)
+n = d / sqrt(variance + 1e-5)
+y = n * ln.weight + ln.bias
+g = gelu(y)
+out = linear(g, 4)
+output out
+loss mse(out, target[4])
+optimizer adam(lr=0.01)
+""",
+     "module": LayerNormOps, "batch": 4, "inputs": {"x": [8]},
+     "outputs": ["out"], "targets": {"target": [4]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
+     # Starting values near the declared ones and zeros, but not equal to
+     # them, so that the scale and shift are really exercised.
+     "init": {"ln.weight": (0.5, 1.5), "ln.bias": (-0.5, 0.5)},
+     "seed": 103},
+]
+
+for i, (name, op, extra, fn, rng, wscale) in enumerate(ACTS):
+    CASES.append({
+        "name": "act_" + name,
+        "description": "x[5] -> linear 8 -> %s -> linear 8 -> %s -> linear 3; MSE; SGD lr 0.1; batch 4; inputs in [-%g, %g]; l1's and l2's starting values %g and %g times the usual bound." % (
+            op + extra.replace(", ", "(") + (")" if extra else ""), op, rng, rng, wscale["l1"], wscale["l2"]),
+        "source": ACT_SOURCE.format(net="Act" + name.capitalize(), act=op, extra=extra),
+        "module": (lambda fn=fn: ActMLP(fn)), "batch": 4, "inputs": {"x": [5]},
+        "outputs": ["out"], "targets": {"target": [3]},
+        "loss": lambda o, i, t: mse(o["out"], t["target"]),
+        "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+        "input_range": rng, "weight_scale": wscale,
+        "seed": 110 + i})
+
+CASES += [
+    {"name": "autoencoder_two_outputs",
+     "description": "x[8] -> linear 5 -> tanh -> code (linear 2) -> linear 5 -> tanh -> recon (linear 8); output recon, code; loss mse(recon, x) + 0.5 * mse(code, code_target); Adam lr 0.01; batch 4.",
+     "source": """network AutoEncoder
+batch 4
+input x[8]
+e1 = linear(x, 5)
+t1 = tanh(e1)
+code = linear(t1, 2)
+d1 = linear(code, 5)
+t2 = tanh(d1)
+recon = linear(t2, 8)
+output recon, code
+loss mse(recon, x) + 0.5 * mse(code, code_target[2])
+optimizer adam(lr=0.01)
+""",
+     "module": AutoEncoder, "batch": 4, "inputs": {"x": [8]},
+     "outputs": ["recon", "code"], "targets": {"code_target": [2]},
+     "loss": lambda o, i, t: mse(o["recon"], i["x"]) + 0.5 * mse(o["code"], t["code_target"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
+     "seed": 120},
+    {"name": "concat_branches",
+     "description": "x[6]; a = relu(linear 4), b = tanh(linear 3), both of x; cat(a, b, dim=1) -> linear 3; cross-entropy with class indices; SGD lr 0.1; batch 5.",
+     "source": """network ConcatBranches
+batch 5
+input x[6]
+la = linear(x, 4)
+a = relu(la)
+lb = linear(x, 3)
+b = tanh(lb)
+c = cat(a, b, dim=1)
+out = linear(c, 3)
+output out
+loss cross_entropy(out, label)
+optimizer sgd(lr=0.1)
+""",
+     "module": ConcatBranches, "batch": 5, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "seed": 121},
+    {"name": "two_inputs",
+     "description": "inputs x[5] and c[3]; h = relu(linear(x, 6) + linear(c, 6)) -> linear 2; MSE; SGD lr 0.1; batch 4.",
+     "source": """network TwoInputs
+batch 4
+input x[5]
+input c[3]
+hx = linear(x, 6)
+hc = linear(c, 6)
+h = relu(hx + hc)
+out = linear(h, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+""",
+     "module": TwoInputs, "batch": 4, "inputs": {"x": [5], "c": [3]},
+     "outputs": ["out"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "seed": 122},
+    {"name": "seq_reduce",
+     "description": "x[4, 6] ([B, 4, 6]); h = linear(x, 8) on the last axis; mean(tanh(h), dim=1) + max(h, dim=1) (amax) -> linear 3; MSE; SGD lr 0.1; batch 3.",
+     "source": """network SeqReduce
+batch 3
+input x[4, 6]
+h = linear(x, 8)
+a = tanh(h)
+m = mean(a, dim=1)
+mx = max(h, dim=1)
+z = m + mx
+out = linear(z, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1)
+""",
+     "module": SeqReduce, "batch": 3, "inputs": {"x": [4, 6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "seed": 123},
+    {"name": "attention_like",
+     "description": "x[5, 4]; q, k = linear(x, 8); p = softmax(q k^T * 0.35, dim=-1); o = p x; flatten -> linear 2; MSE; SGD lr 0.1; batch 3.",
+     "source": """network AttentionLike
+batch 3
+input x[5, 4]
+q = linear(x, 8)
+k = linear(x, 8)
+s = matmul(q, transpose(k, 1, 2)) * 0.35
+p = softmax(s, dim=-1)
+o = matmul(p, x)
+f = flatten(o)
+out = linear(f, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+""",
+     "module": AttentionLike, "batch": 3, "inputs": {"x": [5, 4]},
+     "outputs": ["out"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "input_range": 2.0,
+     "seed": 124},
+    {"name": "math_ops",
+     "description": "x[6] -> linear 6 -> exp, log, sqrt, neg, abs, reciprocal, pow 3, clamp, sub and div by [6] params, sum(dim=1, keepdim) -> linear 2; MSE; SGD lr 0.1; batch 4.",
+     "source": """network MathOps
+batch 4
+input x[6]
+param shift[6] = zeros
+param scale[6] = ones
+h = linear(x, 6)
+e = exp(h * 0.5)
+l = log(sigmoid(h) + 0.5)
+q = sqrt(e + abs(h))
+r = reciprocal(abs(h) + 1)
+c = clamp(h, min=-0.5, max=0.8)
+p = pow(tanh(h), 3.0)
+u = (q - shift) / scale + neg(l) * r + c * p
+s = sum(u, dim=1, keepdim=true)
+v = u - s / 6
+out = linear(v, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+""",
+     "module": MathOps, "batch": 4, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "input_range": 2.0, "weight_scale": 1.5,
+     "init": {"shift": (-0.5, 0.5), "scale": (0.5, 1.5)},
+     "seed": 125},
+    {"name": "movement_ops",
+     "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with a squeezed slice -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
+     "source": """network MovementOps
+batch 3
+input x[4, 6]
+h = linear(x, 6)
+r = reshape(h, 6, 4)
+p = permute(r, 0, 2, 1)
+s = slice(p, dim=2, start=1, end=5)
+m = max(s, dim=2)
+d = s - unsqueeze(m, 2)
+ls = log_softmax(d, dim=1)
+a = slice(ls, dim=2, start=0, end=3)
+b = slice(ls, dim=2, start=1, end=4)
+c = cat(a, b, dim=1)
+k = squeeze(slice(s, dim=2, start=3, end=4), 2)
+f = cat(flatten(c), k, dim=1)
+out = linear(f, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.01)
+""",
+     "module": MovementOps, "batch": 3, "inputs": {"x": [4, 6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.01),
+     "input_range": 2.0, "weight_scale": {"h": 2.0},
+     "seed": 126},
+]
+
+
+# ---------------------------------------------------------------- an interpreter of the .nn source
+#
+# Independent of the modules above: it reads the source as the extended
+# language describes it and evaluates it with the module's parameters (by
+# state_dict name), so that a module that does not compute what its source
+# says is caught.
+
+TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
+                   r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<op>[-+*/(),=\[\]]))")
+
+
+def tokenize(s):
+    out, pos = [], 0
+    s = s.rstrip()
+    while pos < len(s):
+        m = TOKEN.match(s, pos)
+        if not m:
+            raise SyntaxError("bad token at %r" % s[pos:])
+        pos = m.end()
+        kind = m.lastgroup
+        v = m.group(kind)
+        out.append((kind, v if kind != "str" else v[1:-1]))
+    return out
+
+
+class Parser:
+    """expr := term {(+|-) term}; term := unary {(*|/) unary}; unary := -unary | primary."""
+
+    def __init__(self, toks):
+        self.t, self.i = toks, 0
+
+    def peek(self, v=None):
+        if self.i >= len(self.t):
+            return None
+        k = self.t[self.i]
+        return k if v is None or k[1] == v else None
+
+    def take(self, v=None):
+        k = self.peek()
+        if k is None or (v is not None and k[1] != v):
+            raise SyntaxError("expected %r, found %r" % (v, k))
+        self.i += 1
+        return k
+
+    def expr(self):
+        n = self.term()
+        while self.peek() and self.peek()[1] in "+-" and self.peek()[0] == "op":
+            op = self.take()[1]
+            n = ("bin", op, n, self.term())
+        return n
+
+    def term(self):
+        n = self.unary()
+        while self.peek() and self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
+            op = self.take()[1]
+            n = ("bin", op, n, self.unary())
+        return n
+
+    def unary(self):
+        if self.peek("-") and self.peek()[0] == "op":
+            self.take()
+            return ("neg", self.unary())
+        return self.primary()
+
+    def primary(self):
+        k = self.take()
+        if k[0] == "num":
+            return ("num", float(k[1]))
+        if k[1] == "(":
+            e = self.expr()
+            if self.peek(","):  # a tuple, as a keyword value
+                items = [e]
+                while self.peek(","):
+                    self.take(",")
+                    items.append(self.expr())
+                self.take(")")
+                return ("tuple", items)
+            self.take(")")
+            return e
+        if k[0] in ("name", "str"):
+            if self.peek("("):
+                self.take("(")
+                args, kw = [], {}
+                while not self.peek(")"):
+                    if self.i + 1 < len(self.t) and self.t[self.i][0] == "name" and self.t[self.i + 1][1] == "=":
+                        key = self.take()[1]
+                        self.take("=")
+                        kw[key] = self.expr()
+                    else:
+                        args.append(self.expr())
+                    if not self.peek(")"):
+                        self.take(",")
+                self.take(")")
+                return ("call", k[1], args, kw)
+            if self.peek("["):
+                self.take("[")
+                dims = [int(self.take()[1])]
+                while self.peek(","):
+                    self.take(",")
+                    dims.append(int(self.take()[1]))
+                self.take("]")
+                return ("decl", k[1], dims)
+            return ("name", k[1])
+        raise SyntaxError("unexpected %r" % (k,))
+
+
+def parse_expr(text):
+    p = Parser(tokenize(text))
+    e = p.expr()
+    if p.i != len(p.t):
+        raise SyntaxError("trailing %r in %r" % (p.t[p.i:], text))
+    return e
+
+
+def parse_source(src):
+    prog = {"batch": None, "inputs": [], "params": [], "assigns": [], "outputs": None,
+            "loss": None, "optimizer": None}
+    for raw in src.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        word, _, rest = line.partition(" ")
+        if word == "network":
+            prog["network"] = rest.strip()
+        elif word == "batch":
+            prog["batch"] = int(rest)
+        elif word == "dtype":
+            raise SyntaxError("the sources must not have a dtype line")
+        elif word == "input":
+            d = parse_expr(rest)
+            assert d[0] == "decl", line
+            prog["inputs"].append((d[1], d[2]))
+        elif word == "param":
+            decl, _, init = rest.partition("=")
+            d = parse_expr(decl)
+            assert d[0] == "decl" and init.strip() in ("ones", "zeros"), line
+            prog["params"].append((d[1], d[2], init.strip()))
+            prog["assigns"].append(("param", d[1], d[2]))
+        elif word == "output":
+            assert prog["outputs"] is None, "two output lines"
+            prog["outputs"] = [n.strip() for n in rest.split(",")]
+        elif word == "loss":
+            assert prog["loss"] is None, "two loss lines"
+            prog["loss"] = parse_expr(rest)
+        elif word == "optimizer":
+            assert prog["optimizer"] is None, "two optimizer lines"
+            prog["optimizer"] = parse_expr(rest)
+        else:
+            name, eq, rhs = line.partition("=")
+            assert eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()), line
+            prog["assigns"].append(("assign", name.strip(), parse_expr(rhs)))
+    return prog
+
+
+def names_in(e, acc):
+    if e[0] == "name":
+        acc.add(e[1])
+    elif e[0] == "bin":
+        names_in(e[2], acc), names_in(e[3], acc)
+    elif e[0] == "neg":
+        names_in(e[1], acc)
+    elif e[0] == "call":
+        for a in e[2]:
+            names_in(a, acc)
+        for a in e[3].values():
+            names_in(a, acc)
+    elif e[0] == "tuple":
+        for a in e[1]:
+            names_in(a, acc)
+    return acc
+
+
+WORDS = {"true": True, "false": False, "True": True, "False": False}
+
+
+class Interp:
+    def __init__(self, prog, params):
+        self.prog, self.params = prog, params
+        self.batched = prog["batch"] is not None
+
+    def const(self, e):
+        if e[0] == "num":
+            return e[1]
+        if e[0] == "neg":
+            return -self.const(e[1])
+        if e[0] == "tuple":
+            return tuple(int(self.const(a)) for a in e[1])
+        if e[0] == "name" and e[1] in WORDS:
+            return WORDS[e[1]]
+        if e[0] == "name":
+            return e[1]
+        raise ValueError("not a constant: %r" % (e,))
+
+    def dim(self, e):
+        v = self.const(e)
+        return v if isinstance(v, tuple) else int(v)
+
+    def ev(self, e, env):
+        kind = e[0]
+        if kind == "num":
+            return e[1]
+        if kind == "name":
+            if e[1] in env:
+                return env[e[1]]
+            return self.params[e[1]]
+        if kind == "neg":
+            return -self.ev(e[1], env)
+        if kind == "bin":
+            a, b = self.ev(e[2], env), self.ev(e[3], env)
+            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[e[1]]()
+        if kind == "call":
+            return self.call(e[1], e[2], e[3], env)
+        raise ValueError(e)
+
+    def call(self, op, args, kw, env):
+        X = lambda: self.ev(args[0], env)
+        K = lambda k, d: self.const(kw[k]) if k in kw else d
+        simple = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh, "silu": F.silu,
+                  "softplus": F.softplus, "mish": F.mish, "hardswish": F.hardswish,
+                  "hardsigmoid": F.hardsigmoid, "softsign": F.softsign, "exp": torch.exp,
+                  "log": torch.log, "sqrt": torch.sqrt, "neg": torch.neg, "abs": torch.abs,
+                  "reciprocal": torch.reciprocal}
+        if op in simple:
+            assert len(args) == 1 and not kw
+            return simple[op](X())
+        if op == "leaky_relu":
+            s = self.const(args[1]) if len(args) > 1 else K("negative_slope", 0.01)
+            return F.leaky_relu(X(), s)
+        if op == "gelu":
+            return F.gelu(X(), approximate=K("approximate", "none"))
+        if op == "elu":
+            return F.elu(X(), alpha=K("alpha", 1.0))
+        if op in ("softmax", "log_softmax"):
+            d = self.dim(args[1]) if len(args) > 1 else K("dim", -1)
+            return (torch.softmax if op == "softmax" else F.log_softmax)(X(), dim=int(d))
+        if op == "pow":
+            return torch.pow(X(), self.const(args[1]))
+        if op == "clamp":
+            return torch.clamp(X(), min=K("min", None), max=K("max", None))
+        if op in ("sum", "mean", "max"):
+            d = self.dim(args[1]) if len(args) > 1 else self.dim(kw["dim"])
+            keep = K("keepdim", False)
+            f = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax}[op]
+            return f(X(), dim=d, keepdim=keep)
+        if op == "reshape":
+            x = X()
+            shape = [int(self.const(a)) for a in args[1:]]
+            return x.reshape([x.shape[0]] + shape if self.batched else shape)
+        if op == "flatten":
+            return torch.flatten(X(), 1 if self.batched else 0)
+        if op == "squeeze":
+            return X().squeeze(self.dim(args[1]) if len(args) > 1 else self.dim(kw["dim"]))
+        if op == "unsqueeze":
+            return X().unsqueeze(self.dim(args[1]) if len(args) > 1 else self.dim(kw["dim"]))
+        if op == "transpose":
+            return X().transpose(self.dim(args[1]), self.dim(args[2]))
+        if op == "permute":
+            return X().permute(*[self.dim(a) for a in args[1:]])
+        if op == "cat":
+            return torch.cat([self.ev(a, env) for a in args], dim=self.dim(kw["dim"]))
+        if op == "slice":
+            x = X()
+            d = self.dim(kw["dim"])
+            idx = [slice(None)] * x.dim()
+            idx[d] = slice(int(K("start", 0)), int(K("end", x.shape[d])))
+            return x[tuple(idx)]
+        if op == "matmul":
+            return torch.matmul(self.ev(args[0], env), self.ev(args[1], env))
+        raise ValueError("unknown op " + op)
+
+    def forward(self, inputs):
+        env = dict(inputs)
+        for a in self.prog["assigns"]:
+            if a[0] == "param":
+                continue
+            _, name, e = a
+            if e[0] == "call" and e[1] == "linear":
+                x = self.ev(e[2][0], env)
+                b = self.params.get(name + ".bias")
+                assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
+                env[name] = F.linear(x, self.params[name + ".weight"], b)
+            else:
+                env[name] = self.ev(e, env)
+        return env
+
+    def loss(self, e, env, targets):
+        if e[0] == "num":
+            return e[1]
+        if e[0] == "bin":
+            a, b = self.loss(e[2], env, targets), self.loss(e[3], env, targets)
+            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[e[1]]()
+        assert e[0] == "call", e
+        y = self.ev(e[2][0], env)
+        t = e[2][1]
+        tname = t[1]
+        tv = env[tname] if tname in env else targets[tname]
+        red = self.const(e[3]["reduction"]) if "reduction" in e[3] else "mean"
+        f = {"mse": F.mse_loss, "l1": F.l1_loss, "cross_entropy": F.cross_entropy,
+             "bce_with_logits": F.binary_cross_entropy_with_logits}[e[1]]
+        return f(y, tv, reduction=red)
+
+
+def loss_targets(e, inputs, acc):
+    """New target declarations in loss order: (name, dims or None)."""
+    if e[0] == "bin":
+        loss_targets(e[2], inputs, acc), loss_targets(e[3], inputs, acc)
+    elif e[0] == "call":
+        t = e[2][1]
+        if t[0] == "decl":
+            acc.append((t[1], t[2]))
+        elif t[1] not in inputs:
+            acc.append((t[1], None))
+    return acc
+
+
+def check_source(case, prog, net):
+    """Static checks of the source against the case: names, shapes, orders, every value used."""
+    assert "network" in prog and prog["outputs"] and prog["loss"] and prog["optimizer"], case["name"]
+    assert prog["batch"] == case["batch"], "batch"
+    assert [n for n, _ in prog["inputs"]] == list(case["inputs"]), "inputs"
+    assert all(list(d) == case["inputs"][n] for n, d in prog["inputs"]), "input shapes"
+    assert prog["outputs"] == case["outputs"], "outputs"
+    tg = loss_targets(prog["loss"], case["inputs"], [])
+    assert [n for n, _ in tg] == list(case["targets"]), ("targets", tg)
+    # Parameter order: linear layers and param lines in file order, as named_parameters() gives them.
+    order = []
+    for a in prog["assigns"]:
+        if a[0] == "param":
+            order.append(a[1])
+        elif a[2][0] == "call" and a[2][1] == "linear":
+            order.append(a[1] + ".weight")
+            if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
+                order.append(a[1] + ".bias")
+        else:
+            # linear only as a whole right-hand side
+            def nolinear(e):
+                if e[0] == "call":
+                    assert e[1] != "linear", "linear nested in " + a[1]
+                    for x in e[2]:
+                        nolinear(x)
+                    for x in e[3].values():
+                        nolinear(x)
+                elif e[0] == "bin":
+                    nolinear(e[2]), nolinear(e[3])
+                elif e[0] == "neg":
+                    nolinear(e[1])
+            nolinear(a[2])
+    assert order == [k for k, _ in net.named_parameters()], (order, [k for k, _ in net.named_parameters()])
+    for n, dims, _ in prog["params"]:
+        assert list(dict(net.named_parameters())[n].shape) == dims, n
+    # Every value used: each input, param and assignment is read by a later line, the output or the loss.
+    used = set(prog["outputs"]) | names_in(prog["loss"], set())
+    defined = [n for n, _ in prog["inputs"]]
+    for a in prog["assigns"]:
+        if a[0] == "param":
+            defined.append(a[1])
+            continue
+        defined.append(a[1])
+        e = a[2]
+        if e[0] == "call" and e[1] == "linear":
+            used.add(e[2][0][1])
+        else:
+            names_in(e, used)
+    unused = [n for n in defined if n not in used]
+    assert not unused, ("unused", unused)
+    # Optimizer line: the same settings as the module's optimizer.
+    o = prog["optimizer"]
+    opt = case["optimizer"](net.parameters())
+    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[o[1]]
+    assert type(opt) is kind, "optimizer kind"
+    group = opt.param_groups[0]
+    for k, v in o[3].items():
+        val = tuple(x[1] for x in v[1]) if v[0] == "tuple" else (v[1] if v[0] == "num" else WORDS[v[1]])
+        assert group[k] == val, ("optimizer setting", k, group[k], val)
+    defaults = kind(net.parameters(), lr=group["lr"]).param_groups[0]
+    for k in ("momentum", "dampening", "nesterov", "weight_decay", "betas", "eps"):
+        if k in group and k not in o[3]:
+            assert group[k] == defaults[k], ("optimizer setting not in the source", k)
+
+
+# ---------------------------------------------------------------- running
+
+def tolist(t):
+    return t.detach().tolist()
+
+
+def as_tuple(out):
+    return out if isinstance(out, tuple) else (out,)
+
+
+def run(case):
+    g = torch.Generator().manual_seed(case["seed"])
+    net = case["module"]()
+    prog = parse_source(case["source"])
+    check_source(case, prog, net)
+    with torch.no_grad():  # float32-representable starting values, so float32 and float64 runs start equal
+        for k, p in net.named_parameters():
+            if k in case.get("init", {}):
+                lo, hi = case["init"][k]
+            else:
+                scale = case.get("weight_scale", 1.0)
+                if isinstance(scale, dict):  # by layer: {"l1": 3.0}
+                    scale = scale.get(k.rsplit(".", 1)[0], 1.0)
+                bound = (1.0 / (p.shape[-1] ** 0.5) if p.dim() == 2 else 0.5) * scale
+                lo, hi = -bound, bound
+            p.copy_((lo + torch.rand(p.shape, generator=g) * (hi - lo)).float().double())
+    start = {k: tolist(v) for k, v in net.named_parameters()}
+    opt = case["optimizer"](net.parameters())
+    batch = case["batch"]
+    lead = () if batch is None else (batch,)
+    rng = case.get("input_range", 1.0)
+    steps = []
+    for s in range(case.get("steps", 3)):
+        inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
+                  for n, shape in case["inputs"].items()}
+        opt.zero_grad()
+        outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
+        targets = {}
+        for n, shape in case["targets"].items():
+            if shape == "classes":  # class indices for the first output's last axis
+                classes = outs[case["outputs"][0]].shape[-1]
+                targets[n] = torch.randint(0, classes, lead, generator=g)
+            else:
+                targets[n] = (torch.rand(lead + tuple(shape), generator=g) * 2 - 1).float().double()
+        loss = case["loss"](outs, inputs, targets)
+        loss.backward()
+        grads = {k: v.grad.detach().clone() for k, v in net.named_parameters()}
+        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads)
+        check_finite_differences(case, net, inputs, targets, grads)
+        opt.step()
+        steps.append({"inputs": {k: tolist(v) for k, v in inputs.items()},
+                      "targets": {k: tolist(v) for k, v in targets.items()},
+                      "outputs": {k: tolist(v) for k, v in outs.items()},
+                      "loss": loss.item(),
+                      "grads": {k: tolist(v) for k, v in grads.items()},
+                      "params_after": {k: tolist(v) for k, v in net.named_parameters()}})
+    trace = {"name": case["name"], "description": case["description"],
+             "torch_version": torch.__version__, "dtype": "float64",
+             "source": case["source"], "batch": batch,
+             "inputs": list(case["inputs"]), "outputs": list(case["outputs"]),
+             "targets": list(case["targets"]),
+             "params": start, "steps": steps}
+    sanity(trace)
+    return trace
+
+
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
+    it = Interp(prog, params)
+    env = it.forward(inputs)
+    for n in case["outputs"]:
+        assert env[n].shape == outs[n].shape, (n, env[n].shape, outs[n].shape)
+        assert torch.allclose(env[n], outs[n], rtol=1e-12, atol=1e-12), (case["name"], n)
+    # Target shapes as declared (per sample) and as the loss needs them.
+    for n, dims in loss_targets(prog["loss"], case["inputs"], []):
+        if dims is not None:
+            assert list(targets[n].shape[1 if case["batch"] else 0:]) == dims, n
+    l = it.loss(prog["loss"], env, targets)
+    assert abs(l.item() - loss.item()) <= 1e-12 * max(1, abs(loss.item())), (case["name"], l.item(), loss.item())
+    l.backward()
+    for k, v in params.items():
+        assert torch.allclose(v.grad, grads[k], rtol=1e-10, atol=1e-12), (case["name"], k)
+
+
+def check_finite_differences(case, net, inputs, targets, grads, h=1e-6):
+    worst = 0.0
+    with torch.no_grad():
+        def f():
+            outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
+            return case["loss"](outs, inputs, targets).item()
+        loss = f()
+        for k, p in net.named_parameters():
+            flat, gflat = p.view(-1), grads[k].view(-1)
+            for i in range(flat.numel()):
+                old = flat[i].item()
+                flat[i] = old + h
+                up = f()
+                flat[i] = old - h
+                down = f()
+                flat[i] = old
+                fd = (up - down) / (2 * h)
+                err = abs(fd - gflat[i].item()) / max(1e-3 * max(1.0, abs(loss)), abs(gflat[i].item()))
+                worst = max(worst, err)
+    assert worst < 1e-5, (case["name"], "finite differences", worst)
+    case.setdefault("_fd", []).append(worst)
+
+
+def flat_numbers(v):
+    if isinstance(v, (int, float)):
+        return [v]
+    if isinstance(v, dict):
+        return [x for e in v.values() for x in flat_numbers(e)]
+    return [x for e in v for x in flat_numbers(e)]
+
+
+def sanity(tr):
+    assert all(math.isfinite(x) for x in flat_numbers(tr["params"]))
+    for st in tr["steps"]:
+        for key in ("inputs", "targets", "outputs", "grads", "params_after"):
+            assert all(math.isfinite(x) for x in flat_numbers(st[key])), (tr["name"], key)
+        assert math.isfinite(st["loss"])
+    losses = [st["loss"] for st in tr["steps"]]
+    assert all(a != b for a, b in zip(losses, losses[1:])), (tr["name"], "loss unchanged", losses)
+    for k in tr["params"]:
+        assert any(any(x != 0 for x in flat_numbers(st["grads"][k])) for st in tr["steps"]), (tr["name"], k, "zero gradient")
+    before = tr["params"]
+    for st in tr["steps"]:
+        assert st["params_after"] != before, (tr["name"], "no update")
+        before = st["params_after"]
+
+
+if __name__ == "__main__":
+    outdir = os.path.dirname(os.path.abspath(__file__))
+    only = set(sys.argv[1:])
+    for c in CASES:
+        if only and c["name"] not in only:
+            continue
+        tr = run(c)
+        with open(os.path.join(outdir, c["name"] + ".json"), "w") as f:
+            json.dump(tr, f, indent=1)
+            f.write("\n")
+        print("wrote %-24s losses %s  finite-difference error %.1e" % (
+            c["name"] + ".json", " ".join("%.6g" % st["loss"] for st in tr["steps"]), max(c["_fd"])))
