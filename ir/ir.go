@@ -195,6 +195,18 @@ func (g *Graph) push(v *Value) {
 	g.Values = append(g.Values, v)
 }
 
+// Compact renumbers the values in the order of their ids, without the gaps
+// that removed values leave, so that a pass that replaces values reads as
+// if the front end had built the result.
+func (g *Graph) Compact() {
+	values := slices.Clone(g.Values)
+	slices.SortFunc(values, func(a, b *Value) int { return a.ID - b.ID })
+	for i, v := range values {
+		v.ID = i
+	}
+	g.nextID = len(values)
+}
+
 // Params lists the trainable parameters in declaration order.
 func (g *Graph) Params() []*Value { return g.filter(OpParam) }
 

@@ -96,6 +96,39 @@ func (v *Value) attrString() string {
 	if v.Reduction != "" {
 		kv = append(kv, "reduction="+v.Reduction)
 	}
+	if v.Op == OpELU || v.Op == Op(string(OpELU)+"_grad") || v.Act == string(OpELU) {
+		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
+	}
+	if v.Op == OpPow || v.Op == Op(string(OpPow)+"_grad") || v.Act == string(OpPow) {
+		kv = append(kv, "exponent="+strconv.FormatFloat(v.Exponent, 'g', -1, 64))
+	}
+	if v.Op == OpClamp || v.Op == Op(string(OpClamp)+"_grad") || v.Act == string(OpClamp) {
+		kv = append(kv, "min="+strconv.FormatFloat(v.Min, 'g', -1, 64), "max="+strconv.FormatFloat(v.Max, 'g', -1, 64))
+	}
+	if len(v.Axes) > 0 {
+		kv = append(kv, "axes="+ints(v.Axes))
+	}
+	if v.KeepDims {
+		kv = append(kv, "keepdims")
+	}
+	if len(v.Perm) > 0 {
+		kv = append(kv, "perm="+ints(v.Perm))
+	}
+	if v.To != nil {
+		kv = append(kv, "to="+v.To.String())
+	}
+	switch v.Op {
+	case OpConcat:
+		kv = append(kv, "axis="+strconv.Itoa(v.Axis))
+	case OpSlice, OpSliceGrad:
+		kv = append(kv, fmt.Sprintf("axis=%d,start=%d,end=%d", v.Axis, v.Start, v.End))
+	}
+	if v.FanIn != 0 {
+		kv = append(kv, "fan_in="+strconv.Itoa(v.FanIn))
+	}
+	if v.Init != "" {
+		kv = append(kv, "init="+v.Init)
+	}
 	if v.Op == OpConst || v.Op == OpHyper {
 		kv = append(kv, "value="+strconv.FormatFloat(v.Value, 'g', -1, 64))
 	}
@@ -104,6 +137,9 @@ func (v *Value) attrString() string {
 	}
 	return "[" + strings.Join(kv, ",") + "]"
 }
+
+// ints writes a list of axes as Shape does: [0,2,1].
+func ints(xs []int) string { return Shape(xs).String() }
 
 func formatParams(m map[string]float64) string {
 	var b strings.Builder

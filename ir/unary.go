@@ -32,6 +32,9 @@ type Unary struct {
 	Variant func(a Attrs) (goFunc, cuda string)
 	// PyTorch is the function in torch.nn.functional (or torch) it equals.
 	PyTorch string
+	// ONNX is the ONNX operator it imports from, "" for none; an ONNX
+	// attribute "alpha" sets Alpha for functions whose Extra is alpha.
+	ONNX string
 }
 
 // Grad is the op of the function's gradient.
@@ -65,9 +68,9 @@ func alpha(a Attrs) []float64 { return []float64{a.Alpha} }
 
 // unaryOps are the elementwise functions of one value.
 var unaryOps = []Unary{
-	{Op: OpSigmoid, Func: "Sigmoid", CUDA: "nn_sigmoid", PyTorch: "torch.sigmoid"},
-	{Op: OpReLU, Func: "ReLU", CUDA: "nn_relu", PyTorch: "F.relu"},
-	{Op: OpTanh, Func: "Tanh", CUDA: "nn_tanh_act", CUDAGrad: "nn_tanh_grad", PyTorch: "torch.tanh"},
+	{Op: OpSigmoid, ONNX: "Sigmoid", Func: "Sigmoid", CUDA: "nn_sigmoid", PyTorch: "torch.sigmoid"},
+	{Op: OpReLU, ONNX: "Relu", Func: "ReLU", CUDA: "nn_relu", PyTorch: "F.relu"},
+	{Op: OpTanh, ONNX: "Tanh", Func: "Tanh", CUDA: "nn_tanh_act", CUDAGrad: "nn_tanh_grad", PyTorch: "torch.tanh"},
 	{Op: OpLeakyReLU, Func: "LeakyReLU", CUDA: "nn_leaky_relu", Extra: alpha, Check: nonNegativeAlpha, PyTorch: "F.leaky_relu"},
 	{Op: OpGELU, Func: "GELU", CUDA: "nn_gelu", FromInput: true, Check: geluApprox, PyTorch: "F.gelu",
 		Variant: func(a Attrs) (string, string) {
@@ -77,18 +80,18 @@ var unaryOps = []Unary{
 			return "", ""
 		}},
 	{Op: OpSiLU, Func: "SiLU", CUDA: "nn_silu", FromInput: true, PyTorch: "F.silu"},
-	{Op: OpELU, Func: "ELU", CUDA: "nn_elu", FromInput: true, Extra: alpha, PyTorch: "F.elu"},
-	{Op: OpSoftplus, Func: "Softplus", CUDA: "nn_softplus", FromInput: true, PyTorch: "F.softplus"},
-	{Op: OpMish, Func: "Mish", CUDA: "nn_mish", FromInput: true, PyTorch: "F.mish"},
-	{Op: OpHardswish, Func: "Hardswish", CUDA: "nn_hardswish", FromInput: true, PyTorch: "F.hardswish"},
-	{Op: OpHardsigmoid, Func: "Hardsigmoid", CUDA: "nn_hardsigmoid", FromInput: true, PyTorch: "F.hardsigmoid"},
-	{Op: OpSoftsign, Func: "Softsign", CUDA: "nn_softsign", FromInput: true, PyTorch: "F.softsign"},
-	{Op: OpExp, Func: "Exp", CUDA: "nn_exp_op", CUDAGrad: "nn_exp_op_grad", PyTorch: "torch.exp"},
-	{Op: OpLog, Func: "Log", CUDA: "nn_log_op", CUDAGrad: "nn_log_op_grad", FromInput: true, PyTorch: "torch.log"},
-	{Op: OpSqrt, Func: "Sqrt", CUDA: "nn_sqrt_op", CUDAGrad: "nn_sqrt_grad", PyTorch: "torch.sqrt"},
-	{Op: OpNeg, Func: "Neg", CUDA: "nn_neg", FromInput: true, PyTorch: "torch.neg"},
-	{Op: OpAbs, Func: "Abs", CUDA: "nn_abs_op", CUDAGrad: "nn_abs_grad", FromInput: true, PyTorch: "torch.abs"},
-	{Op: OpReciprocal, Func: "Reciprocal", CUDA: "nn_reciprocal", PyTorch: "torch.reciprocal"},
+	{Op: OpELU, ONNX: "Elu", Func: "ELU", CUDA: "nn_elu", FromInput: true, Extra: alpha, PyTorch: "F.elu"},
+	{Op: OpSoftplus, ONNX: "Softplus", Func: "Softplus", CUDA: "nn_softplus", FromInput: true, PyTorch: "F.softplus"},
+	{Op: OpMish, ONNX: "Mish", Func: "Mish", CUDA: "nn_mish", FromInput: true, PyTorch: "F.mish"},
+	{Op: OpHardswish, ONNX: "HardSwish", Func: "Hardswish", CUDA: "nn_hardswish", FromInput: true, PyTorch: "F.hardswish"},
+	{Op: OpHardsigmoid, ONNX: "HardSigmoid", Func: "Hardsigmoid", CUDA: "nn_hardsigmoid", FromInput: true, PyTorch: "F.hardsigmoid"},
+	{Op: OpSoftsign, ONNX: "Softsign", Func: "Softsign", CUDA: "nn_softsign", FromInput: true, PyTorch: "F.softsign"},
+	{Op: OpExp, ONNX: "Exp", Func: "Exp", CUDA: "nn_exp_op", CUDAGrad: "nn_exp_op_grad", PyTorch: "torch.exp"},
+	{Op: OpLog, ONNX: "Log", Func: "Log", CUDA: "nn_log_op", CUDAGrad: "nn_log_op_grad", FromInput: true, PyTorch: "torch.log"},
+	{Op: OpSqrt, ONNX: "Sqrt", Func: "Sqrt", CUDA: "nn_sqrt_op", CUDAGrad: "nn_sqrt_grad", PyTorch: "torch.sqrt"},
+	{Op: OpNeg, ONNX: "Neg", Func: "Neg", CUDA: "nn_neg", FromInput: true, PyTorch: "torch.neg"},
+	{Op: OpAbs, ONNX: "Abs", Func: "Abs", CUDA: "nn_abs_op", CUDAGrad: "nn_abs_grad", FromInput: true, PyTorch: "torch.abs"},
+	{Op: OpReciprocal, ONNX: "Reciprocal", Func: "Reciprocal", CUDA: "nn_reciprocal", PyTorch: "torch.reciprocal"},
 	{Op: OpPow, Func: "PowConst", CUDA: "nn_pow_const", FromInput: true, PyTorch: "torch.pow",
 		Extra: func(a Attrs) []float64 { return []float64{a.Exponent} }, Check: finite("exponent", func(a Attrs) float64 { return a.Exponent })},
 	{Op: OpClamp, Func: "Clamp", CUDA: "nn_clamp", FromInput: true, PyTorch: "torch.clamp",

@@ -208,7 +208,7 @@ func standard(n *onnxpb.NodeProto) bool {
 // node lowers one node, or records why it cannot.
 func (l *lowerer) node(index int, p *onnxpb.NodeProto) {
 	n := &node{NodeProto: p, index: index}
-	rule, ok := rules[p.GetOpType()]
+	rule, ok := ruleFor(p.GetOpType())
 	inputs := p.GetInput()
 	if g, isGELU := l.gelus[p]; isGELU {
 		rule, ok, inputs = g.lower, true, []string{g.x}

@@ -16,9 +16,6 @@ var rules = map[string]rule{
 	"Gemm":      lowerGemm,
 	"MatMul":    lowerMatMul,
 	"Add":       lowerAdd,
-	"Sigmoid":   activation(ir.OpSigmoid),
-	"Relu":      activation(ir.OpReLU),
-	"Tanh":      activation(ir.OpTanh),
 	"LeakyRelu": lowerLeakyRelu,
 	"Gelu":      lowerGelu,
 	"Softmax":   lowerSoftmax,
@@ -29,10 +26,47 @@ var rules = map[string]rule{
 	"Constant":  lowerConstant,
 }
 
-// activation lowers an elementwise op of one computed tensor.
-func activation(op ir.Op) rule {
+// ruleFor returns the rule of an ONNX op type: its own, or that of the
+// unary function of ir's table that names it.
+func ruleFor(opType string) (rule, bool) {
+	if r, ok := rules[opType]; ok {
+		return r, true
+	}
+	for _, u := range ir.UnaryOps() {
+		if u.ONNX == opType {
+			return unaryRule(u), true
+		}
+	}
+	return nil, false
+}
+
+// unaryRule lowers an elementwise function of the op table; an "alpha"
+// attribute (Elu's) sets its constant. HardSigmoid's alpha and beta must
+// be PyTorch's 1/6 and 1/2, which nngen's hardsigmoid computes.
+func unaryRule(u *ir.Unary) rule {
 	return func(l *lowerer, n *node) ([]*tensor, error) {
-		return l.elementwise(n, op, ir.Attrs{})
+		var attrs ir.Attrs
+		if u.Op == ir.OpELU {
+			alpha, err := floatAttr(n.NodeProto, "alpha", 1)
+			if err != nil {
+				return nil, err
+			}
+			attrs.Alpha = alpha
+		}
+		if u.Op == ir.OpHardsigmoid {
+			alpha, err := floatAttr(n.NodeProto, "alpha", 0.2)
+			if err != nil {
+				return nil, err
+			}
+			beta, err := floatAttr(n.NodeProto, "beta", 0.5)
+			if err != nil {
+				return nil, err
+			}
+			if float32(alpha) != float32(1.0/6) || beta != 0.5 {
+				return nil, fmt.Errorf("alpha %g and beta %g; nngen's hardsigmoid is PyTorch's, alpha 1/6 and beta 0.5", alpha, beta)
+			}
+		}
+		return l.elementwise(n, u.Op, attrs)
 	}
 }
 

@@ -38,22 +38,25 @@ func TestTutorial(t *testing.T) {
 	want := `network MyModel f32 batch=1 unbatched
 # forward
 v0 = input <f32[1,4]> "x"
-v1 = param <f32[5,4]> "layer1.weight"
-v2 = param <f32[5]> "layer1.bias"
-v3 = linear <f32[1,5]> v0 v1 v2 "layer1"
-v4 = sigmoid <f32[1,5]> v3 "h1"
-v5 = param <f32[7,5]> "layer2.weight"
-v6 = param <f32[7]> "layer2.bias"
-v7 = linear <f32[1,7]> v4 v5 v6 "layer2"
-v8 = sigmoid <f32[1,7]> v7 "h2"
-v9 = param <f32[3,7]> "layer3.weight"
-v10 = param <f32[3]> "layer3.bias"
-v11 = linear <f32[1,3]> v8 v9 v10 "layer3"
+v1 = param[fan_in=4] <f32[5,4]> "layer1.weight"
+v2 = param[fan_in=4] <f32[5]> "layer1.bias"
+v3 = matmul[tb] <f32[1,5]> v0 v1
+v4 = add <f32[1,5]> v3 v2 "layer1"
+v5 = sigmoid <f32[1,5]> v4 "h1"
+v6 = param[fan_in=5] <f32[7,5]> "layer2.weight"
+v7 = param[fan_in=5] <f32[7]> "layer2.bias"
+v8 = matmul[tb] <f32[1,7]> v5 v6
+v9 = add <f32[1,7]> v8 v7 "layer2"
+v10 = sigmoid <f32[1,7]> v9 "h2"
+v11 = param[fan_in=7] <f32[3,7]> "layer3.weight"
+v12 = param[fan_in=7] <f32[3]> "layer3.bias"
+v13 = matmul[tb] <f32[1,3]> v10 v11
+v14 = add <f32[1,3]> v13 v12 "layer3"
 # loss
-v12 = input <f32[1,3]> "target"
-v13 = mse[reduction=mean] <f32[]> v11 v12 "loss"
-output v11
-loss v13
+v15 = input <f32[1,3]> "target"
+v16 = mse[reduction=mean] <f32[]> v14 v15 "loss"
+output v14
+loss v16
 optimizer sgd dampening=0 lr=0.3 momentum=0 nesterov=0 weight_decay=0
 `
 	if got := g.String(); got != want {
@@ -86,7 +89,7 @@ func TestPositions(t *testing.T) {
 	if got := g.Optimizer.Pos; got != at(11, 1) {
 		t.Errorf("optimizer: position %v, want %v", got, at(11, 1))
 	}
-	if g.Values[12].Phase != ir.Loss || g.Loss.Phase != ir.Loss {
+	if byName["target"].Phase != ir.Loss || g.Loss.Phase != ir.Loss {
 		t.Errorf("target and loss must be in the loss phase")
 	}
 }
@@ -109,8 +112,8 @@ optimizer sgd(lr=1e-3)
 		want: `network Batched f64 batch=8
 # forward
 v0 = input <f64[8,4]> "x"
-v1 = param <f64[5,4]> "hidden.weight"
-v2 = linear <f64[8,5]> v0 v1 "hidden"
+v1 = param[fan_in=4] <f64[5,4]> "hidden.weight"
+v2 = matmul[tb] <f64[8,5]> v0 v1 "hidden"
 v3 = sigmoid <f64[8,5]> v2 "out"
 # loss
 v4 = input <f64[8,5]> "y"
@@ -125,10 +128,11 @@ optimizer sgd dampening=0 lr=0.001 momentum=0 nesterov=0 weight_decay=0
 		want: `network Tiny f32 batch=1
 # forward
 v0 = input <f32[1,2]> "x"
-v1 = param <f32[1,2]> "y.weight"
-v2 = param <f32[1]> "y.bias"
-v3 = linear <f32[1,1]> v0 v1 v2 "y"
-output v3
+v1 = param[fan_in=2] <f32[1,2]> "y.weight"
+v2 = param[fan_in=2] <f32[1]> "y.bias"
+v3 = matmul[tb] <f32[1,1]> v0 v1
+v4 = add <f32[1,1]> v3 v2 "y"
+output v4
 `,
 	}, {
 		name: "the output may be the input; a byte order mark is ignored",

@@ -50,17 +50,15 @@ func lowerLinear(l *lowerer, name token, c call) *ir.Value {
 	if bias {
 		operands = append(operands, l.param(name, ".bias", ir.Shape{out}))
 	}
-	if len(x.Shape) > 2 {
-		for _, p := range operands[1:] {
-			p.FanIn = in
-		}
-		var b *ir.Value
-		if bias {
-			b = operands[2]
-		}
-		return l.linearND(name, x, operands[1], b)
+	// x·wᵀ + b, which the layers pass makes one linear for a matrix x.
+	for _, p := range operands[1:] {
+		p.FanIn = in
 	}
-	return l.add(name, ir.OpLinear, ir.Attrs{}, operands...)
+	var b *ir.Value
+	if bias {
+		b = operands[2]
+	}
+	return l.linearND(name, x, operands[1], b)
 }
 
 // activation lowers an elementwise op of one value, such as sigmoid(x).

@@ -38,24 +38,25 @@ output same
 		want: `network Activations f32 batch=2
 # forward
 v0 = input <f32[2,3]> "x"
-v1 = param <f32[4,3]> "a.weight"
-v2 = param <f32[4]> "a.bias"
-v3 = linear <f32[2,4]> v0 v1 v2 "a"
-v4 = relu <f32[2,4]> v3 "r"
-v5 = tanh <f32[2,4]> v4 "th"
-v6 = sigmoid <f32[2,4]> v5 "s"
-v7 = leaky_relu[alpha=0.01] <f32[2,4]> v6 "l1"
-v8 = leaky_relu[alpha=0.2] <f32[2,4]> v7 "l2"
-v9 = leaky_relu[alpha=0] <f32[2,4]> v8 "l3"
-v10 = leaky_relu[alpha=0] <f32[2,4]> v9 "l4"
-v11 = gelu <f32[2,4]> v10 "g1"
-v12 = gelu[approx=tanh] <f32[2,4]> v11 "g2"
-v13 = gelu <f32[2,4]> v12 "g3"
-v14 = softmax <f32[2,4]> v13 "p1"
-v15 = softmax <f32[2,4]> v14 "p2"
-v16 = softmax <f32[2,4]> v15 "p3"
-v17 = softmax <f32[2,4]> v16 "p4"
-output v17
+v1 = param[fan_in=3] <f32[4,3]> "a.weight"
+v2 = param[fan_in=3] <f32[4]> "a.bias"
+v3 = matmul[tb] <f32[2,4]> v0 v1
+v4 = add <f32[2,4]> v3 v2 "a"
+v5 = relu <f32[2,4]> v4 "r"
+v6 = tanh <f32[2,4]> v5 "th"
+v7 = sigmoid <f32[2,4]> v6 "s"
+v8 = leaky_relu[alpha=0.01] <f32[2,4]> v7 "l1"
+v9 = leaky_relu[alpha=0.2] <f32[2,4]> v8 "l2"
+v10 = leaky_relu[alpha=0] <f32[2,4]> v9 "l3"
+v11 = leaky_relu[alpha=0] <f32[2,4]> v10 "l4"
+v12 = gelu <f32[2,4]> v11 "g1"
+v13 = gelu[approx=tanh] <f32[2,4]> v12 "g2"
+v14 = gelu <f32[2,4]> v13 "g3"
+v15 = softmax <f32[2,4]> v14 "p1"
+v16 = softmax <f32[2,4]> v15 "p2"
+v17 = softmax <f32[2,4]> v16 "p3"
+v18 = softmax <f32[2,4]> v17 "p4"
+output v18
 `,
 	}, {
 		name: "unbatched softmax over dim 0",
@@ -89,15 +90,16 @@ loss mse(z, t)
 		want: `network Alias f32 batch=1 unbatched
 # forward
 v0 = input <f32[1,4]> "x"
-v1 = param <f32[3,4]> "h.weight"
-v2 = param <f32[3]> "h.bias"
-v3 = linear <f32[1,3]> v0 v1 v2 "h"
-v4 = relu <f32[1,3]> v3 "z"
+v1 = param[fan_in=4] <f32[3,4]> "h.weight"
+v2 = param[fan_in=4] <f32[3]> "h.bias"
+v3 = matmul[tb] <f32[1,3]> v0 v1
+v4 = add <f32[1,3]> v3 v2 "h"
+v5 = relu <f32[1,3]> v4 "z"
 # loss
-v5 = input <f32[1,3]> "t"
-v6 = mse[reduction=mean] <f32[]> v4 v5 "loss"
-output v3
-loss v6
+v6 = input <f32[1,3]> "t"
+v7 = mse[reduction=mean] <f32[]> v5 v6 "loss"
+output v4
+loss v7
 `,
 	}, {
 		name: "identity of the input is the input",
@@ -117,8 +119,8 @@ output v0
 			// Every layer is positioned at the start of the line naming it.
 			lines := strings.Split(test.src, "\n")
 			for _, v := range g.Values {
-				if v.Op == ir.OpInput || v.Op == ir.OpParam || v.Phase != ir.Forward {
-					continue
+				if v.Op == ir.OpInput || v.Op == ir.OpParam || v.Phase != ir.Forward || v.Name == "" {
+					continue // unnamed: a part of a layer, such as linear's matmul
 				}
 				want := ir.Pos{File: "model.nn", Col: 1}
 				for i, line := range lines {

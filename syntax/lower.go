@@ -118,7 +118,7 @@ func lower(file string, stmts []stmt, errs *ErrorList) *ir.Graph {
 func (l *lowerer) unused() {
 	needed := l.g.NeededByResults()
 	for _, v := range l.g.Values {
-		if !needed[v] && !ir.IsLeaf(v.Op) {
+		if !needed[v] && !ir.IsLeaf(v.Op) && v.Name != "" { // unnamed: a part of a named value
 			l.errorf(v.Pos, "%s is never used: neither the output nor the loss depends on it", v.Name)
 		}
 	}

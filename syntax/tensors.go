@@ -621,8 +621,8 @@ func lowerMatMul(l *lowerer, name token, c call) *ir.Value {
 	return l.add(name, ir.OpMatMul, ir.Attrs{}, a, b)
 }
 
-// linearND lowers linear over the last axis of a tensor of more than two
-// dimensions, as nn.Linear does: x·wᵀ + b.
+// linearND lowers linear over the last axis of x, as nn.Linear does:
+// x·wᵀ + b, the bias broadcast over the leading axes.
 func (l *lowerer) linearND(name token, x, w, b *ir.Value) *ir.Value {
 	v := l.add(token{pos: name.pos}, ir.OpMatMul, ir.Attrs{TransB: true}, x, w)
 	if v == nil || b == nil {

@@ -14,16 +14,16 @@ func TestLosses(t *testing.T) {
 	const batchedGraph = `network L f32 batch=3
 # forward
 v0 = input <f32[3,4]> "x"
-v1 = param <f32[2,4]> "y.weight"
-v2 = linear <f32[3,2]> v0 v1 "y"
+v1 = param[fan_in=4] <f32[2,4]> "y.weight"
+v2 = matmul[tb] <f32[3,2]> v0 v1 "y"
 # loss
 `
 	const unbatched = "network L\ndtype float64\ninput x[4]\ny = linear(x, 2, bias=false)\noutput y\n"
 	const unbatchedGraph = `network L f64 batch=1 unbatched
 # forward
 v0 = input <f64[1,4]> "x"
-v1 = param <f64[2,4]> "y.weight"
-v2 = linear <f64[1,2]> v0 v1 "y"
+v1 = param[fan_in=4] <f64[2,4]> "y.weight"
+v2 = matmul[tb] <f64[1,2]> v0 v1 "y"
 # loss
 `
 	tests := []struct {

@@ -29,7 +29,7 @@ func TestGraph(t *testing.T) {
 		want:    []string{`label="h1 = linear[act=sigmoid]\nf32[1,5]"`, `label="layer3 = linear\nf32[1,3]\noutput"`, "shape=box3d", "shape=ellipse", "v0 -> v3;"},
 		notWant: []string{`= sigmoid\n`, "mse", "_grad", "sgd"},
 	}, {
-		args:    []string{"-after", "schedule", tutorialModel},
+		args:    []string{"-after", "layers", tutorialModel},
 		want:    []string{`label="layer1 = linear\nf32[1,5]"`, `label="h1 = sigmoid\nf32[1,5]"`, "v3 -> v4;"},
 		notWant: []string{"act=sigmoid"},
 	}, {
@@ -99,7 +99,7 @@ func TestGraphErrors(t *testing.T) {
 		}
 	}
 	if code, _, stderr := runGraph(t, "-after", "fusion", tutorialModel); code != 2 ||
-		!strings.Contains(stderr, `no pass "fusion" (passes: schedule, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
+		!strings.Contains(stderr, `no pass "fusion" (passes: schedule, layers, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
 		t.Errorf("-after fusion: exit %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := runGraph(t, "missing.nn"); code != 1 || !strings.Contains(stderr, "missing.nn") {
