@@ -122,5 +122,6 @@ func (tr trace) modelSource(dtype string) string {
 // is not enough.
 var activations = map[string]string{
 	"leaky_relu_0.2": "leaky_relu(%s, negative_slope=0.2)",
+	"elu_0.7":        "elu(%s, alpha=0.7)",
 	"gelu_tanh":      "gelu(%s, approximate=tanh)",
 }

@@ -310,8 +310,11 @@ func lowerAdd(l *lowerer, n *node) ([]*tensor, error) {
 		}
 		return []*tensor{{shape: a.shape, v: y}}, nil
 	}
+	if len(b.c.data) == 1 && len(b.shape) <= len(a.shape) {
+		return l.binary(n, ir.OpAdd, a, b)
+	}
 	if len(b.c.data) != a.v.Shape.Size() || !sameAfterOnes(a.shape, b.shape) {
-		return nil, fmt.Errorf("adds a constant of shape %v to a tensor of shape %v; nngen adds a constant of the same shape, or a bias [N] right after the MatMul or Gemm it belongs to", b.shape, a.shape)
+		return nil, fmt.Errorf("adds a constant of shape %v to a tensor of shape %v; nngen adds a number, a constant of the same shape, or a bias [N] right after the MatMul or Gemm it belongs to", b.shape, a.shape)
 	}
 	p, err := l.param(b.c.name, a.v.Shape, b.c.data)
 	if err != nil {

@@ -16,6 +16,9 @@ var rules = map[string]rule{
 	"Gemm":      lowerGemm,
 	"MatMul":    lowerMatMul,
 	"Add":       lowerAdd,
+	"Sub":       binaryRule(ir.OpSub),
+	"Mul":       binaryRule(ir.OpMul),
+	"Div":       binaryRule(ir.OpDiv),
 	"LeakyRelu": lowerLeakyRelu,
 	"Gelu":      lowerGelu,
 	"Softmax":   lowerSoftmax,
@@ -68,6 +71,62 @@ func unaryRule(u *ir.Unary) rule {
 		}
 		return l.elementwise(n, u.Op, attrs)
 	}
+}
+
+// binaryRule lowers Sub, Mul and Div of two computed tensors of one shape,
+// or of a computed tensor and a number, in either order.
+func binaryRule(op ir.Op) rule {
+	return func(l *lowerer, n *node) ([]*tensor, error) {
+		if err := arity(n, 2, 2); err != nil {
+			return nil, err
+		}
+		if attr(n.NodeProto, "axis") != nil {
+			return nil, fmt.Errorf("it has an axis (opset 6's broadcast to chosen dimensions); nngen broadcasts as opset 7 and later do")
+		}
+		return l.binary(n, op, n.in[0], n.in[1])
+	}
+}
+
+// binary computes a op b: both computed with one shape, or one of them a
+// number.
+func (l *lowerer) binary(n *node, op ir.Op, a, b *tensor) ([]*tensor, error) {
+	if a.transposed || b.transposed {
+		return nil, fmt.Errorf("the input read transposed can only be Gemm's A")
+	}
+	operand := func(t, other *tensor) (*ir.Value, error) {
+		if t.v != nil {
+			return t.v, nil
+		}
+		if other.v == nil {
+			return nil, fmt.Errorf("both operands are constants; nngen computes with what the network computes")
+		}
+		if len(t.c.data) != 1 || len(t.shape) > len(other.shape) {
+			return nil, fmt.Errorf("a constant of shape %v with a tensor of shape %v; nngen takes a number, or two computed tensors of one shape", t.shape, other.shape)
+		}
+		c := l.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: t.c.data[0]})
+		c.Pos = l.pos
+		return c, nil
+	}
+	x, err := operand(a, b)
+	if err != nil {
+		return nil, err
+	}
+	y, err := operand(b, a)
+	if err != nil {
+		return nil, err
+	}
+	if a.v != nil && b.v != nil && (!slices.Equal(a.shape, b.shape) || !slices.Equal(a.v.Shape, b.v.Shape)) {
+		return nil, fmt.Errorf("shapes %v and %v differ; nngen computes with two tensors of one shape, or a number", a.shape, b.shape)
+	}
+	v, err := l.add(op, ir.Attrs{}, x, y)
+	if err != nil {
+		return nil, err
+	}
+	shape := a.shape
+	if a.v == nil {
+		shape = b.shape
+	}
+	return []*tensor{{shape: shape, v: v}}, nil
 }
 
 func (l *lowerer) elementwise(n *node, op ir.Op, attrs ir.Attrs) ([]*tensor, error) {

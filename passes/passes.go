@@ -34,6 +34,7 @@ type Pass struct {
 var Pipeline = []Pass{
 	{"schedule", schedule},        // sorts by phase; everything after assumes phase order
 	{"layers", layers},            // before fuse, which gives the layers found their activations
+	{"recognize", recognize},      // before fuse, so that the activations it finds can fuse
 	{"infer-only", inferOnly},     // drops training before anything is derived from it
 	{"fuse", fuse},                // before autodiff, so the backward graph uses the fused ops
 	{"autodiff", autodiff},        // derives gradients of the loss

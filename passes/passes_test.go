@@ -62,7 +62,7 @@ func TestPipelineNamesAreUnique(t *testing.T) {
 	if err := CheckPassName("fuse"); err != nil {
 		t.Error(err)
 	}
-	if err := CheckPassName("fusion"); err == nil || !strings.Contains(err.Error(), "schedule, layers, infer-only, fuse") {
+	if err := CheckPassName("fusion"); err == nil || !strings.Contains(err.Error(), "schedule, layers, recognize, infer-only, fuse") {
 		t.Errorf("CheckPassName(fusion) = %v", err)
 	}
 }

@@ -99,7 +99,7 @@ func TestGraphErrors(t *testing.T) {
 		}
 	}
 	if code, _, stderr := runGraph(t, "-after", "fusion", tutorialModel); code != 2 ||
-		!strings.Contains(stderr, `no pass "fusion" (passes: schedule, layers, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
+		!strings.Contains(stderr, `no pass "fusion" (passes: schedule, layers, recognize, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
 		t.Errorf("-after fusion: exit %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := runGraph(t, "missing.nn"); code != 1 || !strings.Contains(stderr, "missing.nn") {

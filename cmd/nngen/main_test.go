@@ -127,7 +127,7 @@ func TestDump(t *testing.T) {
 		t.Errorf("unexpected dump:\n%s", stdout)
 	}
 	code, _, stderr = runCmd(t, dir, "build", "-dump=after:fusion", "model.nn")
-	if code != 2 || !strings.Contains(stderr, `no pass "fusion" (passes: schedule, layers, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
+	if code != 2 || !strings.Contains(stderr, `no pass "fusion" (passes: schedule, layers, recognize, infer-only, fuse, autodiff, optimizer, deadcode, plan)`) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

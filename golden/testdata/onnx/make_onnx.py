@@ -1,13 +1,27 @@
 #!/usr/bin/python3
 """Exports the PyTorch networks of nngen's ONNX tests with torch.onnx.export.
 
-For every trace in ../reference (the tutorial network is seed.json and
-seed_batch.json), models/NAME.onnx is that network with the trace's starting
-parameters, exported in float32 as a user would: torch.onnx.export(model, x,
-path), with x one sample when the trace has no batch dimension (so the
-export writes MatMul + Add) and a batch otherwise (Gemm). The opset
-version cycles through 13 to 17. A few are also exported in float64, as
-models/NAME.f64.onnx.
+For every trace of ../reference named in REFERENCE (the tutorial network is
+seed.json and seed_batch.json), models/NAME.onnx is that network with the
+trace's starting parameters, exported in float32 as a user would:
+torch.onnx.export(model, x, path), with x one sample when the trace has no
+batch dimension (so the export writes MatMul + Add) and a batch otherwise
+(Gemm). The opset version cycles through 13 to 17 in REFERENCE's order. A
+few are also exported in float64, as models/NAME.f64.onnx. (REFERENCE
+lists the traces there were when the models were made, so that their
+opsets stay; the later gemm_* and vector_mse_decay traces have no export.)
+
+The activation traces (../reference/act_*, from cases_activations.py) are
+exported the same way at the opsets ACTIVATIONS gives them. F.silu exports
+as Sigmoid + Mul, which nngen's recognize pass makes one silu. PyTorch 1.13 exports elu as Elu (alpha
+rounded to float32), softplus as Softplus, hardswish as HardSwish (from
+opset 14; HardSigmoid + Mul before), hardsigmoid as HardSigmoid (alpha
+float32(1/6), beta 0.5 by default), but mish as Softplus + Tanh + Mul (it
+has no opset 18, which brought Mish) and softsign as Abs, Add of a Constant
+1, Div. So ONE_NODE also writes models/act_mish_node.onnx (opset 18) and
+models/act_softsign_node.onnx, the same exports with that formula replaced
+by one Mish or Softsign node, as a newer exporter or a graph optimizer
+writes them, each with a copy of its trace (models/NAME_node.json).
 
 Five networks go beyond ../reference's, each with its own trace, written
 here by the same loop as make_reference.py's run (float64, a few training
@@ -24,10 +38,16 @@ the weights that constant folding transposed, "onnx::MatMul_25", and of an
 Identity of one), and on one sample without constant folding (Transpose
 then MatMul).
 
-Usage: make_onnx.py   (writes models/ beside this file)
-Needs Debian's python3-torch (apt-get install python3-torch).
+Usage: make_onnx.py [NAME ...]   (writes models/ beside this file: every
+                                  model, or only those named, as NAME or
+                                  NAME.f64; a custom case writes all its
+                                  files, its trace included)
+Needs Debian's python3-torch and python3-onnx (apt-get install python3-torch
+python3-onnx).
 """
-import glob, json, os, sys
+import json, os, sys
+import onnx
+from onnx import numpy_helper
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,7 +56,21 @@ import make_reference as ref  # noqa: E402  (sets float64 as the default dtype)
 
 nn = torch.nn
 OPSETS = [13, 14, 15, 16, 17]
-FLOAT64 = {"seed_batch", "gelu_bce_adamw", "deep_unbatched"}
+REFERENCE = ["batch1_sum", "bce_sum_leaky02", "ce_sum_batch1_adam", "ce_unbatched_nobias", "deep_relu_adam",
+             "deep_unbatched", "gelu_bce_adamw", "gelutanh_mse_adam", "l1_adamw_defaults", "leaky_l1_nesterov",
+             "linear_only", "relu_ce_momentum", "seed", "seed_batch", "softmax_dampening", "tanh_adam",
+             "tanh_sum_momentum", "wide_nobias"]
+# Every activation trace but act_silu, at an opset each (HardSwish needs 14).
+ACTIVATIONS = {"act_silu": 14, "act_elu": 13, "act_elu_alpha07": 14, "act_softplus": 15, "act_mish": 16, "act_hardswish": 17,
+               "act_hardsigmoid": 14, "act_softsign": 13}
+# act_hardsigmoid in float64 too: HardSigmoid's alpha is float32(1/6) in the
+# file, and the trace's hardsigmoid uses 1/6.
+FLOAT64 = {"seed_batch", "gelu_bce_adamw", "deep_unbatched", "act_hardsigmoid"}
+ONLY = set()  # the command line's names; empty for every model
+
+
+def wanted(name):
+    return not ONLY or name in ONLY
 
 
 def export(net, x, path, opset, fold=True):
@@ -45,8 +79,10 @@ def export(net, x, path, opset, fold=True):
 
 
 def from_reference(models):
-    for i, path in enumerate(sorted(glob.glob(os.path.join(HERE, "..", "reference", "*.json")))):
-        trace = json.load(open(path))
+    opsets = {name: OPSETS[i % len(OPSETS)] for i, name in enumerate(REFERENCE)}
+    opsets.update(ACTIVATIONS)
+    for name, opset in opsets.items():
+        trace = json.load(open(os.path.join(HERE, "..", "reference", name + ".json")))
         layers = trace["model"]["layers"]
         net = ref.Net(layers)
         with torch.no_grad():
@@ -54,10 +90,91 @@ def from_reference(models):
                 v.copy_(torch.tensor(trace["params"][k]))
         net.eval()
         shape = (layers[0]["in"],) if trace["batch"] is None else (trace["batch"], layers[0]["in"])
-        opset = OPSETS[i % len(OPSETS)]
-        export(net.float(), torch.ones(shape, dtype=torch.float32), os.path.join(models, trace["name"] + ".onnx"), opset)
-        if trace["name"] in FLOAT64:
-            export(net.double(), torch.ones(shape, dtype=torch.float64), os.path.join(models, trace["name"] + ".f64.onnx"), opset)
+        if wanted(name):
+            export(net.float(), torch.ones(shape, dtype=torch.float32), os.path.join(models, name + ".onnx"), opset)
+        if name in FLOAT64 and wanted(name + ".f64"):
+            export(net.double(), torch.ones(shape, dtype=torch.float64), os.path.join(models, name + ".f64.onnx"), opset)
+
+
+def one_node(graph, op_type, match):
+    """Replaces each formula that match finds at a node (returning the
+    formula's input and its nodes) with one op_type node of that input,
+    with the formula's output and the last node's name."""
+    producer = {o: n for n in graph.node for o in n.output}
+    replaced = 0
+    for n in list(graph.node):
+        found = match(n, producer)
+        if found is None:
+            continue
+        x, nodes = found
+        inner = {o for m in nodes for o in m.output} - set(n.output)
+        users = [m for m in graph.node if m not in nodes and inner & set(m.input)]
+        assert not users and not inner & {o.name for o in graph.output}, "a value inside the formula has another user"
+        at = list(graph.node).index(n)
+        for m in nodes:
+            graph.node.remove(m)
+        graph.node.insert(at - len(nodes) + 1, onnx.helper.make_node(op_type, [x], list(n.output), name=n.name))
+        replaced += 1
+    assert replaced, "no %s formula" % op_type
+
+
+def mish_formula(n, p):
+    """Mul(x, Tanh(Softplus(x))), in either order."""
+    if n.op_type != "Mul" or len(n.input) != 2:
+        return None
+    for x, t in (n.input, n.input[::-1]):
+        tanh = p.get(t)
+        sp = tanh is not None and tanh.op_type == "Tanh" and p.get(tanh.input[0])
+        if sp and sp.op_type == "Softplus" and sp.input[0] == x:
+            return x, [sp, tanh, n]
+    return None
+
+
+def softsign_formula(n, p):
+    """Div(x, Add(Abs(x), Constant 1)), the Add's operands in either order."""
+    if n.op_type != "Div" or len(n.input) != 2:
+        return None
+    x, d = n.input
+    add = p.get(d)
+    if add is None or add.op_type != "Add":
+        return None
+    for a, c in (add.input, add.input[::-1]):
+        ab, one = p.get(a), p.get(c)
+        if ab is not None and ab.op_type == "Abs" and ab.input[0] == x and one is not None and one.op_type == "Constant":
+            value = numpy_helper.to_array(one.attribute[0].t)
+            if value.size == 1 and value.item() == 1:
+                return x, [ab, one, add, n]
+    return None
+
+
+# name: (the export it rewrites, the op, the formula, the opset it needs or None to keep the export's)
+ONE_NODE = {"act_mish_node": ("act_mish", "Mish", mish_formula, 18),
+            "act_softsign_node": ("act_softsign", "Softsign", softsign_formula, None)}
+
+
+def one_nodes(models):
+    for name, (base, op_type, match, opset) in ONE_NODE.items():
+        if not wanted(name):
+            continue
+        m = onnx.load(os.path.join(models, base + ".onnx"))
+        one_node(m.graph, op_type, match)
+        if opset is not None:
+            for o in m.opset_import:
+                if o.domain in ("", "ai.onnx"):
+                    o.version = opset
+        # onnx 1.12's checker knows opsets up to 17 only: check those.
+        if all(o.version <= 17 for o in m.opset_import):
+            onnx.checker.check_model(m)
+        path = os.path.join(models, name + ".onnx")
+        onnx.save(m, path)
+        trace = json.load(open(os.path.join(HERE, "..", "reference", base + ".json")))
+        trace["name"] = name
+        trace["description"] = "%s, exported with one %s node. %s" % (base, op_type, trace["description"])
+        with open(os.path.join(models, name + ".json"), "w") as f:
+            json.dump(trace, f, indent=1)
+            f.write("\n")
+        print("wrote", os.path.relpath(path, HERE), "from", base + ".onnx", "with one", op_type, "node, opset",
+              [o.version for o in m.opset_import], "and", name + ".json")
 
 
 class Sequential(nn.Module):
@@ -169,6 +286,13 @@ def run_custom(case, models):
 if __name__ == "__main__":
     models = os.path.join(HERE, "models")
     os.makedirs(models, exist_ok=True)
+    ONLY.update(sys.argv[1:])
+    known = set(REFERENCE) | set(ACTIVATIONS) | {n + ".f64" for n in FLOAT64} | set(ONE_NODE)
+    known |= {c["name"] for c in CUSTOM} | {c["name"] + ".f64" for c in CUSTOM if c.get("float64")}
+    if ONLY - known:
+        sys.exit("no such model: %s" % ", ".join(sorted(ONLY - known)))
     from_reference(models)
+    one_nodes(models)
     for case in CUSTOM:
-        run_custom(case, models)
+        if wanted(case["name"]) or (case.get("float64") and wanted(case["name"] + ".f64")):
+            run_custom(case, models)

@@ -2,7 +2,10 @@
 # seed_batch. Make them with:
 #   /usr/bin/python3 make_reference.py cases.py .
 # (make_reference.py here is the shared script with more activations; it
-# needs python3-torch.)
+# needs python3-torch.) The traces of the activations added later (act_*:
+# silu, elu, softplus, mish, hardswish, hardsigmoid, softsign) have their
+# own file, cases_activations.py:
+#   /usr/bin/python3 make_reference.py cases_activations.py .
 CASES = [
     {"name": "wide_nobias", "description": "3-9-6-2, sigmoid, bias=false on the hidden layers, batch 4.",
      "model": {"layers": [

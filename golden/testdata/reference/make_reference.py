@@ -6,10 +6,16 @@ training steps. The JSON records the architecture in neutral form, the
 starting parameters (float32-representable), and per step: inputs,
 targets, outputs, loss, gradients and parameters after the update.
 
-A copy of ../shared/reference/make_reference.py with more activations (see ACT).
+A copy of ../shared/reference/make_reference.py with more activations (see ACT),
+and two more case keys: "input_range" (inputs uniform in [-r, r] rather than
+[-1, 1]) and "weight_scale" ({layer: factor}, starting values that many times
+the usual range). For the activations with kinks it checks that no
+pre-activation comes near one, and that the piecewise ones get inputs on
+every piece (KINKS, PIECES).
 
-Usage: make_reference.py CASES.py OUTDIR   (CASES.py defines CASES, a list)
-       make_reference.py                     (the public cases, into this folder)
+Usage: make_reference.py CASES.py OUTDIR [NAME ...]   (CASES.py defines CASES, a list;
+                                                      with NAMEs, only those cases)
+       make_reference.py                                (the public cases, into this folder)
 Needs Debian's python3-torch (apt-get install python3-torch).
 """
 import json, os, sys
@@ -25,7 +31,30 @@ ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh,
        "leaky_relu_0.2": lambda z: torch.nn.functional.leaky_relu(z, 0.2),
        "gelu": lambda z: torch.nn.functional.gelu(z),
        "gelu_tanh": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
-       "softmax": lambda z: torch.softmax(z, dim=-1)}
+       "softmax": lambda z: torch.softmax(z, dim=-1),
+       # The smooth and hard activations of PyTorch's torch.nn.functional,
+       # with their defaults (softplus: beta 1, threshold 20), and elu with
+       # another alpha.
+       "silu": torch.nn.functional.silu,
+       "elu": torch.nn.functional.elu,
+       "elu_0.7": lambda z: torch.nn.functional.elu(z, alpha=0.7),
+       "softplus": torch.nn.functional.softplus,
+       "mish": torch.nn.functional.mish,
+       "hardswish": torch.nn.functional.hardswish,
+       "hardsigmoid": torch.nn.functional.hardsigmoid,
+       "softsign": torch.nn.functional.softsign}
+
+# Where an activation's derivative jumps (elu's with alpha != 1: at 0; the
+# hard ones' at -3 and 3; softplus switches to the identity above its
+# threshold, 20), and, for the piecewise ones, the pieces its inputs must
+# all reach at every step. run() refuses a case whose pre-activations come
+# within KINK_MARGIN of a kink (where a float32 run, or a finite difference,
+# could land on the other side), or miss a piece. Only the activations
+# named here are checked.
+KINKS = {"elu": [0.0], "elu_0.7": [0.0], "hardswish": [-3.0, 3.0], "hardsigmoid": [-3.0, 3.0],
+         "softplus": [20.0]}
+PIECES = {"elu_0.7": [0.0], "hardswish": [-3.0, 3.0], "hardsigmoid": [-3.0, 3.0]}
+KINK_MARGIN = 1e-2
 
 
 class Net(torch.nn.Module):
@@ -36,9 +65,30 @@ class Net(torch.nn.Module):
             setattr(self, l["name"], torch.nn.Linear(l["in"], l["out"], bias=l.get("bias", True)))
 
     def forward(self, x):
+        self.pre = []  # each layer's pre-activation, for check_kinks
         for l in self.spec:
-            x = ACT[l.get("activation", "identity")](getattr(self, l["name"])(x))
+            z = getattr(self, l["name"])(x)
+            self.pre.append(z.detach())
+            x = ACT[l.get("activation", "identity")](z)
         return x
+
+
+def check_kinks(case, net, step):
+    """Fails unless the pre-activations of KINKS's activations keep
+    KINK_MARGIN from their kinks, and reach every piece of PIECES's."""
+    for l, z in zip(net.spec, net.pre):
+        act = l.get("activation", "identity")
+        for k in KINKS.get(act, []):
+            d = (z - k).abs().min().item()
+            if d < KINK_MARGIN:
+                raise SystemExit("%s step %d: %s's input %s comes within %g of %s's kink at %g" % (
+                    case["name"], step, l["name"], act, d, act, k))
+        if act in PIECES:
+            edges = [float("-inf")] + PIECES[act] + [float("inf")]
+            for lo, hi in zip(edges, edges[1:]):
+                n = ((z > lo) & (z < hi)).sum().item()
+                if n == 0:
+                    raise SystemExit("%s step %d: no input of %s's %s in (%g, %g)" % (case["name"], step, l["name"], act, lo, hi))
 
 
 def loss_fn(spec):
@@ -77,6 +127,11 @@ def run(case):
         for p in net.parameters():
             bound = 1.0 / (p.shape[-1] ** 0.5) if p.dim() == 2 else 0.5
             p.copy_(((torch.rand(p.shape, generator=g) * 2 - 1) * bound).float().double())
+        # "weight_scale": {layer: factor} widens a layer's starting range
+        # (weight and bias), after the draws, which stay as without it.
+        for name, factor in case.get("weight_scale", {}).items():
+            for p in getattr(net, name).parameters():
+                p.mul_(factor).copy_(p.float().double())
     if "params" in case:  # explicit starting values override
         with torch.no_grad():
             for k, v in net.named_parameters():
@@ -93,7 +148,7 @@ def run(case):
         if "x" in case:
             x = torch.tensor(case["x"])
         else:
-            x = (torch.rand(shape, generator=g) * 2 - 1).float().double()
+            x = ((torch.rand(shape, generator=g) * 2 - 1) * case.get("input_range", 1)).float().double()
         kind = case["loss"]["type"]
         if "y" in case:
             y = torch.tensor(case["y"])
@@ -105,6 +160,7 @@ def run(case):
             y = (torch.rand((n_out,) if batch is None else (batch, n_out), generator=g) * 2 - 1).float().double()
         opt.zero_grad()
         out = net(x)
+        check_kinks(case, net, s)
         loss = lossf(out, y)
         loss.backward()
         grads = {k: tolist(v.grad) for k, v in net.named_parameters()}
@@ -149,10 +205,15 @@ PUBLIC = [
 ]
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3:
+    if len(sys.argv) >= 3:
         ns = {}
         exec(open(sys.argv[1]).read(), ns)
         cases, outdir = ns["CASES"], sys.argv[2]
+        if sys.argv[3:]:
+            unknown = set(sys.argv[3:]) - {c["name"] for c in cases}
+            if unknown:
+                sys.exit("no such case: %s" % ", ".join(sorted(unknown)))
+            cases = [c for c in cases if c["name"] in sys.argv[3:]]
     else:
         cases, outdir = PUBLIC, os.path.dirname(os.path.abspath(__file__))
     os.makedirs(outdir, exist_ok=True)
