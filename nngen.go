@@ -94,6 +94,8 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		Source:  base,
 		Output:  strings.TrimSuffix(base, filepath.Ext(base)) + ext,
 		Tests:   opts.Tests,
+		// An ONNX model's package has its weights: its tests start there.
+		Pretrained: weights != nil,
 	}
 	files, err := codegen.Generate(g, cfg)
 	if err == nil && opts.CUDA {

@@ -32,11 +32,7 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 	}
 	gen.unroll = unrolled(g)
 	for _, v := range g.Inputs() {
-		if v.Phase == ir.Forward {
-			gen.args[v] = "x"
-		} else {
-			gen.args[v] = "target"
-		}
+		gen.args[v] = inputArg(g, v)
 	}
 	return gen
 }

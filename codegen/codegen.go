@@ -31,6 +31,10 @@ type Config struct {
 	// Tests adds a _test.go file that checks the gradients by finite
 	// differences, checks for allocations, and benchmarks the model.
 	Tests bool
+	// Pretrained says the package also has NewPretrained (an ONNX model's
+	// weights, see Pretrained): the gradient test starts from them, as
+	// parameters outside a layer start at zero in New.
+	Pretrained bool
 }
 
 // File is one generated file.
@@ -162,14 +166,14 @@ func firstPos(g *ir.Graph) ir.Pos {
 	return ir.Pos{}
 }
 
-// checkAPI rejects graphs the generated API cannot express: it takes one
-// input and returns one output, and every constant must fit the model's
-// float type. (checkNames sees that every field and method has a name of
-// its own.)
+// checkAPI rejects graphs the generated API cannot express: it takes at
+// least one input and returns at least one output, and every constant must
+// fit the model's float type. (checkNames sees that every field, method
+// and method parameter has a name of its own.)
 func checkAPI(g *ir.Graph) error {
 	var errs []error
-	if len(g.Outputs) != 1 {
-		errs = append(errs, fmt.Errorf("codegen: the network needs exactly one output, it has %d", len(g.Outputs)))
+	if len(g.Outputs) == 0 {
+		errs = append(errs, fmt.Errorf("codegen: the network needs at least one output, it has none"))
 	}
 	data := 0
 	for _, v := range g.Inputs() {
@@ -177,8 +181,8 @@ func checkAPI(g *ir.Graph) error {
 			data++
 		}
 	}
-	if data != 1 {
-		errs = append(errs, fmt.Errorf("codegen: the network needs exactly one input, it has %d", data))
+	if data == 0 {
+		errs = append(errs, fmt.Errorf("codegen: the network needs at least one input, it has none"))
 	}
 	if bytes := modelBytes(g); bytes > MaxModelBytes {
 		errs = append(errs, fmt.Errorf("%s: the model needs %.1f GiB of memory for its parameters, gradients, optimizer state and scratch; nngen's limit is %d GiB",

@@ -94,7 +94,7 @@ func TestGenerateRefusesWhatTheAPICannotExpress(t *testing.T) {
 	g := planned(t, passes.Options{}, ir.F64, 8, false, 4, 5, 3)
 	g.Outputs = nil
 	_, err := codegen.Generate(g, config)
-	if want := "codegen: the network needs exactly one output, it has 0"; err == nil || err.Error() != want {
+	if want := "codegen: the network needs at least one output, it has none"; err == nil || err.Error() != want {
 		t.Errorf("Generate(no outputs) = %v, want %q", err, want)
 	}
 }
@@ -103,66 +103,134 @@ func TestGenerateRefusesWhatTheAPICannotExpress(t *testing.T) {
 // determinism, and type-checks it with the runtime it imports.
 func generate(t *testing.T, g *ir.Graph) (src string, pkg *types.Package) {
 	t.Helper()
+	files := generateFiles(t, g, config, "model.nn.go")
+	return string(files[0].Data), typecheck(t, files[0].Data)
+}
+
+// generateFiles runs Generate on g with cfg, checks that it gives the files
+// named, each with the generated-code header and gofmt'd, and the same
+// twice.
+func generateFiles(t *testing.T, g *ir.Graph, cfg codegen.Config, names ...string) []codegen.File {
+	t.Helper()
 	before := g.String()
-	files, err := codegen.Generate(g, config)
+	files, err := codegen.Generate(g, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g.String() != before {
 		t.Error("Generate changed the graph")
 	}
-	if len(files) != 1 || files[0].Name != "model.nn.go" {
-		var names []string
-		for _, f := range files {
-			names = append(names, f.Name)
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Name)
+	}
+	if !slices.Equal(got, names) {
+		t.Fatalf("Generate gave the files %q; want %q", got, names)
+	}
+	again, err := codegen.Generate(g, cfg)
+	if err != nil || len(again) != len(files) {
+		t.Fatalf("a second Generate: %d files, %v", len(again), err)
+	}
+	for i, f := range files {
+		if !bytes.Equal(again[i].Data, f.Data) {
+			t.Errorf("%s: a second Generate gave different output", f.Name)
 		}
-		t.Fatalf("Generate gave the files %q; want one, model.nn.go", names)
+		// The convention that tools use to recognise generated files.
+		first, _, _ := strings.Cut(string(f.Data), "\n")
+		if !regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`).MatchString(first) {
+			t.Errorf("%s: first line %q is not a generated-code header", f.Name, first)
+		}
+		if !strings.HasPrefix(first, codegen.HeaderPrefix+" "+codegen.Version+" from "+cfg.Source+".") {
+			t.Errorf("%s: first line %q does not name nngen, its version and the source", f.Name, first)
+		}
+		formatted, err := format.Source(f.Data)
+		if err != nil {
+			t.Fatalf("%s: go/format: %v\n%s", f.Name, err, f.Data)
+		}
+		if !bytes.Equal(formatted, f.Data) {
+			t.Errorf("%s is not gofmt'd; gofmt gives:\n%s", f.Name, formatted)
+		}
 	}
-	data := files[0].Data
-	again, err := codegen.Generate(g, config)
-	if err != nil || len(again) != 1 || !bytes.Equal(again[0].Data, data) {
-		t.Error("a second Generate gave different output")
-	}
-
-	// The convention that tools use to recognise generated files.
-	first, _, _ := strings.Cut(string(data), "\n")
-	if !regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`).MatchString(first) {
-		t.Errorf("first line %q is not a generated-code header", first)
-	}
-	if !strings.HasPrefix(first, codegen.HeaderPrefix+" "+codegen.Version+" from model.nn.") {
-		t.Errorf("first line %q does not name nngen, its version and the source", first)
-	}
-	formatted, err := format.Source(data)
-	if err != nil {
-		t.Fatalf("go/format: %v\n%s", err, data)
-	}
-	if !bytes.Equal(formatted, data) {
-		t.Errorf("the output is not gofmt'd; gofmt gives:\n%s", formatted)
-	}
-	return string(data), typecheck(t, data)
+	return files
 }
 
-// typecheck type-checks one generated file, importing the runtime from
-// source inside this module.
-func typecheck(t *testing.T, data []byte) *types.Package {
+// typecheck type-checks the generated files of one package, importing the
+// runtime from source inside this module, and checks that no method
+// declares a local that hides one of its parameters.
+func typecheck(t *testing.T, data ...[]byte) *types.Package {
 	t.Helper()
-	// The file need not exist: its directory tells the importer which
-	// module to resolve imports in.
-	name, err := filepath.Abs("model.nn.go")
-	if err != nil {
-		t.Fatal(err)
+	var files []*ast.File
+	for i, d := range data {
+		// The file need not exist: its directory tells the importer which
+		// module to resolve imports in.
+		name, err := filepath.Abs("model.nn" + strconv.Itoa(i) + ".go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(fset, name, d, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		files = append(files, f)
 	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, name, data, parser.ParseComments)
+	conf := types.Config{Importer: sourceImporter}
+	pkg, err := conf.Check("example.com/model", fset, files, nil)
 	if err != nil {
-		t.Fatalf("parse: %v", err)
+		t.Fatalf("type check: %v\n%s", err, data[0])
 	}
-	conf := types.Config{Importer: importer.ForCompiler(fset, "source", nil)}
-	pkg, err := conf.Check("example.com/model", fset, []*ast.File{f}, nil)
-	if err != nil {
-		t.Fatalf("type check: %v\n%s", err, data)
-	}
+	checkShadowing(t, files[0])
 	return pkg
+}
+
+// fset and sourceImporter serve every typecheck, so that the runtime is
+// type-checked from source once (the tests do not run in parallel).
+var (
+	fset           = token.NewFileSet()
+	sourceImporter = importer.ForCompiler(fset, "source", nil)
+)
+
+// checkShadowing fails the test where a method of the generated Model
+// declares a variable of the same name as one of its parameters: code
+// after it that means the argument would read the local (reservedArg in
+// names.go keeps the arguments' names off the locals that the generated
+// bodies declare).
+func checkShadowing(t *testing.T, f *ast.File) {
+	t.Helper()
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || fn.Body == nil {
+			continue
+		}
+		params := map[string]bool{}
+		for _, p := range fn.Type.Params.List {
+			for _, n := range p.Names {
+				params[n.Name] = true
+			}
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			var declared []ast.Expr
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					declared = n.Lhs
+				}
+			case *ast.RangeStmt:
+				if n.Tok == token.DEFINE {
+					declared = []ast.Expr{n.Key, n.Value}
+				}
+			case *ast.ValueSpec:
+				for _, id := range n.Names {
+					declared = append(declared, id)
+				}
+			}
+			for _, e := range declared {
+				if id, ok := e.(*ast.Ident); ok && params[id.Name] {
+					t.Errorf("%s declares %s, which hides its parameter %s", fn.Name.Name, id.Name, id.Name)
+				}
+			}
+			return true
+		})
+	}
 }
 
 // api lists the package's exported functions and *Model's methods with their
@@ -365,5 +433,257 @@ func TestGenerateChoices(t *testing.T) {
 	}
 	if !loop.MatchString(wide) {
 		t.Errorf("64-96-80 batch 16: written out without loops")
+	}
+}
+
+// graphs builds small graphs for the general API (several inputs or
+// outputs, tensors of any rank), not yet through the passes.
+type graphs struct {
+	t     testing.TB
+	g     *ir.Graph
+	batch int
+}
+
+func newGraph(t testing.TB, name string, dtype ir.DType, batch int, unbatched bool) *graphs {
+	return &graphs{t: t, g: ir.New(name, dtype, batch, unbatched), batch: batch}
+}
+
+// input declares a data input of per-sample shape dims.
+func (b *graphs) input(name string, dims ...int) *ir.Value {
+	return b.g.Leaf(ir.OpInput, name, append(ir.Shape{b.batch}, dims...), ir.Attrs{})
+}
+
+// target declares a loss target of per-sample shape dims.
+func (b *graphs) target(name string, dims ...int) *ir.Value {
+	v := b.input(name, dims...)
+	v.Phase = ir.Loss
+	return v
+}
+
+// linear is a layer named name of out features with weight and bias.
+func (b *graphs) linear(name string, x *ir.Value, out int) *ir.Value {
+	w := b.g.Leaf(ir.OpParam, name+".weight", ir.Shape{out, x.Shape[1]}, ir.Attrs{})
+	bias := b.g.Leaf(ir.OpParam, name+".bias", ir.Shape{out}, ir.Attrs{})
+	return b.add(name, ir.OpLinear, ir.Attrs{}, x, w, bias)
+}
+
+func (b *graphs) add(name string, op ir.Op, attrs ir.Attrs, args ...*ir.Value) *ir.Value {
+	b.t.Helper()
+	v := irtest.Must(b.t)(b.g.Add(op, attrs, args...))
+	v.Name = name
+	return v
+}
+
+// mse is a mean squared error in the loss phase.
+func (b *graphs) mse(y, target *ir.Value) *ir.Value {
+	v := b.add("", ir.OpMSE, ir.Attrs{Reduction: "mean"}, y, target)
+	v.Phase = ir.Loss
+	return v
+}
+
+// train sets the loss and the optimizer and runs the passes.
+func (b *graphs) train(loss *ir.Value, optimizer string, settings map[string][]float64, opts passes.Options) *ir.Graph {
+	b.t.Helper()
+	loss.Name, loss.Phase = "loss", ir.Loss
+	b.g.Loss = loss
+	var errs []error
+	if b.g.Optimizer, errs = ir.NewOptimizer(optimizer, settings, ir.Pos{}); errs != nil {
+		b.t.Fatal(errs)
+	}
+	opts.Verify = true
+	if err := passes.Run(b.g, opts); err != nil {
+		b.t.Fatal(err)
+	}
+	return b.g
+}
+
+// twoInputs: relu(linear(x, 6) + linear(c, 6)) → linear 2, MSE, SGD.
+func twoInputs(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Graph {
+	b := newGraph(t, "TwoInputs", dtype, 4, false)
+	x, c := b.input("x", 5), b.input("c", 3)
+	h := b.add("h", ir.OpAdd, ir.Attrs{}, b.linear("lx", x, 6), b.linear("lc", c, 6))
+	out := b.linear("out", b.add("r", ir.OpReLU, ir.Attrs{}, h), 2)
+	b.g.Outputs = []*ir.Value{out}
+	return b.train(b.mse(out, b.target("target", 2)), "sgd", map[string][]float64{"lr": {0.1}}, opts)
+}
+
+// autoencoder: x → tanh(linear 5) → code (linear 2) → tanh(linear 5) →
+// recon (linear 8); outputs recon and code; the loss mse(recon, x) +
+// 0.5·mse(code, code_target), x being a target too; Adam.
+func autoencoder(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Graph {
+	b := newGraph(t, "AutoEncoder", dtype, 4, false)
+	x := b.input("x", 8)
+	t1 := b.add("t1", ir.OpTanh, ir.Attrs{}, b.linear("e1", x, 5))
+	code := b.linear("code", t1, 2)
+	t2 := b.add("t2", ir.OpTanh, ir.Attrs{}, b.linear("d1", code, 5))
+	recon := b.linear("recon", t2, 8)
+	b.g.Outputs = []*ir.Value{recon, code}
+	half := b.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: 0.5})
+	weighted := b.add("", ir.OpMul, ir.Attrs{}, b.mse(code, b.target("code_target", 2)), half)
+	loss := b.add("", ir.OpAdd, ir.Attrs{}, b.mse(recon, x), weighted)
+	return b.train(loss, "adam", map[string][]float64{"lr": {0.01}}, opts)
+}
+
+// rank3: x[3,4] per sample, times a parameter of the same shape (drawn
+// from its fan-in), plus a bias of ones and one of zeros, tanh, against a
+// target of the same shape.
+func rank3(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Graph {
+	b := newGraph(t, "Rank3", dtype, 2, false)
+	x := b.input("x", 3, 4)
+	scale := b.g.Leaf(ir.OpParam, "scale", ir.Shape{3, 4}, ir.Attrs{FanIn: 4})
+	gain := b.g.Leaf(ir.OpParam, "gain", ir.Shape{4}, ir.Attrs{Init: "ones"})
+	shift := b.g.Leaf(ir.OpParam, "shift", ir.Shape{3, 1}, ir.Attrs{Init: "zeros"})
+	h := b.add("h", ir.OpMul, ir.Attrs{}, x, scale)
+	h = b.add("g", ir.OpMul, ir.Attrs{}, h, gain)
+	h = b.add("s", ir.OpAdd, ir.Attrs{}, h, shift)
+	y := b.add("y", ir.OpTanh, ir.Attrs{}, h)
+	b.g.Outputs = []*ir.Value{y}
+	return b.train(b.mse(y, b.target("y_target", 3, 4)), "sgd", map[string][]float64{"lr": {0.1}, "momentum": {0.9}}, opts)
+}
+
+// unbatchedClasses: two inputs of one sample, cross-entropy against a
+// class index, which goes by value, and a second output of one number,
+// which goes by pointer.
+func unbatchedClasses(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Graph {
+	b := newGraph(t, "UnbatchedClasses", dtype, 1, true)
+	x, c := b.input("image", 4), b.input("len", 3)
+	h := b.add("h", ir.OpAdd, ir.Attrs{}, b.linear("a", x, 3), b.linear("b", c, 3))
+	b.g.Outputs = []*ir.Value{h, b.add("total", ir.OpSum, ir.Attrs{Axes: []int{1}}, h)}
+	label := b.target("label")
+	label.DType = ir.Int
+	loss := b.add("", ir.OpCrossEntropy, ir.Attrs{Reduction: "mean"}, h, label)
+	return b.train(loss, "sgd", map[string][]float64{"lr": {0.1}}, opts)
+}
+
+// TestGenerateGeneralAPI: a network of several inputs or outputs, or of
+// tensors of another rank than [batch, features], gets methods with one
+// parameter per tensor, named after it, and its generated tests compile.
+func TestGenerateGeneralAPI(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		graph  func(testing.TB, ir.DType, passes.Options) *ir.Graph
+		dtype  ir.DType
+		api    map[string]string
+		consts map[string]string
+		lines  []string
+	}{
+		{
+			name: "two inputs", graph: twoInputs, dtype: ir.F64,
+			api: map[string]string{
+				"(*Model).Forward":   "func(x *[4][5]float64, c *[4][3]float64, out *[4][2]float64)",
+				"(*Model).Backward":  "func(x *[4][5]float64, c *[4][3]float64, target *[4][2]float64) float64",
+				"(*Model).TrainStep": "func(x *[4][5]float64, c *[4][3]float64, target *[4][2]float64) float64",
+			},
+			consts: map[string]string{"Batch": "4"},
+			lines: []string{
+				"// Forward runs the network on the inputs x and c and writes its output into out.",
+				"func (m *Model) Forward(x *[Batch][5]float64, c *[Batch][3]float64, out *[Batch][2]float64) {",
+				"// Backward runs the network on x and c, returns the loss mse(out, target) and sets the\n",
+				"func (m *Model) TrainStep(x *[Batch][5]float64, c *[Batch][3]float64, target *[Batch][2]float64) float64 {",
+				"loss := m.Backward(x, c, target)",
+				"m.forward(x, c)",
+			},
+		},
+		{
+			name: "two outputs", graph: autoencoder, dtype: ir.F32,
+			api: map[string]string{
+				"(*Model).Forward":   "func(x *[4][8]float32, recon *[4][8]float32, code *[4][2]float32)",
+				"(*Model).Backward":  "func(x *[4][8]float32, codeTarget *[4][2]float32) float32",
+				"(*Model).TrainStep": "func(x *[4][8]float32, codeTarget *[4][2]float32) float32",
+			},
+			consts: map[string]string{"Batch": "4"},
+			lines: []string{
+				"// Forward runs the network on the input x and writes its outputs into recon and code.",
+				"// Backward runs the network on x, returns the loss mse(recon, x) +\n// mse(code, codeTarget)·0.5 and sets",
+			},
+		},
+		{
+			name: "rank 3", graph: rank3, dtype: ir.F64,
+			api: map[string]string{
+				"(*Model).Forward":   "func(x *[2][3][4]float64, y *[2][3][4]float64)",
+				"(*Model).Backward":  "func(x *[2][3][4]float64, yTarget *[2][3][4]float64) float64",
+				"(*Model).TrainStep": "func(x *[2][3][4]float64, yTarget *[2][3][4]float64) float64",
+			},
+			consts: map[string]string{"Batch": "2"},
+			lines: []string{
+				"runtime.FillUniform(r, unsafe.Slice(&m.Scale[0][0], 12), runtime.LinearBound(4))",
+				"for i := range m.Gain {\n\t\tm.Gain[i] = 1\n\t}",
+				"func (m *Model) Forward(x *[Batch][3][4]float64, y *[Batch][3][4]float64) {",
+			},
+		},
+		{
+			name: "unbatched class index", graph: unbatchedClasses, dtype: ir.F32,
+			api: map[string]string{
+				"(*Model).Forward":   "func(image *[4]float32, lenArg *[3]float32, h *[3]float32, total *float32)",
+				"(*Model).Backward":  "func(image *[4]float32, lenArg *[3]float32, label int) float32",
+				"(*Model).TrainStep": "func(image *[4]float32, lenArg *[3]float32, label int) float32",
+			},
+			consts: map[string]string{},
+			lines: []string{
+				"// Forward runs the network on the inputs image and lenArg and writes its outputs into h\n// and total. Each argument is one sample's tensor, an array of its shape.\n",
+				"// Backward runs the network on image and lenArg, returns the loss\n// cross_entropy(h, label) and sets",
+				"*total = m.slot",
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := tt.graph(t, tt.dtype, passes.Options{})
+			cfg := config
+			cfg.Tests = true
+			files := generateFiles(t, g, cfg, "model.nn.go", "model.nn_test.go")
+			pkg := typecheck(t, files[0].Data, files[1].Data)
+			got := api(pkg)
+			for name, want := range tt.api {
+				if got[name] != want {
+					t.Errorf("%s: %s, want %s", name, got[name], want)
+				}
+			}
+			diff(t, "constant", constants(pkg), tt.consts)
+			src := string(files[0].Data)
+			for _, line := range tt.lines {
+				if !strings.Contains(src, line) {
+					t.Errorf("the generated code lacks %q", line)
+				}
+			}
+			if t.Failed() {
+				t.Logf("generated:\n%s\n%s", files[0].Data, files[1].Data)
+			}
+
+			// Inference only: the targets go, and Forward stays.
+			infer := tt.graph(t, tt.dtype, passes.Options{Infer: true})
+			files = generateFiles(t, infer, cfg, "model.nn.go", "model.nn_test.go")
+			pkg = typecheck(t, files[0].Data, files[1].Data)
+			if got := api(pkg)["(*Model).Forward"]; got != tt.api["(*Model).Forward"] {
+				t.Errorf("inference only: Forward %s, want %s", got, tt.api["(*Model).Forward"])
+			}
+		})
+	}
+}
+
+// TestGenerateRefusesCollidingArguments: two tensors whose names would be
+// the same Go parameter.
+func TestGenerateRefusesCollidingArguments(t *testing.T) {
+	b := newGraph(t, "Collide", ir.F64, 2, false)
+	x, c := b.input("a_b", 3), b.input("aB", 3)
+	x.Pos, c.Pos = ir.Pos{File: "model.nn", Line: 3, Col: 7}, ir.Pos{File: "model.nn", Line: 4, Col: 7}
+	h := b.add("h", ir.OpAdd, ir.Attrs{}, b.linear("l1", x, 2), b.linear("l2", c, 2))
+	b.g.Outputs = []*ir.Value{h}
+	g := b.train(b.mse(h, b.target("t", 2)), "sgd", map[string][]float64{"lr": {0.1}}, passes.Options{})
+	_, err := codegen.Generate(g, config)
+	want := "model.nn:4:7: the input aB and the input a_b (model.nn:3:7) would both be the Go parameter aB of the generated methods; rename one"
+	if err == nil || err.Error() != want {
+		t.Errorf("Generate: %v, want %q", err, want)
+	}
+}
+
+func TestArgumentNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"x": "x", "code_target": "codeTarget", "ln.weight": "lnWeight", "lr": "lr", "id_map": "idMap", "map_id": "mapID",
+		"Image": "image", "myInput": "myInput", "1st": "x1st", "": "x", "m": "mArg", "len": "lenArg", "type": "typeArg",
+		"i": "iArg", "n2": "n2Arg", "s": "sArg", "runtime": "runtimeArg", "c": "c", "t": "t", "target": "target",
+	} {
+		if got := codegen.ArgName(name); got != want {
+			t.Errorf("argName(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

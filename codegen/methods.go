@@ -50,51 +50,334 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 	return calls
 }
 
-// genForward emits forward (the forward phase into the model's slots, shared
-// with Backward) and Forward (forward, then the output copied out).
-func (gen *generator) genForward(f *jen.File) {
-	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
-	xParam := []jen.Code{jen.Id("x").Add(gen.apiType(x))}
-	body := gen.phase(f, "forward", xParam, []jen.Code{jen.Id("x")}, ir.Forward)
-	f.Comment("forward computes every forward value into the model's memory.")
-	f.Func().Params(receiver()).Id("forward").Params(xParam...).Block(body...)
+// The generated API. In the classic case, one data input and one output
+// of [batch, features] with at most one target (features, or class
+// indices), the methods are Forward(x, y), Backward(x, target) and
+// TrainStep(x, target), and the constants Inputs and Outputs size the
+// arrays. Otherwise each method takes one parameter per tensor, named
+// after its .nn name (argName): Forward(inputs..., outputs...),
+// Backward(inputs..., targets...) and TrainStep(inputs..., targets...),
+// the inputs in declaration order, the outputs in the output line's, and
+// the targets (the loss's inputs that are not data inputs) in theirs. A
+// parameter is a pointer to the tensor's array, the batch axis first
+// ([Batch]) unless the model is unbatched; a single number of an unbatched
+// model (a class index) goes by value as an input.
 
-	copyOut := []jen.Code{gen.outputCopy(y)}
-	if !vectorized(y) {
-		copyOut = gen.copyLoops(y)
+// classicAPI reports whether g gets the classic API.
+func classicAPI(g *ir.Graph) bool {
+	var data, targets []*ir.Value
+	for _, v := range g.Inputs() {
+		if v.Phase == ir.Forward {
+			data = append(data, v)
+		} else {
+			targets = append(targets, v)
+		}
 	}
-	f.Comment("Forward computes the network's output y for the input x.")
-	f.Func().Params(receiver()).Id("Forward").Params(
-		jen.Id("x").Add(gen.apiType(x)),
-		jen.Id("y").Add(gen.apiType(y)),
-	).Block(append([]jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}, copyOut...)...)
+	if len(data) != 1 || len(g.Outputs) != 1 || len(data[0].Shape) != 2 || len(g.Outputs[0].Shape) != 2 {
+		return false
+	}
+	switch {
+	case len(targets) > 1, g.Loss != nil && len(targets) == 0:
+		return false
+	case len(targets) == 1:
+		t := targets[0]
+		return len(t.Shape) == 2 || t.DType == ir.Int && len(t.Shape) == 1
+	}
+	return true
 }
 
-// copyLoops copies the output value into the caller's y element by element.
-func (gen *generator) copyLoops(y *ir.Value) []jen.Code {
-	return gen.loops([]string{"n", "i"}, y.Shape, func(idx []index) []jen.Code {
-		dst := jen.Id("y")
-		if !gen.g.Unbatched {
-			dst = dst.Index(idx[0].code())
+// inputArg names input v's parameter: x or target in the classic API,
+// else after its .nn name.
+func inputArg(g *ir.Graph, v *ir.Value) string {
+	switch {
+	case !classicAPI(g):
+		return argName(v.Name)
+	case v.Phase == ir.Forward:
+		return "x"
+	}
+	return "target"
+}
+
+// dataArgs are the data inputs, as Forward, Backward and TrainStep take
+// them first.
+func (gen *generator) dataArgs() []argument { return gen.inputArgs(true) }
+
+// targetArgs are the loss's targets that are not data inputs, as Backward
+// and TrainStep take them after the data inputs.
+func (gen *generator) targetArgs() []argument { return gen.inputArgs(false) }
+
+func (gen *generator) inputArgs(data bool) []argument {
+	var out []argument
+	for _, v := range gen.g.Inputs() {
+		if (v.Phase == ir.Forward) == data {
+			what := "the target "
+			if data {
+				what = "the input "
+			}
+			out = append(out, argument{name: gen.args[v], v: v, what: what + v.Name})
 		}
-		return []jen.Code{dst.Index(idx[1].code()).Op("=").Add(gen.at(y, idx...))}
+	}
+	return out
+}
+
+// outputArgs are the outputs, as Forward takes them after the inputs: y in
+// the classic API, else named after their .nn names (y1, y2, ... for
+// outputs without one; xOut for an output that is the input x).
+func (gen *generator) outputArgs() []argument {
+	classic := classicAPI(gen.g)
+	var out []argument
+	for i, v := range gen.g.Outputs {
+		name := v.Name
+		switch {
+		case classic:
+			name = "y"
+		case name == "":
+			name = "y" + strconv.Itoa(i+1)
+		case v.Op == ir.OpInput:
+			name += "_out" // the network returns an input as it is: x, then xOut
+		}
+		out = append(out, argument{name: argName(name), v: v, what: "the output " + name, output: true})
+	}
+	return out
+}
+
+// params declares the arguments as a method's parameters.
+func (gen *generator) params(args []argument) []jen.Code {
+	classic := classicAPI(gen.g)
+	var out []jen.Code
+	for _, a := range args {
+		if classic {
+			out = append(out, jen.Id(a.name).Add(gen.apiType(a.v)))
+			continue
+		}
+		out = append(out, jen.Id(a.name).Add(gen.argType(a)))
+	}
+	return out
+}
+
+// ids are the arguments' names, to pass them on.
+func ids(args []argument) []jen.Code {
+	out := make([]jen.Code, len(args))
+	for i, a := range args {
+		out[i] = jen.Id(a.name)
+	}
+	return out
+}
+
+// apiDims are the dimensions of v as the caller's array has them: without
+// the batch axis in an unbatched model.
+func (gen *generator) apiDims(v *ir.Value) ir.Shape {
+	if gen.g.Unbatched && len(v.Shape) > 0 {
+		return v.Shape[1:]
+	}
+	return v.Shape
+}
+
+// argType is the Go type of an argument in the general API: a pointer to
+// its array, the batch axis written [Batch]; a single number of an
+// unbatched model by value as an input, by pointer as an output.
+func (gen *generator) argType(a argument) *jen.Statement {
+	dims := gen.apiDims(a.v)
+	if len(dims) == 0 && !a.output {
+		return goType(a.v.DType)
+	}
+	t := jen.Op("*")
+	for i, d := range dims {
+		if i == 0 && !gen.g.Unbatched {
+			t = t.Index(jen.Id("Batch"))
+			continue
+		}
+		t = t.Index(jen.Lit(d))
+	}
+	return t.Add(goType(a.v.DType))
+}
+
+// argumentsComment explains the general API's parameters.
+func (gen *generator) argumentsComment() string {
+	if gen.g.Unbatched {
+		return "Each argument is one sample's tensor, an array of its shape."
+	}
+	return "Each argument holds a tensor of Batch samples, an array of its shape with the sample first."
+}
+
+// comment emits text as comment lines of at most about 90 columns, broken
+// only at spaces outside parentheses.
+func comment(f *jen.File, text string) {
+	var words []string
+	depth, start := 0, 0
+	for i, r := range text + " " {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+		case r == ' ' && depth == 0:
+			if i > start {
+				words = append(words, text[start:i])
+			}
+			start = i + 1
+		}
+	}
+	line := ""
+	for _, word := range words {
+		if line != "" && len(line)+1+len(word) > 86 {
+			f.Comment(line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	f.Comment(line)
+}
+
+// plural is word for n things.
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// list joins the arguments' names as a sentence does: "x, c and t".
+func list(args []argument) string {
+	names := make([]string, len(args))
+	for i, a := range args {
+		names[i] = a.name
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// lossString writes the loss as an expression of the losses it sums, for
+// comments: "mse(recon, x) + 0.5·mse(code, codeTarget)"; the network's
+// values in it by name.
+func (gen *generator) lossString(v *ir.Value) string {
+	outputs := map[*ir.Value]string{}
+	for _, o := range gen.outputArgs() {
+		outputs[o.v] = o.name
+	}
+	var str func(v *ir.Value, inner bool) string
+	str = func(v *ir.Value, inner bool) string {
+		arithmetic := v.Op == ir.OpAdd || v.Op == ir.OpSub || v.Op == ir.OpMul || v.Op == ir.OpDiv
+		if len(v.Args) == 2 && (ir.Losses[v.Op] != "" || arithmetic && v.Phase != ir.Forward) {
+			a, b := str(v.Args[0], true), str(v.Args[1], true)
+			s := ""
+			switch v.Op {
+			case ir.OpAdd:
+				s = str(v.Args[0], false) + " + " + b
+			case ir.OpSub:
+				s = a + " - " + b
+			case ir.OpMul:
+				return a + "·" + b
+			case ir.OpDiv:
+				return a + "/" + b
+			default:
+				return fmt.Sprintf("%s(%s, %s)", v.Op, str(v.Args[0], false), str(v.Args[1], false))
+			}
+			if inner {
+				return "(" + s + ")"
+			}
+			return s
+		}
+		if name, ok := outputs[v]; ok {
+			return name
+		}
+		return gen.label(v)
+	}
+	return str(v, false)
+}
+
+// genForward emits forward (the forward phase into the model's slots, shared
+// with Backward) and Forward (forward, then the outputs copied out).
+func (gen *generator) genForward(f *jen.File) {
+	in, outs := gen.dataArgs(), gen.outputArgs()
+	inParams := gen.params(in)
+	body := gen.phase(f, "forward", inParams, ids(in), ir.Forward)
+	f.Comment("forward computes every forward value into the model's memory.")
+	f.Func().Params(receiver()).Id("forward").Params(inParams...).Block(body...)
+
+	code := []jen.Code{jen.Id("m").Dot("forward").Call(ids(in)...)}
+	if classicAPI(gen.g) {
+		y := outs[0].v
+		if vectorized(y) {
+			code = append(code, gen.outputCopy(y))
+		} else {
+			code = append(code, gen.copyLoops("y", y)...)
+		}
+		f.Comment("Forward computes the network's output y for the input x.")
+	} else {
+		for _, o := range outs {
+			code = append(code, gen.copyOut(o)...)
+		}
+		comment(f, fmt.Sprintf("Forward runs the network on the %s %s and writes its %s into %s. %s",
+			plural("input", len(in)), list(in), plural("output", len(outs)), list(outs), gen.argumentsComment()))
+	}
+	f.Func().Params(receiver()).Id("Forward").Params(gen.params(slices.Concat(in, outs))...).Block(code...)
+}
+
+// copyLoops copies output value y into the caller's array name element by
+// element.
+func (gen *generator) copyLoops(name string, y *ir.Value) []jen.Code {
+	names := []string{"n"}
+	if len(y.Shape) > 0 {
+		names = append(names, axisNames("", len(y.Shape)-1)...)
+	}
+	return gen.loops(names[:len(y.Shape)], y.Shape, func(idx []index) []jen.Code {
+		at := idx
+		if len(at) > 0 && gen.g.Unbatched {
+			at = at[1:]
+		}
+		dst := jen.Id(name)
+		if len(at) == 0 {
+			dst = jen.Op("*").Id(name) // one number, through its pointer
+		}
+		return []jen.Code{indexed(dst, at).Op("=").Add(gen.at(y, idx...))}
 	})
+}
+
+// copyOut copies an output into the caller's array: its numbers at once
+// when it lies in one array (a slot, a parameter or an input) and is big
+// enough for the vector kernels or of a rank above 2, else element by
+// element.
+func (gen *generator) copyOut(o argument) []jen.Code {
+	dims := gen.apiDims(o.v)
+	switch o.v.Storage.Kind {
+	case ir.InSlot, ir.InParam, ir.InGrad, ir.InArg:
+		if len(dims) > 0 && (vectorized(o.v) || len(o.v.Shape) > 2) {
+			dst := jen.Id(o.name).Index(jen.Op(":"))
+			if len(dims) > 1 {
+				first := jen.Op("&").Id(o.name)
+				for range dims {
+					first = first.Index(jen.Lit(0))
+				}
+				dst = jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(o.v.Shape.Size()))
+			}
+			return []jen.Code{jen.Copy(dst, gen.flatValue(o.v))}
+		}
+	}
+	return gen.copyLoops(o.name, o.v)
 }
 
 // genBackward emits Backward: forward, the loss, and its gradients.
 func (gen *generator) genBackward(f *jen.File) {
-	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
-	body := []jen.Code{jen.Id("m").Dot("forward").Call(jen.Id("x"))}
-	body = append(body, gen.phase(f, "backward", []jen.Code{jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))},
-		[]jen.Code{jen.Id("x"), jen.Id("target")}, ir.Loss, ir.Backward)...)
+	in, targets := gen.dataArgs(), gen.targetArgs()
+	all := slices.Concat(in, targets)
+	body := []jen.Code{jen.Id("m").Dot("forward").Call(ids(in)...)}
+	body = append(body, gen.phase(f, "backward", gen.params(all), ids(all), ir.Loss, ir.Backward)...)
 	body = append(body, jen.Return(gen.at(gen.g.Loss)))
-	f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and", gen.g.Loss.Op))
-	f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
-	f.Comment("overwrites the previous gradients, as PyTorch's zero_grad followed by backward.")
-	f.Func().Params(receiver()).Id("Backward").Params(
-		jen.Id("x").Add(gen.apiType(x)),
-		jen.Id("target").Add(gen.apiType(t)),
-	).Add(gen.elem()).Block(body...)
+	if classicAPI(gen.g) {
+		f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and", gen.g.Loss.Op))
+		f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
+		f.Comment("overwrites the previous gradients, as PyTorch's zero_grad followed by backward.")
+	} else {
+		comment(f, fmt.Sprintf("Backward runs the network on %s, returns the loss %s and sets the gradient of that loss for every parameter (the ...Grad fields). It overwrites the previous gradients, as PyTorch's zero_grad followed by backward.",
+			list(in), gen.lossString(gen.g.Loss)))
+	}
+	f.Func().Params(receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(body...)
 }
 
 // genStep emits Step, the optimizer's update from the current gradients.
@@ -180,13 +463,10 @@ func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
 
 // genTrainStep emits TrainStep = Backward + Step.
 func (gen *generator) genTrainStep(f *jen.File) {
-	x, t := gen.input(ir.Forward), gen.input(ir.Loss)
+	all := slices.Concat(gen.dataArgs(), gen.targetArgs())
 	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
-	f.Func().Params(receiver()).Id("TrainStep").Params(
-		jen.Id("x").Add(gen.apiType(x)),
-		jen.Id("target").Add(gen.apiType(t)),
-	).Add(gen.elem()).Block(
-		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(jen.Id("x"), jen.Id("target")),
+	f.Func().Params(receiver()).Id("TrainStep").Params(gen.params(all)...).Add(gen.elem()).Block(
+		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(ids(all)...),
 		jen.Id("m").Dot("Step").Call(),
 		jen.Return(jen.Id("loss")),
 	)

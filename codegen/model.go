@@ -8,9 +8,17 @@ import (
 	"github.com/nngen/nngen/ir"
 )
 
-// genSizes emits the sizes users need to declare inputs and outputs.
+// genSizes emits the sizes users need to declare inputs and outputs: in the
+// classic API (see classicAPI) the features of x and y and the batch, else
+// the batch alone, which the methods' array types name.
 func (gen *generator) genSizes(f *jen.File) {
-	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
+	if !classicAPI(gen.g) {
+		if !gen.g.Unbatched {
+			f.Const().Id("Batch").Op("=").Lit(gen.g.Batch).Comment("samples per call")
+		}
+		return
+	}
+	x, y := gen.dataArgs()[0].v, gen.g.Outputs[0]
 	defs := []jen.Code{
 		jen.Id("Inputs").Op("=").Lit(x.Shape[1]).Comment("features per sample of x"),
 		jen.Id("Outputs").Op("=").Lit(y.Shape[1]).Comment("features per sample of y"),
@@ -19,17 +27,6 @@ func (gen *generator) genSizes(f *jen.File) {
 		defs = append(defs, jen.Id("Batch").Op("=").Lit(gen.g.Batch).Comment("samples per call"))
 	}
 	f.Const().Defs(defs...)
-}
-
-// input is the graph's input of the given phase: the data or the target.
-func (gen *generator) input(phase ir.Phase) *ir.Value {
-	for _, v := range gen.g.Inputs() {
-		if v.Phase == phase {
-			return v
-		}
-	}
-	gen.fail(fmt.Errorf("codegen: the graph has no %s input", phase))
-	return &ir.Value{Shape: ir.Shape{1, 1}}
 }
 
 // genModel emits the Model struct: the optimizer's settings, the parameters
@@ -67,13 +64,24 @@ func (gen *generator) genNew(f *jen.File) {
 	case gen.usesGemm():
 		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
 	}
-	// Parameters outside a linear layer (an ONNX model's constants) start
-	// at zero; they have no fan-in to scale by.
+	// A parameter of a linear layer is drawn as PyTorch's nn.Linear does; one
+	// outside (declared with param) as its layer would, from its FanIn, or
+	// set to ones; the rest (zeros, an ONNX model's constants) start at zero.
 	fanIn := gen.fanIns()
-	var fills []jen.Code
+	var fills, ones []jen.Code
+	others := false
 	for _, p := range gen.g.Params() {
-		if fanIn[p] > 0 {
+		switch {
+		case fanIn[p] > 0:
 			fills = append(fills, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn[p]))))
+		case p.FanIn > 0:
+			others = true
+			fills = append(fills, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(p.FanIn))))
+		case p.Init == "ones":
+			others = true
+			ones = append(ones, gen.fillOnes(p)...)
+		case p.Init == "zeros":
+			others = true
 		}
 	}
 	if len(fills) > 0 {
@@ -82,10 +90,36 @@ func (gen *generator) genNew(f *jen.File) {
 	} else {
 		body = append(body, jen.Id("_").Op("=").Id("seed").Comment("nothing to initialise"))
 	}
+	body = append(body, ones...)
 	body = append(body, jen.Return(jen.Id("m")))
 	f.Comment("New returns a model with PyTorch's default nn.Linear initialisation: every weight and")
 	f.Comment("bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.")
+	if others {
+		f.Comment("A parameter declared on its own starts as declared: ones, zeros, or uniform")
+		f.Comment("in ±1/√fan_in of the layer it belongs to.")
+	}
 	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Op("*").Id("Model").Block(body...)
+}
+
+// fillOnes sets every element of parameter p to 1, in loops over its array.
+func (gen *generator) fillOnes(p *ir.Value) []jen.Code {
+	field := jen.Id("m").Dot(paramField(p))
+	if len(p.Shape) == 0 {
+		return []jen.Code{field.Op("=").Lit(1)}
+	}
+	names := axisNames("", len(p.Shape))
+	var nest func(d int) jen.Code
+	nest = func(d int) jen.Code {
+		at := jen.Id("m").Dot(paramField(p))
+		for _, name := range names[:d] {
+			at = at.Index(jen.Id(name))
+		}
+		if d == len(names) {
+			return at.Op("=").Lit(1)
+		}
+		return jen.For(jen.Id(names[d]).Op(":=").Range().Add(at)).Block(nest(d + 1))
+	}
+	return []jen.Code{jen.Comment(p.Name + " starts at ones"), nest(0)}
 }
 
 func (gen *generator) hyperDefaults() []jen.Code {

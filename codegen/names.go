@@ -3,8 +3,12 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"go/token"
+	"go/types"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -59,10 +63,11 @@ func (gen *generator) members() []member {
 // would be the same Go name, for .nn and ONNX models alike, naming the
 // source of the later one (an ONNX initializer called "lr" or
 // "fc.weight_grad", say), so that no generated package fails to compile
-// with "redeclared" or "field and method with the same name".
+// with "redeclared" or "field and method with the same name"; and every
+// pair of the methods' parameters that would (checkArgs).
 func (gen *generator) checkNames() []error {
 	g := gen.g
-	var errs []error
+	errs := gen.checkArgs()
 	seen := map[string]member{}
 	for _, m := range gen.members() {
 		first, taken := seen[m.name]
@@ -159,4 +164,82 @@ func checkConstants(g *ir.Graph) []error {
 		}
 	}
 	return slices.Clip(errs)
+}
+
+// argName is the generated methods' parameter for a tensor of the given
+// .nn name: lowerCamelCase ("code_target" → "codeTarget", "ln.weight" →
+// "lnWeight"), with Arg appended where that would be reserved (see
+// reservedArg).
+func argName(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool {
+		return !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) {
+		for _, word := range strings.Split(part, "_") {
+			switch up := strings.ToUpper(word); {
+			case word == "":
+			case b.Len() == 0 && initialisms[up]:
+				b.WriteString(strings.ToLower(word))
+			case b.Len() == 0:
+				b.WriteString(strings.ToLower(word[:1]) + word[1:])
+			case initialisms[up]:
+				b.WriteString(up)
+			default:
+				b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+			}
+		}
+	}
+	s := b.String()
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
+		s = "x" + s
+	}
+	if reservedArg(s) {
+		s += "Arg"
+	}
+	return s
+}
+
+// reservedArg reports whether a parameter of the generated methods cannot
+// be called name: a Go keyword or predeclared identifier, the receiver m, a
+// package the generated file imports, or a name that the methods' bodies
+// declare (loop indexes i, j, k, l, n, r, b, each maybe followed by
+// digits; sums s, differences d, scales, found) and would shadow the
+// argument with.
+func reservedArg(name string) bool {
+	return token.IsKeyword(name) || types.Universe.Lookup(name) != nil || argReserved[name] || loopIndex.MatchString(name)
+}
+
+var (
+	argReserved = map[string]bool{"m": true, "runtime": true, "unsafe": true, "math": true,
+		"s": true, "d": true, "scale": true, "found": true, "loss": true}
+	loopIndex = regexp.MustCompile(`^[ijklnrb][0-9]*$`)
+)
+
+// argument is a tensor that the caller passes to the generated methods.
+type argument struct {
+	name string // the Go parameter
+	v    *ir.Value
+	what string // for messages: "the input x"
+	// output: Forward writes it (an unbatched model's single number is
+	// then passed by pointer too)
+	output bool
+}
+
+// checkArgs reports every two tensors of the generated methods that would
+// be the same Go parameter ("code_target" and "codeTarget", or an output
+// that is an input), so that no method fails to compile with "duplicate
+// argument".
+func (gen *generator) checkArgs() []error {
+	var errs []error
+	seen := map[string]argument{}
+	for _, a := range slices.Concat(gen.dataArgs(), gen.targetArgs(), gen.outputArgs()) {
+		first, taken := seen[a.name]
+		if !taken {
+			seen[a.name] = a
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %s and %s (%s) would both be the Go parameter %s of the generated methods; rename one",
+			posOf(gen.g, a.v), a.what, first.what, posOf(gen.g, first.v), a.name))
+	}
+	return errs
 }

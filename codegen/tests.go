@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"slices"
+	"strings"
 	"text/template"
 
 	"github.com/nngen/nngen/ir"
@@ -16,24 +18,30 @@ import (
 // formats it as jennifer does the package.
 func (gen *generator) genTests(cfg Config) (File, error) {
 	g := gen.g
-	x, y := gen.input(ir.Forward), g.Outputs[0]
 	data := map[string]any{
-		"Header":  fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source),
-		"Package": cfg.Package,
-		"Float":   goTypeName(g.DType),
-		"XType":   typeString(gen.apiType(x)),
-		"YType":   typeString(gen.apiType(y)),
-		"Batched": !g.Unbatched,
-		"Train":   g.Loss != nil,
-		"Step":    g.Optimizer != nil,
-		"Classes": 0,
+		"Header":     fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source),
+		"Pretrained": cfg.Pretrained,
+		"Package":    cfg.Package,
+		"Float":      goTypeName(g.DType),
+		"Batched":    !g.Unbatched,
+		"Train":      g.Loss != nil,
+		"Step":       g.Optimizer != nil,
+		"Classes":    0,
+		"Classic":    classicAPI(g),
 	}
-	if g.Loss != nil {
-		t := gen.input(ir.Loss)
-		data["TargetType"] = typeString(gen.apiType(t))
-		if t.DType == ir.Int {
-			data["Classes"] = g.Loss.Args[0].Shape[1]
+	if classicAPI(g) {
+		x, y := gen.dataArgs()[0].v, g.Outputs[0]
+		data["XType"] = typeString(gen.apiType(x))
+		data["YType"] = typeString(gen.apiType(y))
+		if g.Loss != nil {
+			t := gen.targetArgs()[0].v
+			data["TargetType"] = typeString(gen.apiType(t))
+			if t.DType == ir.Int {
+				data["Classes"] = g.Loss.Args[0].Shape[1]
+			}
 		}
+	} else {
+		gen.generalTests(data)
 	}
 	var buf bytes.Buffer
 	if err := testsTemplate.Execute(&buf, data); err != nil {
@@ -44,6 +52,84 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 		return File{}, fmt.Errorf("codegen: tests: %w", err)
 	}
 	return File{Name: cfg.Output + "_test.go", Data: src}, nil
+}
+
+// generalTests fills in the test template's blanks for the general API
+// (see classicAPI): a struct nngenArgs with a field per argument, the code
+// that samples the inputs and targets into it, and the methods' argument
+// lists.
+func (gen *generator) generalTests(data map[string]any) {
+	in, targets, outs := gen.dataArgs(), gen.targetArgs(), gen.outputArgs()
+	var fields, fill strings.Builder
+	call := func(args []argument) string {
+		var s []string
+		for _, a := range args {
+			if strings.HasPrefix(typeString(gen.argType(a)), "*") {
+				s = append(s, "&args."+a.name)
+			} else {
+				s = append(s, "args."+a.name)
+			}
+		}
+		return strings.Join(s, ", ")
+	}
+	for _, a := range slices.Concat(in, targets, outs) {
+		fmt.Fprintf(&fields, "\t%s %s // %s\n", a.name, strings.TrimPrefix(typeString(gen.argType(a)), "*"), a.what)
+	}
+	float := goTypeName(gen.g.DType)
+	for _, a := range slices.Concat(in, targets) {
+		var value string
+		switch {
+		case a.v.DType == ir.Int && gen.classes(a.v) > 0:
+			value = fmt.Sprintf("int(r.Uint64() %% %d)", gen.classes(a.v))
+		case a.v.DType != gen.g.DType:
+			fmt.Fprintf(&fill, "\t// %s stays zero\n", a.name)
+			continue
+		case a.v.Phase == ir.Forward:
+			value = float + "(r.Uniform(-1, 1))"
+		default:
+			value = float + "(r.Uniform(0, 1))"
+		}
+		fill.WriteString(sampleLoops("args."+a.name, len(gen.apiDims(a.v)), !gen.g.Unbatched, value))
+	}
+	what := "inputs"
+	if len(targets) > 0 {
+		what = "inputs and targets"
+	}
+	data["What"] = what
+	data["Fields"] = fields.String()
+	data["Fill"] = fill.String()
+	data["ForwardArgs"] = call(slices.Concat(in, outs))
+	data["BackwardArgs"] = call(slices.Concat(in, targets))
+}
+
+// sampleLoops sets every element of the array dst of the given rank to
+// value, in nested loops: n over the batch, then i, j, k...
+func sampleLoops(dst string, rank int, batched bool, value string) string {
+	names := axisNames("", rank)
+	if batched && rank > 0 {
+		names = append([]string{"n"}, axisNames("", rank-1)...)
+	}
+	var b strings.Builder
+	at := dst
+	for _, name := range names {
+		fmt.Fprintf(&b, "for %s := range %s {\n", name, at)
+		at += "[" + name + "]"
+	}
+	fmt.Fprintf(&b, "%s = %s\n", at, value)
+	b.WriteString(strings.Repeat("}\n", rank))
+	return b.String()
+}
+
+// classes is the number of classes of a class-index target: the last axis
+// of the logits its cross-entropy reads; 0 if no cross-entropy reads it.
+func (gen *generator) classes(t *ir.Value) int {
+	for _, v := range gen.g.Values {
+		if v.Op == ir.OpCrossEntropy && v.Args[1] == t {
+			z := v.Args[0].Shape
+			return z[len(z)-1]
+		}
+	}
+	return 0
 }
 
 func goTypeName(d ir.DType) string { return typeString(goType(d)) }
@@ -72,6 +158,21 @@ import (
 
 	"github.com/nngen/nngen/runtime"
 )
+
+{{- if not .Classic}}
+
+// nngenArgs holds an array for each argument of the methods.
+type nngenArgs struct {
+{{.Fields -}}
+}
+
+// nngenSample returns reproducible {{.What}}; the outputs are zero.
+func nngenSample() (args nngenArgs) {
+	r := runtime.NewRNG(7)
+{{.Fill -}}
+	return
+}
+{{- else}}
 
 // nngenSample returns a reproducible input{{if .Train}} and target{{end}}.
 func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}}{{end}}) {
@@ -110,6 +211,7 @@ func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}
 {{- end}}
 	return
 }
+{{- end}}
 {{if .Train}}
 // TestGradients compares Backward's gradients with central finite
 // differences of the loss along random directions d, each moving 16
@@ -118,8 +220,8 @@ func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}
 // kinks at once; a float32 model tries a few step sizes, since rounding
 // wants h large and kinks want it small, and passes if one agrees.
 func TestGradients(t *testing.T) {
-	m := New(1)
-	x, target := nngenSample()
+	m := {{if .Pretrained}}NewPretrained(){{else}}New(1){{end}}
+	{{if .Classic}}x, target{{else}}args{{end}} := nngenSample()
 	// The loss itself is only accurate to some rounding (eps relative,
 	// times a margin for the sums inside it), which the difference divides
 	// by 2h: that is the absolute slack; tolerance is the relative one.
@@ -130,7 +232,7 @@ func TestGradients(t *testing.T) {
 {{- end}}
 	r := runtime.NewRNG(11)
 	for trial := range 4 {
-		m.Backward(&x, {{if ptr .TargetType}}&{{end}}target)
+		m.Backward({{template "backward" .}})
 		params := m.Params()
 		type element struct{ param, index int }
 		var picked []element
@@ -157,7 +259,7 @@ func TestGradients(t *testing.T) {
 			for i, e := range picked { // an element picked twice moves twice, as in Σ grad·d
 				params[e.param].Value[e.index] += {{.Float}}(step * signs[i])
 			}
-			return float64(m.Backward(&x, {{if ptr .TargetType}}&{{end}}target))
+			return float64(m.Backward({{template "backward" .}}))
 		}
 		best := math.Inf(1)
 		ok := false
@@ -184,12 +286,16 @@ func TestGradients(t *testing.T) {
 // TestNoAllocations checks that the generated methods never allocate.
 func TestNoAllocations(t *testing.T) {
 	m := New(1)
+{{- if .Classic}}
 	x{{if .Train}}, target{{end}} := nngenSample()
 	var y {{deref .YType}}
+{{- else}}
+	args := nngenSample()
+{{- end}}
 	checks := map[string]func(){
-		"Forward":  func() { m.Forward(&x, &y) },
+		"Forward":  func() { m.Forward({{template "forward" .}}) },
 {{- if .Train}}
-		"Backward": func() { m.Backward(&x, {{if ptr .TargetType}}&{{end}}target) },
+		"Backward": func() { m.Backward({{template "backward" .}}) },
 {{- end}}
 {{- if .Step}}
 		"Step":     func() { m.Step() },
@@ -204,21 +310,27 @@ func TestNoAllocations(t *testing.T) {
 
 func BenchmarkForward(b *testing.B) {
 	m := New(1)
+{{- if .Classic}}
 	x{{if .Train}}, _{{end}} := nngenSample()
 	var y {{deref .YType}}
+{{- else}}
+	args := nngenSample()
+{{- end}}
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Forward(&x, &y)
+		m.Forward({{template "forward" .}})
 	}
 }
 {{if .Step}}
 func BenchmarkTrainStep(b *testing.B) {
 	m := New(1)
 	m.LR = 0 // the same work per step, without drifting the parameters
-	x, target := nngenSample()
+	{{if .Classic}}x, target{{else}}args{{end}} := nngenSample()
 	b.ReportAllocs()
 	for b.Loop() {
-		m.TrainStep(&x, {{if ptr .TargetType}}&{{end}}target)
+		m.TrainStep({{template "backward" .}})
 	}
 }
-{{end}}`))
+{{end}}
+{{- define "forward"}}{{if .Classic}}&x, &y{{else}}{{.ForwardArgs}}{{end}}{{end}}
+{{- define "backward"}}{{if .Classic}}&x, {{if ptr .TargetType}}&{{end}}target{{else}}{{.BackwardArgs}}{{end}}{{end}}`))

@@ -78,6 +78,7 @@ func TestParity(t *testing.T) {
 			var harness bytes.Buffer
 			if err := harnessTemplate.Execute(&harness, map[string]any{
 				"Package": pkg, "Float": v.dtype, "Infer": v.infer, "Batched": tr.Batch != nil, "Classes": tr.Loss.Type == "cross_entropy",
+				"Sample": tr.arrayType(true), "Result": tr.arrayType(false),
 				"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 			}); err != nil {
 				t.Fatal(err)
@@ -192,6 +193,7 @@ import (
 	"strconv"
 {{- end}}
 	"testing"
+	"unsafe"
 )
 
 type float = {{.Float}}
@@ -241,51 +243,29 @@ func relErr(got []float, want []float64) float64 {
 	return diff / scale
 }
 
-{{if .Batched}}
-type sample = [Batch][Inputs]float
-type result = [Batch][Outputs]float
+type sample = {{.Sample}}
+type result = {{.Result}}
 
-func load(dst *[Batch][Inputs]float, src []float64) {
-	for n := range dst {
-		for i := range dst[n] {
-			dst[n][i] = float(src[n*Inputs+i])
-		}
+// elems is the numbers of an array of any rank, in row-major order.
+func elems[A any](a *A) []float {
+	return unsafe.Slice((*float)(unsafe.Pointer(a)), unsafe.Sizeof(*a)/unsafe.Sizeof(float(0)))
+}
+
+func load(dst *sample, src []float64) {
+	e := elems(dst)
+	for i := range e {
+		e[i] = float(src[i])
 	}
 }
 
-func loadOut(dst *[Batch][Outputs]float, src []float64) {
-	for n := range dst {
-		for i := range dst[n] {
-			dst[n][i] = float(src[n*Outputs+i])
-		}
+func loadOut(dst *result, src []float64) {
+	e := elems(dst)
+	for i := range e {
+		e[i] = float(src[i])
 	}
 }
 
-func flatOut(y *[Batch][Outputs]float) []float {
-	var out []float
-	for n := range y {
-		out = append(out, y[n][:]...)
-	}
-	return out
-}
-{{else}}
-type sample = [Inputs]float
-type result = [Outputs]float
-
-func load(dst *[Inputs]float, src []float64) {
-	for i := range dst {
-		dst[i] = float(src[i])
-	}
-}
-
-func loadOut(dst *[Outputs]float, src []float64) {
-	for i := range dst {
-		dst[i] = float(src[i])
-	}
-}
-
-func flatOut(y *[Outputs]float) []float { return y[:] }
-{{end}}
+func flatOut(y *result) []float { return elems(y) }
 
 {{if and .Classes .Batched}}
 type target = [Batch]int
@@ -552,3 +532,30 @@ func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target, s
 }
 {{end}}
 {{end}}`))
+
+// arrayType is the Go type of the trace's input (sample) or output, with
+// the model's float type spelt float: [Batch][Inputs]float, or without
+// the batch for one sample.
+func (tr trace) arrayType(sample bool) string {
+	size := "Outputs"
+	if sample {
+		size = "Inputs"
+	}
+	if tr.Batch == nil {
+		return "[" + size + "]float"
+	}
+	return "[Batch][" + size + "]float"
+}
+
+// shapeType is the Go array type of a tensor of the given IR shape as the
+// generated API takes it: without the batch axis for one sample.
+func shapeType(shape []int, unbatched bool, elem string) string {
+	if unbatched {
+		shape = shape[1:]
+	}
+	var b strings.Builder
+	for _, d := range shape {
+		fmt.Fprintf(&b, "[%d]", d)
+	}
+	return b.String() + elem
+}

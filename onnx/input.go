@@ -3,7 +3,6 @@ package onnx
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/onnx/onnxpb"
@@ -19,15 +18,21 @@ func (l *lowerer) declareInput() bool {
 			inputs = append(inputs, in)
 		}
 	}
-	if len(inputs) != 1 {
-		names := make([]string, len(inputs))
-		for i, in := range inputs {
-			names[i] = quote(in.GetName())
-		}
-		l.errorf("the model has %d inputs (%s); nngen generates code for a network of one input", len(inputs), strings.Join(names, ", "))
+	if len(inputs) == 0 {
+		l.errorf("the model has no input; nngen generates code for a network that computes from its inputs")
 		return false
 	}
-	in := inputs[0]
+	for i, in := range inputs {
+		if !l.declareOne(in, i == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// declareOne declares one of the model's inputs; the first decides the
+// graph's element type and batch, which the others must share.
+func (l *lowerer) declareOne(in *onnxpb.ValueInfoProto, first bool) bool {
 	name := in.GetName()
 	tt := in.GetType().GetTensorType()
 	if tt == nil {
@@ -52,18 +57,24 @@ func (l *lowerer) declareInput() bool {
 	irShape := l.view(shape)
 	users := l.consumers[name]
 	if axis, ok := l.flattenedBy(users, len(shape)); ok && !l.outputs[name] {
-		// Flatten right after the input: the input's features are what
-		// Flatten makes of them, as the user's arrays are row-major.
 		irShape = ir.Shape{l.rows * product(shape[:axis]), product(shape[axis:])}
 	} else if len(shape) == 2 && l.transposedBy(users, name) && !l.outputs[name] {
 		irShape, t.transposed = ir.Shape{shape[1], shape[0]}, true
+	} else if len(shape) > 2 && l.rows == 1 {
+		irShape = ir.Shape(slices.Clone(shape)) // [batch, ...] as it is
 	}
 	unbatched := len(shape) == 1 && l.rows == 1
-	l.g = ir.New(networkName(l.pos.File), dtype, irShape[0], unbatched)
-	if unbatched && irShape[0] != 1 {
-		l.g.Unbatched = false // an input [N] read through Flatten(axis=1): N rows
+	if first {
+		l.g = ir.New(networkName(l.pos.File), dtype, irShape[0], unbatched)
+		if unbatched && irShape[0] != 1 {
+			l.g.Unbatched = false // an input [N] read through Flatten(axis=1): N rows
+		}
+	} else if dtype != l.g.DType || irShape[0] != l.g.Batch || unbatched != l.g.Unbatched {
+		l.errorf("input %s is %s %v, but the model's first input is %s with a batch of %d; nngen takes inputs of one element type and batch",
+			quote(name), dtype, shape, l.g.DType, l.g.Batch)
+		return false
 	}
-	if irShape[0] > maxDim || irShape[1] > maxDim || irShape.Size() > maxElements {
+	if slices.Max(irShape) > maxDim || irShape.Size() > maxElements {
 		l.errorf("input %s: %v would be %v, more than nngen's limits (%d per dimension, %d elements)", quote(name), shape, irShape, maxDim, maxElements)
 		return false
 	}

@@ -155,8 +155,11 @@ func lowerMatMul(l *lowerer, n *node) ([]*tensor, error) {
 	if err := computed(a, "A"); err != nil {
 		return nil, err
 	}
+	if b.v != nil {
+		return l.product(a, b)
+	}
 	if b.c == nil || len(b.shape) != 2 {
-		return nil, fmt.Errorf("B must be a constant matrix (a weight, as nn.Linear exports it); nngen does not multiply two computed tensors")
+		return nil, fmt.Errorf("B must be a constant matrix (a weight, as nn.Linear exports it), or a computed tensor")
 	}
 	k, out := b.shape[0], b.shape[1]
 	if len(a.shape) == 0 || a.shape[len(a.shape)-1] != k {
@@ -172,6 +175,9 @@ func lowerMatMul(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(a.shape) > 2 && lead(a) == 0 {
+		return l.layerND(n, a, wp, add, bias, shape)
+	}
 	args := []*ir.Value{a.v, wp}
 	if add == nil {
 		y, err := l.add(ir.OpLinear, ir.Attrs{}, args...)
@@ -185,6 +191,60 @@ func lowerMatMul(l *lowerer, n *node) ([]*tensor, error) {
 		return nil, err
 	}
 	return l.linearThenBias(n, add, shape, append(args, bp))
+}
+
+// product lowers MatMul of two computed tensors: batched over the leading
+// axes, which broadcast (attention's scores and their use).
+func (l *lowerer) product(a, b *tensor) ([]*tensor, error) {
+	da, err := exact(a, "A")
+	if err != nil {
+		return nil, err
+	}
+	db, err := exact(b, "B")
+	if err != nil {
+		return nil, err
+	}
+	if len(a.shape) < 2 || len(b.shape) < 2 {
+		return nil, fmt.Errorf("A %v and B %v: nngen multiplies computed tensors of two dimensions or more", a.shape, b.shape)
+	}
+	batch, err := broadcastShapes(a.shape[:len(a.shape)-2], b.shape[:len(b.shape)-2])
+	if err != nil {
+		return nil, err
+	}
+	v, err := l.add(ir.OpMatMul, ir.Attrs{}, a.v, b.v)
+	if err != nil {
+		return nil, err
+	}
+	shape := append(batch, a.shape[len(a.shape)-2], b.shape[len(b.shape)-1])
+	if !slices.Equal(v.Shape, irShape(max(da, db), shape)) {
+		return nil, fmt.Errorf("A %v and B %v are held as %v and %v", a.shape, b.shape, a.v.Shape, b.v.Shape)
+	}
+	return result(shape, v), nil
+}
+
+// layerND lowers nn.Linear on a tensor of more than two dimensions: x·wᵀ
+// over its last axis, plus the bias the Add after it adds, broadcast.
+func (l *lowerer) layerND(n *node, a *tensor, w *ir.Value, add *onnxpb.NodeProto, bias *tensor, shape []int) ([]*tensor, error) {
+	w.FanIn = w.Shape[1] // New draws it as nn.Linear does
+	y, err := l.add(ir.OpMatMul, ir.Attrs{TransB: true}, a.v, w)
+	if err != nil {
+		return nil, err
+	}
+	if add == nil {
+		return result(shape, y), nil
+	}
+	b, err := l.param(bias.c.name, ir.Shape{w.Shape[0]}, bias.c.data)
+	if err != nil {
+		return nil, err
+	}
+	b.FanIn = w.FanIn
+	if y, err = l.add(ir.OpAdd, ir.Attrs{}, y, b); err != nil {
+		return nil, err
+	}
+	y.Name = scopeLabel(add)
+	l.absorbed[add] = true
+	l.define(&node{NodeProto: add}, add.GetOutput()[0], &tensor{shape: shape, v: y})
+	return nil, nil
 }
 
 // weightName recovers the state_dict name of a MatMul's weight that the
@@ -302,7 +362,7 @@ func lowerAdd(l *lowerer, n *node) ([]*tensor, error) {
 	}
 	if b.v != nil {
 		if !slices.Equal(a.shape, b.shape) || !slices.Equal(a.v.Shape, b.v.Shape) {
-			return nil, fmt.Errorf("shapes %v and %v differ; nngen adds two computed tensors of one shape", a.shape, b.shape)
+			return l.binary(n, ir.OpAdd, a, b)
 		}
 		y, err := l.add(ir.OpAdd, ir.Attrs{}, a.v, b.v)
 		if err != nil {
@@ -310,7 +370,7 @@ func lowerAdd(l *lowerer, n *node) ([]*tensor, error) {
 		}
 		return []*tensor{{shape: a.shape, v: y}}, nil
 	}
-	if len(b.c.data) == 1 && len(b.shape) <= len(a.shape) {
+	if len(b.c.data) == 1 && len(b.shape) <= len(a.shape) || len(b.c.data) != a.v.Shape.Size() && lead(a) >= 0 {
 		return l.binary(n, ir.OpAdd, a, b)
 	}
 	if len(b.c.data) != a.v.Shape.Size() || !sameAfterOnes(a.shape, b.shape) {

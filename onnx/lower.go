@@ -194,7 +194,7 @@ func (l *lowerer) readInitializers() {
 			l.initializers[name] = nil
 			continue
 		}
-		c := &tensor{shape: shape, c: &constant{name: name, data: data}}
+		c := &tensor{shape: shape, c: &constant{name: name, data: data, integer: integerType(onnxpb.TensorProto_DataType(t.GetDataType()))}}
 		l.initializers[name] = c
 		l.values[name] = c
 	}
@@ -279,30 +279,42 @@ func (l *lowerer) poison(p *onnxpb.NodeProto) {
 	}
 }
 
-// output sets the graph's output, checking the shape the model declares
-// against the one lowering found.
+// output sets the graph's outputs, checking the shape the model declares
+// for each against the one lowering found.
 func (l *lowerer) output() {
 	outs := l.graph.GetOutput()
-	if len(outs) != 1 {
-		l.errorf("the model has %d outputs; nngen generates code for a network of one output", len(outs))
+	if len(outs) == 0 {
+		l.errorf("the model has no output")
 		return
 	}
-	name := outs[0].GetName()
+	for _, out := range outs {
+		if v := l.outputValue(out); v != nil {
+			if slices.Contains(l.g.Outputs, v) {
+				l.errorf("output %s is the same value as another output; nngen returns each value once", quote(out.GetName()))
+				continue
+			}
+			l.g.Outputs = append(l.g.Outputs, v)
+		}
+	}
+}
+
+func (l *lowerer) outputValue(out *onnxpb.ValueInfoProto) *ir.Value {
+	name := out.GetName()
 	t, ok := l.values[name]
 	switch {
 	case !ok:
 		l.errorf("output %s is not computed by any node", quote(name))
-		return
+		return nil
 	case t == nil:
-		return // its node failed
+		return nil // its node failed
 	case t.v == nil:
 		l.errorf("output %s is a constant; nngen generates code for what the network computes from its input", quote(name))
-		return
+		return nil
 	case t.transposed:
 		l.errorf("output %s is the input itself, read transposed", quote(name))
-		return
+		return nil
 	}
-	if s := outs[0].GetType().GetTensorType().GetShape(); s != nil && len(s.GetDim()) > 0 {
+	if s := out.GetType().GetTensorType().GetShape(); s != nil && len(s.GetDim()) > 0 {
 		declared := make([]string, len(s.GetDim()))
 		match := len(s.GetDim()) == len(t.shape)
 		for i, d := range s.GetDim() {
@@ -314,10 +326,10 @@ func (l *lowerer) output() {
 		}
 		if !match {
 			l.errorf("output %s is declared [%s] but the nodes compute %v", quote(name), strings.Join(declared, ","), t.shape)
-			return
+			return nil
 		}
 	}
-	l.g.Outputs = []*ir.Value{t.v}
+	return t.v
 }
 
 // prune drops what the output and the loss do not need: ONNX allows dead

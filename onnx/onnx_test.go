@@ -403,10 +403,10 @@ func TestErrors(t *testing.T) {
 		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/layer1/Conv": unsupported op Conv
 model.onnx: node "/pool/MaxPool": unsupported op MaxPool
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
-		{"two inputs", withInput(twoInputs, w).bytes(t), Options{}, `model.onnx: the model has 2 inputs ("x", "w"); nngen generates code for a network of one input`},
+		{"two inputs", withInput(twoInputs, w).bytes(t), Options{}, `model.onnx: input "w" is f32 [3 4], but the model's first input is f32 with a batch of 2; nngen takes inputs of one element type and batch`},
 		{"dynamic batch", dynamic.bytes(t), Options{}, `model.onnx: input "x" has no fixed batch size (its first dimension is "batch"); give one (-batch N)`},
-		{"softmax axis", linearSpec(nodeProto("Softmax", "/sm", []string{"y"}, []string{"s"}, intAttribute("axis", 0))).bytes(t), Options{},
-			`model.onnx: node "/sm": axis 0 of a [2 3] tensor: nngen's softmax runs over the last axis (-1)`},
+		{"softmax axis", linearSpec(nodeProto("Softmax", "/sm", []string{"y"}, []string{"s"}, intAttribute("axis", 2))).bytes(t), Options{},
+			`model.onnx: node "/sm": axis 2 of a [2 3] tensor`},
 		{"negative slope", linearSpec(nodeProto("LeakyRelu", "/lr", []string{"y"}, []string{"s"}, floatAttribute("alpha", -0.5))).bytes(t), Options{},
 			`model.onnx: node "/lr": alpha is -0.5; nngen computes LeakyRelu's gradient from its output, which needs alpha finite and at least 0`},
 		{"leaky relu alpha infinite", linearSpec(nodeProto("LeakyRelu", "/lr", []string{"y"}, []string{"s"}, floatAttribute("alpha", -inf))).bytes(t), Options{},

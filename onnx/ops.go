@@ -27,12 +27,45 @@ var rules = map[string]rule{
 	"Dropout":   lowerDropout,
 	"Transpose": lowerTranspose,
 	"Constant":  lowerConstant,
+
+	// Shape arithmetic, folded (fold.go).
+	"Shape":           lowerShape,
+	"Gather":          lowerGather,
+	"Cast":            lowerCast,
+	"ConstantOfShape": lowerConstantOfShape,
+	"Range":           lowerRange,
+	"Where":           lowerWhere,
+	"Equal":           foldOnly("Equal"),
+
+	// Tensors of any rank (tensors.go).
+	"Reshape":            lowerReshape,
+	"Unsqueeze":          lowerUnsqueeze,
+	"Squeeze":            lowerSqueeze,
+	"Concat":             lowerConcat,
+	"Slice":              lowerSlice,
+	"Expand":             lowerExpand,
+	"ReduceMean":         reduceRule(ir.OpMean, 18),
+	"ReduceMax":          reduceRule(ir.OpMax, 18),
+	"ReduceSum":          reduceRule(ir.OpSum, 13),
+	"Pow":                lowerPow,
+	"Clip":               lowerClip,
+	"LogSoftmax":         lowerSoftmax,
+	"LayerNormalization": lowerLayerNormalization,
 }
 
 // ruleFor returns the rule of an ONNX op type: its own, or that of the
-// unary function of ir's table that names it.
+// unary function of ir's table that names it. An elementwise op of two
+// constants is folded.
 func ruleFor(opType string) (rule, bool) {
 	if r, ok := rules[opType]; ok {
+		if f, foldable := foldOps[opType]; foldable {
+			return func(l *lowerer, n *node) ([]*tensor, error) {
+				if len(n.in) == 2 && n.in[0] != nil && n.in[1] != nil && allConstant(n) {
+					return foldBinary(n, f)
+				}
+				return r(l, n)
+			}, true
+		}
 		return r, true
 	}
 	for _, u := range ir.UnaryOps() {
@@ -73,6 +106,19 @@ func unaryRule(u *ir.Unary) rule {
 	}
 }
 
+// foldOnly lowers an op nngen evaluates only on constants.
+func foldOnly(op string) rule {
+	return func(l *lowerer, n *node) ([]*tensor, error) {
+		if err := arity(n, 2, 2); err != nil {
+			return nil, err
+		}
+		if !allConstant(n) {
+			return nil, fmt.Errorf("%s of computed tensors is not supported; nngen folds it when its inputs are constants", op)
+		}
+		return foldBinary(n, foldOps[op])
+	}
+}
+
 // binaryRule lowers Sub, Mul and Div of two computed tensors of one shape,
 // or of a computed tensor and a number, in either order.
 func binaryRule(op ir.Op) rule {
@@ -87,46 +133,65 @@ func binaryRule(op ir.Op) rule {
 	}
 }
 
-// binary computes a op b: both computed with one shape, or one of them a
-// number.
+// binary computes a op b, broadcast as ONNX does: two computed tensors, or
+// one and a constant, which is a number or else a parameter (a LayerNorm's
+// weight, a learned scale).
 func (l *lowerer) binary(n *node, op ir.Op, a, b *tensor) ([]*tensor, error) {
 	if a.transposed || b.transposed {
 		return nil, fmt.Errorf("the input read transposed can only be Gemm's A")
 	}
-	operand := func(t, other *tensor) (*ir.Value, error) {
-		if t.v != nil {
+	if a.v == nil && b.v == nil {
+		return nil, fmt.Errorf("both operands are constants; nngen computes with what the network computes")
+	}
+	shape, err := broadcastShapes(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	same := a.v != nil && b.v != nil && slices.Equal(a.shape, b.shape) && slices.Equal(a.v.Shape, b.v.Shape)
+	d := 0
+	if !same {
+		// Broadcasting needs the IR to hold the computed operands as
+		// ONNX shapes them.
+		for _, t := range []*tensor{a, b} {
+			if t.v != nil {
+				td, err := exact(t, "an operand")
+				if err != nil {
+					return nil, fmt.Errorf("shapes %v and %v: %v", a.shape, b.shape, err)
+				}
+				d = max(d, td)
+			}
+		}
+	}
+	operand := func(t *tensor) (*ir.Value, error) {
+		switch {
+		case t.v != nil:
 			return t.v, nil
+		case len(t.c.data) == 1 && len(t.shape) <= len(shape):
+			c := l.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: t.c.data[0]})
+			c.Pos = l.pos
+			return c, nil
 		}
-		if other.v == nil {
-			return nil, fmt.Errorf("both operands are constants; nngen computes with what the network computes")
-		}
-		if len(t.c.data) != 1 || len(t.shape) > len(other.shape) {
-			return nil, fmt.Errorf("a constant of shape %v with a tensor of shape %v; nngen takes a number, or two computed tensors of one shape", t.shape, other.shape)
-		}
-		c := l.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: t.c.data[0]})
-		c.Pos = l.pos
-		return c, nil
+		return l.param(t.c.name, ir.Shape(slices.Clone(t.shape)), t.c.data)
 	}
-	x, err := operand(a, b)
+	x, err := operand(a)
 	if err != nil {
 		return nil, err
 	}
-	y, err := operand(b, a)
+	y, err := operand(b)
 	if err != nil {
 		return nil, err
-	}
-	if a.v != nil && b.v != nil && (!slices.Equal(a.shape, b.shape) || !slices.Equal(a.v.Shape, b.v.Shape)) {
-		return nil, fmt.Errorf("shapes %v and %v differ; nngen computes with two tensors of one shape, or a number", a.shape, b.shape)
 	}
 	v, err := l.add(op, ir.Attrs{}, x, y)
 	if err != nil {
 		return nil, err
 	}
-	shape := a.shape
-	if a.v == nil {
-		shape = b.shape
+	if same {
+		return result(a.shape, v), nil
 	}
-	return []*tensor{{shape: shape, v: v}}, nil
+	if !slices.Equal(v.Shape, irShape(d, shape)) {
+		return nil, fmt.Errorf("shapes %v and %v, held as %v and %v, broadcast to %v, not %v", a.shape, b.shape, x.Shape, y.Shape, v.Shape, shape)
+	}
+	return result(shape, v), nil
 }
 
 func (l *lowerer) elementwise(n *node, op ir.Op, attrs ir.Attrs) ([]*tensor, error) {
@@ -175,11 +240,14 @@ func lowerGelu(l *lowerer, n *node) ([]*tensor, error) {
 	return l.elementwise(n, ir.OpGELU, ir.Attrs{Approx: approx})
 }
 
-// lowerSoftmax lowers Softmax over the last axis: each sample's features,
-// PyTorch's softmax(dim=-1), which exports as axis=-1 (or the last axis's
-// index). Before opset 13 Softmax flattened the axes from axis on; on the
-// last axis that is the same.
+// lowerSoftmax lowers Softmax and LogSoftmax, PyTorch's softmax(dim=d),
+// which exports as axis=d. Before opset 13 they flattened the axes from
+// axis on, which is the same only on the last axis.
 func lowerSoftmax(l *lowerer, n *node) ([]*tensor, error) {
+	op := ir.OpSoftmax
+	if n.GetOpType() == "LogSoftmax" {
+		op = ir.OpLogSoftmax
+	}
 	def := int64(-1)
 	if l.opset < 13 {
 		def = 1
@@ -188,16 +256,20 @@ func lowerSoftmax(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(n.in) == 1 && n.in[0] != nil {
-		rank := int64(len(n.in[0].shape))
-		if axis < 0 {
-			axis += rank
-		}
-		if axis != rank-1 {
-			return nil, fmt.Errorf("axis %d of a %v tensor: nngen's softmax runs over the last axis (-1)", axis, n.in[0].shape)
-		}
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
 	}
-	return l.elementwise(n, ir.OpSoftmax, ir.Attrs{})
+	rank := int64(len(n.in[0].shape))
+	if axis < -rank || axis >= rank {
+		return nil, fmt.Errorf("axis %d of a %v tensor", axis, n.in[0].shape)
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	if axis != rank-1 && (l.opset < 13 || lead(n.in[0]) < 0) {
+		return nil, fmt.Errorf("axis %d of a %v tensor: nngen's softmax runs over the last axis (-1)", axis, n.in[0].shape)
+	}
+	return l.rowOp(n, op, int(axis))
 }
 
 // lowerFlatten lowers Flatten(axis), PyTorch's nn.Flatten: nothing to
@@ -224,6 +296,9 @@ func lowerFlatten(l *lowerer, n *node) ([]*tensor, error) {
 		axis += rank
 	}
 	shape := []int{product(x.shape[:axis]), product(x.shape[axis:])}
+	if d := lead(x); d >= 0 && len(x.shape) > 2 {
+		return l.reshaped(x, d, shape)
+	}
 	if view := l.view(shape); x.transposed || !slices.Equal(view, x.v.Shape) {
 		return nil, fmt.Errorf("flattens a %v tensor into %v, which nngen holds as %v; it flattens the model's input, or what is already [batch, features]", x.shape, shape, x.v.Shape)
 	}
@@ -291,8 +366,26 @@ func lowerTranspose(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x.c == nil || len(x.shape) != 2 || perm != nil && !slices.Equal(perm, []int64{1, 0}) {
-		return nil, fmt.Errorf("nngen transposes only constant matrices (weights)")
+	if x.c == nil {
+		p := make([]int, len(x.shape))
+		for i := range p {
+			p[i] = len(p) - 1 - i // ONNX's default reverses the axes
+		}
+		if perm != nil {
+			if len(perm) != len(p) {
+				return nil, fmt.Errorf("perm %v for a %v tensor", perm, x.shape)
+			}
+			for i, a := range perm {
+				p[i] = int(a)
+			}
+		}
+		if !ir.IsPermutation(p) {
+			return nil, fmt.Errorf("perm %v is not a permutation", perm)
+		}
+		return l.permuted(x, p)
+	}
+	if len(x.shape) != 2 || perm != nil && !slices.Equal(perm, []int64{1, 0}) {
+		return nil, fmt.Errorf("nngen transposes constants only as matrices (weights)")
 	}
 	c := &constant{name: n.GetOutput()[0], data: transpose(x.c.data, x.shape[0], x.shape[1]), transposeOf: x.c}
 	return []*tensor{{shape: []int{x.shape[1], x.shape[0]}, c: c}}, nil
@@ -311,7 +404,14 @@ func lowerConstant(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []*tensor{{shape: shape, c: &constant{name: n.GetOutput()[0], data: data}}}, nil
+	integer := false
+	switch a := n.GetAttribute()[0]; a.GetName() {
+	case "value":
+		integer = integerType(onnxpb.TensorProto_DataType(a.GetT().GetDataType()))
+	case "value_int", "value_ints":
+		integer = true
+	}
+	return []*tensor{{shape: shape, c: &constant{name: n.GetOutput()[0], data: data, integer: integer}}}, nil
 }
 
 // constantValue reads a Constant node's value.

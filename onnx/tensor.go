@@ -16,6 +16,8 @@ type constant struct {
 	// transposeOf is the 2-D constant that this one is the Transpose of, so
 	// that a weight read transposed keeps its own name and values.
 	transposeOf *constant
+	// integer: its ONNX element type holds integers (shape arithmetic).
+	integer bool
 }
 
 // decodeTensor reads a TensorProto's shape and elements, as float64. It

@@ -36,8 +36,12 @@ func (l *lowerer) train() {
 	if !ok {
 		return
 	}
+	if len(l.g.Outputs) != 1 {
+		l.errorf("the model has %d outputs; a loss option trains a model of one output (write the network in a .nn file to train several)", len(l.g.Outputs))
+		return
+	}
 	y := l.g.Outputs[0]
-	shape := ir.Shape{y.Shape[0], y.Shape[1]}
+	shape := slices.Clone(y.Shape)
 	if op == ir.OpCrossEntropy {
 		shape = shape[:1]
 	}

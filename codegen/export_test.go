@@ -1,0 +1,4 @@
+package codegen
+
+// ArgName is argName, for the tests of package codegen_test.
+var ArgName = argName
