@@ -63,6 +63,42 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 // ([Batch]) unless the model is unbatched; a single number of an unbatched
 // model (a class index) goes by value as an input.
 
+// ClassicAPI reports whether g gets the classic API, for back ends that
+// generate the same methods (cudagen).
+func ClassicAPI(g *ir.Graph) bool { return classicAPI(g) }
+
+// Arg is a tensor that the generated methods take, as the API above names
+// and types it, for back ends that generate the same methods (cudagen).
+type Arg struct {
+	Name   string    // the Go parameter
+	Value  *ir.Value // the input, or the output
+	Output bool      // Forward writes it
+	// ByValue: a single number, passed by value (an unbatched model's
+	// class index, say); else the parameter is a pointer to an array.
+	ByValue bool
+	// Param declares the parameter, name and type: the batch axis of a
+	// general API's array is the package's constant Batch, which the back
+	// end's package must declare too.
+	Param *jen.Statement
+}
+
+// Args returns the tensors that Forward, Backward and TrainStep take, in
+// order: the data inputs (first in all three), the targets (Backward and
+// TrainStep, after the data inputs) and the outputs (Forward, after the
+// data inputs).
+func Args(g *ir.Graph) (data, targets, outputs []Arg) {
+	gen := newGenerator(g, "")
+	export := func(args []argument) []Arg {
+		out := make([]Arg, len(args))
+		for i, a := range args {
+			out[i] = Arg{Name: a.name, Value: a.v, Output: a.output, ByValue: len(gen.apiDims(a.v)) == 0 && !a.output,
+				Param: gen.params([]argument{a})[0].(*jen.Statement)}
+		}
+		return out
+	}
+	return export(gen.dataArgs()), export(gen.targetArgs()), export(gen.outputArgs())
+}
+
 // classicAPI reports whether g gets the classic API.
 func classicAPI(g *ir.Graph) bool {
 	var data, targets []*ir.Value

@@ -37,6 +37,8 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpSoftmaxGrad:    (*generator).genActivationGrad,
 	ir.OpLogSoftmax:     (*generator).genLogSoftmax,
 	ir.OpLogSoftmaxGrad: (*generator).genLogSoftmaxGrad,
+	ir.OpLayerNorm:      (*generator).genLayerNorm,
+	ir.OpLayerNormGrad:  (*generator).genLayerNormGrad,
 	ir.OpSum:            (*generator).genReduce,
 	ir.OpMean:           (*generator).genReduce,
 	ir.OpMax:            (*generator).genReduce,

@@ -67,56 +67,33 @@ func (gen *generator) genLogSoftmaxGrad(v *ir.Value) []jen.Code {
 	})
 }
 
-// reduction describes the loops of a reduction of x to v: for each element
-// of v, the axes of x summed over.
+// reduction is the loops of a reduction of x (see ir.Reduction).
 type reduction struct {
-	x       *ir.Value
-	reduced []int // axes of x
-	// kept maps each axis of x that is not reduced to v's axis, or -1
-	// where both are 1.
-	kept []int
+	x *ir.Value
+	ir.Reduction
 }
 
-// xIndex is the index into x for v's index out and the reduced axes' r.
+// xIndex is the index into x for the result's index out and the reduced
+// axes' r.
 func (rd *reduction) xIndex(out, r []index) []index {
 	xi := make([]index, len(rd.x.Shape))
-	for a, o := range rd.kept {
+	for a, o := range rd.Kept {
 		if o >= 0 {
 			xi[a] = out[o]
 		}
 	}
-	for i, a := range rd.reduced {
+	for i, a := range rd.Reduced {
 		xi[a] = r[i]
 	}
 	return xi
 }
 
-func (rd *reduction) extents() []int {
-	ext := make([]int, len(rd.reduced))
-	for i, a := range rd.reduced {
-		ext[i] = rd.x.Shape[a]
-	}
-	return ext
-}
+func (rd *reduction) extents() []int { return rd.Extents(rd.x.Shape) }
 
 // reductionOver is the reduction of the axes of x, to a result with them
 // kept as 1s or dropped.
 func reductionOver(x *ir.Value, axes []int, keep bool) *reduction {
-	rd := &reduction{x: x, kept: make([]int, len(x.Shape))}
-	o := 0
-	for a := range x.Shape {
-		rd.kept[a] = -1
-		if slices.Contains(axes, a) {
-			rd.reduced = append(rd.reduced, a)
-			if keep {
-				o++
-			}
-			continue
-		}
-		rd.kept[a] = o
-		o++
-	}
-	return rd
+	return &reduction{x, ir.ReductionOver(x.Shape, axes, keep)}
 }
 
 // genReduce: y = Σ x, its mean, or its maximum over the axes.
@@ -126,9 +103,9 @@ func (gen *generator) genReduce(v *ir.Value) []jen.Code {
 	return gen.each(v.Shape, func(out []index) []jen.Code {
 		code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
 		if v.Op == ir.OpMax {
-			code[0] = jen.Id("s").Op(":=").Add(gen.at(rd.x, rd.xIndex(out, make([]index, len(rd.reduced)))...))
+			code[0] = jen.Id("s").Op(":=").Add(gen.at(rd.x, rd.xIndex(out, make([]index, len(rd.Reduced)))...))
 		}
-		code = append(code, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+		code = append(code, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
 			x := gen.at(rd.x, rd.xIndex(out, r)...)
 			if v.Op == ir.OpMax {
 				return []jen.Code{jen.Id("s").Op("=").Max(jen.Id("s"), x)}
@@ -152,7 +129,7 @@ func (gen *generator) genMaxGrad(v *ir.Value) []jen.Code {
 	code := []jen.Code{jen.Clear(gen.flatValue(v))}
 	return append(code, gen.each(dy.Shape, func(out []index) []jen.Code {
 		body := []jen.Code{jen.Id("found").Op(":=").False()}
-		body = append(body, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+		body = append(body, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
 			xi := rd.xIndex(out, r)
 			return []jen.Code{jen.If(jen.Op("!").Id("found").Op("&&").Add(gen.at(x, xi...)).Op("==").Add(gen.at(y, out...))).Block(
 				gen.at(v, xi...).Op("=").Add(gen.at(dy, out...)),
@@ -192,20 +169,10 @@ func (gen *generator) genExpand(v *ir.Value) []jen.Code {
 // would repeat it along.
 func (gen *generator) genSumTo(v *ir.Value) []jen.Code {
 	x := v.Args[0]
-	skip := len(x.Shape) - len(v.Shape)
-	rd := &reduction{x: x, kept: make([]int, len(x.Shape))}
-	for a := range x.Shape {
-		rd.kept[a] = -1
-		switch {
-		case a < skip || v.Shape[a-skip] == 1 && x.Shape[a] != 1:
-			rd.reduced = append(rd.reduced, a)
-		case v.Shape[a-skip] != 1:
-			rd.kept[a] = a - skip
-		}
-	}
+	rd := &reduction{x, ir.ReductionTo(x.Shape, v.Shape)}
 	return gen.each(v.Shape, func(out []index) []jen.Code {
 		sum := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-		sum = append(sum, gen.loops(axisNames("r", len(rd.reduced)), rd.extents(), func(r []index) []jen.Code {
+		sum = append(sum, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
 			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(x, rd.xIndex(out, r)...))}
 		})...)
 		return append(sum, gen.at(v, out...).Op("=").Id("s"))
@@ -272,5 +239,57 @@ func (gen *generator) genBatchedMatMul(v *ir.Value) []jen.Code {
 			return gen.at(a, operand(a, v.TransA, i, k)...).Op("*").Add(gen.at(b, operand(b, v.TransB, k, j)...))
 		}
 		return append(gen.sum(nil, "k", inner, product), gen.at(v, idx...).Op("=").Id("s"))
+	})
+}
+
+// span is the elements of v over its axes after lead (the indexes of its
+// leading axes), as a slice.
+func (gen *generator) span(v *ir.Value, lead []index) *jen.Statement {
+	if len(lead) == len(v.Shape)-1 {
+		return gen.rowAt(v, lead)
+	}
+	at := append(slices.Clone(lead), make([]index, len(v.Shape)-len(lead))...)
+	width := ir.Shape(v.Shape[len(lead):]).Size()
+	start := flatIndex(v.Shape, at)
+	end := flatIndex(v.Shape, at).Op("+").Lit(width)
+	if !slices.ContainsFunc(lead, func(ix index) bool { return ix.name != "" }) {
+		end = jen.Lit(constIndex(v.Shape, at) + width)
+	}
+	if v.Storage.Kind == ir.InSlot {
+		return jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
+	}
+	return gen.flatValue(v).Index(start.Op(":").Add(end))
+}
+
+// constIndex is the row-major offset of constant indexes.
+func constIndex(shape ir.Shape, idx []index) int {
+	offset, stride := 0, 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		offset += idx[d].value * stride
+		stride *= shape[d]
+	}
+	return offset
+}
+
+// normalized loops over the leading axes of a layer_norm, before its
+// normalized (trailing) ones.
+func (gen *generator) normalized(v *ir.Value, body func(lead []index) []jen.Code) []jen.Code {
+	lead := v.Shape[:v.Axes[0]]
+	return gen.loops(axisNames("n", len(lead)), lead, body)
+}
+
+// genLayerNorm: y = (x - mean x) / √(var x + eps) over the trailing axes.
+func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	return gen.normalized(v, func(lead []index) []jen.Code {
+		return []jen.Code{rt("LayerNorm", gen.span(v, lead), gen.span(x, lead), jen.Lit(v.Eps))}
+	})
+}
+
+// genLayerNormGrad: dx = (dy - mean dy - y·mean(dy·y)) / √(var x + eps).
+func (gen *generator) genLayerNormGrad(v *ir.Value) []jen.Code {
+	dy, x, y := v.Args[0], v.Args[1], v.Args[2]
+	return gen.normalized(v, func(lead []index) []jen.Code {
+		return []jen.Code{rt("LayerNormGrad", gen.span(v, lead), gen.span(dy, lead), gen.span(x, lead), gen.span(y, lead), jen.Lit(v.Eps))}
 	})
 }

@@ -3,6 +3,8 @@ package cudagen
 import (
 	"bytes"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -146,37 +148,67 @@ func (gen *generator) genSpec(f *jen.File) {
 	)
 }
 
-// apiType is the type a method takes for an input [batch, ...], as in the
-// CPU model: a pointer to its array, without the batch dimension for an
-// unbatched model; a single class index goes by value.
-func (gen *generator) apiType(v *ir.Value) *jen.Statement {
-	shape := v.Shape
-	if gen.g.Unbatched {
-		shape = shape[1:]
-	}
-	elem := gen.elem()
-	if v.DType == ir.Int {
-		elem = jen.Int()
-	}
-	if len(shape) == 0 {
-		return elem
-	}
-	s := jen.Op("*")
-	for _, d := range shape {
-		s = s.Index(jen.Lit(d))
-	}
-	return s.Add(elem)
+// args are the tensors the methods take, as the CPU model's take them
+// (codegen.Args): the data inputs, the targets and the outputs.
+func (gen *generator) args() (data, targets, outputs []codegen.Arg) {
+	return codegen.Args(gen.g)
 }
 
-// input is the graph's input of the given phase: the data or the target.
-func (gen *generator) input(phase ir.Phase) *ir.Value {
-	for _, v := range gen.g.Inputs() {
-		if v.Phase == phase {
-			return v
+// params declares the arguments as a method's parameters.
+func params(args ...[]codegen.Arg) []jen.Code {
+	var out []jen.Code
+	for _, list := range args {
+		for _, a := range list {
+			out = append(out, a.Param.Clone())
 		}
 	}
-	gen.fail(fmt.Errorf("cudagen: the graph has no %s input", phase))
-	return &ir.Value{Shape: ir.Shape{1, 1}}
+	return out
+}
+
+// ids are the arguments' names, to pass them on.
+func ids(args ...[]codegen.Arg) []jen.Code {
+	var out []jen.Code
+	for _, list := range args {
+		for _, a := range list {
+			out = append(out, jen.Id(a.Name))
+		}
+	}
+	return out
+}
+
+// names joins the arguments' names as a sentence does: "x, c and t".
+func names(args []codegen.Arg) string {
+	var s []string
+	for _, a := range args {
+		s = append(s, a.Name)
+	}
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// valueField is the Model's field that an argument passed by value is
+// uploaded from: label in the classic API (a class index).
+func valueField(a codegen.Arg, classic bool) string {
+	if classic {
+		return "label"
+	}
+	return "arg" + codegen.GoName(a.Name)
+}
+
+// classes is the number of classes of the cross-entropy losses that read
+// the class indices v, or 0 if none does.
+func (gen *generator) classes(v *ir.Value) int {
+	n := 0
+	for _, u := range gen.g.Values {
+		if u.Op == ir.OpCrossEntropy && u.Args[1] == v {
+			if c := u.Args[0].Shape[1]; n == 0 || c < n {
+				n = c
+			}
+		}
+	}
+	return n
 }
 
 // genModel emits the Model, New, FromCPU and the helpers.
@@ -193,9 +225,26 @@ func (gen *generator) genModel(f *jen.File) {
 	fields = append(fields, jen.Id("prog").Op("*").Qual(cudaPath, "Program"))
 	if gen.g.Loss != nil {
 		fields = append(fields, jen.Id("loss").Add(gen.elem()).Comment("Backward's result, downloaded here"))
-		if t := gen.input(ir.Loss); gen.g.Unbatched && t.DType == ir.Int {
-			fields = append(fields, jen.Id("label").Int().Comment("the class index, uploaded from here"))
+	}
+	classic := codegen.ClassicAPI(gen.g)
+	data, targets, _ := gen.args()
+	for _, a := range slices.Concat(data, targets) {
+		if !a.ByValue {
+			continue
 		}
+		typ, what := gen.elem(), "the input "+a.Value.Name
+		if a.Value.DType == ir.Int {
+			typ, what = jen.Int(), "the class index"
+			if !classic {
+				what += " " + a.Value.Name
+			}
+		}
+		fields = append(fields, jen.Id(valueField(a, classic)).Add(typ).Comment(what+", uploaded from here"))
+	}
+	if !classic && !gen.g.Unbatched {
+		f.Comment("Batch is the number of samples per call, the first axis of the methods' arrays, as in")
+		f.Comment("the CPU package.")
+		f.Const().Id("Batch").Op("=").Qual(gen.cfg.CPUImport, "Batch")
 	}
 	f.Comment(fmt.Sprintf("Model is the network %s on a GPU. Parameters, gradients and optimizer state stay", gen.g.Name))
 	f.Comment("in device memory between calls; the methods upload inputs and download results.")
@@ -286,63 +335,90 @@ func (gen *generator) genCopies(f *jen.File) {
 	f.Func().Params(receiver()).Id("CopyTo").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Block(to...)
 }
 
-// uploadInput uploads the argument named name for input v.
-func (gen *generator) uploadInput(v *ir.Value, name string) []jen.Code {
-	b := gen.layout.inputs[v]
-	arg := jen.Id(name)
-	if v.DType != ir.Int {
-		return []jen.Code{jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(arg), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(name)))}
+// uploadInputs uploads the arguments, inputs of the graph.
+func (gen *generator) uploadInputs(args []codegen.Arg) []jen.Code {
+	var code []jen.Code
+	for _, a := range args {
+		code = append(code, gen.uploadInput(a)...)
 	}
+	return code
+}
+
+// uploadInput uploads the argument a: from the caller's array, or from
+// the Model's field for one passed by value.
+func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
+	v, name := a.Value, a.Name
+	b := gen.layout.inputs[v]
+	if b == nil {
+		gen.fail(fmt.Errorf("cudagen: the input %s has no buffer", v))
+		return nil
+	}
+	var code []jen.Code
 	// Class indices: checked here, as the CPU model checks them, since a
 	// kernel cannot report them.
-	classes := gen.g.Loss.Args[0].Shape[1]
-	bad := func(c *jen.Statement) *jen.Statement {
-		return jen.If(c.Clone().Op("<").Lit(0).Op("||").Add(c).Op(">=").Lit(classes)).Block(
-			jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: class index out of range in the loss target")))
-	}
-	if gen.g.Unbatched {
-		return []jen.Code{
-			bad(jen.Id(name)),
-			jen.Id("m").Dot("label").Op("=").Id(name),
-			jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot("label")), jen.Qual(unsafePath, "Sizeof").Call(jen.Id("m").Dot("label"))),
+	if classes := gen.classes(v); v.DType == ir.Int && classes > 0 {
+		bad := func(c *jen.Statement) *jen.Statement {
+			return jen.If(c.Clone().Op("<").Lit(0).Op("||").Add(c).Op(">=").Lit(classes)).Block(
+				jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: class index out of range in the loss target")))
+		}
+		switch {
+		case a.ByValue:
+			code = append(code, bad(jen.Id(name)))
+		case len(v.Shape) == 1:
+			code = append(code, jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Id(name)).Block(bad(jen.Id("c"))))
+		default:
+			gen.fail(fmt.Errorf("cudagen: class indices %s of shape %v, want [batch]", v.Name, v.Shape))
 		}
 	}
-	return []jen.Code{
-		jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Id(name)).Block(bad(jen.Id("c"))),
-		jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(arg), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(name))),
+	if a.ByValue {
+		field := jen.Id("m").Dot(valueField(a, codegen.ClassicAPI(gen.g)))
+		return append(code,
+			field.Clone().Op("=").Id(name),
+			jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Add(field.Clone())), jen.Qual(unsafePath, "Sizeof").Call(field.Clone())),
+		)
 	}
+	return append(code, jen.Id("m").Dot("upload").Call(jen.Id(b.goName), jen.Qual(unsafePath, "Pointer").Call(jen.Id(name)), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(name))))
 }
 
 // genMethods emits the methods the CPU model has: Forward, Backward, Step,
-// TrainStep and ResetOptimizer.
+// TrainStep and ResetOptimizer, with its parameters.
 func (gen *generator) genMethods(f *jen.File) {
-	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
-	out := gen.layout.of(y)
-	if out == nil {
-		gen.fail(fmt.Errorf("cudagen: the output %s has no buffer", y))
-		return
+	data, targets, outputs := gen.args()
+	classic := codegen.ClassicAPI(gen.g)
+	body := append(gen.uploadInputs(data), jen.Id("m").Dot("run").Call(jen.Id("phaseForward")))
+	for _, o := range outputs {
+		out := gen.layout.of(o.Value)
+		if out == nil {
+			gen.fail(fmt.Errorf("cudagen: the output %s has no buffer", o.Value))
+			return
+		}
+		body = append(body, jen.Id("m").Dot("download").Call(jen.Qual(unsafePath, "Pointer").Call(jen.Id(o.Name)), jen.Id(out.goName), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id(o.Name))))
 	}
-	f.Comment("Forward computes the network's output y for the input x.")
-	f.Func().Params(receiver()).Id("Forward").Params(jen.Id("x").Add(gen.apiType(x)), jen.Id("y").Add(gen.apiType(y))).Block(
-		append(gen.uploadInput(x, "x"),
-			jen.Id("m").Dot("run").Call(jen.Id("phaseForward")),
-			jen.Id("m").Dot("download").Call(jen.Qual(unsafePath, "Pointer").Call(jen.Id("y")), jen.Id(out.goName), jen.Qual(unsafePath, "Sizeof").Call(jen.Op("*").Id("y"))),
-		)...)
+	if classic {
+		f.Comment("Forward computes the network's output y for the input x.")
+	} else {
+		f.Comment(fmt.Sprintf("Forward runs the network on %s and writes its %s into %s, as", names(data), plural("output", len(outputs)), names(outputs)))
+		f.Comment("the CPU model's Forward does.")
+	}
+	f.Func().Params(receiver()).Id("Forward").Params(params(data, outputs)...).Block(body...)
 	if gen.g.Loss == nil {
 		return
 	}
-	t := gen.input(ir.Loss)
-	body := append(gen.uploadInput(x, "x"), gen.uploadInput(t, "target")...)
+	body = slices.Concat(gen.uploadInputs(data), gen.uploadInputs(targets))
 	body = append(body,
 		jen.Id("m").Dot("run").Call(jen.Id("phaseForward")),
 		jen.Id("m").Dot("run").Call(jen.Id("phaseBackward")),
 		jen.Id("m").Dot("download").Call(jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot("loss")), jen.Id(gen.layout.of(gen.g.Loss).goName), jen.Qual(unsafePath, "Sizeof").Call(jen.Id("m").Dot("loss"))),
 		jen.Return(jen.Id("m").Dot("loss")),
 	)
-	xParam, tParam := jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))
-	f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and sets", gen.g.Loss.Op))
-	f.Comment("the gradient of that loss for every parameter, on the GPU (CopyTo reads them).")
-	f.Func().Params(receiver()).Id("Backward").Params(xParam, tParam).Add(gen.elem()).Block(body...)
+	if classic {
+		f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and sets", gen.g.Loss.Op))
+		f.Comment("the gradient of that loss for every parameter, on the GPU (CopyTo reads them).")
+	} else {
+		f.Comment(fmt.Sprintf("Backward runs the network on %s, returns the loss of the CPU model's Backward", names(data)))
+		f.Comment("and sets the gradient of that loss for every parameter, on the GPU (CopyTo reads them).")
+	}
+	f.Func().Params(receiver()).Id("Backward").Params(params(data, targets)...).Add(gen.elem()).Block(body...)
 	if gen.g.Optimizer == nil {
 		return
 	}
@@ -350,8 +426,8 @@ func (gen *generator) genMethods(f *jen.File) {
 	f.Comment("from m's fields.")
 	f.Func().Params(receiver()).Id("Step").Params().Block(jen.Id("m").Dot("run").Call(jen.Id("phaseStep")))
 	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
-	f.Func().Params(receiver()).Id("TrainStep").Params(xParam.Clone(), tParam.Clone()).Add(gen.elem()).Block(
-		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(jen.Id("x"), jen.Id("target")),
+	f.Func().Params(receiver()).Id("TrainStep").Params(params(data, targets)...).Add(gen.elem()).Block(
+		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(ids(data, targets)...),
 		jen.Id("m").Dot("Step").Call(),
 		jen.Return(jen.Id("loss")),
 	)
@@ -366,16 +442,14 @@ func (gen *generator) genMethods(f *jen.File) {
 
 // genDevice emits Device, the methods both models have, and Auto.
 func (gen *generator) genDevice(f *jen.File) {
-	x, y := gen.input(ir.Forward), gen.g.Outputs[0]
-	methods := []jen.Code{jen.Id("Forward").Params(jen.Id("x").Add(gen.apiType(x)), jen.Id("y").Add(gen.apiType(y)))}
+	data, targets, outputs := gen.args()
+	methods := []jen.Code{jen.Id("Forward").Params(params(data, outputs)...)}
 	if gen.g.Loss != nil {
-		t := gen.input(ir.Loss)
-		xParam, tParam := jen.Id("x").Add(gen.apiType(x)), jen.Id("target").Add(gen.apiType(t))
-		methods = append(methods, jen.Id("Backward").Params(xParam, tParam).Add(gen.elem()))
+		methods = append(methods, jen.Id("Backward").Params(params(data, targets)...).Add(gen.elem()))
 		if gen.g.Optimizer != nil {
 			methods = append(methods,
 				jen.Id("Step").Params(),
-				jen.Id("TrainStep").Params(xParam.Clone(), tParam.Clone()).Add(gen.elem()),
+				jen.Id("TrainStep").Params(params(data, targets)...).Add(gen.elem()),
 				jen.Id("ResetOptimizer").Params())
 		}
 	}
@@ -399,4 +473,12 @@ func (gen *generator) genDevice(f *jen.File) {
 		),
 		jen.Return(jen.Id("m"), jen.Lit("GPU: ").Op("+").Id("m").Dot("DeviceName").Call()),
 	)
+}
+
+// plural is word for n things.
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

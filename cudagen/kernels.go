@@ -148,6 +148,26 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpSGD:              (*generator).sgd,
 	ir.OpSGDMomentum:      (*generator).sgdMomentum,
 	ir.OpAdam:             (*generator).adam,
+
+	// Tensors of any rank (tensor.go).
+	ir.OpSub:            (*generator).binary,
+	ir.OpMul:            (*generator).binary,
+	ir.OpDiv:            (*generator).binary,
+	ir.OpLogSoftmax:     (*generator).logSoftmax,
+	ir.OpLayerNorm:      (*generator).layerNorm,
+	ir.OpLayerNormGrad:  (*generator).layerNormGrad,
+	ir.OpLogSoftmaxGrad: (*generator).logSoftmaxGrad,
+	ir.OpSum:            (*generator).reduce,
+	ir.OpMean:           (*generator).reduce,
+	ir.OpMax:            (*generator).reduce,
+	ir.OpMaxGrad:        (*generator).maxGrad,
+	ir.OpReshape:        (*generator).reshape,
+	ir.OpPermute:        (*generator).permute,
+	ir.OpExpand:         (*generator).expand,
+	ir.OpSumTo:          (*generator).sumTo,
+	ir.OpConcat:         (*generator).concat,
+	ir.OpSlice:          (*generator).slice,
+	ir.OpSliceGrad:      (*generator).sliceGrad,
 }
 
 func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value), bool) {
@@ -236,12 +256,12 @@ func (gen *generator) linear(v *ir.Value) {
 }
 
 // activation: y = act(x), a thread per element, or for softmax a thread
-// per row.
+// per row (along the last axis).
 func (gen *generator) activation(v *ir.Value) {
 	x := v.Args[0]
 	if rowWise(v.Op) {
-		width := v.Shape[1]
-		kb := gen.newKernel(v, "", v.Shape[0])
+		rows, width := rowsOf(v)
+		kb := gen.newKernel(v, "", rows)
 		kb.line("nn_softmax(%s + t * %d, %s + t * %d, %d);", kb.out(v), width, kb.ptr(x), width, width)
 		return
 	}
@@ -255,8 +275,8 @@ func (gen *generator) activation(v *ir.Value) {
 func (gen *generator) activationGrad(v *ir.Value) {
 	dy, from := v.Args[0], v.Args[1]
 	if v.Op == ir.OpSoftmaxGrad {
-		width := v.Shape[1]
-		kb := gen.newKernel(v, "", v.Shape[0])
+		rows, width := rowsOf(v)
+		kb := gen.newKernel(v, "", rows)
 		kb.line("nn_softmax_grad(%s + t * %d, %s + t * %d, %s + t * %d, %d);",
 			kb.out(v), width, kb.ptr(dy), width, kb.ptr(from), width, width)
 		return
@@ -267,9 +287,14 @@ func (gen *generator) activationGrad(v *ir.Value) {
 }
 
 // matmul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed; a thread
-// per element of c, consecutive threads along a row of c.
+// per element of c, consecutive threads along a row of c. Batched over
+// leading axes, see batchedMatMul.
 func (gen *generator) matmul(v *ir.Value) {
 	a, b := v.Args[0], v.Args[1]
+	if len(a.Shape) != 2 || len(b.Shape) != 2 {
+		gen.batchedMatMul(v)
+		return
+	}
 	rows, cols := v.Shape[0], v.Shape[1]
 	inner := a.Shape[1]
 	if v.TransA {
@@ -302,11 +327,16 @@ func (gen *generator) sumRows(v *ir.Value) {
 	kb.line("%s[t] = s;", y)
 }
 
-// add: c = a + b, elementwise.
-func (gen *generator) add(v *ir.Value) {
-	kb := gen.newKernel(v, "", v.Shape.Size())
-	c := kb.out(v)
-	kb.line("%s[t] = %s[t] + %s[t];", c, kb.ptr(v.Args[0]), kb.ptr(v.Args[1]))
+// add: c = a + b, elementwise, broadcast as NumPy does (see binary).
+func (gen *generator) add(v *ir.Value) { gen.binary(v) }
+
+// lossRows is how a loss of y sums its terms: a row per sample (along the
+// first axis) of width numbers.
+func lossRows(y *ir.Value) (rows, width int) {
+	if len(y.Shape) == 0 {
+		return 1, 1
+	}
+	return y.Shape[0], y.Shape.Size() / y.Shape[0]
 }
 
 // mean divides a sum by n for reduction mean.
@@ -323,7 +353,7 @@ func mean(v *ir.Value, sum string, n int) string {
 // bce_with_logits, and log Σ_c e^z[c] - z[class] for cross_entropy.
 func (gen *generator) loss(v *ir.Value) {
 	y, t := v.Args[0], v.Args[1]
-	batch, width := y.Shape[0], y.Shape[1]
+	batch, width := lossRows(y)
 	rows := gen.newKernel(v, "_rows", batch)
 	sums := rows.use(gen.layout.lossRows)
 	rows.k.written[gen.layout.lossRows] = true

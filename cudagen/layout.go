@@ -37,9 +37,17 @@ type layout struct {
 func newLayout(g *ir.Graph) *layout {
 	l := &layout{g: g, inputs: map[*ir.Value]*buffer{}, params: map[*ir.Value]*buffer{},
 		grads: map[*ir.Value]*buffer{}, states: map[*ir.Value]*buffer{}, used: map[string]bool{}}
+	for _, name := range reservedC {
+		l.used[name] = true
+	}
+	classic := codegen.ClassicAPI(g)
 	for _, v := range g.Inputs() {
-		name := "x"
-		if v.Phase != ir.Forward {
+		// The classic API's x and target, else the input's own name.
+		name := v.Name
+		switch {
+		case classic && v.Phase == ir.Forward:
+			name = "x"
+		case classic:
 			name = "target"
 		}
 		l.inputs[v] = l.add(name, v.Shape.Size(), v.DType == ir.Int, v, false)
@@ -59,9 +67,30 @@ func newLayout(g *ir.Graph) *layout {
 		l.slots = append(l.slots, l.add("slot"+strconv.Itoa(i), s.Size, false, nil, false))
 	}
 	if g.Loss != nil {
-		l.lossRows = l.add("loss_rows", g.Loss.Args[0].Shape[0], false, nil, false)
+		// Shared by the losses that the loss sums, one after another.
+		rows := 0
+		for _, v := range g.Values {
+			if ir.Losses[v.Op] != "" {
+				n, _ := lossRows(v.Args[0])
+				rows = max(rows, n)
+			}
+		}
+		l.lossRows = l.add("loss_rows", rows, false, nil, false)
 	}
 	return l
+}
+
+// reservedC are the names that a buffer cannot take: the kernels' own
+// variables and C++'s keywords and types. A parameter named so gets a
+// suffix (s_2).
+var reservedC = []string{
+	"t", "s", "d", "c", "i", "j", "k", "n", "o", "r", "row", "out", "top", "sum", "shift", "first", "scale",
+	"row_dy", "row_y", "step_size", "root2", "correction1", "correction2", "real",
+	"auto", "bool", "break", "case", "char", "class", "const", "continue", "default", "delete", "do", "double",
+	"else", "enum", "extern", "false", "float", "for", "goto", "if", "inline", "int", "long", "namespace", "new",
+	"operator", "private", "protected", "public", "register", "return", "short", "signed", "sizeof", "static",
+	"struct", "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned",
+	"using", "virtual", "void", "volatile", "while",
 }
 
 // add appends a buffer, its names made unique.

@@ -35,7 +35,10 @@ import (
 //     train step by step with the CPU package's numbers and PyTorch's
 //     (1e-5 relative in float32, 1e-10 in float64); the PTX entries match
 //     what the Go launches; Auto without a driver picks the CPU and says
-//     why. A subset runs again with the kernels under AddressSanitizer.
+//     why. The traces of general graphs (testdata/graphs) replay on the GPU
+//     package as TestGraphs replays them on the CPU one, through the same
+//     methods (cuda_graphs_test.go). A subset runs again with the kernels
+//     under AddressSanitizer.
 //
 // go test ./golden -run CudaBundle -cudabundle DIR builds what
 // scripts/gpu-check.sh runs on a machine with a GPU (docs/cuda.md).
@@ -149,6 +152,7 @@ type cudaCase struct {
 	cost   int  // the trace's, to start the longest first
 	// batched and classes describe the API, as in the parity harness.
 	batched, classes bool
+	graph            bool // a testdata/graphs trace, replayed by gpuGraphHarness
 }
 
 // traceCases makes a case of every trace in testdata/reference, for each
@@ -204,6 +208,18 @@ func TestCudaParity(t *testing.T) {
 			infer.pkg, infer.infer, infer.asan = "seedf32infer", true, false
 			cases = append(cases, infer)
 		}
+	}
+	cases = append(cases, graphCudaCases(t, []cudaCase{
+		{pkg: "f32", dtype: "float32", asan: true},
+		{pkg: "f64", dtype: "float64"},
+		{pkg: "f64nofuse", dtype: "float64", noFuse: true},
+	})...)
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.pkg] {
+			t.Fatalf("two cases make the package %s", c.pkg)
+		}
+		seen[c.pkg] = true
 	}
 	if *cudaCases != "" {
 		match := regexp.MustCompile(*cudaCases)
@@ -276,9 +292,14 @@ func writeCudaCase(mod string, c cudaCase) error {
 		return fmt.Errorf("%s: %v\nsource:\n%s", c.pkg, err, c.src)
 	}
 	var harness bytes.Buffer
-	if err := gpuHarness.Execute(&harness, map[string]any{
+	tmpl := gpuHarness
+	if c.graph {
+		tmpl = gpuGraphHarness
+	}
+	if err := tmpl.Execute(&harness, map[string]any{
 		"CPU": "scratch/" + c.pkg, "Float": c.dtype, "Infer": c.infer, "Batched": c.batched, "Classes": c.classes,
 		"Trace": c.trace != nil, "Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[c.dtype],
+		"GPU": true,
 	}); err != nil {
 		return err
 	}
@@ -434,7 +455,9 @@ func TestCudaPTXEntries(t *testing.T) {
 }
 
 // gpuHarness is the test file of a generated gpu package: the GPU model
-// against the CPU one and, with a trace, PyTorch.
+// against the CPU one and, with a trace, PyTorch. Its tests of the driver
+// (TestMain, TestNoDriver, TestPTX, TestAuto) are the template gpuTests,
+// which gpuGraphHarness shares.
 var gpuHarness = template.Must(template.New("gpu").Parse(`package gpu
 
 import (
@@ -456,7 +479,7 @@ import (
 type float = {{.Float}}
 
 const tolerance = {{.Tolerance}}
-
+{{define "gpuTests"}}
 // TestMain picks the driver: NNGEN_TEST_DEVICE=fake (or fake-asan) for the
 // fake built from this package's kernels into testdata, gpu for the real one.
 func TestMain(m *testing.M) {
@@ -523,6 +546,8 @@ func TestAuto(t *testing.T) {
 	}
 	t.Logf("Auto: %s", reason)
 }
+{{end}}
+{{- template "gpuTests" .}}
 
 // relErr is max|got-want| / max|want|.
 func relErr(got, want []float64) float64 {

@@ -102,6 +102,7 @@ type Attrs struct {
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
 
 	Exponent float64 // pow: the constant exponent
+	Eps      float64 // layer_norm: added to the variance
 	Min, Max float64 // clamp: the bounds, either infinite for none
 	Axes     []int   // sum, mean, max, max_grad: the axes reduced, increasing
 	KeepDims bool    // sum, mean, max, max_grad: reduced axes stay, as 1s

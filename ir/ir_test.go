@@ -350,6 +350,10 @@ func TestInferShape(t *testing.T) {
 
 		{name: "silu", op: OpSiLU, args: []*Value{inputOf(2, 4)}, want: Shape{2, 4}},
 		{name: "silu_grad", op: OpSiLU + "_grad", args: []*Value{inputOf(2, 4), inputOf(2, 4)}, want: Shape{2, 4}},
+		{name: "layer_norm", op: OpLayerNorm, attrs: Attrs{Axes: []int{1, 2}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4)}, want: Shape{2, 3, 4}},
+		{name: "layer_norm axes", op: OpLayerNorm, attrs: Attrs{Axes: []int{1}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4)},
+			wantErr: "layer_norm: axes [1] of [2,3,4], want the last ones"},
+		{name: "layer_norm_grad", op: OpLayerNormGrad, attrs: Attrs{Axes: []int{2}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4), inputOf(2, 3, 4), inputOf(2, 3, 4)}, want: Shape{2, 3, 4}},
 		{name: "pow", op: OpPow, attrs: Attrs{Exponent: 3}, args: []*Value{inputOf(2, 4)}, want: Shape{2, 4}},
 		{name: "clamp bounds", op: OpClamp, attrs: Attrs{Min: 1, Max: 0}, args: []*Value{inputOf(2, 4)},
 			wantErr: "clamp: bounds [1, 0] are not an interval"},

@@ -62,6 +62,11 @@ const (
 	OpSoftmaxGrad    Op = "softmax_grad"     // dy, y -> y·(dy - Σ dy·y)
 	OpLogSoftmaxGrad Op = "log_softmax_grad" // dy, y -> dy - e^y·Σ dy
 
+	// Normalization over the trailing Axes, as F.layer_norm without its
+	// affine part (which is a mul and an add): (x - mean) / sqrt(var + Eps).
+	OpLayerNorm     Op = "layer_norm"
+	OpLayerNormGrad Op = "layer_norm_grad" // dy, x, y -> dx
+
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
 	OpMean    Op = "mean"
@@ -132,6 +137,8 @@ func buildDefs() map[Op]OpDef {
 		OpLogSoftmax:       {MinArgs: 1, MaxArgs: 1, Shape: rowsShape},
 		OpSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
 		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
+		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape},
+		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape},
 		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
 		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
 		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},

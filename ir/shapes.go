@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -102,6 +103,27 @@ func reduceShape(v *Value) (Shape, error) {
 		return nil, err
 	}
 	return Reduced(x, v.Axes, v.KeepDims), nil
+}
+
+// layerNormShape: the normalized axes are the last ones; the gradient's
+// arguments (dy, x, y) all have x's shape.
+func layerNormShape(v *Value) (Shape, error) {
+	x := v.Args[0].Shape
+	if len(v.Axes) == 0 || v.Axes[len(v.Axes)-1] != len(x)-1 {
+		return nil, fmt.Errorf("%s: axes %v of %v, want the last ones", v.Op, v.Axes, x)
+	}
+	if err := checkAxes(v.Op, v.Axes, len(x)); err != nil {
+		return nil, err
+	}
+	for i, a := range v.Axes {
+		if a != v.Axes[0]+i {
+			return nil, fmt.Errorf("%s: axes %v, want consecutive trailing axes", v.Op, v.Axes)
+		}
+	}
+	if !(v.Eps > 0) || math.IsInf(v.Eps, 0) {
+		return nil, fmt.Errorf("%s: eps %g, want a positive number", v.Op, v.Eps)
+	}
+	return sameShape(v)
 }
 
 // maxGradShape: dy shaped like max's result, x and y = max(x).

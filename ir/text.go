@@ -105,6 +105,9 @@ func (v *Value) attrString() string {
 	if v.Op == OpClamp || v.Op == Op(string(OpClamp)+"_grad") || v.Act == string(OpClamp) {
 		kv = append(kv, "min="+strconv.FormatFloat(v.Min, 'g', -1, 64), "max="+strconv.FormatFloat(v.Max, 'g', -1, 64))
 	}
+	if v.Eps != 0 {
+		kv = append(kv, "eps="+strconv.FormatFloat(v.Eps, 'g', -1, 64))
+	}
 	if len(v.Axes) > 0 {
 		kv = append(kv, "axes="+ints(v.Axes))
 	}

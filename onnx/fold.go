@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/onnx/onnxpb"
 )
 
@@ -68,28 +69,10 @@ func strides(shape []int) []int {
 	return st
 }
 
-// broadcastShapes is NumPy's broadcast of two shapes.
+// broadcastShapes is NumPy's broadcast of two shapes, as ir's ops do it.
 func broadcastShapes(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := range n {
-		da, db := 1, 1
-		if k := i - (n - len(a)); k >= 0 {
-			da = a[k]
-		}
-		if k := i - (n - len(b)); k >= 0 {
-			db = b[k]
-		}
-		switch {
-		case da == db || db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
+	s, err := ir.Broadcast(a, b)
+	return []int(s), err
 }
 
 // at reads the element of a constant shaped shape that broadcasting pairs

@@ -538,8 +538,8 @@ func (l *lowerer) rowOp(n *node, op ir.Op, axis int) ([]*tensor, error) {
 
 // lowerLayerNormalization lowers LayerNormalization (opset 17), what
 // nn.LayerNorm exports as from there: over the axes from axis on,
-// (x - mean)/sqrt(var + epsilon)·scale + bias, in the ops it exports as
-// before opset 17.
+// (x - mean)/sqrt(var + epsilon), as one layer_norm, then ·scale + bias,
+// as the recognize pass makes of the ops it exports as before opset 17.
 func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 2, 3); err != nil {
 		return nil, err
@@ -582,34 +582,14 @@ func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 			return nil, err
 		}
 	}
-	c := func(v float64) *ir.Value {
-		k := l.g.Leaf(ir.OpConst, "", ir.Shape{}, ir.Attrs{Value: v})
-		k.Pos = l.pos
-		return k
+	n1, err := l.add(ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x.v)
+	if err != nil {
+		return nil, err
 	}
-	steps := []struct {
-		op    ir.Op
-		attrs ir.Attrs
-		args  func(prev []*ir.Value) []*ir.Value
-	}{
-		{ir.OpMean, ir.Attrs{Axes: axes, KeepDims: true}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{x.v} }},
-		{ir.OpSub, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{x.v, p[0]} }},
-		{ir.OpMul, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[1], p[1]} }},
-		{ir.OpMean, ir.Attrs{Axes: axes, KeepDims: true}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[2]} }},
-		{ir.OpAdd, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[3], c(eps)} }},
-		{ir.OpSqrt, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[4]} }},
-		{ir.OpDiv, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[1], p[5]} }},
-		{ir.OpMul, ir.Attrs{}, func(p []*ir.Value) []*ir.Value { return []*ir.Value{p[6], scale} }},
+	y, err := l.add(ir.OpMul, ir.Attrs{}, n1, scale)
+	if err != nil {
+		return nil, err
 	}
-	var vals []*ir.Value
-	for _, s := range steps {
-		v, err := l.add(s.op, s.attrs, s.args(vals)...)
-		if err != nil {
-			return nil, err
-		}
-		vals = append(vals, v)
-	}
-	y := vals[len(vals)-1]
 	if bias != nil {
 		if y, err = l.add(ir.OpAdd, ir.Attrs{}, y, bias); err != nil {
 			return nil, err

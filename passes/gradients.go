@@ -60,6 +60,9 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpLogSoftmax: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{b.add(ir.OpLogSoftmaxGrad, ir.Attrs{}, dy, v)}
 	},
+	ir.OpLayerNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		return []*ir.Value{b.add(ir.OpLayerNormGrad, ir.Attrs{Axes: v.Axes, Eps: v.Eps}, dy, v.Args[0], v)}
+	},
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}

@@ -1,12 +1,18 @@
 package passes
 
-import "github.com/nngen/nngen/ir"
+import (
+	"slices"
+
+	"github.com/nngen/nngen/ir"
+)
 
 // recognize finds functions that arrive written as several ops and makes
 // each one op of the table, with its own gradient and one loop: what
 // torch.onnx.export writes for SiLU (x·σ(x)), Mish (x·tanh(softplus x)),
-// Hardswish before opset 14 (x·hardsigmoid x) and Softsign (x/(1+|x|)),
-// and the same written in a .nn file. The parts must have no other use.
+// Hardswish before opset 14 (x·hardsigmoid x), Softsign (x/(1+|x|)) and
+// LayerNorm before opset 17 ((x-μ)/√(mean((x-μ)²)+ε), then its weight and
+// bias as a mul and an add), and the same written in a .nn file. The parts
+// must have no other use.
 func recognize(g *ir.Graph, _ Options) error {
 	uses := g.Uses()
 	dead := map[*ir.Value]bool{}
@@ -37,6 +43,11 @@ func recognize(g *ir.Graph, _ Options) error {
 				}
 			}
 		case ir.OpDiv:
+			if ln := layerNorm(v, only, uses); ln != nil {
+				v.Op, v.Args, v.Attrs = ir.OpLayerNorm, []*ir.Value{ln.x}, ir.Attrs{Axes: ln.axes, Eps: ln.eps}
+				parts = ln.parts
+				break
+			}
 			x = a
 			if d := b; only(d, ir.OpAdd) {
 				for _, pair := range [][2]*ir.Value{{d.Args[0], d.Args[1]}, {d.Args[1], d.Args[0]}} {
@@ -55,4 +66,48 @@ func recognize(g *ir.Graph, _ Options) error {
 	}
 	g.Remove(dead)
 	return nil
+}
+
+// layerNormParts is a layer norm found in its decomposition.
+type layerNormParts struct {
+	x     *ir.Value
+	axes  []int
+	eps   float64
+	parts []*ir.Value
+}
+
+// layerNorm matches v = d / sqrt(mean(d·d or d², axes) + eps) with
+// d = x - mean(x, axes), both means keeping the trailing axes they reduce.
+func layerNorm(v *ir.Value, only func(*ir.Value, ir.Op) bool, uses map[*ir.Value]int) *layerNormParts {
+	d, s := v.Args[0], v.Args[1]
+	if d.Op != ir.OpSub || !only(s, ir.OpSqrt) || !only(s.Args[0], ir.OpAdd) {
+		return nil
+	}
+	sum := s.Args[0]
+	variance, eps := sum.Args[0], sum.Args[1]
+	if eps.Op != ir.OpConst {
+		variance, eps = eps, variance
+	}
+	if eps.Op != ir.OpConst || !(eps.Value > 0) || !only(variance, ir.OpMean) || !variance.KeepDims {
+		return nil
+	}
+	sq := variance.Args[0]
+	squares := sq.Op == ir.OpMul && sq.Args[0] == d && sq.Args[1] == d && uses[d] == 3 ||
+		sq.Op == ir.OpPow && sq.Exponent == 2 && sq.Args[0] == d && uses[d] == 2
+	x, mu := d.Args[0], d.Args[1]
+	if !squares || uses[sq] != 1 || !only(mu, ir.OpMean) || !mu.KeepDims || mu.Args[0] != x ||
+		!slices.Equal(mu.Axes, variance.Axes) || !trailing(mu.Axes, len(x.Shape)) {
+		return nil
+	}
+	return &layerNormParts{x: x, axes: mu.Axes, eps: eps.Value, parts: []*ir.Value{mu, d, sq, variance, sum, s}}
+}
+
+// trailing reports whether axes are the last ones of a tensor of the rank.
+func trailing(axes []int, rank int) bool {
+	for i, a := range axes {
+		if a != rank-len(axes)+i {
+			return false
+		}
+	}
+	return len(axes) > 0
 }

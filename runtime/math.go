@@ -99,10 +99,7 @@ func GELUTanhGrad[T Float](dy, x T) T {
 // Softmax replaces row with e^row / Σ e^row, shifted by the row's maximum
 // so that no exponential overflows.
 func Softmax[T Float](row []T) {
-	top := row[0]
-	for _, x := range row[1:] {
-		top = max(top, x)
-	}
+	top := rowMax(row)
 	var sum float64
 	for i, x := range row {
 		e := expOf(x - top)
@@ -136,10 +133,7 @@ func expOf[T Float](x T) float64 {
 
 // LogSumExp is log Σ e^row, computed stably.
 func LogSumExp[T Float](row []T) T {
-	top := row[0]
-	for _, x := range row[1:] {
-		top = max(top, x)
-	}
+	top := rowMax(row)
 	var sum float64
 	for _, x := range row {
 		sum += expOf(x - top)
@@ -173,3 +167,13 @@ func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
 
 // Pow is x^n for the integer step counts in bias corrections, in float64.
 func Pow[T Float](x T, n int) float64 { return math.Pow(float64(x), float64(n)) }
+
+// rowMax is the largest element of a row (NaN if one is), which the
+// functions of a row subtract so that no exponential overflows.
+func rowMax[T Float](row []T) T {
+	top := row[0]
+	for _, x := range row[1:] {
+		top = max(top, x)
+	}
+	return top
+}

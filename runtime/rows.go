@@ -7,10 +7,7 @@ import "math"
 // LogSoftmax replaces row with row - log Σ e^row, PyTorch's log_softmax,
 // shifted by the row's maximum so that no exponential overflows.
 func LogSoftmax[T Float](row []T) {
-	top := row[0]
-	for _, x := range row[1:] {
-		top = max(top, x)
-	}
+	top := rowMax(row)
 	var sum float64
 	for _, x := range row {
 		sum += expOf(x - top)
@@ -37,4 +34,44 @@ func LogSoftmaxGrad[T Float](dx, dy, y []T) {
 	for i := range y {
 		dx[i] = dy[i] - T(math.Exp(float64(y[i])))*sum
 	}
+}
+
+// LayerNorm sets y = (x - mean x) / √(var x + eps) over one row, PyTorch's
+// layer_norm without its weight and bias; the variance is the biased one,
+// and both moments are summed in float64. y may be x.
+func LayerNorm[T Float](y, x []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	for i, v := range x {
+		y[i] = T((float64(v) - mean) * rstd)
+	}
+}
+
+// LayerNormGrad sets dx, the gradient through y = LayerNorm(x):
+// (dy - mean dy - y·mean(dy·y)) / √(var x + eps).
+func LayerNormGrad[T Float](dx, dy, x, y []T, eps float64) {
+	_, rstd := moments(x, eps)
+	var sum, dot float64
+	for i := range dy {
+		sum += float64(dy[i])
+		dot += float64(dy[i]) * float64(y[i])
+	}
+	n := float64(len(dy))
+	for i := range dx {
+		dx[i] = T((float64(dy[i]) - sum/n - float64(y[i])*dot/n) * rstd)
+	}
+}
+
+// moments are a row's mean and 1/√(var + eps), its variance the biased
+// one, summed in float64 in two passes.
+func moments[T Float](x []T, eps float64) (mean, rstd float64) {
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	var ss float64
+	for _, v := range x {
+		d := float64(v) - mean
+		ss += d * d
+	}
+	return mean, 1 / math.Sqrt(ss/float64(len(x))+eps)
 }

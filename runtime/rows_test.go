@@ -53,3 +53,46 @@ func TestLogSoftmaxGrad(t *testing.T) {
 		}
 	}
 }
+
+// LayerNorm against its formula, and LayerNormGrad against central
+// differences of Σ w·LayerNorm(x).
+func TestLayerNorm(t *testing.T) {
+	x := []float64{0.3, -1.2, 2.0, 0.7, 1.1}
+	w := []float64{0.5, -1, 2, 0.25, -0.75}
+	const eps = 1e-5
+	f := func(x []float64) float64 {
+		y := make([]float64, len(x))
+		LayerNorm(y, x, eps)
+		var s float64
+		for i := range y {
+			s += w[i] * y[i]
+		}
+		return s
+	}
+	y := make([]float64, len(x))
+	LayerNorm(y, x, eps)
+	var mean, v float64
+	for _, e := range x {
+		mean += e / 5
+	}
+	for _, e := range x {
+		v += (e - mean) * (e - mean) / 5
+	}
+	for i := range x {
+		if want := (x[i] - mean) / math.Sqrt(v+eps); math.Abs(y[i]-want) > 1e-14 {
+			t.Errorf("y[%d] = %g, want %g", i, y[i], want)
+		}
+	}
+	dx := make([]float64, len(x))
+	LayerNormGrad(dx, w, x, y, eps)
+	const h = 1e-6
+	for i := range x {
+		xp := append([]float64(nil), x...)
+		xm := append([]float64(nil), x...)
+		xp[i] += h
+		xm[i] -= h
+		if fd := (f(xp) - f(xm)) / (2 * h); math.Abs(fd-dx[i]) > 1e-8 {
+			t.Errorf("dx[%d] = %g, finite differences %g", i, dx[i], fd)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package golden
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+)
+
+// graphCudaCases makes a case of TestCudaParity of every trace in
+// testdata/graphs, for each variant: its package is named graph, the
+// trace's name and the variant's (graphmovementopsf32), and runs
+// gpuGraphHarness. A variant's asan holds for a few traces, whose kernels
+// read and write the most ways.
+func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/graphs/*.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no graph traces: %v", err)
+	}
+	var cases []cudaCase
+	for _, path := range paths {
+		tr, data := readGraphTrace(t, path)
+		for _, v := range variants {
+			c := v
+			c.pkg = "graph" + strings.ReplaceAll(tr.Name, "_", "") + v.pkg
+			c.src, c.trace, c.graph = tr.source(v.dtype), data, true
+			c.cost = tr.cost(false)
+			c.asan = v.asan && (tr.Name == "movement_ops" || tr.Name == "attention_like" || tr.Name == "seq_reduce")
+			cases = append(cases, c)
+		}
+	}
+	return cases
+}
+
+// gpuGraphHarness is the test file of a gpu package generated for a
+// testdata/graphs trace: gpuHarness's tests of the driver, and TestParity,
+// which replays the trace on the GPU model with graphHarness's functions
+// (graphHelpers), calling its methods through reflection as TestGraphs
+// calls the CPU model's: per step the outputs, the loss, every gradient
+// and every parameter after the update must equal PyTorch's within the
+// tolerance, relative to the tensor's largest value (a gradient that
+// PyTorch makes nonzero only by float64 rounding, relative to the step's
+// largest gradient). The gradients and parameters are read through a CPU
+// model that CopyTo fills.
+var gpuGraphHarness = func() *template.Template {
+	t := template.Must(graphHarness.Clone())
+	template.Must(t.AddParseTree("gpuTests", gpuHarness.Lookup("gpuTests").Tree))
+	return template.Must(t.New("gpugraph").Parse(`package gpu
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	cpu "{{.CPU}}"
+	"github.com/nngen/nngen/runtime/cuda"
+)
+
+type float = {{.Float}}
+
+const tolerance = {{.Tolerance}}
+{{template "gpuTests" .}}
+{{template "graphHelpers" .}}
+
+// TestParity replays the trace on the GPU from its starting parameters,
+// comparing every number with PyTorch's.
+func TestParity(t *testing.T) {
+	tr := readTrace(t)
+	c := cpu.New(1)
+	setParams(t, c, tr.Params)
+	g, err := FromCPU(c)
+	if err != nil {
+		t.Fatalf("no GPU: %v", err)
+	}
+	defer g.Close()
+	shadow := cpu.New(0) // the GPU's parameters and gradients, by CopyTo
+	w := maxErrors{}
+	for s, st := range tr.Steps {
+		check := w.checker(t, s, 0)
+		args := forwardArgs(t, g, tr, st)
+		call(g, "Forward", args)
+		checkOutputs(t, tr, st, args, check)
+		backward := arguments(t, g, "Backward", slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
+		loss := call(g, "Backward", backward)[0].Float()
+		check("loss", []float{float(loss)}, []float64{st.Loss})
+		g.CopyTo(shadow)
+		checkGrads(t, w, s, st, shadow)
+		g.Step()
+		g.CopyTo(shadow)
+		checkParams(st, shadow, check)
+	}
+	t.Logf("{{.CPU}}: %d steps on %s, max error: output %.2g, loss %.2g, grad %.2g, param %.2g",
+		len(tr.Steps), g.DeviceName(), w["output"], w["loss"], w["grad"], w["param"])
+}
+`))
+}()
