@@ -40,10 +40,39 @@ type Options struct {
 	Optimizer string
 
 	// CUDA also emits the gpu subpackage (package cudagen, docs/cuda.md):
-	// gpu/model.cu, gpu/model.ptx (compiled with clang-16 or nvcc) and the
-	// Go that runs them. It imports the generated package, by ImportPath.
+	// gpu/model.cu and the Go that runs it, which embeds gpu/model.ptx,
+	// which CompilePTX then adds (compiled with clang-16 or nvcc). It
+	// imports the generated package, by ImportPath.
 	CUDA       bool
 	ImportPath string
+}
+
+// File is one file of a build: a name relative to the output directory
+// and its contents.
+type File = codegen.File
+
+// What the command needs of the pipeline, so that it goes through this
+// package alone.
+const (
+	// HeaderPrefix starts every file nngen generates; it overwrites only
+	// files that begin with it.
+	HeaderPrefix = codegen.HeaderPrefix
+	// Version is nngen's version, as generated files state it.
+	Version = codegen.Version
+	// CUDADir is the subdirectory of the GPU package (Options.CUDA).
+	CUDADir = cudagen.Dir
+)
+
+// PassNames lists the passes in the order they run, for -dump and graph.
+func PassNames() []string { return passes.PassNames() }
+
+// CheckPassName returns an error naming the passes if name is not one.
+func CheckPassName(name string) error { return passes.CheckPassName(name) }
+
+// RunPasses runs the pipeline on a graph from Load, as Build does, calling
+// opts.Dump after every pass.
+func RunPasses(g *ir.Graph, opts Options) error {
+	return passes.Run(g, passes.Options{Infer: opts.Infer, NoFuse: opts.NoFuse, Verify: true, Dump: opts.Dump})
 }
 
 // Load reads a model with the front end its file name calls for: the IR
@@ -100,7 +129,7 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 	files, err := codegen.Generate(g, cfg)
 	if err == nil && opts.CUDA {
 		var gpu []codegen.File
-		gpu, err = cudagen.Build(g, cudagen.Config{Source: base, CPUImport: opts.ImportPath, CPUName: opts.Package})
+		gpu, err = cudagen.Generate(g, cudagen.Config{Source: base, CPUImport: opts.ImportPath, CPUName: opts.Package})
 		files = append(files, gpu...)
 	}
 	if err != nil || weights == nil {
@@ -111,6 +140,23 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		return nil, err
 	}
 	return append(files, pretrained), nil
+}
+
+// CompilePTX is the explicit step after a Build with Options.CUDA: it
+// compiles the gpu package's model.cu to the PTX its Go embeds (with
+// clang-16, or nvcc), and returns the files with it. It runs a compiler and
+// uses temporary files, which Build never does.
+func CompilePTX(files []File) ([]File, error) {
+	for _, f := range files {
+		if f.Name == cudagen.CUFile {
+			ptx, err := cudagen.CompilePTX(f.Data)
+			if err != nil {
+				return nil, err
+			}
+			return append(files, File{Name: cudagen.PTXFile, Data: ptx}), nil
+		}
+	}
+	return nil, fmt.Errorf("no %s among the files: build with Options.CUDA", cudagen.CUFile)
 }
 
 // Lint returns warnings about a graph, before any pass, that builds but

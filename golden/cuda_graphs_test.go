@@ -22,6 +22,12 @@ func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {
 	for _, path := range paths {
 		tr, data := readGraphTrace(t, path)
 		for _, v := range variants {
+			if v.dtype == "float64" && strings.HasPrefix(tr.Name, "act_") {
+				// An activation's device functions are checked against the
+				// Go runtime's in double (runtime's TestUnaryPrelude): its
+				// network runs in float32 only.
+				continue
+			}
 			c := v
 			c.pkg = "graph" + strings.ReplaceAll(tr.Name, "_", "") + v.pkg
 			c.src, c.trace, c.graph = tr.source(v.dtype), data, true

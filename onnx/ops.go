@@ -43,6 +43,7 @@ var rules = map[string]rule{
 	"Squeeze":            lowerSqueeze,
 	"Concat":             lowerConcat,
 	"Slice":              lowerSlice,
+	"Split":              lowerSplit,
 	"Expand":             lowerExpand,
 	"ReduceMean":         reduceRule(ir.OpMean, 18),
 	"ReduceMax":          reduceRule(ir.OpMax, 18),

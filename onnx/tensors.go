@@ -318,30 +318,9 @@ func lowerSlice(l *lowerer, n *node) ([]*tensor, error) {
 		if end <= start {
 			return nil, fmt.Errorf("an empty slice [%d:%d] of axis %d", starts[i], ends[i], a)
 		}
-		if start == 0 && end == dim {
-			continue
-		}
-		shape := slices.Clone(cur.shape)
-		shape[axis] = end - start
-		if cur.c != nil {
-			outer, inner := product(cur.shape[:axis]), product(cur.shape[axis+1:])
-			var out []float64
-			for o := range outer {
-				base := o * dim * inner
-				out = append(out, cur.c.data[base+start*inner:base+end*inner]...)
-			}
-			cur = folded(n, shape, out, cur.c.integer)
-			continue
-		}
-		d, err := exact(cur, "the input")
-		if err != nil {
+		if cur, err = l.slice(n, cur, axis, start, end); err != nil {
 			return nil, err
 		}
-		v, err := l.add(ir.OpSlice, ir.Attrs{Axis: axis + d, Start: start, End: end}, cur.v)
-		if err != nil {
-			return nil, err
-		}
-		cur = &tensor{shape: shape, v: v}
 	}
 	return []*tensor{cur}, nil
 }
@@ -596,4 +575,92 @@ func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 		}
 	}
 	return result(x.shape, y), nil
+}
+
+// lowerSplit lowers Split along an axis into pieces of the sizes given
+// (an input from opset 13, an attribute before), or equal ones; each is a
+// slice.
+func lowerSplit(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 2); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	axis64, err := intAttr(n.NodeProto, "axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := normAxis(int(axis64), len(x.shape))
+	if err != nil {
+		return nil, err
+	}
+	var sizes []int
+	if l.opset >= 13 && len(n.in) == 2 && n.in[1] != nil {
+		if sizes, err = ints(n.in[1], "split"); err != nil {
+			return nil, err
+		}
+	} else if l.opset < 13 {
+		v, err := intsAttr(n.NodeProto, "split")
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range v {
+			sizes = append(sizes, int(s))
+		}
+	}
+	outs := len(n.GetOutput())
+	if sizes == nil {
+		if outs == 0 || x.shape[axis]%outs != 0 {
+			return nil, fmt.Errorf("splits %d elements into %d equal pieces", x.shape[axis], outs)
+		}
+		sizes = slices.Repeat([]int{x.shape[axis] / outs}, outs)
+	}
+	total := 0
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("split sizes %v", sizes)
+		}
+		total += s
+	}
+	if total != x.shape[axis] || len(sizes) != outs {
+		return nil, fmt.Errorf("split sizes %v of axis %d of %v into %d outputs", sizes, axis, x.shape, outs)
+	}
+	var pieces []*tensor
+	start := 0
+	for _, s := range sizes {
+		piece, err := l.slice(n, x, axis, start, start+s)
+		if err != nil {
+			return nil, err
+		}
+		pieces = append(pieces, piece)
+		start += s
+	}
+	return pieces, nil
+}
+
+// slice is elements start to end-1 along an axis of x.
+func (l *lowerer) slice(n *node, x *tensor, axis, start, end int) (*tensor, error) {
+	dim := x.shape[axis]
+	if start == 0 && end == dim {
+		return x, nil
+	}
+	shape := slices.Clone(x.shape)
+	shape[axis] = end - start
+	if x.c != nil {
+		outer, inner := product(x.shape[:axis]), product(x.shape[axis+1:])
+		var out []float64
+		for o := range outer {
+			base := o * dim * inner
+			out = append(out, x.c.data[base+start*inner:base+end*inner]...)
+		}
+		return folded(n, shape, out, x.c.integer), nil
+	}
+	d, err := exact(x, "the input")
+	if err != nil {
+		return nil, err
+	}
+	v, err := l.add(ir.OpSlice, ir.Attrs{Axis: axis + d, Start: start, End: end}, x.v)
+	if err != nil {
+		return nil, err
+	}
+	return &tensor{shape: shape, v: v}, nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nngen/nngen"
 	"github.com/nngen/nngen/ir"
-	"github.com/nngen/nngen/passes"
 )
 
 func build(args []string, stdout, stderr io.Writer) int {
@@ -25,7 +24,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	tests := fs.Bool("tests", false, "also write a _test.go that checks the gradients by finite differences and benchmarks the model")
 	check := fs.Bool("check", false, "write nothing; exit 1, printing a diff, when the files in DIR differ from what build would write, or DIR holds generated files that build would delete")
 	cuda := fs.Bool("cuda", false, "also write the gpu subpackage: CUDA kernels (gpu/model.cu, and gpu/model.ptx from clang-16 or nvcc) and the Go that runs them (docs/cuda.md)")
-	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(passes.PassNames(), ", "))
+	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(nngen.PassNames(), ", "))
 	batch := fs.Int("batch", 0, "for model.onnx: `N` samples per call, replacing the batch size it was exported with")
 	loss := fs.String("loss", "", "for model.onnx: train with this `LOSS`, as in .nn: mse, l1, bce_with_logits, cross_entropy, with (reduction=sum) if wanted")
 	optimizer := fs.String("optimizer", "", "for model.onnx: update with this `OPTIMIZER`, as in .nn: \"sgd(lr=0.1, momentum=0.9)\", adam, adamw")
@@ -66,7 +65,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if after != "all" {
-			if err := passes.CheckPassName(after); err != nil {
+			if err := nngen.CheckPassName(after); err != nil {
 				fmt.Fprintln(stderr, "nngen: -dump:", err)
 				return 2
 			}
@@ -84,6 +83,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	files, err := nngen.Build(model, src, opts)
+	if err == nil && opts.CUDA {
+		files, err = nngen.CompilePTX(files)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

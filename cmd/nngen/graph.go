@@ -10,7 +10,6 @@ import (
 
 	"github.com/nngen/nngen"
 	"github.com/nngen/nngen/ir"
-	"github.com/nngen/nngen/passes"
 )
 
 // graph prints the network's IR as Graphviz DOT: by default after fusion,
@@ -18,7 +17,7 @@ import (
 func graph(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nngen graph", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	after := fs.String("after", "", "draw the IR after `PASS`, or none for the front end's graph (default fuse, or the last pass with -backward); passes: "+strings.Join(passes.PassNames(), ", "))
+	after := fs.String("after", "", "draw the IR after `PASS`, or none for the front end's graph (default fuse, or the last pass with -backward); passes: "+strings.Join(nngen.PassNames(), ", "))
 	backward := fs.Bool("backward", false, "draw every phase (loss, backward, update), not just the forward pass")
 	infer := fs.Bool("infer", false, "as for an inference-only build: no loss, gradients or optimizer")
 	noFuse := fs.Bool("nofuse", false, "as for a build that does not fuse activations into linear layers")
@@ -40,11 +39,11 @@ func graph(args []string, stdout, stderr io.Writer) int {
 	pass := *after
 	switch {
 	case pass == "" && *backward:
-		pass = passes.Pipeline[len(passes.Pipeline)-1].Name // the gradients and the update exist only near the end
+		pass = nngen.PassNames()[len(nngen.PassNames())-1] // the gradients and the update exist only near the end
 	case pass == "":
 		pass = "fuse"
 	case pass != "none":
-		if err := passes.CheckPassName(pass); err != nil {
+		if err := nngen.CheckPassName(pass); err != nil {
 			fmt.Fprintln(stderr, "nngen: -after:", err)
 			return 2
 		}
@@ -68,7 +67,7 @@ func graph(args []string, stdout, stderr io.Writer) int {
 	// The passes rewrite g in place, so draw it the moment the chosen pass
 	// is done; what later passes do, failures included, does not matter here.
 	var dot string
-	err = passes.Run(g, passes.Options{Infer: *infer, NoFuse: *noFuse, Verify: true, Dump: func(name string, g *ir.Graph) {
+	err = nngen.RunPasses(g, nngen.Options{Infer: *infer, NoFuse: *noFuse, Dump: func(name string, g *ir.Graph) {
 		if name == pass && dot == "" {
 			dot = g.DOT(opts)
 		}

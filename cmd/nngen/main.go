@@ -57,7 +57,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nngen/nngen/codegen"
+	"github.com/nngen/nngen"
 )
 
 const usage = `nngen compiles a neural network described in a .nn file into a Go package.
@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "graph":
 		return graph(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "nngen", codegen.Version)
+		fmt.Fprintln(stdout, "nngen", nngen.Version)
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
