@@ -263,10 +263,10 @@ func (p *parser) statement() stmt {
 		}
 		return s
 	case "loss":
-		if t := p.peek(); t.kind != identifier || !p.ahead(1).is("(") && !p.ahead(1).is("*") {
-			if t.kind != number && !t.is("(") {
-				return lossStmt{first, callExpr{p.call("a loss function after loss")}}
-			}
+		// A function's name without its call ("loss mse") gets call's
+		// message: expected '(' after mse.
+		if t := p.peek(); t.kind == identifier && !p.ahead(1).is("(") {
+			return lossStmt{first, callExpr{p.call("a loss function after loss")}}
 		}
 		return lossStmt{first, p.expression("a loss function after loss")}
 	case "optimizer":

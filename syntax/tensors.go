@@ -1,9 +1,10 @@
 package syntax
 
 import (
-	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -529,17 +530,23 @@ func lowerPermute(l *lowerer, name token, c call) *ir.Value {
 		perm = append(perm, ax)
 	}
 	if len(perm) != len(x.Shape) || !ir.IsPermutation(perm) {
-		l.errorf(c.fn.pos, "permute needs each of the %d dims of %s once", len(x.Shape)-len(x.Shape)+len(args)-1+boolInt(len(perm) != len(args)), args[0].value.text)
+		dims := len(x.Shape)
+		if l.g.Unbatched {
+			dims--
+		}
+		l.errorf(c.fn.pos, "permute needs each of the %d dims of %s once, as in permute(x, %s)", dims, args[0].value.text, identityDims(dims))
 		return nil
 	}
 	return l.permuteBy(name, x, perm, c.fn.pos)
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// identityDims writes 0, 1, ..., n-1.
+func identityDims(n int) string {
+	dims := make([]string, n)
+	for i := range dims {
+		dims[i] = strconv.Itoa(i)
 	}
-	return 0
+	return strings.Join(dims, ", ")
 }
 
 // lowerConcat lowers cat(a, b, ..., dim=1), torch.cat.
@@ -631,9 +638,7 @@ func (l *lowerer) linearND(name token, x, w, b *ir.Value) *ir.Value {
 	return l.add(name, ir.OpAdd, ir.Attrs{}, v, b)
 }
 
-var inf = func() float64 { f, _ := strconv.ParseFloat("+Inf", 64); return f }()
-
-var _ = fmt.Sprint
+var inf = math.Inf(1)
 
 func plural(n int) string {
 	if n == 1 {
