@@ -1,6 +1,6 @@
 package runtime
 
-//go:generate go run gemm_asmgen.go
+//go:generate go run ./_gen
 
 import (
 	"fmt"

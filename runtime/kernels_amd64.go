@@ -4,7 +4,7 @@ package runtime
 
 import "math"
 
-// The loops in kernels_amd64.s (written by gemm_asmgen.go) take whole
+// The loops in kernels_amd64.s (written by _gen/asmgen.go) take whole
 // vectors, n a multiple of the vector width, and the wrappers here do the
 // tails with the pure-Go references; except the AVX-512 SGD (its tail under
 // a mask), the sigmoid and softmax (theirs one element at a time) and
