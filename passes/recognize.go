@@ -22,7 +22,6 @@ func recognize(g *ir.Graph, _ Options) error {
 			continue
 		}
 		a, b := v.Args[0], v.Args[1]
-		var x *ir.Value
 		var op ir.Op
 		var parts []*ir.Value
 		switch v.Op {
@@ -48,7 +47,7 @@ func recognize(g *ir.Graph, _ Options) error {
 				parts = ln.parts
 				break
 			}
-			x = a
+			x := a
 			if d := b; only(d, ir.OpAdd) {
 				for _, pair := range [][2]*ir.Value{{d.Args[0], d.Args[1]}, {d.Args[1], d.Args[0]}} {
 					abs, one := pair[0], pair[1]
