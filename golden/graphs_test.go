@@ -45,22 +45,23 @@ func onnxExports(t *testing.T, name string) []string {
 // onnxVariant picks the exports a variant builds, so that each distinct
 // export is compiled once or twice rather than at every opset: the
 // dynamic batch's (its shape arithmetic) trains and the static opset 14
-// builds for inference (for inferExports); opsets 13 and 17 write the same nodes as 14 but
+// builds for inference (for inferCases); opsets 13 and 17 write the same nodes as 14 but
 // where distinctExports says, and those train too.
 func onnxVariant(name, tag string, infer bool) bool {
 	switch {
 	case tag == "14dyn":
 		return !infer
 	case tag == "14":
-		return infer && inferExports[name]
+		return infer && inferCases[name]
 	}
 	return !infer && distinctExports[name+".opset"+tag]
 }
 
-// inferExports are the cases whose static opset-14 export also builds for
-// inference: the shape arithmetic folded differently (movement_ops), a
-// product of computed tensors (attention_like), a plain MLP.
-var inferExports = map[string]bool{"residual_mlp": true, "attention_like": true, "movement_ops": true}
+// inferCases are the cases also built for inference only, from .nn and
+// from the static opset-14 export: a plain MLP, two outputs, a product of
+// computed tensors, the shape arithmetic folded differently
+// (movement_ops). Every other case's forward code is the training build's.
+var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs": true, "attention_like": true, "movement_ops": true}
 
 // distinctExports are the exports at opsets 13 and 17 whose nodes differ
 // from opset 14's (testdata/graphs/onnx/INDEX.md).
@@ -134,8 +135,8 @@ func (tr graphTrace) cost(finiteDifferences bool) int {
 
 // TestGraphs compiles a package for every PyTorch trace in
 // testdata/graphs, as TestParity does for testdata/reference: in float32
-// and float64, float64 with fusion off, and float32 for inference only,
-// into a scratch module, with the package's own tests (finite differences,
+// and float64, float64 with fusion off, and float32 for inference only
+// (inferCases), into a scratch module, with the package's own tests (finite differences,
 // allocations) and a harness that replays the trace. The harness calls the
 // methods through reflection, whatever tensors they take: Forward(inputs...,
 // outputs...) and Backward(inputs..., targets...) in the trace's order.
@@ -145,7 +146,9 @@ func (tr graphTrace) cost(finiteDifferences bool) int {
 // every gradient against central finite differences. (A gradient that
 // float64 rounding alone makes nonzero in PyTorch, as that of a key's bias
 // before a softmax, must be zero within the tolerance relative to the
-// step's largest gradient instead.)
+// step's largest gradient instead.) PyTorch's ONNX exports of the same
+// modules (testdata/graphs/onnx) are built and replayed too, in float32:
+// see onnxVariant for which.
 //
 // A trace whose graph handBuilt can build is compiled a second time from
 // that IR (packages named ...ir...), so that the generated API is checked
@@ -193,12 +196,15 @@ func TestGraphs(t *testing.T) {
 				files func(pkg string) ([]codegen.File, error)
 				infer bool // an inference build, whatever the variant
 			}
-			builds := []build{{
-				pkg: strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", ""),
-				files: func(pkg string) ([]codegen.File, error) {
-					return nngen.Build(tr.Name+".nn", []byte(tr.source(v.dtype)), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer, Tests: true})
-				},
-			}}
+			var builds []build
+			if !v.infer || inferCases[tr.Name] {
+				builds = append(builds, build{
+					pkg: strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", ""),
+					files: func(pkg string) ([]codegen.File, error) {
+						return nngen.Build(tr.Name+".nn", []byte(tr.source(v.dtype)), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer, Tests: true})
+					},
+				})
+			}
 			if graph := handBuilt[tr.Name]; graph != nil && !v.noFuse && !v.infer { // the API, in each float type
 				builds = append(builds, build{
 					pkg: strings.ReplaceAll(tr.Name+"ir"+v.dtype+v.suffix, "_", ""),
