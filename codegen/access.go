@@ -24,12 +24,7 @@ type generator struct {
 }
 
 func newGenerator(g *ir.Graph, pkg string) *generator {
-	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: map[*ir.Value]*ir.Value{}}
-	for _, v := range g.Values {
-		if v.Also != nil {
-			gen.computedBy[v.Also] = v
-		}
-	}
+	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: g.ComputedBy()}
 	gen.unroll = unrolled(g)
 	for _, v := range g.Inputs() {
 		gen.args[v] = inputArg(g, v)

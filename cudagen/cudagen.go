@@ -64,13 +64,8 @@ func (gen *generator) fail(err error) {
 // Generate emits model.cu and the gpu package's Go for g, which must have
 // been through the pass pipeline. The Go embeds model.ptx, which Build adds.
 func Generate(g *ir.Graph, cfg Config) ([]codegen.File, error) {
-	if err := g.Verify(); err != nil {
-		return nil, fmt.Errorf("cudagen: invalid IR:\n%w", err)
-	}
-	for _, v := range g.Values {
-		if v.Storage.Kind == ir.Unplanned {
-			return nil, fmt.Errorf("cudagen: %s has no storage; run the plan pass first", v)
-		}
+	if err := g.CheckPlanned(); err != nil {
+		return nil, fmt.Errorf("cudagen: %w", err)
 	}
 	if cfg.CPUImport == "" {
 		return nil, fmt.Errorf("cudagen: the gpu package needs the import path of the generated package")
@@ -81,12 +76,7 @@ func Generate(g *ir.Graph, cfg Config) ([]codegen.File, error) {
 	if cfg.CPUName == "" {
 		cfg.CPUName = path.Base(cfg.CPUImport)
 	}
-	gen := &generator{g: g, cfg: cfg, layout: newLayout(g), computedBy: map[*ir.Value]*ir.Value{}}
-	for _, v := range g.Values {
-		if v.Also != nil {
-			gen.computedBy[v.Also] = v
-		}
-	}
+	gen := &generator{g: g, cfg: cfg, layout: newLayout(g), computedBy: g.ComputedBy()}
 	for _, v := range g.Values {
 		if ir.IsLeaf(v.Op) || gen.computedBy[v] != nil {
 			continue

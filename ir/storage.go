@@ -49,3 +49,30 @@ type Slot struct {
 	Size   int      // elements: the largest value it holds
 	Values []*Value // the values it holds, in schedule order
 }
+
+// CheckPlanned is what a back end checks before it emits code: the graph
+// verifies and buffer planning gave every value its storage.
+func (g *Graph) CheckPlanned() error {
+	if err := g.Verify(); err != nil {
+		return fmt.Errorf("invalid IR:\n%w", err)
+	}
+	for _, v := range g.Values {
+		if v.Storage.Kind == Unplanned {
+			return fmt.Errorf("%s has no storage; run the plan pass first", v)
+		}
+	}
+	return nil
+}
+
+// ComputedBy maps each value that another's code computes in the same loop
+// or kernel (an activation fused with Also) to that value: the back ends
+// emit nothing of its own for it.
+func (g *Graph) ComputedBy() map[*Value]*Value {
+	by := map[*Value]*Value{}
+	for _, v := range g.Values {
+		if v.Also != nil {
+			by[v.Also] = v
+		}
+	}
+	return by
+}

@@ -19,12 +19,7 @@ func plan(g *ir.Graph, _ Options) error {
 			gradOf[p.Grad] = p
 		}
 	}
-	alsoOf := map[*ir.Value]*ir.Value{}
-	for _, v := range g.Values {
-		if v.Also != nil {
-			alsoOf[v.Also] = v
-		}
-	}
+	alsoOf := g.ComputedBy()
 	g.Slots = nil
 	var free []int // slot indexes not holding a live value
 	for i, v := range g.Values {
