@@ -1,6 +1,7 @@
 package nngen
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -38,6 +39,20 @@ func FuzzBuild(f *testing.F) {
 	}
 	if len(cases) == 0 {
 		f.Fatal("no golden cases to seed from")
+	}
+	// The general graphs' sources: expressions, N-D inputs, several
+	// inputs and outputs.
+	graphs, _ := filepath.Glob("golden/testdata/graphs/*.json")
+	for _, path := range graphs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var tr struct{ Source string }
+		if err := json.Unmarshal(data, &tr); err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(tr.Source))
 	}
 	positioned := regexp.MustCompile(`^model\.nn:\d+:\d+: \S`)
 	f.Fuzz(func(t *testing.T, src []byte) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +21,8 @@ import (
 func FuzzCompile(f *testing.F) {
 	seeds, _ := filepath.Glob("../golden/testdata/onnx/models/*.onnx")
 	nodes, _ := filepath.Glob("../golden/testdata/onnx/node/*/model.onnx")
-	for _, path := range append(seeds, nodes...) {
+	graphs, _ := filepath.Glob("../golden/testdata/graphs/onnx/*.opset14*.onnx") // shape arithmetic, N-D ops
+	for _, path := range slices.Concat(seeds, nodes, graphs) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
