@@ -137,7 +137,7 @@ func (gen *generator) genClose(f *jen.File) {
 func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	x, w := v.Args[0], v.Args[1]
 	code := []jen.Code{gen.gemm(false, true, m, n, k, x, w, v)}
-	act := ir.Op(v.Act)
+	act := v.Act
 	if len(v.Args) < 3 && act == "" && v.Also == nil {
 		return code
 	}

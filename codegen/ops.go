@@ -149,7 +149,7 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 	}
 	x, w := v.Args[0], v.Args[1]
 	batch, out, in := v.Shape[0], v.Shape[1], x.Shape[1]
-	act := ir.Op(v.Act)
+	act := v.Act
 	vecAct := gen.vectorSigmoid(v, act)
 	code := gen.loops([]string{"n"}, []int{batch}, func(nx []index) []jen.Code {
 		n := nx[0]

@@ -240,14 +240,14 @@ func (gen *generator) linear(v *ir.Value) {
 		kb.line("real s = 0;")
 	}
 	kb.line("for (long long j = 0; j < %d; j++) s += %s[i * %d + j] * %s[n * %d + j];", in, ws, in, xs, in)
-	act := ir.Op(v.Act)
+	act := v.Act
 	switch {
 	case v.Also != nil:
 		kb.line("%s[t] = s;", y)
 		kb.line("%s[t] = %s;", kb.out(v.Also), gen.act(v.Also.Op, v.Also.Attrs, "s"))
 	case rowWise(act):
 		kb.line("%s[t] = s;", y)
-		rows := gen.newKernel(v, "_"+v.Act, v.Shape[0])
+		rows := gen.newKernel(v, "_"+string(v.Act), v.Shape[0])
 		y := rows.out(v)
 		rows.line("nn_softmax(%s + t * %d, %s + t * %d, %d);", y, out, y, out, out)
 	default:

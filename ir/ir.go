@@ -91,7 +91,7 @@ func (p Phase) String() string {
 // Attrs are an op's compile-time parameters. Each op uses the few it needs
 // (see the op table); the others stay zero.
 type Attrs struct {
-	Act       string  // linear: fused activation ("" = none)
+	Act       Op      // linear: the fused activation ("" for none)
 	Alpha     float64 // leaky_relu (and linear fused with it): the negative slope
 	Approx    string  // gelu: "" for the exact erf form, "tanh" for the approximation
 	TransA    bool    // matmul: use the first argument transposed

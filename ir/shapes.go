@@ -20,7 +20,7 @@ func linearShape(v *Value) (Shape, error) {
 	if len(v.Args) == 3 && !slices.Equal(v.Args[2].Shape, Shape{w.Shape[0]}) {
 		return nil, fmt.Errorf("linear: bias shape %v, want [%d]", v.Args[2].Shape, w.Shape[0])
 	}
-	if _, ok := ActivationOf(Op(v.Act)); v.Act != "" && !ok {
+	if _, ok := ActivationOf(v.Act); v.Act != "" && !ok {
 		return nil, fmt.Errorf("linear: %q is not an activation", v.Act)
 	}
 	return Shape{x.Shape[0], w.Shape[0]}, nil

@@ -70,9 +70,9 @@ func (v *Value) LongString() string {
 func (v *Value) attrString() string {
 	var kv []string
 	if v.Act != "" {
-		kv = append(kv, "act="+v.Act)
+		kv = append(kv, "act="+string(v.Act))
 	}
-	if v.Op == OpLeakyReLU || v.Op == OpLeakyReLUGrad || v.Act == string(OpLeakyReLU) {
+	if v.Op == OpLeakyReLU || v.Op == OpLeakyReLUGrad || v.Act == OpLeakyReLU {
 		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
 	}
 	if v.Approx != "" {
@@ -96,13 +96,13 @@ func (v *Value) attrString() string {
 	if v.Reduction != "" {
 		kv = append(kv, "reduction="+v.Reduction)
 	}
-	if v.Op == OpELU || v.Op == Op(string(OpELU)+"_grad") || v.Act == string(OpELU) {
+	if v.Op == OpELU || v.Op == Op(string(OpELU)+"_grad") || v.Act == OpELU {
 		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
 	}
-	if v.Op == OpPow || v.Op == Op(string(OpPow)+"_grad") || v.Act == string(OpPow) {
+	if v.Op == OpPow || v.Op == Op(string(OpPow)+"_grad") || v.Act == OpPow {
 		kv = append(kv, "exponent="+strconv.FormatFloat(v.Exponent, 'g', -1, 64))
 	}
-	if v.Op == OpClamp || v.Op == Op(string(OpClamp)+"_grad") || v.Act == string(OpClamp) {
+	if v.Op == OpClamp || v.Op == Op(string(OpClamp)+"_grad") || v.Act == OpClamp {
 		kv = append(kv, "min="+strconv.FormatFloat(v.Min, 'g', -1, 64), "max="+strconv.FormatFloat(v.Max, 'g', -1, 64))
 	}
 	if v.Eps != 0 {

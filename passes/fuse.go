@@ -31,7 +31,7 @@ func fuse(g *ir.Graph, opts Options) error {
 			continue
 		}
 		l := lin[0]
-		l.Act, l.Alpha, l.Approx, l.Exponent, l.Min, l.Max, l.Name = string(act.Op), act.Alpha, act.Approx, act.Exponent, act.Min, act.Max, act.Name
+		l.Act, l.Alpha, l.Approx, l.Exponent, l.Min, l.Max, l.Name = act.Op, act.Alpha, act.Approx, act.Exponent, act.Min, act.Max, act.Name
 		fused[act] = l
 		dead[act] = true
 	}

@@ -20,7 +20,7 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpLinear: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		dz := dy
 		if v.Act != "" {
-			info, _ := ir.ActivationOf(ir.Op(v.Act))
+			info, _ := ir.ActivationOf(v.Act)
 			if info.FromInput {
 				panic(ruleError{fmt.Errorf("%s: fused %s needs its input for the gradient", v, v.Act)})
 			}
