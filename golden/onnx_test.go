@@ -291,6 +291,12 @@ func TestONNXTraces(t *testing.T) {
 		name := strings.TrimSuffix(file, ".onnx")
 		float64Model := strings.HasSuffix(name, ".f64")
 		base := strings.TrimSuffix(name, ".f64")
+		if strings.HasPrefix(base, "act_") && !strings.HasSuffix(base, "_node") && !float64Model && inGraphs(base) {
+			// The same network's exports in testdata/graphs/onnx run in
+			// TestGraphs; the one-node forms (opset 18's Mish, Softsign)
+			// and the float64 HardSigmoid stay here.
+			continue
+		}
 		tracePath := filepath.Join("testdata", "onnx", "models", base+".json")
 		if _, err := os.Stat(tracePath); err != nil {
 			tracePath = filepath.Join("testdata", "reference", base+".json")
