@@ -642,21 +642,7 @@ type trace struct {
 	Steps                    []step
 }
 
-// flat lists the numbers of a nested JSON array in row-major order.
-func flat(v any) []float64 {
-	switch v := v.(type) {
-	case float64:
-		return []float64{v}
-	case []any:
-		var out []float64
-		for _, e := range v {
-			out = append(out, flat(e)...)
-		}
-		return out
-	}
-	panic("not a number or array")
-}
-
+` + harnessFlat + `
 // relErr is max|got-want| / max|want|.
 func relErr(got []float, want []float64) float64 { return relErrAbove(got, want, 0) }
 
@@ -939,36 +925,7 @@ func TestGraph(t *testing.T) {
 	}
 }
 
-func toFloat64(v []float) []float64 {
-	out := make([]float64, len(v))
-	for i := range v {
-		out[i] = float64(v[i])
-	}
-	return out
-}
-
-// point is a model's parameters and gradients, by parameter.
-type point struct{ values, grads [][]float }
-
-func pointOf(m *Model) point {
-	var p point
-	for _, param := range m.Params() {
-		p.values = append(p.values, append([]float(nil), param.Value...))
-		p.grads = append(p.grads, append([]float(nil), param.Grad...))
-	}
-	return p
-}
-
-// same reports whether p and q are equal bit for bit.
-func (p point) same(q point) bool {
-	equal := func(a, b [][]float) bool {
-		return slices.EqualFunc(a, b, func(x, y []float) bool {
-			return slices.EqualFunc(x, y, func(u, v float) bool { return math.Float64bits(float64(u)) == math.Float64bits(float64(v)) })
-		})
-	}
-	return equal(p.values, q.values) && equal(p.grads, q.grads)
-}
-
+` + harnessPoints + `
 // replay runs the trace's steps and compares every number with PyTorch's.
 // checked holds, by step, the points where the gradients were checked
 // against finite differences (in float64).
@@ -993,6 +950,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 }
 
 {{if eq .Float "float64"}}
+` + harnessFiniteDifferences + `
 // checkFiniteDifferences compares every gradient element with the central
 // difference (L(p+h) - L(p-h)) / 2h, as TestParity's harness does (see
 // there): NNGEN_FD_ELEMENTS=N checks N elements of each parameter, a
@@ -1001,42 +959,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 func checkFiniteDifferences(t *testing.T, m *Model, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
 	call(m, "Backward", backward)
-	here := pointOf(m)
-	if first, ok := checked[step]; ok && first.same(here) {
-		t.Logf("{{.Package}}: step %d: the parameters and gradients of the first replay: its finite differences stand", step)
-		return
-	}
-	checked[step] = here
-	procs := goruntime.GOMAXPROCS(1)
-	d := New(1)
-	goruntime.GOMAXPROCS(procs)
-	for k, p := range d.Params() {
-		copy(p.Value, here.values[k])
-	}
-	const h = 1e-6
-	worst := 0.0
-	limit, _ := strconv.Atoi(os.Getenv("NNGEN_FD_ELEMENTS")) // 0: every element
-	for k, p := range d.Params() {
-		stride := 1
-		if limit > 0 && len(p.Value) > limit {
-			stride = (len(p.Value) + limit - 1) / limit
-		}
-		for i := 0; i < len(p.Value); i += stride {
-			old := p.Value[i]
-			p.Value[i] = old + h
-			up := call(d, "Backward", backward)[0].Float()
-			p.Value[i] = old - h
-			down := call(d, "Backward", backward)[0].Float()
-			p.Value[i] = old
-			numeric := (up - down) / (2 * h)
-			err := math.Abs(numeric-float64(here.grads[k][i])) / max(1e-3, math.Abs(numeric))
-			worst = max(worst, err)
-			if err > 1e-5 {
-				t.Errorf("%s[%d]: finite difference %.10g, gradient %.10g", p.Name, i, numeric, here.grads[k][i])
-			}
-		}
-	}
-	t.Logf("{{.Package}}: finite differences max error %.2g", worst)
+	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, "Backward", backward)[0].Float() })
 }
 {{end}}
 {{end}}`))

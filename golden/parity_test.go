@@ -215,21 +215,7 @@ type trace struct {
 	Steps  []step
 }
 
-// flat lists the numbers of a nested JSON array in row-major order.
-func flat(v any) []float64 {
-	switch v := v.(type) {
-	case float64:
-		return []float64{v}
-	case []any:
-		var out []float64
-		for _, e := range v {
-			out = append(out, flat(e)...)
-		}
-		return out
-	}
-	panic("not a number or array")
-}
-
+` + harnessFlat + `
 // relErr is max|got-want| / max|want|.
 func relErr(got []float, want []float64) float64 {
 	if len(got) != len(want) {
@@ -412,36 +398,7 @@ func TestParity(t *testing.T) {
 	}
 }
 
-func toFloat64(v []float) []float64 {
-	out := make([]float64, len(v))
-	for i := range v {
-		out[i] = float64(v[i])
-	}
-	return out
-}
-
-// point is a model's parameters and gradients, by parameter.
-type point struct{ values, grads [][]float }
-
-func pointOf(m *Model) point {
-	var p point
-	for _, param := range m.Params() {
-		p.values = append(p.values, append([]float(nil), param.Value...))
-		p.grads = append(p.grads, append([]float(nil), param.Grad...))
-	}
-	return p
-}
-
-// same reports whether p and q are equal bit for bit.
-func (p point) same(q point) bool {
-	equal := func(a, b [][]float) bool {
-		return slices.EqualFunc(a, b, func(x, y []float) bool {
-			return slices.EqualFunc(x, y, func(u, v float) bool { return math.Float64bits(float64(u)) == math.Float64bits(float64(v)) })
-		})
-	}
-	return equal(p.values, q.values) && equal(p.grads, q.grads)
-}
-
+` + harnessPoints + `
 // replay runs the trace's steps and compares every number with PyTorch's.
 // checked holds, by step, the points where the gradients were checked
 // against finite differences (in float64).
@@ -480,6 +437,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 }
 
 {{if eq .Float "float64"}}
+` + harnessFiniteDifferences + `
 // checkFiniteDifferences compares every gradient element with the central
 // difference (L(p+h) - L(p-h)) / 2h, in float64 only; with
 // NNGEN_FD_ELEMENTS=N, as under qemu, N elements of each parameter evenly
@@ -496,42 +454,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target, step int, checked map[int]point) {
 	t.Helper()
 	m.Backward(x, arg(target))
-	here := pointOf(m)
-	if first, ok := checked[step]; ok && first.same(here) {
-		t.Logf("{{.Package}}: step %d: the parameters and gradients of the first replay: its finite differences stand", step)
-		return
-	}
-	checked[step] = here
-	procs := goruntime.GOMAXPROCS(1)
-	d := New(1)
-	goruntime.GOMAXPROCS(procs)
-	for k, p := range d.Params() {
-		copy(p.Value, here.values[k])
-	}
-	const h = 1e-6
-	worst := 0.0
-	limit, _ := strconv.Atoi(os.Getenv("NNGEN_FD_ELEMENTS")) // 0: every element
-	for k, p := range d.Params() {
-		stride := 1
-		if limit > 0 && len(p.Value) > limit {
-			stride = (len(p.Value) + limit - 1) / limit
-		}
-		for i := 0; i < len(p.Value); i += stride {
-			old := p.Value[i]
-			p.Value[i] = old + h
-			up := float64(d.Backward(x, arg(target)))
-			p.Value[i] = old - h
-			down := float64(d.Backward(x, arg(target)))
-			p.Value[i] = old
-			numeric := (up - down) / (2 * h)
-			err := math.Abs(numeric-float64(here.grads[k][i])) / max(1e-3, math.Abs(numeric))
-			worst = max(worst, err)
-			if err > 1e-5 {
-				t.Errorf("%s[%d]: finite difference %.10g, gradient %.10g", p.Name, i, numeric, here.grads[k][i])
-			}
-		}
-	}
-	t.Logf("{{.Package}}: finite differences max error %.2g", worst)
+	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return float64(d.Backward(x, arg(target))) })
 }
 {{end}}
 {{end}}`))
@@ -573,3 +496,96 @@ func inGraphs(name string) bool {
 	_, err := os.Stat(filepath.Join("testdata", "graphs", base+".json"))
 	return strings.HasPrefix(name, "act_") && err == nil
 }
+
+// The parts of the generated harnesses (TestParity's, TestGraphs', the
+// GPU's) that are the same in each: a trace's numbers, a model's point,
+// and the finite differences of its loss.
+const harnessFlat = `// flat lists the numbers of a nested JSON array in row-major order.
+func flat(v any) []float64 {
+	switch v := v.(type) {
+	case float64:
+		return []float64{v}
+	case []any:
+		var out []float64
+		for _, e := range v {
+			out = append(out, flat(e)...)
+		}
+		return out
+	}
+	panic("not a number or array")
+}
+`
+
+const harnessPoints = `func toFloat64(v []float) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = float64(v[i])
+	}
+	return out
+}
+
+// point is a model's parameters and gradients, by parameter.
+type point struct{ values, grads [][]float }
+
+func pointOf(m *Model) point {
+	var p point
+	for _, param := range m.Params() {
+		p.values = append(p.values, append([]float(nil), param.Value...))
+		p.grads = append(p.grads, append([]float(nil), param.Grad...))
+	}
+	return p
+}
+
+// same reports whether p and q are equal bit for bit.
+func (p point) same(q point) bool {
+	equal := func(a, b [][]float) bool {
+		return slices.EqualFunc(a, b, func(x, y []float) bool {
+			return slices.EqualFunc(x, y, func(u, v float) bool { return math.Float64bits(float64(u)) == math.Float64bits(float64(v)) })
+		})
+	}
+	return equal(p.values, q.values) && equal(p.grads, q.grads)
+}
+`
+
+const harnessFiniteDifferences = `// finiteDifferences checks every gradient element of the point here, the
+// model's after Backward, against the central difference of loss, which
+// runs Backward on a model d of its own (see the harnesses' callers).
+func finiteDifferences(t *testing.T, here point, step int, checked map[int]point, loss func(d *Model) float64) {
+	t.Helper()
+	if first, ok := checked[step]; ok && first.same(here) {
+		t.Logf("{{.Package}}: step %d: the parameters and gradients of the first replay: its finite differences stand", step)
+		return
+	}
+	checked[step] = here
+	procs := goruntime.GOMAXPROCS(1)
+	d := New(1)
+	goruntime.GOMAXPROCS(procs)
+	for k, p := range d.Params() {
+		copy(p.Value, here.values[k])
+	}
+	const h = 1e-6
+	worst := 0.0
+	limit, _ := strconv.Atoi(os.Getenv("NNGEN_FD_ELEMENTS")) // 0: every element
+	for k, p := range d.Params() {
+		stride := 1
+		if limit > 0 && len(p.Value) > limit {
+			stride = (len(p.Value) + limit - 1) / limit
+		}
+		for i := 0; i < len(p.Value); i += stride {
+			old := p.Value[i]
+			p.Value[i] = old + h
+			up := loss(d)
+			p.Value[i] = old - h
+			down := loss(d)
+			p.Value[i] = old
+			numeric := (up - down) / (2 * h)
+			err := math.Abs(numeric-float64(here.grads[k][i])) / max(1e-3, math.Abs(numeric))
+			worst = max(worst, err)
+			if err > 1e-5 {
+				t.Errorf("%s[%d]: finite difference %.10g, gradient %.10g", p.Name, i, numeric, here.grads[k][i])
+			}
+		}
+	}
+	t.Logf("{{.Package}}: finite differences max error %.2g", worst)
+}
+`
