@@ -8,7 +8,7 @@ import (
 	"github.com/nngen/nngen/bench/w2b256"
 	"github.com/nngen/nngen/bench/w3"
 	"github.com/nngen/nngen/bench/w4"
-	"github.com/nngen/nngen/runtime"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
 // flops counts a step's multiply-adds as 2 FLOPs: forward is 2·batch·Σ in·out;
@@ -30,8 +30,8 @@ func run(b *testing.B, flop float64, f func()) {
 	b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-func fill[T runtime.Float](dst []T, seed uint64) {
-	runtime.FillUniform(runtime.NewRNG(seed), dst, 1)
+func fill[T nnrt.Float](dst []T, seed uint64) {
+	nnrt.FillUniform(nnrt.NewRNG(seed), dst, 1)
 }
 
 func BenchmarkW1(b *testing.B) {

@@ -306,7 +306,7 @@ func profiledAllocs(f func()) stepAllocs {
 			fr, more := frames.Next()
 			sudog = sudog || fr.Function == "runtime.acquireSudog"
 			model = model || strings.HasPrefix(fr.Function, "github.com/nngen/nngen/bench/") ||
-				strings.HasPrefix(fr.Function, "github.com/nngen/nngen/runtime.")
+				strings.HasPrefix(fr.Function, "github.com/nngen/nngen/runtime/")
 			ours = ours || fr.Function == "github.com/nngen/nngen/bench.memProfile"
 			fmt.Fprintf(&site, "\n\t%s (%s:%d)", fr.Function, fr.File, fr.Line)
 			if !more {

@@ -4,7 +4,6 @@
 package codegen
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,8 +15,10 @@ import (
 
 // Import paths of the packages generated code uses.
 const (
-	runtimePath = "github.com/nngen/nngen/runtime"
-	unsafePath  = "unsafe"
+	nnrtPath        = "github.com/nngen/nngen/runtime/nnrt"        // the contract: Param, initialisation, scalar functions
+	kernelsPath     = "github.com/nngen/nngen/runtime/kernels"     // GEMM and the vector kernels
+	safetensorsPath = "github.com/nngen/nngen/runtime/safetensors" // the pretrained weights' reader
+	unsafePath      = "unsafe"
 )
 
 // Version is nngen's version as written into generated files.
@@ -59,10 +60,11 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	}
 	f := jen.NewFile(cfg.Package)
 	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
-	f.ImportName(runtimePath, "runtime")
+	f.ImportName(nnrtPath, "nnrt")
+	f.ImportName(kernelsPath, "kernels")
 	f.PackageComment(fmt.Sprintf("Package %s implements the network %s, compiled by nngen from %s.", cfg.Package, g.Name, cfg.Source))
-	f.Comment("The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.")
-	f.Const().Id("_").Op("=").Qual(runtimePath, "SupportPackageIsVersion1")
+	f.Comment("The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.")
+	f.Const().Id("_").Op("=").Qual(nnrtPath, "SupportPackageIsVersion1")
 	f.Line()
 	gen.genSizes(f)
 	gen.genModel(f)
@@ -83,11 +85,11 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	if gen.err != nil {
 		return nil, gen.err
 	}
-	var buf bytes.Buffer
-	if err := f.Render(&buf); err != nil {
+	src, err := Render(f)
+	if err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
-	files := []File{{Name: cfg.Output + ".go", Data: buf.Bytes()}}
+	files := []File{{Name: cfg.Output + ".go", Data: src}}
 	if cfg.Tests {
 		tests, err := gen.genTests(cfg)
 		if err != nil {

@@ -310,8 +310,8 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).Step":           "func()",
 		"(*Model).TrainStep":      "func(x *[8][4]float64, target *[8][3]float64) float64",
 		"(*Model).ResetOptimizer": "func()",
-		"(*Model).Params":         "func() []runtime.Param[float64]",
-		"(*Model).Param":          "func(name string) (runtime.Param[float64], bool)",
+		"(*Model).Params":         "func() []nnrt.Param[float64]",
+		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	diff(t, "constant", constants(pkg), map[string]string{"Inputs": "4", "Outputs": "3", "Batch": "8"})
@@ -335,9 +335,9 @@ func TestGenerateTrainingBatched(t *testing.T) {
 	for _, line := range []string{
 		"func (m *Model) Forward(x *[8][4]float64, y *[8][3]float64) {",
 		"\tm := &Model{LR: 0.3, WeightDecay: 0.0}\n",
-		"runtime.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), runtime.LinearBound(4))",
-		"runtime.FillUniform(r, m.Layer2Bias[:], runtime.LinearBound(5))",
-		"const _ = runtime.SupportPackageIsVersion1",
+		"nnrt.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), nnrt.LinearBound(4))",
+		"nnrt.FillUniform(r, m.Layer2Bias[:], nnrt.LinearBound(5))",
+		"const _ = nnrt.SupportPackageIsVersion1",
 	} {
 		if !strings.Contains(src, line) {
 			t.Errorf("the generated code lacks %q", line)
@@ -354,8 +354,8 @@ func TestGenerateTrainingUnbatched(t *testing.T) {
 		"(*Model).Step":           "func()",
 		"(*Model).TrainStep":      "func(x *[4]float32, target *[3]float32) float32",
 		"(*Model).ResetOptimizer": "func()",
-		"(*Model).Params":         "func() []runtime.Param[float32]",
-		"(*Model).Param":          "func(name string) (runtime.Param[float32], bool)",
+		"(*Model).Params":         "func() []nnrt.Param[float32]",
+		"(*Model).Param":          "func(name string) (nnrt.Param[float32], bool)",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// One sample at a time: no Batch constant.
@@ -368,8 +368,8 @@ func TestGenerateInferenceOnly(t *testing.T) {
 	wantAPI := map[string]string{
 		"New":              "func(seed uint64) *Model",
 		"(*Model).Forward": "func(x *[8][4]float64, y *[8][3]float64)",
-		"(*Model).Params":  "func() []runtime.Param[float64]",
-		"(*Model).Param":   "func(name string) (runtime.Param[float64], bool)",
+		"(*Model).Params":  "func() []nnrt.Param[float64]",
+		"(*Model).Param":   "func(name string) (nnrt.Param[float64], bool)",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// Parameters and scratch slots only: no gradients, no optimizer settings.
@@ -402,8 +402,8 @@ func TestGenerateChoices(t *testing.T) {
 		t.Errorf("tiny network: a loop left in the unrolled code: %s", l)
 	}
 	for _, want := range []string{
-		"runtime.SigmoidInPlace32(",
-		"runtime.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)",
+		"kernels.SigmoidInPlace32(",
+		"kernels.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)",
 		"var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3Bias)+unsafe.Sizeof(Model{}.Layer3Bias)-unsafe.Offsetof(Model{}.Layer1Weight)-364]",
 	} {
 		if !strings.Contains(tiny, want) {
@@ -420,13 +420,13 @@ func TestGenerateChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	momentum, _ := generate(t, g)
-	if strings.Contains(momentum, "runtime.SGD32(") || strings.Contains(momentum, "unsafe.Offsetof") {
+	if strings.Contains(momentum, "kernels.SGD32(") || strings.Contains(momentum, "unsafe.Offsetof") {
 		t.Errorf("momentum: one SGD pass over every parameter")
 	}
 
 	wide, _ := generate(t, planned(t, passes.Options{}, ir.F32, 16, false, 64, 96, 80))
-	for _, want := range []string{"runtime.Gemm32(", "runtime.AddBias32(", "runtime.SigmoidInPlace32(",
-		"runtime.SumRows32(", "runtime.ScaledDiff32(", "runtime.SumSquaredDiff32(", "runtime.SGD32("} {
+	for _, want := range []string{"kernels.Gemm32(", "kernels.AddBias32(", "kernels.SigmoidInPlace32(",
+		"kernels.SumRows32(", "kernels.ScaledDiff32(", "kernels.SumSquaredDiff32(", "kernels.SGD32("} {
 		if !strings.Contains(wide, want) {
 			t.Errorf("64-96-80 batch 16: no %s", want)
 		}
@@ -606,7 +606,7 @@ func TestGenerateGeneralAPI(t *testing.T) {
 			},
 			consts: map[string]string{"Batch": "2"},
 			lines: []string{
-				"runtime.FillUniform(r, unsafe.Slice(&m.Scale[0][0], 12), runtime.LinearBound(4))",
+				"nnrt.FillUniform(r, unsafe.Slice(&m.Scale[0][0], 12), nnrt.LinearBound(4))",
 				"for i := range m.Gain {\n\t\tm.Gain[i] = 1\n\t}",
 				"func (m *Model) Forward(x *[Batch][3][4]float64, y *[Batch][3][4]float64) {",
 			},

@@ -15,7 +15,7 @@ import (
 const gemmMin = 16 * 1024
 
 // poolMin is the work from which a GEMM is split across the cores by the
-// model's runtime.Pool: below it, handing the halves to another core costs
+// model's kernels.Pool: below it, handing the halves to another core costs
 // more than it saves.
 const poolMin = 1 << 21
 
@@ -69,9 +69,9 @@ func (gen *generator) gemmWork() *jen.Statement {
 		switch {
 		case !ok:
 		case m*n*k >= poolMin: // a share of it, on each of the pool's workers
-			sizes = append(sizes, rt(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
+			sizes = append(sizes, kernel(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		default: // on this goroutine, with share 0's workspace when there is a pool
-			sizes = append(sizes, rt(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
+			sizes = append(sizes, kernel(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		}
 	}
 	if len(sizes) == 1 {
@@ -121,7 +121,7 @@ func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) 
 	if m*n*k >= poolMin {
 		return jen.Id("m").Dot("pool").Dot(gen.suffixed("Gemm")).Call(args...)
 	}
-	return rt(gen.suffixed("Gemm"), append(args, jen.Id("m").Dot("gemmWork"))...)
+	return kernel(gen.suffixed("Gemm"), append(args, jen.Id("m").Dot("gemmWork"))...)
 }
 
 // genClose emits Close, which stops the model's pool of workers.
@@ -142,17 +142,17 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 		return code
 	}
 	if len(v.Args) == 3 && v.Also == nil && (act == "" || act == ir.OpReLU) {
-		kernel := "AddBias"
+		name := "AddBias"
 		if act == ir.OpReLU {
-			kernel = "AddBiasReLU"
+			name = "AddBiasReLU"
 		}
-		return append(code, rt(gen.suffixed(kernel), gen.flatValue(v), gen.flatValue(v.Args[2])))
+		return append(code, kernel(gen.suffixed(name), gen.flatValue(v), gen.flatValue(v.Args[2])))
 	}
 	if gen.vectorSigmoid(v, act) {
 		if len(v.Args) == 3 {
-			code = append(code, rt("AddBias32", gen.flatValue(v), gen.flatValue(v.Args[2])))
+			code = append(code, kernel("AddBias32", gen.flatValue(v), gen.flatValue(v.Args[2])))
 		}
-		return append(code, rt("SigmoidInPlace32", gen.flatValue(v)))
+		return append(code, kernel("SigmoidInPlace32", gen.flatValue(v)))
 	}
 	return append(code, gen.loops([]string{"n"}, []int{m}, func(nx []index) []jen.Code {
 		row := gen.loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
@@ -170,7 +170,7 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 			return body
 		})
 		if rowWise(act) {
-			row = append(row, rt(gen.suffixed("Softmax"), gen.row(v, nx[0])))
+			row = append(row, kernel(gen.suffixed("Softmax"), gen.row(v, nx[0])))
 		}
 		return row
 	})...)

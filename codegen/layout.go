@@ -102,7 +102,7 @@ func (gen *generator) modelFields() []modelField {
 			comment: "packed panels for the GEMM kernels, sized once in New", size: 24, align: 8})
 	}
 	if gen.usesPool() {
-		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "pool", typ: jen.Op("*").Qual(runtimePath, "Pool"),
+		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "pool", typ: jen.Op("*").Qual(kernelsPath, "Pool"),
 			comment: "splits the large GEMMs across GOMAXPROCS cores", size: 8, align: 8})
 	}
 	for i, s := range gen.g.Slots {

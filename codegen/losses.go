@@ -12,7 +12,7 @@ import (
 func (gen *generator) genLoss(v *ir.Value) []jen.Code {
 	y, t := v.Args[0], v.Args[1]
 	if v.Op == ir.OpMSE && vectorized(y) {
-		return []jen.Code{gen.at(v).Op("=").Add(gen.reduce(v, rt(gen.suffixed("SumSquaredDiff"), gen.flatValue(y), gen.flatValue(t)), y.Shape.Size()))}
+		return []jen.Code{gen.at(v).Op("=").Add(gen.reduce(v, kernel(gen.suffixed("SumSquaredDiff"), gen.flatValue(y), gen.flatValue(t)), y.Shape.Size()))}
 	}
 	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
 	code = append(code, gen.each(y.Shape, func(idx []index) []jen.Code {
@@ -49,7 +49,7 @@ func (gen *generator) genLossGrad(v *ir.Value) []jen.Code {
 	}
 	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, scale, y.Shape.Size()))}
 	if v.Op == ir.OpMSEGrad && vectorized(v) {
-		return append(code, rt(gen.suffixed("ScaledDiff"), gen.flatValue(v), gen.flatValue(y), gen.flatValue(t), jen.Id("scale")))
+		return append(code, kernel(gen.suffixed("ScaledDiff"), gen.flatValue(v), gen.flatValue(y), gen.flatValue(t), jen.Id("scale")))
 	}
 	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
 		diff := gen.at(y, idx...).Op("-").Add(gen.at(t, idx...))
@@ -86,7 +86,7 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	code = append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
 		n := nx[0]
 		return append(gen.classIndex(t, n, z.Shape[1]),
-			jen.Id("s").Op("+=").Add(rt(gen.suffixed("LogSumExp"), gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
+			jen.Id("s").Op("+=").Add(kernel(gen.suffixed("LogSumExp"), gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
 	})...)
 	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), z.Shape[0])))
 }
@@ -100,7 +100,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		body := gen.classIndex(t, n, z.Shape[1])
 		body = append(body,
 			jen.Copy(gen.row(v, n), gen.row(z, n)),
-			rt(gen.suffixed("Softmax"), gen.row(v, n)),
+			kernel(gen.suffixed("Softmax"), gen.row(v, n)),
 			gen.at(v, n, index{name: "c"}).Op("-=").Lit(1),
 		)
 		return append(body, gen.loops([]string{"i"}, z.Shape[1:], func(ix []index) []jen.Code {

@@ -493,7 +493,7 @@ func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
 	}
 	return []jen.Code{
 		jen.Comment(fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", total, first.Name, last.Name)),
-		rt(gen.suffixed("SGD"), all(paramField), all(gradField), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
+		kernel(gen.suffixed("SGD"), all(paramField), all(gradField), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
 	}
 }
 

@@ -57,9 +57,9 @@ func (gen *generator) genNew(f *jen.File) {
 		// The GEMMs run on this goroutine use the workspace of the pool's
 		// share 0, which this goroutine computes: one workspace, not two.
 		body = append(body,
-			jen.Id("m").Dot("pool").Op("=").Qual(runtimePath, gen.suffixed("NewPool")).Call(jen.Lit(0), gen.gemmWork()),
+			jen.Id("m").Dot("pool").Op("=").Qual(kernelsPath, gen.suffixed("NewPool")).Call(jen.Lit(0), gen.gemmWork()),
 			jen.Id("m").Dot("gemmWork").Op("=").Id("m").Dot("pool").Dot(gen.suffixed("Work")).Call(),
-			jen.Qual("runtime", "AddCleanup").Call(jen.Id("m"), jen.Func().Params(jen.Id("p").Op("*").Qual(runtimePath, "Pool")).Block(jen.Id("p").Dot("Close").Call()), jen.Id("m").Dot("pool")),
+			jen.Qual("runtime", "AddCleanup").Call(jen.Id("m"), jen.Func().Params(jen.Id("p").Op("*").Qual(kernelsPath, "Pool")).Block(jen.Id("p").Dot("Close").Call()), jen.Id("m").Dot("pool")),
 		)
 	case gen.usesGemm():
 		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
@@ -73,10 +73,10 @@ func (gen *generator) genNew(f *jen.File) {
 	for _, p := range gen.g.Params() {
 		switch {
 		case fanIn[p] > 0:
-			fills = append(fills, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(fanIn[p]))))
+			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(nnrtPath, "LinearBound").Call(jen.Lit(fanIn[p]))))
 		case p.FanIn > 0:
 			others = true
-			fills = append(fills, jen.Qual(runtimePath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(runtimePath, "LinearBound").Call(jen.Lit(p.FanIn))))
+			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(nnrtPath, "LinearBound").Call(jen.Lit(p.FanIn))))
 		case p.Init == "ones":
 			others = true
 			ones = append(ones, gen.fillOnes(p)...)
@@ -85,7 +85,7 @@ func (gen *generator) genNew(f *jen.File) {
 		}
 	}
 	if len(fills) > 0 {
-		body = append(body, jen.Id("r").Op(":=").Qual(runtimePath, "NewRNG").Call(jen.Id("seed")))
+		body = append(body, jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Id("seed")))
 		body = append(body, fills...)
 	} else {
 		body = append(body, jen.Id("_").Op("=").Id("seed").Comment("nothing to initialise"))
@@ -190,7 +190,7 @@ func (gen *generator) genParams(f *jen.File) {
 		}
 		items = append(items, jen.Line().Values(kv...))
 	}
-	paramType := jen.Qual(runtimePath, "Param").Types(gen.elem())
+	paramType := jen.Qual(nnrtPath, "Param").Types(gen.elem())
 	f.Comment("Params lists the parameters in PyTorch's state_dict order and naming. Each Value")
 	f.Comment("(and Grad) aliases the model's array in row-major order: reading it reads the")
 	f.Comment("parameter, writing it sets the parameter.")
@@ -199,6 +199,6 @@ func (gen *generator) genParams(f *jen.File) {
 	)
 	f.Comment("Param returns the parameter named name (\"layer1.weight\"), as in Params.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Param").Params(jen.Id("name").String()).Params(paramType, jen.Bool()).Block(
-		jen.Return(jen.Qual(runtimePath, "Lookup").Call(jen.Id("m").Dot("Params").Call(), jen.Id("name"))),
+		jen.Return(jen.Qual(nnrtPath, "Lookup").Call(jen.Id("m").Dot("Params").Call(), jen.Id("name"))),
 	)
 }

@@ -210,7 +210,7 @@ func reservedArg(name string) bool {
 }
 
 var (
-	argReserved = map[string]bool{"m": true, "runtime": true, "unsafe": true, "math": true,
+	argReserved = map[string]bool{"m": true, "runtime": true, "nnrt": true, "kernels": true, "safetensors": true, "unsafe": true, "math": true,
 		"s": true, "d": true, "scale": true, "found": true, "loss": true}
 	loopIndex = regexp.MustCompile(`^[ijklnrb][0-9]*$`)
 )

@@ -87,9 +87,15 @@ func (gen *generator) genValue(v *ir.Value) []jen.Code {
 	return append([]jen.Code{jen.Comment(gen.describe(v))}, code...)
 }
 
-// rt calls a runtime function.
+// rt calls a function of package nnrt: the scalar and row functions of
+// the loops.
 func rt(name string, args ...jen.Code) *jen.Statement {
-	return jen.Qual(runtimePath, name).Call(args...)
+	return jen.Qual(nnrtPath, name).Call(args...)
+}
+
+// kernel calls a function of package kernels: GEMM and the vector kernels.
+func kernel(name string, args ...jen.Code) *jen.Statement {
+	return jen.Qual(kernelsPath, name).Call(args...)
 }
 
 // constants are a unary function's extra arguments, as untyped literals
@@ -172,12 +178,12 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 			return append(body, gen.at(v, n, i).Op("=").Add(gen.activation(act, v.Attrs, jen.Id("s"))))
 		})
 		if rowWise(act) {
-			code = append(code, rt(gen.suffixed("Softmax"), gen.row(v, n)))
+			code = append(code, kernel(gen.suffixed("Softmax"), gen.row(v, n)))
 		}
 		return code
 	})
 	if vecAct {
-		code = append(code, rt("SigmoidInPlace32", gen.flatValue(v)))
+		code = append(code, kernel("SigmoidInPlace32", gen.flatValue(v)))
 	}
 	return code
 }
@@ -196,12 +202,12 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 		return gen.rows(v, func(lead []index) []jen.Code {
 			return []jen.Code{
 				jen.Copy(gen.rowAt(v, lead), gen.rowAt(x, lead)),
-				rt(gen.suffixed("Softmax"), gen.rowAt(v, lead)),
+				kernel(gen.suffixed("Softmax"), gen.rowAt(v, lead)),
 			}
 		})
 	}
 	if gen.vectorSigmoid(v, v.Op) {
-		return []jen.Code{jen.Copy(gen.flatValue(v), gen.flatValue(x)), rt("SigmoidInPlace32", gen.flatValue(v))}
+		return []jen.Code{jen.Copy(gen.flatValue(v), gen.flatValue(x)), kernel("SigmoidInPlace32", gen.flatValue(v))}
 	}
 	return gen.each(v.Shape, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activation(v.Op, v.Attrs, gen.at(x, idx...)))}
@@ -213,7 +219,7 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 	dy, from := v.Args[0], v.Args[1]
 	if v.Op == ir.OpReLUGrad && vectorized(v) {
-		return []jen.Code{rt(gen.suffixed("ReLUGrad"), gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from))}
+		return []jen.Code{kernel(gen.suffixed("ReLUGrad"), gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from))}
 	}
 	if v.Op == ir.OpSoftmaxGrad {
 		return gen.rows(v, func(lead []index) []jen.Code {
@@ -262,7 +268,7 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 	a := v.Args[0]
 	if a.Shape[0] > 1 && vectorized(a) {
 		// Row after row, so each sum adds in the same order as the loops.
-		return []jen.Code{rt(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(a))}
+		return []jen.Code{kernel(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(a))}
 	}
 	return gen.loops([]string{"i"}, v.Shape, func(idx []index) []jen.Code {
 		i := idx[0]

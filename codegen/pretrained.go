@@ -7,7 +7,8 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
-	"github.com/nngen/nngen/runtime"
+	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // Pretrained emits the file that gives a generated package the weights of
@@ -28,13 +29,13 @@ func Pretrained(g *ir.Graph, cfg Config, weights map[string][]float64) (File, er
 	}
 	f := jen.NewFile(cfg.Package)
 	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
-	f.ImportName(runtimePath, "runtime")
+	f.ImportName(safetensorsPath, "safetensors")
 	f.Comment(fmt.Sprintf("NewPretrained returns a model holding the weights of %s, the starting point that", cfg.Source))
 	f.Comment("the model was exported with; New(seed) starts from PyTorch's default initialisation instead.")
 	f.Func().Id("NewPretrained").Params().Op("*").Id("Model").Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(0)),
 		jen.If(
-			jen.Err().Op(":=").Qual(runtimePath, "ReadSafetensors").Call(jen.Index().Byte().Call(jen.Id("pretrained")), jen.Id("m").Dot("Params").Call()),
+			jen.Err().Op(":=").Qual(safetensorsPath, "Read").Call(jen.Index().Byte().Call(jen.Id("pretrained")), jen.Id("m").Dot("Params").Call()),
 			jen.Err().Op("!=").Nil(),
 		).Block(
 			jen.Comment("Generated together with the model, they always fit it."),
@@ -44,29 +45,29 @@ func Pretrained(g *ir.Graph, cfg Config, weights map[string][]float64) (File, er
 	)
 	f.Comment(fmt.Sprintf("pretrained holds the weights of %s as a safetensors file, named as in Params.", cfg.Source))
 	f.Const().Id("pretrained").Op("=").Lit(string(blob))
-	var buf bytes.Buffer
-	if err := f.Render(&buf); err != nil {
+	src, err := Render(f)
+	if err != nil {
 		return File{}, fmt.Errorf("codegen: %w", err)
 	}
-	return File{Name: cfg.Output + ".weights.go", Data: buf.Bytes()}, nil
+	return File{Name: cfg.Output + ".weights.go", Data: src}, nil
 }
 
 // safetensorsOf writes the parameters' weights in the graph's precision, in
-// state_dict order, as runtime.SaveSafetensors would.
+// state_dict order, as safetensors.Save would.
 func safetensorsOf(g *ir.Graph, weights map[string][]float64) ([]byte, error) {
 	var buf bytes.Buffer
 	var err error
 	if g.DType == ir.F64 {
-		var params []runtime.Param[float64]
+		var params []nnrt.Param[float64]
 		params, err = paramsOf(g, weights, func(x float64) float64 { return x })
 		if err == nil {
-			err = runtime.WriteSafetensors(&buf, params, nil)
+			err = safetensors.Write(&buf, params, nil)
 		}
 	} else {
-		var params []runtime.Param[float32]
+		var params []nnrt.Param[float32]
 		params, err = paramsOf(g, weights, func(x float64) float32 { return float32(x) })
 		if err == nil {
-			err = runtime.WriteSafetensors(&buf, params, nil)
+			err = safetensors.Write(&buf, params, nil)
 		}
 	}
 	if err != nil {
@@ -75,8 +76,8 @@ func safetensorsOf(g *ir.Graph, weights map[string][]float64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func paramsOf[T runtime.Float](g *ir.Graph, weights map[string][]float64, conv func(float64) T) ([]runtime.Param[T], error) {
-	var params []runtime.Param[T]
+func paramsOf[T nnrt.Float](g *ir.Graph, weights map[string][]float64, conv func(float64) T) ([]nnrt.Param[T], error) {
+	var params []nnrt.Param[T]
 	for _, p := range g.Params() {
 		w, ok := weights[p.Name]
 		if !ok || len(w) != p.Shape.Size() {
@@ -86,7 +87,7 @@ func paramsOf[T runtime.Float](g *ir.Graph, weights map[string][]float64, conv f
 		for i, x := range w {
 			value[i] = conv(x)
 		}
-		params = append(params, runtime.Param[T]{Name: p.Name, Shape: p.Shape, Value: value})
+		params = append(params, nnrt.Param[T]{Name: p.Name, Shape: p.Shape, Value: value})
 	}
 	return params, nil
 }

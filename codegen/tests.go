@@ -156,7 +156,7 @@ import (
 {{- end}}
 	"testing"
 
-	"github.com/nngen/nngen/runtime"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
 {{- if not .Classic}}
@@ -168,7 +168,7 @@ type nngenArgs struct {
 
 // nngenSample returns reproducible {{.What}}; the outputs are zero.
 func nngenSample() (args nngenArgs) {
-	r := runtime.NewRNG(7)
+	r := nnrt.NewRNG(7)
 {{.Fill -}}
 	return
 }
@@ -176,7 +176,7 @@ func nngenSample() (args nngenArgs) {
 
 // nngenSample returns a reproducible input{{if .Train}} and target{{end}}.
 func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}}{{end}}) {
-	r := runtime.NewRNG(7)
+	r := nnrt.NewRNG(7)
 {{- if .Batched}}
 	for n := range x {
 		for i := range x[n] {
@@ -230,7 +230,7 @@ func TestGradients(t *testing.T) {
 {{- else}}
 	steps, tolerance, eps := []float64{1e-2, 1e-3, 1e-4}, 1e-2, 0x1p-23
 {{- end}}
-	r := runtime.NewRNG(11)
+	r := nnrt.NewRNG(11)
 	for trial := range 4 {
 		m.Backward({{template "backward" .}})
 		params := m.Params()

@@ -32,7 +32,7 @@ func (gen *generator) hoist(names []string, args ...*ir.Value) ([]jen.Code, []*j
 func (gen *generator) genSGD(v *ir.Value) []jen.Code {
 	p, g := v.Args[0], v.Args[1]
 	if vectorized(p) {
-		return []jen.Code{rt(gen.suffixed("SGD"), gen.flatValue(p), gen.flatValue(g), gen.at(v.Args[2]), gen.at(v.Args[3]))}
+		return []jen.Code{kernel(gen.suffixed("SGD"), gen.flatValue(p), gen.flatValue(g), gen.at(v.Args[2]), gen.at(v.Args[3]))}
 	}
 	code, h := gen.hoist([]string{"lr", "weightDecay"}, v.Args[2], v.Args[3])
 	lr, wd := h[0], h[1]

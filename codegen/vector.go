@@ -7,7 +7,7 @@ import (
 )
 
 // vecMin is the size (elements) from which an elementwise pass calls the
-// runtime's vector kernels (runtime.AddBiasReLU32, ReLUGrad32, SGD32,
+// vector kernels of package kernels (kernels.AddBiasReLU32, ReLUGrad32, SGD32,
 // SumRows32, ScaledDiff32, SumSquaredDiff32) instead of Go loops. The
 // kernels run 8 or 16 elements per instruction where Go's loops run one;
 // below this size a call costs about what it saves, and the loops keep

@@ -1,7 +1,6 @@
 package cudagen
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,11 +35,11 @@ func (gen *generator) genHost() ([]byte, error) {
 	gen.genCopies(f)
 	gen.genMethods(f)
 	gen.genDevice(f)
-	var buf bytes.Buffer
-	if err := f.Render(&buf); err != nil {
+	src, err := codegen.Render(f)
+	if err != nil {
 		return nil, fmt.Errorf("cudagen: %w", err)
 	}
-	return buf.Bytes(), nil
+	return src, nil
 }
 
 func (gen *generator) elem() *jen.Statement {

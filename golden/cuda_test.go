@@ -482,7 +482,7 @@ import (
 	"unsafe"
 
 	cpu "{{.CPU}}"
-	"github.com/nngen/nngen/runtime"
+	"github.com/nngen/nngen/runtime/nnrt"
 	"github.com/nngen/nngen/runtime/cuda"
 )
 
@@ -608,7 +608,7 @@ func state(c *cpu.Model) map[string][]float64 {
 }
 
 // fill sets every number of *p from r, uniform in [-1, 1).
-func fill[T any](p *T, r *runtime.RNG) {
+func fill[T any](p *T, r *nnrt.RNG) {
 	s := unsafe.Slice((*float)(unsafe.Pointer(p)), unsafe.Sizeof(*p)/unsafe.Sizeof(float(0)))
 	for i := range s {
 		s[i] = float(r.Uniform(-1, 1))
@@ -627,7 +627,7 @@ type target = [cpu.Batch]int
 
 func arg(t *target) *target { return t }
 
-func randomTarget(t *target, r *runtime.RNG) {
+func randomTarget(t *target, r *nnrt.RNG) {
 	for i := range t {
 		t[i] = int(r.Uint64() % cpu.Outputs)
 	}
@@ -637,13 +637,13 @@ type target = int
 
 func arg(t *target) int { return *t }
 
-func randomTarget(t *target, r *runtime.RNG) { *t = int(r.Uint64() % cpu.Outputs) }
+func randomTarget(t *target, r *nnrt.RNG) { *t = int(r.Uint64() % cpu.Outputs) }
 {{else}}
 type target = result
 
 func arg(t *target) *target { return t }
 
-func randomTarget(t *target, r *runtime.RNG) { fill(t, r) }
+func randomTarget(t *target, r *nnrt.RNG) { fill(t, r) }
 {{end}}
 
 // load sets every number of *p from src, row-major.
@@ -734,7 +734,7 @@ func data(t *testing.T, c *cpu.Model) (*trace, []sample, []target) {
 	}
 	return tr, xs, ts
 {{else}}
-	r := runtime.NewRNG(2)
+	r := nnrt.NewRNG(2)
 	for range 2 {
 		var x sample
 		var y target
@@ -880,7 +880,7 @@ func BenchmarkTrainStepCPU(b *testing.B) {
 }
 
 func randomBatch() (*sample, *target) {
-	r := runtime.NewRNG(3)
+	r := nnrt.NewRNG(3)
 	x, y := new(sample), new(target)
 	fill(x, r)
 	randomTarget(y, r)

@@ -42,9 +42,9 @@ step "arm64: go build ./... and go vet ./..."
 GOARCH=arm64 go build ./...
 GOARCH=arm64 go vet ./...
 
-# The runtime has no arm64 assembly: its tests run the pure-Go kernels, the
-# code every platform but amd64 runs. (-tags noasm changes nothing here.)
-runtests runtime examples/tutorial examples/digits
+# The kernels have no arm64 assembly: their tests run the pure-Go kernels,
+# the code every platform but amd64 runs. (-tags noasm changes nothing here.)
+runtests runtime/nnrt runtime/kernels runtime/safetensors examples/tutorial examples/digits
 
 for target in js/wasm wasip1/wasm; do
   step "$target: go build ./..."
@@ -54,12 +54,16 @@ done
 # Go ships a wrapper that runs a js/wasm binary under Node.js.
 exec_js="$(go env GOROOT)/lib/wasm/go_js_wasm_exec"
 if command -v node >/dev/null && [ -x "$exec_js" ]; then
-  step "js/wasm: runtime tests under Node.js $(node --version)"
-  GOOS=js GOARCH=wasm go test -c -o "$bin/runtime.wasm" ./runtime
-  (cd runtime && "$exec_js" "$bin/runtime.wasm" -test.count=1)
+  for pkg in runtime/nnrt runtime/kernels runtime/safetensors; do
+    step "js/wasm: $pkg tests under Node.js $(node --version)"
+    GOOS=js GOARCH=wasm go test -c -o "$bin/test.wasm" "./$pkg"
+    (cd "$pkg" && "$exec_js" "$bin/test.wasm" -test.count=1)
+  done
 else
-  step "js/wasm: runtime tests, built only: no Node.js to run them"
-  GOOS=js GOARCH=wasm go test -c -o "$bin/runtime.wasm" ./runtime
+  for pkg in runtime/nnrt runtime/kernels runtime/safetensors; do
+    step "js/wasm: $pkg tests, built only: no Node.js to run them"
+    GOOS=js GOARCH=wasm go test -c -o "$bin/test.wasm" "./$pkg"
+  done
 fi
 
 # Last, as the longest: the golden package runs on the host and builds the

@@ -4,12 +4,14 @@
 package w1
 
 import (
-	"github.com/nngen/nngen/runtime"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/kernels"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
-// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.
-const _ = runtime.SupportPackageIsVersion1
+// The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
+const _ = nnrt.SupportPackageIsVersion1
 
 const (
 	Inputs  = 4 // features per sample of x
@@ -50,13 +52,13 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.3, WeightDecay: 0.0}
-	r := runtime.NewRNG(seed)
-	runtime.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), runtime.LinearBound(4))
-	runtime.FillUniform(r, m.Layer1Bias[:], runtime.LinearBound(4))
-	runtime.FillUniform(r, unsafe.Slice(&m.Layer2Weight[0][0], 35), runtime.LinearBound(5))
-	runtime.FillUniform(r, m.Layer2Bias[:], runtime.LinearBound(5))
-	runtime.FillUniform(r, unsafe.Slice(&m.Layer3Weight[0][0], 21), runtime.LinearBound(7))
-	runtime.FillUniform(r, m.Layer3Bias[:], runtime.LinearBound(7))
+	r := nnrt.NewRNG(seed)
+	nnrt.FillUniform(r, unsafe.Slice(&m.Layer1Weight[0][0], 20), nnrt.LinearBound(4))
+	nnrt.FillUniform(r, m.Layer1Bias[:], nnrt.LinearBound(4))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Layer2Weight[0][0], 35), nnrt.LinearBound(5))
+	nnrt.FillUniform(r, m.Layer2Bias[:], nnrt.LinearBound(5))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Layer3Weight[0][0], 21), nnrt.LinearBound(7))
+	nnrt.FillUniform(r, m.Layer3Bias[:], nnrt.LinearBound(7))
 	return m
 }
 
@@ -84,7 +86,7 @@ func (m *Model) forward(x *[4]float32) {
 			s := m.Layer1Bias[4] + m.Layer1Weight[4][0]*x[0] + m.Layer1Weight[4][1]*x[1] + (m.Layer1Weight[4][2]*x[2] + m.Layer1Weight[4][3]*x[3])
 			m.slot0[4] = s
 		}
-		runtime.SigmoidInPlace32(m.slot0[:5])
+		kernels.SigmoidInPlace32(m.slot0[:5])
 	}
 	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
 	{
@@ -116,7 +118,7 @@ func (m *Model) forward(x *[4]float32) {
 			s := m.Layer2Bias[6] + m.Layer2Weight[6][0]*m.slot0[0] + m.Layer2Weight[6][1]*m.slot0[1] + (m.Layer2Weight[6][2]*m.slot0[2] + m.Layer2Weight[6][3]*m.slot0[3] + m.Layer2Weight[6][4]*m.slot0[4])
 			m.slot1[6] = s
 		}
-		runtime.SigmoidInPlace32(m.slot1[:7])
+		kernels.SigmoidInPlace32(m.slot1[:7])
 	}
 	// layer3 = h2·layer3.weightᵀ + layer3.bias
 	{
@@ -241,13 +243,13 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	}
 	// dh2.pre = sigmoid_grad(dh2, h2)
 	{
-		m.slot4[0] = runtime.SigmoidGrad(m.slot2[0], m.slot1[0])
-		m.slot4[1] = runtime.SigmoidGrad(m.slot2[1], m.slot1[1])
-		m.slot4[2] = runtime.SigmoidGrad(m.slot2[2], m.slot1[2])
-		m.slot4[3] = runtime.SigmoidGrad(m.slot2[3], m.slot1[3])
-		m.slot4[4] = runtime.SigmoidGrad(m.slot2[4], m.slot1[4])
-		m.slot4[5] = runtime.SigmoidGrad(m.slot2[5], m.slot1[5])
-		m.slot4[6] = runtime.SigmoidGrad(m.slot2[6], m.slot1[6])
+		m.slot4[0] = nnrt.SigmoidGrad(m.slot2[0], m.slot1[0])
+		m.slot4[1] = nnrt.SigmoidGrad(m.slot2[1], m.slot1[1])
+		m.slot4[2] = nnrt.SigmoidGrad(m.slot2[2], m.slot1[2])
+		m.slot4[3] = nnrt.SigmoidGrad(m.slot2[3], m.slot1[3])
+		m.slot4[4] = nnrt.SigmoidGrad(m.slot2[4], m.slot1[4])
+		m.slot4[5] = nnrt.SigmoidGrad(m.slot2[5], m.slot1[5])
+		m.slot4[6] = nnrt.SigmoidGrad(m.slot2[6], m.slot1[6])
 	}
 	// dh1 = dh2.pre·layer2.weight
 	{
@@ -336,11 +338,11 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	}
 	// dh1.pre = sigmoid_grad(dh1, h1)
 	{
-		m.slot1[0] = runtime.SigmoidGrad(m.slot2[0], m.slot0[0])
-		m.slot1[1] = runtime.SigmoidGrad(m.slot2[1], m.slot0[1])
-		m.slot1[2] = runtime.SigmoidGrad(m.slot2[2], m.slot0[2])
-		m.slot1[3] = runtime.SigmoidGrad(m.slot2[3], m.slot0[3])
-		m.slot1[4] = runtime.SigmoidGrad(m.slot2[4], m.slot0[4])
+		m.slot1[0] = nnrt.SigmoidGrad(m.slot2[0], m.slot0[0])
+		m.slot1[1] = nnrt.SigmoidGrad(m.slot2[1], m.slot0[1])
+		m.slot1[2] = nnrt.SigmoidGrad(m.slot2[2], m.slot0[2])
+		m.slot1[3] = nnrt.SigmoidGrad(m.slot2[3], m.slot0[3])
+		m.slot1[4] = nnrt.SigmoidGrad(m.slot2[4], m.slot0[4])
 	}
 	// dlayer1.weight = dh1.preᵀ·x
 	{
@@ -394,7 +396,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3BiasGrad)+unsafe.Sizeof(Mode
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 91 numbers from layer1.weight to layer3.bias: sgd update
-	runtime.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)
+	kernels.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.
@@ -411,8 +413,8 @@ func (m *Model) ResetOptimizer() {}
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
-func (m *Model) Params() []runtime.Param[float32] {
-	return []runtime.Param[float32]{
+func (m *Model) Params() []nnrt.Param[float32] {
+	return []nnrt.Param[float32]{
 		{Name: "layer1.weight", Shape: []int{5, 4}, Value: unsafe.Slice(&m.Layer1Weight[0][0], 20), Grad: unsafe.Slice(&m.Layer1WeightGrad[0][0], 20)},
 		{Name: "layer1.bias", Shape: []int{5}, Value: m.Layer1Bias[:], Grad: m.Layer1BiasGrad[:]},
 		{Name: "layer2.weight", Shape: []int{7, 5}, Value: unsafe.Slice(&m.Layer2Weight[0][0], 35), Grad: unsafe.Slice(&m.Layer2WeightGrad[0][0], 35)},
@@ -423,6 +425,6 @@ func (m *Model) Params() []runtime.Param[float32] {
 }
 
 // Param returns the parameter named name ("layer1.weight"), as in Params.
-func (m *Model) Param(name string) (runtime.Param[float32], bool) {
-	return runtime.Lookup(m.Params(), name)
+func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
+	return nnrt.Lookup(m.Params(), name)
 }

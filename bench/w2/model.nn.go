@@ -4,13 +4,15 @@
 package w2
 
 import (
-	"github.com/nngen/nngen/runtime"
-	runtime1 "runtime"
+	"runtime"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/kernels"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
-// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.
-const _ = runtime.SupportPackageIsVersion1
+// The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
+const _ = nnrt.SupportPackageIsVersion1
 
 const (
 	Inputs  = 784 // features per sample of x
@@ -37,7 +39,7 @@ type Model struct {
 	Fc2BiasGrad   [10]float32       // d loss / d fc2.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [4096]float32 // h1
@@ -50,16 +52,16 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 32, 128, 784), runtime.GemmWork32(32, 10, 128), runtime.GemmWork32(32, 128, 10), runtime.GemmWork32(10, 128, 32), runtime.PoolWork32(0, 128, 784, 32)))
+	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 32, 128, 784), kernels.GemmWork32(32, 10, 128), kernels.GemmWork32(32, 128, 10), kernels.GemmWork32(10, 128, 32), kernels.PoolWork32(0, 128, 784, 32)))
 	m.gemmWork = m.pool.Work32()
-	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
 	}, m.pool)
-	r := runtime.NewRNG(seed)
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 100352), runtime.LinearBound(784))
-	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 1280), runtime.LinearBound(128))
-	runtime.FillUniform(r, m.Fc2Bias[:], runtime.LinearBound(128))
+	r := nnrt.NewRNG(seed)
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 100352), nnrt.LinearBound(784))
+	nnrt.FillUniform(r, m.Fc1Bias[:], nnrt.LinearBound(784))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 1280), nnrt.LinearBound(128))
+	nnrt.FillUniform(r, m.Fc2Bias[:], nnrt.LinearBound(128))
 	return m
 }
 
@@ -68,12 +70,12 @@ func (m *Model) forward(x *[32][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:4096], 128, false)
-		runtime.AddBiasReLU32(m.slot0[:4096], m.Fc1Bias[:])
+		kernels.AddBiasReLU32(m.slot0[:4096], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		runtime.Gemm32(false, true, 32, 10, 128, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:320], 10, false, m.gemmWork)
-		runtime.AddBias32(m.slot1[:320], m.Fc2Bias[:])
+		kernels.Gemm32(false, true, 32, 10, 128, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:320], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot1[:320], m.Fc2Bias[:])
 	}
 }
 
@@ -96,7 +98,7 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 			if c < 0 || c >= 10 {
 				panic("w2: class index out of range in the loss target")
 			}
-			s += runtime.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
+			s += kernels.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
 		m.slot2[0] = s / 32
 	}
@@ -109,7 +111,7 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 				panic("w2: class index out of range in the loss target")
 			}
 			copy(m.slot3[n*10:n*10+10], m.slot1[n*10:n*10+10])
-			runtime.Softmax32(m.slot3[n*10 : n*10+10])
+			kernels.Softmax32(m.slot3[n*10 : n*10+10])
 			m.slot3[n*10+c] -= 1
 			for i := range 10 {
 				m.slot3[n*10+i] *= scale
@@ -117,17 +119,17 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 		}
 	}
 	// dh1 = dfc2·fc2.weight
-	runtime.Gemm32(false, false, 32, 128, 10, m.slot3[:320], 10, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:4096], 128, false, m.gemmWork)
+	kernels.Gemm32(false, false, 32, 128, 10, m.slot3[:320], 10, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:4096], 128, false, m.gemmWork)
 	// dfc2.weight = dfc2ᵀ·h1
-	runtime.Gemm32(true, false, 10, 128, 32, m.slot3[:320], 10, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 128, 32, m.slot3[:320], 10, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dfc2
-	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot3[:320])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:320])
 	// dh1.pre = relu_grad(dh1, h1)
-	runtime.ReLUGrad32(m.slot3[:4096], m.slot1[:4096], m.slot0[:4096])
+	kernels.ReLUGrad32(m.slot3[:4096], m.slot1[:4096], m.slot0[:4096])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 128, 784, 32, m.slot3[:4096], 128, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot3[:4096])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:4096])
 	return m.slot2[0]
 }
 
@@ -139,7 +141,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2BiasGrad)+unsafe.Sizeof(Model{}
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 101770 numbers from fc1.weight to fc2.bias: sgd update
-	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 101770), unsafe.Slice(&m.Fc1WeightGrad[0][0], 101770), m.LR, m.WeightDecay)
+	kernels.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 101770), unsafe.Slice(&m.Fc1WeightGrad[0][0], 101770), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.
@@ -162,8 +164,8 @@ func (m *Model) Close() {
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
-func (m *Model) Params() []runtime.Param[float32] {
-	return []runtime.Param[float32]{
+func (m *Model) Params() []nnrt.Param[float32] {
+	return []nnrt.Param[float32]{
 		{Name: "fc1.weight", Shape: []int{128, 784}, Value: unsafe.Slice(&m.Fc1Weight[0][0], 100352), Grad: unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352)},
 		{Name: "fc1.bias", Shape: []int{128}, Value: m.Fc1Bias[:], Grad: m.Fc1BiasGrad[:]},
 		{Name: "fc2.weight", Shape: []int{10, 128}, Value: unsafe.Slice(&m.Fc2Weight[0][0], 1280), Grad: unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280)},
@@ -172,6 +174,6 @@ func (m *Model) Params() []runtime.Param[float32] {
 }
 
 // Param returns the parameter named name ("layer1.weight"), as in Params.
-func (m *Model) Param(name string) (runtime.Param[float32], bool) {
-	return runtime.Lookup(m.Params(), name)
+func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
+	return nnrt.Lookup(m.Params(), name)
 }

@@ -4,13 +4,15 @@
 package w3
 
 import (
-	"github.com/nngen/nngen/runtime"
-	runtime1 "runtime"
+	"runtime"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/kernels"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
-// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.
-const _ = runtime.SupportPackageIsVersion1
+// The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
+const _ = nnrt.SupportPackageIsVersion1
 
 const (
 	Inputs  = 784 // features per sample of x
@@ -41,7 +43,7 @@ type Model struct {
 	Fc3BiasGrad   [10]float32       // d loss / d fc3.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [32768]float32 // h1
@@ -55,18 +57,18 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 64, 512, 784), runtime.PoolWork32(0, 64, 512, 512), runtime.GemmWork32(64, 10, 512), runtime.GemmWork32(64, 512, 10), runtime.GemmWork32(10, 512, 64), runtime.PoolWork32(0, 64, 512, 512), runtime.PoolWork32(0, 512, 512, 64), runtime.PoolWork32(0, 512, 784, 64)))
+	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 64, 512, 784), kernels.PoolWork32(0, 64, 512, 512), kernels.GemmWork32(64, 10, 512), kernels.GemmWork32(64, 512, 10), kernels.GemmWork32(10, 512, 64), kernels.PoolWork32(0, 64, 512, 512), kernels.PoolWork32(0, 512, 512, 64), kernels.PoolWork32(0, 512, 784, 64)))
 	m.gemmWork = m.pool.Work32()
-	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
 	}, m.pool)
-	r := runtime.NewRNG(seed)
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 401408), runtime.LinearBound(784))
-	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(784))
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 262144), runtime.LinearBound(512))
-	runtime.FillUniform(r, m.Fc2Bias[:], runtime.LinearBound(512))
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc3Weight[0][0], 5120), runtime.LinearBound(512))
-	runtime.FillUniform(r, m.Fc3Bias[:], runtime.LinearBound(512))
+	r := nnrt.NewRNG(seed)
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 401408), nnrt.LinearBound(784))
+	nnrt.FillUniform(r, m.Fc1Bias[:], nnrt.LinearBound(784))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 262144), nnrt.LinearBound(512))
+	nnrt.FillUniform(r, m.Fc2Bias[:], nnrt.LinearBound(512))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc3Weight[0][0], 5120), nnrt.LinearBound(512))
+	nnrt.FillUniform(r, m.Fc3Bias[:], nnrt.LinearBound(512))
 	return m
 }
 
@@ -75,17 +77,17 @@ func (m *Model) forward(x *[64][784]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false)
-		runtime.AddBiasReLU32(m.slot0[:32768], m.Fc1Bias[:])
+		kernels.AddBiasReLU32(m.slot0[:32768], m.Fc1Bias[:])
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
 	{
 		m.pool.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false)
-		runtime.AddBiasReLU32(m.slot1[:32768], m.Fc2Bias[:])
+		kernels.AddBiasReLU32(m.slot1[:32768], m.Fc2Bias[:])
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	{
-		runtime.Gemm32(false, true, 64, 10, 512, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:640], 10, false, m.gemmWork)
-		runtime.AddBias32(m.slot2[:640], m.Fc3Bias[:])
+		kernels.Gemm32(false, true, 64, 10, 512, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:640], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot2[:640], m.Fc3Bias[:])
 	}
 }
 
@@ -108,7 +110,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 			if c < 0 || c >= 10 {
 				panic("w3: class index out of range in the loss target")
 			}
-			s += runtime.LogSumExp32(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
+			s += kernels.LogSumExp32(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
 		}
 		m.slot3[0] = s / 64
 	}
@@ -121,7 +123,7 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 				panic("w3: class index out of range in the loss target")
 			}
 			copy(m.slot4[n*10:n*10+10], m.slot2[n*10:n*10+10])
-			runtime.Softmax32(m.slot4[n*10 : n*10+10])
+			kernels.Softmax32(m.slot4[n*10 : n*10+10])
 			m.slot4[n*10+c] -= 1
 			for i := range 10 {
 				m.slot4[n*10+i] *= scale
@@ -129,25 +131,25 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dh2 = dfc3·fc3.weight
-	runtime.Gemm32(false, false, 64, 512, 10, m.slot4[:640], 10, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:32768], 512, false, m.gemmWork)
+	kernels.Gemm32(false, false, 64, 512, 10, m.slot4[:640], 10, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:32768], 512, false, m.gemmWork)
 	// dfc3.weight = dfc3ᵀ·h2
-	runtime.Gemm32(true, false, 10, 512, 64, m.slot4[:640], 10, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 512, 64, m.slot4[:640], 10, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
 	// dfc3.bias = Σ over the batch of dfc3
-	runtime.SumRows32(m.Fc3BiasGrad[:], m.slot4[:640])
+	kernels.SumRows32(m.Fc3BiasGrad[:], m.slot4[:640])
 	// dh2.pre = relu_grad(dh2, h2)
-	runtime.ReLUGrad32(m.slot4[:32768], m.slot2[:32768], m.slot1[:32768])
+	kernels.ReLUGrad32(m.slot4[:32768], m.slot2[:32768], m.slot1[:32768])
 	// dh1 = dh2.pre·fc2.weight
 	m.pool.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false)
 	// dfc2.weight = dh2.preᵀ·h1
 	m.pool.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false)
 	// dfc2.bias = Σ over the batch of dh2.pre
-	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot4[:32768])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot4[:32768])
 	// dh1.pre = relu_grad(dh1, h1)
-	runtime.ReLUGrad32(m.slot1[:32768], m.slot2[:32768], m.slot0[:32768])
+	kernels.ReLUGrad32(m.slot1[:32768], m.slot2[:32768], m.slot0[:32768])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot1[:32768])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot1[:32768])
 	return m.slot3[0]
 }
 
@@ -159,7 +161,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc3BiasGrad)+unsafe.Sizeof(Model{}
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 669706 numbers from fc1.weight to fc3.bias: sgd update
-	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 669706), unsafe.Slice(&m.Fc1WeightGrad[0][0], 669706), m.LR, m.WeightDecay)
+	kernels.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 669706), unsafe.Slice(&m.Fc1WeightGrad[0][0], 669706), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.
@@ -182,8 +184,8 @@ func (m *Model) Close() {
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
-func (m *Model) Params() []runtime.Param[float32] {
-	return []runtime.Param[float32]{
+func (m *Model) Params() []nnrt.Param[float32] {
+	return []nnrt.Param[float32]{
 		{Name: "fc1.weight", Shape: []int{512, 784}, Value: unsafe.Slice(&m.Fc1Weight[0][0], 401408), Grad: unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408)},
 		{Name: "fc1.bias", Shape: []int{512}, Value: m.Fc1Bias[:], Grad: m.Fc1BiasGrad[:]},
 		{Name: "fc2.weight", Shape: []int{512, 512}, Value: unsafe.Slice(&m.Fc2Weight[0][0], 262144), Grad: unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144)},
@@ -194,6 +196,6 @@ func (m *Model) Params() []runtime.Param[float32] {
 }
 
 // Param returns the parameter named name ("layer1.weight"), as in Params.
-func (m *Model) Param(name string) (runtime.Param[float32], bool) {
-	return runtime.Lookup(m.Params(), name)
+func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
+	return nnrt.Lookup(m.Params(), name)
 }

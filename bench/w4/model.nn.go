@@ -4,13 +4,15 @@
 package w4
 
 import (
-	"github.com/nngen/nngen/runtime"
-	runtime1 "runtime"
+	"runtime"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/kernels"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
-// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.
-const _ = runtime.SupportPackageIsVersion1
+// The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
+const _ = nnrt.SupportPackageIsVersion1
 
 const (
 	Inputs  = 1024 // features per sample of x
@@ -37,7 +39,7 @@ type Model struct {
 	Fc2BiasGrad   [1024]float32       // d loss / d fc2.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *runtime.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [262144]float32 // h1
@@ -50,16 +52,16 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = runtime.NewPool32(0, max(runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 256, 1024, 1024), runtime.PoolWork32(0, 1024, 1024, 256), runtime.PoolWork32(0, 1024, 1024, 256)))
+	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 256, 1024, 1024), kernels.PoolWork32(0, 256, 1024, 1024), kernels.PoolWork32(0, 256, 1024, 1024), kernels.PoolWork32(0, 1024, 1024, 256), kernels.PoolWork32(0, 1024, 1024, 256)))
 	m.gemmWork = m.pool.Work32()
-	runtime1.AddCleanup(m, func(p *runtime.Pool) {
+	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
 	}, m.pool)
-	r := runtime.NewRNG(seed)
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), runtime.LinearBound(1024))
-	runtime.FillUniform(r, m.Fc1Bias[:], runtime.LinearBound(1024))
-	runtime.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), runtime.LinearBound(1024))
-	runtime.FillUniform(r, m.Fc2Bias[:], runtime.LinearBound(1024))
+	r := nnrt.NewRNG(seed)
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), nnrt.LinearBound(1024))
+	nnrt.FillUniform(r, m.Fc1Bias[:], nnrt.LinearBound(1024))
+	nnrt.FillUniform(r, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), nnrt.LinearBound(1024))
+	nnrt.FillUniform(r, m.Fc2Bias[:], nnrt.LinearBound(1024))
 	return m
 }
 
@@ -68,12 +70,12 @@ func (m *Model) forward(x *[256][1024]float32) {
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
 		m.pool.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false)
-		runtime.AddBiasReLU32(m.slot0[:262144], m.Fc1Bias[:])
+		kernels.AddBiasReLU32(m.slot0[:262144], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
 		m.pool.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
-		runtime.AddBias32(m.slot1[:262144], m.Fc2Bias[:])
+		kernels.AddBias32(m.slot1[:262144], m.Fc2Bias[:])
 	}
 }
 
@@ -89,24 +91,24 @@ func (m *Model) Forward(x *[256][1024]float32, y *[256][1024]float32) {
 func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) float32 {
 	m.forward(x)
 	// loss = mse(fc2, target), reduction mean
-	m.slot2[0] = runtime.SumSquaredDiff32(m.slot1[:262144], unsafe.Slice(&target[0][0], 262144)) / 262144
+	m.slot2[0] = kernels.SumSquaredDiff32(m.slot1[:262144], unsafe.Slice(&target[0][0], 262144)) / 262144
 	// dfc2 = mse_grad(fc2, target)
 	{
 		scale := float32(1) * 2 / 262144
-		runtime.ScaledDiff32(m.slot3[:262144], m.slot1[:262144], unsafe.Slice(&target[0][0], 262144), scale)
+		kernels.ScaledDiff32(m.slot3[:262144], m.slot1[:262144], unsafe.Slice(&target[0][0], 262144), scale)
 	}
 	// dh1 = dfc2·fc2.weight
 	m.pool.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
 	// dfc2.weight = dfc2ᵀ·h1
 	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false)
 	// dfc2.bias = Σ over the batch of dfc2
-	runtime.SumRows32(m.Fc2BiasGrad[:], m.slot3[:262144])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:262144])
 	// dh1.pre = relu_grad(dh1, h1)
-	runtime.ReLUGrad32(m.slot3[:262144], m.slot1[:262144], m.slot0[:262144])
+	kernels.ReLUGrad32(m.slot3[:262144], m.slot1[:262144], m.slot0[:262144])
 	// dfc1.weight = dh1.preᵀ·x
 	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	runtime.SumRows32(m.Fc1BiasGrad[:], m.slot3[:262144])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:262144])
 	return m.slot2[0]
 }
 
@@ -118,7 +120,7 @@ var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2BiasGrad)+unsafe.Sizeof(Model{}
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 2099200 numbers from fc1.weight to fc2.bias: sgd update
-	runtime.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 2099200), unsafe.Slice(&m.Fc1WeightGrad[0][0], 2099200), m.LR, m.WeightDecay)
+	kernels.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 2099200), unsafe.Slice(&m.Fc1WeightGrad[0][0], 2099200), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.
@@ -141,8 +143,8 @@ func (m *Model) Close() {
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
-func (m *Model) Params() []runtime.Param[float32] {
-	return []runtime.Param[float32]{
+func (m *Model) Params() []nnrt.Param[float32] {
+	return []nnrt.Param[float32]{
 		{Name: "fc1.weight", Shape: []int{1024, 1024}, Value: unsafe.Slice(&m.Fc1Weight[0][0], 1048576), Grad: unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576)},
 		{Name: "fc1.bias", Shape: []int{1024}, Value: m.Fc1Bias[:], Grad: m.Fc1BiasGrad[:]},
 		{Name: "fc2.weight", Shape: []int{1024, 1024}, Value: unsafe.Slice(&m.Fc2Weight[0][0], 1048576), Grad: unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576)},
@@ -151,6 +153,6 @@ func (m *Model) Params() []runtime.Param[float32] {
 }
 
 // Param returns the parameter named name ("layer1.weight"), as in Params.
-func (m *Model) Param(name string) (runtime.Param[float32], bool) {
-	return runtime.Lookup(m.Params(), name)
+func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
+	return nnrt.Lookup(m.Params(), name)
 }

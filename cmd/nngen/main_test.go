@@ -198,7 +198,7 @@ func TestNoteWhenModuleLacksNngen(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "model.nn"), tutorial)
 	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/user\n\ngo 1.26\n")
 	code, _, stderr := runCmd(t, dir, "build", "-o", "mymodel", "model.nn")
-	if code != 0 || !strings.Contains(stderr, "imports github.com/nngen/nngen/runtime, which "+filepath.Join(dir, "go.mod")+" does not require yet") ||
+	if code != 0 || !strings.Contains(stderr, "imports github.com/nngen/nngen/runtime/nnrt, which "+filepath.Join(dir, "go.mod")+" does not require yet") ||
 		!strings.Contains(stderr, "\n\tgo mod edit -replace=github.com/nngen/nngen=") || !strings.HasSuffix(stderr, "\n\tgo get github.com/nngen/nngen@v0.0.0\n") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}

@@ -11,7 +11,7 @@ import (
 const modulePath = "github.com/nngen/nngen"
 
 // moduleNote returns advice when the module that will build the generated
-// package in dir does not require nngen's module, whose runtime package the
+// package in dir does not require nngen's module, whose runtime packages the
 // generated code imports; "" when it does or when dir is in no module.
 func moduleNote(dir string) string {
 	abs, err := filepath.Abs(dir)
@@ -24,7 +24,7 @@ func moduleNote(dir string) string {
 			if strings.Contains(string(data), modulePath) {
 				return ""
 			}
-			return fmt.Sprintf("nngen: note: the generated package imports %s/runtime, which %s does not require yet; run\n\tgo get %s%s",
+			return fmt.Sprintf("nngen: note: the generated package imports %s/runtime/nnrt, which %s does not require yet; run\n\tgo get %s%s",
 				modulePath, filepath.Join(d, "go.mod"), modulePath, localReplace())
 		}
 		if filepath.Dir(d) == d {

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/nngen/nngen/examples/digits/digitsmodel"
-	"github.com/nngen/nngen/runtime"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The data set is compiled in, so that the command runs from any folder.
@@ -90,7 +90,7 @@ func run(cfg config, stdout io.Writer) error {
 	elapsed := time.Since(start)
 
 	metadata := map[string]string{"accuracy": strconv.FormatFloat(accuracy, 'f', 4, 64)}
-	if err := runtime.SaveSafetensors(cfg.Out, model.Params(), metadata); err != nil {
+	if err := safetensors.Save(cfg.Out, model.Params(), metadata); err != nil {
 		return fmt.Errorf("saving the weights: %w", err)
 	}
 	fmt.Fprintf(stdout, "held-out accuracy %.2f%% after %d epochs in %v; weights saved to %s\n",

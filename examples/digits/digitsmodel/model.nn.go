@@ -4,13 +4,15 @@
 package digitsmodel
 
 import (
-	"github.com/nngen/nngen/runtime"
 	"math"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/kernels"
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
-// The build fails here when the runtime is not the one this code was generated for: regenerate with a matching nngen.
-const _ = runtime.SupportPackageIsVersion1
+// The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
+const _ = nnrt.SupportPackageIsVersion1
 
 const (
 	Inputs  = 64 // features per sample of x
@@ -63,12 +65,12 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
-	m.gemmWork = make([]float32, max(runtime.GemmWork32(32, 64, 64), runtime.GemmWork32(32, 10, 64), runtime.GemmWork32(32, 64, 10), runtime.GemmWork32(10, 64, 32), runtime.GemmWork32(64, 64, 32)))
-	r := runtime.NewRNG(seed)
-	runtime.FillUniform(r, unsafe.Slice(&m.HiddenWeight[0][0], 4096), runtime.LinearBound(64))
-	runtime.FillUniform(r, m.HiddenBias[:], runtime.LinearBound(64))
-	runtime.FillUniform(r, unsafe.Slice(&m.LogitsWeight[0][0], 640), runtime.LinearBound(64))
-	runtime.FillUniform(r, m.LogitsBias[:], runtime.LinearBound(64))
+	m.gemmWork = make([]float32, max(kernels.GemmWork32(32, 64, 64), kernels.GemmWork32(32, 10, 64), kernels.GemmWork32(32, 64, 10), kernels.GemmWork32(10, 64, 32), kernels.GemmWork32(64, 64, 32)))
+	r := nnrt.NewRNG(seed)
+	nnrt.FillUniform(r, unsafe.Slice(&m.HiddenWeight[0][0], 4096), nnrt.LinearBound(64))
+	nnrt.FillUniform(r, m.HiddenBias[:], nnrt.LinearBound(64))
+	nnrt.FillUniform(r, unsafe.Slice(&m.LogitsWeight[0][0], 640), nnrt.LinearBound(64))
+	nnrt.FillUniform(r, m.LogitsBias[:], nnrt.LinearBound(64))
 	return m
 }
 
@@ -76,13 +78,13 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x *[32][64]float32) {
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
 	{
-		runtime.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:2048], 64, false, m.gemmWork)
-		runtime.AddBiasReLU32(m.slot0[:2048], m.HiddenBias[:])
+		kernels.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:2048], 64, false, m.gemmWork)
+		kernels.AddBiasReLU32(m.slot0[:2048], m.HiddenBias[:])
 	}
 	// logits = act·logits.weightᵀ + logits.bias
 	{
-		runtime.Gemm32(false, true, 32, 10, 64, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:320], 10, false, m.gemmWork)
-		runtime.AddBias32(m.slot1[:320], m.LogitsBias[:])
+		kernels.Gemm32(false, true, 32, 10, 64, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:320], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot1[:320], m.LogitsBias[:])
 	}
 }
 
@@ -105,7 +107,7 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 			if c < 0 || c >= 10 {
 				panic("digitsmodel: class index out of range in the loss target")
 			}
-			s += runtime.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
+			s += kernels.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
 		m.slot2[0] = s / 32
 	}
@@ -118,7 +120,7 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 				panic("digitsmodel: class index out of range in the loss target")
 			}
 			copy(m.slot3[n*10:n*10+10], m.slot1[n*10:n*10+10])
-			runtime.Softmax32(m.slot3[n*10 : n*10+10])
+			kernels.Softmax32(m.slot3[n*10 : n*10+10])
 			m.slot3[n*10+c] -= 1
 			for i := range 10 {
 				m.slot3[n*10+i] *= scale
@@ -126,17 +128,17 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 		}
 	}
 	// dact = dlogits·logits.weight
-	runtime.Gemm32(false, false, 32, 64, 10, m.slot3[:320], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:2048], 64, false, m.gemmWork)
+	kernels.Gemm32(false, false, 32, 64, 10, m.slot3[:320], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:2048], 64, false, m.gemmWork)
 	// dlogits.weight = dlogitsᵀ·act
-	runtime.Gemm32(true, false, 10, 64, 32, m.slot3[:320], 10, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 64, 32, m.slot3[:320], 10, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
-	runtime.SumRows32(m.LogitsBiasGrad[:], m.slot3[:320])
+	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot3[:320])
 	// dact.pre = relu_grad(dact, act)
-	runtime.ReLUGrad32(m.slot3[:2048], m.slot1[:2048], m.slot0[:2048])
+	kernels.ReLUGrad32(m.slot3[:2048], m.slot1[:2048], m.slot0[:2048])
 	// dhidden.weight = dact.preᵀ·x
-	runtime.Gemm32(true, false, 64, 64, 32, m.slot3[:2048], 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
+	kernels.Gemm32(true, false, 64, 64, 32, m.slot3[:2048], 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// dhidden.bias = Σ over the batch of dact.pre
-	runtime.SumRows32(m.HiddenBiasGrad[:], m.slot3[:2048])
+	kernels.SumRows32(m.HiddenBiasGrad[:], m.slot3[:2048])
 	return m.slot2[0]
 }
 
@@ -147,8 +149,8 @@ func (m *Model) Step() {
 	// hidden.weight: adam update
 	{
 		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
-		correction1 := 1 - runtime.Pow(beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		correction1 := 1 - nnrt.Pow(beta1, m.Steps)
+		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 64 {
@@ -156,29 +158,29 @@ func (m *Model) Step() {
 				d := m.HiddenWeightGrad[i][j] + weightDecay*m.HiddenWeight[i][j]
 				m.HiddenWeightExpAvg[i][j] = beta1*m.HiddenWeightExpAvg[i][j] + (1-beta1)*d
 				m.HiddenWeightExpAvgSq[i][j] = beta2*m.HiddenWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (runtime.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + eps)
+				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (nnrt.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + eps)
 			}
 		}
 	}
 	// hidden.bias: adam update
 	{
 		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
-		correction1 := 1 - runtime.Pow(beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		correction1 := 1 - nnrt.Pow(beta1, m.Steps)
+		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 64 {
 			d := m.HiddenBiasGrad[i] + weightDecay*m.HiddenBias[i]
 			m.HiddenBiasExpAvg[i] = beta1*m.HiddenBiasExpAvg[i] + (1-beta1)*d
 			m.HiddenBiasExpAvgSq[i] = beta2*m.HiddenBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.HiddenBias[i] -= stepSize * m.HiddenBiasExpAvg[i] / (runtime.Sqrt(m.HiddenBiasExpAvgSq[i])/root2 + eps)
+			m.HiddenBias[i] -= stepSize * m.HiddenBiasExpAvg[i] / (nnrt.Sqrt(m.HiddenBiasExpAvgSq[i])/root2 + eps)
 		}
 	}
 	// logits.weight: adam update
 	{
 		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
-		correction1 := 1 - runtime.Pow(beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		correction1 := 1 - nnrt.Pow(beta1, m.Steps)
+		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 10 {
@@ -186,22 +188,22 @@ func (m *Model) Step() {
 				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
 				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
 				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (runtime.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
+				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (nnrt.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
 			}
 		}
 	}
 	// logits.bias: adam update
 	{
 		lr, beta1, beta2, eps, weightDecay := m.LR, m.Beta1, m.Beta2, m.Eps, m.WeightDecay
-		correction1 := 1 - runtime.Pow(beta1, m.Steps)
-		correction2 := 1 - runtime.Pow(beta2, m.Steps)
+		correction1 := 1 - nnrt.Pow(beta1, m.Steps)
+		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		for i := range 10 {
 			d := m.LogitsBiasGrad[i] + weightDecay*m.LogitsBias[i]
 			m.LogitsBiasExpAvg[i] = beta1*m.LogitsBiasExpAvg[i] + (1-beta1)*d
 			m.LogitsBiasExpAvgSq[i] = beta2*m.LogitsBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.LogitsBias[i] -= stepSize * m.LogitsBiasExpAvg[i] / (runtime.Sqrt(m.LogitsBiasExpAvgSq[i])/root2 + eps)
+			m.LogitsBias[i] -= stepSize * m.LogitsBiasExpAvg[i] / (nnrt.Sqrt(m.LogitsBiasExpAvgSq[i])/root2 + eps)
 		}
 	}
 }
@@ -230,8 +232,8 @@ func (m *Model) ResetOptimizer() {
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
-func (m *Model) Params() []runtime.Param[float32] {
-	return []runtime.Param[float32]{
+func (m *Model) Params() []nnrt.Param[float32] {
+	return []nnrt.Param[float32]{
 		{Name: "hidden.weight", Shape: []int{64, 64}, Value: unsafe.Slice(&m.HiddenWeight[0][0], 4096), Grad: unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096)},
 		{Name: "hidden.bias", Shape: []int{64}, Value: m.HiddenBias[:], Grad: m.HiddenBiasGrad[:]},
 		{Name: "logits.weight", Shape: []int{10, 64}, Value: unsafe.Slice(&m.LogitsWeight[0][0], 640), Grad: unsafe.Slice(&m.LogitsWeightGrad[0][0], 640)},
@@ -240,6 +242,6 @@ func (m *Model) Params() []runtime.Param[float32] {
 }
 
 // Param returns the parameter named name ("layer1.weight"), as in Params.
-func (m *Model) Param(name string) (runtime.Param[float32], bool) {
-	return runtime.Lookup(m.Params(), name)
+func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
+	return nnrt.Lookup(m.Params(), name)
 }

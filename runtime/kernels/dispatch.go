@@ -1,0 +1,83 @@
+package kernels
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// A kernelSet is one implementation of every kernel: the pure-Go "generic"
+// set, and on amd64 the assembly sets "avx2" (AVX2+FMA) and "avx512"
+// (AVX-512F). One set is active; it is chosen once at start-up for the best
+// the CPU supports and only tests and benchmarks change it (SetKernels).
+type kernelSet struct {
+	name  string
+	sgemm gemmKernel[float32]
+	// sgemm8, where a set has one (micro not nil), is an 8-row kernel for
+	// products whose m is a multiple of 8 but not of sgemm's mr: batches of
+	// 32 or 64 rows fill its tiles where 14-row tiles pad a quarter.
+	sgemm8 gemmKernel[float32]
+	// snt, where a set has one (micro not nil), computes the float32
+	// products X·Wᵀ of a forward pass without transposing W: see ntKernel.
+	snt   ntKernel
+	dgemm gemmKernel[float64]
+	v32   vecSet[float32]
+	v64   vecSet[float64]
+	// sigmoid32 is SigmoidInPlace32; softmax32 and logSumExp32 are
+	// Softmax32 and LogSumExp32.
+	sigmoid32   func(x []float32)
+	softmax32   func(row []float32)
+	logSumExp32 func(row []float32) float32
+}
+
+// kernelSets (the sets compiled in, generic first) and supported (whether
+// this CPU can run a set) are defined by dispatch_amd64.go or
+// dispatch_generic.go.
+
+var active atomic.Pointer[kernelSet]
+
+func init() {
+	best := kernelSets[0]
+	for _, ks := range kernelSets {
+		if supported(ks.name) {
+			best = ks
+		}
+	}
+	active.Store(best)
+}
+
+func current() *kernelSet { return active.Load() }
+
+// sgemmFor is the float32 kernel for a product with m rows: the 8-row one
+// where the main one pads more than 2% more rows. Measured on AVX-512 (one
+// core, GFLOP/s, main vs 8-row): m = 32: 82 vs 111; 64: 125 vs 142; 256: 135
+// vs 156; but 512 (1% padded by 14-row tiles): 135 vs 126; 1024: 147 vs 141.
+func (ks *kernelSet) sgemmFor(m int) *gemmKernel[float32] {
+	if ks.sgemm8.micro != nil && 100*roundUp(m, ks.sgemm.mr) > 102*roundUp(m, ks.sgemm8.mr) {
+		return &ks.sgemm8
+	}
+	return &ks.sgemm
+}
+
+// Kernels names the active kernel set: "avx512", "avx2" or "generic".
+func Active() string { return current().name }
+
+// SetKernels makes the named kernel set active, for tests and benchmarks
+// that compare the sets, and returns a function that restores the previous
+// one. It fails for a set that this build lacks or this CPU cannot run.
+// It must not be called while kernels run in other goroutines.
+func Use(name string) (restore func(), err error) {
+	var names []string
+	for _, ks := range kernelSets {
+		names = append(names, ks.name)
+		if ks.name != name {
+			continue
+		}
+		if !supported(name) {
+			return nil, fmt.Errorf("kernels: kernel set %q is not supported by this CPU", name)
+		}
+		prev := active.Swap(ks)
+		return func() { active.Store(prev) }, nil
+	}
+	return nil, fmt.Errorf("kernels: no kernel set %q in this build (have %s)", name, strings.Join(names, ", "))
+}

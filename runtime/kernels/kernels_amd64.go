@@ -1,0 +1,214 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import (
+	"math"
+
+	"github.com/nngen/nngen/runtime/nnrt"
+)
+
+// The loops in kernels_amd64.s (written by _gen/asmgen.go) take whole
+// vectors, n a multiple of the vector width, and the wrappers here do the
+// tails with the pure-Go references; except the AVX-512 SGD (its tail under
+// a mask), the sigmoid and softmax (theirs one element at a time) and
+// pause.
+
+//go:noescape
+func sdotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func ddotAVX2(x, y *float64, n int) float64
+
+//go:noescape
+func saxpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func daxpyAVX2(alpha float64, x, y *float64, n int)
+
+//go:noescape
+func saddReLUAVX2(x, b *float32, n int)
+
+//go:noescape
+func daddReLUAVX2(x, b *float64, n int)
+
+//go:noescape
+func sreluGradAVX2(dx, dy, y *float32, n int)
+
+//go:noescape
+func dreluGradAVX2(dx, dy, y *float64, n int)
+
+//go:noescape
+func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
+
+//go:noescape
+func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
+
+//go:noescape
+func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
+
+//go:noescape
+func dscaledDiffAVX2(scale float64, dst, y, t *float64, n int)
+
+//go:noescape
+func ssumSqDiffAVX2(y, t *float32, n int) float32
+
+//go:noescape
+func dsumSqDiffAVX2(y, t *float64, n int) float64
+
+//go:noescape
+func sdotAVX512(x, y *float32, n int) float32
+
+//go:noescape
+func ddotAVX512(x, y *float64, n int) float64
+
+//go:noescape
+func saxpyAVX512(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func daxpyAVX512(alpha float64, x, y *float64, n int)
+
+//go:noescape
+func saddReLUAVX512(x, b *float32, n int)
+
+//go:noescape
+func daddReLUAVX512(x, b *float64, n int)
+
+//go:noescape
+func sreluGradAVX512(dx, dy, y *float32, n int)
+
+//go:noescape
+func dreluGradAVX512(dx, dy, y *float64, n int)
+
+//go:noescape
+func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
+
+//go:noescape
+func dsgdAVX512(lr, wd float64, p, grad *float64, n int)
+
+//go:noescape
+func sscaledDiffAVX512(scale float32, dst, y, t *float32, n int)
+
+//go:noescape
+func dscaledDiffAVX512(scale float64, dst, y, t *float64, n int)
+
+//go:noescape
+func ssumSqDiffAVX512(y, t *float32, n int) float32
+
+//go:noescape
+func dsumSqDiffAVX512(y, t *float64, n int) float64
+
+//go:noescape
+func sigmoid32asm(x *float32, n int)
+
+func sigmoid32AVX2(x []float32) {
+	if len(x) > 0 {
+		sigmoid32asm(&x[0], len(x))
+	}
+}
+
+//go:noescape
+func expShift32asm(x *float32, n int, normalize bool) (top, sum float32)
+
+func softmax32AVX2(row []float32) {
+	expShift32asm(&row[0], len(row), true)
+}
+
+func logSumExp32AVX2(row []float32) float32 {
+	top, sum := expShift32asm(&row[0], len(row), false)
+	return top + float32(math.Log(float64(sum)))
+}
+
+// asmKernels holds one precision's assembly loops for one ISA.
+type asmKernels[T nnrt.Float] struct {
+	lanes    int // elements per vector
+	dot      func(x, y *T, n int) T
+	axpy     func(alpha T, x, y *T, n int)
+	addReLU  func(x, b *T, n int)
+	reluGrad func(dx, dy, y *T, n int)
+	sgd      func(lr, wd T, p, g *T, n int)
+	// sgdAnyN: sgd takes any n, its tail under a mask (AVX-512). Step
+	// updates every parameter through it, and in a tiny network (the
+	// tutorial's 91 parameters) a tail in Go was a third of the update.
+	sgdAnyN    bool
+	scaledDiff func(scale T, dst, y, t *T, n int)
+	sumSqDiff  func(y, t *T, n int) T
+}
+
+// vecSet wraps the loops into the kernels of a set: the loops take the
+// whole vectors at the front, the references the rest.
+func (a asmKernels[T]) vecSet() vecSet[T] {
+	split := func(n int) int { return n &^ (a.lanes - 1) }
+	return vecSet[T]{
+		dot: func(x, y []T) T {
+			body := split(len(x))
+			var s T
+			if body > 0 {
+				s = a.dot(&x[0], &y[0], body)
+			}
+			return s + dotRef(x[body:], y[body:len(x)])
+		},
+		axpy: func(alpha T, x, y []T) {
+			body := split(len(x))
+			if body > 0 {
+				a.axpy(alpha, &x[0], &y[0], body)
+			}
+			axpyRef(alpha, x[body:], y[body:len(x)])
+		},
+		addReLU: func(x, b []T) {
+			body := split(len(x))
+			if body > 0 {
+				a.addReLU(&x[0], &b[:len(x)][0], body)
+			}
+			addReLURef(x[body:], b[body:len(x)])
+		},
+		reluGrad: func(dx, dy, y []T) {
+			body := split(len(dx))
+			if body > 0 {
+				a.reluGrad(&dx[0], &dy[:len(dx)][0], &y[:len(dx)][0], body)
+			}
+			reluGradRef(dx[body:], dy[body:len(dx)], y[body:len(dx)])
+		},
+		sgd: func(lr, wd T, p, g []T) {
+			body := split(len(p))
+			if a.sgdAnyN {
+				body = len(p)
+			}
+			if body > 0 {
+				a.sgd(lr, wd, &p[0], &g[:len(p)][0], body)
+			}
+			sgdRef(lr, wd, p[body:], g[body:len(p)])
+		},
+		scaledDiff: func(scale T, dst, y, t []T) {
+			body := split(len(dst))
+			if body > 0 {
+				a.scaledDiff(scale, &dst[0], &y[:len(dst)][0], &t[:len(dst)][0], body)
+			}
+			scaledDiffRef(scale, dst[body:], y[body:len(dst)], t[body:len(dst)])
+		},
+		sumSqDiff: func(y, t []T) T {
+			body := split(len(y))
+			var s T
+			if body > 0 {
+				s = a.sumSqDiff(&y[0], &t[:len(y)][0], body)
+			}
+			return s + sumSqDiffRef(y[body:], t[body:len(y)])
+		},
+	}
+}
+
+var (
+	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2}.vecSet()
+	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2}.vecSet()
+
+	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
+	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
+)
+
+// pause runs n PAUSE instructions: a spin-wait that leaves the core's
+// resources (and the scheduler) alone, for the Pool (spinWait).
+//
+//go:noescape
+func pause(n int)
+
+func spinWait() { pause(spinPauses) }

@@ -1,0 +1,357 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Pool runs GEMMs split across workers. The workers are goroutines started
+// once by NewPool, each with its own workspace; a call stores each worker's
+// share in its fixed task struct and counts it in an atomic the worker
+// watches while it spins between tasks (or leaves a token on its channel
+// when it has parked), computes the first share itself, and waits for the
+// others, spinning first, then on a WaitGroup. It allocates nothing.
+//
+// A call splits C into bands of rows (or of columns, when C is wider than
+// tall) on tile boundaries, and every band runs the single-core Gemm on its
+// part. Each element of C is summed in the same order as by Gemm32 or
+// Gemm64 (that order depends on k only; see gemm.go), so the results are
+// bit-identical to theirs with the same kernel set.
+//
+// A Pool serves one call at a time; concurrent calls wait for each other.
+type Pool struct {
+	mu      sync.Mutex
+	workers []*poolWorker
+	done    sync.WaitGroup // the current call's shares
+	pending atomic.Int32   // the shares of the current call not yet done
+	exited  sync.WaitGroup // the worker goroutines
+	closed  bool
+}
+
+type poolWorker struct {
+	wake   chan struct{} // a token (buffer 1) wakes the parked worker; closed by Close
+	seq    atomic.Uint32 // incremented by the caller for every task
+	task   gemmTask
+	work64 []float64
+	work32 []float32 // the same memory as work64 from NewPool
+}
+
+// gemmTask is one worker's share of a call: a Gemm on a band of C.
+type gemmTask struct {
+	ks             *kernelSet
+	double         bool
+	transA, transB bool
+	m, n, k        int
+	lda, ldb, ldc  int
+	accumulate     bool
+	a32, b32, c32  []float32
+	a64, b64, c64  []float64
+}
+
+// poolMinFlops is the least work worth a share: waking a worker costs
+// microseconds, in which the kernels do about a million flops.
+const poolMinFlops = 1 << 20
+
+// NewPool starts a pool of workers (runtime.GOMAXPROCS(0) when workers ≤ 0)
+// whose workspaces hold maxWork elements each, float32 or float64; a call
+// panics when a share needs more than that (GemmWork32 or GemmWork64 of the
+// share's size). maxWork ≤ 0 gives workspaces large enough for any shape.
+// NewPool32 and NewPool64 make workspaces of one precision, half the memory.
+func NewPool(workers int, maxWork int) *Pool {
+	if maxWork <= 0 {
+		const huge = 1 << 30 // the block sizes bound the work for any size above them
+		maxWork = max(GemmWork32(huge, huge, huge), GemmWork64(huge, huge, huge))
+	}
+	return newPool(workers, func(w *poolWorker) {
+		w.work64 = make([]float64, maxWork)
+		w.work32 = unsafe.Slice((*float32)(unsafe.Pointer(&w.work64[0])), maxWork)
+	})
+}
+
+// NewPool32 is NewPool for Gemm32 only (Gemm64 panics): float32 workspaces of
+// maxWork elements, which must be positive.
+func NewPool32(workers int, maxWork int) *Pool {
+	checkPoolWork(maxWork)
+	return newPool(workers, func(w *poolWorker) { w.work32 = make([]float32, maxWork) })
+}
+
+// NewPool64 is NewPool for Gemm64 only (Gemm32 panics).
+func NewPool64(workers int, maxWork int) *Pool {
+	checkPoolWork(maxWork)
+	return newPool(workers, func(w *poolWorker) { w.work64 = make([]float64, maxWork) })
+}
+
+func checkPoolWork(maxWork int) {
+	if maxWork <= 0 {
+		panic("kernels: NewPool32/NewPool64: the workspace size must be positive")
+	}
+}
+
+func newPool(workers int, alloc func(w *poolWorker)) *Pool {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{workers: make([]*poolWorker, workers)}
+	for i := range p.workers {
+		w := &poolWorker{}
+		alloc(w)
+		p.workers[i] = w
+		if i > 0 { // the caller computes share 0
+			w.wake = make(chan struct{}, 1)
+			p.exited.Add(1)
+			go p.serve(w)
+		}
+	}
+	return p
+}
+
+// Work32 is the float32 workspace of share 0, which the calling goroutine
+// computes. A model that also runs GEMMs of its own (Gemm32) can use it as
+// their work slice rather than allocate another: they never overlap a call
+// of the pool from the same goroutine.
+func (p *Pool) Work32() []float32 { return p.workers[0].work32 }
+
+// Work64 is Work32 for float64.
+func (p *Pool) Work64() []float64 { return p.workers[0].work64 }
+
+// Workers is the number of workers, the calling goroutine included.
+func (p *Pool) Workers() int { return len(p.workers) }
+
+// Close stops the worker goroutines. The pool must not be used after.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, w := range p.workers[1:] {
+		close(w.wake)
+	}
+	p.exited.Wait()
+}
+
+// serve runs the worker's tasks: each time its seq moves, it runs the task
+// the caller stored before. Between tasks it spins, then parks on wake; a
+// token left from a task it found while spinning makes a spurious wake,
+// after which it parks again.
+func (p *Pool) serve(w *poolWorker) {
+	defer p.exited.Done()
+	var last uint32 // seq starts at 0, before this goroutine runs: a task may be counted already
+	for {
+		for i := 0; w.seq.Load() == last && i < spins; i++ {
+			spinWait()
+		}
+		if w.seq.Load() == last {
+			if _, ok := <-w.wake; !ok {
+				return
+			}
+			if w.seq.Load() == last {
+				continue
+			}
+		}
+		last = w.seq.Load()
+		w.task.run(w)
+		p.pending.Add(-1)
+		p.done.Done()
+	}
+}
+
+// Gemm32 is Gemm32 split across the pool's workers, with their workspaces.
+func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts, rows := p.plan(ks.sgemm.mr, ks.sgemm.nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
+		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
+		if need := ks.work32(transA, transB, t.m, t.n, t.k); need > len(p.workers[i].work32) {
+			panicPoolWork(need, len(p.workers[i].work32))
+		}
+	}
+	p.dispatch(parts)
+}
+
+// Gemm64 is Gemm64 split across the pool's workers, with their workspaces.
+func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts, rows := p.plan(ks.dgemm.mr, ks.dgemm.nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, double: true, transA: transA, transB: transB, m: m, n: n, k: k,
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c}
+		t.share(parts, i, rows, ks.dgemm.mr, ks.dgemm.nr)
+		if _, _, _, need := ks.dgemm.layout(t.m, t.n, t.k); need > len(p.workers[i].work64) {
+			panicPoolWork(need, len(p.workers[i].work64))
+		}
+	}
+	p.dispatch(parts)
+}
+
+// plan picks the number of shares and whether to split rows (else columns)
+// for a call on this pool.
+func (p *Pool) plan(mr, nr, m, n, k int) (parts int, rows bool) {
+	if p.closed {
+		panic("kernels: Pool used after Close")
+	}
+	return planShares(len(p.workers), mr, nr, m, n, k)
+}
+
+// planShares splits the longer side of C into at most one share per worker
+// and per tile, and one share per poolMinFlops of work.
+func planShares(workers, mr, nr, m, n, k int) (parts int, rows bool) {
+	rows = m >= n
+	tiles := (n + nr - 1) / nr
+	if rows {
+		tiles = (m + mr - 1) / mr
+	}
+	flops := 2 * m * n * k
+	parts = min(workers, tiles, max(1, flops/poolMinFlops))
+	if k == 0 {
+		parts = 1 // nothing to split: Gemm only clears C
+	}
+	return max(parts, 1), rows
+}
+
+// PoolWork32 is the workspace (elements) that every worker of a pool of
+// the given size (runtime.GOMAXPROCS(0) when workers ≤ 0) needs for its
+// share of an m×n×k Pool.Gemm32, with any kernel set: GemmWork32 of the
+// largest share, less than GemmWork32(m, n, k) when the product is split.
+// A generated model sizes its pool with the most over its pooled products
+// and GemmWork32 of those it runs itself with Work32.
+func PoolWork32(workers, m, n, k int) int {
+	most := 0
+	for _, ks := range kernelSets {
+		forShares(workers, ks.sgemm.mr, ks.sgemm.nr, m, n, k, func(m, n, k int) {
+			most = max(most, GemmWork32(m, n, k))
+		})
+	}
+	return most
+}
+
+// PoolWork64 is PoolWork32 for Pool.Gemm64.
+func PoolWork64(workers, m, n, k int) int {
+	most := 0
+	for _, ks := range kernelSets {
+		forShares(workers, ks.dgemm.mr, ks.dgemm.nr, m, n, k, func(m, n, k int) {
+			most = max(most, GemmWork64(m, n, k))
+		})
+	}
+	return most
+}
+
+// forShares calls f with the size of every share of an m×n×k product split
+// as a pool of workers splits it with tiles of mr×nr.
+func forShares(workers, mr, nr, m, n, k int, f func(m, n, k int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	parts, rows := planShares(workers, mr, nr, m, n, k)
+	for i := 0; i < parts; i++ {
+		t := gemmTask{m: m, n: n, k: k}
+		t.share(parts, i, rows, mr, nr)
+		f(t.m, t.n, t.k)
+	}
+}
+
+// share narrows the task to band i of parts, on tile boundaries.
+func (t *gemmTask) share(parts, i int, rows bool, mr, nr int) {
+	if parts == 1 {
+		return
+	}
+	if rows {
+		lo, hi := band(t.m, mr, parts, i)
+		t.m = hi - lo
+		offA := lo * t.lda // row lo of A
+		if t.transA {
+			offA = lo // column lo of the stored k×m A
+		}
+		t.a32, t.a64 = tail(t.a32, offA), tail(t.a64, offA)
+		t.c32, t.c64 = tail(t.c32, lo*t.ldc), tail(t.c64, lo*t.ldc)
+		return
+	}
+	lo, hi := band(t.n, nr, parts, i)
+	t.n = hi - lo
+	offB := lo // column lo of B
+	if t.transB {
+		offB = lo * t.ldb // row lo of the stored n×k B
+	}
+	t.b32, t.b64 = tail(t.b32, offB), tail(t.b64, offB)
+	t.c32, t.c64 = tail(t.c32, lo), tail(t.c64, lo)
+}
+
+// band is share i of parts of total, split on multiples of unit.
+func band(total, unit, parts, i int) (lo, hi int) {
+	units := (total + unit - 1) / unit
+	lo = min(total, units*i/parts*unit)
+	hi = min(total, units*(i+1)/parts*unit)
+	return lo, hi
+}
+
+// tail is s[off:], or nil for a nil s (the other precision's slices).
+func tail[T float32 | float64](s []T, off int) []T {
+	if s == nil {
+		return nil
+	}
+	return s[off:]
+}
+
+// spins is how many times a worker waiting for its next task, or a caller
+// waiting for the workers' shares, spin-waits (spinWait: spinPauses PAUSE
+// instructions, about 0.2 µs in all, BenchmarkSpinWait) before it parks:
+// about 400 µs, as the Gosched loop it replaced spun. Waking a
+// parked goroutine costs tens of microseconds on a virtual machine, as
+// long as a whole share of a 3-million-multiply-add product; the GEMMs of
+// a training step come microseconds apart, so a worker that spins catches
+// the next at once. Spinning with runtime.Gosched instead took the
+// scheduler's lock thousands of times per step, a fifth of the samples of
+// the 784-128-10 train step on two cores, which then ran slower than on one.
+const spins = 2000
+
+// spinPauses is the PAUSE instructions per spinWait on amd64.
+const spinPauses = 8
+
+// dispatch runs shares 1..parts-1 on the workers and share 0 here: it
+// counts the task in the worker's seq, which a spinning worker sees, and
+// leaves a token in its wake channel for a parked one.
+func (p *Pool) dispatch(parts int) {
+	p.done.Add(parts - 1)
+	p.pending.Store(int32(parts - 1))
+	for _, w := range p.workers[1:parts] {
+		w.seq.Add(1)
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	w := p.workers[0]
+	w.task.run(w)
+	for i := 0; p.pending.Load() > 0 && i < spins; i++ {
+		spinWait()
+	}
+	p.done.Wait()
+}
+
+func (t *gemmTask) run(w *poolWorker) {
+	if t.double {
+		gemm(&t.ks.dgemm, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
+	} else {
+		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
+	}
+	*t = gemmTask{} // keep no reference to the caller's matrices
+}
+
+//go:noinline
+func panicPoolWork(need, have int) {
+	panic(fmt.Sprintf("kernels: Pool: a share needs %d elements of workspace, the pool has %d (NewPool maxWork)", need, have))
+}

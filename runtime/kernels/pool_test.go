@@ -1,0 +1,162 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPoolBitIdentical: every split gives exactly Gemm's bits.
+func TestPoolBitIdentical(t *testing.T) {
+	shapes := [][3]int{{200, 130, 70}, {33, 300, 17}, {1, 65, 200}, {127, 127, 300}, {300, 40, 520}, {64, 1, 9}, {45, 46, 0}}
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, workers := range []int{1, 2, 3} {
+			p := NewPool(workers, 0)
+			if p.Workers() != workers {
+				t.Fatalf("Workers() = %d, want %d", p.Workers(), workers)
+			}
+			rng := rand.New(rand.NewPCG(11, uint64(workers)))
+			for si, s := range shapes {
+				for ti, tr := range transCombos {
+					acc := (si+ti)%2 == 0
+					g := newGemmCase[float32](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, acc)
+					want := append([]float32(nil), g.c...)
+					Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, want, g.ldc, acc, make([]float32, GemmWork32(g.m, g.n, g.k)))
+					got := append([]float32(nil), g.c...)
+					p.Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, got, g.ldc, acc)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("workers=%d %s: C[%d] = %v, Gemm32 gives %v", workers, g.name(), i, got[i], want[i])
+						}
+					}
+
+					g64 := newGemmCase[float64](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, acc)
+					want64 := append([]float64(nil), g64.c...)
+					Gemm64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, want64, g64.ldc, acc, make([]float64, GemmWork64(g64.m, g64.n, g64.k)))
+					got64 := append([]float64(nil), g64.c...)
+					p.Gemm64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, got64, g64.ldc, acc)
+					for i := range want64 {
+						if math.Float64bits(got64[i]) != math.Float64bits(want64[i]) {
+							t.Fatalf("workers=%d %s (float64): C[%d] = %v, Gemm64 gives %v", workers, g64.name(), i, got64[i], want64[i])
+						}
+					}
+				}
+			}
+			p.Close()
+			p.Close() // idempotent
+		}
+	})
+}
+
+func TestPoolAllocs(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		p := NewPool(2, 0)
+		defer p.Close()
+		const m, n, k = 130, 70, 90
+		a32, b32, c32 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+		if allocs := testing.AllocsPerRun(20, func() {
+			p.Gemm32(false, true, m, n, k, a32, k, b32, k, c32, n, true)
+		}); allocs != 0 {
+			t.Errorf("Pool.Gemm32: %v allocations per call", allocs)
+		}
+		if allocs := testing.AllocsPerRun(20, func() {
+			p.Gemm64(true, false, m, n, k, a64, m, b64, n, c64, n, false)
+		}); allocs != 0 {
+			t.Errorf("Pool.Gemm64: %v allocations per call", allocs)
+		}
+	})
+}
+
+func TestPoolWorkspace(t *testing.T) {
+	p := NewPool(2, GemmWork32(4, 4, 4))
+	defer p.Close()
+	a := make([]float32, 300*300)
+	mustPanic(t, "small workspace", func() { p.Gemm32(false, false, 300, 300, 300, a, 300, a, 300, a, 300, false) })
+	// A product that fits still runs.
+	p.Gemm32(false, false, 2, 2, 2, a, 2, a, 2, a, 2, false)
+}
+
+// TestPoolTyped: NewPool32 and NewPool64 give the same bits as Gemm, share 0's
+// workspace serves the caller's own GEMMs, and the other precision panics.
+func TestPoolTyped(t *testing.T) {
+	const m, n, k = 200, 130, 70
+	rng := rand.New(rand.NewPCG(21, 22))
+	g := newGemmCase[float32](rng, false, true, m, n, k, 0, false)
+	want := append([]float32(nil), g.c...)
+	Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, want, g.ldc, false, make([]float32, GemmWork32(m, n, k)))
+
+	p := NewPool32(2, GemmWork32(m, n, k))
+	defer p.Close()
+	if len(p.Work32()) != GemmWork32(m, n, k) || p.Work64() != nil {
+		t.Fatalf("NewPool32 workspaces: %d float32, %d float64", len(p.Work32()), len(p.Work64()))
+	}
+	got := append([]float32(nil), g.c...)
+	p.Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, got, g.ldc, false)
+	own := append([]float32(nil), g.c...)
+	Gemm32(g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, own, g.ldc, false, p.Work32())
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(own[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("C[%d]: pool %v, with Work32 %v, Gemm32 %v", i, got[i], own[i], want[i])
+		}
+	}
+	c64 := make([]float64, 4)
+	mustPanic(t, "Gemm64 on NewPool32", func() { p.Gemm64(false, false, 2, 2, 2, c64, 2, c64, 2, c64, 2, false) })
+
+	p64 := NewPool64(2, GemmWork64(8, 8, 8))
+	defer p64.Close()
+	c32 := make([]float32, 4)
+	mustPanic(t, "Gemm32 on NewPool64", func() { p64.Gemm32(false, false, 2, 2, 2, c32, 2, c32, 2, c32, 2, false) })
+	p64.Gemm64(false, false, 2, 2, 2, c64, 2, c64, 2, c64, 2, false)
+	mustPanic(t, "NewPool32(0 work)", func() { NewPool32(1, 0) })
+}
+
+// TestPoolWork: PoolWork32 sizes every share; a pool sized by it runs the
+// product (the share check would panic otherwise), and a 1024-row product
+// split in two needs less per worker than the whole. (A share can need a
+// little more than the whole: its blocks round differently.)
+func TestPoolWork(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, s := range [][3]int{{1024, 1024, 256}, {256, 1024, 1024}, {64, 512, 784}, {128, 784, 32}, {3, 5, 7}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, workers := range []int{1, 2, 3} {
+				need := PoolWork32(workers, m, n, k)
+				if workers == 1 && need != GemmWork32(m, n, k) {
+					t.Errorf("PoolWork32(1, %v) = %d, GemmWork32 = %d", s, need, GemmWork32(m, n, k))
+				}
+				p := NewPool32(workers, need)
+				a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+				p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, false)
+				p.Close()
+				p64 := NewPool64(workers, PoolWork64(workers, m, n, k))
+				a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+				p64.Gemm64(true, true, m, n, k, a64, m, b64, k, c64, n, false)
+				p64.Close()
+			}
+		}
+		if a, b := PoolWork32(2, 1024, 1024, 256), GemmWork32(1024, 1024, 256); a >= b {
+			t.Errorf("a 1024-row product split in two: %d per worker, not less than the whole's %d", a, b)
+		}
+	})
+}
+
+// TestPoolStartRace: a call right after NewPool counts its task before the
+// workers' goroutines have started; they must still run it (a worker that
+// read its task count only once started waited forever).
+func TestPoolStartRace(t *testing.T) {
+	const m, n, k = 64, 512, 128 // two shares or three
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	for range 200 {
+		p := NewPool32(3, PoolWork32(3, m, n, k))
+		p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, false)
+		p.Gemm32(false, false, m, n, k, a, k, b, n, c, n, true)
+		p.Close()
+	}
+}
+
+// BenchmarkSpinWait times one spin of a waiting pool worker (see spins).
+func BenchmarkSpinWait(b *testing.B) {
+	for b.Loop() {
+		spinWait()
+	}
+}

@@ -1,0 +1,77 @@
+package nnrt
+
+import "math"
+
+// Functions of a row (the last axis of a tensor) that generated code calls.
+
+// LogSoftmax replaces row with row - log Σ e^row, PyTorch's log_softmax,
+// shifted by the row's maximum so that no exponential overflows.
+func LogSoftmax[T Float](row []T) {
+	top := rowMax(row)
+	var sum float64
+	for _, x := range row {
+		sum += expOf(x - top)
+	}
+	shift := float64(top) + math.Log(sum)
+	for i, x := range row {
+		row[i] = T(float64(x) - shift)
+	}
+}
+
+// LogSoftmax32 is LogSoftmax for float32 rows.
+func LogSoftmax32(row []float32) { LogSoftmax(row) }
+
+// LogSoftmax64 is LogSoftmax for float64 rows.
+func LogSoftmax64(row []float64) { LogSoftmax(row) }
+
+// LogSoftmaxGrad sets dx = dy - e^y·Σ dy, the gradient through
+// y = log_softmax(x).
+func LogSoftmaxGrad[T Float](dx, dy, y []T) {
+	var sum T
+	for _, d := range dy {
+		sum += d
+	}
+	for i := range y {
+		dx[i] = dy[i] - T(math.Exp(float64(y[i])))*sum
+	}
+}
+
+// LayerNorm sets y = (x - mean x) / √(var x + eps) over one row, PyTorch's
+// layer_norm without its weight and bias; the variance is the biased one,
+// and both moments are summed in float64. y may be x.
+func LayerNorm[T Float](y, x []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	for i, v := range x {
+		y[i] = T((float64(v) - mean) * rstd)
+	}
+}
+
+// LayerNormGrad sets dx, the gradient through y = LayerNorm(x):
+// (dy - mean dy - y·mean(dy·y)) / √(var x + eps).
+func LayerNormGrad[T Float](dx, dy, x, y []T, eps float64) {
+	_, rstd := moments(x, eps)
+	var sum, dot float64
+	for i := range dy {
+		sum += float64(dy[i])
+		dot += float64(dy[i]) * float64(y[i])
+	}
+	n := float64(len(dy))
+	for i := range dx {
+		dx[i] = T((float64(dy[i]) - sum/n - float64(y[i])*dot/n) * rstd)
+	}
+}
+
+// moments are a row's mean and 1/√(var + eps), its variance the biased
+// one, summed in float64 in two passes.
+func moments[T Float](x []T, eps float64) (mean, rstd float64) {
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	var ss float64
+	for _, v := range x {
+		d := float64(v) - mean
+		ss += d * d
+	}
+	return mean, 1 / math.Sqrt(ss/float64(len(x))+eps)
+}
