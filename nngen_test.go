@@ -177,7 +177,7 @@ func TestWarningsONNX(t *testing.T) {
 	probs.Name, probs.Pos = "probs", ir.Pos{File: "model.onnx"}
 	label := g.Leaf(ir.OpInput, "label", ir.Shape{2}, ir.Attrs{})
 	label.DType, label.Phase = ir.Int, ir.Loss
-	g.Loss = must(g.Add(ir.OpCrossEntropy, ir.Attrs{Reduction: "mean"}, probs, label))
+	g.Loss = must(g.Add(ir.OpCrossEntropy, ir.Attrs{Reduction: ir.ReduceMean}, probs, label))
 	g.Loss.Pos = ir.Pos{File: "model.onnx"}
 	want := []string{"model.onnx: warning: cross_entropy applies log_softmax to its input itself, as torch.nn.CrossEntropyLoss does, " +
 		"so the softmax probs before it is applied twice; export the network without its final softmax and give the loss its input"}

@@ -476,7 +476,7 @@ func (b *graphs) add(name string, op ir.Op, attrs ir.Attrs, args ...*ir.Value) *
 
 // mse is a mean squared error in the loss phase.
 func (b *graphs) mse(y, target *ir.Value) *ir.Value {
-	v := b.add("", ir.OpMSE, ir.Attrs{Reduction: "mean"}, y, target)
+	v := b.add("", ir.OpMSE, ir.Attrs{Reduction: ir.ReduceMean}, y, target)
 	v.Phase = ir.Loss
 	return v
 }
@@ -531,8 +531,8 @@ func rank3(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Graph {
 	b := newGraph(t, "Rank3", dtype, 2, false)
 	x := b.input("x", 3, 4)
 	scale := b.g.Leaf(ir.OpParam, "scale", ir.Shape{3, 4}, ir.Attrs{FanIn: 4})
-	gain := b.g.Leaf(ir.OpParam, "gain", ir.Shape{4}, ir.Attrs{Init: "ones"})
-	shift := b.g.Leaf(ir.OpParam, "shift", ir.Shape{3, 1}, ir.Attrs{Init: "zeros"})
+	gain := b.g.Leaf(ir.OpParam, "gain", ir.Shape{4}, ir.Attrs{Init: ir.InitOnes})
+	shift := b.g.Leaf(ir.OpParam, "shift", ir.Shape{3, 1}, ir.Attrs{Init: ir.InitZeros})
 	h := b.add("h", ir.OpMul, ir.Attrs{}, x, scale)
 	h = b.add("g", ir.OpMul, ir.Attrs{}, h, gain)
 	h = b.add("s", ir.OpAdd, ir.Attrs{}, h, shift)
@@ -551,7 +551,7 @@ func unbatchedClasses(t testing.TB, dtype ir.DType, opts passes.Options) *ir.Gra
 	b.g.Outputs = []*ir.Value{h, b.add("total", ir.OpSum, ir.Attrs{Axes: []int{1}}, h)}
 	label := b.target("label")
 	label.DType = ir.Int
-	loss := b.add("", ir.OpCrossEntropy, ir.Attrs{Reduction: "mean"}, h, label)
+	loss := b.add("", ir.OpCrossEntropy, ir.Attrs{Reduction: ir.ReduceMean}, h, label)
 	return b.train(loss, "sgd", map[string][]float64{"lr": {0.1}}, opts)
 }
 

@@ -33,7 +33,7 @@ func (gen *generator) genLoss(v *ir.Value) []jen.Code {
 // reduce divides a summed loss (or its gradient's scale) by n for
 // reduction mean.
 func (gen *generator) reduce(v *ir.Value, sum *jen.Statement, n int) *jen.Statement {
-	if v.Reduction == "mean" && n != 1 {
+	if v.Reduction == ir.ReduceMean && n != 1 {
 		return sum.Op("/").Lit(n)
 	}
 	return sum

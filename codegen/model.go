@@ -77,10 +77,10 @@ func (gen *generator) genNew(f *jen.File) {
 		case p.FanIn > 0:
 			others = true
 			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(nnrtPath, "LinearBound").Call(jen.Lit(p.FanIn))))
-		case p.Init == "ones":
+		case p.Init == ir.InitOnes:
 			others = true
 			ones = append(ones, gen.fillOnes(p)...)
-		case p.Init == "zeros":
+		case p.Init == ir.InitZeros:
 			others = true
 		}
 	}

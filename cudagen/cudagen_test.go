@@ -44,7 +44,7 @@ func oneLayer(t *testing.T, dtype ir.DType, batch int, act ir.Op, attrs ir.Attrs
 	g.Outputs = []*ir.Value{y}
 	target := g.Leaf(ir.OpInput, "target", ir.Shape{batch, 3}, ir.Attrs{})
 	target.Phase = ir.Loss
-	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, y, target))
+	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: ir.ReduceMean}, y, target))
 	var errs []error
 	if g.Optimizer, errs = ir.NewOptimizer(optimizer, settings, ir.Pos{}); errs != nil {
 		t.Fatal(errs)

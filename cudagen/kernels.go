@@ -341,7 +341,7 @@ func lossRows(y *ir.Value) (rows, width int) {
 
 // mean divides a sum by n for reduction mean.
 func mean(v *ir.Value, sum string, n int) string {
-	if v.Reduction == "mean" && n != 1 {
+	if v.Reduction == ir.ReduceMean && n != 1 {
 		return fmt.Sprintf("%s / %d", sum, n)
 	}
 	return sum

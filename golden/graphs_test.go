@@ -386,7 +386,7 @@ func (b *irBuilder) linear(name string, x *ir.Value, out int) *ir.Value {
 }
 
 func (b *irBuilder) loss(op ir.Op, y, target *ir.Value) *ir.Value {
-	v := b.op("", op, ir.Attrs{Reduction: "mean"}, y, target)
+	v := b.op("", op, ir.Attrs{Reduction: ir.ReduceMean}, y, target)
 	v.Phase = ir.Loss
 	return v
 }
@@ -474,8 +474,8 @@ var irOnly = []struct {
 func rank3Graph(b *irBuilder) *ir.Graph {
 	x := b.input("x", 3, 4)
 	scale := b.g.Leaf(ir.OpParam, "scale", ir.Shape{3, 4}, ir.Attrs{FanIn: 4})
-	gain := b.g.Leaf(ir.OpParam, "gain", ir.Shape{4}, ir.Attrs{Init: "ones"})
-	shift := b.g.Leaf(ir.OpParam, "shift", ir.Shape{3, 1}, ir.Attrs{Init: "zeros"})
+	gain := b.g.Leaf(ir.OpParam, "gain", ir.Shape{4}, ir.Attrs{Init: ir.InitOnes})
+	shift := b.g.Leaf(ir.OpParam, "shift", ir.Shape{3, 1}, ir.Attrs{Init: ir.InitZeros})
 	h := b.op("h", ir.OpMul, ir.Attrs{}, b.op("", ir.OpMul, ir.Attrs{}, x, scale), gain)
 	y := b.op("y", ir.OpTanh, ir.Attrs{}, b.op("", ir.OpAdd, ir.Attrs{}, h, shift))
 	return b.train([]*ir.Value{y}, b.loss(ir.OpMSE, y, b.target("y_target", 3, 4)), "sgd", map[string][]float64{"lr": {0.1}, "momentum": {0.9}})

@@ -30,9 +30,9 @@ func dotGraph(t *testing.T, weight string) *Graph {
 	h.Storage = Storage{Kind: InSlot}
 	g.Slots = []Slot{{Size: 1, Values: []*Value{h}}}
 	target := phased(g.Leaf(OpInput, "target", Shape{1, 1}, Attrs{}), Loss)
-	loss := named(must(g.Add(OpMSE, Attrs{Reduction: "mean"}, h, target)), "loss")
+	loss := named(must(g.Add(OpMSE, Attrs{Reduction: ReduceMean}, h, target)), "loss")
 	one := phased(g.Leaf(OpConst, "", Shape{}, Attrs{Value: 1}), Backward)
-	dh := named(must(g.Add(OpMSEGrad, Attrs{Reduction: "mean"}, h, target, one)), "dh")
+	dh := named(must(g.Add(OpMSEGrad, Attrs{Reduction: ReduceMean}, h, target, one)), "dh")
 	dz := named(must(g.Add(OpSigmoidGrad, Attrs{}, dh, h)), "dh.pre")
 	dw := named(must(g.Add(OpMatMul, Attrs{TransA: true}, dz, x)), "d"+weight)
 	lr := phased(g.Leaf(OpHyper, "lr", Shape{}, Attrs{Value: 0.3}), Update)

@@ -93,10 +93,10 @@ func (p Phase) String() string {
 type Attrs struct {
 	Act       Op      // linear: the fused activation ("" for none)
 	Alpha     float64 // leaky_relu (and linear fused with it): the negative slope
-	Approx    string  // gelu: "" for the exact erf form, "tanh" for the approximation
+	Approx    Approx  // gelu: the exact erf form, or the tanh approximation
 	TransA    bool    // matmul: use the first argument transposed
 	TransB    bool    // matmul: use the second argument transposed
-	Reduction string  // losses: "mean" or "sum"
+	Reduction Reduce  // losses: mean or sum over the elements
 	Value     float64 // const: the value; hyper: the starting value
 	Nesterov  bool    // sgd_momentum: Nesterov momentum
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
@@ -113,9 +113,75 @@ type Attrs struct {
 	End      int     // slice, slice_grad: one past the last
 	// FanIn is, for a parameter, the number of inputs of the layer it
 	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
-	// do. Init "ones" or "zeros" sets it instead (0 and no Init: zeros).
+	// do. Init ones or zeros sets it instead (0 and no Init: zeros).
 	FanIn int
-	Init  string
+	Init  Init
+}
+
+// Approx is gelu's form.
+type Approx uint8
+
+const (
+	ApproxNone Approx = iota // 0.5·x·(1+erf(x/√2)), PyTorch's approximate="none"
+	ApproxTanh               // PyTorch's approximate="tanh"
+)
+
+func (a Approx) String() string {
+	if a == ApproxTanh {
+		return "tanh"
+	}
+	return "none"
+}
+
+// Reduce is how a loss reduces its elements to one number; the zero value
+// is no reduction, which a loss does not accept.
+type Reduce uint8
+
+const (
+	ReduceMean Reduce = 1 + iota // PyTorch's reduction="mean"
+	ReduceSum                    // reduction="sum"
+)
+
+func (r Reduce) String() string {
+	switch r {
+	case ReduceMean:
+		return "mean"
+	case ReduceSum:
+		return "sum"
+	case 0:
+		return "none"
+	}
+	return fmt.Sprintf("Reduce(%d)", uint8(r))
+}
+
+// ParseReduce reads PyTorch's name of a reduction.
+func ParseReduce(name string) (Reduce, bool) {
+	switch name {
+	case "mean":
+		return ReduceMean, true
+	case "sum":
+		return ReduceSum, true
+	}
+	return 0, false
+}
+
+// Init is how New sets a parameter.
+type Init uint8
+
+const (
+	InitUniform Init = iota // uniform in ±1/√FanIn (zeros when FanIn is 0)
+	InitZeros
+	InitOnes
+)
+
+func (i Init) String() string {
+	switch i {
+	case InitZeros:
+		return "zeros"
+	case InitOnes:
+		return "ones"
+	}
+	return "uniform"
 }
 
 // Value is one node of the graph: an op applied to earlier values.

@@ -29,9 +29,9 @@ func tiny(t testing.TB, planned bool) *Graph {
 	b := g.Leaf(OpParam, "fc.bias", Shape{3}, Attrs{})
 	h := named(must(g.Add(OpLinear, Attrs{Act: "sigmoid"}, x, w, b)), "h")
 	target := phased(g.Leaf(OpInput, "target", Shape{2, 3}, Attrs{}), Loss)
-	loss := named(must(g.Add(OpMSE, Attrs{Reduction: "mean"}, h, target)), "loss")
+	loss := named(must(g.Add(OpMSE, Attrs{Reduction: ReduceMean}, h, target)), "loss")
 	one := phased(g.Leaf(OpConst, "", Shape{}, Attrs{Value: 1}), Backward)
-	dh := named(must(g.Add(OpMSEGrad, Attrs{Reduction: "mean"}, h, target, one)), "dh")
+	dh := named(must(g.Add(OpMSEGrad, Attrs{Reduction: ReduceMean}, h, target, one)), "dh")
 	dz := named(must(g.Add(OpSigmoidGrad, Attrs{}, dh, h)), "dh.pre")
 	dw := named(must(g.Add(OpMatMul, Attrs{TransA: true}, dz, x)), "dfc.weight")
 	db := named(must(g.Add(OpSumRows, Attrs{}, dz)), "dfc.bias")
@@ -102,14 +102,14 @@ func tinyAdam(t testing.TB) *Graph {
 	w := g.Leaf(OpParam, "fc.weight", Shape{3, 4}, Attrs{})
 	b := g.Leaf(OpParam, "fc.bias", Shape{3}, Attrs{})
 	z := named(must(g.Add(OpLinear, Attrs{}, x, w, b)), "fc")
-	h := named(must(g.Add(OpGELU, Attrs{Approx: "tanh"}, z)), "h")
+	h := named(must(g.Add(OpGELU, Attrs{Approx: ApproxTanh}, z)), "h")
 	z.Also = h
 	label := phased(g.Leaf(OpInput, "label", Shape{2}, Attrs{}), Loss)
 	label.DType = Int
-	loss := named(must(g.Add(OpCrossEntropy, Attrs{Reduction: "mean"}, h, label)), "loss")
+	loss := named(must(g.Add(OpCrossEntropy, Attrs{Reduction: ReduceMean}, h, label)), "loss")
 	one := phased(g.Leaf(OpConst, "", Shape{}, Attrs{Value: 1}), Backward)
-	dh := named(must(g.Add(OpCrossEntropyGrad, Attrs{Reduction: "mean"}, h, label, one)), "dh")
-	dz := named(must(g.Add(OpGELUGrad, Attrs{Approx: "tanh"}, dh, z)), "dfc")
+	dh := named(must(g.Add(OpCrossEntropyGrad, Attrs{Reduction: ReduceMean}, h, label, one)), "dh")
+	dz := named(must(g.Add(OpGELUGrad, Attrs{Approx: ApproxTanh}, dh, z)), "dfc")
 	dw := named(must(g.Add(OpMatMul, Attrs{TransA: true}, dz, x)), "dfc.weight")
 	db := named(must(g.Add(OpSumRows, Attrs{}, dz)), "dfc.bias")
 
@@ -361,26 +361,26 @@ func TestInferShape(t *testing.T) {
 		{name: "sigmoid_grad differ", op: OpSigmoidGrad, args: []*Value{inputOf(8, 5), inputOf(8)},
 			wantErr: "sigmoid_grad: shapes [8,5] and [8] differ"},
 
-		{name: "mse mean", op: OpMSE, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
-		{name: "mse sum", op: OpMSE, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
-		{name: "mse shapes", op: OpMSE, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 2)},
+		{name: "mse mean", op: OpMSE, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "mse sum", op: OpMSE, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "mse shapes", op: OpMSE, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 2)},
 			wantErr: "mse: output has shape [8,3] but the target has [8,2]"},
 		{name: "mse no reduction", op: OpMSE, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
-			wantErr: `mse: reduction "", want mean or sum`},
-		{name: "mse bad reduction", op: OpMSE, attrs: Attrs{Reduction: "max"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
-			wantErr: `mse: reduction "max", want mean or sum`},
-		{name: "mse three args", op: OpMSE, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()},
+			wantErr: `mse: reduction none, want mean or sum`},
+		{name: "mse bad reduction", op: OpMSE, attrs: Attrs{Reduction: 9}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: `mse: reduction Reduce(9), want mean or sum`},
+		{name: "mse three args", op: OpMSE, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()},
 			wantErr: "mse takes 2 arguments, got 3"},
 
-		{name: "mse_grad", op: OpMSEGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
-		{name: "mse_grad sum", op: OpMSEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(1, 3), inputOf(1, 3), inputOf()}, want: Shape{1, 3}},
-		{name: "mse_grad shapes", op: OpMSEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), inputOf(3, 8), inputOf()},
+		{name: "mse_grad", op: OpMSEGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
+		{name: "mse_grad sum", op: OpMSEGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(1, 3), inputOf(1, 3), inputOf()}, want: Shape{1, 3}},
+		{name: "mse_grad shapes", op: OpMSEGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 3), inputOf(3, 8), inputOf()},
 			wantErr: "mse_grad: output has shape [8,3] but the target has [3,8]"},
-		{name: "mse_grad bad reduction", op: OpMSEGrad, attrs: Attrs{Reduction: "none"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()},
-			wantErr: `mse_grad: reduction "none", want mean or sum`},
-		{name: "mse_grad upstream", op: OpMSEGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(1)},
+		{name: "mse_grad bad reduction", op: OpMSEGrad, attrs: Attrs{}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()},
+			wantErr: `mse_grad: reduction none, want mean or sum`},
+		{name: "mse_grad upstream", op: OpMSEGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(1)},
 			wantErr: "mse_grad: upstream gradient must be a scalar, got [1]"},
-		{name: "mse_grad two args", op: OpMSEGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+		{name: "mse_grad two args", op: OpMSEGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
 			wantErr: "mse_grad takes 3 arguments, got 2"},
 
 		{name: "matmul", op: OpMatMul, args: []*Value{inputOf(8, 5), inputOf(5, 4)}, want: Shape{8, 4}},
@@ -410,13 +410,13 @@ func TestInferShape(t *testing.T) {
 		{name: "tanh", op: OpTanh, args: []*Value{inputOf(1, 3)}, want: Shape{1, 3}},
 		{name: "leaky_relu", op: OpLeakyReLU, attrs: Attrs{Alpha: 0.2}, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
 		{name: "gelu", op: OpGELU, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
-		{name: "gelu tanh", op: OpGELU, attrs: Attrs{Approx: "tanh"}, args: []*Value{inputOf(2, 7)}, want: Shape{2, 7}},
+		{name: "gelu tanh", op: OpGELU, attrs: Attrs{Approx: ApproxTanh}, args: []*Value{inputOf(2, 7)}, want: Shape{2, 7}},
 		{name: "softmax", op: OpSoftmax, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
 		{name: "softmax vector", op: OpSoftmax, args: []*Value{inputOf(5)}, want: Shape{5}},
 		{name: "softmax 3-d", op: OpSoftmax, args: []*Value{inputOf(2, 3, 4)}, want: Shape{2, 3, 4}},
 		{name: "linear act leaky_relu", op: OpLinear, attrs: Attrs{Act: "leaky_relu", Alpha: 0.1}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
 		{name: "linear act softmax", op: OpLinear, attrs: Attrs{Act: "softmax"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
-		{name: "linear act gelu", op: OpLinear, attrs: Attrs{Act: "gelu", Approx: "tanh"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
+		{name: "linear act gelu", op: OpLinear, attrs: Attrs{Act: "gelu", Approx: ApproxTanh}, args: []*Value{inputOf(8, 4), inputOf(5, 4)}, want: Shape{8, 5}},
 		{name: "linear act gradient op", op: OpLinear, attrs: Attrs{Act: "relu_grad"}, args: []*Value{inputOf(8, 4), inputOf(5, 4)},
 			wantErr: `linear: "relu_grad" is not an activation`},
 
@@ -436,37 +436,37 @@ func TestInferShape(t *testing.T) {
 		{name: "softmax_grad scalar", op: OpSoftmaxGrad, args: []*Value{inputOf(), inputOf()},
 			wantErr: "softmax_grad: want a tensor, got a scalar"},
 
-		{name: "l1", op: OpL1, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
-		{name: "l1 shapes", op: OpL1, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), inputOf(8, 1)},
+		{name: "l1", op: OpL1, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "l1 shapes", op: OpL1, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 3), inputOf(8, 1)},
 			wantErr: "l1: output has shape [8,3] but the target has [8,1]"},
-		{name: "l1 reduction", op: OpL1, attrs: Attrs{Reduction: "none"}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
-			wantErr: `l1: reduction "none", want mean or sum`},
-		{name: "bce_with_logits", op: OpBCEWithLogits, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8, 1)}, want: Shape{}},
-		{name: "bce_with_logits shapes", op: OpBCEWithLogits, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 2), inputOf(2, 8)},
+		{name: "l1 reduction", op: OpL1, attrs: Attrs{}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: `l1: reduction none, want mean or sum`},
+		{name: "bce_with_logits", op: OpBCEWithLogits, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 1), inputOf(8, 1)}, want: Shape{}},
+		{name: "bce_with_logits shapes", op: OpBCEWithLogits, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 2), inputOf(2, 8)},
 			wantErr: "bce_with_logits: output has shape [8,2] but the target has [2,8]"},
-		{name: "cross_entropy", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8)}, want: Shape{}},
-		{name: "cross_entropy sum", op: OpCrossEntropy, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(1, 10), classesOf(1)}, want: Shape{}},
-		{name: "cross_entropy float targets", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8)},
+		{name: "cross_entropy", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), classesOf(8)}, want: Shape{}},
+		{name: "cross_entropy sum", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(1, 10), classesOf(1)}, want: Shape{}},
+		{name: "cross_entropy float targets", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8)},
 			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8]"},
-		{name: "cross_entropy one-hot targets", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8, 3)},
+		{name: "cross_entropy one-hot targets", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), classesOf(8, 3)},
 			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and int[8,3]"},
-		{name: "cross_entropy batch", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(3)},
+		{name: "cross_entropy batch", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), classesOf(3)},
 			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [8,3] and int[3]"},
-		{name: "cross_entropy vector logits", op: OpCrossEntropy, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(3), classesOf()},
+		{name: "cross_entropy vector logits", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(3), classesOf()},
 			wantErr: "cross_entropy: want logits [batch,classes] and class indices [batch], got [3] and int[]"},
 		{name: "cross_entropy reduction", op: OpCrossEntropy, args: []*Value{inputOf(8, 3), classesOf(8)},
-			wantErr: `cross_entropy: reduction "", want mean or sum`},
+			wantErr: `cross_entropy: reduction none, want mean or sum`},
 
-		{name: "l1_grad", op: OpL1Grad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
-		{name: "l1_grad upstream", op: OpL1Grad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(8, 3)},
+		{name: "l1_grad", op: OpL1Grad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
+		{name: "l1_grad upstream", op: OpL1Grad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(8, 3)},
 			wantErr: "l1_grad: upstream gradient must be a scalar, got [8,3]"},
-		{name: "bce_with_logits_grad", op: OpBCEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8, 1), inputOf()}, want: Shape{8, 1}},
-		{name: "bce_with_logits_grad shapes", op: OpBCEGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 1), inputOf(8), inputOf()},
+		{name: "bce_with_logits_grad", op: OpBCEGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 1), inputOf(8, 1), inputOf()}, want: Shape{8, 1}},
+		{name: "bce_with_logits_grad shapes", op: OpBCEGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 1), inputOf(8), inputOf()},
 			wantErr: "bce_with_logits_grad: output has shape [8,1] but the target has [8]"},
-		{name: "cross_entropy_grad", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf()}, want: Shape{8, 3}},
-		{name: "cross_entropy_grad float targets", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "mean"}, args: []*Value{inputOf(8, 3), inputOf(8), inputOf()},
+		{name: "cross_entropy_grad", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf()}, want: Shape{8, 3}},
+		{name: "cross_entropy_grad float targets", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8), inputOf()},
 			wantErr: "cross_entropy_grad: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8]"},
-		{name: "cross_entropy_grad upstream", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: "sum"}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf(1)},
+		{name: "cross_entropy_grad upstream", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf(1)},
 			wantErr: "cross_entropy_grad: upstream gradient must be a scalar, got [1]"},
 
 		{name: "step_count", op: OpStepCount, args: []*Value{{Op: OpState, DType: Int, Shape: Shape{}}}, want: Shape{}},
@@ -660,7 +660,7 @@ func TestAdd(t *testing.T) {
 		t.Errorf("linear = %s, phase %s", y.LongString(), y.Phase)
 	}
 	// A value belongs to the latest phase among its arguments.
-	loss, err := g.Add(OpMSE, Attrs{Reduction: "sum"}, y, target)
+	loss, err := g.Add(OpMSE, Attrs{Reduction: ReduceSum}, y, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +675,7 @@ func TestAdd(t *testing.T) {
 		args  []*Value
 	}{
 		{OpLinear, Attrs{}, []*Value{x, target}},
-		{OpMSE, Attrs{Reduction: "mean"}, []*Value{y, x}},
+		{OpMSE, Attrs{Reduction: ReduceMean}, []*Value{y, x}},
 		{OpSigmoid, Attrs{}, nil},
 		{"relu6", Attrs{}, []*Value{x}},
 	} {
@@ -917,11 +917,11 @@ func TestLongString(t *testing.T) {
 			"v3 = linear[act=sigmoid] <f32[2,3]> v1 v2"},
 		{&Value{ID: 5, Op: OpGELU, Shape: Shape{2, 3}, Args: []*Value{a}},
 			"v5 = gelu <f32[2,3]> v1"},
-		{&Value{ID: 5, Op: OpGELU, Shape: Shape{2, 3}, Args: []*Value{a}, Attrs: Attrs{Approx: "tanh"}},
+		{&Value{ID: 5, Op: OpGELU, Shape: Shape{2, 3}, Args: []*Value{a}, Attrs: Attrs{Approx: ApproxTanh}},
 			"v5 = gelu[approx=tanh] <f32[2,3]> v1"},
-		{&Value{ID: 7, Op: OpGELUGrad, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Approx: "tanh"}},
+		{&Value{ID: 7, Op: OpGELUGrad, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Approx: ApproxTanh}},
 			"v7 = gelu_grad[approx=tanh] <f32[2,3]> v1 v2"},
-		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Act: "gelu", Approx: "tanh"}},
+		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Attrs: Attrs{Act: "gelu", Approx: ApproxTanh}},
 			"v3 = linear[act=gelu,approx=tanh] <f32[2,3]> v1 v2"},
 		{&Value{ID: 3, Op: OpLinear, Shape: Shape{2, 3}, Args: []*Value{a, b}, Also: &Value{ID: 4}, Name: "fc"},
 			`v3 = linear[also=v4] <f32[2,3]> v1 v2 "fc"`},
@@ -940,8 +940,8 @@ func TestLongString(t *testing.T) {
 		{&Value{ID: 14, Op: OpState, DType: F64, Shape: Shape{3}, Name: "fc.bias.exp_avg", Storage: Storage{Kind: InState}},
 			`v14 = state <f64[3]> "fc.bias.exp_avg" @state`},
 		// Every attribute at once, in the canonical order.
-		{&Value{ID: 5, Op: OpConst, Shape: Shape{}, Also: b, Attrs: Attrs{Act: "leaky_relu", Alpha: -0.5, Approx: "tanh",
-			Nesterov: true, Decoupled: true, TransA: true, TransB: true, Reduction: "sum", Value: 2}},
+		{&Value{ID: 5, Op: OpConst, Shape: Shape{}, Also: b, Attrs: Attrs{Act: "leaky_relu", Alpha: -0.5, Approx: ApproxTanh,
+			Nesterov: true, Decoupled: true, TransA: true, TransB: true, Reduction: ReduceSum, Value: 2}},
 			"v5 = const[act=leaky_relu,alpha=-0.5,approx=tanh,nesterov,decoupled,also=v2,ta,tb,reduction=sum,value=2] <f32[]>"},
 	}
 	for _, tt := range tests {

@@ -274,8 +274,8 @@ func lossShape(v *Value) (Shape, error) {
 	} else if !slices.Equal(y.Shape, t.Shape) {
 		return nil, fmt.Errorf("%s: output has shape %v but the target has %v", v.Op, y.Shape, t.Shape)
 	}
-	if v.Reduction != "mean" && v.Reduction != "sum" {
-		return nil, fmt.Errorf("%s: reduction %q, want mean or sum", v.Op, v.Reduction)
+	if v.Reduction != ReduceMean && v.Reduction != ReduceSum {
+		return nil, fmt.Errorf("%s: reduction %s, want mean or sum", v.Op, v.Reduction)
 	}
 	return Shape{}, nil
 }

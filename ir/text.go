@@ -75,8 +75,8 @@ func (v *Value) attrString() string {
 	if v.Op == OpLeakyReLU || v.Op == OpLeakyReLUGrad || v.Act == OpLeakyReLU {
 		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
 	}
-	if v.Approx != "" {
-		kv = append(kv, "approx="+v.Approx)
+	if v.Approx != ApproxNone {
+		kv = append(kv, "approx="+v.Approx.String())
 	}
 	if v.Nesterov {
 		kv = append(kv, "nesterov")
@@ -93,8 +93,8 @@ func (v *Value) attrString() string {
 	if v.TransB {
 		kv = append(kv, "tb")
 	}
-	if v.Reduction != "" {
-		kv = append(kv, "reduction="+v.Reduction)
+	if v.Reduction != 0 {
+		kv = append(kv, "reduction="+v.Reduction.String())
 	}
 	if v.Op == OpELU || v.Op == Op(string(OpELU)+"_grad") || v.Act == OpELU {
 		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
@@ -129,8 +129,8 @@ func (v *Value) attrString() string {
 	if v.FanIn != 0 {
 		kv = append(kv, "fan_in="+strconv.Itoa(v.FanIn))
 	}
-	if v.Init != "" {
-		kv = append(kv, "init="+v.Init)
+	if v.Init != InitUniform {
+		kv = append(kv, "init="+v.Init.String())
 	}
 	if v.Op == OpConst || v.Op == OpHyper {
 		kv = append(kv, "value="+strconv.FormatFloat(v.Value, 'g', -1, 64))

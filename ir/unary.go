@@ -74,7 +74,7 @@ var unaryOps = []Unary{
 	{Op: OpLeakyReLU, Func: "LeakyReLU", CUDA: "nn_leaky_relu", Extra: alpha, Check: nonNegativeAlpha, PyTorch: "F.leaky_relu"},
 	{Op: OpGELU, Func: "GELU", CUDA: "nn_gelu", FromInput: true, Check: geluApprox, PyTorch: "F.gelu",
 		Variant: func(a Attrs) (string, string) {
-			if a.Approx == "tanh" {
+			if a.Approx == ApproxTanh {
 				return "GELUTanh", "nn_gelu_tanh"
 			}
 			return "", ""
@@ -106,8 +106,8 @@ func nonNegativeAlpha(a Attrs) error {
 }
 
 func geluApprox(a Attrs) error {
-	if a.Approx != "" && a.Approx != "tanh" {
-		return fmt.Errorf("approximation %q, want none or tanh", a.Approx)
+	if a.Approx != ApproxNone && a.Approx != ApproxTanh {
+		return fmt.Errorf("approximation %d, want none or tanh", a.Approx)
 	}
 	return nil
 }

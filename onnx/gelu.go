@@ -25,7 +25,7 @@ import (
 // gelu is a GELU found in a model: its input and its form.
 type gelu struct {
 	x      string // the value GELU is applied to
-	approx string // "" for erf, "tanh"
+	approx ir.Approx
 }
 
 // lower lowers the formula's last node as gelu of x.
@@ -82,7 +82,7 @@ func (m *matcher) gelu(y *onnxpb.NodeProto) (gelu, bool) {
 					return true
 				}
 				if m.tanh(t, x) {
-					g = gelu{x: x, approx: "tanh"}
+					g = gelu{x: x, approx: ir.ApproxTanh}
 					return true
 				}
 				return false

@@ -231,14 +231,15 @@ func lowerGelu(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	var form ir.Approx
 	switch approx {
 	case "none":
-		approx = ""
 	case "tanh":
+		form = ir.ApproxTanh
 	default:
 		return nil, fmt.Errorf("approximate is %s; want none or tanh", quote(approx))
 	}
-	return l.elementwise(n, ir.OpGELU, ir.Attrs{Approx: approx})
+	return l.elementwise(n, ir.OpGELU, ir.Attrs{Approx: form})
 }
 
 // lowerSoftmax lowers Softmax and LogSoftmax, PyTorch's softmax(dim=d),

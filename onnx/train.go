@@ -53,7 +53,7 @@ func (l *lowerer) train() {
 
 // loss reads Options.Loss as a .nn loss statement writes the loss, without
 // its operands ("mse(reduction=sum)"): package syntax parses and checks it.
-func (l *lowerer) loss() (ir.Op, string, bool) {
+func (l *lowerer) loss() (ir.Op, ir.Reduce, bool) {
 	op, reduction, err := syntax.LossOption(l.opts.Loss)
 	l.optionErrors("loss", l.opts.Loss, err)
 	return op, reduction, err == nil

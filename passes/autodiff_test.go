@@ -43,7 +43,7 @@ func TestAutodiffAccumulates(t *testing.T) {
 	y, _ := g.Add(ir.OpAdd, ir.Attrs{}, h, s) // h reaches y directly and through s
 	target := g.Leaf(ir.OpInput, "t", ir.Shape{1, 2}, ir.Attrs{})
 	target.Phase = ir.Loss
-	g.Loss, _ = g.Add(ir.OpMSE, ir.Attrs{Reduction: "sum"}, y, target)
+	g.Loss, _ = g.Add(ir.OpMSE, ir.Attrs{Reduction: ir.ReduceSum}, y, target)
 	g.Outputs = []*ir.Value{y}
 	if err := autodiff(g, Options{}); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestEveryForwardOpHasAGradientRule(t *testing.T) {
 // the activation value), except gelu's, which reads its input: layer1 kept
 // beside the gelu it also computes. Attributes carry over.
 func TestAutodiffActivations(t *testing.T) {
-	attrs := map[ir.Op]ir.Attrs{ir.OpLeakyReLU: {Alpha: 0.2}, ir.OpGELU: {Approx: "tanh"}}
+	attrs := map[ir.Op]ir.Attrs{ir.OpLeakyReLU: {Alpha: 0.2}, ir.OpGELU: {Approx: ir.ApproxTanh}}
 	for act, info := range ir.Activations() {
 		for _, noFuse := range []bool{false, true} {
 			g := actNet(t, act, attrs[act], ir.OpMSE)
@@ -183,7 +183,7 @@ func TestAutodiffLosses(t *testing.T) {
 		if grad.Args[0] != layer2 || grad.Args[1] != target || one.Op != ir.OpConst || one.Value != 1 {
 			t.Errorf("%s: %s, want the gradient of %s against %s from the constant 1", loss, grad.LongString(), layer2, target)
 		}
-		if grad.Reduction != "sum" || grad.Name != "dlayer2" || !slices.Equal(grad.Shape, layer2.Shape) || grad.DType != ir.F64 {
+		if grad.Reduction != ir.ReduceSum || grad.Name != "dlayer2" || !slices.Equal(grad.Shape, layer2.Shape) || grad.DType != ir.F64 {
 			t.Errorf("%s: %s", loss, grad.LongString())
 		}
 		// The output's gradient flows into layer2's parameters.
@@ -269,7 +269,7 @@ func actNet(t testing.TB, act ir.Op, attrs ir.Attrs, loss ir.Op) *ir.Graph {
 		target.Shape, target.DType = ir.Shape{2}, ir.Int
 	}
 	target.Phase = ir.Loss
-	g.Loss = must(g.Add(loss, ir.Attrs{Reduction: "sum"}, l2, target))
+	g.Loss = must(g.Add(loss, ir.Attrs{Reduction: ir.ReduceSum}, l2, target))
 	g.Loss.Name = "loss"
 	var errs []error
 	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.1}}, ir.Pos{}); errs != nil {

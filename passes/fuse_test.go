@@ -72,7 +72,7 @@ func TestFuseEachActivation(t *testing.T) {
 		{act: ir.OpReLU, infer: true, want: "linear[act=relu]"},
 		{act: ir.OpLeakyReLU, attrs: ir.Attrs{Alpha: 0.01}, infer: true, want: "linear[act=leaky_relu,alpha=0.01]"},
 		{act: ir.OpGELU, infer: true, want: "linear[act=gelu]"},
-		{act: ir.OpGELU, attrs: ir.Attrs{Approx: "tanh"}, infer: true, want: "linear[act=gelu,approx=tanh]"},
+		{act: ir.OpGELU, attrs: ir.Attrs{Approx: ir.ApproxTanh}, infer: true, want: "linear[act=gelu,approx=tanh]"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %+v infer=%v", tt.act, tt.attrs, tt.infer), func(t *testing.T) {
@@ -91,7 +91,7 @@ v7 = linear <f64[2,2]> v3 v5 v6 "layer2"`
 				t.Errorf("forward after fuse:\n%s\nwant:\n%s", got, want)
 			}
 			if v := g.Values[3]; v.Also != nil || v.Alpha != tt.attrs.Alpha || v.Approx != tt.attrs.Approx {
-				t.Errorf("fused linear %s: also %v, alpha %v, approx %q", v.LongString(), v.Also, v.Alpha, v.Approx)
+				t.Errorf("fused linear %s: also %v, alpha %v, approx %s", v.LongString(), v.Also, v.Alpha, v.Approx)
 			}
 		})
 	}
@@ -101,7 +101,7 @@ v7 = linear <f64[2,2]> v3 v5 v6 "layer2"`
 // keeps it and computes gelu in the same loop (Also); the gelu is then
 // scheduled right after the linear, even where the source put it later.
 func TestFuseGELUInTraining(t *testing.T) {
-	for _, approx := range []string{"", "tanh"} {
+	for _, approx := range []ir.Approx{ir.ApproxNone, ir.ApproxTanh} {
 		g := actNet(t, ir.OpGELU, ir.Attrs{Approx: approx}, ir.OpMSE)
 		// layer2's parameters between layer1 and its gelu, as a .nn
 		// file may order them.
@@ -112,8 +112,8 @@ func TestFuseGELUInTraining(t *testing.T) {
 		}
 		runUpTo(t, g, "fuse", Options{})
 		gelu := "gelu"
-		if approx != "" {
-			gelu += "[approx=" + approx + "]"
+		if approx != ir.ApproxNone {
+			gelu += "[approx=" + approx.String() + "]"
 		}
 		want := `v0 = input <f64[2,3]> "x"
 v1 = param <f64[4,3]> "layer1.weight"
@@ -124,10 +124,10 @@ v5 = param <f64[2,4]> "layer2.weight"
 v6 = param <f64[2]> "layer2.bias"
 v7 = linear <f64[2,2]> v4 v5 v6 "layer2"`
 		if got := section(g, ir.Forward); got != want {
-			t.Errorf("approx %q: forward after fuse:\n%s\nwant:\n%s", approx, got, want)
+			t.Errorf("approx %s: forward after fuse:\n%s\nwant:\n%s", approx, got, want)
 		}
 		if l := g.Values[3]; l.Act != "" || l.Also != g.Values[4] {
-			t.Errorf("approx %q: the linear is %s", approx, l.LongString())
+			t.Errorf("approx %s: the linear is %s", approx, l.LongString())
 		}
 	}
 }

@@ -154,14 +154,14 @@ func TestPlanGELUNetwork(t *testing.T) {
 		h = must(g.Add(ir.OpLinear, ir.Attrs{}, h, w, b))
 		h.Name = name
 		if i < len(sizes)-1 {
-			h = must(g.Add(ir.OpGELU, ir.Attrs{Approx: "tanh"}, h))
+			h = must(g.Add(ir.OpGELU, ir.Attrs{Approx: ir.ApproxTanh}, h))
 			h.Name = "h" + string(rune('0'+i))
 		}
 	}
 	g.Outputs = []*ir.Value{h}
 	target := g.Leaf(ir.OpInput, "target", ir.Shape{4, 2}, ir.Attrs{})
 	target.Phase = ir.Loss
-	g.Loss = must(g.Add(ir.OpBCEWithLogits, ir.Attrs{Reduction: "mean"}, h, target))
+	g.Loss = must(g.Add(ir.OpBCEWithLogits, ir.Attrs{Reduction: ir.ReduceMean}, h, target))
 	var errs []error
 	if g.Optimizer, errs = ir.NewOptimizer("adamw", nil, ir.Pos{}); errs != nil {
 		t.Fatal(errs)

@@ -15,7 +15,7 @@ func TestScheduleGroupsPhases(t *testing.T) {
 	l1, _ := g.Add(ir.OpLinear, ir.Attrs{}, x, w1)
 	target := g.Leaf(ir.OpInput, "target", ir.Shape{1, 3}, ir.Attrs{})
 	target.Phase = ir.Loss
-	loss, _ := g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, l1, target)
+	loss, _ := g.Add(ir.OpMSE, ir.Attrs{Reduction: ir.ReduceMean}, l1, target)
 	w2 := g.Leaf(ir.OpParam, "l2.weight", ir.Shape{1, 3}, ir.Attrs{})
 	l2, _ := g.Add(ir.OpLinear, ir.Attrs{}, l1, w2)
 	g.Loss, g.Outputs = loss, []*ir.Value{l2}

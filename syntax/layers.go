@@ -124,7 +124,7 @@ func lowerGELU(l *lowerer, name token, c call) *ir.Value {
 	}
 	var attrs ir.Attrs
 	if approximate == "tanh" {
-		attrs.Approx = "tanh"
+		attrs.Approx = ir.ApproxTanh
 	}
 	return l.add(name, ir.OpGELU, attrs, x)
 }
@@ -340,4 +340,14 @@ func (l *lowerer) choice(a arg, choices ...string) (string, bool) {
 		return "", false
 	}
 	return a.value.text, true
+}
+
+// reduction reads a loss's reduction=mean|sum.
+func (l *lowerer) reduction(a arg) (ir.Reduce, bool) {
+	name, ok := l.choice(a, "mean", "sum")
+	if !ok {
+		return 0, false
+	}
+	r, _ := ir.ParseReduce(name)
+	return r, true
 }

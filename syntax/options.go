@@ -16,24 +16,24 @@ import (
 // problem, without a position.
 
 // LossOption returns the loss op and its reduction.
-func LossOption(text string) (ir.Op, string, error) {
+func LossOption(text string) (ir.Op, ir.Reduce, error) {
 	l, c, err := optionCall(text, "a loss function", ir.F64)
 	if err != nil {
-		return "", "", err
+		return "", 0, err
 	}
 	op, ok := losses[c.fn.text]
 	if !ok {
 		l.unknown("loss", c.fn, slices.Sorted(maps.Keys(losses)))
-		return "", "", l.err()
+		return "", 0, l.err()
 	}
 	_, positionalOK := l.positional(c, 0, 0, c.fn.text+"(reduction=sum)")
 	keywords, keywordsOK := l.keywords(c, "reduction")
-	reduction := "mean"
+	reduction := ir.ReduceMean
 	if a, given := keywords["reduction"]; given && keywordsOK {
-		reduction, _ = l.choice(a, "mean", "sum")
+		reduction, _ = l.reduction(a)
 	}
 	if !positionalOK {
-		return "", "", l.err()
+		return "", 0, l.err()
 	}
 	return op, reduction, l.err()
 }

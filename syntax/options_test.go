@@ -14,7 +14,7 @@ func TestOptions(t *testing.T) {
 		op              ir.Op
 	}{{"mse", "mean", ir.OpMSE}, {"l1(reduction=sum)", "sum", ir.OpL1}, {`cross_entropy(reduction="sum")`, "sum", ir.OpCrossEntropy}} {
 		op, reduction, err := LossOption(tt.text)
-		if err != nil || op != tt.op || reduction != tt.reduction {
+		if err != nil || op != tt.op || reduction.String() != tt.reduction {
 			t.Errorf("LossOption(%q) = %s, %s, %v", tt.text, op, reduction, err)
 		}
 	}

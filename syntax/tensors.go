@@ -90,8 +90,10 @@ func (l *lowerer) declareParam(s paramStmt) *ir.Value {
 	}
 	attrs := ir.Attrs{}
 	switch s.init.text {
-	case "ones", "zeros":
-		attrs.Init = s.init.text
+	case "ones":
+		attrs.Init = ir.InitOnes
+	case "zeros":
+		attrs.Init = ir.InitZeros
 	case "uniform":
 		if ok {
 			attrs.FanIn = shape[len(shape)-1]

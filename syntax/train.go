@@ -77,9 +77,9 @@ func (l *lowerer) lossCall(c call, keyword token) *ir.Value {
 		l.poisonCall(c)
 		return nil
 	}
-	reduction, reductionOK := "mean", true
+	reduction, reductionOK := ir.ReduceMean, true
 	if a, ok := keywords["reduction"]; ok {
-		reduction, reductionOK = l.choice(a, "mean", "sum")
+		reduction, reductionOK = l.reduction(a)
 	}
 	y, yOK := l.valueArg(args[0], output)
 	t := l.target(op, c.fn.text, args[1], args[0].value.text, y, yOK && reductionOK)

@@ -44,7 +44,7 @@ func MLP(t testing.TB, dtype ir.DType, batch int, unbatched bool, sizes ...int) 
 	g.Outputs = []*ir.Value{h}
 	target := g.Leaf(ir.OpInput, "target", ir.Shape{batch, sizes[len(sizes)-1]}, ir.Attrs{})
 	target.Phase = ir.Loss
-	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: "mean"}, h, target))
+	g.Loss = must(g.Add(ir.OpMSE, ir.Attrs{Reduction: ir.ReduceMean}, h, target))
 	g.Loss.Name = "loss"
 	var errs []error
 	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.3}}, ir.Pos{}); errs != nil {
