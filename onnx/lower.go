@@ -103,8 +103,9 @@ func newLowerer(filename string, m *onnxpb.ModelProto, opts Options) *lowerer {
 
 // The opsets of the default domain that nngen reads. Opset 6 is that of
 // the oldest of ONNX's node tests that golden runs (test_Linear); the ops
-// before it (with consumed_inputs) are not tested. Opsets 18 to 21 change
-// none of nngen's ops but add Gelu (20); opset 21 only widens types.
+// before it (with consumed_inputs) are not tested. Opset 18 moves the
+// reductions' axes to an input and gives Split num_outputs; opset 20 adds
+// Gelu; opset 21 only widens types.
 // PyTorch 1.13 exports opsets 7 to 17, by default 14.
 const (
 	minOpset = 6
@@ -208,6 +209,10 @@ func standard(n *onnxpb.NodeProto) bool {
 // node lowers one node, or records why it cannot.
 func (l *lowerer) node(index int, p *onnxpb.NodeProto) {
 	n := &node{NodeProto: p, index: index}
+	if p.GetOpType() == "If" && standard(p) {
+		l.lowerIf(n)
+		return
+	}
 	rule, ok := ruleFor(p.GetOpType())
 	inputs := p.GetInput()
 	if g, isGELU := l.gelus[p]; isGELU {

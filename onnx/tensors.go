@@ -578,8 +578,9 @@ func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 }
 
 // lowerSplit lowers Split along an axis into pieces of the sizes given
-// (an input from opset 13, an attribute before), or equal ones; each is a
-// slice.
+// (an input from opset 13, an attribute before), or num_outputs pieces
+// (opset 18: the last one smaller when they do not divide the axis), or
+// equal ones; each is a slice.
 func lowerSplit(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 1, 2); err != nil {
 		return nil, err
@@ -608,6 +609,20 @@ func lowerSplit(l *lowerer, n *node) ([]*tensor, error) {
 		}
 	}
 	outs := len(n.GetOutput())
+	if sizes == nil && l.opset >= 18 && attr(n.NodeProto, "num_outputs") != nil {
+		// Opset 18: num_outputs pieces of ⌈n/num_outputs⌉, the last smaller.
+		count, err := intAttr(n.NodeProto, "num_outputs", 0)
+		if err != nil {
+			return nil, err
+		}
+		if count != int64(outs) {
+			return nil, fmt.Errorf("num_outputs is %d, but the node has %d outputs", count, outs)
+		}
+		size := (x.shape[axis] + outs - 1) / outs
+		for start := 0; start < x.shape[axis]; start += size {
+			sizes = append(sizes, min(size, x.shape[axis]-start))
+		}
+	}
 	if sizes == nil {
 		if outs == 0 || x.shape[axis]%outs != 0 {
 			return nil, fmt.Errorf("splits %d elements into %d equal pieces", x.shape[axis], outs)

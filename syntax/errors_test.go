@@ -26,7 +26,36 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = conv2d(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "conv2d" (known: abs, add, cat, clamp, concat, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	want: `model.nn:3:5: unknown op "conv2d" (known: abs, add, cat, chunk, clamp, concat, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+}, {
+	name: "split and chunk: every misuse at once, and the names they were to define cause nothing more",
+	src: `network M
+batch 2
+input x[7]
+a, b = split(x, 4, dim=1)
+c, d = split(x, sizes=(3, 3))
+e, f, g = chunk(x, 4)
+h = split(x, 2)
+i, j = sigmoid(x)
+k, l = split(x, 4, sizes=(3, 4))
+m, n = chunk(x, 0)
+o, p = split(x, sizes=(3, 0, 4))
+q, r = split(x, 4, dim=3)
+s, = split(x, 4)
+t = cat(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, dim=1)
+u = a + b
+output t, u
+`,
+	want: `model.nn:5:23: sizes [3 3] add up to 6, but x has 7 elements along dim
+model.nn:6:11: chunk gives 4 pieces of x's 7 elements along dim (sizes [2 2 2 1]), but 3 names receive them
+model.nn:7:5: split returns several tensors: name each, as in h, h_2 = split(...)
+model.nn:8:8: only split and chunk return several tensors; 2 names need one of them after =
+model.nn:9:8: split takes a size or sizes=(...), one of them: split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)
+model.nn:10:17: chunk's count must be at least 1, found 0
+model.nn:11:27: a size must be at least 1, found 0
+model.nn:12:24: dim 3 is out of range for a tensor of 2 dimensions (from -2 to 1)
+model.nn:13:4: expected a name after ,, found "="
+model.nn:15:7: add: shapes [2,4] and [2,3] do not broadcast: 4 against 3`,
 }, {
 	name: "undefined name, with a hint",
 	src: `network M

@@ -190,6 +190,10 @@ func (l *lowerer) param(layer token, suffix string, shape ir.Shape) *ir.Value {
 
 func (l *lowerer) add(name token, op ir.Op, attrs ir.Attrs, args ...*ir.Value) *ir.Value {
 	v, err := l.g.Add(op, attrs, args...)
+	if err != nil && name.text == "" { // inside an expression
+		l.errorf(name.pos, "%v", err)
+		return nil
+	}
 	if err != nil {
 		l.errorf(name.pos, "%s: %v", name.text, err)
 		return nil

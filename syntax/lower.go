@@ -152,7 +152,9 @@ func (l *lowerer) header(stmts []stmt) *ir.Graph {
 		case inputStmt:
 			l.noteDefinition(s.name)
 		case assignStmt:
-			l.noteDefinition(s.name)
+			for _, t := range s.names() {
+				l.noteDefinition(t)
+			}
 		case paramStmt:
 			l.noteDefinition(s.name)
 		case lossStmt:
@@ -189,6 +191,17 @@ func (l *lowerer) statement(s stmt) {
 	case paramStmt:
 		l.define(s.name, l.declareParam(s))
 	case assignStmt:
+		if len(s.more) > 0 {
+			vs := l.assignMany(s.names(), s.value)
+			for i, name := range s.names() {
+				var v *ir.Value
+				if vs != nil {
+					v = vs[i]
+				}
+				l.define(name, v)
+			}
+			return
+		}
 		v := l.assign(s.name, s.value)
 		if v != nil && v.Name == "" {
 			v.Name, v.Pos = s.name.text, s.name.pos

@@ -32,11 +32,16 @@ type (
 	}
 )
 
-// assignStmt is NAME = EXPR.
+// assignStmt is NAME = EXPR, or NAME, NAME, ... = CALL for an op that
+// returns several tensors (split, chunk).
 type assignStmt struct {
 	name  token
+	more  []token // the names after the first, for several results
 	value expr
 }
+
+// names are the names the statement defines, in order.
+func (s assignStmt) names() []token { return append([]token{s.name}, s.more...) }
 
 // lossStmt is loss mse(...), or a sum of losses each maybe scaled.
 type lossStmt struct {
@@ -233,7 +238,18 @@ func (p *parser) statement() stmt {
 	if p.peek().is("=") {
 		p.checkName(first)
 		p.next()
-		return assignStmt{first, p.expression("an op after =")}
+		return assignStmt{name: first, value: p.expression("an op after =")}
+	}
+	if p.peek().is(",") && !isKeyword(first.text) {
+		p.checkName(first)
+		s := assignStmt{name: first}
+		for p.err == nil && p.peek().is(",") {
+			p.next()
+			s.more = append(s.more, p.definition("a name after ,"))
+		}
+		p.expectPunct("=", "after the names "+first.text+", ... (as in a, b = split(x, 4, dim=1))")
+		s.value = p.expression("an op after =")
+		return s
 	}
 	switch first.text {
 	case "network":
@@ -439,6 +455,14 @@ func salvage(toks []token, errPos ir.Pos) badStmt {
 	switch {
 	case len(toks) > 1 && toks[1].is("="):
 		b.defines = append(b.defines, toks[0])
+	case len(toks) > 1 && toks[1].is(",") && !isKeyword(toks[0].text):
+		// NAME, NAME, ... = : every name before the '='.
+		for i := 0; i < len(toks) && toks[i].kind == identifier; i += 2 {
+			b.defines = append(b.defines, toks[i])
+			if i+1 >= len(toks) || !toks[i+1].is(",") {
+				break
+			}
+		}
 	case isKeyword(toks[0].text):
 		b.keyword = toks[0].text
 		if b.keyword == "input" && len(toks) > 1 && toks[1].kind == identifier {

@@ -113,6 +113,10 @@ func (l *lowerer) declareParam(s paramStmt) *ir.Value {
 // assign lowers the right-hand side of NAME = EXPR.
 func (l *lowerer) assign(name token, e expr) *ir.Value {
 	if c, ok := e.(callExpr); ok {
+		if _, several := multiOps[c.fn.text]; several {
+			l.errorf(c.fn.pos, "%s returns several tensors: name each, as in %s, %s_2 = %s(...)", c.fn.text, name.text, name.text, c.fn.text)
+			return nil
+		}
 		rule, known := layerOps[c.fn.text]
 		if !known {
 			l.unknown("op", c.fn, sortedOps())
@@ -126,6 +130,9 @@ func (l *lowerer) assign(name token, e expr) *ir.Value {
 func sortedOps() []string {
 	var ops []string
 	for name := range layerOps {
+		ops = append(ops, name)
+	}
+	for name := range multiOps {
 		ops = append(ops, name)
 	}
 	slices.Sort(ops)
@@ -647,4 +654,148 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// multiOps are the ops that return several tensors, each named by the
+// statement: a, b = split(x, 4, dim=1). A rule returns the sizes of the
+// pieces along the axis, or nil after reporting an error.
+var multiOps = map[string]func(l *lowerer, c call, x *ir.Value, ax int, n int) []int{
+	"split": splitSizes,
+	"chunk": chunkSizes,
+}
+
+// assignMany lowers NAME, NAME, ... = split(...) or chunk(...): each
+// piece is a slice of the input along one axis.
+func (l *lowerer) assignMany(names []token, e expr) []*ir.Value {
+	c, ok := e.(callExpr)
+	rule, several := multiOps[c.fn.text]
+	if !ok || !several {
+		l.errorf(e.start().pos, "only split and chunk return several tensors; %d names need one of them after =", len(names))
+		return nil
+	}
+	x, ax, ok := l.pieceInput(c.call)
+	if !ok {
+		return nil
+	}
+	sizes := rule(l, c.call, x, ax, len(names))
+	if sizes == nil {
+		return nil
+	}
+	if len(sizes) != len(names) {
+		l.errorf(c.fn.pos, "%s gives %d pieces of %s's %d elements along dim (sizes %v), but %d names receive them", c.fn.text, len(sizes), c.args[0].value.text, x.Shape[ax], sizes, len(names))
+		return nil
+	}
+	var pieces []*ir.Value
+	start := 0
+	for i, size := range sizes {
+		v := l.add(names[i], ir.OpSlice, ir.Attrs{Axis: ax, Start: start, End: start + size}, x)
+		if v == nil {
+			return nil
+		}
+		pieces = append(pieces, v)
+		start += size
+	}
+	return pieces
+}
+
+// pieceInput reads the tensor and the dim of a split or chunk; dim is the
+// last axis unless given, as for cat and slice.
+func (l *lowerer) pieceInput(c call) (*ir.Value, int, bool) {
+	if len(c.args) == 0 || c.args[0].isKeyword() {
+		l.errorf(c.fn.pos, "%s needs the tensor to divide first, as in %s(x, 2, dim=1)", c.fn.text, c.fn.text)
+		return nil, 0, false
+	}
+	x, ok := l.valueArg(c.args[0], c.fn.text+"'s input")
+	if !ok {
+		return nil, 0, false
+	}
+	ax := len(x.Shape) - 1
+	for _, a := range c.args {
+		if a.key.text == "dim" {
+			if ax, ok = l.axis(a, x, "dim"); !ok {
+				return nil, 0, false
+			}
+		}
+	}
+	return x, ax, true
+}
+
+// splitSizes reads split(x, 4, dim=1), torch.split with a size: pieces of
+// 4, the last one smaller if the size does not divide the axis; or
+// split(x, sizes=(2, 3, 3), dim=1), torch.split with a list of sizes.
+func splitSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
+	args, ok := l.positional(c, 1, 2, "split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)")
+	keywords, keywordsOK := l.keywords(c, "dim", "sizes")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	n := x.Shape[ax]
+	list, listed := keywords["sizes"]
+	switch {
+	case listed == (len(args) == 2):
+		l.errorf(c.fn.pos, "split takes a size or sizes=(...), one of them: split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)")
+		return nil
+	case listed:
+		if !list.isTuple() {
+			l.errorf(list.value.pos, "sizes must be a tuple of sizes, as in sizes=(2, 3, 3), found %s", list)
+			return nil
+		}
+		var sizes []int
+		total := 0
+		for _, t := range list.tuple {
+			size, ok := l.intArg(arg{value: t}, "a size")
+			if !ok {
+				return nil
+			}
+			if size < 1 {
+				l.errorf(t.pos, "a size must be at least 1, found %s", t.text)
+				return nil
+			}
+			sizes = append(sizes, size)
+			total += size
+		}
+		if total != n {
+			l.errorf(list.value.pos, "sizes %v add up to %d, but %s has %d elements along dim", sizes, total, args[0].value.text, n)
+			return nil
+		}
+		return sizes
+	}
+	size, ok := l.intArg(args[1], "split's size")
+	if !ok {
+		return nil
+	}
+	if size < 1 {
+		l.errorf(args[1].value.pos, "split's size must be at least 1, found %d", size)
+		return nil
+	}
+	var sizes []int
+	for start := 0; start < n; start += size {
+		sizes = append(sizes, min(size, n-start))
+	}
+	return sizes
+}
+
+// chunkSizes reads chunk(x, 2, dim=1), torch.chunk: pieces of
+// ⌈n/chunks⌉ elements, the last one smaller, which can make fewer pieces
+// than asked for (as in PyTorch).
+func chunkSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
+	args, ok := l.positional(c, 2, 2, "chunk(x, 2, dim=1)")
+	if _, keywordsOK := l.keywords(c, "dim"); !ok || !keywordsOK {
+		return nil
+	}
+	chunks, ok := l.intArg(args[1], "chunk's count")
+	if !ok {
+		return nil
+	}
+	if chunks < 1 {
+		l.errorf(args[1].value.pos, "chunk's count must be at least 1, found %d", chunks)
+		return nil
+	}
+	n := x.Shape[ax]
+	size := (n + chunks - 1) / chunks
+	var sizes []int
+	for start := 0; start < n; start += size {
+		sizes = append(sizes, min(size, n-start))
+	}
+	return sizes
 }

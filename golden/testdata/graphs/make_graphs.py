@@ -183,7 +183,9 @@ class MovementOps(nn.Module):
         a = ls[:, :, 0:3]                       # [B, 4, 3]
         b = ls[:, :, 1:4]                       # [B, 4, 3], overlapping a
         c = torch.cat([a, b], dim=1)            # [B, 8, 3]
-        k = s[:, :, 3:4].squeeze(2)             # [B, 4]
+        s1, s2, s3 = torch.split(s, [1, 2, 1], dim=2)  # [B, 4, 1], [B, 4, 2], [B, 4, 1]
+        q1, q2 = torch.chunk(s2, 2, dim=2)      # [B, 4, 1] each
+        k = (s3 + q1 * q2 - s1).squeeze(2)      # [B, 4]
         f = torch.cat([torch.flatten(c, 1), k], dim=1)  # [B, 28]
         return self.out(f)
 
@@ -421,7 +423,7 @@ optimizer sgd(lr=0.1)
      "init": {"shift": (-0.5, 0.5), "scale": (0.5, 1.5)},
      "seed": 125},
     {"name": "movement_ops",
-     "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with a squeezed slice -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
+     "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with split(sizes=(1, 2, 1)) and chunk(2) pieces combined and squeezed -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
      "source": """network MovementOps
 batch 3
 input x[4, 6]
@@ -435,7 +437,9 @@ ls = log_softmax(d, dim=1)
 a = slice(ls, dim=2, start=0, end=3)
 b = slice(ls, dim=2, start=1, end=4)
 c = cat(a, b, dim=1)
-k = squeeze(slice(s, dim=2, start=3, end=4), 2)
+s1, s2, s3 = split(s, sizes=(1, 2, 1), dim=2)
+q1, q2 = chunk(s2, 2, dim=2)
+k = squeeze(s3 + q1 * q2 - s1, 2)
 f = cat(flatten(c), k, dim=1)
 out = linear(f, 3)
 output out
@@ -600,8 +604,12 @@ def parse_source(src):
             prog["optimizer"] = parse_expr(rest)
         else:
             name, eq, rhs = line.partition("=")
-            assert eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()), line
-            prog["assigns"].append(("assign", name.strip(), parse_expr(rhs)))
+            names = [n.strip() for n in name.split(",")]
+            assert eq and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names), line
+            if len(names) > 1:  # a, b = split(...) or chunk(...)
+                prog["assigns"].append(("multi", names, parse_expr(rhs)))
+            else:
+                prog["assigns"].append(("assign", names[0], parse_expr(rhs)))
     return prog
 
 
@@ -717,6 +725,11 @@ class Interp:
             idx = [slice(None)] * x.dim()
             idx[d] = slice(int(K("start", 0)), int(K("end", x.shape[d])))
             return x[tuple(idx)]
+        if op == "split":  # split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)
+            sizes = list(self.const(kw["sizes"])) if "sizes" in kw else int(self.const(args[1]))
+            return torch.split(X(), sizes, dim=self.dim(kw["dim"]))
+        if op == "chunk":
+            return torch.chunk(X(), int(self.const(args[1])), dim=self.dim(kw["dim"]))
         if op == "matmul":
             return torch.matmul(self.ev(args[0], env), self.ev(args[1], env))
         raise ValueError("unknown op " + op)
@@ -725,6 +738,11 @@ class Interp:
         env = dict(inputs)
         for a in self.prog["assigns"]:
             if a[0] == "param":
+                continue
+            if a[0] == "multi":
+                pieces = self.ev(a[2], env)
+                assert len(pieces) == len(a[1]), a
+                env.update(zip(a[1], pieces))
                 continue
             _, name, e = a
             if e[0] == "call" and e[1] == "linear":
@@ -780,6 +798,8 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:
         if a[0] == "param":
             order.append(a[1])
+        elif a[0] == "multi":
+            pass
         elif a[2][0] == "call" and a[2][1] == "linear":
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
@@ -807,6 +827,10 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:
         if a[0] == "param":
             defined.append(a[1])
+            continue
+        if a[0] == "multi":
+            defined.extend(a[1])
+            names_in(a[2], used)
             continue
         defined.append(a[1])
         e = a[2]
