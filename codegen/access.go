@@ -66,6 +66,14 @@ func arrayType(v *ir.Value) *jen.Statement {
 // a pointer to its array, without the batch dimension for an unbatched
 // model; a single class index ([batch] in an unbatched model) goes by value.
 func (gen *generator) apiType(v *ir.Value) *jen.Statement {
+	if gen.apiPointer(v) {
+		return jen.Op("*").Add(gen.apiArray(v))
+	}
+	return gen.apiArray(v)
+}
+
+// apiArray is the array (or number) that apiType points to.
+func (gen *generator) apiArray(v *ir.Value) *jen.Statement {
 	shape := v.Shape
 	if gen.g.Unbatched {
 		shape = shape[1:]
@@ -73,7 +81,12 @@ func (gen *generator) apiType(v *ir.Value) *jen.Statement {
 	if len(shape) == 0 {
 		return goType(v.DType)
 	}
-	return jen.Op("*").Add(arrayType(&ir.Value{Shape: shape, DType: v.DType}))
+	return arrayType(&ir.Value{Shape: shape, DType: v.DType})
+}
+
+// apiPointer reports whether apiType is a pointer: to any array.
+func (gen *generator) apiPointer(v *ir.Value) bool {
+	return len(v.Shape) > 0 && !(gen.g.Unbatched && len(v.Shape) == 1)
 }
 
 // paramField is the model field holding parameter p, gradField its gradient.

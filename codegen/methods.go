@@ -213,11 +213,22 @@ func (gen *generator) apiDims(v *ir.Value) ir.Shape {
 // its array, the batch axis written [Batch]; a single number of an
 // unbatched model by value as an input, by pointer as an output.
 func (gen *generator) argType(a argument) *jen.Statement {
+	if gen.argPointer(a) {
+		return jen.Op("*").Add(gen.argArray(a))
+	}
+	return gen.argArray(a)
+}
+
+// argPointer reports whether argType is a pointer.
+func (gen *generator) argPointer(a argument) bool { return len(gen.apiDims(a.v)) > 0 || a.output }
+
+// argArray is the array (or number) that argType points to.
+func (gen *generator) argArray(a argument) *jen.Statement {
 	dims := gen.apiDims(a.v)
-	if len(dims) == 0 && !a.output {
+	if len(dims) == 0 {
 		return goType(a.v.DType)
 	}
-	t := jen.Op("*")
+	t := jen.Null()
 	for i, d := range dims {
 		if i == 0 && !gen.g.Unbatched {
 			t = t.Index(jen.Id("Batch"))

@@ -1,123 +1,307 @@
 package codegen
 
 import (
-	"bytes"
 	"fmt"
-	"go/format"
 	"slices"
 	"strings"
-	"text/template"
 
+	"github.com/dave/jennifer/jen"
 	"github.com/nngen/nngen/ir"
 )
 
 // genTests writes the optional test file: a finite-difference check of the
 // gradients, a zero-allocation check and benchmarks, so that users' own CI
-// keeps checking their model. It is a fixed harness with a few blanks, so a
-// template says it more plainly than jennifer calls would; go/format
-// formats it as jennifer does the package.
+// keeps checking their model. A fixed harness with a few blanks: the
+// samples' types and loops, and the methods' arguments.
 func (gen *generator) genTests(cfg Config) (File, error) {
 	g := gen.g
-	data := map[string]any{
-		"Header":     fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source),
-		"Pretrained": cfg.Pretrained,
-		"Package":    cfg.Package,
-		"Float":      goTypeName(g.DType),
-		"Batched":    !g.Unbatched,
-		"Train":      g.Loss != nil,
-		"Step":       g.Optimizer != nil,
-		"Classes":    0,
-		"Classic":    classicAPI(g),
-	}
+	train, step := g.Loss != nil, g.Optimizer != nil
+	f := jen.NewFile(cfg.Package)
+	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
+	f.ImportName(nnrtPath, "nnrt")
+	var h harness
 	if classicAPI(g) {
-		x, y := gen.dataArgs()[0].v, g.Outputs[0]
-		data["XType"] = typeString(gen.apiType(x))
-		data["YType"] = typeString(gen.apiType(y))
-		if g.Loss != nil {
-			t := gen.targetArgs()[0].v
-			data["TargetType"] = typeString(gen.apiType(t))
-			if t.DType == ir.Int {
-				data["Classes"] = g.Loss.Args[0].Shape[1]
-			}
-		}
+		h = gen.classicHarness(f)
 	} else {
-		gen.generalTests(data)
+		h = gen.generalHarness(f)
 	}
-	var buf bytes.Buffer
-	if err := testsTemplate.Execute(&buf, data); err != nil {
-		return File{}, fmt.Errorf("codegen: tests: %w", err)
+	newModel := jen.Id("New").Call(jen.Lit(1))
+	if cfg.Pretrained {
+		newModel = jen.Id("NewPretrained").Call()
 	}
-	src, err := format.Source(buf.Bytes())
+	if train {
+		gen.testGradients(f, h, newModel)
+	}
+	check := func(method string, args ...jen.Code) jen.Code {
+		return jen.Line().Lit(method).Op(":").Func().Params().Block(jen.Id("m").Dot(method).Call(args...))
+	}
+	checks := []jen.Code{check("Forward", h.forward...)}
+	if train {
+		checks = append(checks, check("Backward", h.backward...))
+	}
+	if step {
+		checks = append(checks, check("Step"))
+	}
+	checks = append(checks, jen.Line())
+	f.Comment("TestNoAllocations checks that the generated methods never allocate.")
+	f.Func().Id("TestNoAllocations").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		h.sample(sampleAll),
+		jen.Id("checks").Op(":=").Map(jen.String()).Func().Params().Values(checks...),
+		jen.For(jen.List(jen.Id("name"), jen.Id("f")).Op(":=").Range().Id("checks")).Block(
+			jen.If(jen.Id("n").Op(":=").Qual("testing", "AllocsPerRun").Call(jen.Lit(100), jen.Id("f")), jen.Id("n").Op("!=").Lit(0)).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s allocates %v times per call"), jen.Id("name"), jen.Id("n")),
+			),
+		),
+	)
+	f.Line()
+	f.Func().Id("BenchmarkForward").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		h.sample(sampleForward),
+		jen.Id("b").Dot("ReportAllocs").Call(),
+		jen.For(jen.Id("b").Dot("Loop").Call()).Block(jen.Id("m").Dot("Forward").Call(h.forward...)),
+	)
+	if step {
+		f.Line()
+		f.Func().Id("BenchmarkTrainStep").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+			jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+			jen.Id("m").Dot("LR").Op("=").Lit(0).Comment("the same work per step, without drifting the parameters"),
+			h.sample(sampleTrain),
+			jen.Id("b").Dot("ReportAllocs").Call(),
+			jen.For(jen.Id("b").Dot("Loop").Call()).Block(jen.Id("m").Dot("TrainStep").Call(h.backward...)),
+		)
+	}
+	src, err := Render(f)
 	if err != nil {
 		return File{}, fmt.Errorf("codegen: tests: %w", err)
 	}
 	return File{Name: cfg.Output + "_test.go", Data: src}, nil
 }
 
-// generalTests fills in the test template's blanks for the general API
-// (see classicAPI): a struct nngenArgs with a field per argument, the code
-// that samples the inputs and targets into it, and the methods' argument
-// lists.
-func (gen *generator) generalTests(data map[string]any) {
-	in, targets, outs := gen.dataArgs(), gen.targetArgs(), gen.outputArgs()
-	var fields, fill strings.Builder
-	call := func(args []argument) string {
-		var s []string
-		for _, a := range args {
-			if strings.HasPrefix(typeString(gen.argType(a)), "*") {
-				s = append(s, "&args."+a.name)
-			} else {
-				s = append(s, "args."+a.name)
-			}
+// harness is what the test file's functions share: how they get a sample,
+// and the arguments of Forward and Backward (or TrainStep).
+type harness struct {
+	sample            func(sampleUse) jen.Code // declares the sample's variables
+	forward, backward []jen.Code
+}
+
+// sampleUse says which variables of a sample a function declares.
+type sampleUse int
+
+const (
+	sampleTrain   sampleUse = iota // the input and target, for Backward
+	sampleForward                  // the input and the output, for Forward
+	sampleAll                      // all three
+)
+
+// classicHarness writes nngenSample for the classic API (see classicAPI):
+// an input x and a target, as arrays.
+func (gen *generator) classicHarness(f *jen.File) harness {
+	g := gen.g
+	train := g.Loss != nil
+	x, y := gen.dataArgs()[0].v, g.Outputs[0]
+	float := goType(g.DType)
+	results := []jen.Code{jen.Id("x").Add(gen.apiArray(x))}
+	fill := []jen.Code{jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Lit(7))}
+	fill = append(fill, sampleLoops("x", len(gen.apiDims(x)), !g.Unbatched, float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(-1), jen.Lit(1))))...)
+	what := "a reproducible input"
+	var targetRef jen.Code
+	if train {
+		t := gen.targetArgs()[0].v
+		results = append(results, jen.Id("target").Add(gen.apiArray(t)))
+		value := float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(0), jen.Lit(1)))
+		if t.DType == ir.Int {
+			value = jen.Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Lit(g.Loss.Args[0].Shape[1]))
 		}
-		return strings.Join(s, ", ")
+		fill = append(fill, sampleLoops("target", len(gen.apiDims(t)), !g.Unbatched, value)...)
+		what += " and target"
+		targetRef = jen.Id("target")
+		if gen.apiPointer(t) {
+			targetRef = jen.Op("&").Id("target")
+		}
 	}
+	fill = append(fill, jen.Return())
+	f.Comment(fmt.Sprintf("nngenSample returns %s.", what))
+	f.Func().Id("nngenSample").Params().Params(results...).Block(fill...)
+	h := harness{forward: []jen.Code{jen.Op("&").Id("x"), jen.Op("&").Id("y")}}
+	if train {
+		h.backward = []jen.Code{jen.Op("&").Id("x"), targetRef}
+	}
+	h.sample = func(use sampleUse) jen.Code {
+		code := jen.Id("x").Op(":=").Id("nngenSample").Call()
+		switch {
+		case train && use == sampleForward:
+			code = jen.List(jen.Id("x"), jen.Id("_")).Op(":=").Id("nngenSample").Call()
+		case train:
+			code = jen.List(jen.Id("x"), jen.Id("target")).Op(":=").Id("nngenSample").Call()
+		}
+		if use == sampleTrain {
+			return code
+		}
+		return code.Line().Var().Id("y").Add(gen.apiArray(y))
+	}
+	return h
+}
+
+// generalHarness writes the general API's (see classicAPI) nngenArgs, a
+// struct with an array per argument, and nngenSample, which fills in the
+// inputs and targets.
+func (gen *generator) generalHarness(f *jen.File) harness {
+	in, targets, outs := gen.dataArgs(), gen.targetArgs(), gen.outputArgs()
+	refs := func(args []argument) []jen.Code {
+		var refs []jen.Code
+		for _, a := range args {
+			ref := jen.Id("args").Dot(a.name)
+			if gen.argPointer(a) {
+				ref = jen.Op("&").Add(ref)
+			}
+			refs = append(refs, ref)
+		}
+		return refs
+	}
+	var fields []jen.Code
 	for _, a := range slices.Concat(in, targets, outs) {
-		fmt.Fprintf(&fields, "\t%s %s // %s\n", a.name, strings.TrimPrefix(typeString(gen.argType(a)), "*"), a.what)
+		fields = append(fields, jen.Id(a.name).Add(gen.argArray(a)).Comment(a.what))
 	}
-	float := goTypeName(gen.g.DType)
+	f.Comment("nngenArgs holds an array for each argument of the methods.")
+	f.Type().Id("nngenArgs").Struct(fields...)
+	float := goType(gen.g.DType)
+	fill := []jen.Code{jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Lit(7))}
 	for _, a := range slices.Concat(in, targets) {
-		var value string
+		var value *jen.Statement
 		switch {
 		case a.v.DType == ir.Int && gen.classes(a.v) > 0:
-			value = fmt.Sprintf("int(r.Uint64() %% %d)", gen.classes(a.v))
+			value = jen.Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Lit(gen.classes(a.v)))
 		case a.v.DType != gen.g.DType:
-			fmt.Fprintf(&fill, "\t// %s stays zero\n", a.name)
+			fill = append(fill, jen.Comment(a.name+" stays zero"))
 			continue
 		case a.v.Phase == ir.Forward:
-			value = float + "(r.Uniform(-1, 1))"
+			value = float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(-1), jen.Lit(1)))
 		default:
-			value = float + "(r.Uniform(0, 1))"
+			value = float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(0), jen.Lit(1)))
 		}
-		fill.WriteString(sampleLoops("args."+a.name, len(gen.apiDims(a.v)), !gen.g.Unbatched, value))
+		fill = append(fill, sampleLoops("args."+a.name, len(gen.apiDims(a.v)), !gen.g.Unbatched, value)...)
 	}
+	fill = append(fill, jen.Return())
 	what := "inputs"
 	if len(targets) > 0 {
 		what = "inputs and targets"
 	}
-	data["What"] = what
-	data["Fields"] = fields.String()
-	data["Fill"] = fill.String()
-	data["ForwardArgs"] = call(slices.Concat(in, outs))
-	data["BackwardArgs"] = call(slices.Concat(in, targets))
+	f.Comment(fmt.Sprintf("nngenSample returns reproducible %s; the outputs are zero.", what))
+	f.Func().Id("nngenSample").Params().Params(jen.Id("args").Id("nngenArgs")).Block(fill...)
+	return harness{
+		sample:   func(sampleUse) jen.Code { return jen.Id("args").Op(":=").Id("nngenSample").Call() },
+		forward:  refs(slices.Concat(in, outs)),
+		backward: refs(slices.Concat(in, targets)),
+	}
 }
 
-// sampleLoops sets every element of the array dst of the given rank to
-// value, in nested loops: n over the batch, then i, j, k...
-func sampleLoops(dst string, rank int, batched bool, value string) string {
+// testGradients writes TestGradients: Backward's gradients against central
+// finite differences of the loss.
+func (gen *generator) testGradients(f *jen.File, h harness, newModel jen.Code) {
+	float := goType(gen.g.DType)
+	settings := jen.List(jen.Index().Float64().Values(jen.Op("1e-2"), jen.Op("1e-3"), jen.Op("1e-4")), jen.Op("1e-2"), jen.Op("0x1p-23"))
+	if gen.g.DType == ir.F64 {
+		settings = jen.List(jen.Index().Float64().Values(jen.Op("1e-6")), jen.Op("1e-6"), jen.Op("0x1p-52"))
+	}
+	at := func(field string) *jen.Statement {
+		return jen.Id("params").Index(jen.Id("e").Dot("param")).Dot(field).Index(jen.Id("e").Dot("index"))
+	}
+	abs := func(x jen.Code) *jen.Statement { return jen.Qual("math", "Abs").Call(x) }
+	for _, line := range []string{
+		"TestGradients compares Backward's gradients with central finite",
+		"differences of the loss along random directions d, each moving 16",
+		"random parameter elements by ±1: (L(p+hd) - L(p-hd)) / 2h must equal",
+		"Σ grad·d. A sparse direction keeps the step from crossing many ReLU",
+		"kinks at once; a float32 model tries a few step sizes, since rounding",
+		"wants h large and kinks want it small, and passes if one agrees.",
+	} {
+		f.Comment(line)
+	}
+	f.Func().Id("TestGradients").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("m").Op(":=").Add(newModel),
+		h.sample(sampleTrain),
+		jen.Comment("The loss itself is only accurate to some rounding (eps relative,"),
+		jen.Comment("times a margin for the sums inside it), which the difference divides"),
+		jen.Comment("by 2h: that is the absolute slack; tolerance is the relative one."),
+		jen.List(jen.Id("steps"), jen.Id("tolerance"), jen.Id("eps")).Op(":=").Add(settings),
+		jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Lit(11)),
+		jen.For(jen.Id("trial").Op(":=").Range().Lit(4)).Block(
+			jen.Id("m").Dot("Backward").Call(h.backward...),
+			jen.Id("params").Op(":=").Id("m").Dot("Params").Call(),
+			jen.Type().Id("element").Struct(jen.List(jen.Id("param"), jen.Id("index")).Int()),
+			jen.Var().Id("picked").Index().Id("element"),
+			jen.Var().Id("signs").Index().Float64(),
+			jen.Id("analytic").Op(":=").Lit(0.0),
+			jen.For(jen.Range().Lit(16)).Block(
+				jen.Id("k").Op(":=").Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Uint64().Call(jen.Len(jen.Id("params")))),
+				jen.Id("e").Op(":=").Id("element").Values(jen.Id("k"), jen.Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Uint64().Call(jen.Len(jen.Id("params").Index(jen.Id("k")).Dot("Value"))))),
+				jen.Id("sign").Op(":=").Lit(1.0),
+				jen.If(jen.Id("r").Dot("Uint64").Call().Op("%").Lit(2).Op("==").Lit(0)).Block(jen.Id("sign").Op("=").Lit(-1)),
+				jen.List(jen.Id("picked"), jen.Id("signs")).Op("=").List(jen.Append(jen.Id("picked"), jen.Id("e")), jen.Append(jen.Id("signs"), jen.Id("sign"))),
+				jen.Id("analytic").Op("+=").Id("sign").Op("*").Float64().Call(jen.Id("params").Index(jen.Id("k")).Dot("Grad").Index(jen.Id("e").Dot("index"))),
+			),
+			jen.Id("originals").Op(":=").Make(jen.Index().Add(float.Clone()), jen.Len(jen.Id("picked"))),
+			jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id("picked")).Block(
+				jen.Id("originals").Index(jen.Id("i")).Op("=").Add(at("Value")),
+			),
+			jen.Id("loss").Op(":=").Func().Params(jen.Id("step").Float64()).Float64().Block(
+				jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id("picked")).Block(
+					at("Value").Op("=").Id("originals").Index(jen.Id("i")),
+				),
+				jen.Comment("An element picked twice moves twice, as in Σ grad·d."),
+				jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id("picked")).Block(
+					at("Value").Op("+=").Add(float.Clone()).Call(jen.Id("step").Op("*").Id("signs").Index(jen.Id("i"))),
+				),
+				jen.Return(jen.Float64().Call(jen.Id("m").Dot("Backward").Call(h.backward...))),
+			),
+			jen.Id("best").Op(":=").Qual("math", "Inf").Call(jen.Lit(1)),
+			jen.Id("ok").Op(":=").False(),
+			jen.For(jen.List(jen.Id("_"), jen.Id("h")).Op(":=").Range().Id("steps")).Block(
+				jen.List(jen.Id("up"), jen.Id("down")).Op(":=").List(jen.Id("loss").Call(jen.Id("h")), jen.Id("loss").Call(jen.Op("-").Id("h"))),
+				jen.Id("numeric").Op(":=").Parens(jen.Id("up").Op("-").Id("down")).Op("/").Parens(jen.Lit(2).Op("*").Id("h")),
+				jen.Id("slack").Op(":=").Lit(64).Op("*").Id("eps").Op("*").Max(abs(jen.Id("up")), abs(jen.Id("down"))).Op("/").Parens(jen.Lit(2).Op("*").Id("h")),
+				jen.Id("diff").Op(":=").Add(abs(jen.Id("numeric").Op("-").Id("analytic"))),
+				jen.If(jen.Id("diff").Op("<=").Id("tolerance").Op("*").Max(abs(jen.Id("numeric")), abs(jen.Id("analytic"))).Op("+").Id("slack")).Block(
+					jen.Id("ok").Op("=").True(),
+					jen.Break(),
+				),
+				jen.If(jen.Id("diff").Op("<").Add(abs(jen.Id("best").Op("-").Id("analytic")))).Block(
+					jen.Id("best").Op("=").Id("numeric"),
+				),
+			),
+			jen.Id("loss").Call(jen.Lit(0)),
+			jen.If(jen.Op("!").Id("ok")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("direction %d: finite difference %.8g, gradient %.8g"), jen.Id("trial"), jen.Id("best"), jen.Id("analytic")),
+			),
+		),
+	)
+}
+
+// sampleLoops sets every element of the array dst (a variable, or
+// args.FIELD) of the given rank to value, in nested loops: n over the
+// batch, then i, j, k...
+func sampleLoops(dst string, rank int, batched bool, value jen.Code) []jen.Code {
 	names := axisNames("", rank)
 	if batched && rank > 0 {
 		names = append([]string{"n"}, axisNames("", rank-1)...)
 	}
-	var b strings.Builder
-	at := dst
-	for _, name := range names {
-		fmt.Fprintf(&b, "for %s := range %s {\n", name, at)
-		at += "[" + name + "]"
+	target := func(depth int) *jen.Statement {
+		base, field, _ := strings.Cut(dst, ".")
+		s := jen.Id(base)
+		if field != "" {
+			s = s.Dot(field)
+		}
+		for _, name := range names[:depth] {
+			s = s.Index(jen.Id(name))
+		}
+		return s
 	}
-	fmt.Fprintf(&b, "%s = %s\n", at, value)
-	b.WriteString(strings.Repeat("}\n", rank))
-	return b.String()
+	var code jen.Code = target(rank).Op("=").Add(value)
+	for depth := rank - 1; depth >= 0; depth-- {
+		code = jen.For(jen.Id(names[depth]).Op(":=").Range().Add(target(depth))).Block(code)
+	}
+	return []jen.Code{code}
 }
 
 // classes is the number of classes of a class-index target: the last axis
@@ -132,205 +316,4 @@ func (gen *generator) classes(t *ir.Value) int {
 	return 0
 }
 
-func goTypeName(d ir.DType) string { return typeString(goType(d)) }
-
-// typeString renders a type expression; the argument types start with * for
-// arrays, which the template strips where it needs the array itself.
-func typeString(c interface{ GoString() string }) string { return c.GoString() }
-
-var testsTemplate = template.Must(template.New("tests").Funcs(template.FuncMap{
-	"deref": func(s string) string {
-		if len(s) > 0 && s[0] == '*' {
-			return s[1:]
-		}
-		return s
-	},
-	"ptr": func(s string) bool { return len(s) > 0 && s[0] == '*' },
-}).Parse(`{{.Header}}
-
-package {{.Package}}
-
-import (
-{{- if .Train}}
-	"math"
-{{- end}}
-	"testing"
-
-	"github.com/nngen/nngen/runtime/nnrt"
-)
-
-{{- if not .Classic}}
-
-// nngenArgs holds an array for each argument of the methods.
-type nngenArgs struct {
-{{.Fields -}}
-}
-
-// nngenSample returns reproducible {{.What}}; the outputs are zero.
-func nngenSample() (args nngenArgs) {
-	r := nnrt.NewRNG(7)
-{{.Fill -}}
-	return
-}
-{{- else}}
-
-// nngenSample returns a reproducible input{{if .Train}} and target{{end}}.
-func nngenSample() (x {{deref .XType}}{{if .Train}}, target {{deref .TargetType}}{{end}}) {
-	r := nnrt.NewRNG(7)
-{{- if .Batched}}
-	for n := range x {
-		for i := range x[n] {
-			x[n][i] = {{.Float}}(r.Uniform(-1, 1))
-		}
-	}
-{{- else}}
-	for i := range x {
-		x[i] = {{.Float}}(r.Uniform(-1, 1))
-	}
-{{- end}}
-{{- if .Train}}
-{{- if .Classes}}
-{{- if .Batched}}
-	for n := range target {
-		target[n] = int(r.Uint64() % {{.Classes}})
-	}
-{{- else}}
-	target = int(r.Uint64() % {{.Classes}})
-{{- end}}
-{{- else if .Batched}}
-	for n := range target {
-		for i := range target[n] {
-			target[n][i] = {{.Float}}(r.Uniform(0, 1))
-		}
-	}
-{{- else}}
-	for i := range target {
-		target[i] = {{.Float}}(r.Uniform(0, 1))
-	}
-{{- end}}
-{{- end}}
-	return
-}
-{{- end}}
-{{if .Train}}
-// TestGradients compares Backward's gradients with central finite
-// differences of the loss along random directions d, each moving 16
-// random parameter elements by ±1: (L(p+hd) - L(p-hd)) / 2h must equal
-// Σ grad·d. A sparse direction keeps the step from crossing many ReLU
-// kinks at once; a float32 model tries a few step sizes, since rounding
-// wants h large and kinks want it small, and passes if one agrees.
-func TestGradients(t *testing.T) {
-	m := {{if .Pretrained}}NewPretrained(){{else}}New(1){{end}}
-	{{if .Classic}}x, target{{else}}args{{end}} := nngenSample()
-	// The loss itself is only accurate to some rounding (eps relative,
-	// times a margin for the sums inside it), which the difference divides
-	// by 2h: that is the absolute slack; tolerance is the relative one.
-{{- if eq .Float "float64"}}
-	steps, tolerance, eps := []float64{1e-6}, 1e-6, 0x1p-52
-{{- else}}
-	steps, tolerance, eps := []float64{1e-2, 1e-3, 1e-4}, 1e-2, 0x1p-23
-{{- end}}
-	r := nnrt.NewRNG(11)
-	for trial := range 4 {
-		m.Backward({{template "backward" .}})
-		params := m.Params()
-		type element struct{ param, index int }
-		var picked []element
-		var signs []float64
-		analytic := 0.0
-		for range 16 {
-			k := int(r.Uint64() % uint64(len(params)))
-			e := element{k, int(r.Uint64() % uint64(len(params[k].Value)))}
-			sign := 1.0
-			if r.Uint64()%2 == 0 {
-				sign = -1
-			}
-			picked, signs = append(picked, e), append(signs, sign)
-			analytic += sign * float64(params[k].Grad[e.index])
-		}
-		originals := make([]{{.Float}}, len(picked))
-		for i, e := range picked {
-			originals[i] = params[e.param].Value[e.index]
-		}
-		loss := func(step float64) float64 {
-			for i, e := range picked {
-				params[e.param].Value[e.index] = originals[i]
-			}
-			for i, e := range picked { // an element picked twice moves twice, as in Σ grad·d
-				params[e.param].Value[e.index] += {{.Float}}(step * signs[i])
-			}
-			return float64(m.Backward({{template "backward" .}}))
-		}
-		best := math.Inf(1)
-		ok := false
-		for _, h := range steps {
-			up, down := loss(h), loss(-h)
-			numeric := (up - down) / (2 * h)
-			slack := 64 * eps * max(math.Abs(up), math.Abs(down)) / (2 * h)
-			diff := math.Abs(numeric - analytic)
-			if diff <= tolerance*max(math.Abs(numeric), math.Abs(analytic))+slack {
-				ok = true
-				break
-			}
-			if diff < math.Abs(best-analytic) {
-				best = numeric
-			}
-		}
-		loss(0)
-		if !ok {
-			t.Errorf("direction %d: finite difference %.8g, gradient %.8g", trial, best, analytic)
-		}
-	}
-}
-{{end}}
-// TestNoAllocations checks that the generated methods never allocate.
-func TestNoAllocations(t *testing.T) {
-	m := New(1)
-{{- if .Classic}}
-	x{{if .Train}}, target{{end}} := nngenSample()
-	var y {{deref .YType}}
-{{- else}}
-	args := nngenSample()
-{{- end}}
-	checks := map[string]func(){
-		"Forward":  func() { m.Forward({{template "forward" .}}) },
-{{- if .Train}}
-		"Backward": func() { m.Backward({{template "backward" .}}) },
-{{- end}}
-{{- if .Step}}
-		"Step":     func() { m.Step() },
-{{- end}}
-	}
-	for name, f := range checks {
-		if n := testing.AllocsPerRun(100, f); n != 0 {
-			t.Errorf("%s allocates %v times per call", name, n)
-		}
-	}
-}
-
-func BenchmarkForward(b *testing.B) {
-	m := New(1)
-{{- if .Classic}}
-	x{{if .Train}}, _{{end}} := nngenSample()
-	var y {{deref .YType}}
-{{- else}}
-	args := nngenSample()
-{{- end}}
-	b.ReportAllocs()
-	for b.Loop() {
-		m.Forward({{template "forward" .}})
-	}
-}
-{{if .Step}}
-func BenchmarkTrainStep(b *testing.B) {
-	m := New(1)
-	m.LR = 0 // the same work per step, without drifting the parameters
-	{{if .Classic}}x, target{{else}}args{{end}} := nngenSample()
-	b.ReportAllocs()
-	for b.Loop() {
-		m.TrainStep({{template "backward" .}})
-	}
-}
-{{end}}
-{{- define "forward"}}{{if .Classic}}&x, &y{{else}}{{.ForwardArgs}}{{end}}{{end}}
-{{- define "backward"}}{{if .Classic}}&x, {{if ptr .TargetType}}&{{end}}target{{else}}{{.BackwardArgs}}{{end}}{{end}}`))
+func goTypeName(d ir.DType) string { return goType(d).GoString() }
