@@ -81,11 +81,11 @@ func (l *lowerer) branchInitializers(g *onnxpb.GraphProto) error {
 		if _, dup := l.values[t.GetName()]; dup {
 			return fmt.Errorf("initializer %s is already defined", quote(t.GetName()))
 		}
-		shape, data, err := decodeTensor(t)
+		c, err := initializer(t)
 		if err != nil {
-			return fmt.Errorf("initializer %s: %v", quote(t.GetName()), err)
+			return err
 		}
-		l.values[t.GetName()] = &tensor{shape: shape, c: &constant{name: t.GetName(), data: data, integer: integerType(onnxpb.TensorProto_DataType(t.GetDataType()))}}
+		l.values[t.GetName()] = c
 	}
 	return nil
 }

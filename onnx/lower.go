@@ -189,16 +189,24 @@ func (l *lowerer) readInitializers() {
 			l.errorf("initializer %s is defined twice", quote(name))
 			continue
 		}
-		shape, data, err := decodeTensor(t)
+		c, err := initializer(t)
 		if err != nil {
-			l.errorf("initializer %s: %v", quote(name), err)
+			l.errorf("%v", err)
 			l.initializers[name] = nil
 			continue
 		}
-		c := &tensor{shape: shape, c: &constant{name: name, data: data, integer: integerType(onnxpb.TensorProto_DataType(t.GetDataType()))}}
 		l.initializers[name] = c
 		l.values[name] = c
 	}
+}
+
+// initializer is the constant an initializer holds.
+func initializer(t *onnxpb.TensorProto) (*tensor, error) {
+	shape, data, err := decodeTensor(t)
+	if err != nil {
+		return nil, fmt.Errorf("initializer %s: %v", quote(t.GetName()), err)
+	}
+	return &tensor{shape: shape, c: &constant{name: t.GetName(), data: data, integer: integerType(onnxpb.TensorProto_DataType(t.GetDataType()))}}, nil
 }
 
 // standard reports whether a node's op is from ONNX's default domain.

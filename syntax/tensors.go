@@ -768,11 +768,7 @@ func splitSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
 		l.errorf(args[1].value.pos, "split's size must be at least 1, found %d", size)
 		return nil
 	}
-	var sizes []int
-	for start := 0; start < n; start += size {
-		sizes = append(sizes, min(size, n-start))
-	}
-	return sizes
+	return pieces(n, size)
 }
 
 // chunkSizes reads chunk(x, 2, dim=1), torch.chunk: pieces of
@@ -793,6 +789,12 @@ func chunkSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
 	}
 	n := x.Shape[ax]
 	size := (n + chunks - 1) / chunks
+	return pieces(n, size)
+}
+
+// pieces are the sizes of n elements cut in pieces of size, the last one
+// smaller if size does not divide n.
+func pieces(n, size int) []int {
 	var sizes []int
 	for start := 0; start < n; start += size {
 		sizes = append(sizes, min(size, n-start))
