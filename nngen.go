@@ -126,6 +126,15 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		// An ONNX model's package has its weights: its tests start there.
 		Pretrained: weights != nil,
 	}
+	// The Predictor's code: the same network planned for inference.
+	infer, _, err := Load(filename, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := passes.Run(infer, passes.Options{Infer: true, NoFuse: opts.NoFuse, Verify: true}); err != nil {
+		return nil, err
+	}
+	cfg.Infer = infer
 	files, err := codegen.Generate(g, cfg)
 	if err == nil && opts.CUDA {
 		var gpu []codegen.File

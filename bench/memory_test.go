@@ -168,7 +168,7 @@ type structBytes struct {
 	hyperNames  []string
 	slots       int // slotN arrays
 	slotLens    []int
-	workHeaders int // slice headers and pointers to the workspaces
+	workHeaders int // slice headers and pointers to the workspaces, and the mode (eval)
 	padding     int // alignment gaps
 }
 
@@ -202,7 +202,7 @@ func breakDown(t *testing.T, m any) structBytes {
 		case f.IsExported() && (f.Type.Kind() == reflect.Float32 || f.Type.Kind() == reflect.Float64):
 			s.hyper += size
 			s.hyperNames = append(s.hyperNames, f.Name)
-		case f.Name == "gemmWork" || f.Name == "pool":
+		case f.Name == "gemmWork" || f.Name == "pool" || f.Name == "eval":
 			s.workHeaders += size
 		default:
 			t.Errorf("%s: field %s (%s) is none of parameter, gradient, hyperparameter, slot or workspace", typ, f.Name, f.Type)

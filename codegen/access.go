@@ -20,7 +20,49 @@ type generator struct {
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
-	err    error
+	// predictor is set while emitting a Predictor's methods: their
+	// receiver p holds the scratch memory and the GEMM workspace, and
+	// p.m the parameters; its GEMMs run on the calling goroutine alone.
+	predictor bool
+	// readsModel is set when the code emitted since it was cleared reads
+	// the model (a Predictor's code then starts with m := p.m).
+	readsModel bool
+	err        error
+}
+
+// self is the receiver of the methods being emitted: m, or p for a
+// Predictor.
+func (gen *generator) self() *jen.Statement {
+	if gen.predictor {
+		return jen.Id("p")
+	}
+	return jen.Id("m")
+}
+
+// model is the Model whose parameters the code reads: m (a Predictor's
+// code declares it, see body).
+func (gen *generator) model() *jen.Statement {
+	gen.readsModel = true
+	return jen.Id("m")
+}
+
+// body is the code that emit returns, for a method of the receiver: a
+// Predictor's starts with m := p.m when it reads the model.
+func (gen *generator) body(emit func() []jen.Code) []jen.Code {
+	gen.readsModel = false
+	code := emit()
+	if gen.predictor && gen.readsModel {
+		code = append([]jen.Code{jen.Id("m").Op(":=").Id("p").Dot("m")}, code...)
+	}
+	return code
+}
+
+// receiver declares the receiver of the methods being emitted.
+func (gen *generator) receiver() *jen.Statement {
+	if gen.predictor {
+		return jen.Id("p").Op("*").Id("Predictor")
+	}
+	return jen.Id("m").Op("*").Id("Model")
 }
 
 func newGenerator(g *ir.Graph, pkg string) *generator {
@@ -129,17 +171,17 @@ func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
 		}
 		return indexed(jen.Id(gen.args[v]), idx)
 	case ir.InParam:
-		return indexed(jen.Id("m").Dot(paramField(s.Param)), idx)
+		return indexed(gen.model().Dot(paramField(s.Param)), idx)
 	case ir.InGrad:
-		return indexed(jen.Id("m").Dot(gradField(s.Param)), idx)
+		return indexed(gen.model().Dot(gradField(s.Param)), idx)
 	case ir.InState:
-		return indexed(jen.Id("m").Dot(stateField(s.Param)), idx)
+		return indexed(gen.model().Dot(stateField(s.Param)), idx)
 	case ir.InHyper:
-		return jen.Id("m").Dot(GoName(v.Name))
+		return gen.model().Dot(GoName(v.Name))
 	case ir.InConst:
 		return gen.lit(v.Value)
 	case ir.InSlot:
-		return jen.Id("m").Dot(slotField(s.Slot)).Index(flatIndex(v.Shape, idx))
+		return gen.self().Dot(slotField(s.Slot)).Index(flatIndex(v.Shape, idx))
 	}
 	gen.fail(fmt.Errorf("codegen: %s has no storage", v))
 	return jen.Null()
@@ -165,7 +207,7 @@ func (gen *generator) rowAt(v *ir.Value, lead []index) *jen.Statement {
 		if !slices.ContainsFunc(lead, func(ix index) bool { return ix.name != "" }) {
 			end = flatIndex(v.Shape, append(slices.Clone(lead), index{value: width})) // a constant row: unrolled, or the only one
 		}
-		return jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
+		return gen.self().Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
 	}
 	gen.fail(fmt.Errorf("codegen: %s has no rows", v.LongString()))
 	return jen.Null()

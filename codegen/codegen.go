@@ -36,6 +36,11 @@ type Config struct {
 	// weights, see Pretrained): the gradient test starts from them, as
 	// parameters outside a layer start at zero in New.
 	Pretrained bool
+	// Infer is the same network planned for inference only (the passes run
+	// with Infer), from which the package's Predictor is generated: Forward
+	// with scratch memory of its own on a Model's parameters. nil: no
+	// Predictor.
+	Infer *ir.Graph
 }
 
 // File is one generated file.
@@ -81,7 +86,13 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	if gen.usesPool() {
 		gen.genClose(f)
 	}
+	gen.genModes(f)
 	gen.genParams(f)
+	if cfg.Infer != nil {
+		if err := genPredictor(f, cfg.Infer, cfg.Package); err != nil {
+			return nil, err
+		}
+	}
 	if gen.err != nil {
 		return nil, gen.err
 	}

@@ -249,11 +249,15 @@ func api(pkg *types.Package) map[string]string {
 			out[name] = types.TypeString(fn.Type(), qualify)
 		}
 	}
-	model := scope.Lookup("Model").Type()
-	methods := types.NewMethodSet(types.NewPointer(model))
-	for m := range methods.Methods() {
-		if m.Obj().Exported() {
-			out["(*Model)."+m.Obj().Name()] = types.TypeString(m.Type(), qualify)
+	for _, typ := range []string{"Model", "Predictor"} {
+		obj := scope.Lookup(typ)
+		if obj == nil {
+			continue
+		}
+		for m := range types.NewMethodSet(types.NewPointer(obj.Type())).Methods() {
+			if m.Obj().Exported() {
+				out["(*"+typ+")."+m.Obj().Name()] = types.TypeString(m.Type(), qualify)
+			}
 		}
 	}
 	return out
@@ -312,6 +316,10 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).ResetOptimizer": "func()",
 		"(*Model).Params":         "func() []nnrt.Param[float64]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
+		"(*Model).LoadParams":     "func(src *Model)",
+		"(*Model).Train":          "func()",
+		"(*Model).Eval":           "func()",
+		"(*Model).Training":       "func() bool",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	diff(t, "constant", constants(pkg), map[string]string{"Inputs": "4", "Outputs": "3", "Batch": "8"})
@@ -326,6 +334,7 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"Layer2BiasGrad":   "[3]float64",
 		"LR":               "float64",
 		"WeightDecay":      "float64",
+		"eval":             "bool",
 	}
 	// Every slot the plan made is a field of the planned size.
 	for i, s := range g.Slots {
@@ -356,6 +365,10 @@ func TestGenerateTrainingUnbatched(t *testing.T) {
 		"(*Model).ResetOptimizer": "func()",
 		"(*Model).Params":         "func() []nnrt.Param[float32]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float32], bool)",
+		"(*Model).LoadParams":     "func(src *Model)",
+		"(*Model).Train":          "func()",
+		"(*Model).Eval":           "func()",
+		"(*Model).Training":       "func() bool",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// One sample at a time: no Batch constant.
@@ -366,10 +379,13 @@ func TestGenerateInferenceOnly(t *testing.T) {
 	g := planned(t, passes.Options{Infer: true}, ir.F64, 8, false, 4, 5, 3)
 	src, pkg := generate(t, g)
 	wantAPI := map[string]string{
-		"New":              "func(seed uint64) *Model",
-		"(*Model).Forward": "func(x *[8][4]float64, y *[8][3]float64)",
-		"(*Model).Params":  "func() []nnrt.Param[float64]",
-		"(*Model).Param":   "func(name string) (nnrt.Param[float64], bool)",
+		"New":                 "func(seed uint64) *Model",
+		"(*Model).Forward":    "func(x *[8][4]float64, y *[8][3]float64)",
+		"(*Model).Params":     "func() []nnrt.Param[float64]",
+		"(*Model).Param":      "func(name string) (nnrt.Param[float64], bool)",
+		"(*Model).LoadParams": "func(src *Model)",
+		"(*Model).Eval":       "func()",
+		"(*Model).Training":   "func() bool",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// Parameters and scratch slots only: no gradients, no optimizer settings.
@@ -685,5 +701,42 @@ func TestArgumentNames(t *testing.T) {
 		if got := codegen.ArgName(name); got != want {
 			t.Errorf("argName(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A package generated with the inference plan (Config.Infer) has a
+// Predictor: its own slots, the inference plan's, and the model's
+// parameters through m.
+func TestGeneratePredictor(t *testing.T) {
+	g := planned(t, passes.Options{}, ir.F32, 8, false, 4, 5, 3)
+	infer := planned(t, passes.Options{Infer: true}, ir.F32, 8, false, 4, 5, 3)
+	cfg := config
+	cfg.Infer = infer
+	files := generateFiles(t, g, cfg, "model.nn.go")
+	src, pkg := string(files[0].Data), typecheck(t, files[0].Data)
+	api := api(pkg)
+	for name, want := range map[string]string{
+		"(*Model).NewPredictor": "func() *Predictor",
+		"(*Predictor).Forward":  "func(x *[8][4]float32, y *[8][3]float32)",
+	} {
+		if api[name] != want {
+			t.Errorf("%s is %q, want %q", name, api[name], want)
+		}
+	}
+	for _, line := range []string{
+		"type Predictor struct {\n\tm     *Model",
+		"func (p *Predictor) forward(x *[8][4]float32) {\n\tm := p.m\n",
+		"m.Layer1Weight[", "p.slot0[",
+	} {
+		if !strings.Contains(src, line) {
+			t.Errorf("the generated code lacks %q", line)
+		}
+	}
+	if len(infer.Slots) == 0 || strings.Count(src, "\tslot0 ") != 2 {
+		t.Errorf("want slot0 in Model and in Predictor:\n%s", src)
+	}
+	cfg.Infer = planned(t, passes.Options{}, ir.F32, 8, false, 4, 5, 3)
+	if _, err := codegen.Generate(g, cfg); err == nil || !strings.Contains(err.Error(), "has a loss") {
+		t.Errorf("a predictor from a training plan: %v", err)
 	}
 }

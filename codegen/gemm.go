@@ -22,12 +22,17 @@ const poolMin = 1 << 21
 // usesPool reports whether any GEMM is big enough for the pool.
 func (gen *generator) usesPool() bool {
 	for _, v := range gen.g.Values {
-		if m, n, k, ok := gemmShape(v); ok && m*n*k >= poolMin {
+		if m, n, k, ok := gemmShape(v); ok && gen.pooled(m, n, k) {
 			return true
 		}
 	}
 	return false
 }
+
+// pooled reports whether an m×n×k GEMM runs on the model's pool: a big one,
+// unless a Predictor runs it (predictors run side by side on goroutines
+// of their own, each GEMM on one core).
+func (gen *generator) pooled(m, n, k int) bool { return m*n*k >= poolMin && !gen.predictor }
 
 // gemmShape is the m×n×k of a value's product, and whether it is one.
 func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
@@ -64,13 +69,17 @@ func (gen *generator) usesGemm() bool {
 // model runs, or over each worker's share of it on the pool.
 func (gen *generator) gemmWork() *jen.Statement {
 	var sizes []jen.Code
+	type product struct{ m, n, k int } // each size once
+	seen := map[product]bool{}
 	for _, v := range gen.g.Values {
 		m, n, k, ok := gemmShape(v)
-		switch {
-		case !ok:
-		case m*n*k >= poolMin: // a share of it, on each of the pool's workers
+		if !ok || seen[product{m, n, k}] {
+			continue
+		}
+		seen[product{m, n, k}] = true
+		if gen.pooled(m, n, k) { // a share of it, on each of the pool's workers
 			sizes = append(sizes, kernel(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
-		default: // on this goroutine, with share 0's workspace when there is a pool
+		} else { // on this goroutine, with share 0's workspace when there is a pool
 			sizes = append(sizes, kernel(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		}
 	}
@@ -85,7 +94,7 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 	s := v.Storage
 	switch s.Kind {
 	case ir.InSlot:
-		return jen.Id("m").Dot(slotField(s.Slot)).Index(jen.Op(":").Lit(v.Shape.Size()))
+		return gen.self().Dot(slotField(s.Slot)).Index(jen.Op(":").Lit(v.Shape.Size()))
 	case ir.InParam:
 		return gen.flat(paramField(s.Param), s.Param.Shape)
 	case ir.InGrad:
@@ -118,17 +127,17 @@ func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) 
 		gen.flatValue(b), jen.Lit(b.Shape[len(b.Shape)-1]),
 		gen.flatValue(c), jen.Lit(n), jen.False(),
 	}
-	if m*n*k >= poolMin {
+	if gen.pooled(m, n, k) {
 		return jen.Id("m").Dot("pool").Dot(gen.suffixed("Gemm")).Call(args...)
 	}
-	return kernel(gen.suffixed("Gemm"), append(args, jen.Id("m").Dot("gemmWork"))...)
+	return kernel(gen.suffixed("Gemm"), append(args, gen.self().Dot("gemmWork"))...)
 }
 
 // genClose emits Close, which stops the model's pool of workers.
 func (gen *generator) genClose(f *jen.File) {
 	f.Comment("Close stops the goroutines that split the large layers across cores. The model")
 	f.Comment("must not be used after. Without Close they stop once the model is garbage.")
-	f.Func().Params(receiver()).Id("Close").Params().Block(jen.Id("m").Dot("pool").Dot("Close").Call())
+	f.Func().Params(gen.receiver()).Id("Close").Params().Block(jen.Id("m").Dot("pool").Dot("Close").Call())
 }
 
 // genLinearGemm: z = x·wᵀ by the kernel, then one pass adding the bias and

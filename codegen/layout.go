@@ -105,6 +105,10 @@ func (gen *generator) modelFields() []modelField {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "pool", typ: jen.Op("*").Qual(kernelsPath, "Pool"),
 			comment: "splits the large GEMMs across GOMAXPROCS cores", size: 8, align: 8})
 	}
+	if gen.g.Loss != nil {
+		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "eval", typ: jen.Bool(),
+			comment: "evaluation mode (Eval); false: training mode, as a new PyTorch module starts", size: 1, align: 1})
+	}
 	for i, s := range gen.g.Slots {
 		names := make([]string, len(s.Values))
 		slot := numbers(slotKind, slotField(i), jen.Index(jen.Lit(s.Size)).Add(gen.elem()), s.Size, gen.g.DType, "")

@@ -11,8 +11,6 @@ import (
 	"github.com/nngen/nngen/ir"
 )
 
-func receiver() *jen.Statement { return jen.Id("m").Op("*").Id("Model") }
-
 // chunk is how many values' code one method holds. Go's compiler slows
 // down more than linearly with a function's size, so a network of
 // thousands of layers compiles in reasonable time only when its phases
@@ -31,11 +29,13 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 		}
 	}
 	emit := func(vs []*ir.Value) []jen.Code {
-		var code []jen.Code
-		for _, v := range vs {
-			code = append(code, gen.genValue(v)...)
-		}
-		return code
+		return gen.body(func() []jen.Code {
+			var code []jen.Code
+			for _, v := range vs {
+				code = append(code, gen.genValue(v)...)
+			}
+			return code
+		})
 	}
 	if len(values) <= chunk {
 		return emit(values)
@@ -44,8 +44,8 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 	for i := 0; i*chunk < len(values); i++ {
 		name := method + strconv.Itoa(i)
 		part := values[i*chunk : min((i+1)*chunk, len(values))]
-		f.Func().Params(receiver()).Id(name).Params(params...).Block(emit(part)...)
-		calls = append(calls, jen.Id("m").Dot(name).Call(args...))
+		f.Func().Params(gen.receiver()).Id(name).Params(params...).Block(emit(part)...)
+		calls = append(calls, gen.self().Dot(name).Call(args...))
 	}
 	return calls
 }
@@ -344,26 +344,34 @@ func (gen *generator) genForward(f *jen.File) {
 	in, outs := gen.dataArgs(), gen.outputArgs()
 	inParams := gen.params(in)
 	body := gen.phase(f, "forward", inParams, ids(in), ir.Forward)
-	f.Comment("forward computes every forward value into the model's memory.")
-	f.Func().Params(receiver()).Id("forward").Params(inParams...).Block(body...)
-
-	code := []jen.Code{jen.Id("m").Dot("forward").Call(ids(in)...)}
-	if classicAPI(gen.g) {
-		y := outs[0].v
-		if vectorized(y) {
-			code = append(code, gen.outputCopy(y))
-		} else {
-			code = append(code, gen.copyLoops("y", y)...)
-		}
-		f.Comment("Forward computes the network's output y for the input x.")
+	if gen.predictor {
+		f.Comment("forward computes every forward value into the predictor's memory.")
 	} else {
+		f.Comment("forward computes every forward value into the model's memory.")
+	}
+	f.Func().Params(gen.receiver()).Id("forward").Params(inParams...).Block(body...)
+
+	code := gen.body(func() []jen.Code {
+		code := []jen.Code{gen.self().Dot("forward").Call(ids(in)...)}
+		if classicAPI(gen.g) {
+			y := outs[0].v
+			if vectorized(y) {
+				return append(code, gen.outputCopy(y))
+			}
+			return append(code, gen.copyLoops("y", y)...)
+		}
 		for _, o := range outs {
 			code = append(code, gen.copyOut(o)...)
 		}
+		return code
+	})
+	if classicAPI(gen.g) {
+		f.Comment("Forward computes the network's output y for the input x.")
+	} else {
 		comment(f, fmt.Sprintf("Forward runs the network on the %s %s and writes its %s into %s. %s",
 			plural("input", len(in)), list(in), plural("output", len(outs)), list(outs), gen.argumentsComment()))
 	}
-	f.Func().Params(receiver()).Id("Forward").Params(gen.params(slices.Concat(in, outs))...).Block(code...)
+	f.Func().Params(gen.receiver()).Id("Forward").Params(gen.params(slices.Concat(in, outs))...).Block(code...)
 }
 
 // copyLoops copies output value y into the caller's array name element by
@@ -424,7 +432,7 @@ func (gen *generator) genBackward(f *jen.File) {
 		comment(f, fmt.Sprintf("Backward runs the network on %s, returns the loss %s and sets the gradient of that loss for every parameter (the ...Grad fields). It overwrites the previous gradients, as PyTorch's zero_grad followed by backward.",
 			list(in), gen.lossString(gen.g.Loss)))
 	}
-	f.Func().Params(receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(body...)
+	f.Func().Params(gen.receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(body...)
 }
 
 // genStep emits Step, the optimizer's update from the current gradients.
@@ -436,7 +444,7 @@ func (gen *generator) genStep(f *jen.File) {
 		body = gen.phase(f, "step", nil, nil, ir.Update)
 	}
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
-	f.Func().Params(receiver()).Id("Step").Params().Block(body...)
+	f.Func().Params(gen.receiver()).Id("Step").Params().Block(body...)
 }
 
 // plainSGD returns one of the updates when every update is SGD without
@@ -512,7 +520,7 @@ func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
 func (gen *generator) genTrainStep(f *jen.File) {
 	all := slices.Concat(gen.dataArgs(), gen.targetArgs())
 	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
-	f.Func().Params(receiver()).Id("TrainStep").Params(gen.params(all)...).Add(gen.elem()).Block(
+	f.Func().Params(gen.receiver()).Id("TrainStep").Params(gen.params(all)...).Add(gen.elem()).Block(
 		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(ids(all)...),
 		jen.Id("m").Dot("Step").Call(),
 		jen.Return(jen.Id("loss")),

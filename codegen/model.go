@@ -44,7 +44,8 @@ func (gen *generator) genModel(f *jen.File) {
 		fields = append(fields, jen.Id(mf.name).Add(mf.typ).Comment(mf.comment))
 	}
 	f.Comment(fmt.Sprintf("Model is the network %s: its parameters and everything its methods need,", gen.g.Name))
-	f.Comment("so that no method allocates. A Model is not safe for concurrent use.")
+	f.Comment("so that no method allocates. A Model is not safe for concurrent use; its predictors")
+	f.Comment("(NewPredictor) run Forward on its parameters from many goroutines at once.")
 	f.Type().Id("Model").Struct(fields...)
 }
 
@@ -147,9 +148,9 @@ func (gen *generator) fanIns() map[*ir.Value]int {
 // flat is a row-major slice over the model's array field of the given shape.
 func (gen *generator) flat(field string, shape ir.Shape) *jen.Statement {
 	if len(shape) == 1 {
-		return jen.Id("m").Dot(field).Index(jen.Op(":"))
+		return gen.model().Dot(field).Index(jen.Op(":"))
 	}
-	first := jen.Op("&").Id("m").Dot(field)
+	first := jen.Op("&").Add(gen.model()).Dot(field)
 	for range shape {
 		first = first.Index(jen.Lit(0))
 	}
@@ -169,7 +170,7 @@ func (gen *generator) genResetOptimizer(f *jen.File) {
 	}
 	f.Comment("ResetOptimizer clears the optimizer's state (step count, momentum, moments),")
 	f.Comment("as creating a new optimizer does in PyTorch. Parameters are kept.")
-	f.Func().Params(receiver()).Id("ResetOptimizer").Params().Block(body...)
+	f.Func().Params(gen.receiver()).Id("ResetOptimizer").Params().Block(body...)
 }
 
 // genParams emits Params, the state_dict view of the model.
@@ -201,4 +202,36 @@ func (gen *generator) genParams(f *jen.File) {
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Param").Params(jen.Id("name").String()).Params(paramType, jen.Bool()).Block(
 		jen.Return(jen.Qual(nnrtPath, "Lookup").Call(jen.Id("m").Dot("Params").Call(), jen.Id("name"))),
 	)
+	var copies []jen.Code
+	for _, p := range gen.g.Params() {
+		copies = append(copies, jen.Id("m").Dot(paramField(p)).Op("=").Id("src").Dot(paramField(p)))
+	}
+	f.Comment("LoadParams sets m's parameters to src's, as PyTorch's m.load_state_dict(src.state_dict()):")
+	f.Comment("gradients, optimizer state and settings stay m's. With it a server publishes the weights")
+	f.Comment("that another model trains: copy them into a model no one trains, between two steps,")
+	f.Comment("and predict with that one (see Predictor).")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("LoadParams").Params(jen.Id("src").Op("*").Id("Model")).Block(copies...)
+}
+
+// genModes emits PyTorch's modes: Train and Eval set them, Training
+// reports it. New returns a model in training mode, as torch.nn.Module
+// starts; an inference-only package is always in evaluation mode. The
+// ops that behave differently in the two (dropout, batch norm) read it.
+func (gen *generator) genModes(f *jen.File) {
+	if gen.g.Loss == nil {
+		f.Comment("Eval does nothing: an inference-only model is always in evaluation mode, as PyTorch's")
+		f.Comment("module.eval() puts it. It is here so that code written for a trainable package compiles.")
+		f.Func().Params(gen.receiver()).Id("Eval").Params().Block()
+		f.Comment("Training reports false: an inference-only model is always in evaluation mode.")
+		f.Func().Params(gen.receiver()).Id("Training").Params().Bool().Block(jen.Return(jen.False()))
+		return
+	}
+	f.Comment("Train puts the model in training mode, as PyTorch's module.train(): New returns a")
+	f.Comment("model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.")
+	f.Func().Params(gen.receiver()).Id("Train").Params().Block(jen.Id("m").Dot("eval").Op("=").False())
+	f.Comment("Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.")
+	f.Comment("A Predictor always runs in evaluation mode.")
+	f.Func().Params(gen.receiver()).Id("Eval").Params().Block(jen.Id("m").Dot("eval").Op("=").True())
+	f.Comment("Training reports whether the model is in training mode, as PyTorch's module.training.")
+	f.Func().Params(gen.receiver()).Id("Training").Params().Bool().Block(jen.Return(jen.Op("!").Id("m").Dot("eval")))
 }

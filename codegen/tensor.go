@@ -256,7 +256,7 @@ func (gen *generator) span(v *ir.Value, lead []index) *jen.Statement {
 		end = jen.Lit(constIndex(v.Shape, at) + width)
 	}
 	if v.Storage.Kind == ir.InSlot {
-		return jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
+		return gen.self().Dot(slotField(v.Storage.Slot)).Index(start.Op(":").Add(end))
 	}
 	return gen.flatValue(v).Index(start.Op(":").Add(end))
 }

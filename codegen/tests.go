@@ -35,7 +35,11 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 	check := func(method string, args ...jen.Code) jen.Code {
 		return jen.Line().Lit(method).Op(":").Func().Params().Block(jen.Id("m").Dot(method).Call(args...))
 	}
+	predictor := cfg.Infer != nil
 	checks := []jen.Code{check("Forward", h.forward...)}
+	if predictor {
+		checks = append(checks, jen.Line().Lit("Predictor.Forward").Op(":").Func().Params().Block(jen.Id("p").Dot("Forward").Call(h.forward...)))
+	}
 	if train {
 		checks = append(checks, check("Backward", h.backward...))
 	}
@@ -46,6 +50,11 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 	f.Comment("TestNoAllocations checks that the generated methods never allocate.")
 	f.Func().Id("TestNoAllocations").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		jen.Do(func(s *jen.Statement) {
+			if predictor {
+				s.Id("p").Op(":=").Id("m").Dot("NewPredictor").Call()
+			}
+		}),
 		h.sample(sampleAll),
 		jen.Id("checks").Op(":=").Map(jen.String()).Func().Params().Values(checks...),
 		jen.For(jen.List(jen.Id("name"), jen.Id("f")).Op(":=").Range().Id("checks")).Block(
@@ -61,6 +70,9 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 		jen.Id("b").Dot("ReportAllocs").Call(),
 		jen.For(jen.Id("b").Dot("Loop").Call()).Block(jen.Id("m").Dot("Forward").Call(h.forward...)),
 	)
+	if predictor {
+		gen.testPredictor(f, h, newModel)
+	}
 	if step {
 		f.Line()
 		f.Func().Id("BenchmarkTrainStep").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
@@ -83,6 +95,10 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 type harness struct {
 	sample            func(sampleUse) jen.Code // declares the sample's variables
 	forward, backward []jen.Code
+	// output declares a variable name that holds Forward's outputs (after a
+	// sampleInput sample), and returns Forward's arguments that write
+	// into it; two such variables compare with ==.
+	output func(name string) (decl jen.Code, forward []jen.Code)
 }
 
 // sampleUse says which variables of a sample a function declares.
@@ -92,6 +108,7 @@ const (
 	sampleTrain   sampleUse = iota // the input and target, for Backward
 	sampleForward                  // the input and the output, for Forward
 	sampleAll                      // all three
+	sampleInput                    // the input alone
 )
 
 // classicHarness writes nngenSample for the classic API (see classicAPI):
@@ -130,15 +147,18 @@ func (gen *generator) classicHarness(f *jen.File) harness {
 	h.sample = func(use sampleUse) jen.Code {
 		code := jen.Id("x").Op(":=").Id("nngenSample").Call()
 		switch {
-		case train && use == sampleForward:
+		case train && (use == sampleForward || use == sampleInput):
 			code = jen.List(jen.Id("x"), jen.Id("_")).Op(":=").Id("nngenSample").Call()
 		case train:
 			code = jen.List(jen.Id("x"), jen.Id("target")).Op(":=").Id("nngenSample").Call()
 		}
-		if use == sampleTrain {
+		if use == sampleTrain || use == sampleInput {
 			return code
 		}
 		return code.Line().Var().Id("y").Add(gen.apiArray(y))
+	}
+	h.output = func(name string) (jen.Code, []jen.Code) {
+		return jen.Var().Id(name).Add(gen.apiArray(y)), []jen.Code{jen.Op("&").Id("x"), jen.Op("&").Id(name)}
 	}
 	return h
 }
@@ -148,10 +168,10 @@ func (gen *generator) classicHarness(f *jen.File) harness {
 // inputs and targets.
 func (gen *generator) generalHarness(f *jen.File) harness {
 	in, targets, outs := gen.dataArgs(), gen.targetArgs(), gen.outputArgs()
-	refs := func(args []argument) []jen.Code {
+	refs := func(base string, args []argument) []jen.Code {
 		var refs []jen.Code
 		for _, a := range args {
-			ref := jen.Id("args").Dot(a.name)
+			ref := jen.Id(base).Dot(a.name)
 			if gen.argPointer(a) {
 				ref = jen.Op("&").Add(ref)
 			}
@@ -191,8 +211,11 @@ func (gen *generator) generalHarness(f *jen.File) harness {
 	f.Func().Id("nngenSample").Params().Params(jen.Id("args").Id("nngenArgs")).Block(fill...)
 	return harness{
 		sample:   func(sampleUse) jen.Code { return jen.Id("args").Op(":=").Id("nngenSample").Call() },
-		forward:  refs(slices.Concat(in, outs)),
-		backward: refs(slices.Concat(in, targets)),
+		forward:  refs("args", slices.Concat(in, outs)),
+		backward: refs("args", slices.Concat(in, targets)),
+		output: func(name string) (jen.Code, []jen.Code) {
+			return jen.Id(name).Op(":=").Id("args"), refs(name, slices.Concat(in, outs))
+		},
 	}
 }
 
@@ -317,3 +340,52 @@ func (gen *generator) classes(t *ir.Value) int {
 }
 
 func goTypeName(d ir.DType) string { return goType(d).GoString() }
+
+// testPredictor writes TestPredictor, eight goroutines predicting at once
+// with predictors of one model, and BenchmarkPredict, predictions from
+// parallel goroutines.
+func (gen *generator) testPredictor(f *jen.File, h harness, newModel jen.Code) {
+	wantDecl, wantArgs := h.output("want")
+	gotDecl, gotArgs := h.output("got")
+	f.Line()
+	f.Comment("TestPredictor runs eight predictors of one model at once, from goroutines of")
+	f.Comment("their own: each must give what a predictor gives alone (go test -race checks that")
+	f.Comment("they share nothing but the weights, which they only read).")
+	f.Func().Id("TestPredictor").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("m").Op(":=").Add(newModel),
+		h.sample(sampleInput),
+		wantDecl,
+		jen.Id("m").Dot("NewPredictor").Call().Dot("Forward").Call(wantArgs...),
+		jen.Var().Id("wg").Qual("sync", "WaitGroup"),
+		jen.For(jen.Id("g").Op(":=").Range().Lit(8)).Block(
+			jen.Id("wg").Dot("Go").Call(jen.Func().Params().Block(
+				jen.Id("p").Op(":=").Id("m").Dot("NewPredictor").Call(),
+				jen.For(jen.Range().Lit(10)).Block(
+					gotDecl,
+					jen.Id("p").Dot("Forward").Call(gotArgs...),
+					jen.If(jen.Id("got").Op("!=").Id("want")).Block(
+						jen.Id("t").Dot("Errorf").Call(jen.Lit("goroutine %d: a predictor's output differs from a predictor's alone"), jen.Id("g")),
+						jen.Return(),
+					),
+				),
+			)),
+		),
+		jen.Id("wg").Dot("Wait").Call(),
+	)
+	_, benchArgs := h.output("out")
+	benchDecl, _ := h.output("out")
+	f.Line()
+	f.Comment("BenchmarkPredict runs Forward on predictors of one model from parallel")
+	f.Comment("goroutines, one predictor each: with -cpu 1,2,4, ns/op is the time per")
+	f.Comment("prediction of the whole machine.")
+	f.Func().Id("BenchmarkPredict").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		h.sample(sampleInput),
+		jen.Id("b").Dot("ReportAllocs").Call(),
+		jen.Id("b").Dot("RunParallel").Call(jen.Func().Params(jen.Id("pb").Op("*").Qual("testing", "PB")).Block(
+			jen.Id("p").Op(":=").Id("m").Dot("NewPredictor").Call(),
+			benchDecl,
+			jen.For(jen.Id("pb").Dot("Next").Call()).Block(jen.Id("p").Dot("Forward").Call(benchArgs...)),
+		)),
+	)
+}

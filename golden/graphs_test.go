@@ -198,6 +198,9 @@ func TestGraphs(t *testing.T) {
 				pkg   string
 				files func(pkg string) ([]codegen.File, error)
 				infer bool // an inference build, whatever the variant
+				// predictor: built by nngen.Build, so the package has a
+				// Predictor, whose outputs must be Forward's.
+				predictor bool
 			}
 			var builds []build
 			if !v.infer || inferCases[tr.Name] {
@@ -206,6 +209,7 @@ func TestGraphs(t *testing.T) {
 					files: func(pkg string) ([]codegen.File, error) {
 						return nngen.Build(tr.Name+".nn", []byte(tr.source(v.dtype)), nngen.Options{Package: pkg, NoFuse: v.noFuse, Infer: v.infer, Tests: true})
 					},
+					predictor: true,
 				})
 			}
 			if graph := handBuilt[tr.Name]; graph != nil && !v.noFuse && !v.infer { // the API, in each float type
@@ -248,7 +252,8 @@ func TestGraphs(t *testing.T) {
 							}
 							return nngen.Build(filepath.Base(path), model, opts)
 						},
-						infer: v.infer || !train,
+						infer:     v.infer || !train,
+						predictor: true,
 					})
 				}
 			}
@@ -273,7 +278,7 @@ func TestGraphs(t *testing.T) {
 				write(t, filepath.Join(dir, "testdata", "trace.json"), data)
 				var harness bytes.Buffer
 				if err := graphHarness.Execute(&harness, map[string]any{
-					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer,
+					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor,
 					"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 				}); err != nil {
 					t.Fatal(err)
@@ -616,7 +621,7 @@ import (
 	"math"
 	"os"
 	"reflect"
-{{- if not .Infer}}
+{{- if or (not .Infer) .Predictor}}
 	"slices"
 {{- end}}
 {{- if eq .Float "float64"}}
@@ -624,6 +629,9 @@ import (
 	"strconv"
 {{- end}}
 	"strings"
+{{- if .Predictor}}
+	"sync"
+{{- end}}
 	"testing"
 )
 
@@ -722,7 +730,7 @@ func numbers(v reflect.Value) []float {
 // arguments makes the arguments of m's method name from the tensors in
 // order, nil for one left zero (an output): a pointer to an array, or a
 // number by value.
-func arguments(t *testing.T, m *Model, name string, values [][]float64) []reflect.Value {
+func arguments(t *testing.T, m any, name string, values [][]float64) []reflect.Value {
 	t.Helper()
 	method := reflect.ValueOf(m).MethodByName(name)
 	if !method.IsValid() {
@@ -764,6 +772,33 @@ func forwardArgs(t *testing.T, m *Model, tr trace, st step) []reflect.Value {
 	return arguments(t, m, "Forward", append(tensors(t, "input", tr.Inputs, st.Inputs), make([][]float64, len(tr.Outputs))...))
 }
 
+{{if .Predictor}}
+// checkPredictor runs two Predictors of m on the step's inputs from two
+// goroutines at once: each must give PyTorch's outputs (the Predictor's
+// code is the inference plan's, whose sums may round differently from
+// the training plan's Forward), and the two the very same numbers.
+func checkPredictor(t *testing.T, m *Model, tr trace, st step, check func(what string, got []float, want []float64)) {
+	t.Helper()
+	var outs [2][]reflect.Value
+	var wg sync.WaitGroup
+	for g := range outs {
+		p := m.NewPredictor()
+		outs[g] = arguments(t, p, "Forward", append(tensors(t, "input", tr.Inputs, st.Inputs), make([][]float64, len(tr.Outputs))...))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reflect.ValueOf(p).MethodByName("Forward").Call(outs[g])
+		}()
+	}
+	wg.Wait()
+	for i, name := range tr.Outputs {
+		check("predictor output "+name, numbers(outs[0][len(tr.Inputs)+i]), flat(st.Outputs[name]))
+		if a, b := numbers(outs[0][len(tr.Inputs)+i]), numbers(outs[1][len(tr.Inputs)+i]); !slices.Equal(a, b) {
+			t.Errorf("two predictors of one model: output %s is %v and %v", name, a, b)
+		}
+	}
+}
+{{end}}
 // checkOutputs compares Forward's outputs in args with the step's.
 func checkOutputs(t *testing.T, tr trace, st step, args []reflect.Value, check func(what string, got []float, want []float64)) {
 	t.Helper()
@@ -894,8 +929,9 @@ func TestGraph(t *testing.T) {
 		args := forwardArgs(t, m, tr, st)
 		call(m, "Forward", args)
 		checkOutputs(t, tr, st, args, w.checker(t, s, 0))
-	}
-	t.Logf("{{.Package}}: %d steps, max error: output %.2g", len(tr.Steps), w["output"])
+{{if .Predictor}}		checkPredictor(t, m, tr, st, w.checker(t, s, 0))
+{{end}}	}
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g{{if .Predictor}}, predictor %.2g{{end}}", len(tr.Steps), w["output"]{{if .Predictor}}, w["predictor"]{{end}})
 }
 {{else}}
 func TestGraph(t *testing.T) {
@@ -940,7 +976,8 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 		args := forwardArgs(t, m, tr, st)
 		call(m, "Forward", args)
 		checkOutputs(t, tr, st, args, check)
-		backward := arguments(t, m, "Backward", slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
+{{if .Predictor}}		checkPredictor(t, m, tr, st, check)
+{{end}}		backward := arguments(t, m, "Backward", slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
 		loss := call(m, "Backward", backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
 		checkGrads(t, w, s, st, m)
@@ -948,8 +985,8 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 {{end}}		m.Step()
 		checkParams(st, m, check)
 	}
-	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g",
-		len(tr.Steps), w["output"], w["loss"], w["grad"], w["param"])
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g{{if .Predictor}}, predictor %.2g{{end}}",
+		len(tr.Steps), w["output"], w["loss"], w["grad"], w["param"]{{if .Predictor}}, w["predictor"]{{end}})
 }
 
 {{if eq .Float "float64"}}

@@ -341,17 +341,24 @@ func TestParity(t *testing.T) {
 		var y result
 		load(&x, flat(st.X))
 		m.Forward(&x, &y)
-		e := relErr(flatOut(&y), flat(st.Output))
-		worst = max(worst, e)
-		if !(e <= tolerance) {
-			t.Errorf("step %d: output: relative error %.3g", s, e)
+		var py result
+		m.NewPredictor().Forward(&x, &py)
+		for _, out := range []*result{&y, &py} {
+			e := relErr(flatOut(out), flat(st.Output))
+			worst = max(worst, e)
+			if !(e <= tolerance) {
+				t.Errorf("step %d: output (of %s): relative error %.3g", s, map[bool]string{true: "Forward", false: "a Predictor"}[out == &y], e)
+			}
 		}
 	}
-	t.Logf("{{.Package}}: %d steps, max error: output %.2g", len(tr.Steps), worst)
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g (Forward and a Predictor)", len(tr.Steps), worst)
 	var x sample
 	var y result
-	if n := testing.AllocsPerRun(100, func() { m.Forward(&x, &y) }); n != 0 {
-		t.Errorf("Forward allocates %v times per call", n)
+	p := m.NewPredictor()
+	for name, f := range map[string]func(){"Forward": func() { m.Forward(&x, &y) }, "Predictor.Forward": func() { p.Forward(&x, &y) }} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times per call", name, n)
+		}
 	}
 }
 {{else}}
@@ -387,10 +394,12 @@ func TestParity(t *testing.T) {
 		t.Error("a step with the learning rate restored changed nothing")
 	}
 
+	p := m.NewPredictor()
 	for name, f := range map[string]func(){
-		"Forward":  func() { m.Forward(&x, &y) },
-		"Backward": func() { m.Backward(&x, arg(&tt)) },
-		"Step":     func() { m.Step() },
+		"Forward":           func() { m.Forward(&x, &y) },
+		"Backward":          func() { m.Backward(&x, arg(&tt)) },
+		"Step":              func() { m.Step() },
+		"Predictor.Forward": func() { p.Forward(&x, &y) },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
@@ -421,6 +430,9 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 		loadTarget(&tgt, flat(st.Y))
 		m.Forward(&x, &y)
 		check("output", s, flatOut(&y), flat(st.Output))
+		var py result
+		m.NewPredictor().Forward(&x, &py)
+		check("predictor", s, flatOut(&py), flat(st.Output))
 		loss := m.Backward(&x, arg(&tgt))
 		check("loss", s, []float{loss}, []float64{st.Loss})
 		for _, p := range m.Params() {
@@ -432,8 +444,8 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 			check("param", s, p.Value, flat(st.ParamsAfter[p.Name]))
 		}
 	}
-	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g",
-		len(tr.Steps), worst["output"], worst["loss"], worst["grad"], worst["param"])
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g, predictor %.2g",
+		len(tr.Steps), worst["output"], worst["loss"], worst["grad"], worst["param"], worst["predictor"])
 }
 
 {{if eq .Float "float64"}}

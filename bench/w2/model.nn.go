@@ -21,7 +21,8 @@ const (
 )
 
 // Model is the network W2: its parameters and everything its methods need,
-// so that no method allocates. A Model is not safe for concurrent use.
+// so that no method allocates. A Model is not safe for concurrent use; its predictors
+// (NewPredictor) run Forward on its parameters from many goroutines at once.
 type Model struct {
 	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
 	LR          float32 // lr
@@ -40,6 +41,7 @@ type Model struct {
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [4096]float32 // h1
@@ -161,6 +163,23 @@ func (m *Model) Close() {
 	m.pool.Close()
 }
 
+// Train puts the model in training mode, as PyTorch's module.train(): New returns a
+// model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
+func (m *Model) Train() {
+	m.eval = false
+}
+
+// Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.
+// A Predictor always runs in evaluation mode.
+func (m *Model) Eval() {
+	m.eval = true
+}
+
+// Training reports whether the model is in training mode, as PyTorch's module.training.
+func (m *Model) Training() bool {
+	return !m.eval
+}
+
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
@@ -176,4 +195,60 @@ func (m *Model) Params() []nnrt.Param[float32] {
 // Param returns the parameter named name ("layer1.weight"), as in Params.
 func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
 	return nnrt.Lookup(m.Params(), name)
+}
+
+// LoadParams sets m's parameters to src's, as PyTorch's m.load_state_dict(src.state_dict()):
+// gradients, optimizer state and settings stay m's. With it a server publishes the weights
+// that another model trains: copy them into a model no one trains, between two steps,
+// and predict with that one (see Predictor).
+func (m *Model) LoadParams(src *Model) {
+	m.Fc1Weight = src.Fc1Weight
+	m.Fc1Bias = src.Fc1Bias
+	m.Fc2Weight = src.Fc2Weight
+	m.Fc2Bias = src.Fc2Bias
+}
+
+// Predictor runs the network's Forward on the parameters of a Model with scratch memory
+// of its own, in evaluation mode. Goroutines may each run a Predictor of the same Model
+// at once: they read its weights, none copies them. A Predictor itself is for one
+// goroutine at a time (keep one per goroutine, or a sync.Pool of them). Nothing may
+// change the Model's parameters while its predictors run: Step, TrainStep,
+// NewPretrained's loading and writes through Params do. To serve while training, train
+// another Model and make predictors of a copy of it, made between steps; the README's
+// "Serving" shows how.
+type Predictor struct {
+	m        *Model        // the parameters, read only
+	gemmWork []float32     // packed panels for the GEMM kernels
+	slot0    [4096]float32 // h1
+	slot1    [320]float32  // fc2
+}
+
+// NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
+// allocates; Forward does not.
+func (m *Model) NewPredictor() *Predictor {
+	return &Predictor{
+		gemmWork: make([]float32, max(kernels.GemmWork32(32, 128, 784), kernels.GemmWork32(32, 10, 128))),
+		m:        m,
+	}
+}
+
+// forward computes every forward value into the predictor's memory.
+func (p *Predictor) forward(x *[32][784]float32) {
+	m := p.m
+	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
+	{
+		kernels.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, p.slot0[:4096], 128, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:4096], m.Fc1Bias[:])
+	}
+	// fc2 = h1·fc2.weightᵀ + fc2.bias
+	{
+		kernels.Gemm32(false, true, 32, 10, 128, p.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, p.slot1[:320], 10, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:320], m.Fc2Bias[:])
+	}
+}
+
+// Forward computes the network's output y for the input x.
+func (p *Predictor) Forward(x *[32][784]float32, y *[32][10]float32) {
+	p.forward(x)
+	copy(unsafe.Slice(&y[0][0], 320), p.slot1[:320])
 }

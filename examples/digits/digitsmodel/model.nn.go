@@ -21,7 +21,8 @@ const (
 )
 
 // Model is the network Digits: its parameters and everything its methods need,
-// so that no method allocates. A Model is not safe for concurrent use.
+// so that no method allocates. A Model is not safe for concurrent use; its predictors
+// (NewPredictor) run Forward on its parameters from many goroutines at once.
 type Model struct {
 	// Settings of the adam optimizer, named as in PyTorch; change them between steps as schedules do.
 	LR          float32 // lr
@@ -53,6 +54,7 @@ type Model struct {
 	LogitsBiasExpAvgSq   [10]float32     // logits.bias.exp_avg_sq
 
 	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	eval     bool      // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [2048]float32 // act
@@ -229,6 +231,23 @@ func (m *Model) ResetOptimizer() {
 	m.LogitsBiasExpAvgSq = [10]float32{}
 }
 
+// Train puts the model in training mode, as PyTorch's module.train(): New returns a
+// model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
+func (m *Model) Train() {
+	m.eval = false
+}
+
+// Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.
+// A Predictor always runs in evaluation mode.
+func (m *Model) Eval() {
+	m.eval = true
+}
+
+// Training reports whether the model is in training mode, as PyTorch's module.training.
+func (m *Model) Training() bool {
+	return !m.eval
+}
+
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
@@ -244,4 +263,60 @@ func (m *Model) Params() []nnrt.Param[float32] {
 // Param returns the parameter named name ("layer1.weight"), as in Params.
 func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
 	return nnrt.Lookup(m.Params(), name)
+}
+
+// LoadParams sets m's parameters to src's, as PyTorch's m.load_state_dict(src.state_dict()):
+// gradients, optimizer state and settings stay m's. With it a server publishes the weights
+// that another model trains: copy them into a model no one trains, between two steps,
+// and predict with that one (see Predictor).
+func (m *Model) LoadParams(src *Model) {
+	m.HiddenWeight = src.HiddenWeight
+	m.HiddenBias = src.HiddenBias
+	m.LogitsWeight = src.LogitsWeight
+	m.LogitsBias = src.LogitsBias
+}
+
+// Predictor runs the network's Forward on the parameters of a Model with scratch memory
+// of its own, in evaluation mode. Goroutines may each run a Predictor of the same Model
+// at once: they read its weights, none copies them. A Predictor itself is for one
+// goroutine at a time (keep one per goroutine, or a sync.Pool of them). Nothing may
+// change the Model's parameters while its predictors run: Step, TrainStep,
+// NewPretrained's loading and writes through Params do. To serve while training, train
+// another Model and make predictors of a copy of it, made between steps; the README's
+// "Serving" shows how.
+type Predictor struct {
+	m        *Model        // the parameters, read only
+	gemmWork []float32     // packed panels for the GEMM kernels
+	slot0    [2048]float32 // act
+	slot1    [320]float32  // logits
+}
+
+// NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
+// allocates; Forward does not.
+func (m *Model) NewPredictor() *Predictor {
+	return &Predictor{
+		gemmWork: make([]float32, max(kernels.GemmWork32(32, 64, 64), kernels.GemmWork32(32, 10, 64))),
+		m:        m,
+	}
+}
+
+// forward computes every forward value into the predictor's memory.
+func (p *Predictor) forward(x *[32][64]float32) {
+	m := p.m
+	// act = relu(x·hidden.weightᵀ + hidden.bias)
+	{
+		kernels.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:2048], 64, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:2048], m.HiddenBias[:])
+	}
+	// logits = act·logits.weightᵀ + logits.bias
+	{
+		kernels.Gemm32(false, true, 32, 10, 64, p.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:320], 10, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:320], m.LogitsBias[:])
+	}
+}
+
+// Forward computes the network's output y for the input x.
+func (p *Predictor) Forward(x *[32][64]float32, y *[32][10]float32) {
+	p.forward(x)
+	copy(unsafe.Slice(&y[0][0], 320), p.slot1[:320])
 }

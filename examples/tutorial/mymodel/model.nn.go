@@ -19,7 +19,8 @@ const (
 )
 
 // Model is the network MyModel: its parameters and everything its methods need,
-// so that no method allocates. A Model is not safe for concurrent use.
+// so that no method allocates. A Model is not safe for concurrent use; its predictors
+// (NewPredictor) run Forward on its parameters from many goroutines at once.
 type Model struct {
 	// Settings of the sgd optimizer, named as in PyTorch; change them between steps as schedules do.
 	LR          float32 // lr
@@ -39,6 +40,8 @@ type Model struct {
 	Layer2BiasGrad   [7]float32    // d loss / d layer2.bias
 	Layer3WeightGrad [3][7]float32 // d loss / d layer3.weight
 	Layer3BiasGrad   [3]float32    // d loss / d layer3.bias
+
+	eval bool // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [5]float32 // h1
@@ -410,6 +413,23 @@ func (m *Model) TrainStep(x *[4]float32, target *[3]float32) float32 {
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
 
+// Train puts the model in training mode, as PyTorch's module.train(): New returns a
+// model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
+func (m *Model) Train() {
+	m.eval = false
+}
+
+// Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.
+// A Predictor always runs in evaluation mode.
+func (m *Model) Eval() {
+	m.eval = true
+}
+
+// Training reports whether the model is in training mode, as PyTorch's module.training.
+func (m *Model) Training() bool {
+	return !m.eval
+}
+
 // Params lists the parameters in PyTorch's state_dict order and naming. Each Value
 // (and Grad) aliases the model's array in row-major order: reading it reads the
 // parameter, writing it sets the parameter.
@@ -427,4 +447,121 @@ func (m *Model) Params() []nnrt.Param[float32] {
 // Param returns the parameter named name ("layer1.weight"), as in Params.
 func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
 	return nnrt.Lookup(m.Params(), name)
+}
+
+// LoadParams sets m's parameters to src's, as PyTorch's m.load_state_dict(src.state_dict()):
+// gradients, optimizer state and settings stay m's. With it a server publishes the weights
+// that another model trains: copy them into a model no one trains, between two steps,
+// and predict with that one (see Predictor).
+func (m *Model) LoadParams(src *Model) {
+	m.Layer1Weight = src.Layer1Weight
+	m.Layer1Bias = src.Layer1Bias
+	m.Layer2Weight = src.Layer2Weight
+	m.Layer2Bias = src.Layer2Bias
+	m.Layer3Weight = src.Layer3Weight
+	m.Layer3Bias = src.Layer3Bias
+}
+
+// Predictor runs the network's Forward on the parameters of a Model with scratch memory
+// of its own, in evaluation mode. Goroutines may each run a Predictor of the same Model
+// at once: they read its weights, none copies them. A Predictor itself is for one
+// goroutine at a time (keep one per goroutine, or a sync.Pool of them). Nothing may
+// change the Model's parameters while its predictors run: Step, TrainStep,
+// NewPretrained's loading and writes through Params do. To serve while training, train
+// another Model and make predictors of a copy of it, made between steps; the README's
+// "Serving" shows how.
+type Predictor struct {
+	m     *Model     // the parameters, read only
+	slot0 [5]float32 // h1, layer3
+	slot1 [7]float32 // h2
+}
+
+// NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
+// allocates; Forward does not.
+func (m *Model) NewPredictor() *Predictor {
+	return &Predictor{m: m}
+}
+
+// forward computes every forward value into the predictor's memory.
+func (p *Predictor) forward(x *[4]float32) {
+	m := p.m
+	// h1 = sigmoid(x·layer1.weightᵀ + layer1.bias)
+	{
+		{
+			s := m.Layer1Bias[0] + m.Layer1Weight[0][0]*x[0] + m.Layer1Weight[0][1]*x[1] + (m.Layer1Weight[0][2]*x[2] + m.Layer1Weight[0][3]*x[3])
+			p.slot0[0] = s
+		}
+		{
+			s := m.Layer1Bias[1] + m.Layer1Weight[1][0]*x[0] + m.Layer1Weight[1][1]*x[1] + (m.Layer1Weight[1][2]*x[2] + m.Layer1Weight[1][3]*x[3])
+			p.slot0[1] = s
+		}
+		{
+			s := m.Layer1Bias[2] + m.Layer1Weight[2][0]*x[0] + m.Layer1Weight[2][1]*x[1] + (m.Layer1Weight[2][2]*x[2] + m.Layer1Weight[2][3]*x[3])
+			p.slot0[2] = s
+		}
+		{
+			s := m.Layer1Bias[3] + m.Layer1Weight[3][0]*x[0] + m.Layer1Weight[3][1]*x[1] + (m.Layer1Weight[3][2]*x[2] + m.Layer1Weight[3][3]*x[3])
+			p.slot0[3] = s
+		}
+		{
+			s := m.Layer1Bias[4] + m.Layer1Weight[4][0]*x[0] + m.Layer1Weight[4][1]*x[1] + (m.Layer1Weight[4][2]*x[2] + m.Layer1Weight[4][3]*x[3])
+			p.slot0[4] = s
+		}
+		kernels.SigmoidInPlace32(p.slot0[:5])
+	}
+	// h2 = sigmoid(h1·layer2.weightᵀ + layer2.bias)
+	{
+		{
+			s := m.Layer2Bias[0] + m.Layer2Weight[0][0]*p.slot0[0] + m.Layer2Weight[0][1]*p.slot0[1] + (m.Layer2Weight[0][2]*p.slot0[2] + m.Layer2Weight[0][3]*p.slot0[3] + m.Layer2Weight[0][4]*p.slot0[4])
+			p.slot1[0] = s
+		}
+		{
+			s := m.Layer2Bias[1] + m.Layer2Weight[1][0]*p.slot0[0] + m.Layer2Weight[1][1]*p.slot0[1] + (m.Layer2Weight[1][2]*p.slot0[2] + m.Layer2Weight[1][3]*p.slot0[3] + m.Layer2Weight[1][4]*p.slot0[4])
+			p.slot1[1] = s
+		}
+		{
+			s := m.Layer2Bias[2] + m.Layer2Weight[2][0]*p.slot0[0] + m.Layer2Weight[2][1]*p.slot0[1] + (m.Layer2Weight[2][2]*p.slot0[2] + m.Layer2Weight[2][3]*p.slot0[3] + m.Layer2Weight[2][4]*p.slot0[4])
+			p.slot1[2] = s
+		}
+		{
+			s := m.Layer2Bias[3] + m.Layer2Weight[3][0]*p.slot0[0] + m.Layer2Weight[3][1]*p.slot0[1] + (m.Layer2Weight[3][2]*p.slot0[2] + m.Layer2Weight[3][3]*p.slot0[3] + m.Layer2Weight[3][4]*p.slot0[4])
+			p.slot1[3] = s
+		}
+		{
+			s := m.Layer2Bias[4] + m.Layer2Weight[4][0]*p.slot0[0] + m.Layer2Weight[4][1]*p.slot0[1] + (m.Layer2Weight[4][2]*p.slot0[2] + m.Layer2Weight[4][3]*p.slot0[3] + m.Layer2Weight[4][4]*p.slot0[4])
+			p.slot1[4] = s
+		}
+		{
+			s := m.Layer2Bias[5] + m.Layer2Weight[5][0]*p.slot0[0] + m.Layer2Weight[5][1]*p.slot0[1] + (m.Layer2Weight[5][2]*p.slot0[2] + m.Layer2Weight[5][3]*p.slot0[3] + m.Layer2Weight[5][4]*p.slot0[4])
+			p.slot1[5] = s
+		}
+		{
+			s := m.Layer2Bias[6] + m.Layer2Weight[6][0]*p.slot0[0] + m.Layer2Weight[6][1]*p.slot0[1] + (m.Layer2Weight[6][2]*p.slot0[2] + m.Layer2Weight[6][3]*p.slot0[3] + m.Layer2Weight[6][4]*p.slot0[4])
+			p.slot1[6] = s
+		}
+		kernels.SigmoidInPlace32(p.slot1[:7])
+	}
+	// layer3 = h2·layer3.weightᵀ + layer3.bias
+	{
+		{
+			s := m.Layer3Bias[0] + m.Layer3Weight[0][0]*p.slot1[0] + (m.Layer3Weight[0][1]*p.slot1[1] + m.Layer3Weight[0][2]*p.slot1[2]) + (m.Layer3Weight[0][3]*p.slot1[3] + m.Layer3Weight[0][4]*p.slot1[4] + (m.Layer3Weight[0][5]*p.slot1[5] + m.Layer3Weight[0][6]*p.slot1[6]))
+			p.slot0[0] = s
+		}
+		{
+			s := m.Layer3Bias[1] + m.Layer3Weight[1][0]*p.slot1[0] + (m.Layer3Weight[1][1]*p.slot1[1] + m.Layer3Weight[1][2]*p.slot1[2]) + (m.Layer3Weight[1][3]*p.slot1[3] + m.Layer3Weight[1][4]*p.slot1[4] + (m.Layer3Weight[1][5]*p.slot1[5] + m.Layer3Weight[1][6]*p.slot1[6]))
+			p.slot0[1] = s
+		}
+		{
+			s := m.Layer3Bias[2] + m.Layer3Weight[2][0]*p.slot1[0] + (m.Layer3Weight[2][1]*p.slot1[1] + m.Layer3Weight[2][2]*p.slot1[2]) + (m.Layer3Weight[2][3]*p.slot1[3] + m.Layer3Weight[2][4]*p.slot1[4] + (m.Layer3Weight[2][5]*p.slot1[5] + m.Layer3Weight[2][6]*p.slot1[6]))
+			p.slot0[2] = s
+		}
+	}
+}
+
+// Forward computes the network's output y for the input x.
+func (p *Predictor) Forward(x *[4]float32, y *[3]float32) {
+	p.forward(x)
+	y[0] = p.slot0[0]
+	y[1] = p.slot0[1]
+	y[2] = p.slot0[2]
 }
