@@ -16,6 +16,7 @@ import (
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/onnx"
 	"github.com/nngen/nngen/passes"
+	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/syntax"
 )
 
@@ -62,6 +63,12 @@ const (
 	// CUDADir is the subdirectory of the GPU package (Options.CUDA).
 	CUDADir = cudagen.Dir
 )
+
+// Kernels names the kernel set that generated packages run on this
+// machine ("avx512", "avx2" or "generic"), for nngen version. It is also
+// why the command imports runtime/kernels: go get -tool then records the
+// modules that generated code needs (cpuid) in the user's go.sum.
+func Kernels() string { return kernels.Active() }
 
 // PassNames lists the passes in the order they run, for -dump and graph.
 func PassNames() []string { return passes.PassNames() }

@@ -65,7 +65,7 @@ const usage = `nngen compiles a neural network described in a .nn file into a Go
 Usage:
 	nngen build [flags] model.nn   generate the package
 	nngen graph [flags] model.nn   print the network as Graphviz DOT
-	nngen version                  print nngen's version
+	nngen version                  print nngen's version and the kernel set generated code runs here
 
 Run "nngen build -h" for the build flags.
 `
@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "graph":
 		return graph(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "nngen", nngen.Version)
+		fmt.Fprintf(stdout, "nngen %s (generated code runs the %s kernels here)\n", nngen.Version, nngen.Kernels())
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

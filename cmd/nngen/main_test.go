@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -134,7 +135,7 @@ func TestDump(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	dir := t.TempDir()
-	if code, stdout, _ := runCmd(t, dir, "version"); code != 0 || !strings.HasPrefix(stdout, "nngen v") {
+	if code, stdout, _ := runCmd(t, dir, "version"); code != 0 || !regexp.MustCompile(`^nngen v\S+ \(generated code runs the (avx512|avx2|generic) kernels here\)\n$`).MatchString(stdout) {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}
 	for _, args := range [][]string{{}, {"bogus"}, {"build"}, {"build", "a.nn", "b.nn"}, {"build", "-pkg", "not-a-name", "a.nn"}} {
