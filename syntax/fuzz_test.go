@@ -19,6 +19,7 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte("network B\ninput x[4]\nh = linear(x, 2, bias=True)\ns = softmax(h, 0)\noutput s\nloss bce_with_logits(h, p)\n" +
 		"optimizer sgd(lr=0.1, momentum=0.9, dampening=0, nesterov=true, weight_decay=1e-4)\n"))
 	f.Add([]byte("network C\ninput x[4]\nh = linear(x, 2)\nk = leaky_relu(h, 0.3)\noutput k\nloss l1(k, t[2], reduction=mean)\noptimizer adam(betas=(0.5, 0.9))\n"))
+	f.Add([]byte("network S\nbatch 2\ninput x[8]\na, b = split(x, 4, dim=1)\nc, d, e = split(x, sizes=(2, 3, 3))\nf, g = chunk(x, 2)\nh = a * b + f - g + slice(cat(c, d, e, dim=1), start=0, end=4)\noutput h\nloss mse(h, t[4])\noptimizer sgd(lr=0.1)\n"))
 	for _, test := range errorTests {
 		f.Add([]byte(test.src))
 	}
