@@ -54,7 +54,7 @@ model.nn:9:8: split takes a size or sizes=(...), one of them: split(x, 4, dim=1)
 model.nn:10:17: chunk's count must be at least 1, found 0
 model.nn:11:27: a size must be at least 1, found 0
 model.nn:12:24: dim 3 is out of range for a tensor of 2 dimensions (from -2 to 1)
-model.nn:13:4: expected a name after ,, found "="
+model.nn:13:4: expected a name after the comma, found "="
 model.nn:15:7: add: shapes [2,4] and [2,3] do not broadcast: 4 against 3`,
 }, {
 	name: "undefined name, with a hint",

@@ -245,7 +245,7 @@ func (p *parser) statement() stmt {
 		s := assignStmt{name: first}
 		for p.err == nil && p.peek().is(",") {
 			p.next()
-			s.more = append(s.more, p.definition("a name after ,"))
+			s.more = append(s.more, p.definition("a name after the comma"))
 		}
 		p.expectPunct("=", "after the names "+first.text+", ... (as in a, b = split(x, 4, dim=1))")
 		s.value = p.expression("an op after =")
