@@ -121,8 +121,19 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 	if weights != nil {
 		ext = ".onnx"
 	}
+	// The Predictor's code: the same network planned for inference, which
+	// an inference-only build already is.
+	infer := g
+	if !opts.Infer {
+		infer = g.Clone()
+	}
 	if err := passes.Run(g, passes.Options{Infer: opts.Infer, NoFuse: opts.NoFuse, Verify: true, Dump: opts.Dump}); err != nil {
 		return nil, err
+	}
+	if infer != g {
+		if err := passes.Run(infer, passes.Options{Infer: true, NoFuse: opts.NoFuse, Verify: true}); err != nil {
+			return nil, err
+		}
 	}
 	base := filepath.Base(filename)
 	cfg := codegen.Config{
@@ -132,16 +143,8 @@ func Build(filename string, src []byte, opts Options) ([]codegen.File, error) {
 		Tests:   opts.Tests,
 		// An ONNX model's package has its weights: its tests start there.
 		Pretrained: weights != nil,
+		Infer:      infer,
 	}
-	// The Predictor's code: the same network planned for inference.
-	infer, _, err := Load(filename, src, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := passes.Run(infer, passes.Options{Infer: true, NoFuse: opts.NoFuse, Verify: true}); err != nil {
-		return nil, err
-	}
-	cfg.Infer = infer
 	files, err := codegen.Generate(g, cfg)
 	if err == nil && opts.CUDA {
 		var gpu []codegen.File

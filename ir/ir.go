@@ -9,6 +9,7 @@ package ir
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -395,4 +396,53 @@ func (e *Error) Error() string {
 // Errorf returns an *Error at pos.
 func Errorf(pos Pos, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Clone returns a deep copy of g, which passes may then change without
+// touching g: every value, with its arguments, gradient, fused activation,
+// storage and attributes remapped or copied, and the slots and optimizer.
+func (g *Graph) Clone() *Graph {
+	c := *g
+	vals := make(map[*Value]*Value, len(g.Values))
+	c.Values = make([]*Value, len(g.Values))
+	for i, v := range g.Values {
+		nv := *v
+		nv.Shape = slices.Clone(v.Shape)
+		nv.Axes, nv.Perm, nv.To = slices.Clone(v.Axes), slices.Clone(v.Perm), slices.Clone(v.To)
+		c.Values[i], vals[v] = &nv, &nv
+	}
+	remap := func(v *Value) *Value {
+		if v == nil {
+			return nil
+		}
+		return vals[v]
+	}
+	remapAll := func(vs []*Value) []*Value {
+		if vs == nil {
+			return nil
+		}
+		out := make([]*Value, len(vs))
+		for i, v := range vs {
+			out[i] = remap(v)
+		}
+		return out
+	}
+	for _, v := range c.Values {
+		v.Args = remapAll(v.Args)
+		v.Grad, v.Also, v.Storage.Param = remap(v.Grad), remap(v.Also), remap(v.Storage.Param)
+	}
+	c.Outputs, c.Loss = remapAll(g.Outputs), remap(g.Loss)
+	if g.Optimizer != nil {
+		o := *g.Optimizer
+		o.Params = maps.Clone(o.Params)
+		c.Optimizer = &o
+	}
+	c.Slots = make([]Slot, len(g.Slots))
+	for i, s := range g.Slots {
+		c.Slots[i] = Slot{Size: s.Size, Values: remapAll(s.Values)}
+	}
+	if g.Slots == nil {
+		c.Slots = nil
+	}
+	return &c
 }
