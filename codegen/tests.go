@@ -373,8 +373,7 @@ func (gen *generator) testPredictor(f *jen.File, h harness, newModel jen.Code) {
 		),
 		jen.Id("wg").Dot("Wait").Call(),
 	)
-	_, benchArgs := h.output("out")
-	benchDecl, _ := h.output("out")
+	benchDecl, benchArgs := h.output("out")
 	f.Line()
 	f.Comment("BenchmarkPredict runs Forward on predictors of one model from parallel")
 	f.Comment("goroutines, one predictor each: with -cpu 1,2,4, ns/op is the time per")

@@ -659,7 +659,7 @@ func plural(n int) string {
 // multiOps are the ops that return several tensors, each named by the
 // statement: a, b = split(x, 4, dim=1). A rule returns the sizes of the
 // pieces along the axis, or nil after reporting an error.
-var multiOps = map[string]func(l *lowerer, c call, x *ir.Value, ax int, n int) []int{
+var multiOps = map[string]func(l *lowerer, c call, x *ir.Value, ax int) []int{
 	"split": splitSizes,
 	"chunk": chunkSizes,
 }
@@ -677,7 +677,7 @@ func (l *lowerer) assignMany(names []token, e expr) []*ir.Value {
 	if !ok {
 		return nil
 	}
-	sizes := rule(l, c.call, x, ax, len(names))
+	sizes := rule(l, c.call, x, ax)
 	if sizes == nil {
 		return nil
 	}
@@ -723,7 +723,7 @@ func (l *lowerer) pieceInput(c call) (*ir.Value, int, bool) {
 // splitSizes reads split(x, 4, dim=1), torch.split with a size: pieces of
 // 4, the last one smaller if the size does not divide the axis; or
 // split(x, sizes=(2, 3, 3), dim=1), torch.split with a list of sizes.
-func splitSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
+func splitSizes(l *lowerer, c call, x *ir.Value, ax int) []int {
 	args, ok := l.positional(c, 1, 2, "split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)")
 	keywords, keywordsOK := l.keywords(c, "dim", "sizes")
 	if !ok || !keywordsOK {
@@ -774,7 +774,7 @@ func splitSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
 // chunkSizes reads chunk(x, 2, dim=1), torch.chunk: pieces of
 // ⌈n/chunks⌉ elements, the last one smaller, which can make fewer pieces
 // than asked for (as in PyTorch).
-func chunkSizes(l *lowerer, c call, x *ir.Value, ax int, _ int) []int {
+func chunkSizes(l *lowerer, c call, x *ir.Value, ax int) []int {
 	args, ok := l.positional(c, 2, 2, "chunk(x, 2, dim=1)")
 	if _, keywordsOK := l.keywords(c, "dim"); !ok || !keywordsOK {
 		return nil
