@@ -96,15 +96,23 @@ func (g *gemmKernel[T]) layout(m, n, k int) (kc, mb, nb, need int) {
 	return kc, mb, nb, need
 }
 
-// GemmWork32 is the length of the work slice that Gemm32 needs for an
-// m×n×k product, with any kernel set. It grows with m, n and k up to a
-// bound set by the block sizes (a few MiB).
+// GemmWork32 is the length of a work slice that serves Gemm32 for every
+// product of at most m rows, n columns and depth k, with any kernel set: a
+// model sizes its workspace for its largest batch and runs smaller ones in
+// it. It never decreases as m, n or k grow, up to a bound set by the block
+// sizes (a few MiB).
 func GemmWork32(m, n, k int) int {
 	most := 0
 	for _, ks := range kernelSets {
-		// The kernel for m rows, and the transpose-free one where it
-		// applies to A·Bᵀ (the transposes are not arguments here).
-		most = max(most, ks.work32(false, false, m, n, k), ks.work32(false, true, m, n, k))
+		// Every kernel that some smaller product may take: the main one,
+		// the 8-row one and the transpose-free one for A·Bᵀ.
+		most = max(most, ks.sgemm.workBound(m, n, k))
+		if ks.sgemm8.micro != nil {
+			most = max(most, ks.sgemm8.workBound(m, n, k))
+		}
+		if ks.snt.micro != nil {
+			most = max(most, ks.snt.workBound(m, k))
+		}
 	}
 	return most
 }
@@ -113,10 +121,26 @@ func GemmWork32(m, n, k int) int {
 func GemmWork64(m, n, k int) int {
 	most := 0
 	for _, ks := range kernelSets {
-		_, _, _, need := ks.dgemm.layout(m, n, k)
-		most = max(most, need)
+		most = max(most, ks.dgemm.workBound(m, n, k))
 	}
 	return most
+}
+
+// workBound is the most work that layout asks for any product of at most
+// m×n×k: each block at the largest size its bounds allow, since
+// blockSize(x, limit, unit) ≤ roundUp(min(x, limit), unit), which grows
+// with x (blockSize itself does not: k = 257 splits into two blocks of
+// 129, smaller than k = 256's one).
+func (g *gemmKernel[T]) workBound(m, n, k int) int {
+	if m <= 0 || n <= 0 || k <= 0 {
+		return 0
+	}
+	var zero T
+	line := cacheLine / int(unsafe.Sizeof(zero))
+	kc := roundUp(min(k, g.kc), max(g.packW, 1))
+	mb := roundUp(min(m, g.mb), g.mr)
+	nb := roundUp(min(n, g.nb), g.nr) // at least nr, the few-rows case's
+	return line + roundUp(mb*kc, line) + roundUp(kc*nb, line) + g.mr*g.nr
 }
 
 // Gemm32 computes C = op(A)·op(B), or C += op(A)·op(B) when accumulate, all

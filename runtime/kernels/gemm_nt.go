@@ -59,6 +59,18 @@ func (g *ntKernel) layout(m, k int) (kc, need int) {
 	return kc, need
 }
 
+// workBound is the most work that layout asks for any product of at most
+// m rows and depth k (see gemmKernel.workBound); the kernel takes at most
+// fewRows rows.
+func (g *ntKernel) workBound(m, k int) int {
+	if m <= 0 || k <= 0 {
+		return 0
+	}
+	line := cacheLine / 4
+	kc := roundUp(min(k, g.kc), max(g.pack.packW, 1))
+	return line + roundUp(kc*roundUp(min(m, fewRows), ntCols), line) + ntRows*(kc+ntPad)
+}
+
 // ntPad pads the rows of the copied B block so that they do not share an
 // L1 set: 16 elements, a cache line.
 const ntPad = 16

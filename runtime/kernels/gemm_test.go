@@ -402,3 +402,33 @@ func TestGemmNT(t *testing.T) {
 		t.Logf("%d products", cases)
 	})
 }
+
+// TestGemmWorkBound: GemmWork32(m, n, k) is enough for every product of
+// at most m×n×k with every kernel set and transpose (a model's workspace,
+// sized for its largest batch, serves the smaller ones), and so it never
+// decreases as m, n or k grow.
+func TestGemmWorkBound(t *testing.T) {
+	sizes := []int{1, 2, 7, 8, 13, 14, 16, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 300, 511, 513, 784, 1024, 1500}
+	for _, m := range sizes {
+		for _, n := range sizes {
+			for _, k := range sizes {
+				most32, most64 := GemmWork32(m, n, k), GemmWork64(m, n, k)
+				for _, ks := range kernelSets {
+					for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+						if need := ks.work32(tr[0], tr[1], m, n, k); need > most32 {
+							t.Fatalf("%s %v %dx%dx%d: needs %d, GemmWork32 %d", ks.name, tr, m, n, k, need, most32)
+						}
+					}
+					if _, _, _, need := ks.dgemm.layout(m, n, k); need > most64 {
+						t.Fatalf("%s float64 %dx%dx%d: needs %d, GemmWork64 %d", ks.name, m, n, k, need, most64)
+					}
+				}
+				for _, smaller := range [][3]int{{m - 1, n, k}, {m, n - 1, k}, {m, n, k - 1}} {
+					if GemmWork32(smaller[0], smaller[1], smaller[2]) > most32 || GemmWork64(smaller[0], smaller[1], smaller[2]) > most64 {
+						t.Fatalf("GemmWork of %v exceeds that of %dx%dx%d", smaller, m, n, k)
+					}
+				}
+			}
+		}
+	}
+}
