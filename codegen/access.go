@@ -27,6 +27,15 @@ type generator struct {
 	// readsModel is set when the code emitted since it was cleared reads
 	// the model (a Predictor's code then starts with m := p.m).
 	readsModel bool
+	// samples holds the values with a row per sample (ir.Samples) when
+	// the methods take any number of samples up to the batch, the call's
+	// number in the local batch; nil when they take the full batch only,
+	// for the reason in fullBatch.
+	samples   map[*ir.Value]bool
+	fullBatch error
+	// readsBatch is set when the code emitted since it was cleared reads
+	// batch (a method's code then starts with batch := len(x)).
+	readsBatch bool
 	err        error
 }
 
@@ -47,15 +56,83 @@ func (gen *generator) model() *jen.Statement {
 }
 
 // body is the code that emit returns, for a method of the receiver: a
-// Predictor's starts with m := p.m when it reads the model.
+// Predictor's starts with m := p.m when it reads the model, and a method
+// that reads the number of samples with batch := len(x), x its first input.
 func (gen *generator) body(emit func() []jen.Code) []jen.Code {
-	gen.readsModel = false
+	outerModel, outerBatch := gen.readsModel, gen.readsBatch
+	gen.readsModel, gen.readsBatch = false, false
 	code := emit()
+	if gen.readsBatch {
+		code = append([]jen.Code{jen.Id("batch").Op(":=").Len(jen.Id(gen.dataArgs()[0].name))}, code...)
+	}
 	if gen.predictor && gen.readsModel {
 		code = append([]jen.Code{jen.Id("m").Op(":=").Id("p").Dot("m")}, code...)
 	}
+	gen.readsModel, gen.readsBatch = outerModel, outerBatch
 	return code
 }
+
+// partial reports whether the methods take any number of samples up to
+// the batch.
+func (gen *generator) partial() bool { return gen.samples != nil }
+
+// batch is the number of samples of the call, in a partial build.
+func (gen *generator) batch() *jen.Statement {
+	gen.readsBatch = true
+	return jen.Id("batch")
+}
+
+// perCall is the extent that loops and sum read as the call's number of
+// samples (batch): a value's first axis where it has a row per sample.
+const perCall = -1
+
+// dims are the extents of v's axes for loops: perCall for its first
+// where it has a row per sample, in a partial build.
+func (gen *generator) dims(v *ir.Value) []int { return gen.axes(v, allAxes(len(v.Shape))) }
+
+// axes are the extents of the given axes of v, as dims has them.
+func (gen *generator) axes(v *ir.Value, axes []int) []int {
+	ext := make([]int, len(axes))
+	for i, a := range axes {
+		ext[i] = v.Shape[a]
+		if a == 0 && gen.samples[v] {
+			ext[i] = perCall
+		}
+	}
+	return ext
+}
+
+func allAxes(n int) []int {
+	axes := make([]int, n)
+	for i := range axes {
+		axes[i] = i
+	}
+	return axes
+}
+
+// count is the number of elements of the given extents (perCall among
+// them), as a constant or an expression of batch.
+func (gen *generator) count(extents []int) *jen.Statement {
+	n, perSample := 1, false
+	for _, e := range extents {
+		if e == perCall {
+			perSample = true
+			continue
+		}
+		n *= e
+	}
+	switch {
+	case !perSample:
+		return jen.Lit(n)
+	case n == 1:
+		return gen.batch()
+	}
+	return gen.batch().Op("*").Lit(n)
+}
+
+// rowsOf is the number of rows of v's first axis: batch where it has a row
+// per sample, else the constant.
+func (gen *generator) rowsOf(v *ir.Value) *jen.Statement { return gen.count(gen.axes(v, []int{0})) }
 
 // receiver declares the receiver of the methods being emitted.
 func (gen *generator) receiver() *jen.Statement {
@@ -68,6 +145,7 @@ func (gen *generator) receiver() *jen.Statement {
 func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: g.ComputedBy()}
 	gen.unroll = unrolled(g)
+	gen.samples, gen.fullBatch = ir.Samples(g)
 	for _, v := range g.Inputs() {
 		gen.args[v] = inputArg(g, v)
 	}
@@ -252,7 +330,7 @@ func flatIndex(shape ir.Shape, idx []index) *jen.Statement {
 // leaving out loops of one iteration, around the body built from the
 // indexes. In a tiny network (gen.unroll) every iteration is written out
 // with constant indexes instead, each in a block of its own when it
-// declares locals.
+// declares locals, except over the call's samples (perCall).
 func (gen *generator) loops(names []string, extents []int, body func(idx []index) []jen.Code) []jen.Code {
 	idx := make([]index, len(extents))
 	var nest func(d int) []jen.Code
@@ -260,7 +338,11 @@ func (gen *generator) loops(names []string, extents []int, body func(idx []index
 		if d == len(extents) {
 			return body(idx)
 		}
-		if extents[d] == 1 {
+		switch {
+		case extents[d] == perCall:
+			idx[d] = index{name: names[d]}
+			return []jen.Code{jen.For(jen.Id(names[d]).Op(":=").Range().Add(gen.batch())).Block(nest(d + 1)...)}
+		case extents[d] == 1:
 			idx[d] = index{}
 			return nest(d + 1)
 		}
@@ -289,7 +371,7 @@ func (gen *generator) loops(names []string, extents []int, body func(idx []index
 // that the latency of its additions grows with log n rather than n (the
 // tutorial network's train step: 231 -> 204 ns).
 func (gen *generator) sum(init *jen.Statement, name string, n int, term func(k index) *jen.Statement) []jen.Code {
-	if gen.unroll || n == 1 {
+	if (gen.unroll || n == 1) && n != perCall {
 		var parts []*jen.Statement
 		if init != nil {
 			parts = append(parts, init)
@@ -329,9 +411,10 @@ func sumTree(parts []*jen.Statement) *jen.Statement {
 	return sumTree(parts[:half]).Op("+").Add(right)
 }
 
-// each emits loops over every element of shape, naming indexes i, j, k.
-func (gen *generator) each(shape ir.Shape, body func(idx []index) []jen.Code) []jen.Code {
-	return gen.loops(axisNames("", len(shape)), shape, body)
+// each emits loops over every element of v (its rows for the call's
+// samples), naming indexes i, j, k.
+func (gen *generator) each(v *ir.Value, body func(idx []index) []jen.Code) []jen.Code {
+	return gen.loops(axisNames("", len(v.Shape)), gen.dims(v), body)
 }
 
 // axisNames names the loop indexes of n axes: i, j, k, l, then i4, i5...;

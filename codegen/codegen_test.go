@@ -313,6 +313,9 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).Backward":       "func(x *[8][4]float64, target *[8][3]float64) float64",
 		"(*Model).Step":           "func()",
 		"(*Model).TrainStep":      "func(x *[8][4]float64, target *[8][3]float64) float64",
+		"(*Model).ForwardBatch":   "func(x [][4]float64, y [][3]float64)",
+		"(*Model).BackwardBatch":  "func(x [][4]float64, target [][3]float64) float64",
+		"(*Model).TrainStepBatch": "func(x [][4]float64, target [][3]float64) float64",
 		"(*Model).ResetOptimizer": "func()",
 		"(*Model).Params":         "func() []nnrt.Param[float64]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
@@ -379,13 +382,14 @@ func TestGenerateInferenceOnly(t *testing.T) {
 	g := planned(t, passes.Options{Infer: true}, ir.F64, 8, false, 4, 5, 3)
 	src, pkg := generate(t, g)
 	wantAPI := map[string]string{
-		"New":                 "func(seed uint64) *Model",
-		"(*Model).Forward":    "func(x *[8][4]float64, y *[8][3]float64)",
-		"(*Model).Params":     "func() []nnrt.Param[float64]",
-		"(*Model).Param":      "func(name string) (nnrt.Param[float64], bool)",
-		"(*Model).LoadParams": "func(src *Model)",
-		"(*Model).Eval":       "func()",
-		"(*Model).Training":   "func() bool",
+		"New":                   "func(seed uint64) *Model",
+		"(*Model).Forward":      "func(x *[8][4]float64, y *[8][3]float64)",
+		"(*Model).ForwardBatch": "func(x [][4]float64, y [][3]float64)",
+		"(*Model).Params":       "func() []nnrt.Param[float64]",
+		"(*Model).Param":        "func(name string) (nnrt.Param[float64], bool)",
+		"(*Model).LoadParams":   "func(src *Model)",
+		"(*Model).Eval":         "func()",
+		"(*Model).Training":     "func() bool",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// Parameters and scratch slots only: no gradients, no optimizer settings.
@@ -716,8 +720,9 @@ func TestGeneratePredictor(t *testing.T) {
 	src, pkg := string(files[0].Data), typecheck(t, files[0].Data)
 	api := api(pkg)
 	for name, want := range map[string]string{
-		"(*Model).NewPredictor": "func() *Predictor",
-		"(*Predictor).Forward":  "func(x *[8][4]float32, y *[8][3]float32)",
+		"(*Model).NewPredictor":     "func() *Predictor",
+		"(*Predictor).Forward":      "func(x *[8][4]float32, y *[8][3]float32)",
+		"(*Predictor).ForwardBatch": "func(x [][4]float32, y [][3]float32)",
 	} {
 		if api[name] != want {
 			t.Errorf("%s is %q, want %q", name, api[name], want)
@@ -725,7 +730,7 @@ func TestGeneratePredictor(t *testing.T) {
 	}
 	for _, line := range []string{
 		"type Predictor struct {\n\tm     *Model",
-		"func (p *Predictor) forward(x *[8][4]float32) {\n\tm := p.m\n",
+		"func (p *Predictor) forward(x [][4]float32) {\n\tm := p.m\n",
 		"m.Layer1Weight[", "p.slot0[",
 	} {
 		if !strings.Contains(src, line) {

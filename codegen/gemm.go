@@ -77,9 +77,9 @@ func (gen *generator) gemmWork() *jen.Statement {
 			continue
 		}
 		seen[product{m, n, k}] = true
-		if gen.pooled(m, n, k) { // a share of it, on each of the pool's workers
+		if gen.pooled(m, n, k) && !gen.partial() { // a share of it, on each of the pool's workers
 			sizes = append(sizes, kernel(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
-		} else { // on this goroutine, with share 0's workspace when there is a pool
+		} else { // on this goroutine, with share 0's workspace when there is a pool; or any share of a smaller product
 			sizes = append(sizes, kernel(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		}
 	}
@@ -89,40 +89,39 @@ func (gen *generator) gemmWork() *jen.Statement {
 	return jen.Max(sizes...)
 }
 
-// flatValue is a row-major slice over all of v's elements.
+// flatValue is a row-major slice over all of v's elements: those of the
+// call's samples where it has a row per sample.
 func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 	s := v.Storage
+	size := gen.count(gen.dims(v))
 	switch s.Kind {
 	case ir.InSlot:
-		return gen.self().Dot(slotField(s.Slot)).Index(jen.Op(":").Lit(v.Shape.Size()))
+		return gen.self().Dot(slotField(s.Slot)).Index(jen.Op(":").Add(size))
 	case ir.InParam:
 		return gen.flat(paramField(s.Param), s.Param.Shape)
 	case ir.InGrad:
 		return gen.flat(gradField(s.Param), s.Param.Shape)
 	case ir.InArg:
-		name := gen.args[v]
-		dims := v.Shape
-		if gen.g.Unbatched {
-			dims = dims[1:]
-		}
-		if len(dims) == 1 {
-			return jen.Id(name).Index(jen.Op(":"))
-		}
-		first := jen.Op("&").Id(name)
-		for range dims {
-			first = first.Index(jen.Lit(0))
-		}
-		return jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(v.Shape.Size()))
+		return gen.flatArg(gen.args[v], v)
 	}
 	return jen.Null()
 }
 
 // gemm calls the kernel for C = op(A)·op(B) with row-major operands: on
 // the model's pool of cores when the product is big enough, else on this
-// core with the model's workspace.
+// core with the model's workspace. Its rows, or its depth when it sums
+// over the samples (op(A) = Aᵀ, a weight's gradient), are the call's
+// samples where A has a row per sample.
 func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) *jen.Statement {
+	rows, depth := jen.Lit(m), jen.Lit(k)
+	switch {
+	case gen.samples[a] && transA:
+		depth = gen.batch()
+	case gen.samples[a]:
+		rows = gen.batch()
+	}
 	args := []jen.Code{
-		jen.Lit(transA), jen.Lit(transB), jen.Lit(m), jen.Lit(n), jen.Lit(k),
+		jen.Lit(transA), jen.Lit(transB), rows, jen.Lit(n), depth,
 		gen.flatValue(a), jen.Lit(a.Shape[len(a.Shape)-1]),
 		gen.flatValue(b), jen.Lit(b.Shape[len(b.Shape)-1]),
 		gen.flatValue(c), jen.Lit(n), jen.False(),
@@ -163,7 +162,7 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 		}
 		return append(code, kernel("SigmoidInPlace32", gen.flatValue(v)))
 	}
-	return append(code, gen.loops([]string{"n"}, []int{m}, func(nx []index) []jen.Code {
+	return append(code, gen.loops([]string{"n"}, gen.axes(v, []int{0}), func(nx []index) []jen.Code {
 		row := gen.loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
 			z := gen.at(v, nx[0], ix[0])
 			var body []jen.Code

@@ -12,10 +12,10 @@ import (
 func (gen *generator) genLoss(v *ir.Value) []jen.Code {
 	y, t := v.Args[0], v.Args[1]
 	if v.Op == ir.OpMSE && vectorized(y) {
-		return []jen.Code{gen.at(v).Op("=").Add(gen.reduce(v, kernel(gen.suffixed("SumSquaredDiff"), gen.flatValue(y), gen.flatValue(t)), y.Shape.Size()))}
+		return []jen.Code{gen.at(v).Op("=").Add(gen.reduce(v, kernel(gen.suffixed("SumSquaredDiff"), gen.flatValue(y), gen.flatValue(t)), gen.dims(y)))}
 	}
 	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-	code = append(code, gen.each(y.Shape, func(idx []index) []jen.Code {
+	code = append(code, gen.each(y, func(idx []index) []jen.Code {
 		switch v.Op {
 		case ir.OpMSE:
 			return []jen.Code{
@@ -27,14 +27,14 @@ func (gen *generator) genLoss(v *ir.Value) []jen.Code {
 		}
 		return []jen.Code{jen.Id("s").Op("+=").Add(rt("BCEWithLogits", gen.at(y, idx...), gen.at(t, idx...)))}
 	})...)
-	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), y.Shape.Size())))
+	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), gen.dims(y))))
 }
 
-// reduce divides a summed loss (or its gradient's scale) by n for
-// reduction mean.
-func (gen *generator) reduce(v *ir.Value, sum *jen.Statement, n int) *jen.Statement {
-	if v.Reduction == ir.ReduceMean && n != 1 {
-		return sum.Op("/").Lit(n)
+// reduce divides a summed loss (or its gradient's scale) by the number of
+// elements of the extents for reduction mean.
+func (gen *generator) reduce(v *ir.Value, sum *jen.Statement, extents []int) *jen.Statement {
+	if v.Reduction == ir.ReduceMean {
+		return gen.divide(sum, extents)
 	}
 	return sum
 }
@@ -47,11 +47,11 @@ func (gen *generator) genLossGrad(v *ir.Value) []jen.Code {
 	if v.Op == ir.OpMSEGrad {
 		scale = scale.Op("*").Lit(2)
 	}
-	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, scale, y.Shape.Size()))}
+	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, scale, gen.dims(y)))}
 	if v.Op == ir.OpMSEGrad && vectorized(v) {
 		return append(code, kernel(gen.suffixed("ScaledDiff"), gen.flatValue(v), gen.flatValue(y), gen.flatValue(t), jen.Id("scale")))
 	}
-	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
+	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		diff := gen.at(y, idx...).Op("-").Add(gen.at(t, idx...))
 		var term jen.Code
 		switch v.Op {
@@ -83,19 +83,19 @@ func (gen *generator) classIndex(t *ir.Value, n index, classes int) []jen.Code {
 func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	z, t := v.Args[0], v.Args[1]
 	code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-	code = append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
+	code = append(code, gen.loops([]string{"n"}, gen.axes(z, []int{0}), func(nx []index) []jen.Code {
 		n := nx[0]
 		return append(gen.classIndex(t, n, z.Shape[1]),
 			jen.Id("s").Op("+=").Add(kernel(gen.suffixed("LogSumExp"), gen.row(z, n))).Op("-").Add(gen.at(z, n, index{name: "c"})))
 	})...)
-	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), z.Shape[0])))
+	return append(code, gen.at(v).Op("=").Add(gen.reduce(v, jen.Id("s"), gen.axes(z, []int{0}))))
 }
 
 // genCrossEntropyGrad: dz[n] = dL·(softmax(z[n]) - onehot(class_n))/B.
 func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 	z, t, dl := v.Args[0], v.Args[1], v.Args[2]
-	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, gen.at(dl), z.Shape[0]))}
-	return append(code, gen.loops([]string{"n"}, z.Shape[:1], func(nx []index) []jen.Code {
+	code := []jen.Code{jen.Id("scale").Op(":=").Add(gen.reduce(v, gen.at(dl), gen.axes(z, []int{0})))}
+	return append(code, gen.loops([]string{"n"}, gen.axes(z, []int{0}), func(nx []index) []jen.Code {
 		n := nx[0]
 		body := gen.classIndex(t, n, z.Shape[1])
 		body = append(body,

@@ -18,9 +18,10 @@ import (
 const chunk = 48
 
 // phase emits the code of every value in the given phases, in schedule
-// order: inline for a small network, else as calls to numbered methods
-// named after the method (backward0, backward1, ...) that f receives. The
-// methods take the same parameters as the caller (params, passed as args).
+// order: inline for a small network (for the caller's body), else as
+// calls to numbered methods named after the method (backward0, backward1,
+// ...) that f receives. The methods take the same parameters as the caller
+// (params, passed as args).
 func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code, phases ...ir.Phase) []jen.Code {
 	var values []*ir.Value
 	for _, v := range gen.g.Values {
@@ -29,13 +30,11 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 		}
 	}
 	emit := func(vs []*ir.Value) []jen.Code {
-		return gen.body(func() []jen.Code {
-			var code []jen.Code
-			for _, v := range vs {
-				code = append(code, gen.genValue(v)...)
-			}
-			return code
-		})
+		var code []jen.Code
+		for _, v := range vs {
+			code = append(code, gen.genValue(v)...)
+		}
+		return code
 	}
 	if len(values) <= chunk {
 		return emit(values)
@@ -44,7 +43,7 @@ func (gen *generator) phase(f *jen.File, method string, params, args []jen.Code,
 	for i := 0; i*chunk < len(values); i++ {
 		name := method + strconv.Itoa(i)
 		part := values[i*chunk : min((i+1)*chunk, len(values))]
-		f.Func().Params(gen.receiver()).Id(name).Params(params...).Block(emit(part)...)
+		f.Func().Params(gen.receiver()).Id(name).Params(params...).Block(gen.body(func() []jen.Code { return emit(part) })...)
 		calls = append(calls, gen.self().Dot(name).Call(args...))
 	}
 	return calls
@@ -339,11 +338,13 @@ func (gen *generator) lossString(v *ir.Value) string {
 }
 
 // genForward emits forward (the forward phase into the model's slots, shared
-// with Backward) and Forward (forward, then the outputs copied out).
+// with Backward) and Forward (forward, then the outputs copied out); in a
+// partial build also ForwardBatch, on any number of samples up to Batch,
+// which Forward calls.
 func (gen *generator) genForward(f *jen.File) {
 	in, outs := gen.dataArgs(), gen.outputArgs()
-	inParams := gen.params(in)
-	body := gen.phase(f, "forward", inParams, ids(in), ir.Forward)
+	inParams := gen.innerParams(in)
+	body := gen.body(func() []jen.Code { return gen.phase(f, "forward", inParams, ids(in), ir.Forward) })
 	if gen.predictor {
 		f.Comment("forward computes every forward value into the predictor's memory.")
 	} else {
@@ -351,8 +352,13 @@ func (gen *generator) genForward(f *jen.File) {
 	}
 	f.Func().Params(gen.receiver()).Id("forward").Params(inParams...).Block(body...)
 
+	all := slices.Concat(in, outs)
 	code := gen.body(func() []jen.Code {
-		code := []jen.Code{gen.self().Dot("forward").Call(ids(in)...)}
+		var code []jen.Code
+		if gen.partial() {
+			code = append(code, gen.checkBatch("ForwardBatch", all))
+		}
+		code = append(code, gen.self().Dot("forward").Call(ids(in)...))
 		if classicAPI(gen.g) {
 			y := outs[0].v
 			if vectorized(y) {
@@ -365,13 +371,70 @@ func (gen *generator) genForward(f *jen.File) {
 		}
 		return code
 	})
+	var doc string
 	if classicAPI(gen.g) {
-		f.Comment("Forward computes the network's output y for the input x.")
+		doc = "Forward computes the network's output y for the input x."
 	} else {
-		comment(f, fmt.Sprintf("Forward runs the network on the %s %s and writes its %s into %s. %s",
-			plural("input", len(in)), list(in), plural("output", len(outs)), list(outs), gen.argumentsComment()))
+		doc = fmt.Sprintf("Forward runs the network on the %s %s and writes its %s into %s. %s",
+			plural("input", len(in)), list(in), plural("output", len(outs)), list(outs), gen.argumentsComment())
 	}
-	f.Func().Params(gen.receiver()).Id("Forward").Params(gen.params(slices.Concat(in, outs))...).Block(code...)
+	if !gen.partial() {
+		comment(f, doc+gen.fullBatchComment())
+		f.Func().Params(gen.receiver()).Id("Forward").Params(gen.params(all)...).Block(code...)
+		return
+	}
+	comment(f, doc)
+	f.Func().Params(gen.receiver()).Id("Forward").Params(gen.params(all)...).Block(
+		gen.self().Dot("ForwardBatch").Call(sliced(all)...))
+	comment(f, fmt.Sprintf("ForwardBatch is Forward on the first axis's samples of %s, from 1 to Batch, each with as many: every sample's output is what a batch of Batch gives it.", list(all)))
+	f.Func().Params(gen.receiver()).Id("ForwardBatch").Params(gen.innerParams(all)...).Block(code...)
+}
+
+// fullBatchComment says, in the doc of a batched model's Forward without
+// ForwardBatch, why it takes Batch samples only.
+func (gen *generator) fullBatchComment() string {
+	if gen.g.Unbatched || gen.g.Batch < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" It takes exactly Batch samples, and there is no ForwardBatch for fewer: %v.", gen.fullBatch)
+}
+
+// checkBatch checks the number of samples of a Batch method's arguments,
+// which its code reads as batch: from 1 to Batch, the same in each.
+func (gen *generator) checkBatch(method string, args []argument) jen.Code {
+	cond := gen.batch().Op("<").Lit(1).Op("||").Add(gen.batch()).Op(">").Id("Batch")
+	for _, a := range args[1:] {
+		cond = cond.Op("||").Len(jen.Id(a.name)).Op("!=").Add(gen.batch())
+	}
+	msg := fmt.Sprintf("%s: %s takes 1 to %d samples", gen.pkg, method, gen.g.Batch)
+	if len(args) > 1 {
+		msg += ", as many in " + list(args)
+	}
+	return jen.If(cond).Block(jen.Panic(jen.Lit(msg)))
+}
+
+// sliced passes a full-batch method's arrays to its Batch method: x[:].
+func sliced(args []argument) []jen.Code {
+	out := make([]jen.Code, len(args))
+	for i, a := range args {
+		out[i] = jen.Id(a.name).Index(jen.Op(":"))
+	}
+	return out
+}
+
+// innerParams declares the arguments as the parameters of the methods
+// that the public ones call (forward, its numbered parts) and of the Batch
+// methods: in a partial build, a slice of samples where the public methods
+// take an array of Batch.
+func (gen *generator) innerParams(args []argument) []jen.Code {
+	if !gen.partial() {
+		return gen.params(args)
+	}
+	out := make([]jen.Code, len(args))
+	for i, a := range args {
+		out[i] = jen.Id(a.name).Index().Add(arrayType(&ir.Value{Shape: a.v.Shape[1:], DType: a.v.DType}))
+	}
+	return out
 }
 
 // copyLoops copies output value y into the caller's array name element by
@@ -381,7 +444,7 @@ func (gen *generator) copyLoops(name string, y *ir.Value) []jen.Code {
 	if len(y.Shape) > 0 {
 		names = append(names, axisNames("", len(y.Shape)-1)...)
 	}
-	return gen.loops(names[:len(y.Shape)], y.Shape, func(idx []index) []jen.Code {
+	return gen.loops(names[:len(y.Shape)], gen.dims(y), func(idx []index) []jen.Code {
 		at := idx
 		if len(at) > 0 && gen.g.Unbatched {
 			at = at[1:]
@@ -399,31 +462,47 @@ func (gen *generator) copyLoops(name string, y *ir.Value) []jen.Code {
 // enough for the vector kernels or of a rank above 2, else element by
 // element.
 func (gen *generator) copyOut(o argument) []jen.Code {
-	dims := gen.apiDims(o.v)
 	switch o.v.Storage.Kind {
 	case ir.InSlot, ir.InParam, ir.InGrad, ir.InArg:
-		if len(dims) > 0 && (vectorized(o.v) || len(o.v.Shape) > 2) {
-			dst := jen.Id(o.name).Index(jen.Op(":"))
-			if len(dims) > 1 {
-				first := jen.Op("&").Id(o.name)
-				for range dims {
-					first = first.Index(jen.Lit(0))
-				}
-				dst = jen.Qual(unsafePath, "Slice").Call(first, jen.Lit(o.v.Shape.Size()))
-			}
-			return []jen.Code{jen.Copy(dst, gen.flatValue(o.v))}
+		if len(gen.apiDims(o.v)) > 0 && (vectorized(o.v) || len(o.v.Shape) > 2) {
+			return []jen.Code{jen.Copy(gen.flatArg(o.name, o.v), gen.flatValue(o.v))}
 		}
 	}
 	return gen.copyLoops(o.name, o.v)
 }
 
-// genBackward emits Backward: forward, the loss, and its gradients.
+// flatArg is a row-major slice over the numbers of the caller's array
+// name, which holds v (those of the call's samples, in a partial build).
+func (gen *generator) flatArg(name string, v *ir.Value) *jen.Statement {
+	dims := gen.apiDims(v)
+	switch {
+	case len(dims) == 1 && gen.partial():
+		return jen.Id(name) // a slice already
+	case len(dims) == 1:
+		return jen.Id(name).Index(jen.Op(":"))
+	}
+	first := jen.Op("&").Id(name)
+	for range dims {
+		first = first.Index(jen.Lit(0))
+	}
+	return jen.Qual(unsafePath, "Slice").Call(first, gen.count(gen.dims(v)))
+}
+
+// genBackward emits Backward: forward, the loss, and its gradients; in a
+// partial build, BackwardBatch does, on any number of samples up to Batch,
+// and Backward calls it.
 func (gen *generator) genBackward(f *jen.File) {
 	in, targets := gen.dataArgs(), gen.targetArgs()
 	all := slices.Concat(in, targets)
-	body := []jen.Code{jen.Id("m").Dot("forward").Call(ids(in)...)}
-	body = append(body, gen.phase(f, "backward", gen.params(all), ids(all), ir.Loss, ir.Backward)...)
-	body = append(body, jen.Return(gen.at(gen.g.Loss)))
+	body := gen.body(func() []jen.Code {
+		var body []jen.Code
+		if gen.partial() {
+			body = append(body, gen.checkBatch("BackwardBatch", all))
+		}
+		body = append(body, jen.Id("m").Dot("forward").Call(ids(in)...))
+		body = append(body, gen.phase(f, "backward", gen.innerParams(all), ids(all), ir.Loss, ir.Backward)...)
+		return append(body, jen.Return(gen.at(gen.g.Loss)))
+	})
 	if classicAPI(gen.g) {
 		f.Comment(fmt.Sprintf("Backward runs the network on x, returns the %s loss against target and", gen.g.Loss.Op))
 		f.Comment("sets the gradient of that loss for every parameter (the ...Grad fields). It")
@@ -432,7 +511,14 @@ func (gen *generator) genBackward(f *jen.File) {
 		comment(f, fmt.Sprintf("Backward runs the network on %s, returns the loss %s and sets the gradient of that loss for every parameter (the ...Grad fields). It overwrites the previous gradients, as PyTorch's zero_grad followed by backward.",
 			list(in), gen.lossString(gen.g.Loss)))
 	}
-	f.Func().Params(gen.receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(body...)
+	if !gen.partial() {
+		f.Func().Params(gen.receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(body...)
+		return
+	}
+	f.Func().Params(gen.receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(
+		jen.Return(jen.Id("m").Dot("BackwardBatch").Call(sliced(all)...)))
+	comment(f, fmt.Sprintf("BackwardBatch is Backward on the first axis's samples of %s, from 1 to Batch, each with as many: the loss and gradients of those samples alone, as PyTorch gives them for a batch of that size (a mean divides by it).", list(all)))
+	f.Func().Params(gen.receiver()).Id("BackwardBatch").Params(gen.innerParams(all)...).Add(gen.elem()).Block(body...)
 }
 
 // genStep emits Step, the optimizer's update from the current gradients.
@@ -441,7 +527,7 @@ func (gen *generator) genStep(f *jen.File) {
 	if sgd := gen.plainSGD(); sgd != nil {
 		body = gen.genSGDAll(f, sgd)
 	} else {
-		body = gen.phase(f, "step", nil, nil, ir.Update)
+		body = gen.body(func() []jen.Code { return gen.phase(f, "step", nil, nil, ir.Update) })
 	}
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
 	f.Func().Params(gen.receiver()).Id("Step").Params().Block(body...)
@@ -516,12 +602,23 @@ func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
 	}
 }
 
-// genTrainStep emits TrainStep = Backward + Step.
+// genTrainStep emits TrainStep = Backward + Step, and TrainStepBatch =
+// BackwardBatch + Step in a partial build.
 func (gen *generator) genTrainStep(f *jen.File) {
 	all := slices.Concat(gen.dataArgs(), gen.targetArgs())
 	f.Comment("TrainStep is Backward followed by Step; it returns the loss before the update.")
 	f.Func().Params(gen.receiver()).Id("TrainStep").Params(gen.params(all)...).Add(gen.elem()).Block(
 		jen.Id("loss").Op(":=").Id("m").Dot("Backward").Call(ids(all)...),
+		jen.Id("m").Dot("Step").Call(),
+		jen.Return(jen.Id("loss")),
+	)
+	if !gen.partial() {
+		return
+	}
+	f.Comment("TrainStepBatch is BackwardBatch followed by Step: a step on 1 to Batch samples, as")
+	f.Comment("the last and smaller batch of an epoch takes.")
+	f.Func().Params(gen.receiver()).Id("TrainStepBatch").Params(gen.innerParams(all)...).Add(gen.elem()).Block(
+		jen.Id("loss").Op(":=").Id("m").Dot("BackwardBatch").Call(ids(all)...),
 		jen.Id("m").Dot("Step").Call(),
 		jen.Return(jen.Id("loss")),
 	)

@@ -154,10 +154,10 @@ func (gen *generator) genLinear(v *ir.Value) []jen.Code {
 		return gen.genLinearGemm(v, m, n, k)
 	}
 	x, w := v.Args[0], v.Args[1]
-	batch, out, in := v.Shape[0], v.Shape[1], x.Shape[1]
+	out, in := v.Shape[1], x.Shape[1]
 	act := v.Act
 	vecAct := gen.vectorSigmoid(v, act)
-	code := gen.loops([]string{"n"}, []int{batch}, func(nx []index) []jen.Code {
+	code := gen.loops([]string{"n"}, gen.axes(v, []int{0}), func(nx []index) []jen.Code {
 		n := nx[0]
 		code := gen.loops([]string{"i"}, []int{out}, func(ix []index) []jen.Code {
 			i := ix[0]
@@ -209,7 +209,7 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 	if gen.vectorSigmoid(v, v.Op) {
 		return []jen.Code{jen.Copy(gen.flatValue(v), gen.flatValue(x)), kernel("SigmoidInPlace32", gen.flatValue(v))}
 	}
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activation(v.Op, v.Attrs, gen.at(x, idx...)))}
 	})
 }
@@ -226,7 +226,7 @@ func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 			return []jen.Code{rt("SoftmaxGrad", gen.rowAt(v, lead), gen.rowAt(dy, lead), gen.rowAt(from, lead))}
 		})
 	}
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.activationGrad(v.Op, v.Attrs, gen.at(dy, idx...), gen.at(from, idx...)))}
 	})
 }
@@ -240,11 +240,11 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 		return gen.genMatMulGemm(v, m, n, k)
 	}
 	a, b := v.Args[0], v.Args[1]
-	inner := a.Shape[1]
+	inner := gen.axes(a, []int{1})[0]
 	if v.TransA {
-		inner = a.Shape[0]
+		inner = gen.axes(a, []int{0})[0] // the call's samples, for a weight's gradient
 	}
-	return gen.loops([]string{"i", "j"}, v.Shape, func(idx []index) []jen.Code {
+	return gen.loops([]string{"i", "j"}, gen.dims(v), func(idx []index) []jen.Code {
 		i, j := idx[0], idx[1]
 		product := func(k index) *jen.Statement {
 			ai, bi := []index{i, k}, []index{k, j}
@@ -275,7 +275,7 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 		if a.Shape[0] == 1 {
 			return []jen.Code{gen.at(v, i).Op("=").Add(gen.at(a, index{}, i))}
 		}
-		sum := gen.sum(nil, "n", a.Shape[0], func(n index) *jen.Statement { return gen.at(a, n, i) })
+		sum := gen.sum(nil, "n", gen.axes(a, []int{0})[0], func(n index) *jen.Statement { return gen.at(a, n, i) })
 		return append(sum, gen.at(v, i).Op("=").Id("s"))
 	})
 }

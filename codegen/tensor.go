@@ -35,7 +35,7 @@ var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir
 // genBinary: c = a op b element by element, broadcast as NumPy does.
 func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(a, broadcastIndex(a, v.Shape, idx)...)).
 			Op(binaryOps[v.Op]).Add(gen.at(b, broadcastIndex(b, v.Shape, idx)...))}
 	})
@@ -44,7 +44,7 @@ func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 // rows emits body for each row of v (its last axis), given the indexes of
 // the axes before it.
 func (gen *generator) rows(v *ir.Value, body func(lead []index) []jen.Code) []jen.Code {
-	lead := v.Shape[:len(v.Shape)-1]
+	lead := gen.dims(v)[:len(v.Shape)-1]
 	return gen.loops(axisNames("n", len(lead)), lead, body)
 }
 
@@ -88,7 +88,6 @@ func (rd *reduction) xIndex(out, r []index) []index {
 	return xi
 }
 
-func (rd *reduction) extents() []int { return rd.Extents(rd.x.Shape) }
 
 // reductionOver is the reduction of the axes of x, to a result with them
 // kept as 1s or dropped.
@@ -99,13 +98,13 @@ func reductionOver(x *ir.Value, axes []int, keep bool) *reduction {
 // genReduce: y = Σ x, its mean, or its maximum over the axes.
 func (gen *generator) genReduce(v *ir.Value) []jen.Code {
 	rd := reductionOver(v.Args[0], v.Axes, v.KeepDims)
-	n := ir.Shape(rd.extents()).Size()
-	return gen.each(v.Shape, func(out []index) []jen.Code {
+	extents := gen.axes(rd.x, rd.Reduced)
+	return gen.each(v, func(out []index) []jen.Code {
 		code := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
 		if v.Op == ir.OpMax {
 			code[0] = jen.Id("s").Op(":=").Add(gen.at(rd.x, rd.xIndex(out, make([]index, len(rd.Reduced)))...))
 		}
-		code = append(code, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
+		code = append(code, gen.loops(axisNames("r", len(rd.Reduced)), extents, func(r []index) []jen.Code {
 			x := gen.at(rd.x, rd.xIndex(out, r)...)
 			if v.Op == ir.OpMax {
 				return []jen.Code{jen.Id("s").Op("=").Max(jen.Id("s"), x)}
@@ -113,8 +112,8 @@ func (gen *generator) genReduce(v *ir.Value) []jen.Code {
 			return []jen.Code{jen.Id("s").Op("+=").Add(x)}
 		})...)
 		result := jen.Id("s")
-		if v.Op == ir.OpMean && n > 1 {
-			result = result.Op("/").Lit(n)
+		if v.Op == ir.OpMean {
+			result = gen.divide(result, extents)
 		}
 		return append(code, gen.at(v, out...).Op("=").Add(result))
 	})
@@ -127,9 +126,9 @@ func (gen *generator) genMaxGrad(v *ir.Value) []jen.Code {
 	dy, x, y := v.Args[0], v.Args[1], v.Args[2]
 	rd := reductionOver(x, v.Axes, v.KeepDims)
 	code := []jen.Code{jen.Clear(gen.flatValue(v))}
-	return append(code, gen.each(dy.Shape, func(out []index) []jen.Code {
+	return append(code, gen.each(dy, func(out []index) []jen.Code {
 		body := []jen.Code{jen.Id("found").Op(":=").False()}
-		body = append(body, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
+		body = append(body, gen.loops(axisNames("r", len(rd.Reduced)), gen.axes(x, rd.Reduced), func(r []index) []jen.Code {
 			xi := rd.xIndex(out, r)
 			return []jen.Code{jen.If(jen.Op("!").Id("found").Op("&&").Add(gen.at(x, xi...)).Op("==").Add(gen.at(y, out...))).Block(
 				gen.at(v, xi...).Op("=").Add(gen.at(dy, out...)),
@@ -148,7 +147,7 @@ func (gen *generator) genReshape(v *ir.Value) []jen.Code {
 // genPermute: y[i...] = x at the indexes permuted back.
 func (gen *generator) genPermute(v *ir.Value) []jen.Code {
 	x := v.Args[0]
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		xi := make([]index, len(idx))
 		for i, p := range v.Perm {
 			xi[p] = idx[i]
@@ -160,7 +159,7 @@ func (gen *generator) genPermute(v *ir.Value) []jen.Code {
 // genExpand: y = x broadcast to y's shape.
 func (gen *generator) genExpand(v *ir.Value) []jen.Code {
 	x := v.Args[0]
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(x, broadcastIndex(x, v.Shape, idx)...))}
 	})
 }
@@ -170,9 +169,9 @@ func (gen *generator) genExpand(v *ir.Value) []jen.Code {
 func (gen *generator) genSumTo(v *ir.Value) []jen.Code {
 	x := v.Args[0]
 	rd := &reduction{x, ir.ReductionTo(x.Shape, v.Shape)}
-	return gen.each(v.Shape, func(out []index) []jen.Code {
+	return gen.each(v, func(out []index) []jen.Code {
 		sum := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
-		sum = append(sum, gen.loops(axisNames("r", len(rd.Reduced)), rd.extents(), func(r []index) []jen.Code {
+		sum = append(sum, gen.loops(axisNames("r", len(rd.Reduced)), gen.axes(x, rd.Reduced), func(r []index) []jen.Code {
 			return []jen.Code{jen.Id("s").Op("+=").Add(gen.at(x, rd.xIndex(out, r)...))}
 		})...)
 		return append(sum, gen.at(v, out...).Op("=").Id("s"))
@@ -185,7 +184,7 @@ func (gen *generator) genConcat(v *ir.Value) []jen.Code {
 	var code []jen.Code
 	offset := 0
 	for _, a := range v.Args {
-		code = append(code, gen.each(a.Shape, func(idx []index) []jen.Code {
+		code = append(code, gen.each(a, func(idx []index) []jen.Code {
 			vi := slices.Clone(idx)
 			vi[v.Axis] = vi[v.Axis].plus(offset)
 			return []jen.Code{gen.at(v, vi...).Op("=").Add(gen.at(a, idx...))}
@@ -198,7 +197,7 @@ func (gen *generator) genConcat(v *ir.Value) []jen.Code {
 // genSlice: y = x[..., Start:End, ...] along the axis.
 func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 	x := v.Args[0]
-	return gen.each(v.Shape, func(idx []index) []jen.Code {
+	return gen.each(v, func(idx []index) []jen.Code {
 		xi := slices.Clone(idx)
 		xi[v.Axis] = xi[v.Axis].plus(v.Start)
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(x, xi...))}
@@ -209,7 +208,7 @@ func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 func (gen *generator) genSliceGrad(v *ir.Value) []jen.Code {
 	dy := v.Args[0]
 	code := []jen.Code{jen.Clear(gen.flatValue(v))}
-	return append(code, gen.each(dy.Shape, func(idx []index) []jen.Code {
+	return append(code, gen.each(dy, func(idx []index) []jen.Code {
 		vi := slices.Clone(idx)
 		vi[v.Axis] = vi[v.Axis].plus(v.Start)
 		return []jen.Code{gen.at(v, vi...).Op("=").Add(gen.at(dy, idx...))}
@@ -226,7 +225,7 @@ func (gen *generator) genBatchedMatMul(v *ir.Value) []jen.Code {
 		return nil
 	}
 	names := append(axisNames("b", len(batch)), "i", "j")
-	return gen.loops(names, v.Shape, func(idx []index) []jen.Code {
+	return gen.loops(names, gen.dims(v), func(idx []index) []jen.Code {
 		bi, i, j := idx[:len(batch)], idx[len(batch)], idx[len(batch)+1]
 		operand := func(x *ir.Value, trans bool, r, c index) []index {
 			lead := broadcastIndex(&ir.Value{Shape: x.Shape[:len(x.Shape)-2]}, batch, bi)
@@ -261,6 +260,19 @@ func (gen *generator) span(v *ir.Value, lead []index) *jen.Statement {
 	return gen.flatValue(v).Index(start.Op(":").Add(end))
 }
 
+// divide is sum divided by the number of elements of the extents, for a
+// mean: a constant, or the call's samples times one.
+func (gen *generator) divide(sum *jen.Statement, extents []int) *jen.Statement {
+	n := gen.count(extents)
+	if slices.Contains(extents, perCall) {
+		return sum.Op("/").Add(gen.elem()).Call(n)
+	}
+	if ir.Shape(extents).Size() == 1 {
+		return sum
+	}
+	return sum.Op("/").Add(n)
+}
+
 // constIndex is the row-major offset of constant indexes.
 func constIndex(shape ir.Shape, idx []index) int {
 	offset, stride := 0, 1
@@ -274,7 +286,7 @@ func constIndex(shape ir.Shape, idx []index) int {
 // normalized loops over the leading axes of a layer_norm, before its
 // normalized (trailing) ones.
 func (gen *generator) normalized(v *ir.Value, body func(lead []index) []jen.Code) []jen.Code {
-	lead := v.Shape[:v.Axes[0]]
+	lead := gen.dims(v)[:v.Axes[0]]
 	return gen.loops(axisNames("n", len(lead)), lead, body)
 }
 

@@ -44,6 +44,19 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 	if train {
 		checks = append(checks, check("Backward", h.backward...))
 	}
+	if gen.partial() {
+		out := "y"
+		if !classicAPI(g) {
+			out = "args"
+		}
+		checks = append(checks, check("ForwardBatch", h.forwardBatch(out, jen.Lit(1))...))
+		if predictor {
+			checks = append(checks, jen.Line().Lit("Predictor.ForwardBatch").Op(":").Func().Params().Block(jen.Id("p").Dot("ForwardBatch").Call(h.forwardBatch(out, jen.Lit(1))...)))
+		}
+		if train {
+			checks = append(checks, check("BackwardBatch", h.backwardBatch(jen.Lit(1))...))
+		}
+	}
 	if step {
 		checks = append(checks, check("Step"))
 	}
@@ -64,6 +77,9 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 			),
 		),
 	)
+	if gen.partial() {
+		gen.testBatch(f, h)
+	}
 	f.Line()
 	f.Func().Id("BenchmarkForward").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
@@ -100,7 +116,23 @@ type harness struct {
 	// sampleInput sample), and returns Forward's arguments that write
 	// into it; two such variables compare with ==.
 	output func(name string) (decl jen.Code, forward []jen.Code)
+	// In a partial build: the arguments of ForwardBatch on the first n
+	// samples, writing into output variable name (its inputs too, in the
+	// general API), and of BackwardBatch; and each output of variable
+	// name, with its rank.
+	forwardBatch  func(name string, n jen.Code) []jen.Code
+	backwardBatch func(n jen.Code) []jen.Code
+	outputs       func(name string) []outputOf
 }
+
+// outputOf is an output of a harness variable: where it is, and its rank.
+type outputOf struct {
+	ref  *jen.Statement
+	rank int
+}
+
+// upTo slices an argument to its first n samples: x[:n].
+func upTo(ref *jen.Statement, n jen.Code) *jen.Statement { return ref.Index(jen.Op(":").Add(n)) }
 
 // sampleUse says which variables of a sample a function declares.
 type sampleUse int
@@ -161,6 +193,13 @@ func (gen *generator) classicHarness(f *jen.File) harness {
 	h.output = func(name string) (jen.Code, []jen.Code) {
 		return jen.Var().Id(name).Add(gen.apiArray(y)), []jen.Code{jen.Op("&").Id("x"), jen.Op("&").Id(name)}
 	}
+	h.forwardBatch = func(name string, n jen.Code) []jen.Code {
+		return []jen.Code{upTo(jen.Id("x"), n), upTo(jen.Id(name), n)}
+	}
+	h.backwardBatch = func(n jen.Code) []jen.Code {
+		return []jen.Code{upTo(jen.Id("x"), n), upTo(jen.Id("target"), n)}
+	}
+	h.outputs = func(name string) []outputOf { return []outputOf{{jen.Id(name), len(y.Shape)}} }
 	return h
 }
 
@@ -217,6 +256,27 @@ func (gen *generator) generalHarness(f *jen.File) harness {
 		output: func(name string) (jen.Code, []jen.Code) {
 			return jen.Id(name).Op(":=").Id("args"), refs(name, slices.Concat(in, outs))
 		},
+		forwardBatch: func(name string, n jen.Code) []jen.Code {
+			var refs []jen.Code
+			for _, a := range slices.Concat(in, outs) {
+				refs = append(refs, upTo(jen.Id(name).Dot(a.name), n))
+			}
+			return refs
+		},
+		backwardBatch: func(n jen.Code) []jen.Code {
+			var refs []jen.Code
+			for _, a := range slices.Concat(in, targets) {
+				refs = append(refs, upTo(jen.Id("args").Dot(a.name), n))
+			}
+			return refs
+		},
+		outputs: func(name string) []outputOf {
+			var out []outputOf
+			for _, o := range outs {
+				out = append(out, outputOf{jen.Id(name).Dot(o.name), len(o.v.Shape)})
+			}
+			return out
+		},
 	}
 }
 
@@ -251,7 +311,17 @@ func (gen *generator) testGradients(f *jen.File, h harness, newModel jen.Code) {
 		jen.List(jen.Id("steps"), jen.Id("tolerance"), jen.Id("eps")).Op(":=").Add(settings),
 		jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Lit(11)),
 		jen.For(jen.Id("trial").Op(":=").Range().Lit(4)).Block(
-			jen.Id("m").Dot("Backward").Call(h.backward...),
+			jen.Id("backward").Op(":=").Func().Params().Float64().Block(jen.Return(jen.Float64().Call(jen.Id("m").Dot("Backward").Call(h.backward...)))),
+			jen.Do(func(s *jen.Statement) {
+				if gen.partial() {
+					half := jen.Parens(jen.Id("Batch").Op("+").Lit(1)).Op("/").Lit(2)
+					s.If(jen.Id("trial").Op("%").Lit(2).Op("==").Lit(1)).Block(
+						jen.Comment("BackwardBatch, on the first half of the samples"),
+						jen.Id("backward").Op("=").Func().Params().Float64().Block(jen.Return(jen.Float64().Call(jen.Id("m").Dot("BackwardBatch").Call(h.backwardBatch(half)...)))),
+					)
+				}
+			}),
+			jen.Id("backward").Call(),
 			jen.Id("params").Op(":=").Id("m").Dot("Params").Call(),
 			jen.Type().Id("element").Struct(jen.List(jen.Id("param"), jen.Id("index")).Int()),
 			jen.Var().Id("picked").Index().Id("element"),
@@ -277,7 +347,7 @@ func (gen *generator) testGradients(f *jen.File, h harness, newModel jen.Code) {
 				jen.For(jen.List(jen.Id("i"), jen.Id("e")).Op(":=").Range().Id("picked")).Block(
 					at("Value").Op("+=").Add(float.Clone()).Call(jen.Id("step").Op("*").Id("signs").Index(jen.Id("i"))),
 				),
-				jen.Return(jen.Float64().Call(jen.Id("m").Dot("Backward").Call(h.backward...))),
+				jen.Return(jen.Id("backward").Call()),
 			),
 			jen.Id("best").Op(":=").Qual("math", "Inf").Call(jen.Lit(1)),
 			jen.Id("ok").Op(":=").False(),
@@ -387,5 +457,56 @@ func (gen *generator) testPredictor(f *jen.File, h harness, newModel jen.Code) {
 			benchDecl,
 			jen.For(jen.Id("pb").Dot("Next").Call()).Block(jen.Id("p").Dot("Forward").Call(benchArgs...)),
 		)),
+	)
+}
+
+// testBatch writes TestBatch: ForwardBatch on fewer samples than Batch
+// gives each sample the outputs that a full batch gives it.
+func (gen *generator) testBatch(f *jen.File, h harness) {
+	wantDecl, wantArgs := h.output("want")
+	gotDecl, _ := h.output("got")
+	tolerance := jen.Op("1e-5")
+	if gen.g.DType == ir.F64 {
+		tolerance = jen.Op("1e-12")
+	}
+	var compare []jen.Code
+	for i, o := range h.outputs("got") {
+		want := h.outputs("want")[i]
+		names := append([]string{"s"}, axisNames("", o.rank-1)...)
+		elem := func(ref *jen.Statement) *jen.Statement {
+			ref = ref.Clone()
+			for _, name := range names {
+				ref = ref.Index(jen.Id(name))
+			}
+			return ref
+		}
+		var code jen.Code = jen.If(jen.Op("!").Id("close").Call(jen.Float64().Call(elem(o.ref)), jen.Float64().Call(elem(want.ref)))).Block(
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("ForwardBatch on %d samples: output %d of sample %d is %v, a full batch gives %v"),
+				jen.Id("n"), jen.Lit(i), jen.Id("s"), elem(o.ref), elem(want.ref)),
+		)
+		for d := o.rank - 1; d >= 1; d-- {
+			prefix := o.ref.Clone()
+			for _, name := range names[:d] {
+				prefix = prefix.Index(jen.Id(name))
+			}
+			code = jen.For(jen.Id(names[d]).Op(":=").Range().Add(prefix)).Block(code)
+		}
+		compare = append(compare, jen.For(jen.Id("s").Op(":=").Range().Id("n")).Block(code))
+	}
+	f.Line()
+	f.Comment("TestBatch runs ForwardBatch on fewer samples than Batch: each sample's outputs")
+	f.Comment("must be those a full batch gives it, up to the rounding of sums split otherwise.")
+	loop := append([]jen.Code{gotDecl, jen.Id("m").Dot("ForwardBatch").Call(h.forwardBatch("got", jen.Id("n"))...)}, compare...)
+	f.Func().Id("TestBatch").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		h.sample(sampleInput),
+		wantDecl,
+		jen.Id("m").Dot("Forward").Call(wantArgs...),
+		jen.Comment("NaN where a full batch has NaN too: a random model's log of a negative number."),
+		jen.Id("close").Op(":=").Func().Params(jen.List(jen.Id("got"), jen.Id("want")).Float64()).Bool().Block(
+			jen.Return(jen.Id("got").Op("==").Id("want").Op("||").Qual("math", "IsNaN").Call(jen.Id("got")).Op("&&").Qual("math", "IsNaN").Call(jen.Id("want")).Op("||").
+				Qual("math", "Abs").Call(jen.Id("got").Op("-").Id("want")).Op("<=").Add(tolerance).Op("*").Max(jen.Lit(1), jen.Qual("math", "Abs").Call(jen.Id("want")))),
+		),
+		jen.For(jen.List(jen.Id("_"), jen.Id("n")).Op(":=").Range().Index().Int().Values(jen.Lit(1), jen.Id("Batch").Op("-").Lit(1))).Block(loop...),
 	)
 }

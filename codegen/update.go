@@ -36,7 +36,7 @@ func (gen *generator) genSGD(v *ir.Value) []jen.Code {
 	}
 	code, h := gen.hoist([]string{"lr", "weightDecay"}, v.Args[2], v.Args[3])
 	lr, wd := h[0], h[1]
-	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
+	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{
 			jen.Id("d").Op(":=").Add(gen.at(g, idx...)).Op("+").Add(wd.Clone()).Op("*").Add(gen.at(p, idx...)),
 			gen.at(p, idx...).Op("-=").Add(lr.Clone()).Op("*").Id("d"),
@@ -52,7 +52,7 @@ func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
 	code, h := gen.hoist([]string{"lr", "momentum", "dampening", "weightDecay"}, v.Args[4], v.Args[5], v.Args[6], v.Args[7])
 	lr, mom, damp, wd := h[0], h[1], h[2], h[3]
 	code = append(code, jen.Id("first").Op(":=").Add(gen.at(step)).Op("==").Lit(1))
-	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
+	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		b := func() *jen.Statement { return gen.at(buf, idx...) }
 		next := jen.Id("d").Op("=").Add(b())
 		if v.Nesterov {
@@ -87,7 +87,7 @@ func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 	if v.Decoupled {
 		code = append(code, jen.Id("decay").Op(":=").Lit(1).Op("-").Add(lr.Clone()).Op("*").Add(wd.Clone()))
 	}
-	return append(code, gen.each(v.Shape, func(idx []index) []jen.Code {
+	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		grad := gen.at(g, idx...)
 		var body []jen.Code
 		if v.Decoupled {

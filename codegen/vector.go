@@ -19,11 +19,7 @@ func vectorized(v *ir.Value) bool { return v.Shape.Size() >= vecMin }
 
 // outputCopy copies the output value into the caller's y.
 func (gen *generator) outputCopy(y *ir.Value) *jen.Statement {
-	dst := jen.Id("y").Index(jen.Op(":"))
-	if !gen.g.Unbatched && len(y.Shape) == 2 {
-		dst = jen.Qual(unsafePath, "Slice").Call(jen.Op("&").Id("y").Index(jen.Lit(0)).Index(jen.Lit(0)), jen.Lit(y.Shape.Size()))
-	}
-	return jen.Copy(dst, gen.flatValue(y))
+	return jen.Copy(gen.flatArg("y", y), gen.flatValue(y))
 }
 
 // unrollMax is the most work (multiply-adds and elements, summed over every

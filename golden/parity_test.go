@@ -255,16 +255,18 @@ func elems[A any](a *A) []float {
 	return unsafe.Slice((*float)(unsafe.Pointer(a)), unsafe.Sizeof(*a)/unsafe.Sizeof(float(0)))
 }
 
+// load and loadOut fill the first len(src) numbers: a step of fewer
+// samples than the batch leaves the rest zero.
 func load(dst *sample, src []float64) {
 	e := elems(dst)
-	for i := range e {
+	for i := range src {
 		e[i] = float(src[i])
 	}
 }
 
 func loadOut(dst *result, src []float64) {
 	e := elems(dst)
-	for i := range e {
+	for i := range src {
 		e[i] = float(src[i])
 	}
 }
@@ -275,7 +277,7 @@ func flatOut(y *result) []float { return elems(y) }
 type target = [Batch]int
 
 func loadTarget(dst *target, src []float64) {
-	for i := range dst {
+	for i := range src {
 		dst[i] = int(src[i])
 	}
 }
@@ -295,6 +297,42 @@ func loadTarget(dst *target, src []float64) { loadOut(dst, src) }
 func arg(t *target) *target { return t }
 {{end}}
 
+{{if .Batched}}
+// forward, predict and backward run a step of n samples: on the full
+// batch's methods for Batch, else on the Batch methods.
+func forward(m *Model, x *sample, y *result, n int) {
+	if n == Batch {
+		m.Forward(x, y)
+		return
+	}
+	m.ForwardBatch(x[:n], y[:n])
+}
+
+func predict(p *Predictor, x *sample, y *result, n int) {
+	if n == Batch {
+		p.Forward(x, y)
+		return
+	}
+	p.ForwardBatch(x[:n], y[:n])
+}
+{{if not .Infer}}
+func backward(m *Model, x *sample, t *target, n int) float {
+	if n == Batch {
+		return m.Backward(x, arg(t))
+	}
+	return m.BackwardBatch(x[:n], t[:n])
+}
+{{end}}
+// samples is the number of samples of a step's input.
+func samples(x any) int { return len(flat(x)) / Inputs }
+{{else}}
+func forward(m *Model, x *sample, y *result, n int)     { m.Forward(x, y) }
+func predict(p *Predictor, x *sample, y *result, n int) { p.Forward(x, y) }
+{{if not .Infer}}
+func backward(m *Model, x *sample, t *target, n int) float { return m.Backward(x, arg(t)) }
+{{end}}
+func samples(x any) int { return 1 }
+{{end}}
 // setParams loads the trace's parameters into the model by state_dict name.
 func setParams(t *testing.T, m *Model, params map[string]any) {
 	t.Helper()
@@ -355,11 +393,12 @@ func TestParity(t *testing.T) {
 		var x sample
 		var y result
 		load(&x, flat(st.X))
-		m.Forward(&x, &y)
+		n := samples(st.X)
+		forward(m, &x, &y, n)
 		var py result
-		m.NewPredictor().Forward(&x, &py)
+		predict(m.NewPredictor(), &x, &py, n)
 		for _, out := range []*result{&y, &py} {
-			e := relErr(flatOut(out), flat(st.Output))
+			e := relErr(flatOut(out)[:len(flat(st.Output))], flat(st.Output))
 			worst = max(worst, e)
 			if !(e <= tolerance) {
 				t.Errorf("step %d: output (of %s): relative error %.3g", s, map[bool]string{true: "Forward", false: "a Predictor"}[out == &y], e)
@@ -443,17 +482,18 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 		var tgt target
 		load(&x, flat(st.X))
 		loadTarget(&tgt, flat(st.Y))
-		m.Forward(&x, &y)
-		check("output", s, flatOut(&y), flat(st.Output))
+		n := samples(st.X)
+		forward(m, &x, &y, n)
+		check("output", s, flatOut(&y)[:len(flat(st.Output))], flat(st.Output))
 		var py result
-		m.NewPredictor().Forward(&x, &py)
-		check("predictor", s, flatOut(&py), flat(st.Output))
-		loss := m.Backward(&x, arg(&tgt))
+		predict(m.NewPredictor(), &x, &py, n)
+		check("predictor", s, flatOut(&py)[:len(flat(st.Output))], flat(st.Output))
+		loss := backward(m, &x, &tgt, n)
 		check("loss", s, []float{loss}, []float64{st.Loss})
 		for _, p := range m.Params() {
 			check("grad", s, p.Grad, flat(st.Grads[p.Name]))
 		}
-{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &tgt, s, checked)
+{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, &x, &tgt, n, s, checked)
 {{end}}		m.Step()
 		for _, p := range m.Params() {
 			check("param", s, p.Value, flat(st.ParamsAfter[p.Name]))
@@ -478,10 +518,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 // products across a pool of workers then runs them on one, which gives
 // the same bits (runtime's TestPoolBitIdentical), without workers that
 // spin for a core that other tests hold.
-func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target, step int, checked map[int]point) {
+func checkFiniteDifferences(t *testing.T, m *Model, x *sample, target *target, n, step int, checked map[int]point) {
 	t.Helper()
-	m.Backward(x, arg(target))
-	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return float64(d.Backward(x, arg(target))) })
+	backward(m, x, target, n)
+	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return float64(backward(d, x, target, n)) })
 }
 {{end}}
 {{end}}`))

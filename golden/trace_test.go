@@ -44,6 +44,21 @@ func readTrace(t *testing.T, path string) trace {
 	return tr
 }
 
+// partial reports whether a step of the trace has fewer samples than the
+// batch, which the CPU package runs through its ...Batch methods (the GPU
+// package takes full batches only).
+func (tr trace) partial() bool {
+	for _, raw := range tr.Steps {
+		var st struct {
+			X []json.RawMessage `json:"x"`
+		}
+		if json.Unmarshal(raw, &st) == nil && tr.Batch != nil && len(st.X) < *tr.Batch {
+			return true
+		}
+	}
+	return false
+}
+
 // cost estimates the multiply-adds of replaying the trace, with finite
 // differences (two more passes per parameter) or without.
 func (tr trace) cost(finiteDifferences bool) int {

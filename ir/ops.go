@@ -120,6 +120,9 @@ type OpDef struct {
 	Unary  *Unary // elementwise functions of one value
 	// GradOf is, for the gradient op of a unary function, that function.
 	GradOf *Unary
+	// Samples says whether the result has a row per sample where an
+	// argument does (see Samples); nil where an argument cannot.
+	Samples sampleRule
 }
 
 // defs holds every op's definition.
@@ -128,47 +131,47 @@ var defs = buildDefs()
 func buildDefs() map[Op]OpDef {
 	d := map[Op]OpDef{
 		OpInput: {}, OpParam: {}, OpState: {}, OpHyper: {}, OpConst: {},
-		OpLinear:           {MinArgs: 2, MaxArgs: 3, Shape: linearShape},
-		OpAdd:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
-		OpSub:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
-		OpMul:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
-		OpDiv:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape},
-		OpSoftmax:          {MinArgs: 1, MaxArgs: 1, Shape: rowsShape},
-		OpLogSoftmax:       {MinArgs: 1, MaxArgs: 1, Shape: rowsShape},
-		OpSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
-		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape},
-		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape},
-		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape},
-		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
-		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
-		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape},
-		OpMaxGrad:          {MinArgs: 3, MaxArgs: 3, Shape: maxGradShape},
-		OpReshape:          {MinArgs: 1, MaxArgs: 1, Shape: reshapeShape},
-		OpPermute:          {MinArgs: 1, MaxArgs: 1, Shape: permuteShape},
-		OpExpand:           {MinArgs: 1, MaxArgs: 1, Shape: expandShape},
-		OpSumTo:            {MinArgs: 1, MaxArgs: 1, Shape: sumToShape},
-		OpConcat:           {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape},
-		OpSlice:            {MinArgs: 1, MaxArgs: 1, Shape: sliceShape},
-		OpSliceGrad:        {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape},
-		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape},
-		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape},
-		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
-		OpL1:               {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
-		OpBCEWithLogits:    {MinArgs: 2, MaxArgs: 2, Shape: lossShape},
-		OpCrossEntropy:     {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1},
-		OpMSEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
-		OpL1Grad:           {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
-		OpBCEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape},
-		OpCrossEntropyGrad: {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1},
-		OpStepCount:        {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true},
-		OpSGD:              {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true},
-		OpSGDMomentum:      {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3},
-		OpAdam:             {MinArgs: 10, MaxArgs: 10, Shape: updateShape(2), InPlace: true, IntArg: 4},
+		OpLinear:           {MinArgs: 2, MaxArgs: 3, Shape: linearShape, Samples: linearSamples},
+		OpAdd:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpSub:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpMul:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpDiv:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpSoftmax:          {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
+		OpLogSoftmax:       {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
+		OpSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
+		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
+		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape, Samples: normSamples},
+		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMaxGrad:          {MinArgs: 3, MaxArgs: 3, Shape: maxGradShape, Samples: maxGradSamples},
+		OpReshape:          {MinArgs: 1, MaxArgs: 1, Shape: reshapeShape, Samples: reshapeSamples},
+		OpPermute:          {MinArgs: 1, MaxArgs: 1, Shape: permuteShape, Samples: permuteSamples},
+		OpExpand:           {MinArgs: 1, MaxArgs: 1, Shape: expandShape, Samples: keepSamples},
+		OpSumTo:            {MinArgs: 1, MaxArgs: 1, Shape: sumToShape, Samples: sumToSamples},
+		OpConcat:           {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape, Samples: axisSamples},
+		OpSlice:            {MinArgs: 1, MaxArgs: 1, Shape: sliceShape, Samples: axisSamples},
+		OpSliceGrad:        {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape, Samples: axisSamples},
+		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
+		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
+		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpL1:               {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpBCEWithLogits:    {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpCrossEntropy:     {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1, Samples: noSamples},
+		OpMSEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpL1Grad:           {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpBCEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpCrossEntropyGrad: {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1, Samples: lossGradSamples},
+		OpStepCount:        {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true, Samples: updateSamples},
+		OpSGD:              {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true, Samples: updateSamples},
+		OpSGDMomentum:      {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3, Samples: updateSamples},
+		OpAdam:             {MinArgs: 10, MaxArgs: 10, Shape: updateShape(2), InPlace: true, IntArg: 4, Samples: updateSamples},
 	}
 	for i := range unaryOps {
 		u := &unaryOps[i]
-		d[u.Op] = OpDef{MinArgs: 1, MaxArgs: 1, Shape: u.shape, Unary: u}
-		d[u.Grad()] = OpDef{MinArgs: 2, MaxArgs: 2, Shape: u.shape, GradOf: u}
+		d[u.Op] = OpDef{MinArgs: 1, MaxArgs: 1, Shape: u.shape, Unary: u, Samples: keepSamples}
+		d[u.Grad()] = OpDef{MinArgs: 2, MaxArgs: 2, Shape: u.shape, GradOf: u, Samples: keepSamples}
 	}
 	return d
 }

@@ -54,7 +54,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 32, 128, 784), kernels.GemmWork32(32, 10, 128), kernels.GemmWork32(32, 128, 10), kernels.GemmWork32(10, 128, 32), kernels.PoolWork32(0, 128, 784, 32)))
+	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(32, 128, 784), kernels.GemmWork32(32, 10, 128), kernels.GemmWork32(32, 128, 10), kernels.GemmWork32(10, 128, 32), kernels.GemmWork32(128, 784, 32)))
 	m.gemmWork = m.pool.Work32()
 	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
@@ -68,46 +68,68 @@ func New(seed uint64) *Model {
 }
 
 // forward computes every forward value into the model's memory.
-func (m *Model) forward(x *[32][784]float32) {
+func (m *Model) forward(x [][784]float32) {
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		m.pool.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:4096], 128, false)
-		kernels.AddBiasReLU32(m.slot0[:4096], m.Fc1Bias[:])
+		m.pool.Gemm32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:batch*128], 128, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*128], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		kernels.Gemm32(false, true, 32, 10, 128, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:320], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot1[:320], m.Fc2Bias[:])
+		kernels.Gemm32(false, true, batch, 10, 128, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*10], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot1[:batch*10], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[32][784]float32, y *[32][10]float32) {
+	m.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (m *Model) ForwardBatch(x [][784]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w2: ForwardBatch takes 1 to 32 samples, as many in x and y")
+	}
 	m.forward(x)
-	copy(unsafe.Slice(&y[0][0], 320), m.slot1[:320])
+	copy(unsafe.Slice(&y[0][0], batch*10), m.slot1[:batch*10])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
 // sets the gradient of that loss for every parameter (the ...Grad fields). It
 // overwrites the previous gradients, as PyTorch's zero_grad followed by backward.
 func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
+	return m.BackwardBatch(x[:], target[:])
+}
+
+// BackwardBatch is Backward on the first axis's samples of x and target, from 1 to
+// Batch, each with as many: the loss and gradients of those samples alone, as PyTorch
+// gives them for a batch of that size (a mean divides by it).
+func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(target) != batch {
+		panic("w2: BackwardBatch takes 1 to 32 samples, as many in x and target")
+	}
 	m.forward(x)
 	// loss = cross_entropy(fc2, target), reduction mean
 	{
 		s := float32(0)
-		for n := range 32 {
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("w2: class index out of range in the loss target")
 			}
 			s += kernels.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
-		m.slot2[0] = s / 32
+		m.slot2[0] = s / float32(batch)
 	}
 	// dfc2 = cross_entropy_grad(fc2, target)
 	{
-		scale := float32(1) / 32
-		for n := range 32 {
+		scale := float32(1) / float32(batch)
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("w2: class index out of range in the loss target")
@@ -121,17 +143,17 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 		}
 	}
 	// dh1 = dfc2·fc2.weight
-	kernels.Gemm32(false, false, 32, 128, 10, m.slot3[:320], 10, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:4096], 128, false, m.gemmWork)
+	kernels.Gemm32(false, false, batch, 128, 10, m.slot3[:batch*10], 10, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*128], 128, false, m.gemmWork)
 	// dfc2.weight = dfc2ᵀ·h1
-	kernels.Gemm32(true, false, 10, 128, 32, m.slot3[:320], 10, m.slot0[:4096], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 128, batch, m.slot3[:batch*10], 10, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1280), 128, false, m.gemmWork)
 	// dfc2.bias = Σ over the batch of dfc2
-	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:320])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:batch*10])
 	// dh1.pre = relu_grad(dh1, h1)
-	kernels.ReLUGrad32(m.slot3[:4096], m.slot1[:4096], m.slot0[:4096])
+	kernels.ReLUGrad32(m.slot3[:batch*128], m.slot1[:batch*128], m.slot0[:batch*128])
 	// dfc1.weight = dh1.preᵀ·x
-	m.pool.Gemm32(true, false, 128, 784, 32, m.slot3[:4096], 128, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
+	m.pool.Gemm32(true, false, 128, 784, batch, m.slot3[:batch*128], 128, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:4096])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:batch*128])
 	return m.slot2[0]
 }
 
@@ -149,6 +171,14 @@ func (m *Model) Step() {
 // TrainStep is Backward followed by Step; it returns the loss before the update.
 func (m *Model) TrainStep(x *[32][784]float32, target *[32]int) float32 {
 	loss := m.Backward(x, target)
+	m.Step()
+	return loss
+}
+
+// TrainStepBatch is BackwardBatch followed by Step: a step on 1 to Batch samples, as
+// the last and smaller batch of an epoch takes.
+func (m *Model) TrainStepBatch(x [][784]float32, target []int) float32 {
+	loss := m.BackwardBatch(x, target)
 	m.Step()
 	return loss
 }
@@ -233,22 +263,33 @@ func (m *Model) NewPredictor() *Predictor {
 }
 
 // forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(x *[32][784]float32) {
+func (p *Predictor) forward(x [][784]float32) {
 	m := p.m
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		kernels.Gemm32(false, true, 32, 128, 784, unsafe.Slice(&x[0][0], 25088), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, p.slot0[:4096], 128, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:4096], m.Fc1Bias[:])
+		kernels.Gemm32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, p.slot0[:batch*128], 128, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*128], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		kernels.Gemm32(false, true, 32, 10, 128, p.slot0[:4096], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, p.slot1[:320], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:320], m.Fc2Bias[:])
+		kernels.Gemm32(false, true, batch, 10, 128, p.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, p.slot1[:batch*10], 10, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*10], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (p *Predictor) Forward(x *[32][784]float32, y *[32][10]float32) {
+	p.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (p *Predictor) ForwardBatch(x [][784]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w2: ForwardBatch takes 1 to 32 samples, as many in x and y")
+	}
 	p.forward(x)
-	copy(unsafe.Slice(&y[0][0], 320), p.slot1[:320])
+	copy(unsafe.Slice(&y[0][0], batch*10), p.slot1[:batch*10])
 }

@@ -59,7 +59,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 64, 512, 784), kernels.PoolWork32(0, 64, 512, 512), kernels.GemmWork32(64, 10, 512), kernels.GemmWork32(64, 512, 10), kernels.GemmWork32(10, 512, 64), kernels.PoolWork32(0, 512, 512, 64), kernels.PoolWork32(0, 512, 784, 64)))
+	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(64, 512, 784), kernels.GemmWork32(64, 512, 512), kernels.GemmWork32(64, 10, 512), kernels.GemmWork32(64, 512, 10), kernels.GemmWork32(10, 512, 64), kernels.GemmWork32(512, 512, 64), kernels.GemmWork32(512, 784, 64)))
 	m.gemmWork = m.pool.Work32()
 	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
@@ -75,51 +75,73 @@ func New(seed uint64) *Model {
 }
 
 // forward computes every forward value into the model's memory.
-func (m *Model) forward(x *[64][784]float32) {
+func (m *Model) forward(x [][784]float32) {
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		m.pool.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:32768], 512, false)
-		kernels.AddBiasReLU32(m.slot0[:32768], m.Fc1Bias[:])
+		m.pool.Gemm32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:batch*512], 512, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*512], m.Fc1Bias[:])
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
 	{
-		m.pool.Gemm32(false, true, 64, 512, 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:32768], 512, false)
-		kernels.AddBiasReLU32(m.slot1[:32768], m.Fc2Bias[:])
+		m.pool.Gemm32(false, true, batch, 512, 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:batch*512], 512, false)
+		kernels.AddBiasReLU32(m.slot1[:batch*512], m.Fc2Bias[:])
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	{
-		kernels.Gemm32(false, true, 64, 10, 512, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:640], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot2[:640], m.Fc3Bias[:])
+		kernels.Gemm32(false, true, batch, 10, 512, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*10], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot2[:batch*10], m.Fc3Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[64][784]float32, y *[64][10]float32) {
+	m.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (m *Model) ForwardBatch(x [][784]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w3: ForwardBatch takes 1 to 64 samples, as many in x and y")
+	}
 	m.forward(x)
-	copy(unsafe.Slice(&y[0][0], 640), m.slot2[:640])
+	copy(unsafe.Slice(&y[0][0], batch*10), m.slot2[:batch*10])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
 // sets the gradient of that loss for every parameter (the ...Grad fields). It
 // overwrites the previous gradients, as PyTorch's zero_grad followed by backward.
 func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
+	return m.BackwardBatch(x[:], target[:])
+}
+
+// BackwardBatch is Backward on the first axis's samples of x and target, from 1 to
+// Batch, each with as many: the loss and gradients of those samples alone, as PyTorch
+// gives them for a batch of that size (a mean divides by it).
+func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(target) != batch {
+		panic("w3: BackwardBatch takes 1 to 64 samples, as many in x and target")
+	}
 	m.forward(x)
 	// loss = cross_entropy(fc3, target), reduction mean
 	{
 		s := float32(0)
-		for n := range 64 {
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("w3: class index out of range in the loss target")
 			}
 			s += kernels.LogSumExp32(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
 		}
-		m.slot3[0] = s / 64
+		m.slot3[0] = s / float32(batch)
 	}
 	// dfc3 = cross_entropy_grad(fc3, target)
 	{
-		scale := float32(1) / 64
-		for n := range 64 {
+		scale := float32(1) / float32(batch)
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("w3: class index out of range in the loss target")
@@ -133,25 +155,25 @@ func (m *Model) Backward(x *[64][784]float32, target *[64]int) float32 {
 		}
 	}
 	// dh2 = dfc3·fc3.weight
-	kernels.Gemm32(false, false, 64, 512, 10, m.slot4[:640], 10, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:32768], 512, false, m.gemmWork)
+	kernels.Gemm32(false, false, batch, 512, 10, m.slot4[:batch*10], 10, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*512], 512, false, m.gemmWork)
 	// dfc3.weight = dfc3ᵀ·h2
-	kernels.Gemm32(true, false, 10, 512, 64, m.slot4[:640], 10, m.slot1[:32768], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 512, batch, m.slot4[:batch*10], 10, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), 512, false, m.gemmWork)
 	// dfc3.bias = Σ over the batch of dfc3
-	kernels.SumRows32(m.Fc3BiasGrad[:], m.slot4[:640])
+	kernels.SumRows32(m.Fc3BiasGrad[:], m.slot4[:batch*10])
 	// dh2.pre = relu_grad(dh2, h2)
-	kernels.ReLUGrad32(m.slot4[:32768], m.slot2[:32768], m.slot1[:32768])
+	kernels.ReLUGrad32(m.slot4[:batch*512], m.slot2[:batch*512], m.slot1[:batch*512])
 	// dh1 = dh2.pre·fc2.weight
-	m.pool.Gemm32(false, false, 64, 512, 512, m.slot4[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:32768], 512, false)
+	m.pool.Gemm32(false, false, batch, 512, 512, m.slot4[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot2[:batch*512], 512, false)
 	// dfc2.weight = dh2.preᵀ·h1
-	m.pool.Gemm32(true, false, 512, 512, 64, m.slot4[:32768], 512, m.slot0[:32768], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false)
+	m.pool.Gemm32(true, false, 512, 512, batch, m.slot4[:batch*512], 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), 512, false)
 	// dfc2.bias = Σ over the batch of dh2.pre
-	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot4[:32768])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot4[:batch*512])
 	// dh1.pre = relu_grad(dh1, h1)
-	kernels.ReLUGrad32(m.slot1[:32768], m.slot2[:32768], m.slot0[:32768])
+	kernels.ReLUGrad32(m.slot1[:batch*512], m.slot2[:batch*512], m.slot0[:batch*512])
 	// dfc1.weight = dh1.preᵀ·x
-	m.pool.Gemm32(true, false, 512, 784, 64, m.slot1[:32768], 512, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false)
+	m.pool.Gemm32(true, false, 512, 784, batch, m.slot1[:batch*512], 512, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), 784, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot1[:32768])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot1[:batch*512])
 	return m.slot3[0]
 }
 
@@ -169,6 +191,14 @@ func (m *Model) Step() {
 // TrainStep is Backward followed by Step; it returns the loss before the update.
 func (m *Model) TrainStep(x *[64][784]float32, target *[64]int) float32 {
 	loss := m.Backward(x, target)
+	m.Step()
+	return loss
+}
+
+// TrainStepBatch is BackwardBatch followed by Step: a step on 1 to Batch samples, as
+// the last and smaller batch of an epoch takes.
+func (m *Model) TrainStepBatch(x [][784]float32, target []int) float32 {
+	loss := m.BackwardBatch(x, target)
 	m.Step()
 	return loss
 }
@@ -257,27 +287,38 @@ func (m *Model) NewPredictor() *Predictor {
 }
 
 // forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(x *[64][784]float32) {
+func (p *Predictor) forward(x [][784]float32) {
 	m := p.m
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		kernels.Gemm32(false, true, 64, 512, 784, unsafe.Slice(&x[0][0], 50176), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, p.slot0[:32768], 512, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:32768], m.Fc1Bias[:])
+		kernels.Gemm32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, p.slot0[:batch*512], 512, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*512], m.Fc1Bias[:])
 	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
 	{
-		kernels.Gemm32(false, true, 64, 512, 512, p.slot0[:32768], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, p.slot1[:32768], 512, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot1[:32768], m.Fc2Bias[:])
+		kernels.Gemm32(false, true, batch, 512, 512, p.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, p.slot1[:batch*512], 512, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot1[:batch*512], m.Fc2Bias[:])
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	{
-		kernels.Gemm32(false, true, 64, 10, 512, p.slot1[:32768], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, p.slot0[:640], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot0[:640], m.Fc3Bias[:])
+		kernels.Gemm32(false, true, batch, 10, 512, p.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, p.slot0[:batch*10], 10, false, p.gemmWork)
+		kernels.AddBias32(p.slot0[:batch*10], m.Fc3Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (p *Predictor) Forward(x *[64][784]float32, y *[64][10]float32) {
+	p.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (p *Predictor) ForwardBatch(x [][784]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w3: ForwardBatch takes 1 to 64 samples, as many in x and y")
+	}
 	p.forward(x)
-	copy(unsafe.Slice(&y[0][0], 640), p.slot0[:640])
+	copy(unsafe.Slice(&y[0][0], batch*10), p.slot0[:batch*10])
 }

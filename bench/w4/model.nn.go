@@ -54,7 +54,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.PoolWork32(0, 256, 1024, 1024), kernels.PoolWork32(0, 1024, 1024, 256)))
+	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(256, 1024, 1024), kernels.GemmWork32(1024, 1024, 256)))
 	m.gemmWork = m.pool.Work32()
 	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
@@ -68,49 +68,71 @@ func New(seed uint64) *Model {
 }
 
 // forward computes every forward value into the model's memory.
-func (m *Model) forward(x *[256][1024]float32) {
+func (m *Model) forward(x [][1024]float32) {
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		m.pool.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:262144], 1024, false)
-		kernels.AddBiasReLU32(m.slot0[:262144], m.Fc1Bias[:])
+		m.pool.Gemm32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:batch*1024], 1024, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*1024], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		m.pool.Gemm32(false, true, 256, 1024, 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
-		kernels.AddBias32(m.slot1[:262144], m.Fc2Bias[:])
+		m.pool.Gemm32(false, true, batch, 1024, 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, false)
+		kernels.AddBias32(m.slot1[:batch*1024], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[256][1024]float32, y *[256][1024]float32) {
+	m.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (m *Model) ForwardBatch(x [][1024]float32, y [][1024]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w4: ForwardBatch takes 1 to 256 samples, as many in x and y")
+	}
 	m.forward(x)
-	copy(unsafe.Slice(&y[0][0], 262144), m.slot1[:262144])
+	copy(unsafe.Slice(&y[0][0], batch*1024), m.slot1[:batch*1024])
 }
 
 // Backward runs the network on x, returns the mse loss against target and
 // sets the gradient of that loss for every parameter (the ...Grad fields). It
 // overwrites the previous gradients, as PyTorch's zero_grad followed by backward.
 func (m *Model) Backward(x *[256][1024]float32, target *[256][1024]float32) float32 {
+	return m.BackwardBatch(x[:], target[:])
+}
+
+// BackwardBatch is Backward on the first axis's samples of x and target, from 1 to
+// Batch, each with as many: the loss and gradients of those samples alone, as PyTorch
+// gives them for a batch of that size (a mean divides by it).
+func (m *Model) BackwardBatch(x [][1024]float32, target [][1024]float32) float32 {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(target) != batch {
+		panic("w4: BackwardBatch takes 1 to 256 samples, as many in x and target")
+	}
 	m.forward(x)
 	// loss = mse(fc2, target), reduction mean
-	m.slot2[0] = kernels.SumSquaredDiff32(m.slot1[:262144], unsafe.Slice(&target[0][0], 262144)) / 262144
+	m.slot2[0] = kernels.SumSquaredDiff32(m.slot1[:batch*1024], unsafe.Slice(&target[0][0], batch*1024)) / float32(batch*1024)
 	// dfc2 = mse_grad(fc2, target)
 	{
-		scale := float32(1) * 2 / 262144
-		kernels.ScaledDiff32(m.slot3[:262144], m.slot1[:262144], unsafe.Slice(&target[0][0], 262144), scale)
+		scale := float32(1) * 2 / float32(batch*1024)
+		kernels.ScaledDiff32(m.slot3[:batch*1024], m.slot1[:batch*1024], unsafe.Slice(&target[0][0], batch*1024), scale)
 	}
 	// dh1 = dfc2·fc2.weight
-	m.pool.Gemm32(false, false, 256, 1024, 1024, m.slot3[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:262144], 1024, false)
+	m.pool.Gemm32(false, false, batch, 1024, 1024, m.slot3[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, false)
 	// dfc2.weight = dfc2ᵀ·h1
-	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, m.slot0[:262144], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false)
+	m.pool.Gemm32(true, false, 1024, 1024, batch, m.slot3[:batch*1024], 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2WeightGrad[0][0], 1048576), 1024, false)
 	// dfc2.bias = Σ over the batch of dfc2
-	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:262144])
+	kernels.SumRows32(m.Fc2BiasGrad[:], m.slot3[:batch*1024])
 	// dh1.pre = relu_grad(dh1, h1)
-	kernels.ReLUGrad32(m.slot3[:262144], m.slot1[:262144], m.slot0[:262144])
+	kernels.ReLUGrad32(m.slot3[:batch*1024], m.slot1[:batch*1024], m.slot0[:batch*1024])
 	// dfc1.weight = dh1.preᵀ·x
-	m.pool.Gemm32(true, false, 1024, 1024, 256, m.slot3[:262144], 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false)
+	m.pool.Gemm32(true, false, 1024, 1024, batch, m.slot3[:batch*1024], 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1WeightGrad[0][0], 1048576), 1024, false)
 	// dfc1.bias = Σ over the batch of dh1.pre
-	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:262144])
+	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:batch*1024])
 	return m.slot2[0]
 }
 
@@ -128,6 +150,14 @@ func (m *Model) Step() {
 // TrainStep is Backward followed by Step; it returns the loss before the update.
 func (m *Model) TrainStep(x *[256][1024]float32, target *[256][1024]float32) float32 {
 	loss := m.Backward(x, target)
+	m.Step()
+	return loss
+}
+
+// TrainStepBatch is BackwardBatch followed by Step: a step on 1 to Batch samples, as
+// the last and smaller batch of an epoch takes.
+func (m *Model) TrainStepBatch(x [][1024]float32, target [][1024]float32) float32 {
+	loss := m.BackwardBatch(x, target)
 	m.Step()
 	return loss
 }
@@ -212,22 +242,33 @@ func (m *Model) NewPredictor() *Predictor {
 }
 
 // forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(x *[256][1024]float32) {
+func (p *Predictor) forward(x [][1024]float32) {
 	m := p.m
+	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
 	{
-		kernels.Gemm32(false, true, 256, 1024, 1024, unsafe.Slice(&x[0][0], 262144), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, p.slot0[:262144], 1024, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:262144], m.Fc1Bias[:])
+		kernels.Gemm32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, p.slot0[:batch*1024], 1024, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*1024], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	{
-		kernels.Gemm32(false, true, 256, 1024, 1024, p.slot0[:262144], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, p.slot1[:262144], 1024, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:262144], m.Fc2Bias[:])
+		kernels.Gemm32(false, true, batch, 1024, 1024, p.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, p.slot1[:batch*1024], 1024, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*1024], m.Fc2Bias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (p *Predictor) Forward(x *[256][1024]float32, y *[256][1024]float32) {
+	p.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (p *Predictor) ForwardBatch(x [][1024]float32, y [][1024]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("w4: ForwardBatch takes 1 to 256 samples, as many in x and y")
+	}
 	p.forward(x)
-	copy(unsafe.Slice(&y[0][0], 262144), p.slot1[:262144])
+	copy(unsafe.Slice(&y[0][0], batch*1024), p.slot1[:batch*1024])
 }

@@ -77,46 +77,68 @@ func New(seed uint64) *Model {
 }
 
 // forward computes every forward value into the model's memory.
-func (m *Model) forward(x *[32][64]float32) {
+func (m *Model) forward(x [][64]float32) {
+	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
 	{
-		kernels.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:2048], 64, false, m.gemmWork)
-		kernels.AddBiasReLU32(m.slot0[:2048], m.HiddenBias[:])
+		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:batch*64], 64, false, m.gemmWork)
+		kernels.AddBiasReLU32(m.slot0[:batch*64], m.HiddenBias[:])
 	}
 	// logits = act·logits.weightᵀ + logits.bias
 	{
-		kernels.Gemm32(false, true, 32, 10, 64, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:320], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot1[:320], m.LogitsBias[:])
+		kernels.Gemm32(false, true, batch, 10, 64, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*10], 10, false, m.gemmWork)
+		kernels.AddBias32(m.slot1[:batch*10], m.LogitsBias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (m *Model) Forward(x *[32][64]float32, y *[32][10]float32) {
+	m.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (m *Model) ForwardBatch(x [][64]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("digitsmodel: ForwardBatch takes 1 to 32 samples, as many in x and y")
+	}
 	m.forward(x)
-	copy(unsafe.Slice(&y[0][0], 320), m.slot1[:320])
+	copy(unsafe.Slice(&y[0][0], batch*10), m.slot1[:batch*10])
 }
 
 // Backward runs the network on x, returns the cross_entropy loss against target and
 // sets the gradient of that loss for every parameter (the ...Grad fields). It
 // overwrites the previous gradients, as PyTorch's zero_grad followed by backward.
 func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
+	return m.BackwardBatch(x[:], target[:])
+}
+
+// BackwardBatch is Backward on the first axis's samples of x and target, from 1 to
+// Batch, each with as many: the loss and gradients of those samples alone, as PyTorch
+// gives them for a batch of that size (a mean divides by it).
+func (m *Model) BackwardBatch(x [][64]float32, target []int) float32 {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(target) != batch {
+		panic("digitsmodel: BackwardBatch takes 1 to 32 samples, as many in x and target")
+	}
 	m.forward(x)
 	// loss = cross_entropy(logits, target), reduction mean
 	{
 		s := float32(0)
-		for n := range 32 {
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("digitsmodel: class index out of range in the loss target")
 			}
 			s += kernels.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
-		m.slot2[0] = s / 32
+		m.slot2[0] = s / float32(batch)
 	}
 	// dlogits = cross_entropy_grad(logits, target)
 	{
-		scale := float32(1) / 32
-		for n := range 32 {
+		scale := float32(1) / float32(batch)
+		for n := range batch {
 			c := target[n]
 			if c < 0 || c >= 10 {
 				panic("digitsmodel: class index out of range in the loss target")
@@ -130,17 +152,17 @@ func (m *Model) Backward(x *[32][64]float32, target *[32]int) float32 {
 		}
 	}
 	// dact = dlogits·logits.weight
-	kernels.Gemm32(false, false, 32, 64, 10, m.slot3[:320], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:2048], 64, false, m.gemmWork)
+	kernels.Gemm32(false, false, batch, 64, 10, m.slot3[:batch*10], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*64], 64, false, m.gemmWork)
 	// dlogits.weight = dlogitsᵀ·act
-	kernels.Gemm32(true, false, 10, 64, 32, m.slot3[:320], 10, m.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
+	kernels.Gemm32(true, false, 10, 64, batch, m.slot3[:batch*10], 10, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
-	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot3[:320])
+	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot3[:batch*10])
 	// dact.pre = relu_grad(dact, act)
-	kernels.ReLUGrad32(m.slot3[:2048], m.slot1[:2048], m.slot0[:2048])
+	kernels.ReLUGrad32(m.slot3[:batch*64], m.slot1[:batch*64], m.slot0[:batch*64])
 	// dhidden.weight = dact.preᵀ·x
-	kernels.Gemm32(true, false, 64, 64, 32, m.slot3[:2048], 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
+	kernels.Gemm32(true, false, 64, 64, batch, m.slot3[:batch*64], 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// dhidden.bias = Σ over the batch of dact.pre
-	kernels.SumRows32(m.HiddenBiasGrad[:], m.slot3[:2048])
+	kernels.SumRows32(m.HiddenBiasGrad[:], m.slot3[:batch*64])
 	return m.slot2[0]
 }
 
@@ -213,6 +235,14 @@ func (m *Model) Step() {
 // TrainStep is Backward followed by Step; it returns the loss before the update.
 func (m *Model) TrainStep(x *[32][64]float32, target *[32]int) float32 {
 	loss := m.Backward(x, target)
+	m.Step()
+	return loss
+}
+
+// TrainStepBatch is BackwardBatch followed by Step: a step on 1 to Batch samples, as
+// the last and smaller batch of an epoch takes.
+func (m *Model) TrainStepBatch(x [][64]float32, target []int) float32 {
+	loss := m.BackwardBatch(x, target)
 	m.Step()
 	return loss
 }
@@ -301,22 +331,33 @@ func (m *Model) NewPredictor() *Predictor {
 }
 
 // forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(x *[32][64]float32) {
+func (p *Predictor) forward(x [][64]float32) {
 	m := p.m
+	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
 	{
-		kernels.Gemm32(false, true, 32, 64, 64, unsafe.Slice(&x[0][0], 2048), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:2048], 64, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:2048], m.HiddenBias[:])
+		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:batch*64], 64, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*64], m.HiddenBias[:])
 	}
 	// logits = act·logits.weightᵀ + logits.bias
 	{
-		kernels.Gemm32(false, true, 32, 10, 64, p.slot0[:2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:320], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:320], m.LogitsBias[:])
+		kernels.Gemm32(false, true, batch, 10, 64, p.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:batch*10], 10, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*10], m.LogitsBias[:])
 	}
 }
 
 // Forward computes the network's output y for the input x.
 func (p *Predictor) Forward(x *[32][64]float32, y *[32][10]float32) {
+	p.ForwardBatch(x[:], y[:])
+}
+
+// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
+// with as many: every sample's output is what a batch of Batch gives it.
+func (p *Predictor) ForwardBatch(x [][64]float32, y [][10]float32) {
+	batch := len(x)
+	if batch < 1 || batch > Batch || len(y) != batch {
+		panic("digitsmodel: ForwardBatch takes 1 to 32 samples, as many in x and y")
+	}
 	p.forward(x)
-	copy(unsafe.Slice(&y[0][0], 320), p.slot1[:320])
+	copy(unsafe.Slice(&y[0][0], batch*10), p.slot1[:batch*10])
 }

@@ -7,9 +7,10 @@ starting parameters (float32-representable), and per step: inputs,
 targets, outputs, loss, gradients and parameters after the update.
 
 A copy of ../shared/reference/make_reference.py with more activations (see ACT),
-and two more case keys: "input_range" (inputs uniform in [-r, r] rather than
-[-1, 1]) and "weight_scale" ({layer: factor}, starting values that many times
-the usual range). For the activations with kinks it checks that no
+and three more case keys: "input_range" (inputs uniform in [-r, r] rather than
+[-1, 1]), "weight_scale" ({layer: factor}, starting values that many times
+the usual range) and "sizes" (the samples of each step, up to the batch: the
+partial batches that a package compiled for the batch also runs). For the activations with kinks it checks that no
 pre-activation comes near one, and that the piecewise ones get inputs on
 every piece (KINKS, PIECES).
 
@@ -142,9 +143,12 @@ def run(case):
     n_in = case["model"]["layers"][0]["in"]
     n_out = case["model"]["layers"][-1]["out"]
     batch = case.get("batch")  # None: one sample, no batch dimension (as in the tutorial)
+    # "sizes": the samples of each step, at most the batch (a package
+    # compiled for the batch runs them through its ...Batch methods).
+    sizes = case.get("sizes", [batch] * case.get("steps", 3))
     steps = []
-    for s in range(case.get("steps", 3)):
-        shape = (n_in,) if batch is None else (batch, n_in)
+    for s, rows in enumerate(sizes):
+        shape = (n_in,) if batch is None else (rows, n_in)
         if "x" in case:
             x = torch.tensor(case["x"])
         else:
@@ -153,11 +157,11 @@ def run(case):
         if "y" in case:
             y = torch.tensor(case["y"])
         elif kind == "cross_entropy":
-            y = torch.randint(0, n_out, (() if batch is None else (batch,)), generator=g)
+            y = torch.randint(0, n_out, (() if batch is None else (rows,)), generator=g)
         elif kind == "bce_with_logits":
-            y = torch.randint(0, 2, ((n_out,) if batch is None else (batch, n_out)), generator=g).double()
+            y = torch.randint(0, 2, ((n_out,) if batch is None else (rows, n_out)), generator=g).double()
         else:
-            y = (torch.rand((n_out,) if batch is None else (batch, n_out), generator=g) * 2 - 1).float().double()
+            y = (torch.rand((n_out,) if batch is None else (rows, n_out), generator=g) * 2 - 1).float().double()
         opt.zero_grad()
         out = net(x)
         check_kinks(case, net, s)
