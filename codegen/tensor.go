@@ -88,7 +88,6 @@ func (rd *reduction) xIndex(out, r []index) []index {
 	return xi
 }
 
-
 // reductionOver is the reduction of the axes of x, to a result with them
 // kept as 1s or dropped.
 func reductionOver(x *ir.Value, axes []int, keep bool) *reduction {
