@@ -32,6 +32,21 @@ type graphTrace struct {
 	Steps   []json.RawMessage          `json:"steps"`
 }
 
+// partial reports whether a step of the trace has fewer samples than the
+// batch, which the CPU package runs through its Batch methods (the GPU
+// package takes full batches only).
+func (tr graphTrace) partial() bool {
+	for _, raw := range tr.Steps {
+		var st struct {
+			Inputs map[string][]json.RawMessage `json:"inputs"`
+		}
+		if json.Unmarshal(raw, &st) == nil && tr.Batch != nil && len(st.Inputs[tr.Inputs[0]]) < *tr.Batch {
+			return true
+		}
+	}
+	return false
+}
+
 // onnxExports lists a trace's ONNX exports (testdata/graphs/onnx, made by
 // export_onnx.py from the same PyTorch module at several opsets).
 func onnxExports(t *testing.T, name string) []string {
@@ -648,6 +663,7 @@ type step struct {
 }
 
 type trace struct {
+	Batch                    *int
 	Inputs, Outputs, Targets []string
 	Params                   map[string]any
 	Steps                    []step
@@ -717,7 +733,7 @@ func numbers(v reflect.Value) []float {
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	if v.Kind() != reflect.Array {
+	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
 		return []float{float(v.Float())}
 	}
 	var out []float
@@ -727,10 +743,38 @@ func numbers(v reflect.Value) []float {
 	return out
 }
 
+// stepArguments makes the arguments of m's method name (Forward, Backward
+// or TrainStep) for a step's tensors, as arguments does; for a step of
+// fewer samples than the batch, those of its Batch method instead (which
+// it returns): slices of the first samples of arrays of the batch.
+func stepArguments(t *testing.T, m any, name string, tr trace, values [][]float64) (string, []reflect.Value) {
+	t.Helper()
+	if tr.Batch == nil {
+		return name, arguments(t, m, name, values)
+	}
+	first := reflect.ValueOf(m).MethodByName(name).Type().In(0).Elem() // [Batch]...
+	n := len(values[0]) / count(first.Elem())
+	if n == first.Len() {
+		return name, arguments(t, m, name, values)
+	}
+	args := fillArguments(t, m, name, values, true)
+	for i := range args {
+		args[i] = args[i].Elem().Slice(0, n)
+	}
+	return name + "Batch", args
+}
+
 // arguments makes the arguments of m's method name from the tensors in
 // order, nil for one left zero (an output): a pointer to an array, or a
 // number by value.
 func arguments(t *testing.T, m any, name string, values [][]float64) []reflect.Value {
+	t.Helper()
+	return fillArguments(t, m, name, values, false)
+}
+
+// fillArguments is arguments, where with partial a tensor may fill only
+// the first numbers of its array (a step of fewer samples).
+func fillArguments(t *testing.T, m any, name string, values [][]float64, partial bool) []reflect.Value {
 	t.Helper()
 	method := reflect.ValueOf(m).MethodByName(name)
 	if !method.IsValid() {
@@ -753,8 +797,13 @@ func arguments(t *testing.T, m any, name string, values [][]float64) []reflect.V
 		if src == nil {
 			continue
 		}
-		if n := count(v.Type()); n != len(src) {
+		if n := count(v.Type()); n != len(src) && !(partial && len(src) < n) {
 			t.Fatalf("%s's argument %d (%s) holds %d numbers; the trace has %d", name, i, in, n, len(src))
+		}
+		if len(src) < count(v.Type()) { // the first samples: the rest zero
+			padded := make([]float64, count(v.Type()))
+			copy(padded, src)
+			src = padded
 		}
 		fill(v, src)
 	}
@@ -765,11 +814,12 @@ func call(m *Model, name string, args []reflect.Value) []reflect.Value {
 	return reflect.ValueOf(m).MethodByName(name).Call(args)
 }
 
-// forwardArgs are Forward's arguments for a step: the inputs, then zero
+// forwardArgs are the method (Forward, or ForwardBatch for fewer samples
+// than the batch) and its arguments for a step: the inputs, then zero
 // outputs.
-func forwardArgs(t *testing.T, m *Model, tr trace, st step) []reflect.Value {
+func forwardArgs(t *testing.T, m any, tr trace, st step) (string, []reflect.Value) {
 	t.Helper()
-	return arguments(t, m, "Forward", append(tensors(t, "input", tr.Inputs, st.Inputs), make([][]float64, len(tr.Outputs))...))
+	return stepArguments(t, m, "Forward", tr, append(tensors(t, "input", tr.Inputs, st.Inputs), make([][]float64, len(tr.Outputs))...))
 }
 
 {{if .Predictor}}
@@ -783,11 +833,12 @@ func checkPredictor(t *testing.T, m *Model, tr trace, st step, check func(what s
 	var wg sync.WaitGroup
 	for g := range outs {
 		p := m.NewPredictor()
-		outs[g] = arguments(t, p, "Forward", append(tensors(t, "input", tr.Inputs, st.Inputs), make([][]float64, len(tr.Outputs))...))
+		var method string
+		method, outs[g] = forwardArgs(t, p, tr, st)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reflect.ValueOf(p).MethodByName("Forward").Call(outs[g])
+			reflect.ValueOf(p).MethodByName(method).Call(outs[g])
 		}()
 	}
 	wg.Wait()
@@ -926,8 +977,8 @@ func TestGraph(t *testing.T) {
 		} else {
 			setParams(t, m, tr.Steps[s-1].ParamsAfter)
 		}
-		args := forwardArgs(t, m, tr, st)
-		call(m, "Forward", args)
+		method, args := forwardArgs(t, m, tr, st)
+		call(m, method, args)
 		checkOutputs(t, tr, st, args, w.checker(t, s, 0))
 {{if .Predictor}}		checkPredictor(t, m, tr, st, w.checker(t, s, 0))
 {{end}}	}
@@ -949,16 +1000,16 @@ func TestGraph(t *testing.T) {
 
 	// The learning rate is a field: at 0, a step changes nothing.
 	st := tr.Steps[0]
-	args := arguments(t, m, "TrainStep", slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
+	method, args := stepArguments(t, m, "TrainStep", tr, slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
 	before := append([]float(nil), m.Params()[0].Value...)
 	lr := m.LR
 	m.LR = 0
-	call(m, "TrainStep", args)
+	call(m, method, args)
 	if relErr(m.Params()[0].Value, toFloat64(before)) != 0 {
 		t.Error("a step with LR = 0 changed the parameters")
 	}
 	m.LR = lr
-	call(m, "TrainStep", args)
+	call(m, method, args)
 	if relErr(m.Params()[0].Value, toFloat64(before)) == 0 {
 		t.Error("a step with the learning rate restored changed nothing")
 	}
@@ -973,15 +1024,15 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
-		args := forwardArgs(t, m, tr, st)
-		call(m, "Forward", args)
+		method, args := forwardArgs(t, m, tr, st)
+		call(m, method, args)
 		checkOutputs(t, tr, st, args, check)
 {{if .Predictor}}		checkPredictor(t, m, tr, st, check)
-{{end}}		backward := arguments(t, m, "Backward", slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
-		loss := call(m, "Backward", backward)[0].Float()
+{{end}}		method, backward := stepArguments(t, m, "Backward", tr, slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
+		loss := call(m, method, backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
 		checkGrads(t, w, s, st, m)
-{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, backward, s, checked)
+{{if eq .Float "float64"}}		checkFiniteDifferences(t, m, method, backward, s, checked)
 {{end}}		m.Step()
 		checkParams(st, m, check)
 	}
@@ -996,10 +1047,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 // there): NNGEN_FD_ELEMENTS=N checks N elements of each parameter, a
 // point the first replay checked is not checked again, and the
 // differences run on a model of their own made with GOMAXPROCS=1.
-func checkFiniteDifferences(t *testing.T, m *Model, backward []reflect.Value, step int, checked map[int]point) {
+func checkFiniteDifferences(t *testing.T, m *Model, method string, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
-	call(m, "Backward", backward)
-	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, "Backward", backward)[0].Float() })
+	call(m, method, backward)
+	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
 }
 {{end}}
 {{end}}`))

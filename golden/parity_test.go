@@ -96,6 +96,7 @@ func TestParity(t *testing.T) {
 			var harness bytes.Buffer
 			if err := harnessTemplate.Execute(&harness, map[string]any{
 				"Package": pkg, "Float": v.dtype, "Infer": v.infer, "Batched": tr.Batch != nil, "Classes": tr.Loss.Type == "cross_entropy",
+				"Partial": tr.Batch != nil && *tr.Batch > 1,
 				"Sample": tr.arrayType(true), "Result": tr.arrayType(false),
 				"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 			}); err != nil {
@@ -198,6 +199,10 @@ var harnessTemplate = template.Must(template.New("harness").Parse(`package {{.Pa
 
 import (
 	"encoding/json"
+{{- if .Partial}}
+	"fmt"
+{{- end}}
+	"maps"
 	"math"
 	"os"
 {{- if .Infer}}
@@ -297,7 +302,7 @@ func loadTarget(dst *target, src []float64) { loadOut(dst, src) }
 func arg(t *target) *target { return t }
 {{end}}
 
-{{if .Batched}}
+{{if .Partial}}
 // forward, predict and backward run a step of n samples: on the full
 // batch's methods for Batch, else on the Batch methods.
 func forward(m *Model, x *sample, y *result, n int) {
@@ -325,6 +330,20 @@ func backward(m *Model, x *sample, t *target, n int) float {
 {{end}}
 // samples is the number of samples of a step's input.
 func samples(x any) int { return len(flat(x)) / Inputs }
+
+// batchChecks are the Batch methods on a few numbers of samples, which
+// must allocate nothing either.
+func batchChecks(m *Model, p *Predictor, x *sample, y *result{{if not .Infer}}, t *target{{end}}) map[string]func() {
+	checks := map[string]func(){}
+	for _, n := range []int{1, min(7, Batch-1)} {
+		checks[fmt.Sprintf("ForwardBatch(%d samples)", n)] = func() { m.ForwardBatch(x[:n], y[:n]) }
+		checks[fmt.Sprintf("Predictor.ForwardBatch(%d samples)", n)] = func() { p.ForwardBatch(x[:n], y[:n]) }
+{{- if not .Infer}}
+		checks[fmt.Sprintf("BackwardBatch(%d samples)", n)] = func() { m.BackwardBatch(x[:n], t[:n]) }
+{{- end}}
+	}
+	return checks
+}
 {{else}}
 func forward(m *Model, x *sample, y *result, n int)     { m.Forward(x, y) }
 func predict(p *Predictor, x *sample, y *result, n int) { p.Forward(x, y) }
@@ -332,6 +351,10 @@ func predict(p *Predictor, x *sample, y *result, n int) { p.Forward(x, y) }
 func backward(m *Model, x *sample, t *target, n int) float { return m.Backward(x, arg(t)) }
 {{end}}
 func samples(x any) int { return 1 }
+
+func batchChecks(m *Model, p *Predictor, x *sample, y *result{{if not .Infer}}, t *target{{end}}) map[string]func() {
+	return nil
+}
 {{end}}
 // setParams loads the trace's parameters into the model by state_dict name.
 func setParams(t *testing.T, m *Model, params map[string]any) {
@@ -409,7 +432,9 @@ func TestParity(t *testing.T) {
 	var x sample
 	var y result
 	p := m.NewPredictor()
-	for name, f := range map[string]func(){"Forward": func() { m.Forward(&x, &y) }, "Predictor.Forward": func() { p.Forward(&x, &y) }} {
+	checks := map[string]func(){"Forward": func() { m.Forward(&x, &y) }, "Predictor.Forward": func() { p.Forward(&x, &y) }}
+	maps.Copy(checks, batchChecks(m, p, &x, &y))
+	for name, f := range checks {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
 		}
@@ -449,12 +474,14 @@ func TestParity(t *testing.T) {
 	}
 
 	p := m.NewPredictor()
-	for name, f := range map[string]func(){
+	checks := map[string]func(){
 		"Forward":           func() { m.Forward(&x, &y) },
 		"Backward":          func() { m.Backward(&x, arg(&tt)) },
 		"Step":              func() { m.Step() },
 		"Predictor.Forward": func() { p.Forward(&x, &y) },
-	} {
+	}
+	maps.Copy(checks, batchChecks(m, p, &x, &y, &tt))
+	for name, f := range checks {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
 		}

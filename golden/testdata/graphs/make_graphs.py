@@ -393,6 +393,28 @@ optimizer sgd(lr=0.1)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "input_range": 2.0,
      "seed": 124},
+    {"name": "partial_attention",
+     "description": "attention_like compiled for a batch of 6 and trained on steps of 6, 1 and 4 samples: the products, softmax and reshapes of 3-D tensors over the call's samples.",
+     "source": """network PartialAttention
+batch 6
+input x[5, 4]
+q = linear(x, 8)
+k = linear(x, 8)
+s = matmul(q, transpose(k, 1, 2)) * 0.35
+p = softmax(s, dim=-1)
+o = matmul(p, x)
+f = flatten(o)
+out = linear(f, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+""",
+     "module": AttentionLike, "batch": 6, "sizes": [6, 1, 4], "inputs": {"x": [5, 4]},
+     "outputs": ["out"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "input_range": 2.0,
+     "seed": 131},
     {"name": "math_ops",
      "description": "x[6] -> linear 6 -> exp, log, sqrt, neg, abs, reciprocal, pow 3, clamp, sub and div by [6] params, sum(dim=1, keepdim) -> linear 2; MSE; SGD lr 0.1; batch 4.",
      "source": """network MathOps
@@ -884,10 +906,12 @@ def run(case):
     start = {k: tolist(v) for k, v in net.named_parameters()}
     opt = case["optimizer"](net.parameters())
     batch = case["batch"]
-    lead = () if batch is None else (batch,)
     rng = case.get("input_range", 1.0)
     steps = []
-    for s in range(case.get("steps", 3)):
+    # "sizes": the samples of each step, up to the batch (the partial
+    # batches a package compiled for the batch runs too).
+    for s, rows in enumerate(case.get("sizes", [batch] * case.get("steps", 3))):
+        lead = () if batch is None else (rows,)
         inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
                   for n, shape in case["inputs"].items()}
         opt.zero_grad()
