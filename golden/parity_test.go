@@ -97,7 +97,7 @@ func TestParity(t *testing.T) {
 			if err := harnessTemplate.Execute(&harness, map[string]any{
 				"Package": pkg, "Float": v.dtype, "Infer": v.infer, "Batched": tr.Batch != nil, "Classes": tr.Loss.Type == "cross_entropy",
 				"Partial": tr.Batch != nil && *tr.Batch > 1,
-				"Sample": tr.arrayType(true), "Result": tr.arrayType(false),
+				"Sample":  tr.arrayType(true), "Result": tr.arrayType(false),
 				"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 			}); err != nil {
 				t.Fatal(err)
