@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/nngen/nngen/bench/w1"
@@ -57,6 +58,36 @@ func BenchmarkW2(b *testing.B) {
 	fwd, train := flops(32, [2]int{784, 128}, [2]int{128, 10})
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+// BenchmarkW2Samples runs W2's package, compiled for 32 samples, on 1, 7
+// and 32 (ForwardBatch and TrainStepBatch): ns/op per call, and
+// ns/sample, which a small batch raises only by the work shared by its
+// samples (the weights read once per call, the update).
+func BenchmarkW2Samples(b *testing.B) {
+	m := w2.New(1)
+	m.LR = 0
+	var x [32][784]float32
+	var y [32][10]float32
+	var labels [32]int
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		labels[n] = n % 10
+	}
+	for _, n := range []int{1, 7, 32} {
+		fwd, train := flops(n, [2]int{784, 128}, [2]int{128, 10})
+		perSample := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
+		}
+		b.Run(fmt.Sprintf("Forward/%d", n), func(b *testing.B) {
+			run(b, fwd, func() { m.ForwardBatch(x[:n], y[:n]) })
+			perSample(b)
+		})
+		b.Run(fmt.Sprintf("TrainStep/%d", n), func(b *testing.B) {
+			run(b, train, func() { m.TrainStepBatch(x[:n], labels[:n]) })
+			perSample(b)
+		})
+	}
 }
 
 func BenchmarkW2Batch256(b *testing.B) {

@@ -2,8 +2,8 @@
 // digits example's model (examples/digits), loaded from its safetensors
 // checkpoint. Requests that arrive together are run together: a worker
 // takes the first waiting request and every other one already waiting, up
-// to the model's batch of 32, and runs them through one Forward of its own
-// Predictor; the workers share the model's weights.
+// to the model's batch of 32, and runs them through one ForwardBatch of its
+// own Predictor; the workers share the model's weights.
 //
 //	go run ./examples/serve                    # serve on 127.0.0.1:8080
 //	go run ./examples/serve -loadtest 5s       # serve on a loopback port and load-test it
@@ -118,8 +118,7 @@ func newServer(model *digitsmodel.Model, workers int) *server {
 func (s *server) close() { close(s.done) }
 
 // work runs batches: the first waiting request and every other one already
-// queued, up to a batch, through one Forward. The rows past the requests are
-// zeros, whose outputs nobody reads.
+// queued, up to a batch, through one ForwardBatch on as many samples.
 func (s *server) work(p *digitsmodel.Predictor) {
 	var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 	var y [digitsmodel.Batch][digitsmodel.Outputs]float32
@@ -140,11 +139,11 @@ func (s *server) work(p *digitsmodel.Predictor) {
 				break fill
 			}
 		}
+		n := len(batch)
 		for i, r := range batch {
 			x[i] = r.pixels
 		}
-		clear(x[len(batch):])
-		p.Forward(&x, &y)
+		p.ForwardBatch(x[:n], y[:n])
 		for i, r := range batch {
 			r.reply <- prediction{Digit: argmax(y[i][:]), Logits: y[i]}
 		}
@@ -153,7 +152,7 @@ func (s *server) work(p *digitsmodel.Predictor) {
 	}
 }
 
-// meanBatch is the mean number of requests per Forward so far.
+// meanBatch is the mean number of requests per ForwardBatch so far.
 func (s *server) meanBatch() float64 {
 	if b := s.batches.Load(); b > 0 {
 		return float64(s.predictions.Load()) / float64(b)

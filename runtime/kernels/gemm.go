@@ -154,10 +154,15 @@ func Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32,
 	gemm32(current(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 }
 
-// gemm32 is Gemm32 with the kernel set ks: the transpose-free kernel for
-// X·Wᵀ where it applies (ntKernel), else the general GEMM with the kernel
-// for m rows.
+// gemm32 is Gemm32 with the kernel set ks: row by row for few rows
+// (gemmRows), the transpose-free kernel for X·Wᵀ where it applies
+// (ntKernel), else the general GEMM with the kernel for m rows.
 func gemm32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, work []float32) {
+	if rowByRow(transA, transB, m, k) {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemmRows(&ks.v32, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
 	if ks.nt(transA, transB, m, n, k) {
 		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		gemmNT(&ks.snt, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
@@ -178,7 +183,18 @@ func (ks *kernelSet) work32(transA, transB bool, m, n, k int) int {
 
 // Gemm64 is Gemm32 for float64; work must hold GemmWork64(m, n, k).
 func Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool, work []float64) {
-	gemm(&current().dgemm, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+	gemm64(current(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+}
+
+// gemm64 is Gemm64 with the kernel set ks: row by row for few rows, else
+// tiled.
+func gemm64(ks *kernelSet, transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool, work []float64) {
+	if rowByRow(transA, transB, m, k) {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemmRows(&ks.v64, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
+	gemm(&ks.dgemm, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 }
 
 func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, accumulate bool, work []T) {

@@ -142,3 +142,37 @@ func BenchmarkPoolProducts(b *testing.B) {
 		p.Close()
 	}
 }
+
+// BenchmarkGemmFewRows compares, for products of 1 to 16 rows (a model
+// run on a few samples), the row-by-row path (gemmRows) with the tiled
+// kernels, to place rowsDotMax and rowsAxpyMax: X·Wᵀ of a forward pass (784-128 and
+// 512-512) and dY·W of a backward one (512-512).
+func BenchmarkGemmFewRows(b *testing.B) {
+	for _, s := range []struct {
+		name   string
+		transB bool
+		n, k   int
+	}{{"XWt784x128", true, 128, 784}, {"XWt512x512", true, 512, 512}, {"dYW512x512", false, 512, 512}} {
+		for _, m := range []int{1, 2, 3, 4, 6, 8, 12, 16} {
+			for _, path := range []string{"rows", "tiled"} {
+				b.Run(fmt.Sprintf("%s/m=%d/%s", s.name, m, path), func(b *testing.B) {
+					dot, axpy := rowsDotMax, rowsAxpyMax
+					defer func() { rowsDotMax, rowsAxpyMax = dot, axpy }()
+					rowsDotMax = map[string]int{"rows": m, "tiled": 0}[path]
+					rowsAxpyMax = rowsDotMax
+					a := make([]float32, m*s.k)
+					w := make([]float32, s.n*s.k)
+					c := make([]float32, m*s.n)
+					work := make([]float32, GemmWork32(m, s.n, s.k))
+					ldb := s.k
+					if !s.transB {
+						ldb = s.n
+					}
+					for b.Loop() {
+						Gemm32(false, s.transB, m, s.n, s.k, a, s.k, w, ldb, c, s.n, false, work)
+					}
+				})
+			}
+		}
+	}
+}

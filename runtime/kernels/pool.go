@@ -344,7 +344,7 @@ func (p *Pool) dispatch(parts int) {
 
 func (t *gemmTask) run(w *poolWorker) {
 	if t.double {
-		gemm(&t.ks.dgemm, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
+		gemm64(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
 	} else {
 		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
 	}
