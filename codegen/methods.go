@@ -1,7 +1,10 @@
 package codegen
 
 import (
+	"errors"
 	"fmt"
+	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -396,7 +399,16 @@ func (gen *generator) fullBatchComment() string {
 	if gen.g.Unbatched || gen.g.Batch < 2 {
 		return ""
 	}
-	return fmt.Sprintf(" It takes exactly Batch samples, and there is no ForwardBatch for fewer: %v.", gen.fullBatch)
+	reason := gen.fullBatch.Error()
+	var e *ir.SamplesError
+	if errors.As(gen.fullBatch, &e) && e.Pos.IsValid() {
+		// The source's name without its directory, as in the header: the
+		// generated code is the same wherever it is generated.
+		pos := e.Pos
+		pos.File = path.Base(filepath.ToSlash(pos.File))
+		reason = pos.String() + ": " + e.Msg
+	}
+	return fmt.Sprintf(" It takes exactly Batch samples, and there is no ForwardBatch for fewer: %s.", reason)
 }
 
 // checkBatch checks the number of samples of a Batch method's arguments,

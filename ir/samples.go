@@ -25,7 +25,7 @@ func Samples(g *Graph) (map[*Value]bool, error) {
 	for _, v := range g.Values {
 		if v.Op == OpInput {
 			if len(v.Shape) == 0 || v.Shape[0] != g.Batch {
-				return nil, fmt.Errorf("%s: the input %s is %v, without the batch of %d first", posOf(v), v.Name, v.Shape, g.Batch)
+				return nil, samplesError(v, "the input %s is %v, without the batch of %d first", v.Name, v.Shape, g.Batch)
 			}
 			samples[v] = true
 			continue
@@ -41,32 +41,42 @@ func Samples(g *Graph) (map[*Value]bool, error) {
 		}
 		rule := defs[v.Op].Samples
 		if rule == nil {
-			return nil, fmt.Errorf("%s: %s has no rule for fewer samples than the batch", posOf(v), v.Op)
+			return nil, samplesError(v, "%s has no rule for fewer samples than the batch", v.Op)
 		}
 		carries, err := rule(v, in)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s %v", posOf(v), v.Op, err)
+			return nil, samplesError(v, "%s %v", v.Op, err)
 		}
 		samples[v] = carries
 	}
 	for _, o := range g.Outputs {
 		if !samples[o] {
-			return nil, fmt.Errorf("%s: the output %s has no row per sample", posOf(o), strings.TrimSpace(o.Name+" "+o.Shape.String()))
+			return nil, samplesError(o, "the output %s has no row per sample", strings.TrimSpace(o.Name+" "+o.Shape.String()))
 		}
 	}
 	return samples, nil
 }
 
-// posOf places a value for an error: where the source defined it, or its
-// name or number in the graph.
-func posOf(v *Value) string {
-	switch {
-	case v.Pos.IsValid():
-		return v.Pos.String()
-	case v.Name != "":
-		return v.Name
+// A SamplesError says where and why a graph takes its full batch only.
+type SamplesError struct {
+	Pos   Pos    // where the source defines the value, if known
+	Value string // else the value's name, or its number in the graph
+	Msg   string
+}
+
+func (e *SamplesError) Error() string {
+	if e.Pos.IsValid() {
+		return e.Pos.String() + ": " + e.Msg
 	}
-	return v.String()
+	return e.Value + ": " + e.Msg
+}
+
+func samplesError(v *Value, format string, args ...any) error {
+	name := v.Name
+	if name == "" {
+		name = v.String()
+	}
+	return &SamplesError{Pos: v.Pos, Value: name, Msg: fmt.Sprintf(format, args...)}
 }
 
 // A sampleRule says whether v holds a row per sample along its first axis,
