@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/dave/jennifer/jen"
 
@@ -244,6 +245,13 @@ func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
 	if v.TransA {
 		inner = gen.axes(a, []int{0})[0] // the call's samples, for a weight's gradient
 	}
+	if inner == perCall && gen.unroll {
+		return gen.loops([]string{"i"}, v.Shape[:1], func(ix []index) []jen.Code {
+			return gen.sumSamples(v, "k", func(k index, j int) *jen.Statement {
+				return gen.at(a, k, ix[0]).Op("*").Add(gen.at(b, k, index{value: j}))
+			}, func(j int) *jen.Statement { return gen.at(v, ix[0], index{value: j}) })
+		})
+	}
 	return gen.loops([]string{"i", "j"}, gen.dims(v), func(idx []index) []jen.Code {
 		i, j := idx[0], idx[1]
 		product := func(k index) *jen.Statement {
@@ -270,6 +278,10 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 		// Row after row, so each sum adds in the same order as the loops.
 		return []jen.Code{kernel(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(a))}
 	}
+	if gen.samples[a] && gen.unroll {
+		return gen.sumSamples(v, "n", func(n index, i int) *jen.Statement { return gen.at(a, n, index{value: i}) },
+			func(i int) *jen.Statement { return gen.at(v, index{value: i}) })
+	}
 	return gen.loops([]string{"i"}, v.Shape, func(idx []index) []jen.Code {
 		i := idx[0]
 		if a.Shape[0] == 1 {
@@ -278,6 +290,31 @@ func (gen *generator) genSumRows(v *ir.Value) []jen.Code {
 		sum := gen.sum(nil, "n", gen.axes(a, []int{0})[0], func(n index) *jen.Statement { return gen.at(a, n, i) })
 		return append(sum, gen.at(v, i).Op("=").Id("s"))
 	})
+}
+
+// sumSamples emits, in a tiny network's written-out code, the sums over
+// the call's samples of one row of a result (a weight's gradient, the
+// bias's): a local per element of the row, one loop over the samples that
+// adds term(k, j) to each, then the row set from them. Each element adds
+// its terms in sample order, as a loop of its own would, but the row's
+// additions are independent of one another and share the loop.
+func (gen *generator) sumSamples(v *ir.Value, name string, term func(k index, j int) *jen.Statement, dst func(j int) *jen.Statement) []jen.Code {
+	width := v.Shape[len(v.Shape)-1]
+	sums := make([]jen.Code, width)
+	adds := make([]jen.Code, width)
+	sets := make([]jen.Code, width)
+	k := index{name: name}
+	for j := range width {
+		s := "s" + strconv.Itoa(j)
+		sums[j] = jen.Id(s)
+		adds[j] = jen.Id(s).Op("+=").Add(term(k, j))
+		sets[j] = dst(j).Op("=").Id(s)
+	}
+	code := []jen.Code{
+		jen.Var().List(sums...).Add(gen.elem()),
+		jen.For(jen.Id(name).Op(":=").Range().Add(gen.batch())).Block(adds...),
+	}
+	return []jen.Code{jen.Block(append(code, sets...)...)}
 }
 
 // genAdd: c = a + b.
