@@ -19,6 +19,11 @@ WORKLOADS = {
     "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256),
 }
 
+# W2 on fewer samples than the Go package's batch of 32, which runs them
+# through ForwardBatch and TrainStepBatch (BenchmarkW2Samples): PyTorch on
+# a batch of that many.
+SAMPLES = {"W2Samples": ("W2", [1, 7, 32])}
+
 
 def build(layers):
     mods = []
@@ -67,9 +72,13 @@ def timeit(f, budget=1.0):
 def main():
     torch.manual_seed(0)
     only = set(sys.argv[1:])
-    for name, (layers, loss, batch) in WORKLOADS.items():
+    runs = [(name, name, batch, "") for name, (_, _, batch) in WORKLOADS.items()]
+    for name, (of, sizes) in SAMPLES.items():
+        runs += [(name, of, n, f"/{n}") for n in sizes]
+    for name, of, batch, suffix in runs:
         if only and name not in only:
             continue
+        layers, loss, _ = WORKLOADS[of]
         model, x, y, lossf = setup(layers, loss, batch)
         opt = torch.optim.SGD(model.parameters(), lr=0.0)
 
@@ -82,8 +91,8 @@ def main():
             lossf(model(x), y).backward()
             opt.step()
 
-        print(f"{name}/Forward {timeit(forward):.3f}")
-        print(f"{name}/TrainStep {timeit(train_step):.3f}")
+        print(f"{name}/Forward{suffix} {timeit(forward):.3f}")
+        print(f"{name}/TrainStep{suffix} {timeit(train_step):.3f}")
         sys.stdout.flush()
 
 

@@ -18,7 +18,7 @@ import (
 	"github.com/nngen/nngen/runtime/safetensors"
 )
 
-func checkpointModel(t *testing.T) *digitsmodel.Model {
+func checkpointModel(t testing.TB) *digitsmodel.Model {
 	t.Helper()
 	m := digitsmodel.New(0)
 	if err := safetensors.Read(checkpoint, m.Params()); err != nil {
@@ -172,5 +172,20 @@ func TestLoadTest(t *testing.T) {
 	re := regexp.MustCompile(`^\d+ requests from 4 clients in [\d.]+m?s: \d+ requests/s, latency p50 [\d.]+[µm]?s, p99 [\d.]+[µm]?s; 2 workers, batches of [\d.]+ requests on average\n$`)
 	if !re.MatchString(out.String()) {
 		t.Errorf("the load test printed %q", out.String())
+	}
+}
+
+// BenchmarkForwardBatch times a worker's call on one request and on a
+// full batch of 32: what a request costs the server besides HTTP and JSON.
+func BenchmarkForwardBatch(b *testing.B) {
+	p := checkpointModel(b).NewPredictor()
+	var x [digitsmodel.Batch][digitsmodel.Inputs]float32
+	var y [digitsmodel.Batch][digitsmodel.Outputs]float32
+	for _, n := range []int{1, digitsmodel.Batch} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			for b.Loop() {
+				p.ForwardBatch(x[:n], y[:n])
+			}
+		})
 	}
 }
