@@ -130,10 +130,6 @@ func (gen *generator) count(extents []int) *jen.Statement {
 	return gen.batch().Op("*").Lit(n)
 }
 
-// rowsOf is the number of rows of v's first axis: batch where it has a row
-// per sample, else the constant.
-func (gen *generator) rowsOf(v *ir.Value) *jen.Statement { return gen.count(gen.axes(v, []int{0})) }
-
 // receiver declares the receiver of the methods being emitted.
 func (gen *generator) receiver() *jen.Statement {
 	if gen.predictor {

@@ -77,9 +77,14 @@ func (gen *generator) gemmWork() *jen.Statement {
 			continue
 		}
 		seen[product{m, n, k}] = true
-		if gen.pooled(m, n, k) && !gen.partial() { // a share of it, on each of the pool's workers
+		switch {
+		case gen.pooled(m, n, k) && !gen.partial(): // a share of it, on each of the pool's workers
 			sizes = append(sizes, kernel(gen.suffixed("PoolWork"), jen.Lit(0), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
-		} else { // on this goroutine, with share 0's workspace when there is a pool; or any share of a smaller product
+		default:
+			// On this goroutine (with share 0's workspace when there is a
+			// pool); in a partial build, also any share of a product of
+			// fewer samples, which the pool may split otherwise: GemmWork
+			// serves every product up to m×n×k.
 			sizes = append(sizes, kernel(gen.suffixed("GemmWork"), jen.Lit(m), jen.Lit(n), jen.Lit(k)))
 		}
 	}

@@ -389,7 +389,7 @@ func (gen *generator) genForward(f *jen.File) {
 	comment(f, doc)
 	f.Func().Params(gen.receiver()).Id("Forward").Params(gen.params(all)...).Block(
 		gen.self().Dot("ForwardBatch").Call(sliced(all)...))
-	comment(f, fmt.Sprintf("ForwardBatch is Forward on the first axis's samples of %s, from 1 to Batch, each with as many: every sample's output is what a batch of Batch gives it.", list(all)))
+	comment(f, fmt.Sprintf("ForwardBatch is Forward on any number of samples from 1 to Batch, the length of %s: each sample's output is the one a full batch gives it.", list(all)))
 	f.Func().Params(gen.receiver()).Id("ForwardBatch").Params(gen.innerParams(all)...).Block(code...)
 }
 
@@ -529,7 +529,7 @@ func (gen *generator) genBackward(f *jen.File) {
 	}
 	f.Func().Params(gen.receiver()).Id("Backward").Params(gen.params(all)...).Add(gen.elem()).Block(
 		jen.Return(jen.Id("m").Dot("BackwardBatch").Call(sliced(all)...)))
-	comment(f, fmt.Sprintf("BackwardBatch is Backward on the first axis's samples of %s, from 1 to Batch, each with as many: the loss and gradients of those samples alone, as PyTorch gives them for a batch of that size (a mean divides by it).", list(all)))
+	comment(f, fmt.Sprintf("BackwardBatch is Backward on any number of samples from 1 to Batch, the length of %s: the loss and gradients of those samples alone, as PyTorch gives them for a batch of that size (a mean divides by it).", list(all)))
 	f.Func().Params(gen.receiver()).Id("BackwardBatch").Params(gen.innerParams(all)...).Add(gen.elem()).Block(body...)
 }
 

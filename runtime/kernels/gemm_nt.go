@@ -33,16 +33,21 @@ type ntKernel struct {
 const ntRows, ntCols = 8, 32
 
 // nt reports whether Gemm32 computes an m×n×k product by ntKernel: for
-// A·Bᵀ (transA false, transB true) with a batch (m) of at most fewRows and
-// smaller than the layer (n), so that transposing the batch moves less
-// than transposing the weights would. Measured on AVX-512, one core, the
+// A·Bᵀ (transA false, transB true) with a batch (m) of more than ntCols/2
+// and at most fewRows, smaller than the layer (n), so that transposing the
+// batch moves less than transposing the weights would. Up to 16 rows the
+// kernel's 32 columns are mostly padding, and the general GEMM with its
+// 8-row kernel is faster despite the transpose: measured on AVX-512, one
+// core, µs per product (general 8-row / transpose-free): 784-128, 7 rows
+// 17 / 32, 16 rows 24 / 33, 24 rows 32 / 33, 32 rows 41 / 33; 512-512, 7
+// rows 47 / 83, 16 rows 65 / 82, 24 rows 87 / 84. Measured on AVX-512, one core, the
 // same process alternating both ways 40 times (median): the 784-128-10
 // batch 32 forward pass 19% faster, its train step 9%; 784-512-512-10
 // batch 64 6% and 3%. With 256 rows the general GEMM was faster (W4's
 // forward pass 11% slower this way, median: the weights' transpose is
 // shared by more rows), so bigger batches keep it.
 func (ks *kernelSet) nt(transA, transB bool, m, n, k int) bool {
-	return ks.snt.micro != nil && !transA && transB && k > 0 && m <= fewRows && m < n
+	return ks.snt.micro != nil && !transA && transB && k > 0 && m > ntCols/2 && m <= fewRows && m < n
 }
 
 // layout returns the depth block and the work (elements) for an m×n×k

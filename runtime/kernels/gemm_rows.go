@@ -6,15 +6,14 @@ import "github.com/nngen/nngen/runtime/nnrt"
 // (A not transposed) that Gemm computes row by row with the vector kernels
 // (gemmRows) instead of the tiled ones, for B transposed (X·Wᵀ, a forward
 // pass: dot products) and not (dY·W, a backward pass: rows of B added).
-// The tiled kernels' cost hardly falls below a full tile of rows: the
-// transpose-free kernel computes 32 rows of A at once, broadcasting W's
-// elements one by one, and the general one 8 or 14 rows. Row by row, each
-// row reads B once, as vectors, and costs its own work only. Measured on
-// AVX-512, one core, µs per product (BenchmarkGemmFewRows; rows / tiled):
-// X·Wᵀ 784-128, 1 row 3.6 / 32, 6 rows 21 / 32, 8 rows 28 / 32; 512-512,
-// 1 row 13 / 84, 6 rows 80 / 84, 8 rows 106 / 81; dY·W 512-512, 1 row
-// 15 / 38, 2 rows 30 / 41, 3 rows 42 / 39.
-var rowsDotMax, rowsAxpyMax = 6, 2
+// The tiled kernels' cost hardly falls below a full tile of rows (8 or
+// 14), with B packed for them; row by row, each row reads B once, as
+// vectors, and costs its own work only. Measured on AVX-512, one core, µs
+// per product (BenchmarkGemmFewRows; row by row / tiled, the 8-row
+// kernel): X·Wᵀ 784-128, 1 row 3.6 / 16, 3 rows 10 / 16, 4 rows 14 / 16, 6
+// rows 21 / 17; 512-512, 1 row 13 / 45, 3 rows 41 / 45, 4 rows 52 / 45;
+// dY·W 512-512, 1 row 15 / 38, 2 rows 30 / 41, 3 rows 42 / 39.
+var rowsDotMax, rowsAxpyMax = 3, 2
 
 // rowByRow reports whether Gemm computes an m-row product by gemmRows.
 func rowByRow(transA, transB bool, m, k int) bool {
