@@ -87,8 +87,8 @@ func (m *Model) Forward(x *[32][784]float32, y *[32][10]float32) {
 	m.ForwardBatch(x[:], y[:])
 }
 
-// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
-// with as many: every sample's output is what a batch of Batch gives it.
+// ForwardBatch is Forward on any number of samples from 1 to Batch, the length of x and
+// y: each sample's output is the one a full batch gives it.
 func (m *Model) ForwardBatch(x [][784]float32, y [][10]float32) {
 	batch := len(x)
 	if batch < 1 || batch > Batch || len(y) != batch {
@@ -105,9 +105,9 @@ func (m *Model) Backward(x *[32][784]float32, target *[32]int) float32 {
 	return m.BackwardBatch(x[:], target[:])
 }
 
-// BackwardBatch is Backward on the first axis's samples of x and target, from 1 to
-// Batch, each with as many: the loss and gradients of those samples alone, as PyTorch
-// gives them for a batch of that size (a mean divides by it).
+// BackwardBatch is Backward on any number of samples from 1 to Batch, the length of x
+// and target: the loss and gradients of those samples alone, as PyTorch gives them for a
+// batch of that size (a mean divides by it).
 func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
 	batch := len(x)
 	if batch < 1 || batch > Batch || len(target) != batch {
@@ -283,8 +283,8 @@ func (p *Predictor) Forward(x *[32][784]float32, y *[32][10]float32) {
 	p.ForwardBatch(x[:], y[:])
 }
 
-// ForwardBatch is Forward on the first axis's samples of x and y, from 1 to Batch, each
-// with as many: every sample's output is what a batch of Batch gives it.
+// ForwardBatch is Forward on any number of samples from 1 to Batch, the length of x and
+// y: each sample's output is the one a full batch gives it.
 func (p *Predictor) ForwardBatch(x [][784]float32, y [][10]float32) {
 	batch := len(x)
 	if batch < 1 || batch > Batch || len(y) != batch {
