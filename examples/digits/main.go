@@ -76,7 +76,7 @@ func run(cfg config, stdout io.Writer) error {
 
 	model := digitsmodel.New(cfg.Seed)
 	rng := rand.New(rand.NewPCG(cfg.Seed, splitSeed))
-	batches := len(trainSet) / digitsmodel.Batch
+	batches := (len(trainSet) + digitsmodel.Batch - 1) / digitsmodel.Batch
 	f, ok := log.(*os.File)
 	prog := newProgress(log, ok && isTerminal(f), cfg.Epochs, batches)
 
@@ -162,28 +162,28 @@ func split(samples []sample) (train, test []int) {
 	return train, test
 }
 
-// trainEpoch runs one Adam step per full batch of a fresh shuffle of the
-// training samples and returns the mean of the batches' losses. The samples
-// that do not fill a last batch wait for a later epoch's shuffle.
+// trainEpoch runs one Adam step per batch of a fresh shuffle of the
+// training samples, the last one on the samples left (TrainStepBatch), as
+// PyTorch's DataLoader does by default, and returns the mean loss per
+// sample.
 func trainEpoch(model *digitsmodel.Model, samples []sample, train []int, rng *rand.Rand, onBatch func(done int)) float64 {
 	rng.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
 	var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 	var labels [digitsmodel.Batch]int
-	batches := len(train) / digitsmodel.Batch
 	var sum float64
-	for b := range batches {
-		for i, idx := range train[b*digitsmodel.Batch : (b+1)*digitsmodel.Batch] {
+	for start := 0; start < len(train); start += digitsmodel.Batch {
+		n := min(digitsmodel.Batch, len(train)-start)
+		for i, idx := range train[start : start+n] {
 			x[i], labels[i] = samples[idx].pixels, samples[idx].label
 		}
-		sum += float64(model.TrainStep(&x, &labels))
-		onBatch(b + 1)
+		sum += float64(model.TrainStepBatch(x[:n], labels[:n])) * float64(n)
+		onBatch(start/digitsmodel.Batch + 1)
 	}
-	return sum / float64(batches)
+	return sum / float64(len(train))
 }
 
 // evaluate returns the fraction of the samples at idx that the model
-// classifies right. Forward takes exactly a batch, so the last one is padded
-// with zeros, whose outputs are ignored.
+// classifies right, a batch at a time, the last with the samples left.
 func evaluate(model *digitsmodel.Model, samples []sample, idx []int) float64 {
 	var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 	var y [digitsmodel.Batch][digitsmodel.Outputs]float32
@@ -193,8 +193,7 @@ func evaluate(model *digitsmodel.Model, samples []sample, idx []int) float64 {
 		for i := range n {
 			x[i] = samples[idx[start+i]].pixels
 		}
-		clear(x[n:])
-		model.Forward(&x, &y)
+		model.ForwardBatch(x[:n], y[:n])
 		for i := range n {
 			if argmax(y[i][:]) == samples[idx[start+i]].label {
 				correct++

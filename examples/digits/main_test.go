@@ -130,9 +130,9 @@ func TestSplit(t *testing.T) {
 	}
 }
 
-// TestEvaluatePadding checks that the padded rows of the last batch count
-// for nothing: the accuracy of a set is the mean of its samples' own.
-func TestEvaluatePadding(t *testing.T) {
+// TestEvaluateLastBatch checks that the last, smaller batch counts its own
+// samples: the accuracy of a set is the mean of its samples' own.
+func TestEvaluateLastBatch(t *testing.T) {
 	samples, err := loadDigits(digitsCSV)
 	if err != nil {
 		t.Fatal(err)
