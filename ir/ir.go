@@ -112,6 +112,10 @@ type Attrs struct {
 	Axis     int     // concat, slice, slice_grad: the axis
 	Start    int     // slice, slice_grad: the first element along Axis
 	End      int     // slice, slice_grad: one past the last
+	// conv and its gradients: per spatial axis the stride, the zero
+	// padding on each side and the dilation; and the channels' groups.
+	Stride, Pad, Dilation []int
+	Groups                int
 	// FanIn is, for a parameter, the number of inputs of the layer it
 	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
 	// do. Init ones or zeros sets it instead (0 and no Init: zeros).

@@ -261,6 +261,15 @@ func adamArgs(p, g, m, v, eps *Value) []*Value {
 	return []*Value{p, g, m, v, steps(), argOf(OpHyper), argOf(OpHyper), argOf(OpHyper), eps, argOf(OpHyper)}
 }
 
+// conv2d is a 2-D convolution's attributes: padding 1, stride and
+// dilation 1, one group.
+var conv2d = Attrs{Stride: []int{1, 1}, Pad: []int{1, 1}, Dilation: []int{1, 1}, Groups: 1}
+
+func withTo(a Attrs, to Shape) Attrs {
+	a.To = to
+	return a
+}
+
 func TestInferShape(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -293,6 +302,26 @@ func TestInferShape(t *testing.T) {
 			wantErr: "linear takes 2 to 3 arguments, got 1"},
 		{name: "linear four args", op: OpLinear, args: []*Value{inputOf(8, 4), inputOf(5, 4), inputOf(5), inputOf(5)},
 			wantErr: "linear takes 2 to 3 arguments, got 4"},
+
+		{name: "conv2d", op: OpConv, attrs: conv2d, args: []*Value{inputOf(2, 3, 8, 8), inputOf(4, 3, 5, 5), inputOf(4)}, want: Shape{2, 4, 6, 6}},
+		{name: "conv1d strided", op: OpConv, attrs: Attrs{Stride: []int{2}, Pad: []int{0}, Dilation: []int{2}, Groups: 1},
+			args: []*Value{inputOf(2, 3, 11), inputOf(4, 3, 3)}, want: Shape{2, 4, 4}},
+		{name: "conv depthwise", op: OpConv, attrs: Attrs{Stride: []int{1, 1}, Pad: []int{0, 0}, Dilation: []int{1, 1}, Groups: 6},
+			args: []*Value{inputOf(2, 6, 4, 4), inputOf(12, 1, 3, 3)}, want: Shape{2, 12, 2, 2}},
+		{name: "conv groups", op: OpConv, attrs: Attrs{Stride: []int{1, 1}, Pad: []int{0, 0}, Dilation: []int{1, 1}, Groups: 2},
+			args: []*Value{inputOf(2, 3, 4, 4), inputOf(4, 1, 3, 3)},
+			wantErr: "conv: 2 groups of input [2,3,4,4] and weight [4,1,3,3]: want the channels (3 in, 4 out) in whole groups and the weight [out, in/groups, ...]"},
+		{name: "conv kernel too big", op: OpConv, attrs: conv2d, args: []*Value{inputOf(2, 3, 2, 2), inputOf(4, 3, 5, 5)},
+			wantErr: "conv: a kernel of [5,5] (dilation [1,1]) does not fit the input [2,2] padded by [1,1]"},
+		{name: "conv bias", op: OpConv, attrs: conv2d, args: []*Value{inputOf(2, 3, 8, 8), inputOf(4, 3, 5, 5), inputOf(3)},
+			wantErr: "conv: bias [3], want [4]"},
+		{name: "conv input grad", op: OpConvInputGrad, attrs: withTo(conv2d, Shape{2, 3, 8, 8}),
+			args: []*Value{inputOf(2, 4, 6, 6), inputOf(4, 3, 5, 5)}, want: Shape{2, 3, 8, 8}},
+		{name: "conv weight grad", op: OpConvWeightGrad, attrs: withTo(conv2d, Shape{4, 3, 5, 5}),
+			args: []*Value{inputOf(2, 4, 6, 6), inputOf(2, 3, 8, 8)}, want: Shape{4, 3, 5, 5}},
+		{name: "conv weight grad dy", op: OpConvWeightGrad, attrs: withTo(conv2d, Shape{4, 3, 5, 5}),
+			args: []*Value{inputOf(2, 4, 5, 6), inputOf(2, 3, 8, 8)},
+			wantErr: "conv_weight_grad: dy [2,4,5,6], but a convolution of [2,3,8,8] by [4,3,5,5] gives [2,4,6,6]"},
 
 		{name: "sigmoid", op: OpSigmoid, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
 		{name: "sigmoid no args", op: OpSigmoid, wantErr: "sigmoid takes 1 argument, got 0"},

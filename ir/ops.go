@@ -82,6 +82,11 @@ const (
 	OpSlice     Op = "slice"      // elements Start to End-1 along Axis
 	OpSliceGrad Op = "slice_grad" // dy placed at Start along Axis of a zero tensor shaped To
 
+	// Convolutions over 1 or 2 spatial axes (see conv.go).
+	OpConv           Op = "conv"             // x [B, in, *spatial], w [out, in/groups, *kernel], optional b [out]
+	OpConvInputGrad  Op = "conv_input_grad"  // dy, w -> dx shaped To
+	OpConvWeightGrad Op = "conv_weight_grad" // dy, x -> dw shaped To
+
 	// Products.
 	OpMatMul  Op = "matmul"   // a·b over the last two axes, either transposed by attribute, batched over the others
 	OpSumRows Op = "sum_rows" // a[B,n] -> [n], the sum over the batch
@@ -153,6 +158,9 @@ func buildDefs() map[Op]OpDef {
 		OpConcat:           {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape, Samples: axisSamples},
 		OpSlice:            {MinArgs: 1, MaxArgs: 1, Shape: sliceShape, Samples: axisSamples},
 		OpSliceGrad:        {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape, Samples: axisSamples},
+		OpConv:             {MinArgs: 2, MaxArgs: 3, Shape: convShape, Samples: convSamples},
+		OpConvInputGrad:    {MinArgs: 2, MaxArgs: 2, Shape: convInputGradShape, Samples: convInputGradSamples},
+		OpConvWeightGrad:   {MinArgs: 2, MaxArgs: 2, Shape: convWeightGradShape, Samples: convWeightGradSamples},
 		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
 		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
 		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},

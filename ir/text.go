@@ -120,6 +120,9 @@ func (v *Value) attrString() string {
 	if v.To != nil {
 		kv = append(kv, "to="+v.To.String())
 	}
+	if v.Groups != 0 {
+		kv = append(kv, "stride="+ints(v.Stride), "pad="+ints(v.Pad), "dilation="+ints(v.Dilation), "groups="+strconv.Itoa(v.Groups))
+	}
 	switch v.Op {
 	case OpConcat:
 		kv = append(kv, "axis="+strconv.Itoa(v.Axis))
