@@ -309,7 +309,7 @@ func TestInferShape(t *testing.T) {
 		{name: "conv depthwise", op: OpConv, attrs: Attrs{Stride: []int{1, 1}, Pad: []int{0, 0}, Dilation: []int{1, 1}, Groups: 6},
 			args: []*Value{inputOf(2, 6, 4, 4), inputOf(12, 1, 3, 3)}, want: Shape{2, 12, 2, 2}},
 		{name: "conv groups", op: OpConv, attrs: Attrs{Stride: []int{1, 1}, Pad: []int{0, 0}, Dilation: []int{1, 1}, Groups: 2},
-			args: []*Value{inputOf(2, 3, 4, 4), inputOf(4, 1, 3, 3)},
+			args:    []*Value{inputOf(2, 3, 4, 4), inputOf(4, 1, 3, 3)},
 			wantErr: "conv: 2 groups of input [2,3,4,4] and weight [4,1,3,3]: want the channels (3 in, 4 out) in whole groups and the weight [out, in/groups, ...]"},
 		{name: "conv kernel too big", op: OpConv, attrs: conv2d, args: []*Value{inputOf(2, 3, 2, 2), inputOf(4, 3, 5, 5)},
 			wantErr: "conv: a kernel of [5,5] (dilation [1,1]) does not fit the input [2,2] padded by [1,1]"},
@@ -320,7 +320,7 @@ func TestInferShape(t *testing.T) {
 		{name: "conv weight grad", op: OpConvWeightGrad, attrs: withTo(conv2d, Shape{4, 3, 5, 5}),
 			args: []*Value{inputOf(2, 4, 6, 6), inputOf(2, 3, 8, 8)}, want: Shape{4, 3, 5, 5}},
 		{name: "conv weight grad dy", op: OpConvWeightGrad, attrs: withTo(conv2d, Shape{4, 3, 5, 5}),
-			args: []*Value{inputOf(2, 4, 5, 6), inputOf(2, 3, 8, 8)},
+			args:    []*Value{inputOf(2, 4, 5, 6), inputOf(2, 3, 8, 8)},
 			wantErr: "conv_weight_grad: dy [2,4,5,6], but a convolution of [2,3,8,8] by [4,3,5,5] gives [2,4,6,6]"},
 
 		{name: "sigmoid", op: OpSigmoid, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
