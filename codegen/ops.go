@@ -51,6 +51,11 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpConcat:         (*generator).genConcat,
 	ir.OpSlice:          (*generator).genSlice,
 	ir.OpSliceGrad:      (*generator).genSliceGrad,
+
+	// Convolutions (conv.go).
+	ir.OpConv:           (*generator).genConv,
+	ir.OpConvInputGrad:  (*generator).genConvInputGrad,
+	ir.OpConvWeightGrad: (*generator).genConvWeightGrad,
 }
 
 // emitterFor returns the emitter of op: its own, or the shared one of the

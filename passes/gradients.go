@@ -37,6 +37,7 @@ var gradRules = map[ir.Op]gradRule{
 		}
 		return grads
 	},
+	ir.OpConv: convGrads,
 	ir.OpAdd: func(b *builder, v, dv *ir.Value) []*ir.Value {
 		return []*ir.Value{dv, dv}
 	},
@@ -126,6 +127,28 @@ var gradRules = map[ir.Op]gradRule{
 		}
 		return []*ir.Value{da, db}
 	},
+}
+
+// convGrads is the conv rule: the input's and the weight's gradients by
+// their ops, and the bias's, the sum of dy over the samples and the
+// spatial axes.
+func convGrads(b *builder, v, dy *ir.Value) []*ir.Value {
+	x, w := v.Args[0], v.Args[1]
+	window := ir.Attrs{Stride: v.Stride, Pad: v.Pad, Dilation: v.Dilation, Groups: v.Groups}
+	dx, dw := window, window
+	dx.To, dw.To = x.Shape, w.Shape
+	grads := []*ir.Value{
+		b.add(ir.OpConvInputGrad, dx, dy, w),
+		b.add(ir.OpConvWeightGrad, dw, dy, x),
+	}
+	if len(v.Args) == 3 {
+		axes := []int{0}
+		for a := 2; a < len(dy.Shape); a++ {
+			axes = append(axes, a)
+		}
+		grads = append(grads, b.add(ir.OpSum, ir.Attrs{Axes: axes}, dy))
+	}
+	return grads
 }
 
 // spread is the gradient of a reduction v of x: dy, given back its reduced

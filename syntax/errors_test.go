@@ -25,8 +25,33 @@ output h2
 	want: `model.nn:4:6: unknown op "sigmod"; did you mean "sigmoid"?`,
 }, {
 	name: "unknown op, nothing close",
-	src:  "network M\ninput x[4]\ny = conv2d(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "conv2d" (known: abs, add, cat, chunk, clamp, concat, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
+	want: `model.nn:3:5: unknown op "lstm" (known: abs, add, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+}, {
+	name: "conv1d and conv2d: every misuse at once",
+	src: `network M
+batch 2
+input x[3, 8, 8]
+input s[3, 10]
+a = conv2d(x, 4)
+b = conv2d(x, 4, kernel=(3, 3, 3))
+c = conv2d(x, 4, kernel=3, groups=2)
+d = conv2d(x, 4, kernel=4, padding=same)
+e = conv1d(x, 4, kernel=3)
+f = conv2d(x, 5, 4, kernel=3)
+g = conv1d(s, 4, kernel=3, stride=0, padding=wide)
+h = conv2d(x, 4, kernel=9)
+output a
+`,
+	want: `model.nn:5:5: conv2d needs its kernel size, as in conv2d(x, out, kernel=3) or conv2d(x, in, out, kernel=3)
+model.nn:6:25: kernel must be an integer or a tuple of 2, found "(3, 3, 3)"
+model.nn:7:35: c: 2 groups must divide the input channels (3) and the output channels (4)
+model.nn:8:36: conv2d: padding=same needs stride 1 and an odd kernel (or an even reach, dilation·(kernel-1)), found kernel [4,4], stride [1,1], dilation [1,1]
+model.nn:9:12: conv1d's input x must be [batch, channels, length], found one sample of [3,8,8]
+model.nn:10:15: f: conv2d expects 5 input channels but x has 3
+model.nn:11:35: stride must be from 1 to 16777216, found 0
+model.nn:11:46: padding must be an integer, a tuple of 1, same or valid, found "wide"
+model.nn:12:1: h: conv: a kernel of [9,9] (dilation [1,1]) does not fit the input [8,8] padded by [0,0]`,
 }, {
 	name: "split and chunk: every misuse at once, and the names they were to define cause nothing more",
 	src: `network M

@@ -25,6 +25,8 @@ func init() {
 		"gelu":       lowerGELU,
 		"softmax":    lowerSoftmax,
 		"identity":   lowerIdentity,
+		"conv1d":     lowerConv(1),
+		"conv2d":     lowerConv(2),
 	}
 	addTensorOps()
 }

@@ -190,6 +190,25 @@ class MovementOps(nn.Module):
         return self.out(f)
 
 
+class SmallCNN(nn.Module):
+    """conv2d with padding, relu, a strided and dilated conv2d in two groups,
+    flatten, a conv1d over the rows as channels, linear: the convolutions'
+    options in both dimensions."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 6, (3, 2), stride=2, dilation=(1, 2), groups=2)
+        self.c3 = nn.Conv1d(6, 5, 2, bias=False)
+        self.out = nn.Linear(5 * 1, 3)
+
+    def forward(self, x):                 # x: [B, 2, 7, 6]
+        h = torch.tanh(self.c1(x))        # [B, 4, 7, 6]
+        g = torch.relu(self.c2(h))        # [B, 6, 3, 2]
+        r = g.reshape(g.shape[0], 6, 6)   # [B, 6, 6]: the rows as a sequence of 6 channels
+        s = torch.tanh(self.c3(r[:, :, 0:3]))  # [B, 5, 2]
+        return self.out(s[:, :, 1])       # [B, 3]
+
+
 # ---------------------------------------------------------------- cases
 
 def mse(y, t):
@@ -393,6 +412,30 @@ optimizer sgd(lr=0.1)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "input_range": 2.0,
      "seed": 124},
+    {"name": "conv_small",
+     "description": "x[2, 7, 6] -> conv2d 4 (3x3, padding 1) -> tanh -> conv2d 6 ((3, 2), stride 2, dilation (1, 2), 2 groups) -> relu -> reshape(6, 6) -> conv1d 5 (kernel 2, no bias) over the first 3 -> tanh -> linear 3 on its second position; MSE; SGD momentum 0.9; batch 3, steps of 3, 1 and 2 samples.",
+     "source": """network SmallCNN
+batch 3
+input x[2, 7, 6]
+c1 = conv2d(x, 4, kernel=3, padding=1)
+h = tanh(c1)
+c2 = conv2d(h, 6, kernel=(3, 2), stride=2, dilation=(1, 2), groups=2)
+g = relu(c2)
+r = reshape(g, 6, 6)
+q = slice(r, dim=2, start=0, end=3)
+c3 = conv1d(q, 5, kernel=2, bias=false)
+s = tanh(c3)
+t = squeeze(slice(s, dim=2, start=1, end=2), 2)
+out = linear(t, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": SmallCNN, "batch": 3, "sizes": [3, 1, 2], "inputs": {"x": [2, 7, 6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "seed": 151},
     {"name": "partial_attention",
      "description": "attention_like compiled for a batch of 6 and trained on steps of 6, 1 and 4 samples: the products, softmax and reshapes of 3-D tensors over the call's samples.",
      "source": """network PartialAttention
@@ -772,6 +815,14 @@ class Interp:
                 b = self.params.get(name + ".bias")
                 assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
                 env[name] = F.linear(x, self.params[name + ".weight"], b)
+            elif e[0] == "call" and e[1] in ("conv1d", "conv2d"):
+                x = self.ev(e[2][0], env)
+                b = self.params.get(name + ".bias")
+                assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
+                kw = {k: self.const(v) for k, v in e[3].items() if k in ("stride", "padding", "dilation", "groups")}
+                kw = {k: int(v) if isinstance(v, float) else v for k, v in kw.items()}
+                f = F.conv1d if e[1] == "conv1d" else F.conv2d
+                env[name] = f(x, self.params[name + ".weight"], b, **kw)
             else:
                 env[name] = self.ev(e, env)
         return env
@@ -822,7 +873,7 @@ def check_source(case, prog, net):
             order.append(a[1])
         elif a[0] == "multi":
             pass
-        elif a[2][0] == "call" and a[2][1] == "linear":
+        elif a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
                 order.append(a[1] + ".bias")
