@@ -56,6 +56,10 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpConv:           (*generator).genConv,
 	ir.OpConvInputGrad:  (*generator).genConvInputGrad,
 	ir.OpConvWeightGrad: (*generator).genConvWeightGrad,
+	ir.OpMaxPool:        (*generator).genPool,
+	ir.OpAvgPool:        (*generator).genPool,
+	ir.OpMaxPoolGrad:    (*generator).genMaxPoolGrad,
+	ir.OpAvgPoolGrad:    (*generator).genAvgPoolGrad,
 }
 
 // emitterFor returns the emitter of op: its own, or the shared one of the

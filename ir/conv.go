@@ -110,3 +110,61 @@ func convWeightGradSamples(v *Value, in []bool) (bool, error) {
 	}
 	return false, nil
 }
+
+// Pooling over one or two spatial axes, as PyTorch's max_pool1d/2d and
+// avg_pool1d/2d: a window of Attrs.Kernel with Stride, Pad and (max only)
+// Dilation per spatial axis, channel by channel. max_pool's padding reads
+// as -∞, avg_pool's as zeros counted in the divisor (PyTorch's
+// count_include_pad). The gradients: max_pool_grad(dy, x) routes dy to
+// the first largest input of each window, in row-major order, as PyTorch
+// does; avg_pool_grad(dy) spreads it evenly, shaped To.
+
+// poolResult is the shape of a pooling of x under the attributes.
+func poolResult(op Op, x Shape, a Attrs) (Shape, error) {
+	if len(x) != 3 && len(x) != 4 {
+		return nil, fmt.Errorf("%s: input %v, want [batch, channels, length] or [batch, channels, height, width]", op, x)
+	}
+	d := len(x) - 2
+	if len(a.Kernel) != d || len(a.Stride) != d || len(a.Pad) != d || len(a.Dilation) != d {
+		return nil, fmt.Errorf("%s: kernel %s, stride %s, padding %s, dilation %s, want %d of each", op, ints(a.Kernel), ints(a.Stride), ints(a.Pad), ints(a.Dilation), d)
+	}
+	out := Shape{x[0], x[1]}
+	for i := range d {
+		if a.Kernel[i] < 1 || a.Stride[i] < 1 || a.Dilation[i] < 1 || a.Pad[i] < 0 || 2*a.Pad[i] > a.Dilation[i]*(a.Kernel[i]-1)+1 {
+			return nil, fmt.Errorf("%s: kernel %s, stride %s, dilation %s, padding %s: want kernels, strides and dilations of at least 1, and paddings of at most half the window's reach", op, ints(a.Kernel), ints(a.Stride), ints(a.Dilation), ints(a.Pad))
+		}
+		o := ConvOut(x[2+i], a.Kernel[i], a.Stride[i], a.Pad[i], a.Dilation[i])
+		if o < 1 {
+			return nil, fmt.Errorf("%s: a window of %s (dilation %s) does not fit the input %v padded by %s", op, ints(a.Kernel), ints(a.Dilation), x[2:], ints(a.Pad))
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func poolShape(v *Value) (Shape, error) { return poolResult(v.Op, v.Args[0].Shape, v.Attrs) }
+
+// maxPoolGradShape: dy and x give back x's shape.
+func maxPoolGradShape(v *Value) (Shape, error) {
+	dy, x := v.Args[0].Shape, v.Args[1].Shape
+	out, err := poolResult(v.Op, x, v.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(out, dy) {
+		return nil, fmt.Errorf("%s: dy %v, but pooling %v gives %v", v.Op, dy, x, out)
+	}
+	return x, nil
+}
+
+// avgPoolGradShape: dy gives back To.
+func avgPoolGradShape(v *Value) (Shape, error) {
+	out, err := poolResult(v.Op, v.To, v.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(out, v.Args[0].Shape) {
+		return nil, fmt.Errorf("%s: dy %v, but pooling %v gives %v", v.Op, v.Args[0].Shape, v.To, out)
+	}
+	return v.To, nil
+}

@@ -116,6 +116,7 @@ type Attrs struct {
 	// padding on each side and the dilation; and the channels' groups.
 	Stride, Pad, Dilation []int
 	Groups                int
+	Kernel                []int // max_pool, avg_pool and their gradients: the window
 	// FanIn is, for a parameter, the number of inputs of the layer it
 	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
 	// do. Init ones or zeros sets it instead (0 and no Init: zeros).

@@ -265,6 +265,9 @@ func adamArgs(p, g, m, v, eps *Value) []*Value {
 // dilation 1, one group.
 var conv2d = Attrs{Stride: []int{1, 1}, Pad: []int{1, 1}, Dilation: []int{1, 1}, Groups: 1}
 
+// pool2 is a 2×2 window of stride 2.
+var pool2 = Attrs{Kernel: []int{2, 2}, Stride: []int{2, 2}, Pad: []int{0, 0}, Dilation: []int{1, 1}}
+
 func withTo(a Attrs, to Shape) Attrs {
 	a.To = to
 	return a
@@ -322,6 +325,13 @@ func TestInferShape(t *testing.T) {
 		{name: "conv weight grad dy", op: OpConvWeightGrad, attrs: withTo(conv2d, Shape{4, 3, 5, 5}),
 			args:    []*Value{inputOf(2, 4, 5, 6), inputOf(2, 3, 8, 8)},
 			wantErr: "conv_weight_grad: dy [2,4,5,6], but a convolution of [2,3,8,8] by [4,3,5,5] gives [2,4,6,6]"},
+
+		{name: "max_pool", op: OpMaxPool, attrs: pool2, args: []*Value{inputOf(2, 3, 8, 7)}, want: Shape{2, 3, 4, 3}},
+		{name: "max_pool padding", op: OpMaxPool, attrs: Attrs{Kernel: []int{2}, Stride: []int{1}, Pad: []int{2}, Dilation: []int{1}},
+			args: []*Value{inputOf(2, 3, 8)}, wantErr: "max_pool: kernel [2], stride [1], dilation [1], padding [2]: want kernels, strides and dilations of at least 1, and paddings of at most half the window's reach"},
+		{name: "max_pool_grad", op: OpMaxPoolGrad, attrs: pool2, args: []*Value{inputOf(2, 3, 4, 3), inputOf(2, 3, 8, 7)}, want: Shape{2, 3, 8, 7}},
+		{name: "avg_pool", op: OpAvgPool, attrs: pool2, args: []*Value{inputOf(2, 3, 8, 7)}, want: Shape{2, 3, 4, 3}},
+		{name: "avg_pool_grad", op: OpAvgPoolGrad, attrs: withTo(pool2, Shape{2, 3, 8, 7}), args: []*Value{inputOf(2, 3, 4, 3)}, want: Shape{2, 3, 8, 7}},
 
 		{name: "sigmoid", op: OpSigmoid, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
 		{name: "sigmoid no args", op: OpSigmoid, wantErr: "sigmoid takes 1 argument, got 0"},

@@ -86,6 +86,10 @@ const (
 	OpConv           Op = "conv"             // x [B, in, *spatial], w [out, in/groups, *kernel], optional b [out]
 	OpConvInputGrad  Op = "conv_input_grad"  // dy, w -> dx shaped To
 	OpConvWeightGrad Op = "conv_weight_grad" // dy, x -> dw shaped To
+	OpMaxPool        Op = "max_pool"         // the largest of each window (Kernel, Stride, Pad, Dilation)
+	OpMaxPoolGrad    Op = "max_pool_grad"    // dy, x -> dy at each window's first largest x
+	OpAvgPool        Op = "avg_pool"         // the mean of each window, the padding counted
+	OpAvgPoolGrad    Op = "avg_pool_grad"    // dy -> dy spread evenly over each window, shaped To
 
 	// Products.
 	OpMatMul  Op = "matmul"   // a·b over the last two axes, either transposed by attribute, batched over the others
@@ -161,6 +165,10 @@ func buildDefs() map[Op]OpDef {
 		OpConv:             {MinArgs: 2, MaxArgs: 3, Shape: convShape, Samples: convSamples},
 		OpConvInputGrad:    {MinArgs: 2, MaxArgs: 2, Shape: convInputGradShape, Samples: convInputGradSamples},
 		OpConvWeightGrad:   {MinArgs: 2, MaxArgs: 2, Shape: convWeightGradShape, Samples: convWeightGradSamples},
+		OpMaxPool:          {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
+		OpMaxPoolGrad:      {MinArgs: 2, MaxArgs: 2, Shape: maxPoolGradShape, Samples: keepSamples},
+		OpAvgPool:          {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
+		OpAvgPoolGrad:      {MinArgs: 1, MaxArgs: 1, Shape: avgPoolGradShape, Samples: keepSamples},
 		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
 		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
 		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},

@@ -120,6 +120,9 @@ func (v *Value) attrString() string {
 	if v.To != nil {
 		kv = append(kv, "to="+v.To.String())
 	}
+	if len(v.Kernel) > 0 {
+		kv = append(kv, "kernel="+ints(v.Kernel), "stride="+ints(v.Stride), "pad="+ints(v.Pad), "dilation="+ints(v.Dilation))
+	}
 	if v.Groups != 0 {
 		kv = append(kv, "stride="+ints(v.Stride), "pad="+ints(v.Pad), "dilation="+ints(v.Dilation), "groups="+strconv.Itoa(v.Groups))
 	}

@@ -38,6 +38,14 @@ var gradRules = map[ir.Op]gradRule{
 		return grads
 	},
 	ir.OpConv: convGrads,
+	ir.OpMaxPool: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		return []*ir.Value{b.add(ir.OpMaxPoolGrad, windowAttrs(v), dy, v.Args[0])}
+	},
+	ir.OpAvgPool: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		a := windowAttrs(v)
+		a.To = v.Args[0].Shape
+		return []*ir.Value{b.add(ir.OpAvgPoolGrad, a, dy)}
+	},
 	ir.OpAdd: func(b *builder, v, dv *ir.Value) []*ir.Value {
 		return []*ir.Value{dv, dv}
 	},
@@ -149,6 +157,11 @@ func convGrads(b *builder, v, dy *ir.Value) []*ir.Value {
 		grads = append(grads, b.add(ir.OpSum, ir.Attrs{Axes: axes}, dy))
 	}
 	return grads
+}
+
+// windowAttrs keeps a pooling's window.
+func windowAttrs(v *ir.Value) ir.Attrs {
+	return ir.Attrs{Kernel: v.Kernel, Stride: v.Stride, Pad: v.Pad, Dilation: v.Dilation}
 }
 
 // spread is the gradient of a reduction v of x: dy, given back its reduced

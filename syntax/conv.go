@@ -159,3 +159,91 @@ func (l *lowerer) padding(a arg, fn string, kernel []int, attrs ir.Attrs) ([]int
 	}
 	return l.window(a, d, 0)
 }
+
+// lowerPool lowers max_pool1d/2d and avg_pool1d/2d (d spatial axes),
+// PyTorch's F.max_pool2d(x, kernel, stride=kernel, padding=0, dilation=1)
+// and F.avg_pool2d(x, kernel, stride=kernel, padding=0) on x [batch,
+// channels, *spatial]: the kernel by position or keyword, each setting an
+// integer or a tuple of one per spatial axis.
+func lowerPool(op ir.Op, d int) layerRule {
+	kind := map[ir.Op]string{ir.OpMaxPool: "max", ir.OpAvgPool: "avg"}[op]
+	fn := fmt.Sprintf("%s_pool%dd", kind, d)
+	allowed := []string{"kernel", "stride", "padding"}
+	if op == ir.OpMaxPool {
+		allowed = append(allowed, "dilation")
+	}
+	return func(l *lowerer, name token, c call) *ir.Value {
+		args, ok := l.positional(c, 1, 2, fn+"(x, 2) or "+fn+"(x, kernel=2, stride=2)")
+		keywords, keywordsOK := l.keywords(c, allowed...)
+		if !ok || !keywordsOK {
+			return nil
+		}
+		x, xOK := l.valueArg(args[0], fn+"'s input")
+		kernelArg, given, kernelOK := l.optionalArg(c, args, 1, keywords, "kernel")
+		if kernelOK && !given {
+			l.errorf(c.fn.pos, "%s needs its kernel size, as in %s(x, 2)", fn, fn)
+			kernelOK = false
+		}
+		attrs := ir.Attrs{Pad: make([]int, d), Dilation: ones(d)}
+		if kernelOK {
+			if kernelArg.key.text == "" {
+				kernelArg.key = token{text: "kernel"}
+			}
+			attrs.Kernel, kernelOK = l.window(kernelArg, d, 1)
+		}
+		attrs.Stride = attrs.Kernel
+		windowOK := true
+		for key, dst := range map[string]*[]int{"stride": &attrs.Stride, "dilation": &attrs.Dilation} {
+			if a, ok := keywords[key]; ok {
+				*dst, ok = l.window(a, d, 1)
+				windowOK = windowOK && ok
+			}
+		}
+		if a, ok := keywords["padding"]; ok {
+			attrs.Pad, ok = l.window(a, d, 0)
+			windowOK = windowOK && ok
+		}
+		if !xOK || !kernelOK || !windowOK {
+			return nil
+		}
+		if len(x.Shape) != 2+d {
+			l.errorf(args[0].value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
+				fn, args[0].value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+			return nil
+		}
+		return l.add(name, op, attrs, x)
+	}
+}
+
+// lowerAdaptiveAvgPool lowers adaptive_avg_pool1d(x, 1) and
+// adaptive_avg_pool2d(x, 1), global average pooling: the mean over the
+// spatial axes, kept as 1s as PyTorch keeps them. Other output sizes are
+// not supported yet.
+func lowerAdaptiveAvgPool(d int) layerRule {
+	fn := fmt.Sprintf("adaptive_avg_pool%dd", d)
+	return func(l *lowerer, name token, c call) *ir.Value {
+		args, ok := l.positional(c, 2, 2, fn+"(x, 1)")
+		if _, keywordsOK := l.keywords(c); !ok || !keywordsOK {
+			return nil
+		}
+		x, xOK := l.valueArg(args[0], fn+"'s input")
+		size, sizeOK := l.sizeArg(args[1], fn+"'s output size")
+		if !xOK || !sizeOK {
+			return nil
+		}
+		if size != 1 {
+			l.errorf(args[1].value.pos, "%s: only an output size of 1 (global average pooling) is supported, found %d", fn, size)
+			return nil
+		}
+		if len(x.Shape) != 2+d {
+			l.errorf(args[0].value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
+				fn, args[0].value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+			return nil
+		}
+		axes := []int{2}
+		if d == 2 {
+			axes = append(axes, 3)
+		}
+		return l.add(name, ir.OpMean, ir.Attrs{Axes: axes, KeepDims: true}, x)
+	}
+}

@@ -26,7 +26,7 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "lstm" (known: abs, add, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
 }, {
 	name: "conv1d and conv2d: every misuse at once",
 	src: `network M
@@ -52,6 +52,25 @@ model.nn:10:15: f: conv2d expects 5 input channels but x has 3
 model.nn:11:35: stride must be from 1 to 16777216, found 0
 model.nn:11:46: padding must be an integer, a tuple of 1, same or valid, found "wide"
 model.nn:12:1: h: conv: a kernel of [9,9] (dilation [1,1]) does not fit the input [8,8] padded by [0,0]`,
+}, {
+	name: "pooling: every misuse at once",
+	src: `network M
+batch 2
+input x[3, 8, 8]
+a = max_pool2d(x)
+b = max_pool2d(x, 2, kernel=2)
+c = avg_pool2d(x, 2, dilation=2)
+d = max_pool1d(x, 2)
+e = adaptive_avg_pool2d(x, 2)
+f = max_pool2d(x, 3, padding=2)
+output a
+`,
+	want: `model.nn:4:5: max_pool2d needs its kernel size, as in max_pool2d(x, 2)
+model.nn:5:22: max_pool2d got kernel twice, by position and by keyword
+model.nn:6:22: avg_pool2d has no argument "dilation" (it takes: kernel, stride, padding)
+model.nn:7:16: max_pool1d's input x must be [batch, channels, length], found one sample of [3,8,8]
+model.nn:8:28: adaptive_avg_pool2d: only an output size of 1 (global average pooling) is supported, found 2
+model.nn:9:1: f: max_pool: kernel [3,3], stride [3,3], dilation [1,1], padding [2,2]: want kernels, strides and dilations of at least 1, and paddings of at most half the window's reach`,
 }, {
 	name: "split and chunk: every misuse at once, and the names they were to define cause nothing more",
 	src: `network M

@@ -27,6 +27,13 @@ func init() {
 		"identity":   lowerIdentity,
 		"conv1d":     lowerConv(1),
 		"conv2d":     lowerConv(2),
+
+		"max_pool1d":          lowerPool(ir.OpMaxPool, 1),
+		"max_pool2d":          lowerPool(ir.OpMaxPool, 2),
+		"avg_pool1d":          lowerPool(ir.OpAvgPool, 1),
+		"avg_pool2d":          lowerPool(ir.OpAvgPool, 2),
+		"adaptive_avg_pool1d": lowerAdaptiveAvgPool(1),
+		"adaptive_avg_pool2d": lowerAdaptiveAvgPool(2),
 	}
 	addTensorOps()
 }

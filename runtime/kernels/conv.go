@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nngen/nngen/runtime/nnrt"
 )
@@ -119,4 +120,159 @@ func convWeightGrad[T nnrt.Float](c Conv, dw, dy, x []T) {
 	c.check(len(x), len(dw), len(dy))
 	clear(dw[:c.K*(c.C/c.Groups)*c.R*c.S])
 	c.forEach(func(at, xi, wi int) { dw[wi] += dy[at] * x[xi] })
+}
+
+// Pooling, channel by channel: the geometry is a Conv with K = C (and
+// Groups = C), the window R×S.
+
+// MaxPoolForward32 sets each y to the largest x of its window; padding
+// reads as -∞ (it is never the largest).
+func MaxPoolForward32(c Conv, y, x []float32) { maxPoolForward(c, y, x) }
+
+// MaxPoolForward64 is MaxPoolForward32 for float64.
+func MaxPoolForward64(c Conv, y, x []float64) { maxPoolForward(c, y, x) }
+
+// MaxPoolGrad32 sets dx to each window's dy at the window's first largest
+// x in row-major order (a NaN counts as largest), as PyTorch's indices;
+// zero elsewhere, and summed where windows overlap.
+func MaxPoolGrad32(c Conv, dx, dy, x []float32) { maxPoolGrad(c, dx, dy, x) }
+
+// MaxPoolGrad64 is MaxPoolGrad32 for float64.
+func MaxPoolGrad64(c Conv, dx, dy, x []float64) { maxPoolGrad(c, dx, dy, x) }
+
+// AvgPoolForward32 sets each y to the mean of its window, the padding
+// counted as zeros (PyTorch's count_include_pad).
+func AvgPoolForward32(c Conv, y, x []float32) { avgPoolForward(c, y, x) }
+
+// AvgPoolForward64 is AvgPoolForward32 for float64.
+func AvgPoolForward64(c Conv, y, x []float64) { avgPoolForward(c, y, x) }
+
+// AvgPoolGrad32 sets dx to the sum of dy/(R·S) over the windows that read it.
+func AvgPoolGrad32(c Conv, dx, dy []float32) { avgPoolGrad(c, dx, dy) }
+
+// AvgPoolGrad64 is AvgPoolGrad32 for float64.
+func AvgPoolGrad64(c Conv, dx, dy []float64) { avgPoolGrad(c, dx, dy) }
+
+// window is the first input row and column of output (p, q)'s window:
+// its tap (r, s) reads row h0 + r·DilH, column w0 + s·DilW, where inside.
+func (c Conv) window(p, q int) (h0, w0 int) {
+	return p*c.StrideH - c.PadH, q*c.StrideW - c.PadW
+}
+
+// poolCheck panics unless the slices hold a pooling's arrays.
+func (c Conv) poolCheck(x, y int) {
+	if c.K != c.C || c.P() < 1 || c.Q() < 1 || x < c.N*c.C*c.H*c.W || y < c.N*c.C*c.P()*c.Q() {
+		panic(fmt.Sprintf("kernels: pooling %+v: bad geometry, or x or y too short (%d, %d)", c, x, y))
+	}
+}
+
+// maxTap is the offset in x of the first largest input of output (p, q)'s
+// window over plane (a NaN counts as largest), or -1 for a window wholly
+// in the padding.
+func maxTap[T nnrt.Float](c Conv, x []T, plane, p, q int) int {
+	h0, w0 := c.window(p, q)
+	arg, best := -1, T(math.Inf(-1))
+	for r := range c.R {
+		h := h0 + r*c.DilH
+		if h < 0 || h >= c.H {
+			continue
+		}
+		for s := range c.S {
+			w := w0 + s*c.DilW
+			if w < 0 || w >= c.W {
+				continue
+			}
+			i := (plane*c.H+h)*c.W + w
+			if v := x[i]; arg < 0 || v > best || v != v {
+				arg, best = i, v
+				if v != v {
+					return arg
+				}
+			}
+		}
+	}
+	return arg
+}
+
+func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
+	c.poolCheck(len(x), len(y))
+	P, Q := c.P(), c.Q()
+	for plane := range c.N * c.C {
+		for p := range P {
+			for q := range Q {
+				v := T(math.Inf(-1))
+				if i := maxTap(c, x, plane, p, q); i >= 0 {
+					v = x[i]
+				}
+				y[(plane*P+p)*Q+q] = v
+			}
+		}
+	}
+}
+
+func maxPoolGrad[T nnrt.Float](c Conv, dx, dy, x []T) {
+	c.poolCheck(len(x), len(dy))
+	clear(dx[:c.N*c.C*c.H*c.W])
+	P, Q := c.P(), c.Q()
+	for plane := range c.N * c.C {
+		for p := range P {
+			for q := range Q {
+				if i := maxTap(c, x, plane, p, q); i >= 0 {
+					dx[i] += dy[(plane*P+p)*Q+q]
+				}
+			}
+		}
+	}
+}
+
+func avgPoolForward[T nnrt.Float](c Conv, y, x []T) {
+	c.poolCheck(len(x), len(y))
+	P, Q := c.P(), c.Q()
+	size := T(c.R * c.S)
+	for plane := range c.N * c.C {
+		for p := range P {
+			for q := range Q {
+				h0, w0 := c.window(p, q)
+				var sum T
+				for r := range c.R {
+					h := h0 + r*c.DilH
+					if h < 0 || h >= c.H {
+						continue
+					}
+					for s := range c.S {
+						if w := w0 + s*c.DilW; w >= 0 && w < c.W {
+							sum += x[(plane*c.H+h)*c.W+w]
+						}
+					}
+				}
+				y[(plane*P+p)*Q+q] = sum / size
+			}
+		}
+	}
+}
+
+func avgPoolGrad[T nnrt.Float](c Conv, dx, dy []T) {
+	c.poolCheck(len(dx), len(dy))
+	clear(dx[:c.N*c.C*c.H*c.W])
+	P, Q := c.P(), c.Q()
+	size := T(c.R * c.S)
+	for plane := range c.N * c.C {
+		for p := range P {
+			for q := range Q {
+				g := dy[(plane*P+p)*Q+q] / size
+				h0, w0 := c.window(p, q)
+				for r := range c.R {
+					h := h0 + r*c.DilH
+					if h < 0 || h >= c.H {
+						continue
+					}
+					for s := range c.S {
+						if w := w0 + s*c.DilW; w >= 0 && w < c.W {
+							dx[(plane*c.H+h)*c.W+w] += g
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -69,3 +69,75 @@ func TestConvAdjoint(t *testing.T) {
 		}
 	}
 }
+
+// TestPooling: 2×2 windows of stride 2 over a 4×4 plane, by hand; with
+// padding 1 and stride 1 on a 2×2 plane, max reads the padding as -∞ and
+// avg as zeros counted in the divisor; the max's gradient goes to the
+// first largest of a tie.
+func TestPooling(t *testing.T) {
+	x := []float64{
+		1, 5, 2, 2,
+		3, 4, 2, 2,
+		0, -1, 7, 6,
+		-2, -3, 8, 9,
+	}
+	c := Conv{N: 1, C: 1, K: 1, Groups: 1, H: 4, W: 4, R: 2, S: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	y := make([]float64, 4)
+	MaxPoolForward64(c, y, x)
+	if want := []float64{5, 2, 0, 9}; !slicesEqual(y, want) {
+		t.Errorf("max pool %v, want %v", y, want)
+	}
+	AvgPoolForward64(c, y, x)
+	if want := []float64{13.0 / 4, 2, -6.0 / 4, 30.0 / 4}; !slicesEqual(y, want) {
+		t.Errorf("avg pool %v, want %v", y, want)
+	}
+	dx := make([]float64, 16)
+	MaxPoolGrad64(c, dx, []float64{1, 2, 3, 4}, x)
+	want := make([]float64, 16)
+	want[1], want[2], want[8], want[15] = 1, 2, 3, 4 // the tie of 2s: the first, row-major
+	if !slicesEqual(dx, want) {
+		t.Errorf("max pool grad %v, want %v", dx, want)
+	}
+	AvgPoolGrad64(c, dx, []float64{4, 8, 12, 16})
+	if dx[0] != 1 || dx[5] != 1 || dx[2] != 2 || dx[15] != 4 {
+		t.Errorf("avg pool grad %v", dx)
+	}
+
+	p := Conv{N: 1, C: 1, K: 1, Groups: 1, H: 2, W: 2, R: 2, S: 2, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}
+	small := []float64{-1, -2, -3, -4}
+	y = make([]float64, 9)
+	MaxPoolForward64(p, y, small)
+	if want := []float64{-1, -1, -2, -1, -1, -2, -3, -3, -4}; !slicesEqual(y, want) {
+		t.Errorf("padded max pool %v, want %v", y, want)
+	}
+	AvgPoolForward64(p, y, small)
+	if want := []float64{-0.25, -0.75, -0.5, -1, -2.5, -1.5, -0.75, -1.75, -1}; !slicesEqual(y, want) {
+		t.Errorf("padded avg pool %v, want %v", y, want)
+	}
+}
+
+func slicesEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPoolingAllocs(t *testing.T) {
+	c := Conv{N: 2, C: 3, K: 3, Groups: 3, H: 8, W: 8, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1}
+	x, y := make([]float32, 2*3*8*8), make([]float32, 2*3*c.P()*c.Q())
+	dx := make([]float32, len(x))
+	if n := testing.AllocsPerRun(10, func() {
+		MaxPoolForward32(c, y, x)
+		MaxPoolGrad32(c, dx, y, x)
+		AvgPoolForward32(c, y, x)
+		AvgPoolGrad32(c, dx, y)
+	}); n != 0 {
+		t.Errorf("pooling allocates %v times", n)
+	}
+}

@@ -209,6 +209,26 @@ class SmallCNN(nn.Module):
         return self.out(s[:, :, 1])       # [B, 3]
 
 
+class SmallPool(nn.Module):
+    """max and average pooling in 2-D and 1-D with strides, padding and
+    dilation, and global average pooling, between convolutions."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 6, 2)
+        self.out = nn.Linear(18, 3)
+
+    def forward(self, x):                                      # x: [B, 1, 9, 8]
+        p1 = F.max_pool2d(torch.relu(self.c1(x)), 2)             # [B, 4, 4, 4]
+        h2 = torch.tanh(self.c2(p1))                             # [B, 6, 3, 3]
+        p2 = F.avg_pool2d(h2, kernel_size=2, stride=1, padding=1)  # [B, 6, 4, 4]
+        p3 = F.max_pool2d(p2, kernel_size=2, stride=1, padding=1, dilation=2)  # [B, 6, 4, 4]
+        g = torch.flatten(F.adaptive_avg_pool2d(p3, 1), 1)       # [B, 6]
+        r = p3.reshape(p3.shape[0], 6, 16)
+        a = F.avg_pool1d(F.max_pool1d(r, 4), kernel_size=2, stride=2)  # [B, 6, 2]
+        return self.out(torch.cat([g, torch.flatten(a, 1)], dim=1))
+
+
 # ---------------------------------------------------------------- cases
 
 def mse(y, t):
@@ -436,6 +456,31 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "seed": 151},
+    {"name": "pool_small",
+     "description": "x[1, 9, 8] -> conv2d 4 (3x3, padding 1) -> relu -> max_pool2d 2 -> conv2d 6 (2x2) -> tanh -> avg_pool2d (2, stride 1, padding 1) -> max_pool2d (2, stride 1, padding 1, dilation 2) -> adaptive_avg_pool2d 1, and reshape(6, 16) -> max_pool1d 4 -> avg_pool1d (2, stride 2) -> cat -> linear 3; MSE; Adam lr 0.01; batch 4, steps of 4, 2 and 1 samples.",
+     "source": """network SmallPool
+batch 4
+input x[1, 9, 8]
+c1 = conv2d(x, 4, kernel=3, padding=1)
+p1 = max_pool2d(relu(c1), 2)
+c2 = conv2d(p1, 6, kernel=2)
+h2 = tanh(c2)
+p2 = avg_pool2d(h2, kernel=2, stride=1, padding=1)
+p3 = max_pool2d(p2, kernel=2, stride=1, padding=1, dilation=2)
+g = flatten(adaptive_avg_pool2d(p3, 1))
+r = reshape(p3, 6, 16)
+a = avg_pool1d(max_pool1d(r, 4), kernel=2, stride=2)
+z = cat(g, flatten(a), dim=1)
+out = linear(z, 3)
+output out
+loss mse(out, target[3])
+optimizer adam(lr=0.01)
+""",
+     "module": SmallPool, "batch": 4, "sizes": [4, 2, 1], "inputs": {"x": [1, 9, 8]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
+     "seed": 152},
     {"name": "partial_attention",
      "description": "attention_like compiled for a batch of 6 and trained on steps of 6, 1 and 4 samples: the products, softmax and reshapes of 3-D tensors over the call's samples.",
      "source": """network PartialAttention
@@ -759,6 +804,15 @@ class Interp:
         if op in ("softmax", "log_softmax"):
             d = self.dim(args[1]) if len(args) > 1 else K("dim", -1)
             return (torch.softmax if op == "softmax" else F.log_softmax)(X(), dim=int(d))
+        if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
+            k = self.const(args[1]) if len(args) > 1 else K("kernel", None)
+            toint = lambda v: tuple(int(a) for a in v) if isinstance(v, tuple) else int(v)
+            window = {"kernel_size": toint(k), "stride": toint(K("stride", k)), "padding": toint(K("padding", 0))}
+            if op.startswith("max"):
+                window["dilation"] = toint(K("dilation", 1))
+            return getattr(F, op)(X(), **window)
+        if op in ("adaptive_avg_pool1d", "adaptive_avg_pool2d"):
+            return getattr(F, op)(X(), int(self.const(args[1])))
         if op == "pow":
             return torch.pow(X(), self.const(args[1]))
         if op == "clamp":
