@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/nngen/nngen"
+	"github.com/nngen/nngen/codegen"
 )
 
 var parityCases = flag.String("paritycases", "", "TestParity: only the packages whose name matches this `REGEXP`")
@@ -81,6 +82,9 @@ func TestParity(t *testing.T) {
 			}
 			dir := filepath.Join(mod, pkg)
 			src := tr.modelSource(v.dtype)
+			if v.noFuse && !fusionChanges(t, tr.Name+".nn", src) {
+				continue
+			}
 			// The generated tests (-tests) compile and pass in the float32
 			// build; the other builds leave them out, to keep the suite fast:
 			// the harness checks their gradients, allocations and predictors.
@@ -114,6 +118,20 @@ func TestParity(t *testing.T) {
 	r.need(t, "TestParity")
 	concurrently(t, vetter(mod, nil), r.build)
 	r.report(t, r.run(t, pkgs, cost, nil), "max error", "finite differences")
+}
+
+// fusionChanges reports whether fusion changes a model's generated code:
+// where it does not (no activation follows a linear layer), the build
+// without fusion would compile and replay the same code again, and the
+// suite leaves it out.
+func fusionChanges(t *testing.T, file, src string) bool {
+	t.Helper()
+	fused, err1 := nngen.Build(file, []byte(src), nngen.Options{Package: "cmp"})
+	unfused, err2 := nngen.Build(file, []byte(src), nngen.Options{Package: "cmp", NoFuse: true})
+	if err1 != nil || err2 != nil {
+		return true // the builds report it
+	}
+	return !slices.EqualFunc(fused, unfused, func(a, b codegen.File) bool { return a.Name == b.Name && bytes.Equal(a.Data, b.Data) })
 }
 
 // scratchModule makes a module outside the repository that builds against
