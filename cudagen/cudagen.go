@@ -83,7 +83,11 @@ func Generate(g *ir.Graph, cfg Config) ([]codegen.File, error) {
 		}
 		emit, ok := emitterFor(v.Op)
 		if !ok {
-			return nil, fmt.Errorf("cudagen: no kernel for %s", v.Op)
+			at := ""
+			if v.Pos.IsValid() {
+				at = v.Pos.String() + ": "
+			}
+			return nil, fmt.Errorf("%s-cuda: the GPU back end has no kernel for %s yet; build without -cuda", at, v.Op)
 		}
 		emit(gen, v)
 	}

@@ -171,6 +171,9 @@ func lowerGather(l *lowerer, n *node) ([]*tensor, error) {
 		return nil, err
 	}
 	data, idx := n.in[0], n.in[1]
+	if data.c == nil && idx.c != nil && len(idx.shape) == 0 {
+		return l.gatherOne(n, data, idx)
+	}
 	if data.c == nil {
 		return nil, fmt.Errorf("gathers from a computed tensor (an Embedding's lookup), which nngen does not support yet")
 	}
@@ -308,4 +311,41 @@ func lowerWhere(l *lowerer, n *node) ([]*tensor, error) {
 		}
 	}
 	return []*tensor{folded(n, shape, out, x.c.integer && y.c.integer)}, nil
+}
+
+// gatherOne lowers Gather of one constant index from a computed tensor,
+// PyTorch's x[:, :, k]: the slice k:k+1 along the axis, without the axis.
+func (l *lowerer) gatherOne(n *node, data, idx *tensor) ([]*tensor, error) {
+	d, err := exact(data, "data")
+	if err != nil {
+		return nil, err
+	}
+	axis64, err := intAttr(n.NodeProto, "axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := normAxis(int(axis64), len(data.shape))
+	if err != nil {
+		return nil, err
+	}
+	k := int(idx.c.data[0])
+	if k < 0 {
+		k += data.shape[axis]
+	}
+	if k < 0 || k >= data.shape[axis] {
+		return nil, fmt.Errorf("index %v out of range of axis %d of %v", idx.c.data[0], axis, data.shape)
+	}
+	if axis == 0 && d == 0 {
+		return nil, fmt.Errorf("gathers along the batch axis, which nngen does not support")
+	}
+	s, err := l.add(ir.OpSlice, ir.Attrs{Axis: axis + d, Start: k, End: k + 1}, data.v)
+	if err != nil {
+		return nil, err
+	}
+	shape := slices.Delete(slices.Clone(data.shape), axis, axis+1)
+	y, err := l.add(ir.OpReshape, ir.Attrs{To: irShape(d, shape)}, s)
+	if err != nil {
+		return nil, err
+	}
+	return result(shape, y), nil
 }

@@ -18,6 +18,15 @@ type tensor struct {
 	// transposed says v holds this 2-D tensor transposed: the model's input
 	// read only through Gemm's transA, which the generated code takes as Aᵀ.
 	transposed bool
+	// padded says this is v padded with zeros, for the AveragePool that
+	// reads it alone (lowerPad); nil for any other tensor.
+	padded *padding
+}
+
+// padding is a Pad's zeros that an AveragePool takes as its own padding.
+type padding struct {
+	pads     []int // per spatial axis, at each end
+	unpadded []int // the shape without them
 }
 
 // node is an ONNX node being lowered, with its inputs resolved.

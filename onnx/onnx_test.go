@@ -372,9 +372,9 @@ func TestBatch(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	conv := linearSpec(
-		nodeProto("Conv", "/layer1/Conv", []string{"y"}, []string{"c"}),
+		nodeProto("LSTM", "/rnn/LSTM", []string{"y"}, []string{"c"}),
 		nodeProto("Relu", "/act/Relu", []string{"c"}, []string{"r"}),
-		nodeProto("MaxPool", "/pool/MaxPool", []string{"r"}, []string{"p"}),
+		nodeProto("GRU", "/gru/GRU", []string{"r"}, []string{"p"}),
 		nodeProto("FusedGemm", "", []string{"p"}, []string{"q"}),
 	)
 	conv.nodes[4].Domain = proto.String("com.microsoft")
@@ -400,9 +400,16 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{"garbage", []byte("\xff\xff\xff"), Options{}, "model.onnx: not an ONNX model: "},
-		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/layer1/Conv": unsupported op Conv
-model.onnx: node "/pool/MaxPool": unsupported op MaxPool
+		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/rnn/LSTM": unsupported op LSTM
+model.onnx: node "/gru/GRU": unsupported op GRU
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
+		{"convolution and pooling of a matrix", linearSpec(
+			nodeProto("Conv", "/c/Conv", []string{"y", "fc.weight"}, []string{"c"}),
+			nodeProto("MaxPool", "/MaxPool", []string{"y"}, []string{"p"}),
+			nodeProto("Pad", "/Pad", []string{"y"}, []string{"q"})).bytes(t), Options{},
+			`model.onnx: node "/c/Conv": X is [2 3]; nngen convolves and pools [batch, channels, length] or [batch, channels, height, width]
+model.onnx: node "/MaxPool": X is [2 3]; nngen convolves and pools [batch, channels, length] or [batch, channels, height, width]
+model.onnx: node "/Pad": data is [2 3]; nngen convolves and pools [batch, channels, length] or [batch, channels, height, width]`},
 		{"two inputs", withInput(twoInputs, w).bytes(t), Options{}, `model.onnx: input "w" is f32 [3 4], but the model's first input is f32 with a batch of 2; nngen takes inputs of one element type and batch`},
 		{"dynamic batch", dynamic.bytes(t), Options{}, `model.onnx: input "x" has no fixed batch size (its first dimension is "batch"); give one (-batch N)`},
 		{"softmax axis", linearSpec(nodeProto("Softmax", "/sm", []string{"y"}, []string{"s"}, intAttribute("axis", 2))).bytes(t), Options{},
@@ -427,8 +434,8 @@ model.onnx: node "/fc/Gemm": beta is +Inf; nngen takes a finite number`},
 			`model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up`},
 		{"versions and ops, all of them", conv.versions(t, 0), Options{}, `model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up
 model.onnx: the model imports no opset of the default domain (opset_import with domain "" or "ai.onnx"); ` + opsets + `
-model.onnx: node "/layer1/Conv": unsupported op Conv
-model.onnx: node "/pool/MaxPool": unsupported op MaxPool
+model.onnx: node "/rnn/LSTM": unsupported op LSTM
+model.onnx: node "/gru/GRU": unsupported op GRU
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
 		{"dropout in training mode before opset 7", linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"})).versions(t, 3, opset("", 6)), Options{},
 			`model.onnx: node "/drop": is_test is 0: before opset 7 that is Dropout in training mode; nngen runs Dropout as inference does, an identity`},

@@ -52,6 +52,13 @@ var rules = map[string]rule{
 	"Clip":               lowerClip,
 	"LogSoftmax":         lowerSoftmax,
 	"LayerNormalization": lowerLayerNormalization,
+
+	// Convolutions and pooling (conv.go).
+	"Conv":              lowerConv,
+	"MaxPool":           lowerPool,
+	"AveragePool":       lowerPool,
+	"Pad":               lowerPad,
+	"GlobalAveragePool": lowerGlobalAveragePool,
 }
 
 // ruleFor returns the rule of an ONNX op type: its own, or that of the
