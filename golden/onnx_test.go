@@ -341,9 +341,10 @@ func TestONNXTraces(t *testing.T) {
 			}
 			params := map[string]any{
 				"Package": pkg, "Float": v.float, "Infer": v.infer, "Batched": tr.Batch != nil, "Classes": tr.Loss.Type == "cross_entropy",
-				"Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.float],
-				"Sample":    shapeType(g.Inputs()[0].Shape, g.Unbatched, "float"),
-				"Result":    shapeType(g.Outputs[0].Shape, g.Unbatched, "float"),
+				"Tolerance":         map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.float],
+				"FiniteDifferences": v.float == "float64",
+				"Sample":            shapeType(g.Inputs()[0].Shape, g.Unbatched, "float"),
+				"Result":            shapeType(g.Outputs[0].Shape, g.Unbatched, "float"),
 			}
 			var harness, pretrained bytes.Buffer
 			if err := harnessTemplate.Execute(&harness, params); err != nil {
