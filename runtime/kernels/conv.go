@@ -60,33 +60,86 @@ func ConvWeightGrad32(c Conv, dw, dy, x []float32) { convWeightGrad(c, dw, dy, x
 // ConvWeightGrad64 is ConvWeightGrad32 for float64.
 func ConvWeightGrad64(c Conv, dw, dy, x []float64) { convWeightGrad(c, dw, dy, x) }
 
-// forEach calls f for every output (n, k, p, q) at offset at of y, with
-// every kernel tap (cg, r, s) that reads an input inside the padding's
-// bounds, at offsets xi of x and wi of w. The loops are the direct
-// convolution: correct first; the GEMM-based kernels come later.
-func (c Conv) forEach(f func(at, xi, wi int)) {
+// span is the outputs along an axis whose tap at offset off (s·dilation -
+// padding) reads inside the input of size in: lo ≤ q < hi with 0 ≤
+// q·stride + off < in.
+func span(out, in, stride, off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if in-1-off < 0 {
+		return lo, lo
+	}
+	hi = min(out, (in-1-off)/stride+1)
+	return lo, max(lo, hi)
+}
+
+// The direct convolution: for each sample, output channel, input channel
+// of its group and kernel tap, the rows of outputs whose taps fall inside
+// the input, each an axpy-like loop over the columns. Every output adds
+// its products in the order (input channel, r, s), and a weight's gradient
+// in the order (sample, p, q). Correct first; the GEMM-based kernels come
+// later.
+
+func convForward[T nnrt.Float](c Conv, y, x, w, b []T) {
+	c.check(len(x), len(w), len(y))
 	P, Q := c.P(), c.Q()
 	cg, kg := c.C/c.Groups, c.K/c.Groups
+	y = y[:c.N*c.K*P*Q]
+	clear(y)
 	for n := range c.N {
 		for k := range c.K {
-			g := k / kg
-			for p := range P {
-				for q := range Q {
-					at := ((n*c.K+k)*P+p)*Q + q
-					for ci := range cg {
-						xBase := (n*c.C + g*cg + ci) * c.H
-						wBase := (k*cg + ci) * c.R
-						for r := range c.R {
-							h := p*c.StrideH - c.PadH + r*c.DilH
-							if h < 0 || h >= c.H {
-								continue
+			out := y[(n*c.K+k)*P*Q:][:P*Q]
+			for ci := range cg {
+				plane := x[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
+				taps := w[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
+				for r := range c.R {
+					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
+					for s := range c.S {
+						off := s*c.DilW - c.PadW
+						qLo, qHi := span(Q, c.W, c.StrideW, off)
+						wv := taps[r*c.S+s]
+						for p := pLo; p < pHi; p++ {
+							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
+							dst := out[p*Q:][:Q]
+							for q := qLo; q < qHi; q++ {
+								dst[q] += wv * row[q*c.StrideW+off]
 							}
-							for s := range c.S {
-								wc := q*c.StrideW - c.PadW + s*c.DilW
-								if wc < 0 || wc >= c.W {
-									continue
-								}
-								f(at, (xBase+h)*c.W+wc, (wBase+r)*c.S+s)
+						}
+					}
+				}
+			}
+			if b != nil {
+				for i := range out {
+					out[i] += b[k]
+				}
+			}
+		}
+	}
+}
+
+func convInputGrad[T nnrt.Float](c Conv, dx, dy, w []T) {
+	c.check(len(dx), len(w), len(dy))
+	P, Q := c.P(), c.Q()
+	cg, kg := c.C/c.Groups, c.K/c.Groups
+	clear(dx[:c.N*c.C*c.H*c.W])
+	for n := range c.N {
+		for k := range c.K {
+			grad := dy[(n*c.K+k)*P*Q:][:P*Q]
+			for ci := range cg {
+				plane := dx[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
+				taps := w[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
+				for r := range c.R {
+					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
+					for s := range c.S {
+						off := s*c.DilW - c.PadW
+						qLo, qHi := span(Q, c.W, c.StrideW, off)
+						wv := taps[r*c.S+s]
+						for p := pLo; p < pHi; p++ {
+							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
+							src := grad[p*Q:][:Q]
+							for q := qLo; q < qHi; q++ {
+								row[q*c.StrideW+off] += wv * src[q]
 							}
 						}
 					}
@@ -96,30 +149,37 @@ func (c Conv) forEach(f func(at, xi, wi int)) {
 	}
 }
 
-func convForward[T nnrt.Float](c Conv, y, x, w, b []T) {
-	c.check(len(x), len(w), len(y))
-	P, Q := c.P(), c.Q()
-	y = y[:c.N*c.K*P*Q]
-	clear(y)
-	c.forEach(func(at, xi, wi int) { y[at] += x[xi] * w[wi] })
-	if b == nil {
-		return
-	}
-	for i := range y {
-		y[i] += b[i/(P*Q)%c.K]
-	}
-}
-
-func convInputGrad[T nnrt.Float](c Conv, dx, dy, w []T) {
-	c.check(len(dx), len(w), len(dy))
-	clear(dx[:c.N*c.C*c.H*c.W])
-	c.forEach(func(at, xi, wi int) { dx[xi] += dy[at] * w[wi] })
-}
-
 func convWeightGrad[T nnrt.Float](c Conv, dw, dy, x []T) {
 	c.check(len(x), len(dw), len(dy))
-	clear(dw[:c.K*(c.C/c.Groups)*c.R*c.S])
-	c.forEach(func(at, xi, wi int) { dw[wi] += dy[at] * x[xi] })
+	P, Q := c.P(), c.Q()
+	cg, kg := c.C/c.Groups, c.K/c.Groups
+	dw = dw[:c.K*cg*c.R*c.S]
+	clear(dw)
+	for n := range c.N {
+		for k := range c.K {
+			grad := dy[(n*c.K+k)*P*Q:][:P*Q]
+			for ci := range cg {
+				plane := x[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
+				taps := dw[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
+				for r := range c.R {
+					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
+					for s := range c.S {
+						off := s*c.DilW - c.PadW
+						qLo, qHi := span(Q, c.W, c.StrideW, off)
+						sum := taps[r*c.S+s]
+						for p := pLo; p < pHi; p++ {
+							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
+							src := grad[p*Q:][:Q]
+							for q := qLo; q < qHi; q++ {
+								sum += src[q] * row[q*c.StrideW+off]
+							}
+						}
+						taps[r*c.S+s] = sum
+					}
+				}
+			}
+		}
+	}
 }
 
 // Pooling, channel by channel: the geometry is a Conv with K = C (and
