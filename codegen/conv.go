@@ -13,31 +13,33 @@ import (
 // convGeometry is the kernels.Conv of a convolution of x by w (shapes, the
 // samples from the value samples), under v's attributes.
 func (gen *generator) convGeometry(v, samples *ir.Value, x, w ir.Shape) *jen.Statement {
-	d := len(x) - 2
-	h, width, r, s := 1, x[len(x)-1], 1, w[len(w)-1]
-	strideH, padH, dilH := 1, 0, 1
-	last := d - 1
-	if d == 2 {
-		h, r = x[2], w[2]
-		strideH, padH, dilH = v.Stride[0], v.Pad[0], v.Dilation[0]
+	return gen.geometry(v, samples, x, w[0], v.Groups, w[2:])
+}
+
+// poolGeometry is the kernels.Conv of a pooling of x (its shape; the
+// samples from the value samples): channel by channel, v's window.
+func (gen *generator) poolGeometry(v, samples *ir.Value, x ir.Shape) *jen.Statement {
+	return gen.geometry(v, samples, x, x[1], x[1], v.Kernel)
+}
+
+// geometry writes a kernels.Conv: x's channels and spatial size, out
+// channels in groups, the kernel's size and v's strides, paddings and
+// dilations; a 1-D one as a height of 1.
+func (gen *generator) geometry(v, samples *ir.Value, x ir.Shape, out, groups int, kernel []int) *jen.Statement {
+	last := len(kernel) - 1
+	h, r, strideH, padH, dilH := 1, 1, 1, 0, 1
+	if len(kernel) == 2 {
+		h, r, strideH, padH, dilH = x[2], kernel[0], v.Stride[0], v.Pad[0], v.Dilation[0]
 	}
-	fields := []jen.Code{
+	field := func(name string, value int) jen.Code { return jen.Id(name).Op(":").Lit(value) }
+	return jen.Qual(kernelsPath, "Conv").Values(
 		jen.Id("N").Op(":").Add(gen.count(gen.axes(samples, []int{0}))),
-		jen.Id("C").Op(":").Lit(x[1]),
-		jen.Id("K").Op(":").Lit(w[0]),
-		jen.Id("Groups").Op(":").Lit(v.Groups),
-		jen.Id("H").Op(":").Lit(h),
-		jen.Id("W").Op(":").Lit(width),
-		jen.Id("R").Op(":").Lit(r),
-		jen.Id("S").Op(":").Lit(s),
-		jen.Id("StrideH").Op(":").Lit(strideH),
-		jen.Id("StrideW").Op(":").Lit(v.Stride[last]),
-		jen.Id("PadH").Op(":").Lit(padH),
-		jen.Id("PadW").Op(":").Lit(v.Pad[last]),
-		jen.Id("DilH").Op(":").Lit(dilH),
-		jen.Id("DilW").Op(":").Lit(v.Dilation[last]),
-	}
-	return jen.Qual(kernelsPath, "Conv").Values(fields...)
+		field("C", x[1]), field("K", out), field("Groups", groups),
+		field("H", h), field("W", x[len(x)-1]), field("R", r), field("S", kernel[last]),
+		field("StrideH", strideH), field("StrideW", v.Stride[last]),
+		field("PadH", padH), field("PadW", v.Pad[last]),
+		field("DilH", dilH), field("DilW", v.Dilation[last]),
+	)
 }
 
 // genConv: y[n,k] = b[k] + Σ x[n, the group's channels, the window]·w[k].
@@ -65,33 +67,6 @@ func (gen *generator) genConvWeightGrad(v *ir.Value) []jen.Code {
 	dy, x := v.Args[0], v.Args[1]
 	return []jen.Code{kernel(gen.suffixed("ConvWeightGrad"), gen.convGeometry(v, dy, x.Shape, v.To),
 		gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x))}
-}
-
-// poolGeometry is the kernels.Conv of a pooling of x (its shape; the
-// samples from the value samples): channel by channel, v's window.
-func (gen *generator) poolGeometry(v, samples *ir.Value, x ir.Shape) *jen.Statement {
-	d := len(x) - 2
-	last := d - 1
-	h, r, strideH, padH, dilH := 1, 1, 1, 0, 1
-	if d == 2 {
-		h, r, strideH, padH, dilH = x[2], v.Kernel[0], v.Stride[0], v.Pad[0], v.Dilation[0]
-	}
-	return jen.Qual(kernelsPath, "Conv").Values(
-		jen.Id("N").Op(":").Add(gen.count(gen.axes(samples, []int{0}))),
-		jen.Id("C").Op(":").Lit(x[1]),
-		jen.Id("K").Op(":").Lit(x[1]),
-		jen.Id("Groups").Op(":").Lit(x[1]),
-		jen.Id("H").Op(":").Lit(h),
-		jen.Id("W").Op(":").Lit(x[len(x)-1]),
-		jen.Id("R").Op(":").Lit(r),
-		jen.Id("S").Op(":").Lit(v.Kernel[last]),
-		jen.Id("StrideH").Op(":").Lit(strideH),
-		jen.Id("StrideW").Op(":").Lit(v.Stride[last]),
-		jen.Id("PadH").Op(":").Lit(padH),
-		jen.Id("PadW").Op(":").Lit(v.Pad[last]),
-		jen.Id("DilH").Op(":").Lit(dilH),
-		jen.Id("DilW").Op(":").Lit(v.Dilation[last]),
-	)
 }
 
 // genPool: y = the largest, or the mean, of each window.
