@@ -38,11 +38,7 @@ func window(n *node, d int, dilations bool) (stride, pad, dilation []int, err er
 		if v == nil {
 			return slices.Repeat([]int{def}, d), nil
 		}
-		out := make([]int, len(v))
-		for i, x := range v {
-			out[i] = int(x)
-		}
-		return out, nil
+		return toInts(v), nil
 	}
 	autoPad, err1 := stringAttr(n.NodeProto, "auto_pad", "NOTSET")
 	stride, err2 := read("strides", 1)

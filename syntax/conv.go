@@ -63,9 +63,7 @@ func lowerConv(d int) layerRule {
 		if !xOK || !outOK || !inOK || !hasKernel || !kernelOK || !windowOK || !biasOK || !padOK {
 			return nil
 		}
-		if len(x.Shape) != 2+d {
-			l.errorf(args[0].value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
-				fn, args[0].value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+		if !l.spatialInput(args[0], x, fn, d) {
 			return nil
 		}
 		in := x.Shape[1]
@@ -91,6 +89,17 @@ func lowerConv(d int) layerRule {
 		}
 		return l.add(name, ir.OpConv, attrs, operands...)
 	}
+}
+
+// spatialInput reports whether x, fn's input, is [batch, channels, *d
+// spatial axes], and says so where it is not.
+func (l *lowerer) spatialInput(a arg, x *ir.Value, fn string, d int) bool {
+	if len(x.Shape) == 2+d {
+		return true
+	}
+	l.errorf(a.value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
+		fn, a.value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+	return false
 }
 
 func ones(n int) []int {
@@ -206,9 +215,7 @@ func lowerPool(op ir.Op, d int) layerRule {
 		if !xOK || !kernelOK || !windowOK {
 			return nil
 		}
-		if len(x.Shape) != 2+d {
-			l.errorf(args[0].value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
-				fn, args[0].value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+		if !l.spatialInput(args[0], x, fn, d) {
 			return nil
 		}
 		return l.add(name, op, attrs, x)
@@ -235,9 +242,7 @@ func lowerAdaptiveAvgPool(d int) layerRule {
 			l.errorf(args[1].value.pos, "%s: only an output size of 1 (global average pooling) is supported, found %d", fn, size)
 			return nil
 		}
-		if len(x.Shape) != 2+d {
-			l.errorf(args[0].value.pos, "%s's input %s must be [batch, channels, %s], found one sample of %v",
-				fn, args[0].value.text, map[int]string{1: "length", 2: "height, width"}[d], l.sampleShape(x.Shape))
+		if !l.spatialInput(args[0], x, fn, d) {
 			return nil
 		}
 		axes := []int{2}
