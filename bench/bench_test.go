@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/nngen/nngen/bench/conv3x3"
+	"github.com/nngen/nngen/bench/lenet"
 	"github.com/nngen/nngen/bench/w1"
 	"github.com/nngen/nngen/bench/w2"
 	"github.com/nngen/nngen/bench/w2b256"
@@ -131,6 +133,60 @@ func BenchmarkW4(b *testing.B) {
 		fill(t[n][:], uint64(n+1000))
 	}
 	fwd, train := flops(256, [2]int{1024, 1024}, [2]int{1024, 1024})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(x, y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, t) }) })
+}
+
+// convFlops counts a convolution's multiply-adds as 2 FLOPs: forward is
+// 2·batch·out channels·P·Q·in channels·kernel size; training adds the
+// weight's gradient and, unless the input is the network's, the input's.
+func convFlops(batch, in, out, p, q, kernel int, inputGrad bool) (forward, train float64) {
+	forward = 2 * float64(batch*out*p*q*in*kernel)
+	train = 2 * forward
+	if inputGrad {
+		train += forward
+	}
+	return forward, train
+}
+
+// BenchmarkLeNet: LeNet-5 on 1×28×28 at batch 64 (bench/lenet/model.nn).
+func BenchmarkLeNet(b *testing.B) {
+	m := lenet.New(1)
+	defer m.Close()
+	m.LR = 0
+	x := new([64][1][28][28]float32)
+	var y [64][10]float32
+	var labels [64]int
+	for n := range x {
+		for h := range x[n][0] {
+			fill(x[n][0][h][:], uint64(n*28+h))
+		}
+		labels[n] = n % 10
+	}
+	f1, t1 := convFlops(64, 1, 6, 28, 28, 25, false)
+	f2, t2 := convFlops(64, 6, 16, 10, 10, 25, true)
+	f3, t3 := flops(64, [2]int{400, 120}, [2]int{120, 84}, [2]int{84, 10})
+	b.Run("Forward", func(b *testing.B) { run(b, f1+f2+f3, func() { m.Forward(x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, t1+t2+t3, func() { m.TrainStep(x, &labels) }) })
+}
+
+// BenchmarkConv3x3: a 3×3 convolution of 64 -> 64 channels over 32×32 at
+// batch 32 (bench/conv3x3/model.nn); its train step computes the weight's
+// and bias's gradients, not the input's (the network's input).
+func BenchmarkConv3x3(b *testing.B) {
+	m := conv3x3.New(1)
+	defer m.Close()
+	m.LR = 0
+	x, y, t := new([32][64][32][32]float32), new([32][64][32][32]float32), new([32][64][32][32]float32)
+	for n := range x {
+		for c := range x[n] {
+			for h := range x[n][c] {
+				fill(x[n][c][h][:], uint64((n*64+c)*32+h))
+				fill(t[n][c][h][:], uint64((n*64+c)*32+h+1<<20))
+			}
+		}
+	}
+	fwd, train := convFlops(32, 64, 64, 32, 32, 9, false)
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(x, y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, t) }) })
 }

@@ -19,6 +19,23 @@ WORKLOADS = {
     "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256),
 }
 
+# The convolutional workloads: a module, the input's shape, the loss and
+# the batch (bench/lenet, bench/conv3x3).
+def lenet():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(),
+        torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10))
+
+
+CONV_WORKLOADS = {
+    "LeNet": (lenet, (1, 28, 28), "cross_entropy", 64),
+    "Conv3x3": (lambda: torch.nn.Conv2d(64, 64, 3, padding=1), (64, 32, 32), "mse", 32),
+}
+
 # W2 on fewer samples than the Go package's batch of 32, which runs them
 # through ForwardBatch and TrainStepBatch (BenchmarkW2Samples): PyTorch on
 # a batch of that many.
@@ -34,6 +51,17 @@ def build(layers):
         elif act == "relu":
             mods.append(torch.nn.ReLU())
     return torch.nn.Sequential(*mods)
+
+
+def setup_conv(make, shape, loss, batch):
+    """setup for a convolutional workload: the input is (batch, *shape)."""
+    model = make()
+    x = torch.rand((batch,) + shape)
+    if loss == "mse":
+        with torch.no_grad():
+            y = torch.rand(model(x).shape)
+        return model, x, y, torch.nn.MSELoss()
+    return model, x, torch.randint(0, 10, (batch,)), torch.nn.CrossEntropyLoss()
 
 
 def setup(layers, loss, batch):
@@ -75,11 +103,16 @@ def main():
     runs = [(name, name, batch, "") for name, (_, _, batch) in WORKLOADS.items()]
     for name, (of, sizes) in SAMPLES.items():
         runs += [(name, of, n, f"/{n}") for n in sizes]
+    runs += [(name, name, batch, "") for name, (_, _, _, batch) in CONV_WORKLOADS.items()]
     for name, of, batch, suffix in runs:
         if only and name not in only:
             continue
-        layers, loss, _ = WORKLOADS[of]
-        model, x, y, lossf = setup(layers, loss, batch)
+        if of in CONV_WORKLOADS:
+            make, shape, loss, _ = CONV_WORKLOADS[of]
+            model, x, y, lossf = setup_conv(make, shape, loss, batch)
+        else:
+            layers, loss, _ = WORKLOADS[of]
+            model, x, y, lossf = setup(layers, loss, batch)
         opt = torch.optim.SGD(model.parameters(), lr=0.0)
 
         def forward():

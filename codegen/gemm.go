@@ -1,6 +1,8 @@
 package codegen
 
 import (
+	"fmt"
+
 	"github.com/dave/jennifer/jen"
 
 	"github.com/nngen/nngen/ir"
@@ -23,6 +25,9 @@ const poolMin = 1 << 21
 func (gen *generator) usesPool() bool {
 	for _, v := range gen.g.Values {
 		if m, n, k, ok := gemmShape(v); ok && gen.pooled(m, n, k) {
+			return true
+		}
+		if isConv(v) && gen.convPooled(v) {
 			return true
 		}
 	}
@@ -54,10 +59,11 @@ func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
 	return m, n, k, m*n*k >= gemmMin
 }
 
-// usesGemm reports whether any value is computed by the GEMM kernel.
+// usesGemm reports whether any value is computed by the GEMM kernel, or
+// by a convolution's, which runs on it.
 func (gen *generator) usesGemm() bool {
 	for _, v := range gen.g.Values {
-		if _, _, _, ok := gemmShape(v); ok {
+		if _, _, _, ok := gemmShape(v); ok || isConv(v) {
 			return true
 		}
 	}
@@ -65,13 +71,23 @@ func (gen *generator) usesGemm() bool {
 }
 
 // gemmWork is the expression sizing the model's GEMM workspace (each
-// worker's, with a pool): the largest the kernels need over every GEMM the
-// model runs, or over each worker's share of it on the pool.
+// worker's, with a pool): the largest the kernels need over every GEMM and
+// convolution the model runs, or over each worker's share of it on the
+// pool.
 func (gen *generator) gemmWork() *jen.Statement {
 	var sizes []jen.Code
 	type product struct{ m, n, k int } // each size once
 	seen := map[product]bool{}
+	convs := map[string]bool{} // each geometry once
 	for _, v := range gen.g.Values {
+		if isConv(v) {
+			// The same workspace on this goroutine and on each worker.
+			if work := gen.convWork(v); !convs[fmt.Sprintf("%#v", work)] {
+				convs[fmt.Sprintf("%#v", work)] = true
+				sizes = append(sizes, work)
+			}
+			continue
+		}
 		m, n, k, ok := gemmShape(v)
 		if !ok || seen[product{m, n, k}] {
 			continue

@@ -2,8 +2,10 @@ package passes
 
 import "github.com/nngen/nngen/ir"
 
-// fuse folds an activation into the linear layer that feeds it, so the
-// layer's sums and the activation happen in one loop. Fusion is legal only
+// fuse folds an activation into the linear layer or convolution that
+// feeds it, so the layer's sums and the activation happen in one loop (a
+// convolution's kernel applies relu as it adds the bias, and the other
+// activations in one pass after). Fusion is legal only
 // when the activation is the linear's sole user: otherwise the
 // pre-activation values are still needed.
 //
@@ -22,7 +24,16 @@ func fuse(g *ir.Graph, opts Options) error {
 	for _, act := range g.Values {
 		info, ok := ir.ActivationOf(act.Op)
 		lin := act.Args
-		if !ok || lin[0].Op != ir.OpLinear || lin[0].Act != "" || lin[0].Also != nil || uses[lin[0]] != 1 {
+		if !ok || lin[0].Act != "" || lin[0].Also != nil || uses[lin[0]] != 1 {
+			continue
+		}
+		switch lin[0].Op {
+		case ir.OpLinear:
+		case ir.OpConv: // an elementwise activation whose gradient needs only its output
+			if info.RowWise || info.FromInput && g.Loss != nil {
+				continue
+			}
+		default:
 			continue
 		}
 		if info.FromInput && g.Loss != nil {

@@ -18,15 +18,7 @@ type gradRule func(b *builder, v, dv *ir.Value) []*ir.Value
 var gradRules = map[ir.Op]gradRule{
 	// linear: z = x·wᵀ + b, y = act(z).
 	ir.OpLinear: func(b *builder, v, dy *ir.Value) []*ir.Value {
-		dz := dy
-		if v.Act != "" {
-			info, _ := ir.ActivationOf(v.Act)
-			if info.FromInput {
-				panic(ruleError{fmt.Errorf("%s: fused %s needs its input for the gradient", v, v.Act)})
-			}
-			dz = b.add(info.Grad, unaryAttrs(v.Attrs), dy, v)
-			dz.Name = "d" + v.Name + ".pre"
-		}
+		dz := preActivation(b, v, dy)
 		x, w := v.Args[0], v.Args[1]
 		grads := []*ir.Value{
 			b.add(ir.OpMatMul, ir.Attrs{}, dz, w),             // dx = dz·w
@@ -137,10 +129,26 @@ var gradRules = map[ir.Op]gradRule{
 	},
 }
 
+// preActivation is the gradient of a linear layer's or convolution's sums
+// from its output's dy: dy itself, or through its fused activation.
+func preActivation(b *builder, v, dy *ir.Value) *ir.Value {
+	if v.Act == "" {
+		return dy
+	}
+	info, _ := ir.ActivationOf(v.Act)
+	if info.FromInput {
+		panic(ruleError{fmt.Errorf("%s: fused %s needs its input for the gradient", v, v.Act)})
+	}
+	dz := b.add(info.Grad, unaryAttrs(v.Attrs), dy, v)
+	dz.Name = "d" + v.Name + ".pre"
+	return dz
+}
+
 // convGrads is the conv rule: the input's and the weight's gradients by
 // their ops, and the bias's, the sum of dy over the samples and the
-// spatial axes.
+// spatial axes (dy through the fused activation, if any).
 func convGrads(b *builder, v, dy *ir.Value) []*ir.Value {
+	dy = preActivation(b, v, dy)
 	x, w := v.Args[0], v.Args[1]
 	window := ir.Attrs{Stride: v.Stride, Pad: v.Pad, Dilation: v.Dilation, Groups: v.Groups}
 	dx, dw := window, window

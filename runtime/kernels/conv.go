@@ -31,34 +31,107 @@ func (c Conv) Q() int { return (c.W+2*c.PadW-c.DilW*(c.S-1)-1)/c.StrideW + 1 }
 
 // check panics unless the slices hold the geometry's arrays.
 func (c Conv) check(x, w, y int) {
-	if c.N < 0 || c.Groups < 1 || c.C%c.Groups != 0 || c.K%c.Groups != 0 || c.P() < 1 || c.Q() < 1 {
-		panic(fmt.Sprintf("kernels: Conv: bad geometry %+v", c))
-	}
+	c.checkGeometry()
 	if x < c.N*c.C*c.H*c.W || w < c.K*(c.C/c.Groups)*c.R*c.S || y < c.N*c.K*c.P()*c.Q() {
 		panic(fmt.Sprintf("kernels: Conv %+v: x, w or y too short (%d, %d, %d)", c, x, w, y))
 	}
 }
 
-// ConvForward32 sets y to the convolution of x by w, plus the bias b per
-// output channel (nil for none).
-func ConvForward32(c Conv, y, x, w, b []float32) { convForward(c, y, x, w, b) }
+// checkGeometry panics unless c is a convolution's geometry.
+func (c Conv) checkGeometry() {
+	if c.N < 0 || c.Groups < 1 || c.C%c.Groups != 0 || c.K%c.Groups != 0 || c.P() < 1 || c.Q() < 1 {
+		panic(fmt.Sprintf("kernels: Conv: bad geometry %+v", c))
+	}
+}
 
-// ConvForward64 is ConvForward32 for float64.
-func ConvForward64(c Conv, y, x, w, b []float64) { convForward(c, y, x, w, b) }
+// ConvForward32 sets y to the convolution of x by w, plus the bias b per
+// output channel (nil for none). work must hold ConvWork32(c) elements; its
+// contents on entry do not matter. It allocates nothing.
+func ConvForward32(c Conv, y, x, w, b, work []float32) { convForward(c, y, x, w, b, false, work) }
+
+// ConvForward64 is ConvForward32 for float64; work holds ConvWork64(c).
+func ConvForward64(c Conv, y, x, w, b, work []float64) { convForward(c, y, x, w, b, false, work) }
+
+// ConvForwardReLU32 is ConvForward32 followed by relu, in the same pass
+// over each sample's outputs.
+func ConvForwardReLU32(c Conv, y, x, w, b, work []float32) { convForward(c, y, x, w, b, true, work) }
+
+// ConvForwardReLU64 is ConvForwardReLU32 for float64.
+func ConvForwardReLU64(c Conv, y, x, w, b, work []float64) { convForward(c, y, x, w, b, true, work) }
 
 // ConvInputGrad32 sets dx to the gradient of a convolution's input: each
 // output's gradient dy spread back over the inputs its kernel read.
-func ConvInputGrad32(c Conv, dx, dy, w []float32) { convInputGrad(c, dx, dy, w) }
+func ConvInputGrad32(c Conv, dx, dy, w, work []float32) { convInputGrad(c, dx, dy, w, work) }
 
 // ConvInputGrad64 is ConvInputGrad32 for float64.
-func ConvInputGrad64(c Conv, dx, dy, w []float64) { convInputGrad(c, dx, dy, w) }
+func ConvInputGrad64(c Conv, dx, dy, w, work []float64) { convInputGrad(c, dx, dy, w, work) }
 
 // ConvWeightGrad32 sets dw to the gradient of a convolution's weight: the
 // sum over the samples and outputs of dy times the inputs each weight met.
-func ConvWeightGrad32(c Conv, dw, dy, x []float32) { convWeightGrad(c, dw, dy, x) }
+func ConvWeightGrad32(c Conv, dw, dy, x, work []float32) { convWeightGrad(c, dw, dy, x, work) }
 
 // ConvWeightGrad64 is ConvWeightGrad32 for float64.
-func ConvWeightGrad64(c Conv, dw, dy, x []float64) { convWeightGrad(c, dw, dy, x) }
+func ConvWeightGrad64(c Conv, dw, dy, x, work []float64) { convWeightGrad(c, dw, dy, x, work) }
+
+// A convOp is one of the convolution's kernels, for runConv and a Pool's
+// tasks.
+type convOp uint8
+
+const (
+	noConv convOp = iota
+	convForwardOp
+	convForwardReLUOp
+	convInputGradOp
+	convWeightGradOp
+)
+
+func convForward[T float32 | float64](c Conv, y, x, w, b []T, relu bool, work []T) {
+	c.check(len(x), len(w), len(y))
+	op := convForwardOp
+	if relu {
+		op = convForwardReLUOp
+	}
+	runConv(current(), op, c, 0, c.N, y, x, w, b, work)
+}
+
+func convInputGrad[T float32 | float64](c Conv, dx, dy, w, work []T) {
+	c.check(len(dx), len(w), len(dy))
+	runConv(current(), convInputGradOp, c, 0, c.N, dx, dy, w, nil, work)
+}
+
+func convWeightGrad[T float32 | float64](c Conv, dw, dy, x, work []T) {
+	c.check(len(x), len(dw), len(dy))
+	runConv(current(), convWeightGradOp, c, 0, c.K, dw, dy, x, nil, work)
+}
+
+// runConv runs the share lo..hi of a convolution's kernel op with the
+// kernel set ks: samples lo..hi of the forward pass (out = y, a = x, b =
+// w) or of the input gradient (out = dx, a = dy, b = w); output channels
+// lo..hi of the weight gradient (out = dw, a = dy, b = x), which the
+// direct loops compute whole (a Pool does not split them).
+func runConv[T float32 | float64](ks *kernelSet, op convOp, c Conv, lo, hi int, out, a, b, bias, work []T) {
+	pq, hw := c.P()*c.Q(), c.H*c.W
+	share := c
+	share.N = hi - lo
+	switch {
+	case op == convWeightGradOp && c.direct():
+		convWeightGradDirect(c, out, a, b)
+	case op == convWeightGradOp:
+		convGemms[T](ks).weightGrad(c, lo, hi, out, a, b, work)
+	case op == convInputGradOp && c.direct():
+		convInputGradDirect(share, out[lo*c.C*hw:], a[lo*c.K*pq:], b)
+	case op == convInputGradOp:
+		convGemms[T](ks).inputGrad(c, lo, hi, out, a, b, work)
+	case c.direct():
+		y := out[lo*c.K*pq : hi*c.K*pq]
+		convForwardDirect(share, y, a[lo*c.C*hw:], b, bias)
+		if op == convForwardReLUOp {
+			epilogue(y, pq, nil, true)
+		}
+	default:
+		convGemms[T](ks).forward(c, lo, hi, out, a, b, bias, op == convForwardReLUOp, work)
+	}
+}
 
 // span is the outputs along an axis whose tap at offset off (s·dilation -
 // padding) reads inside the input of size in: lo ≤ q < hi with 0 ≤
@@ -78,10 +151,10 @@ func span(out, in, stride, off int) (lo, hi int) {
 // of its group and kernel tap, the rows of outputs whose taps fall inside
 // the input, each an axpy-like loop over the columns. Every output adds
 // its products in the order (input channel, r, s), and a weight's gradient
-// in the order (sample, p, q). Correct first; the GEMM-based kernels come
-// later.
+// in the order (sample, p, q). They compute the convolutions too small for
+// the GEMM (conv_gemm.go), and are the reference the tests check it against.
 
-func convForward[T nnrt.Float](c Conv, y, x, w, b []T) {
+func convForwardDirect[T nnrt.Float](c Conv, y, x, w, b []T) {
 	c.check(len(x), len(w), len(y))
 	P, Q := c.P(), c.Q()
 	cg, kg := c.C/c.Groups, c.K/c.Groups
@@ -118,7 +191,7 @@ func convForward[T nnrt.Float](c Conv, y, x, w, b []T) {
 	}
 }
 
-func convInputGrad[T nnrt.Float](c Conv, dx, dy, w []T) {
+func convInputGradDirect[T nnrt.Float](c Conv, dx, dy, w []T) {
 	c.check(len(dx), len(w), len(dy))
 	P, Q := c.P(), c.Q()
 	cg, kg := c.C/c.Groups, c.K/c.Groups
@@ -149,7 +222,7 @@ func convInputGrad[T nnrt.Float](c Conv, dx, dy, w []T) {
 	}
 }
 
-func convWeightGrad[T nnrt.Float](c Conv, dw, dy, x []T) {
+func convWeightGradDirect[T nnrt.Float](c Conv, dw, dy, x []T) {
 	c.check(len(x), len(dw), len(dy))
 	P, Q := c.P(), c.Q()
 	cg, kg := c.C/c.Groups, c.K/c.Groups
@@ -254,8 +327,53 @@ func maxTap[T nnrt.Float](c Conv, x []T, plane, p, q int) int {
 	return arg
 }
 
+// halves reports whether c is the common pooling of 2×2 windows with
+// stride 2, no padding, no dilation, which maxPool2x2 computes.
+func (c Conv) halves() bool {
+	return c.R == 2 && c.S == 2 && c.StrideH == 2 && c.StrideW == 2 && c.PadH == 0 && c.PadW == 0 && c.DilH == 1 && c.DilW == 1
+}
+
+// better reports whether v replaces best as a window's largest: larger,
+// or the first NaN.
+func better[T nnrt.Float](v, best T) bool { return v > best || v != v && best == best }
+
+// maxPool2x2 is the max pooling of halves (maxTap without its bounds and
+// loops): it sets y to each window's largest, or with dy set, adds dy to
+// dx at each window's first largest.
+func maxPool2x2[T nnrt.Float](c Conv, y, x, dx, dy []T) {
+	P, Q := c.P(), c.Q()
+	for plane := range c.N * c.C {
+		for p := range P {
+			at := (plane*c.H + 2*p) * c.W
+			r0, r1 := x[at:][:2*Q], x[at+c.W:][:2*Q]
+			out := (plane*P + p) * Q
+			for q := range Q {
+				best, arg := r0[2*q], at+2*q
+				if v := r0[2*q+1]; better(v, best) {
+					best, arg = v, at+2*q+1
+				}
+				if v := r1[2*q]; better(v, best) {
+					best, arg = v, at+c.W+2*q
+				}
+				if v := r1[2*q+1]; better(v, best) {
+					best, arg = v, at+c.W+2*q+1
+				}
+				if dy == nil {
+					y[out+q] = best
+				} else {
+					dx[arg] += dy[out+q]
+				}
+			}
+		}
+	}
+}
+
 func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 	c.poolCheck(len(x), len(y))
+	if c.halves() {
+		maxPool2x2(c, y, x, nil, nil)
+		return
+	}
 	P, Q := c.P(), c.Q()
 	for plane := range c.N * c.C {
 		for p := range P {
@@ -273,6 +391,10 @@ func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 func maxPoolGrad[T nnrt.Float](c Conv, dx, dy, x []T) {
 	c.poolCheck(len(x), len(dy))
 	clear(dx[:c.N*c.C*c.H*c.W])
+	if c.halves() {
+		maxPool2x2(c, nil, x, dx, dy)
+		return
+	}
 	P, Q := c.P(), c.Q()
 	for plane := range c.N * c.C {
 		for p := range P {

@@ -210,22 +210,7 @@ func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k in
 		}
 		return
 	}
-	kc, mb, nb, need := g.layout(m, n, k)
-	if len(work) < need {
-		panicWork(len(work), need)
-	}
-	var zero T
-	line := cacheLine / int(unsafe.Sizeof(zero))
-	skip := int(uintptr(unsafe.Pointer(&work[0]))%cacheLine) / int(unsafe.Sizeof(zero))
-	if skip > 0 {
-		skip = line - skip
-	}
-	w := work[skip:need]
-	aPack := w[:mb*kc]
-	w = w[roundUp(mb*kc, line):]
-	bPack := w[:kc*nb]
-	tile := w[roundUp(kc*nb, line):][:g.mr*g.nr]
-
+	kc, mb, nb, aPack, bPack, tile := g.buffers(m, n, k, work)
 	for i0 := 0; i0 < m; i0 += mb {
 		mc := min(mb, m-i0)
 		for p0 := 0; p0 < k; p0 += kc {
@@ -239,6 +224,28 @@ func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k in
 			}
 		}
 	}
+}
+
+// buffers returns the block sizes for an m×n×k product and its packed
+// blocks and edge tile in work, each on a cache line; it panics when work
+// is too short.
+func (g *gemmKernel[T]) buffers(m, n, k int, work []T) (kc, mb, nb int, aPack, bPack, tile []T) {
+	kc, mb, nb, need := g.layout(m, n, k)
+	if len(work) < need {
+		panicWork(len(work), need)
+	}
+	var zero T
+	line := cacheLine / int(unsafe.Sizeof(zero))
+	skip := int(uintptr(unsafe.Pointer(&work[0]))%cacheLine) / int(unsafe.Sizeof(zero))
+	if skip > 0 {
+		skip = line - skip
+	}
+	w := work[skip:need]
+	aPack = w[:mb*kc]
+	w = w[roundUp(mb*kc, line):]
+	bPack = w[:kc*nb]
+	tile = w[roundUp(kc*nb, line):][:g.mr*g.nr]
+	return kc, mb, nb, aPack, bPack, tile
 }
 
 // block multiplies a packed mc×kc block of A by a packed kc×nc block of B

@@ -39,7 +39,9 @@ type poolWorker struct {
 	work32 []float32 // the same memory as work64 from NewPool
 }
 
-// gemmTask is one worker's share of a call: a Gemm on a band of C.
+// gemmTask is one worker's share of a call: a Gemm on a band of C, or
+// (op set) a convolution's kernel on a band of samples or channels, the
+// arrays in a, b and c (runConv's a, b and out) and bias.
 type gemmTask struct {
 	ks             *kernelSet
 	double         bool
@@ -49,6 +51,12 @@ type gemmTask struct {
 	accumulate     bool
 	a32, b32, c32  []float32
 	a64, b64, c64  []float64
+
+	op     convOp
+	conv   Conv
+	lo, hi int
+	bias32 []float32
+	bias64 []float64
 }
 
 // poolMinFlops is the least work worth a share: waking a worker costs
@@ -198,6 +206,106 @@ func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b 
 	p.dispatch(parts)
 }
 
+// ConvForward32 is ConvForward32 split across the pool's workers by
+// samples, with their workspaces (ConvWork32(c) each).
+func (p *Pool) ConvForward32(c Conv, y, x, w, b []float32) {
+	c.check(len(x), len(w), len(y))
+	p.conv32(convForwardOp, c, y, x, w, b)
+}
+
+// ConvForwardReLU32 is ConvForwardReLU32 split across the pool's workers.
+func (p *Pool) ConvForwardReLU32(c Conv, y, x, w, b []float32) {
+	c.check(len(x), len(w), len(y))
+	p.conv32(convForwardReLUOp, c, y, x, w, b)
+}
+
+// ConvInputGrad32 is ConvInputGrad32 split across the pool's workers by
+// samples.
+func (p *Pool) ConvInputGrad32(c Conv, dx, dy, w []float32) {
+	c.check(len(dx), len(w), len(dy))
+	p.conv32(convInputGradOp, c, dx, dy, w, nil)
+}
+
+// ConvWeightGrad32 is ConvWeightGrad32 split across the pool's workers by
+// output channels: each sums over every sample, in the order one core
+// does, so the result does not depend on the number of workers.
+func (p *Pool) ConvWeightGrad32(c Conv, dw, dy, x []float32) {
+	c.check(len(x), len(dw), len(dy))
+	p.conv32(convWeightGradOp, c, dw, dy, x, nil)
+}
+
+// ConvForward64 is ConvForward64 split across the pool's workers.
+func (p *Pool) ConvForward64(c Conv, y, x, w, b []float64) {
+	c.check(len(x), len(w), len(y))
+	p.conv64(convForwardOp, c, y, x, w, b)
+}
+
+// ConvForwardReLU64 is ConvForwardReLU64 split across the pool's workers.
+func (p *Pool) ConvForwardReLU64(c Conv, y, x, w, b []float64) {
+	c.check(len(x), len(w), len(y))
+	p.conv64(convForwardReLUOp, c, y, x, w, b)
+}
+
+// ConvInputGrad64 is ConvInputGrad64 split across the pool's workers.
+func (p *Pool) ConvInputGrad64(c Conv, dx, dy, w []float64) {
+	c.check(len(dx), len(w), len(dy))
+	p.conv64(convInputGradOp, c, dx, dy, w, nil)
+}
+
+// ConvWeightGrad64 is ConvWeightGrad64 split across the pool's workers.
+func (p *Pool) ConvWeightGrad64(c Conv, dw, dy, x []float64) {
+	c.check(len(x), len(dw), len(dy))
+	p.conv64(convWeightGradOp, c, dw, dy, x, nil)
+}
+
+func (p *Pool) conv32(op convOp, c Conv, out, a, b, bias []float32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	parts, total := p.convPlan(op, c)
+	need := ConvWork32(c)
+	for i := 0; i < parts; i++ {
+		if need > len(p.workers[i].work32) {
+			panicPoolWork(need, len(p.workers[i].work32))
+		}
+		lo, hi := band(total, 1, parts, i)
+		p.workers[i].task = gemmTask{ks: current(), op: op, conv: c, lo: lo, hi: hi, c32: out, a32: a, b32: b, bias32: bias}
+	}
+	p.dispatch(parts)
+}
+
+func (p *Pool) conv64(op convOp, c Conv, out, a, b, bias []float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	parts, total := p.convPlan(op, c)
+	need := ConvWork64(c)
+	for i := 0; i < parts; i++ {
+		if need > len(p.workers[i].work64) {
+			panicPoolWork(need, len(p.workers[i].work64))
+		}
+		lo, hi := band(total, 1, parts, i)
+		p.workers[i].task = gemmTask{ks: current(), double: true, op: op, conv: c, lo: lo, hi: hi, c64: out, a64: a, b64: b, bias64: bias}
+	}
+	p.dispatch(parts)
+}
+
+// convPlan is the shares of a convolution's kernel on this pool, and what
+// they split: samples, or output channels for the weight gradient (whole
+// on the direct loops).
+func (p *Pool) convPlan(op convOp, c Conv) (parts, total int) {
+	if p.closed {
+		panic("kernels: Pool used after Close")
+	}
+	total = c.N
+	if op == convWeightGradOp {
+		total = c.K
+		if c.direct() {
+			return 1, total
+		}
+	}
+	flops := 2 * c.N * c.K * c.P() * c.Q() * c.taps()
+	return max(1, min(len(p.workers), total, flops/poolMinFlops)), total
+}
+
 // plan picks the number of shares and whether to split rows (else columns)
 // for a call on this pool.
 func (p *Pool) plan(mr, nr, m, n, k int) (parts int, rows bool) {
@@ -343,9 +451,14 @@ func (p *Pool) dispatch(parts int) {
 }
 
 func (t *gemmTask) run(w *poolWorker) {
-	if t.double {
+	switch {
+	case t.op != noConv && t.double:
+		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c64, t.a64, t.b64, t.bias64, w.work64)
+	case t.op != noConv:
+		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c32, t.a32, t.b32, t.bias32, w.work32)
+	case t.double:
 		gemm64(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
-	} else {
+	default:
 		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
 	}
 	*t = gemmTask{} // keep no reference to the caller's matrices
