@@ -257,9 +257,81 @@ def run_node(node, ins, opset, wide):
             if k in a:
                 return [widen(np.array(a[k], dtype=dt), wide)]
         raise Skipped("Constant with attributes %s" % list(a))
+    if op == "Pad":
+        mode = a.get("mode", b"constant")
+        if mode not in (b"constant", "constant"):
+            raise Skipped("Pad mode %s" % mode)
+        pads = [int(v) for v in (ins[1] if opset >= 11 else a["pads"])]
+        value = ins[2] if opset >= 11 and len(ins) > 2 and ins[2] is not None else a.get("value", 0.0)
+        n = x.ndim
+        if min(pads) < 0:
+            raise Skipped("Pad with negative pads")
+        return [np.pad(x, [(pads[i], pads[i + n]) for i in range(n)], constant_values=np.asarray(value).item())]
+    if op in ("Conv", "MaxPool", "AveragePool"):
+        return [window_op(op, a, ins)]
+    if op == "GlobalAveragePool":
+        return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True).astype(x.dtype)]
     # Nothing else occurs in these exports (no Cast, Expand, Where, Identity,
     # ConstantOfShape, Softsign, Mish): an op outside the list is reported, not run.
     raise Skipped(op)
+
+
+def window_op(op, a, ins):
+    """Conv, MaxPool and AveragePool over [N, C, *spatial], by the ONNX spec
+    (explicit pads only, no ceil_mode): a sum (or max) over the kernel's
+    offsets of strided views of the padded input."""
+    x = ins[0]
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Skipped("%s auto_pad %s" % (op, a["auto_pad"]))
+    if a.get("ceil_mode", 0):
+        raise Skipped(op + " ceil_mode")
+    if op == "MaxPool" and a.get("storage_order", 0):
+        raise Skipped("MaxPool storage_order")
+    nsp = x.ndim - 2
+    kernel = list(a["kernel_shape"]) if "kernel_shape" in a else list(ins[1].shape[2:])
+    strides = list(a.get("strides", [1] * nsp))
+    dil = list(a.get("dilations", [1] * nsp))
+    pads = list(a.get("pads", [0] * 2 * nsp))
+    fill = -np.inf if op == "MaxPool" else 0.0
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[i + nsp]) for i in range(nsp)], constant_values=fill)
+    out = [(x.shape[2 + i] + pads[i] + pads[i + nsp] - dil[i] * (kernel[i] - 1) - 1) // strides[i] + 1 for i in range(nsp)]
+
+    def view(v, offs):  # the input under kernel offset offs at every output position
+        idx = [slice(None), slice(None)]
+        for i, o in enumerate(offs):
+            start = o * dil[i]
+            idx.append(slice(start, start + strides[i] * (out[i] - 1) + 1, strides[i]))
+        return v[tuple(idx)]
+
+    offsets = list(np.ndindex(*kernel))
+    if op == "MaxPool":
+        r = np.full(x.shape[:2] + tuple(out), -np.inf, dtype=x.dtype)
+        for offs in offsets:
+            r = np.maximum(r, view(xp, offs))
+        return r
+    if op == "AveragePool":
+        r = np.zeros(x.shape[:2] + tuple(out), dtype=x.dtype)
+        for offs in offsets:
+            r = r + view(xp, offs)
+        if a.get("count_include_pad", 0):
+            return (r / np.prod(kernel)).astype(x.dtype)
+        ones = np.pad(np.ones((1, 1) + x.shape[2:], dtype=x.dtype),
+                      [(0, 0), (0, 0)] + [(pads[i], pads[i + nsp]) for i in range(nsp)])
+        count = sum(view(ones, offs) for offs in offsets)
+        return (r / count).astype(x.dtype)
+    w = ins[1]
+    b = ins[2] if len(ins) > 2 and ins[2] is not None else None
+    groups = a.get("group", 1)
+    cg, mg = x.shape[1] // groups, w.shape[0] // groups
+    r = np.zeros((x.shape[0], w.shape[0]) + tuple(out), dtype=x.dtype)
+    for g in range(groups):
+        xg = xp[:, g * cg:(g + 1) * cg]
+        for offs in offsets:
+            wk = w[(slice(g * mg, (g + 1) * mg), slice(None)) + offs]  # [mg, cg]
+            r[:, g * mg:(g + 1) * mg] += np.einsum("nc...,mc->nm...", view(xg, offs), wk)
+    if b is not None:
+        r = r + b.reshape((1, -1) + (1,) * nsp)
+    return r.astype(x.dtype)
 
 
 def interpret(model, feeds, wide):

@@ -229,6 +229,84 @@ class SmallPool(nn.Module):
         return self.out(torch.cat([g, torch.flatten(a, 1)], dim=1))
 
 
+class ConvOptions(nn.Module):
+    """The convolutions' and poolings' options that conv_small and pool_small
+    leave out: conv1d with a stride, integer padding, `same` padding with a
+    dilation, a dilation alone, no bias; conv2d with `same` padding, a
+    depthwise convolution (groups = in channels, 2 filters each), tuple
+    stride and padding, `valid` padding; max_pool1d with padding and
+    dilation, avg_pool1d with padding (count_include_pad), max_pool2d with
+    a stride other than the kernel (its last window cut off), avg_pool2d
+    with a tuple kernel, adaptive_avg_pool1d. Every branch reaches the
+    loss through one linear layer.
+
+    The module writes the source's `padding=same` and `padding=valid` as
+    the paddings they stand for (2 for a2's kernel 3 at dilation 2, 1 for
+    b1's 3x3, 0 for b3): torch 1.13's ONNX exporter cannot export a string
+    padding (aten::_convolution_mode). The interpreter below runs the
+    source with F.conv1d/F.conv2d(..., padding="same" or "valid") and must
+    agree with the module at every step, so the trace is PyTorch's `same`
+    and `valid` all the same."""
+    def __init__(self):
+        super().__init__()
+        self.a1 = nn.Conv1d(3, 4, 3, stride=2, padding=1)
+        self.a2 = nn.Conv1d(4, 4, 3, padding=2, dilation=2, bias=False)      # padding="same"
+        self.a3 = nn.Conv1d(3, 3, 2, dilation=3, bias=False)
+        self.b1 = nn.Conv2d(4, 8, 3, padding=1, groups=4)                    # padding="same"
+        self.b2 = nn.Conv2d(8, 4, (3, 2), stride=(2, 1), padding=(1, 0), bias=False)
+        self.b3 = nn.Conv2d(4, 3, (2, 3), padding=0)                         # padding="valid"
+        self.out = nn.Linear(59, 3)
+
+    def forward(self, s, x):                      # s: [B, 3, 10], x: [B, 4, 8, 8]
+        h1 = torch.tanh(self.a1(s))                 # [B, 4, 5]
+        h2 = torch.tanh(self.a2(h1))                # [B, 4, 5]
+        p1 = F.avg_pool1d(h2, kernel_size=3, stride=2, padding=1)  # [B, 4, 3]
+        g1 = F.adaptive_avg_pool1d(h2, 1)           # [B, 4, 1]
+        h3 = self.a3(s)                             # [B, 3, 7]
+        m1 = F.max_pool1d(h3, kernel_size=3, stride=2, padding=1, dilation=2)  # [B, 3, 3]
+        d1 = torch.tanh(self.b1(x))                 # [B, 8, 8, 8]
+        d2 = torch.tanh(self.b2(d1))                # [B, 4, 4, 7]
+        q2 = F.avg_pool2d(d2, kernel_size=(2, 3))   # [B, 4, 2, 2]
+        d3 = self.b3(x)                             # [B, 3, 7, 6]
+        q1 = F.max_pool2d(d3, kernel_size=3, stride=2)  # [B, 3, 3, 2]
+        z = torch.cat([torch.flatten(p1, 1), torch.flatten(g1, 1), torch.flatten(m1, 1),
+                       torch.flatten(q2, 1), torch.flatten(q1, 1)], dim=1)  # [B, 12 + 4 + 9 + 16 + 18]
+        return self.out(z)
+
+
+# LeNet's image side, and the positions per channel that its flatten gives
+# (side -> conv1, padding 2: side -> pool: side/2 -> conv2: side/2 - 4 ->
+# pool: (side/2 - 4)/2). MNIST's 28 makes fc1 400 -> 120 and the network
+# 61,706 parameters: a trace of 7.6 MB even with batch 2 and 2 steps, and
+# the float64 package's finite differences (two Backward calls per
+# parameter element and step) would take some 12 minutes. 16 (fc1 64 ->
+# 120, 21,386 parameters) writes 2.6 MB and takes 57 s in the float64
+# package; 12 (fc1 16 -> 120, 15,626 parameters) 1.9 MB and 18 s.
+LENET_SIZE = 12
+LENET_FLAT = ((LENET_SIZE // 2 - 4) // 2) ** 2
+
+
+class LeNet(nn.Module):
+    """LeNet-5 as PyTorch's tutorials write it for MNIST (conv 5x5 padding 2,
+    relu, max pool 2, conv 5x5, relu, max pool 2, flatten, 120, 84, 10),
+    on a smaller image: see LENET_SIZE."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * LENET_FLAT, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
 # ---------------------------------------------------------------- cases
 
 def mse(y, t):
@@ -481,6 +559,64 @@ optimizer adam(lr=0.01)
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
      "seed": 152},
+    {"name": "conv_options",
+     "description": "s[3, 10] and x[4, 8, 8]: conv1d 4 (3, stride 2, padding 1) -> tanh -> conv1d 4 (3, padding same, dilation 2, no bias) -> tanh -> avg_pool1d (3, stride 2, padding 1) and adaptive_avg_pool1d 1; conv1d 3 (2, dilation 3, no bias) of s -> max_pool1d (3, stride 2, padding 1, dilation 2); depthwise conv2d 8 (3x3, padding same, 4 groups) of x -> tanh -> conv2d 4 ((3, 2), stride (2, 1), padding (1, 0), no bias) -> tanh -> avg_pool2d (2, 3); conv2d 3 ((2, 3), padding valid) of x -> max_pool2d (3, stride 2); flatten each, cat -> linear 3; MSE; SGD momentum 0.9; batch 3, full batches.",
+     "source": """network ConvOptions
+batch 3
+input s[3, 10]
+input x[4, 8, 8]
+a1 = conv1d(s, 4, kernel=3, stride=2, padding=1)
+h1 = tanh(a1)
+a2 = conv1d(h1, 4, kernel=3, padding=same, dilation=2, bias=false)
+h2 = tanh(a2)
+p1 = avg_pool1d(h2, kernel=3, stride=2, padding=1)
+g1 = adaptive_avg_pool1d(h2, 1)
+a3 = conv1d(s, 3, kernel=2, dilation=3, bias=false)
+m1 = max_pool1d(a3, kernel=3, stride=2, padding=1, dilation=2)
+b1 = conv2d(x, 8, kernel=3, padding=same, groups=4)
+d1 = tanh(b1)
+b2 = conv2d(d1, 4, kernel=(3, 2), stride=(2, 1), padding=(1, 0), bias=false)
+d2 = tanh(b2)
+q2 = avg_pool2d(d2, kernel=(2, 3))
+b3 = conv2d(x, 3, kernel=(2, 3), padding=valid)
+q1 = max_pool2d(b3, kernel=3, stride=2)
+z = cat(flatten(p1), flatten(g1), flatten(m1), flatten(q2), flatten(q1), dim=1)
+out = linear(z, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": ConvOptions, "batch": 3, "inputs": {"s": [3, 10], "x": [4, 8, 8]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "seed": 153},
+    {"name": "lenet",
+     "description": "LeNet-5 as PyTorch writes it for MNIST, on x[1, %d, %d]: conv2d 6 (5x5, padding 2) -> relu -> max_pool2d 2 -> conv2d 16 (5x5) -> relu -> max_pool2d 2 -> flatten (%d) -> linear 120 -> relu -> linear 84 -> relu -> linear 10; cross-entropy with class indices; SGD lr 0.01 momentum 0.9; batch 2, 2 steps; the convolutions' starting values within PyTorch's bounds (1/sqrt(fan_in))." % (LENET_SIZE, LENET_SIZE, 16 * LENET_FLAT),
+     "source": """network LeNet
+batch 2
+input x[1, %d, %d]
+conv1 = conv2d(x, 6, kernel=5, padding=2)
+p1 = max_pool2d(relu(conv1), 2)
+conv2 = conv2d(p1, 16, kernel=5)
+p2 = max_pool2d(relu(conv2), 2)
+f = flatten(p2)
+fc1 = linear(f, 120)
+h1 = relu(fc1)
+fc2 = linear(h1, 84)
+h2 = relu(fc2)
+fc3 = linear(h2, 10)
+output fc3
+loss cross_entropy(fc3, label)
+optimizer sgd(lr=0.01, momentum=0.9)
+""" % (LENET_SIZE, LENET_SIZE),
+     "module": LeNet, "batch": 2, "steps": 2, "inputs": {"x": [1, LENET_SIZE, LENET_SIZE]},
+     "outputs": ["fc3"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["fc3"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
+     # A convolution's bound is 0.5 times the scale: PyTorch's 1/sqrt(fan_in).
+     "weight_scale": {"conv1": 2 / 25 ** 0.5, "conv2": 2 / 150 ** 0.5},
+     "seed": 154},
     {"name": "partial_attention",
      "description": "attention_like compiled for a batch of 6 and trained on steps of 6, 1 and 4 samples: the products, softmax and reshapes of 3-D tensors over the call's samples.",
      "source": """network PartialAttention
