@@ -41,6 +41,12 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go test -c -o "$tmp/bench.test" ./bench
+# The yardstick of the GFLOP/s column: one core's FMA peak (BenchmarkPeak,
+# the widest vectors this CPU runs), the best of three runs.
+go test -c -o "$tmp/kernels.test" ./runtime/kernels
+peak=$("$tmp/kernels.test" -test.run '^$' -test.bench 'BenchmarkPeak' -test.count 3 2>/dev/null |
+	awk '/GFLOP\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s" && $i + 0 > best + 0) best = $i } END { print best + 0 }')
+echo "FMA peak: $peak GFLOP/s per core (runtime/kernels BenchmarkPeak); the last column is nngen's GFLOP/s over $threads core(s)' peak"
 for r in $(seq "$rounds"); do
 	GOMAXPROCS=$threads "$tmp/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" |
 		awk -v r="$r" '/^Benchmark/ {
@@ -59,8 +65,8 @@ done
 
 scaling=""
 [ "$threads" != 1 ] && scaling="nngen 1 core/$threads"
-printf '\n%-22s %14s %14s %9s %15s %14s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "$scaling"
-awk '
+printf '\n%-22s %14s %14s %9s %15s %14s %7s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "% peak" "$scaling"
+awk -v peak="$peak" -v threads="$threads" '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
@@ -82,7 +88,7 @@ END {
 			if (hi == "" || q > hi) hi = q
 		}
 		g = median(gov[w]); p = median(pyv[w])
-		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f", w, g, p, p / g, lo, hi, median(gf[w])
+		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0
 		if (w in one) printf " %14.2fx", median(one[w]) / g
 		printf "\n"
 	}
