@@ -145,7 +145,7 @@ func convWork(c Conv, gemmWork func(m, n, k int) int) int {
 // the GEMMs' workspace.
 func (c Conv) im2colWork(gemmWork func(m, n, k int) int) int {
 	kg, taps, n := c.K/c.Groups, c.taps(), c.chunk()
-	return lines(taps*n) + max(gemmWork(kg, n, taps), gemmWork(taps, n, kg), gemmWork(kg, taps, n))
+	return lines(c.biasRow(), taps*n) + max(gemmWork(kg, n, taps), gemmWork(taps, n, kg), gemmWork(kg, taps, n))
 }
 
 // gridForwardWork is the work of a grid convolution's forward pass: the
@@ -161,7 +161,7 @@ func (c Conv) gridForwardWork(gemmWork func(m, n, k int) int) int {
 	if wp != c.Q() {
 		out = kg * n
 	}
-	return lines(xp, out) + gemmWork(kg, n, c.taps())
+	return lines(xp, c.biasRow(), out) + gemmWork(kg, n, c.taps())
 }
 
 // gridWeightWork is the work of a grid convolution's weight gradient: the
@@ -229,57 +229,111 @@ func (cg convGemm[T]) forward(c Conv, n0, n1 int, y, x, w, b []T, relu bool, wor
 				bg = b[g*kg:][:kg]
 			}
 			if c.onGrid() {
-				cg.gridForward(c, out, in, wg, work)
-			} else {
+				cg.gridForward(c, out, in, wg, bg, relu, work)
+				continue
+			}
+			{
 				a := arena[T]{work}
 				chunk := c.chunk()
+				row := a.take(c.biasRow())
 				col := a.take(taps * chunk)
 				for j0 := 0; j0 < pq; j0 += chunk {
 					nc := min(chunk, pq-j0)
 					im2col(c, col, in, j0, nc)
 					cg.gemm(cg.ks, false, false, kg, nc, taps, wg, taps, col, nc, out[j0:], pq, false, a.rest)
 				}
+				cg.finish(out, out, pq, c.Q(), c.P(), c.Q(), bg, relu, row)
 			}
-			epilogue(out, pq, bg, relu)
 		}
 	}
 }
 
 // gridForward sets out (one sample's K/Groups channels) to the convolution
-// of in (its group's C/Groups channels) by wg, on the grid.
-func (cg convGemm[T]) gridForward(c Conv, out, in, wg []T, work []T) {
-	hp, wp, n := c.gridDims()
+// of in (its group's C/Groups channels) by wg, on the grid, then adds the
+// bias b (nil for none) and applies relu: in the copy from the grid to
+// out where the grid has extra columns, else in place.
+func (cg convGemm[T]) gridForward(c Conv, out, in, wg, b []T, relu bool, work []T) {
+	_, wp, n := c.gridDims()
 	P, Q := c.P(), c.Q()
 	kg := c.K / c.Groups
 	a := arena[T]{work}
 	src := in
 	if c.padded() {
-		src = a.take(c.C / c.Groups * hp * wp)
+		src = a.take(c.C / c.Groups * (c.H + 2*c.PadH) * wp)
 		pad(c, src, in)
 	}
-	dst := out
-	if wp != Q {
-		dst = a.take(kg * n)
+	row := a.take(c.biasRow())
+	if wp == Q {
+		gemmGrid(cg.kernel(kg), c, kg, n, wg, src, out, a.rest)
+		cg.finish(out, out, P*Q, Q, P, Q, b, relu, row)
+		return
 	}
-	gemmGrid(cg.kernel(kg), c, kg, n, wg, src, dst, a.rest)
-	if wp != Q {
-		for k := range kg {
-			for p := range P {
-				copy(out[(k*P+p)*Q:][:Q], dst[k*n+p*wp:][:Q])
+	grid := a.take(kg * n)
+	gemmGrid(cg.kernel(kg), c, kg, n, wg, src, grid, a.rest)
+	cg.finish(out, grid, n, wp, P, Q, b, relu, row)
+}
+
+// biasRow is the length of the scratch row finish adds: at least an
+// output row, at most a plane, else 256 elements.
+func (c Conv) biasRow() int {
+	pq := c.P() * c.Q()
+	return max(c.Q(), min(pq, 256))
+}
+
+// finish sets out's channels of P×Q outputs to the sums in src (row p of
+// channel k at src[k*cs+p*rs:], which may be out's own), adding the bias b
+// (nil for none) and applying relu, with the vector kernels: row is
+// scratch of biasRow elements, filled with each channel's bias.
+func (cg convGemm[T]) finish(out, src []T, cs, rs, P, Q int, b []T, relu bool, row []T) {
+	pq := P * Q
+	inPlace := &src[0] == &out[0] && cs == pq && rs == Q
+	if inPlace && b == nil && !relu {
+		return
+	}
+	for k := range len(out) / pq {
+		var bias T
+		if b != nil {
+			bias = b[k]
+		}
+		for i := range row {
+			row[i] = bias
+		}
+		plane := out[k*pq:][:pq]
+		add := func(x []T) {
+			switch {
+			case relu:
+				cg.v.addReLU(x, row[:len(x)])
+			case b != nil:
+				cg.v.axpy(1, row[:len(x)], x)
 			}
+		}
+		if inPlace {
+			for off := 0; off < pq; off += len(row) {
+				add(plane[off:min(off+len(row), pq)])
+			}
+			continue
+		}
+		for p := range P {
+			dst := plane[p*Q:][:Q]
+			copy(dst, src[k*cs+p*rs:][:Q])
+			add(dst)
 		}
 	}
 }
 
-// pad copies each of in's planes (H×W) into the middle of a zeroed plane
-// of dst (hp×wp).
+// pad copies each of in's planes (H×W) into the middle of a plane of dst
+// (hp×wp) whose border it zeroes.
 func pad[T nnrt.Float](c Conv, dst, in []T) {
 	hp, wp, _ := c.gridDims()
-	clear(dst)
 	for ci := range len(dst) / (hp * wp) {
+		plane := dst[ci*hp*wp:][:hp*wp]
+		clear(plane[:c.PadH*wp+c.PadW])
 		for h := range c.H {
-			copy(dst[(ci*hp+h+c.PadH)*wp+c.PadW:][:c.W], in[(ci*c.H+h)*c.W:][:c.W])
+			row := plane[(h+c.PadH)*wp+c.PadW:]
+			copy(row[:c.W], in[(ci*c.H+h)*c.W:][:c.W])
+			clear(row[c.W : c.W+2*c.PadW]) // this row's right padding, the next's left
 		}
+		clear(plane[(c.H+c.PadH)*wp+c.PadW:])
 	}
 }
 
@@ -307,7 +361,7 @@ func gemmGrid[T float32 | float64](g *gemmKernel[T], c Conv, m, n int, a, src, o
 // kernel row (DilW apart), or for a 1×1 kernel every channel from t on
 // (a plane apart).
 func (c Conv) gridRow(t int) (off, run, lds int) {
-	hp, wp, _ := c.gridDims()
+	hp, wp := c.H+2*c.PadH, c.W+2*c.PadW
 	ci, r, s := t/(c.R*c.S), t/c.S%c.R, t%c.S
 	off = ci*hp*wp + r*c.DilH*wp + s*c.DilW
 	if c.R == 1 && c.S == 1 {
@@ -387,7 +441,7 @@ func (cg convGemm[T]) inputGrad(c Conv, n0, n1 int, dx, dy, w []T, work []T) {
 			grad := dy[(n*c.K+g*kg)*pq:][:kg*pq]
 			dxg := dx[(n*c.C+g*cgs)*hw:][:cgs*hw]
 			if grid {
-				cg.gridForward(t, dxg, grad, flipped, a.rest)
+				cg.gridForward(t, dxg, grad, flipped, nil, false, a.rest)
 				continue
 			}
 			chunk := c.chunk()
