@@ -347,6 +347,12 @@ func maxPool2x2[T nnrt.Float](c Conv, y, x, dx, dy []T) {
 			at := (plane*c.H + 2*p) * c.W
 			r0, r1 := x[at:][:2*Q], x[at+c.W:][:2*Q]
 			out := (plane*P + p) * Q
+			if dy == nil { // the largest, NaN if any is (the first's index is the gradient's business)
+				for q := range Q {
+					y[out+q] = max(r0[2*q], r0[2*q+1], r1[2*q], r1[2*q+1])
+				}
+				continue
+			}
 			for q := range Q {
 				best, arg := r0[2*q], at+2*q
 				if v := r0[2*q+1]; better(v, best) {
@@ -358,11 +364,7 @@ func maxPool2x2[T nnrt.Float](c Conv, y, x, dx, dy []T) {
 				if v := r1[2*q+1]; better(v, best) {
 					best, arg = v, at+c.W+2*q+1
 				}
-				if dy == nil {
-					y[out+q] = best
-				} else {
-					dx[arg] += dy[out+q]
-				}
+				dx[arg] += dy[out+q]
 			}
 		}
 	}

@@ -51,3 +51,25 @@ func BenchmarkConv(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPool times 2×2 max pooling and its gradient on LeNet-5's first
+// layer's outputs at batch 64 (64·6 planes of 28×28).
+func BenchmarkPool(b *testing.B) {
+	c := Conv{N: 64, C: 6, K: 6, Groups: 6, H: 28, W: 28, R: 2, S: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	x := make([]float32, c.N*c.C*c.H*c.W)
+	for i := range x {
+		x[i] = float32(i*7919%1000) - 500
+	}
+	y := make([]float32, c.N*c.C*c.P()*c.Q())
+	dx := make([]float32, len(x))
+	b.Run("MaxForward", func(b *testing.B) {
+		for b.Loop() {
+			MaxPoolForward32(c, y, x)
+		}
+	})
+	b.Run("MaxGrad", func(b *testing.B) {
+		for b.Loop() {
+			MaxPoolGrad32(c, dx, y, x)
+		}
+	})
+}
