@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/nngen/nngen/runtime/nnrt"
 )
@@ -370,6 +371,63 @@ func maxPool2x2[T nnrt.Float](c Conv, y, x, dx, dy []T) {
 	}
 }
 
+// maxPoolGrad2x2 is maxPool2x2's gradient for float32 without a branch
+// per element: the window's largest m, then dy to the first of its four
+// equal to m and zero to the others, by integer selects on the bits
+// (random data mispredicts the comparisons' branches half the time). A
+// window with a NaN takes maxPool2x2's way.
+func maxPoolGrad2x2(c Conv, dx, dy, x []float32) {
+	P, Q := c.P(), c.Q()
+	for plane := range c.N * c.C {
+		for p := range P {
+			at := (plane*c.H + 2*p) * c.W
+			r0, r1 := x[at:][:2*Q], x[at+c.W:][:2*Q]
+			d0, d1 := dx[at:][:2*Q], dx[at+c.W:][:2*Q]
+			grads := dy[(plane*P+p)*Q:][:Q]
+			for q, g := range grads {
+				a, b, cc, d := r0[2*q], r0[2*q+1], r1[2*q], r1[2*q+1]
+				m := max(a, b, cc, d)
+				if m != m {
+					best, arg := a, 0
+					for i, v := range [3]float32{b, cc, d} {
+						if better(v, best) {
+							best, arg = v, i+1
+						}
+					}
+					if arg < 2 {
+						d0[2*q+arg] = g
+					} else {
+						d1[2*q+arg-2] = g
+					}
+					continue
+				}
+				// Compare bits, with -0 made +0 (x + 0): integer compares
+				// the compiler turns into flags, not branches.
+				bm := math.Float32bits(m + 0)
+				ua := b2u(math.Float32bits(a+0) == bm)
+				ub := b2u(math.Float32bits(b+0) == bm) &^ ua
+				uc := b2u(math.Float32bits(cc+0) == bm) &^ (ua | ub)
+				ud := 1 &^ (ua | ub | uc)
+				bits := math.Float32bits(g)
+				ma, mb, mc, md := -ua, -ub, -uc, -ud
+				d0[2*q] = math.Float32frombits(bits & ma)
+				d0[2*q+1] = math.Float32frombits(bits & mb)
+				d1[2*q] = math.Float32frombits(bits & mc)
+				d1[2*q+1] = math.Float32frombits(bits & md)
+			}
+		}
+	}
+}
+
+// b2u is 1 for true, 0 for false.
+func b2u(b bool) uint32 {
+	var u uint32
+	if b {
+		u = 1
+	}
+	return u
+}
+
 func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 	c.poolCheck(len(x), len(y))
 	if c.halves() {
@@ -393,6 +451,12 @@ func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 func maxPoolGrad[T nnrt.Float](c Conv, dx, dy, x []T) {
 	c.poolCheck(len(x), len(dy))
 	clear(dx[:c.N*c.C*c.H*c.W])
+	var zero T
+	if c.halves() && unsafe.Sizeof(zero) == 4 {
+		f32 := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+		maxPoolGrad2x2(c, f32(dx), f32(dy), f32(x))
+		return
+	}
 	if c.halves() {
 		maxPool2x2(c, nil, x, dx, dy)
 		return

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"iter"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/nnrt"
@@ -134,8 +135,8 @@ func convWork(c Conv, gemmWork func(m, n, k int) int) int {
 	if !c.onGrid() {
 		return c.im2colWork(gemmWork)
 	}
-	in := c.im2colWork(gemmWork)
-	if t, ok := c.transposed(); ok {
+	in := c.gridInputWork(gemmWork)
+	if t, ok := c.transposed(); ok && c.C/c.Groups >= transposedMin {
 		in = lines(c.K/c.Groups*c.taps()) + t.gridForwardWork(gemmWork)
 	}
 	return max(c.gridForwardWork(gemmWork), in, c.gridWeightWork(gemmWork))
@@ -159,9 +160,32 @@ func (c Conv) gridForwardWork(gemmWork func(m, n, k int) int) int {
 		xp = c.C / c.Groups * hp * wp
 	}
 	if wp != c.Q() {
-		out = kg * n
+		out = gridRowsMax(kg) * gridColsMax(n)
 	}
-	return lines(xp, c.biasRow(), out) + gemmWork(kg, n, c.taps())
+	return lines(xp, c.biasRow(), out) + gemmWork(kg+gridRowsMax(0), gridColsMax(n), c.taps())
+}
+
+// gridRowsMax and gridColsMax bound, for every kernel set, the rows and
+// columns of a grid convolution's product rounded up to whole tiles (the
+// rows to mr ≤ 16, the columns to nr ≤ 32), which the grid's buffer holds
+// so that every tile is stored whole.
+func gridRowsMax(m int) int { return roundUp(m, 16) }
+func gridColsMax(n int) int { return roundUp(n, 32) }
+
+// gridInputWork is the work of a grid convolution's input gradient by
+// col2im on the grid: dy on the grid, the padded dx, a chunk of the
+// gradient's im2col rows and the GEMM's workspace.
+func (c Conv) gridInputWork(gemmWork func(m, n, k int) int) int {
+	hp, wp, n := c.gridDims()
+	kg, taps, chunk := c.K/c.Groups, c.taps(), c.gridChunk()
+	dy, dxp := 0, 0
+	if wp != c.Q() {
+		dy = kg * n
+	}
+	if c.padded() {
+		dxp = c.C / c.Groups * hp * wp
+	}
+	return lines(dy, dxp, taps*chunk) + gemmWork(taps, chunk, kg)
 }
 
 // gridWeightWork is the work of a grid convolution's weight gradient: the
@@ -264,59 +288,60 @@ func (cg convGemm[T]) gridForward(c Conv, out, in, wg, b []T, relu bool, work []
 	}
 	row := a.take(c.biasRow())
 	if wp == Q {
-		gemmGrid(cg.kernel(kg), c, kg, n, wg, src, out, a.rest)
+		gemmGrid(cg.kernel(kg), c, kg, n, n, wg, src, out, a.rest)
 		cg.finish(out, out, P*Q, Q, P, Q, b, relu, row)
 		return
 	}
-	grid := a.take(kg * n)
-	gemmGrid(cg.kernel(kg), c, kg, n, wg, src, grid, a.rest)
-	cg.finish(out, grid, n, wp, P, Q, b, relu, row)
+	// The grid's buffer has whole tiles of rows and columns: the
+	// micro-kernel stores every tile in place, none through its edge tile.
+	g := cg.kernel(kg)
+	ldc := roundUp(n, g.nr)
+	grid := a.take(roundUp(kg, g.mr) * ldc)
+	gemmGrid(g, c, roundUp(kg, g.mr), ldc, n, wg, src, grid, a.rest)
+	cg.finish(out, grid, ldc, wp, P, Q, b, relu, row)
 }
 
-// biasRow is the length of the scratch row finish adds: at least an
-// output row, at most a plane, else 256 elements.
+// biasRow is the length of the scratch row finish adds: 256 elements, or
+// fewer for a smaller plane (on the grid).
 func (c Conv) biasRow() int {
-	pq := c.P() * c.Q()
-	return max(c.Q(), min(pq, 256))
+	_, _, n := c.gridDims()
+	return min(max(n, c.P()*c.Q()), 256)
 }
 
 // finish sets out's channels of P×Q outputs to the sums in src (row p of
 // channel k at src[k*cs+p*rs:], which may be out's own), adding the bias b
-// (nil for none) and applying relu, with the vector kernels: row is
-// scratch of biasRow elements, filled with each channel's bias.
+// (nil for none) and applying relu: with the vector kernels over each
+// channel's rows in src, in place (the grid's extra columns too), in
+// pieces of row, scratch of biasRow elements filled with the channel's
+// bias; then the rows are copied to out, unless src is out.
 func (cg convGemm[T]) finish(out, src []T, cs, rs, P, Q int, b []T, relu bool, row []T) {
 	pq := P * Q
 	inPlace := &src[0] == &out[0] && cs == pq && rs == Q
-	if inPlace && b == nil && !relu {
-		return
-	}
+	span := (P-1)*rs + Q // a channel's rows in src
 	for k := range len(out) / pq {
-		var bias T
-		if b != nil {
-			bias = b[k]
-		}
-		for i := range row {
-			row[i] = bias
-		}
-		plane := out[k*pq:][:pq]
-		add := func(x []T) {
-			switch {
-			case relu:
-				cg.v.addReLU(x, row[:len(x)])
-			case b != nil:
-				cg.v.axpy(1, row[:len(x)], x)
+		if b != nil || relu {
+			var bias T
+			if b != nil {
+				bias = b[k]
+			}
+			for i := range row {
+				row[i] = bias
+			}
+			sums := src[k*cs:][:span]
+			for off := 0; off < span; off += len(row) {
+				x := sums[off:min(off+len(row), span)]
+				if relu {
+					cg.v.addReLU(x, row[:len(x)])
+				} else {
+					cg.v.axpy(1, row[:len(x)], x)
+				}
 			}
 		}
 		if inPlace {
-			for off := 0; off < pq; off += len(row) {
-				add(plane[off:min(off+len(row), pq)])
-			}
 			continue
 		}
 		for p := range P {
-			dst := plane[p*Q:][:Q]
-			copy(dst, src[k*cs+p*rs:][:Q])
-			add(dst)
+			copy(out[(k*P+p)*Q:][:Q], src[k*cs+p*rs:][:Q])
 		}
 	}
 }
@@ -337,19 +362,22 @@ func pad[T nnrt.Float](c Conv, dst, in []T) {
 	}
 }
 
-// gemmGrid is gemm for C (m×n, row stride n) = A (m×k, row stride k) · col,
-// col packed from the padded input src by packGrid.
-func gemmGrid[T float32 | float64](g *gemmKernel[T], c Conv, m, n int, a, src, out []T, work []T) {
+// gemmGrid is gemm for C (m×n, row stride n) = A (row stride k = taps) ·
+// col, col packed from the padded input src by packGrid, whose columns
+// from cols on read as zeros (a C rounded up to whole tiles). A has m
+// rows, or fewer: packA pads a sliver's missing rows with zeros.
+func gemmGrid[T float32 | float64](g *gemmKernel[T], c Conv, m, n, cols int, a, src, out []T, work []T) {
 	k := c.taps()
+	rows := min(m, len(a)/k)
 	kc, mb, nb, aPack, bPack, tile := g.buffers(m, n, k, work)
 	for i0 := 0; i0 < m; i0 += mb {
 		mc := min(mb, m-i0)
 		for p0 := 0; p0 < k; p0 += kc {
 			pc := min(kc, k-p0)
-			g.packA(aPack, false, a, k, i0, mc, p0, pc)
+			g.packA(aPack, false, a, k, i0, min(mc, rows-i0), p0, pc)
 			for j0 := 0; j0 < n; j0 += nb {
 				nc := min(nb, n-j0)
-				g.packGrid(bPack, c, src, p0, pc, j0, nc)
+				g.packGrid(bPack, c, src, p0, pc, j0, nc, min(nc, cols-j0))
 				g.block(aPack, bPack, tile, mc, nc, pc, out[i0*n+j0:], n, p0 > 0)
 			}
 		}
@@ -370,11 +398,38 @@ func (c Conv) gridRow(t int) (off, run, lds int) {
 	return off, c.S - s, c.DilW
 }
 
+// gridRows yields each tap t of c's im2col matrix with the offset of its
+// row in the padded input (hp×wp planes), as gridRow's.
+func (c Conv) gridRows(hp, wp int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		t := 0
+		for ci := range c.C / c.Groups {
+			for r := range c.R {
+				base := ci*hp*wp + r*c.DilH*wp
+				for s := range c.S {
+					if !yield(t, base+s*c.DilW) {
+						return
+					}
+					t++
+				}
+			}
+		}
+	}
+}
+
 // packGrid is packB for rows p0..p0+pc and columns j0..j0+nc of col, read
 // from the padded input src: dst[s*pc + p*nr + j] = col[p0+p][j0+s+j], in
-// slivers of nr columns, zero-padded.
-func (g *gemmKernel[T]) packGrid(dst []T, c Conv, src []T, p0, pc, j0, nc int) {
+// slivers of nr columns, the columns from j0+read on (past the grid) and
+// the last sliver's missing ones zero.
+func (g *gemmKernel[T]) packGrid(dst []T, c Conv, src []T, p0, pc, j0, nc, read int) {
 	nr := g.nr
+	if read < nc { // whole slivers past the grid: zeros
+		clear(dst[roundUp(max(read, 0), nr)*pc : roundUp(nc, nr)*pc])
+		nc = max(read, 0)
+	}
+	if nc == 0 {
+		return
+	}
 	for t := p0; t < p0+pc; {
 		off, run, lds := c.gridRow(t)
 		count := min(run, p0+pc-t)
@@ -428,20 +483,25 @@ func (cg convGemm[T]) inputGrad(c Conv, n0, n1 int, dx, dy, w []T, work []T) {
 	cg.checkWork(c, work)
 	pq, hw := c.P()*c.Q(), c.H*c.W
 	kg, cgs, taps := c.K/c.Groups, c.C/c.Groups, c.taps()
-	t, grid := c.transposed()
+	t, transposed := c.transposed()
+	transposed = transposed && cgs >= transposedMin
 	for g := range c.Groups {
 		wg := w[g*kg*taps:][:kg*taps]
 		a := arena[T]{work}
 		var flipped []T
-		if grid {
+		if transposed {
 			flipped = a.take(kg * taps)
 			flip(c, flipped, wg)
 		}
 		for n := n0; n < n1; n++ {
 			grad := dy[(n*c.K+g*kg)*pq:][:kg*pq]
 			dxg := dx[(n*c.C+g*cgs)*hw:][:cgs*hw]
-			if grid {
+			switch {
+			case transposed:
 				cg.gridForward(t, dxg, grad, flipped, nil, false, a.rest)
+				continue
+			case c.onGrid():
+				cg.gridInputGrad(c, dxg, grad, wg, a.rest)
 				continue
 			}
 			chunk := c.chunk()
@@ -452,6 +512,59 @@ func (cg convGemm[T]) inputGrad(c Conv, n0, n1 int, dx, dy, w []T, work []T) {
 				nc := min(chunk, pq-j0)
 				cg.gemm(cg.ks, true, false, taps, nc, kg, wg, taps, grad[j0:], pq, col, nc, false, b.rest)
 				col2im(cg.v, c, dxg, col, j0, nc)
+			}
+		}
+	}
+}
+
+// gridInputGrad sets dx (one sample's group of input channels) to the
+// gradient from dy (its K/Groups channels) by col2im on the grid: the
+// gradient's im2col rows, Wᵀ·dy for dy laid on the grid (zero in its extra
+// columns), a chunk of grid positions at a time, each added to the padded
+// dx from its tap's offset on as one slice; then dx is the padded one's
+// middle. For few input channels, where the transposed convolution's
+// product would have as few rows.
+func (cg convGemm[T]) gridInputGrad(c Conv, dx, dy, wg []T, work []T) {
+	hp, wp, n := c.gridDims()
+	P, Q := c.P(), c.Q()
+	kg, taps, chunk := c.K/c.Groups, c.taps(), c.gridChunk()
+	a := arena[T]{work}
+	grid := dy
+	if wp != Q {
+		grid = a.take(kg * n)
+		onGrid(grid, dy, kg, n, P, Q, wp)
+	}
+	dxp := dx
+	if c.padded() {
+		dxp = a.take(c.C / c.Groups * hp * wp)
+	}
+	clear(dxp)
+	col := a.take(taps * chunk)
+	for j0 := 0; j0 < n; j0 += chunk {
+		nc := min(chunk, n-j0)
+		cg.gemm(cg.ks, true, false, taps, nc, kg, wg, taps, grid[j0:], n, col, nc, false, a.rest)
+		for t, off := range c.gridRows(hp, wp) {
+			cg.v.axpy(1, col[t*nc:][:nc], dxp[off+j0:][:nc])
+		}
+	}
+	if c.padded() {
+		for ci := range c.C / c.Groups {
+			for h := range c.H {
+				copy(dx[(ci*c.H+h)*c.W:][:c.W], dxp[(ci*hp+h+c.PadH)*wp+c.PadW:][:c.W])
+			}
+		}
+	}
+}
+
+// onGrid lays rows channels of P×Q out on the grid (row stride wp, n
+// positions per channel), zero in the extra columns.
+func onGrid[T nnrt.Float](grid, y []T, rows, n, P, Q, wp int) {
+	for k := range rows {
+		for p := range P {
+			row := grid[k*n+p*wp:]
+			copy(row[:Q], y[(k*P+p)*Q:][:Q])
+			if p < P-1 {
+				clear(row[Q:wp])
 			}
 		}
 	}
@@ -520,21 +633,12 @@ func (cg convGemm[T]) gridWeightGrad(c Conv, dw, dy, in []T, rows int, accumulat
 	grid := dy
 	if wp != Q {
 		grid = a.take(rows * n)
-		for k := range rows {
-			for p := range P {
-				row := grid[k*n+p*wp:]
-				copy(row[:Q], dy[(k*P+p)*Q:][:Q])
-				if p < P-1 {
-					clear(row[Q:wp])
-				}
-			}
-		}
+		onGrid(grid, dy, rows, n, P, Q, wp)
 	}
 	col := a.take(taps * chunk)
 	for j0 := 0; j0 < n; j0 += chunk {
 		nc := min(chunk, n-j0)
-		for t := range taps {
-			off, _, _ := c.gridRow(t)
+		for t, off := range c.gridRows(hp, wp) {
 			copy(col[t*nc:][:nc], src[off+j0:][:nc])
 		}
 		cg.gemm(cg.ks, false, true, rows, taps, nc, grid[j0:], n, col, nc, dw, taps, accumulate || j0 > 0, a.rest)
@@ -555,30 +659,25 @@ func im2col[T nnrt.Float](c Conv, col, in []T, j0, nc int) {
 				t++
 				off := s*c.DilW - c.PadW
 				qLo, qHi := span(Q, c.W, c.StrideW, off)
-				for j := j0; j < j0+nc; {
-					p, q := j/Q, j%Q
-					end := min(Q, q+j0+nc-j) // this output row's last column + 1
-					seg := dst[j-j0:][:end-q]
-					j += end - q
+				for p := j0 / Q; p*Q < j0+nc; p++ {
+					a, b := max(p*Q, j0), min((p+1)*Q, j0+nc) // this row's outputs in the chunk
+					seg := dst[a-j0 : b-j0]
+					q0 := a - p*Q
 					h := p*c.StrideH + r*c.DilH - c.PadH
-					if h < 0 || h >= c.H {
+					lo, hi := max(qLo, q0), min(qHi, q0+len(seg))
+					if h < 0 || h >= c.H || lo >= hi {
 						clear(seg)
 						continue
 					}
+					clear(seg[:lo-q0])
+					clear(seg[hi-q0:])
 					row := plane[h*c.W:][:c.W]
-					lo, hi := max(qLo, q), min(qHi, end)
-					if lo >= hi {
-						clear(seg)
-						continue
-					}
-					clear(seg[:lo-q])
-					clear(seg[hi-q:])
 					if c.StrideW == 1 {
-						copy(seg[lo-q:hi-q], row[lo+off:hi+off])
+						copy(seg[lo-q0:hi-q0], row[lo+off:hi+off])
 						continue
 					}
-					for qq := lo; qq < hi; qq++ {
-						seg[qq-q] = row[qq*c.StrideW+off]
+					for q := lo; q < hi; q++ {
+						seg[q-q0] = row[q*c.StrideW+off]
 					}
 				}
 			}
@@ -599,26 +698,38 @@ func col2im[T nnrt.Float](v *vecSet[T], c Conv, dx, col []T, j0, nc int) {
 				t++
 				off := s*c.DilW - c.PadW
 				qLo, qHi := span(Q, c.W, c.StrideW, off)
-				for j := j0; j < j0+nc; {
-					p, q := j/Q, j%Q
-					end := min(Q, q+j0+nc-j)
-					seg := src[j-j0:][:end-q]
-					j += end - q
+				for p := j0 / Q; p*Q < j0+nc; p++ {
+					a, b := max(p*Q, j0), min((p+1)*Q, j0+nc)
+					q0 := a - p*Q
 					h := p*c.StrideH + r*c.DilH - c.PadH
-					lo, hi := max(qLo, q), min(qHi, end)
+					lo, hi := max(qLo, q0), min(qHi, q0+b-a)
 					if h < 0 || h >= c.H || lo >= hi {
 						continue
 					}
+					seg := src[a-j0+lo-q0 : a-j0+hi-q0]
 					row := plane[h*c.W:][:c.W]
-					if c.StrideW == 1 {
-						v.axpy(1, seg[lo-q:hi-q], row[lo+off:hi+off])
+					if c.StrideW != 1 {
+						for i, g := range seg {
+							row[(lo+i)*c.StrideW+off] += g
+						}
 						continue
 					}
-					for qq := lo; qq < hi; qq++ {
-						row[qq*c.StrideW+off] += seg[qq-q]
+					dst := row[lo+off : hi+off]
+					if len(dst) >= 32 {
+						v.axpy(1, seg, dst)
+						continue
+					}
+					seg = seg[:len(dst)]
+					for i, g := range seg {
+						dst[i] += g
 					}
 				}
 			}
 		}
 	}
 }
+
+// transposedMin is the fewest input channels per group for which a grid
+// convolution's input gradient is the transposed convolution (a product
+// with that many rows); below, col2im on the grid.
+var transposedMin = 32
