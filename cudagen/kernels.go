@@ -168,6 +168,15 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpConcat:         (*generator).concat,
 	ir.OpSlice:          (*generator).slice,
 	ir.OpSliceGrad:      (*generator).sliceGrad,
+
+	// Convolutions and poolings (conv.go).
+	ir.OpConv:           (*generator).conv,
+	ir.OpConvInputGrad:  (*generator).convInputGrad,
+	ir.OpConvWeightGrad: (*generator).convWeightGrad,
+	ir.OpMaxPool:        (*generator).pool,
+	ir.OpAvgPool:        (*generator).pool,
+	ir.OpMaxPoolGrad:    (*generator).maxPoolGrad,
+	ir.OpAvgPoolGrad:    (*generator).avgPoolGrad,
 }
 
 func emitterFor(op ir.Op) (func(gen *generator, v *ir.Value), bool) {

@@ -604,3 +604,46 @@ NN_FUNC real nn_clamp(real x, real lo, real hi) {
   return x;
 }
 NN_FUNC real nn_clamp_grad(real dy, real x, real lo, real hi) { return x >= lo && x <= hi ? dy : 0; }
+
+// ---- Convolutions and poolings (runtime/kernels/conv.go). ----
+//
+// Along one spatial axis, output o's window starts at input o·stride - pad
+// and its taps, dilation apart, reach reach = dilation·(taps-1) further.
+
+// nn_first_window and nn_last_window are the first and the last of the
+// outputs (of outputs) whose windows span input i: o·stride - pad ≤ i ≤
+// o·stride - pad + reach. The range is empty (first > last) if none does.
+NN_FUNC long long nn_first_window(long long i, long long reach, long long stride, long long pad) {
+  const long long lo = i + pad - reach;  // o·stride ≥ lo
+  return lo <= 0 ? 0 : (lo + stride - 1) / stride;
+}
+NN_FUNC long long nn_last_window(long long i, long long stride, long long pad, long long outputs) {
+  const long long o = (i + pad) / stride;
+  return o < outputs - 1 ? o : outputs - 1;
+}
+
+// nn_max_tap is the index into plane (height×width, row-major) of the
+// first largest input, in row-major order, of the window of taps_h×taps_w
+// taps whose tap (r, s) reads row h0 + r·dil_h, column w0 + s·dil_w where
+// inside the plane; a NaN counts as largest; -1 for a window wholly in the
+// padding. As the runtime's maxTap and PyTorch's max_pool indices.
+NN_FUNC long long nn_max_tap(const real* plane, long long height, long long width, long long h0, long long w0,
+                             long long taps_h, long long taps_w, long long dil_h, long long dil_w) {
+  long long arg = -1;
+  real best = 0;
+  for (long long r = 0; r < taps_h; r++) {
+    const long long h = h0 + r * dil_h;
+    if (h < 0 || h >= height) continue;
+    for (long long s = 0; s < taps_w; s++) {
+      const long long w = w0 + s * dil_w;
+      if (w < 0 || w >= width) continue;
+      const real v = plane[h * width + w];
+      if (v != v) return h * width + w;
+      if (arg < 0 || v > best) {
+        arg = h * width + w;
+        best = v;
+      }
+    }
+  }
+  return arg;
+}
