@@ -88,7 +88,7 @@ END {
 			if (hi == "" || q > hi) hi = q
 		}
 		g = median(gov[w]); p = median(pyv[w])
-		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0
+		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), (peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0)
 		if (w in one) printf " %14.2fx", median(one[w]) / g
 		printf "\n"
 	}
