@@ -96,6 +96,12 @@ func reductionOver(x *ir.Value, axes []int, keep bool) *reduction {
 
 // genReduce: y = Σ x, its mean, or its maximum over the axes.
 func (gen *generator) genReduce(v *ir.Value) []jen.Code {
+	if x := v.Args[0]; v.Op == ir.OpSum && perChannel(x, v.Axes) {
+		// A convolution's bias gradient: the kernel's independent sums
+		// where the loop's one chain of additions waits on each.
+		return []jen.Code{kernel(gen.suffixed("SumChannels"), gen.flatValue(v), gen.flatValue(x),
+			gen.count(gen.axes(x, []int{0})), jen.Lit(x.Shape[1]), jen.Lit(x.Shape[2:].Size()))}
+	}
 	rd := reductionOver(v.Args[0], v.Axes, v.KeepDims)
 	extents := gen.axes(rd.x, rd.Reduced)
 	return gen.each(v, func(out []index) []jen.Code {
@@ -116,6 +122,20 @@ func (gen *generator) genReduce(v *ir.Value) []jen.Code {
 		}
 		return append(code, gen.at(v, out...).Op("=").Add(result))
 	})
+}
+
+// perChannel reports whether a sum over axes of x is over every axis but
+// the channels' (1), of a value of rank 3 or more: [N, C, spatial...].
+func perChannel(x *ir.Value, axes []int) bool {
+	if len(x.Shape) < 3 || len(axes) != len(x.Shape)-1 {
+		return false
+	}
+	for _, a := range axes {
+		if a == 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // genMaxGrad: dx = dy at the first place, in row-major order, where x

@@ -107,17 +107,7 @@ func (m *Model) BackwardBatch(x [][64][32][32]float32, target [][64][32][32]floa
 	// dy.weight = conv_weight_grad(dy, x)
 	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 64, K: 64, Groups: 1, H: 32, W: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, unsafe.Slice(&m.YWeightGrad[0][0][0][0], 36864), m.slot2[:batch*65536], unsafe.Slice(&x[0][0][0][0], batch*65536))
 	// dy.bias = sum(dy)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				for r2 := range 32 {
-					s += m.slot2[r*65536+i*1024+r1*32+r2]
-				}
-			}
-		}
-		m.YBiasGrad[i] = s
-	}
+	kernels.SumChannels32(m.YBiasGrad[:], m.slot2[:batch*65536], batch, 64, 1024)
 	return m.slot1[0]
 }
 

@@ -211,17 +211,7 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	// dc2.weight = conv_weight_grad(d.pre, p1)
 	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, unsafe.Slice(&m.C2WeightGrad[0][0][0][0], 2400), m.slot4[:batch*1600], m.slot1[:batch*1176])
 	// dc2.bias = sum(d.pre)
-	for i := range 16 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 10 {
-				for r2 := range 10 {
-					s += m.slot4[r*1600+i*100+r1*10+r2]
-				}
-			}
-		}
-		m.C2BiasGrad[i] = s
-	}
+	kernels.SumChannels32(m.C2BiasGrad[:], m.slot4[:batch*1600], batch, 16, 100)
 	// v44 = max_pool_grad(dp1, v3)
 	kernels.MaxPoolGrad32(kernels.Conv{N: batch, C: 6, K: 6, Groups: 6, H: 28, W: 28, R: 2, S: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot2[:batch*4704], m.slot3[:batch*1176], m.slot0[:batch*4704])
 	// d.pre = relu_grad(v44, v3)
@@ -229,17 +219,7 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	// dc1.weight = conv_weight_grad(d.pre, x)
 	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}, unsafe.Slice(&m.C1WeightGrad[0][0][0][0], 150), m.slot4[:batch*4704], unsafe.Slice(&x[0][0][0][0], batch*784))
 	// dc1.bias = sum(d.pre)
-	for i := range 6 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 28 {
-				for r2 := range 28 {
-					s += m.slot4[r*4704+i*784+r1*28+r2]
-				}
-			}
-		}
-		m.C1BiasGrad[i] = s
-	}
+	kernels.SumChannels32(m.C1BiasGrad[:], m.slot4[:batch*4704], batch, 6, 784)
 	return m.slot7[0]
 }
 

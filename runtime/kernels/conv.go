@@ -388,6 +388,7 @@ func maxPoolGrad2x2(c Conv, dx, dy, x []float32) {
 				a, b, cc, d := r0[2*q], r0[2*q+1], r1[2*q], r1[2*q+1]
 				m := max(a, b, cc, d)
 				if m != m {
+					d0[2*q], d0[2*q+1], d1[2*q], d1[2*q+1] = 0, 0, 0, 0
 					best, arg := a, 0
 					for i, v := range [3]float32{b, cc, d} {
 						if better(v, best) {
@@ -450,13 +451,16 @@ func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 
 func maxPoolGrad[T nnrt.Float](c Conv, dx, dy, x []T) {
 	c.poolCheck(len(x), len(dy))
-	clear(dx[:c.N*c.C*c.H*c.W])
 	var zero T
 	if c.halves() && unsafe.Sizeof(zero) == 4 {
+		if c.H%2 != 0 || c.W%2 != 0 { // a last row or column no window reads
+			clear(dx[:c.N*c.C*c.H*c.W])
+		}
 		f32 := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
 		maxPoolGrad2x2(c, f32(dx), f32(dy), f32(x))
 		return
 	}
+	clear(dx[:c.N*c.C*c.H*c.W])
 	if c.halves() {
 		maxPool2x2(c, nil, x, dx, dy)
 		return

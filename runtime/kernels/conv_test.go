@@ -287,37 +287,63 @@ func TestPoolConv(t *testing.T) {
 // or first NaN, as maxTap does, on inputs full of ties and NaNs, and with
 // an odd width (the last column read by no window).
 func TestMaxPool2x2(t *testing.T) {
-	c := Conv{N: 2, C: 3, K: 3, Groups: 3, H: 6, W: 7, R: 2, S: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
-	rng := rand.New(rand.NewPCG(5, 6))
-	values := []float32{-1, 0, 1, float32(math.NaN())}
-	x := make([]float32, c.N*c.C*c.H*c.W)
-	for i := range x {
-		x[i] = values[rng.IntN(len(values))]
-	}
-	P, Q := c.P(), c.Q()
-	y, dy := make([]float32, c.N*c.C*P*Q), make([]float32, c.N*c.C*P*Q)
-	for i := range dy {
-		dy[i] = float32(i + 1)
-	}
-	dx := make([]float32, len(x))
-	MaxPoolForward32(c, y, x)
-	MaxPoolGrad32(c, dx, dy, x)
-	want := make([]float32, len(x))
-	for plane := range c.N * c.C {
-		for p := range P {
-			for q := range Q {
-				i := maxTap(c, x, plane, p, q)
-				o := (plane*P+p)*Q + q
-				if got := y[o]; got != x[i] && !(got != got && x[i] != x[i]) {
-					t.Fatalf("output %d = %v, want %v", o, got, x[i])
+	for _, w := range []int{7, 8} { // a last column no window reads, and none
+		c := Conv{N: 2, C: 3, K: 3, Groups: 3, H: 6, W: w, R: 2, S: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+		rng := rand.New(rand.NewPCG(5, 6))
+		values := []float32{-1, 0, 1, float32(math.NaN())}
+		x := make([]float32, c.N*c.C*c.H*c.W)
+		for i := range x {
+			x[i] = values[rng.IntN(len(values))]
+		}
+		P, Q := c.P(), c.Q()
+		y, dy := make([]float32, c.N*c.C*P*Q), make([]float32, c.N*c.C*P*Q)
+		for i := range dy {
+			dy[i] = float32(i + 1)
+		}
+		dx := make([]float32, len(x))
+		for i := range dx {
+			dx[i] = 99 // what was there before does not matter
+		}
+		MaxPoolForward32(c, y, x)
+		MaxPoolGrad32(c, dx, dy, x)
+		want := make([]float32, len(x))
+		for plane := range c.N * c.C {
+			for p := range P {
+				for q := range Q {
+					i := maxTap(c, x, plane, p, q)
+					o := (plane*P+p)*Q + q
+					if got := y[o]; got != x[i] && !(got != got && x[i] != x[i]) {
+						t.Fatalf("W %d: output %d = %v, want %v", w, o, got, x[i])
+					}
+					want[i] += dy[o]
 				}
-				want[i] += dy[o]
+			}
+		}
+		for i := range want {
+			if dx[i] != want[i] {
+				t.Fatalf("W %d: dx[%d] = %v, want %v", w, i, dx[i], want[i])
 			}
 		}
 	}
-	for i := range want {
-		if dx[i] != want[i] {
-			t.Fatalf("dx[%d] = %v, want %v", i, dx[i], want[i])
+}
+
+// TestSumChannels: each channel's sum over the samples and its plane,
+// for planes shorter and longer than the eight partial sums.
+func TestSumChannels(t *testing.T) {
+	for _, size := range []int{1, 5, 8, 13, 100} {
+		n, channels := 3, 4
+		x := make([]float64, n*channels*size)
+		want := make([]float64, channels)
+		for i := range x {
+			x[i] = float64(i%7) - 2.5
+			want[i/size%channels] += x[i]
+		}
+		got := make([]float64, channels)
+		SumChannels64(got, x, n, channels, size)
+		for k := range want {
+			if math.Abs(got[k]-want[k]) > 1e-12 {
+				t.Errorf("size %d: channel %d sums to %v, want %v", size, k, got[k], want[k])
+			}
 		}
 	}
 }

@@ -107,6 +107,41 @@ func (v *vecSet[T]) sumRows(sum, x []T) {
 	}
 }
 
+// SumChannels32 sets sum[k] to the sum of channel k of x, n samples of
+// channels planes of size elements each ([n][channels][size]): a
+// convolution's bias gradient. Eight partial sums run side by side, each
+// over every eighth element of a plane, added in a fixed order.
+func SumChannels32(sum, x []float32, n, channels, size int) { sumChannels(sum, x, n, channels, size) }
+
+// SumChannels64 is SumChannels32 for float64.
+func SumChannels64(sum, x []float64, n, channels, size int) { sumChannels(sum, x, n, channels, size) }
+
+func sumChannels[T nnrt.Float](sum, x []T, n, channels, size int) {
+	x = x[:n*channels*size]
+	for k := range sum[:channels] {
+		var s [8]T
+		for i := range n {
+			plane := x[(i*channels+k)*size:][:size]
+			j := 0
+			for ; j+8 <= len(plane); j += 8 {
+				p := (*[8]T)(plane[j:])
+				s[0] += p[0]
+				s[1] += p[1]
+				s[2] += p[2]
+				s[3] += p[3]
+				s[4] += p[4]
+				s[5] += p[5]
+				s[6] += p[6]
+				s[7] += p[7]
+			}
+			for ; j < len(plane); j++ {
+				s[j%8] += plane[j]
+			}
+		}
+		sum[k] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+	}
+}
+
 // ReLUGrad32 sets dx = dy where y > 0, else 0, element by element.
 func ReLUGrad32(dx, dy, y []float32) {
 	checkLengths(len(dx), len(dy))
