@@ -85,7 +85,7 @@ func (c Conv) padded() bool { return c.PadH > 0 || c.PadW > 0 }
 // gradient copies at once: the depth of its GEMMs, at least 256.
 func (c Conv) gridChunk() int {
 	_, _, n := c.gridDims()
-	return min(max(4*convChunk/c.taps()/32*32, 256), n)
+	return min(max(4*convChunk/c.taps()/32*32, 256), roundUp(n, 16))
 }
 
 // transposed is the convolution whose forward pass is a grid
@@ -197,8 +197,8 @@ func (c Conv) gridWeightWork(gemmWork func(m, n, k int) int) int {
 	if c.padded() {
 		xp = c.C / c.Groups * hp * wp
 	}
-	if wp != c.Q() {
-		dy = kg * n
+	if depth := roundUp(n, 16); wp != c.Q() || depth != n {
+		dy = kg * depth
 	}
 	return lines(xp, dy, taps*chunk) + gemmWork(kg, taps, chunk)
 }
@@ -369,7 +369,13 @@ func pad[T nnrt.Float](c Conv, dst, in []T) {
 func gemmGrid[T float32 | float64](g *gemmKernel[T], c Conv, m, n, cols int, a, src, out []T, work []T) {
 	k := c.taps()
 	rows := min(m, len(a)/k)
-	kc, mb, nb, aPack, bPack, tile := g.buffers(m, n, k, work)
+	// B's blocks as wide as for many rows, not one sliver (layout's few
+	// rows case): packGrid packs a block with a call of the packing
+	// assembly per run of taps, whose cost a sliver of 32 columns would
+	// not cover. GemmWork bounds this block too.
+	kc, mb, _, _ := g.layout(m, n, k)
+	nb := blockSize(n, g.nb, g.nr)
+	aPack, bPack, tile := g.carve(kc, mb, nb, work)
 	for i0 := 0; i0 < m; i0 += mb {
 		mc := min(mb, m-i0)
 		for p0 := 0; p0 < k; p0 += kc {
@@ -532,7 +538,7 @@ func (cg convGemm[T]) gridInputGrad(c Conv, dx, dy, wg []T, work []T) {
 	grid := dy
 	if wp != Q {
 		grid = a.take(kg * n)
-		onGrid(grid, dy, kg, n, P, Q, wp)
+		layOnGrid(grid, dy, kg, n, n, P, Q, wp)
 	}
 	dxp := dx
 	if c.padded() {
@@ -556,17 +562,19 @@ func (cg convGemm[T]) gridInputGrad(c Conv, dx, dy, wg []T, work []T) {
 	}
 }
 
-// onGrid lays rows channels of P×Q out on the grid (row stride wp, n
-// positions per channel), zero in the extra columns.
-func onGrid[T nnrt.Float](grid, y []T, rows, n, P, Q, wp int) {
+// layOnGrid lays rows channels of P×Q out on the grid (row stride wp, n
+// positions per channel, ld apart), zero in the extra columns and from n
+// to ld.
+func layOnGrid[T nnrt.Float](grid, y []T, rows, n, ld, P, Q, wp int) {
 	for k := range rows {
 		for p := range P {
-			row := grid[k*n+p*wp:]
+			row := grid[k*ld+p*wp:]
 			copy(row[:Q], y[(k*P+p)*Q:][:Q])
 			if p < P-1 {
 				clear(row[Q:wp])
 			}
 		}
+		clear(grid[k*ld+n : (k+1)*ld])
 	}
 }
 
@@ -623,7 +631,7 @@ func (cg convGemm[T]) weightGrad(c Conv, k0, k1 int, dw, dy, x []T, work []T) {
 func (cg convGemm[T]) gridWeightGrad(c Conv, dw, dy, in []T, rows int, accumulate bool, work []T) {
 	hp, wp, n := c.gridDims()
 	P, Q := c.P(), c.Q()
-	taps, chunk := c.taps(), c.gridChunk()
+	taps, chunk, depth := c.taps(), c.gridChunk(), roundUp(n, 16)
 	a := arena[T]{work}
 	src := in
 	if c.padded() {
@@ -631,17 +639,20 @@ func (cg convGemm[T]) gridWeightGrad(c Conv, dw, dy, in []T, rows int, accumulat
 		pad(c, src, in)
 	}
 	grid := dy
-	if wp != Q {
-		grid = a.take(rows * n)
-		onGrid(grid, dy, rows, n, P, Q, wp)
+	if wp != Q || depth != n {
+		grid = a.take(rows * depth)
+		layOnGrid(grid, dy, rows, n, depth, P, Q, wp)
 	}
 	col := a.take(taps * chunk)
-	for j0 := 0; j0 < n; j0 += chunk {
-		nc := min(chunk, n-j0)
+	for j0 := 0; j0 < depth; j0 += chunk {
+		nc := min(chunk, depth-j0)
+		inside := min(nc, n-j0) // the rest of the depth, to a multiple of 16, is zeros
 		for t, off := range c.gridRows(hp, wp) {
-			copy(col[t*nc:][:nc], src[off+j0:][:nc])
+			row := col[t*nc:][:nc]
+			copy(row, src[off+j0:][:inside])
+			clear(row[inside:])
 		}
-		cg.gemm(cg.ks, false, true, rows, taps, nc, grid[j0:], n, col, nc, dw, taps, accumulate || j0 > 0, a.rest)
+		cg.gemm(cg.ks, false, true, rows, taps, nc, grid[j0:], depth, col, nc, dw, taps, accumulate || j0 > 0, a.rest)
 	}
 }
 

@@ -230,12 +230,20 @@ func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k in
 // blocks and edge tile in work, each on a cache line; it panics when work
 // is too short.
 func (g *gemmKernel[T]) buffers(m, n, k int, work []T) (kc, mb, nb int, aPack, bPack, tile []T) {
-	kc, mb, nb, need := g.layout(m, n, k)
+	kc, mb, nb, _ = g.layout(m, n, k)
+	aPack, bPack, tile = g.carve(kc, mb, nb, work)
+	return kc, mb, nb, aPack, bPack, tile
+}
+
+// carve cuts work into the packed blocks of A (mb×kc) and B (kc×nb) and
+// the edge tile, each on a cache line; it panics when work is too short.
+func (g *gemmKernel[T]) carve(kc, mb, nb int, work []T) (aPack, bPack, tile []T) {
+	var zero T
+	line := cacheLine / int(unsafe.Sizeof(zero))
+	need := line + roundUp(mb*kc, line) + roundUp(kc*nb, line) + g.mr*g.nr
 	if len(work) < need {
 		panicWork(len(work), need)
 	}
-	var zero T
-	line := cacheLine / int(unsafe.Sizeof(zero))
 	skip := int(uintptr(unsafe.Pointer(&work[0]))%cacheLine) / int(unsafe.Sizeof(zero))
 	if skip > 0 {
 		skip = line - skip
@@ -245,7 +253,7 @@ func (g *gemmKernel[T]) buffers(m, n, k int, work []T) (kc, mb, nb int, aPack, b
 	w = w[roundUp(mb*kc, line):]
 	bPack = w[:kc*nb]
 	tile = w[roundUp(kc*nb, line):][:g.mr*g.nr]
-	return kc, mb, nb, aPack, bPack, tile
+	return aPack, bPack, tile
 }
 
 // block multiplies a packed mc×kc block of A by a packed kc×nc block of B
