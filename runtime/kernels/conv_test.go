@@ -287,13 +287,37 @@ func TestPoolConv(t *testing.T) {
 // or first NaN, as maxTap does, on inputs full of ties and NaNs, and with
 // an odd width (the last column read by no window).
 func TestMaxPool2x2(t *testing.T) {
-	for _, w := range []int{7, 8} { // a last column no window reads, and none
+	for _, ks := range kernelSets {
+		if !supported(ks.name) {
+			continue
+		}
+		restore, err := Use(ks.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A last column no window reads, and none; rows of 16 windows and
+		// more (the AVX-512 kernel's blocks), with NaNs everywhere or rare.
+		for _, w := range []int{7, 8, 40, 71} {
+			for _, nanEvery := range []int{4, 300} {
+				checkMaxPool2x2(t, ks.name, w, nanEvery)
+			}
+		}
+		restore()
+	}
+}
+
+func checkMaxPool2x2(t *testing.T, set string, w, nanEvery int) {
+	t.Helper()
+	{
 		c := Conv{N: 2, C: 3, K: 3, Groups: 3, H: 6, W: w, R: 2, S: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
-		rng := rand.New(rand.NewPCG(5, 6))
-		values := []float32{-1, 0, 1, float32(math.NaN())}
+		rng := rand.New(rand.NewPCG(5, uint64(w)))
+		values := []float32{-1, 0, 1, float32(math.Copysign(0, -1)), 2}
 		x := make([]float32, c.N*c.C*c.H*c.W)
 		for i := range x {
 			x[i] = values[rng.IntN(len(values))]
+			if rng.IntN(nanEvery) == 0 {
+				x[i] = float32(math.NaN())
+			}
 		}
 		P, Q := c.P(), c.Q()
 		y, dy := make([]float32, c.N*c.C*P*Q), make([]float32, c.N*c.C*P*Q)
@@ -313,7 +337,7 @@ func TestMaxPool2x2(t *testing.T) {
 					i := maxTap(c, x, plane, p, q)
 					o := (plane*P+p)*Q + q
 					if got := y[o]; got != x[i] && !(got != got && x[i] != x[i]) {
-						t.Fatalf("W %d: output %d = %v, want %v", w, o, got, x[i])
+						t.Fatalf("%s, W %d: output %d = %v, want %v", set, w, o, got, x[i])
 					}
 					want[i] += dy[o]
 				}
@@ -321,7 +345,7 @@ func TestMaxPool2x2(t *testing.T) {
 		}
 		for i := range want {
 			if dx[i] != want[i] {
-				t.Fatalf("W %d: dx[%d] = %v, want %v", w, i, dx[i], want[i])
+				t.Fatalf("%s, W %d, a NaN in %d: dx[%d] = %v, want %v", set, w, nanEvery, i, dx[i], want[i])
 			}
 		}
 	}

@@ -1959,6 +1959,147 @@ done:
 	VZEROUPPER
 	RET
 
+// maxPoolIdx: the even lanes, the odd lanes, and the interleaving of two
+// vectors' first and second halves (VPERMI2PS indexes).
+DATA maxPoolIdx<>+0(SB)/4, $0
+DATA maxPoolIdx<>+4(SB)/4, $2
+DATA maxPoolIdx<>+8(SB)/4, $4
+DATA maxPoolIdx<>+12(SB)/4, $6
+DATA maxPoolIdx<>+16(SB)/4, $8
+DATA maxPoolIdx<>+20(SB)/4, $10
+DATA maxPoolIdx<>+24(SB)/4, $12
+DATA maxPoolIdx<>+28(SB)/4, $14
+DATA maxPoolIdx<>+32(SB)/4, $16
+DATA maxPoolIdx<>+36(SB)/4, $18
+DATA maxPoolIdx<>+40(SB)/4, $20
+DATA maxPoolIdx<>+44(SB)/4, $22
+DATA maxPoolIdx<>+48(SB)/4, $24
+DATA maxPoolIdx<>+52(SB)/4, $26
+DATA maxPoolIdx<>+56(SB)/4, $28
+DATA maxPoolIdx<>+60(SB)/4, $30
+DATA maxPoolIdx<>+64(SB)/4, $1
+DATA maxPoolIdx<>+68(SB)/4, $3
+DATA maxPoolIdx<>+72(SB)/4, $5
+DATA maxPoolIdx<>+76(SB)/4, $7
+DATA maxPoolIdx<>+80(SB)/4, $9
+DATA maxPoolIdx<>+84(SB)/4, $11
+DATA maxPoolIdx<>+88(SB)/4, $13
+DATA maxPoolIdx<>+92(SB)/4, $15
+DATA maxPoolIdx<>+96(SB)/4, $17
+DATA maxPoolIdx<>+100(SB)/4, $19
+DATA maxPoolIdx<>+104(SB)/4, $21
+DATA maxPoolIdx<>+108(SB)/4, $23
+DATA maxPoolIdx<>+112(SB)/4, $25
+DATA maxPoolIdx<>+116(SB)/4, $27
+DATA maxPoolIdx<>+120(SB)/4, $29
+DATA maxPoolIdx<>+124(SB)/4, $31
+DATA maxPoolIdx<>+128(SB)/4, $0
+DATA maxPoolIdx<>+132(SB)/4, $16
+DATA maxPoolIdx<>+136(SB)/4, $1
+DATA maxPoolIdx<>+140(SB)/4, $17
+DATA maxPoolIdx<>+144(SB)/4, $2
+DATA maxPoolIdx<>+148(SB)/4, $18
+DATA maxPoolIdx<>+152(SB)/4, $3
+DATA maxPoolIdx<>+156(SB)/4, $19
+DATA maxPoolIdx<>+160(SB)/4, $4
+DATA maxPoolIdx<>+164(SB)/4, $20
+DATA maxPoolIdx<>+168(SB)/4, $5
+DATA maxPoolIdx<>+172(SB)/4, $21
+DATA maxPoolIdx<>+176(SB)/4, $6
+DATA maxPoolIdx<>+180(SB)/4, $22
+DATA maxPoolIdx<>+184(SB)/4, $7
+DATA maxPoolIdx<>+188(SB)/4, $23
+DATA maxPoolIdx<>+192(SB)/4, $8
+DATA maxPoolIdx<>+196(SB)/4, $24
+DATA maxPoolIdx<>+200(SB)/4, $9
+DATA maxPoolIdx<>+204(SB)/4, $25
+DATA maxPoolIdx<>+208(SB)/4, $10
+DATA maxPoolIdx<>+212(SB)/4, $26
+DATA maxPoolIdx<>+216(SB)/4, $11
+DATA maxPoolIdx<>+220(SB)/4, $27
+DATA maxPoolIdx<>+224(SB)/4, $12
+DATA maxPoolIdx<>+228(SB)/4, $28
+DATA maxPoolIdx<>+232(SB)/4, $13
+DATA maxPoolIdx<>+236(SB)/4, $29
+DATA maxPoolIdx<>+240(SB)/4, $14
+DATA maxPoolIdx<>+244(SB)/4, $30
+DATA maxPoolIdx<>+248(SB)/4, $15
+DATA maxPoolIdx<>+252(SB)/4, $31
+GLOBL maxPoolIdx<>(SB), RODATA|NOPTR, $256
+
+// func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int
+TEXT ·smaxPoolGrad2x2AVX512(SB), NOSPLIT, $0-56
+	MOVQ dx0+0(FP), DI
+	MOVQ dx1+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ x0+24(FP), R9
+	MOVQ x1+32(FP), R10
+	MOVQ n+40(FP), CX
+	XORQ AX, AX
+	VMOVUPS maxPoolIdx<>+0(SB), Z20
+	VMOVUPS maxPoolIdx<>+64(SB), Z21
+	VMOVUPS maxPoolIdx<>+128(SB), Z22
+	VMOVUPS maxPoolIdx<>+192(SB), Z23
+maxpoolloop:
+	CMPQ AX, CX
+	JGE maxpooldone
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVAPS Z20, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVAPS Z21, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z1, Z0, Z5
+	VCMPPS $3, Z3, Z2, K1
+	VCMPPS $3, Z5, Z4, K2
+	KORW K1, K2, K1
+	KORTESTW K1, K1
+	JNZ maxpooldone
+	VMAXPS Z3, Z2, Z6
+	VMAXPS Z5, Z4, Z7
+	VMAXPS Z7, Z6, Z6
+	VCMPPS $0, Z6, Z2, K1
+	VCMPPS $0, Z6, Z3, K2
+	KANDNW K2, K1, K2
+	KORW K1, K2, K3
+	VCMPPS $0, Z6, Z4, K4
+	KANDNW K4, K3, K4
+	KORW K3, K4, K3
+	KNOTW K3, K5
+	VMOVUPS (SI), Z8
+	VMOVAPS.Z Z8, K1, Z9
+	VMOVAPS.Z Z8, K2, Z10
+	VMOVAPS.Z Z8, K4, Z11
+	VMOVAPS.Z Z8, K5, Z12
+	VMOVAPS Z22, Z13
+	VPERMI2PS Z10, Z9, Z13
+	VMOVAPS Z23, Z14
+	VPERMI2PS Z10, Z9, Z14
+	VMOVUPS Z13, (DI)
+	VMOVUPS Z14, 64(DI)
+	VMOVAPS Z22, Z15
+	VPERMI2PS Z12, Z11, Z15
+	VMOVAPS Z23, Z16
+	VPERMI2PS Z12, Z11, Z16
+	VMOVUPS Z15, (R8)
+	VMOVUPS Z16, 64(R8)
+	ADDQ $128, R9
+	ADDQ $128, R10
+	ADDQ $128, DI
+	ADDQ $128, R8
+	ADDQ $64, SI
+	ADDQ $16, AX
+	JMP maxpoolloop
+maxpooldone:
+	MOVQ AX, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func pause(n int)
 TEXT ·pause(SB), NOSPLIT, $0-8
 	MOVQ n+0(FP), CX

@@ -1194,6 +1194,85 @@ func genSigmoid(w *writer) {
 // genPeak emits func name(n int): n iterations of 16 FMAs into 14
 // independent accumulators, more chains than the FMA latency (4 cycles)
 // times the two FMA ports.
+// genMaxPoolGrad2x2 emits func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1
+// *float32, n int) int: the gradient of 2×2 max pooling of stride 2 over
+// one output row, 16 windows at a time (n a multiple of 16). The window
+// of output q reads x0[2q], x0[2q+1] (its input row 2p) and x1[2q],
+// x1[2q+1] (row 2p+1); dy[q] goes to the first of the four, in that
+// order, equal to their largest, and zero to the others, at the same
+// places in dx0 and dx1. The lanes are de-interleaved by VPERMI2PS, the
+// first equal found by masks (a tie of -0 and +0 counts as equal, as
+// PyTorch's > does), and the four gradients interleaved back. It stops
+// at the first block of 16 windows with a NaN, which the Go code takes
+// (a NaN is the largest: only it gets dy), and returns the windows done.
+func genMaxPoolGrad2x2(w *writer) {
+	w.f("")
+	w.f("// maxPoolIdx: the even lanes, the odd lanes, and the interleaving of two")
+	w.f("// vectors' first and second halves (VPERMI2PS indexes).")
+	for v, index := range []func(i int) int{
+		func(i int) int { return 2 * i },
+		func(i int) int { return 2*i + 1 },
+		func(i int) int { return i/2 + 16*(i%2) },
+		func(i int) int { return 8 + i/2 + 16*(i%2) },
+	} {
+		for i := 0; i < 16; i++ { // in order: the assembler takes no offset twice or back
+			w.f("DATA maxPoolIdx<>+%d(SB)/4, $%d", 64*v+4*i, index(i))
+		}
+	}
+	w.f("GLOBL maxPoolIdx<>(SB), RODATA|NOPTR, $256")
+	w.f("")
+	w.f("// func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int")
+	w.f("TEXT ·smaxPoolGrad2x2AVX512(SB), NOSPLIT, $0-56")
+	for _, l := range []string{
+		"MOVQ dx0+0(FP), DI", "MOVQ dx1+8(FP), R8", "MOVQ dy+16(FP), SI",
+		"MOVQ x0+24(FP), R9", "MOVQ x1+32(FP), R10", "MOVQ n+40(FP), CX",
+		"XORQ AX, AX",
+		"VMOVUPS maxPoolIdx<>+0(SB), Z20", "VMOVUPS maxPoolIdx<>+64(SB), Z21",
+		"VMOVUPS maxPoolIdx<>+128(SB), Z22", "VMOVUPS maxPoolIdx<>+192(SB), Z23",
+	} {
+		w.f("	%s", l)
+	}
+	w.f("maxpoolloop:")
+	for _, l := range []string{
+		"CMPQ AX, CX", "JGE maxpooldone",
+		// a, b from row 2p; c, d from row 2p+1
+		"VMOVUPS (R9), Z0", "VMOVUPS 64(R9), Z1",
+		"VMOVAPS Z20, Z2", "VPERMI2PS Z1, Z0, Z2",
+		"VMOVAPS Z21, Z3", "VPERMI2PS Z1, Z0, Z3",
+		"VMOVUPS (R10), Z0", "VMOVUPS 64(R10), Z1",
+		"VMOVAPS Z20, Z4", "VPERMI2PS Z1, Z0, Z4",
+		"VMOVAPS Z21, Z5", "VPERMI2PS Z1, Z0, Z5",
+		// a NaN anywhere in the block: the Go code's
+		"VCMPPS $3, Z3, Z2, K1", "VCMPPS $3, Z5, Z4, K2", "KORW K1, K2, K1",
+		"KORTESTW K1, K1", "JNZ maxpooldone",
+		"VMAXPS Z3, Z2, Z6", "VMAXPS Z5, Z4, Z7", "VMAXPS Z7, Z6, Z6",
+		// the first equal to the largest: a, else b, else c, else d
+		"VCMPPS $0, Z6, Z2, K1",
+		"VCMPPS $0, Z6, Z3, K2", "KANDNW K2, K1, K2",
+		"KORW K1, K2, K3",
+		"VCMPPS $0, Z6, Z4, K4", "KANDNW K4, K3, K4",
+		"KORW K3, K4, K3", "KNOTW K3, K5",
+		"VMOVUPS (SI), Z8",
+		"VMOVAPS.Z Z8, K1, Z9", "VMOVAPS.Z Z8, K2, Z10",
+		"VMOVAPS.Z Z8, K4, Z11", "VMOVAPS.Z Z8, K5, Z12",
+		"VMOVAPS Z22, Z13", "VPERMI2PS Z10, Z9, Z13",
+		"VMOVAPS Z23, Z14", "VPERMI2PS Z10, Z9, Z14",
+		"VMOVUPS Z13, (DI)", "VMOVUPS Z14, 64(DI)",
+		"VMOVAPS Z22, Z15", "VPERMI2PS Z12, Z11, Z15",
+		"VMOVAPS Z23, Z16", "VPERMI2PS Z12, Z11, Z16",
+		"VMOVUPS Z15, (R8)", "VMOVUPS Z16, 64(R8)",
+		"ADDQ $128, R9", "ADDQ $128, R10", "ADDQ $128, DI", "ADDQ $128, R8",
+		"ADDQ $64, SI", "ADDQ $16, AX",
+		"JMP maxpoolloop",
+	} {
+		w.f("	%s", l)
+	}
+	w.f("maxpooldone:")
+	w.f("	MOVQ AX, ret+48(FP)")
+	w.f("	VZEROUPPER")
+	w.f("	RET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1301,6 +1380,7 @@ func main() {
 	}
 	genSigmoid(&v)
 	genSoftmax(&v)
+	genMaxPoolGrad2x2(&v)
 	genPause(&v)
 	write("kernels_amd64.s", &v)
 
