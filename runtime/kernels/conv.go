@@ -386,23 +386,8 @@ func maxPoolGrad2x2(c Conv, dx, dy, x []float32) {
 			d0, d1 := dx[at:][:2*Q], dx[at+c.W:][:2*Q]
 			grads := dy[(plane*P+p)*Q:][:Q]
 			done := 0
-			if vector && Q >= 16 {
-				done = maxPoolGradBlocks(&d0[0], &d1[0], &grads[0], &r0[0], &r1[0], Q&^15)
-			}
-			if rest := Q - done; vector && rest > 0 && rest < 16 && done == Q&^15 {
-				// The row's last windows, fewer than 16 (all of a row of
-				// LeNet's 28 or 10 columns): through copies padded to a
-				// block, zeros past the row.
-				var in0, in1, out0, out1 [32]float32
-				var g [16]float32
-				copy(in0[:], r0[2*done:])
-				copy(in1[:], r1[2*done:])
-				copy(g[:], grads[done:])
-				if maxPoolGradBlocks(&out0[0], &out1[0], &g[0], &in0[0], &in1[0], 16) == 16 {
-					copy(d0[2*done:], out0[:2*rest])
-					copy(d1[2*done:], out1[:2*rest])
-					done = Q
-				}
+			if vector {
+				done = maxPoolGradBlocks(&d0[0], &d1[0], &grads[0], &r0[0], &r1[0], Q)
 			}
 			for q := done; q < Q; q++ {
 				g := grads[q]

@@ -205,9 +205,9 @@ var (
 	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
 )
 
-// smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over n windows
-// of one output row (n a multiple of 16); it returns the windows done,
-// fewer at a block with a NaN (see _gen/asmgen.go).
+// smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n
+// windows of one output row, 16 at a time and the last under masks; it
+// returns the windows done, fewer at a block with a NaN (_gen/asmgen.go).
 //
 //go:noescape
 func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int

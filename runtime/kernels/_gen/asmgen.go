@@ -1196,15 +1196,16 @@ func genSigmoid(w *writer) {
 // times the two FMA ports.
 // genMaxPoolGrad2x2 emits func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1
 // *float32, n int) int: the gradient of 2×2 max pooling of stride 2 over
-// one output row, 16 windows at a time (n a multiple of 16). The window
-// of output q reads x0[2q], x0[2q+1] (its input row 2p) and x1[2q],
-// x1[2q+1] (row 2p+1); dy[q] goes to the first of the four, in that
-// order, equal to their largest, and zero to the others, at the same
+// the n windows of one output row, 16 at a time and the last fewer than
+// 16 under masks (masked loads and stores touch no memory past the row).
+// The window of output q reads x0[2q], x0[2q+1] (its input row 2p) and
+// x1[2q], x1[2q+1] (row 2p+1); dy[q] goes to the first of the four, in
+// that order, equal to their largest, and zero to the others, at the same
 // places in dx0 and dx1. The lanes are de-interleaved by VPERMI2PS, the
 // first equal found by masks (a tie of -0 and +0 counts as equal, as
 // PyTorch's > does), and the four gradients interleaved back. It stops
-// at the first block of 16 windows with a NaN, which the Go code takes
-// (a NaN is the largest: only it gets dy), and returns the windows done.
+// at the first block with a NaN, which the Go code takes (a NaN is the
+// largest: only it gets dy), and returns the windows done.
 func genMaxPoolGrad2x2(w *writer) {
 	w.f("")
 	w.f("// maxPoolIdx: the even lanes, the odd lanes, and the interleaving of two")
@@ -1223,54 +1224,70 @@ func genMaxPoolGrad2x2(w *writer) {
 	w.f("")
 	w.f("// func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int")
 	w.f("TEXT ·smaxPoolGrad2x2AVX512(SB), NOSPLIT, $0-56")
-	for _, l := range []string{
-		"MOVQ dx0+0(FP), DI", "MOVQ dx1+8(FP), R8", "MOVQ dy+16(FP), SI",
+	lines := func(ls ...string) {
+		for _, l := range ls {
+			w.f("\t%s", l)
+		}
+	}
+	lines("MOVQ dx0+0(FP), DI", "MOVQ dx1+8(FP), R8", "MOVQ dy+16(FP), SI",
 		"MOVQ x0+24(FP), R9", "MOVQ x1+32(FP), R10", "MOVQ n+40(FP), CX",
 		"XORQ AX, AX",
 		"VMOVUPS maxPoolIdx<>+0(SB), Z20", "VMOVUPS maxPoolIdx<>+64(SB), Z21",
-		"VMOVUPS maxPoolIdx<>+128(SB), Z22", "VMOVUPS maxPoolIdx<>+192(SB), Z23",
-	} {
-		w.f("	%s", l)
+		"VMOVUPS maxPoolIdx<>+128(SB), Z22", "VMOVUPS maxPoolIdx<>+192(SB), Z23")
+	// block emits 16 windows; with masked, the loads and stores of x and
+	// dx are under K7 (the first 16 of 2r elements) and K6 (the rest), dy
+	// already in Z8.
+	block := func(masked bool, stop string) {
+		lo, hi, z := "", "", ""
+		if masked {
+			lo, hi, z = "K7, ", "K6, ", ".Z"
+		}
+		lines(
+			// a, b from row 2p; c, d from row 2p+1
+			"VMOVUPS"+z+" (R9), "+lo+"Z0", "VMOVUPS"+z+" 64(R9), "+hi+"Z1",
+			"VMOVAPS Z20, Z2", "VPERMI2PS Z1, Z0, Z2",
+			"VMOVAPS Z21, Z3", "VPERMI2PS Z1, Z0, Z3",
+			"VMOVUPS"+z+" (R10), "+lo+"Z0", "VMOVUPS"+z+" 64(R10), "+hi+"Z1",
+			"VMOVAPS Z20, Z4", "VPERMI2PS Z1, Z0, Z4",
+			"VMOVAPS Z21, Z5", "VPERMI2PS Z1, Z0, Z5",
+			// a NaN anywhere in the block: the Go code's
+			"VCMPPS $3, Z3, Z2, K1", "VCMPPS $3, Z5, Z4, K2", "KORW K1, K2, K1",
+			"KORTESTW K1, K1", "JNZ "+stop,
+			"VMAXPS Z3, Z2, Z6", "VMAXPS Z5, Z4, Z7", "VMAXPS Z7, Z6, Z6",
+			// the first equal to the largest: a, else b, else c, else d
+			"VCMPPS $0, Z6, Z2, K1",
+			"VCMPPS $0, Z6, Z3, K2", "KANDNW K2, K1, K2",
+			"KORW K1, K2, K3",
+			"VCMPPS $0, Z6, Z4, K4", "KANDNW K4, K3, K4",
+			"KORW K3, K4, K3", "KNOTW K3, K5",
+			"VMOVAPS.Z Z8, K1, Z9", "VMOVAPS.Z Z8, K2, Z10",
+			"VMOVAPS.Z Z8, K4, Z11", "VMOVAPS.Z Z8, K5, Z12",
+			"VMOVAPS Z22, Z13", "VPERMI2PS Z10, Z9, Z13",
+			"VMOVAPS Z23, Z14", "VPERMI2PS Z10, Z9, Z14",
+			"VMOVUPS Z13, "+lo+"(DI)", "VMOVUPS Z14, "+hi+"64(DI)",
+			"VMOVAPS Z22, Z15", "VPERMI2PS Z12, Z11, Z15",
+			"VMOVAPS Z23, Z16", "VPERMI2PS Z12, Z11, Z16",
+			"VMOVUPS Z15, "+lo+"(R8)", "VMOVUPS Z16, "+hi+"64(R8)")
 	}
 	w.f("maxpoolloop:")
-	for _, l := range []string{
-		"CMPQ AX, CX", "JGE maxpooldone",
-		// a, b from row 2p; c, d from row 2p+1
-		"VMOVUPS (R9), Z0", "VMOVUPS 64(R9), Z1",
-		"VMOVAPS Z20, Z2", "VPERMI2PS Z1, Z0, Z2",
-		"VMOVAPS Z21, Z3", "VPERMI2PS Z1, Z0, Z3",
-		"VMOVUPS (R10), Z0", "VMOVUPS 64(R10), Z1",
-		"VMOVAPS Z20, Z4", "VPERMI2PS Z1, Z0, Z4",
-		"VMOVAPS Z21, Z5", "VPERMI2PS Z1, Z0, Z5",
-		// a NaN anywhere in the block: the Go code's
-		"VCMPPS $3, Z3, Z2, K1", "VCMPPS $3, Z5, Z4, K2", "KORW K1, K2, K1",
-		"KORTESTW K1, K1", "JNZ maxpooldone",
-		"VMAXPS Z3, Z2, Z6", "VMAXPS Z5, Z4, Z7", "VMAXPS Z7, Z6, Z6",
-		// the first equal to the largest: a, else b, else c, else d
-		"VCMPPS $0, Z6, Z2, K1",
-		"VCMPPS $0, Z6, Z3, K2", "KANDNW K2, K1, K2",
-		"KORW K1, K2, K3",
-		"VCMPPS $0, Z6, Z4, K4", "KANDNW K4, K3, K4",
-		"KORW K3, K4, K3", "KNOTW K3, K5",
-		"VMOVUPS (SI), Z8",
-		"VMOVAPS.Z Z8, K1, Z9", "VMOVAPS.Z Z8, K2, Z10",
-		"VMOVAPS.Z Z8, K4, Z11", "VMOVAPS.Z Z8, K5, Z12",
-		"VMOVAPS Z22, Z13", "VPERMI2PS Z10, Z9, Z13",
-		"VMOVAPS Z23, Z14", "VPERMI2PS Z10, Z9, Z14",
-		"VMOVUPS Z13, (DI)", "VMOVUPS Z14, 64(DI)",
-		"VMOVAPS Z22, Z15", "VPERMI2PS Z12, Z11, Z15",
-		"VMOVAPS Z23, Z16", "VPERMI2PS Z12, Z11, Z16",
-		"VMOVUPS Z15, (R8)", "VMOVUPS Z16, 64(R8)",
-		"ADDQ $128, R9", "ADDQ $128, R10", "ADDQ $128, DI", "ADDQ $128, R8",
+	lines("MOVQ CX, BX", "SUBQ AX, BX", "CMPQ BX, $16", "JLT maxpooltail",
+		"VMOVUPS (SI), Z8")
+	block(false, "maxpooldone")
+	lines("ADDQ $128, R9", "ADDQ $128, R10", "ADDQ $128, DI", "ADDQ $128, R8",
 		"ADDQ $64, SI", "ADDQ $16, AX",
-		"JMP maxpoolloop",
-	} {
-		w.f("	%s", l)
-	}
+		"JMP maxpoolloop")
+	w.f("maxpooltail:")
+	// BX = r, 0 to 15 windows left: dy's r lanes under K6 (loaded first),
+	// then x's and dx's 2r elements under K7 (the first 16) and K6.
+	lines("TESTQ BX, BX", "JZ maxpooldone",
+		"MOVQ BX, CX", "MOVL $1, DX", "SHLQ CX, DX", "DECQ DX", "KMOVW DX, K6",
+		"VMOVUPS.Z (SI), K6, Z8",
+		"SHLQ $1, CX", "MOVL $1, DX", "SHLQ CX, DX", "DECQ DX", "KMOVW DX, K7",
+		"SHRQ $16, DX", "KMOVW DX, K6")
+	block(true, "maxpooldone")
+	lines("ADDQ BX, AX")
 	w.f("maxpooldone:")
-	w.f("	MOVQ AX, ret+48(FP)")
-	w.f("	VZEROUPPER")
-	w.f("	RET")
+	lines("MOVQ AX, ret+48(FP)", "VZEROUPPER", "RET")
 }
 
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
