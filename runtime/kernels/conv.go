@@ -437,6 +437,19 @@ func b2u(b bool) uint32 {
 
 func maxPoolForward[T nnrt.Float](c Conv, y, x []T) {
 	c.poolCheck(len(x), len(y))
+	var zero T
+	if c.halves() && unsafe.Sizeof(zero) == 4 && current().maxPoolGrad32 {
+		f32 := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+		y32, x32 := f32(y), f32(x)
+		P, Q := c.P(), c.Q()
+		for plane := range c.N * c.C {
+			for p := range P {
+				at := (plane*c.H + 2*p) * c.W
+				maxPoolBlocks(&y32[(plane*P+p)*Q:][:Q][0], &x32[at:][:2*Q][0], &x32[at+c.W:][:2*Q][0], Q)
+			}
+		}
+		return
+	}
 	if c.halves() {
 		maxPool2x2(c, y, x, nil, nil)
 		return

@@ -25,8 +25,8 @@ type kernelSet struct {
 	v64   vecSet[float64]
 	// sigmoid32 is SigmoidInPlace32; softmax32 and logSumExp32 are
 	// Softmax32 and LogSumExp32.
-	// maxPoolGrad32 reports whether maxPoolGrad2x2 takes 16 windows at a
-	// time by maxPoolGradBlocks (AVX-512).
+	// maxPoolGrad32 reports whether 2×2 max pooling and its gradient take
+	// 16 windows at a time by maxPoolBlocks and maxPoolGradBlocks (AVX-512).
 	maxPoolGrad32 bool
 	sigmoid32     func(x []float32)
 	softmax32     func(row []float32)

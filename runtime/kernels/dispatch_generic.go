@@ -15,3 +15,6 @@ func spinWait() { runtime.Gosched() }
 
 // maxPoolGradBlocks does none of the windows: no set here has the kernel.
 func maxPoolGradBlocks(dx0, dx1, dy, x0, x1 *float32, n int) int { return 0 }
+
+// maxPoolBlocks is never called here (no set has maxPoolGrad32).
+func maxPoolBlocks(y, x0, x1 *float32, n int) { panic("kernels: no AVX-512 here") }

@@ -109,36 +109,38 @@ func (v *vecSet[T]) sumRows(sum, x []T) {
 
 // SumChannels32 sets sum[k] to the sum of channel k of x, n samples of
 // channels planes of size elements each ([n][channels][size]): a
-// convolution's bias gradient. Eight partial sums run side by side, each
-// over every eighth element of a plane, added in a fixed order.
-func SumChannels32(sum, x []float32, n, channels, size int) { sumChannels(sum, x, n, channels, size) }
+// convolution's bias gradient. Each plane is summed by the vector dot
+// kernel against ones, 256 elements at a time, and the planes' sums added
+// in order.
+func SumChannels32(sum, x []float32, n, channels, size int) {
+	sumChannels(vec32(), ones32[:], sum, x, n, channels, size)
+}
 
 // SumChannels64 is SumChannels32 for float64.
-func SumChannels64(sum, x []float64, n, channels, size int) { sumChannels(sum, x, n, channels, size) }
+func SumChannels64(sum, x []float64, n, channels, size int) {
+	sumChannels(vec64(), ones64[:], sum, x, n, channels, size)
+}
 
-func sumChannels[T nnrt.Float](sum, x []T, n, channels, size int) {
+// ones32 and ones64 are the other operand of SumChannels's dot products.
+var ones32, ones64 = func() (o32 [256]float32, o64 [256]float64) {
+	for i := range o32 {
+		o32[i], o64[i] = 1, 1
+	}
+	return o32, o64
+}()
+
+func sumChannels[T nnrt.Float](v *vecSet[T], ones, sum, x []T, n, channels, size int) {
 	x = x[:n*channels*size]
 	for k := range sum[:channels] {
-		var s [8]T
+		var s T
 		for i := range n {
 			plane := x[(i*channels+k)*size:][:size]
-			j := 0
-			for ; j+8 <= len(plane); j += 8 {
-				p := (*[8]T)(plane[j:])
-				s[0] += p[0]
-				s[1] += p[1]
-				s[2] += p[2]
-				s[3] += p[3]
-				s[4] += p[4]
-				s[5] += p[5]
-				s[6] += p[6]
-				s[7] += p[7]
-			}
-			for ; j < len(plane); j++ {
-				s[j%8] += plane[j]
+			for off := 0; off < size; off += len(ones) {
+				piece := plane[off:min(off+len(ones), size)]
+				s += v.dot(piece, ones[:len(piece)])
 			}
 		}
-		sum[k] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+		sum[k] = s
 	}
 }
 

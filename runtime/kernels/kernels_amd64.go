@@ -212,6 +212,15 @@ var (
 //go:noescape
 func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int
 
+// smaxPool2x2AVX512 is 2×2 max pooling over the n windows of one output
+// row, 16 at a time and the last under masks (_gen/asmgen.go).
+//
+//go:noescape
+func smaxPool2x2AVX512(y, x0, x1 *float32, n int)
+
+// maxPoolBlocks is smaxPool2x2AVX512, called directly.
+func maxPoolBlocks(y, x0, x1 *float32, n int) { smaxPool2x2AVX512(y, x0, x1, n) }
+
 // maxPoolGradBlocks is smaxPoolGrad2x2AVX512, called directly so that
 // its pointers stay unescaped (a call through a func value would move the
 // caller's scratch blocks to the heap).

@@ -1290,6 +1290,56 @@ func genMaxPoolGrad2x2(w *writer) {
 	lines("MOVQ AX, ret+48(FP)", "VZEROUPPER", "RET")
 }
 
+// genMaxPool2x2 emits func smaxPool2x2AVX512(y, x0, x1 *float32, n int):
+// 2×2 max pooling of stride 2 over the n windows of one output row, 16 at
+// a time and the last under masks: y[q] is the largest of x0[2q],
+// x0[2q+1], x1[2q], x1[2q+1], NaN where any is (VMAXPS alone would return
+// its second operand; a lane with a NaN takes the four's sum instead).
+func genMaxPool2x2(w *writer) {
+	w.f("")
+	w.f("// func smaxPool2x2AVX512(y, x0, x1 *float32, n int)")
+	w.f("TEXT ·smaxPool2x2AVX512(SB), NOSPLIT, $0-32")
+	lines := func(ls ...string) {
+		for _, l := range ls {
+			w.f("\t%s", l)
+		}
+	}
+	lines("MOVQ y+0(FP), DI", "MOVQ x0+8(FP), R9", "MOVQ x1+16(FP), R10", "MOVQ n+24(FP), CX",
+		"XORQ AX, AX",
+		"VMOVUPS maxPoolIdx<>+0(SB), Z20", "VMOVUPS maxPoolIdx<>+64(SB), Z21")
+	block := func(masked bool) {
+		lo, hi, z, out := "", "", "", ""
+		if masked {
+			lo, hi, z, out = "K7, ", "K6, ", ".Z", "K5, "
+		}
+		lines(
+			"VMOVUPS"+z+" (R9), "+lo+"Z0", "VMOVUPS"+z+" 64(R9), "+hi+"Z1",
+			"VMOVAPS Z20, Z2", "VPERMI2PS Z1, Z0, Z2",
+			"VMOVAPS Z21, Z3", "VPERMI2PS Z1, Z0, Z3",
+			"VMOVUPS"+z+" (R10), "+lo+"Z0", "VMOVUPS"+z+" 64(R10), "+hi+"Z1",
+			"VMOVAPS Z20, Z4", "VPERMI2PS Z1, Z0, Z4",
+			"VMOVAPS Z21, Z5", "VPERMI2PS Z1, Z0, Z5",
+			"VMAXPS Z3, Z2, Z6", "VMAXPS Z5, Z4, Z7", "VMAXPS Z7, Z6, Z6",
+			"VCMPPS $3, Z3, Z2, K1", "VCMPPS $3, Z5, Z4, K2", "KORW K1, K2, K1",
+			"VADDPS Z3, Z2, Z8", "VADDPS Z5, Z4, Z9", "VADDPS Z9, Z8, Z8",
+			"VMOVAPS Z8, K1, Z6",
+			"VMOVUPS Z6, "+out+"(DI)")
+	}
+	w.f("maxpoolfwdloop:")
+	lines("MOVQ CX, BX", "SUBQ AX, BX", "CMPQ BX, $16", "JLT maxpoolfwdtail")
+	block(false)
+	lines("ADDQ $128, R9", "ADDQ $128, R10", "ADDQ $64, DI", "ADDQ $16, AX",
+		"JMP maxpoolfwdloop")
+	w.f("maxpoolfwdtail:")
+	lines("TESTQ BX, BX", "JZ maxpoolfwddone",
+		"MOVQ BX, CX", "MOVL $1, DX", "SHLQ CX, DX", "DECQ DX", "KMOVW DX, K5",
+		"SHLQ $1, CX", "MOVL $1, DX", "SHLQ CX, DX", "DECQ DX", "KMOVW DX, K7",
+		"SHRQ $16, DX", "KMOVW DX, K6")
+	block(true)
+	w.f("maxpoolfwddone:")
+	lines("VZEROUPPER", "RET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1398,6 +1448,7 @@ func main() {
 	genSigmoid(&v)
 	genSoftmax(&v)
 	genMaxPoolGrad2x2(&v)
+	genMaxPool2x2(&v)
 	genPause(&v)
 	write("kernels_amd64.s", &v)
 
