@@ -364,13 +364,16 @@ func pad[T nnrt.Float](c Conv, dst, in []T) {
 	hp, wp, _ := c.gridDims()
 	for ci := range len(dst) / (hp * wp) {
 		plane := dst[ci*hp*wp:][:hp*wp]
-		clear(plane[:c.PadH*wp+c.PadW])
+		clear(plane[:c.PadH*wp+c.PadW]) // the rows above, the first row's left
 		for h := range c.H {
-			row := plane[(h+c.PadH)*wp+c.PadW:]
-			copy(row[:c.W], in[(ci*c.H+h)*c.W:][:c.W])
-			clear(row[c.W : c.W+2*c.PadW]) // this row's right padding, the next's left
+			start := (h+c.PadH)*wp + c.PadW
+			copy(plane[start:start+c.W], in[(ci*c.H+h)*c.W:][:c.W])
+			next := start + c.W + 2*c.PadW // the next row's first element
+			if h == c.H-1 {
+				next = len(plane) // the last row's right, the rows below
+			}
+			clear(plane[start+c.W : next])
 		}
-		clear(plane[(c.H+c.PadH)*wp+c.PadW:])
 	}
 }
 
