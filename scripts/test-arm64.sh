@@ -44,7 +44,7 @@ GOARCH=arm64 go vet ./...
 
 # The kernels have no arm64 assembly: their tests run the pure-Go kernels,
 # the code every platform but amd64 runs. (-tags noasm changes nothing here.)
-runtests runtime/nnrt runtime/kernels runtime/safetensors examples/tutorial examples/digits
+runtests runtime/nnrt runtime/kernels runtime/safetensors examples/tutorial examples/digits examples/digits/digitsdata
 
 for target in js/wasm wasip1/wasm; do
   step "$target: go build ./..."

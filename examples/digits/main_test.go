@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/nngen/nngen/examples/digits/digitsdata"
 	"github.com/nngen/nngen/examples/digits/digitsmodel"
 )
 
@@ -69,71 +69,10 @@ func TestRunQuiet(t *testing.T) {
 	}
 }
 
-func TestLoadDigits(t *testing.T) {
-	samples, err := loadDigits(digitsCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(samples) != 1797 {
-		t.Errorf("%d samples, want 1797", len(samples))
-	}
-	var perDigit [10]int
-	for _, s := range samples {
-		perDigit[s.label]++
-		for _, p := range s.pixels {
-			if p < 0 || p > 1 {
-				t.Fatalf("pixel %v outside [0,1]", p)
-			}
-		}
-	}
-	for digit, n := range perDigit {
-		if n < 170 {
-			t.Errorf("%d samples of %d, want about 180", n, digit)
-		}
-	}
-}
-
-// TestSplit checks that the held-out digits are always the same ones, that
-// no digit is in both parts, and that each class is split a fifth out.
-func TestSplit(t *testing.T) {
-	samples, err := loadDigits(digitsCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train, test := split(samples)
-	train2, test2 := split(samples)
-	if !slices.Equal(train, train2) || !slices.Equal(test, test2) {
-		t.Error("two splits differ")
-	}
-	if len(test) < 359 || len(train)+len(test) != len(samples) {
-		t.Errorf("%d to train on and %d held out of %d", len(train), len(test), len(samples))
-	}
-	seen := make([]bool, len(samples))
-	var trainPerDigit, testPerDigit [10]int
-	for part, idx := range [][]int{train, test} {
-		for _, i := range idx {
-			if seen[i] {
-				t.Fatalf("sample %d is in the split twice", i)
-			}
-			seen[i] = true
-			if part == 0 {
-				trainPerDigit[samples[i].label]++
-			} else {
-				testPerDigit[samples[i].label]++
-			}
-		}
-	}
-	for digit := range 10 {
-		if n := trainPerDigit[digit] + testPerDigit[digit]; testPerDigit[digit] != (n+4)/5 {
-			t.Errorf("digit %d: %d of %d held out, want a fifth rounded up", digit, testPerDigit[digit], n)
-		}
-	}
-}
-
 // TestEvaluateLastBatch checks that the last, smaller batch counts its own
 // samples: the accuracy of a set is the mean of its samples' own.
 func TestEvaluateLastBatch(t *testing.T) {
-	samples, err := loadDigits(digitsCSV)
+	samples, err := digitsdata.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +91,7 @@ func TestEvaluateLastBatch(t *testing.T) {
 }
 
 func BenchmarkTrainStep(b *testing.B) {
-	samples, err := loadDigits(digitsCSV)
+	samples, err := digitsdata.Load()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,7 +99,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 	var labels [digitsmodel.Batch]int
 	for i := range digitsmodel.Batch {
-		x[i], labels[i] = samples[i].pixels, samples[i].label
+		x[i], labels[i] = samples[i].Pixels, samples[i].Label
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nngen/nngen/examples/digits/digitsdata"
 	"github.com/nngen/nngen/examples/digits/digitsmodel"
 )
 
@@ -29,7 +30,7 @@ func serve(m *digitsmodel.Model) *served {
 // Under go test -race (CI runs it so) nothing may race. Each prediction must
 // also equal what the model it came from gives in Forward, in eval mode.
 func TestServeWhileTraining(t *testing.T) {
-	data, err := loadDigits(digitsCSV)
+	data, err := digitsdata.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestServeWhileTraining(t *testing.T) {
 		for step := range 4 * published {
 			for i := range x {
 				s := data[rng.IntN(len(data))]
-				x[i], labels[i] = s.pixels, s.label
+				x[i], labels[i] = s.Pixels, s.Label
 			}
 			trainer.TrainStep(&x, &labels)
 			if step%4 == 3 {
@@ -65,7 +66,7 @@ func TestServeWhileTraining(t *testing.T) {
 		wg.Go(func() {
 			var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 			for i := range x {
-				x[i] = data[(g*digitsmodel.Batch+i)%len(data)].pixels
+				x[i] = data[(g*digitsmodel.Batch+i)%len(data)].Pixels
 			}
 			for {
 				select {

@@ -1,4 +1,4 @@
-package main
+package digitsdata
 
 import (
 	"fmt"
@@ -12,15 +12,16 @@ import (
 const barWidth = 30
 
 // redrawEvery keeps the terminal bar to about ten redraws a second: a step
-// takes tens of microseconds, and redrawing after each would spend more time
-// writing to the terminal than training.
+// takes tens of microseconds (the MLP) to a millisecond or two (the CNN), and
+// redrawing after each would spend more time writing to the terminal than
+// training.
 const redrawEvery = 100 * time.Millisecond
 
-// progress reports training epoch by epoch. On a terminal it redraws one
+// Progress reports training epoch by epoch. On a terminal it redraws one
 // line in place with a bar of the batches done; anywhere else (a pipe, a CI
 // log) it prints one plain line per epoch and nothing in between, so that a
 // log holds no carriage returns.
-type progress struct {
+type Progress struct {
 	w        io.Writer
 	terminal bool
 	epochs   int // epochs in the whole run, for "epoch 3/20"
@@ -29,19 +30,21 @@ type progress struct {
 	drawn    time.Time // when the bar was last redrawn
 }
 
-func newProgress(w io.Writer, terminal bool, epochs, batches int) *progress {
-	return &progress{w: w, terminal: terminal, epochs: epochs, batches: batches, now: time.Now}
+// NewProgress returns a report of epochs epochs of batches batches each to
+// w, drawn in place for a terminal (see IsTerminal), in plain lines if not.
+func NewProgress(w io.Writer, terminal bool, epochs, batches int) *Progress {
+	return &Progress{w: w, terminal: terminal, epochs: epochs, batches: batches, now: time.Now}
 }
 
-// isTerminal reports whether f is a character device, as a terminal is.
+// IsTerminal reports whether f is a character device, as a terminal is.
 // (So is /dev/null, where a redrawn line costs nothing.)
-func isTerminal(f *os.File) bool {
+func IsTerminal(f *os.File) bool {
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
-// batch notes that done of the epoch's batches are finished.
-func (p *progress) batch(epoch, done int) {
+// Batch notes that done of the epoch's batches are finished.
+func (p *Progress) Batch(epoch, done int) {
 	if !p.terminal {
 		return
 	}
@@ -51,9 +54,9 @@ func (p *progress) batch(epoch, done int) {
 	}
 }
 
-// epochDone ends the epoch's line with its mean training loss and the
+// EpochDone ends the epoch's line with its mean training loss and the
 // accuracy on the held-out samples.
-func (p *progress) epochDone(epoch int, loss, accuracy float64) {
+func (p *Progress) EpochDone(epoch int, loss, accuracy float64) {
 	stats := fmt.Sprintf("loss %.4f  held-out accuracy %.2f%%", loss, 100*accuracy)
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r%s  %s\n", p.bar(epoch, p.batches), stats)
@@ -64,14 +67,14 @@ func (p *progress) epochDone(epoch int, loss, accuracy float64) {
 }
 
 // epoch is "epoch  3/20", its width the same for every epoch of the run.
-func (p *progress) epoch(epoch int) string {
+func (p *Progress) epoch(epoch int) string {
 	width := len(fmt.Sprint(p.epochs))
 	return fmt.Sprintf("epoch %*d/%d", width, epoch, p.epochs)
 }
 
 // bar is "epoch  3/20 [=========>          ] 15/44", the same width
 // whatever the counts, so that each redraw covers the one before.
-func (p *progress) bar(epoch, done int) string {
+func (p *Progress) bar(epoch, done int) string {
 	filled := barWidth * done / p.batches
 	var b strings.Builder
 	b.WriteString(strings.Repeat("=", filled))

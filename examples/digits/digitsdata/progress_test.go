@@ -1,4 +1,4 @@
-package main
+package digitsdata
 
 import (
 	"bytes"
@@ -9,12 +9,12 @@ import (
 
 // simulate reports epochs of batches to p, with made-up losses and
 // accuracies.
-func simulate(p *progress, epochs, batches int) {
+func simulate(p *Progress, epochs, batches int) {
 	for epoch := 1; epoch <= epochs; epoch++ {
 		for done := 1; done <= batches; done++ {
-			p.batch(epoch, done)
+			p.Batch(epoch, done)
 		}
-		p.epochDone(epoch, 1/float64(epoch), 0.9+float64(epoch)/100)
+		p.EpochDone(epoch, 1/float64(epoch), 0.9+float64(epoch)/100)
 	}
 }
 
@@ -22,7 +22,7 @@ func simulate(p *progress, epochs, batches int) {
 // epoch, without carriage returns or escape codes.
 func TestProgressLog(t *testing.T) {
 	var out bytes.Buffer
-	simulate(newProgress(&out, false, 3, 44), 3, 44)
+	simulate(NewProgress(&out, false, 3, 44), 3, 44)
 	want := "" +
 		"epoch 1/3  loss 1.0000  held-out accuracy 91.00%\n" +
 		"epoch 2/3  loss 0.5000  held-out accuracy 92.00%\n" +
@@ -36,7 +36,7 @@ func TestProgressLog(t *testing.T) {
 // of the last, so that the columns line up.
 func TestProgressEpochWidth(t *testing.T) {
 	var out bytes.Buffer
-	newProgress(&out, false, 30, 44).epochDone(7, 0.25, 0.95)
+	NewProgress(&out, false, 30, 44).EpochDone(7, 0.25, 0.95)
 	if want := "epoch  7/30  loss 0.2500  held-out accuracy 95.00%\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
@@ -47,7 +47,7 @@ func TestProgressEpochWidth(t *testing.T) {
 // 100 ms that follow, and ends with the full bar, the results and a newline.
 func TestProgressTerminal(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, true, 2, 4)
+	p := NewProgress(&out, true, 2, 4)
 	now := time.Unix(0, 0)
 	p.now = func() time.Time { return now }
 	simulate(p, 2, 4)
@@ -65,7 +65,7 @@ func TestProgressTerminal(t *testing.T) {
 // 100 ms: with batches 40 ms apart, every third batch.
 func TestProgressTerminalRate(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, true, 1, 30)
+	p := NewProgress(&out, true, 1, 30)
 	now := time.Unix(0, 0)
 	p.now = func() time.Time { now = now.Add(40 * time.Millisecond); return now }
 	simulate(p, 1, 30)
