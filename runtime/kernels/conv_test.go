@@ -371,3 +371,45 @@ func TestSumChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestDotBlocks: every AVX-512 dot-product block against plain dots, for
+// lengths around the 16-lane vectors, strides longer than the rows, and c
+// added to, not overwritten.
+func TestDotBlocks(t *testing.T) {
+	if !supported("avx512") || dotBlocks32[0][0] == nil {
+		t.Skip("no AVX-512 dot-product blocks in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 15, 16, 17, 40, 136} {
+		lda, ldb, ldc := n+3, n+5, 4
+		a, b := make([]float32, 8*lda), make([]float32, 3*ldb)
+		for i := range a {
+			a[i] = float32(rng.Float64()*2 - 1)
+		}
+		for i := range b {
+			b[i] = float32(rng.Float64()*2 - 1)
+		}
+		for rows := 1; rows <= 8; rows++ {
+			for cols := 1; cols <= 3; cols++ {
+				c := make([]float32, 8*ldc)
+				for i := range c {
+					c[i] = 0.5
+				}
+				dotBlocks32[rows-1][cols-1](&a[0], lda, &b[0], ldb, n, &c[0], ldc)
+				for i := range 8 {
+					for j := range ldc {
+						want := 0.5
+						if i < rows && j < cols {
+							for k := range n {
+								want += float64(a[i*lda+k]) * float64(b[j*ldb+k])
+							}
+						}
+						if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-5*math.Sqrt(float64(n)) {
+							t.Fatalf("%dx%d, n %d: c[%d][%d] = %v, want %v", rows, cols, n, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

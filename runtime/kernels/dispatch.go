@@ -28,9 +28,13 @@ type kernelSet struct {
 	// maxPoolGrad32 reports whether 2×2 max pooling and its gradient take
 	// 16 windows at a time by maxPoolBlocks and maxPoolGradBlocks (AVX-512).
 	maxPoolGrad32 bool
-	sigmoid32     func(x []float32)
-	softmax32     func(row []float32)
-	logSumExp32   func(row []float32) float32
+	// dotBlocks32 reports whether the float32 dot-product blocks
+	// (dotBlocks32, AVX-512) serve the weight gradients of small
+	// convolutions.
+	dotBlocks32 bool
+	sigmoid32   func(x []float32)
+	softmax32   func(row []float32)
+	logSumExp32 func(row []float32) float32
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

@@ -39,6 +39,7 @@ var kernelSets = []*kernelSet{
 		v32:           avx512Vec32,
 		v64:           avx512Vec64,
 		maxPoolGrad32: true,
+		dotBlocks32:   true,
 		sigmoid32:     sigmoid32AVX2, // eight lanes: sigmoid layers are small
 		softmax32:     softmax32AVX2, // eight lanes: rows of a few classes
 		logSumExp32:   logSumExp32AVX2,

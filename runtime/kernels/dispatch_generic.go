@@ -18,3 +18,6 @@ func maxPoolGradBlocks(dx0, dx1, dy, x0, x1 *float32, n int) int { return 0 }
 
 // maxPoolBlocks is never called here (no set has maxPoolGrad32).
 func maxPoolBlocks(y, x0, x1 *float32, n int) { panic("kernels: no AVX-512 here") }
+
+// dotBlocks32 is empty here: no set has the dot-product blocks.
+var dotBlocks32 [8][3]func(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)

@@ -1340,6 +1340,84 @@ func genMaxPool2x2(w *writer) {
 	lines("VZEROUPPER", "RET")
 }
 
+// genDotBlock emits func sdotBlockRxCAVX512(a *float32, lda int, b *float32,
+// ldb int, n int, c *float32, ldc int): c[i*ldc+j] += Σ_k a[i*lda+k]·b[j*ldb+k]
+// for i < R, j < C, k < n: R·C dot products of length n at once, the rows
+// read where they lie (strides in elements), the last partial vector
+// under a mask. Per 16 elements it loads C vectors of b and R of a for
+// R·C FMAs (8×3: 11 loads, 24 FMAs, FMA-bound where separate dots are
+// load-bound), then sums each accumulator's lanes. A convolution's weight
+// gradient: a's rows dy's on the grid, b's the padded input's tap rows.
+func genDotBlock(w *writer, rows, cols int) {
+	name := fmt.Sprintf("sdotBlock%dx%dAVX512", rows, cols)
+	acc := func(i, j int) int { return i*cols + j }
+	lines := func(ls ...string) {
+		for _, l := range ls {
+			w.f("\t%s", l)
+		}
+	}
+	w.f("")
+	w.f("// func %s(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	lines("MOVQ a+0(FP), SI", "MOVQ lda+8(FP), R8", "SHLQ $2, R8",
+		"MOVQ b+16(FP), DI", "MOVQ ldb+24(FP), R9", "SHLQ $2, R9",
+		"MOVQ n+32(FP), CX", "MOVQ c+40(FP), DX", "MOVQ ldc+48(FP), R10", "SHLQ $2, R10")
+	for i := 0; i < rows*cols; i++ {
+		lines(fmt.Sprintf("VXORPS Z%d, Z%d, Z%d", i, i, i))
+	}
+	bAddr := []string{"(DI)", "(DI)(R9*1)", "(DI)(R9*2)"}
+	step := func(masked bool) {
+		load := "VMOVUPS "
+		mask := ""
+		if masked {
+			load, mask = "VMOVUPS.Z ", "K1, "
+		}
+		for j := 0; j < cols; j++ {
+			lines(fmt.Sprintf("%s%s, %sZ%d", load, bAddr[j], mask, 24+j))
+		}
+		lines("MOVQ SI, R11")
+		for i := 0; i < rows; i++ {
+			lines(fmt.Sprintf("%s(R11), %sZ27", load, mask))
+			for j := 0; j < cols; j++ {
+				lines(fmt.Sprintf("VFMADD231PS Z%d, Z27, Z%d", 24+j, acc(i, j)))
+			}
+			if i < rows-1 {
+				lines("ADDQ R8, R11")
+			}
+		}
+	}
+	w.f("%sloop:", name)
+	lines("CMPQ CX, $16", fmt.Sprintf("JLT %stail", name))
+	step(false)
+	lines("ADDQ $64, SI", "ADDQ $64, DI", "SUBQ $16, CX", fmt.Sprintf("JMP %sloop", name))
+	w.f("%stail:", name)
+	lines("TESTQ CX, CX", fmt.Sprintf("JZ %ssum", name),
+		"MOVL $1, AX", "SHLQ CX, AX", "DECQ AX", "KMOVW AX, K1")
+	step(true)
+	w.f("%ssum:", name)
+	// Each accumulator's 16 lanes to one, added to its element of c.
+	lines("MOVQ DX, R11")
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			z := acc(i, j)
+			lines(fmt.Sprintf("VEXTRACTF64X4 $1, Z%d, Y28", z),
+				fmt.Sprintf("VADDPS Y28, Y%d, Y28", z),
+				"VEXTRACTF32X4 $1, Y28, X29",
+				"VADDPS X29, X28, X28",
+				"VPERMILPS $0x4E, X28, X29",
+				"VADDPS X29, X28, X28",
+				"VPERMILPS $0xB1, X28, X29",
+				"VADDSS X29, X28, X28",
+				fmt.Sprintf("VADDSS %d(R11), X28, X28", 4*j),
+				fmt.Sprintf("VMOVSS X28, %d(R11)", 4*j))
+		}
+		if i < rows-1 {
+			lines("ADDQ R10, R11")
+		}
+	}
+	lines("VZEROUPPER", "RET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1449,6 +1527,11 @@ func main() {
 	genSoftmax(&v)
 	genMaxPoolGrad2x2(&v)
 	genMaxPool2x2(&v)
+	for rows := 1; rows <= 8; rows++ {
+		for cols := 1; cols <= 3; cols++ {
+			genDotBlock(&v, rows, cols)
+		}
+	}
 	genPause(&v)
 	write("kernels_amd64.s", &v)
 
