@@ -3,7 +3,8 @@
 # side, and prints a table of times and ratios.
 #
 #   bash bench/compare.sh            # one thread (GOMAXPROCS=1, torch 1 thread)
-#   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; torch 1 thread + 2 OpenBLAS threads
+#   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; PyTorch the faster of torch 1 thread +
+#                                     # 2 OpenBLAS threads and 2 torch threads + 1 OpenBLAS thread
 #   ROUNDS=5 BENCHTIME=2s bash bench/compare.sh
 #   WORKLOADS="W3 W4" ROUNDS=9 bash bench/compare.sh   # some workloads only
 #   CORETYPE=Zen bash bench/compare.sh   # another OpenBLAS core type (CORETYPE= OpenBLAS's own)
@@ -35,6 +36,7 @@ python=${PYTHON:-/usr/bin/python3}
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
 torch_setup "$python" "$threads"
 echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+[ "$threads" != 1 ] && echo "         and PyTorch again with torch.set_num_threads($threads), OPENBLAS_NUM_THREADS=1: each row takes the faster of the two (* where the second)"
 echo "rounds: $rounds, benchtime $benchtime"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+uncommitted changes')"
 
@@ -46,7 +48,7 @@ go test -c -o "$tmp/bench.test" ./bench
 go test -c -o "$tmp/kernels.test" ./runtime/kernels
 peak=$("$tmp/kernels.test" -test.run '^$' -test.bench 'BenchmarkPeak' -test.count 3 2>/dev/null |
 	awk '/GFLOP\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s" && $i + 0 > best + 0) best = $i } END { print best + 0 }')
-echo "FMA peak: $peak GFLOP/s per core (runtime/kernels BenchmarkPeak); the last column is nngen's GFLOP/s over $threads core(s)' peak"
+echo "FMA peak: $peak GFLOP/s per core (runtime/kernels BenchmarkPeak); % peak is nngen's GFLOP/s over $threads core(s)' peak"
 for r in $(seq "$rounds"); do
 	GOMAXPROCS=$threads "$tmp/bench.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" |
 		awk -v r="$r" '/^Benchmark/ {
@@ -61,6 +63,11 @@ for r in $(seq "$rounds"); do
 	OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
 		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' $workloads |
 		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
+	if [ "$threads" != 1 ]; then # PyTorch's other way to use the cores: its own threads (oneDNN's convolutions)
+		OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$threads \
+			"$python" -c "import torch; torch.set_num_threads($threads); exec(open('bench/torch_bench.py').read())" $workloads |
+			awk -v r="$r" '{print "pyt", r, $1, $2}' >>"$tmp/results"
+	fi
 done
 
 scaling=""
@@ -75,10 +82,16 @@ function median(list,   n, a, i, j, t) {
 $1 == "go" { gov[$3] = gov[$3] " " $4; gf[$3] = gf[$3] " " $5; go1[$3, $2] = $4 }
 $1 == "go1" { one[$3] = one[$3] " " $4 }
 $1 == "py" { if (!($3 in pyv)) order[++n] = $3; pyv[$3] = pyv[$3] " " $4; py1[$3, $2] = $4 }
+$1 == "pyt" { pyt[$3] = pyt[$3] " " $4; pyt1[$3, $2] = $4 }
 END {
 	for (i = 1; i <= n; i++) {
 		w = order[i]
 		if (!(w in gov)) continue
+		if ((w in pyt) && median(pyt[w]) < median(pyv[w])) { # PyTorch at its best: its threads won
+			pyv[w] = pyt[w]
+			for (key in pyt1) { split(key, k, SUBSEP); if (k[1] == w) py1[key] = pyt1[key] }
+			best[w] = "*"
+		}
 		lo = hi = ""
 		for (key in py1) {
 			split(key, k, SUBSEP)
@@ -90,6 +103,7 @@ END {
 		g = median(gov[w]); p = median(pyv[w])
 		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), (peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0)
 		if (w in one) printf " %14.2fx", median(one[w]) / g
+		if (w in best) printf "  *"
 		printf "\n"
 	}
 }' "$tmp/results"
