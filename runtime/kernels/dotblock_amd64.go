@@ -89,3 +89,35 @@ var dotBlocks32 = [8][3]func(a *float32, lda int, b *float32, ldb int, n int, c 
 	{sdotBlock7x1AVX512, sdotBlock7x2AVX512, sdotBlock7x3AVX512},
 	{sdotBlock8x1AVX512, sdotBlock8x2AVX512, sdotBlock8x3AVX512},
 }
+
+// The grid convolution blocks of _gen/asmgen.go (genConvGrid): sconvGridCAVX512
+// sets out[k*ldo+j] to Σ_t wt[t*C+k]·src[offs[t]+j] for k < C, j < n.
+
+//go:noescape
+func sconvGrid1AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid2AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid3AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid4AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid5AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid6AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid7AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+//go:noescape
+func sconvGrid8AVX512(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)
+
+// convGrid32 is the blocks by output channels, less one.
+var convGrid32 = [8]func(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int){
+	sconvGrid1AVX512, sconvGrid2AVX512, sconvGrid3AVX512, sconvGrid4AVX512, sconvGrid5AVX512, sconvGrid6AVX512, sconvGrid7AVX512, sconvGrid8AVX512,
+}

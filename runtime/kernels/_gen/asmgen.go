@@ -1418,6 +1418,80 @@ func genDotBlock(w *writer, rows, cols int) {
 	lines("VZEROUPPER", "RET")
 }
 
+// genConvGrid emits func sconvGridCAVX512(out *float32, ldo int, wt, src
+// *float32, offs *int32, taps, n int): out[k*ldo+j] = Σ_t wt[t*C+k] ·
+// src[offs[t]+j] for k < C, j < n: a grid convolution's product for C
+// output channels without packing, the im2col rows read from the padded
+// input where they lie (offs: each tap's offset) and the weights
+// transposed (wt: per tap, the C channels' weights). 48 positions at a
+// time, 3·C accumulators; per tap 3 loads of the input and C broadcasts
+// of weights for 3·C FMAs. The last block is under masks.
+func genConvGrid(w *writer, ch int) {
+	name := fmt.Sprintf("sconvGrid%dAVX512", ch)
+	lines := func(ls ...string) {
+		for _, l := range ls {
+			w.f("\t%s", l)
+		}
+	}
+	acc := func(k, v int) string { return fmt.Sprintf("Z%d", k*3+v) }
+	w.f("")
+	w.f("// func %s(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	lines("MOVQ out+0(FP), DI", "MOVQ ldo+8(FP), R8", "SHLQ $2, R8",
+		"MOVQ wt+16(FP), R9", "MOVQ src+24(FP), SI", "MOVQ offs+32(FP), R10",
+		"MOVQ taps+40(FP), R11", "MOVQ n+48(FP), CX", "XORQ AX, AX")
+	block := func(masked bool) {
+		z, m := "", [3]string{}
+		if masked {
+			z, m = ".Z", [3]string{"K1, ", "K2, ", "K3, "}
+		}
+		for k := 0; k < ch; k++ {
+			for v := 0; v < 3; v++ {
+				lines(fmt.Sprintf("VXORPS %s, %s, %s", acc(k, v), acc(k, v), acc(k, v)))
+			}
+		}
+		lines("LEAQ (SI)(AX*4), R12", "MOVQ R9, R13", "MOVQ R10, R14", "MOVQ R11, DX")
+		tap := fmt.Sprintf("%stap%v", name, masked)
+		w.f("%s:", tap)
+		lines("MOVLQSX (R14), BX")
+		for v := 0; v < 3; v++ {
+			lines(fmt.Sprintf("VMOVUPS%s %d(R12)(BX*4), %sZ%d", z, 64*v, m[v], 24+v))
+		}
+		for k := 0; k < ch; k++ {
+			lines(fmt.Sprintf("VBROADCASTSS %d(R13), Z27", 4*k))
+			for v := 0; v < 3; v++ {
+				lines(fmt.Sprintf("VFMADD231PS Z%d, Z27, %s", 24+v, acc(k, v)))
+			}
+		}
+		lines(fmt.Sprintf("ADDQ $%d, R13", 4*ch), "ADDQ $4, R14", "DECQ DX", "JNZ "+tap)
+		lines("LEAQ (DI)(AX*4), R12")
+		for k := 0; k < ch; k++ {
+			for v := 0; v < 3; v++ {
+				lines(fmt.Sprintf("VMOVUPS %s, %s%d(R12)", acc(k, v), m[v], 64*v))
+			}
+			if k < ch-1 {
+				lines("ADDQ R8, R12")
+			}
+		}
+	}
+	w.f("%sblock:", name)
+	lines("MOVQ CX, BX", "SUBQ AX, BX", fmt.Sprintf("JLE %sdone", name),
+		"CMPQ BX, $48", fmt.Sprintf("JLT %slast", name))
+	block(false)
+	lines("ADDQ $48, AX", fmt.Sprintf("JMP %sblock", name))
+	w.f("%slast:", name)
+	// BX = 1 to 47 positions left: K1, K2, K3 the lanes of each vector.
+	for v := 0; v < 3; v++ {
+		lines("MOVQ BX, DX", fmt.Sprintf("SUBQ $%d, DX", 16*v), "MOVQ $0, R12", "CMOVQLT R12, DX",
+			"MOVQ $16, R12", "CMPQ DX, R12", "CMOVQGT R12, DX",
+			"MOVQ CX, R13", "MOVQ DX, CX", "MOVL $1, R12", "SHLQ CX, R12", "DECQ R12", "MOVQ R13, CX",
+			fmt.Sprintf("KMOVW R12, K%d", v+1))
+	}
+	block(true)
+	w.f("%sdone:", name)
+	lines("VZEROUPPER", "RET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1531,6 +1605,9 @@ func main() {
 		for cols := 1; cols <= 3; cols++ {
 			genDotBlock(&v, rows, cols)
 		}
+	}
+	for ch := 1; ch <= 8; ch++ {
+		genConvGrid(&v, ch)
 	}
 	genPause(&v)
 	write("kernels_amd64.s", &v)
