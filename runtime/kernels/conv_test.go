@@ -395,7 +395,7 @@ func TestDotBlocks(t *testing.T) {
 				for i := range c {
 					c[i] = 0.5
 				}
-				dotBlocks32[rows-1][cols-1](&a[0], lda, &b[0], ldb, n, &c[0], ldc)
+				dotBlocks32[rows-1][cols-1](&a[0], lda, &b[0], ldb, n, &c[0], ldc, 1, 0, 0)
 				for i := range 8 {
 					for j := range ldc {
 						want := 0.5

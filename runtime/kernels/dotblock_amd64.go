@@ -3,83 +3,84 @@
 package kernels
 
 // The dot-product blocks of _gen/asmgen.go (genDotBlock): sdotBlockRxCAVX512
-// adds to c[i*ldc+j] the dot product of a's row i and b's row j, each n
-// long, for i < R and j < C; strides in elements.
+// adds to c[i*ldc+j] the dot products of a's row i and b's row j, each n
+// long, for i < R and j < C, summed over samples whose rows lie sa and sb
+// further on; strides in elements.
 
 //go:noescape
-func sdotBlock1x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock1x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock1x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock1x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock1x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock1x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock2x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock2x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock2x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock2x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock2x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock2x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock3x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock3x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock3x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock3x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock3x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock3x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock4x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock4x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock4x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock4x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock4x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock4x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock5x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock5x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock5x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock5x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock5x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock5x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock6x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock6x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock6x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock6x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock6x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock6x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock7x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock7x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock7x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock7x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock7x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock7x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock8x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock8x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock8x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock8x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 //go:noescape
-func sdotBlock8x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func sdotBlock8x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
 
 // dotBlocks32 is the blocks by rows and columns, less one.
-var dotBlocks32 = [8][3]func(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int){
+var dotBlocks32 = [8][3]func(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int){
 	{sdotBlock1x1AVX512, sdotBlock1x2AVX512, sdotBlock1x3AVX512},
 	{sdotBlock2x1AVX512, sdotBlock2x2AVX512, sdotBlock2x3AVX512},
 	{sdotBlock3x1AVX512, sdotBlock3x2AVX512, sdotBlock3x3AVX512},

@@ -2247,19 +2247,25 @@ maxpoolfwddone:
 	VZEROUPPER
 	RET
 
-// func sdotBlock1x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock1x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock1x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock1x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
+sdotBlock1x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock1x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock1x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock1x1AVX512tail
@@ -2273,7 +2279,7 @@ sdotBlock1x1AVX512loop:
 	JMP sdotBlock1x1AVX512loop
 sdotBlock1x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock1x1AVX512sum
+	JZ sdotBlock1x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2282,6 +2288,15 @@ sdotBlock1x1AVX512tail:
 	MOVQ SI, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z0
+sdotBlock1x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock1x1AVX512sample
 sdotBlock1x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2297,20 +2312,26 @@ sdotBlock1x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock1x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock1x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock1x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock1x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
+sdotBlock1x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock1x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock1x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock1x2AVX512tail
@@ -2326,7 +2347,7 @@ sdotBlock1x2AVX512loop:
 	JMP sdotBlock1x2AVX512loop
 sdotBlock1x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock1x2AVX512sum
+	JZ sdotBlock1x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2337,6 +2358,15 @@ sdotBlock1x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z0
 	VFMADD231PS Z25, Z27, Z1
+sdotBlock1x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock1x2AVX512sample
 sdotBlock1x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2362,21 +2392,27 @@ sdotBlock1x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock1x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock1x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock1x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock1x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
+sdotBlock1x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock1x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock1x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock1x3AVX512tail
@@ -2394,7 +2430,7 @@ sdotBlock1x3AVX512loop:
 	JMP sdotBlock1x3AVX512loop
 sdotBlock1x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock1x3AVX512sum
+	JZ sdotBlock1x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2407,6 +2443,15 @@ sdotBlock1x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z0
 	VFMADD231PS Z25, Z27, Z1
 	VFMADD231PS Z26, Z27, Z2
+sdotBlock1x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock1x3AVX512sample
 sdotBlock1x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2442,20 +2487,26 @@ sdotBlock1x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock2x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock2x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock2x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock2x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
+sdotBlock2x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock2x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock2x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock2x1AVX512tail
@@ -2472,7 +2523,7 @@ sdotBlock2x1AVX512loop:
 	JMP sdotBlock2x1AVX512loop
 sdotBlock2x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock2x1AVX512sum
+	JZ sdotBlock2x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2484,6 +2535,15 @@ sdotBlock2x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z1
+sdotBlock2x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock2x1AVX512sample
 sdotBlock2x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2510,22 +2570,28 @@ sdotBlock2x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock2x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock2x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock2x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock2x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
+sdotBlock2x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock2x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock2x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock2x2AVX512tail
@@ -2545,7 +2611,7 @@ sdotBlock2x2AVX512loop:
 	JMP sdotBlock2x2AVX512loop
 sdotBlock2x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock2x2AVX512sum
+	JZ sdotBlock2x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2560,6 +2626,15 @@ sdotBlock2x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z2
 	VFMADD231PS Z25, Z27, Z3
+sdotBlock2x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock2x2AVX512sample
 sdotBlock2x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2606,24 +2681,30 @@ sdotBlock2x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock2x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock2x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock2x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock2x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+sdotBlock2x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock2x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock2x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock2x3AVX512tail
@@ -2646,7 +2727,7 @@ sdotBlock2x3AVX512loop:
 	JMP sdotBlock2x3AVX512loop
 sdotBlock2x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock2x3AVX512sum
+	JZ sdotBlock2x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2664,6 +2745,15 @@ sdotBlock2x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z3
 	VFMADD231PS Z25, Z27, Z4
 	VFMADD231PS Z26, Z27, Z5
+sdotBlock2x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock2x3AVX512sample
 sdotBlock2x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2730,21 +2820,27 @@ sdotBlock2x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock3x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock3x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock3x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock3x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
+sdotBlock3x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock3x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock3x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock3x1AVX512tail
@@ -2764,7 +2860,7 @@ sdotBlock3x1AVX512loop:
 	JMP sdotBlock3x1AVX512loop
 sdotBlock3x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock3x1AVX512sum
+	JZ sdotBlock3x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2779,6 +2875,15 @@ sdotBlock3x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z2
+sdotBlock3x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock3x1AVX512sample
 sdotBlock3x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2816,24 +2921,30 @@ sdotBlock3x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock3x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock3x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock3x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock3x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+sdotBlock3x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock3x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock3x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock3x2AVX512tail
@@ -2857,7 +2968,7 @@ sdotBlock3x2AVX512loop:
 	JMP sdotBlock3x2AVX512loop
 sdotBlock3x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock3x2AVX512sum
+	JZ sdotBlock3x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -2876,6 +2987,15 @@ sdotBlock3x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z4
 	VFMADD231PS Z25, Z27, Z5
+sdotBlock3x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock3x2AVX512sample
 sdotBlock3x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -2943,18 +3063,18 @@ sdotBlock3x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock3x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock3x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock3x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock3x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2964,6 +3084,12 @@ TEXT ·sdotBlock3x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+sdotBlock3x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock3x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock3x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock3x3AVX512tail
@@ -2991,7 +3117,7 @@ sdotBlock3x3AVX512loop:
 	JMP sdotBlock3x3AVX512loop
 sdotBlock3x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock3x3AVX512sum
+	JZ sdotBlock3x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3014,6 +3140,15 @@ sdotBlock3x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z6
 	VFMADD231PS Z25, Z27, Z7
 	VFMADD231PS Z26, Z27, Z8
+sdotBlock3x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock3x3AVX512sample
 sdotBlock3x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3111,22 +3246,28 @@ sdotBlock3x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock4x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock4x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock4x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock4x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
+sdotBlock4x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock4x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock4x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock4x1AVX512tail
@@ -3149,7 +3290,7 @@ sdotBlock4x1AVX512loop:
 	JMP sdotBlock4x1AVX512loop
 sdotBlock4x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock4x1AVX512sum
+	JZ sdotBlock4x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3167,6 +3308,15 @@ sdotBlock4x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z3
+sdotBlock4x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock4x1AVX512sample
 sdotBlock4x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3215,18 +3365,18 @@ sdotBlock4x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock4x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock4x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock4x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock4x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3235,6 +3385,12 @@ TEXT ·sdotBlock4x2AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+sdotBlock4x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock4x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock4x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock4x2AVX512tail
@@ -3262,7 +3418,7 @@ sdotBlock4x2AVX512loop:
 	JMP sdotBlock4x2AVX512loop
 sdotBlock4x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock4x2AVX512sum
+	JZ sdotBlock4x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3285,6 +3441,15 @@ sdotBlock4x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z6
 	VFMADD231PS Z25, Z27, Z7
+sdotBlock4x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock4x2AVX512sample
 sdotBlock4x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3373,18 +3538,18 @@ sdotBlock4x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock4x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock4x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock4x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock4x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3397,6 +3562,12 @@ TEXT ·sdotBlock4x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+sdotBlock4x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock4x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock4x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock4x3AVX512tail
@@ -3429,7 +3600,7 @@ sdotBlock4x3AVX512loop:
 	JMP sdotBlock4x3AVX512loop
 sdotBlock4x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock4x3AVX512sum
+	JZ sdotBlock4x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3457,6 +3628,15 @@ sdotBlock4x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z9
 	VFMADD231PS Z25, Z27, Z10
 	VFMADD231PS Z26, Z27, Z11
+sdotBlock4x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock4x3AVX512sample
 sdotBlock4x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3585,23 +3765,29 @@ sdotBlock4x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock5x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock5x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock5x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock5x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
+sdotBlock5x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock5x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock5x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock5x1AVX512tail
@@ -3627,7 +3813,7 @@ sdotBlock5x1AVX512loop:
 	JMP sdotBlock5x1AVX512loop
 sdotBlock5x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock5x1AVX512sum
+	JZ sdotBlock5x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3648,6 +3834,15 @@ sdotBlock5x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z4
+sdotBlock5x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock5x1AVX512sample
 sdotBlock5x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3707,18 +3902,18 @@ sdotBlock5x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock5x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock5x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock5x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock5x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3729,6 +3924,12 @@ TEXT ·sdotBlock5x2AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
+sdotBlock5x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock5x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock5x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock5x2AVX512tail
@@ -3760,7 +3961,7 @@ sdotBlock5x2AVX512loop:
 	JMP sdotBlock5x2AVX512loop
 sdotBlock5x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock5x2AVX512sum
+	JZ sdotBlock5x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3787,6 +3988,15 @@ sdotBlock5x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z8
 	VFMADD231PS Z25, Z27, Z9
+sdotBlock5x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock5x2AVX512sample
 sdotBlock5x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -3896,18 +4106,18 @@ sdotBlock5x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock5x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock5x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock5x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock5x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -3923,6 +4133,12 @@ TEXT ·sdotBlock5x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
+sdotBlock5x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock5x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock5x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock5x3AVX512tail
@@ -3960,7 +4176,7 @@ sdotBlock5x3AVX512loop:
 	JMP sdotBlock5x3AVX512loop
 sdotBlock5x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock5x3AVX512sum
+	JZ sdotBlock5x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -3993,6 +4209,15 @@ sdotBlock5x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z12
 	VFMADD231PS Z25, Z27, Z13
 	VFMADD231PS Z26, Z27, Z14
+sdotBlock5x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock5x3AVX512sample
 sdotBlock5x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -4152,24 +4377,30 @@ sdotBlock5x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock6x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock6x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock6x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock6x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+sdotBlock6x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock6x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock6x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock6x1AVX512tail
@@ -4198,7 +4429,7 @@ sdotBlock6x1AVX512loop:
 	JMP sdotBlock6x1AVX512loop
 sdotBlock6x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock6x1AVX512sum
+	JZ sdotBlock6x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -4222,6 +4453,15 @@ sdotBlock6x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z5
+sdotBlock6x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock6x1AVX512sample
 sdotBlock6x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -4292,18 +4532,18 @@ sdotBlock6x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock6x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock6x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock6x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock6x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4316,6 +4556,12 @@ TEXT ·sdotBlock6x2AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+sdotBlock6x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock6x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock6x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock6x2AVX512tail
@@ -4351,7 +4597,7 @@ sdotBlock6x2AVX512loop:
 	JMP sdotBlock6x2AVX512loop
 sdotBlock6x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock6x2AVX512sum
+	JZ sdotBlock6x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -4382,6 +4628,15 @@ sdotBlock6x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z10
 	VFMADD231PS Z25, Z27, Z11
+sdotBlock6x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock6x2AVX512sample
 sdotBlock6x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -4512,18 +4767,18 @@ sdotBlock6x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock6x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock6x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock6x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock6x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4542,6 +4797,12 @@ TEXT ·sdotBlock6x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
+sdotBlock6x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock6x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock6x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock6x3AVX512tail
@@ -4584,7 +4845,7 @@ sdotBlock6x3AVX512loop:
 	JMP sdotBlock6x3AVX512loop
 sdotBlock6x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock6x3AVX512sum
+	JZ sdotBlock6x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -4622,6 +4883,15 @@ sdotBlock6x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z15
 	VFMADD231PS Z25, Z27, Z16
 	VFMADD231PS Z26, Z27, Z17
+sdotBlock6x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock6x3AVX512sample
 sdotBlock6x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -4812,18 +5082,18 @@ sdotBlock6x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock7x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock7x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock7x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock7x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4831,6 +5101,12 @@ TEXT ·sdotBlock7x1AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
+sdotBlock7x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock7x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock7x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock7x1AVX512tail
@@ -4862,7 +5138,7 @@ sdotBlock7x1AVX512loop:
 	JMP sdotBlock7x1AVX512loop
 sdotBlock7x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock7x1AVX512sum
+	JZ sdotBlock7x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -4889,6 +5165,15 @@ sdotBlock7x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z6
+sdotBlock7x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock7x1AVX512sample
 sdotBlock7x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -4970,18 +5255,18 @@ sdotBlock7x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock7x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock7x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock7x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock7x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -4996,6 +5281,12 @@ TEXT ·sdotBlock7x2AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z11, Z11, Z11
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
+sdotBlock7x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock7x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock7x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock7x2AVX512tail
@@ -5035,7 +5326,7 @@ sdotBlock7x2AVX512loop:
 	JMP sdotBlock7x2AVX512loop
 sdotBlock7x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock7x2AVX512sum
+	JZ sdotBlock7x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -5070,6 +5361,15 @@ sdotBlock7x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z12
 	VFMADD231PS Z25, Z27, Z13
+sdotBlock7x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock7x2AVX512sample
 sdotBlock7x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -5221,18 +5521,18 @@ sdotBlock7x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock7x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock7x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock7x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock7x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5254,6 +5554,12 @@ TEXT ·sdotBlock7x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
 	VXORPS Z20, Z20, Z20
+sdotBlock7x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock7x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock7x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock7x3AVX512tail
@@ -5301,7 +5607,7 @@ sdotBlock7x3AVX512loop:
 	JMP sdotBlock7x3AVX512loop
 sdotBlock7x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock7x3AVX512sum
+	JZ sdotBlock7x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -5344,6 +5650,15 @@ sdotBlock7x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z18
 	VFMADD231PS Z25, Z27, Z19
 	VFMADD231PS Z26, Z27, Z20
+sdotBlock7x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock7x3AVX512sample
 sdotBlock7x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -5565,18 +5880,18 @@ sdotBlock7x3AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock8x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock8x1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock8x1AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock8x1AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5585,6 +5900,12 @@ TEXT ·sdotBlock8x1AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+sdotBlock8x1AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock8x1AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock8x1AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock8x1AVX512tail
@@ -5619,7 +5940,7 @@ sdotBlock8x1AVX512loop:
 	JMP sdotBlock8x1AVX512loop
 sdotBlock8x1AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock8x1AVX512sum
+	JZ sdotBlock8x1AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -5649,6 +5970,15 @@ sdotBlock8x1AVX512tail:
 	ADDQ R8, R11
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z7
+sdotBlock8x1AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock8x1AVX512sample
 sdotBlock8x1AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -5741,18 +6071,18 @@ sdotBlock8x1AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock8x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock8x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock8x2AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock8x2AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -5769,6 +6099,12 @@ TEXT ·sdotBlock8x2AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
+sdotBlock8x2AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock8x2AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock8x2AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock8x2AVX512tail
@@ -5812,7 +6148,7 @@ sdotBlock8x2AVX512loop:
 	JMP sdotBlock8x2AVX512loop
 sdotBlock8x2AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock8x2AVX512sum
+	JZ sdotBlock8x2AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -5851,6 +6187,15 @@ sdotBlock8x2AVX512tail:
 	VMOVUPS.Z (R11), K1, Z27
 	VFMADD231PS Z24, Z27, Z14
 	VFMADD231PS Z25, Z27, Z15
+sdotBlock8x2AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock8x2AVX512sample
 sdotBlock8x2AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28
@@ -6023,18 +6368,18 @@ sdotBlock8x2AVX512sum:
 	VZEROUPPER
 	RET
 
-// func sdotBlock8x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
-TEXT ·sdotBlock8x3AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
+// func sdotBlock8x3AVX512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)
+TEXT ·sdotBlock8x3AVX512(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
 	MOVQ lda+8(FP), R8
 	SHLQ $2, R8
-	MOVQ b+16(FP), DI
+	MOVQ b+16(FP), R13
 	MOVQ ldb+24(FP), R9
 	SHLQ $2, R9
-	MOVQ n+32(FP), CX
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R10
 	SHLQ $2, R10
+	MOVQ samples+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -6059,6 +6404,12 @@ TEXT ·sdotBlock8x3AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z21, Z21, Z21
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
+sdotBlock8x3AVX512sample:
+	TESTQ BX, BX
+	JZ sdotBlock8x3AVX512sum
+	MOVQ R12, SI
+	MOVQ R13, DI
+	MOVQ n+32(FP), CX
 sdotBlock8x3AVX512loop:
 	CMPQ CX, $16
 	JLT sdotBlock8x3AVX512tail
@@ -6111,7 +6462,7 @@ sdotBlock8x3AVX512loop:
 	JMP sdotBlock8x3AVX512loop
 sdotBlock8x3AVX512tail:
 	TESTQ CX, CX
-	JZ sdotBlock8x3AVX512sum
+	JZ sdotBlock8x3AVX512next
 	MOVL $1, AX
 	SHLQ CX, AX
 	DECQ AX
@@ -6159,6 +6510,15 @@ sdotBlock8x3AVX512tail:
 	VFMADD231PS Z24, Z27, Z21
 	VFMADD231PS Z25, Z27, Z22
 	VFMADD231PS Z26, Z27, Z23
+sdotBlock8x3AVX512next:
+	MOVQ sa+64(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R12
+	MOVQ sb+72(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R13
+	DECQ BX
+	JMP sdotBlock8x3AVX512sample
 sdotBlock8x3AVX512sum:
 	MOVQ DX, R11
 	VEXTRACTF64X4 $1, Z0, Y28

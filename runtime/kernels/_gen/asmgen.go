@@ -1341,13 +1341,15 @@ func genMaxPool2x2(w *writer) {
 }
 
 // genDotBlock emits func sdotBlockRxCAVX512(a *float32, lda int, b *float32,
-// ldb int, n int, c *float32, ldc int): c[i*ldc+j] += Σ_k a[i*lda+k]·b[j*ldb+k]
-// for i < R, j < C, k < n: R·C dot products of length n at once, the rows
-// read where they lie (strides in elements), the last partial vector
-// under a mask. Per 16 elements it loads C vectors of b and R of a for
-// R·C FMAs (8×3: 11 loads, 24 FMAs, FMA-bound where separate dots are
-// load-bound), then sums each accumulator's lanes. A convolution's weight
-// gradient: a's rows dy's on the grid, b's the padded input's tap rows.
+// ldb int, n int, c *float32, ldc int, samples, sa, sb int):
+// c[i*ldc+j] += Σ_s Σ_k a[s*sa+i*lda+k]·b[s*sb+j*ldb+k] for i < R, j < C,
+// k < n and s < samples: R·C dot products of length n over several
+// samples at once, the rows read where they lie (strides in elements),
+// the last partial vector under a mask, each accumulator's lanes summed
+// once after the last sample. Per 16 elements it loads C vectors of b
+// and R of a for R·C FMAs (8×3: 11 loads, 24 FMAs, FMA-bound where
+// separate dots are load-bound). A convolution's weight gradient: a's
+// rows dy's on the grid, b's the padded input's tap rows.
 func genDotBlock(w *writer, rows, cols int) {
 	name := fmt.Sprintf("sdotBlock%dx%dAVX512", rows, cols)
 	acc := func(i, j int) int { return i*cols + j }
@@ -1357,11 +1359,12 @@ func genDotBlock(w *writer, rows, cols int) {
 		}
 	}
 	w.f("")
-	w.f("// func %s(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)", name)
-	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
-	lines("MOVQ a+0(FP), SI", "MOVQ lda+8(FP), R8", "SHLQ $2, R8",
-		"MOVQ b+16(FP), DI", "MOVQ ldb+24(FP), R9", "SHLQ $2, R9",
-		"MOVQ n+32(FP), CX", "MOVQ c+40(FP), DX", "MOVQ ldc+48(FP), R10", "SHLQ $2, R10")
+	w.f("// func %s(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	lines("MOVQ a+0(FP), R12", "MOVQ lda+8(FP), R8", "SHLQ $2, R8",
+		"MOVQ b+16(FP), R13", "MOVQ ldb+24(FP), R9", "SHLQ $2, R9",
+		"MOVQ c+40(FP), DX", "MOVQ ldc+48(FP), R10", "SHLQ $2, R10",
+		"MOVQ samples+56(FP), BX")
 	for i := 0; i < rows*cols; i++ {
 		lines(fmt.Sprintf("VXORPS Z%d, Z%d, Z%d", i, i, i))
 	}
@@ -1386,14 +1389,21 @@ func genDotBlock(w *writer, rows, cols int) {
 			}
 		}
 	}
+	w.f("%ssample:", name)
+	lines("TESTQ BX, BX", fmt.Sprintf("JZ %ssum", name),
+		"MOVQ R12, SI", "MOVQ R13, DI", "MOVQ n+32(FP), CX")
 	w.f("%sloop:", name)
 	lines("CMPQ CX, $16", fmt.Sprintf("JLT %stail", name))
 	step(false)
 	lines("ADDQ $64, SI", "ADDQ $64, DI", "SUBQ $16, CX", fmt.Sprintf("JMP %sloop", name))
 	w.f("%stail:", name)
-	lines("TESTQ CX, CX", fmt.Sprintf("JZ %ssum", name),
+	lines("TESTQ CX, CX", fmt.Sprintf("JZ %snext", name),
 		"MOVL $1, AX", "SHLQ CX, AX", "DECQ AX", "KMOVW AX, K1")
 	step(true)
+	w.f("%snext:", name)
+	lines("MOVQ sa+64(FP), AX", "SHLQ $2, AX", "ADDQ AX, R12",
+		"MOVQ sb+72(FP), AX", "SHLQ $2, AX", "ADDQ AX, R13",
+		"DECQ BX", fmt.Sprintf("JMP %ssample", name))
 	w.f("%ssum:", name)
 	// Each accumulator's 16 lanes to one, added to its element of c.
 	lines("MOVQ DX, R11")
