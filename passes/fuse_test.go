@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/syntax"
 )
 
 func TestFuseTutorial(t *testing.T) {
@@ -172,5 +173,42 @@ func TestFuseOneActivationPerLinear(t *testing.T) {
 	runUpTo(t, g, "fuse", Options{})
 	if l := g.Values[3]; l.Act != "relu" || count(g, ir.OpTanh) != 1 || th.Args[0] != l {
 		t.Errorf("after fuse:\n%s", g)
+	}
+}
+
+// A convolution absorbs the elementwise activation after it, as a linear
+// layer does (its gradient then goes through the activation's rule on
+// the convolution's output), but neither softmax, whose rows span the
+// channels, nor in training gelu, whose gradient needs the sums.
+func TestFuseConv(t *testing.T) {
+	for _, tc := range []struct {
+		act   string
+		fused bool
+	}{{"relu(c)", true}, {"tanh(c)", true}, {"softmax(c, dim=1)", false}, {"gelu(c)", false}} {
+		src := fmt.Sprintf(`network FuseConv
+batch 2
+input x[1, 6, 6]
+c = conv2d(x, 3, kernel=3)
+h = %s
+f = flatten(h)
+out = linear(f, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+`, tc.act)
+		g, err := syntax.Compile("model.nn", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.act, err)
+		}
+		runUpTo(t, g, "fuse", Options{})
+		var conv *ir.Value
+		for _, v := range g.Values {
+			if v.Op == ir.OpConv {
+				conv = v
+			}
+		}
+		if got := conv.Act != ""; got != tc.fused {
+			t.Errorf("%s: conv fused %q, want fused %v:\n%s", tc.act, conv.Act, tc.fused, g)
+		}
 	}
 }
