@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"unsafe"
 
@@ -155,38 +156,63 @@ func span(out, in, stride, off int) (lo, hi int) {
 // in the order (sample, p, q). They compute the convolutions too small for
 // the GEMM (conv_gemm.go), and are the reference the tests check it against.
 
-func convForwardDirect[T nnrt.Float](c Conv, y, x, w, b []T) {
-	c.check(len(x), len(w), len(y))
-	P, Q := c.P(), c.Q()
-	cg, kg := c.C/c.Groups, c.K/c.Groups
-	y = y[:c.N*c.K*P*Q]
-	clear(y)
-	for n := range c.N {
-		for k := range c.K {
-			out := y[(n*c.K+k)*P*Q:][:P*Q]
-			for ci := range cg {
-				plane := x[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
-				taps := w[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
-				for r := range c.R {
-					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
-					for s := range c.S {
-						off := s*c.DilW - c.PadW
-						qLo, qHi := span(Q, c.W, c.StrideW, off)
-						wv := taps[r*c.S+s]
-						for p := pLo; p < pHi; p++ {
-							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
-							dst := out[p*Q:][:Q]
-							for q := qLo; q < qHi; q++ {
-								dst[q] += wv * row[q*c.StrideW+off]
+// A directTap is one kernel tap (r, s) of output channel k over input
+// channel ci of sample n, as the direct loops visit it: the outputs
+// (p, q) with pLo ≤ p < pHi and qLo ≤ q < qHi read input element
+// in + (p·StrideH)·W + q·StrideW + off and write output element out +
+// p·Q + q; the tap's weight is element tap of w.
+type directTap struct {
+	out, in, off, tap  int
+	pLo, pHi, qLo, qHi int
+}
+
+// directTaps yields c's taps in the direct loops' order: sample, output
+// channel, input channel of its group, r, s.
+func (c Conv) directTaps() iter.Seq[directTap] {
+	return func(yield func(directTap) bool) {
+		P, Q := c.P(), c.Q()
+		cg, kg := c.C/c.Groups, c.K/c.Groups
+		for n := range c.N {
+			for k := range c.K {
+				for ci := range cg {
+					plane := (n*c.C + k/kg*cg + ci) * c.H * c.W
+					for r := range c.R {
+						pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
+						for s := range c.S {
+							off := s*c.DilW - c.PadW
+							qLo, qHi := span(Q, c.W, c.StrideW, off)
+							t := directTap{out: (n*c.K + k) * P * Q, in: plane + (r*c.DilH-c.PadH)*c.W, off: off,
+								tap: ((k*cg+ci)*c.R+r)*c.S + s, pLo: pLo, pHi: pHi, qLo: qLo, qHi: qHi}
+							if !yield(t) {
+								return
 							}
 						}
 					}
 				}
 			}
-			if b != nil {
-				for i := range out {
-					out[i] += b[k]
-				}
+		}
+	}
+}
+
+func convForwardDirect[T nnrt.Float](c Conv, y, x, w, b []T) {
+	c.check(len(x), len(w), len(y))
+	pq := c.P() * c.Q()
+	y = y[:c.N*c.K*pq]
+	clear(y)
+	for t := range c.directTaps() {
+		wv := w[t.tap]
+		for p := t.pLo; p < t.pHi; p++ {
+			row := x[t.in+p*c.StrideH*c.W:][:c.W]
+			dst := y[t.out+p*c.Q():][:c.Q()]
+			for q := t.qLo; q < t.qHi; q++ {
+				dst[q] += wv * row[q*c.StrideW+t.off]
+			}
+		}
+	}
+	if b != nil {
+		for i := range c.N * c.K {
+			for j := range pq {
+				y[i*pq+j] += b[i%c.K]
 			}
 		}
 	}
@@ -194,30 +220,14 @@ func convForwardDirect[T nnrt.Float](c Conv, y, x, w, b []T) {
 
 func convInputGradDirect[T nnrt.Float](c Conv, dx, dy, w []T) {
 	c.check(len(dx), len(w), len(dy))
-	P, Q := c.P(), c.Q()
-	cg, kg := c.C/c.Groups, c.K/c.Groups
 	clear(dx[:c.N*c.C*c.H*c.W])
-	for n := range c.N {
-		for k := range c.K {
-			grad := dy[(n*c.K+k)*P*Q:][:P*Q]
-			for ci := range cg {
-				plane := dx[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
-				taps := w[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
-				for r := range c.R {
-					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
-					for s := range c.S {
-						off := s*c.DilW - c.PadW
-						qLo, qHi := span(Q, c.W, c.StrideW, off)
-						wv := taps[r*c.S+s]
-						for p := pLo; p < pHi; p++ {
-							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
-							src := grad[p*Q:][:Q]
-							for q := qLo; q < qHi; q++ {
-								row[q*c.StrideW+off] += wv * src[q]
-							}
-						}
-					}
-				}
+	for t := range c.directTaps() {
+		wv := w[t.tap]
+		for p := t.pLo; p < t.pHi; p++ {
+			row := dx[t.in+p*c.StrideH*c.W:][:c.W]
+			src := dy[t.out+p*c.Q():][:c.Q()]
+			for q := t.qLo; q < t.qHi; q++ {
+				row[q*c.StrideW+t.off] += wv * src[q]
 			}
 		}
 	}
@@ -225,34 +235,17 @@ func convInputGradDirect[T nnrt.Float](c Conv, dx, dy, w []T) {
 
 func convWeightGradDirect[T nnrt.Float](c Conv, dw, dy, x []T) {
 	c.check(len(x), len(dw), len(dy))
-	P, Q := c.P(), c.Q()
-	cg, kg := c.C/c.Groups, c.K/c.Groups
-	dw = dw[:c.K*cg*c.R*c.S]
-	clear(dw)
-	for n := range c.N {
-		for k := range c.K {
-			grad := dy[(n*c.K+k)*P*Q:][:P*Q]
-			for ci := range cg {
-				plane := x[(n*c.C+k/kg*cg+ci)*c.H*c.W:][:c.H*c.W]
-				taps := dw[(k*cg+ci)*c.R*c.S:][:c.R*c.S]
-				for r := range c.R {
-					pLo, pHi := span(P, c.H, c.StrideH, r*c.DilH-c.PadH)
-					for s := range c.S {
-						off := s*c.DilW - c.PadW
-						qLo, qHi := span(Q, c.W, c.StrideW, off)
-						sum := taps[r*c.S+s]
-						for p := pLo; p < pHi; p++ {
-							row := plane[(p*c.StrideH+r*c.DilH-c.PadH)*c.W:][:c.W]
-							src := grad[p*Q:][:Q]
-							for q := qLo; q < qHi; q++ {
-								sum += src[q] * row[q*c.StrideW+off]
-							}
-						}
-						taps[r*c.S+s] = sum
-					}
-				}
+	clear(dw[:c.K*(c.C/c.Groups)*c.R*c.S])
+	for t := range c.directTaps() {
+		sum := dw[t.tap]
+		for p := t.pLo; p < t.pHi; p++ {
+			row := x[t.in+p*c.StrideH*c.W:][:c.W]
+			src := dy[t.out+p*c.Q():][:c.Q()]
+			for q := t.qLo; q < t.qHi; q++ {
+				sum += src[q] * row[q*c.StrideW+t.off]
 			}
 		}
+		dw[t.tap] = sum
 	}
 }
 
