@@ -157,6 +157,8 @@ func goType(d ir.DType) *jen.Statement {
 		return jen.Float64()
 	case ir.Int:
 		return jen.Int()
+	case ir.I64:
+		return jen.Int64()
 	}
 	return jen.Float32()
 }
@@ -211,6 +213,10 @@ func gradField(p *ir.Value) string  { return GoName(p.Name) + "Grad" }
 func slotField(i int) string        { return "slot" + strconv.Itoa(i) }
 func stateField(s *ir.Value) string { return GoName(s.Name) }
 
+// bufferField is named as a parameter's field is: a buffer is as much the
+// state_dict's (bn1.running_mean is Bn1RunningMean).
+func bufferField(b *ir.Value) string { return GoName(b.Name) }
+
 // index is a loop index: a variable plus a constant offset (value), or
 // only the constant where a loop of one iteration was left out.
 type index struct {
@@ -250,6 +256,8 @@ func (gen *generator) at(v *ir.Value, idx ...index) *jen.Statement {
 		return indexed(gen.model().Dot(gradField(s.Param)), idx)
 	case ir.InState:
 		return indexed(gen.model().Dot(stateField(s.Param)), idx)
+	case ir.InBuffer:
+		return indexed(gen.model().Dot(bufferField(s.Param)), idx)
 	case ir.InHyper:
 		return gen.model().Dot(GoName(v.Name))
 	case ir.InConst:

@@ -154,7 +154,7 @@ func modelBytes(g *ir.Graph) int64 {
 			if v.Grad != nil {
 				n += int64(v.Shape.Size())
 			}
-		case ir.OpState:
+		case ir.OpState, ir.OpBuffer:
 			n += int64(v.Shape.Size())
 		}
 	}

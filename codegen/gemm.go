@@ -120,6 +120,8 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 		return gen.self().Dot(slotField(s.Slot)).Index(jen.Op(":").Add(size))
 	case ir.InParam:
 		return gen.flat(paramField(s.Param), s.Param.Shape)
+	case ir.InBuffer:
+		return gen.flat(bufferField(s.Param), s.Param.Shape)
 	case ir.InGrad:
 		return gen.flat(gradField(s.Param), s.Param.Shape)
 	case ir.InArg:

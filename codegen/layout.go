@@ -34,6 +34,7 @@ type fieldKind int
 const (
 	settingKind fieldKind = iota
 	paramKind
+	bufferKind
 	gradKind
 	stateKind
 	runtimeKind
@@ -69,7 +70,7 @@ func numbers(kind fieldKind, name string, typ *jen.Statement, count int, d ir.DT
 }
 
 // modelFields lists Model's fields in order: the optimizer's settings, the
-// parameters in PyTorch's order, their gradients, the optimizer's state,
+// parameters in PyTorch's order, the buffers, the parameters' gradients, the optimizer's state,
 // the runtime's workspace and the scratch slots, with blank fields where
 // two one-number fields would meet past pairOffsetMax.
 func (gen *generator) modelFields() []modelField {
@@ -80,7 +81,7 @@ func (gen *generator) modelFields() []modelField {
 			fields = append(fields, fs...)
 		}
 	}
-	var settings, params, grads, states, runtimes, slots []modelField
+	var settings, params, buffers, grads, states, runtimes, slots []modelField
 	of := func(f modelField, v *ir.Value) modelField {
 		f.source = v
 		return f
@@ -93,6 +94,9 @@ func (gen *generator) modelFields() []modelField {
 		if gen.g.Loss != nil {
 			grads = append(grads, of(numbers(gradKind, gradField(p), arrayType(p), p.Shape.Size(), p.DType, "d loss / d "+p.Name), p))
 		}
+	}
+	for _, b := range gen.g.Buffers() {
+		buffers = append(buffers, of(numbers(bufferKind, bufferField(b), arrayType(b), b.Shape.Size(), b.DType, b.Name), b))
 	}
 	for _, s := range gen.g.States() {
 		states = append(states, of(numbers(stateKind, stateField(s), arrayType(s), s.Shape.Size(), s.DType, s.Name), s))
@@ -123,6 +127,7 @@ func (gen *generator) modelFields() []modelField {
 		group(fmt.Sprintf("Settings of the %s optimizer, named as in PyTorch; change them between steps as schedules do.", gen.g.Optimizer.Kind), settings)
 	}
 	group("", params)
+	group("Buffers: tensors of the state_dict that are not trained.", buffers)
 	group("Gradients of the loss, set by Backward.", grads)
 	group("Optimizer state, advanced by Step and cleared by ResetOptimizer.", states)
 	group("", runtimes)

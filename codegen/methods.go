@@ -475,7 +475,7 @@ func (gen *generator) copyLoops(name string, y *ir.Value) []jen.Code {
 // element.
 func (gen *generator) copyOut(o argument) []jen.Code {
 	switch o.v.Storage.Kind {
-	case ir.InSlot, ir.InParam, ir.InGrad, ir.InArg:
+	case ir.InSlot, ir.InParam, ir.InGrad, ir.InBuffer, ir.InArg:
 		if len(gen.apiDims(o.v)) > 0 && (vectorized(o.v) || len(o.v.Shape) > 2) {
 			return []jen.Code{jen.Copy(gen.flatArg(o.name, o.v), gen.flatValue(o.v))}
 		}

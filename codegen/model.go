@@ -91,18 +91,25 @@ func (gen *generator) genNew(f *jen.File) {
 	} else {
 		body = append(body, jen.Id("_").Op("=").Id("seed").Comment("nothing to initialise"))
 	}
+	for _, b := range gen.g.Buffers() {
+		others = true
+		if b.Init == ir.InitOnes {
+			ones = append(ones, gen.fillOnes(b)...)
+		}
+	}
 	body = append(body, ones...)
 	body = append(body, jen.Return(jen.Id("m")))
 	f.Comment("New returns a model with PyTorch's default nn.Linear initialisation: every weight and")
 	f.Comment("bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.")
 	if others {
 		f.Comment("A parameter declared on its own starts as declared: ones, zeros, or uniform")
-		f.Comment("in ±1/√fan_in of the layer it belongs to.")
+		f.Comment("in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.")
 	}
 	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Op("*").Id("Model").Block(body...)
 }
 
-// fillOnes sets every element of parameter p to 1, in loops over its array.
+// fillOnes sets every element of parameter (or buffer) p to 1, in loops
+// over its array.
 func (gen *generator) fillOnes(p *ir.Value) []jen.Code {
 	field := jen.Id("m").Dot(paramField(p))
 	if len(p.Shape) == 0 {
@@ -206,7 +213,14 @@ func (gen *generator) genParams(f *jen.File) {
 	for _, p := range gen.g.Params() {
 		copies = append(copies, jen.Id("m").Dot(paramField(p)).Op("=").Id("src").Dot(paramField(p)))
 	}
-	f.Comment("LoadParams sets m's parameters to src's, as PyTorch's m.load_state_dict(src.state_dict()):")
+	for _, b := range gen.g.Buffers() {
+		copies = append(copies, jen.Id("m").Dot(bufferField(b)).Op("=").Id("src").Dot(bufferField(b)))
+	}
+	what := "parameters"
+	if len(gen.g.Buffers()) > 0 {
+		what = "parameters and buffers"
+	}
+	f.Comment("LoadParams sets m's " + what + " to src's, as PyTorch's m.load_state_dict(src.state_dict()):")
 	f.Comment("gradients, optimizer state and settings stay m's. With it a server publishes the weights")
 	f.Comment("that another model trains: copy them into a model no one trains, between two steps,")
 	f.Comment("and predict with that one (see Predictor).")

@@ -49,6 +49,10 @@ func (gen *generator) members() []member {
 			m.what = "the parameter " + f.source.Name
 			ms = append(ms, m)
 			continue
+		case bufferKind:
+			m.what = "the buffer " + f.source.Name
+			ms = append(ms, m)
+			continue
 		case gradKind:
 			m.what = "the gradient of " + f.source.Name
 		case stateKind:
@@ -96,8 +100,9 @@ func (gen *generator) checkNames() []error {
 	return errs
 }
 
-// isParam says whether m is a parameter's own field.
-func (m member) isParam() bool { return m.v != nil && m.kind == paramKind }
+// isParam says whether m is a parameter's or a buffer's own field: named
+// by the user, who can rename it.
+func (m member) isParam() bool { return m.v != nil && (m.kind == paramKind || m.kind == bufferKind) }
 
 // renameWhich says which of two colliding members the user can rename:
 // the parameter, since settings, gradients and state are named after

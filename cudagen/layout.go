@@ -9,7 +9,7 @@ import (
 )
 
 // buffer is one device allocation. The IR's storage plan decides them: an
-// input, a parameter, its gradient, an optimizer state, or a scratch slot
+// input, a parameter, a buffer of the model, a gradient, an optimizer state, or a scratch slot
 // (whose values take turns at its start), plus the loss's per-row sums.
 type buffer struct {
 	name   string // the kernels' parameter name: layer1_weight
@@ -21,12 +21,13 @@ type buffer struct {
 }
 
 // layout maps the graph's storage to buffers, in a fixed order: inputs,
-// parameters, gradients, optimizer state, slots, loss rows.
+// parameters, buffers, gradients, optimizer state, slots, loss rows.
 type layout struct {
 	g        *ir.Graph
 	buffers  []*buffer
 	inputs   map[*ir.Value]*buffer
 	params   map[*ir.Value]*buffer
+	stored   map[*ir.Value]*buffer // the buffers (ir.OpBuffer)
 	grads    map[*ir.Value]*buffer
 	states   map[*ir.Value]*buffer
 	slots    []*buffer
@@ -35,7 +36,7 @@ type layout struct {
 }
 
 func newLayout(g *ir.Graph) *layout {
-	l := &layout{g: g, inputs: map[*ir.Value]*buffer{}, params: map[*ir.Value]*buffer{},
+	l := &layout{g: g, inputs: map[*ir.Value]*buffer{}, params: map[*ir.Value]*buffer{}, stored: map[*ir.Value]*buffer{},
 		grads: map[*ir.Value]*buffer{}, states: map[*ir.Value]*buffer{}, used: map[string]bool{}}
 	for _, name := range reservedC {
 		l.used[name] = true
@@ -54,6 +55,9 @@ func newLayout(g *ir.Graph) *layout {
 	}
 	for _, p := range g.Params() {
 		l.params[p] = l.add(p.Name, p.Shape.Size(), false, p, false)
+	}
+	for _, b := range g.Buffers() {
+		l.stored[b] = l.add(b.Name, b.Shape.Size(), b.DType == ir.I64, b, false)
 	}
 	for _, p := range g.Params() {
 		if p.Grad != nil {
@@ -119,6 +123,8 @@ func (l *layout) of(v *ir.Value) *buffer {
 		return l.grads[s.Param]
 	case ir.InState:
 		return l.states[s.Param]
+	case ir.InBuffer:
+		return l.stored[s.Param]
 	case ir.InSlot:
 		return l.slots[s.Slot]
 	}

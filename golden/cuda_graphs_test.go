@@ -86,6 +86,7 @@ func TestParity(t *testing.T) {
 	tr := readTrace(t)
 	c := cpu.New(1)
 	setParams(t, c, tr.Params)
+	setBuffers(t, c, tr.Buffers)
 	g, err := FromCPU(c)
 	if err != nil {
 		t.Fatalf("no GPU: %v", err)

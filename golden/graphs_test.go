@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"text/template"
@@ -29,7 +31,23 @@ type graphTrace struct {
 	Outputs []string                   `json:"outputs"`
 	Targets []string                   `json:"targets"`
 	Params  map[string]json.RawMessage `json:"params"`
+	Buffers map[string]json.RawMessage `json:"buffers"`
 	Steps   []json.RawMessage          `json:"steps"`
+}
+
+// bufferFields lists a trace's buffers with their fields in the generated
+// Model, for the harness, which sets them from the trace (none for a trace
+// that does not read, which readGraphTrace has reported).
+func bufferFields(data []byte) []map[string]string {
+	var tr graphTrace
+	if json.Unmarshal(data, &tr) != nil {
+		return nil
+	}
+	var out []map[string]string
+	for _, name := range slices.Sorted(maps.Keys(tr.Buffers)) {
+		out = append(out, map[string]string{"Name": name, "Field": codegen.GoName(name)})
+	}
+	return out
 }
 
 // partial reports whether a step of the trace has fewer samples than the
@@ -296,7 +314,7 @@ func TestGraphs(t *testing.T) {
 				write(t, filepath.Join(dir, "testdata", "trace.json"), data)
 				var harness bytes.Buffer
 				if err := graphHarness.Execute(&harness, map[string]any{
-					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor,
+					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor, "Buffers": bufferFields(data),
 					"Tolerance":         map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 					"FiniteDifferences": v.dtype == "float64" && !v.noFuse, // as in TestParity
 				}); err != nil {
@@ -670,6 +688,7 @@ type trace struct {
 	Batch                    *int
 	Inputs, Outputs, Targets []string
 	Params                   map[string]any
+	Buffers                  map[string]any
 	Steps                    []step
 }
 
@@ -883,6 +902,26 @@ func setParams(t *testing.T, m *{{if .GPU}}cpu.{{end}}Model, params map[string]a
 	}
 }
 
+// setBuffers loads the trace's buffers into the model's fields.
+func setBuffers(t *testing.T, m *{{if .GPU}}cpu.{{end}}Model, buffers map[string]any) {
+	t.Helper()
+	fields := map[string]string{ {{- range .Buffers}}"{{.Name}}": "{{.Field}}", {{end -}} }
+	if len(fields) != len(buffers) {
+		t.Fatalf("the harness knows %d buffers, the trace has %d", len(fields), len(buffers))
+	}
+	for name, v := range buffers {
+		field := reflect.ValueOf(m).Elem().FieldByName(fields[name])
+		if !field.IsValid() {
+			t.Fatalf("no field %s for the buffer %s", fields[name], name)
+		}
+		src := flat(v)
+		if n := count(field.Type()); n != len(src) {
+			t.Fatalf("%s: %d values, want %d", name, len(src), n)
+		}
+		fill(field, src)
+	}
+}
+
 func readTrace(t *testing.T) trace {
 	data, err := os.ReadFile("testdata/trace.json")
 	if err != nil {
@@ -978,6 +1017,7 @@ func TestGraph(t *testing.T) {
 	for s, st := range tr.Steps {
 		if s == 0 {
 			setParams(t, m, tr.Params)
+			setBuffers(t, m, tr.Buffers)
 		} else {
 			setParams(t, m, tr.Steps[s-1].ParamsAfter)
 		}
@@ -993,6 +1033,7 @@ func TestGraph(t *testing.T) {
 	tr := readTrace(t)
 	m := New(1)
 	setParams(t, m, tr.Params)
+	setBuffers(t, m, tr.Buffers)
 	checked := map[int]point{}
 	replay(t, m, tr, checked)
 

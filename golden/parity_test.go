@@ -641,10 +641,15 @@ const harnessPoints = `func toFloat64(v []float) []float64 {
 }
 
 // point is a model's parameters and gradients, by parameter.
-type point struct{ values, grads [][]float }
+// point is a model's parameters and gradients at a step, and the model,
+// whose buffers the finite differences' model copies.
+type point struct {
+	values, grads [][]float
+	model         *Model
+}
 
 func pointOf(m *Model) point {
-	var p point
+	p := point{model: m}
 	for _, param := range m.Params() {
 		p.values = append(p.values, append([]float(nil), param.Value...))
 		p.grads = append(p.grads, append([]float(nil), param.Grad...))
@@ -676,6 +681,7 @@ func finiteDifferences(t *testing.T, here point, step int, checked map[int]point
 	procs := goruntime.GOMAXPROCS(1)
 	d := New(1)
 	goruntime.GOMAXPROCS(procs)
+	d.LoadParams(here.model) // and the buffers
 	for k, p := range d.Params() {
 		copy(p.Value, here.values[k])
 	}

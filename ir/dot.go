@@ -16,11 +16,12 @@ type DOTOptions struct {
 // dotLeafShapes tells the kinds of leaves apart at a glance; ops are
 // rounded boxes.
 var dotLeafShapes = map[Op]string{
-	OpInput: "ellipse",
-	OpParam: "box3d",
-	OpState: "cylinder",
-	OpHyper: "hexagon",
-	OpConst: "octagon",
+	OpInput:  "ellipse",
+	OpParam:  "box3d",
+	OpState:  "cylinder",
+	OpBuffer: "box",
+	OpHyper:  "hexagon",
+	OpConst:  "octagon",
 }
 
 // dotPhaseColors fill each phase's values, and colour the edges into them.

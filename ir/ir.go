@@ -22,7 +22,7 @@ const (
 	F64
 	Int // class indices and step counts, Go's int
 	I32 // indices read from int32 data
-	I64 // indices read from int64 data (ONNX's INT64)
+	I64 // indices read from int64 data (ONNX's INT64); integer buffers, int64 in Go
 )
 
 func (d DType) String() string {
@@ -282,6 +282,10 @@ func (g *Graph) Compact() {
 
 // Params lists the trainable parameters in declaration order.
 func (g *Graph) Params() []*Value { return g.filter(OpParam) }
+
+// Buffers lists the buffers (the state_dict's tensors that are not
+// trained) in declaration order.
+func (g *Graph) Buffers() []*Value { return g.filter(OpBuffer) }
 
 // Inputs lists the graph's inputs (data and loss targets) in order.
 func (g *Graph) Inputs() []*Value { return g.filter(OpInput) }

@@ -13,8 +13,14 @@ const (
 	OpInput Op = "input" // data or loss target, passed to the generated method
 	OpParam Op = "param" // trainable parameter, [out,in] or [out]
 	OpState Op = "state" // optimizer state: a buffer shaped like a parameter, or the step count
-	OpHyper Op = "hyper" // settable scalar such as the learning rate
-	OpConst Op = "const" // scalar constant
+	// A tensor of the state_dict that is not trained (PyTorch's
+	// register_buffer: bn.running_mean): no gradient, no optimizer update;
+	// Init zeros or ones sets its start value; forward ops may update it
+	// in place. Its dtype is the graph's float type, or I64 (a counter such
+	// as bn.num_batches_tracked).
+	OpBuffer Op = "buffer"
+	OpHyper  Op = "hyper" // settable scalar such as the learning rate
+	OpConst  Op = "const" // scalar constant
 
 	// A fully connected layer: the front end's linear of a [rows, features]
 	// value, and what fusion makes of a matmul and bias add (see Fused).
@@ -139,7 +145,7 @@ var defs = buildDefs()
 
 func buildDefs() map[Op]OpDef {
 	d := map[Op]OpDef{
-		OpInput: {}, OpParam: {}, OpState: {}, OpHyper: {}, OpConst: {},
+		OpInput: {}, OpParam: {}, OpState: {}, OpBuffer: {}, OpHyper: {}, OpConst: {},
 		OpLinear:           {MinArgs: 2, MaxArgs: 3, Shape: linearShape, Samples: linearSamples},
 		OpAdd:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
 		OpSub:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},

@@ -11,6 +11,7 @@ const (
 	InParam               // the parameter's field (parameters, their updates)
 	InGrad                // the parameter's gradient field
 	InState               // the optimizer state's field
+	InBuffer              // the buffer's field
 	InHyper               // the hyperparameter's field
 	InConst               // a literal in the code
 	InSlot                // a scratch slot of the model, shared over time
@@ -20,7 +21,7 @@ const (
 type Storage struct {
 	Kind  StorageKind
 	Slot  int    // InSlot: index into Graph.Slots
-	Param *Value // InParam, InGrad: the parameter
+	Param *Value // InParam, InGrad: the parameter; InState, InBuffer: the leaf
 }
 
 func (s Storage) String() string {
@@ -33,6 +34,8 @@ func (s Storage) String() string {
 		return "grad(" + s.Param.Name + ")"
 	case InState:
 		return "state"
+	case InBuffer:
+		return "buffer(" + s.Param.Name + ")"
 	case InHyper:
 		return "hyper"
 	case InConst:

@@ -39,7 +39,8 @@ func (g *Graph) Verify() error {
 			}
 		}
 		seen[v] = true
-		if v.DType != g.DType && !(v.DType == Int && (v.Op == OpInput || v.Op == OpState || v.Op == OpStepCount)) {
+		if v.DType != g.DType && !(v.DType == Int && (v.Op == OpInput || v.Op == OpState || v.Op == OpStepCount)) &&
+			!(v.DType == I64 && v.Op == OpBuffer) {
 			bad(v, "dtype %s in a %s graph", v.DType, g.DType)
 		}
 		if a := v.Also; a != nil {

@@ -36,8 +36,8 @@ func autodiff(g *ir.Graph, _ Options) (err error) {
 				continue
 			}
 			a := v.Args[j]
-			if a.DType == ir.Int || a.Op == ir.OpConst {
-				continue // indices and constants take no gradient
+			if a.DType == ir.Int || a.Op == ir.OpConst || a.Op == ir.OpBuffer {
+				continue // indices, constants and buffers take no gradient
 			}
 			da = fitTo(b, da, a)
 			if da.Name == "" && a.Name != "" {

@@ -2,8 +2,8 @@ package passes
 
 import "github.com/nngen/nngen/ir"
 
-// plan gives every value its storage. Inputs, parameters, gradients and
-// hyperparameters have their own places; every other value gets a scratch
+// plan gives every value its storage. Inputs, parameters, buffers,
+// gradients and hyperparameters have their own places; every other value gets a scratch
 // slot of the model. A slot is reused once the value in it is dead, so the
 // model holds no more scratch memory than the widest point of the schedule
 // needs, and nothing is allocated per step.
@@ -30,6 +30,8 @@ func plan(g *ir.Graph, _ Options) error {
 			v.Storage = ir.Storage{Kind: ir.InParam, Param: v}
 		case v.Op == ir.OpState:
 			v.Storage = ir.Storage{Kind: ir.InState, Param: v}
+		case v.Op == ir.OpBuffer:
+			v.Storage = ir.Storage{Kind: ir.InBuffer, Param: v}
 		case v.Op == ir.OpHyper:
 			v.Storage = ir.Storage{Kind: ir.InHyper}
 		case v.Op == ir.OpConst:

@@ -14,6 +14,21 @@ const trainable = "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss mse(y
 var errorTests = []struct {
 	name, src, want string
 }{{
+	name: "buffers: uniform, a missing start value, a reused name, buffer as a name",
+	src: `network M
+input x[4]
+buffer a[4] = uniform
+buffer b[4] =
+buffer a[4] = zeros
+buffer = relu(x)
+y = linear(x * a, 3)
+output y
+`,
+	want: `model.nn:3:15: a buffer starts as zeros or ones, found "uniform"
+model.nn:4:14: expected zeros or ones, found end of line
+model.nn:5:8: duplicate name a; first defined at model.nn:3:8
+model.nn:6:1: cannot use buffer as a name: it is a statement keyword`,
+}, {
 	name: "unknown op, with a hint; names defined from it cause nothing more",
 	src: `network M
 input x[4]
@@ -258,7 +273,7 @@ output output
 `,
 	want: `model.nn:2:1: unknown statement "optimiser"; did you mean "optimizer"?
 model.nn:3:1: unknown statement "inputs"; did you mean "input"?
-model.nn:5:1: unknown statement "h1"; a line is NAME = op(...) or starts with network, batch, dtype, input, param, output, loss or optimizer
+model.nn:5:1: unknown statement "h1"; a line is NAME = op(...) or starts with network, batch, dtype, input, param, buffer, output, loss or optimizer
 model.nn:6:1: cannot use output as a name: it is a statement keyword
 model.nn:7:7: cannot use loss as a name: it is a statement keyword`,
 }, {

@@ -20,7 +20,8 @@ type (
 		keyword, name token
 		sizes         []token
 	}
-	// paramStmt is param NAME[N, ...] = ones: a parameter used in expressions.
+	// paramStmt is param NAME[N, ...] = ones: a parameter used in
+	// expressions; or, with the keyword buffer, a buffer (not trained).
 	paramStmt struct {
 		keyword, name token
 		sizes         []token
@@ -93,7 +94,7 @@ type stmt any
 
 // keywords start the statements other than assignments, in the order a file
 // usually has them; they cannot name values.
-var keywords = []string{"network", "batch", "dtype", "input", "param", "output", "loss", "optimizer"}
+var keywords = []string{"network", "batch", "dtype", "input", "param", "buffer", "output", "loss", "optimizer"}
 
 func isKeyword(name string) bool { return slices.Contains(keywords, name) }
 
@@ -268,6 +269,12 @@ func (p *parser) statement() stmt {
 		sizes := p.sizes()
 		p.expectPunct("=", "after the shape of "+name.text)
 		return paramStmt{first, name, sizes, p.expect(identifier, "ones, zeros or uniform")}
+	case "buffer":
+		name := p.definition("a name after buffer")
+		p.expectPunct("[", "after "+name.text+" (a buffer is declared as NAME[SIZE] = zeros)")
+		sizes := p.sizes()
+		p.expectPunct("=", "after the shape of "+name.text)
+		return paramStmt{first, name, sizes, p.expect(identifier, "zeros or ones")}
 	case "output":
 		s := outputStmt{keyword: first}
 		for p.err == nil {

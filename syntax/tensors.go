@@ -80,7 +80,13 @@ func (l *lowerer) constant(x float64, pos ir.Pos) *ir.Value {
 // declareParam lowers param NAME[N, ...] = ones|zeros|uniform: a
 // parameter with the shape as written (no batch axis), named as in the
 // state_dict. uniform draws it in ±1/√(its last size), as a layer would.
+// buffer NAME[N, ...] = zeros|ones is a buffer of the state_dict (PyTorch's
+// register_buffer): read like a parameter, never trained.
 func (l *lowerer) declareParam(s paramStmt) *ir.Value {
+	op, what := ir.OpParam, "a parameter starts as ones, zeros or uniform"
+	if s.keyword.text == "buffer" {
+		op, what = ir.OpBuffer, "a buffer starts as zeros or ones"
+	}
 	shape := ir.Shape{}
 	ok := true
 	for _, t := range s.sizes {
@@ -95,17 +101,20 @@ func (l *lowerer) declareParam(s paramStmt) *ir.Value {
 	case "zeros":
 		attrs.Init = ir.InitZeros
 	case "uniform":
-		if ok {
+		if op == ir.OpBuffer {
+			l.errorf(s.init.pos, "%s, found %s", what, s.init)
+			ok = false
+		} else if ok {
 			attrs.FanIn = shape[len(shape)-1]
 		}
 	default:
-		l.errorf(s.init.pos, "a parameter starts as ones, zeros or uniform, found %s", s.init)
+		l.errorf(s.init.pos, "%s, found %s", what, s.init)
 		ok = false
 	}
 	if !ok || !l.fits(s.name, s.name.text, shape) {
 		return nil
 	}
-	p := l.g.Leaf(ir.OpParam, s.name.text, shape, attrs)
+	p := l.g.Leaf(op, s.name.text, shape, attrs)
 	p.Pos = s.name.pos
 	return p
 }

@@ -165,6 +165,21 @@ class MathOps(nn.Module):
         return self.out(v)
 
 
+class BufferScale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # state_dict() lists a module's own parameters, then its own
+        # buffers, then its submodules': the source declares the buffers
+        # before h and out.
+        self.register_buffer("scale", torch.ones(6))
+        self.register_buffer("shift", torch.zeros(6))
+        self.h = nn.Linear(5, 6)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.h(x) * self.scale + self.shift))
+
+
 class MovementOps(nn.Module):
     def __init__(self):
         super().__init__()
@@ -668,6 +683,26 @@ optimizer sgd(lr=0.1)
      "input_range": 2.0, "weight_scale": 1.5,
      "init": {"shift": (-0.5, 0.5), "scale": (0.5, 1.5)},
      "seed": 125},
+    {"name": "buffer_scale",
+     "description": "x[5] -> linear 6 -> times buffer scale[6], plus buffer shift[6] (register_buffer: constants of the state_dict, not trained) -> tanh -> linear 3; MSE; SGD lr 0.1 momentum 0.9; batch 4.",
+     "source": """network BufferScale
+batch 4
+input x[5]
+buffer scale[6] = ones
+buffer shift[6] = zeros
+h = linear(x, 6)
+u = tanh(h * scale + shift)
+out = linear(u, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": BufferScale, "batch": 4, "inputs": {"x": [5]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "init": {"scale": (0.5, 1.5), "shift": (-0.5, 0.5)},
+     "seed": 127},
     {"name": "movement_ops",
      "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with split(sizes=(1, 2, 1)) and chunk(2) pieces combined and squeezed -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
      "source": """network MovementOps
@@ -816,7 +851,7 @@ def parse_expr(text):
 
 
 def parse_source(src):
-    prog = {"batch": None, "inputs": [], "params": [], "assigns": [], "outputs": None,
+    prog = {"batch": None, "inputs": [], "params": [], "buffers": [], "assigns": [], "outputs": None,
             "loss": None, "optimizer": None}
     for raw in src.splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -839,6 +874,12 @@ def parse_source(src):
             assert d[0] == "decl" and init.strip() in ("ones", "zeros"), line
             prog["params"].append((d[1], d[2], init.strip()))
             prog["assigns"].append(("param", d[1], d[2]))
+        elif word == "buffer":
+            decl, _, init = rest.partition("=")
+            d = parse_expr(decl)
+            assert d[0] == "decl" and init.strip() in ("ones", "zeros"), line
+            prog["buffers"].append((d[1], d[2], init.strip()))
+            prog["assigns"].append(("buffer", d[1], d[2]))
         elif word == "output":
             assert prog["outputs"] is None, "two output lines"
             prog["outputs"] = [n.strip() for n in rest.split(",")]
@@ -881,8 +922,8 @@ WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
 class Interp:
-    def __init__(self, prog, params):
-        self.prog, self.params = prog, params
+    def __init__(self, prog, params, buffers=None):
+        self.prog, self.params, self.buffers = prog, params, buffers or {}
         self.batched = prog["batch"] is not None
 
     def const(self, e):
@@ -909,6 +950,8 @@ class Interp:
         if kind == "name":
             if e[1] in env:
                 return env[e[1]]
+            if e[1] in self.buffers:
+                return self.buffers[e[1]]
             return self.params[e[1]]
         if kind == "neg":
             return -self.ev(e[1], env)
@@ -992,7 +1035,7 @@ class Interp:
     def forward(self, inputs):
         env = dict(inputs)
         for a in self.prog["assigns"]:
-            if a[0] == "param":
+            if a[0] in ("param", "buffer"):
                 continue
             if a[0] == "multi":
                 pieces = self.ev(a[2], env)
@@ -1061,7 +1104,7 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:
         if a[0] == "param":
             order.append(a[1])
-        elif a[0] == "multi":
+        elif a[0] in ("multi", "buffer"):
             pass
         elif a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
             order.append(a[1] + ".weight")
@@ -1084,11 +1127,26 @@ def check_source(case, prog, net):
     assert order == [k for k, _ in net.named_parameters()], (order, [k for k, _ in net.named_parameters()])
     for n, dims, _ in prog["params"]:
         assert list(dict(net.named_parameters())[n].shape) == dims, n
+    # Buffers: in file order, as named_buffers() gives them; parameters and
+    # buffers together in state_dict() order.
+    assert [n for n, _, _ in prog["buffers"]] == [k for k, _ in net.named_buffers()], "buffers"
+    for n, dims, _ in prog["buffers"]:
+        assert list(dict(net.named_buffers())[n].shape) == dims, n
+    declared = [a[1] for a in prog["assigns"] if a[0] == "buffer"]
+    state = [k for k in net.state_dict()]
+    assert [k for k in state if k in declared or k in order] == state, "state_dict has more"
+    merged, params, buffers = [], iter(order), iter(declared)
+    for a in prog["assigns"]:  # file order of the declarations
+        if a[0] == "buffer":
+            merged.append(next(buffers))
+        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
+            merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
+    assert merged == state, ("state_dict order", merged, state)
     # Every value used: each input, param and assignment is read by a later line, the output or the loss.
     used = set(prog["outputs"]) | names_in(prog["loss"], set())
     defined = [n for n, _ in prog["inputs"]]
     for a in prog["assigns"]:
-        if a[0] == "param":
+        if a[0] in ("param", "buffer"):
             defined.append(a[1])
             continue
         if a[0] == "multi":
@@ -1144,7 +1202,11 @@ def run(case):
                 bound = (1.0 / (p.shape[-1] ** 0.5) if p.dim() == 2 else 0.5) * scale
                 lo, hi = -bound, bound
             p.copy_((lo + torch.rand(p.shape, generator=g) * (hi - lo)).float().double())
+        for k, b in net.named_buffers():  # from the case's range, as a declared param
+            lo, hi = case["init"][k]
+            b.copy_((lo + torch.rand(b.shape, generator=g) * (hi - lo)).float().double())
     start = {k: tolist(v) for k, v in net.named_parameters()}
+    buffers = {k: tolist(v) for k, v in net.named_buffers()}
     opt = case["optimizer"](net.parameters())
     batch = case["batch"]
     rng = case.get("input_range", 1.0)
@@ -1182,13 +1244,15 @@ def run(case):
              "inputs": list(case["inputs"]), "outputs": list(case["outputs"]),
              "targets": list(case["targets"]),
              "params": start, "steps": steps}
+    if buffers:
+        trace["buffers"] = buffers
     sanity(trace)
     return trace
 
 
 def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
-    it = Interp(prog, params)
+    it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()})
     env = it.forward(inputs)
     for n in case["outputs"]:
         assert env[n].shape == outs[n].shape, (n, env[n].shape, outs[n].shape)
