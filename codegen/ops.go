@@ -40,6 +40,8 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpLogSoftmaxGrad: (*generator).genLogSoftmaxGrad,
 	ir.OpLayerNorm:      (*generator).genLayerNorm,
 	ir.OpLayerNormGrad:  (*generator).genLayerNormGrad,
+	ir.OpBatchNorm:      (*generator).genBatchNorm,
+	ir.OpBatchNormGrad:  (*generator).genBatchNormGrad,
 	ir.OpSum:            (*generator).genReduce,
 	ir.OpMean:           (*generator).genReduce,
 	ir.OpMax:            (*generator).genReduce,

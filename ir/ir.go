@@ -103,15 +103,19 @@ type Attrs struct {
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
 
 	Exponent float64 // pow: the constant exponent
-	Eps      float64 // layer_norm: added to the variance
-	Min, Max float64 // clamp: the bounds, either infinite for none
-	Axes     []int   // sum, mean, max, max_grad: the axes reduced, increasing
-	KeepDims bool    // sum, mean, max, max_grad: reduced axes stay, as 1s
-	Perm     []int   // permute: axis i of the result is axis Perm[i] of the argument
-	To       Shape   // reshape, expand, sum_to, slice_grad: the result's shape
-	Axis     int     // concat, slice, slice_grad: the axis
-	Start    int     // slice, slice_grad: the first element along Axis
-	End      int     // slice, slice_grad: one past the last
+	Eps      float64 // layer_norm, batch_norm: added to the variance
+	// batch_norm: the running statistics' momentum, or with Cumulative
+	// their cumulative average (PyTorch's momentum=None).
+	Momentum   float64
+	Cumulative bool
+	Min, Max   float64 // clamp: the bounds, either infinite for none
+	Axes       []int   // sum, mean, max, max_grad: the axes reduced, increasing
+	KeepDims   bool    // sum, mean, max, max_grad: reduced axes stay, as 1s
+	Perm       []int   // permute: axis i of the result is axis Perm[i] of the argument
+	To         Shape   // reshape, expand, sum_to, slice_grad: the result's shape
+	Axis       int     // concat, slice, slice_grad: the axis
+	Start      int     // slice, slice_grad: the first element along Axis
+	End        int     // slice, slice_grad: one past the last
 	// conv and its gradients: per spatial axis the stride, the zero
 	// padding on each side and the dilation; and the channels' groups.
 	Stride, Pad, Dilation []int

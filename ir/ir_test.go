@@ -392,6 +392,24 @@ func TestInferShape(t *testing.T) {
 		{name: "layer_norm", op: OpLayerNorm, attrs: Attrs{Axes: []int{1, 2}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4)}, want: Shape{2, 3, 4}},
 		{name: "layer_norm axes", op: OpLayerNorm, attrs: Attrs{Axes: []int{1}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4)},
 			wantErr: "layer_norm: axes [1] of [2,3,4], want the last ones"},
+		{name: "batch_norm", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5, Momentum: 0.1},
+			args: []*Value{inputOf(2, 3, 4, 4), argOf(OpBuffer, 3), argOf(OpBuffer, 3), argOf(OpBuffer)}, want: Shape{2, 3, 4, 4}},
+		{name: "batch_norm without running statistics", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5}, args: []*Value{inputOf(2, 3)}, want: Shape{2, 3}},
+		{name: "batch_norm of a vector", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5}, args: []*Value{inputOf(3)},
+			wantErr: "batch_norm: input [3], want [batch, channels, ...]"},
+		{name: "batch_norm one value per channel", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5}, args: []*Value{inputOf(1, 3)},
+			wantErr: "batch_norm: input [1,3] has one value per channel: training needs more than one (PyTorch refuses it too)"},
+		{name: "batch_norm statistics shape", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5},
+			args:    []*Value{inputOf(2, 3), argOf(OpBuffer, 4), argOf(OpBuffer, 3), argOf(OpBuffer)},
+			wantErr: "batch_norm: running statistics [4] and [3] and count [] for input [2,3], want [3], [3] and a scalar"},
+		{name: "batch_norm two arguments", op: OpBatchNorm, attrs: Attrs{Eps: 1e-5}, args: []*Value{inputOf(2, 3), argOf(OpBuffer, 3)},
+			wantErr: "batch_norm takes the input alone or with running_mean, running_var and num_batches_tracked, got 2 arguments"},
+		{name: "batch_norm eps", op: OpBatchNorm, args: []*Value{inputOf(2, 3)}, wantErr: "batch_norm: eps 0, want a positive number"},
+		{name: "batch_norm_grad", op: OpBatchNormGrad, attrs: Attrs{Eps: 1e-5},
+			args: []*Value{inputOf(2, 3, 5), inputOf(2, 3, 5), inputOf(2, 3, 5), argOf(OpBuffer, 3)}, want: Shape{2, 3, 5}},
+		{name: "batch_norm_grad shapes", op: OpBatchNormGrad, attrs: Attrs{Eps: 1e-5},
+			args:    []*Value{inputOf(2, 3, 5), inputOf(2, 3, 4), inputOf(2, 3, 5)},
+			wantErr: "batch_norm_grad: dy [2,3,5], x [2,3,4] and y [2,3,5] differ"},
 		{name: "layer_norm_grad", op: OpLayerNormGrad, attrs: Attrs{Axes: []int{2}, Eps: 1e-5}, args: []*Value{inputOf(2, 3, 4), inputOf(2, 3, 4), inputOf(2, 3, 4)}, want: Shape{2, 3, 4}},
 		{name: "pow", op: OpPow, attrs: Attrs{Exponent: 3}, args: []*Value{inputOf(2, 4)}, want: Shape{2, 4}},
 		{name: "clamp bounds", op: OpClamp, attrs: Attrs{Min: 1, Max: 0}, args: []*Value{inputOf(2, 4)},
@@ -441,6 +459,7 @@ func TestInferShape(t *testing.T) {
 			wantErr: "sum_rows: want a matrix, got [5]"},
 
 		{name: "state", op: OpState, shape: Shape{5, 4}, want: Shape{5, 4}},
+		{name: "buffer", op: OpBuffer, shape: Shape{4}, want: Shape{4}},
 		{name: "state scalar", op: OpState, shape: Shape{}, want: Shape{}},
 
 		{name: "relu", op: OpReLU, args: []*Value{inputOf(8, 5)}, want: Shape{8, 5}},
@@ -610,7 +629,7 @@ func TestInferShape(t *testing.T) {
 }
 
 func TestOpProperties(t *testing.T) {
-	leaves := []Op{OpInput, OpParam, OpState, OpHyper, OpConst}
+	leaves := []Op{OpInput, OpParam, OpState, OpBuffer, OpHyper, OpConst}
 	for op := range defs {
 		if leaf := slices.Contains(leaves, op); IsLeaf(op) != leaf {
 			t.Errorf("IsLeaf(%s) = %v, want %v", op, IsLeaf(op), leaf)

@@ -73,6 +73,16 @@ const (
 	OpLayerNorm     Op = "layer_norm"
 	OpLayerNormGrad Op = "layer_norm_grad" // dy, x, y -> dx
 
+	// Batch normalization over the channels (axis 1) of x [B, C, *spatial],
+	// as BatchNorm1d and BatchNorm2d without their affine part (a mul and an
+	// add after it; see batchnorm.go). batch_norm(x) normalizes by the
+	// batch's statistics in both modes (track_running_stats=False);
+	// batch_norm(x, running_mean, running_var, num_batches_tracked) does so
+	// in training mode, updating the three buffers in place, and normalizes
+	// by the running statistics in evaluation mode.
+	OpBatchNorm     Op = "batch_norm"
+	OpBatchNormGrad Op = "batch_norm_grad" // dy, x, y[, running_var] -> dx, in the mode batch_norm ran in
+
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
 	OpMean    Op = "mean"
@@ -157,6 +167,8 @@ func buildDefs() map[Op]OpDef {
 		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
 		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape, Samples: normSamples},
 		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpBatchNorm:        {MinArgs: 1, MaxArgs: 4, Shape: batchNormShape, IntArg: 3, Samples: batchNormSamples},
+		OpBatchNormGrad:    {MinArgs: 3, MaxArgs: 4, Shape: batchNormGradShape, Samples: batchNormSamples},
 		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
@@ -268,6 +280,9 @@ func InPlace(op Op) bool { return defs[op].InPlace }
 // argDType is the dtype op wants for argument i in a graph of dtype d.
 func argDType(op Op, i int, d DType) DType {
 	if def := defs[op]; op == OpStepCount || def.IntArg != 0 && def.IntArg == i {
+		if op == OpBatchNorm {
+			return I64 // num_batches_tracked, an int64 buffer as in PyTorch's state_dict
+		}
 		return Int
 	}
 	return d

@@ -108,6 +108,13 @@ func (v *Value) attrString() string {
 	if v.Eps != 0 {
 		kv = append(kv, "eps="+strconv.FormatFloat(v.Eps, 'g', -1, 64))
 	}
+	if v.Op == OpBatchNorm && len(v.Args) > 1 {
+		if v.Cumulative {
+			kv = append(kv, "momentum=cumulative")
+		} else {
+			kv = append(kv, "momentum="+strconv.FormatFloat(v.Momentum, 'g', -1, 64))
+		}
+	}
 	if len(v.Axes) > 0 {
 		kv = append(kv, "axes="+ints(v.Axes))
 	}

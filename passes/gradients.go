@@ -64,6 +64,15 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpLayerNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{b.add(ir.OpLayerNormGrad, ir.Attrs{Axes: v.Axes, Eps: v.Eps}, dy, v.Args[0], v)}
 	},
+	// batch_norm: through the batch's statistics in training mode, the
+	// running ones in evaluation mode; the buffers take no gradient.
+	ir.OpBatchNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		args := []*ir.Value{dy, v.Args[0], v}
+		if len(v.Args) == 4 {
+			args = append(args, v.Args[2])
+		}
+		return []*ir.Value{b.add(ir.OpBatchNormGrad, ir.Attrs{Eps: v.Eps}, args...)}
+	},
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}

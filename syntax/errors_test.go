@@ -41,7 +41,7 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
 }, {
 	name: "conv1d and conv2d: every misuse at once",
 	src: `network M

@@ -34,6 +34,8 @@ func init() {
 		"avg_pool2d":          lowerPool(ir.OpAvgPool, 2),
 		"adaptive_avg_pool1d": lowerAdaptiveAvgPool(1),
 		"adaptive_avg_pool2d": lowerAdaptiveAvgPool(2),
+		"batch_norm1d":        lowerBatchNorm(1),
+		"batch_norm2d":        lowerBatchNorm(2),
 	}
 	addTensorOps()
 }
