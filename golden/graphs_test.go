@@ -682,6 +682,10 @@ type step struct {
 	Loss                     float64
 	Grads                    map[string]any
 	ParamsAfter              map[string]any ` + "`json:\"params_after\"`" + `
+	// Train is the module's mode in the step (nil: always training);
+	// BuffersAfter the buffers after it (batch norm's running statistics).
+	Train        *bool
+	BuffersAfter map[string]any ` + "`json:\"buffers_after\"`" + `
 }
 
 type trace struct {
@@ -902,6 +906,50 @@ func setParams(t *testing.T, m *{{if .GPU}}cpu.{{end}}Model, params map[string]a
 	}
 }
 
+// bufferField is the field of the buffer name.
+func bufferField(t *testing.T, m *{{if .GPU}}cpu.{{end}}Model, name string) reflect.Value {
+	t.Helper()
+	fields := map[string]string{ {{- range .Buffers}}"{{.Name}}": "{{.Field}}", {{end -}} }
+	field := reflect.ValueOf(m).Elem().FieldByName(fields[name])
+	if !field.IsValid() {
+		t.Fatalf("no field %s for the buffer %s", fields[name], name)
+	}
+	return field
+}
+
+// checkBuffers compares the buffers after a step with the trace's.
+func checkBuffers(t *testing.T, st step, m *{{if .GPU}}cpu.{{end}}Model, check func(what string, got []float, want []float64)) {
+	t.Helper()
+	for name, want := range st.BuffersAfter {
+		field := bufferField(t, m, name)
+		if field.Kind() == reflect.Int64 {
+			if got := field.Int(); float64(got) != flat(want)[0] {
+				t.Errorf("buffer %s: %d, want %v", name, got, want)
+			}
+			continue
+		}
+		check("buffer "+name, numbers(field), flat(want))
+	}
+}
+
+// saveBuffers copies the model's buffers; restoreBuffers sets them back.
+func saveBuffers(m *{{if .GPU}}cpu.{{end}}Model) map[string]reflect.Value {
+	saved := map[string]reflect.Value{}
+	for name, field := range map[string]string{ {{- range .Buffers}}"{{.Name}}": "{{.Field}}", {{end -}} } {
+		f := reflect.ValueOf(m).Elem().FieldByName(field)
+		c := reflect.New(f.Type()).Elem()
+		c.Set(f)
+		saved[name] = c
+	}
+	return saved
+}
+
+func restoreBuffers(m *{{if .GPU}}cpu.{{end}}Model, saved map[string]reflect.Value) {
+	for name, field := range map[string]string{ {{- range .Buffers}}"{{.Name}}": "{{.Field}}", {{end -}} } {
+		reflect.ValueOf(m).Elem().FieldByName(field).Set(saved[name])
+	}
+}
+
 // setBuffers loads the trace's buffers into the model's fields.
 func setBuffers(t *testing.T, m *{{if .GPU}}cpu.{{end}}Model, buffers map[string]any) {
 	t.Helper()
@@ -1041,6 +1089,7 @@ func TestGraph(t *testing.T) {
 	// parameters, the same steps give the same numbers again.
 	m.ResetOptimizer()
 	setParams(t, m, tr.Params)
+	setBuffers(t, m, tr.Buffers)
 	replay(t, m, tr, checked)
 
 	// The learning rate is a field: at 0, a step changes nothing.
@@ -1069,10 +1118,17 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
+		if st.Train != nil && *st.Train {
+			m.Train()
+		} else if st.Train != nil {
+			m.Eval()
+		}
 		method, args := forwardArgs(t, m, tr, st)
 		call(m, method, args)
 		checkOutputs(t, tr, st, args, check)
-{{if .Predictor}}		checkPredictor(t, m, tr, st, check)
+{{if .Predictor}}		if st.Train == nil || !*st.Train { // a Predictor runs in evaluation mode
+			checkPredictor(t, m, tr, st, check)
+		}
 {{end}}		method, backward := stepArguments(t, m, "Backward", tr, slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
 		loss := call(m, method, backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
@@ -1080,9 +1136,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 {{if .FiniteDifferences}}		checkFiniteDifferences(t, m, method, backward, s, checked)
 {{end}}		m.Step()
 		checkParams(st, m, check)
+		checkBuffers(t, st, m, check)
 	}
-	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g{{if .Predictor}}, predictor %.2g{{end}}",
-		len(tr.Steps), w["output"], w["loss"], w["grad"], w["param"]{{if .Predictor}}, w["predictor"]{{end}})
+	t.Logf("{{.Package}}: %d steps, max error: output %.2g, loss %.2g, grad %.2g, param %.2g{{if .Predictor}}, predictor %.2g{{end}}{{if .Buffers}}, buffer %.2g{{end}}",
+		len(tr.Steps), w["output"], w["loss"], w["grad"], w["param"]{{if .Predictor}}, w["predictor"]{{end}}{{if .Buffers}}, w["buffer"]{{end}})
 }
 
 {{if eq .Float "float64"}}
@@ -1094,6 +1151,8 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 // differences run on a model of their own made with GOMAXPROCS=1.
 func checkFiniteDifferences(t *testing.T, m *Model, method string, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
+	saved := saveBuffers(m) // running the network again in training mode moves them
+	defer restoreBuffers(m, saved)
 	call(m, method, backward)
 	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
 }

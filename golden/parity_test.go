@@ -682,6 +682,9 @@ func finiteDifferences(t *testing.T, here point, step int, checked map[int]point
 	d := New(1)
 	goruntime.GOMAXPROCS(procs)
 	d.LoadParams(here.model) // and the buffers
+	if !here.model.Training() {
+		d.Eval() // the gradients of the model's mode
+	}
 	for k, p := range d.Params() {
 		copy(p.Value, here.values[k])
 	}

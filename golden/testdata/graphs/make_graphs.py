@@ -180,6 +180,26 @@ class BufferScale(nn.Module):
         return self.out(torch.tanh(self.h(x) * self.scale + self.shift))
 
 
+class BatchNormNet(nn.Module):
+    """BatchNorm2d; BatchNorm1d on [B, C, L] without affine; on [B, C]
+    with momentum=None; and without running statistics."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 4, 3)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.bn2 = nn.BatchNorm1d(4, eps=1e-3, momentum=0.2, affine=False)
+        self.h = nn.Linear(64, 8)
+        self.bn3 = nn.BatchNorm1d(8, momentum=None)
+        self.bn4 = nn.BatchNorm1d(8, track_running_stats=False)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):                 # x: [B, 2, 6, 6]
+        r1 = torch.relu(self.bn1(self.c1(x)))
+        bn2 = self.bn2(r1.reshape(r1.shape[0], 4, 16))
+        t = torch.tanh(self.bn3(self.h(torch.flatten(bn2, 1))))
+        return self.out(self.bn4(t))
+
+
 class MovementOps(nn.Module):
     def __init__(self):
         super().__init__()
@@ -703,6 +723,37 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "init": {"scale": (0.5, 1.5), "shift": (-0.5, 0.5)},
      "seed": 127},
+    {"name": "batchnorm",
+     "description": "x[2, 6, 6] -> conv2d 4 (3x3) -> batch_norm2d -> relu -> reshape(4, 16) -> batch_norm1d (eps 1e-3, momentum 0.2, no affine) -> flatten -> linear 8 -> batch_norm1d (momentum None) -> tanh -> batch_norm1d (no running statistics) -> linear 3; MSE; SGD lr 0.1 momentum 0.9; batch 6; four steps in training mode (each runs the network twice, as Forward then Backward do: the running statistics move twice), then two in evaluation mode. Running statistics start away from zeros and ones; bn3 has counted 2 batches.",
+     "source": """network BatchNormNet
+batch 6
+input x[2, 6, 6]
+c1 = conv2d(x, 4, kernel=3)
+bn1 = batch_norm2d(c1, 4)
+r1 = relu(bn1)
+s = reshape(r1, 4, 16)
+bn2 = batch_norm1d(s, 4, eps=1e-3, momentum=0.2, affine=false)
+f = flatten(bn2)
+h = linear(f, 8)
+bn3 = batch_norm1d(h, momentum=none)
+t = tanh(bn3)
+bn4 = batch_norm1d(t, track_running_stats=false)
+out = linear(bn4, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": BatchNormNet, "batch": 6, "inputs": {"x": [2, 6, 6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "init": {"bn1.weight": (0.5, 1.5), "bn3.weight": (0.5, 1.5), "bn4.weight": (0.5, 1.5),
+              "bn1.running_mean": (-0.5, 0.5), "bn1.running_var": (0.5, 1.5),
+              "bn2.running_mean": (-0.5, 0.5), "bn2.running_var": (0.5, 1.5),
+              "bn3.running_mean": (-0.5, 0.5), "bn3.running_var": (0.5, 1.5)},
+     "counts": {"bn3.num_batches_tracked": 2},
+     "modes": ["train"] * 4 + ["eval"] * 2, "steps": 6,
+     "seed": 131},
     {"name": "movement_ops",
      "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with split(sizes=(1, 2, 1)) and chunk(2) pieces combined and squeezed -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
      "source": """network MovementOps
@@ -922,9 +973,10 @@ WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
 class Interp:
-    def __init__(self, prog, params, buffers=None):
+    def __init__(self, prog, params, buffers=None, training=True):
         self.prog, self.params, self.buffers = prog, params, buffers or {}
         self.batched = prog["batch"] is not None
+        self.training = training
 
     def const(self, e):
         if e[0] == "num":
@@ -1056,6 +1108,20 @@ class Interp:
                 kw = {k: int(v) if isinstance(v, float) else v for k, v in kw.items()}
                 f = F.conv1d if e[1] == "conv1d" else F.conv2d
                 env[name] = f(x, self.params[name + ".weight"], b, **kw)
+            elif e[0] == "call" and e[1] in BATCH_NORMS:
+                # as nn.BatchNorm1d/2d.forward, on the interpreter's copies of the buffers
+                x, kw = self.ev(e[2][0], env), e[3]
+                eps = self.const(kw["eps"]) if "eps" in kw else 1e-5
+                momentum = self.const(kw["momentum"]) if "momentum" in kw else 0.1
+                track = flag(kw, "track_running_stats")
+                rm, rv = self.buffers.get(name + ".running_mean"), self.buffers.get(name + ".running_var")
+                factor = 0.0 if momentum == "none" else momentum
+                if self.training and track:
+                    self.buffers[name + ".num_batches_tracked"] += 1
+                    if momentum == "none":
+                        factor = 1.0 / float(self.buffers[name + ".num_batches_tracked"])
+                env[name] = F.batch_norm(x, rm, rv, self.params.get(name + ".weight"), self.params.get(name + ".bias"),
+                                         self.training or not track, factor, eps)
             else:
                 env[name] = self.ev(e, env)
         return env
@@ -1090,6 +1156,23 @@ def loss_targets(e, inputs, acc):
     return acc
 
 
+BATCH_NORMS = ("batch_norm1d", "batch_norm2d")
+
+
+def flag(kw, key):
+    """A true-or-false keyword of a call, true when absent."""
+    return key not in kw or WORDS[kw[key][1]]
+
+
+def declared_buffers(a):
+    """The buffers a line declares: a buffer statement's, a batch norm's running statistics."""
+    if a[0] == "buffer":
+        return [a[1]]
+    if a[0] == "assign" and a[2][0] == "call" and a[2][1] in BATCH_NORMS and flag(a[2][3], "track_running_stats"):
+        return [a[1] + ".running_mean", a[1] + ".running_var", a[1] + ".num_batches_tracked"]
+    return []
+
+
 def check_source(case, prog, net):
     """Static checks of the source against the case: names, shapes, orders, every value used."""
     assert "network" in prog and prog["outputs"] and prog["loss"] and prog["optimizer"], case["name"]
@@ -1110,6 +1193,9 @@ def check_source(case, prog, net):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
                 order.append(a[1] + ".bias")
+        elif a[2][0] == "call" and a[2][1] in BATCH_NORMS:
+            if flag(a[2][3], "affine"):
+                order += [a[1] + ".weight", a[1] + ".bias"]
         else:
             # linear only as a whole right-hand side
             def nolinear(e):
@@ -1129,18 +1215,19 @@ def check_source(case, prog, net):
         assert list(dict(net.named_parameters())[n].shape) == dims, n
     # Buffers: in file order, as named_buffers() gives them; parameters and
     # buffers together in state_dict() order.
-    assert [n for n, _, _ in prog["buffers"]] == [k for k, _ in net.named_buffers()], "buffers"
+    declared = [n for a in prog["assigns"] for n in declared_buffers(a)]
+    assert declared == [k for k, _ in net.named_buffers()], ("buffers", declared)
     for n, dims, _ in prog["buffers"]:
         assert list(dict(net.named_buffers())[n].shape) == dims, n
-    declared = [a[1] for a in prog["assigns"] if a[0] == "buffer"]
     state = [k for k in net.state_dict()]
     assert [k for k in state if k in declared or k in order] == state, "state_dict has more"
     merged, params, buffers = [], iter(order), iter(declared)
     for a in prog["assigns"]:  # file order of the declarations
         if a[0] == "buffer":
             merged.append(next(buffers))
-        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
+        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d") + BATCH_NORMS:
             merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
+            merged.extend(next(buffers) for _ in declared_buffers(a))
     assert merged == state, ("state_dict order", merged, state)
     # Every value used: each input, param and assignment is read by a later line, the output or the loss.
     used = set(prog["outputs"]) | names_in(prog["loss"], set())
@@ -1203,6 +1290,9 @@ def run(case):
                 lo, hi = -bound, bound
             p.copy_((lo + torch.rand(p.shape, generator=g) * (hi - lo)).float().double())
         for k, b in net.named_buffers():  # from the case's range, as a declared param
+            if not b.is_floating_point():  # a count: the case's, or PyTorch's 0
+                b.fill_(case.get("counts", {}).get(k, 0))
+                continue
             lo, hi = case["init"][k]
             b.copy_((lo + torch.rand(b.shape, generator=g) * (hi - lo)).float().double())
     start = {k: tolist(v) for k, v in net.named_parameters()}
@@ -1217,8 +1307,17 @@ def run(case):
         lead = () if batch is None else (rows,)
         inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
                   for n, shape in case["inputs"].items()}
+        # "modes": the module's mode per step. The harness calls Forward,
+        # then Backward: in training mode each runs the network and moves
+        # the running statistics, so PyTorch runs it twice too.
+        mode = case["modes"][s] if "modes" in case else None
+        net.train(mode != "eval")
+        if mode == "train":
+            with torch.no_grad():
+                net(*inputs.values())
         opt.zero_grad()
         outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
+        moved = {k: v.detach().clone() for k, v in net.named_buffers()}
         targets = {}
         for n, shape in case["targets"].items():
             if shape == "classes":  # class indices for the first output's last axis
@@ -1229,8 +1328,11 @@ def run(case):
         loss = case["loss"](outs, inputs, targets)
         loss.backward()
         grads = {k: v.grad.detach().clone() for k, v in net.named_parameters()}
-        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads)
+        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode)
         check_finite_differences(case, net, inputs, targets, grads)
+        with torch.no_grad():  # the differences ran the network again: back to the statistics of the step
+            for k, v in net.named_buffers():
+                v.copy_(moved[k])
         opt.step()
         steps.append({"inputs": {k: tolist(v) for k, v in inputs.items()},
                       "targets": {k: tolist(v) for k, v in targets.items()},
@@ -1238,6 +1340,10 @@ def run(case):
                       "loss": loss.item(),
                       "grads": {k: tolist(v) for k, v in grads.items()},
                       "params_after": {k: tolist(v) for k, v in net.named_parameters()}})
+        if mode is not None:
+            steps[-1]["train"] = mode == "train"
+        if buffers:
+            steps[-1]["buffers_after"] = {k: tolist(v) for k, v in net.named_buffers()}
     trace = {"name": case["name"], "description": case["description"],
              "torch_version": torch.__version__, "dtype": "float64",
              "source": case["source"], "batch": batch,
@@ -1250,9 +1356,10 @@ def run(case):
     return trace
 
 
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode=None):
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
-    it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()})
+    # Copies of the buffers (in training mode the outputs do not depend on them).
+    it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()}, training=mode != "eval")
     env = it.forward(inputs)
     for n in case["outputs"]:
         assert env[n].shape == outs[n].shape, (n, env[n].shape, outs[n].shape)
