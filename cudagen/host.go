@@ -201,8 +201,12 @@ func valueField(a codegen.Arg, classic bool) string {
 func (gen *generator) classes(v *ir.Value) int {
 	n := 0
 	for _, u := range gen.g.Values {
-		if u.Op == ir.OpCrossEntropy && u.Args[1] == v {
-			if c := u.Args[0].Shape[1]; n == 0 || c < n {
+		if (u.Op == ir.OpCrossEntropy || u.Op == ir.OpEmbedding) && u.Args[1] == v {
+			c := u.Args[0].Shape[1] // classes
+			if u.Op == ir.OpEmbedding {
+				c = u.Args[0].Shape[0] // rows of the table
+			}
+			if n == 0 || c < n {
 				n = c
 			}
 		}

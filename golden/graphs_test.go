@@ -671,6 +671,7 @@ type trace struct {
 	Inputs, Outputs, Targets []string
 	Params                   map[string]any
 	Steps                    []step
+	PaddingRows              map[string]int ` + "`json:\"padding_rows\"`" + ` // embeddings' rows without gradient
 }
 
 ` + harnessFlat + `
@@ -1036,7 +1037,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 		loss := call(m, method, backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
 		checkGrads(t, w, s, st, m)
-{{if .FiniteDifferences}}		checkFiniteDifferences(t, m, method, backward, s, checked)
+{{if .FiniteDifferences}}		checkFiniteDifferences(t, m, tr, method, backward, s, checked)
 {{end}}		m.Step()
 		checkParams(st, m, check)
 	}
@@ -1051,10 +1052,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 // there): NNGEN_FD_ELEMENTS=N checks N elements of each parameter, a
 // point the first replay checked is not checked again, and the
 // differences run on a model of their own made with GOMAXPROCS=1.
-func checkFiniteDifferences(t *testing.T, m *Model, method string, backward []reflect.Value, step int, checked map[int]point) {
+func checkFiniteDifferences(t *testing.T, m *Model, tr trace, method string, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
 	call(m, method, backward)
-	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
+	finiteDifferences(t, pointOf(m), step, checked, tr.PaddingRows, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
 }
 {{end}}
 {{end}}`))
