@@ -75,8 +75,11 @@ func onnxVariant(name, tag string, infer bool) bool {
 // inferCases are the cases also built for inference only, from .nn and
 // from the static opset-14 export: a plain MLP, two outputs, a product of
 // computed tensors, the shape arithmetic folded differently
-// (movement_ops). Every other case's forward code is the training build's.
-var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs": true, "attention_like": true, "movement_ops": true}
+// (movement_ops); and embedding_padding, whose exports build for inference
+// only (ONNX's Gather has no padding_idx: export_onnx.py writes no
+// dynamic export of it). Every other case's forward code is the training
+// build's.
+var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs": true, "attention_like": true, "movement_ops": true, "embedding_padding": true}
 
 // distinctExports are the exports at opsets 13, 17 and 18 whose nodes
 // differ from opset 14's (testdata/graphs/onnx/INDEX.md) and that train
