@@ -70,7 +70,7 @@ func (gen *generator) genNew(f *jen.File) {
 	// set to ones; the rest (zeros, an ONNX model's constants) start at zero.
 	fanIn := gen.fanIns()
 	var fills, ones []jen.Code
-	others := false
+	others, normal := false, false
 	for _, p := range gen.g.Params() {
 		switch {
 		case fanIn[p] > 0:
@@ -78,6 +78,12 @@ func (gen *generator) genNew(f *jen.File) {
 		case p.FanIn > 0:
 			others = true
 			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(nnrtPath, "LinearBound").Call(jen.Lit(p.FanIn))))
+		case p.Init == ir.InitNormal:
+			normal = true
+			fills = append(fills, jen.Qual(nnrtPath, "FillNormal").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape)))
+			if p.Padded { // nn.Embedding's padding row starts at zero
+				fills = append(fills, jen.Id("m").Dot(paramField(p)).Index(jen.Lit(p.PaddingIdx)).Op("=").Add(arrayType(&ir.Value{Shape: p.Shape[1:], DType: p.DType})).Values())
+			}
 		case p.Init == ir.InitOnes:
 			others = true
 			ones = append(ones, gen.fillOnes(p)...)
@@ -104,6 +110,10 @@ func (gen *generator) genNew(f *jen.File) {
 	if others {
 		f.Comment("A parameter declared on its own starts as declared: ones, zeros, or uniform")
 		f.Comment("in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.")
+	}
+	if normal {
+		f.Comment("An embedding's table is drawn from N(0, 1), as nn.Embedding's (from another generator")
+		f.Comment("than PyTorch's, so not the same numbers), its padding row zero.")
 	}
 	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Op("*").Id("Model").Block(body...)
 }

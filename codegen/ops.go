@@ -54,6 +54,10 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpSlice:          (*generator).genSlice,
 	ir.OpSliceGrad:      (*generator).genSliceGrad,
 
+	// Lookups (embedding.go).
+	ir.OpEmbedding:     (*generator).genEmbedding,
+	ir.OpEmbeddingGrad: (*generator).genEmbeddingGrad,
+
 	// Convolutions (conv.go).
 	ir.OpConv:           (*generator).genConv,
 	ir.OpConvInputGrad:  (*generator).genConvInputGrad,

@@ -153,7 +153,11 @@ func (gen *generator) classicHarness(f *jen.File) harness {
 	float := goType(g.DType)
 	results := []jen.Code{jen.Id("x").Add(gen.apiArray(x))}
 	fill := []jen.Code{jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Lit(7))}
-	fill = append(fill, sampleLoops("x", len(gen.apiDims(x)), !g.Unbatched, float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(-1), jen.Lit(1))))...)
+	input := float.Clone().Call(jen.Id("r").Dot("Uniform").Call(jen.Lit(-1), jen.Lit(1)))
+	if x.DType == ir.Int { // ids: rows of the tables
+		input = jen.Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Lit(gen.classes(x)))
+	}
+	fill = append(fill, sampleLoops("x", len(gen.apiDims(x)), !g.Unbatched, input)...)
 	what := "a reproducible input"
 	var targetRef jen.Code
 	if train {
@@ -330,6 +334,7 @@ func (gen *generator) testGradients(f *jen.File, h harness, newModel jen.Code) {
 			jen.For(jen.Range().Lit(16)).Block(
 				jen.Id("k").Op(":=").Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Uint64().Call(jen.Len(jen.Id("params")))),
 				jen.Id("e").Op(":=").Id("element").Values(jen.Id("k"), jen.Int().Call(jen.Id("r").Dot("Uint64").Call().Op("%").Uint64().Call(jen.Len(jen.Id("params").Index(jen.Id("k")).Dot("Value"))))),
+				gen.skipPaddingRows(),
 				jen.Id("sign").Op(":=").Lit(1.0),
 				jen.If(jen.Id("r").Dot("Uint64").Call().Op("%").Lit(2).Op("==").Lit(0)).Block(jen.Id("sign").Op("=").Lit(-1)),
 				jen.List(jen.Id("picked"), jen.Id("signs")).Op("=").List(jen.Append(jen.Id("picked"), jen.Id("e")), jen.Append(jen.Id("signs"), jen.Id("sign"))),
@@ -401,13 +406,39 @@ func sampleLoops(dst string, rank int, batched bool, value jen.Code) []jen.Code 
 // classes is the number of classes of a class-index target: the last axis
 // of the logits its cross-entropy reads; 0 if no cross-entropy reads it.
 func (gen *generator) classes(t *ir.Value) int {
+	n := 0
 	for _, v := range gen.g.Values {
-		if v.Op == ir.OpCrossEntropy && v.Args[1] == t {
+		switch {
+		case v.Op == ir.OpCrossEntropy && v.Args[1] == t:
 			z := v.Args[0].Shape
 			return z[len(z)-1]
+		case v.Op == ir.OpEmbedding && v.Args[1] == t && (n == 0 || v.Args[0].Shape[0] < n):
+			n = v.Args[0].Shape[0] // ids: rows of every table that reads them
 		}
 	}
-	return 0
+	return n
+}
+
+// skipPaddingRows leaves out of TestGradients' directions the padding rows
+// of embeddings, which take no gradient by definition (PyTorch's
+// padding_idx) though the loss depends on them.
+func (gen *generator) skipPaddingRows() jen.Code {
+	var cond *jen.Statement
+	for k, p := range gen.g.Params() {
+		if !p.Padded {
+			continue
+		}
+		c := jen.Id("k").Op("==").Lit(k).Op("&&").Id("e").Dot("index").Op("/").Lit(p.Shape[1]).Op("==").Lit(p.PaddingIdx)
+		if cond == nil {
+			cond = c
+		} else {
+			cond = cond.Op("||").Add(c)
+		}
+	}
+	if cond == nil {
+		return jen.Null()
+	}
+	return jen.If(cond).Block(jen.Continue().Comment("a padding row"))
 }
 
 func goTypeName(d ir.DType) string { return goType(d).GoString() }

@@ -3,6 +3,7 @@ package cudagen
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -210,6 +211,20 @@ func (gen *generator) classes(v *ir.Value) int {
 	return n
 }
 
+// embeddingRows is the number of rows of the smallest embedding table
+// that the ids v pick from, or 0 if none does.
+func embeddingRows(g *ir.Graph, v *ir.Value) int {
+	n := 0
+	for _, u := range g.Values {
+		if u.Op == ir.OpEmbedding && u.Args[1] == v {
+			if r := u.Args[0].Shape[0]; n == 0 || r < n {
+				n = r
+			}
+		}
+	}
+	return n
+}
+
 // genModel emits the Model, New, FromCPU and the helpers.
 func (gen *generator) genModel(f *jen.File) {
 	var fields []jen.Code
@@ -368,6 +383,27 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 		default:
 			gen.fail(fmt.Errorf("cudagen: class indices %s of shape %v, want [batch]", v.Name, v.Shape))
 		}
+	}
+	// Ids: checked here against the smallest table that reads them, as
+	// the CPU model checks them.
+	if rows := embeddingRows(gen.g, v); rows > 0 && !a.ByValue {
+		check := []jen.Code{jen.If(jen.Id("id").Op("<").Lit(0).Op("||").Id("id").Op(">=").Lit(rows)).Block(
+			jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: embedding id out of range in " + v.Name)))}
+		dims := len(v.Shape)
+		if gen.g.Unbatched {
+			dims--
+		}
+		for d := dims - 1; d >= 0; d-- {
+			over, elem := jen.Id(name), jen.Id("id")
+			if d > 0 {
+				over = jen.Id("ids" + strconv.Itoa(d-1))
+			}
+			if d < dims-1 {
+				elem = jen.Id("ids" + strconv.Itoa(d))
+			}
+			check = []jen.Code{jen.For(jen.List(jen.Id("_"), elem).Op(":=").Range().Add(over)).Block(check...)}
+		}
+		code = append(code, check...)
 	}
 	if a.ByValue {
 		field := jen.Id("m").Dot(valueField(a, codegen.ClassicAPI(gen.g)))

@@ -169,6 +169,10 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpSlice:          (*generator).slice,
 	ir.OpSliceGrad:      (*generator).sliceGrad,
 
+	// Lookups (embedding.go).
+	ir.OpEmbedding:     (*generator).embedding,
+	ir.OpEmbeddingGrad: (*generator).embeddingGrad,
+
 	// Convolutions and poolings (conv.go).
 	ir.OpConv:           (*generator).conv,
 	ir.OpConvInputGrad:  (*generator).convInputGrad,

@@ -24,6 +24,9 @@ func TestExportsAgree(t *testing.T) {
 	}
 	for _, path := range traces {
 		tr, _ := readGraphTrace(t, path)
+		if len(onnxExports(t, tr.Name)) == 0 {
+			continue // none exports (embedding_bag: torch 1.13 refuses an EmbeddingBag with padding_idx)
+		}
 		loss, optimizer, train := tr.training()
 		ir := func(file string) string {
 			model, err := os.ReadFile(file)

@@ -93,8 +93,11 @@ func onnxVariant(name, tag string, infer bool) bool {
 // inferCases are the cases also built for inference only, from .nn and
 // from the static opset-14 export: a plain MLP, two outputs, a product of
 // computed tensors, the shape arithmetic folded differently
-// (movement_ops). Every other case's forward code is the training build's.
-var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs": true, "attention_like": true, "movement_ops": true}
+// (movement_ops); and embedding_padding, whose exports build for inference
+// only (ONNX's Gather has no padding_idx: export_onnx.py writes no
+// dynamic export of it). Every other case's forward code is the training
+// build's.
+var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs": true, "attention_like": true, "movement_ops": true, "embedding_padding": true}
 
 // distinctExports are the exports at opsets 13, 17 and 18 whose nodes
 // differ from opset 14's (testdata/graphs/onnx/INDEX.md) and that train
@@ -694,6 +697,7 @@ type trace struct {
 	Params                   map[string]any
 	Buffers                  map[string]any
 	Steps                    []step
+	PaddingRows              map[string]int ` + "`json:\"padding_rows\"`" + ` // embeddings' rows without gradient
 }
 
 ` + harnessFlat + `
@@ -1133,7 +1137,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 		loss := call(m, method, backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
 		checkGrads(t, w, s, st, m)
-{{if .FiniteDifferences}}		checkFiniteDifferences(t, m, method, backward, s, checked)
+{{if .FiniteDifferences}}		checkFiniteDifferences(t, m, tr, method, backward, s, checked)
 {{end}}		m.Step()
 		checkParams(st, m, check)
 		checkBuffers(t, st, m, check)
@@ -1149,12 +1153,12 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 // there): NNGEN_FD_ELEMENTS=N checks N elements of each parameter, a
 // point the first replay checked is not checked again, and the
 // differences run on a model of their own made with GOMAXPROCS=1.
-func checkFiniteDifferences(t *testing.T, m *Model, method string, backward []reflect.Value, step int, checked map[int]point) {
+func checkFiniteDifferences(t *testing.T, m *Model, tr trace, method string, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
 	saved := saveBuffers(m) // running the network again in training mode moves them
 	defer restoreBuffers(m, saved)
 	call(m, method, backward)
-	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
+	finiteDifferences(t, pointOf(m), step, checked, tr.PaddingRows, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
 }
 {{end}}
 {{end}}`))

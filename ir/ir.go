@@ -97,7 +97,7 @@ type Attrs struct {
 	Approx    Approx  // gelu: the exact erf form, or the tanh approximation
 	TransA    bool    // matmul: use the first argument transposed
 	TransB    bool    // matmul: use the second argument transposed
-	Reduction Reduce  // losses: mean or sum over the elements
+	Reduction Reduce  // losses: mean or sum over the elements; embedding: a bag's
 	Value     float64 // const: the value; hyper: the starting value
 	Nesterov  bool    // sgd_momentum: Nesterov momentum
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
@@ -121,6 +121,10 @@ type Attrs struct {
 	Stride, Pad, Dilation []int
 	Groups                int
 	Kernel                []int // max_pool, avg_pool and their gradients: the window
+	// embedding and its gradient: Padded says that the row PaddingIdx
+	// takes no gradient and, in a bag, that ids equal to it are left out.
+	Padded     bool
+	PaddingIdx int
 	// FanIn is, for a parameter, the number of inputs of the layer it
 	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
 	// do. Init ones or zeros sets it instead (0 and no Init: zeros).
@@ -182,6 +186,7 @@ const (
 	InitUniform Init = iota // uniform in ±1/√FanIn (zeros when FanIn is 0)
 	InitZeros
 	InitOnes
+	InitNormal // N(0, 1), as nn.Embedding's weight
 )
 
 func (i Init) String() string {
@@ -190,6 +195,8 @@ func (i Init) String() string {
 		return "zeros"
 	case InitOnes:
 		return "ones"
+	case InitNormal:
+		return "normal"
 	}
 	return "uniform"
 }

@@ -589,6 +589,20 @@ func TestInferShape(t *testing.T) {
 		{name: "adam arity", op: OpAdam, args: []*Value{argOf(OpParam, 5), inputOf(5), argOf(OpState, 5), argOf(OpState, 5), steps()},
 			wantErr: "adam takes 10 arguments, got 5"},
 
+		{name: "embedding", op: OpEmbedding, args: []*Value{argOf(OpParam, 10, 4), idsOf(3, 5)}, want: Shape{3, 5, 4}},
+		{name: "embedding bag", op: OpEmbedding, attrs: Attrs{Reduction: ReduceMean, Padded: true, PaddingIdx: 0},
+			args: []*Value{argOf(OpParam, 10, 4), idsOf(3, 5)}, want: Shape{3, 4}},
+		{name: "embedding float ids", op: OpEmbedding, args: []*Value{argOf(OpParam, 10, 4), inputOf(3, 5)},
+			wantErr: "embedding: the ids must be integers, got f32"},
+		{name: "embedding padding_idx", op: OpEmbedding, attrs: Attrs{Padded: true, PaddingIdx: 10},
+			args: []*Value{argOf(OpParam, 10, 4), idsOf(3, 5)}, wantErr: "embedding: padding_idx 10 outside the 10 rows"},
+		{name: "embedding bag of rank 1", op: OpEmbedding, attrs: Attrs{Reduction: ReduceSum},
+			args: []*Value{argOf(OpParam, 10, 4), idsOf(3)}, wantErr: "embedding: a bag wants ids [..., bag], got [3]"},
+		{name: "embedding_grad", op: OpEmbeddingGrad, attrs: Attrs{Reduction: ReduceSum, To: Shape{10, 4}},
+			args: []*Value{inputOf(3, 4), idsOf(3, 5)}, want: Shape{10, 4}},
+		{name: "embedding_grad shape", op: OpEmbeddingGrad, attrs: Attrs{To: Shape{10, 4}},
+			args: []*Value{inputOf(3, 4), idsOf(3, 5)}, wantErr: "embedding_grad: the gradient is [3,4], want [3,5,4] for ids [3,5]"},
+
 		{name: "unknown", op: "relu6", args: []*Value{inputOf(8, 5)}, wantErr: `unknown op "relu6"`},
 	}
 	covered := map[Op]bool{}
@@ -1031,4 +1045,11 @@ func TestNeededByResults(t *testing.T) {
 			t.Errorf("Mark(dfc.bias) left out %s", name)
 		}
 	}
+}
+
+// idsOf is an input of integer ids shaped dims.
+func idsOf(dims ...int) *Value {
+	v := inputOf(dims...)
+	v.DType = Int
+	return v
 }

@@ -107,6 +107,10 @@ const (
 	OpAvgPool        Op = "avg_pool"         // the mean of each window, the padding counted
 	OpAvgPoolGrad    Op = "avg_pool_grad"    // dy -> dy spread evenly over each window, shaped To
 
+	// Lookups: rows of a table picked by integer ids.
+	OpEmbedding     Op = "embedding"      // weight [N,D], ids [...] -> [..., D]; a bag (Reduction) sums or averages over ids' last axis
+	OpEmbeddingGrad Op = "embedding_grad" // dy, ids -> dweight shaped To: dy's rows added into the rows the ids pick
+
 	// Products.
 	OpMatMul  Op = "matmul"   // a·b over the last two axes, either transposed by attribute, batched over the others
 	OpSumRows Op = "sum_rows" // a[B,n] -> [n], the sum over the batch
@@ -187,6 +191,8 @@ func buildDefs() map[Op]OpDef {
 		OpMaxPoolGrad:      {MinArgs: 2, MaxArgs: 2, Shape: maxPoolGradShape, Samples: keepSamples},
 		OpAvgPool:          {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
 		OpAvgPoolGrad:      {MinArgs: 1, MaxArgs: 1, Shape: avgPoolGradShape, Samples: keepSamples},
+		OpEmbedding:        {MinArgs: 2, MaxArgs: 2, Shape: embeddingShape, IntArg: 1, Samples: embeddingSamples},
+		OpEmbeddingGrad:    {MinArgs: 2, MaxArgs: 2, Shape: embeddingGradShape, IntArg: 1, Samples: noSamples},
 		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
 		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
 		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},

@@ -139,6 +139,9 @@ func (v *Value) attrString() string {
 	case OpSlice, OpSliceGrad:
 		kv = append(kv, fmt.Sprintf("axis=%d,start=%d,end=%d", v.Axis, v.Start, v.End))
 	}
+	if v.Padded {
+		kv = append(kv, "padding_idx="+strconv.Itoa(v.PaddingIdx))
+	}
 	if v.FanIn != 0 {
 		kv = append(kv, "fan_in="+strconv.Itoa(v.FanIn))
 	}

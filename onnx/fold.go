@@ -171,6 +171,9 @@ func lowerGather(l *lowerer, n *node) ([]*tensor, error) {
 		return nil, err
 	}
 	data, idx := n.in[0], n.in[1]
+	if data.c != nil && idx.v != nil {
+		return l.embedding(n, data, idx)
+	}
 	if data.c == nil && idx.c != nil && len(idx.shape) == 0 {
 		return l.gatherOne(n, data, idx)
 	}

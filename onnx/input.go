@@ -40,13 +40,19 @@ func (l *lowerer) declareOne(in *onnxpb.ValueInfoProto, first bool) bool {
 		return false
 	}
 	var dtype ir.DType
+	ids := false
 	switch onnxpb.TensorProto_DataType(tt.GetElemType()) {
 	case onnxpb.TensorProto_FLOAT:
 		dtype = ir.F32
 	case onnxpb.TensorProto_DOUBLE:
 		dtype = ir.F64
+	case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32:
+		// Token ids, which only an embedding's Gather reads; the network
+		// computes in its initializers' float type.
+		dtype, ids = l.floatType(), true
 	default:
-		l.errorf("input %s has element type %s; nngen builds float32 (FLOAT) and float64 (DOUBLE) networks", quote(name), onnxpb.TensorProto_DataType(tt.GetElemType()))
+		l.errorf("input %s has element type %s; nngen builds float32 (FLOAT) and float64 (DOUBLE) networks, with INT64 ids for a Gather from an initializer",
+			quote(name), onnxpb.TensorProto_DataType(tt.GetElemType()))
 		return false
 	}
 	shape, ok := l.inputShape(name, tt.GetShape())
@@ -80,6 +86,9 @@ func (l *lowerer) declareOne(in *onnxpb.ValueInfoProto, first bool) bool {
 	}
 	t.v = l.g.Leaf(ir.OpInput, printable(name), irShape, ir.Attrs{})
 	t.v.Pos = l.pos
+	if ids {
+		t.v.DType = ir.Int
+	}
 	l.values[name] = t
 	return true
 }
@@ -177,4 +186,19 @@ func (l *lowerer) transposedBy(users []*onnxpb.NodeProto, name string) bool {
 		}
 	}
 	return len(users) > 0
+}
+
+// floatType is the float type of the model's initializers (the first
+// FLOAT or DOUBLE one), for a model whose input holds ids; float32 if none
+// says.
+func (l *lowerer) floatType() ir.DType {
+	for _, t := range l.graph.GetInitializer() {
+		switch onnxpb.TensorProto_DataType(t.GetDataType()) {
+		case onnxpb.TensorProto_FLOAT:
+			return ir.F32
+		case onnxpb.TensorProto_DOUBLE:
+			return ir.F64
+		}
+	}
+	return ir.F32
 }

@@ -38,6 +38,14 @@ var gradRules = map[ir.Op]gradRule{
 		a.To = v.Args[0].Shape
 		return []*ir.Value{b.add(ir.OpAvgPoolGrad, a, dy)}
 	},
+	// embedding: each id's row gets the gradient of the places that
+	// picked it (divided by its bag's count for a mean), the padding row
+	// none; the ids take none.
+	ir.OpEmbedding: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		w, ids := v.Args[0], v.Args[1]
+		a := ir.Attrs{Reduction: v.Reduction, Padded: v.Padded, PaddingIdx: v.PaddingIdx, To: w.Shape}
+		return []*ir.Value{b.add(ir.OpEmbeddingGrad, a, dy, ids), nil}
+	},
 	ir.OpAdd: func(b *builder, v, dv *ir.Value) []*ir.Value {
 		return []*ir.Value{dv, dv}
 	},

@@ -41,7 +41,32 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, embedding, embedding_bag, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+}, {
+	name: "embedding and embedding_bag: every misuse at once",
+	src: `network M
+batch 2
+input ids[5] int
+input x[5]
+a = embedding(ids, 10)
+b = embedding(x, 10, 4)
+c = embedding(ids, 10, 4, padding_idx=10)
+d = embedding(ids, 10, 4, padding_idx=1.5)
+e = embedding_bag(ids, 10, 4, mode=max)
+f = embedding(ids, 10, 4, mode=sum)
+g = relu(ids)
+h = embedding(ids, 10, 4) + 1
+k = embedding_bag(ids, 10, 4, padding_idx=-1)
+output k
+`,
+	want: `model.nn:5:5: embedding takes 3 arguments, as in embedding(ids, num_embeddings, embedding_dim); got 2
+model.nn:6:15: embedding's ids must be an input declared int (input x[LENGTH] int), but x holds numbers
+model.nn:7:39: padding_idx 10 is not a row of a table of 10 (0 to 9, or -1 to -10)
+model.nn:8:39: padding_idx must be an integer, found 1.5
+model.nn:9:36: mode must be mean or sum, found "max"
+model.nn:10:27: embedding has no argument "mode" (it takes: padding_idx)
+model.nn:11:10: relu's input cannot be ids: it holds integer ids, which only embedding and embedding_bag read
+model.nn:12:5: embedding must be the whole right-hand side of an assignment, which names its table: e = embedding(ids, num_embeddings, embedding_dim)`,
 }, {
 	name: "conv1d and conv2d: every misuse at once",
 	src: `network M

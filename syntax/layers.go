@@ -271,7 +271,11 @@ func (l *lowerer) valueArg(a arg, what string) (*ir.Value, bool) {
 	}
 	v, ok := l.lookup(a.value)
 	if ok && v.DType == ir.Int {
-		l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only cross_entropy reads", what, a.value.text)
+		if v.Phase == ir.Forward {
+			l.errorf(a.value.pos, "%s cannot be %s: it holds integer ids, which only embedding and embedding_bag read", what, a.value.text)
+		} else {
+			l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only cross_entropy reads", what, a.value.text)
+		}
 		return nil, false
 	}
 	return v, ok

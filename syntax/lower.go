@@ -28,6 +28,9 @@ func init() {
 		"conv1d":     lowerConv(1),
 		"conv2d":     lowerConv(2),
 
+		"embedding":     lowerEmbedding(false),
+		"embedding_bag": lowerEmbedding(true),
+
 		"max_pool1d":          lowerPool(ir.OpMaxPool, 1),
 		"max_pool2d":          lowerPool(ir.OpMaxPool, 2),
 		"avg_pool1d":          lowerPool(ir.OpAvgPool, 1),
@@ -194,6 +197,9 @@ func (l *lowerer) statement(s stmt) {
 		if shape, ok := l.shape(s.sizes, s.name.text); ok && l.fits(s.name, s.name.text, shape) {
 			v = l.g.Leaf(ir.OpInput, s.name.text, shape, ir.Attrs{})
 			v.Pos = s.name.pos
+			if s.dtype.text == "int" {
+				v.DType = ir.Int
+			}
 		}
 		if _, ok := l.firstStmt["input"]; !ok {
 			l.firstStmt["input"] = s.keyword.pos

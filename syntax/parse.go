@@ -15,10 +15,12 @@ type (
 	networkStmt struct{ keyword, name token }  // network NAME
 	batchStmt   struct{ keyword, size token }  // batch N
 	dtypeStmt   struct{ keyword, dtype token } // dtype float64
-	// inputStmt is input NAME[N, ...]: one sample's shape.
+	// inputStmt is input NAME[N, ...]: one sample's shape; input
+	// NAME[N, ...] int declares integers (token ids).
 	inputStmt struct {
 		keyword, name token
 		sizes         []token
+		dtype         token // int, or none (kind 0) for the model's floats
 	}
 	// paramStmt is param NAME[N, ...] = ones: a parameter used in
 	// expressions; or, with the keyword buffer, a buffer (not trained).
@@ -262,7 +264,11 @@ func (p *parser) statement() stmt {
 	case "input":
 		name := p.definition("a name after input")
 		p.expectPunct("[", "after "+name.text+" (an input is declared as NAME[SIZE])")
-		return inputStmt{first, name, p.sizes()}
+		s := inputStmt{keyword: first, name: name, sizes: p.sizes()}
+		if t := p.peek(); t.kind == identifier && t.text == "int" {
+			s.dtype = p.next()
+		}
+		return s
 	case "param":
 		name := p.definition("a name after param")
 		p.expectPunct("[", "after "+name.text+" (a parameter is declared as NAME[SIZE] = ones)")

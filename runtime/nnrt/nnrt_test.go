@@ -290,3 +290,24 @@ func TestSupportPackageVersion(t *testing.T) {
 		t.Error("SupportPackageIsVersion1 is false")
 	}
 }
+
+// TestFillNormal: the same seed gives the same numbers, whose mean and
+// variance over many are N(0, 1)'s.
+func TestFillNormal(t *testing.T) {
+	a, b := make([]float64, 20001), make([]float64, 20001)
+	FillNormal(NewRNG(7), a)
+	FillNormal(NewRNG(7), b)
+	mean, sq := 0.0, 0.0
+	for i := range a {
+		if a[i] != b[i] || math.IsNaN(a[i]) || math.IsInf(a[i], 0) {
+			t.Fatalf("element %d: %v and %v", i, a[i], b[i])
+		}
+		mean += a[i]
+		sq += a[i] * a[i]
+	}
+	mean /= float64(len(a))
+	variance := sq/float64(len(a)) - mean*mean
+	if math.Abs(mean) > 0.03 || math.Abs(variance-1) > 0.05 {
+		t.Errorf("mean %v, variance %v; want 0 and 1", mean, variance)
+	}
+}

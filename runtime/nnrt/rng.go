@@ -42,3 +42,19 @@ func FillUniform[T Float](r *RNG, dst []T, bound float64) {
 
 // LinearBound is the bound of PyTorch's default nn.Linear initialisation.
 func LinearBound(fanIn int) float64 { return 1 / math.Sqrt(float64(fanIn)) }
+
+// FillNormal sets every element of dst to a standard normal number, by the
+// Box-Muller transform: PyTorch's default for nn.Embedding, normal_(0, 1).
+// The distribution is PyTorch's; the numbers are not (PyTorch's generator
+// is another).
+func FillNormal[T Float](r *RNG, dst []T) {
+	for i := 0; i < len(dst); i += 2 {
+		u := 1 - r.Float64() // in (0, 1], so the log is finite
+		radius := math.Sqrt(-2 * math.Log(u))
+		angle := float64(2*math.Pi) * r.Float64()
+		dst[i] = T(radius * math.Cos(angle))
+		if i+1 < len(dst) {
+			dst[i+1] = T(radius * math.Sin(angle))
+		}
+	}
+}

@@ -342,6 +342,43 @@ class LeNet(nn.Module):
         return self.fc3(x)
 
 
+class EmbeddingPadding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(8, 4, padding_idx=1)
+        self.h = nn.Linear(24, 5)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, tokens):
+        f = torch.flatten(self.emb(tokens), 1)
+        return self.out(torch.tanh(self.h(f)))
+
+
+class EmbeddingBag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bm = nn.EmbeddingBag(10, 4, mode="mean", padding_idx=0)
+        self.bs = nn.EmbeddingBag(10, 3, mode="sum")
+        self.out = nn.Linear(7, 3)
+
+    def forward(self, tokens):
+        return self.out(torch.cat([self.bm(tokens), self.bs(tokens)], dim=1))
+
+
+class EmbeddingMean(nn.Module):
+    """nn.EmbeddingBag(12, 6, mode="mean") written as an Embedding and a
+    mean over the sequence, which torch.onnx.export turns into Gather and
+    ReduceMean (it exports EmbeddingBag itself as a Loop, and not at all
+    with padding_idx)."""
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(12, 6)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, tokens):
+        return self.out(torch.relu(self.emb(tokens).mean(dim=1)))
+
+
 # ---------------------------------------------------------------- cases
 
 def mse(y, t):
@@ -626,6 +663,72 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "seed": 153},
+    {"name": "embedding_padding",
+     "description": "tokens[6] int (ids 0-7, the last of each sample the padding id 1, ids repeated) -> embedding(8, 4, padding_idx=1) -> flatten -> linear 5 -> tanh -> linear 3; MSE; SGD momentum 0.9; batch 3.",
+     "source": """network EmbeddingPadding
+batch 3
+input tokens[6] int
+emb = embedding(tokens, 8, 4, padding_idx=1)
+f = flatten(emb)
+h = linear(f, 5)
+a = tanh(h)
+out = linear(a, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": EmbeddingPadding, "batch": 3, "inputs": {"tokens": ("ids", [6], 8)},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     # The padding row starts nonzero (PyTorch's starts at zero): the
+     # lookup must still read it, and it must take no gradient.
+     "init": {"emb.weight": (-1.0, 1.0)}, "padding": {"tokens": 1},
+     # The row that takes no gradient by definition, though the loss
+     # depends on it: the finite differences leave it out.
+     "padding_rows": {"emb.weight": 1},
+     # export_onnx.py: the static exports only, which nngen builds for
+     # inference (TestGraphs' inferCases).
+     "onnx_inference_only": "ONNX's Gather has no padding_idx, so a model trained from the export would train the padding row, where PyTorch does not",
+     "seed": 140},
+    {"name": "embedding_bag",
+     "description": "tokens[5] int (ids 0-9, padding id 0 in some places, one bag of padding only) -> embedding_bag(10, 4, mode=mean, padding_idx=0) and embedding_bag(10, 3, mode=sum) -> cat -> linear 3; cross-entropy; SGD lr 0.5; batch 4.",
+     "source": """network EmbeddingBag
+batch 4
+input tokens[5] int
+bm = embedding_bag(tokens, 10, 4, mode=mean, padding_idx=0)
+bs = embedding_bag(tokens, 10, 3, mode=sum)
+c = cat(bm, bs, dim=1)
+out = linear(c, 3)
+output out
+loss cross_entropy(out, label)
+optimizer sgd(lr=0.5)
+""",
+     "module": EmbeddingBag, "batch": 4, "inputs": {"tokens": ("ids", [5], 10)},
+     "outputs": ["out"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "init": {"bm.weight": (-1.0, 1.0), "bs.weight": (-1.0, 1.0)}, "padding": {"tokens": 0},
+     "seed": 141},
+    {"name": "embedding_mean",
+     "description": "tokens[7] int (ids 0-11) -> embedding(12, 6) -> mean(dim=1) (nn.EmbeddingBag(12, 6)'s mean bag, as ONNX exports can state it) -> relu -> linear 3; cross-entropy; SGD lr 0.5; batch 4.",
+     "source": """network EmbeddingMean
+batch 4
+input tokens[7] int
+emb = embedding(tokens, 12, 6)
+m = mean(emb, dim=1)
+r = relu(m)
+out = linear(r, 3)
+output out
+loss cross_entropy(out, label)
+optimizer sgd(lr=0.5)
+""",
+     "module": EmbeddingMean, "batch": 4, "inputs": {"tokens": ("ids", [7], 12)},
+     "outputs": ["out"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "init": {"emb.weight": (-1.0, 1.0)},
+     "seed": 142},
     {"name": "lenet",
      "description": "LeNet-5 as PyTorch writes it for MNIST, on x[1, %d, %d]: conv2d 6 (5x5, padding 2) -> relu -> max_pool2d 2 -> conv2d 16 (5x5) -> relu -> max_pool2d 2 -> flatten (%d) -> linear 120 -> relu -> linear 84 -> relu -> linear 10; cross-entropy with class indices; SGD lr 0.01 momentum 0.9; batch 2, 2 steps; the convolutions' starting values within PyTorch's bounds (1/sqrt(fan_in))." % (LENET_SIZE, LENET_SIZE, 16 * LENET_FLAT),
      "source": """network LeNet
@@ -916,7 +1019,10 @@ def parse_source(src):
         elif word == "dtype":
             raise SyntaxError("the sources must not have a dtype line")
         elif word == "input":
+            rest, ints = re.subn(r"\]\s*int$", "]", rest.strip())
             d = parse_expr(rest)
+            if ints:
+                d = ("decl", d[1], d[2], "int")
             assert d[0] == "decl", line
             prog["inputs"].append((d[1], d[2]))
         elif word == "param":
@@ -1100,6 +1206,24 @@ class Interp:
                 b = self.params.get(name + ".bias")
                 assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
                 env[name] = F.linear(x, self.params[name + ".weight"], b)
+            elif e[0] == "call" and e[1] in ("embedding", "embedding_bag"):
+                # Written from the language rules: a lookup of rows; a bag
+                # sums or averages the rows of its ids but padding_idx's
+                # (zero for a bag of padding only), over the last axis.
+                ids, w = self.ev(e[2][0], env), self.params[name + ".weight"]
+                assert [int(self.const(a)) for a in e[2][1:]] == list(w.shape)
+                pad = int(self.const(e[3]["padding_idx"])) if "padding_idx" in e[3] else None
+                if e[1] == "embedding":
+                    rows = w[ids]
+                    if pad is not None:  # the padding row takes no gradient
+                        rows = torch.where((ids == pad).unsqueeze(-1), w.detach()[ids], rows)
+                    env[name] = rows
+                else:
+                    keep = torch.ones_like(ids, dtype=w.dtype) if pad is None else (ids != pad).to(w.dtype)
+                    total = (w[ids] * keep.unsqueeze(-1)).sum(dim=-2)
+                    if ("mean" if "mode" not in e[3] else self.const(e[3]["mode"])) == "mean":
+                        total = total / keep.sum(dim=-1, keepdim=True).clamp(min=1)
+                    env[name] = total
             elif e[0] == "call" and e[1] in ("conv1d", "conv2d"):
                 x = self.ev(e[2][0], env)
                 b = self.params.get(name + ".bias")
@@ -1178,7 +1302,7 @@ def check_source(case, prog, net):
     assert "network" in prog and prog["outputs"] and prog["loss"] and prog["optimizer"], case["name"]
     assert prog["batch"] == case["batch"], "batch"
     assert [n for n, _ in prog["inputs"]] == list(case["inputs"]), "inputs"
-    assert all(list(d) == case["inputs"][n] for n, d in prog["inputs"]), "input shapes"
+    assert all(list(d) == shape_of(case["inputs"][n]) for n, d in prog["inputs"]), "input shapes"
     assert prog["outputs"] == case["outputs"], "outputs"
     tg = loss_targets(prog["loss"], case["inputs"], [])
     assert [n for n, _ in tg] == list(case["targets"]), ("targets", tg)
@@ -1189,6 +1313,8 @@ def check_source(case, prog, net):
             order.append(a[1])
         elif a[0] in ("multi", "buffer"):
             pass
+        elif a[2][0] == "call" and a[2][1] in ("embedding", "embedding_bag"):
+            order.append(a[1] + ".weight")
         elif a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
@@ -1242,7 +1368,7 @@ def check_source(case, prog, net):
             continue
         defined.append(a[1])
         e = a[2]
-        if e[0] == "call" and e[1] == "linear":
+        if e[0] == "call" and e[1] in ("linear", "embedding", "embedding_bag"):
             used.add(e[2][0][1])
         else:
             names_in(e, used)
@@ -1305,6 +1431,7 @@ def run(case):
     # batches a package compiled for the batch runs too).
     for s, rows in enumerate(case.get("sizes", [batch] * case.get("steps", 3))):
         lead = () if batch is None else (rows,)
+<<<<<<< HEAD
         inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
                   for n, shape in case["inputs"].items()}
         # "modes": the module's mode per step. The harness calls Forward,
@@ -1315,6 +1442,9 @@ def run(case):
         if mode == "train":
             with torch.no_grad():
                 net(*inputs.values())
+=======
+        inputs = {n: draw_input(case, n, shape, lead, s, g, rng) for n, shape in case["inputs"].items()}
+>>>>>>> embed
         opt.zero_grad()
         outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
         moved = {k: v.detach().clone() for k, v in net.named_buffers()}
@@ -1350,13 +1480,44 @@ def run(case):
              "inputs": list(case["inputs"]), "outputs": list(case["outputs"]),
              "targets": list(case["targets"]),
              "params": start, "steps": steps}
+<<<<<<< HEAD
     if buffers:
         trace["buffers"] = buffers
+=======
+    if "padding_rows" in case:
+        trace["padding_rows"] = case["padding_rows"]
+>>>>>>> embed
     sanity(trace)
     return trace
 
 
+<<<<<<< HEAD
 def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode=None):
+=======
+def shape_of(spec):
+    """An input's per-sample shape: [6], or ("ids", [6], rows) for ids."""
+    return spec[1] if isinstance(spec, tuple) else spec
+
+
+def draw_input(case, name, spec, lead, step, g, rng):
+    """Uniform numbers in [-rng, rng], float32-representable; or ids below
+    the table's rows, with the case's padding id in each sample's last
+    place (a padded sequence) and, at the second step, filling the first
+    sample (a bag of padding only)."""
+    if not isinstance(spec, tuple):
+        return ((torch.rand(lead + tuple(spec), generator=g) * 2 - 1) * rng).float().double()
+    _, shape, rows = spec
+    ids = torch.randint(0, rows, lead + tuple(shape), generator=g)
+    pad = case.get("padding", {}).get(name)
+    if pad is not None:
+        ids[..., -1] = pad
+        if step == 1:
+            ids[0] = pad
+    return ids
+
+
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
+>>>>>>> embed
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
     # Copies of the buffers (in training mode the outputs do not depend on them).
     it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()}, training=mode != "eval")
@@ -1385,6 +1546,9 @@ def check_finite_differences(case, net, inputs, targets, grads, h=1e-6):
         for k, p in net.named_parameters():
             flat, gflat = p.view(-1), grads[k].view(-1)
             for i in range(flat.numel()):
+                if k in case.get("padding_rows", {}) and i // p.shape[1] == case["padding_rows"][k]:
+                    assert gflat[i].item() == 0, (case["name"], k, "padding row gradient")
+                    continue
                 old = flat[i].item()
                 flat[i] = old + h
                 up = f()
