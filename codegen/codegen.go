@@ -17,7 +17,7 @@ import (
 const (
 	nnrtPath        = "github.com/nngen/nngen/runtime/nnrt"        // the contract: Param, initialisation, scalar functions
 	kernelsPath     = "github.com/nngen/nngen/runtime/kernels"     // GEMM and the vector kernels
-	safetensorsPath = "github.com/nngen/nngen/runtime/safetensors" // the pretrained weights' reader
+	safetensorsPath = "github.com/nngen/nngen/runtime/safetensors" // the pretrained weights' reader, checkpoints
 	unsafePath      = "unsafe"
 )
 
@@ -67,6 +67,7 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	f.HeaderComment(fmt.Sprintf("%s %s from %s. DO NOT EDIT.", HeaderPrefix, Version, cfg.Source))
 	f.ImportName(nnrtPath, "nnrt")
 	f.ImportName(kernelsPath, "kernels")
+	f.ImportName(safetensorsPath, "safetensors")
 	f.PackageComment(fmt.Sprintf("Package %s implements the network %s, compiled by nngen from %s.", cfg.Package, g.Name, cfg.Source))
 	f.Comment("The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.")
 	f.Const().Id("_").Op("=").Qual(nnrtPath, "SupportPackageIsVersion1")
@@ -88,6 +89,11 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	}
 	gen.genModes(f)
 	gen.genParams(f)
+	gen.genStateDict(f)
+	if g.Optimizer != nil && g.Loss != nil {
+		gen.genOptimizerState(f)
+	}
+	gen.genCheckpoint(f)
 	if cfg.Infer != nil {
 		if err := genPredictor(f, cfg.Infer, cfg.Package); err != nil {
 			return nil, err

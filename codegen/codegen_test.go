@@ -320,6 +320,10 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).Params":         "func() []nnrt.Param[float64]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
 		"(*Model).LoadParams":     "func(src *Model)",
+		"(*Model).StateDict":      "func() []nnrt.Tensor[float64]",
+		"(*Model).SaveCheckpoint": "func(path string, metadata map[string]string) error",
+		"(*Model).LoadCheckpoint": "func(path string) error",
+		"(*Model).OptimizerState": "func() []nnrt.Tensor[float64]",
 		"(*Model).Train":          "func()",
 		"(*Model).Eval":           "func()",
 		"(*Model).Training":       "func() bool",
@@ -369,6 +373,10 @@ func TestGenerateTrainingUnbatched(t *testing.T) {
 		"(*Model).Params":         "func() []nnrt.Param[float32]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float32], bool)",
 		"(*Model).LoadParams":     "func(src *Model)",
+		"(*Model).StateDict":      "func() []nnrt.Tensor[float32]",
+		"(*Model).SaveCheckpoint": "func(path string, metadata map[string]string) error",
+		"(*Model).LoadCheckpoint": "func(path string) error",
+		"(*Model).OptimizerState": "func() []nnrt.Tensor[float32]",
 		"(*Model).Train":          "func()",
 		"(*Model).Eval":           "func()",
 		"(*Model).Training":       "func() bool",
@@ -382,14 +390,17 @@ func TestGenerateInferenceOnly(t *testing.T) {
 	g := planned(t, passes.Options{Infer: true}, ir.F64, 8, false, 4, 5, 3)
 	src, pkg := generate(t, g)
 	wantAPI := map[string]string{
-		"New":                   "func(seed uint64) *Model",
-		"(*Model).Forward":      "func(x *[8][4]float64, y *[8][3]float64)",
-		"(*Model).ForwardBatch": "func(x [][4]float64, y [][3]float64)",
-		"(*Model).Params":       "func() []nnrt.Param[float64]",
-		"(*Model).Param":        "func(name string) (nnrt.Param[float64], bool)",
-		"(*Model).LoadParams":   "func(src *Model)",
-		"(*Model).Eval":         "func()",
-		"(*Model).Training":     "func() bool",
+		"New":                     "func(seed uint64) *Model",
+		"(*Model).Forward":        "func(x *[8][4]float64, y *[8][3]float64)",
+		"(*Model).ForwardBatch":   "func(x [][4]float64, y [][3]float64)",
+		"(*Model).Params":         "func() []nnrt.Param[float64]",
+		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
+		"(*Model).LoadParams":     "func(src *Model)",
+		"(*Model).StateDict":      "func() []nnrt.Tensor[float64]",
+		"(*Model).SaveCheckpoint": "func(path string, metadata map[string]string) error",
+		"(*Model).LoadCheckpoint": "func(path string) error",
+		"(*Model).Eval":           "func()",
+		"(*Model).Training":       "func() bool",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// Parameters and scratch slots only: no gradients, no optimizer settings.

@@ -99,7 +99,13 @@ func (gen *generator) modelFields() []modelField {
 		buffers = append(buffers, of(numbers(bufferKind, bufferField(b), arrayType(b), b.Shape.Size(), b.DType, b.Name), b))
 	}
 	for _, s := range gen.g.States() {
-		states = append(states, of(numbers(stateKind, stateField(s), arrayType(s), s.Shape.Size(), s.DType, s.Name), s))
+		typ := arrayType(s)
+		if s.DType == ir.Int {
+			// The step count: int64 on every platform, as checkpoints
+			// store it (StateDict's Int aliases it).
+			typ = jen.Int64()
+		}
+		states = append(states, of(numbers(stateKind, stateField(s), typ, s.Shape.Size(), s.DType, s.Name), s))
 	}
 	if gen.usesGemm() {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "gemmWork", typ: jen.Index().Add(gen.elem()),

@@ -17,7 +17,8 @@ import (
 // the same name would not compile ("field and method with the same name"),
 // so every one is reserved whether or not this model gets it: a model that
 // gains a loss later should not change its field names.
-var methods = []string{"Forward", "Backward", "Step", "TrainStep", "ResetOptimizer", "Close", "Params", "Param"}
+var methods = []string{"Forward", "Backward", "Step", "TrainStep", "ResetOptimizer", "Close", "Params", "Param",
+	"LoadParams", "StateDict", "OptimizerState", "SaveCheckpoint", "LoadCheckpoint"}
 
 // member is one exported identifier the Model type will declare.
 type member struct {

@@ -91,6 +91,7 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 		gen.testPredictor(f, h, newModel)
 	}
 	if step {
+		gen.testCheckpointResume(f, h)
 		f.Line()
 		f.Func().Id("BenchmarkTrainStep").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
 			jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
@@ -539,5 +540,56 @@ func (gen *generator) testBatch(f *jen.File, h harness) {
 				Qual("math", "Abs").Call(jen.Id("got").Op("-").Id("want")).Op("<=").Add(tolerance).Op("*").Max(jen.Lit(1), jen.Qual("math", "Abs").Call(jen.Id("want")))),
 		),
 		jen.For(jen.List(jen.Id("_"), jen.Id("n")).Op(":=").Range().Index().Int().Values(jen.Lit(1), jen.Id("Batch").Op("-").Lit(1))).Block(loop...),
+	)
+}
+
+// testCheckpointResume writes TestCheckpointResume: a model trained 5
+// steps equals, bit for bit, one trained 3 steps, saved with
+// SaveCheckpoint, loaded into a model of another seed with
+// LoadCheckpoint and trained 2 more: parameters, buffers, gradients,
+// optimizer state and settings (the learning rate was scheduled).
+func (gen *generator) testCheckpointResume(f *jen.File, h harness) {
+	train := func(model string, steps int) jen.Code {
+		return jen.For(jen.Range().Lit(steps)).Block(jen.Id(model).Dot("TrainStep").Call(h.backward...))
+	}
+	check := func(err jen.Code) jen.Code {
+		return jen.If(jen.Err().Op(":=").Add(err), jen.Err().Op("!=").Nil()).Block(jen.Id("t").Dot("Fatal").Call(jen.Err()))
+	}
+	same := func(got, want jen.Code) jen.Code {
+		return jen.Qual("slices", "EqualFunc").Call(got, want, jen.Func().Params(jen.List(jen.Id("x"), jen.Id("y")).Add(gen.elem())).Bool().Block(
+			jen.Return(jen.Qual("math", "Float64bits").Call(jen.Float64().Call(jen.Id("x"))).Op("==").Qual("math", "Float64bits").Call(jen.Float64().Call(jen.Id("y"))))))
+	}
+	f.Line()
+	for _, line := range []string{
+		"TestCheckpointResume checks that a checkpoint resumes training exactly: a model",
+		"trained 5 steps equals, bit for bit, one trained 3 steps, saved, loaded into New(2)",
+		"and trained 2 more (parameters, buffers, gradients, optimizer state and settings).",
+	} {
+		f.Comment(line)
+	}
+	f.Func().Id("TestCheckpointResume").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		h.sample(sampleTrain),
+		jen.Id("a").Op(":=").Id("New").Call(jen.Lit(1)),
+		jen.Id("a").Dot("LR").Op("*=").Lit(0.5).Comment("a schedule: the checkpoint must carry it"),
+		train("a", 3),
+		jen.Id("path").Op(":=").Qual("path/filepath", "Join").Call(jen.Id("t").Dot("TempDir").Call(), jen.Lit("checkpoint.safetensors")),
+		check(jen.Id("a").Dot("SaveCheckpoint").Call(jen.Id("path"), jen.Map(jen.String()).String().Values(jen.Lit("steps").Op(":").Lit("3")))),
+		train("a", 2),
+		jen.Id("b").Op(":=").Id("New").Call(jen.Lit(2)),
+		check(jen.Id("b").Dot("LoadCheckpoint").Call(jen.Id("path"))),
+		train("b", 2),
+		jen.List(jen.Id("want"), jen.Id("got")).Op(":=").List(jen.Id("a").Dot("checkpoint").Call(), jen.Id("b").Dot("checkpoint").Call()),
+		jen.For(jen.Id("i").Op(":=").Range().Id("want")).Block(
+			jen.If(jen.Op("!").Add(same(jen.Id("got").Index(jen.Id("i")).Dot("Float"), jen.Id("want").Index(jen.Id("i")).Dot("Float"))).Op("||").
+				Op("!").Qual("slices", "Equal").Call(jen.Id("got").Index(jen.Id("i")).Dot("Int"), jen.Id("want").Index(jen.Id("i")).Dot("Int"))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s: resumed %v, want %v %v"), jen.Id("want").Index(jen.Id("i")).Dot("Name"),
+					jen.Id("got").Index(jen.Id("i")), jen.Id("want").Index(jen.Id("i")).Dot("Float"), jen.Id("want").Index(jen.Id("i")).Dot("Int")),
+			),
+		),
+		jen.For(jen.List(jen.Id("i"), jen.Id("p")).Op(":=").Range().Id("a").Dot("Params").Call()).Block(
+			jen.If(jen.Op("!").Add(same(jen.Id("b").Dot("Params").Call().Index(jen.Id("i")).Dot("Grad"), jen.Id("p").Dot("Grad")))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s: resumed gradient differs"), jen.Id("p").Dot("Name")),
+			),
+		),
 	)
 }

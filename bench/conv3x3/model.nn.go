@@ -9,6 +9,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
@@ -43,7 +44,7 @@ type Model struct {
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 // A parameter declared on its own starts as declared: ones, zeros, or uniform
-// in ±1/√fan_in of the layer it belongs to.
+// in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
 	m.pool = kernels.NewPool32(0, kernels.ConvWork32(kernels.Conv{N: 32, C: 64, K: 64, Groups: 1, H: 32, W: 32, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}))
@@ -186,6 +187,56 @@ func (m *Model) Param(name string) (nnrt.Param[float32], bool) {
 func (m *Model) LoadParams(src *Model) {
 	m.YWeight = src.YWeight
 	m.YBias = src.YBias
+}
+
+// StateDict lists the parameters and buffers as PyTorch's model.state_dict() does: same
+// names, same order (the declaration order, module by module, parameters then buffers). Each
+// tensor's numbers alias the model's field in row-major order: Float for a float tensor, Int
+// for an integer one.
+func (m *Model) StateDict() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "y.weight", Shape: []int{64, 64, 3, 3}, Float: unsafe.Slice(&m.YWeight[0][0][0][0], 36864)},
+		{Name: "y.bias", Shape: []int{64}, Float: m.YBias[:]},
+	}
+}
+
+// OptimizerState lists the sgd optimizer's state and settings under the names of PyTorch's
+// optimizer.state_dict(), flattened: state.I.KEY for parameter I of Params (param_groups[0]'s
+// "params" index), param_groups.0.KEY for a setting (betas as betas.0 and betas.1). Every
+// state.I.step aliases the model's one step count, Steps. The numbers alias the model's fields.
+func (m *Model) OptimizerState() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "param_groups.0.lr", Shape: []int{}, Float: unsafe.Slice(&m.LR, 1)},
+		{Name: "param_groups.0.weight_decay", Shape: []int{}, Float: unsafe.Slice(&m.WeightDecay, 1)},
+	}
+}
+
+// checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: the state_dict,
+// then the optimizer's state (OptimizerState) with names prefixed "optimizer.".
+func (m *Model) checkpoint() []nnrt.Tensor[float32] {
+	tensors := m.StateDict()
+	for _, t := range m.OptimizerState() {
+		t.Name = "optimizer." + t.Name
+		tensors = append(tensors, t)
+	}
+	return tensors
+}
+
+// SaveCheckpoint writes the model's parameters, buffers and optimizer state to path as
+// safetensors, with metadata (may be nil): state_dict names as they are, the optimizer's
+// prefixed "optimizer." (optimizer.state.0.exp_avg, optimizer.param_groups.0.lr). The
+// file is written to a temporary file and renamed over path. A model loaded from it with
+// LoadCheckpoint trains on exactly as this one would.
+func (m *Model) SaveCheckpoint(path string, metadata map[string]string) error {
+	return safetensors.SaveTensors(path, m.checkpoint(), metadata)
+}
+
+// LoadCheckpoint sets the model's parameters, buffers and optimizer state from a file
+// that SaveCheckpoint wrote. Names, shapes and dtypes must match this model's; every
+// mismatch is reported at once, and on any error the model is unchanged. Gradients are
+// not in a checkpoint: the next Backward computes them.
+func (m *Model) LoadCheckpoint(path string) error {
+	return safetensors.LoadTensors(path, m.checkpoint())
 }
 
 // Predictor runs the network's Forward on the parameters of a Model with scratch memory

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
@@ -65,7 +66,7 @@ type Model struct {
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 // A parameter declared on its own starts as declared: ones, zeros, or uniform
-// in ±1/√fan_in of the layer it belongs to.
+// in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
 	m.pool = kernels.NewPool32(0, max(kernels.ConvWork32(kernels.Conv{N: 64, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 64, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}), kernels.GemmWork32(64, 120, 400), kernels.GemmWork32(64, 84, 120), kernels.GemmWork32(64, 10, 84), kernels.GemmWork32(64, 84, 10), kernels.GemmWork32(10, 84, 64), kernels.GemmWork32(64, 120, 84), kernels.GemmWork32(84, 120, 64), kernels.GemmWork32(64, 400, 120), kernels.GemmWork32(120, 400, 64)))
@@ -314,6 +315,64 @@ func (m *Model) LoadParams(src *Model) {
 	m.Fc2Bias = src.Fc2Bias
 	m.OutWeight = src.OutWeight
 	m.OutBias = src.OutBias
+}
+
+// StateDict lists the parameters and buffers as PyTorch's model.state_dict() does: same
+// names, same order (the declaration order, module by module, parameters then buffers). Each
+// tensor's numbers alias the model's field in row-major order: Float for a float tensor, Int
+// for an integer one.
+func (m *Model) StateDict() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "c1.weight", Shape: []int{6, 1, 5, 5}, Float: unsafe.Slice(&m.C1Weight[0][0][0][0], 150)},
+		{Name: "c1.bias", Shape: []int{6}, Float: m.C1Bias[:]},
+		{Name: "c2.weight", Shape: []int{16, 6, 5, 5}, Float: unsafe.Slice(&m.C2Weight[0][0][0][0], 2400)},
+		{Name: "c2.bias", Shape: []int{16}, Float: m.C2Bias[:]},
+		{Name: "fc1.weight", Shape: []int{120, 400}, Float: unsafe.Slice(&m.Fc1Weight[0][0], 48000)},
+		{Name: "fc1.bias", Shape: []int{120}, Float: m.Fc1Bias[:]},
+		{Name: "fc2.weight", Shape: []int{84, 120}, Float: unsafe.Slice(&m.Fc2Weight[0][0], 10080)},
+		{Name: "fc2.bias", Shape: []int{84}, Float: m.Fc2Bias[:]},
+		{Name: "out.weight", Shape: []int{10, 84}, Float: unsafe.Slice(&m.OutWeight[0][0], 840)},
+		{Name: "out.bias", Shape: []int{10}, Float: m.OutBias[:]},
+	}
+}
+
+// OptimizerState lists the sgd optimizer's state and settings under the names of PyTorch's
+// optimizer.state_dict(), flattened: state.I.KEY for parameter I of Params (param_groups[0]'s
+// "params" index), param_groups.0.KEY for a setting (betas as betas.0 and betas.1). Every
+// state.I.step aliases the model's one step count, Steps. The numbers alias the model's fields.
+func (m *Model) OptimizerState() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "param_groups.0.lr", Shape: []int{}, Float: unsafe.Slice(&m.LR, 1)},
+		{Name: "param_groups.0.weight_decay", Shape: []int{}, Float: unsafe.Slice(&m.WeightDecay, 1)},
+	}
+}
+
+// checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: the state_dict,
+// then the optimizer's state (OptimizerState) with names prefixed "optimizer.".
+func (m *Model) checkpoint() []nnrt.Tensor[float32] {
+	tensors := m.StateDict()
+	for _, t := range m.OptimizerState() {
+		t.Name = "optimizer." + t.Name
+		tensors = append(tensors, t)
+	}
+	return tensors
+}
+
+// SaveCheckpoint writes the model's parameters, buffers and optimizer state to path as
+// safetensors, with metadata (may be nil): state_dict names as they are, the optimizer's
+// prefixed "optimizer." (optimizer.state.0.exp_avg, optimizer.param_groups.0.lr). The
+// file is written to a temporary file and renamed over path. A model loaded from it with
+// LoadCheckpoint trains on exactly as this one would.
+func (m *Model) SaveCheckpoint(path string, metadata map[string]string) error {
+	return safetensors.SaveTensors(path, m.checkpoint(), metadata)
+}
+
+// LoadCheckpoint sets the model's parameters, buffers and optimizer state from a file
+// that SaveCheckpoint wrote. Names, shapes and dtypes must match this model's; every
+// mismatch is reported at once, and on any error the model is unchanged. Gradients are
+// not in a checkpoint: the next Backward computes them.
+func (m *Model) LoadCheckpoint(path string) error {
+	return safetensors.LoadTensors(path, m.checkpoint())
 }
 
 // Predictor runs the network's Forward on the parameters of a Model with scratch memory

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
@@ -460,6 +461,60 @@ func (m *Model) LoadParams(src *Model) {
 	m.Layer2Bias = src.Layer2Bias
 	m.Layer3Weight = src.Layer3Weight
 	m.Layer3Bias = src.Layer3Bias
+}
+
+// StateDict lists the parameters and buffers as PyTorch's model.state_dict() does: same
+// names, same order (the declaration order, module by module, parameters then buffers). Each
+// tensor's numbers alias the model's field in row-major order: Float for a float tensor, Int
+// for an integer one.
+func (m *Model) StateDict() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "layer1.weight", Shape: []int{5, 4}, Float: unsafe.Slice(&m.Layer1Weight[0][0], 20)},
+		{Name: "layer1.bias", Shape: []int{5}, Float: m.Layer1Bias[:]},
+		{Name: "layer2.weight", Shape: []int{7, 5}, Float: unsafe.Slice(&m.Layer2Weight[0][0], 35)},
+		{Name: "layer2.bias", Shape: []int{7}, Float: m.Layer2Bias[:]},
+		{Name: "layer3.weight", Shape: []int{3, 7}, Float: unsafe.Slice(&m.Layer3Weight[0][0], 21)},
+		{Name: "layer3.bias", Shape: []int{3}, Float: m.Layer3Bias[:]},
+	}
+}
+
+// OptimizerState lists the sgd optimizer's state and settings under the names of PyTorch's
+// optimizer.state_dict(), flattened: state.I.KEY for parameter I of Params (param_groups[0]'s
+// "params" index), param_groups.0.KEY for a setting (betas as betas.0 and betas.1). Every
+// state.I.step aliases the model's one step count, Steps. The numbers alias the model's fields.
+func (m *Model) OptimizerState() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "param_groups.0.lr", Shape: []int{}, Float: unsafe.Slice(&m.LR, 1)},
+		{Name: "param_groups.0.weight_decay", Shape: []int{}, Float: unsafe.Slice(&m.WeightDecay, 1)},
+	}
+}
+
+// checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: the state_dict,
+// then the optimizer's state (OptimizerState) with names prefixed "optimizer.".
+func (m *Model) checkpoint() []nnrt.Tensor[float32] {
+	tensors := m.StateDict()
+	for _, t := range m.OptimizerState() {
+		t.Name = "optimizer." + t.Name
+		tensors = append(tensors, t)
+	}
+	return tensors
+}
+
+// SaveCheckpoint writes the model's parameters, buffers and optimizer state to path as
+// safetensors, with metadata (may be nil): state_dict names as they are, the optimizer's
+// prefixed "optimizer." (optimizer.state.0.exp_avg, optimizer.param_groups.0.lr). The
+// file is written to a temporary file and renamed over path. A model loaded from it with
+// LoadCheckpoint trains on exactly as this one would.
+func (m *Model) SaveCheckpoint(path string, metadata map[string]string) error {
+	return safetensors.SaveTensors(path, m.checkpoint(), metadata)
+}
+
+// LoadCheckpoint sets the model's parameters, buffers and optimizer state from a file
+// that SaveCheckpoint wrote. Names, shapes and dtypes must match this model's; every
+// mismatch is reported at once, and on any error the model is unchanged. Gradients are
+// not in a checkpoint: the next Backward computes them.
+func (m *Model) LoadCheckpoint(path string) error {
+	return safetensors.LoadTensors(path, m.checkpoint())
 }
 
 // Predictor runs the network's Forward on the parameters of a Model with scratch memory

@@ -166,7 +166,7 @@ func Abs[T Float](x T) T { return T(math.Abs(float64(x))) }
 func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
 
 // Pow is x^n for the integer step counts in bias corrections, in float64.
-func Pow[T Float](x T, n int) float64 { return math.Pow(float64(x), float64(n)) }
+func Pow[T Float, N ~int | ~int64](x T, n N) float64 { return math.Pow(float64(x), float64(n)) }
 
 // rowMax is the largest element of a row (NaN if one is), which the
 // functions of a row subtract so that no exponential overflows.

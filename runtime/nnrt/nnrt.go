@@ -38,3 +38,37 @@ func Lookup[T Float](params []Param[T], name string) (Param[T], bool) {
 	}
 	return Param[T]{}, false
 }
+
+// Tensor is one tensor of a generated model's state, named as PyTorch
+// names it: a parameter or buffer of the state_dict (the generated
+// StateDict), or an entry of the optimizer's state_dict (OptimizerState).
+// Its numbers alias the model's fields in row-major order: a float tensor's
+// are in Float and Int is nil; an integer tensor's (an int64 buffer such as
+// num_batches_tracked, the optimizer's step count) are in Int and Float is
+// nil. A scalar has an empty Shape and one number. Several tensors may
+// alias the same numbers (every parameter's step in OptimizerState is the
+// model's one step count).
+type Tensor[T Float] struct {
+	Name  string
+	Shape []int
+	Float []T
+	Int   []int64
+}
+
+// Len is the number of numbers t holds.
+func (t Tensor[T]) Len() int {
+	if t.Int != nil {
+		return len(t.Int)
+	}
+	return len(t.Float)
+}
+
+// LookupTensor returns the tensor named name.
+func LookupTensor[T Float](tensors []Tensor[T], name string) (Tensor[T], bool) {
+	for _, t := range tensors {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tensor[T]{}, false
+}

@@ -84,12 +84,16 @@ type safetensorsFile struct {
 // tensor and the path; on any error no param is modified. path must be a
 // regular file: a device or a pipe is refused before anything is read.
 func Load[T nnrt.Float](path string, params []nnrt.Param[T]) error {
+	return load(path, paramEntries(params))
+}
+
+func load(path string, modelTensors []modelTensor) error {
 	f, size, err := openRegular(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	errs := loadSafetensors(f, size, params)
+	errs := loadSafetensors(f, size, modelTensors)
 	for i, err := range errs {
 		errs[i] = fmt.Errorf("%s: %w", path, err)
 	}
@@ -98,27 +102,30 @@ func Load[T nnrt.Float](path string, params []nnrt.Param[T]) error {
 
 // Read is Load from bytes already in memory.
 func Read[T nnrt.Float](data []byte, params []nnrt.Param[T]) error {
-	return errors.Join(readSafetensors(data, params)...)
+	return errors.Join(read(data, paramEntries(params))...)
 }
 
 // readSafetensors checks the whole file and its match with params, and
 // only then copies, so that an error leaves every param as it was.
-func readSafetensors[T nnrt.Float](data []byte, params []nnrt.Param[T]) []error {
+func read(data []byte, modelTensors []modelTensor) []error {
 	var ps problems
 	file := parseSafetensors(data, &ps)
 	if file != nil {
-		checkParams(file, params, &ps)
+		checkParams(file, modelTensors, &ps)
+	}
+	if ps.count() == 0 {
+		checkAliases(file, data[uint64(len(data))-file.size:], modelTensors, &ps)
 	}
 	if ps.count() > 0 {
 		return ps.list()
 	}
-	setParams(file, data[uint64(len(data))-file.size:], params)
+	setParams(file, data[uint64(len(data))-file.size:], modelTensors)
 	return nil
 }
 
 // loadSafetensors is readSafetensors from a file of size bytes, read in
 // two steps: the header, checked in full against params, then the data.
-func loadSafetensors[T nnrt.Float](f io.Reader, size int64, params []nnrt.Param[T]) []error {
+func loadSafetensors(f io.Reader, size int64, params []modelTensor) []error {
 	var prefix [8]byte
 	if size >= 8 {
 		if err := readFull(f, prefix[:]); err != nil {
@@ -151,6 +158,9 @@ func loadSafetensors[T nnrt.Float](f io.Reader, size int64, params []nnrt.Param[
 	var probe [1]byte
 	if n, _ := f.Read(probe[:]); n > 0 {
 		return []error{errors.New("the file grew while it was read")}
+	}
+	if checkAliases(file, data, params, &ps); ps.count() > 0 {
+		return ps.list()
 	}
 	setParams(file, data, params)
 	return nil
@@ -257,29 +267,33 @@ func checkHeader(header []byte, size uint64, ps *problems) *safetensorsFile {
 
 // checkParams adds to ps every mismatch between a file, whose layout is
 // checked, and params.
-func checkParams[T nnrt.Float](file *safetensorsFile, params []nnrt.Param[T], ps *problems) {
+func checkParams(file *safetensorsFile, params []modelTensor, ps *problems) {
 	inModel := make(map[string]bool, len(params))
 	for _, p := range params {
-		if inModel[p.Name] {
-			ps.add(fmt.Errorf("%s: the model lists this parameter twice", p.Name))
+		if inModel[p.name] {
+			ps.add(fmt.Errorf("%s: the model lists this parameter twice", p.name))
 			continue
 		}
-		inModel[p.Name] = true
-		if n, ok := elements(p.Shape); !ok || n != uint64(len(p.Value)) {
-			ps.add(fmt.Errorf("%s: the model's value has %d elements, not the number its shape %v holds", p.Name, len(p.Value), p.Shape))
+		inModel[p.name] = true
+		if n, ok := elements(p.shape); !ok || n != uint64(p.n) {
+			ps.add(fmt.Errorf("%s: the model's value has %d elements, not the number its shape %v holds", p.name, p.n, p.shape))
 			continue
 		}
-		i, ok := file.index[p.Name]
+		i, ok := file.index[p.name]
 		if !ok {
-			ps.add(fmt.Errorf("missing tensor %s", p.Name))
+			ps.add(fmt.Errorf("missing tensor %s", p.name))
 			continue
 		}
 		t := &file.tensors[i]
-		if decodeSafetensors[T](t.dtype) == nil {
-			ps.add(fmt.Errorf("%s: dtype %s is not a floating-point type nngen can load", p.Name, brief(t.dtype)))
+		switch {
+		case p.decoder(t.dtype) != nil:
+		case p.ints != nil || p.dtype == "I64":
+			ps.add(fmt.Errorf("%s: dtype %s in the file, the model holds integers: I64", p.name, brief(t.dtype)))
+		default:
+			ps.add(fmt.Errorf("%s: dtype %s is not a floating-point type nngen can load", p.name, brief(t.dtype)))
 		}
-		if !slices.Equal(t.shape, p.Shape) {
-			ps.add(fmt.Errorf("%s: shape %v in the file, the model has %v", p.Name, t.shape, p.Shape))
+		if !slices.Equal(t.shape, p.shape) {
+			ps.add(fmt.Errorf("%s: shape %v in the file, the model has %v", p.name, t.shape, p.shape))
 		}
 	}
 	for _, t := range file.tensors {
@@ -291,10 +305,10 @@ func checkParams[T nnrt.Float](file *safetensorsFile, params []nnrt.Param[T], ps
 
 // setParams copies each tensor of data into its param; checkParams has
 // found nothing wrong.
-func setParams[T nnrt.Float](file *safetensorsFile, data []byte, params []nnrt.Param[T]) {
+func setParams(file *safetensorsFile, data []byte, params []modelTensor) {
 	for _, p := range params {
-		t := &file.tensors[file.index[p.Name]]
-		decodeSafetensors[T](t.dtype)(p.Value, data[t.begin:t.end])
+		t := &file.tensors[file.index[p.name]]
+		p.decoder(t.dtype)(data[t.begin:t.end])
 	}
 }
 

@@ -118,7 +118,7 @@ func TestLoadSafetensorsReadsDataLast(t *testing.T) {
 	headerEnd := 8 + int(binary.LittleEndian.Uint64(good.Bytes()))
 	other := model()[:2]
 	r := &countingReader{data: good.Bytes()}
-	errs := loadSafetensors(r, int64(good.Len()), other)
+	errs := loadSafetensors(r, int64(good.Len()), paramEntries(other))
 	if len(errs) != 1 || errs[0].Error() != "unexpected tensor layer2.weight" {
 		t.Errorf("errors %v, want one unexpected tensor", errs)
 	}
@@ -137,7 +137,7 @@ func TestLoadSafetensorsReadsDataLast(t *testing.T) {
 		{"grew", append(slices.Clone(good.Bytes()), 0), "the file grew while it was read"},
 	} {
 		params := model()
-		errs := loadSafetensors(&countingReader{data: c.data}, int64(good.Len()), params)
+		errs := loadSafetensors(&countingReader{data: c.data}, int64(good.Len()), paramEntries(params))
 		if len(errs) != 1 || errs[0].Error() != c.want {
 			t.Errorf("%s: errors %v, want %q", c.name, errs, c.want)
 		}

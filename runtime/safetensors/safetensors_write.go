@@ -9,10 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -27,7 +25,11 @@ import (
 // in the same directory, synced, and renamed over path, so a crash never
 // leaves a half-written checkpoint. A path that exists must be a regular
 // file: the rename would replace a device or a pipe, not write to it.
-func Save[T nnrt.Float](path string, params []nnrt.Param[T], metadata map[string]string) (err error) {
+func Save[T nnrt.Float](path string, params []nnrt.Param[T], metadata map[string]string) error {
+	return save(path, paramEntries(params), metadata)
+}
+
+func save(path string, params []modelTensor, metadata map[string]string) (err error) {
 	// Check everything before creating a file, so that bad params leave
 	// nothing behind.
 	header, err := safetensorsHeader(params, metadata)
@@ -84,6 +86,10 @@ func Save[T nnrt.Float](path string, params []nnrt.Param[T], metadata map[string
 
 // Write is Save to a writer (no atomicity).
 func Write[T nnrt.Float](w io.Writer, params []nnrt.Param[T], metadata map[string]string) error {
+	return write(w, paramEntries(params), metadata)
+}
+
+func write(w io.Writer, params []modelTensor, metadata map[string]string) error {
 	header, err := safetensorsHeader(params, metadata)
 	if err != nil {
 		return err
@@ -95,11 +101,7 @@ func Write[T nnrt.Float](w io.Writer, params []nnrt.Param[T], metadata map[strin
 // that writes them: the length, the JSON and the padding that starts the
 // data at a multiple of 8 bytes, as the safetensors library does, so that
 // readers can map the file and use the data in place.
-func safetensorsHeader[T nnrt.Float](params []nnrt.Param[T], metadata map[string]string) ([]byte, error) {
-	dtype, size := "F32", uint64(4)
-	if reflect.TypeFor[T]().Kind() == reflect.Float64 {
-		dtype, size = "F64", 8
-	}
+func safetensorsHeader(params []modelTensor, metadata map[string]string) ([]byte, error) {
 	var errs []error
 	var b bytes.Buffer
 	b.Write(make([]byte, 8))
@@ -123,32 +125,32 @@ func safetensorsHeader[T nnrt.Float](params []nnrt.Param[T], metadata map[string
 	var offset uint64
 	for i, p := range params {
 		switch {
-		case p.Name == safetensorsMetadataKey:
-			errs = append(errs, fmt.Errorf("%s: a tensor cannot have the name of the metadata", p.Name))
-		case !utf8.ValidString(p.Name):
-			errs = append(errs, fmt.Errorf("%q: the name is not valid UTF-8", p.Name))
-		case seen[p.Name]:
-			errs = append(errs, fmt.Errorf("%s: two params have this name", p.Name))
+		case p.name == safetensorsMetadataKey:
+			errs = append(errs, fmt.Errorf("%s: a tensor cannot have the name of the metadata", p.name))
+		case !utf8.ValidString(p.name):
+			errs = append(errs, fmt.Errorf("%q: the name is not valid UTF-8", p.name))
+		case seen[p.name]:
+			errs = append(errs, fmt.Errorf("%s: two params have this name", p.name))
 		}
-		seen[p.Name] = true
-		if n, ok := elements(p.Shape); !ok || n != uint64(len(p.Value)) {
-			errs = append(errs, fmt.Errorf("%s: the value has %d elements, not the number its shape %v holds", p.Name, len(p.Value), p.Shape))
+		seen[p.name] = true
+		if n, ok := elements(p.shape); !ok || n != uint64(p.n) {
+			errs = append(errs, fmt.Errorf("%s: the value has %d elements, not the number its shape %v holds", p.name, p.n, p.shape))
 		}
-		if len(p.Shape) > maxSafetensorsRank {
-			errs = append(errs, fmt.Errorf("%s: shape has %d dimensions, more than the %d a file may have", p.Name, len(p.Shape), maxSafetensorsRank))
+		if len(p.shape) > maxSafetensorsRank {
+			errs = append(errs, fmt.Errorf("%s: shape has %d dimensions, more than the %d a file may have", p.name, len(p.shape), maxSafetensorsRank))
 		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeJSONString(&b, p.Name)
-		b.WriteString(`:{"dtype":"` + dtype + `","shape":[`)
-		for j, d := range p.Shape {
+		writeJSONString(&b, p.name)
+		b.WriteString(`:{"dtype":"` + p.dtype + `","shape":[`)
+		for j, d := range p.shape {
 			if j > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.Itoa(d))
 		}
-		end := offset + uint64(len(p.Value))*size
+		end := offset + uint64(p.n)*safetensorsElementSize[p.dtype]
 		fmt.Fprintf(&b, `],"data_offsets":[%d,%d]}`, offset, end)
 		offset = end
 	}
@@ -172,25 +174,21 @@ func safetensorsHeader[T nnrt.Float](params []nnrt.Param[T], metadata map[string
 
 // writeSafetensors writes the header and then every value, in chunks: few
 // calls to the writer (a file needs no bufio), and no copy of the whole.
-func writeSafetensors[T nnrt.Float](w io.Writer, header []byte, params []nnrt.Param[T]) error {
+func writeSafetensors(w io.Writer, header []byte, params []modelTensor) error {
 	if _, err := w.Write(header); err != nil {
 		return err
 	}
-	is64 := reflect.TypeFor[T]().Kind() == reflect.Float64
+	const block = 1 << 11 // elements per put: at most 16 KiB
 	chunk := make([]byte, 0, 1<<14)
 	for _, p := range params {
-		for _, v := range p.Value {
-			if is64 {
-				chunk = binary.LittleEndian.AppendUint64(chunk, math.Float64bits(float64(v)))
-			} else {
-				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(float32(v)))
-			}
-			if len(chunk) == cap(chunk) {
+		for from := 0; from < p.n; from += block {
+			if len(chunk) > 0 && len(chunk)+8*block > cap(chunk) {
 				if _, err := w.Write(chunk); err != nil {
 					return err
 				}
 				chunk = chunk[:0]
 			}
+			chunk = p.put(chunk, from, min(from+block, p.n))
 		}
 	}
 	_, err := w.Write(chunk)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
@@ -43,7 +44,7 @@ type Model struct {
 	LogitsBiasGrad   [10]float32           // d loss / d logits.bias
 
 	// Optimizer state, advanced by Step and cleared by ResetOptimizer.
-	Steps                int                   // steps
+	Steps                int64                 // steps
 	Conv1WeightExpAvg    [16][1][3][3]float32  // conv1.weight.exp_avg
 	Conv1WeightExpAvgSq  [16][1][3][3]float32  // conv1.weight.exp_avg_sq
 	Conv1BiasExpAvg      [16]float32           // conv1.bias.exp_avg
@@ -73,7 +74,7 @@ type Model struct {
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 // A parameter declared on its own starts as declared: ones, zeros, or uniform
-// in ±1/√fan_in of the layer it belongs to.
+// in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
 	m.pool = kernels.NewPool32(0, max(kernels.ConvWork32(kernels.Conv{N: 32, C: 1, K: 16, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 32, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.GemmWork32(32, 10, 512), kernels.GemmWork32(32, 512, 10), kernels.GemmWork32(10, 512, 32)))
@@ -385,6 +386,81 @@ func (m *Model) LoadParams(src *Model) {
 	m.Conv2Bias = src.Conv2Bias
 	m.LogitsWeight = src.LogitsWeight
 	m.LogitsBias = src.LogitsBias
+}
+
+// StateDict lists the parameters and buffers as PyTorch's model.state_dict() does: same
+// names, same order (the declaration order, module by module, parameters then buffers). Each
+// tensor's numbers alias the model's field in row-major order: Float for a float tensor, Int
+// for an integer one.
+func (m *Model) StateDict() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "conv1.weight", Shape: []int{16, 1, 3, 3}, Float: unsafe.Slice(&m.Conv1Weight[0][0][0][0], 144)},
+		{Name: "conv1.bias", Shape: []int{16}, Float: m.Conv1Bias[:]},
+		{Name: "conv2.weight", Shape: []int{32, 16, 3, 3}, Float: unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608)},
+		{Name: "conv2.bias", Shape: []int{32}, Float: m.Conv2Bias[:]},
+		{Name: "logits.weight", Shape: []int{10, 512}, Float: unsafe.Slice(&m.LogitsWeight[0][0], 5120)},
+		{Name: "logits.bias", Shape: []int{10}, Float: m.LogitsBias[:]},
+	}
+}
+
+// OptimizerState lists the adam optimizer's state and settings under the names of PyTorch's
+// optimizer.state_dict(), flattened: state.I.KEY for parameter I of Params (param_groups[0]'s
+// "params" index), param_groups.0.KEY for a setting (betas as betas.0 and betas.1). Every
+// state.I.step aliases the model's one step count, Steps. The numbers alias the model's fields.
+func (m *Model) OptimizerState() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "state.0.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.0.exp_avg", Shape: []int{16, 1, 3, 3}, Float: unsafe.Slice(&m.Conv1WeightExpAvg[0][0][0][0], 144)},
+		{Name: "state.0.exp_avg_sq", Shape: []int{16, 1, 3, 3}, Float: unsafe.Slice(&m.Conv1WeightExpAvgSq[0][0][0][0], 144)},
+		{Name: "state.1.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.1.exp_avg", Shape: []int{16}, Float: m.Conv1BiasExpAvg[:]},
+		{Name: "state.1.exp_avg_sq", Shape: []int{16}, Float: m.Conv1BiasExpAvgSq[:]},
+		{Name: "state.2.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.2.exp_avg", Shape: []int{32, 16, 3, 3}, Float: unsafe.Slice(&m.Conv2WeightExpAvg[0][0][0][0], 4608)},
+		{Name: "state.2.exp_avg_sq", Shape: []int{32, 16, 3, 3}, Float: unsafe.Slice(&m.Conv2WeightExpAvgSq[0][0][0][0], 4608)},
+		{Name: "state.3.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.3.exp_avg", Shape: []int{32}, Float: m.Conv2BiasExpAvg[:]},
+		{Name: "state.3.exp_avg_sq", Shape: []int{32}, Float: m.Conv2BiasExpAvgSq[:]},
+		{Name: "state.4.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.4.exp_avg", Shape: []int{10, 512}, Float: unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 5120)},
+		{Name: "state.4.exp_avg_sq", Shape: []int{10, 512}, Float: unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 5120)},
+		{Name: "state.5.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.5.exp_avg", Shape: []int{10}, Float: m.LogitsBiasExpAvg[:]},
+		{Name: "state.5.exp_avg_sq", Shape: []int{10}, Float: m.LogitsBiasExpAvgSq[:]},
+		{Name: "param_groups.0.lr", Shape: []int{}, Float: unsafe.Slice(&m.LR, 1)},
+		{Name: "param_groups.0.betas.0", Shape: []int{}, Float: unsafe.Slice(&m.Beta1, 1)},
+		{Name: "param_groups.0.betas.1", Shape: []int{}, Float: unsafe.Slice(&m.Beta2, 1)},
+		{Name: "param_groups.0.eps", Shape: []int{}, Float: unsafe.Slice(&m.Eps, 1)},
+		{Name: "param_groups.0.weight_decay", Shape: []int{}, Float: unsafe.Slice(&m.WeightDecay, 1)},
+	}
+}
+
+// checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: the state_dict,
+// then the optimizer's state (OptimizerState) with names prefixed "optimizer.".
+func (m *Model) checkpoint() []nnrt.Tensor[float32] {
+	tensors := m.StateDict()
+	for _, t := range m.OptimizerState() {
+		t.Name = "optimizer." + t.Name
+		tensors = append(tensors, t)
+	}
+	return tensors
+}
+
+// SaveCheckpoint writes the model's parameters, buffers and optimizer state to path as
+// safetensors, with metadata (may be nil): state_dict names as they are, the optimizer's
+// prefixed "optimizer." (optimizer.state.0.exp_avg, optimizer.param_groups.0.lr). The
+// file is written to a temporary file and renamed over path. A model loaded from it with
+// LoadCheckpoint trains on exactly as this one would.
+func (m *Model) SaveCheckpoint(path string, metadata map[string]string) error {
+	return safetensors.SaveTensors(path, m.checkpoint(), metadata)
+}
+
+// LoadCheckpoint sets the model's parameters, buffers and optimizer state from a file
+// that SaveCheckpoint wrote. Names, shapes and dtypes must match this model's; every
+// mismatch is reported at once, and on any error the model is unchanged. Gradients are
+// not in a checkpoint: the next Backward computes them.
+func (m *Model) LoadCheckpoint(path string) error {
+	return safetensors.LoadTensors(path, m.checkpoint())
 }
 
 // Predictor runs the network's Forward on the parameters of a Model with scratch memory
