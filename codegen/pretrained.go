@@ -35,7 +35,7 @@ func Pretrained(g *ir.Graph, cfg Config, weights map[string][]float64) (File, er
 	f.Func().Id("NewPretrained").Params().Op("*").Id("Model").Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(0)),
 		jen.If(
-			jen.Err().Op(":=").Qual(safetensorsPath, "Read").Call(jen.Index().Byte().Call(jen.Id("pretrained")), jen.Id("m").Dot("Params").Call()),
+			jen.Err().Op(":=").Qual(safetensorsPath, "ReadTensors").Call(jen.Index().Byte().Call(jen.Id("pretrained")), jen.Id("m").Dot("StateDict").Call()),
 			jen.Err().Op("!=").Nil(),
 		).Block(
 			jen.Comment("Generated together with the model, they always fit it."),
@@ -43,7 +43,7 @@ func Pretrained(g *ir.Graph, cfg Config, weights map[string][]float64) (File, er
 		),
 		jen.Return(jen.Id("m")),
 	)
-	f.Comment(fmt.Sprintf("pretrained holds the weights of %s as a safetensors file, named as in Params.", cfg.Source))
+	f.Comment(fmt.Sprintf("pretrained holds the weights of %s as a safetensors file, named as in StateDict.", cfg.Source))
 	f.Const().Id("pretrained").Op("=").Lit(string(blob))
 	src, err := Render(f)
 	if err != nil {
@@ -52,22 +52,24 @@ func Pretrained(g *ir.Graph, cfg Config, weights map[string][]float64) (File, er
 	return File{Name: cfg.Output + ".weights.go", Data: src}, nil
 }
 
-// safetensorsOf writes the parameters' weights in the graph's precision, in
-// state_dict order, as safetensors.Save would.
+// safetensorsOf writes the parameters' and buffers' weights in the
+// graph's precision, in state_dict order, as safetensors.SaveTensors would.
+// A count the weights lack (num_batches_tracked, which an ONNX export
+// drops) starts at 0.
 func safetensorsOf(g *ir.Graph, weights map[string][]float64) ([]byte, error) {
 	var buf bytes.Buffer
 	var err error
 	if g.DType == ir.F64 {
-		var params []nnrt.Param[float64]
-		params, err = paramsOf(g, weights, func(x float64) float64 { return x })
+		var tensors []nnrt.Tensor[float64]
+		tensors, err = tensorsOf(g, weights, func(x float64) float64 { return x })
 		if err == nil {
-			err = safetensors.Write(&buf, params, nil)
+			err = safetensors.WriteTensors(&buf, tensors, nil)
 		}
 	} else {
-		var params []nnrt.Param[float32]
-		params, err = paramsOf(g, weights, func(x float64) float32 { return float32(x) })
+		var tensors []nnrt.Tensor[float32]
+		tensors, err = tensorsOf(g, weights, func(x float64) float32 { return float32(x) })
 		if err == nil {
-			err = safetensors.Write(&buf, params, nil)
+			err = safetensors.WriteTensors(&buf, tensors, nil)
 		}
 	}
 	if err != nil {
@@ -76,18 +78,29 @@ func safetensorsOf(g *ir.Graph, weights map[string][]float64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func paramsOf[T nnrt.Float](g *ir.Graph, weights map[string][]float64, conv func(float64) T) ([]nnrt.Param[T], error) {
-	var params []nnrt.Param[T]
-	for _, p := range g.Params() {
-		w, ok := weights[p.Name]
-		if !ok || len(w) != p.Shape.Size() {
-			return nil, fmt.Errorf("%s: %d weights for shape %v", p.Name, len(w), p.Shape)
+func tensorsOf[T nnrt.Float](g *ir.Graph, weights map[string][]float64, conv func(float64) T) ([]nnrt.Tensor[T], error) {
+	var tensors []nnrt.Tensor[T]
+	for _, v := range g.Values {
+		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
+			continue
+		}
+		w, ok := weights[v.Name]
+		if v.DType == ir.I64 {
+			count := make([]int64, v.Shape.Size())
+			for i := range min(len(w), len(count)) {
+				count[i] = int64(w[i])
+			}
+			tensors = append(tensors, nnrt.Tensor[T]{Name: v.Name, Shape: v.Shape, Int: count})
+			continue
+		}
+		if !ok || len(w) != v.Shape.Size() {
+			return nil, fmt.Errorf("%s: %d weights for shape %v", v.Name, len(w), v.Shape)
 		}
 		value := make([]T, len(w))
 		for i, x := range w {
 			value[i] = conv(x)
 		}
-		params = append(params, nnrt.Param[T]{Name: p.Name, Shape: p.Shape, Value: value})
+		tensors = append(tensors, nnrt.Tensor[T]{Name: v.Name, Shape: v.Shape, Float: value})
 	}
-	return params, nil
+	return tensors, nil
 }

@@ -52,6 +52,7 @@ var rules = map[string]rule{
 	"Clip":               lowerClip,
 	"LogSoftmax":         lowerSoftmax,
 	"LayerNormalization": lowerLayerNormalization,
+	"BatchNormalization": lowerBatchNormalization,
 
 	// Convolutions and pooling (conv.go).
 	"Conv":              lowerConv,

@@ -1,0 +1,146 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/nngen/nngen/ir"
+)
+
+// lowerBatchNormalization lowers BatchNormalization, what nn.BatchNorm1d
+// and nn.BatchNorm2d export as: X [N, C, ...], and the constants scale, B,
+// input_mean and input_var [C] (the layer's weight, bias, running_mean and
+// running_var, under their initializers' names). It becomes batch_norm
+// with the running statistics as buffers, then ·scale + B per channel, as
+// the .nn front end lowers batch_norm1d/2d: its mode is the model's (Train
+// and Eval), whatever the export's training_mode, which says only how
+// PyTorch was running when it exported. ONNX's momentum is PyTorch's
+// 1 - momentum (an export of momentum=None writes 0: a plain average
+// cannot be told from it). The export drops num_batches_tracked; the
+// layer gets it back, named after input_mean's layer, starting at 0.
+// Outputs 1 and 2 of training mode, the running statistics after the
+// update, are the buffers themselves: nothing may read them.
+func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 5, 5); err != nil {
+		return nil, err
+	}
+	if outs := n.GetOutput(); len(outs) > 1 && slices.ContainsFunc(outs[1:], func(o string) bool { return o != "" && (len(l.consumers[o]) > 0 || l.outputs[o]) }) {
+		return nil, fmt.Errorf("its running mean or variance output is used; nngen updates the layer's buffers in place and computes the normalized output only")
+	}
+	x := n.in[0]
+	d, err := exact(x, "X")
+	if err != nil {
+		return nil, err
+	}
+	if d != 0 || len(x.shape) < 2 {
+		return nil, fmt.Errorf("X is %v; nngen normalizes [batch, channels, ...]", x.shape)
+	}
+	eps, err1 := floatAttr(n.NodeProto, "epsilon", 1e-5)
+	momentum, err2 := floatAttr(n.NodeProto, "momentum", 0.9)
+	if err1 != nil || err2 != nil || !(eps > 0) || math.IsInf(eps, 0) || math.IsNaN(momentum) || math.IsInf(momentum, 0) {
+		return nil, fmt.Errorf("epsilon and momentum must be numbers, epsilon above 0")
+	}
+	if _, err := intAttr(n.NodeProto, "spatial", 1); err != nil || attr(n.NodeProto, "spatial") != nil && mustInt(n, "spatial") != 1 {
+		return nil, fmt.Errorf("spatial 0 (opset 7's normalization per position) is not supported; PyTorch exports spatial 1")
+	}
+	c := x.shape[1]
+	constant := func(i int, what string) ([]float64, string, error) {
+		t := n.in[i]
+		if t == nil || t.c == nil || !slices.Equal(t.shape, []int{c}) {
+			return nil, "", fmt.Errorf("%s must be a constant of shape [%d]", what, c)
+		}
+		return t.c.data, t.c.name, nil
+	}
+	var names [4]string
+	var data [4][]float64
+	for i, what := range []string{"scale", "B", "input_mean", "input_var"} {
+		var err error
+		if data[i], names[i], err = constant(i+1, what); err != nil {
+			return nil, err
+		}
+	}
+	weight, err := l.param(names[0], ir.Shape{c}, data[0])
+	if err != nil {
+		return nil, err
+	}
+	bias, err := l.param(names[1], ir.Shape{c}, data[1])
+	if err != nil {
+		return nil, err
+	}
+	mean, err := l.buffer(names[2], ir.Shape{c}, l.g.DType, data[2])
+	if err != nil {
+		return nil, err
+	}
+	variance, err := l.buffer(names[3], ir.Shape{c}, l.g.DType, data[3])
+	if err != nil {
+		return nil, err
+	}
+	layer, _ := strings.CutSuffix(names[2], "running_mean")
+	if layer == names[2] {
+		layer += "." // input_mean named otherwise: its count beside it
+	}
+	count, err := l.buffer(layer+"num_batches_tracked", ir.Shape{}, ir.I64, []float64{0})
+	if err != nil {
+		return nil, err
+	}
+	// PyTorch's momentum, as the shortest decimal of its float32 (0.1
+	// rather than 1 - 0.9f's 0.09999999999999998).
+	torchMomentum := shortest(float32(1 - momentum))
+	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, x.v, mean, variance, count)
+	if err != nil {
+		return nil, err
+	}
+	// The affine part, per channel: scale and B as [C, 1, ...].
+	if len(x.shape) > 2 {
+		to := ir.Shape{c}
+		for range x.shape[2:] {
+			to = append(to, 1)
+		}
+		if weight, err = l.add(ir.OpReshape, ir.Attrs{To: to}, weight); err != nil {
+			return nil, err
+		}
+		if bias, err = l.add(ir.OpReshape, ir.Attrs{To: to}, bias); err != nil {
+			return nil, err
+		}
+	}
+	scaled, err := l.add(ir.OpMul, ir.Attrs{}, y, weight)
+	if err != nil {
+		return nil, err
+	}
+	out, err := l.add(ir.OpAdd, ir.Attrs{}, scaled, bias)
+	if err != nil {
+		return nil, err
+	}
+	return result(x.shape, out), nil
+}
+
+// mustInt is an integer attribute already checked to be one.
+func mustInt(n *node, name string) int64 {
+	v, _ := intAttr(n.NodeProto, name, 0)
+	return v
+}
+
+// buffer returns the buffer holding a constant (a layer's running
+// statistics), creating it on first use, as param does for parameters.
+func (l *lowerer) buffer(name string, shape ir.Shape, dtype ir.DType, data []float64) (*ir.Value, error) {
+	if b, ok := l.params[name]; ok {
+		if b.Op != ir.OpBuffer || !slices.Equal(b.Shape, shape) {
+			return nil, fmt.Errorf("initializer %s is used again as another tensor; nngen gives each buffer one layer", quote(name))
+		}
+		return b, nil
+	}
+	if name == "" || printable(name) != name {
+		return nil, fmt.Errorf("buffer name %s must be printable text", quote(name))
+	}
+	b := l.g.Leaf(ir.OpBuffer, name, shape, ir.Attrs{})
+	b.DType, b.Pos = dtype, l.pos
+	l.params[name] = b
+	if dtype == ir.I64 {
+		l.weights[name] = data
+	} else {
+		l.weights[name] = l.rounded(data)
+	}
+	return b, nil
+}
