@@ -83,9 +83,10 @@ var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs"
 // in TestGraphs; TestExportsAgree checks that the others give the IR of
 // one that does.
 var distinctExports = map[string]bool{
-	"layernorm_ops.opset17": true, // LayerNormalization
-	"act_hardswish.opset13": true, // HardSigmoid and Mul
-	"movement_ops.opset18":  true, // ReduceMax's axes an input (written from opset 17's export)
+	"layernorm_ops.opset17":   true, // LayerNormalization
+	"layernorm_layer.opset17": true, // LayerNormalization, one without weight and bias
+	"act_hardswish.opset13":   true, // HardSigmoid and Mul
+	"movement_ops.opset18":    true, // ReduceMax's axes an input (written from opset 17's export)
 }
 
 // training returns the source's loss and optimizer as the ONNX front end's

@@ -355,3 +355,75 @@ func (l *lowerer) reduction(a arg) (ir.Reduce, bool) {
 	r, _ := ir.ParseReduce(name)
 	return r, true
 }
+
+// lowerLayerNorm lowers layer_norm(x, 16) and layer_norm(x, (8, 16),
+// eps=1e-5, elementwise_affine=true), PyTorch's nn.LayerNorm(normalized_shape,
+// eps, elementwise_affine): over the trailing axes normalized_shape names,
+// (x - mean)/√(var + eps), then ·NAME.weight (ones) + NAME.bias (zeros),
+// parameters in that state_dict order, unless elementwise_affine=false.
+func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 2, 2, "layer_norm(x, 16) or layer_norm(x, (8, 16))")
+	keywords, keywordsOK := l.keywords(c, "eps", "elementwise_affine")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	x, xOK := l.valueArg(args[0], "layer_norm's input")
+	toks := []token{args[1].value}
+	if args[1].isTuple() {
+		toks = args[1].tuple
+	}
+	var norm ir.Shape
+	normOK := args[1].expr == nil && !args[1].declares()
+	for _, t := range toks {
+		n, nOK := l.size(t, "normalized_shape")
+		norm = append(norm, n)
+		normOK = normOK && nOK
+	}
+	if args[1].expr != nil || args[1].declares() {
+		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
+	}
+	eps, epsOK := 1e-5, true // nn.LayerNorm's default
+	if a, given := keywords["eps"]; given {
+		eps, epsOK = l.number(a, "eps")
+		if epsOK && !(eps >= 0 && !math.IsInf(eps, 1)) {
+			l.errorf(a.value.pos, "eps must be finite and at least 0, found %s", a)
+			epsOK = false
+		}
+	}
+	affine, affineOK := true, true
+	if a, given := keywords["elementwise_affine"]; given {
+		affine, affineOK = l.boolArg(a)
+	}
+	if !xOK || !normOK || !epsOK || !affineOK {
+		return nil
+	}
+	sample := l.sampleShape(x.Shape)
+	if len(norm) > len(sample) || !slices.Equal(sample[len(sample)-len(norm):], norm) {
+		l.errorf(args[1].value.pos, "%s: layer_norm's normalized_shape %v must be the last sizes of one sample of %s, which is %v",
+			name.text, norm, args[0].value.text, sample)
+		return nil
+	}
+	axes := make([]int, len(norm))
+	for i := range axes {
+		axes[i] = len(x.Shape) - len(norm) + i
+	}
+	if !affine {
+		return l.add(name, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x)
+	}
+	if name.text == "" {
+		l.errorf(c.fn.pos, "layer_norm with its weight and bias must be the whole right-hand side of an assignment, which names them: y = layer_norm(x, 16)")
+		return nil
+	}
+	// Parameters come before their layer, in state_dict order.
+	weight, bias := l.param(name, ".weight", norm), l.param(name, ".bias", norm)
+	weight.Init, bias.Init = ir.InitOnes, ir.InitZeros
+	n := l.add(token{pos: name.pos}, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x)
+	if n == nil {
+		return nil
+	}
+	scaled := l.add(token{pos: name.pos}, ir.OpMul, ir.Attrs{}, n, weight)
+	if scaled == nil {
+		return nil
+	}
+	return l.add(name, ir.OpAdd, ir.Attrs{}, scaled, bias)
+}

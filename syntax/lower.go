@@ -25,6 +25,7 @@ func init() {
 		"gelu":       lowerGELU,
 		"softmax":    lowerSoftmax,
 		"identity":   lowerIdentity,
+		"layer_norm": lowerLayerNorm,
 		"conv1d":     lowerConv(1),
 		"conv2d":     lowerConv(2),
 

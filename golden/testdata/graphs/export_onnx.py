@@ -55,6 +55,22 @@ import torch  # noqa: E402
 torch.set_default_dtype(torch.float32)
 
 OUT = os.path.join(HERE, "onnx")
+
+
+# torch 1.13 exports an nn.LayerNorm without weight or bias
+# (elementwise_affine=False) at opset 17 as a LayerNormalization with an
+# empty Scale, which the checker rejects; this is the symbolic of later
+# PyTorch releases, which give it Scale ones and B zeros as constants.
+@torch.onnx.symbolic_helper.parse_args("v", "is", "v", "v", "f", "none")
+def _layer_norm_17(g, x, normalized_shape, weight, bias, eps, cudnn_enable):
+    if torch.onnx.symbolic_helper._is_none(weight):
+        weight = g.op("Constant", value_t=torch.ones(normalized_shape, dtype=torch.float32))
+    if torch.onnx.symbolic_helper._is_none(bias):
+        bias = g.op("Constant", value_t=torch.zeros(normalized_shape, dtype=torch.float32))
+    return g.op("LayerNormalization", x, weight, bias, epsilon_f=eps, axis_i=-len(normalized_shape))
+
+
+torch.onnx.register_custom_op_symbolic("aten::layer_norm", _layer_norm_17, 17)
 OPSETS = [13, 14, 17, 18]
 DYNAMIC_OPSET = 14
 

@@ -56,6 +56,24 @@ class LayerNormOps(nn.Module):
         return self.out(F.gelu(y))
 
 
+class LayerNormLayer(nn.Module):
+    """nn.LayerNorm as a layer: over the last axis with a non-default eps,
+    over the last two with a [4, 8] weight and bias, and without affine."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(8, 8)
+        self.ln1 = nn.LayerNorm(8, eps=1e-3)
+        self.ln2 = nn.LayerNorm((4, 8))
+        self.g = nn.Linear(8, 6)
+        self.ln3 = nn.LayerNorm(6, elementwise_affine=False)
+        self.out = nn.Linear(6, 5)
+
+    def forward(self, x):                 # x: [B, 4, 8]
+        a = torch.tanh(self.ln1(self.h(x)))
+        return self.out(self.ln3(self.g(self.ln2(a))))
+
+
 class ActMLP(nn.Module):
     """x[5] -> linear 8 -> act -> linear 8 -> act -> linear 3."""
 
@@ -393,6 +411,28 @@ optimizer adam(lr=0.01)
      # them, so that the scale and shift are really exercised.
      "init": {"ln.weight": (0.5, 1.5), "ln.bias": (-0.5, 0.5)},
      "seed": 103},
+    {"name": "layernorm_layer",
+     "description": "x[4, 8] -> linear 8 -> layer_norm over the last axis (eps 1e-3) -> tanh -> layer_norm over the last two axes -> linear 6 -> layer_norm without weight and bias -> linear 5; MSE; SGD lr 0.1; batch 3.",
+     "source": """network LayerNormLayer
+batch 3
+input x[4, 8]
+h = linear(x, 8)
+ln1 = layer_norm(h, 8, eps=1e-3)
+a = tanh(ln1)
+ln2 = layer_norm(a, (4, 8))
+g = linear(ln2, 6)
+ln3 = layer_norm(g, 6, elementwise_affine=false)
+out = linear(ln3, 5)
+output out
+loss mse(out, target[4, 5])
+optimizer sgd(lr=0.1)
+""",
+     "module": LayerNormLayer, "batch": 3, "inputs": {"x": [4, 8]},
+     "outputs": ["out"], "targets": {"target": [4, 5]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"ln1.weight": (0.5, 1.5), "ln1.bias": (-0.5, 0.5), "ln2.weight": (0.5, 1.5), "ln2.bias": (-0.5, 0.5)},
+     "seed": 104},
 ]
 
 for i, (name, op, extra, fn, rng, wscale) in enumerate(ACTS):
@@ -1005,6 +1045,14 @@ class Interp:
                 b = self.params.get(name + ".bias")
                 assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
                 env[name] = F.linear(x, self.params[name + ".weight"], b)
+            elif e[0] == "call" and e[1] == "layer_norm":
+                x = self.ev(e[2][0], env)
+                shape = self.const(e[2][1])
+                shape = tuple(shape) if isinstance(shape, tuple) else (int(shape),)
+                affine = self.const(e[3]["elementwise_affine"]) if "elementwise_affine" in e[3] else True
+                assert (name + ".weight" in self.params) == affine
+                env[name] = F.layer_norm(x, shape, self.params.get(name + ".weight"), self.params.get(name + ".bias"),
+                                         eps=self.const(e[3]["eps"]) if "eps" in e[3] else 1e-5)
             elif e[0] == "call" and e[1] in ("conv1d", "conv2d"):
                 x = self.ev(e[2][0], env)
                 b = self.params.get(name + ".bias")
@@ -1063,6 +1111,9 @@ def check_source(case, prog, net):
             order.append(a[1])
         elif a[0] == "multi":
             pass
+        elif a[2][0] == "call" and a[2][1] == "layer_norm":
+            if not ("elementwise_affine" in a[2][3] and a[2][3]["elementwise_affine"][1] == "false"):
+                order += [a[1] + ".weight", a[1] + ".bias"]
         elif a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
