@@ -40,6 +40,7 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpLogSoftmaxGrad: (*generator).genLogSoftmaxGrad,
 	ir.OpLayerNorm:      (*generator).genLayerNorm,
 	ir.OpLayerNormGrad:  (*generator).genLayerNormGrad,
+	ir.OpDropoutMask:    (*generator).genDropoutMask,
 	ir.OpSum:            (*generator).genReduce,
 	ir.OpMean:           (*generator).genReduce,
 	ir.OpMax:            (*generator).genReduce,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"text/template"
@@ -297,7 +298,7 @@ func TestGraphs(t *testing.T) {
 				write(t, filepath.Join(dir, "testdata", "trace.json"), data)
 				var harness bytes.Buffer
 				if err := graphHarness.Execute(&harness, map[string]any{
-					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor,
+					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor, "Dropout": hasDropout(files),
 					"Tolerance":         map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 					"FiniteDifferences": v.dtype == "float64" && !v.noFuse, // as in TestParity
 				}); err != nil {
@@ -367,6 +368,12 @@ func TestGraphs(t *testing.T) {
 	r.need(t, "TestGraph", "TestNoAllocations")
 	concurrently(t, vetter(mod, nil), r.build)
 	r.report(t, r.run(t, pkgs, cost, nil), "max error", "finite differences")
+}
+
+// hasDropout reports whether a generated package has dropout layers,
+// whose masks the harness gives through the Model's DropoutMasks hook.
+func hasDropout(files []codegen.File) bool {
+	return slices.ContainsFunc(files, func(f codegen.File) bool { return bytes.Contains(f.Data, []byte("\tDropoutMasks ")) })
 }
 
 // irBuilder writes a trace's network as IR, as the .nn front end would.
@@ -661,6 +668,8 @@ const tolerance = {{.Tolerance}}
 
 {{define "graphHelpers"}}
 type step struct {
+	Train                    *bool          // false: the step runs in evaluation mode (model.eval())
+	Masks                    map[string]any // by dropout layer, the masks PyTorch drew (1 keep, 0 drop)
 	Inputs, Targets, Outputs map[string]any
 	Loss                     float64
 	Grads                    map[string]any
@@ -982,6 +991,9 @@ func TestGraph(t *testing.T) {
 		} else {
 			setParams(t, m, tr.Steps[s-1].ParamsAfter)
 		}
+		if len(st.Masks) > 0 {
+			continue // PyTorch's outputs in training mode, through its dropout masks
+		}
 		method, args := forwardArgs(t, m, tr, st)
 		call(m, method, args)
 		checkOutputs(t, tr, st, args, w.checker(t, s, 0))
@@ -1021,6 +1033,33 @@ func TestGraph(t *testing.T) {
 }
 
 ` + harnessPoints + `
+// setMode puts m in the step's mode: training, or evaluation where the
+// step says "train": false{{if .Dropout}}; in training mode the model's
+// DropoutMasks hook gives each dropout layer the mask PyTorch drew{{end}}.
+func setMode(t *testing.T, m *Model, st step) {
+	t.Helper()
+	if st.Train != nil && !*st.Train {
+		m.Eval()
+	} else {
+		m.Train()
+	}
+{{- if .Dropout}}
+	m.DropoutMasks = func(layer string, keep []float) {
+		mask, ok := st.Masks[layer]
+		if !ok {
+			t.Fatalf("the trace's step has no mask for the dropout layer %s", layer)
+		}
+		src := flat(mask)
+		if len(src) != len(keep) {
+			t.Fatalf("dropout layer %s: %d mask elements, the trace has %d", layer, len(keep), len(src))
+		}
+		for i := range keep {
+			keep[i] = float(src[i])
+		}
+	}
+{{- end}}
+}
+
 // replay runs the trace's steps and compares every number with PyTorch's.
 // checked holds, by step, the points where the gradients were checked
 // against finite differences (in float64).
@@ -1029,10 +1068,13 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
+		setMode(t, m, st)
 		method, args := forwardArgs(t, m, tr, st)
 		call(m, method, args)
 		checkOutputs(t, tr, st, args, check)
-{{if .Predictor}}		checkPredictor(t, m, tr, st, check)
+{{if .Predictor}}		if len(st.Masks) == 0 { // a Predictor runs in evaluation mode
+			checkPredictor(t, m, tr, st, check)
+		}
 {{end}}		method, backward := stepArguments(t, m, "Backward", tr, slices.Concat(tensors(t, "input", tr.Inputs, st.Inputs), tensors(t, "target", tr.Targets, st.Targets)))
 		loss := call(m, method, backward)[0].Float()
 		check("loss", []float{float(loss)}, []float64{st.Loss})
@@ -1055,7 +1097,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 func checkFiniteDifferences(t *testing.T, m *Model, method string, backward []reflect.Value, step int, checked map[int]point) {
 	t.Helper()
 	call(m, method, backward)
-	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
+	finiteDifferences(t, pointOf(m), step, checked, func(d *Model) float64 {
+		d.eval{{if .Dropout}}, d.DropoutMasks{{end}} = m.eval{{if .Dropout}}, m.DropoutMasks{{end}} // m's mode and masks
+		return call(d, method, backward)[0].Float()
+	})
 }
 {{end}}
 {{end}}`))

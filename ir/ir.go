@@ -104,6 +104,7 @@ type Attrs struct {
 
 	Exponent float64 // pow: the constant exponent
 	Eps      float64 // layer_norm: added to the variance
+	P        float64 // dropout_mask: the probability of zeroing an element
 	Min, Max float64 // clamp: the bounds, either infinite for none
 	Axes     []int   // sum, mean, max, max_grad: the axes reduced, increasing
 	KeepDims bool    // sum, mean, max, max_grad: reduced axes stay, as 1s

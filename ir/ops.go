@@ -67,6 +67,14 @@ const (
 	OpLayerNorm     Op = "layer_norm"
 	OpLayerNormGrad Op = "layer_norm_grad" // dy, x, y -> dx
 
+	// Dropout: y = x · dropout_mask(x), which the front ends write out,
+	// so that the gradient is mul's (dy·mask) and the mask a value the
+	// planner keeps for Backward. The mask is 0 with probability P and
+	// 1/(1-P) otherwise in training mode, 1 in evaluation mode; it does not
+	// depend on x's numbers (x gives its shape and its place in the
+	// schedule) and passes no gradient to it.
+	OpDropoutMask Op = "dropout_mask"
+
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
 	OpMean    Op = "mean"
@@ -151,6 +159,7 @@ func buildDefs() map[Op]OpDef {
 		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
 		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape, Samples: normSamples},
 		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpDropoutMask:      {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
 		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},

@@ -64,6 +64,10 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpLayerNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{b.add(ir.OpLayerNormGrad, ir.Attrs{Axes: v.Axes, Eps: v.Eps}, dy, v.Args[0], v)}
 	},
+	// dropout_mask: the mask does not depend on x's numbers.
+	ir.OpDropoutMask: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		return []*ir.Value{nil}
+	},
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}

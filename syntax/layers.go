@@ -385,8 +385,8 @@ func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 	eps, epsOK := 1e-5, true // nn.LayerNorm's default
 	if a, given := keywords["eps"]; given {
 		eps, epsOK = l.number(a, "eps")
-		if epsOK && !(eps >= 0 && !math.IsInf(eps, 1)) {
-			l.errorf(a.value.pos, "eps must be finite and at least 0, found %s", a)
+		if epsOK && !(eps > 0 && !math.IsInf(eps, 1)) {
+			l.errorf(a.value.pos, "eps must be a positive finite number, found %s", a)
 			epsOK = false
 		}
 	}
@@ -426,4 +426,40 @@ func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 		return nil
 	}
 	return l.add(name, ir.OpAdd, ir.Attrs{}, scaled, bias)
+}
+
+// lowerDropout lowers dropout(x), dropout(x, 0.2) and dropout(x, p=0.2),
+// PyTorch's nn.Dropout(p) (default 0.5): in training mode x·mask with
+// mask 0 with probability p, else 1/(1-p); in evaluation mode x. The mask
+// is a value of its own, NAME.mask, which the model's DropoutMasks hook
+// knows the layer by (NAME).
+func lowerDropout(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 2, "dropout(x) or dropout(x, p)")
+	keywords, keywordsOK := l.keywords(c, "p")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	p := 0.5 // nn.Dropout's default
+	a, given, pOK := l.optionalArg(c, args, 1, keywords, "p")
+	if given {
+		p, pOK = l.number(a, "p")
+		if pOK && !(p >= 0 && p <= 1) {
+			l.errorf(a.value.pos, "p must be a probability from 0 to 1, found %s", a)
+			pOK = false
+		}
+	}
+	x, xOK := l.valueArg(args[0], "dropout's input")
+	if !pOK || !xOK {
+		return nil
+	}
+	if name.text == "" {
+		l.errorf(c.fn.pos, "dropout must be the whole right-hand side of an assignment, which names the layer for its masks: y = dropout(x, 0.5)")
+		return nil
+	}
+	mask := l.add(token{pos: name.pos}, ir.OpDropoutMask, ir.Attrs{P: p}, x)
+	if mask == nil {
+		return nil
+	}
+	mask.Name = name.text + ".mask"
+	return l.add(name, ir.OpMul, ir.Attrs{}, x, mask)
 }

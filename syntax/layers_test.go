@@ -128,6 +128,27 @@ v11 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v10 "c"
 output v11
 `,
 	}, {
+		name: "dropout: the mask, named after the layer, and a mul",
+		src: `network D
+batch 2
+input x[3]
+a = dropout(x)
+b = dropout(a, 0.2)
+c = dropout(b, p=1)
+output c
+`,
+		want: `network D f32 batch=2
+# forward
+v0 = input <f32[2,3]> "x"
+v1 = dropout_mask[p=0.5] <f32[2,3]> v0 "a.mask"
+v2 = mul <f32[2,3]> v0 v1 "a"
+v3 = dropout_mask[p=0.2] <f32[2,3]> v2 "b.mask"
+v4 = mul <f32[2,3]> v2 v3 "b"
+v5 = dropout_mask[p=1] <f32[2,3]> v4 "c.mask"
+v6 = mul <f32[2,3]> v4 v5 "c"
+output v6
+`,
+	}, {
 		name: "identity of the input is the input",
 		src:  "network I\ninput x[2]\ny = identity(x)\noutput y\n",
 		want: `network I f32 batch=1 unbatched
@@ -150,7 +171,7 @@ output v0
 				}
 				want := ir.Pos{File: "model.nn", Col: 1}
 				for i, line := range lines {
-					if strings.HasPrefix(line, v.Name+" = ") {
+					if strings.HasPrefix(line, strings.TrimSuffix(v.Name, ".mask")+" = ") { // a dropout's mask: at its layer
 						want.Line = i + 1
 					}
 				}

@@ -26,6 +26,7 @@ func init() {
 		"softmax":    lowerSoftmax,
 		"identity":   lowerIdentity,
 		"layer_norm": lowerLayerNorm,
+		"dropout":    lowerDropout,
 		"conv1d":     lowerConv(1),
 		"conv2d":     lowerConv(2),
 

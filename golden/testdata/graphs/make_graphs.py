@@ -74,6 +74,56 @@ class LayerNormLayer(nn.Module):
         return self.out(self.ln3(self.g(self.ln2(a))))
 
 
+class RecordedDropout(nn.Module):
+    """nn.Dropout(p) whose mask is drawn by torch.bernoulli from the case's
+    generator and kept (in self.mask) until the step's end: equal in law
+    to nn.Dropout (check_dropout below), and its masks go into the trace,
+    for the harness to feed through the model's DropoutMasks hook. The
+    finite differences reuse the step's mask."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.mask, self.gen = p, None, None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0  # as F.dropout
+        if self.mask is None:
+            self.mask = torch.bernoulli(torch.full_like(x, 1 - self.p), generator=self.gen)
+        return x * self.mask / (1 - self.p)
+
+
+def check_dropout():
+    """F.dropout zeroes elements and scales the others by 1/(1-p), about p of them."""
+    x = torch.rand(20000) + 1
+    for p in (0.3, 0.5):
+        y = F.dropout(x, p, training=True)
+        kept = y != 0
+        assert torch.allclose(y[kept], x[kept] / (1 - p), rtol=1e-12)
+        assert abs(kept.double().mean().item() - (1 - p)) < 5 * (p * (1 - p) / x.numel()) ** 0.5
+    assert torch.equal(F.dropout(x, 1.0, training=True), torch.zeros_like(x))
+    assert torch.equal(F.dropout(x, 0.0, training=True), x)
+
+
+class DropoutMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(6, 8)
+        self.d1 = RecordedDropout(0.3)
+        self.g = nn.Linear(8, 8)
+        self.d2 = RecordedDropout(0.5)
+        self.d3 = RecordedDropout(1.0)
+        self.d4 = RecordedDropout(0.0)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        a = self.d1(torch.relu(self.h(x)))
+        b = torch.tanh(self.g(a))
+        return self.out(self.d2(b) + self.d3(b) + self.d4(b))
+
+
 class ActMLP(nn.Module):
     """x[5] -> linear 8 -> act -> linear 8 -> act -> linear 3."""
 
@@ -433,6 +483,31 @@ optimizer sgd(lr=0.1)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "init": {"ln1.weight": (0.5, 1.5), "ln1.bias": (-0.5, 0.5), "ln2.weight": (0.5, 1.5), "ln2.bias": (-0.5, 0.5)},
      "seed": 104},
+    {"name": "dropout_mlp",
+     "description": "x[6] -> linear 8 -> relu -> dropout 0.3 -> linear 8 -> tanh -> dropout 0.5 + dropout 1.0 + dropout 0 of it -> linear 3; MSE; SGD momentum 0.9; batch 4; the third step in evaluation mode. The masks are PyTorch's (torch.bernoulli), recorded per step.",
+     "source": """network DropoutMLP
+batch 4
+input x[6]
+h = linear(x, 8)
+a = relu(h)
+d1 = dropout(a, p=0.3)
+g = linear(d1, 8)
+b = tanh(g)
+d2 = dropout(b)
+d3 = dropout(b, 1.0)
+d4 = dropout(b, p=0)
+s = d2 + d3 + d4
+out = linear(s, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": DropoutMLP, "batch": 4, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "train": [True, True, False, True], "steps": 4,
+     "seed": 105},
 ]
 
 for i, (name, op, extra, fn, rng, wscale) in enumerate(ACTS):
@@ -921,8 +996,9 @@ WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
 class Interp:
-    def __init__(self, prog, params):
+    def __init__(self, prog, params, masks=None, training=True):
         self.prog, self.params = prog, params
+        self.masks, self.training = masks or {}, training
         self.batched = prog["batch"] is not None
 
     def const(self, e):
@@ -1045,6 +1121,15 @@ class Interp:
                 b = self.params.get(name + ".bias")
                 assert ("bias" in e[3] and self.const(e[3]["bias"]) is False) == (b is None)
                 env[name] = F.linear(x, self.params[name + ".weight"], b)
+            elif e[0] == "call" and e[1] == "dropout":
+                x = self.ev(e[2][0], env)
+                p = self.const(e[2][1]) if len(e[2]) > 1 else (self.const(e[3]["p"]) if "p" in e[3] else 0.5)
+                if not self.training or p == 0:
+                    env[name] = x
+                elif p == 1:
+                    env[name] = x * 0
+                else:
+                    env[name] = x * self.masks[name] / (1 - p)
             elif e[0] == "call" and e[1] == "layer_norm":
                 x = self.ev(e[2][0], env)
                 shape = self.const(e[2][1])
@@ -1207,7 +1292,13 @@ def run(case):
         inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
                   for n, shape in case["inputs"].items()}
         opt.zero_grad()
+        train = case.get("train", [True] * (s + 1))[s]
+        net.train(train)
+        dropouts = {k: m for k, m in net.named_modules() if isinstance(m, RecordedDropout)}
+        for m in dropouts.values():
+            m.mask, m.gen = None, g
         outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
+        masks = {k: m.mask for k, m in dropouts.items() if m.mask is not None}
         targets = {}
         for n, shape in case["targets"].items():
             if shape == "classes":  # class indices for the first output's last axis
@@ -1218,10 +1309,13 @@ def run(case):
         loss = case["loss"](outs, inputs, targets)
         loss.backward()
         grads = {k: v.grad.detach().clone() for k, v in net.named_parameters()}
-        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads)
+        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, masks, train)
         check_finite_differences(case, net, inputs, targets, grads)
         opt.step()
-        steps.append({"inputs": {k: tolist(v) for k, v in inputs.items()},
+        extra = {}
+        if "train" in case:  # the mode, and the masks of the dropout layers that drew one
+            extra = {"train": train, "masks": {k: tolist(v) for k, v in masks.items()}}
+        steps.append({**extra, "inputs": {k: tolist(v) for k, v in inputs.items()},
                       "targets": {k: tolist(v) for k, v in targets.items()},
                       "outputs": {k: tolist(v) for k, v in outs.items()},
                       "loss": loss.item(),
@@ -1237,9 +1331,9 @@ def run(case):
     return trace
 
 
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, masks, train):
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
-    it = Interp(prog, params)
+    it = Interp(prog, params, masks, train)
     env = it.forward(inputs)
     for n in case["outputs"]:
         assert env[n].shape == outs[n].shape, (n, env[n].shape, outs[n].shape)
@@ -1303,6 +1397,7 @@ def sanity(tr):
 
 
 if __name__ == "__main__":
+    check_dropout()
     outdir = os.path.dirname(os.path.abspath(__file__))
     only = set(sys.argv[1:])
     for c in CASES:
