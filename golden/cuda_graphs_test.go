@@ -24,6 +24,9 @@ func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {
 		if tr.partial() {
 			continue // the GPU package takes full batches only
 		}
+		if tr.masked() {
+			continue // cudagen has no dropout kernel yet (docs/cuda.md)
+		}
 		for _, v := range variants {
 			asan := tr.Name == "movement_ops" || tr.Name == "attention_like" || tr.Name == "seq_reduce"
 			act := strings.HasPrefix(tr.Name, "act_")

@@ -606,11 +606,11 @@ def main(only):
         jobs = [(k, False) for k in OPSETS]
         if trace["batch"] is not None:
             jobs.append((DYNAMIC_OPSET, True))
-        if any(isinstance(m, make_graphs.RecordedDropout) for m in net.modules()):
-            jobs.append((TRAINING_OPSET, "training"))
         else:
             failures.append(("%s.opset%d.dynamic.onnx" % (name, DYNAMIC_OPSET),
                              "not written: the case has no batch axis (batch null), so there is no axis to make dynamic"))
+        if any(isinstance(m, make_graphs.RecordedDropout) for m in net.modules()):
+            jobs.append((TRAINING_OPSET, "training"))
         for opset, dynamic in jobs:
             fname = "%s.opset%d%s.onnx" % (name, opset, "." + dynamic if dynamic == "training" else ".dynamic" if dynamic else "")
             path = os.path.join(OUT, fname)
