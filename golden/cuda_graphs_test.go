@@ -24,9 +24,6 @@ func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {
 		if tr.partial() {
 			continue // the GPU package takes full batches only
 		}
-		if tr.masked() {
-			continue // cudagen has no dropout kernel yet (docs/cuda.md)
-		}
 		for _, v := range variants {
 			asan := tr.Name == "movement_ops" || tr.Name == "attention_like" || tr.Name == "seq_reduce"
 			act := strings.HasPrefix(tr.Name, "act_")
@@ -98,6 +95,14 @@ func TestParity(t *testing.T) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
+{{- if .Dropout}}
+		if st.Train != nil && !*st.Train {
+			g.Eval()
+		} else {
+			g.Train()
+		}
+		g.DropoutMasks = stepMasks(t, st)
+{{- end}}
 		method, args := forwardArgs(t, g, tr, st)
 		call(g, method, args)
 		checkOutputs(t, tr, st, args, check)

@@ -708,6 +708,25 @@ type trace struct {
 }
 
 ` + harnessFlat + `
+{{- if .Dropout}}
+// stepMasks is a DropoutMasks hook that gives each dropout layer the mask
+// PyTorch drew at the step.
+func stepMasks(t *testing.T, st step) func(layer string, keep []float) {
+	return func(layer string, keep []float) {
+		mask, ok := st.Masks[layer]
+		if !ok {
+			t.Fatalf("the trace's step has no mask for the dropout layer %s", layer)
+		}
+		src := flat(mask)
+		if len(src) != len(keep) {
+			t.Fatalf("dropout layer %s: %d mask elements, the trace has %d", layer, len(keep), len(src))
+		}
+		for i := range keep {
+			keep[i] = float(src[i])
+		}
+	}
+}
+{{end}}
 // relErr is max|got-want| / max|want|.
 func relErr(got []float, want []float64) float64 { return relErrAbove(got, want, 0) }
 
@@ -1068,19 +1087,7 @@ func setMode(t *testing.T, m *Model, st step) {
 		m.Train()
 	}
 {{- if .Dropout}}
-	m.DropoutMasks = func(layer string, keep []float) {
-		mask, ok := st.Masks[layer]
-		if !ok {
-			t.Fatalf("the trace's step has no mask for the dropout layer %s", layer)
-		}
-		src := flat(mask)
-		if len(src) != len(keep) {
-			t.Fatalf("dropout layer %s: %d mask elements, the trace has %d", layer, len(keep), len(src))
-		}
-		for i := range keep {
-			keep[i] = float(src[i])
-		}
-	}
+	m.DropoutMasks = stepMasks(t, st)
 {{- end}}
 }
 
