@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/dave/jennifer/jen"
 
@@ -20,6 +21,12 @@ const gemmMin = 16 * 1024
 // model's kernels.Pool: below it, handing the halves to another core costs
 // more than it saves.
 const poolMin = 1 << 21
+
+// usesDropout reports whether the model has dropout layers, whose masks
+// need its generator and hook.
+func (gen *generator) usesDropout() bool {
+	return slices.ContainsFunc(gen.g.Values, func(v *ir.Value) bool { return v.Op == ir.OpDropoutMask })
+}
 
 // usesPool reports whether any GEMM is big enough for the pool.
 func (gen *generator) usesPool() bool {

@@ -119,6 +119,13 @@ func (gen *generator) modelFields() []modelField {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "eval", typ: jen.Bool(),
 			comment: "evaluation mode (Eval); false: training mode, as a new PyTorch module starts", size: 1, align: 1})
 	}
+	if gen.usesDropout() {
+		runtimes = append(runtimes,
+			modelField{kind: runtimeKind, name: "dropout", typ: jen.Qual(nnrtPath, "RNG"),
+				comment: "draws the dropout masks in training mode; New(seed) seeds it", size: 8, align: 8},
+			modelField{kind: runtimeKind, name: "DropoutMasks", typ: jen.Qual(nnrtPath, "DropoutMasks").Types(gen.elem()),
+				comment: "when set, chooses the dropout masks in training mode instead: see nnrt.DropoutMasks", size: 8, align: 8})
+	}
 	for i, s := range gen.g.Slots {
 		names := make([]string, len(s.Values))
 		slot := numbers(slotKind, slotField(i), jen.Index(jen.Lit(s.Size)).Add(gen.elem()), s.Size, gen.g.DType, "")

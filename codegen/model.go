@@ -65,6 +65,9 @@ func (gen *generator) genNew(f *jen.File) {
 	case gen.usesGemm():
 		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
 	}
+	if gen.usesDropout() {
+		body = append(body, jen.Id("m").Dot("dropout").Op("=").Qual(nnrtPath, "DropoutRNG").Call(jen.Id("seed")))
+	}
 	// A parameter of a linear layer is drawn as PyTorch's nn.Linear does; one
 	// outside (declared with param) as its layer would, from its FanIn, or
 	// set to ones; the rest (zeros, an ONNX model's constants) start at zero.
@@ -94,7 +97,7 @@ func (gen *generator) genNew(f *jen.File) {
 	if len(fills) > 0 {
 		body = append(body, jen.Id("r").Op(":=").Qual(nnrtPath, "NewRNG").Call(jen.Id("seed")))
 		body = append(body, fills...)
-	} else {
+	} else if !gen.usesDropout() {
 		body = append(body, jen.Id("_").Op("=").Id("seed").Comment("nothing to initialise"))
 	}
 	for _, b := range gen.g.Buffers() {
@@ -114,6 +117,10 @@ func (gen *generator) genNew(f *jen.File) {
 	if normal {
 		f.Comment("An embedding's table is drawn from N(0, 1), as nn.Embedding's (from another generator")
 		f.Comment("than PyTorch's, so not the same numbers), its padding row zero.")
+	}
+	if gen.usesDropout() {
+		f.Comment("In training mode its dropout layers draw their masks from a generator of their own,")
+		f.Comment("also seeded with seed (nnrt.DropoutRNG), unless DropoutMasks is set.")
 	}
 	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Op("*").Id("Model").Block(body...)
 }

@@ -139,6 +139,11 @@ func (gen *generator) genCheckpoint(f *jen.File) {
 			jen.Id("tensors").Op("=").Append(jen.Id("tensors"), jen.Id("t")),
 		))
 	}
+	if gen.usesDropout() && gen.g.Loss != nil {
+		what += ", then the dropout generator's state (generator.dropout), so that the masks drawn after a resume are those an uninterrupted run draws"
+		body = append(body, jen.Id("tensors").Op("=").Append(jen.Id("tensors"),
+			jen.Qual(nnrtPath, "Tensor").Types(gen.elem()).Values(jen.Id("Name").Op(":").Lit("generator.dropout"), jen.Id("Shape").Op(":").Index().Int().Values(), jen.Id("Int").Op(":").Id("m").Dot("dropout").Dot("State").Call())))
+	}
 	body = append(body, jen.Return(jen.Id("tensors")))
 	comment(f, "checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: "+what+".")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("checkpoint").Params().Index().Add(typ).Block(body...)

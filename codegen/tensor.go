@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -315,6 +316,16 @@ func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 	return gen.normalized(v, func(lead []index) []jen.Code {
 		return []jen.Code{rt("LayerNorm", gen.span(v, lead), gen.span(x, lead), jen.Lit(v.Eps))}
 	})
+}
+
+// genDropoutMask: in training mode 0 with probability p, else 1/(1-p),
+// drawn by the model's generator or chosen by its DropoutMasks hook; 1 in
+// evaluation mode. The layer it names to the hook is the mask's name less
+// ".mask" (the front ends name it LAYER.mask).
+func (gen *generator) genDropoutMask(v *ir.Value) []jen.Code {
+	m := gen.self()
+	return []jen.Code{rt("DropoutMask", gen.flatValue(v), jen.Lit(v.P), m.Clone().Dot("eval"), jen.Op("&").Add(m.Clone()).Dot("dropout"),
+		m.Clone().Dot("DropoutMasks"), jen.Lit(strings.TrimSuffix(v.Name, ".mask")))}
 }
 
 // genLayerNormGrad: dx = (dy - mean dy - y·mean(dy·y)) / √(var x + eps).

@@ -80,6 +80,9 @@ func (gen *generator) genTests(cfg Config) (File, error) {
 	if gen.partial() {
 		gen.testBatch(f, h)
 	}
+	if gen.usesDropout() {
+		gen.testDropout(f, h)
+	}
 	f.Line()
 	f.Func().Id("BenchmarkForward").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
@@ -309,6 +312,7 @@ func (gen *generator) testGradients(f *jen.File, h harness, newModel jen.Code) {
 	}
 	f.Func().Id("TestGradients").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Id("m").Op(":=").Add(newModel),
+		gen.fixedMasks(),
 		h.sample(sampleTrain),
 		jen.Comment("The loss itself is only accurate to some rounding (eps relative,"),
 		jen.Comment("times a margin for the sums inside it), which the difference divides"),
@@ -531,6 +535,11 @@ func (gen *generator) testBatch(f *jen.File, h harness) {
 	loop := append([]jen.Code{gotDecl, jen.Id("m").Dot("ForwardBatch").Call(h.forwardBatch("got", jen.Id("n"))...)}, compare...)
 	f.Func().Id("TestBatch").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		jen.Do(func(s *jen.Statement) {
+			if gen.usesDropout() {
+				s.Id("m").Dot("Eval").Call().Comment("each call draws other dropout masks in training mode")
+			}
+		}),
 		h.sample(sampleInput),
 		wantDecl,
 		jen.Id("m").Dot("Forward").Call(wantArgs...),
@@ -589,6 +598,107 @@ func (gen *generator) testCheckpointResume(f *jen.File, h harness) {
 		jen.For(jen.List(jen.Id("i"), jen.Id("p")).Op(":=").Range().Id("a").Dot("Params").Call()).Block(
 			jen.If(jen.Op("!").Add(same(jen.Id("b").Dot("Params").Call().Index(jen.Id("i")).Dot("Grad"), jen.Id("p").Dot("Grad")))).Block(
 				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s: resumed gradient differs"), jen.Id("p").Dot("Name")),
+			),
+		),
+	)
+}
+
+// fixedMasks sets, in a model with dropout, a DropoutMasks hook that keeps
+// two elements in three, the same at every call, so that the loss is a
+// function of the parameters that finite differences can check in
+// training mode.
+func (gen *generator) fixedMasks() jen.Code {
+	if !gen.usesDropout() {
+		return jen.Null()
+	}
+	return jen.Id("m").Dot("DropoutMasks").Op("=").Func().Params(jen.Id("layer").String(), jen.Id("keep").Index().Add(goType(gen.g.DType))).Block(
+		jen.For(jen.Id("i").Op(":=").Range().Id("keep")).Block(
+			jen.Id("keep").Index(jen.Id("i")).Op("=").Lit(0),
+			jen.If(jen.Parens(jen.Id("i").Op("+").Len(jen.Id("layer"))).Op("%").Lit(3).Op("!=").Lit(0)).Block(
+				jen.Id("keep").Index(jen.Id("i")).Op("=").Lit(1),
+			),
+		),
+	)
+}
+
+// testDropout writes TestDropout, which checks the masks the model's own
+// generator draws in training mode, read from their slots after Forward:
+// each element 0 or 1/(1-p); over many calls the kept fraction within 5
+// standard deviations of 1-p; two calls, and two layers of one size,
+// different masks; the same seed the same masks; all ones in evaluation
+// mode.
+func (gen *generator) testDropout(f *jen.File, h harness) {
+	var masks []*ir.Value
+	for _, v := range gen.g.Values {
+		if v.Op == ir.OpDropoutMask {
+			masks = append(masks, v)
+		}
+	}
+	float := goType(gen.g.DType)
+	var reads, ps []jen.Code
+	for _, v := range masks {
+		reads = append(reads, jen.Qual("slices", "Clone").Call(jen.Id("m").Dot(slotField(v.Storage.Slot)).Index(jen.Op(":").Lit(v.Shape.Size()))))
+		ps = append(ps, jen.Lit(v.P))
+	}
+	_, forward := h.output("y")
+	decl, _ := h.output("y")
+	f.Line()
+	f.Comment("TestDropout checks the dropout masks New's generator draws in training mode:")
+	f.Comment("each element 0 or 1/(1-p), the kept fraction over many calls within 5 standard")
+	f.Comment("deviations of 1-p, another mask at every call and in every layer, the same")
+	f.Comment("masks from the same seed, and none (all ones) in evaluation mode.")
+	f.Func().Id("TestDropout").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		h.sample(sampleInput),
+		decl,
+		jen.Id("ps").Op(":=").Index().Float64().Values(ps...),
+		jen.Id("masks").Op(":=").Func().Params(jen.Id("m").Op("*").Id("Model")).Index().Index().Add(float.Clone()).Block(
+			jen.Id("m").Dot("Forward").Call(forward...),
+			jen.Return(jen.Index().Index().Add(float.Clone()).Values(reads...)),
+		),
+		jen.Id("m").Op(":=").Id("New").Call(jen.Lit(1)),
+		jen.Id("first").Op(":=").Id("masks").Call(jen.Id("m")),
+		jen.Id("kept").Op(",").Id("total").Op(":=").Make(jen.Index().Float64(), jen.Len(jen.Id("ps"))).Op(",").Make(jen.Index().Float64(), jen.Len(jen.Id("ps"))),
+		jen.Id("previous").Op(":=").Id("first"),
+		jen.For(jen.Id("call").Op(":=").Range().Lit(100)).Block(
+			jen.Id("now").Op(":=").Id("masks").Call(jen.Id("m")),
+			jen.For(jen.List(jen.Id("l"), jen.Id("mask")).Op(":=").Range().Id("now")).Block(
+				jen.Id("p").Op(":=").Id("ps").Index(jen.Id("l")),
+				jen.If(jen.Id("p").Op(">").Lit(0).Op("&&").Id("p").Op("<").Lit(1).Op("&&").Len(jen.Id("mask")).Op(">=").Lit(16).Op("&&").Qual("slices", "Equal").Call(jen.Id("mask"), jen.Id("previous").Index(jen.Id("l")))).Block(
+					jen.Id("t").Dot("Errorf").Call(jen.Lit("call %d: dropout layer %d drew the mask of the call before"), jen.Id("call"), jen.Id("l")),
+				),
+				jen.For(jen.List(jen.Id("_"), jen.Id("x")).Op(":=").Range().Id("mask")).Block(
+					jen.Switch(jen.Id("x")).Block(
+						jen.Case(jen.Lit(0)),
+						jen.Case(jen.Add(float.Clone()).Call(jen.Lit(1).Op("/").Parens(jen.Lit(1).Op("-").Id("p")))).Block(jen.Id("kept").Index(jen.Id("l")).Op("++")),
+						jen.Default().Block(jen.Id("t").Dot("Fatalf").Call(jen.Lit("dropout layer %d (p %g): mask element %v"), jen.Id("l"), jen.Id("p"), jen.Id("x"))),
+					),
+				),
+				jen.Id("total").Index(jen.Id("l")).Op("+=").Float64().Call(jen.Len(jen.Id("mask"))),
+			),
+			jen.For(jen.Id("l").Op(":=").Lit(1)).Op(";").Id("l").Op("<").Len(jen.Id("now")).Op(";").Id("l").Op("++").Block(
+				jen.If(jen.Id("ps").Index(jen.Id("l")).Op("==").Id("ps").Index(jen.Lit(0)).Op("&&").Id("ps").Index(jen.Lit(0)).Op(">").Lit(0).Op("&&").Id("ps").Index(jen.Lit(0)).Op("<").Lit(1).Op("&&").Len(jen.Id("now").Index(jen.Lit(0))).Op(">=").Lit(16).Op("&&").Qual("slices", "Equal").Call(jen.Id("now").Index(jen.Id("l")), jen.Id("now").Index(jen.Lit(0)))).Block(
+					jen.Id("t").Dot("Errorf").Call(jen.Lit("call %d: dropout layers 0 and %d drew one mask"), jen.Id("call"), jen.Id("l")),
+				),
+			),
+			jen.Id("previous").Op("=").Id("now"),
+		),
+		jen.For(jen.List(jen.Id("l"), jen.Id("p")).Op(":=").Range().Id("ps")).Block(
+			jen.Id("sigma").Op(":=").Qual("math", "Sqrt").Call(jen.Id("total").Index(jen.Id("l")).Op("*").Id("p").Op("*").Parens(jen.Lit(1).Op("-").Id("p"))),
+			jen.If(jen.Qual("math", "Abs").Call(jen.Id("kept").Index(jen.Id("l")).Op("-").Id("total").Index(jen.Id("l")).Op("*").Parens(jen.Lit(1).Op("-").Id("p"))).Op(">").Lit(5).Op("*").Id("sigma")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("dropout layer %d (p %g): kept %v of %v elements"), jen.Id("l"), jen.Id("p"), jen.Id("kept").Index(jen.Id("l")), jen.Id("total").Index(jen.Id("l"))),
+			),
+		),
+		jen.For(jen.List(jen.Id("l"), jen.Id("mask")).Op(":=").Range().Id("masks").Call(jen.Id("New").Call(jen.Lit(1)))).Block(
+			jen.If(jen.Op("!").Qual("slices", "Equal").Call(jen.Id("mask"), jen.Id("first").Index(jen.Id("l")))).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("dropout layer %d: New(1) drew another first mask"), jen.Id("l")),
+			),
+		),
+		jen.Id("m").Dot("Eval").Call(),
+		jen.For(jen.List(jen.Id("l"), jen.Id("mask")).Op(":=").Range().Id("masks").Call(jen.Id("m"))).Block(
+			jen.For(jen.List(jen.Id("_"), jen.Id("x")).Op(":=").Range().Id("mask")).Block(
+				jen.If(jen.Id("x").Op("!=").Lit(1)).Block(
+					jen.Id("t").Dot("Fatalf").Call(jen.Lit("evaluation mode: dropout layer %d's mask holds %v"), jen.Id("l"), jen.Id("x")),
+				),
 			),
 		),
 	)

@@ -15,6 +15,7 @@ import (
 // Import paths of the packages the gpu package uses.
 const (
 	cudaPath   = "github.com/nngen/nngen/runtime/cuda"
+	nnrtPath   = "github.com/nngen/nngen/runtime/nnrt"
 	unsafePath = "unsafe"
 )
 
@@ -255,6 +256,16 @@ func (gen *generator) genModel(f *jen.File) {
 		}
 		fields = append(fields, jen.Id(valueField(a, classic)).Add(typ).Comment(what+", uploaded from here"))
 	}
+	masks := gen.dropoutMasks()
+	if len(masks) > 0 {
+		fields = append(fields, jen.Line(),
+			jen.Id("eval").Bool().Comment("evaluation mode (Eval); false: training mode"),
+			jen.Id("dropout").Qual(nnrtPath, "RNG").Comment("draws the dropout masks in training mode"),
+			jen.Id("DropoutMasks").Qual(nnrtPath, "DropoutMasks").Types(gen.elem()).Comment("when set, chooses the dropout masks in training mode instead: see nnrt.DropoutMasks"))
+		for i, v := range masks {
+			fields = append(fields, jen.Id(maskField(i)).Index(jen.Lit(v.Shape.Size())).Add(gen.elem()).Comment(v.Name+", drawn here and uploaded before each forward phase"))
+		}
+	}
 	if !classic && !gen.g.Unbatched {
 		f.Comment("Batch is the number of samples per call, the first axis of the methods' arrays, as in")
 		f.Comment("the CPU package.")
@@ -268,17 +279,35 @@ func (gen *generator) genModel(f *jen.File) {
 
 	f.Comment("New returns the model of cpu.New(seed) on the GPU: the same starting parameters.")
 	f.Comment("Its error says why there is no GPU to use.")
-	f.Func().Id("New").Params(jen.Id("seed").Uint64()).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
-		jen.Return(jen.Id("FromCPU").Call(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed")))),
-	)
+	if len(masks) > 0 {
+		f.Comment("Its dropout masks come from a generator seeded with seed, as the CPU model's: the same masks.")
+		f.Func().Id("New").Params(jen.Id("seed").Uint64()).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
+			jen.List(jen.Id("m"), jen.Err()).Op(":=").Id("FromCPU").Call(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed"))),
+			jen.If(jen.Err().Op("==").Nil()).Block(jen.Id("m").Dot("dropout").Op("=").Qual(nnrtPath, "DropoutRNG").Call(jen.Id("seed"))),
+			jen.Return(jen.Id("m"), jen.Err()),
+		)
+	} else {
+		f.Func().Id("New").Params(jen.Id("seed").Uint64()).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
+			jen.Return(jen.Id("FromCPU").Call(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed")))),
+		)
+	}
 
 	var scalars []jen.Code
 	for _, h := range gen.g.Hypers() {
 		scalars = append(scalars, jen.Id(scalarConst(h)).Op(":").Qual(unsafePath, "Pointer").Call(jen.Op("&").Id("m").Dot(codegen.GoName(h.Name))))
 	}
 	f.Comment("FromCPU returns a copy of the CPU model c on the GPU (see CopyFrom).")
+	var mode []jen.Code
+	if len(masks) > 0 {
+		f.Comment("It takes c's mode and DropoutMasks hook; its generator of dropout masks is seeded with 0.")
+		mode = []jen.Code{
+			jen.Id("m").Dot("eval").Op(",").Id("m").Dot("DropoutMasks").Op(",").Id("m").Dot("dropout").Op("=").
+				Op("!").Id("c").Dot("Training").Call().Op(",").Id("c").Dot("DropoutMasks").Op(",").Qual(nnrtPath, "DropoutRNG").Call(jen.Lit(0)),
+		}
+	}
 	f.Func().Id("FromCPU").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
 		jen.Id("m").Op(":=").Op("&").Id("Model").Values(),
+		jen.Add(mode...),
 		jen.List(jen.Id("prog"), jen.Err()).Op(":=").Qual(cudaPath, "NewProgram").Call(jen.Op("&").Id("spec"), jen.Index().Qual(unsafePath, "Pointer").Values(scalars...)),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("m").Dot("prog").Op("=").Id("prog"),
@@ -286,6 +315,25 @@ func (gen *generator) genModel(f *jen.File) {
 		jen.Return(jen.Id("m"), jen.Nil()),
 	)
 
+	if len(masks) > 0 {
+		f.Comment("Train puts the model in training mode, as PyTorch's module.train(): its dropout layers")
+		f.Comment("drop. A new model starts in it.")
+		f.Func().Params(receiver()).Id("Train").Params().Block(jen.Id("m").Dot("eval").Op("=").False())
+		f.Comment("Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.")
+		f.Func().Params(receiver()).Id("Eval").Params().Block(jen.Id("m").Dot("eval").Op("=").True())
+		f.Comment("Training reports whether the model is in training mode.")
+		f.Func().Params(receiver()).Id("Training").Params().Bool().Block(jen.Return(jen.Op("!").Id("m").Dot("eval")))
+		var draw []jen.Code
+		for i, v := range masks {
+			field := jen.Id("m").Dot(maskField(i))
+			draw = append(draw,
+				jen.Qual(nnrtPath, "DropoutMask").Call(field.Clone().Index(jen.Op(":")), jen.Lit(v.P), jen.Id("m").Dot("eval"), jen.Op("&").Id("m").Dot("dropout"), jen.Id("m").Dot("DropoutMasks"), jen.Lit(strings.TrimSuffix(v.Name, ".mask"))),
+				jen.Id("m").Dot("upload").Call(jen.Id(gen.layout.masks[v].goName), jen.Qual(unsafePath, "Pointer").Call(jen.Op("&").Add(field.Clone())), jen.Qual(unsafePath, "Sizeof").Call(field.Clone())))
+		}
+		f.Comment("drawMasks draws the dropout masks of a forward phase on the host, as the CPU model")
+		f.Comment("draws them, and uploads them.")
+		f.Func().Params(receiver()).Id("drawMasks").Params().Block(draw...)
+	}
 	f.Comment("Close frees the model's device memory; the Model is unusable after it.")
 	f.Func().Params(receiver()).Id("Close").Params().Error().Block(jen.Return(jen.Id("m").Dot("prog").Dot("Close").Call()))
 	f.Comment("DeviceName is the GPU's name, as the driver reports it.")
@@ -304,6 +352,21 @@ func (gen *generator) genModel(f *jen.File) {
 	f.Func().Params(receiver()).Id("run").Params(jen.Id("phase").Int()).Block(
 		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Run").Call(jen.Id("phase"))))
 }
+
+// dropoutMasks are the graph's dropout_mask values, whose masks the host
+// draws.
+func (gen *generator) dropoutMasks() []*ir.Value {
+	var masks []*ir.Value
+	for _, v := range gen.g.Values {
+		if v.Op == ir.OpDropoutMask {
+			masks = append(masks, v)
+		}
+	}
+	return masks
+}
+
+// maskField is the Model's field holding the i-th dropout mask.
+func maskField(i int) string { return fmt.Sprintf("dropoutMask%d", i) }
 
 func receiver() *jen.Statement { return jen.Id("m").Op("*").Id("Model") }
 
@@ -420,7 +483,11 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 func (gen *generator) genMethods(f *jen.File) {
 	data, targets, outputs := gen.args()
 	classic := codegen.ClassicAPI(gen.g)
-	body := append(gen.uploadInputs(data), jen.Id("m").Dot("run").Call(jen.Id("phaseForward")))
+	var draw []jen.Code
+	if len(gen.dropoutMasks()) > 0 {
+		draw = []jen.Code{jen.Id("m").Dot("drawMasks").Call()}
+	}
+	body := slices.Concat(gen.uploadInputs(data), draw, []jen.Code{jen.Id("m").Dot("run").Call(jen.Id("phaseForward"))})
 	for _, o := range outputs {
 		out := gen.layout.of(o.Value)
 		if out == nil {
@@ -439,7 +506,7 @@ func (gen *generator) genMethods(f *jen.File) {
 	if gen.g.Loss == nil {
 		return
 	}
-	body = slices.Concat(gen.uploadInputs(data), gen.uploadInputs(targets))
+	body = slices.Concat(gen.uploadInputs(data), gen.uploadInputs(targets), draw)
 	body = append(body,
 		jen.Id("m").Dot("run").Call(jen.Id("phaseForward")),
 		jen.Id("m").Dot("run").Call(jen.Id("phaseBackward")),

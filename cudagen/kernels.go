@@ -157,6 +157,7 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpLayerNorm:      (*generator).layerNorm,
 	ir.OpLayerNormGrad:  (*generator).layerNormGrad,
 	ir.OpLogSoftmaxGrad: (*generator).logSoftmaxGrad,
+	ir.OpDropoutMask:    (*generator).dropoutMask,
 	ir.OpSum:            (*generator).reduce,
 	ir.OpMean:           (*generator).reduce,
 	ir.OpMax:            (*generator).reduce,

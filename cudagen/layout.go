@@ -21,7 +21,7 @@ type buffer struct {
 }
 
 // layout maps the graph's storage to buffers, in a fixed order: inputs,
-// parameters, buffers, gradients, optimizer state, slots, loss rows.
+// parameters, buffers, gradients, optimizer state, slots, dropout masks, loss rows.
 type layout struct {
 	g        *ir.Graph
 	buffers  []*buffer
@@ -31,13 +31,14 @@ type layout struct {
 	grads    map[*ir.Value]*buffer
 	states   map[*ir.Value]*buffer
 	slots    []*buffer
-	lossRows *buffer // the loss's partial sums, one per sample; nil without a loss
+	masks    map[*ir.Value]*buffer // by dropout_mask value, the mask the host draws and uploads
+	lossRows *buffer               // the loss's partial sums, one per sample; nil without a loss
 	used     map[string]bool
 }
 
 func newLayout(g *ir.Graph) *layout {
 	l := &layout{g: g, inputs: map[*ir.Value]*buffer{}, params: map[*ir.Value]*buffer{}, stored: map[*ir.Value]*buffer{},
-		grads: map[*ir.Value]*buffer{}, states: map[*ir.Value]*buffer{}, used: map[string]bool{}}
+		grads: map[*ir.Value]*buffer{}, states: map[*ir.Value]*buffer{}, masks: map[*ir.Value]*buffer{}, used: map[string]bool{}}
 	for _, name := range reservedC {
 		l.used[name] = true
 	}
@@ -69,6 +70,11 @@ func newLayout(g *ir.Graph) *layout {
 	}
 	for i, s := range g.Slots {
 		l.slots = append(l.slots, l.add("slot"+strconv.Itoa(i), s.Size, false, nil, false))
+	}
+	for _, v := range g.Values {
+		if v.Op == ir.OpDropoutMask {
+			l.masks[v] = l.add(v.Name+".drawn", v.Shape.Size(), false, nil, false)
+		}
 	}
 	if g.Loss != nil {
 		// Shared by the losses that the loss sums, one after another.

@@ -145,6 +145,15 @@ func (gen *generator) binary(v *ir.Value) {
 	kb.line("%s[t] = %s %s %s;", c, x, binaryOps[v.Op], y)
 }
 
+// dropoutMask: the mask that the host drew (nnrt.DropoutMask: the model's
+// generator or DropoutMasks hook, 1 in evaluation mode) and uploaded
+// before the forward phase, which a mask does not depend on, copied to
+// where the plan keeps it for the mul and its gradient.
+func (gen *generator) dropoutMask(v *ir.Value) {
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	kb.line("%s[t] = %s[t];", kb.out(v), kb.use(gen.layout.masks[v]))
+}
+
 // rowsOf is the number of rows of v along its last axis, and their width.
 func rowsOf(v *ir.Value) (rows, width int) {
 	width = v.Shape[len(v.Shape)-1]

@@ -96,6 +96,14 @@ func TestParity(t *testing.T) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
+{{- if .Dropout}}
+		if st.Train != nil && !*st.Train {
+			g.Eval()
+		} else {
+			g.Train()
+		}
+		g.DropoutMasks = stepMasks(t, st)
+{{- end}}
 		method, args := forwardArgs(t, g, tr, st)
 		call(g, method, args)
 		checkOutputs(t, tr, st, args, check)

@@ -65,6 +65,20 @@ func (tr graphTrace) partial() bool {
 	return false
 }
 
+// masked reports whether some step of the trace ran PyTorch's dropout
+// masks ("masks"), which only a package with dropout replays.
+func (tr graphTrace) masked() bool {
+	for _, raw := range tr.Steps {
+		var st struct {
+			Masks map[string]json.RawMessage `json:"masks"`
+		}
+		if json.Unmarshal(raw, &st) == nil && len(st.Masks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // onnxExports lists a trace's ONNX exports (testdata/graphs/onnx, made by
 // export_onnx.py from the same PyTorch module at several opsets).
 func onnxExports(t *testing.T, name string) []string {
@@ -86,6 +100,8 @@ func onnxVariant(name, tag string, infer bool) bool {
 		return !infer
 	case tag == "14":
 		return infer && inferCases[name]
+	case tag == "14train": // exported in training mode, its Dropout nodes with training_mode true
+		return !infer
 	}
 	return !infer && distinctExports[name+".opset"+tag]
 }
@@ -104,9 +120,10 @@ var inferCases = map[string]bool{"residual_mlp": true, "autoencoder_two_outputs"
 // in TestGraphs; TestExportsAgree checks that the others give the IR of
 // one that does.
 var distinctExports = map[string]bool{
-	"layernorm_ops.opset17": true, // LayerNormalization
-	"act_hardswish.opset13": true, // HardSigmoid and Mul
-	"movement_ops.opset18":  true, // ReduceMax's axes an input (written from opset 17's export)
+	"layernorm_ops.opset17":   true, // LayerNormalization
+	"layernorm_layer.opset17": true, // LayerNormalization, one without weight and bias
+	"act_hardswish.opset13":   true, // HardSigmoid and Mul
+	"movement_ops.opset18":    true, // ReduceMax's axes an input (written from opset 17's export)
 }
 
 // training returns the source's loss and optimizer as the ONNX front end's
@@ -271,10 +288,18 @@ func TestGraphs(t *testing.T) {
 			if v.dtype == "float32" && !v.noFuse {
 				for _, path := range onnxExports(t, tr.Name) {
 					tag := strings.ReplaceAll(strings.TrimPrefix(strings.TrimSuffix(filepath.Base(path), ".onnx"), tr.Name+".opset"), ".dynamic", "dyn")
-					if !onnxVariant(tr.Name, tag, v.infer) {
+					tag = strings.ReplaceAll(tag, ".training", "train")
+					loss, optimizer, train := tr.training()
+					if evalExport := tr.masked() && tag != "14train"; evalExport {
+						// Exported in eval mode, without its dropout: its
+						// outputs at the steps in evaluation mode only.
+						if !v.infer || tag != "14dyn" {
+							continue
+						}
+						train = false
+					} else if !onnxVariant(tr.Name, tag, v.infer) {
 						continue
 					}
-					loss, optimizer, train := tr.training()
 					builds = append(builds, build{
 						pkg: strings.ReplaceAll(tr.Name+"onnx"+tag+v.suffix, "_", ""),
 						files: func(pkg string) ([]codegen.File, error) {
@@ -317,7 +342,7 @@ func TestGraphs(t *testing.T) {
 				write(t, filepath.Join(dir, "testdata", "trace.json"), data)
 				var harness bytes.Buffer
 				if err := graphHarness.Execute(&harness, map[string]any{
-					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor, "Buffers": bufferFields(data),
+					"Package": b.pkg, "Float": v.dtype, "Infer": v.infer || b.infer, "Predictor": b.predictor, "Buffers": bufferFields(data), "Dropout": hasDropout(files),
 					"Tolerance":         map[string]string{"float32": "1e-5", "float64": "1e-10"}[v.dtype],
 					"FiniteDifferences": v.dtype == "float64" && !v.noFuse, // as in TestParity
 				}); err != nil {
@@ -387,6 +412,12 @@ func TestGraphs(t *testing.T) {
 	r.need(t, "TestGraph", "TestNoAllocations")
 	concurrently(t, vetter(mod, nil), r.build)
 	r.report(t, r.run(t, pkgs, cost, nil), "max error", "finite differences")
+}
+
+// hasDropout reports whether a generated package has dropout layers,
+// whose masks the harness gives through the Model's DropoutMasks hook.
+func hasDropout(files []codegen.File) bool {
+	return slices.ContainsFunc(files, func(f codegen.File) bool { return bytes.Contains(f.Data, []byte("\tDropoutMasks ")) })
 }
 
 // irBuilder writes a trace's network as IR, as the .nn front end would.
@@ -681,14 +712,13 @@ const tolerance = {{.Tolerance}}
 
 {{define "graphHelpers"}}
 type step struct {
+	Train                    *bool          // false: the step runs in evaluation mode (model.eval())
+	Masks                    map[string]any // by dropout layer, the masks PyTorch drew (1 keep, 0 drop)
 	Inputs, Targets, Outputs map[string]any
 	Loss                     float64
 	Grads                    map[string]any
 	ParamsAfter              map[string]any ` + "`json:\"params_after\"`" + `
-	// Train is the module's mode in the step (nil: always training);
-	// BuffersAfter the buffers after it (batch norm's running statistics).
-	Train        *bool
-	BuffersAfter map[string]any ` + "`json:\"buffers_after\"`" + `
+	BuffersAfter             map[string]any ` + "`json:\"buffers_after\"`" + ` // batch norm's running statistics after the step
 }
 
 type trace struct {
@@ -701,6 +731,25 @@ type trace struct {
 }
 
 ` + harnessFlat + `
+{{- if .Dropout}}
+// stepMasks is a DropoutMasks hook that gives each dropout layer the mask
+// PyTorch drew at the step.
+func stepMasks(t *testing.T, st step) func(layer string, keep []float) {
+	return func(layer string, keep []float) {
+		mask, ok := st.Masks[layer]
+		if !ok {
+			t.Fatalf("the trace's step has no mask for the dropout layer %s", layer)
+		}
+		src := flat(mask)
+		if len(src) != len(keep) {
+			t.Fatalf("dropout layer %s: %d mask elements, the trace has %d", layer, len(keep), len(src))
+		}
+		for i := range keep {
+			keep[i] = float(src[i])
+		}
+	}
+}
+{{end}}
 // relErr is max|got-want| / max|want|.
 func relErr(got []float, want []float64) float64 { return relErrAbove(got, want, 0) }
 
@@ -1073,6 +1122,9 @@ func TestGraph(t *testing.T) {
 		} else {
 			setParams(t, m, tr.Steps[s-1].ParamsAfter)
 		}
+		if len(st.Masks) > 0 {
+			continue // PyTorch's outputs in training mode, through its dropout masks
+		}
 		method, args := forwardArgs(t, m, tr, st)
 		call(m, method, args)
 		checkOutputs(t, tr, st, args, w.checker(t, s, 0))
@@ -1114,6 +1166,21 @@ func TestGraph(t *testing.T) {
 }
 
 ` + harnessPoints + `
+// setMode puts m in the step's mode: training, or evaluation where the
+// step says "train": false{{if .Dropout}}; in training mode the model's
+// DropoutMasks hook gives each dropout layer the mask PyTorch drew{{end}}.
+func setMode(t *testing.T, m *Model, st step) {
+	t.Helper()
+	if st.Train != nil && !*st.Train {
+		m.Eval()
+	} else {
+		m.Train()
+	}
+{{- if .Dropout}}
+	m.DropoutMasks = stepMasks(t, st)
+{{- end}}
+}
+
 // replay runs the trace's steps and compares every number with PyTorch's.
 // checked holds, by step, the points where the gradients were checked
 // against finite differences (in float64).
@@ -1122,11 +1189,7 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
-		if st.Train != nil && *st.Train {
-			m.Train()
-		} else if st.Train != nil {
-			m.Eval()
-		}
+		setMode(t, m, st)
 		method, args := forwardArgs(t, m, tr, st)
 		call(m, method, args)
 		checkOutputs(t, tr, st, args, check)
@@ -1158,7 +1221,10 @@ func checkFiniteDifferences(t *testing.T, m *Model, tr trace, method string, bac
 	saved := saveBuffers(m) // running the network again in training mode moves them
 	defer restoreBuffers(m, saved)
 	call(m, method, backward)
-	finiteDifferences(t, pointOf(m), step, checked, tr.PaddingRows, func(d *Model) float64 { return call(d, method, backward)[0].Float() })
+	finiteDifferences(t, pointOf(m), step, checked, tr.PaddingRows, func(d *Model) float64 {
+		d.eval{{if .Dropout}}, d.DropoutMasks{{end}} = m.eval{{if .Dropout}}, m.DropoutMasks{{end}} // m's mode and masks
+		return call(d, method, backward)[0].Float()
+	})
 }
 {{end}}
 {{end}}`))

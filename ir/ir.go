@@ -108,6 +108,7 @@ type Attrs struct {
 	// their cumulative average (PyTorch's momentum=None).
 	Momentum   float64
 	Cumulative bool
+	P          float64 // dropout_mask: the probability of zeroing an element
 	Min, Max   float64 // clamp: the bounds, either infinite for none
 	Axes       []int   // sum, mean, max, max_grad: the axes reduced, increasing
 	KeepDims   bool    // sum, mean, max, max_grad: reduced axes stay, as 1s

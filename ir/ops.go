@@ -82,6 +82,13 @@ const (
 	// by the running statistics in evaluation mode.
 	OpBatchNorm     Op = "batch_norm"
 	OpBatchNormGrad Op = "batch_norm_grad" // dy, x, y[, running_var] -> dx, in the mode batch_norm ran in
+	// Dropout: y = x · dropout_mask(x), which the front ends write out,
+	// so that the gradient is mul's (dy·mask) and the mask a value the
+	// planner keeps for Backward. The mask is 0 with probability P and
+	// 1/(1-P) otherwise in training mode, 1 in evaluation mode; it does not
+	// depend on x's numbers (x gives its shape and its place in the
+	// schedule) and passes no gradient to it.
+	OpDropoutMask Op = "dropout_mask"
 
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
@@ -173,6 +180,7 @@ func buildDefs() map[Op]OpDef {
 		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
 		OpBatchNorm:        {MinArgs: 1, MaxArgs: 4, Shape: batchNormShape, IntArg: 3, Samples: batchNormSamples},
 		OpBatchNormGrad:    {MinArgs: 3, MaxArgs: 4, Shape: batchNormGradShape, Samples: batchNormSamples},
+		OpDropoutMask:      {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
 		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},

@@ -126,6 +126,14 @@ func layerNormShape(v *Value) (Shape, error) {
 	return sameShape(v)
 }
 
+// dropoutShape: the mask is shaped like x; P is a probability.
+func dropoutShape(v *Value) (Shape, error) {
+	if !(v.P >= 0 && v.P <= 1) {
+		return nil, fmt.Errorf("%s: p %g, want a probability from 0 to 1", v.Op, v.P)
+	}
+	return v.Args[0].Shape, nil
+}
+
 // maxGradShape: dy shaped like max's result, x and y = max(x).
 func maxGradShape(v *Value) (Shape, error) {
 	dy, x, y := v.Args[0].Shape, v.Args[1].Shape, v.Args[2].Shape

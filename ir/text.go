@@ -105,6 +105,9 @@ func (v *Value) attrString() string {
 	if v.Op == OpClamp || v.Op == Op(string(OpClamp)+"_grad") || v.Act == OpClamp {
 		kv = append(kv, "min="+strconv.FormatFloat(v.Min, 'g', -1, 64), "max="+strconv.FormatFloat(v.Max, 'g', -1, 64))
 	}
+	if v.Op == OpDropoutMask {
+		kv = append(kv, "p="+strconv.FormatFloat(v.P, 'g', -1, 64))
+	}
 	if v.Eps != 0 {
 		kv = append(kv, "eps="+strconv.FormatFloat(v.Eps, 'g', -1, 64))
 	}

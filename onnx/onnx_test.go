@@ -437,8 +437,8 @@ model.onnx: the model imports no opset of the default domain (opset_import with 
 model.onnx: node "/rnn/LSTM": unsupported op LSTM
 model.onnx: node "/gru/GRU": unsupported op GRU
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
-		{"dropout in training mode before opset 7", linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"})).versions(t, 3, opset("", 6)), Options{},
-			`model.onnx: node "/drop": is_test is 0: before opset 7 that is Dropout in training mode; nngen runs Dropout as inference does, an identity`},
+		{"dropout in training mode with a ratio above 1", linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"}, floatAttribute("ratio", 1.5))).versions(t, 3, opset("", 6)), Options{},
+			`model.onnx: node "/drop": ratio 1.5 is not a probability from 0 to 1`},
 		{"add with an axis", axis.bytes(t), Options{},
 			`model.onnx: node "/add": it has an axis (opset 6's broadcast to chosen dimensions); nngen adds as opset 7 and later do, matching the last dimensions`},
 		{"undefined input", linearSpec(nodeProto("Relu", "/r", []string{"nowhere"}, []string{"s"})).bytes(t), Options{},

@@ -1,8 +1,10 @@
 package onnx
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/onnx/onnxpb"
@@ -335,34 +337,67 @@ func lowerIdentity(l *lowerer, n *node) ([]*tensor, error) {
 	return []*tensor{{shape: x.shape, c: &constant{name: n.GetOutput()[0], data: slices.Clone(x.c.data)}}}, nil
 }
 
-// lowerDropout lowers Dropout as inference runs it, an identity: what
-// torch.onnx.export writes for nn.Dropout in a model exported in training
-// mode, where training_mode is true (before opset 7, is_test is 0), is
-// refused.
+// lowerDropout lowers Dropout: in inference (training_mode false or
+// absent; is_test 1 before opset 7) an identity, what an export in eval
+// mode writes; in training mode (torch.onnx.export(...,
+// training=TrainingMode.TRAINING)) the dropout op, x · dropout_mask(x)
+// with its ratio (an input from opset 12, an attribute before), the mask
+// named after the node's module path: "/block/drop/Dropout" is the layer
+// block.drop, as the DropoutMasks hook knows it.
 func lowerDropout(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 1, 3); err != nil {
 		return nil, err
 	}
-	isTest, err := intAttr(n.NodeProto, "is_test", 0)
-	if err != nil {
+	isTest, err1 := intAttr(n.NodeProto, "is_test", 0)
+	ratio, err2 := floatAttr(n.NodeProto, "ratio", 0.5)
+	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
-	if l.opset < 7 && isTest == 0 {
-		return nil, fmt.Errorf("is_test is 0: before opset 7 that is Dropout in training mode; nngen runs Dropout as inference does, an identity")
-	}
+	training := l.opset < 7 && isTest == 0
 	if len(n.in) == 3 && n.in[2] != nil {
 		mode := n.in[2]
 		if mode.c == nil || len(mode.c.data) != 1 {
 			return nil, fmt.Errorf("training_mode must be a constant")
 		}
-		if mode.c.data[0] != 0 {
-			return nil, fmt.Errorf("training_mode is true: nngen runs Dropout as inference does, an identity; export the model in eval mode (model.eval())")
-		}
+		training = mode.c.data[0] != 0
 	}
 	if out := n.GetOutput(); len(out) > 1 && out[1] != "" && len(l.consumers[out[1]]) > 0 {
-		return nil, fmt.Errorf("its mask output is used; nngen runs Dropout as inference does, without a mask")
+		return nil, fmt.Errorf("its mask output is used; nngen keeps Dropout's mask to itself")
 	}
-	return []*tensor{n.in[0]}, nil
+	x := n.in[0]
+	if !training || x.c != nil {
+		return []*tensor{x}, nil
+	}
+	if l.opset >= 12 && len(n.in) >= 2 && n.in[1] != nil {
+		r := n.in[1]
+		if r.c == nil || len(r.c.data) != 1 {
+			return nil, fmt.Errorf("ratio must be a constant")
+		}
+		ratio = r.c.data[0]
+	}
+	if !(ratio >= 0 && ratio <= 1) {
+		return nil, fmt.Errorf("ratio %g is not a probability from 0 to 1", ratio)
+	}
+	mask, err := l.add(ir.OpDropoutMask, ir.Attrs{P: ratio}, x.v)
+	if err != nil {
+		return nil, err
+	}
+	mask.Name = dropoutLayer(n) + ".mask"
+	y, err := l.add(ir.OpMul, ir.Attrs{}, x.v, mask)
+	if err != nil {
+		return nil, err
+	}
+	return result(x.shape, y), nil
+}
+
+// dropoutLayer is the layer a Dropout node belongs to: its name's module
+// path, as PyTorch's exporter writes it ("/block/drop/Dropout" is
+// block.drop), or else its output's name.
+func dropoutLayer(n *node) string {
+	if path, _, ok := strings.Cut(strings.TrimPrefix(n.GetName(), "/"), "/Dropout"); ok && path != "" {
+		return strings.ReplaceAll(path, "/", ".")
+	}
+	return n.GetOutput()[0]
 }
 
 // lowerTranspose lowers the Transpose of a constant matrix, which an export

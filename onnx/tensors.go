@@ -545,29 +545,36 @@ func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 		axes = append(axes, a+d)
 	}
 	norm := x.shape[axis:]
-	param := func(t *tensor, what string) (*ir.Value, error) {
+	// An initializer is a parameter; a Constant node of ones (Scale) or
+	// zeros (B) is what an nn.LayerNorm without elementwise affine exports
+	// as (PyTorch 2's exporter; see export_onnx.py), and computes nothing.
+	param := func(t *tensor, what string, identity float64) (*ir.Value, error) {
 		if t == nil || t.c == nil || !slices.Equal(t.shape, norm) {
 			return nil, fmt.Errorf("%s must be a constant of shape %v", what, norm)
 		}
+		if _, ok := l.initializers[t.c.name]; !ok && !slices.ContainsFunc(t.c.data, func(v float64) bool { return v != identity }) {
+			return nil, nil
+		}
 		return l.param(t.c.name, ir.Shape(slices.Clone(norm)), t.c.data)
 	}
-	scale, err := param(n.in[1], "Scale")
+	scale, err := param(n.in[1], "Scale", 1)
 	if err != nil {
 		return nil, err
 	}
 	var bias *ir.Value
 	if len(n.in) == 3 && n.in[2] != nil {
-		if bias, err = param(n.in[2], "B"); err != nil {
+		if bias, err = param(n.in[2], "B", 0); err != nil {
 			return nil, err
 		}
 	}
-	n1, err := l.add(ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x.v)
+	y, err := l.add(ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x.v)
 	if err != nil {
 		return nil, err
 	}
-	y, err := l.add(ir.OpMul, ir.Attrs{}, n1, scale)
-	if err != nil {
-		return nil, err
+	if scale != nil {
+		if y, err = l.add(ir.OpMul, ir.Attrs{}, y, scale); err != nil {
+			return nil, err
+		}
 	}
 	if bias != nil {
 		if y, err = l.add(ir.OpAdd, ir.Attrs{}, y, bias); err != nil {

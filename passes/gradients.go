@@ -81,6 +81,10 @@ var gradRules = map[ir.Op]gradRule{
 		}
 		return []*ir.Value{b.add(ir.OpBatchNormGrad, ir.Attrs{Eps: v.Eps}, args...)}
 	},
+	// dropout_mask: the mask does not depend on x's numbers.
+	ir.OpDropoutMask: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		return []*ir.Value{nil}
+	},
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}

@@ -41,7 +41,7 @@ output h2
 }, {
 	name: "unknown op, nothing close",
 	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, elu, embedding, embedding_bag, exp, flatten, gelu, hardsigmoid, hardswish, identity, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
 }, {
 	name: "embedding and embedding_bag: every misuse at once",
 	src: `network M
@@ -525,6 +525,55 @@ loss mse(alias, t[4])
 `,
 	want: `model.nn:5:1: duplicate name alias; first defined at model.nn:4:1
 model.nn:7:19: loss: output alias has 3 features but target has 4`,
+}, {
+	name: "layer_norm arguments",
+	src: `network M
+batch 2
+input x[4, 8]
+a = layer_norm(x)
+b = layer_norm(x, 4)
+c = layer_norm(x, (8, 8))
+d = layer_norm(x, 8, eps=-1)
+e = layer_norm(x, 8, elementwise_affine=maybe)
+f = layer_norm(x, 0)
+g = layer_norm(x, (2, 4, 8))
+h = relu(layer_norm(x, 8))
+i = layer_norm(x, 8, affine=false)
+j = layer_norm(x, y)
+k = relu(layer_norm(x, 8, elementwise_affine=false))
+output k
+`,
+	want: `model.nn:4:5: layer_norm takes 2 arguments, as in layer_norm(x, 16) or layer_norm(x, (8, 16)); got 1
+model.nn:5:19: b: layer_norm's normalized_shape [4] must be the last sizes of one sample of x, which is [4,8]
+model.nn:6:19: c: layer_norm's normalized_shape [8,8] must be the last sizes of one sample of x, which is [4,8]
+model.nn:7:26: eps must be a positive finite number, found "-1"
+model.nn:8:41: elementwise_affine must be true or false, found "maybe"
+model.nn:9:19: normalized_shape must be an integer from 1 to 16777216, found "0"
+model.nn:10:19: g: layer_norm's normalized_shape [2,4,8] must be the last sizes of one sample of x, which is [4,8]
+model.nn:11:10: layer_norm with its weight and bias must be the whole right-hand side of an assignment, which names them: y = layer_norm(x, 16)
+model.nn:12:22: layer_norm has no argument "affine" (it takes: eps, elementwise_affine)
+model.nn:13:19: normalized_shape must be an integer from 1 to 16777216, found "y"`,
+}, {
+	name: "dropout arguments",
+	src: `network M
+batch 2
+input x[4]
+a = dropout(x, 1.5)
+b = dropout(x, p=-0.1)
+c = dropout(x, 0.2, p=0.3)
+d = relu(dropout(x))
+e = dropout(x, p=half)
+f = dropout(x, rate=0.1)
+g = dropout()
+output x
+`,
+	want: `model.nn:4:16: p must be a probability from 0 to 1, found "1.5"
+model.nn:5:18: p must be a probability from 0 to 1, found "-0.1"
+model.nn:6:21: dropout got p twice, by position and by keyword
+model.nn:7:10: dropout must be the whole right-hand side of an assignment, which names the layer for its masks: y = dropout(x, 0.5)
+model.nn:8:18: p must be a number, found "half"
+model.nn:9:16: dropout has no argument "rate" (it takes: p)
+model.nn:10:5: dropout takes 1 or 2 arguments, as in dropout(x) or dropout(x, p); got 0`,
 }, {
 	name: "activation arguments",
 	src: `network M

@@ -359,3 +359,111 @@ func (l *lowerer) reduction(a arg) (ir.Reduce, bool) {
 	r, _ := ir.ParseReduce(name)
 	return r, true
 }
+
+// lowerLayerNorm lowers layer_norm(x, 16) and layer_norm(x, (8, 16),
+// eps=1e-5, elementwise_affine=true), PyTorch's nn.LayerNorm(normalized_shape,
+// eps, elementwise_affine): over the trailing axes normalized_shape names,
+// (x - mean)/√(var + eps), then ·NAME.weight (ones) + NAME.bias (zeros),
+// parameters in that state_dict order, unless elementwise_affine=false.
+func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 2, 2, "layer_norm(x, 16) or layer_norm(x, (8, 16))")
+	keywords, keywordsOK := l.keywords(c, "eps", "elementwise_affine")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	x, xOK := l.valueArg(args[0], "layer_norm's input")
+	toks := []token{args[1].value}
+	if args[1].isTuple() {
+		toks = args[1].tuple
+	}
+	var norm ir.Shape
+	normOK := args[1].expr == nil && !args[1].declares()
+	for _, t := range toks {
+		n, nOK := l.size(t, "normalized_shape")
+		norm = append(norm, n)
+		normOK = normOK && nOK
+	}
+	if args[1].expr != nil || args[1].declares() {
+		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
+	}
+	eps, epsOK := 1e-5, true // nn.LayerNorm's default
+	if a, given := keywords["eps"]; given {
+		eps, epsOK = l.number(a, "eps")
+		if epsOK && !(eps > 0 && !math.IsInf(eps, 1)) {
+			l.errorf(a.value.pos, "eps must be a positive finite number, found %s", a)
+			epsOK = false
+		}
+	}
+	affine, affineOK := true, true
+	if a, given := keywords["elementwise_affine"]; given {
+		affine, affineOK = l.boolArg(a)
+	}
+	if !xOK || !normOK || !epsOK || !affineOK {
+		return nil
+	}
+	sample := l.sampleShape(x.Shape)
+	if len(norm) > len(sample) || !slices.Equal(sample[len(sample)-len(norm):], norm) {
+		l.errorf(args[1].value.pos, "%s: layer_norm's normalized_shape %v must be the last sizes of one sample of %s, which is %v",
+			name.text, norm, args[0].value.text, sample)
+		return nil
+	}
+	axes := make([]int, len(norm))
+	for i := range axes {
+		axes[i] = len(x.Shape) - len(norm) + i
+	}
+	if !affine {
+		return l.add(name, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x)
+	}
+	if name.text == "" {
+		l.errorf(c.fn.pos, "layer_norm with its weight and bias must be the whole right-hand side of an assignment, which names them: y = layer_norm(x, 16)")
+		return nil
+	}
+	// Parameters come before their layer, in state_dict order.
+	weight, bias := l.param(name, ".weight", norm), l.param(name, ".bias", norm)
+	weight.Init, bias.Init = ir.InitOnes, ir.InitZeros
+	n := l.add(token{pos: name.pos}, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x)
+	if n == nil {
+		return nil
+	}
+	scaled := l.add(token{pos: name.pos}, ir.OpMul, ir.Attrs{}, n, weight)
+	if scaled == nil {
+		return nil
+	}
+	return l.add(name, ir.OpAdd, ir.Attrs{}, scaled, bias)
+}
+
+// lowerDropout lowers dropout(x), dropout(x, 0.2) and dropout(x, p=0.2),
+// PyTorch's nn.Dropout(p) (default 0.5): in training mode x·mask with
+// mask 0 with probability p, else 1/(1-p); in evaluation mode x. The mask
+// is a value of its own, NAME.mask, which the model's DropoutMasks hook
+// knows the layer by (NAME).
+func lowerDropout(l *lowerer, name token, c call) *ir.Value {
+	args, ok := l.positional(c, 1, 2, "dropout(x) or dropout(x, p)")
+	keywords, keywordsOK := l.keywords(c, "p")
+	if !ok || !keywordsOK {
+		return nil
+	}
+	p := 0.5 // nn.Dropout's default
+	a, given, pOK := l.optionalArg(c, args, 1, keywords, "p")
+	if given {
+		p, pOK = l.number(a, "p")
+		if pOK && !(p >= 0 && p <= 1) {
+			l.errorf(a.value.pos, "p must be a probability from 0 to 1, found %s", a)
+			pOK = false
+		}
+	}
+	x, xOK := l.valueArg(args[0], "dropout's input")
+	if !pOK || !xOK {
+		return nil
+	}
+	if name.text == "" {
+		l.errorf(c.fn.pos, "dropout must be the whole right-hand side of an assignment, which names the layer for its masks: y = dropout(x, 0.5)")
+		return nil
+	}
+	mask := l.add(token{pos: name.pos}, ir.OpDropoutMask, ir.Attrs{P: p}, x)
+	if mask == nil {
+		return nil
+	}
+	mask.Name = name.text + ".mask"
+	return l.add(name, ir.OpMul, ir.Attrs{}, x, mask)
+}

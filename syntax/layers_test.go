@@ -102,6 +102,53 @@ output v4
 loss v7
 `,
 	}, {
+		name: "layer_norm: over the last axis, over two with a non-default eps, without affine",
+		src: `network LN
+batch 2
+input x[4, 8]
+a = layer_norm(x, 8)
+b = layer_norm(a, (4, 8), eps=1e-3)
+c = layer_norm(b, 8, elementwise_affine=false)
+output c
+`,
+		want: `network LN f32 batch=2
+# forward
+v0 = input <f32[2,4,8]> "x"
+v1 = param[init=ones] <f32[8]> "a.weight"
+v2 = param[init=zeros] <f32[8]> "a.bias"
+v3 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v0
+v4 = mul <f32[2,4,8]> v3 v1
+v5 = add <f32[2,4,8]> v4 v2 "a"
+v6 = param[init=ones] <f32[4,8]> "b.weight"
+v7 = param[init=zeros] <f32[4,8]> "b.bias"
+v8 = layer_norm[eps=0.001,axes=[1,2]] <f32[2,4,8]> v5
+v9 = mul <f32[2,4,8]> v8 v6
+v10 = add <f32[2,4,8]> v9 v7 "b"
+v11 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v10 "c"
+output v11
+`,
+	}, {
+		name: "dropout: the mask, named after the layer, and a mul",
+		src: `network D
+batch 2
+input x[3]
+a = dropout(x)
+b = dropout(a, 0.2)
+c = dropout(b, p=1)
+output c
+`,
+		want: `network D f32 batch=2
+# forward
+v0 = input <f32[2,3]> "x"
+v1 = dropout_mask[p=0.5] <f32[2,3]> v0 "a.mask"
+v2 = mul <f32[2,3]> v0 v1 "a"
+v3 = dropout_mask[p=0.2] <f32[2,3]> v2 "b.mask"
+v4 = mul <f32[2,3]> v2 v3 "b"
+v5 = dropout_mask[p=1] <f32[2,3]> v4 "c.mask"
+v6 = mul <f32[2,3]> v4 v5 "c"
+output v6
+`,
+	}, {
 		name: "identity of the input is the input",
 		src:  "network I\ninput x[2]\ny = identity(x)\noutput y\n",
 		want: `network I f32 batch=1 unbatched
@@ -124,7 +171,7 @@ output v0
 				}
 				want := ir.Pos{File: "model.nn", Col: 1}
 				for i, line := range lines {
-					if strings.HasPrefix(line, v.Name+" = ") {
+					if strings.HasPrefix(line, strings.TrimSuffix(v.Name, ".mask")+" = ") { // a dropout's mask: at its layer
 						want.Line = i + 1
 					}
 				}

@@ -25,6 +25,8 @@ func init() {
 		"gelu":       lowerGELU,
 		"softmax":    lowerSoftmax,
 		"identity":   lowerIdentity,
+		"layer_norm": lowerLayerNorm,
+		"dropout":    lowerDropout,
 		"conv1d":     lowerConv(1),
 		"conv2d":     lowerConv(2),
 

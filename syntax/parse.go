@@ -106,8 +106,8 @@ type call struct {
 	args []arg
 }
 
-// arg is VALUE, NAME[SIZE, ...] (which declares NAME), KEY=VALUE or
-// KEY=(NUMBER, ...). A VALUE that is more than a name or a number is an
+// arg is VALUE, NAME[SIZE, ...] (which declares NAME), (NUMBER, NUMBER, ...),
+// KEY=VALUE or KEY=(NUMBER, ...). A VALUE that is more than a name or a number is an
 // expression (expr), and value is its first token.
 type arg struct {
 	key   token // the zero token for a positional argument
@@ -426,6 +426,12 @@ func (p *parser) arg() arg {
 		p.checkName(t)
 		a.value, a.sizes = t, p.sizes()
 		a.size = a.sizes[0]
+		return a
+	}
+	if p.peek().is("(") && p.ahead(1).kind == number && p.ahead(2).is(",") {
+		// A positional tuple, as layer_norm's normalized_shape (8, 16).
+		a.value = p.next()
+		a.tuple = p.tuple("the argument")
 		return a
 	}
 	first := p.peek()

@@ -1,6 +1,9 @@
 package nnrt
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // RNG is the seeded generator behind a generated model's New(seed): the
 // same seed gives the same starting parameters on every machine and in
@@ -12,6 +15,11 @@ type RNG struct{ state uint64 }
 
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG { return &RNG{state: seed} }
+
+// State is the generator's state as one int64 aliasing it, so that a
+// checkpoint can save it and restore it: the numbers drawn after a
+// restore are those drawn after the save.
+func (r *RNG) State() []int64 { return unsafe.Slice((*int64)(unsafe.Pointer(&r.state)), 1) }
 
 // Uint64 returns the next 64 random bits.
 func (r *RNG) Uint64() uint64 {

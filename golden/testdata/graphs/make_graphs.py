@@ -56,6 +56,76 @@ class LayerNormOps(nn.Module):
         return self.out(F.gelu(y))
 
 
+class LayerNormLayer(nn.Module):
+    """nn.LayerNorm as a layer: over the last axis with a non-default eps,
+    over the last two with a [4, 8] weight and bias, and without affine."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(8, 8)
+        self.ln1 = nn.LayerNorm(8, eps=1e-3)
+        self.ln2 = nn.LayerNorm((4, 8))
+        self.g = nn.Linear(8, 6)
+        self.ln3 = nn.LayerNorm(6, elementwise_affine=False)
+        self.out = nn.Linear(6, 5)
+
+    def forward(self, x):                 # x: [B, 4, 8]
+        a = torch.tanh(self.ln1(self.h(x)))
+        return self.out(self.ln3(self.g(self.ln2(a))))
+
+
+class RecordedDropout(nn.Module):
+    """nn.Dropout(p) whose mask is drawn by torch.bernoulli from the case's
+    generator and kept (in self.mask) until the step's end: equal in law
+    to nn.Dropout (check_dropout below), and its masks go into the trace,
+    for the harness to feed through the model's DropoutMasks hook. The
+    finite differences reuse the step's mask."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.mask, self.gen = p, None, None
+
+    def forward(self, x):
+        if torch.onnx.is_in_onnx_export():  # nn.Dropout's own node, for export_onnx.py
+            return F.dropout(x, self.p, self.training)
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0  # as F.dropout
+        if self.mask is None:
+            self.mask = torch.bernoulli(torch.full_like(x, 1 - self.p), generator=self.gen)
+        return x * self.mask / (1 - self.p)
+
+
+def check_dropout():
+    """F.dropout zeroes elements and scales the others by 1/(1-p), about p of them."""
+    x = torch.rand(20000) + 1
+    for p in (0.3, 0.5):
+        y = F.dropout(x, p, training=True)
+        kept = y != 0
+        assert torch.allclose(y[kept], x[kept] / (1 - p), rtol=1e-12)
+        assert abs(kept.double().mean().item() - (1 - p)) < 5 * (p * (1 - p) / x.numel()) ** 0.5
+    assert torch.equal(F.dropout(x, 1.0, training=True), torch.zeros_like(x))
+    assert torch.equal(F.dropout(x, 0.0, training=True), x)
+
+
+class DropoutMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(6, 8)
+        self.d1 = RecordedDropout(0.3)
+        self.g = nn.Linear(8, 8)
+        self.d2 = RecordedDropout(0.5)
+        self.d3 = RecordedDropout(1.0)
+        self.d4 = RecordedDropout(0.0)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        a = self.d1(torch.relu(self.h(x)))
+        b = torch.tanh(self.g(a))
+        return self.out(self.d2(b) + self.d3(b) + self.d4(b))
+
+
 class ActMLP(nn.Module):
     """x[5] -> linear 8 -> act -> linear 8 -> act -> linear 3."""
 
@@ -465,6 +535,53 @@ optimizer adam(lr=0.01)
      # them, so that the scale and shift are really exercised.
      "init": {"ln.weight": (0.5, 1.5), "ln.bias": (-0.5, 0.5)},
      "seed": 103},
+    {"name": "layernorm_layer",
+     "description": "x[4, 8] -> linear 8 -> layer_norm over the last axis (eps 1e-3) -> tanh -> layer_norm over the last two axes -> linear 6 -> layer_norm without weight and bias -> linear 5; MSE; SGD lr 0.1; batch 3.",
+     "source": """network LayerNormLayer
+batch 3
+input x[4, 8]
+h = linear(x, 8)
+ln1 = layer_norm(h, 8, eps=1e-3)
+a = tanh(ln1)
+ln2 = layer_norm(a, (4, 8))
+g = linear(ln2, 6)
+ln3 = layer_norm(g, 6, elementwise_affine=false)
+out = linear(ln3, 5)
+output out
+loss mse(out, target[4, 5])
+optimizer sgd(lr=0.1)
+""",
+     "module": LayerNormLayer, "batch": 3, "inputs": {"x": [4, 8]},
+     "outputs": ["out"], "targets": {"target": [4, 5]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"ln1.weight": (0.5, 1.5), "ln1.bias": (-0.5, 0.5), "ln2.weight": (0.5, 1.5), "ln2.bias": (-0.5, 0.5)},
+     "seed": 104},
+    {"name": "dropout_mlp",
+     "description": "x[6] -> linear 8 -> relu -> dropout 0.3 -> linear 8 -> tanh -> dropout 0.5 + dropout 1.0 + dropout 0 of it -> linear 3; MSE; SGD momentum 0.9; batch 4; the third step in evaluation mode. The masks are PyTorch's (torch.bernoulli), recorded per step.",
+     "source": """network DropoutMLP
+batch 4
+input x[6]
+h = linear(x, 8)
+a = relu(h)
+d1 = dropout(a, p=0.3)
+g = linear(d1, 8)
+b = tanh(g)
+d2 = dropout(b)
+d3 = dropout(b, 1.0)
+d4 = dropout(b, p=0)
+s = d2 + d3 + d4
+out = linear(s, 3)
+output out
+loss mse(out, target[3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": DropoutMLP, "batch": 4, "inputs": {"x": [6]},
+     "outputs": ["out"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "train": [True, True, False, True], "steps": 4,
+     "seed": 105},
 ]
 
 for i, (name, op, extra, fn, rng, wscale) in enumerate(ACTS):
@@ -855,7 +972,7 @@ optimizer sgd(lr=0.1, momentum=0.9)
               "bn2.running_mean": (-0.5, 0.5), "bn2.running_var": (0.5, 1.5),
               "bn3.running_mean": (-0.5, 0.5), "bn3.running_var": (0.5, 1.5)},
      "counts": {"bn3.num_batches_tracked": 2},
-     "modes": ["train"] * 4 + ["eval"] * 2, "steps": 6,
+     "train": [True] * 4 + [False] * 2, "steps": 6,
      "seed": 131},
     {"name": "movement_ops",
      "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with split(sizes=(1, 2, 1)) and chunk(2) pieces combined and squeezed -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
@@ -1079,10 +1196,10 @@ WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
 class Interp:
-    def __init__(self, prog, params, buffers=None, training=True):
+    def __init__(self, prog, params, buffers=None, masks=None, training=True):
         self.prog, self.params, self.buffers = prog, params, buffers or {}
+        self.masks, self.training = masks or {}, training
         self.batched = prog["batch"] is not None
-        self.training = training
 
     def const(self, e):
         if e[0] == "num":
@@ -1224,6 +1341,23 @@ class Interp:
                     if ("mean" if "mode" not in e[3] else self.const(e[3]["mode"])) == "mean":
                         total = total / keep.sum(dim=-1, keepdim=True).clamp(min=1)
                     env[name] = total
+            elif e[0] == "call" and e[1] == "dropout":
+                x = self.ev(e[2][0], env)
+                p = self.const(e[2][1]) if len(e[2]) > 1 else (self.const(e[3]["p"]) if "p" in e[3] else 0.5)
+                if not self.training or p == 0:
+                    env[name] = x
+                elif p == 1:
+                    env[name] = x * 0
+                else:
+                    env[name] = x * self.masks[name] / (1 - p)
+            elif e[0] == "call" and e[1] == "layer_norm":
+                x = self.ev(e[2][0], env)
+                shape = self.const(e[2][1])
+                shape = tuple(shape) if isinstance(shape, tuple) else (int(shape),)
+                affine = self.const(e[3]["elementwise_affine"]) if "elementwise_affine" in e[3] else True
+                assert (name + ".weight" in self.params) == affine
+                env[name] = F.layer_norm(x, shape, self.params.get(name + ".weight"), self.params.get(name + ".bias"),
+                                         eps=self.const(e[3]["eps"]) if "eps" in e[3] else 1e-5)
             elif e[0] == "call" and e[1] in ("conv1d", "conv2d"):
                 x = self.ev(e[2][0], env)
                 b = self.params.get(name + ".bias")
@@ -1315,6 +1449,9 @@ def check_source(case, prog, net):
             pass
         elif a[2][0] == "call" and a[2][1] in ("embedding", "embedding_bag"):
             order.append(a[1] + ".weight")
+        elif a[2][0] == "call" and a[2][1] == "layer_norm":
+            if not ("elementwise_affine" in a[2][3] and a[2][3]["elementwise_affine"][1] == "false"):
+                order += [a[1] + ".weight", a[1] + ".bias"]
         elif a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d"):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
@@ -1351,7 +1488,7 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:  # file order of the declarations
         if a[0] == "buffer":
             merged.append(next(buffers))
-        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d") + BATCH_NORMS:
+        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d", "embedding", "embedding_bag", "layer_norm") + BATCH_NORMS:
             merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
             merged.extend(next(buffers) for _ in declared_buffers(a))
     assert merged == state, ("state_dict order", merged, state)
@@ -1431,23 +1568,22 @@ def run(case):
     # batches a package compiled for the batch runs too).
     for s, rows in enumerate(case.get("sizes", [batch] * case.get("steps", 3))):
         lead = () if batch is None else (rows,)
-<<<<<<< HEAD
-        inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
-                  for n, shape in case["inputs"].items()}
-        # "modes": the module's mode per step. The harness calls Forward,
-        # then Backward: in training mode each runs the network and moves
-        # the running statistics, so PyTorch runs it twice too.
-        mode = case["modes"][s] if "modes" in case else None
-        net.train(mode != "eval")
-        if mode == "train":
+        inputs = {n: draw_input(case, n, shape, lead, s, g, rng) for n, shape in case["inputs"].items()}
+        train = case.get("train", [True] * (s + 1))[s]
+        net.train(train)
+        # The harness calls Forward, then Backward: in training mode each
+        # runs the network and moves batch norm's running statistics, so
+        # PyTorch runs it twice too.
+        if train and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules()):
             with torch.no_grad():
                 net(*inputs.values())
-=======
-        inputs = {n: draw_input(case, n, shape, lead, s, g, rng) for n, shape in case["inputs"].items()}
->>>>>>> embed
         opt.zero_grad()
+        dropouts = {k: m for k, m in net.named_modules() if isinstance(m, RecordedDropout)}
+        for m in dropouts.values():
+            m.mask, m.gen = None, g
         outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
         moved = {k: v.detach().clone() for k, v in net.named_buffers()}
+        masks = {k: m.mask for k, m in dropouts.items() if m.mask is not None}
         targets = {}
         for n, shape in case["targets"].items():
             if shape == "classes":  # class indices for the first output's last axis
@@ -1458,20 +1594,21 @@ def run(case):
         loss = case["loss"](outs, inputs, targets)
         loss.backward()
         grads = {k: v.grad.detach().clone() for k, v in net.named_parameters()}
-        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode)
+        check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, masks, train)
         check_finite_differences(case, net, inputs, targets, grads)
         with torch.no_grad():  # the differences ran the network again: back to the statistics of the step
             for k, v in net.named_buffers():
                 v.copy_(moved[k])
         opt.step()
-        steps.append({"inputs": {k: tolist(v) for k, v in inputs.items()},
+        extra = {}
+        if "train" in case:  # the mode, and the masks of the dropout layers that drew one
+            extra = {"train": train, "masks": {k: tolist(v) for k, v in masks.items()}}
+        steps.append({**extra, "inputs": {k: tolist(v) for k, v in inputs.items()},
                       "targets": {k: tolist(v) for k, v in targets.items()},
                       "outputs": {k: tolist(v) for k, v in outs.items()},
                       "loss": loss.item(),
                       "grads": {k: tolist(v) for k, v in grads.items()},
                       "params_after": {k: tolist(v) for k, v in net.named_parameters()}})
-        if mode is not None:
-            steps[-1]["train"] = mode == "train"
         if buffers:
             steps[-1]["buffers_after"] = {k: tolist(v) for k, v in net.named_buffers()}
     trace = {"name": case["name"], "description": case["description"],
@@ -1480,20 +1617,14 @@ def run(case):
              "inputs": list(case["inputs"]), "outputs": list(case["outputs"]),
              "targets": list(case["targets"]),
              "params": start, "steps": steps}
-<<<<<<< HEAD
     if buffers:
         trace["buffers"] = buffers
-=======
     if "padding_rows" in case:
         trace["padding_rows"] = case["padding_rows"]
->>>>>>> embed
     sanity(trace)
     return trace
 
 
-<<<<<<< HEAD
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode=None):
-=======
 def shape_of(spec):
     """An input's per-sample shape: [6], or ("ids", [6], rows) for ids."""
     return spec[1] if isinstance(spec, tuple) else spec
@@ -1516,11 +1647,10 @@ def draw_input(case, name, spec, lead, step, g, rng):
     return ids
 
 
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
->>>>>>> embed
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, masks, train):
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
     # Copies of the buffers (in training mode the outputs do not depend on them).
-    it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()}, training=mode != "eval")
+    it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()}, masks, train)
     env = it.forward(inputs)
     for n in case["outputs"]:
         assert env[n].shape == outs[n].shape, (n, env[n].shape, outs[n].shape)
@@ -1587,6 +1717,7 @@ def sanity(tr):
 
 
 if __name__ == "__main__":
+    check_dropout()
     outdir = os.path.dirname(os.path.abspath(__file__))
     only = set(sys.argv[1:])
     for c in CASES:
