@@ -74,7 +74,11 @@ func (gen *generator) genSpec(f *jen.File) {
 	f.Const().Defs(defs...)
 
 	defs = nil
-	for i, name := range phaseNames {
+	names := phaseNames[:]
+	if gen.modeKernels() {
+		names = append(names, "phaseForwardEval", "phaseBackwardEval")
+	}
+	for i, name := range names {
 		d := jen.Id(name)
 		if i == 0 {
 			d = d.Op("=").Iota()
@@ -82,7 +86,11 @@ func (gen *generator) genSpec(f *jen.File) {
 		defs = append(defs, d)
 	}
 	f.Comment("The phases, indexes into spec.Phases: the kernels that Forward, Backward (after")
-	f.Comment("Forward's) and Step launch.")
+	if gen.modeKernels() {
+		f.Comment("Forward's) and Step launch; Forward's and Backward's again in evaluation mode.")
+	} else {
+		f.Comment("Forward's) and Step launch.")
+	}
 	f.Const().Defs(defs...)
 
 	hypers := gen.g.Hypers()
@@ -110,10 +118,22 @@ func (gen *generator) genSpec(f *jen.File) {
 			jen.Id("Name").Op(":").Lit(b.name), jen.Id("Bytes").Op(":").Lit(size)))
 	}
 	var phases []jen.Code
+	type phase struct {
+		name string
+		p    int
+		skip int // the mode whose kernels the phase leaves out
+	}
+	var order []phase
 	for p := range numPhases {
+		order = append(order, phase{phaseNames[p], p, modeEval})
+	}
+	if gen.modeKernels() {
+		order = append(order, phase{"phaseForwardEval", phaseForward, modeTrain}, phase{"phaseBackwardEval", phaseBackward, modeTrain})
+	}
+	for _, ph := range order {
 		var launches []jen.Code
 		for _, k := range gen.kernels {
-			if k.phase != p {
+			if k.phase != ph.p || k.mode == ph.skip {
 				continue
 			}
 			var bufs, scalars []jen.Code
@@ -134,7 +154,7 @@ func (gen *generator) genSpec(f *jen.File) {
 			launches = append(launches, jen.Line().Values(kv...))
 		}
 		if len(launches) > 0 {
-			phases = append(phases, jen.Line().Id(phaseNames[p]).Op(":").Values(append(launches, jen.Line())...))
+			phases = append(phases, jen.Line().Id(ph.name).Op(":").Values(append(launches, jen.Line())...))
 		}
 	}
 	f.Comment("spec is the device side of the model: model.ptx, its buffers, and the launches of")
@@ -257,9 +277,11 @@ func (gen *generator) genModel(f *jen.File) {
 		fields = append(fields, jen.Id(valueField(a, classic)).Add(typ).Comment(what+", uploaded from here"))
 	}
 	masks := gen.dropoutMasks()
+	if gen.modal() {
+		fields = append(fields, jen.Line(), jen.Id("eval").Bool().Comment("evaluation mode (Eval); false: training mode"))
+	}
 	if len(masks) > 0 {
-		fields = append(fields, jen.Line(),
-			jen.Id("eval").Bool().Comment("evaluation mode (Eval); false: training mode"),
+		fields = append(fields,
 			jen.Id("dropout").Qual(nnrtPath, "RNG").Comment("draws the dropout masks in training mode"),
 			jen.Id("DropoutMasks").Qual(nnrtPath, "DropoutMasks").Types(gen.elem()).Comment("when set, chooses the dropout masks in training mode instead: see nnrt.DropoutMasks"))
 		for i, v := range masks {
@@ -304,6 +326,9 @@ func (gen *generator) genModel(f *jen.File) {
 			jen.Id("m").Dot("eval").Op(",").Id("m").Dot("DropoutMasks").Op(",").Id("m").Dot("dropout").Op("=").
 				Op("!").Id("c").Dot("Training").Call().Op(",").Id("c").Dot("DropoutMasks").Op(",").Qual(nnrtPath, "DropoutRNG").Call(jen.Lit(0)),
 		}
+	} else if gen.modal() {
+		f.Comment("It takes c's mode.")
+		mode = []jen.Code{jen.Id("m").Dot("eval").Op("=").Op("!").Id("c").Dot("Training").Call()}
 	}
 	f.Func().Id("FromCPU").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
 		jen.Id("m").Op(":=").Op("&").Id("Model").Values(),
@@ -315,14 +340,16 @@ func (gen *generator) genModel(f *jen.File) {
 		jen.Return(jen.Id("m"), jen.Nil()),
 	)
 
-	if len(masks) > 0 {
+	if gen.modal() {
 		f.Comment("Train puts the model in training mode, as PyTorch's module.train(): its dropout layers")
-		f.Comment("drop. A new model starts in it.")
+		f.Comment("drop and its batch normalization uses the batch's statistics. A new model starts in it.")
 		f.Func().Params(receiver()).Id("Train").Params().Block(jen.Id("m").Dot("eval").Op("=").False())
 		f.Comment("Eval puts the model in evaluation mode, as PyTorch's module.eval(); Train leaves it.")
 		f.Func().Params(receiver()).Id("Eval").Params().Block(jen.Id("m").Dot("eval").Op("=").True())
 		f.Comment("Training reports whether the model is in training mode.")
 		f.Func().Params(receiver()).Id("Training").Params().Bool().Block(jen.Return(jen.Op("!").Id("m").Dot("eval")))
+	}
+	if len(masks) > 0 {
 		var draw []jen.Code
 		for i, v := range masks {
 			field := jen.Id("m").Dot(maskField(i))
@@ -349,9 +376,25 @@ func (gen *generator) genModel(f *jen.File) {
 	f.Func().Params(receiver()).Id("download").Params(jen.Id("dst").Qual(unsafePath, "Pointer"), jen.Id("buffer").Int(), jen.Id("bytes").Uintptr()).Block(
 		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Download").Call(jen.Id("dst"), jen.Id("buffer"), jen.Id("bytes"))))
 	f.Line()
+	var pick []jen.Code
+	if gen.modeKernels() {
+		f.Comment("In evaluation mode run launches Forward's and Backward's kernels of that mode.")
+		pick = []jen.Code{jen.If(jen.Id("m").Dot("eval").Op("&&").Id("phase").Op("!=").Id("phaseStep")).Block(
+			jen.Id("phase").Op("+=").Id("phaseForwardEval"))}
+	}
 	f.Func().Params(receiver()).Id("run").Params(jen.Id("phase").Int()).Block(
-		jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Run").Call(jen.Id("phase"))))
+		append(pick, jen.Id("must").Call(jen.Id("m").Dot("prog").Dot("Run").Call(jen.Id("phase"))))...)
 }
+
+// modeKernels reports whether some kernels run in one mode only (batch
+// normalization's), so that the phases come twice.
+func (gen *generator) modeKernels() bool {
+	return slices.ContainsFunc(gen.kernels, func(k *kernel) bool { return k.mode != modeBoth })
+}
+
+// modal reports whether the model has modes (Train, Eval): dropout or
+// kernels of one mode.
+func (gen *generator) modal() bool { return len(gen.dropoutMasks()) > 0 || gen.modeKernels() }
 
 // dropoutMasks are the graph's dropout_mask values, whose masks the host
 // draws.

@@ -16,6 +16,7 @@ type kernel struct {
 	name    string
 	comment string
 	phase   int // phaseForward, phaseBackward or phaseStep
+	mode    int // modeBoth, or the one mode whose phases launch it (batch norm's)
 	threads int
 	buffers []*buffer // pointer parameters, in order
 	written map[*buffer]bool
@@ -32,6 +33,17 @@ const (
 )
 
 var phaseNames = [numPhases]string{"phaseForward", "phaseBackward", "phaseStep"}
+
+// The modes a kernel runs in. A model with kernels of one mode has the
+// phases twice: Forward's and Backward's launches in training mode
+// (phaseForward, phaseBackward), then in evaluation mode
+// (phaseForwardEval, phaseBackwardEval), which run picks by the model's
+// mode.
+const (
+	modeBoth = iota
+	modeTrain
+	modeEval
+)
 
 func phaseOf(v *ir.Value) int {
 	switch v.Phase {
@@ -156,6 +168,8 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpLogSoftmax:     (*generator).logSoftmax,
 	ir.OpLayerNorm:      (*generator).layerNorm,
 	ir.OpLayerNormGrad:  (*generator).layerNormGrad,
+	ir.OpBatchNorm:      (*generator).batchNorm,
+	ir.OpBatchNormGrad:  (*generator).batchNormGrad,
 	ir.OpLogSoftmaxGrad: (*generator).logSoftmaxGrad,
 	ir.OpDropoutMask:    (*generator).dropoutMask,
 	ir.OpSum:            (*generator).reduce,

@@ -96,12 +96,14 @@ func TestParity(t *testing.T) {
 	w := maxErrors{}
 	for s, st := range tr.Steps {
 		check := w.checker(t, s, 0)
-{{- if .Dropout}}
+{{- if .Modes}}
 		if st.Train != nil && !*st.Train {
 			g.Eval()
 		} else {
 			g.Train()
 		}
+{{- end}}
+{{- if .Dropout}}
 		g.DropoutMasks = stepMasks(t, st)
 {{- end}}
 		method, args := forwardArgs(t, g, tr, st)
@@ -115,9 +117,10 @@ func TestParity(t *testing.T) {
 		g.Step()
 		g.CopyTo(shadow)
 		checkParams(st, shadow, check)
+		checkBuffers(t, st, shadow, check)
 	}
-	t.Logf("{{.CPU}}: %d steps on %s, max error: output %.2g, loss %.2g, grad %.2g, param %.2g",
-		len(tr.Steps), g.DeviceName(), w["output"], w["loss"], w["grad"], w["param"])
+	t.Logf("{{.CPU}}: %d steps on %s, max error: output %.2g, loss %.2g, grad %.2g, param %.2g{{if .Buffers}}, buffer %.2g{{end}}",
+		len(tr.Steps), g.DeviceName(), w["output"], w["loss"], w["grad"], w["param"]{{if .Buffers}}, w["buffer"]{{end}})
 }
 `))
 }()
