@@ -107,7 +107,7 @@ func (gen *generator) classWeights(v *ir.Value) []jen.Code {
 	}
 	ws := make([]jen.Code, len(v.Weight))
 	for i, w := range v.Weight {
-		ws[i] = gen.lit(w)
+		ws[i] = jen.Lit(w) // untyped: the array's type rounds it
 	}
 	return []jen.Code{jen.Id("weight").Op(":=").Index(jen.Lit(len(ws))).Add(gen.elem()).Values(ws...)}
 }
@@ -120,12 +120,17 @@ func (gen *generator) classWeight(v *ir.Value) *jen.Statement {
 	return jen.Id("weight").Index(jen.Id("c"))
 }
 
-// weighted is x·weight[c], or x without weights.
-func (gen *generator) weighted(v *ir.Value, x *jen.Statement) *jen.Statement {
-	if w := gen.classWeight(v); w != nil {
-		return w.Op("*").Add(x)
+// weighted is weight[c]·x, or x without weights; x in parentheses if
+// it is a sum.
+func (gen *generator) weighted(v *ir.Value, x *jen.Statement, sum bool) *jen.Statement {
+	w := gen.classWeight(v)
+	switch {
+	case w == nil:
+		return x
+	case sum:
+		return w.Op("*").Parens(x)
 	}
-	return x
+	return w.Op("*").Add(x)
 }
 
 // countsWeights says whether the mean divides by the weighted count D of
@@ -139,7 +144,8 @@ func countsWeights(v *ir.Value) bool {
 // ignored runs instead, if not nil).
 func (gen *generator) perClass(v *ir.Value, body func(n index) []jen.Code, ignored func(n index) []jen.Code) []jen.Code {
 	z, t := v.Args[0], v.Args[1]
-	return gen.loops([]string{"n"}, gen.axes(z, []int{0}), func(nx []index) []jen.Code {
+	extents := gen.axes(z, []int{0})
+	code := gen.loops([]string{"n"}, extents, func(nx []index) []jen.Code {
 		n := nx[0]
 		if !v.Ignores {
 			return append(gen.classIndex(t, n, z.Shape[1]), body(n)...)
@@ -152,6 +158,10 @@ func (gen *generator) perClass(v *ir.Value, body func(n index) []jen.Code, ignor
 		}
 		return append(code, jen.If(cond).Block(append(check, body(n)...)...).Else().Block(ignored(n)...))
 	})
+	if extents[0] == 1 {
+		return []jen.Code{jen.Block(code...)} // one sample, no loop: c stays local
+	}
+	return code
 }
 
 // classDenominator declares d, the weighted count D of the samples not
@@ -187,18 +197,22 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 			if v.Op == ir.OpNLL {
 				return jen.Op("-").Add(gen.at(z, n, j))
 			}
-			return jen.Parens(jen.Id("lse").Op("-").Add(gen.at(z, n, j)))
+			return jen.Id("lse").Op("-").Add(gen.at(z, n, j))
 		}
 		var body []jen.Code
 		if v.Op == ir.OpCrossEntropy {
 			body = append(body, jen.Id("lse").Op(":=").Add(kernel(gen.suffixed("LogSumExp"), gen.row(z, n))))
 		}
-		body = append(body, jen.Id("s").Op("+=").Add(gen.weighted(v, minusLogp(index{name: "c"}))))
+		if v.Op == ir.OpNLL {
+			body = append(body, jen.Id("s").Op("-=").Add(gen.weighted(v, gen.at(z, n, index{name: "c"}), false)))
+		} else {
+			body = append(body, jen.Id("s").Op("+=").Add(gen.weighted(v, minusLogp(index{name: "c"}), true)))
+		}
 		if eps != 0 {
 			body = append(body, gen.loops([]string{"j"}, []int{classes}, func(jx []index) []jen.Code {
 				term := minusLogp(jx[0])
 				if v.Weight != nil {
-					term = jen.Id("weight").Index(jx[0].code()).Op("*").Add(term)
+					term = jen.Id("weight").Index(jx[0].code()).Op("*").Parens(term)
 				}
 				return []jen.Code{jen.Id("smooth").Op("+=").Add(term)}
 			})...)
@@ -260,7 +274,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		c := index{name: "c"}
 		if v.Op == ir.OpNLLGrad {
 			body := zero(n)
-			return append(body, gen.at(v, n, c).Op("=").Op("-").Add(gen.weighted(v, jen.Id("scale"))))
+			return append(body, gen.at(v, n, c).Op("=").Op("-").Add(gen.weighted(v, jen.Id("scale"), false)))
 		}
 		body := []jen.Code{
 			jen.Copy(gen.row(v, n), gen.row(z, n)),
@@ -274,7 +288,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		}
 		// k = dL/D·((1-ε)·w[c] + ε·W/C) multiplies p; the one-hot and the
 		// smoothing's share of each class come off after.
-		hot := gen.weighted(v, jen.Id("scale"))
+		hot := gen.weighted(v, jen.Id("scale"), false)
 		if eps != 0 {
 			hot = gen.lit(1 - eps).Op("*").Add(hot)
 		}
