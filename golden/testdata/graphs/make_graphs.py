@@ -730,7 +730,7 @@ optimizer sgd(lr=0.5)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "seed": 170},
     {"name": "loss_ce_smoothing",
-     "description": "x[5] -> linear 6 -> tanh -> linear 4; cross_entropy with label_smoothing=0.25 alone and reduction sum; about a third of the labels are -100, PyTorch's default ignore_index; SGD lr 0.2; batch 5.",
+     "description": "x[5] -> linear 6 -> tanh -> linear 4; cross_entropy with label_smoothing=0.25 alone and reduction sum; about a third of the labels are -100, PyTorch's default ignore_index; SGD lr 0.2; batch 5, trained on steps of 5, 2 and 4 samples (the sum over the samples given).",
      "source": """network LossCESmoothing
 batch 5
 input x[5]
@@ -741,13 +741,13 @@ output out
 loss cross_entropy(out, label, label_smoothing=0.25, reduction=sum)
 optimizer sgd(lr=0.2)
 """,
-     "module": lambda: LossMLP(5, 6, 4), "batch": 5, "inputs": {"x": [5]},
+     "module": lambda: LossMLP(5, 6, 4), "batch": 5, "sizes": [5, 2, 4], "inputs": {"x": [5]},
      "outputs": ["out"], "targets": {"label": ("classes", -100)},
      "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"], label_smoothing=0.25, reduction="sum"),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.2),
      "seed": 174},
     {"name": "loss_nll",
-     "description": "x[5] -> linear 6 -> tanh -> linear 4 -> log_softmax(dim=1), the output; nll_loss with weight=(0.5, 1, 2, 1.5) and ignore_index=-1 (about a third of the labels); reduction mean; SGD lr 0.5; batch 6, trained on steps of 6, 3 and 5 samples.",
+     "description": "x[5] -> linear 6 -> tanh -> linear 4 -> log_softmax(dim=1), the output; nll_loss with weight=(0.5, 1, 2, 1.5) and ignore_index=-1 (about a third of the labels); reduction mean; SGD lr 0.5; batch 6.",
      "source": """network LossNLL
 batch 6
 input x[5]
@@ -759,7 +759,7 @@ output logp
 loss nll_loss(logp, label, weight=(0.5, 1, 2, 1.5), ignore_index=-1)
 optimizer sgd(lr=0.5)
 """,
-     "module": lambda: LossMLP(5, 6, 4, log_softmax=True), "batch": 6, "sizes": [6, 3, 5], "inputs": {"x": [5]},
+     "module": lambda: LossMLP(5, 6, 4, log_softmax=True), "batch": 6, "inputs": {"x": [5]},
      "outputs": ["logp"], "targets": {"label": ("classes", -1)},
      "loss": lambda o, i, t: F.nll_loss(o["logp"], t["label"], weight=torch.tensor([0.5, 1, 2, 1.5]), ignore_index=-1),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
