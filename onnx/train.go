@@ -15,6 +15,14 @@ import (
 // loss's target is a new input, "target": [batch, outputs] like the
 // output, or for cross_entropy and nll_loss one class index per sample.
 func (l *lowerer) train() {
+	if l.g.Loss != nil { // the model's own, from its loss node
+		if l.opts.Loss != "" {
+			l.errorf("the model computes its loss (%s); give no loss option, or export the network without its loss", l.g.Loss.Op)
+		} else if l.opts.Optimizer != "" {
+			l.optimizer()
+		}
+		return
+	}
 	if l.opts.Loss == "" {
 		if l.opts.Optimizer != "" {
 			l.errorf("optimizer %s without a loss to minimize; give a loss too", quote(l.opts.Optimizer))
