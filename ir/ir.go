@@ -98,6 +98,10 @@ type Attrs struct {
 	TransA    bool    // matmul: use the first argument transposed
 	TransB    bool    // matmul: use the second argument transposed
 	Reduction Reduce  // losses: mean or sum over the elements
+	Value     float64 // const: the value; hyper: the starting value
+	Nesterov  bool    // sgd_momentum: Nesterov momentum
+	Decoupled bool    // adam: decoupled weight decay (AdamW)
+
 	// cross_entropy, nll_loss and their gradients, as PyTorch's options:
 	// a weight per class (nil: all 1); the class index whose samples count
 	// for nothing, when Ignores (PyTorch's default is -100); and, for
@@ -107,9 +111,6 @@ type Attrs struct {
 	Ignores        bool
 	LabelSmoothing float64
 	Delta          float64 // smooth_l1: beta; huber: delta. Where the square turns linear
-	Value     float64 // const: the value; hyper: the starting value
-	Nesterov  bool    // sgd_momentum: Nesterov momentum
-	Decoupled bool    // adam: decoupled weight decay (AdamW)
 
 	Exponent float64 // pow: the constant exponent
 	Eps      float64 // layer_norm: added to the variance
