@@ -730,7 +730,7 @@ optimizer sgd(lr=0.5)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "seed": 170},
     {"name": "loss_ce_smoothing",
-     "description": "x[5] -> linear 6 -> tanh -> linear 4; cross_entropy with label_smoothing=0.25 alone and reduction sum; about a third of the labels are -100, PyTorch's default ignore_index; SGD lr 0.2; batch 5, trained on steps of 5, 2 and 4 samples (the sum over the samples given).",
+     "description": "x[5] -> linear 6 -> tanh -> linear 4; cross_entropy with label_smoothing=0.25 alone and reduction sum, plus 0.5 times cross_entropy with weight=(2, 0.5, 1, 1.5) alone and reduction mean; about a third of each step's labels are -100, PyTorch's default ignore_index; SGD lr 0.2; batch 5, trained on steps of 5, 2 and 4 samples (sums and weighted means over the samples given).",
      "source": """network LossCESmoothing
 batch 5
 input x[5]
@@ -738,12 +738,13 @@ h = linear(x, 6)
 a = tanh(h)
 out = linear(a, 4)
 output out
-loss cross_entropy(out, label, label_smoothing=0.25, reduction=sum)
+loss cross_entropy(out, label, label_smoothing=0.25, reduction=sum) + 0.5 * cross_entropy(out, label2, weight=(2, 0.5, 1, 1.5))
 optimizer sgd(lr=0.2)
 """,
      "module": lambda: LossMLP(5, 6, 4), "batch": 5, "sizes": [5, 2, 4], "inputs": {"x": [5]},
-     "outputs": ["out"], "targets": {"label": ("classes", -100)},
-     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"], label_smoothing=0.25, reduction="sum"),
+     "outputs": ["out"], "targets": {"label": ("classes", -100), "label2": ("classes", -100)},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"], label_smoothing=0.25, reduction="sum")
+     + 0.5 * F.cross_entropy(o["out"], t["label2"], weight=torch.tensor([2, 0.5, 1, 1.5])),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.2),
      "seed": 174},
     {"name": "loss_nll",
