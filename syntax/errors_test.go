@@ -476,9 +476,9 @@ z = relu(label)
 w = linear(label, 2)
 v = identity(label)
 `,
-	want: `model.nn:6:10: relu's input cannot be label: it holds the class indices that only cross_entropy reads
-model.nn:7:12: linear's input cannot be label: it holds the class indices that only cross_entropy reads
-model.nn:8:14: identity's input cannot be label: it holds the class indices that only cross_entropy reads`,
+	want: `model.nn:6:10: relu's input cannot be label: it holds the class indices that only the loss reads
+model.nn:7:12: linear's input cannot be label: it holds the class indices that only the loss reads
+model.nn:8:14: identity's input cannot be label: it holds the class indices that only the loss reads`,
 }, {
 	name: "a bare loss target: used before the loss, defined by a bad loss line",
 	src: `network M

@@ -271,7 +271,7 @@ func (l *lowerer) valueArg(a arg, what string) (*ir.Value, bool) {
 	}
 	v, ok := l.lookup(a.value)
 	if ok && v.DType == ir.Int {
-		l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only cross_entropy reads", what, a.value.text)
+		l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only the loss reads", what, a.value.text)
 		return nil, false
 	}
 	return v, ok
