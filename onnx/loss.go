@@ -86,6 +86,9 @@ func lowerLoss(l *lowerer, n *node) ([]*tensor, error) {
 		return nil, fmt.Errorf("its second output (the log-probabilities) is not one nngen computes; export the loss alone")
 	}
 	scores, labels := n.in[0], n.in[1]
+	if scores == nil || labels == nil {
+		return nil, fmt.Errorf("want the scores and the labels, got an empty input name")
+	}
 	if labels.labels != "" && labels.v == nil {
 		labels.v = l.g.Leaf(ir.OpInput, printable(labels.labels), ir.Shape{l.g.Batch}, ir.Attrs{})
 		labels.v.DType, labels.v.Pos, labels.v.Phase = ir.Int, l.pos, ir.Loss

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/nngen/nngen/ir"
+	"github.com/nngen/nngen/onnx/onnxpb"
 )
 
 // TestLossNodes imports torch.onnx.export's files of networks with their
@@ -57,5 +60,22 @@ loss v10`,
 	_, err = Compile("m.onnx", data, Options{Loss: "mse"})
 	if want := "m.onnx: the model computes its loss (cross_entropy); give no loss option, or export the network without its loss"; err == nil || err.Error() != want {
 		t.Errorf("a loss option beside the model's loss: %v, want %s", err, want)
+	}
+	// The loss's scores named "": an error, not a panic.
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range m.GetGraph().GetNode() {
+		if n.GetOpType() == "SoftmaxCrossEntropyLoss" {
+			n.Input[0] = ""
+		}
+	}
+	broken, err := proto.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile("m.onnx", broken, Options{}); err == nil || !strings.Contains(err.Error(), "input 0 is missing") {
+		t.Errorf("a loss without scores: %v", err)
 	}
 }
