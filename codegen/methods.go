@@ -301,6 +301,32 @@ func list(args []argument) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
+// lossOptions lists a loss's options for its comment, PyTorch's names
+// and values: ", weight (1, 2, 0.5), ignore_index -100".
+func lossOptions(v *ir.Value) string {
+	var b strings.Builder
+	if v.Weight != nil {
+		ws := make([]string, len(v.Weight))
+		for i, w := range v.Weight {
+			ws[i] = strconv.FormatFloat(w, 'g', -1, 64)
+		}
+		fmt.Fprintf(&b, ", weight (%s)", strings.Join(ws, ", "))
+	}
+	if v.Ignores {
+		fmt.Fprintf(&b, ", ignore_index %d", v.IgnoreIndex)
+	}
+	if v.LabelSmoothing != 0 {
+		fmt.Fprintf(&b, ", label_smoothing %g", v.LabelSmoothing)
+	}
+	switch v.Op {
+	case ir.OpSmoothL1:
+		fmt.Fprintf(&b, ", beta %g", v.Delta)
+	case ir.OpHuber:
+		fmt.Fprintf(&b, ", delta %g", v.Delta)
+	}
+	return b.String()
+}
+
 // lossString writes the loss as an expression of the losses it sums, for
 // comments: "mse(recon, x) + 0.5·mse(code, codeTarget)"; the network's
 // values in it by name.
@@ -689,7 +715,7 @@ func (gen *generator) describe(v *ir.Value) string {
 	case ir.UnaryOf(v.Op) != nil || v.Op == ir.OpSoftmax || v.Op == ir.OpLogSoftmax:
 		return fmt.Sprintf("%s = %s(%s)", out, v.Op, a(0))
 	case ir.Losses[v.Op] != "":
-		return fmt.Sprintf("loss = %s(%s, %s), reduction %s", v.Op, a(0), a(1), v.Reduction)
+		return fmt.Sprintf("loss = %s(%s, %s), reduction %s%s", v.Op, a(0), a(1), v.Reduction, lossOptions(v))
 	case v.Op == ir.OpStepCount:
 		return "steps++"
 	case v.Phase == ir.Update:

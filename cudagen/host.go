@@ -218,18 +218,15 @@ func valueField(a codegen.Arg, classic bool) string {
 	return "arg" + codegen.GoName(a.Name)
 }
 
-// classes is the number of classes of the cross-entropy losses that read
-// the class indices v, or 0 if none does.
-func (gen *generator) classes(v *ir.Value) int {
-	n := 0
+// classLoss is the loss of class indices that reads the class indices v
+// (cross_entropy, nll_loss), or nil if none does.
+func (gen *generator) classLoss(v *ir.Value) *ir.Value {
 	for _, u := range gen.g.Values {
-		if u.Op == ir.OpCrossEntropy && u.Args[1] == v {
-			if c := u.Args[0].Shape[1]; n == 0 || c < n {
-				n = c
-			}
+		if ir.ClassLoss(u.Op) && u.Phase == ir.Loss && u.Args[1] == v {
+			return u
 		}
 	}
-	return n
+	return nil
 }
 
 // embeddingRows is the number of rows of the smallest embedding table
@@ -476,9 +473,14 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 	var code []jen.Code
 	// Class indices: checked here, as the CPU model checks them, since a
 	// kernel cannot report them.
-	if classes := gen.classes(v); v.DType == ir.Int && classes > 0 {
+	if loss := gen.classLoss(v); v.DType == ir.Int && loss != nil {
+		classes := loss.Args[0].Shape[1]
 		bad := func(c *jen.Statement) *jen.Statement {
-			return jen.If(c.Clone().Op("<").Lit(0).Op("||").Add(c).Op(">=").Lit(classes)).Block(
+			cond := c.Clone().Op("<").Lit(0).Op("||").Add(c.Clone()).Op(">=").Lit(classes)
+			if loss.Ignores { // ignore_index is no class, and allowed
+				cond = c.Clone().Op("!=").Lit(loss.IgnoreIndex).Op("&&").Parens(cond)
+			}
+			return jen.If(cond).Block(
 				jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: class index out of range in the loss target")))
 		}
 		switch {

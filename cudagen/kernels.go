@@ -156,6 +156,12 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpL1Grad:           (*generator).lossGrad,
 	ir.OpBCEGrad:          (*generator).lossGrad,
 	ir.OpCrossEntropyGrad: (*generator).crossEntropyGrad,
+	ir.OpNLL:              (*generator).loss,
+	ir.OpNLLGrad:          (*generator).crossEntropyGrad,
+	ir.OpSmoothL1:         (*generator).loss,
+	ir.OpSmoothL1Grad:     (*generator).lossGrad,
+	ir.OpHuber:            (*generator).loss,
+	ir.OpHuberGrad:        (*generator).lossGrad,
 	ir.OpStepCount:        (*generator).stepCount,
 	ir.OpSGD:              (*generator).sgd,
 	ir.OpSGDMomentum:      (*generator).sgdMomentum,
@@ -378,7 +384,9 @@ func mean(v *ir.Value, sum string, n int) string {
 // loss: L = Σ term / N (N = 1 for reduction sum), in two kernels: a thread
 // per sample sums its row's terms, then one thread sums the rows. The
 // terms: (y-t)² for mse, |y-t| for l1, max(z,0) - z·t + log(1+e^-|z|) for
-// bce_with_logits, and log Σ_c e^z[c] - z[class] for cross_entropy.
+// bce_with_logits, smooth_l1's and huber's piecewise terms of y-t, and for
+// the losses of class indices codegen's ℓ_n (see classRow), with N the
+// weighted count of the samples not ignored.
 func (gen *generator) loss(v *ir.Value) {
 	y, t := v.Args[0], v.Args[1]
 	batch, width := lossRows(y)
@@ -387,10 +395,9 @@ func (gen *generator) loss(v *ir.Value) {
 	rows.k.written[gen.layout.lossRows] = true
 	ys, ts := rows.ptr(y), rows.ptr(t)
 	n := batch * width
-	if v.Op == ir.OpCrossEntropy {
+	if ir.ClassLoss(v.Op) {
 		n = batch
-		rows.line("const long long c = %s[t];", ts)
-		rows.line("%s[t] = nn_log_sum_exp(%s + t * %d, %d) - %s[t * %d + c];", sums, ys, width, width, ys, width)
+		gen.classRow(rows, v, sums, ys, ts, width)
 	} else {
 		rows.line("real s = 0;")
 		rows.line("for (long long i = t * %d; i < (t + 1) * %d; i++) {", width, width)
@@ -400,6 +407,10 @@ func (gen *generator) loss(v *ir.Value) {
 			rows.line("  s += d * d;")
 		case ir.OpL1:
 			rows.line("  s += nn_abs(%s[i] - %s[i]);", ys, ts)
+		case ir.OpSmoothL1:
+			rows.line("  s += nn_smooth_l1(%s[i] - %s[i], %s);", ys, ts, gen.lit(v.Delta))
+		case ir.OpHuber:
+			rows.line("  s += nn_huber(%s[i] - %s[i], %s);", ys, ts, gen.lit(v.Delta))
 		default:
 			rows.line("  s += nn_bce_with_logits(%s[i], %s[i]);", ys, ts)
 		}
@@ -410,11 +421,97 @@ func (gen *generator) loss(v *ir.Value) {
 	sums = total.use(gen.layout.lossRows)
 	total.line("real s = 0;")
 	total.line("for (long long n = 0; n < %d; n++) s += %s[n];", batch, sums)
+	if countsWeights(v) {
+		gen.classDenominator(total, v, total.ptr(t), batch)
+		total.line("%s[0] = s / d;", total.out(v))
+		return
+	}
 	total.line("%s[0] = %s;", total.out(v), mean(v, "s", n))
 }
 
+// countsWeights says whether a loss of class indices divides its mean by
+// the weighted count of the samples not ignored, rather than the batch.
+func countsWeights(v *ir.Value) bool {
+	return v.Reduction == ir.ReduceMean && (v.Weight != nil || v.Ignores)
+}
+
+// classWeights declares the class weights, weight[c], in a kernel that
+// reads them; it returns how to write class c's weight ("1" without).
+func (gen *generator) classWeights(kb *kernelBuilder, v *ir.Value) func(c string) string {
+	if v.Weight == nil {
+		return func(string) string { return "1" }
+	}
+	ws := make([]string, len(v.Weight))
+	for i, w := range v.Weight {
+		ws[i] = gen.lit(w)
+	}
+	kb.line("const real weight[%d] = {%s};", len(ws), strings.Join(ws, ", "))
+	return func(c string) string { return "weight[" + c + "]" }
+}
+
+// classDenominator declares d, the weighted count of the samples not
+// ignored, from the class indices ts.
+func (gen *generator) classDenominator(kb *kernelBuilder, v *ir.Value, ts string, batch int) {
+	weight := gen.classWeights(kb, v)
+	kb.line("real d = 0;")
+	kb.line("for (long long n = 0; n < %d; n++) {", batch)
+	kb.line("  const long long c = %s[n];", ts)
+	if v.Ignores {
+		kb.line("  if (c != %d) d += %s;", v.IgnoreIndex, weight("c"))
+	} else {
+		kb.line("  d += %s;", weight("c"))
+	}
+	kb.line("}")
+}
+
+// classRow sets sample t's term of cross_entropy or nll_loss: with logp =
+// z - log Σ e^z (cross_entropy) or the argument itself (nll_loss),
+// -(1-ε)·w[c]·logp[c] - ε/C·Σ_j w[j]·logp[j], 0 for an ignored sample.
+func (gen *generator) classRow(kb *kernelBuilder, v *ir.Value, sums, zs, ts string, width int) {
+	weight := gen.classWeights(kb, v)
+	kb.line("const long long c = %s[t];", ts)
+	kb.line("const real* z = %s + t * %d;", zs, width)
+	var body []string
+	switch {
+	case v.Op == ir.OpNLL:
+		body = []string{fmt.Sprintf("%s[t] = -%s * z[c];", sums, weight("c"))}
+	case v.LabelSmoothing == 0:
+		body = []string{
+			fmt.Sprintf("const real lse = nn_log_sum_exp(z, %d);", width),
+			fmt.Sprintf("%s[t] = %s * (lse - z[c]);", sums, weight("c")),
+		}
+	default:
+		body = []string{
+			fmt.Sprintf("const real lse = nn_log_sum_exp(z, %d);", width),
+			"real smooth = 0;",
+			fmt.Sprintf("for (long long j = 0; j < %d; j++) smooth += %s * (lse - z[j]);", width, weight("j")),
+			fmt.Sprintf("%s[t] = %s * %s * (lse - z[c]) + %s * smooth;", sums, gen.lit(1-v.LabelSmoothing), weight("c"), gen.lit(v.LabelSmoothing/float64(width))),
+		}
+	}
+	unlessIgnored(kb, v, body, fmt.Sprintf("%s[t] = 0;", sums))
+}
+
+// unlessIgnored writes body, or with ignore_index, body for a class c
+// other than it and otherwise the line ignored.
+func unlessIgnored(kb *kernelBuilder, v *ir.Value, body []string, ignored string) {
+	if !v.Ignores {
+		for _, l := range body {
+			kb.line("%s", l)
+		}
+		return
+	}
+	kb.line("if (c == %d) {", v.IgnoreIndex)
+	kb.line("  %s", ignored)
+	kb.line("} else {")
+	for _, l := range body {
+		kb.line("  %s", l)
+	}
+	kb.line("}")
+}
+
 // lossGrad: dy = dL·term'(y,t)/N: 2(y-t) for mse, sign(y-t) for l1,
-// σ(z)-t for bce_with_logits; a thread per element.
+// σ(z)-t for bce_with_logits, (y-t)/β clamped to ±1 for smooth_l1, y-t
+// clamped to ±δ for huber; a thread per element.
 func (gen *generator) lossGrad(v *ir.Value) {
 	y, t, dl := v.Args[0], v.Args[1], v.Args[2]
 	kb := gen.newKernel(v, "", v.Shape.Size())
@@ -430,24 +527,78 @@ func (gen *generator) lossGrad(v *ir.Value) {
 		kb.line("%s[t] = scale * (%s[t] - %s[t]);", dy, ys, ts)
 	case ir.OpL1Grad:
 		kb.line("%s[t] = scale * nn_sign(%s[t] - %s[t]);", dy, ys, ts)
+	case ir.OpSmoothL1Grad:
+		kb.line("%s[t] = scale * nn_smooth_l1_grad(%s[t] - %s[t], %s);", dy, ys, ts, gen.lit(v.Delta))
+	case ir.OpHuberGrad:
+		kb.line("%s[t] = scale * nn_huber_grad(%s[t] - %s[t], %s);", dy, ys, ts, gen.lit(v.Delta))
 	default:
 		kb.line("%s[t] = scale * (nn_sigmoid(%s[t]) - %s[t]);", dy, ys, ts)
 	}
 }
 
-// crossEntropyGrad: dz[n] = dL·(softmax(z[n]) - onehot(class_n))/B, a
-// thread per sample. Class indices are checked on the host before upload.
+// crossEntropyGrad: for sample t of class c not ignored, with p =
+// softmax(z[t]) and W = Σ_j w[j], dz[t,j] = dL/D·[(1-ε)·w[c]·(p_j - [j=c])
+// + ε/C·(W·p_j - w[j])] (dL·(softmax(z[t]) - onehot(c))/B without
+// options), for nll_loss dlogp[t,j] = -dL/D·w[c]·[j=c]; zero for an
+// ignored sample. A thread per sample, each counting D itself (the batch
+// is small beside the rows). Class indices are checked on the host before
+// upload.
 func (gen *generator) crossEntropyGrad(v *ir.Value) {
 	z, t, dl := v.Args[0], v.Args[1], v.Args[2]
 	batch, width := z.Shape[0], z.Shape[1]
 	kb := gen.newKernel(v, "", batch)
-	dz := kb.out(v)
-	zs, ts := kb.ptr(z), kb.ptr(t)
-	kb.line("const real scale = %s;", mean(v, kb.scalar(dl), batch))
+	dz, ts := kb.out(v), kb.ptr(t)
+	zs := "" // nll_loss's gradient reads no log-probabilities
+	if v.Op == ir.OpCrossEntropyGrad {
+		zs = kb.ptr(z)
+	}
+	if countsWeights(v) {
+		gen.classDenominator(kb, v, ts, batch)
+		kb.line("const real scale = %s / d;", kb.scalar(dl))
+	} else {
+		kb.line("const real scale = %s;", mean(v, kb.scalar(dl), batch))
+	}
+	weight := func(c string) string { return "1" }
+	if v.Weight != nil {
+		weight = func(c string) string { return "weight[" + c + "]" }
+		if !countsWeights(v) {
+			weight = gen.classWeights(kb, v)
+		}
+	}
 	kb.line("real* row = %s + t * %d;", dz, width)
-	kb.line("nn_softmax(row, %s + t * %d, %d);", zs, width, width)
-	kb.line("row[%s[t]] -= 1;", ts)
-	kb.line("for (long long i = 0; i < %d; i++) row[i] *= scale;", width)
+	kb.line("const long long c = %s[t];", ts)
+	zero := fmt.Sprintf("for (long long i = 0; i < %d; i++) row[i] = 0;", width)
+	var body []string
+	eps := v.LabelSmoothing
+	switch {
+	case v.Op == ir.OpNLLGrad:
+		body = []string{zero, fmt.Sprintf("row[c] = -%s * scale;", weight("c"))}
+	case eps == 0 && v.Weight == nil:
+		body = []string{
+			fmt.Sprintf("nn_softmax(row, %s + t * %d, %d);", zs, width, width),
+			"row[c] -= 1;",
+			fmt.Sprintf("for (long long i = 0; i < %d; i++) row[i] *= scale;", width),
+		}
+	default:
+		sumW := float64(width)
+		if v.Weight != nil {
+			sumW = 0
+			for _, w := range v.Weight {
+				sumW += w
+			}
+		}
+		body = []string{fmt.Sprintf("nn_softmax(row, %s + t * %d, %d);", zs, width, width)}
+		if eps == 0 {
+			body = append(body, fmt.Sprintf("const real hot = %s * scale;", weight("c")),
+				fmt.Sprintf("for (long long i = 0; i < %d; i++) row[i] *= hot;", width))
+		} else {
+			body = append(body, fmt.Sprintf("const real hot = %s * %s * scale;", gen.lit(1-eps), weight("c")),
+				fmt.Sprintf("const real k = hot + %s * scale;", gen.lit(eps*sumW/float64(width))),
+				fmt.Sprintf("for (long long i = 0; i < %d; i++) row[i] = k * row[i] - %s * scale * %s;", width, gen.lit(eps/float64(width)), weight("i")))
+		}
+		body = append(body, "row[c] -= hot;")
+	}
+	unlessIgnored(kb, v, body, zero)
 }
 
 // stepCount: steps++, one thread, before any update reads it.

@@ -327,6 +327,19 @@ NN_FUNC real nn_bce_with_logits(real z, real t) {
 
 NN_FUNC real nn_sign(real x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 NN_FUNC real nn_abs(real x) { return (real)nn_fabs((double)x); }
+
+// The terms of smooth_l1 and huber and their derivatives in d = y - t, as
+// nngen's runtime (nnrt.SmoothL1, nnrt.Huber) and aten's CPU kernels.
+NN_FUNC real nn_smooth_l1(real d, real beta) {
+  real a = nn_abs(d);
+  return a < beta ? (real)0.5 * a * a / beta : a - (real)0.5 * beta;
+}
+NN_FUNC real nn_smooth_l1_grad(real d, real beta) { return d <= -beta ? -1 : d >= beta ? 1 : d / beta; }
+NN_FUNC real nn_huber(real d, real delta) {
+  real a = nn_abs(d);
+  return a < delta ? (real)0.5 * a * a : delta * (a - (real)0.5 * delta);
+}
+NN_FUNC real nn_huber_grad(real d, real delta) { return d <= -delta ? -delta : d >= delta ? delta : d; }
 NN_FUNC real nn_sqrt_real(real x) { return (real)nn_sqrt((double)x); }
 
 // ---- nngen's runtime (runtime/unary.go): the unary operations. ----

@@ -145,7 +145,7 @@ optimizer sgd(lr=0.1)
 		"func (m *Model) Forward(x *[4]float32, nArg *[3]float32, h *[3]float32, total *float32) {",
 		"func (m *Model) Backward(x *[4]float32, nArg *[3]float32, label int) float32 {",
 		"// the class index label, uploaded from here",
-		"if label < 0 || label >= 3 {",
+		"if label != -100 && (label < 0 || label >= 3) {",
 		"m.upload(bufLabel, unsafe.Pointer(&m.argLabel), unsafe.Sizeof(m.argLabel))",
 	} {
 		if !strings.Contains(host, s) {

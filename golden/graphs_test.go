@@ -135,14 +135,15 @@ func (tr graphTrace) training() (loss, optimizer string, ok bool) {
 		switch {
 		case strings.HasPrefix(line, "loss "):
 			call := strings.TrimSpace(strings.TrimPrefix(line, "loss "))
-			open, close := strings.Index(call, "("), strings.LastIndex(call, ")")
-			if open < 0 || close != len(call)-1 || strings.Count(call, "(") != 1 {
-				return "", "", false
+			open := strings.Index(call, "(")
+			args, rest := topLevelArgs(call[open+1:])
+			if open < 0 || rest != "" {
+				return "", "", false // a sum of losses, which no option writes
 			}
 			var keep []string
-			for _, a := range strings.Split(call[open+1:close], ",") {
+			for _, a := range args {
 				if strings.Contains(a, "=") {
-					keep = append(keep, strings.TrimSpace(a))
+					keep = append(keep, a) // weight=(1, 2, 0.5) whole
 				}
 			}
 			loss = call[:open] + "(" + strings.Join(keep, ", ") + ")"
@@ -151,6 +152,29 @@ func (tr graphTrace) training() (loss, optimizer string, ok bool) {
 		}
 	}
 	return loss, optimizer, loss != "" && optimizer != ""
+}
+
+// topLevelArgs splits a call's arguments, s starting after its '(', at the
+// commas outside parentheses; rest is what follows the call's ')'.
+func topLevelArgs(s string) (args []string, rest string) {
+	depth, start := 0, 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				return append(args, strings.TrimSpace(s[start:i])), strings.TrimSpace(s[i+1:])
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				args = append(args, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return args, "unclosed"
 }
 
 func readGraphTrace(t *testing.T, path string) (graphTrace, []byte) {

@@ -102,6 +102,16 @@ type Attrs struct {
 	Nesterov  bool    // sgd_momentum: Nesterov momentum
 	Decoupled bool    // adam: decoupled weight decay (AdamW)
 
+	// cross_entropy, nll_loss and their gradients, as PyTorch's options:
+	// a weight per class (nil: all 1); the class index whose samples count
+	// for nothing, when Ignores (PyTorch's default is -100); and, for
+	// cross_entropy, the label smoothing in [0, 1].
+	Weight         []float64
+	IgnoreIndex    int
+	Ignores        bool
+	LabelSmoothing float64
+	Delta          float64 // smooth_l1: beta; huber: delta. Where the square turns linear
+
 	Exponent float64 // pow: the constant exponent
 	Eps      float64 // layer_norm, batch_norm: added to the variance
 	// batch_norm: the running statistics' momentum, or with Cumulative

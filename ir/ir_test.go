@@ -518,6 +518,31 @@ func TestInferShape(t *testing.T) {
 		{name: "cross_entropy reduction", op: OpCrossEntropy, args: []*Value{inputOf(8, 3), classesOf(8)},
 			wantErr: `cross_entropy: reduction none, want mean or sum`},
 
+		{name: "cross_entropy options", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean, Weight: []float64{1, 2, 0.5}, Ignores: true, IgnoreIndex: -100, LabelSmoothing: 0.1},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, want: Shape{}},
+		{name: "cross_entropy weights", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean, Weight: []float64{1, 2}},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, wantErr: "cross_entropy: 2 class weights for 3 classes"},
+		{name: "cross_entropy label_smoothing", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean, LabelSmoothing: 1.5},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, wantErr: "cross_entropy: label_smoothing 1.5, want it in [0, 1]"},
+		{name: "cross_entropy beta", op: OpCrossEntropy, attrs: Attrs{Reduction: ReduceMean, Delta: 1},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, wantErr: "cross_entropy: beta and delta are options of smooth_l1 and huber"},
+		{name: "nll_loss", op: OpNLL, attrs: Attrs{Reduction: ReduceSum, Weight: []float64{1, 2, 0.5}, Ignores: true, IgnoreIndex: 2},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, want: Shape{}},
+		{name: "nll_loss float targets", op: OpNLL, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "nll_loss: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8,3]"},
+		{name: "nll_loss label_smoothing", op: OpNLL, attrs: Attrs{Reduction: ReduceMean, LabelSmoothing: 0.1},
+			args: []*Value{inputOf(8, 3), classesOf(8)}, wantErr: "nll_loss: label_smoothing is an option of cross_entropy"},
+		{name: "smooth_l1", op: OpSmoothL1, attrs: Attrs{Reduction: ReduceMean, Delta: 0.5}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "smooth_l1 beta", op: OpSmoothL1, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "smooth_l1: beta 0, want it positive"},
+		{name: "smooth_l1 weight", op: OpSmoothL1, attrs: Attrs{Reduction: ReduceMean, Delta: 1, Weight: []float64{1, 2, 3}}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "smooth_l1: weight and ignore_index are options of the losses of class indices"},
+		{name: "huber", op: OpHuber, attrs: Attrs{Reduction: ReduceSum, Delta: 2}, args: []*Value{inputOf(8, 3), inputOf(8, 3)}, want: Shape{}},
+		{name: "huber delta", op: OpHuber, attrs: Attrs{Reduction: ReduceSum, Delta: -1}, args: []*Value{inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "huber: delta -1, want it positive"},
+		{name: "huber shapes", op: OpHuber, attrs: Attrs{Reduction: ReduceSum, Delta: 1}, args: []*Value{inputOf(8, 3), inputOf(8)},
+			wantErr: "huber: output has shape [8,3] but the target has [8]"},
+
 		{name: "l1_grad", op: OpL1Grad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
 		{name: "l1_grad upstream", op: OpL1Grad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(8, 3)},
 			wantErr: "l1_grad: upstream gradient must be a scalar, got [8,3]"},
@@ -527,6 +552,10 @@ func TestInferShape(t *testing.T) {
 		{name: "cross_entropy_grad", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf()}, want: Shape{8, 3}},
 		{name: "cross_entropy_grad float targets", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceMean}, args: []*Value{inputOf(8, 3), inputOf(8), inputOf()},
 			wantErr: "cross_entropy_grad: want logits [batch,classes] and class indices [batch], got [8,3] and f32[8]"},
+		{name: "nll_loss_grad", op: OpNLLGrad, attrs: Attrs{Reduction: ReduceMean, Ignores: true}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf()}, want: Shape{8, 3}},
+		{name: "smooth_l1_grad", op: OpSmoothL1Grad, attrs: Attrs{Reduction: ReduceMean, Delta: 1}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf()}, want: Shape{8, 3}},
+		{name: "huber_grad", op: OpHuberGrad, attrs: Attrs{Reduction: ReduceMean, Delta: 1}, args: []*Value{inputOf(8, 3), inputOf(8, 3), inputOf(8, 3)},
+			wantErr: "huber_grad: upstream gradient must be a scalar, got [8,3]"},
 		{name: "cross_entropy_grad upstream", op: OpCrossEntropyGrad, attrs: Attrs{Reduction: ReduceSum}, args: []*Value{inputOf(8, 3), classesOf(8), inputOf(1)},
 			wantErr: "cross_entropy_grad: upstream gradient must be a scalar, got [1]"},
 
@@ -706,7 +735,8 @@ func TestOpProperties(t *testing.T) {
 
 	// Losses: two arguments to a scalar; the gradient op is in the table
 	// and takes the output, the target and the upstream gradient.
-	wantLoss := map[Op]Op{OpMSE: OpMSEGrad, OpL1: OpL1Grad, OpBCEWithLogits: OpBCEGrad, OpCrossEntropy: OpCrossEntropyGrad}
+	wantLoss := map[Op]Op{OpMSE: OpMSEGrad, OpL1: OpL1Grad, OpBCEWithLogits: OpBCEGrad, OpCrossEntropy: OpCrossEntropyGrad,
+		OpNLL: OpNLLGrad, OpSmoothL1: OpSmoothL1Grad, OpHuber: OpHuberGrad}
 	if !maps.Equal(Losses, wantLoss) {
 		t.Errorf("Losses = %v, want %v", Losses, wantLoss)
 	}

@@ -131,6 +131,14 @@ const (
 	OpL1Grad           Op = "l1_grad"         // y, t, dl -> dl·sign(y-t)/N
 	OpBCEGrad          Op = "bce_with_logits_grad"
 	OpCrossEntropyGrad Op = "cross_entropy_grad" // z, class, dl -> dl·(softmax(z) - onehot)/B
+	// Their options (Weight, IgnoreIndex, LabelSmoothing, Delta) are
+	// PyTorch's; see codegen/losses.go for the formulas.
+	OpNLL          Op = "nll_loss"       // log-probabilities [B,C], class indices [B] -> -logp[class]
+	OpNLLGrad      Op = "nll_loss_grad"  // logp, class, dl -> -dl·weight[class]·onehot/Σweight
+	OpSmoothL1     Op = "smooth_l1"      // 0.5·d²/β where |d| < β, else |d| - 0.5·β (d = y-t)
+	OpSmoothL1Grad Op = "smooth_l1_grad" // y, t, dl -> dl·clamp(d/β, -1, 1)/N
+	OpHuber        Op = "huber"          // 0.5·d² where |d| < δ, else δ·(|d| - 0.5·δ)
+	OpHuberGrad    Op = "huber_grad"     // y, t, dl -> dl·clamp(d, -δ, δ)/N
 
 	// Update: optimizer steps, in place on the parameter and its state.
 	OpStepCount   Op = "step_count"   // step -> step+1, in place
@@ -211,6 +219,12 @@ func buildDefs() map[Op]OpDef {
 		OpL1Grad:           {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
 		OpBCEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
 		OpCrossEntropyGrad: {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1, Samples: lossGradSamples},
+		OpNLL:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1, Samples: noSamples},
+		OpNLLGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1, Samples: lossGradSamples},
+		OpSmoothL1:         {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpSmoothL1Grad:     {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpHuber:            {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpHuberGrad:        {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
 		OpStepCount:        {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true, Samples: updateSamples},
 		OpSGD:              {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true, Samples: updateSamples},
 		OpSGDMomentum:      {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3, Samples: updateSamples},
@@ -280,6 +294,22 @@ var Losses = map[Op]Op{
 	OpL1:            OpL1Grad,
 	OpBCEWithLogits: OpBCEGrad,
 	OpCrossEntropy:  OpCrossEntropyGrad,
+	OpNLL:           OpNLLGrad,
+	OpSmoothL1:      OpSmoothL1Grad,
+	OpHuber:         OpHuberGrad,
+}
+
+// LossAttrs are the attributes of a loss that its gradient op takes too:
+// the reduction and the options.
+func (a Attrs) LossAttrs() Attrs {
+	return Attrs{Reduction: a.Reduction, Weight: a.Weight, IgnoreIndex: a.IgnoreIndex, Ignores: a.Ignores,
+		LabelSmoothing: a.LabelSmoothing, Delta: a.Delta}
+}
+
+// ClassLoss reports whether the loss op (or its gradient) reads class
+// indices: one per sample, against a row of scores per sample.
+func ClassLoss(op Op) bool {
+	return op == OpCrossEntropy || op == OpCrossEntropyGrad || op == OpNLL || op == OpNLLGrad
 }
 
 // IsLeaf reports whether op takes no arguments.

@@ -275,7 +275,7 @@ func sumRowsShape(v *Value) (Shape, error) {
 
 func lossShape(v *Value) (Shape, error) {
 	y, t := v.Args[0], v.Args[1]
-	if v.Op == OpCrossEntropy || v.Op == OpCrossEntropyGrad {
+	if ClassLoss(v.Op) {
 		if len(y.Shape) != 2 || t.DType != Int || !slices.Equal(t.Shape, y.Shape[:1]) {
 			return nil, fmt.Errorf("%s: want logits [batch,classes] and class indices [batch], got %v and %s%v", v.Op, y.Shape, t.DType, t.Shape)
 		}
@@ -285,7 +285,44 @@ func lossShape(v *Value) (Shape, error) {
 	if v.Reduction != ReduceMean && v.Reduction != ReduceSum {
 		return nil, fmt.Errorf("%s: reduction %s, want mean or sum", v.Op, v.Reduction)
 	}
+	if err := lossOptions(v); err != nil {
+		return nil, fmt.Errorf("%s: %v", v.Op, err)
+	}
 	return Shape{}, nil
+}
+
+// lossOptions checks the options a loss takes, and that it takes no other.
+func lossOptions(v *Value) error {
+	classes := ClassLoss(v.Op)
+	switch {
+	case v.Weight != nil && !classes, v.Ignores && !classes:
+		return fmt.Errorf("weight and ignore_index are options of the losses of class indices")
+	case v.Weight != nil && len(v.Weight) != v.Args[0].Shape[1]:
+		return fmt.Errorf("%d class weights for %d classes", len(v.Weight), v.Args[0].Shape[1])
+	case v.LabelSmoothing != 0 && v.Op != OpCrossEntropy && v.Op != OpCrossEntropyGrad:
+		return fmt.Errorf("label_smoothing is an option of cross_entropy")
+	case !(v.LabelSmoothing >= 0 && v.LabelSmoothing <= 1):
+		return fmt.Errorf("label_smoothing %g, want it in [0, 1]", v.LabelSmoothing)
+	}
+	switch v.Op {
+	case OpSmoothL1, OpSmoothL1Grad, OpHuber, OpHuberGrad:
+		if !(v.Delta > 0) || math.IsInf(v.Delta, 1) {
+			return fmt.Errorf("%s %g, want it positive", thresholdName(v.Op), v.Delta)
+		}
+	default:
+		if v.Delta != 0 {
+			return fmt.Errorf("beta and delta are options of smooth_l1 and huber")
+		}
+	}
+	return nil
+}
+
+// thresholdName is PyTorch's name for Delta: smooth_l1's beta, huber's delta.
+func thresholdName(op Op) string {
+	if op == OpSmoothL1 || op == OpSmoothL1Grad {
+		return "beta"
+	}
+	return "delta"
 }
 
 func lossGradShape(v *Value) (Shape, error) {

@@ -96,6 +96,18 @@ func (v *Value) attrString() string {
 	if v.Reduction != 0 {
 		kv = append(kv, "reduction="+v.Reduction.String())
 	}
+	if v.Weight != nil {
+		kv = append(kv, "weight="+floats(v.Weight))
+	}
+	if v.Ignores {
+		kv = append(kv, "ignore_index="+strconv.Itoa(v.IgnoreIndex))
+	}
+	if v.LabelSmoothing != 0 {
+		kv = append(kv, "label_smoothing="+strconv.FormatFloat(v.LabelSmoothing, 'g', -1, 64))
+	}
+	if v.Delta != 0 {
+		kv = append(kv, thresholdName(v.Op)+"="+strconv.FormatFloat(v.Delta, 'g', -1, 64))
+	}
 	if v.Op == OpELU || v.Op == Op(string(OpELU)+"_grad") || v.Act == OpELU {
 		kv = append(kv, "alpha="+strconv.FormatFloat(v.Alpha, 'g', -1, 64))
 	}
@@ -158,6 +170,15 @@ func (v *Value) attrString() string {
 		return ""
 	}
 	return "[" + strings.Join(kv, ",") + "]"
+}
+
+// floats writes a list of numbers as ints does: [1,2,0.5].
+func floats(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return "[" + strings.Join(s, ",") + "]"
 }
 
 // ints writes a list of axes as Shape does: [0,2,1].

@@ -13,10 +13,16 @@ import (
 // older exports list them) and creates the graph from it.
 func (l *lowerer) declareInput() bool {
 	var inputs []*onnxpb.ValueInfoProto
+	var labels *onnxpb.ValueInfoProto // the loss's, declared after the network's inputs
 	for _, in := range l.graph.GetInput() {
-		if _, ok := l.initializers[in.GetName()]; !ok {
-			inputs = append(inputs, in)
+		if _, ok := l.initializers[in.GetName()]; ok {
+			continue
 		}
+		if name := l.labelsInput(); name != "" && in.GetName() == name {
+			labels = in
+			continue
+		}
+		inputs = append(inputs, in)
 	}
 	if len(inputs) == 0 {
 		l.errorf("the model has no input; nngen generates code for a network that computes from its inputs")
@@ -27,7 +33,7 @@ func (l *lowerer) declareInput() bool {
 			return false
 		}
 	}
-	return true
+	return labels == nil || l.declareLabels(labels)
 }
 
 // declareOne declares one of the model's inputs; the first decides the

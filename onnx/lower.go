@@ -21,6 +21,9 @@ type tensor struct {
 	// padded says this is v padded with zeros, for the AveragePool that
 	// reads it alone (lowerPad); nil for any other tensor.
 	padded *padding
+	// labels names the graph input of the loss's class indices, whose IR
+	// input the loss declares (see declareLabels); "" for any other tensor.
+	labels string
 }
 
 // padding is a Pad's zeros that an AveragePool takes as its own padding.
@@ -180,6 +183,7 @@ func (l *lowerer) lower() {
 		}
 	}
 	l.output()
+	l.lossOutputs()
 	if len(l.errs) == 0 {
 		l.train()
 	}

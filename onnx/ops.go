@@ -62,6 +62,9 @@ var rules = map[string]rule{
 	"AveragePool":       lowerPool,
 	"Pad":               lowerPad,
 	"GlobalAveragePool": lowerGlobalAveragePool,
+
+	"SoftmaxCrossEntropyLoss":   lowerLoss,
+	"NegativeLogLikelihoodLoss": lowerLoss,
 }
 
 // ruleFor returns the rule of an ONNX op type: its own, or that of the

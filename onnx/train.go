@@ -13,15 +13,23 @@ import (
 
 // train adds the loss and the optimizer that the options ask for. The
 // loss's target is a new input, "target": [batch, outputs] like the
-// output, or for cross_entropy one class index per sample.
+// output, or for cross_entropy and nll_loss one class index per sample.
 func (l *lowerer) train() {
+	if l.g.Loss != nil { // the model's own, from its loss node
+		if l.opts.Loss != "" {
+			l.errorf("the model computes its loss (%s); give no loss option, or export the network without its loss", l.g.Loss.Op)
+		} else if l.opts.Optimizer != "" {
+			l.optimizer()
+		}
+		return
+	}
 	if l.opts.Loss == "" {
 		if l.opts.Optimizer != "" {
 			l.errorf("optimizer %s without a loss to minimize; give a loss too", quote(l.opts.Optimizer))
 		}
 		return
 	}
-	op, reduction, ok := l.loss()
+	op, attrs, ok := l.loss()
 	if !ok {
 		return
 	}
@@ -31,15 +39,15 @@ func (l *lowerer) train() {
 	}
 	y := l.g.Outputs[0]
 	shape := slices.Clone(y.Shape)
-	if op == ir.OpCrossEntropy {
+	if ir.ClassLoss(op) {
 		shape = shape[:1]
 	}
 	t := l.g.Leaf(ir.OpInput, "target", shape, ir.Attrs{})
 	t.Pos, t.Phase = l.pos, ir.Loss
-	if op == ir.OpCrossEntropy {
+	if ir.ClassLoss(op) {
 		t.DType = ir.Int
 	}
-	v, err := l.g.Add(op, ir.Attrs{Reduction: reduction}, y, t)
+	v, err := l.g.Add(op, attrs, y, t)
 	if err != nil {
 		l.errorf("loss %s: %v", quote(l.opts.Loss), err)
 		return
@@ -53,10 +61,10 @@ func (l *lowerer) train() {
 
 // loss reads Options.Loss as a .nn loss statement writes the loss, without
 // its operands ("mse(reduction=sum)"): package syntax parses and checks it.
-func (l *lowerer) loss() (ir.Op, ir.Reduce, bool) {
-	op, reduction, err := syntax.LossOption(l.opts.Loss)
+func (l *lowerer) loss() (ir.Op, ir.Attrs, bool) {
+	op, attrs, err := syntax.LossOption(l.opts.Loss)
 	l.optionErrors("loss", l.opts.Loss, err)
-	return op, reduction, err == nil
+	return op, attrs, err == nil
 }
 
 // optimizer reads Options.Optimizer as a .nn optimizer statement writes

@@ -183,6 +183,9 @@ func TestAutodiffLosses(t *testing.T) {
 		if grad.Args[0] != layer2 || grad.Args[1] != target || one.Op != ir.OpConst || one.Value != 1 {
 			t.Errorf("%s: %s, want the gradient of %s against %s from the constant 1", loss, grad.LongString(), layer2, target)
 		}
+		if want := (&ir.Value{Op: gradOp, Attrs: lossOptions(loss)}).LongString(); (&ir.Value{Op: gradOp, Attrs: grad.Attrs}).LongString() != want {
+			t.Errorf("%s: %s, want the loss's options: %s", loss, grad.LongString(), want)
+		}
 		if grad.Reduction != ir.ReduceSum || grad.Name != "dlayer2" || !slices.Equal(grad.Shape, layer2.Shape) || grad.DType != ir.F64 {
 			t.Errorf("%s: %s", loss, grad.LongString())
 		}
@@ -239,6 +242,21 @@ func TestAutodiffRejectsFusedGELU(t *testing.T) {
 	}
 }
 
+// lossOptions are the attributes actNet gives its loss: reduction sum,
+// and each loss's options set away from their defaults.
+func lossOptions(loss ir.Op) ir.Attrs {
+	a := ir.Attrs{Reduction: ir.ReduceSum}
+	switch loss {
+	case ir.OpNLL:
+		a.Weight, a.Ignores, a.IgnoreIndex = []float64{1, 2}, true, 1
+	case ir.OpSmoothL1:
+		a.Delta = 0.5
+	case ir.OpHuber:
+		a.Delta = 2
+	}
+	return a
+}
+
 // actNet builds, with IR constructors, x[2,3] -> linear "layer1" [2,4] ->
 // act "h1" -> linear "layer2" [2,2], the output, with the given loss
 // (reduction sum) against "target" and SGD:
@@ -265,11 +283,11 @@ func actNet(t testing.TB, act ir.Op, attrs ir.Attrs, loss ir.Op) *ir.Graph {
 	l2.Name = "layer2"
 	g.Outputs = []*ir.Value{l2}
 	target := g.Leaf(ir.OpInput, "target", ir.Shape{2, 2}, ir.Attrs{})
-	if loss == ir.OpCrossEntropy {
+	if ir.ClassLoss(loss) {
 		target.Shape, target.DType = ir.Shape{2}, ir.Int
 	}
 	target.Phase = ir.Loss
-	g.Loss = must(g.Add(loss, ir.Attrs{Reduction: ir.ReduceSum}, l2, target))
+	g.Loss = must(g.Add(loss, lossOptions(loss), l2, target))
 	g.Loss.Name = "loss"
 	var errs []error
 	if g.Optimizer, errs = ir.NewOptimizer("sgd", map[string][]float64{"lr": {0.1}}, ir.Pos{}); errs != nil {

@@ -237,7 +237,7 @@ func unaryRule(b *builder, v, dy *ir.Value) []*ir.Value {
 // lossRule: L = loss(y, t); the gradient op takes y, t and dL. The target
 // is data, so it takes no gradient.
 func lossRule(b *builder, v, dl *ir.Value) []*ir.Value {
-	return []*ir.Value{b.add(ir.Losses[v.Op], ir.Attrs{Reduction: v.Reduction}, v.Args[0], v.Args[1], dl), nil}
+	return []*ir.Value{b.add(ir.Losses[v.Op], v.LossAttrs(), v.Args[0], v.Args[1], dl), nil}
 }
 
 // fitTo sums a gradient computed at a broadcast shape back to the shape of

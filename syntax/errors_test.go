@@ -472,8 +472,26 @@ loss huber(y, t)
 model.nn:6:1: duplicate loss statement; first at model.nn:5:1`,
 }, {
 	name: "loss: unknown, nothing close",
-	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss huber(y, t)\nz = relu(t)\n",
-	want: `model.nn:5:6: unknown loss "huber" (known: bce_with_logits, cross_entropy, l1, mse)`,
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss triplet(y, t)\nz = relu(t)\n",
+	want: `model.nn:5:6: unknown loss "triplet" (known: bce_with_logits, cross_entropy, huber, l1, mse, nll_loss, smooth_l1)`,
+}, {
+	name: "loss: cross_entropy's options, every problem at once",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss cross_entropy(y, label, weight=(1, 2), ignore_index=0.5, label_smoothing=1.5, reduction=none)\n",
+	want: `model.nn:5:37: cross_entropy's weight has 2 numbers, one per class, but y has 3 classes
+model.nn:5:58: ignore_index must be an integer, found "0.5"
+model.nn:5:79: label_smoothing must be between 0 and 1, found "1.5"
+model.nn:5:94: reduction must be mean or sum, found "none"`,
+}, {
+	name: "loss: a weight is a tuple of numbers",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss nll_loss(y, label, weight=2)\n",
+	want: `model.nn:5:32: weight takes a number per class, like (1, 2, 0.5); found "2"`,
+}, {
+	name: "loss: smooth_l1's beta and huber's delta",
+	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss smooth_l1(y, t, beta=-1) + huber(y, u, delta=0) + huber(y, v, beta=1) + nll_loss(y, c, label_smoothing=0.1)\n",
+	want: `model.nn:5:27: beta must not be negative, found "-1"
+model.nn:5:51: delta must be positive, found "0"
+model.nn:5:68: huber has no argument "beta" (it takes: reduction, delta)
+model.nn:5:93: nll_loss has no argument "label_smoothing" (it takes: reduction, weight, ignore_index)`,
 }, {
 	name: "loss: a missing target",
 	src:  "network M\ninput x[4]\ny = linear(x, 3)\noutput y\nloss bce_with_logits(y)\n",
@@ -498,9 +516,9 @@ z = relu(label)
 w = linear(label, 2)
 v = identity(label)
 `,
-	want: `model.nn:6:10: relu's input cannot be label: it holds the class indices that only cross_entropy reads
-model.nn:7:12: linear's input cannot be label: it holds the class indices that only cross_entropy reads
-model.nn:8:14: identity's input cannot be label: it holds the class indices that only cross_entropy reads`,
+	want: `model.nn:6:10: relu's input cannot be label: it holds the class indices that only the loss reads
+model.nn:7:12: linear's input cannot be label: it holds the class indices that only the loss reads
+model.nn:8:14: identity's input cannot be label: it holds the class indices that only the loss reads`,
 }, {
 	name: "a bare loss target: used before the loss, defined by a bad loss line",
 	src: `network M

@@ -274,7 +274,7 @@ func (l *lowerer) valueArg(a arg, what string) (*ir.Value, bool) {
 		if v.Phase == ir.Forward {
 			l.errorf(a.value.pos, "%s cannot be %s: it holds integer ids, which only embedding and embedding_bag read", what, a.value.text)
 		} else {
-			l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only cross_entropy reads", what, a.value.text)
+			l.errorf(a.value.pos, "%s cannot be %s: it holds the class indices that only the loss reads", what, a.value.text)
 		}
 		return nil, false
 	}

@@ -46,13 +46,16 @@ func init() {
 }
 
 // losses are the functions a loss statement can call, each comparing an
-// output with a target of the same shape, except cross_entropy, whose
-// target is one class index per sample.
+// output with a target of the same shape, except cross_entropy and
+// nll_loss, whose target is one class index per sample.
 var losses = map[string]ir.Op{
 	"mse":             ir.OpMSE,
 	"l1":              ir.OpL1,
 	"bce_with_logits": ir.OpBCEWithLogits,
 	"cross_entropy":   ir.OpCrossEntropy,
+	"nll_loss":        ir.OpNLL,
+	"smooth_l1":       ir.OpSmoothL1,
+	"huber":           ir.OpHuber,
 }
 
 // layerRule lowers one op call defining name; it returns nil after

@@ -15,27 +15,31 @@ import (
 // They parse and check exactly as the statements do; each error is one
 // problem, without a position.
 
-// LossOption returns the loss op and its reduction.
-func LossOption(text string) (ir.Op, ir.Reduce, error) {
+// LossOption returns the loss op and its attributes: the reduction and the
+// options (cross_entropy's weight, ignore_index, label_smoothing, ...).
+func LossOption(text string) (ir.Op, ir.Attrs, error) {
 	l, c, err := optionCall(text, "a loss function", ir.F64)
 	if err != nil {
-		return "", 0, err
+		return "", ir.Attrs{}, err
 	}
 	op, ok := losses[c.fn.text]
 	if !ok {
 		l.unknown("loss", c.fn, slices.Sorted(maps.Keys(losses)))
-		return "", 0, l.err()
+		return "", ir.Attrs{}, l.err()
 	}
 	_, positionalOK := l.positional(c, 0, 0, c.fn.text+"(reduction=sum)")
-	keywords, keywordsOK := l.keywords(c, "reduction")
-	reduction := ir.ReduceMean
-	if a, given := keywords["reduction"]; given && keywordsOK {
-		reduction, _ = l.reduction(a)
+	keywords, keywordsOK := l.keywords(c, lossKeywords(op)...)
+	var attrs ir.Attrs
+	if keywordsOK {
+		attrs, _ = l.lossAttrs(op, keywords)
 	}
 	if !positionalOK {
-		return "", 0, l.err()
+		return "", ir.Attrs{}, l.err()
 	}
-	return op, reduction, l.err()
+	if op == ir.OpSmoothL1 && attrs.Delta == 0 && l.err() == nil {
+		op = ir.OpL1 // beta=0: PyTorch's smooth_l1_loss is l1_loss
+	}
+	return op, attrs, l.err()
 }
 
 // OptimizerOption returns the optimizer, checked for the model's dtype.

@@ -68,31 +68,112 @@ func (l *lowerer) lossCall(c call, keyword token) *ir.Value {
 		return nil
 	}
 	usage, output := c.fn.text+"(y, target) or "+c.fn.text+"(y, target[N])", c.fn.text+"'s output"
-	if op == ir.OpCrossEntropy {
+	switch op {
+	case ir.OpCrossEntropy:
 		usage, output = "cross_entropy(logits, label)", "cross_entropy's logits"
+	case ir.OpNLL:
+		usage, output = "nll_loss(logp, label)", "nll_loss's log-probabilities"
 	}
 	args, ok := l.positional(c, 2, 2, usage)
-	keywords, keywordsOK := l.keywords(c, "reduction")
+	keywords, keywordsOK := l.keywords(c, lossKeywords(op)...)
 	if !ok || !keywordsOK {
 		l.poisonCall(c)
 		return nil
 	}
-	reduction, reductionOK := ir.ReduceMean, true
-	if a, ok := keywords["reduction"]; ok {
-		reduction, reductionOK = l.reduction(a)
-	}
+	attrs, reductionOK := l.lossAttrs(op, keywords)
 	y, yOK := l.valueArg(args[0], output)
+	if a, given := keywords["weight"]; given && yOK && attrs.Weight != nil && len(y.Shape) == 2 && len(attrs.Weight) != y.Shape[1] {
+		l.errorf(a.value.pos, "%s's weight has %d numbers, one per class, but %s has %d classes", c.fn.text, len(attrs.Weight), args[0].value.text, y.Shape[1])
+		reductionOK = false
+	}
 	t := l.target(op, c.fn.text, args[1], args[0].value.text, y, yOK && reductionOK)
 	if t == nil || !yOK || !reductionOK {
 		return nil
 	}
-	v, err := l.g.Add(op, ir.Attrs{Reduction: reduction}, y, t)
+	if op == ir.OpSmoothL1 && attrs.Delta == 0 {
+		op = ir.OpL1 // beta=0: PyTorch's smooth_l1_loss is l1_loss
+	}
+	v, err := l.g.Add(op, attrs, y, t)
 	if err != nil {
 		l.errorf(keyword.pos, "loss: %v", err)
 		return nil
 	}
 	v.Pos, v.Phase = c.fn.pos, ir.Loss
 	return v
+}
+
+// lossKeywords are the keyword arguments of the loss op, PyTorch's names.
+func lossKeywords(op ir.Op) []string {
+	switch op {
+	case ir.OpCrossEntropy:
+		return []string{"reduction", "weight", "ignore_index", "label_smoothing"}
+	case ir.OpNLL:
+		return []string{"reduction", "weight", "ignore_index"}
+	case ir.OpSmoothL1:
+		return []string{"reduction", "beta"}
+	case ir.OpHuber:
+		return []string{"reduction", "delta"}
+	}
+	return []string{"reduction"}
+}
+
+// lossAttrs reads a loss's keyword arguments with PyTorch's defaults:
+// reduction mean; for the losses of class indices ignore_index=-100, no
+// weights (weight=(1, 2, 0.5) gives one per class) and no label smoothing;
+// beta and delta 1. ok is false after an error.
+func (l *lowerer) lossAttrs(op ir.Op, keywords map[string]arg) (attrs ir.Attrs, ok bool) {
+	attrs.Reduction, ok = ir.ReduceMean, true
+	if a, given := keywords["reduction"]; given {
+		attrs.Reduction, ok = l.reduction(a)
+	}
+	if op == ir.OpCrossEntropy || op == ir.OpNLL {
+		attrs.Ignores, attrs.IgnoreIndex = true, -100
+	}
+	if a, given := keywords["ignore_index"]; given {
+		n, nOK := l.intArg(a, "ignore_index")
+		attrs.IgnoreIndex, ok = n, ok && nOK
+	}
+	if a, given := keywords["weight"]; given {
+		switch {
+		case !a.isTuple():
+			l.errorf(a.value.pos, "weight takes a number per class, like (1, 2, 0.5); found %s", a)
+			ok = false
+		default:
+			for _, t := range a.tuple {
+				w, wOK := l.number(arg{value: t}, "weight")
+				attrs.Weight, ok = append(attrs.Weight, w), ok && wOK
+			}
+		}
+	}
+	if a, given := keywords["label_smoothing"]; given {
+		eps, epsOK := l.number(a, "label_smoothing")
+		if epsOK && !(eps >= 0 && eps <= 1) {
+			l.errorf(a.value.pos, "label_smoothing must be between 0 and 1, found %s", a)
+			epsOK = false
+		}
+		attrs.LabelSmoothing, ok = eps, ok && epsOK
+	}
+	for _, key := range []string{"beta", "delta"} {
+		if !slices.Contains(lossKeywords(op), key) {
+			continue
+		}
+		attrs.Delta = 1
+		a, given := keywords[key]
+		if !given {
+			continue
+		}
+		d, dOK := l.number(a, key)
+		switch {
+		case dOK && key == "beta" && d < 0:
+			l.errorf(a.value.pos, "beta must not be negative, found %s", a)
+			dOK = false
+		case dOK && key == "delta" && !(d > 0):
+			l.errorf(a.value.pos, "delta must be positive, found %s", a)
+			dOK = false
+		}
+		attrs.Delta, ok = d, ok && dOK
+	}
+	return attrs, ok
 }
 
 // target declares a loss's target input: [batch, N] like the output y
@@ -107,7 +188,7 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 		return nil
 	}
 	if b, taken := l.names[name.text]; taken {
-		if in := b.value; in != nil && in.Op == ir.OpInput && in.Phase == ir.Forward && !a.declares() && op != ir.OpCrossEntropy {
+		if in := b.value; in != nil && in.Op == ir.OpInput && in.Phase == ir.Forward && !a.declares() && !ir.ClassLoss(op) {
 			if y != nil && !slices.Equal(y.Shape, in.Shape) {
 				l.errorf(name.pos, "%s: output %s has shape %v but its target %s has %v", fn, yName, l.sampleShape(y.Shape), name.text, l.sampleShape(in.Shape))
 				return nil
@@ -119,10 +200,10 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 	}
 	var shape ir.Shape
 	switch {
-	case op == ir.OpCrossEntropy && a.declares():
-		l.errorf(name.pos, "cross_entropy's target holds class indices, one per sample: write %s without a size", name.text)
+	case ir.ClassLoss(op) && a.declares():
+		l.errorf(name.pos, "%s's target holds class indices, one per sample: write %s without a size", fn, name.text)
 		ok = false
-	case op == ir.OpCrossEntropy:
+	case ir.ClassLoss(op):
 		shape = ir.Shape{l.g.Batch}
 	case a.declares():
 		var nOK bool
@@ -147,7 +228,7 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 		return nil
 	}
 	t := l.g.Leaf(ir.OpInput, name.text, shape, ir.Attrs{})
-	if op == ir.OpCrossEntropy {
+	if ir.ClassLoss(op) {
 		t.DType = ir.Int
 	}
 	t.Pos, t.Phase = name.pos, ir.Loss

@@ -43,9 +43,19 @@ v4 = bce_with_logits[reduction=mean] <f32[]> v2 v3 "loss"`},
 		{unbatched, unbatchedGraph, "loss bce_with_logits(y, p[2], reduction=mean)", `v3 = input <f64[1,2]> "p"
 v4 = bce_with_logits[reduction=mean] <f64[]> v2 v3 "loss"`},
 		{batched, batchedGraph, "loss cross_entropy(y, label)", `v3 = input <int[3]> "label"
-v4 = cross_entropy[reduction=mean] <f32[]> v2 v3 "loss"`},
+v4 = cross_entropy[reduction=mean,ignore_index=-100] <f32[]> v2 v3 "loss"`},
+		{batched, batchedGraph, "loss cross_entropy(y, label, weight=(1, 0.5), ignore_index=1, label_smoothing=0.2)", `v3 = input <int[3]> "label"
+v4 = cross_entropy[reduction=mean,weight=[1,0.5],ignore_index=1,label_smoothing=0.2] <f32[]> v2 v3 "loss"`},
+		{batched, batchedGraph, "loss nll_loss(y, label, reduction=sum, weight=(2, 3))", `v3 = input <int[3]> "label"
+v4 = nll_loss[reduction=sum,weight=[2,3],ignore_index=-100] <f32[]> v2 v3 "loss"`},
+		{batched, batchedGraph, "loss smooth_l1(y, t)", `v3 = input <f32[3,2]> "t"
+v4 = smooth_l1[reduction=mean,beta=1] <f32[]> v2 v3 "loss"`},
+		{batched, batchedGraph, "loss smooth_l1(y, t, beta=0)", `v3 = input <f32[3,2]> "t"
+v4 = l1[reduction=mean] <f32[]> v2 v3 "loss"`},
+		{unbatched, unbatchedGraph, "loss huber(y, t[2], delta=0.25, reduction=sum)", `v3 = input <f64[1,2]> "t"
+v4 = huber[reduction=sum,delta=0.25] <f64[]> v2 v3 "loss"`},
 		{unbatched, unbatchedGraph, "loss cross_entropy(y, label, reduction=sum)", `v3 = input <int[1]> "label"
-v4 = cross_entropy[reduction=sum] <f64[]> v2 v3 "loss"`},
+v4 = cross_entropy[reduction=sum,ignore_index=-100] <f64[]> v2 v3 "loss"`},
 		// Quoted, as PyTorch users write it.
 		{batched, batchedGraph, `loss mse(y, target, reduction="sum")`, `v3 = input <f32[3,2]> "target"
 v4 = mse[reduction=sum] <f32[]> v2 v3 "loss"`},

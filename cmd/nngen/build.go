@@ -26,7 +26,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	cuda := fs.Bool("cuda", false, "also write the gpu subpackage: CUDA kernels (gpu/model.cu, and gpu/model.ptx from clang-16 or nvcc) and the Go that runs them (docs/cuda.md)")
 	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(nngen.PassNames(), ", "))
 	batch := fs.Int("batch", 0, "for model.onnx: `N` samples per call, replacing the batch size it was exported with")
-	loss := fs.String("loss", "", "for model.onnx: train with this `LOSS`, as in .nn: mse, l1, bce_with_logits, cross_entropy, with (reduction=sum) if wanted")
+	loss := fs.String("loss", "", "for model.onnx: train with this `LOSS`, as in .nn: mse, l1, bce_with_logits, smooth_l1, huber, cross_entropy, nll_loss, with options (reduction=sum, weight=(1, 2), ...) if wanted")
 	optimizer := fs.String("optimizer", "", "for model.onnx: update with this `OPTIMIZER`, as in .nn: \"sgd(lr=0.1, momentum=0.9)\", adam, adamw")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nngen build [flags] model.nn (or model.onnx)\n\nflags:\n")

@@ -143,31 +143,50 @@ func (m *Model) BackwardBatch(image [][1][8][8]float32, label []int) float32 {
 		panic("cnnmodel: BackwardBatch takes 1 to 32 samples, as many in image and label")
 	}
 	m.forward(image)
-	// loss = cross_entropy(logits, label), reduction mean
+	// loss = cross_entropy(logits, label), reduction mean, ignore_index -100
 	{
 		s := float32(0)
+		d := float32(0)
 		for n := range batch {
 			c := label[n]
-			if c < 0 || c >= 10 {
-				panic("cnnmodel: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("cnnmodel: class index out of range in the loss target")
+				}
+				lse := kernels.LogSumExp32(m.slot2[n*10 : n*10+10])
+				s += lse - m.slot2[n*10+c]
+				d++
 			}
-			s += kernels.LogSumExp32(m.slot2[n*10:n*10+10]) - m.slot2[n*10+c]
 		}
-		m.slot4[0] = s / float32(batch)
+		m.slot4[0] = s / d
 	}
 	// dlogits = cross_entropy_grad(logits, label)
 	{
-		scale := float32(1) / float32(batch)
+		d := float32(0)
 		for n := range batch {
 			c := label[n]
-			if c < 0 || c >= 10 {
-				panic("cnnmodel: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("cnnmodel: class index out of range in the loss target")
+				}
+				d++
 			}
-			copy(m.slot5[n*10:n*10+10], m.slot2[n*10:n*10+10])
-			kernels.Softmax32(m.slot5[n*10 : n*10+10])
-			m.slot5[n*10+c] -= 1
-			for i := range 10 {
-				m.slot5[n*10+i] *= scale
+		}
+		scale := float32(1) / d
+		for n := range batch {
+			c := label[n]
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("cnnmodel: class index out of range in the loss target")
+				}
+				copy(m.slot5[n*10:n*10+10], m.slot2[n*10:n*10+10])
+				kernels.Softmax32(m.slot5[n*10 : n*10+10])
+				m.slot5[n*10+c] -= 1
+				for j := range 10 {
+					m.slot5[n*10+j] *= scale
+				}
+			} else {
+				clear(m.slot5[n*10 : n*10+10])
 			}
 		}
 	}

@@ -449,6 +449,20 @@ class EmbeddingMean(nn.Module):
         return self.out(torch.relu(self.emb(tokens).mean(dim=1)))
 
 
+class LossMLP(nn.Module):
+    """x[n_in] -> linear hidden -> tanh -> linear n_out "out", and with
+    log_softmax its log-probabilities over the classes (for nll_loss)."""
+    def __init__(self, n_in, hidden, n_out, log_softmax=False):
+        super().__init__()
+        self.h = nn.Linear(n_in, hidden)
+        self.out = nn.Linear(hidden, n_out)
+        self.log_softmax = log_softmax
+
+    def forward(self, x):
+        out = self.out(torch.tanh(self.h(x)))
+        return F.log_softmax(out, dim=1) if self.log_softmax else out
+
+
 # ---------------------------------------------------------------- cases
 
 def mse(y, t):
@@ -1004,6 +1018,77 @@ optimizer sgd(lr=0.01)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.01),
      "input_range": 2.0, "weight_scale": {"h": 2.0},
      "seed": 126},
+    {"name": "loss_ce_options",
+     "description": "x[5] -> linear 6 -> tanh -> linear 3; cross_entropy with all its options at once: weight=(1, 2, 0.5), ignore_index=1 (a class: about half the labels are 1 and count for nothing), label_smoothing=0.1; reduction mean, which divides by the weights of the labels not ignored; SGD lr 0.5; batch 6.",
+     "source": """network LossCEOptions
+batch 6
+input x[5]
+h = linear(x, 6)
+a = tanh(h)
+out = linear(a, 3)
+output out
+loss cross_entropy(out, label, weight=(1, 2, 0.5), ignore_index=1, label_smoothing=0.1)
+optimizer sgd(lr=0.5)
+""",
+     "module": lambda: LossMLP(5, 6, 3), "batch": 6, "inputs": {"x": [5]},
+     "outputs": ["out"], "targets": {"label": ("classes", 1)},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"], weight=torch.tensor([1, 2, 0.5]), ignore_index=1, label_smoothing=0.1),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 170},
+    {"name": "loss_ce_smoothing",
+     "description": "x[5] -> linear 6 -> tanh -> linear 4; cross_entropy with label_smoothing=0.25 alone and reduction sum, plus 0.5 times cross_entropy with weight=(2, 0.5, 1, 1.5) alone and reduction mean; about a third of each step's labels are -100, PyTorch's default ignore_index; SGD lr 0.2; batch 5, trained on steps of 5, 2 and 4 samples (sums and weighted means over the samples given).",
+     "source": """network LossCESmoothing
+batch 5
+input x[5]
+h = linear(x, 6)
+a = tanh(h)
+out = linear(a, 4)
+output out
+loss cross_entropy(out, label, label_smoothing=0.25, reduction=sum) + 0.5 * cross_entropy(out, label2, weight=(2, 0.5, 1, 1.5))
+optimizer sgd(lr=0.2)
+""",
+     "module": lambda: LossMLP(5, 6, 4), "batch": 5, "sizes": [5, 2, 4], "inputs": {"x": [5]},
+     "outputs": ["out"], "targets": {"label": ("classes", -100), "label2": ("classes", -100)},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"], label_smoothing=0.25, reduction="sum")
+     + 0.5 * F.cross_entropy(o["out"], t["label2"], weight=torch.tensor([2, 0.5, 1, 1.5])),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.2),
+     "seed": 174},
+    {"name": "loss_nll",
+     "description": "x[5] -> linear 6 -> tanh -> linear 4 -> log_softmax(dim=1), the output; nll_loss with weight=(0.5, 1, 2, 1.5) and ignore_index=-1 (about a third of the labels); reduction mean; SGD lr 0.5; batch 6.",
+     "source": """network LossNLL
+batch 6
+input x[5]
+h = linear(x, 6)
+a = tanh(h)
+out = linear(a, 4)
+logp = log_softmax(out, dim=1)
+output logp
+loss nll_loss(logp, label, weight=(0.5, 1, 2, 1.5), ignore_index=-1)
+optimizer sgd(lr=0.5)
+""",
+     "module": lambda: LossMLP(5, 6, 4, log_softmax=True), "batch": 6, "inputs": {"x": [5]},
+     "outputs": ["logp"], "targets": {"label": ("classes", -1)},
+     "loss": lambda o, i, t: F.nll_loss(o["logp"], t["label"], weight=torch.tensor([0.5, 1, 2, 1.5]), ignore_index=-1),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 181},
+    {"name": "loss_smooth_l1_huber",
+     "description": "x[4] -> linear 6 -> tanh -> linear 3; smooth_l1(beta=0.5, mean) against one target plus huber(delta=0.8, sum) against another, differences on both sides of beta and delta at every step; Adam lr 0.01; batch 5.",
+     "source": """network LossSmoothL1Huber
+batch 5
+input x[4]
+h = linear(x, 6)
+a = tanh(h)
+out = linear(a, 3)
+output out
+loss smooth_l1(out, target[3], beta=0.5) + huber(out, target2[3], delta=0.8, reduction=sum)
+optimizer adam(lr=0.01)
+""",
+     "module": lambda: LossMLP(4, 6, 3), "batch": 5, "inputs": {"x": [4]},
+     "outputs": ["out"], "targets": {"target": [3], "target2": [3]},
+     "loss": lambda o, i, t: F.smooth_l1_loss(o["out"], t["target"], beta=0.5) + F.huber_loss(o["out"], t["target2"], delta=0.8, reduction="sum"),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
+     "input_range": 2.0,
+     "seed": 173},
 ]
 
 
@@ -1395,10 +1480,44 @@ class Interp:
         t = e[2][1]
         tname = t[1]
         tv = env[tname] if tname in env else targets[tname]
-        red = self.const(e[3]["reduction"]) if "reduction" in e[3] else "mean"
-        f = {"mse": F.mse_loss, "l1": F.l1_loss, "cross_entropy": F.cross_entropy,
+        kw = e[3]
+        red = self.const(kw["reduction"]) if "reduction" in kw else "mean"
+        if e[1] in ("cross_entropy", "nll_loss"):
+            return self.class_loss(e[1], y, tv, kw, red)
+        if e[1] in ("smooth_l1", "huber"):
+            # 0.5 d²/beta below beta, else |d| - 0.5 beta; huber: 0.5 d² below
+            # delta, else delta (|d| - 0.5 delta); beta=0 is l1.
+            key = "beta" if e[1] == "smooth_l1" else "delta"
+            k = self.const(kw[key]) if key in kw else 1.0
+            d = y - tv
+            a = d.abs()
+            if e[1] == "smooth_l1":
+                terms = a if k == 0 else torch.where(a < k, 0.5 * d * d / k, a - 0.5 * k)
+            else:
+                terms = torch.where(a < k, 0.5 * d * d, k * (a - 0.5 * k))
+            return terms.mean() if red == "mean" else terms.sum()
+        f = {"mse": F.mse_loss, "l1": F.l1_loss,
              "bce_with_logits": F.binary_cross_entropy_with_logits}[e[1]]
         return f(y, tv, reduction=red)
+
+    def class_loss(self, name, y, t, kw, red):
+        """The language's cross_entropy and nll_loss: with logp = y - log Σ e^y
+        (cross_entropy) or y (nll_loss), each sample of class c != ignore_index
+        adds -(1-eps) w[c] logp[c] - eps/C Σ_j w[j] logp[j]; the mean divides
+        by Σ w[c] over those samples."""
+        C = y.shape[-1]
+        w = torch.ones(C)
+        if "weight" in kw:
+            w = torch.tensor([float(self.const(a)) for a in kw["weight"][1]])
+        ignore = int(self.const(kw["ignore_index"])) if "ignore_index" in kw else -100
+        eps = self.const(kw["label_smoothing"]) if "label_smoothing" in kw else 0.0
+        logp = y - torch.logsumexp(y, dim=-1, keepdim=True) if name == "cross_entropy" else y
+        keep = t != ignore
+        c = torch.where(keep, t, torch.zeros_like(t))
+        wc = torch.where(keep, w[c], torch.zeros(()))
+        terms = -(1 - eps) * wc * logp.gather(-1, c.unsqueeze(-1)).squeeze(-1) \
+            - eps / C * torch.where(keep, (logp * w).sum(-1), torch.zeros(()))
+        return terms.sum() / wc.sum() if red == "mean" else terms.sum()
 
 
 def loss_targets(e, inputs, acc):
@@ -1586,9 +1705,14 @@ def run(case):
         masks = {k: m.mask for k, m in dropouts.items() if m.mask is not None}
         targets = {}
         for n, shape in case["targets"].items():
-            if shape == "classes":  # class indices for the first output's last axis
+            if shape == "classes" or isinstance(shape, tuple):  # class indices for the first output's last axis
                 classes = outs[case["outputs"][0]].shape[-1]
                 targets[n] = torch.randint(0, classes, lead, generator=g)
+                if isinstance(shape, tuple):  # ("classes", ignore_index): a third of them ignored
+                    ignore = shape[1]
+                    targets[n] = torch.where(torch.rand(lead, generator=g) < 1 / 3, ignore, targets[n])
+                    kept = (targets[n] != ignore).sum().item()
+                    assert 0 < kept < targets[n].numel(), (case["name"], "want ignored and kept labels", targets[n])
             else:
                 targets[n] = (torch.rand(lead + tuple(shape), generator=g) * 2 - 1).float().double()
         loss = case["loss"](outs, inputs, targets)
