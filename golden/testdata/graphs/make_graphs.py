@@ -1351,7 +1351,7 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:  # file order of the declarations
         if a[0] == "buffer":
             merged.append(next(buffers))
-        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d") + BATCH_NORMS:
+        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d", "embedding", "embedding_bag") + BATCH_NORMS:
             merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
             merged.extend(next(buffers) for _ in declared_buffers(a))
     assert merged == state, ("state_dict order", merged, state)
@@ -1431,9 +1431,7 @@ def run(case):
     # batches a package compiled for the batch runs too).
     for s, rows in enumerate(case.get("sizes", [batch] * case.get("steps", 3))):
         lead = () if batch is None else (rows,)
-<<<<<<< HEAD
-        inputs = {n: ((torch.rand(lead + tuple(shape), generator=g) * 2 - 1) * rng).float().double()
-                  for n, shape in case["inputs"].items()}
+        inputs = {n: draw_input(case, n, shape, lead, s, g, rng) for n, shape in case["inputs"].items()}
         # "modes": the module's mode per step. The harness calls Forward,
         # then Backward: in training mode each runs the network and moves
         # the running statistics, so PyTorch runs it twice too.
@@ -1442,9 +1440,6 @@ def run(case):
         if mode == "train":
             with torch.no_grad():
                 net(*inputs.values())
-=======
-        inputs = {n: draw_input(case, n, shape, lead, s, g, rng) for n, shape in case["inputs"].items()}
->>>>>>> embed
         opt.zero_grad()
         outs = dict(zip(case["outputs"], as_tuple(net(*inputs.values()))))
         moved = {k: v.detach().clone() for k, v in net.named_buffers()}
@@ -1480,20 +1475,14 @@ def run(case):
              "inputs": list(case["inputs"]), "outputs": list(case["outputs"]),
              "targets": list(case["targets"]),
              "params": start, "steps": steps}
-<<<<<<< HEAD
     if buffers:
         trace["buffers"] = buffers
-=======
     if "padding_rows" in case:
         trace["padding_rows"] = case["padding_rows"]
->>>>>>> embed
     sanity(trace)
     return trace
 
 
-<<<<<<< HEAD
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode=None):
-=======
 def shape_of(spec):
     """An input's per-sample shape: [6], or ("ids", [6], rows) for ids."""
     return spec[1] if isinstance(spec, tuple) else spec
@@ -1516,8 +1505,7 @@ def draw_input(case, name, spec, lead, step, g, rng):
     return ids
 
 
-def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads):
->>>>>>> embed
+def check_interpreter(case, prog, net, inputs, targets, outs, loss, grads, mode=None):
     params = {k: v.detach().clone().requires_grad_(True) for k, v in net.named_parameters()}
     # Copies of the buffers (in training mode the outputs do not depend on them).
     it = Interp(prog, params, {k: v.detach().clone() for k, v in net.named_buffers()}, training=mode != "eval")
