@@ -58,7 +58,7 @@ func (l *lowerer) lowerLoop(n *node) {
 	in := p.GetInput()
 	switch {
 	case len(in) > 2:
-		fail("the Loop carries %d values from one iteration to the next", len(in)-2)
+		fail("the Loop carries %d value(s) from one iteration to the next (v_initial)", len(in)-2)
 		return
 	case len(in) < 2 || in[0] == "":
 		fail("the Loop has no trip count")
