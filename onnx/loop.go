@@ -376,7 +376,7 @@ func (l *lowerer) embeddingBag(n *node, trips int, y *loopValue) (*tensor, error
 	}
 	b, length := ids.shape[0], ids.shape[1]
 	if trips != b {
-		return nil, fmt.Errorf("the Loop runs %d times over ids %v; nngen takes one bag per row of the ids", trips, ids.shape)
+		return nil, fmt.Errorf("the Loop runs %d times over ids %v; nngen takes one bag per row of the ids (a static export fixes the batch in its offsets: export with a dynamic batch to build another)", trips, ids.shape)
 	}
 	for i := range trips {
 		if bag.starts[i] != i*length || bag.ends[i] != (i+1)*length {
