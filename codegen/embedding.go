@@ -94,13 +94,16 @@ func (gen *generator) genEmbeddingGrad(v *ir.Value) []jen.Code {
 	}
 	return append(code, gen.loops(axisNames("", lead), gen.axes(ids, allAxes(lead)), func(idx []index) []jen.Code {
 		term := gen.at(dy, at(idx)...)
-		if v.Reduction == ir.ReduceMean {
+		switch {
+		case v.Reduction == ir.ReduceMean && v.Padded:
 			term = term.Op("/").Add(gen.elem()).Call(jen.Id("count"))
+		case v.Reduction == ir.ReduceMean: // without padding every bag holds all its places
+			term = term.Op("/").Add(gen.elem()).Call(jen.Lit(ids.Shape[lead]))
 		}
 		spread := bag(idx, []jen.Code{jen.For(jen.Id("d").Op(":=").Range().Lit(width)).Block(
 			gen.at(v, index{name: "id"}, index{name: "d"}).Op("+=").Add(term),
 		)})
-		if v.Reduction != ir.ReduceMean {
+		if v.Reduction != ir.ReduceMean || !v.Padded {
 			return []jen.Code{spread}
 		}
 		return []jen.Code{

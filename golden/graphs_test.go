@@ -124,6 +124,9 @@ var distinctExports = map[string]bool{
 	"layernorm_layer.opset17": true, // LayerNormalization, one without weight and bias
 	"act_hardswish.opset13":   true, // HardSigmoid and Mul
 	"movement_ops.opset18":    true, // ReduceMax's axes an input (written from opset 17's export)
+	// nn.EmbeddingBag's Loop: the same nodes as opset 14's, trained at
+	// opset 17 too (the newest torch 1.13 writes) beside the dynamic batch.
+	"embedding_bag_onnx.opset17": true,
 }
 
 // training returns the source's loss and optimizer as the ONNX front end's

@@ -352,3 +352,45 @@ func (l *lowerer) gatherOne(n *node, data, idx *tensor) ([]*tensor, error) {
 	}
 	return result(shape, y), nil
 }
+
+// lowerReduceProd lowers ReduceProd of a constant, a shape's: the number
+// of elements (torch.onnx.export's numel() of an input with a dynamic
+// batch, as nn.EmbeddingBag's export computes it).
+func lowerReduceProd(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 2); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	if x.c == nil {
+		return nil, fmt.Errorf("ReduceProd of a computed tensor is not supported; nngen folds it when its input is a constant")
+	}
+	keep, err1 := intAttr(n.NodeProto, "keepdims", 1)
+	noop, err2 := intAttr(n.NodeProto, "noop_with_empty_axes", 0)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("keepdims or noop_with_empty_axes is not an integer")
+	}
+	axes, given, err := axesInput(n, l.opset, 18, 1)
+	if err != nil {
+		return nil, err
+	}
+	if (!given || len(axes) == 0) && noop != 0 {
+		return []*tensor{x}, nil
+	}
+	if given && len(axes) > 0 {
+		if axes, err = normAxes(axes, len(x.shape)); err != nil {
+			return nil, err
+		}
+		if len(axes) != len(x.shape) {
+			return nil, fmt.Errorf("ReduceProd over axes %v of a constant %v; nngen folds it over every axis", axes, x.shape)
+		}
+	}
+	p := 1.0
+	for _, v := range x.c.data {
+		p *= v
+	}
+	shape := []int{}
+	if keep != 0 {
+		shape = slices.Repeat([]int{1}, len(x.shape))
+	}
+	return []*tensor{folded(n, shape, []float64{p}, x.c.integer)}, nil
+}

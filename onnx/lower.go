@@ -234,6 +234,10 @@ func (l *lowerer) node(index int, p *onnxpb.NodeProto) {
 		l.lowerIf(n)
 		return
 	}
+	if p.GetOpType() == "Loop" && standard(p) {
+		l.lowerLoop(n)
+		return
+	}
 	rule, ok := ruleFor(p.GetOpType())
 	inputs := p.GetInput()
 	if g, isGELU := l.gelus[p]; isGELU {

@@ -38,6 +38,7 @@ var rules = map[string]rule{
 	"Range":           lowerRange,
 	"Where":           lowerWhere,
 	"Equal":           foldOnly("Equal"),
+	"ReduceProd":      lowerReduceProd,
 
 	// Tensors of any rank (tensors.go).
 	"Reshape":            lowerReshape,

@@ -282,9 +282,9 @@ func lowerSlice(l *lowerer, n *node) ([]*tensor, error) {
 		if len(n.in) < 3 {
 			return nil, fmt.Errorf("Slice needs starts and ends")
 		}
-		starts, err = ints(n.in[1], "starts")
+		starts, err = bounds(n.in[1], "starts")
 		if err == nil {
-			ends, err = ints(n.in[2], "ends")
+			ends, err = bounds(n.in[2], "ends")
 		}
 		if err == nil && len(n.in) > 3 && n.in[3] != nil {
 			axes, err = ints(n.in[3], "axes")
@@ -323,6 +323,24 @@ func lowerSlice(l *lowerer, n *node) ([]*tensor, error) {
 		}
 	}
 	return []*tensor{cur}, nil
+}
+
+// bounds reads Slice's starts or ends: integers, where INT64_MAX and
+// INT64_MIN (torch.onnx.export's "to the end", beyond float64's exact
+// integers) stand for the largest and smallest index, which clampIndex
+// clamps to the axis.
+func bounds(t *tensor, what string) ([]int, error) {
+	if t != nil && t.c != nil {
+		c := *t.c
+		c.data = slices.Clone(c.data)
+		for i, x := range c.data {
+			if math.Abs(x) >= 1<<62 {
+				c.data[i] = math.Copysign(1<<53, x)
+			}
+		}
+		t = &tensor{shape: t.shape, c: &c}
+	}
+	return ints(t, what)
 }
 
 // clampIndex is a Slice bound as ONNX reads it: negative from the end,

@@ -203,9 +203,9 @@ def run_node(node, ins, opset, wide):
         m = x - x.max(axis=ax, keepdims=True)
         lse = np.log(np.exp(m).sum(axis=ax, keepdims=True))
         return [np.exp(m - lse) if op == "Softmax" else m - lse]
-    if op in ("ReduceMean", "ReduceSum", "ReduceMax"):
+    if op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceProd"):
         axes = reduce_axes(node, ins, a, opset)
-        f = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceMax": np.max}[op]
+        f = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceMax": np.max, "ReduceProd": np.prod}[op]
         if axes == ():
             return [x]
         return [f(x, axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(x.dtype)]
@@ -294,7 +294,14 @@ def run_node(node, ins, opset, wide):
         return [window_op(op, a, ins)]
     if op == "GlobalAveragePool":
         return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True).astype(x.dtype)]
-    # Nothing else occurs in these exports (no Cast, Expand, Where, Identity,
+    if op == "Cast":  # of shapes and constants only (nn.EmbeddingBag's Loop)
+        to = {TensorProto.INT64: np.int64, TensorProto.BOOL: np.bool_}.get(a["to"])
+        if to is None:
+            raise Skipped("Cast to %s" % TensorProto.DataType.Name(a["to"]))
+        return [np.asarray(x).astype(to)]
+    if op == "Range":
+        return [np.arange(ins[0], ins[1], ins[2]).astype(np.asarray(ins[0]).dtype)]
+    # Nothing else occurs in these exports (no Expand, Where, Identity,
     # ConstantOfShape, Softsign, Mish): an op outside the list is reported, not run.
     raise Skipped(op)
 
@@ -365,12 +372,39 @@ def interpret(model, feeds, wide):
     for k, v in feeds.items():
         env[k] = widen(v, wide)
     env[""] = None
-    for node in g.node:
+    run_graph(g.node, env, opset, wide)
+    return {o.name: env[o.name] for o in g.output}
+
+
+def run_graph(nodes, env, opset, wide):
+    for node in nodes:
         ins = [env[n] for n in node.input]
-        outs = run_node(node, ins, opset, wide)
+        outs = run_loop(node, ins, env, opset, wide) if node.op_type == "Loop" else run_node(node, ins, opset, wide)
         for n, v in zip(node.output, outs):
             env[n] = np.asarray(v)
-    return {o.name: env[o.name] for o in g.output}
+
+
+def run_loop(node, ins, env, opset, wide):
+    """Loop as the spec runs it: the body on a copy of the enclosing scope,
+    the carried values threaded through, the scan outputs stacked."""
+    body = attrs(node)["body"]
+    trips = None if ins[0] is None or node.input[0] == "" else int(ins[0])
+    cond = True if len(ins) < 2 or node.input[1] == "" else bool(ins[1])
+    carried = list(ins[2:])
+    scans = [[] for _ in range(len(body.output) - 1 - len(carried))]
+    i = 0
+    while cond and (trips is None or i < trips):
+        scope = dict(env)
+        scope.update({t.name: widen(numpy_helper.to_array(t), wide) for t in body.initializer})
+        for vi, v in zip(body.input, [np.array(i, dtype=np.int64), np.array(cond)] + carried):
+            scope[vi.name] = v
+        run_graph(body.node, scope, opset, wide)
+        outs = [scope[o.name] for o in body.output]
+        cond, carried = bool(outs[0]), outs[1:1 + len(carried)]
+        for k, v in enumerate(outs[1 + len(carried):]):
+            scans[k].append(v)
+        i += 1
+    return carried + [np.stack(v) for v in scans]
 
 
 # ---------------------------------------------------------------- describing a file
@@ -411,16 +445,21 @@ def upgrade_to_18(model):
     """The opset-17 model as opset 18 writes it: reduction axes as an input, Split's num_outputs."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    for i, node in enumerate(m.graph.node):
-        if node.op_type in REDUCTIONS_18:
-            axes = [a for a in node.attribute if a.name == "axes"]
-            if axes:
-                name = "axes_%d" % i
-                m.graph.initializer.append(numpy_helper.from_array(np.array(axes[0].ints, dtype=np.int64), name))
-                node.attribute.remove(axes[0])
-                node.input.append(name)
-        if node.op_type == "Split" and (len(node.input) < 2 or node.input[1] == ""):
-            node.attribute.append(helper.make_attribute("num_outputs", len(node.output)))
+    def upgrade(graph, prefix):
+        for i, node in enumerate(graph.node):
+            if node.op_type in REDUCTIONS_18:
+                axes = [a for a in node.attribute if a.name == "axes"]
+                if axes:
+                    name = "axes_%s%d" % (prefix, i)
+                    graph.initializer.append(numpy_helper.from_array(np.array(axes[0].ints, dtype=np.int64), name))
+                    node.attribute.remove(axes[0])
+                    node.input.append(name)
+            if node.op_type == "Split" and (len(node.input) < 2 or node.input[1] == ""):
+                node.attribute.append(helper.make_attribute("num_outputs", len(node.output)))
+            for a in node.attribute:  # a Loop's body, an If's branches
+                if a.type == onnx.AttributeProto.GRAPH:
+                    upgrade(a.g, "%s%d_%s_" % (prefix, i, a.name))
+    upgrade(m.graph, "")
     for o in m.opset_import:
         if o.domain in ("", "ai.onnx"):
             o.version = 18

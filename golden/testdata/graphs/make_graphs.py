@@ -435,6 +435,20 @@ class EmbeddingBag(nn.Module):
         return self.out(torch.cat([self.bm(tokens), self.bs(tokens)], dim=1))
 
 
+class EmbeddingBagOnnx(nn.Module):
+    """nn.EmbeddingBag in modes mean and sum without padding_idx, which
+    torch.onnx.export writes as a Loop over the bags (and nngen's ONNX
+    front end lowers to embedding_bag)."""
+    def __init__(self):
+        super().__init__()
+        self.bm = nn.EmbeddingBag(10, 4, mode="mean")
+        self.bs = nn.EmbeddingBag(10, 3, mode="sum")
+        self.out = nn.Linear(7, 3)
+
+    def forward(self, tokens):
+        return self.out(torch.cat([self.bm(tokens), self.bs(tokens)], dim=1))
+
+
 class EmbeddingMean(nn.Module):
     """nn.EmbeddingBag(12, 6, mode="mean") written as an Embedding and a
     mean over the sequence, which torch.onnx.export turns into Gather and
@@ -841,6 +855,25 @@ optimizer sgd(lr=0.5)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "init": {"bm.weight": (-1.0, 1.0), "bs.weight": (-1.0, 1.0)}, "padding": {"tokens": 0},
      "seed": 141},
+    {"name": "embedding_bag_onnx",
+     "description": "tokens[5] int (ids 0-9, repeated) -> embedding_bag(10, 4, mode=mean) and embedding_bag(10, 3, mode=sum), no padding_idx (nn.EmbeddingBag, which torch.onnx.export writes as a Loop) -> cat -> linear 3; cross-entropy; SGD lr 0.5; batch 4.",
+     "source": """network EmbeddingBagOnnx
+batch 4
+input tokens[5] int
+bm = embedding_bag(tokens, 10, 4, mode=mean)
+bs = embedding_bag(tokens, 10, 3, mode=sum)
+c = cat(bm, bs, dim=1)
+out = linear(c, 3)
+output out
+loss cross_entropy(out, label)
+optimizer sgd(lr=0.5)
+""",
+     "module": EmbeddingBagOnnx, "batch": 4, "inputs": {"tokens": ("ids", [5], 10)},
+     "outputs": ["out"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["out"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "init": {"bm.weight": (-1.0, 1.0), "bs.weight": (-1.0, 1.0)},
+     "seed": 143},
     {"name": "embedding_mean",
      "description": "tokens[7] int (ids 0-11) -> embedding(12, 6) -> mean(dim=1) (nn.EmbeddingBag(12, 6)'s mean bag, as ONNX exports can state it) -> relu -> linear 3; cross-entropy; SGD lr 0.5; batch 4.",
      "source": """network EmbeddingMean
