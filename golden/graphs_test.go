@@ -100,7 +100,7 @@ func onnxVariant(name, tag string, infer bool) bool {
 		return !infer
 	case tag == "14":
 		return infer && inferCases[name]
-	case tag == "14train": // exported in training mode, its Dropout nodes with training_mode true
+	case strings.HasSuffix(tag, "train"): // exported in training mode: Dropout and BatchNormalization with training_mode true
 		return !infer
 	}
 	return !infer && distinctExports[name+".opset"+tag]

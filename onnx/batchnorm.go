@@ -21,7 +21,9 @@ import (
 // cannot be told from it). The export drops num_batches_tracked; the
 // layer gets it back, named after input_mean's layer, starting at 0.
 // Outputs 1 and 2 of training mode, the running statistics after the
-// update, are the buffers themselves: nothing may read them.
+// update, are the buffers themselves: nothing may read them. In training
+// mode input_mean and input_var may be computed from X (what a layer
+// without running statistics exports): batch_norm without buffers.
 func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 5, 5); err != nil {
 		return nil, err
@@ -53,11 +55,25 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 		}
 		return t.c.data, t.c.name, nil
 	}
+	// In training mode the batch's statistics normalize: input_mean and
+	// input_var only start the running statistics. A layer without them
+	// (track_running_stats=False) exports them computed from X.
+	training := mustInt(n, "training_mode") == 1 || l.opset < 14 && len(n.GetOutput()) > 1
+	running := true
+	if training && n.in[3] != nil && n.in[4] != nil && n.in[3].c == nil && n.in[4].c == nil {
+		running = false
+	}
 	var names [4]string
 	var data [4][]float64
 	for i, what := range []string{"scale", "B", "input_mean", "input_var"} {
+		if i >= 2 && !running {
+			break
+		}
 		var err error
 		if data[i], names[i], err = constant(i+1, what); err != nil {
+			if i >= 2 {
+				err = fmt.Errorf("%w, or in training mode both computed (a layer without running statistics)", err)
+			}
 			return nil, err
 		}
 	}
@@ -69,26 +85,30 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	mean, err := l.buffer(names[2], ir.Shape{c}, l.g.DType, data[2])
-	if err != nil {
-		return nil, err
-	}
-	variance, err := l.buffer(names[3], ir.Shape{c}, l.g.DType, data[3])
-	if err != nil {
-		return nil, err
-	}
-	layer, _ := strings.CutSuffix(names[2], "running_mean")
-	if layer == names[2] {
-		layer += "." // input_mean named otherwise: its count beside it
-	}
-	count, err := l.buffer(layer+"num_batches_tracked", ir.Shape{}, ir.I64, []float64{0})
-	if err != nil {
-		return nil, err
+	args := []*ir.Value{x.v}
+	if running {
+		mean, err := l.buffer(names[2], ir.Shape{c}, l.g.DType, data[2])
+		if err != nil {
+			return nil, err
+		}
+		variance, err := l.buffer(names[3], ir.Shape{c}, l.g.DType, data[3])
+		if err != nil {
+			return nil, err
+		}
+		layer, _ := strings.CutSuffix(names[2], "running_mean")
+		if layer == names[2] {
+			layer += "." // input_mean named otherwise: its count beside it
+		}
+		count, err := l.buffer(layer+"num_batches_tracked", ir.Shape{}, ir.I64, []float64{0})
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, mean, variance, count)
 	}
 	// PyTorch's momentum, as the shortest decimal of its float32 (0.1
 	// rather than 1 - 0.9f's 0.09999999999999998).
 	torchMomentum := shortest(float32(1 - momentum))
-	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, x.v, mean, variance, count)
+	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ Usage (from anywhere): /usr/bin/python3 export_onnx.py [NAME ...]
 Needs Debian's python3-torch (1.13) and python3-onnx (1.12). The .onnx
 files come out byte-identical on a rerun.
 """
+import copy
 import json, math, os, sys, warnings
 import numpy as np
 import onnx
@@ -51,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import make_graphs  # noqa: E402  (sets float64 as the default dtype)
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 torch.set_default_dtype(torch.float32)
 
@@ -84,6 +86,8 @@ def load_module(case, trace):
     sd = {k: torch.tensor(v, dtype=torch.float32) for k, v in trace["params"].items()}
     for k, v in sd.items():  # float32-representable: the conversion is exact
         assert torch.equal(v.double(), torch.tensor(trace["params"][k], dtype=torch.float64)), k
+    for k, v in trace.get("buffers", {}).items():  # running statistics, counts, register_buffer's
+        sd[k] = torch.tensor(v, dtype=torch.int64 if isinstance(v, int) else torch.float32)
     net.load_state_dict(sd, strict=True)
     assert list(trace["params"]) == [k for k, _ in net.named_parameters()]
     net.float().eval()
@@ -221,6 +225,20 @@ def run_node(node, ins, opset, wide):
         if len(ins) > 2 and ins[2] is not None:
             y = y + ins[2]
         return [keep_float(y, x), mu, inv][:len(node.output)]
+    if op == "BatchNormalization":  # over every axis but the channels'; training_mode: the batch's statistics
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        eps, m = a.get("epsilon", 1e-5), a.get("momentum", 0.9)
+        if a.get("training_mode", 0) or opset < 14 and len(node.output) > 1:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            n = x.size // x.shape[1]
+            outs = [None, ins[3] * m + mean * (1 - m), ins[4] * m + var * n / (n - 1) * (1 - m)]
+        else:
+            mean, var = ins[3], ins[4]
+            outs = [None]
+        y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * ins[1].reshape(shape) + ins[2].reshape(shape)
+        outs[0] = keep_float(y, x)
+        return [keep_float(o, x) for o in outs][:len(node.output)]
     if op == "Transpose":
         return [np.transpose(x, a.get("perm"))]
     if op == "Reshape":
@@ -502,8 +520,10 @@ def describe(name, path, trace, net, warns):
     # Numerics: the interpreter against the trace's step-0 outputs and the float32 module.
     feeds = step0_inputs(trace)
     want = {o: np.array(trace["steps"][0]["outputs"][o], dtype=np.float64) for o in trace["outputs"]}
+    # A batch norm's outputs in the mode of step 0 (on a copy: training mode moves running statistics).
+    bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
     with torch.no_grad():
-        tout = net(*[torch.tensor(v) for v in feeds.values()])
+        tout = copy.deepcopy(net).train(bn and trace["steps"][0].get("train", False))(*[torch.tensor(v) for v in feeds.values()])
     tout = dict(zip(trace["outputs"], tout if isinstance(tout, tuple) else (tout,)))
     torch_diff = max(float(np.abs(tout[o].double().numpy() - want[o]).max()) for o in want)
     check = {"torch_f32_vs_trace": torch_diff}
@@ -647,7 +667,20 @@ def main(only):
         trace = json.load(open(tpath))
         net = load_module(case, trace)
         jobs = [(k, False) for k in OPSETS]
-        if case.get("onnx_inference_only"):
+        bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+        if case.get("onnx_none"):
+            failures.append(("%s.*.onnx" % name, "not written: " + case["onnx_none"]))
+            continue
+        if bn:
+            # A case with batch normalization trains from exports made in
+            # training mode (BatchNormalization with training_mode 1 and the
+            # running statistics as initializers; in evaluation mode the
+            # exporter folds a batch norm into the convolution before it),
+            # with a static batch: torch 1.13 cannot export it dynamic.
+            jobs = [(TRAINING_OPSET, "training"), (17, "training")]
+            failures.append(("%s.opset%d.dynamic.onnx" % (name, DYNAMIC_OPSET),
+                             "not written: torch 1.13 exports batch normalization in training mode with a static batch only"))
+        elif case.get("onnx_inference_only"):
             failures.append(("%s.opset%d.dynamic.onnx" % (name, DYNAMIC_OPSET), "not written: " + case["onnx_inference_only"]))
         elif trace["batch"] is not None:
             jobs.append((DYNAMIC_OPSET, True))
@@ -663,9 +696,8 @@ def main(only):
                 if opset == 18:
                     warns = export(net, trace, path, 17, dynamic)
                     onnx.save(upgrade_to_18(onnx.load(path)), path)
-                elif dynamic == "training":
-                    warns = export(net.train(), trace, path, opset, False, training=True)
-                    net.eval()
+                elif dynamic == "training":  # on a copy: a batch norm's export in training mode moves its statistics
+                    warns = export(copy.deepcopy(net).train(), trace, path, opset, False, training=True)
                 else:
                     warns = export(net, trace, path, opset, dynamic)
             except Exception as e:  # a case/opset that does not export: say why, go on

@@ -255,10 +255,10 @@ class BatchNormNet(nn.Module):
     with momentum=None; and without running statistics."""
     def __init__(self):
         super().__init__()
-        self.c1 = nn.Conv2d(2, 4, 3)
+        self.c1 = nn.Conv2d(2, 4, 3, bias=False)  # a bias before a batch norm would have a gradient of 0 (rounding)
         self.bn1 = nn.BatchNorm2d(4)
         self.bn2 = nn.BatchNorm1d(4, eps=1e-3, momentum=0.2, affine=False)
-        self.h = nn.Linear(64, 8)
+        self.h = nn.Linear(64, 8, bias=False)
         self.bn3 = nn.BatchNorm1d(8, momentum=None)
         self.bn4 = nn.BatchNorm1d(8, track_running_stats=False)
         self.out = nn.Linear(8, 3)
@@ -268,6 +268,25 @@ class BatchNormNet(nn.Module):
         bn2 = self.bn2(r1.reshape(r1.shape[0], 4, 16))
         t = torch.tanh(self.bn3(self.h(torch.flatten(bn2, 1))))
         return self.out(self.bn4(t))
+
+
+class BatchNormONNX(nn.Module):
+    """BatchNorm2d after a convolution, BatchNorm1d with momentum 0.2 and
+    one without running statistics: what torch.onnx.export writes in
+    training mode (momentum=None does not survive an export)."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 3, 3, bias=False)  # a bias before a batch norm would have a gradient of 0 (rounding)
+        self.bn1 = nn.BatchNorm2d(3)
+        self.h = nn.Linear(27, 6, bias=False)
+        self.bn2 = nn.BatchNorm1d(6, momentum=0.2)
+        self.bn3 = nn.BatchNorm1d(6, track_running_stats=False)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x):                 # x: [B, 2, 5, 5]
+        r1 = torch.relu(self.bn1(self.c1(x)))
+        t = torch.tanh(self.bn2(self.h(torch.flatten(r1, 1))))
+        return self.out(self.bn3(t))
 
 
 class MovementOps(nn.Module):
@@ -991,17 +1010,17 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "init": {"scale": (0.5, 1.5), "shift": (-0.5, 0.5)},
      "seed": 127},
     {"name": "batchnorm",
-     "description": "x[2, 6, 6] -> conv2d 4 (3x3) -> batch_norm2d -> relu -> reshape(4, 16) -> batch_norm1d (eps 1e-3, momentum 0.2, no affine) -> flatten -> linear 8 -> batch_norm1d (momentum None) -> tanh -> batch_norm1d (no running statistics) -> linear 3; MSE; SGD lr 0.1 momentum 0.9; batch 6; four steps in training mode (each runs the network twice, as Forward then Backward do: the running statistics move twice), then two in evaluation mode. Running statistics start away from zeros and ones; bn3 has counted 2 batches.",
+     "description": "x[2, 6, 6] -> conv2d 4 (3x3, no bias) -> batch_norm2d -> relu -> reshape(4, 16) -> batch_norm1d (eps 1e-3, momentum 0.2, no affine) -> flatten -> linear 8 (no bias) -> batch_norm1d (momentum None) -> tanh -> batch_norm1d (no running statistics) -> linear 3; MSE; SGD lr 0.1 momentum 0.9; batch 8; four steps in training mode (each runs the network twice, as Forward then Backward do: the running statistics move twice), then two in evaluation mode. Running statistics start away from zeros and ones; bn3 has counted 2 batches.",
      "source": """network BatchNormNet
-batch 6
+batch 8
 input x[2, 6, 6]
-c1 = conv2d(x, 4, kernel=3)
+c1 = conv2d(x, 4, kernel=3, bias=false)
 bn1 = batch_norm2d(c1, 4)
 r1 = relu(bn1)
 s = reshape(r1, 4, 16)
 bn2 = batch_norm1d(s, 4, eps=1e-3, momentum=0.2, affine=false)
 f = flatten(bn2)
-h = linear(f, 8)
+h = linear(f, 8, bias=false)
 bn3 = batch_norm1d(h, momentum=none)
 t = tanh(bn3)
 bn4 = batch_norm1d(t, track_running_stats=false)
@@ -1010,7 +1029,7 @@ output out
 loss mse(out, target[3])
 optimizer sgd(lr=0.1, momentum=0.9)
 """,
-     "module": BatchNormNet, "batch": 6, "inputs": {"x": [2, 6, 6]},
+     "module": BatchNormNet, "batch": 8, "inputs": {"x": [2, 6, 6]},
      "outputs": ["out"], "targets": {"target": [3]},
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
@@ -1020,7 +1039,35 @@ optimizer sgd(lr=0.1, momentum=0.9)
               "bn3.running_mean": (-0.5, 0.5), "bn3.running_var": (0.5, 1.5)},
      "counts": {"bn3.num_batches_tracked": 2},
      "train": [True] * 4 + [False] * 2, "steps": 6,
+     "onnx_none": "momentum=None: the exporter writes the factor of the export's count as a fixed momentum; batchnorm_onnx is the exported case",
      "seed": 131},
+    {"name": "batchnorm_onnx",
+     "description": "x[2, 5, 5] -> conv2d 3 (3x3, no bias) -> batch_norm2d -> relu -> flatten -> linear 6 (no bias) -> batch_norm1d (momentum 0.2) -> tanh -> batch_norm1d (no running statistics) -> linear 2; MSE; SGD lr 0.1; batch 8; three steps in training mode, then two in evaluation mode. Its ONNX exports are made in training mode (opsets 14 and 17) and trained.",
+     "source": """network BatchNormONNX
+batch 8
+input x[2, 5, 5]
+c1 = conv2d(x, 3, kernel=3, bias=false)
+bn1 = batch_norm2d(c1)
+r1 = relu(bn1)
+f = flatten(r1)
+h = linear(f, 6, bias=false)
+bn2 = batch_norm1d(h, momentum=0.2)
+t = tanh(bn2)
+bn3 = batch_norm1d(t, track_running_stats=false)
+out = linear(bn3, 2)
+output out
+loss mse(out, target[2])
+optimizer sgd(lr=0.1)
+""",
+     "module": BatchNormONNX, "batch": 8, "inputs": {"x": [2, 5, 5]},
+     "outputs": ["out"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"bn1.weight": (0.5, 1.5), "bn2.weight": (0.5, 1.5), "bn3.weight": (0.5, 1.5),
+              "bn1.running_mean": (-0.5, 0.5), "bn1.running_var": (0.5, 1.5),
+              "bn2.running_mean": (-0.5, 0.5), "bn2.running_var": (0.5, 1.5)},
+     "train": [True] * 3 + [False] * 2, "steps": 5,
+     "seed": 137},
     {"name": "movement_ops",
      "description": "x[4, 6] -> linear 6 (last axis) -> reshape(6, 4) -> permute(0, 2, 1) -> slice dim 2 [1:5] -> minus unsqueeze(max over dim 2) -> log_softmax(dim=1) -> cat(dim=1) of two overlapping slices -> flatten, cat with split(sizes=(1, 2, 1)) and chunk(2) pieces combined and squeezed -> linear 3; MSE; SGD lr 0.01 (the log-probabilities, all negative, make lr 0.1 diverge); batch 3.",
      "source": """network MovementOps
