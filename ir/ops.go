@@ -62,10 +62,13 @@ const (
 	OpSoftmaxGrad    Op = "softmax_grad"     // dy, y -> y·(dy - Σ dy·y)
 	OpLogSoftmaxGrad Op = "log_softmax_grad" // dy, y -> dy - e^y·Σ dy
 
-	// Normalization over the trailing Axes, as F.layer_norm without its
-	// affine part (which is a mul and an add): (x - mean) / sqrt(var + Eps).
-	OpLayerNorm     Op = "layer_norm"
-	OpLayerNormGrad Op = "layer_norm_grad" // dy, x, y -> dx
+	// Normalization over the trailing Axes, as F.layer_norm: x̂ = (x -
+	// mean) / sqrt(var + Eps), then, with the optional weight w and bias b
+	// shaped like the normalized axes, x̂·w + b, in the same loop.
+	OpLayerNorm           Op = "layer_norm"
+	OpLayerNormGrad       Op = "layer_norm_grad"        // dy, x, y -> dx, without weight and bias
+	OpLayerNormAffineGrad Op = "layer_norm_affine_grad" // dy, x, w -> dx, x̂ recomputed from x
+	OpLayerNormWeightGrad Op = "layer_norm_weight_grad" // dy, x -> dw = Σ dy·x̂ over the leading axes
 
 	// Dropout: y = x · dropout_mask(x), which the front ends write out,
 	// so that the gradient is mul's (dy·mask) and the mask a value the
@@ -148,50 +151,52 @@ var defs = buildDefs()
 func buildDefs() map[Op]OpDef {
 	d := map[Op]OpDef{
 		OpInput: {}, OpParam: {}, OpState: {}, OpHyper: {}, OpConst: {},
-		OpLinear:           {MinArgs: 2, MaxArgs: 3, Shape: linearShape, Samples: linearSamples},
-		OpAdd:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
-		OpSub:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
-		OpMul:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
-		OpDiv:              {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
-		OpSoftmax:          {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
-		OpLogSoftmax:       {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
-		OpSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
-		OpLogSoftmaxGrad:   {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
-		OpLayerNorm:        {MinArgs: 1, MaxArgs: 1, Shape: layerNormShape, Samples: normSamples},
-		OpLayerNormGrad:    {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
-		OpDropoutMask:      {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
-		OpSum:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
-		OpMean:             {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
-		OpMax:              {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
-		OpMaxGrad:          {MinArgs: 3, MaxArgs: 3, Shape: maxGradShape, Samples: maxGradSamples},
-		OpReshape:          {MinArgs: 1, MaxArgs: 1, Shape: reshapeShape, Samples: reshapeSamples},
-		OpPermute:          {MinArgs: 1, MaxArgs: 1, Shape: permuteShape, Samples: permuteSamples},
-		OpExpand:           {MinArgs: 1, MaxArgs: 1, Shape: expandShape, Samples: keepSamples},
-		OpSumTo:            {MinArgs: 1, MaxArgs: 1, Shape: sumToShape, Samples: sumToSamples},
-		OpConcat:           {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape, Samples: axisSamples},
-		OpSlice:            {MinArgs: 1, MaxArgs: 1, Shape: sliceShape, Samples: axisSamples},
-		OpSliceGrad:        {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape, Samples: axisSamples},
-		OpConv:             {MinArgs: 2, MaxArgs: 3, Shape: convShape, Samples: convSamples},
-		OpConvInputGrad:    {MinArgs: 2, MaxArgs: 2, Shape: convInputGradShape, Samples: convInputGradSamples},
-		OpConvWeightGrad:   {MinArgs: 2, MaxArgs: 2, Shape: convWeightGradShape, Samples: convWeightGradSamples},
-		OpMaxPool:          {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
-		OpMaxPoolGrad:      {MinArgs: 2, MaxArgs: 2, Shape: maxPoolGradShape, Samples: keepSamples},
-		OpAvgPool:          {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
-		OpAvgPoolGrad:      {MinArgs: 1, MaxArgs: 1, Shape: avgPoolGradShape, Samples: keepSamples},
-		OpMatMul:           {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
-		OpSumRows:          {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
-		OpMSE:              {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
-		OpL1:               {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
-		OpBCEWithLogits:    {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
-		OpCrossEntropy:     {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1, Samples: noSamples},
-		OpMSEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
-		OpL1Grad:           {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
-		OpBCEGrad:          {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
-		OpCrossEntropyGrad: {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1, Samples: lossGradSamples},
-		OpStepCount:        {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true, Samples: updateSamples},
-		OpSGD:              {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true, Samples: updateSamples},
-		OpSGDMomentum:      {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3, Samples: updateSamples},
-		OpAdam:             {MinArgs: 10, MaxArgs: 10, Shape: updateShape(2), InPlace: true, IntArg: 4, Samples: updateSamples},
+		OpLinear:              {MinArgs: 2, MaxArgs: 3, Shape: linearShape, Samples: linearSamples},
+		OpAdd:                 {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpSub:                 {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpMul:                 {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpDiv:                 {MinArgs: 2, MaxArgs: 2, Shape: broadcastShape, Samples: keepSamples},
+		OpSoftmax:             {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
+		OpLogSoftmax:          {MinArgs: 1, MaxArgs: 1, Shape: rowsShape, Samples: rowSamples},
+		OpSoftmaxGrad:         {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
+		OpLogSoftmaxGrad:      {MinArgs: 2, MaxArgs: 2, Shape: rowsShape, Samples: rowSamples},
+		OpLayerNorm:           {MinArgs: 1, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpLayerNormGrad:       {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpLayerNormAffineGrad: {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
+		OpLayerNormWeightGrad: {MinArgs: 2, MaxArgs: 2, Shape: layerNormShape, Samples: normWeightGradSamples},
+		OpDropoutMask:         {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
+		OpSum:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMean:                {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMax:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
+		OpMaxGrad:             {MinArgs: 3, MaxArgs: 3, Shape: maxGradShape, Samples: maxGradSamples},
+		OpReshape:             {MinArgs: 1, MaxArgs: 1, Shape: reshapeShape, Samples: reshapeSamples},
+		OpPermute:             {MinArgs: 1, MaxArgs: 1, Shape: permuteShape, Samples: permuteSamples},
+		OpExpand:              {MinArgs: 1, MaxArgs: 1, Shape: expandShape, Samples: keepSamples},
+		OpSumTo:               {MinArgs: 1, MaxArgs: 1, Shape: sumToShape, Samples: sumToSamples},
+		OpConcat:              {MinArgs: 1, MaxArgs: 1 << 16, Shape: concatShape, Samples: axisSamples},
+		OpSlice:               {MinArgs: 1, MaxArgs: 1, Shape: sliceShape, Samples: axisSamples},
+		OpSliceGrad:           {MinArgs: 1, MaxArgs: 1, Shape: sliceGradShape, Samples: axisSamples},
+		OpConv:                {MinArgs: 2, MaxArgs: 3, Shape: convShape, Samples: convSamples},
+		OpConvInputGrad:       {MinArgs: 2, MaxArgs: 2, Shape: convInputGradShape, Samples: convInputGradSamples},
+		OpConvWeightGrad:      {MinArgs: 2, MaxArgs: 2, Shape: convWeightGradShape, Samples: convWeightGradSamples},
+		OpMaxPool:             {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
+		OpMaxPoolGrad:         {MinArgs: 2, MaxArgs: 2, Shape: maxPoolGradShape, Samples: keepSamples},
+		OpAvgPool:             {MinArgs: 1, MaxArgs: 1, Shape: poolShape, Samples: keepSamples},
+		OpAvgPoolGrad:         {MinArgs: 1, MaxArgs: 1, Shape: avgPoolGradShape, Samples: keepSamples},
+		OpMatMul:              {MinArgs: 2, MaxArgs: 2, Shape: matmulShape, Samples: matmulSamples},
+		OpSumRows:             {MinArgs: 1, MaxArgs: 1, Shape: sumRowsShape, Samples: noSamples},
+		OpMSE:                 {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpL1:                  {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpBCEWithLogits:       {MinArgs: 2, MaxArgs: 2, Shape: lossShape, Samples: noSamples},
+		OpCrossEntropy:        {MinArgs: 2, MaxArgs: 2, Shape: lossShape, IntArg: 1, Samples: noSamples},
+		OpMSEGrad:             {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpL1Grad:              {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpBCEGrad:             {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, Samples: lossGradSamples},
+		OpCrossEntropyGrad:    {MinArgs: 3, MaxArgs: 3, Shape: lossGradShape, IntArg: 1, Samples: lossGradSamples},
+		OpStepCount:           {MinArgs: 1, MaxArgs: 1, Shape: stepCountShape, InPlace: true, Samples: updateSamples},
+		OpSGD:                 {MinArgs: 4, MaxArgs: 4, Shape: updateShape(0), InPlace: true, Samples: updateSamples},
+		OpSGDMomentum:         {MinArgs: 8, MaxArgs: 8, Shape: updateShape(1), InPlace: true, IntArg: 3, Samples: updateSamples},
+		OpAdam:                {MinArgs: 10, MaxArgs: 10, Shape: updateShape(2), InPlace: true, IntArg: 4, Samples: updateSamples},
 	}
 	for i := range unaryOps {
 		u := &unaryOps[i]
