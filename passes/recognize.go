@@ -26,10 +26,15 @@ func recognize(g *ir.Graph, _ Options) error {
 		var parts []*ir.Value
 		switch v.Op {
 		case ir.OpMul, ir.OpAdd:
-			// A layer norm's weight, then its bias, join the layer_norm.
+			// A layer norm's weight (a mul of a layer_norm of x alone), then
+			// its bias (an add to one with its weight), join the layer_norm.
+			args := 1
+			if v.Op == ir.OpAdd {
+				args = 2
+			}
 			for _, pair := range [][2]*ir.Value{{a, b}, {b, a}} {
 				n, p := pair[0], pair[1]
-				if want := 1 + btoi(v.Op == ir.OpAdd); only(n, ir.OpLayerNorm) && len(n.Args) == want && slices.Equal(p.Shape, n.Shape[n.Axes[0]:]) && p.Phase == ir.Forward {
+				if only(n, ir.OpLayerNorm) && len(n.Args) == args && slices.Equal(p.Shape, n.Shape[n.Axes[0]:]) && p.Phase == ir.Forward {
 					v.Op, v.Args, v.Attrs = ir.OpLayerNorm, append(slices.Clone(n.Args), p), n.Attrs
 					parts = []*ir.Value{n}
 					break
@@ -111,13 +116,6 @@ func layerNorm(v *ir.Value, only func(*ir.Value, ir.Op) bool, uses map[*ir.Value
 		return nil
 	}
 	return &layerNormParts{x: x, axes: mu.Axes, eps: eps.Value, parts: []*ir.Value{mu, d, sq, variance, sum, s}}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // trailing reports whether axes are the last ones of a tensor of the rank.

@@ -374,14 +374,15 @@ func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 		toks = args[1].tuple
 	}
 	var norm ir.Shape
-	normOK := args[1].expr == nil && !args[1].declares()
+	normOK := true
+	if args[1].expr != nil || args[1].declares() {
+		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
+		normOK, toks = false, nil
+	}
 	for _, t := range toks {
 		n, nOK := l.size(t, "normalized_shape")
 		norm = append(norm, n)
 		normOK = normOK && nOK
-	}
-	if args[1].expr != nil || args[1].declares() {
-		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
 	}
 	eps, epsOK := 1e-5, true // nn.LayerNorm's default
 	if a, given := keywords["eps"]; given {
