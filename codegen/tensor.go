@@ -310,12 +310,39 @@ func (gen *generator) normalized(v *ir.Value, body func(lead []index) []jen.Code
 	return gen.loops(axisNames("n", len(lead)), lead, body)
 }
 
-// genLayerNorm: y = (x - mean x) / √(var x + eps) over the trailing axes.
+// genLayerNorm: y = (x - mean x) / √(var x + eps) over the trailing axes,
+// then ·w + b in the same loop where layer_norm has its weight and bias.
 func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 	x := v.Args[0]
 	return gen.normalized(v, func(lead []index) []jen.Code {
-		return []jen.Code{rt("LayerNorm", gen.span(v, lead), gen.span(x, lead), jen.Lit(v.Eps))}
+		if len(v.Args) == 1 {
+			return []jen.Code{rt("LayerNorm", gen.span(v, lead), gen.span(x, lead), jen.Lit(v.Eps))}
+		}
+		var bias jen.Code = jen.Nil()
+		if len(v.Args) == 3 {
+			bias = gen.flatValue(v.Args[2])
+		}
+		return []jen.Code{rt("LayerNormAffine", gen.span(v, lead), gen.span(x, lead), gen.flatValue(v.Args[1]), bias, jen.Lit(v.Eps))}
 	})
+}
+
+// genLayerNormAffineGrad: with g = dy·w, dx = (g - mean g - x̂·mean(g·x̂)) /
+// √(var x + eps), x̂ recomputed from x.
+func (gen *generator) genLayerNormAffineGrad(v *ir.Value) []jen.Code {
+	dy, x, w := v.Args[0], v.Args[1], v.Args[2]
+	return gen.normalized(v, func(lead []index) []jen.Code {
+		return []jen.Code{rt("LayerNormAffineGrad", gen.span(v, lead), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}
+	})
+}
+
+// genLayerNormWeightGrad: dw = Σ dy·x̂ over the leading axes of x (the
+// call's samples among them), row by row.
+func (gen *generator) genLayerNormWeightGrad(v *ir.Value) []jen.Code {
+	dy, x := v.Args[0], v.Args[1]
+	lead := gen.dims(x)[:v.Axes[0]]
+	return append([]jen.Code{jen.Clear(gen.flatValue(v))}, gen.loops(axisNames("n", len(lead)), lead, func(idx []index) []jen.Code {
+		return []jen.Code{rt("LayerNormWeightGrad", gen.flatValue(v), gen.span(dy, idx), gen.span(x, idx), jen.Lit(v.Eps))}
+	})...)
 }
 
 // genDropoutMask: in training mode 0 with probability p, else 1/(1-p),

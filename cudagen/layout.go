@@ -95,7 +95,7 @@ func newLayout(g *ir.Graph) *layout {
 // suffix (s_2).
 var reservedC = []string{
 	"t", "s", "d", "c", "i", "j", "k", "n", "o", "r", "row", "out", "top", "sum", "shift", "first", "scale",
-	"row_dy", "row_y", "step_size", "root2", "correction1", "correction2", "real",
+	"row_dy", "row_y", "gw", "step_size", "root2", "correction1", "correction2", "real",
 	"ci", "c0", "k0", "ih", "iw", "oh", "ow", "kh", "kw", "ohs", "ows", "plane", "at",
 	"auto", "bool", "break", "case", "char", "class", "const", "continue", "default", "delete", "do", "double",
 	"else", "enum", "extern", "false", "float", "for", "goto", "if", "inline", "int", "long", "namespace", "new",

@@ -422,14 +422,55 @@ func (gen *generator) batchedMatMul(v *ir.Value) {
 }
 
 // layerNorm: y = (x - mean x) / √(var x + eps) over the trailing axes, a
-// thread per row of them; the moments in double, as the Go runtime.
+// thread per row of them; the moments in double, as the Go runtime. With
+// its weight and bias, ·w + b in the same loop.
 func (gen *generator) layerNorm(v *ir.Value) {
 	rows, width := normalizedRows(v)
 	kb := gen.newKernel(v, "", rows)
 	kb.line("real* out = %s + t * %d;", kb.out(v), width)
 	kb.line("const real* row = %s + t * %d;", kb.ptr(v.Args[0]), width)
 	gen.moments(kb, "row", width, v.Eps)
-	kb.line("for (long long i = 0; i < %d; i++) out[i] = (real)(((double)row[i] - mean) * rstd);", width)
+	affine := ""
+	if len(v.Args) > 1 {
+		affine = " * " + kb.ptr(v.Args[1]) + "[i]"
+	}
+	if len(v.Args) > 2 {
+		affine += " + " + kb.ptr(v.Args[2]) + "[i]"
+	}
+	kb.line("for (long long i = 0; i < %d; i++) out[i] = (real)(((double)row[i] - mean) * rstd)%s;", width, affine)
+}
+
+// layerNormAffineGrad: with g = dy·w, dx = (g - mean g - x̂·mean(g·x̂)) /
+// √(var x + eps), x̂ recomputed from x; a thread per row.
+func (gen *generator) layerNormAffineGrad(v *ir.Value) {
+	rows, width := normalizedRows(v)
+	kb := gen.newKernel(v, "", rows)
+	kb.line("real* out = %s + t * %d;", kb.out(v), width)
+	kb.line("const real* row_dy = %s + t * %d;", kb.ptr(v.Args[0]), width)
+	kb.line("const real* row = %s + t * %d;", kb.ptr(v.Args[1]), width)
+	w := kb.ptr(v.Args[2])
+	gen.moments(kb, "row", width, v.Eps)
+	kb.line("double sum = 0, dot = 0;")
+	kb.line("for (long long i = 0; i < %d; i++) { const double gw = (double)row_dy[i] * (double)%s[i]; sum += gw; dot += gw * ((double)row[i] - mean) * rstd; }", width, w)
+	kb.line("for (long long i = 0; i < %d; i++) { const double gw = (double)row_dy[i] * (double)%s[i]; out[i] = (real)((gw - sum / %d - ((double)row[i] - mean) * rstd * dot / %d) * rstd); }", width, w, width, width)
+}
+
+// layerNormWeightGrad: dw = Σ dy·x̂ over the rows, a thread per element of
+// the weight, each recomputing every row's moments (rows·width work per
+// thread: simple, and slow for wide layers).
+func (gen *generator) layerNormWeightGrad(v *ir.Value) {
+	dy, x := v.Args[0], v.Args[1]
+	width := v.Shape.Size()
+	rows := x.Shape.Size() / width
+	kb := gen.newKernel(v, "", width)
+	out, dys, xs := kb.out(v), kb.ptr(dy), kb.ptr(x)
+	kb.line("double s = 0;")
+	kb.line("for (long long r = 0; r < %d; r++) {", rows)
+	kb.line("const real* row = %s + r * %d;", xs, width)
+	gen.moments(kb, "row", width, v.Eps)
+	kb.line("s += (double)(%s[r * %d + t] * (real)(((double)row[t] - mean) * rstd));", dys, width)
+	kb.line("}")
+	kb.line("%s[t] = (real)s;", out)
 }
 
 // layerNormGrad: dx = (dy - mean dy - y·mean(dy·y)) / √(var x + eps).

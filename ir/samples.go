@@ -114,6 +114,15 @@ func normSamples(v *Value, in []bool) (bool, error) {
 	return keepSamples(v, in)
 }
 
+// normWeightGradSamples: a layer norm's weight gradient sums over the
+// leading axes, the samples' among them.
+func normWeightGradSamples(v *Value, in []bool) (bool, error) {
+	if v.Axes[0] == 0 {
+		return false, fmt.Errorf("over the sample axis mixes samples")
+	}
+	return false, nil
+}
+
 // reduceSamples: a reduction, over the samples (then the result has
 // none) or over other axes (it keeps them first).
 func reduceSamples(v *Value, in []bool) (bool, error) {

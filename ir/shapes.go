@@ -105,10 +105,15 @@ func reduceShape(v *Value) (Shape, error) {
 	return Reduced(x, v.Axes, v.KeepDims), nil
 }
 
-// layerNormShape: the normalized axes are the last ones; the gradient's
-// arguments (dy, x, y) all have x's shape.
+// layerNormShape: the normalized axes are the last ones. layer_norm's
+// weight and bias, and layer_norm_affine_grad's w, are shaped like them,
+// as is layer_norm_weight_grad's result; the other arguments (x, dy, y)
+// have x's shape.
 func layerNormShape(v *Value) (Shape, error) {
 	x := v.Args[0].Shape
+	if v.Op == OpLayerNormGrad || v.Op == OpLayerNormAffineGrad || v.Op == OpLayerNormWeightGrad {
+		x = v.Args[1].Shape // dy, x, ...
+	}
 	if len(v.Axes) == 0 || v.Axes[len(v.Axes)-1] != len(x)-1 {
 		return nil, fmt.Errorf("%s: axes %v of %v, want the last ones", v.Op, v.Axes, x)
 	}
@@ -123,7 +128,32 @@ func layerNormShape(v *Value) (Shape, error) {
 	if !(v.Eps > 0) || math.IsInf(v.Eps, 0) {
 		return nil, fmt.Errorf("%s: eps %g, want a positive number", v.Op, v.Eps)
 	}
-	return sameShape(v)
+	norm := x[v.Axes[0]:]
+	var full, normed []*Value // the arguments shaped like x, and like the normalized axes
+	switch v.Op {
+	case OpLayerNorm:
+		full, normed = v.Args[:1], v.Args[1:]
+	case OpLayerNormGrad:
+		full = v.Args
+	case OpLayerNormAffineGrad:
+		full, normed = v.Args[:2], v.Args[2:]
+	case OpLayerNormWeightGrad:
+		full = v.Args
+	}
+	for _, a := range full {
+		if !slices.Equal(a.Shape, x) {
+			return nil, fmt.Errorf("%s: shapes %v and %v differ", v.Op, x, a.Shape)
+		}
+	}
+	for _, a := range normed {
+		if !slices.Equal(a.Shape, norm) {
+			return nil, fmt.Errorf("%s: weight or bias of shape %v, want %v, the normalized axes' of %v", v.Op, a.Shape, norm, x)
+		}
+	}
+	if v.Op == OpLayerNormWeightGrad {
+		return slices.Clone(norm), nil
+	}
+	return x, nil
 }
 
 // dropoutShape: the mask is shaped like x; P is a probability.

@@ -465,3 +465,28 @@ func withInput(s graphSpec, in *onnxpb.ValueInfoProto) graphSpec {
 	s.extra = append(s.extra, in)
 	return s
 }
+
+// TestDropoutTraining: a Dropout in training mode (here opset 6's is_test
+// 0, with its ratio attribute) is the dropout op, its mask named after the
+// node's module path; in inference mode (is_test 1) it is nothing.
+func TestDropoutTraining(t *testing.T) {
+	for _, tt := range []struct{ node, isTest, want string }{
+		{"/block/drop/Dropout", "0", `v4 = dropout_mask[p=0.25] <f32[2,3]> v3 "block.drop.mask"`},
+		{"/Dropout", "0", `v4 = dropout_mask[p=0.25] <f32[2,3]> v3 "d.mask"`},
+		{"/block/drop/Dropout", "1", `output v3`},
+	} {
+		isTest := int64(0)
+		if tt.isTest == "1" {
+			isTest = 1
+		}
+		spec := linearSpec(nodeProto("Dropout", tt.node, []string{"y"}, []string{"d"}, intAttribute("is_test", isTest), floatAttribute("ratio", 0.25)))
+		m, err := Import("model.onnx", spec.versions(t, 3, opset("", 6)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.Graph.String()
+		if !strings.Contains(got, tt.want+"\n") || isTest == 0 && !strings.Contains(got, "v5 = mul <f32[2,3]> v3 v4") {
+			t.Errorf("%s, is_test %s: graph\n%s\nwant %s and the mul of it", tt.node, tt.isTest, got, tt.want)
+		}
+	}
+}

@@ -535,7 +535,7 @@ func (l *lowerer) rowOp(n *node, op ir.Op, axis int) ([]*tensor, error) {
 
 // lowerLayerNormalization lowers LayerNormalization (opset 17), what
 // nn.LayerNorm exports as from there: over the axes from axis on,
-// (x - mean)/sqrt(var + epsilon), as one layer_norm, then ·scale + bias,
+// (x - mean)/sqrt(var + epsilon), then ·scale + bias, as one layer_norm,
 // as the recognize pass makes of the ops it exports as before opset 17.
 func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	if err := arity(n, 2, 3); err != nil {
@@ -585,14 +585,18 @@ func lowerLayerNormalization(l *lowerer, n *node) ([]*tensor, error) {
 			return nil, err
 		}
 	}
-	y, err := l.add(ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x.v)
+	// One layer_norm with its weight and bias where it has a weight; a
+	// bias without one is added after.
+	args := []*ir.Value{x.v}
+	if scale != nil {
+		args = append(args, scale)
+		if bias != nil {
+			args, bias = append(args, bias), nil
+		}
+	}
+	y, err := l.add(ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, args...)
 	if err != nil {
 		return nil, err
-	}
-	if scale != nil {
-		if y, err = l.add(ir.OpMul, ir.Attrs{}, y, scale); err != nil {
-			return nil, err
-		}
 	}
 	if bias != nil {
 		if y, err = l.add(ir.OpAdd, ir.Attrs{}, y, bias); err != nil {

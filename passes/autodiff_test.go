@@ -89,7 +89,7 @@ func TestAutodiffWithoutLossDoesNothing(t *testing.T) {
 func TestEveryForwardOpHasAGradientRule(t *testing.T) {
 	ops := []ir.Op{ir.OpLinear, ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv, ir.OpSoftmax, ir.OpLogSoftmax,
 		ir.OpSum, ir.OpMean, ir.OpMax, ir.OpReshape, ir.OpPermute, ir.OpExpand, ir.OpSumTo,
-		ir.OpConcat, ir.OpSlice, ir.OpMatMul, ir.OpLayerNorm}
+		ir.OpConcat, ir.OpSlice, ir.OpMatMul, ir.OpLayerNorm, ir.OpDropoutMask}
 	for _, u := range ir.UnaryOps() {
 		ops = append(ops, u.Op)
 	}

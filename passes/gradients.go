@@ -69,8 +69,18 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpLogSoftmax: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{b.add(ir.OpLogSoftmaxGrad, ir.Attrs{}, dy, v)}
 	},
+	// layer_norm: y = x̂·w + b; dx through x̂ with dy·w, dw = Σ dy·x̂ and
+	// db = Σ dy over the leading axes.
 	ir.OpLayerNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
-		return []*ir.Value{b.add(ir.OpLayerNormGrad, ir.Attrs{Axes: v.Axes, Eps: v.Eps}, dy, v.Args[0], v)}
+		attrs, x := ir.Attrs{Axes: v.Axes, Eps: v.Eps}, v.Args[0]
+		if len(v.Args) == 1 {
+			return []*ir.Value{b.add(ir.OpLayerNormGrad, attrs, dy, x, v)}
+		}
+		grads := []*ir.Value{b.add(ir.OpLayerNormAffineGrad, attrs, dy, x, v.Args[1]), b.add(ir.OpLayerNormWeightGrad, attrs, dy, x)}
+		if len(v.Args) == 3 {
+			grads = append(grads, b.add(ir.OpSumTo, ir.Attrs{To: v.Args[2].Shape}, dy))
+		}
+		return grads
 	},
 	// batch_norm: through the batch's statistics in training mode, the
 	// running ones in evaluation mode; the buffers take no gradient.

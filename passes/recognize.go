@@ -11,8 +11,8 @@ import (
 // torch.onnx.export writes for SiLU (x·σ(x)), Mish (x·tanh(softplus x)),
 // Hardswish before opset 14 (x·hardsigmoid x), Softsign (x/(1+|x|)) and
 // LayerNorm before opset 17 ((x-μ)/√(mean((x-μ)²)+ε), then its weight and
-// bias as a mul and an add), and the same written in a .nn file. The parts
-// must have no other use.
+// bias as a mul and an add, which join it as its arguments), and the same
+// written in a .nn file. The parts must have no other use.
 func recognize(g *ir.Graph, _ Options) error {
 	uses := g.Uses()
 	dead := map[*ir.Value]bool{}
@@ -25,7 +25,24 @@ func recognize(g *ir.Graph, _ Options) error {
 		var op ir.Op
 		var parts []*ir.Value
 		switch v.Op {
-		case ir.OpMul:
+		case ir.OpMul, ir.OpAdd:
+			// A layer norm's weight (a mul of a layer_norm of x alone), then
+			// its bias (an add to one with its weight), join the layer_norm.
+			args := 1
+			if v.Op == ir.OpAdd {
+				args = 2
+			}
+			for _, pair := range [][2]*ir.Value{{a, b}, {b, a}} {
+				n, p := pair[0], pair[1]
+				if only(n, ir.OpLayerNorm) && len(n.Args) == args && slices.Equal(p.Shape, n.Shape[n.Axes[0]:]) && p.Phase == ir.Forward {
+					v.Op, v.Args, v.Attrs = ir.OpLayerNorm, append(slices.Clone(n.Args), p), n.Attrs
+					parts = []*ir.Value{n}
+					break
+				}
+			}
+			if v.Op != ir.OpMul {
+				break
+			}
 			for _, pair := range [][2]*ir.Value{{a, b}, {b, a}} {
 				x, f := pair[0], pair[1]
 				switch {

@@ -559,6 +559,7 @@ h = relu(layer_norm(x, 8))
 i = layer_norm(x, 8, affine=false)
 j = layer_norm(x, y)
 k = relu(layer_norm(x, 8, elementwise_affine=false))
+l = layer_norm(x, 4 + 4)
 output k
 `,
 	want: `model.nn:4:5: layer_norm takes 2 arguments, as in layer_norm(x, 16) or layer_norm(x, (8, 16)); got 1
@@ -570,7 +571,8 @@ model.nn:9:19: normalized_shape must be an integer from 1 to 16777216, found "0"
 model.nn:10:19: g: layer_norm's normalized_shape [2,4,8] must be the last sizes of one sample of x, which is [4,8]
 model.nn:11:10: layer_norm with its weight and bias must be the whole right-hand side of an assignment, which names them: y = layer_norm(x, 16)
 model.nn:12:22: layer_norm has no argument "affine" (it takes: eps, elementwise_affine)
-model.nn:13:19: normalized_shape must be an integer from 1 to 16777216, found "y"`,
+model.nn:13:19: normalized_shape must be an integer from 1 to 16777216, found "y"
+model.nn:15:19: layer_norm's normalized_shape must be a size or a tuple of sizes, found "4"`,
 }, {
 	name: "dropout arguments",
 	src: `network M

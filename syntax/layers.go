@@ -364,7 +364,8 @@ func (l *lowerer) reduction(a arg) (ir.Reduce, bool) {
 // eps=1e-5, elementwise_affine=true), PyTorch's nn.LayerNorm(normalized_shape,
 // eps, elementwise_affine): over the trailing axes normalized_shape names,
 // (x - mean)/√(var + eps), then ·NAME.weight (ones) + NAME.bias (zeros),
-// parameters in that state_dict order, unless elementwise_affine=false.
+// parameters in that state_dict order, unless elementwise_affine=false:
+// one layer_norm op, with the weight and bias as its arguments.
 func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 	args, ok := l.positional(c, 2, 2, "layer_norm(x, 16) or layer_norm(x, (8, 16))")
 	keywords, keywordsOK := l.keywords(c, "eps", "elementwise_affine")
@@ -377,14 +378,15 @@ func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 		toks = args[1].tuple
 	}
 	var norm ir.Shape
-	normOK := args[1].expr == nil && !args[1].declares()
+	normOK := true
+	if args[1].expr != nil || args[1].declares() {
+		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
+		normOK, toks = false, nil
+	}
 	for _, t := range toks {
 		n, nOK := l.size(t, "normalized_shape")
 		norm = append(norm, n)
 		normOK = normOK && nOK
-	}
-	if args[1].expr != nil || args[1].declares() {
-		l.errorf(args[1].value.pos, "layer_norm's normalized_shape must be a size or a tuple of sizes, found %s", args[1])
 	}
 	eps, epsOK := 1e-5, true // nn.LayerNorm's default
 	if a, given := keywords["eps"]; given {
@@ -421,15 +423,7 @@ func lowerLayerNorm(l *lowerer, name token, c call) *ir.Value {
 	// Parameters come before their layer, in state_dict order.
 	weight, bias := l.param(name, ".weight", norm), l.param(name, ".bias", norm)
 	weight.Init, bias.Init = ir.InitOnes, ir.InitZeros
-	n := l.add(token{pos: name.pos}, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x)
-	if n == nil {
-		return nil
-	}
-	scaled := l.add(token{pos: name.pos}, ir.OpMul, ir.Attrs{}, n, weight)
-	if scaled == nil {
-		return nil
-	}
-	return l.add(name, ir.OpAdd, ir.Attrs{}, scaled, bias)
+	return l.add(name, ir.OpLayerNorm, ir.Attrs{Axes: axes, Eps: eps}, x, weight, bias)
 }
 
 // lowerDropout lowers dropout(x), dropout(x, 0.2) and dropout(x, p=0.2),

@@ -116,16 +116,12 @@ output c
 v0 = input <f32[2,4,8]> "x"
 v1 = param[init=ones] <f32[8]> "a.weight"
 v2 = param[init=zeros] <f32[8]> "a.bias"
-v3 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v0
-v4 = mul <f32[2,4,8]> v3 v1
-v5 = add <f32[2,4,8]> v4 v2 "a"
-v6 = param[init=ones] <f32[4,8]> "b.weight"
-v7 = param[init=zeros] <f32[4,8]> "b.bias"
-v8 = layer_norm[eps=0.001,axes=[1,2]] <f32[2,4,8]> v5
-v9 = mul <f32[2,4,8]> v8 v6
-v10 = add <f32[2,4,8]> v9 v7 "b"
-v11 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v10 "c"
-output v11
+v3 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v0 v1 v2 "a"
+v4 = param[init=ones] <f32[4,8]> "b.weight"
+v5 = param[init=zeros] <f32[4,8]> "b.bias"
+v6 = layer_norm[eps=0.001,axes=[1,2]] <f32[2,4,8]> v3 v4 v5 "b"
+v7 = layer_norm[eps=1e-05,axes=[2]] <f32[2,4,8]> v6 "c"
+output v7
 `,
 	}, {
 		name: "dropout: the mask, named after the layer, and a mul",

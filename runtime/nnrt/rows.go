@@ -61,6 +61,50 @@ func LayerNormGrad[T Float](dx, dy, x, y []T, eps float64) {
 	}
 }
 
+// LayerNormAffine sets y = x̂·w + b over one row, x̂ = (x - mean x) /
+// √(var x + eps) as LayerNorm's, rounded to T before the weight and bias
+// (b nil: none): PyTorch's layer_norm with its weight and bias, in one
+// loop. y may be x.
+func LayerNormAffine[T Float](y, x, w, b []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	if b == nil {
+		for i, v := range x {
+			y[i] = T((float64(v)-mean)*rstd) * w[i]
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = T((float64(v)-mean)*rstd)*w[i] + b[i]
+	}
+}
+
+// LayerNormAffineGrad sets dx, the gradient through y = LayerNormAffine(x,
+// w, b): with g = dy·w and x̂ recomputed from x, (g - mean g - x̂·mean(g·x̂))
+// / √(var x + eps), summed in float64.
+func LayerNormAffineGrad[T Float](dx, dy, x, w []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	var sum, dot float64
+	for i := range dy {
+		g := float64(dy[i]) * float64(w[i])
+		sum += g
+		dot += g * (float64(x[i]) - mean) * rstd
+	}
+	n := float64(len(dy))
+	for i := range dx {
+		g := float64(dy[i]) * float64(w[i])
+		dx[i] = T((g - sum/n - (float64(x[i])-mean)*rstd*dot/n) * rstd)
+	}
+}
+
+// LayerNormWeightGrad adds one row's share of the weight's gradient,
+// dy·x̂, to dw: called for every row, it sums them.
+func LayerNormWeightGrad[T Float](dw, dy, x []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	for i := range dw {
+		dw[i] += dy[i] * T((float64(x[i])-mean)*rstd)
+	}
+}
+
 // moments are a row's mean and 1/√(var + eps), its variance the biased
 // one, summed in float64 in two passes.
 func moments[T Float](x []T, eps float64) (mean, rstd float64) {

@@ -56,6 +56,74 @@ func TestLogSoftmaxGrad(t *testing.T) {
 
 // LayerNorm against its formula, and LayerNormGrad against central
 // differences of Σ w·LayerNorm(x).
+// TestLayerNormAffine checks LayerNormAffine against LayerNorm then ·w + b,
+// and its gradients by central differences in float64: dx through
+// LayerNormAffineGrad, dw summed over two rows by LayerNormWeightGrad,
+// of the loss Σ u·y for fixed u.
+func TestLayerNormAffine(t *testing.T) {
+	x := []float64{0.3, -1.2, 2.0, 0.7, 1.1, -0.4, 0.9, 1.7, -2.1, 0.2}
+	w := []float64{1.5, -0.5, 0.8, 2, 0.3}
+	b := []float64{0.1, 0.2, -0.3, 0.4, 0}
+	u := []float64{0.5, -1, 2, 0.25, -0.75, 1.25, 0.3, -0.6, 0.9, -0.2}
+	const eps = 1e-5
+	rows := func(x, w []float64) []float64 {
+		y := make([]float64, len(x))
+		for r := 0; r < len(x); r += 5 {
+			LayerNormAffine(y[r:r+5], x[r:r+5], w, b, eps)
+		}
+		return y
+	}
+	loss := func(x, w []float64) float64 {
+		s := 0.0
+		for i, y := range rows(x, w) {
+			s += u[i] * y
+		}
+		return s
+	}
+	y := rows(x, w)
+	plain := make([]float64, 5)
+	for r := 0; r < len(x); r += 5 {
+		LayerNorm(plain, x[r:r+5], eps)
+		for i := range plain {
+			if want := plain[i]*w[i] + b[i]; y[r+i] != want {
+				t.Errorf("y[%d] = %g, want %g", r+i, y[r+i], want)
+			}
+		}
+	}
+	dx, dw := make([]float64, len(x)), make([]float64, len(w))
+	for r := 0; r < len(x); r += 5 {
+		LayerNormAffineGrad(dx[r:r+5], u[r:r+5], x[r:r+5], w, eps)
+		LayerNormWeightGrad(dw, u[r:r+5], x[r:r+5], eps)
+	}
+	const h = 1e-6
+	central := func(v []float64, i int, f func() float64) float64 {
+		old := v[i]
+		v[i] = old + h
+		up := f()
+		v[i] = old - h
+		down := f()
+		v[i] = old
+		return (up - down) / (2 * h)
+	}
+	for i := range x {
+		if fd := central(x, i, func() float64 { return loss(x, w) }); math.Abs(fd-dx[i]) > 1e-8 {
+			t.Errorf("dx[%d] = %g, finite differences %g", i, dx[i], fd)
+		}
+	}
+	for i := range w {
+		if fd := central(w, i, func() float64 { return loss(x, w) }); math.Abs(fd-dw[i]) > 1e-8 {
+			t.Errorf("dw[%d] = %g, finite differences %g", i, dw[i], fd)
+		}
+	}
+	noBias := make([]float64, 5)
+	LayerNormAffine(noBias, x[:5], w, nil, eps)
+	for i := range noBias {
+		if want := y[i] - b[i]; math.Abs(noBias[i]-want) > 1e-15 {
+			t.Errorf("without bias: y[%d] = %g, want %g", i, noBias[i], want)
+		}
+	}
+}
+
 func TestLayerNorm(t *testing.T) {
 	x := []float64{0.3, -1.2, 2.0, 0.7, 1.1}
 	w := []float64{0.5, -1, 2, 0.25, -0.75}
