@@ -28,38 +28,76 @@ func channels(x *ir.Value) (c, size jen.Code) {
 	return jen.Lit(x.Shape[1]), jen.Lit(x.Shape.Size() / (x.Shape[0] * x.Shape[1]))
 }
 
-// genBatchNorm: y = (x - μ)/√(σ² + eps) per channel, μ and σ² the batch's
-// (the running statistics moving toward them) or the running statistics.
-func (gen *generator) genBatchNorm(v *ir.Value) []jen.Code {
-	x := v.Args[0]
-	c, size := channels(x)
-	y, xs, eps := gen.flatValue(v), gen.flatValue(x), jen.Lit(v.Eps)
-	if len(v.Args) == 1 {
-		return []jen.Code{rt("BatchNormTrain", y, xs, c, size, eps, jen.Lit(0.0), jen.Nil(), jen.Nil())}
+// orNil is v's numbers as a slice, or nil for no value.
+func (gen *generator) orNil(v *ir.Value) jen.Code {
+	if v == nil {
+		return jen.Nil()
 	}
-	mean, variance, count := gen.flatValue(v.Args[1]), gen.flatValue(v.Args[2]), gen.at(v.Args[3])
+	return gen.flatValue(v)
+}
+
+// genBatchNorm: y = (x - μ)/√(σ² + eps)·weight + bias per channel, μ and
+// σ² the batch's (the running statistics moving toward them, the count
+// first) or the running statistics.
+func (gen *generator) genBatchNorm(v *ir.Value) []jen.Code {
+	x, mean, variance, count, weight, bias := ir.BatchNormParts(v)
+	c, size := channels(x)
+	eps := jen.Lit(v.Eps)
+	if mean == nil {
+		return []jen.Code{rt("BatchNormTrain", gen.flatValue(v), gen.flatValue(x), c, size, eps, jen.Lit(0.0), jen.Nil(), jen.Nil(), gen.orNil(weight), gen.orNil(bias))}
+	}
 	momentum := jen.Lit(v.Momentum)
 	if v.Cumulative {
-		momentum = jen.Lit(1.0).Op("/").Float64().Call(gen.at(v.Args[3]))
+		momentum = jen.Lit(1.0).Op("/").Float64().Call(gen.at(count))
 	}
 	train := []jen.Code{
-		count.Op("++"),
-		rt("BatchNormTrain", y, xs, c, size, eps, momentum, mean, variance),
+		gen.at(count).Op("++"),
+		rt("BatchNormTrain", gen.flatValue(v), gen.flatValue(x), c, size, eps, momentum, gen.flatValue(mean), gen.flatValue(variance), gen.orNil(weight), gen.orNil(bias)),
 	}
-	eval := []jen.Code{rt("BatchNormEval", gen.flatValue(v), gen.flatValue(x), c, size, eps, gen.flatValue(v.Args[1]), gen.flatValue(v.Args[2]))}
+	eval := []jen.Code{rt("BatchNormEval", gen.flatValue(v), gen.flatValue(x), c, size, eps, gen.flatValue(mean), gen.flatValue(variance), gen.orNil(weight), gen.orNil(bias))}
 	return gen.byMode(train, eval)
 }
 
-// genBatchNormGrad: dx = (dy - mean dy - y·mean(dy·y))/√(σ² + eps) per
-// channel through the batch's statistics, dy/√(var + eps) through the
-// running variance.
+// bnGradParts are batch_norm_grad's and batch_norm_weight_grad's running
+// statistics (nil without them) and weight (nil without it).
+func bnGradParts(v *ir.Value) (mean, variance, weight *ir.Value) {
+	rest := v.Args[2:]
+	if len(rest) >= 2 {
+		mean, variance, rest = rest[0], rest[1], rest[2:]
+	}
+	if len(rest) == 1 {
+		weight = rest[0]
+	}
+	return
+}
+
+// genBatchNormGrad: dx = weight·(dy - mean dy - x̂·mean(dy·x̂))/√(σ² + eps)
+// per channel through the batch's statistics, dy·weight/√(var + eps)
+// through the running variance.
 func (gen *generator) genBatchNormGrad(v *ir.Value) []jen.Code {
-	dy, x, y := v.Args[0], v.Args[1], v.Args[2]
+	dy, x := v.Args[0], v.Args[1]
+	mean, variance, weight := bnGradParts(v)
 	c, size := channels(x)
-	train := []jen.Code{rt("BatchNormTrainGrad", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x), gen.flatValue(y), c, size, jen.Lit(v.Eps))}
-	if len(v.Args) == 3 {
+	train := []jen.Code{rt("BatchNormTrainGrad", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x), c, size, jen.Lit(v.Eps), gen.orNil(weight))}
+	if mean == nil {
 		return train
 	}
-	eval := []jen.Code{rt("BatchNormEvalGrad", gen.flatValue(v), gen.flatValue(dy), c, size, jen.Lit(v.Eps), gen.flatValue(v.Args[3]))}
+	eval := []jen.Code{rt("BatchNormEvalGrad", gen.flatValue(v), gen.flatValue(dy), c, size, jen.Lit(v.Eps), gen.flatValue(variance), gen.orNil(weight))}
 	return gen.byMode(train, eval)
+}
+
+// genBatchNormWeightGrad: dweight = Σ dy·x̂ per channel, x̂ by the mode's
+// statistics.
+func (gen *generator) genBatchNormWeightGrad(v *ir.Value) []jen.Code {
+	dy, x := v.Args[0], v.Args[1]
+	mean, variance, _ := bnGradParts(v)
+	c, size := channels(x)
+	grad := func(mean, variance jen.Code) []jen.Code {
+		return []jen.Code{rt("BatchNormWeightGrad", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x), c, size, jen.Lit(v.Eps), mean, variance)}
+	}
+	train := grad(jen.Nil(), jen.Nil())
+	if mean == nil {
+		return train
+	}
+	return gen.byMode(train, grad(gen.flatValue(mean), gen.flatValue(variance)))
 }

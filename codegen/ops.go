@@ -48,6 +48,7 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpLayerNormGrad:       (*generator).genLayerNormGrad,
 	ir.OpBatchNorm:           (*generator).genBatchNorm,
 	ir.OpBatchNormGrad:       (*generator).genBatchNormGrad,
+	ir.OpBatchNormWeightGrad: (*generator).genBatchNormWeightGrad,
 	ir.OpDropoutMask:         (*generator).genDropoutMask,
 	ir.OpSum:                 (*generator).genReduce,
 	ir.OpMean:                (*generator).genReduce,

@@ -176,6 +176,7 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpLayerNormGrad:       (*generator).layerNormGrad,
 	ir.OpBatchNorm:           (*generator).batchNorm,
 	ir.OpBatchNormGrad:       (*generator).batchNormGrad,
+	ir.OpBatchNormWeightGrad: (*generator).batchNormWeightGrad,
 	ir.OpLogSoftmaxGrad:      (*generator).logSoftmaxGrad,
 	ir.OpDropoutMask:         (*generator).dropoutMask,
 	ir.OpSum:                 (*generator).reduce,

@@ -76,15 +76,12 @@ const (
 	OpLayerNormAffineGrad Op = "layer_norm_affine_grad" // dy, x, w -> dx, x̂ recomputed from x
 	OpLayerNormWeightGrad Op = "layer_norm_weight_grad" // dy, x -> dw = Σ dy·x̂ over the leading axes
 
-	// Batch normalization over the channels (axis 1) of x [B, C, *spatial],
-	// as BatchNorm1d and BatchNorm2d without their affine part (a mul and an
-	// add after it; see batchnorm.go). batch_norm(x) normalizes by the
-	// batch's statistics in both modes (track_running_stats=False);
-	// batch_norm(x, running_mean, running_var, num_batches_tracked) does so
-	// in training mode, updating the three buffers in place, and normalizes
-	// by the running statistics in evaluation mode.
-	OpBatchNorm     Op = "batch_norm"
-	OpBatchNormGrad Op = "batch_norm_grad" // dy, x, y[, running_var] -> dx, in the mode batch_norm ran in
+	// Batch normalization over the channels (axis 1) of x [B, C, *spatial]
+	// in the model's mode, as BatchNorm1d and BatchNorm2d with their
+	// weight and bias: see batchnorm.go.
+	OpBatchNorm           Op = "batch_norm"
+	OpBatchNormGrad       Op = "batch_norm_grad"        // dy, x[, running_mean, running_var][, weight] -> dx, in the model's mode
+	OpBatchNormWeightGrad Op = "batch_norm_weight_grad" // dy, x[, running_mean, running_var] -> Σ dy·x̂ per channel
 	// Dropout: y = x · dropout_mask(x), which the front ends write out,
 	// so that the gradient is mul's (dy·mask) and the mask a value the
 	// planner keeps for Backward. The mask is 0 with probability P and
@@ -191,8 +188,9 @@ func buildDefs() map[Op]OpDef {
 		OpLayerNormGrad:       {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
 		OpLayerNormAffineGrad: {MinArgs: 3, MaxArgs: 3, Shape: layerNormShape, Samples: normSamples},
 		OpLayerNormWeightGrad: {MinArgs: 2, MaxArgs: 2, Shape: layerNormShape, Samples: normWeightGradSamples},
-		OpBatchNorm:           {MinArgs: 1, MaxArgs: 4, Shape: batchNormShape, IntArg: 3, Samples: batchNormSamples},
-		OpBatchNormGrad:       {MinArgs: 3, MaxArgs: 4, Shape: batchNormGradShape, Samples: batchNormSamples},
+		OpBatchNorm:           {MinArgs: 1, MaxArgs: 6, Shape: batchNormShape, IntArg: 3, Samples: batchNormSamples},
+		OpBatchNormGrad:       {MinArgs: 2, MaxArgs: 5, Shape: batchNormGradShape, Samples: batchNormSamples},
+		OpBatchNormWeightGrad: {MinArgs: 2, MaxArgs: 4, Shape: batchNormGradShape, Samples: batchNormSamples},
 		OpDropoutMask:         {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
 		OpSum:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:                {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},

@@ -13,8 +13,9 @@ import (
 // and nn.BatchNorm2d export as: X [N, C, ...], and the constants scale, B,
 // input_mean and input_var [C] (the layer's weight, bias, running_mean and
 // running_var, under their initializers' names). It becomes batch_norm
-// with the running statistics as buffers, then ·scale + B per channel, as
-// the .nn front end lowers batch_norm1d/2d: its mode is the model's (Train
+// with the running statistics as buffers and scale and B as its weight
+// and bias, as the .nn front end lowers batch_norm1d/2d: its mode is the
+// model's (Train
 // and Eval), whatever the export's training_mode, which says only how
 // PyTorch was running when it exported. ONNX's momentum is PyTorch's
 // 1 - momentum (an export of momentum=None writes 0: a plain average
@@ -108,32 +109,11 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	// PyTorch's momentum, as the shortest decimal of its float32 (0.1
 	// rather than 1 - 0.9f's 0.09999999999999998).
 	torchMomentum := shortest(float32(1 - momentum))
-	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, args...)
+	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, append(args, weight, bias)...)
 	if err != nil {
 		return nil, err
 	}
-	// The affine part, per channel: scale and B as [C, 1, ...].
-	if len(x.shape) > 2 {
-		to := ir.Shape{c}
-		for range x.shape[2:] {
-			to = append(to, 1)
-		}
-		if weight, err = l.add(ir.OpReshape, ir.Attrs{To: to}, weight); err != nil {
-			return nil, err
-		}
-		if bias, err = l.add(ir.OpReshape, ir.Attrs{To: to}, bias); err != nil {
-			return nil, err
-		}
-	}
-	scaled, err := l.add(ir.OpMul, ir.Attrs{}, y, weight)
-	if err != nil {
-		return nil, err
-	}
-	out, err := l.add(ir.OpAdd, ir.Attrs{}, scaled, bias)
-	if err != nil {
-		return nil, err
-	}
-	return result(x.shape, out), nil
+	return result(x.shape, y), nil
 }
 
 // mustInt is an integer attribute already checked to be one.

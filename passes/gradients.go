@@ -83,13 +83,31 @@ var gradRules = map[ir.Op]gradRule{
 		return grads
 	},
 	// batch_norm: through the batch's statistics in training mode, the
-	// running ones in evaluation mode; the buffers take no gradient.
+	// running ones in evaluation mode, x̂ recomputed from x; the buffers
+	// take no gradient; dweight = Σ dy·x̂ and dbias = Σ dy per channel.
 	ir.OpBatchNorm: func(b *builder, v, dy *ir.Value) []*ir.Value {
-		args := []*ir.Value{dy, v.Args[0], v}
-		if len(v.Args) == 4 {
-			args = append(args, v.Args[2])
+		x, mean, variance, _, weight, _ := ir.BatchNormParts(v)
+		stats := []*ir.Value{dy, x}
+		if mean != nil {
+			stats = append(stats, mean, variance)
 		}
-		return []*ir.Value{b.add(ir.OpBatchNormGrad, ir.Attrs{Eps: v.Eps}, args...)}
+		attrs := ir.Attrs{Eps: v.Eps}
+		dxArgs := slices.Clone(stats)
+		if weight != nil {
+			dxArgs = append(dxArgs, weight)
+		}
+		dx := b.add(ir.OpBatchNormGrad, attrs, dxArgs...)
+		grads := make([]*ir.Value, len(v.Args))
+		grads[0] = dx
+		if weight != nil {
+			axes := []int{0}
+			for a := 2; a < len(x.Shape); a++ {
+				axes = append(axes, a)
+			}
+			grads[len(grads)-2] = b.add(ir.OpBatchNormWeightGrad, attrs, stats...)
+			grads[len(grads)-1] = b.add(ir.OpSum, ir.Attrs{Axes: axes}, dy)
+		}
+		return grads
 	},
 	// dropout_mask: the mask does not depend on x's numbers.
 	ir.OpDropoutMask: func(b *builder, v, dy *ir.Value) []*ir.Value {

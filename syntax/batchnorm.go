@@ -102,25 +102,10 @@ func lowerBatchNorm(d int) layerRule {
 				l.buffer(name, ".running_var", perChannel, l.g.DType, ir.InitOnes),
 				l.buffer(name, ".num_batches_tracked", ir.Shape{}, ir.I64, ir.InitZeros))
 		}
-		if !affine {
-			return l.add(name, ir.OpBatchNorm, attrs, operands...)
+		if affine {
+			operands = append(operands, weight, bias)
 		}
-		y := l.add(token{pos: name.pos}, ir.OpBatchNorm, attrs, operands...)
-		if y == nil {
-			return nil
-		}
-		// The affine part, per channel: weight and bias as [C, 1, ...] so
-		// that they broadcast along the channel axis.
-		if len(x.Shape) > 2 {
-			to := append(ir.Shape{channels}, make(ir.Shape, len(x.Shape)-2)...)
-			for i := range to[1:] {
-				to[1+i] = 1
-			}
-			weight = l.add(token{pos: name.pos}, ir.OpReshape, ir.Attrs{To: to}, weight)
-			bias = l.add(token{pos: name.pos}, ir.OpReshape, ir.Attrs{To: to}, bias)
-		}
-		scaled := l.add(token{pos: name.pos}, ir.OpMul, ir.Attrs{}, y, weight)
-		return l.add(name, ir.OpAdd, ir.Attrs{}, scaled, bias)
+		return l.add(name, ir.OpBatchNorm, attrs, operands...)
 	}
 }
 
