@@ -351,3 +351,25 @@ func TestVerifyArgumentDTypes(t *testing.T) {
 		t.Errorf("Verify = %v, want the argument dtype rule", err)
 	}
 }
+
+// A buffer may hold int64 numbers (a counter such as num_batches_tracked);
+// a parameter may not, nor may a float op read an int64 buffer.
+func TestVerifyInt64Buffer(t *testing.T) {
+	g := New("B", F32, 1, true)
+	count := g.Leaf(OpBuffer, "bn.num_batches_tracked", Shape{}, Attrs{})
+	count.DType = I64
+	if err := g.Verify(); err != nil {
+		t.Errorf("an int64 buffer: %v", err)
+	}
+	p := g.Leaf(OpParam, "w", Shape{}, Attrs{})
+	p.DType = I64
+	if err := g.Verify(); err == nil || !strings.Contains(err.Error(), "dtype i64 in a f32 graph") {
+		t.Errorf("an int64 parameter: %v", err)
+	}
+	p.DType = F32
+	if _, err := g.Add(OpMul, Attrs{}, p, count); err == nil {
+		if err := g.Verify(); err == nil || !strings.Contains(err.Error(), "argument 1 is i64, want f32") {
+			t.Errorf("a float op of an int64 buffer: %v", err)
+		}
+	}
+}
