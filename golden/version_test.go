@@ -23,7 +23,7 @@ func TestVersionGuard(t *testing.T) {
 	fake := t.TempDir()
 	write(t, filepath.Join(fake, "go.mod"), []byte("module github.com/nngen/nngen\n\ngo 1.26\n"))
 	var sources []string
-	for _, pattern := range []string{"nnrt/*.go", "kernels/*.go", "kernels/*.s"} {
+	for _, pattern := range []string{"nnrt/*.go", "kernels/*.go", "kernels/*.s", "safetensors/*.go"} {
 		files, _ := filepath.Glob(filepath.Join("..", "runtime", pattern))
 		sources = append(sources, files...)
 	}

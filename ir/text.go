@@ -123,7 +123,7 @@ func (v *Value) attrString() string {
 	if v.Eps != 0 {
 		kv = append(kv, "eps="+strconv.FormatFloat(v.Eps, 'g', -1, 64))
 	}
-	if v.Op == OpBatchNorm && len(v.Args) > 1 {
+	if v.Op == OpBatchNorm && len(v.Args) >= 4 {
 		if v.Cumulative {
 			kv = append(kv, "momentum=cumulative")
 		} else {

@@ -78,13 +78,31 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 			return nil, err
 		}
 	}
-	weight, err := l.param(names[0], ir.Shape{c}, data[0])
-	if err != nil {
-		return nil, err
+	// Scale and B initializers are the weight and bias; Constant nodes of
+	// ones and zeros (what a layer with affine=False exports) compute
+	// nothing.
+	var weight, bias *ir.Value
+	_, scaleInit := l.initializers[names[0]]
+	_, biasInit := l.initializers[names[1]]
+	if scaleInit || biasInit || slices.ContainsFunc(data[0], func(v float64) bool { return v != 1 }) || slices.ContainsFunc(data[1], func(v float64) bool { return v != 0 }) {
+		var err error
+		if weight, err = l.param(names[0], ir.Shape{c}, data[0]); err != nil {
+			return nil, err
+		}
+		if bias, err = l.param(names[1], ir.Shape{c}, data[1]); err != nil {
+			return nil, err
+		}
 	}
-	bias, err := l.param(names[1], ir.Shape{c}, data[1])
-	if err != nil {
-		return nil, err
+	// The layer's name, for the buffers' and the count's: input_mean's
+	// (bn1.running_mean) or else the weight's (bn1.weight), as PyTorch
+	// names them; an export with constant folding renames the statistics.
+	layer, named := strings.CutSuffix(names[2], "running_mean")
+	if !named && scaleInit && strings.HasSuffix(names[0], ".weight") {
+		layer, named = strings.TrimSuffix(names[0], "weight"), true
+		names[2], names[3] = layer+"running_mean", layer+"running_var"
+	}
+	if !named {
+		layer = names[2] + "." // its count beside it
 	}
 	args := []*ir.Value{x.v}
 	if running {
@@ -96,10 +114,6 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		layer, _ := strings.CutSuffix(names[2], "running_mean")
-		if layer == names[2] {
-			layer += "." // input_mean named otherwise: its count beside it
-		}
 		count, err := l.buffer(layer+"num_batches_tracked", ir.Shape{}, ir.I64, []float64{0})
 		if err != nil {
 			return nil, err
@@ -109,7 +123,10 @@ func lowerBatchNormalization(l *lowerer, n *node) ([]*tensor, error) {
 	// PyTorch's momentum, as the shortest decimal of its float32 (0.1
 	// rather than 1 - 0.9f's 0.09999999999999998).
 	torchMomentum := shortest(float32(1 - momentum))
-	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, append(args, weight, bias)...)
+	if weight != nil {
+		args = append(args, weight, bias)
+	}
+	y, err := l.add(ir.OpBatchNorm, ir.Attrs{Eps: eps, Momentum: torchMomentum}, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nngen/nngen/runtime/kernels"
 	"github.com/nngen/nngen/runtime/nnrt"
+	"github.com/nngen/nngen/runtime/safetensors"
 )
 
 // The build fails here when package nnrt is not the one this code was generated for: regenerate with a matching nngen.
@@ -45,7 +46,7 @@ type Model struct {
 	LogitsBiasGrad   [4]float32       // d loss / d logits.bias
 
 	// Optimizer state, advanced by Step and cleared by ResetOptimizer.
-	Steps                int              // steps
+	Steps                int64            // steps
 	BagWeightExpAvg      [512][32]float32 // bag.weight.exp_avg
 	BagWeightExpAvgSq    [512][32]float32 // bag.weight.exp_avg_sq
 	HiddenWeightExpAvg   [32][32]float32  // hidden.weight.exp_avg
@@ -161,31 +162,50 @@ func (m *Model) BackwardBatch(x [][12]int, target []int) float32 {
 		panic("textmodel: BackwardBatch takes 1 to 32 samples, as many in x and target")
 	}
 	m.forward(x)
-	// loss = cross_entropy(logits, target), reduction mean
+	// loss = cross_entropy(logits, target), reduction mean, ignore_index -100
 	{
 		s := float32(0)
+		d := float32(0)
 		for n := range batch {
 			c := target[n]
-			if c < 0 || c >= 4 {
-				panic("textmodel: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 4 {
+					panic("textmodel: class index out of range in the loss target")
+				}
+				lse := kernels.LogSumExp32(m.slot2[n*4 : n*4+4])
+				s += lse - m.slot2[n*4+c]
+				d++
 			}
-			s += kernels.LogSumExp32(m.slot2[n*4:n*4+4]) - m.slot2[n*4+c]
 		}
-		m.slot3[0] = s / float32(batch)
+		m.slot3[0] = s / d
 	}
 	// dlogits = cross_entropy_grad(logits, target)
 	{
-		scale := float32(1) / float32(batch)
+		d := float32(0)
 		for n := range batch {
 			c := target[n]
-			if c < 0 || c >= 4 {
-				panic("textmodel: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 4 {
+					panic("textmodel: class index out of range in the loss target")
+				}
+				d++
 			}
-			copy(m.slot4[n*4:n*4+4], m.slot2[n*4:n*4+4])
-			kernels.Softmax32(m.slot4[n*4 : n*4+4])
-			m.slot4[n*4+c] -= 1
-			for i := range 4 {
-				m.slot4[n*4+i] *= scale
+		}
+		scale := float32(1) / d
+		for n := range batch {
+			c := target[n]
+			if c != -100 {
+				if c < 0 || c >= 4 {
+					panic("textmodel: class index out of range in the loss target")
+				}
+				copy(m.slot4[n*4:n*4+4], m.slot2[n*4:n*4+4])
+				kernels.Softmax32(m.slot4[n*4 : n*4+4])
+				m.slot4[n*4+c] -= 1
+				for j := range 4 {
+					m.slot4[n*4+j] *= scale
+				}
+			} else {
+				clear(m.slot4[n*4 : n*4+4])
 			}
 		}
 	}
@@ -403,6 +423,77 @@ func (m *Model) LoadParams(src *Model) {
 	m.HiddenBias = src.HiddenBias
 	m.LogitsWeight = src.LogitsWeight
 	m.LogitsBias = src.LogitsBias
+}
+
+// StateDict lists the parameters and buffers as PyTorch's model.state_dict() does: same
+// names, same order (the declaration order, module by module, parameters then buffers). Each
+// tensor's numbers alias the model's field in row-major order: Float for a float tensor, Int
+// for an integer one.
+func (m *Model) StateDict() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "bag.weight", Shape: []int{512, 32}, Float: unsafe.Slice(&m.BagWeight[0][0], 16384)},
+		{Name: "hidden.weight", Shape: []int{32, 32}, Float: unsafe.Slice(&m.HiddenWeight[0][0], 1024)},
+		{Name: "hidden.bias", Shape: []int{32}, Float: m.HiddenBias[:]},
+		{Name: "logits.weight", Shape: []int{4, 32}, Float: unsafe.Slice(&m.LogitsWeight[0][0], 128)},
+		{Name: "logits.bias", Shape: []int{4}, Float: m.LogitsBias[:]},
+	}
+}
+
+// OptimizerState lists the adam optimizer's state and settings under the names of PyTorch's
+// optimizer.state_dict(), flattened: state.I.KEY for parameter I of Params (param_groups[0]'s
+// "params" index), param_groups.0.KEY for a setting (betas as betas.0 and betas.1). Every
+// state.I.step aliases the model's one step count, Steps. The numbers alias the model's fields.
+func (m *Model) OptimizerState() []nnrt.Tensor[float32] {
+	return []nnrt.Tensor[float32]{
+		{Name: "state.0.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.0.exp_avg", Shape: []int{512, 32}, Float: unsafe.Slice(&m.BagWeightExpAvg[0][0], 16384)},
+		{Name: "state.0.exp_avg_sq", Shape: []int{512, 32}, Float: unsafe.Slice(&m.BagWeightExpAvgSq[0][0], 16384)},
+		{Name: "state.1.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.1.exp_avg", Shape: []int{32, 32}, Float: unsafe.Slice(&m.HiddenWeightExpAvg[0][0], 1024)},
+		{Name: "state.1.exp_avg_sq", Shape: []int{32, 32}, Float: unsafe.Slice(&m.HiddenWeightExpAvgSq[0][0], 1024)},
+		{Name: "state.2.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.2.exp_avg", Shape: []int{32}, Float: m.HiddenBiasExpAvg[:]},
+		{Name: "state.2.exp_avg_sq", Shape: []int{32}, Float: m.HiddenBiasExpAvgSq[:]},
+		{Name: "state.3.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.3.exp_avg", Shape: []int{4, 32}, Float: unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 128)},
+		{Name: "state.3.exp_avg_sq", Shape: []int{4, 32}, Float: unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 128)},
+		{Name: "state.4.step", Shape: []int{}, Int: unsafe.Slice(&m.Steps, 1)},
+		{Name: "state.4.exp_avg", Shape: []int{4}, Float: m.LogitsBiasExpAvg[:]},
+		{Name: "state.4.exp_avg_sq", Shape: []int{4}, Float: m.LogitsBiasExpAvgSq[:]},
+		{Name: "param_groups.0.lr", Shape: []int{}, Float: unsafe.Slice(&m.LR, 1)},
+		{Name: "param_groups.0.betas.0", Shape: []int{}, Float: unsafe.Slice(&m.Beta1, 1)},
+		{Name: "param_groups.0.betas.1", Shape: []int{}, Float: unsafe.Slice(&m.Beta2, 1)},
+		{Name: "param_groups.0.eps", Shape: []int{}, Float: unsafe.Slice(&m.Eps, 1)},
+		{Name: "param_groups.0.weight_decay", Shape: []int{}, Float: unsafe.Slice(&m.WeightDecay, 1)},
+	}
+}
+
+// checkpoint lists what SaveCheckpoint writes and LoadCheckpoint reads: the state_dict,
+// then the optimizer's state (OptimizerState) with names prefixed "optimizer.".
+func (m *Model) checkpoint() []nnrt.Tensor[float32] {
+	tensors := m.StateDict()
+	for _, t := range m.OptimizerState() {
+		t.Name = "optimizer." + t.Name
+		tensors = append(tensors, t)
+	}
+	return tensors
+}
+
+// SaveCheckpoint writes the model's parameters, buffers and optimizer state to path as
+// safetensors, with metadata (may be nil): state_dict names as they are, the optimizer's
+// prefixed "optimizer." (optimizer.state.0.exp_avg, optimizer.param_groups.0.lr). The
+// file is written to a temporary file and renamed over path. A model loaded from it with
+// LoadCheckpoint trains on exactly as this one would.
+func (m *Model) SaveCheckpoint(path string, metadata map[string]string) error {
+	return safetensors.SaveTensors(path, m.checkpoint(), metadata)
+}
+
+// LoadCheckpoint sets the model's parameters, buffers and optimizer state from a file
+// that SaveCheckpoint wrote. Names, shapes and dtypes must match this model's; every
+// mismatch is reported at once, and on any error the model is unchanged. Gradients are
+// not in a checkpoint: the next Backward computes them.
+func (m *Model) LoadCheckpoint(path string) error {
+	return safetensors.LoadTensors(path, m.checkpoint())
 }
 
 // Predictor runs the network's Forward on the parameters of a Model with scratch memory
