@@ -58,25 +58,12 @@ func (gen *generator) genBatchNorm(v *ir.Value) []jen.Code {
 	return gen.byMode(train, eval)
 }
 
-// bnGradParts are batch_norm_grad's and batch_norm_weight_grad's running
-// statistics (nil without them) and weight (nil without it).
-func bnGradParts(v *ir.Value) (mean, variance, weight *ir.Value) {
-	rest := v.Args[2:]
-	if len(rest) >= 2 {
-		mean, variance, rest = rest[0], rest[1], rest[2:]
-	}
-	if len(rest) == 1 {
-		weight = rest[0]
-	}
-	return
-}
-
 // genBatchNormGrad: dx = weight·(dy - mean dy - x̂·mean(dy·x̂))/√(σ² + eps)
 // per channel through the batch's statistics, dy·weight/√(var + eps)
 // through the running variance.
 func (gen *generator) genBatchNormGrad(v *ir.Value) []jen.Code {
 	dy, x := v.Args[0], v.Args[1]
-	mean, variance, weight := bnGradParts(v)
+	mean, variance, weight := ir.BatchNormGradParts(v)
 	c, size := channels(x)
 	train := []jen.Code{rt("BatchNormTrainGrad", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x), c, size, jen.Lit(v.Eps), gen.orNil(weight))}
 	if mean == nil {
@@ -90,7 +77,7 @@ func (gen *generator) genBatchNormGrad(v *ir.Value) []jen.Code {
 // statistics.
 func (gen *generator) genBatchNormWeightGrad(v *ir.Value) []jen.Code {
 	dy, x := v.Args[0], v.Args[1]
-	mean, variance, _ := bnGradParts(v)
+	mean, variance, _ := ir.BatchNormGradParts(v)
 	c, size := channels(x)
 	grad := func(mean, variance jen.Code) []jen.Code {
 		return []jen.Code{rt("BatchNormWeightGrad", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(x), c, size, jen.Lit(v.Eps), mean, variance)}

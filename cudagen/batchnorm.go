@@ -105,25 +105,12 @@ func (gen *generator) batchNorm(v *ir.Value) {
 	ev.line("%s[t] = (real)(((double)%s[t] - mean) * scale + shift);", out, in)
 }
 
-// bnGradParts are batch_norm_grad's and batch_norm_weight_grad's running
-// statistics (nil without them) and weight (nil without it).
-func bnGradParts(v *ir.Value) (mean, variance, weight *ir.Value) {
-	rest := v.Args[2:]
-	if len(rest) >= 2 {
-		mean, variance, rest = rest[0], rest[1], rest[2:]
-	}
-	if len(rest) == 1 {
-		weight = rest[0]
-	}
-	return
-}
-
 // batchNormGrad: training mode, a thread per channel: weight·(dy - mean dy
 // - x̂·mean(dy·x̂))·rstd through the batch's statistics; evaluation mode, a
 // thread per element: dy·weight·rstd through the running variance.
 func (gen *generator) batchNormGrad(v *ir.Value) {
 	dy, x := v.Args[0], v.Args[1]
-	mean, variance, weight := bnGradParts(v)
+	mean, variance, weight := ir.BatchNormGradParts(v)
 	channels, size, batch := bnGeometry(x)
 	n := batch * size
 	kb := gen.newKernel(v, "", channels)
@@ -151,7 +138,7 @@ func (gen *generator) batchNormGrad(v *ir.Value) {
 // the mode's statistics.
 func (gen *generator) batchNormWeightGrad(v *ir.Value) {
 	dy, x := v.Args[0], v.Args[1]
-	mean, variance, _ := bnGradParts(v)
+	mean, variance, _ := ir.BatchNormGradParts(v)
 	channels, size, batch := bnGeometry(x)
 	emit := func(suffix string, mode int, running bool) {
 		kb := gen.newKernel(v, suffix, channels)

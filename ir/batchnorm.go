@@ -41,6 +41,20 @@ func BatchNormParts(v *Value) (x, mean, variance, count, weight, bias *Value) {
 	return
 }
 
+// BatchNormGradParts names the arguments of batch_norm_grad and
+// batch_norm_weight_grad after dy and x: the running statistics (nil
+// without them) and the weight (nil without it, and in weight_grad).
+func BatchNormGradParts(v *Value) (mean, variance, weight *Value) {
+	rest := v.Args[2:]
+	if len(rest) >= 2 {
+		mean, variance, rest = rest[0], rest[1], rest[2:]
+	}
+	if len(rest) == 1 {
+		weight = rest[0]
+	}
+	return
+}
+
 // channelShape is [C] for an input x [B, C, ...].
 func channelShape(x Shape) Shape { return Shape{x[1]} }
 
