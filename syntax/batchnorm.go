@@ -53,9 +53,12 @@ func lowerBatchNorm(d int) layerRule {
 			}
 		}
 		affine, track := true, true
-		for key, dst := range map[string]*bool{"affine": &affine, "track_running_stats": &track} {
-			if a, ok := keywords[key]; ok {
-				*dst, ok = l.boolArg(a)
+		for _, flag := range []struct {
+			key string
+			dst *bool
+		}{{"affine", &affine}, {"track_running_stats", &track}} {
+			if a, ok := keywords[flag.key]; ok {
+				*flag.dst, ok = l.boolArg(a)
 				settingsOK = settingsOK && ok
 			}
 		}
@@ -81,10 +84,14 @@ func lowerBatchNorm(d int) layerRule {
 			return nil
 		}
 		perChannel := ir.Shape{channels}
-		for _, suffix := range []string{".weight", ".bias", ".running_mean", ".running_var"} {
-			if (suffix == ".weight" || suffix == ".bias") && !affine || (suffix == ".running_mean" || suffix == ".running_var") && !track {
-				continue
-			}
+		var tensors []string
+		if affine {
+			tensors = append(tensors, ".weight", ".bias")
+		}
+		if track {
+			tensors = append(tensors, ".running_mean", ".running_var")
+		}
+		for _, suffix := range tensors {
 			if !l.fits(name, name.text+suffix, perChannel) {
 				return nil
 			}

@@ -43,6 +43,35 @@ output h2
 	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
 	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
 }, {
+	name: "batch_norm1d and batch_norm2d: every misuse at once",
+	src: `network M
+batch 4
+input x[3, 5]
+input v[6]
+a = batch_norm1d(x, 4)
+b = batch_norm2d(x)
+c = batch_norm1d(v, eps=0)
+d = batch_norm1d(v, momentum=fast)
+e = batch_norm1d(v, affine=maybe, track_running_stats=1)
+f = batch_norm1d(v, bias=true)
+output f
+`,
+	want: `model.nn:5:21: a: batch_norm1d expects 4 features but x has 3 channels
+model.nn:6:18: batch_norm2d's input x must be [channels, height, width] per sample, found [3,5]
+model.nn:7:25: batch_norm1d's eps must be a positive number, found 0
+model.nn:8:30: batch_norm1d's momentum (a number, or none) must be a number, found "fast"
+model.nn:9:28: affine must be true or false, found "maybe"
+model.nn:9:55: track_running_stats must be true or false, found "1"
+model.nn:10:21: batch_norm1d has no argument "bias" (it takes: eps, momentum, affine, track_running_stats)`,
+}, {
+	name: "batch_norm1d without a batch",
+	src:  "network M\ninput v[6]\nb = batch_norm1d(v)\noutput b\n",
+	want: "model.nn:3:18: batch_norm1d normalizes over the batch: the network needs a batch line",
+}, {
+	name: "batch_norm1d of one value per channel",
+	src:  "network M\nbatch 1\ninput v[6]\nb = batch_norm1d(v)\noutput b\n",
+	want: "model.nn:4:18: b: batch_norm1d of [1,6] has one value per channel in a batch: training needs more than one (PyTorch refuses it too)",
+}, {
 	name: "embedding and embedding_bag: every misuse at once",
 	src: `network M
 batch 2
