@@ -144,7 +144,7 @@ func (l *lowerer) attentionSettings(c call, args []arg, keywords map[string]arg,
 		return nil, false
 	}
 	if len(x.Shape) != 3 || x.Shape[2] != a.embed {
-		l.errorf(args[0].value.pos, "%s's input %s must be [seq, %d] per sample (batch_first), found %v", fn, args[0], a.embed, l.sampleShape(x.Shape))
+		l.errorf(args[0].value.pos, "%s's input %s must be [seq, %d] per sample (batch_first), found %v", fn, args[0].value.text, a.embed, l.sampleShape(x.Shape))
 		return nil, false
 	}
 	if v, given := keywords["key_padding_mask"]; given {
@@ -153,7 +153,7 @@ func (l *lowerer) attentionSettings(c call, args []arg, keywords map[string]arg,
 			return nil, false
 		}
 		if len(m.Shape) != 2 || m.Shape[0] != x.Shape[0] || m.Shape[1] != x.Shape[1] {
-			l.errorf(v.value.pos, "%s's key_padding_mask %s must be [%d] per sample (one number per key), found %v", fn, v, x.Shape[1], l.sampleShape(m.Shape))
+			l.errorf(v.value.pos, "%s's key_padding_mask %s must be [%d] per sample (one number per key), found %v", fn, v.value.text, x.Shape[1], l.sampleShape(m.Shape))
 			return nil, false
 		}
 		a.padding = m
