@@ -67,7 +67,7 @@ func (l *lowerer) selfAttention(name, prefix token, x *ir.Value, a *attention) *
 	}
 	weights := l.add(at, ir.OpSoftmax, ir.Attrs{}, scores)
 	weights = l.dropoutOf(token{text: prefix.text + ".attn_dropout", pos: name.pos}, weights, a.dropout, false)
-	o := l.add(at, ir.OpMatMul, ir.Attrs{}, weights, v)            // [b, h, seq, hd]
+	o := l.add(at, ir.OpMatMul, ir.Attrs{}, weights, v)               // [b, h, seq, hd]
 	o = l.add(at, ir.OpPermute, ir.Attrs{Perm: []int{0, 2, 1, 3}}, o) // [b, seq, h, hd]
 	o = l.add(at, ir.OpReshape, ir.Attrs{To: ir.Shape{b, seq, e}}, o)
 	return l.linearND(name, o, a.outW, a.outB)
