@@ -1438,7 +1438,7 @@ optimizer sgd(lr=0.1)
      "input_range": 2.0,
      "seed": 170},
     {"name": "mha_causal",
-     "description": "x[6, 8] -> multihead_attention(8, 2 heads, causal, key_padding_mask m), PyTorch's attn_mask = the square subsequent mask and a bool key_padding_mask (m < 0; m is 0 or -1e9, added to the scores in nngen), keys of the first sample ignored; MSE; Adam lr 0.01; batch 2.",
+     "description": "x[6, 8] -> multihead_attention(8, 2 heads, causal, key_padding_mask m), PyTorch's attn_mask = the square subsequent mask and a bool key_padding_mask (m < 0; m is 0 or -1e9, added to the scores in nngen), keys of the first sample ignored; MSE; SGD momentum 0.9 (not Adam: see encoder_pre_norm); batch 2.",
      "source": """network MHACausal
 batch 2
 input x[6, 8]
@@ -1446,12 +1446,12 @@ input m[6]
 a = multihead_attention(x, 8, 2, causal=true, key_padding_mask=m, batch_first=true)
 output a
 loss mse(a, target[6, 8])
-optimizer adam(lr=0.01)
+optimizer sgd(lr=0.1, momentum=0.9)
 """,
      "module": lambda: MHA(True, True), "batch": 2, "inputs": {"x": [6, 8], "m": ("padding_mask", [6])},
      "outputs": ["a"], "targets": {"target": [6, 8]},
      "loss": lambda o, i, t: mse(o["a"], t["target"]),
-     "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "seed": 171},
     {"name": "encoder_post_norm",
      "description": "x[5, 8] -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0.2, relu, norm_first false), nn.TransformerEncoderLayer(8, 2, 16, 0.2, batch_first=True) -> linear 3; dropout in its four places (the attention weights, dropout1, dropout, dropout2) with PyTorch's masks recorded; MSE; SGD momentum 0.9; batch 3; the third step in evaluation mode.",
