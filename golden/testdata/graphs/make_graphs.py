@@ -1436,6 +1436,7 @@ optimizer sgd(lr=0.1)
      "loss": lambda o, i, t: mse(o["a"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "input_range": 2.0,
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 170},
     {"name": "mha_causal",
      "description": "x[6, 8] -> multihead_attention(8, 2 heads, causal, key_padding_mask m), PyTorch's attn_mask = the square subsequent mask and a bool key_padding_mask (m < 0; m is 0 or -1e9, added to the scores in nngen), keys of the first sample ignored; MSE; SGD momentum 0.9 (not Adam: see encoder_pre_norm); batch 2.",
@@ -1452,6 +1453,7 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "outputs": ["a"], "targets": {"target": [6, 8]},
      "loss": lambda o, i, t: mse(o["a"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 171},
     {"name": "encoder_post_norm",
      "description": "x[5, 8] -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0.2, relu, norm_first false), nn.TransformerEncoderLayer(8, 2, 16, 0.2, batch_first=True) -> linear 3; dropout in its four places (the attention weights, dropout1, dropout, dropout2) with PyTorch's masks recorded; MSE; SGD momentum 0.9; batch 3; the third step in evaluation mode.",
@@ -1470,6 +1472,7 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "init": {"t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
      "train": [True, True, False],
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 172},
     {"name": "encoder_pre_norm",
      "description": "x[4, 8] + pos (a learned positional embedding, param pos[4, 8]) -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0, gelu, norm_first true, causal), nn.TransformerEncoderLayer(8, 2, 16, 0.0, activation='gelu', batch_first=True, norm_first=True) with the square subsequent mask as src_mask -> linear 3; MSE; SGD lr 0.1 (not Adam: the key part of in_proj_bias has a zero gradient in exact arithmetic, softmax being blind to it, and Adam would scale float32's rounding noise there to full steps); batch 2.",
@@ -1488,6 +1491,7 @@ optimizer sgd(lr=0.1)
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "init": {"pos": (-0.5, 0.5), "t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 173},
 ]
 
