@@ -107,11 +107,16 @@ func onnxVariant(name, tag string, infer bool) bool {
 }
 
 // fusionSubject reports whether a case's nofuse build checks fusion: the
-// losses' and dropout's and padding's cases fuse only what the others do
-// (a linear with tanh or relu), which their nofuse builds would check
-// again, at the cost of a package each.
+// cases of losses, dropout, padding, attention and recurrent layers fuse
+// only what the others do (a linear with an activation), which their
+// nofuse builds would check again, at the cost of a package each.
 func fusionSubject(name string) bool {
-	return !strings.HasPrefix(name, "loss_") && name != "dropout_mlp" && name != "embedding_padding"
+	for _, prefix := range []string{"loss_", "mha_", "encoder_", "gru_", "lstm_"} {
+		if strings.HasPrefix(name, prefix) {
+			return false
+		}
+	}
+	return name != "dropout_mlp" && name != "embedding_padding"
 }
 
 // inferCases are the cases also built for inference only, from .nn and
