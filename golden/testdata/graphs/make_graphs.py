@@ -513,11 +513,11 @@ class GRU2(nn.Module):
     def __init__(self):
         super().__init__()
         self.rnn = nn.GRU(3, 5, num_layers=2, batch_first=True)
-        self.y = nn.Linear(10, 3)
+        self.y = nn.Linear(15, 3)
 
     def forward(self, x, h0):              # x: [B, 6, 3], h0: [B, 2, 5] (batch first, as every .nn input)
         seq, h = self.rnn(x, h0.transpose(0, 1).contiguous())
-        return self.y(torch.flatten(h.transpose(0, 1), 1)), seq
+        return self.y(torch.cat([seq.mean(dim=1), torch.flatten(h.transpose(0, 1), 1)], dim=1))
 
 
 class LSTM1(nn.Module):
@@ -539,8 +539,8 @@ class LSTM2(nn.Module):
 
     def forward(self, x, h0, c0):          # x: [B, 4, 3]; h0, c0: [B, 2, 5] (batch first)
         seq, (h, c) = self.rnn(x, (h0.transpose(0, 1).contiguous(), c0.transpose(0, 1).contiguous()))
-        z = torch.cat([seq.mean(dim=1), torch.flatten(c.transpose(0, 1), 1)], dim=1)
-        return self.y(z), h.transpose(0, 1)
+        z = torch.cat([seq.mean(dim=1), torch.flatten((h + c).transpose(0, 1), 1)], dim=1)
+        return self.y(z)
 
 
 def mse(y, t):
@@ -1246,20 +1246,22 @@ optimizer sgd(lr=0.5)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "seed": 170},
     {"name": "gru_2layers",
-     "description": "x[6, 3], h0[2, 5] ([B, layers, hidden]: batch first, nn.GRU's h0.transpose(0, 1)); rnn, h = gru(x, 3, 5, num_layers=2, h0=h0) -> the final states of both layers flattened -> linear 3; output y, rnn; MSE; Adam lr 0.02; batch 3.",
+     "description": "x[6, 3], h0[2, 5] ([B, layers, hidden]: batch first, nn.GRU's h0.transpose(0, 1)); rnn, h = gru(x, 3, 5, num_layers=2, h0=h0) -> cat(mean of rnn over the steps, the final states of both layers flattened) -> linear 3; output y (one output: its ONNX exports train); MSE; Adam lr 0.02; batch 3.",
      "source": """network GRU2
 batch 3
 input x[6, 3]
 input h0[2, 5]
 rnn, h = gru(x, 3, 5, num_layers=2, batch_first=true, h0=h0)
+m = mean(rnn, dim=1)
 f = flatten(h)
-y = linear(f, 3)
-output y, rnn
+z = cat(m, f, dim=1)
+y = linear(z, 3)
+output y
 loss mse(y, target[3])
 optimizer adam(lr=0.02)
 """,
      "module": GRU2, "batch": 3, "inputs": {"x": [6, 3], "h0": [2, 5]},
-     "outputs": ["y", "rnn"], "targets": {"target": [3]},
+     "outputs": ["y"], "targets": {"target": [3]},
      "loss": lambda o, i, t: mse(o["y"], t["target"]),
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
      "seed": 171},
@@ -1281,7 +1283,7 @@ optimizer sgd(lr=0.5)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "seed": 172},
     {"name": "lstm_2layers",
-     "description": "x[4, 3], h0[2, 5], c0[2, 5] (states batch first: nn.LSTM's h0.transpose(0, 1)); rnn, h, c = lstm(x, 3, 5, num_layers=2, h0=h0, c0=c0) (nn.LSTM(3, 5, num_layers=2, batch_first=True)); cat(mean of rnn over the steps, the final cells flattened) -> linear 4; output y, h; cross-entropy; Adam lr 0.02; batch 3.",
+     "description": "x[4, 3], h0[2, 5], c0[2, 5] (states batch first: nn.LSTM's h0.transpose(0, 1)); rnn, h, c = lstm(x, 3, 5, num_layers=2, h0=h0, c0=c0) (nn.LSTM(3, 5, num_layers=2, batch_first=True)); cat(mean of rnn over the steps, h + c flattened) -> linear 4; output y (one output: its ONNX exports train); cross-entropy; Adam lr 0.02; batch 3.",
      "source": """network LSTM2
 batch 3
 input x[4, 3]
@@ -1289,15 +1291,16 @@ input h0[2, 5]
 input c0[2, 5]
 rnn, h, c = lstm(x, 3, 5, num_layers=2, h0=h0, c0=c0)
 m = mean(rnn, dim=1)
-f = flatten(c)
+s = h + c
+f = flatten(s)
 z = cat(m, f, dim=1)
 y = linear(z, 4)
-output y, h
+output y
 loss cross_entropy(y, label)
 optimizer adam(lr=0.02)
 """,
      "module": LSTM2, "batch": 3, "inputs": {"x": [4, 3], "h0": [2, 5], "c0": [2, 5]},
-     "outputs": ["y", "h"], "targets": {"label": "classes"},
+     "outputs": ["y"], "targets": {"label": "classes"},
      "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
      "seed": 173},
