@@ -55,7 +55,8 @@ func (r Recurrent) Build(g *Graph, x *Value) (out, h, c *Value, err error) {
 		timeAxis, batchAxis = 0, 1
 	}
 	if len(x.Shape) != 3 {
-		return nil, nil, nil, fmt.Errorf("%s's input must be [batch, seq, features], found %v", r.Cell, x.Shape)
+		layout := map[bool]string{true: "[batch, seq, features]", false: "[seq, batch, features]"}[r.BatchFirst]
+		return nil, nil, nil, fmt.Errorf("%s's input must be %s, found %v", r.Cell, layout, x.Shape)
 	}
 	steps, batch, hid := x.Shape[timeAxis], x.Shape[batchAxis], r.Hidden
 	for i, s := range []*Value{r.H0, r.C0} {
