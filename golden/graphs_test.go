@@ -135,6 +135,9 @@ var distinctExports = map[string]bool{
 	// nn.EmbeddingBag's Loop: the same nodes as opset 14's, trained at
 	// opset 17 too (the newest torch 1.13 writes) beside the dynamic batch.
 	"embedding_bag_onnx.opset17": true,
+	// GRU and LSTM nodes: the same as opset 14's, trained at opset 17 too.
+	"gru_2layers.opset17":  true,
+	"lstm_2layers.opset17": true,
 }
 
 // training returns the source's loss and optimizer as the ONNX front end's
