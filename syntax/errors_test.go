@@ -756,10 +756,6 @@ model.nn:13:19: gru has no argument "c0"; did you mean "h0"?
 model.nn:14:30: gru's num_layers must be an integer from 1 to 16777216, found "0"
 model.nn:15:48: lstm's c0 v must be [num_layers, hidden] = [2,6] per sample, found [4]
 model.nn:16:9: gru takes 2 or 3 arguments, as in gru(x, hidden) or gru(x, in, hidden); got 1`,
-}, {
-	name: "gru without a batch",
-	src:  "network M\ninput x[5, 4]\na, ah = gru(x, 6)\noutput a\n",
-	want: "model.nn:3:9: gru needs a batch line: its states are [batch, num_layers, hidden]",
 }}
 
 func TestErrors(t *testing.T) {

@@ -25,7 +25,9 @@ var recurrentOps = map[string]ir.Cell{"gru": ir.GRU, "lstm": ir.LSTM}
 // NAME.bias_hh_l0, then l1, ..., all uniform in ±1/√hidden as in
 // PyTorch. The states have the batch axis in front too, as every .nn
 // value: h0, c0 and the final h and c are [batch, num_layers, hidden]
-// (PyTorch's h.transpose(0, 1)). h0 and c0 are zeros when not given.
+// (PyTorch's h.transpose(0, 1)); without a batch line, one sample's x
+// is [seq, in] and its states [num_layers, hidden], as PyTorch's
+// unbatched input. h0 and c0 are zeros when not given.
 func (l *lowerer) lowerRecurrent(names []token, c call, cell ir.Cell) []*ir.Value {
 	fn := cell.String()
 	usage := fmt.Sprintf("%s(x, hidden) or %s(x, in, hidden)", fn, fn)
@@ -84,10 +86,6 @@ func (l *lowerer) lowerRecurrent(names []token, c call, cell ir.Cell) []*ir.Valu
 	}
 	if a := keywords["batch_first"]; !batchFirst {
 		l.errorf(a.value.pos, "%s: batch_first=false would need x as [seq, batch, in], but every .nn value keeps its batch axis first; x is [batch, seq, in]", name.text)
-		return nil
-	}
-	if l.g.Unbatched {
-		l.errorf(c.fn.pos, "%s needs a batch line: its states are [batch, num_layers, hidden]", fn)
 		return nil
 	}
 	if len(x.Shape) != 3 {

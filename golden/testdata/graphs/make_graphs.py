@@ -543,6 +543,17 @@ class LSTM2(nn.Module):
         return self.y(z)
 
 
+class LSTMUnbatched(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, batch_first=True)
+        self.y = nn.Linear(10, 2)
+
+    def forward(self, x, h0, c0):          # one sample: x [4, 3]; h0, c0 [1, 5] (PyTorch's unbatched layout)
+        seq, (h, c) = self.rnn(x, (h0, c0))
+        return self.y(torch.cat([seq.mean(dim=0), torch.flatten(h + c)], dim=0))
+
+
 def mse(y, t):
     return F.mse_loss(y, t)
 
@@ -1214,6 +1225,28 @@ optimizer adam(lr=0.01)
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
      "input_range": 2.0,
      "seed": 173},
+    {"name": "lstm_unbatched",
+     "description": "one sample (no batch line): x[4, 3], h0[1, 5], c0[1, 5] (nn.LSTM's unbatched layouts); rnn, h, c = lstm(x, 5, h0=h0, c0=c0) (nn.LSTM(3, 5, batch_first=True)); cat(mean of rnn over the steps, h + c flattened) -> linear 2; MSE; SGD lr 0.3.",
+     "source": """network LSTMUnbatched
+input x[4, 3]
+input h0[1, 5]
+input c0[1, 5]
+rnn, h, c = lstm(x, 5, h0=h0, c0=c0)
+m = mean(rnn, dim=0)
+s = h + c
+f = flatten(s)
+z = cat(m, f, dim=0)
+y = linear(z, 2)
+output y
+loss mse(y, target[2])
+optimizer sgd(lr=0.3)
+""",
+     "module": LSTMUnbatched, "batch": None, "inputs": {"x": [4, 3], "h0": [1, 5], "c0": [1, 5]},
+     "outputs": ["y"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.3),
+     "onnx_none": "one sample with several inputs: nngen's ONNX front end reads x [4, 3] as a batch of 4, which h0 [1, 5] does not share",
+     "seed": 174},
 ]
 
 
@@ -1685,12 +1718,15 @@ class Interp:
         hidden = int(self.const(args[-1]))
         layers = int(self.const(kw["num_layers"])) if "num_layers" in kw else 1
         first = flag(kw, "batch_first")
+        if not self.batched:  # one sample: a batch of one inside
+            x = x.unsqueeze(0)
         if not first:
             x = x.transpose(0, 1)
         B, T = x.shape[0], x.shape[1]
         H = hidden
         # states are batch first with batch_first, else [layers, batch, hidden]
-        layer_major = lambda v: v.transpose(0, 1) if first else v
+        one = (lambda v: v.unsqueeze(0)) if not self.batched else (lambda v: v)
+        layer_major = lambda v: one(v).transpose(0, 1) if first else v
         h0 = layer_major(self.ev(kw["h0"], env)) if "h0" in kw else None
         c0 = layer_major(self.ev(kw["c0"], env)) if "c0" in kw else None
         seq = [x[:, t] for t in range(T)]
@@ -1715,7 +1751,9 @@ class Interp:
                 seq[t] = h
             hs.append(h), cs.append(c)
         out = torch.stack(seq, dim=1 if first else 0)
-        return (out, layer_major(torch.stack(hs))) + ((layer_major(torch.stack(cs)),) if op == "lstm" else ())
+        batch_major = lambda v: v.transpose(0, 1) if first else v
+        results = (out, batch_major(torch.stack(hs))) + ((batch_major(torch.stack(cs)),) if op == "lstm" else ())
+        return tuple(v.squeeze(0) for v in results) if not self.batched else results
 
     def loss(self, e, env, targets):
         if e[0] == "num":
