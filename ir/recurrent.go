@@ -41,13 +41,30 @@ type Recurrent struct {
 	// default and ONNX's layout.
 	BatchFirst bool
 	Layers     []RecurrentLayer
+	// Reverse, for a bidirectional layer, holds each layer's parameters of
+	// the reverse direction (PyTorch's NAME.weight_ih_l0_reverse), which
+	// runs the steps from the last to the first; nil for one direction.
+	// Layer l's states are then its forward states beside its reverse ones
+	// ([batch, 2·hidden] per step), which layer l+1 reads, and the
+	// initial and final states hold 2·layers rows, in PyTorch's order:
+	// layer 0 forward, layer 0 reverse, layer 1 forward, ...
+	Reverse []RecurrentLayer
 	// H0 and C0 are the initial states (C0 for an LSTM), or nil for zeros.
 	H0, C0 *Value
 }
 
+// Directions is 2 for a bidirectional layer, else 1.
+func (r Recurrent) Directions() int {
+	if r.Reverse != nil {
+		return 2
+	}
+	return 1
+}
+
 // Build adds the unrolled layer over x to g. It returns the sequence
-// output ([batch, seq, hidden] or [seq, batch, hidden]) and the final
-// states (c only for an LSTM), in the layout BatchFirst says.
+// output ([batch, seq, directions·hidden] or [seq, batch,
+// directions·hidden]) and the final states (c only for an LSTM), in the
+// layout BatchFirst says.
 func (r Recurrent) Build(g *Graph, x *Value) (out, h, c *Value, err error) {
 	b := &builder{g: g}
 	timeAxis, batchAxis := 1, 0
@@ -72,35 +89,58 @@ func (r Recurrent) Build(g *Graph, x *Value) (out, h, c *Value, err error) {
 	}
 	// The states' layer axis.
 	layerAxis := 1 - batchAxis
+	dirs := r.Directions()
 	var lastH, lastC []*Value
-	for l, layer := range r.Layers {
-		hPrev := b.stateOf(r.H0, layerAxis, l, batch, hid)
-		cPrev := b.stateOf(r.C0, layerAxis, l, batch, hid)
-		for t := range steps {
-			gi := b.linear(inputs[t], layer.WeightIH, layer.BiasIH)
-			gh := b.linear(hPrev, layer.WeightHH, layer.BiasHH)
-			switch r.Cell {
-			case GRU:
-				hPrev = b.gru(gi, gh, hPrev, hid)
-			case LSTM:
-				hPrev, cPrev = b.lstm(gi, gh, cPrev, hid)
+	for l := range r.Layers {
+		var next [2][]*Value // each direction's states, by step
+		for dir := range dirs {
+			layer := r.Layers[l]
+			if dir == 1 {
+				layer = r.Reverse[l]
 			}
-			inputs[t] = hPrev
+			hPrev := b.stateOf(r.H0, layerAxis, l*dirs+dir, batch, hid)
+			cPrev := b.stateOf(r.C0, layerAxis, l*dirs+dir, batch, hid)
+			next[dir] = make([]*Value, steps)
+			for i := range steps {
+				t := i
+				if dir == 1 {
+					t = steps - 1 - i
+				}
+				gi := b.linear(inputs[t], layer.WeightIH, layer.BiasIH)
+				gh := b.linear(hPrev, layer.WeightHH, layer.BiasHH)
+				switch r.Cell {
+				case GRU:
+					hPrev = b.gru(gi, gh, hPrev, hid)
+				case LSTM:
+					hPrev, cPrev = b.lstm(gi, gh, cPrev, hid)
+				}
+				next[dir][t] = hPrev
+			}
+			lastH, lastC = append(lastH, hPrev), append(lastC, cPrev)
 		}
-		lastH, lastC = append(lastH, hPrev), append(lastC, cPrev)
+		for t := range inputs {
+			inputs[t] = next[0][t]
+			if dirs == 2 {
+				inputs[t] = b.add(OpConcat, Attrs{Axis: 1}, next[0][t], next[1][t])
+			}
+		}
 	}
 	// The output: the last layer's states along the time axis.
-	one := Shape{batch, 1, hid}
+	one := Shape{batch, 1, dirs * hid}
 	if !r.BatchFirst {
-		one = Shape{1, batch, hid}
+		one = Shape{1, batch, dirs * hid}
 	}
 	for t := range inputs {
 		inputs[t] = b.add(OpReshape, Attrs{To: one}, inputs[t])
 	}
 	out = b.add(OpConcat, Attrs{Axis: timeAxis}, inputs...)
-	h = b.stack(lastH, one, layerAxis)
+	state := Shape{batch, 1, hid} // one row of the states
+	if !r.BatchFirst {
+		state = Shape{1, batch, hid}
+	}
+	h = b.stack(lastH, state, layerAxis)
 	if r.Cell == LSTM {
-		c = b.stack(lastC, one, layerAxis)
+		c = b.stack(lastC, state, layerAxis)
 	}
 	return out, h, c, b.err
 }
@@ -208,8 +248,9 @@ func (b *builder) stack(states []*Value, one Shape, layerAxis int) *Value {
 
 // StateShape is the shape of the initial and final states for batch.
 func (r Recurrent) StateShape(batch int) Shape {
+	rows := r.Directions() * len(r.Layers)
 	if r.BatchFirst {
-		return Shape{batch, len(r.Layers), r.Hidden}
+		return Shape{batch, rows, r.Hidden}
 	}
-	return Shape{len(r.Layers), batch, r.Hidden}
+	return Shape{rows, batch, r.Hidden}
 }

@@ -731,7 +731,7 @@ batch 3
 input x[5, 4]
 input h0[2, 6]
 input v[4]
-a, ah = gru(x, 6, bidirectional=true)
+a, ah = gru(x, 6, num_layers=2, bidirectional=true, h0=h0)
 b, bh = gru(x, 6, batch_first=false)
 c, ch = gru(v, 6)
 d, dh = gru(x, 5, 6)
@@ -745,7 +745,7 @@ o, oh = gru(x)
 t = a + b + c + d + e + f + g + k + m + n + o
 output t
 `,
-	want: `model.nn:6:33: a: bidirectional gru is not supported; run two layers, one on the reversed sequence, instead
+	want: `model.nn:6:56: gru's h0 h0 must be [2·num_layers, hidden] = [4,6] per sample, found [2,6]
 model.nn:7:31: b: batch_first=false would need x as [seq, batch, in], but every .nn value keeps its batch axis first; x is [batch, seq, in]
 model.nn:8:13: gru's input v must be [seq, in] per sample, found [4]
 model.nn:9:16: d: gru expects 5 input features but x has 4

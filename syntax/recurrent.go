@@ -80,10 +80,6 @@ func (l *lowerer) lowerRecurrent(names []token, c call, cell ir.Cell) []*ir.Valu
 	if !settingsOK {
 		return nil
 	}
-	if a := keywords["bidirectional"]; bidirectional {
-		l.errorf(a.value.pos, "%s: bidirectional %s is not supported; run two layers, one on the reversed sequence, instead", name.text, fn)
-		return nil
-	}
 	if a := keywords["batch_first"]; !batchFirst {
 		l.errorf(a.value.pos, "%s: batch_first=false would need x as [seq, batch, in], but every .nn value keeps its batch axis first; x is [batch, seq, in]", name.text)
 		return nil
@@ -97,38 +93,52 @@ func (l *lowerer) lowerRecurrent(names []token, c call, cell ir.Cell) []*ir.Valu
 		l.errorf(args[1].value.pos, "%s: %s expects %d input features but %s has %d", name.text, fn, declaredIn, args[0].value.text, in)
 		return nil
 	}
-	stateShape := ir.Shape{batch, layers, hidden}
+	dirs := 1
+	if bidirectional {
+		dirs = 2
+	}
+	stateShape := ir.Shape{batch, dirs * layers, hidden}
 	for i, s := range states {
 		if key := []string{"h0", "c0"}[i]; s != nil && !slices.Equal(stateShape, s.Shape) {
-			l.errorf(keywords[key].value.pos, "%s's %s %s must be [num_layers, hidden] = %v per sample, found %v", fn, key, keywords[key].value.text,
-				l.sampleShape(stateShape), l.sampleShape(s.Shape))
+			rows := "num_layers"
+			if bidirectional {
+				rows = "2·num_layers"
+			}
+			l.errorf(keywords[key].value.pos, "%s's %s %s must be [%s, hidden] = %v per sample, found %v", fn, key, keywords[key].value.text,
+				rows, l.sampleShape(stateShape), l.sampleShape(s.Shape))
 			return nil
 		}
 	}
 	rows := cell.Gates() * hidden
-	if !l.fits(name, name.text+".weight_ih_l0", ir.Shape{rows, max(in, hidden)}) || !l.fits(name, name.text, ir.Shape{x.Shape[0], x.Shape[1], hidden}) {
+	if !l.fits(name, name.text+".weight_ih_l0", ir.Shape{rows, max(in, dirs*hidden)}) || !l.fits(name, name.text, ir.Shape{x.Shape[0], x.Shape[1], dirs * hidden}) {
 		return nil
 	}
 	r := ir.Recurrent{Cell: cell, Hidden: hidden, BatchFirst: batchFirst, H0: states[0], C0: states[1]}
 	for k := range layers {
 		layerIn := in
 		if k > 0 {
-			layerIn = hidden
+			layerIn = dirs * hidden // the previous layer's states, both directions side by side
 		}
-		suffix := fmt.Sprintf("_l%d", k)
-		var p ir.RecurrentLayer
-		p.WeightIH = l.param(name, ".weight_ih"+suffix, ir.Shape{rows, layerIn})
-		p.WeightHH = l.param(name, ".weight_hh"+suffix, ir.Shape{rows, hidden})
-		if bias {
-			p.BiasIH = l.param(name, ".bias_ih"+suffix, ir.Shape{rows})
-			p.BiasHH = l.param(name, ".bias_hh"+suffix, ir.Shape{rows})
-		}
-		for _, w := range []*ir.Value{p.WeightIH, p.WeightHH, p.BiasIH, p.BiasHH} {
-			if w != nil {
-				w.FanIn = hidden // PyTorch: uniform in ±1/√hidden for every tensor
+		for dir := range dirs {
+			suffix := fmt.Sprintf("_l%d", k) + []string{"", "_reverse"}[dir]
+			var p ir.RecurrentLayer
+			p.WeightIH = l.param(name, ".weight_ih"+suffix, ir.Shape{rows, layerIn})
+			p.WeightHH = l.param(name, ".weight_hh"+suffix, ir.Shape{rows, hidden})
+			if bias {
+				p.BiasIH = l.param(name, ".bias_ih"+suffix, ir.Shape{rows})
+				p.BiasHH = l.param(name, ".bias_hh"+suffix, ir.Shape{rows})
+			}
+			for _, w := range []*ir.Value{p.WeightIH, p.WeightHH, p.BiasIH, p.BiasHH} {
+				if w != nil {
+					w.FanIn = hidden // PyTorch: uniform in ±1/√hidden for every tensor
+				}
+			}
+			if dir == 0 {
+				r.Layers = append(r.Layers, p)
+			} else {
+				r.Reverse = append(r.Reverse, p)
 			}
 		}
-		r.Layers = append(r.Layers, p)
 	}
 	out, h, cState, err := r.Build(l.g, x)
 	if err != nil {

@@ -554,6 +554,28 @@ class LSTMUnbatched(nn.Module):
         return self.y(torch.cat([seq.mean(dim=0), torch.flatten(h + c)], dim=0))
 
 
+class GRUBidirectional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 4, num_layers=2, batch_first=True, bidirectional=True)
+        self.y = nn.Linear(24, 3)
+
+    def forward(self, x, h0):              # x: [B, 5, 4], h0: [B, 4, 4] (batch first: l0, l0 reverse, l1, l1 reverse)
+        seq, h = self.rnn(x, h0.transpose(0, 1).contiguous())
+        return self.y(torch.cat([seq.mean(dim=1), torch.flatten(h.transpose(0, 1), 1)], dim=1))
+
+
+class LSTMBidirectional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, batch_first=True, bidirectional=True)
+        self.y = nn.Linear(10, 4)
+
+    def forward(self, x):                  # x: [B, 6, 3]
+        seq, (h, c) = self.rnn(x)
+        return self.y(seq[:, -1] + torch.flatten((h + c).transpose(0, 1), 1))
+
+
 def mse(y, t):
     return F.mse_loss(y, t)
 
@@ -1247,6 +1269,47 @@ optimizer sgd(lr=0.3)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.3),
      "onnx_none": "one sample with several inputs: nngen's ONNX front end reads x [4, 3] as a batch of 4, which h0 [1, 5] does not share",
      "seed": 174},
+    {"name": "gru_bidirectional",
+     "description": "x[5, 4], h0[4, 4] (batch first: layer 0, layer 0 reverse, layer 1, layer 1 reverse); rnn, h = gru(x, 4, num_layers=2, bidirectional=true, h0=h0) (nn.GRU(4, 4, num_layers=2, batch_first=True, bidirectional=True)) -> cat(mean of rnn [B, 5, 8] over the steps, h flattened) -> linear 3; MSE; SGD lr 0.5; batch 3.",
+     "source": """network GRUBidirectional
+batch 3
+input x[5, 4]
+input h0[4, 4]
+rnn, h = gru(x, 4, num_layers=2, bidirectional=true, h0=h0)
+m = mean(rnn, dim=1)
+f = flatten(h)
+z = cat(m, f, dim=1)
+y = linear(z, 3)
+output y
+loss mse(y, target[3])
+optimizer sgd(lr=0.5)
+""",
+     "module": GRUBidirectional, "batch": 3, "inputs": {"x": [5, 4], "h0": [4, 4]},
+     "outputs": ["y"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 175},
+    {"name": "lstm_bidirectional",
+     "description": "x[6, 3]; rnn, h, c = lstm(x, 5, bidirectional=true) (nn.LSTM(3, 5, batch_first=True, bidirectional=True), zero initial states) -> the last step of rnn [B, 10] + (h + c) flattened -> linear 4; cross-entropy; Adam lr 0.02; batch 3.",
+     "source": """network LSTMBidirectional
+batch 3
+input x[6, 3]
+rnn, h, c = lstm(x, 5, bidirectional=true)
+last = slice(rnn, start=5, end=6, dim=1)
+lf = flatten(last)
+s = h + c
+f = flatten(s)
+z = lf + f
+y = linear(z, 4)
+output y
+loss cross_entropy(y, label)
+optimizer adam(lr=0.02)
+""",
+     "module": LSTMBidirectional, "batch": 3, "inputs": {"x": [6, 3]},
+     "outputs": ["y"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
+     "seed": 176},
 ]
 
 
@@ -1731,25 +1794,30 @@ class Interp:
         c0 = layer_major(self.ev(kw["c0"], env)) if "c0" in kw else None
         seq = [x[:, t] for t in range(T)]
         hs, cs = [], []
+        dirs = 2 if "bidirectional" in kw and self.const(kw["bidirectional"]) else 1
         for l in range(layers):
-            P = lambda k: self.params.get("%s.%s_l%d" % (name, k, l))
-            h = h0[l] if h0 is not None else torch.zeros(B, H, dtype=x.dtype)
-            c = c0[l] if c0 is not None else torch.zeros(B, H, dtype=x.dtype)
-            for t in range(T):
-                gi, gh = seq[t] @ P("weight_ih").T, h @ P("weight_hh").T
-                if P("bias_ih") is not None:
-                    gi, gh = gi + P("bias_ih"), gh + P("bias_hh")
-                if op == "gru":
-                    r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-                    z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-                    n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-                    h = (1 - z) * n + z * h
-                else:
-                    g = gi + gh
-                    c = torch.sigmoid(g[:, H:2 * H]) * c + torch.sigmoid(g[:, :H]) * torch.tanh(g[:, 2 * H:3 * H])
-                    h = torch.sigmoid(g[:, 3 * H:]) * torch.tanh(c)
-                seq[t] = h
-            hs.append(h), cs.append(c)
+            states = []
+            for d in range(dirs):  # the reverse direction runs from the last step to the first
+                P = lambda k: self.params.get("%s.%s_l%d%s" % (name, k, l, "_reverse" if d else ""))
+                h = h0[l * dirs + d] if h0 is not None else torch.zeros(B, H, dtype=x.dtype)
+                c = c0[l * dirs + d] if c0 is not None else torch.zeros(B, H, dtype=x.dtype)
+                states.append([None] * T)
+                for t in (reversed(range(T)) if d else range(T)):
+                    gi, gh = seq[t] @ P("weight_ih").T, h @ P("weight_hh").T
+                    if P("bias_ih") is not None:
+                        gi, gh = gi + P("bias_ih"), gh + P("bias_hh")
+                    if op == "gru":
+                        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+                        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+                        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+                        h = (1 - z) * n + z * h
+                    else:
+                        g = gi + gh
+                        c = torch.sigmoid(g[:, H:2 * H]) * c + torch.sigmoid(g[:, :H]) * torch.tanh(g[:, 2 * H:3 * H])
+                        h = torch.sigmoid(g[:, 3 * H:]) * torch.tanh(c)
+                    states[d][t] = h
+                hs.append(h), cs.append(c)
+            seq = [torch.cat([states[d][t] for d in range(dirs)], dim=1) for t in range(T)]
         out = torch.stack(seq, dim=1 if first else 0)
         batch_major = lambda v: v.transpose(0, 1) if first else v
         results = (out, batch_major(torch.stack(hs))) + ((batch_major(torch.stack(cs)),) if op == "lstm" else ())
@@ -1844,7 +1912,8 @@ def recurrent_params(a):
     kw = a[2][3]
     layers = int(kw["num_layers"][1]) if "num_layers" in kw else 1
     suffixes = ["weight_ih", "weight_hh"] + ([] if "bias" in kw and kw["bias"][1] == "false" else ["bias_ih", "bias_hh"])
-    return ["%s.%s_l%d" % (a[1][0], k, l) for l in range(layers) for k in suffixes]
+    dirs = ["", "_reverse"] if "bidirectional" in kw and WORDS[kw["bidirectional"][1]] else [""]
+    return ["%s.%s_l%d%s" % (a[1][0], k, l, d) for l in range(layers) for d in dirs for k in suffixes]
 
 
 def check_source(case, prog, net):
