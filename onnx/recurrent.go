@@ -17,14 +17,16 @@ var onnxGates = map[ir.Cell][]int{ir.GRU: {1, 0, 2}, ir.LSTM: {0, 2, 3, 1}}
 // and nn.LSTM, one node per layer: X [seq, batch, in], the constants W
 // [1, gates·H, in], R [1, gates·H, H] and B [1, 2·gates·H] in ONNX's gate
 // order, an optional initial_h (and initial_c) [1, batch, H] of zeros or
-// computed. It becomes ir.Recurrent, the .nn front end's unrolled layer,
+// computed (a bidirectional node: [2, ...] of each, the reverse
+// direction second). It becomes ir.Recurrent, the .nn front end's unrolled layer,
 // with the parameters back in PyTorch's layout, gate order and names:
-// MODULE.weight_ih_lK, weight_hh_lK, bias_ih_lK and bias_hh_lK, where
+// MODULE.weight_ih_lK, weight_hh_lK, bias_ih_lK and bias_hh_lK (and
+// the reverse direction's, with the suffix _reverse), where
 // MODULE is the node's scope (node "/rnn/GRU_1" of module rnn) and K
 // counts the scope's recurrent nodes in graph order (the exporter writes
 // a multi-layer module's layers in order); a node without a scope takes
-// W's name as MODULE. Only what PyTorch exports is read: forward
-// direction, the default activations, no clip, layout 0, a GRU with
+// W's name as MODULE. Only what PyTorch exports is read: forward or
+// bidirectional, the default activations, no clip, layout 0, a GRU with
 // linear_before_reset 1, an LSTM without peepholes or input_forget.
 func lowerRecurrent(cell ir.Cell) rule {
 	return func(l *lowerer, n *node) ([]*tensor, error) {
@@ -50,16 +52,20 @@ func lowerRecurrent(cell ir.Cell) rule {
 			return nil, err
 		}
 		h := int(hidden)
+		dirs := 1
+		if dir, _ := stringAttr(n.NodeProto, "direction", "forward"); dir == "bidirectional" {
+			dirs = 2
+		}
 		w, r := n.in[1], n.in[2]
-		if w.c == nil || r.c == nil || !slices.Equal(w.shape, []int{1, gates * h, in}) || !slices.Equal(r.shape, []int{1, gates * h, h}) {
-			return nil, fmt.Errorf("W and R must be constants of shapes [1, %d, %d] and [1, %d, %d] (hidden_size %d), found %v and %v",
-				gates*h, in, gates*h, h, h, w.shape, r.shape)
+		if w.c == nil || r.c == nil || !slices.Equal(w.shape, []int{dirs, gates * h, in}) || !slices.Equal(r.shape, []int{dirs, gates * h, h}) {
+			return nil, fmt.Errorf("W and R must be constants of shapes [%d, %d, %d] and [%d, %d, %d] (hidden_size %d), found %v and %v",
+				dirs, gates*h, in, dirs, gates*h, h, h, w.shape, r.shape)
 		}
 		var bias *tensor
 		if len(n.in) > 3 && n.in[3] != nil {
 			bias = n.in[3]
-			if bias.c == nil || !slices.Equal(bias.shape, []int{1, 2 * gates * h}) {
-				return nil, fmt.Errorf("B must be a constant of shape [1, %d], found %v", 2*gates*h, bias.shape)
+			if bias.c == nil || !slices.Equal(bias.shape, []int{dirs, 2 * gates * h}) {
+				return nil, fmt.Errorf("B must be a constant of shape [%d, %d], found %v", dirs, 2*gates*h, bias.shape)
 			}
 		}
 		if len(n.in) > 4 && n.in[4] != nil {
@@ -76,7 +82,7 @@ func lowerRecurrent(cell ir.Cell) rule {
 			if i == 1 && cell == ir.GRU || len(n.in) <= 5+i || n.in[5+i] == nil {
 				continue
 			}
-			s, err := l.initialState(n.in[5+i], what, []int{1, batch, h})
+			s, err := l.initialState(n.in[5+i], what, []int{dirs, batch, h})
 			if err != nil {
 				return nil, err
 			}
@@ -87,42 +93,55 @@ func lowerRecurrent(cell ir.Cell) rule {
 			}
 		}
 		module, k := l.recurrentModule(n, w.c.name)
-		suffix := fmt.Sprintf("_l%d", k)
-		var p ir.RecurrentLayer
-		if p.WeightIH, err = l.param(module+".weight_ih"+suffix, ir.Shape{gates * h, in}, reorderGates(w.c.data, cell)); err != nil {
-			return nil, err
-		}
-		if p.WeightHH, err = l.param(module+".weight_hh"+suffix, ir.Shape{gates * h, h}, reorderGates(r.c.data, cell)); err != nil {
-			return nil, err
-		}
-		if bias != nil {
-			half := gates * h
-			if p.BiasIH, err = l.param(module+".bias_ih"+suffix, ir.Shape{half}, reorderGates(bias.c.data[:half], cell)); err != nil {
+		rows := gates * h
+		for d := range dirs {
+			suffix := fmt.Sprintf("_l%d", k) + []string{"", "_reverse"}[d]
+			var p ir.RecurrentLayer
+			if p.WeightIH, err = l.param(module+".weight_ih"+suffix, ir.Shape{rows, in}, reorderGates(w.c.data[d*rows*in:(d+1)*rows*in], cell)); err != nil {
 				return nil, err
 			}
-			if p.BiasHH, err = l.param(module+".bias_hh"+suffix, ir.Shape{half}, reorderGates(bias.c.data[half:], cell)); err != nil {
+			if p.WeightHH, err = l.param(module+".weight_hh"+suffix, ir.Shape{rows, h}, reorderGates(r.c.data[d*rows*h:(d+1)*rows*h], cell)); err != nil {
 				return nil, err
 			}
-		}
-		for _, v := range []*ir.Value{p.WeightIH, p.WeightHH, p.BiasIH, p.BiasHH} {
-			if v != nil {
-				v.FanIn = h // PyTorch's init bound, 1/√hidden
+			if bias != nil {
+				b := bias.c.data[d*2*rows : (d+1)*2*rows] // Wb, then Rb
+				if p.BiasIH, err = l.param(module+".bias_ih"+suffix, ir.Shape{rows}, reorderGates(b[:rows], cell)); err != nil {
+					return nil, err
+				}
+				if p.BiasHH, err = l.param(module+".bias_hh"+suffix, ir.Shape{rows}, reorderGates(b[rows:], cell)); err != nil {
+					return nil, err
+				}
+			}
+			for _, v := range []*ir.Value{p.WeightIH, p.WeightHH, p.BiasIH, p.BiasHH} {
+				if v != nil {
+					v.FanIn = h // PyTorch's init bound, 1/√hidden
+				}
+			}
+			if d == 0 {
+				layer.Layers = []ir.RecurrentLayer{p}
+			} else {
+				layer.Reverse = []ir.RecurrentLayer{p}
 			}
 		}
-		layer.Layers = []ir.RecurrentLayer{p}
 		out, hN, cN, err := layer.Build(l.g, x.v)
 		if err != nil {
 			return nil, err
 		}
-		// Y is [seq, num_directions, batch, hidden].
-		yShape := []int{steps, 1, batch, h}
-		y, err := l.add(ir.OpReshape, ir.Attrs{To: irShape(0, yShape)}, out)
+		// Y is [seq, num_directions, batch, hidden]; the layer's output
+		// holds the directions side by side, [seq, batch, dirs·hidden].
+		yShape := []int{steps, dirs, batch, h}
+		var y *ir.Value
+		if dirs == 1 {
+			y, err = l.add(ir.OpReshape, ir.Attrs{To: irShape(0, yShape)}, out)
+		} else if y, err = l.add(ir.OpReshape, ir.Attrs{To: irShape(0, []int{steps, batch, dirs, h})}, out); err == nil {
+			y, err = l.add(ir.OpPermute, ir.Attrs{Perm: []int{0, 2, 1, 3}}, y)
+		}
 		if err != nil {
 			return nil, err
 		}
-		outs := []*tensor{{shape: yShape, v: y}, {shape: []int{1, batch, h}, v: hN}}
+		outs := []*tensor{{shape: yShape, v: y}, {shape: []int{dirs, batch, h}, v: hN}}
 		if cell == ir.LSTM {
-			outs = append(outs, &tensor{shape: []int{1, batch, h}, v: cN})
+			outs = append(outs, &tensor{shape: []int{dirs, batch, h}, v: cN})
 		}
 		for _, t := range outs {
 			t.v.Pos = l.pos
@@ -134,8 +153,8 @@ func lowerRecurrent(cell ir.Cell) rule {
 // recurrentAttrs refuses the attributes whose meaning PyTorch never
 // exports.
 func recurrentAttrs(n *node, cell ir.Cell) error {
-	if dir, err := stringAttr(n.NodeProto, "direction", "forward"); err != nil || dir != "forward" {
-		return fmt.Errorf("direction %q is not supported; nngen runs forward layers (bidirectional=False)", dir)
+	if dir, err := stringAttr(n.NodeProto, "direction", "forward"); err != nil || dir != "forward" && dir != "bidirectional" {
+		return fmt.Errorf("direction %q is not supported; nngen runs forward and bidirectional layers, as PyTorch exports them", dir)
 	}
 	if layout, err := intAttr(n.NodeProto, "layout", 0); err != nil || layout != 0 {
 		return fmt.Errorf("layout %d is not supported; torch.onnx.export writes layout 0 ([seq, batch, ...]) with Transposes around", layout)

@@ -38,14 +38,14 @@ func TestRecurrentErrors(t *testing.T) {
 	in := []string{"y", "y", "y"}
 	spec := linearSpec(
 		nodeProto("GRU", "/a/GRU", in, []string{"a"}, intAttribute("hidden_size", 2)),
-		nodeProto("GRU", "/b/GRU", in, []string{"b"}, intAttribute("hidden_size", 2), intAttribute("linear_before_reset", 1), str("direction", "bidirectional")),
+		nodeProto("GRU", "/b/GRU", in, []string{"b"}, intAttribute("hidden_size", 2), intAttribute("linear_before_reset", 1), str("direction", "reverse")),
 		nodeProto("LSTM", "/c/LSTM", in, []string{"c"}, intAttribute("hidden_size", 2), intAttribute("layout", 1)),
 		nodeProto("LSTM", "/d/LSTM", in, []string{"d"}, intAttribute("hidden_size", 2), strs("activations", "Relu", "Tanh", "Tanh")),
 		nodeProto("GRU", "/e/GRU", in, []string{"e"}, intAttribute("hidden_size", 2), intAttribute("linear_before_reset", 1)),
 		nodeProto("LSTM", "/f/LSTM", in, []string{"f"}, intAttribute("hidden_size", 2), floatAttribute("clip", 3)),
 	)
 	want := `model.onnx: node "/a/GRU": linear_before_reset 0 is not supported; PyTorch's GRU (linear_before_reset 1) applies the reset gate after the hidden state's linear map
-model.onnx: node "/b/GRU": direction "bidirectional" is not supported; nngen runs forward layers (bidirectional=False)
+model.onnx: node "/b/GRU": direction "reverse" is not supported; nngen runs forward and bidirectional layers, as PyTorch exports them
 model.onnx: node "/c/LSTM": layout 1 is not supported; torch.onnx.export writes layout 0 ([seq, batch, ...]) with Transposes around
 model.onnx: node "/d/LSTM": activations [Relu Tanh Tanh] are not supported; nngen computes the default [Sigmoid Tanh Tanh]
 model.onnx: node "/e/GRU": X is [2 3]; nngen reads [seq, batch, in] with a batch axis
