@@ -80,14 +80,21 @@ output v46
 func TestRecurrentParams(t *testing.T) {
 	for _, test := range []struct {
 		src  string
+		dirs int
 		want []string
 	}{{
 		src:  "a, ah, ac = lstm(x, 3, 5, num_layers=2, bias=false)\noutput a, ah, ac",
+		dirs: 1,
 		want: []string{"a.weight_ih_l0 [20,3]", "a.weight_hh_l0 [20,5]", "a.weight_ih_l1 [20,5]", "a.weight_hh_l1 [20,5]"},
 	}, {
-		src: "a, ah = gru(x, 4, num_layers=2, batch_first=True, bias=True)\noutput a, ah",
+		src:  "a, ah = gru(x, 4, num_layers=2, batch_first=True, bias=True)\noutput a, ah",
+		dirs: 1,
 		want: []string{"a.weight_ih_l0 [12,3]", "a.weight_hh_l0 [12,4]", "a.bias_ih_l0 [12]", "a.bias_hh_l0 [12]",
 			"a.weight_ih_l1 [12,4]", "a.weight_hh_l1 [12,4]", "a.bias_ih_l1 [12]", "a.bias_hh_l1 [12]"},
+	}, {
+		src:  "a, ah = gru(x, 4, bidirectional=true, bias=false)\noutput a, ah",
+		dirs: 2,
+		want: []string{"a.weight_ih_l0 [12,3]", "a.weight_hh_l0 [12,4]", "a.weight_ih_l0_reverse [12,3]", "a.weight_hh_l0_reverse [12,4]"},
 	}} {
 		g, err := Compile("model.nn", []byte("network R\nbatch 2\ninput x[7, 3]\n"+test.src+"\n"))
 		if err != nil {
@@ -104,7 +111,7 @@ func TestRecurrentParams(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(test.want) {
 			t.Errorf("%s: got %v, want %v", test.src, got, test.want)
 		}
-		if out, h := g.Outputs[0].Shape, g.Outputs[1].Shape; fmt.Sprint(out) != fmt.Sprintf("[2,7,%d]", hidden) || fmt.Sprint(h) != fmt.Sprintf("[2,2,%d]", hidden) {
+		if out, h := g.Outputs[0].Shape, g.Outputs[1].Shape; fmt.Sprint(out) != fmt.Sprintf("[2,7,%d]", test.dirs*hidden) || fmt.Sprint(h) != fmt.Sprintf("[2,2,%d]", hidden) {
 			t.Errorf("%s: outputs %v and %v", test.src, out, h)
 		}
 	}
