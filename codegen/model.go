@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dave/jennifer/jen"
 
@@ -76,6 +77,12 @@ func (gen *generator) genNew(f *jen.File) {
 	others, normal := false, false
 	for _, p := range gen.g.Params() {
 		switch {
+		case p.Init == ir.InitXavierUniform:
+			others = true
+			bound := math.Sqrt(6 / float64(p.Shape[0]+p.Shape[1]))
+			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Lit(bound)))
+		case p.Init == ir.InitZeros && fanIn[p] > 0: // a bias that starts at zero (nn.MultiheadAttention's)
+			others = true
 		case fanIn[p] > 0:
 			fills = append(fills, jen.Qual(nnrtPath, "FillUniform").Call(jen.Id("r"), gen.flat(paramField(p), p.Shape), jen.Qual(nnrtPath, "LinearBound").Call(jen.Lit(fanIn[p]))))
 		case p.FanIn > 0:

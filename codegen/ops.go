@@ -61,6 +61,8 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpConcat:              (*generator).genConcat,
 	ir.OpSlice:               (*generator).genSlice,
 	ir.OpSliceGrad:           (*generator).genSliceGrad,
+	ir.OpCausalMask:          (*generator).genCausalMask,
+	ir.OpCausalMaskGrad:      (*generator).genCausalMask,
 	ir.OpLayerNormAffineGrad: (*generator).genLayerNormAffineGrad,
 	ir.OpLayerNormWeightGrad: (*generator).genLayerNormWeightGrad,
 

@@ -235,6 +235,29 @@ func (gen *generator) genSliceGrad(v *ir.Value) []jen.Code {
 	})...)
 }
 
+// genCausalMask: y[..., i, j] = x[..., i, j] where j ≤ i, and above the
+// diagonal -∞ (causal_mask, before a softmax, whose e^-∞ is 0) or 0 (its
+// gradient).
+func (gen *generator) genCausalMask(v *ir.Value) []jen.Code {
+	x, r := v.Args[0], len(v.Shape)
+	fill := jen.Lit(0)
+	if v.Op == ir.OpCausalMask {
+		fill = gen.elem().Call(jen.Qual("math", "Inf").Call(jen.Lit(-1)))
+	}
+	return gen.each(v, func(idx []index) []jen.Code {
+		i, j := idx[r-2], idx[r-1]
+		keep := gen.at(v, idx...).Op("=").Add(gen.at(x, idx...))
+		masked := gen.at(v, idx...).Op("=").Add(fill)
+		switch {
+		case i.name == "" && j.name == "" && j.value > i.value:
+			return []jen.Code{masked}
+		case i.name == "" && j.name == "":
+			return []jen.Code{keep}
+		}
+		return []jen.Code{jen.If(j.code().Op(">").Add(i.code())).Block(masked).Else().Block(keep)}
+	})
+}
+
 // genBatchedMatMul: c[b..., i, j] = Σ_k a[b..., i, k]·b[b..., k, j] for
 // each index b... of the leading axes, which broadcast.
 func (gen *generator) genBatchedMatMul(v *ir.Value) []jen.Code {

@@ -190,6 +190,8 @@ var kernelEmitters = map[ir.Op]func(gen *generator, v *ir.Value){
 	ir.OpConcat:              (*generator).concat,
 	ir.OpSlice:               (*generator).slice,
 	ir.OpSliceGrad:           (*generator).sliceGrad,
+	ir.OpCausalMask:          (*generator).causalMask,
+	ir.OpCausalMaskGrad:      (*generator).causalMask,
 	ir.OpLayerNormAffineGrad: (*generator).layerNormAffineGrad,
 	ir.OpLayerNormWeightGrad: (*generator).layerNormWeightGrad,
 

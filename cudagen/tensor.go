@@ -387,6 +387,20 @@ func (gen *generator) sliceGrad(v *ir.Value) {
 	kb.line("%s[t] = c >= %d && c < %d ? %s[%s] : 0;", dx, v.Start, v.End, kb.ptr(dy), flatIndex(dy.Shape, cs))
 }
 
+// causalMask: y[..., i, j] = x where j ≤ i, above the diagonal -∞
+// (causal_mask) or 0 (its gradient); a thread per element.
+func (gen *generator) causalMask(v *ir.Value) {
+	x, r := v.Args[0], len(v.Shape)
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	y := kb.out(v)
+	fill := "(real)0"
+	if v.Op == ir.OpCausalMask {
+		fill = "-(real)nn_inf()"
+	}
+	kb.line("const long long i = %s, j = %s;", coordinate("t", v.Shape, r-2), coordinate("t", v.Shape, r-1))
+	kb.line("%s[t] = j > i ? %s : %s[t];", y, fill, kb.ptr(x))
+}
+
 // batchedMatMul: c[b..., i, j] = Σ_k a[b..., i, k]·b[b..., k, j] for each
 // index b... of the leading axes, which broadcast; a thread per element of
 // c.

@@ -310,8 +310,8 @@ func writeCudaCase(mod string, c cudaCase) error {
 	if err := tmpl.Execute(&harness, map[string]any{
 		"CPU": "scratch/" + c.pkg, "Float": c.dtype, "Infer": c.infer, "Batched": c.batched, "Classes": c.classes,
 		"Trace": c.trace != nil, "Tolerance": map[string]string{"float32": "1e-5", "float64": "1e-10"}[c.dtype],
-		"GPU": true, "Buffers": bufferFields(c.trace), "Dropout": c.graph && strings.Contains(c.src, "dropout("),
-		"Modes": c.graph && (strings.Contains(c.src, "dropout(") || strings.Contains(c.src, "batch_norm")),
+		"GPU": true, "Buffers": bufferFields(c.trace), "Dropout": c.graph && hasDropout(files),
+		"Modes": c.graph && (hasDropout(files) || strings.Contains(c.src, "batch_norm")), // dropout( or a layer's dropout=
 	}); err != nil {
 		return err
 	}

@@ -198,6 +198,9 @@ const (
 	InitZeros
 	InitOnes
 	InitNormal // N(0, 1), as nn.Embedding's weight
+	// Uniform in ±√(6/(fan_in + fan_out)) of a [fan_out, fan_in] matrix,
+	// PyTorch's xavier_uniform_ (nn.MultiheadAttention's in_proj_weight).
+	InitXavierUniform
 )
 
 func (i Init) String() string {
@@ -208,6 +211,8 @@ func (i Init) String() string {
 		return "ones"
 	case InitNormal:
 		return "normal"
+	case InitXavierUniform:
+		return "xavier_uniform"
 	}
 	return "uniform"
 }

@@ -89,6 +89,11 @@ const (
 	// depend on x's numbers (x gives its shape and its place in the
 	// schedule) and passes no gradient to it.
 	OpDropoutMask Op = "dropout_mask"
+	// The causal mask of attention scores [..., L, S] (PyTorch's attn_mask
+	// of a causal model, added before softmax): y = x where j ≤ i, -∞
+	// above the diagonal. Its gradient passes dy where j ≤ i, 0 above.
+	OpCausalMask     Op = "causal_mask"
+	OpCausalMaskGrad Op = "causal_mask_grad"
 
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
@@ -192,6 +197,8 @@ func buildDefs() map[Op]OpDef {
 		OpBatchNormGrad:       {MinArgs: 2, MaxArgs: 5, Shape: batchNormGradShape, Samples: batchNormSamples},
 		OpBatchNormWeightGrad: {MinArgs: 2, MaxArgs: 4, Shape: batchNormGradShape, Samples: batchNormSamples},
 		OpDropoutMask:         {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
+		OpCausalMask:          {MinArgs: 1, MaxArgs: 1, Shape: causalShape, Samples: rowSamples},
+		OpCausalMaskGrad:      {MinArgs: 1, MaxArgs: 1, Shape: causalShape, Samples: rowSamples},
 		OpSum:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:                {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMax:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},

@@ -164,6 +164,14 @@ func dropoutShape(v *Value) (Shape, error) {
 	return v.Args[0].Shape, nil
 }
 
+// causalShape: scores with a query and a key axis, the last two.
+func causalShape(v *Value) (Shape, error) {
+	if len(v.Args[0].Shape) < 2 {
+		return nil, fmt.Errorf("%s: want scores [..., queries, keys], got %v", v.Op, v.Args[0].Shape)
+	}
+	return v.Args[0].Shape, nil
+}
+
 // maxGradShape: dy shaped like max's result, x and y = max(x).
 func maxGradShape(v *Value) (Shape, error) {
 	dy, x, y := v.Args[0].Shape, v.Args[1].Shape, v.Args[2].Shape

@@ -251,8 +251,13 @@ func (l *lowerer) layerND(n *node, a *tensor, w *ir.Value, add *onnxpb.NodeProto
 // export renamed.
 func (l *lowerer) weightName(n *node, name string, bias *tensor) string {
 	var candidate string
-	if bias != nil && strings.HasSuffix(bias.c.name, ".bias") {
+	switch {
+	case bias != nil && strings.HasSuffix(bias.c.name, ".bias"):
 		candidate = strings.TrimSuffix(bias.c.name, "bias") + "weight"
+	case bias != nil && strings.HasSuffix(bias.c.name, "_bias"): // nn.MultiheadAttention's in_proj_bias: in_proj_weight
+		candidate = strings.TrimSuffix(bias.c.name, "bias") + "weight"
+	}
+	if candidate != "" {
 	} else if scope := strings.Split(n.GetName(), "/"); len(scope) >= 3 && scope[len(scope)-2] != "" {
 		candidate = scope[len(scope)-2] + ".weight" // "/encoder/encoder.0/MatMul": encoder.0
 	}

@@ -113,6 +113,10 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpDropoutMask: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{nil}
 	},
+	// causal_mask: the constant -∞ above the diagonal takes no gradient.
+	ir.OpCausalMask: func(b *builder, v, dy *ir.Value) []*ir.Value {
+		return []*ir.Value{b.add(ir.OpCausalMaskGrad, ir.Attrs{}, dy)}
+	},
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}

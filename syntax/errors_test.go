@@ -40,8 +40,8 @@ output h2
 	want: `model.nn:4:6: unknown op "sigmod"; did you mean "sigmoid"?`,
 }, {
 	name: "unknown op, nothing close",
-	src:  "network M\ninput x[4]\ny = attention(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "attention" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, gru, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, lstm, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transpose, unsqueeze)`,
+	src:  "network M\ninput x[4]\ny = quantize(x)\noutput y\n",
+	want: `model.nn:3:5: unknown op "quantize" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, gru, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, lstm, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, multihead_attention, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transformer_encoder_layer, transpose, unsqueeze)`,
 }, {
 	name: "batch_norm1d and batch_norm2d: every misuse at once",
 	src: `network M
@@ -623,6 +623,31 @@ model.nn:7:10: dropout must be the whole right-hand side of an assignment, which
 model.nn:8:18: p must be a number, found "half"
 model.nn:9:16: dropout has no argument "rate" (it takes: p)
 model.nn:10:5: dropout takes 1 or 2 arguments, as in dropout(x) or dropout(x, p); got 0`,
+}, {
+	name: "attention misuse",
+	src: `network M
+batch 2
+input x[5, 8]
+input m[4]
+a = multihead_attention(x, embed_dim=8, num_heads=3)
+b = multihead_attention(x, 6, 2)
+c = relu(multihead_attention(x, 8, 2))
+d = multihead_attention(x, embed_dim=8, num_heads=2, batch_first=false, key_padding_mask=m)
+e = multihead_attention(x, 8, 2, key_padding_mask=m)
+f = transformer_encoder_layer(x, d_model=8, nhead=2, activation=tanh, norm_first=maybe)
+g = transformer_encoder_layer(x, d_model=8)
+h = transformer_encoder_layer(x, d_model=8, nhead=2, dropout=2)
+output x
+`,
+	want: `model.nn:5:5: multihead_attention: embed_dim 8 is not divisible by num_heads 3
+model.nn:6:25: multihead_attention's input x must be [seq, 6] per sample (batch_first), found [5,8]
+model.nn:7:10: multihead_attention must be the whole right-hand side of an assignment, which names its parameters: a = multihead_attention(x, embed_dim=16, num_heads=2)
+model.nn:8:66: multihead_attention takes batch_first=true only: nngen's values have the batch axis first
+model.nn:9:51: multihead_attention's key_padding_mask m must be [5] per sample (one number per key), found [4]
+model.nn:10:65: activation must be relu or gelu, found "tanh"
+model.nn:10:82: norm_first must be true or false, found "maybe"
+model.nn:11:5: transformer_encoder_layer needs nhead
+model.nn:12:62: dropout must be a probability from 0 to 1, found "2"`,
 }, {
 	name: "activation arguments",
 	src: `network M

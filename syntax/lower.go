@@ -27,8 +27,11 @@ func init() {
 		"identity":   lowerIdentity,
 		"layer_norm": lowerLayerNorm,
 		"dropout":    lowerDropout,
-		"conv1d":     lowerConv(1),
-		"conv2d":     lowerConv(2),
+
+		"multihead_attention":       lowerMultiheadAttention,
+		"transformer_encoder_layer": lowerEncoderLayer,
+		"conv1d":                    lowerConv(1),
+		"conv2d":                    lowerConv(2),
 
 		"embedding":     lowerEmbedding(false),
 		"embedding_bag": lowerEmbedding(true),

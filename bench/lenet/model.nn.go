@@ -151,31 +151,50 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 		panic("lenet: BackwardBatch takes 1 to 64 samples, as many in x and label")
 	}
 	m.forward(x)
-	// loss = cross_entropy(out, label), reduction mean
+	// loss = cross_entropy(out, label), reduction mean, ignore_index -100
 	{
 		s := float32(0)
+		d := float32(0)
 		for n := range batch {
 			c := label[n]
-			if c < 0 || c >= 10 {
-				panic("lenet: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("lenet: class index out of range in the loss target")
+				}
+				lse := kernels.LogSumExp32(m.slot6[n*10 : n*10+10])
+				s += lse - m.slot6[n*10+c]
+				d++
 			}
-			s += kernels.LogSumExp32(m.slot6[n*10:n*10+10]) - m.slot6[n*10+c]
 		}
-		m.slot7[0] = s / float32(batch)
+		m.slot7[0] = s / d
 	}
 	// dout = cross_entropy_grad(out, label)
 	{
-		scale := float32(1) / float32(batch)
+		d := float32(0)
 		for n := range batch {
 			c := label[n]
-			if c < 0 || c >= 10 {
-				panic("lenet: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("lenet: class index out of range in the loss target")
+				}
+				d++
 			}
-			copy(m.slot8[n*10:n*10+10], m.slot6[n*10:n*10+10])
-			kernels.Softmax32(m.slot8[n*10 : n*10+10])
-			m.slot8[n*10+c] -= 1
-			for i := range 10 {
-				m.slot8[n*10+i] *= scale
+		}
+		scale := float32(1) / d
+		for n := range batch {
+			c := label[n]
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("lenet: class index out of range in the loss target")
+				}
+				copy(m.slot8[n*10:n*10+10], m.slot6[n*10:n*10+10])
+				kernels.Softmax32(m.slot8[n*10 : n*10+10])
+				m.slot8[n*10+c] -= 1
+				for j := range 10 {
+					m.slot8[n*10+j] *= scale
+				}
+			} else {
+				clear(m.slot8[n*10 : n*10+10])
 			}
 		}
 	}

@@ -115,31 +115,50 @@ func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
 		panic("w2: BackwardBatch takes 1 to 32 samples, as many in x and target")
 	}
 	m.forward(x)
-	// loss = cross_entropy(fc2, target), reduction mean
+	// loss = cross_entropy(fc2, target), reduction mean, ignore_index -100
 	{
 		s := float32(0)
+		d := float32(0)
 		for n := range batch {
 			c := target[n]
-			if c < 0 || c >= 10 {
-				panic("w2: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("w2: class index out of range in the loss target")
+				}
+				lse := kernels.LogSumExp32(m.slot1[n*10 : n*10+10])
+				s += lse - m.slot1[n*10+c]
+				d++
 			}
-			s += kernels.LogSumExp32(m.slot1[n*10:n*10+10]) - m.slot1[n*10+c]
 		}
-		m.slot2[0] = s / float32(batch)
+		m.slot2[0] = s / d
 	}
 	// dfc2 = cross_entropy_grad(fc2, target)
 	{
-		scale := float32(1) / float32(batch)
+		d := float32(0)
 		for n := range batch {
 			c := target[n]
-			if c < 0 || c >= 10 {
-				panic("w2: class index out of range in the loss target")
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("w2: class index out of range in the loss target")
+				}
+				d++
 			}
-			copy(m.slot3[n*10:n*10+10], m.slot1[n*10:n*10+10])
-			kernels.Softmax32(m.slot3[n*10 : n*10+10])
-			m.slot3[n*10+c] -= 1
-			for i := range 10 {
-				m.slot3[n*10+i] *= scale
+		}
+		scale := float32(1) / d
+		for n := range batch {
+			c := target[n]
+			if c != -100 {
+				if c < 0 || c >= 10 {
+					panic("w2: class index out of range in the loss target")
+				}
+				copy(m.slot3[n*10:n*10+10], m.slot1[n*10:n*10+10])
+				kernels.Softmax32(m.slot3[n*10 : n*10+10])
+				m.slot3[n*10+c] -= 1
+				for j := range 10 {
+					m.slot3[n*10+j] *= scale
+				}
+			} else {
+				clear(m.slot3[n*10 : n*10+10])
 			}
 		}
 	}

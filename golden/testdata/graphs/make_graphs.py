@@ -97,6 +97,69 @@ class RecordedDropout(nn.Module):
         return x * self.mask / (1 - self.p)
 
 
+class RecordedAttention(nn.Module):
+    """nn.MultiheadAttention(E, H, dropout=p, batch_first=True) whose
+    dropout of the attention weights (F.dropout inside
+    F.multi_head_attention_forward) goes through a RecordedDropout,
+    attn_dropout: a submodule without parameters, so the state_dict is
+    nn.MultiheadAttention's. Called as self-attention, need_weights=False."""
+
+    @staticmethod
+    def wrap(mha, p):
+        rd = RecordedDropout(p)
+        mha.add_module("attn_dropout", rd)
+        forward = mha.forward
+
+        def recorded(*args, **kw):
+            saved = F.dropout
+            F.dropout = lambda x, p=0.5, training=True, inplace=False: rd(x) if training else x
+            try:
+                return forward(*args, **kw)
+            finally:
+                F.dropout = saved
+        mha.forward = recorded
+        return mha
+
+
+def causal_mask(n):
+    """PyTorch's square subsequent mask: -inf above the diagonal."""
+    return torch.triu(torch.full((n, n), float("-inf")), diagonal=1)
+
+
+class MHA(nn.Module):
+    def __init__(self, causal, padded=False):
+        super().__init__()
+        self.a = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.causal, self.padded = causal, padded
+
+    def forward(self, x, m=None):   # x: [B, 5, 8]; m: [B, 5], 0 or -1e9 (ignore)
+        n = x.shape[1]
+        kpm = None if m is None else m < 0  # the bool key_padding_mask the float one stands for
+        mask = causal_mask(n).to(x.dtype) if self.causal else None
+        if mask is not None and kpm is not None:
+            mask = mask < 0  # PyTorch 1.13 merges a bool key_padding_mask only with a bool attn_mask
+        return self.a(x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False)[0]
+
+
+class Encoder(nn.Module):
+    def __init__(self, d, heads, ff, p, activation, norm_first, causal, pos=None):
+        super().__init__()
+        if pos is not None:  # a learned positional embedding: param pos[seq, d]
+            self.pos = nn.Parameter(torch.zeros(pos, d))
+        t = nn.TransformerEncoderLayer(d, heads, ff, p, activation=activation, batch_first=True, norm_first=norm_first)
+        t.dropout, t.dropout1, t.dropout2 = RecordedDropout(p), RecordedDropout(p), RecordedDropout(p)
+        RecordedAttention.wrap(t.self_attn, p)
+        self.t = t
+        self.out = nn.Linear(d, 3)
+        self.causal = causal
+
+    def forward(self, x):
+        if hasattr(self, "pos"):
+            x = x + self.pos
+        mask = causal_mask(x.shape[1]).to(x.dtype) if self.causal else None
+        return self.out(self.t(x, src_mask=mask))
+
+
 def check_dropout():
     """F.dropout zeroes elements and scales the others by 1/(1-p), about p of them."""
     x = torch.rand(20000) + 1
@@ -1577,6 +1640,82 @@ def names_in(e, acc):
     return acc
 
 
+CASES += [
+    {"name": "mha_plain",
+     "description": "x[5, 8] -> multihead_attention(embed_dim 8, 2 heads), nn.MultiheadAttention(8, 2, batch_first=True)(x, x, x, need_weights=False); MSE; SGD lr 0.1; batch 3.",
+     "source": """network MHAPlain
+batch 3
+input x[5, 8]
+a = multihead_attention(x, embed_dim=8, num_heads=2)
+output a
+loss mse(a, target[5, 8])
+optimizer sgd(lr=0.1)
+""",
+     "module": lambda: MHA(False), "batch": 3, "inputs": {"x": [5, 8]},
+     "outputs": ["a"], "targets": {"target": [5, 8]},
+     "loss": lambda o, i, t: mse(o["a"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "input_range": 2.0,
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "seed": 170},
+    {"name": "mha_causal",
+     "description": "x[6, 8] -> multihead_attention(8, 2 heads, causal, key_padding_mask m), PyTorch's attn_mask = the square subsequent mask and a bool key_padding_mask (m < 0; m is 0 or -1e9, added to the scores in nngen), keys of the first sample ignored; MSE; SGD momentum 0.9 (not Adam: see encoder_pre_norm); batch 2.",
+     "source": """network MHACausal
+batch 2
+input x[6, 8]
+input m[6]
+a = multihead_attention(x, 8, 2, causal=true, key_padding_mask=m, batch_first=true)
+output a
+loss mse(a, target[6, 8])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": lambda: MHA(True, True), "batch": 2, "inputs": {"x": [6, 8], "m": ("padding_mask", [6])},
+     "outputs": ["a"], "targets": {"target": [6, 8]},
+     "loss": lambda o, i, t: mse(o["a"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "seed": 171},
+    {"name": "encoder_post_norm",
+     "description": "x[5, 8] -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0.2, relu, norm_first false), nn.TransformerEncoderLayer(8, 2, 16, 0.2, batch_first=True) -> linear 3; dropout in its four places (the attention weights, dropout1, dropout, dropout2) with PyTorch's masks recorded; MSE; SGD momentum 0.9; batch 3; the third step in evaluation mode.",
+     "source": """network EncoderPostNorm
+batch 3
+input x[5, 8]
+t = transformer_encoder_layer(x, d_model=8, nhead=2, dim_feedforward=16, dropout=0.2, activation=relu, norm_first=false)
+out = linear(t, 3)
+output out
+loss mse(out, target[5, 3])
+optimizer sgd(lr=0.1, momentum=0.9)
+""",
+     "module": lambda: Encoder(8, 2, 16, 0.2, "relu", False, False), "batch": 3, "inputs": {"x": [5, 8]},
+     "outputs": ["out"], "targets": {"target": [5, 3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+     "init": {"t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
+     "train": [True, True, False],
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "seed": 172},
+    {"name": "encoder_pre_norm",
+     "description": "x[4, 8] + pos (a learned positional embedding, param pos[4, 8]) -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0, gelu, norm_first true, causal), nn.TransformerEncoderLayer(8, 2, 16, 0.0, activation='gelu', batch_first=True, norm_first=True) with the square subsequent mask as src_mask -> linear 3; MSE; SGD lr 0.1 (not Adam: the key part of in_proj_bias has a zero gradient in exact arithmetic, softmax being blind to it, and Adam would scale float32's rounding noise there to full steps); batch 2.",
+     "source": """network EncoderPreNorm
+batch 2
+input x[4, 8]
+param pos[4, 8] = zeros
+t = transformer_encoder_layer(x + pos, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, activation=gelu, norm_first=true, causal=true)
+out = linear(t, 3)
+output out
+loss mse(out, target[4, 3])
+optimizer sgd(lr=0.1)
+""",
+     "module": lambda: Encoder(8, 2, 16, 0.0, "gelu", True, True, pos=4), "batch": 2, "inputs": {"x": [4, 8]},
+     "outputs": ["out"], "targets": {"target": [4, 3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"pos": (-0.5, 0.5), "t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
+     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "seed": 173},
+]
+
+
 WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
@@ -1754,6 +1893,8 @@ class Interp:
                 kw = {k: int(v) if isinstance(v, float) else v for k, v in kw.items()}
                 f = F.conv1d if e[1] == "conv1d" else F.conv2d
                 env[name] = f(x, self.params[name + ".weight"], b, **kw)
+            elif e[0] == "call" and e[1] in ATTENTION:
+                env[name] = self.attention_layer(name, e, env)
             elif e[0] == "call" and e[1] in BATCH_NORMS:
                 # as nn.BatchNorm1d/2d.forward, on the interpreter's copies of the buffers
                 x, kw = self.ev(e[2][0], env), e[3]
@@ -1822,6 +1963,52 @@ class Interp:
         batch_major = lambda v: v.transpose(0, 1) if first else v
         results = (out, batch_major(torch.stack(hs))) + ((batch_major(torch.stack(cs)),) if op == "lstm" else ())
         return tuple(v.squeeze(0) for v in results) if not self.batched else results
+    def dropout(self, name, x, p):
+        if not self.training or p == 0:
+            return x
+        return x * self.masks[name].reshape(x.shape) / (1 - p)  # PyTorch's attention weights are [B*H, L, S]
+
+    def self_attention(self, prefix, x, heads, causal, pad, p):
+        """Written from the language rules: the packed projection, heads,
+        q/sqrt(head_dim), q k^T, -inf above the diagonal, + the padding
+        mask, softmax, dropout, times v, heads joined, out_proj."""
+        P = lambda k: self.params[prefix + "." + k]
+        B, L, E = x.shape
+        hd = E // heads
+        qkv = x @ P("in_proj_weight").t() + P("in_proj_bias")
+        split = lambda t: t.reshape(B, L, heads, hd).permute(0, 2, 1, 3)
+        q, k, v = (split(qkv[..., i * E:(i + 1) * E]) for i in range(3))
+        s = (q / math.sqrt(hd)) @ k.transpose(-1, -2)
+        if causal:
+            s = s + torch.triu(torch.full((L, L), float("-inf"), dtype=s.dtype), diagonal=1)
+        if pad is not None:
+            s = s + pad.reshape(B, 1, 1, L)
+        w = self.dropout(prefix + ".attn_dropout", torch.softmax(s, dim=-1), p)
+        o = (w @ v).permute(0, 2, 1, 3).reshape(B, L, E)
+        return o @ P("out_proj.weight").t() + P("out_proj.bias")
+
+    def attention_layer(self, name, e, env):
+        args, kw = e[2], e[3]
+        x = self.ev(args[0], env)
+        C = lambda k, d: self.const(kw[k]) if k in kw else d
+        causal = C("causal", False)
+        pad = self.ev(kw["key_padding_mask"], env) if "key_padding_mask" in kw else None
+        if e[1] == "multihead_attention":
+            heads = int(self.const(args[2])) if len(args) > 2 else int(C("num_heads", None))
+            return self.self_attention(name, x, heads, causal, pad, C("dropout", 0.0))
+        heads, p = int(C("nhead", None)), C("dropout", 0.1)
+        P = lambda k: self.params[name + "." + k]
+        act = {"relu": torch.relu, "gelu": F.gelu}[C("activation", "relu")]
+        eps = C("layer_norm_eps", 1e-5)
+        norm = lambda i, t: F.layer_norm(t, t.shape[-1:], P("norm%d.weight" % i), P("norm%d.bias" % i), eps)
+        sa = lambda t: self.dropout(name + ".dropout1", self.self_attention(name + ".self_attn", t, heads, causal, pad, p), p)
+        ff = lambda t: self.dropout(name + ".dropout2", F.linear(self.dropout(name + ".dropout", act(F.linear(t, P("linear1.weight"), P("linear1.bias"))), p),
+                                                                  P("linear2.weight"), P("linear2.bias")), p)
+        if C("norm_first", False):
+            x = x + sa(norm(1, x))
+            return x + ff(norm(2, x))
+        x = norm(1, x + sa(x))
+        return norm(2, x + ff(x))
 
     def loss(self, e, env, targets):
         if e[0] == "num":
@@ -1888,6 +2075,10 @@ def loss_targets(e, inputs, acc):
 
 
 BATCH_NORMS = ("batch_norm1d", "batch_norm2d")
+ATTENTION = ("multihead_attention", "transformer_encoder_layer")
+ATTENTION_PARAMS = ["self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias"]
+ENCODER_PARAMS = ATTENTION_PARAMS + ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias",
+                                     "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"]
 
 
 def flag(kw, key):
@@ -1943,6 +2134,10 @@ def check_source(case, prog, net):
             order.append(a[1] + ".weight")
             if not ("bias" in a[2][3] and a[2][3]["bias"][1] == "false"):
                 order.append(a[1] + ".bias")
+        elif a[2][0] == "call" and a[2][1] == "multihead_attention":
+            order += [a[1] + "." + k.split(".", 1)[1] for k in ATTENTION_PARAMS]
+        elif a[2][0] == "call" and a[2][1] == "transformer_encoder_layer":
+            order += [a[1] + "." + k for k in ENCODER_PARAMS]
         elif a[2][0] == "call" and a[2][1] in BATCH_NORMS:
             if flag(a[2][3], "affine"):
                 order += [a[1] + ".weight", a[1] + ".bias"]
@@ -1977,7 +2172,7 @@ def check_source(case, prog, net):
             merged.append(next(buffers))
         elif a[0] == "multi" and a[2][1] in RECURRENT:
             merged.extend(recurrent_params(a))
-        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d", "embedding", "embedding_bag", "layer_norm") + BATCH_NORMS:
+        elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d", "embedding", "embedding_bag", "layer_norm") + BATCH_NORMS + ATTENTION:
             merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
             merged.extend(next(buffers) for _ in declared_buffers(a))
     assert merged == state, ("state_dict order", merged, state)
@@ -2121,7 +2316,7 @@ def run(case):
 
 def shape_of(spec):
     """An input's per-sample shape: [6], or ("ids", [6], rows) for ids."""
-    return spec[1] if isinstance(spec, tuple) else spec
+    return list(spec[1]) if isinstance(spec, tuple) else spec
 
 
 def draw_input(case, name, spec, lead, step, g, rng):
@@ -2131,6 +2326,10 @@ def draw_input(case, name, spec, lead, step, g, rng):
     sample (a bag of padding only)."""
     if not isinstance(spec, tuple):
         return ((torch.rand(lead + tuple(spec), generator=g) * 2 - 1) * rng).float().double()
+    if spec[0] == "padding_mask":  # an additive key padding mask: -1e9 for the ignored keys (in the first sample, the last, then the third, then the last two), 0 for the others; never the first key, which a causal mask leaves alone in the first row
+        m = torch.zeros(lead + tuple(spec[1]), dtype=torch.float64)
+        m[0, [[-1], [2], [-2, -1]][step % 3]] = -1e9
+        return m
     _, shape, rows = spec
     ids = torch.randint(0, rows, lead + tuple(shape), generator=g)
     pad = case.get("padding", {}).get(name)
