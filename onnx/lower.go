@@ -87,6 +87,9 @@ type lowerer struct {
 
 	params  map[string]*ir.Value
 	weights map[string][]float64
+	// recurrentLayers counts the GRU and LSTM nodes of each module so far,
+	// the index of the next one's parameters (rnn.weight_ih_l1).
+	recurrentLayers map[string]int
 	// rows is the factor by which an input without a batch dimension is
 	// given one (Options.Batch): every tensor's leading dimensions, times
 	// rows, are the IR value's rows.
@@ -108,6 +111,8 @@ func newLowerer(filename string, m *onnxpb.ModelProto, opts Options) *lowerer {
 		params:       map[string]*ir.Value{},
 		weights:      map[string][]float64{},
 		rows:         1,
+
+		recurrentLayers: map[string]int{},
 	}
 	l.readVersions(m)
 	return l

@@ -372,9 +372,9 @@ func TestBatch(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	conv := linearSpec(
-		nodeProto("LSTM", "/rnn/LSTM", []string{"y"}, []string{"c"}),
+		nodeProto("RNN", "/rnn/RNN", []string{"y"}, []string{"c"}),
 		nodeProto("Relu", "/act/Relu", []string{"c"}, []string{"r"}),
-		nodeProto("GRU", "/gru/GRU", []string{"r"}, []string{"p"}),
+		nodeProto("TopK", "/top/TopK", []string{"r"}, []string{"p"}),
 		nodeProto("FusedGemm", "", []string{"p"}, []string{"q"}),
 	)
 	conv.nodes[4].Domain = proto.String("com.microsoft")
@@ -400,8 +400,8 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{"garbage", []byte("\xff\xff\xff"), Options{}, "model.onnx: not an ONNX model: "},
-		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/rnn/LSTM": unsupported op LSTM
-model.onnx: node "/gru/GRU": unsupported op GRU
+		{"unsupported ops, all of them", conv.bytes(t), Options{}, `model.onnx: node "/rnn/RNN": unsupported op RNN
+model.onnx: node "/top/TopK": unsupported op TopK
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
 		{"convolution and pooling of a matrix", linearSpec(
 			nodeProto("Conv", "/c/Conv", []string{"y", "fc.weight"}, []string{"c"}),
@@ -434,8 +434,8 @@ model.onnx: node "/fc/Gemm": beta is +Inf; nngen takes a finite number`},
 			`model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up`},
 		{"versions and ops, all of them", conv.versions(t, 0), Options{}, `model.onnx: ir_version is 0; an ONNX model states the version of the format it is written in, from 1 up
 model.onnx: the model imports no opset of the default domain (opset_import with domain "" or "ai.onnx"); ` + opsets + `
-model.onnx: node "/rnn/LSTM": unsupported op LSTM
-model.onnx: node "/gru/GRU": unsupported op GRU
+model.onnx: node "/rnn/RNN": unsupported op RNN
+model.onnx: node "/top/TopK": unsupported op TopK
 model.onnx: node 4 (output "q"): unsupported op com.microsoft.FusedGemm`},
 		{"dropout in training mode with a ratio above 1", linearSpec(nodeProto("Dropout", "/drop", []string{"y"}, []string{"d"}, floatAttribute("ratio", 1.5))).versions(t, 3, opset("", 6)), Options{},
 			`model.onnx: node "/drop": ratio 1.5 is not a probability from 0 to 1`},

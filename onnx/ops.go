@@ -56,6 +56,8 @@ var rules = map[string]rule{
 	"LogSoftmax":         lowerSoftmax,
 	"LayerNormalization": lowerLayerNormalization,
 	"BatchNormalization": lowerBatchNormalization,
+	"GRU":                lowerRecurrent(ir.GRU),
+	"LSTM":               lowerRecurrent(ir.LSTM),
 
 	// Convolutions and pooling (conv.go).
 	"Conv":              lowerConv,

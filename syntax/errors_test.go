@@ -40,8 +40,8 @@ output h2
 	want: `model.nn:4:6: unknown op "sigmod"; did you mean "sigmoid"?`,
 }, {
 	name: "unknown op, nothing close",
-	src:  "network M\ninput x[4]\ny = lstm(x)\noutput y\n",
-	want: `model.nn:3:5: unknown op "lstm" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, multihead_attention, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transformer_encoder_layer, transpose, unsqueeze)`,
+	src:  "network M\ninput x[4]\ny = quantize(x)\noutput y\n",
+	want: `model.nn:3:5: unknown op "quantize" (known: abs, adaptive_avg_pool1d, adaptive_avg_pool2d, add, avg_pool1d, avg_pool2d, batch_norm1d, batch_norm2d, cat, chunk, clamp, concat, conv1d, conv2d, div, dropout, elu, embedding, embedding_bag, exp, flatten, gelu, gru, hardsigmoid, hardswish, identity, layer_norm, leaky_relu, linear, log, log_softmax, lstm, matmul, max, max_pool1d, max_pool2d, mean, mish, mul, multihead_attention, neg, permute, pow, reciprocal, relu, reshape, sigmoid, silu, slice, softmax, softplus, softsign, split, sqrt, squeeze, sub, sum, tanh, transformer_encoder_layer, transpose, unsqueeze)`,
 }, {
 	name: "batch_norm1d and batch_norm2d: every misuse at once",
 	src: `network M
@@ -162,7 +162,7 @@ output t, u
 	want: `model.nn:5:23: sizes [3 3] add up to 6, but x has 7 elements along dim
 model.nn:6:11: chunk gives 4 pieces of x's 7 elements along dim (sizes [2 2 2 1]), but 3 names receive them
 model.nn:7:5: split returns several tensors: name each, as in h, h_2 = split(...)
-model.nn:8:8: only split and chunk return several tensors; 2 names need one of them after =
+model.nn:8:8: only split, chunk, gru and lstm return several tensors; 2 names need one of them after =
 model.nn:9:8: split takes a size or sizes=(...), one of them: split(x, 4, dim=1) or split(x, sizes=(2, 3, 3), dim=1)
 model.nn:10:17: chunk's count must be at least 1, found 0
 model.nn:11:27: a size must be at least 1, found 0
@@ -749,6 +749,38 @@ model.nn:10:25: string not terminated: add the closing "`,
 	want: `model.nn:4:19: negative_slope -1e39 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64
 model.nn:7:20: eps 1e39 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64
 model.nn:7:38: betas 1e40 does not fit float32, the model's dtype (largest 3.4028235e+38); use a smaller value or dtype float64`,
+}, {
+	name: "gru and lstm: every misuse at once",
+	src: `network M
+batch 3
+input x[5, 4]
+input h0[2, 6]
+input v[4]
+a, ah = gru(x, 6, num_layers=2, bidirectional=true, h0=h0)
+b, bh = gru(x, 6, batch_first=false)
+c, ch = gru(v, 6)
+d, dh = gru(x, 5, 6)
+e, eh = gru(x, 6, h0=h0)
+f, fh = lstm(x, 6)
+g = gru(x, 6)
+k, kh = gru(x, 6, c0=h0)
+m, mh = gru(x, 6, num_layers=0)
+n, nh, nc = lstm(x, 6, num_layers=2, h0=h0, c0=v)
+o, oh = gru(x)
+t = a + b + c + d + e + f + g + k + m + n + o
+output t
+`,
+	want: `model.nn:6:56: gru's h0 h0 must be [2·num_layers, hidden] = [4,6] per sample, found [2,6]
+model.nn:7:31: b: batch_first=false would need x as [seq, batch, in], but every .nn value keeps its batch axis first; x is [batch, seq, in]
+model.nn:8:13: gru's input v must be [seq, in] per sample, found [4]
+model.nn:9:16: d: gru expects 5 input features but x has 4
+model.nn:10:22: gru's h0 h0 must be [num_layers, hidden] = [1,6] per sample, found [2,6]
+model.nn:11:1: lstm returns 3 tensors, the sequence output and the final states: out, h, c = lstm(...); found 2 names
+model.nn:12:5: gru returns the sequence output and the final states: name each, as in out, h = gru(...)
+model.nn:13:19: gru has no argument "c0"; did you mean "h0"?
+model.nn:14:30: gru's num_layers must be an integer from 1 to 16777216, found "0"
+model.nn:15:48: lstm's c0 v must be [num_layers, hidden] = [2,6] per sample, found [4]
+model.nn:16:9: gru takes 2 or 3 arguments, as in gru(x, hidden) or gru(x, in, hidden); got 1`,
 }}
 
 func TestErrors(t *testing.T) {

@@ -122,6 +122,11 @@ func (l *lowerer) declareParam(s paramStmt) *ir.Value {
 // assign lowers the right-hand side of NAME = EXPR.
 func (l *lowerer) assign(name token, e expr) *ir.Value {
 	if c, ok := e.(callExpr); ok {
+		if cell, recurrent := recurrentOps[c.fn.text]; recurrent {
+			results := map[ir.Cell]string{ir.GRU: "out, h", ir.LSTM: "out, h, c"}[cell]
+			l.errorf(c.fn.pos, "%s returns the sequence output and the final states: name each, as in %s = %s(...)", c.fn.text, results, c.fn.text)
+			return nil
+		}
 		if _, several := multiOps[c.fn.text]; several {
 			l.errorf(c.fn.pos, "%s returns several tensors: name each, as in %s, %s_2 = %s(...)", c.fn.text, name.text, name.text, c.fn.text)
 			return nil
@@ -142,6 +147,9 @@ func sortedOps() []string {
 		ops = append(ops, name)
 	}
 	for name := range multiOps {
+		ops = append(ops, name)
+	}
+	for name := range recurrentOps {
 		ops = append(ops, name)
 	}
 	slices.Sort(ops)
@@ -677,9 +685,12 @@ var multiOps = map[string]func(l *lowerer, c call, x *ir.Value, ax int) []int{
 // piece is a slice of the input along one axis.
 func (l *lowerer) assignMany(names []token, e expr) []*ir.Value {
 	c, ok := e.(callExpr)
+	if cell, recurrent := recurrentOps[c.fn.text]; ok && recurrent {
+		return l.lowerRecurrent(names, c.call, cell)
+	}
 	rule, several := multiOps[c.fn.text]
 	if !ok || !several {
-		l.errorf(e.start().pos, "only split and chunk return several tensors; %d names need one of them after =", len(names))
+		l.errorf(e.start().pos, "only split, chunk, gru and lstm return several tensors; %d names need one of them after =", len(names))
 		return nil
 	}
 	x, ax, ok := l.pieceInput(c.call)

@@ -156,6 +156,45 @@ def reduce_axes(node, ins, a, opset):
     return None if axes is None else tuple(axes)
 
 
+def run_recurrent(op, a, ins):
+    """GRU and LSTM as the ONNX spec writes them, layout 0, forward or
+    bidirectional (direction 1 runs from the last step to the first): gates
+    in ONNX's order (GRU z, r, h; LSTM i, o, f, c), the GRU with
+    linear_before_reset; Y [seq, dirs, batch, hidden], Y_h (and Y_c) [dirs, batch, hidden]."""
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    assert direction in ("forward", "bidirectional") and a.get("layout", 0) == 0
+    x = ins[0]
+    H = a["hidden_size"]
+    g = 3 if op == "GRU" else 4
+    T, batch = x.shape[0], x.shape[1]
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    blk = lambda v, k: v[:, k * H:(k + 1) * H]
+    Y, Yh, Yc = np.zeros((T, ins[1].shape[0], batch, H), dtype=x.dtype), [], []
+    for d in range(ins[1].shape[0]):
+        W, R = ins[1][d], ins[2][d]
+        B = ins[3][d] if len(ins) > 3 and ins[3] is not None else np.zeros(2 * g * H, dtype=x.dtype)
+        Wb, Rb = B[:g * H], B[g * H:]
+        h = ins[5][d] if len(ins) > 5 and ins[5] is not None else np.zeros((batch, H), dtype=x.dtype)
+        c = ins[6][d] if len(ins) > 6 and ins[6] is not None else np.zeros((batch, H), dtype=x.dtype)
+        for t in (reversed(range(T)) if d else range(T)):
+            gx, gh = x[t] @ W.T + Wb, h @ R.T + Rb
+            if op == "GRU":
+                assert a.get("linear_before_reset", 0) == 1
+                z, r = sig(blk(gx, 0) + blk(gh, 0)), sig(blk(gx, 1) + blk(gh, 1))
+                n = np.tanh(blk(gx, 2) + r * blk(gh, 2))
+                h = (1 - z) * n + z * h
+            else:
+                s = gx + gh
+                i, o, f, cc = sig(blk(s, 0)), sig(blk(s, 1)), sig(blk(s, 2)), np.tanh(blk(s, 3))
+                c = f * c + i * cc
+                h = o * np.tanh(c)
+            Y[t, d] = h
+        Yh.append(h), Yc.append(c)
+    out = [Y, np.stack(Yh).astype(x.dtype)]
+    return out + ([np.stack(Yc).astype(x.dtype)] if op == "LSTM" else [])
+
+
 def run_node(node, ins, opset, wide):
     a = attrs(node)
     op = node.op_type
@@ -285,6 +324,13 @@ def run_node(node, ins, opset, wide):
         return np.split(x, cuts, axis=ax)
     if op == "Gather":
         return [np.take(x, ins[1], axis=a.get("axis", 0))]
+    if op == "Expand":
+        return [x * np.ones(tuple(int(d) for d in ins[1]), dtype=x.dtype)]
+    if op == "ConstantOfShape":
+        v = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, dtype=np.float32)
+        return [widen(np.full(tuple(int(d) for d in x), v.reshape(-1)[0], dtype=v.dtype), wide)]
+    if op in ("GRU", "LSTM"):
+        return run_recurrent(op, a, ins)
     if op == "Shape":
         s = np.array(x.shape, dtype=np.int64)
         return [s[a.get("start", 0):a.get("end", len(s))] if ("start" in a or "end" in a) else s]

@@ -561,6 +561,84 @@ class LossMLP(nn.Module):
 
 # ---------------------------------------------------------------- cases
 
+class GRU1(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 6, batch_first=True)
+        self.y = nn.Linear(6, 3)
+
+    def forward(self, x):                  # x: [B, 5, 4]
+        seq, h = self.rnn(x)
+        return self.y(seq), h.transpose(0, 1)   # .nn's states are batch first with batch_first
+
+
+class GRU2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(3, 5, num_layers=2, batch_first=True)
+        self.y = nn.Linear(15, 3)
+
+    def forward(self, x, h0):              # x: [B, 6, 3], h0: [B, 2, 5] (batch first, as every .nn input)
+        seq, h = self.rnn(x, h0.transpose(0, 1).contiguous())
+        return self.y(torch.cat([seq.mean(dim=1), torch.flatten(h.transpose(0, 1), 1)], dim=1))
+
+
+class LSTM1(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(4, 7, batch_first=True, bias=False)
+        self.y = nn.Linear(7, 4)
+
+    def forward(self, x):                  # x: [B, 5, 4]
+        seq, (h, c) = self.rnn(x)
+        return self.y(seq.mean(dim=1)), h.transpose(0, 1), c.transpose(0, 1)
+
+
+class LSTM2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, num_layers=2, batch_first=True)
+        self.y = nn.Linear(15, 4)
+
+    def forward(self, x, h0, c0):          # x: [B, 4, 3]; h0, c0: [B, 2, 5] (batch first)
+        seq, (h, c) = self.rnn(x, (h0.transpose(0, 1).contiguous(), c0.transpose(0, 1).contiguous()))
+        z = torch.cat([seq.mean(dim=1), torch.flatten((h + c).transpose(0, 1), 1)], dim=1)
+        return self.y(z)
+
+
+class LSTMUnbatched(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, batch_first=True)
+        self.y = nn.Linear(10, 2)
+
+    def forward(self, x, h0, c0):          # one sample: x [4, 3]; h0, c0 [1, 5] (PyTorch's unbatched layout)
+        seq, (h, c) = self.rnn(x, (h0, c0))
+        return self.y(torch.cat([seq.mean(dim=0), torch.flatten(h + c)], dim=0))
+
+
+class GRUBidirectional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 4, num_layers=2, batch_first=True, bidirectional=True)
+        self.y = nn.Linear(24, 3)
+
+    def forward(self, x, h0):              # x: [B, 5, 4], h0: [B, 4, 4] (batch first: l0, l0 reverse, l1, l1 reverse)
+        seq, h = self.rnn(x, h0.transpose(0, 1).contiguous())
+        return self.y(torch.cat([seq.mean(dim=1), torch.flatten(h.transpose(0, 1), 1)], dim=1))
+
+
+class LSTMBidirectional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, batch_first=True, bidirectional=True)
+        self.y = nn.Linear(10, 4)
+
+    def forward(self, x):                  # x: [B, 6, 3]
+        seq, (h, c) = self.rnn(x)
+        return self.y(seq[:, -1] + torch.flatten((h + c).transpose(0, 1), 1))
+
+
 def mse(y, t):
     return F.mse_loss(y, t)
 
@@ -1232,6 +1310,69 @@ optimizer adam(lr=0.01)
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.01),
      "input_range": 2.0,
      "seed": 173},
+    {"name": "lstm_unbatched",
+     "description": "one sample (no batch line): x[4, 3], h0[1, 5], c0[1, 5] (nn.LSTM's unbatched layouts); rnn, h, c = lstm(x, 5, h0=h0, c0=c0) (nn.LSTM(3, 5, batch_first=True)); cat(mean of rnn over the steps, h + c flattened) -> linear 2; MSE; SGD lr 0.3.",
+     "source": """network LSTMUnbatched
+input x[4, 3]
+input h0[1, 5]
+input c0[1, 5]
+rnn, h, c = lstm(x, 5, h0=h0, c0=c0)
+m = mean(rnn, dim=0)
+s = h + c
+f = flatten(s)
+z = cat(m, f, dim=0)
+y = linear(z, 2)
+output y
+loss mse(y, target[2])
+optimizer sgd(lr=0.3)
+""",
+     "module": LSTMUnbatched, "batch": None, "inputs": {"x": [4, 3], "h0": [1, 5], "c0": [1, 5]},
+     "outputs": ["y"], "targets": {"target": [2]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.3),
+     "onnx_none": "one sample with several inputs: nngen's ONNX front end reads x [4, 3] as a batch of 4, which h0 [1, 5] does not share",
+     "seed": 174},
+    {"name": "gru_bidirectional",
+     "description": "x[5, 4], h0[4, 4] (batch first: layer 0, layer 0 reverse, layer 1, layer 1 reverse); rnn, h = gru(x, 4, num_layers=2, bidirectional=true, h0=h0) (nn.GRU(4, 4, num_layers=2, batch_first=True, bidirectional=True)) -> cat(mean of rnn [B, 5, 8] over the steps, h flattened) -> linear 3; MSE; SGD lr 0.5; batch 3.",
+     "source": """network GRUBidirectional
+batch 3
+input x[5, 4]
+input h0[4, 4]
+rnn, h = gru(x, 4, num_layers=2, bidirectional=true, h0=h0)
+m = mean(rnn, dim=1)
+f = flatten(h)
+z = cat(m, f, dim=1)
+y = linear(z, 3)
+output y
+loss mse(y, target[3])
+optimizer sgd(lr=0.5)
+""",
+     "module": GRUBidirectional, "batch": 3, "inputs": {"x": [5, 4], "h0": [4, 4]},
+     "outputs": ["y"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 175},
+    {"name": "lstm_bidirectional",
+     "description": "x[6, 3]; rnn, h, c = lstm(x, 5, bidirectional=true) (nn.LSTM(3, 5, batch_first=True, bidirectional=True), zero initial states) -> the last step of rnn [B, 10] + (h + c) flattened -> linear 4; cross-entropy; Adam lr 0.02; batch 3.",
+     "source": """network LSTMBidirectional
+batch 3
+input x[6, 3]
+rnn, h, c = lstm(x, 5, bidirectional=true)
+last = slice(rnn, start=5, end=6, dim=1)
+lf = flatten(last)
+s = h + c
+f = flatten(s)
+z = lf + f
+y = linear(z, 4)
+output y
+loss cross_entropy(y, label)
+optimizer adam(lr=0.02)
+""",
+     "module": LSTMBidirectional, "batch": 3, "inputs": {"x": [6, 3]},
+     "outputs": ["y"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
+     "seed": 176},
 ]
 
 
@@ -1244,6 +1385,85 @@ optimizer adam(lr=0.01)
 
 TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
                    r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<op>[-+*/(),=\[\]]))")
+
+
+CASES += [
+    {"name": "gru_1layer",
+     "description": "x[5, 4] ([B, seq 5, 4]); rnn, h = gru(x, 6) (nn.GRU(4, 6, batch_first=True), zero initial state) -> linear 3 on every step; output y, h (h [B, 1, 6]: batch first, nn.GRU's h.transpose(0, 1)); MSE; SGD lr 0.5; batch 3.",
+     "source": """network GRU1
+batch 3
+input x[5, 4]
+rnn, h = gru(x, 6)
+y = linear(rnn, 3)
+output y, h
+loss mse(y, target[5, 3])
+optimizer sgd(lr=0.5)
+""",
+     "module": GRU1, "batch": 3, "inputs": {"x": [5, 4]},
+     "outputs": ["y", "h"], "targets": {"target": [5, 3]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 170},
+    {"name": "gru_2layers",
+     "description": "x[6, 3], h0[2, 5] ([B, layers, hidden]: batch first, nn.GRU's h0.transpose(0, 1)); rnn, h = gru(x, 3, 5, num_layers=2, h0=h0) -> cat(mean of rnn over the steps, the final states of both layers flattened) -> linear 3; output y (one output: its ONNX exports train); MSE; Adam lr 0.02; batch 3.",
+     "source": """network GRU2
+batch 3
+input x[6, 3]
+input h0[2, 5]
+rnn, h = gru(x, 3, 5, num_layers=2, batch_first=true, h0=h0)
+m = mean(rnn, dim=1)
+f = flatten(h)
+z = cat(m, f, dim=1)
+y = linear(z, 3)
+output y
+loss mse(y, target[3])
+optimizer adam(lr=0.02)
+""",
+     "module": GRU2, "batch": 3, "inputs": {"x": [6, 3], "h0": [2, 5]},
+     "outputs": ["y"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
+     "seed": 171},
+    {"name": "lstm_1layer",
+     "description": "x[5, 4]; rnn, h, c = lstm(x, 7, bias=false) (nn.LSTM(4, 7, batch_first=True, bias=False), zero initial states) -> mean over the steps -> linear 4; output y, h, c; cross-entropy with class indices; SGD lr 0.5; batch 3.",
+     "source": """network LSTM1
+batch 3
+input x[5, 4]
+rnn, h, c = lstm(x, 7, bias=false)
+m = mean(rnn, dim=1)
+y = linear(m, 4)
+output y, h, c
+loss cross_entropy(y, label)
+optimizer sgd(lr=0.5)
+""",
+     "module": LSTM1, "batch": 3, "inputs": {"x": [5, 4]},
+     "outputs": ["y", "h", "c"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
+     "seed": 172},
+    {"name": "lstm_2layers",
+     "description": "x[4, 3], h0[2, 5], c0[2, 5] (states batch first: nn.LSTM's h0.transpose(0, 1)); rnn, h, c = lstm(x, 3, 5, num_layers=2, h0=h0, c0=c0) (nn.LSTM(3, 5, num_layers=2, batch_first=True)); cat(mean of rnn over the steps, h + c flattened) -> linear 4; output y (one output: its ONNX exports train); cross-entropy; Adam lr 0.02; batch 3.",
+     "source": """network LSTM2
+batch 3
+input x[4, 3]
+input h0[2, 5]
+input c0[2, 5]
+rnn, h, c = lstm(x, 3, 5, num_layers=2, h0=h0, c0=c0)
+m = mean(rnn, dim=1)
+s = h + c
+f = flatten(s)
+z = cat(m, f, dim=1)
+y = linear(z, 4)
+output y
+loss cross_entropy(y, label)
+optimizer adam(lr=0.02)
+""",
+     "module": LSTM2, "batch": 3, "inputs": {"x": [4, 3], "h0": [2, 5], "c0": [2, 5]},
+     "outputs": ["y"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
+     "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
+     "seed": 173},
+]
 
 
 def tokenize(s):
@@ -1616,6 +1836,9 @@ class Interp:
         for a in self.prog["assigns"]:
             if a[0] in ("param", "buffer"):
                 continue
+            if a[0] == "multi" and a[2][1] in RECURRENT:
+                env.update(zip(a[1], self.recurrent(a[1][0], a[2], env)))
+                continue
             if a[0] == "multi":
                 pieces = self.ev(a[2], env)
                 assert len(pieces) == len(a[1]), a
@@ -1690,6 +1913,56 @@ class Interp:
                 env[name] = self.ev(e, env)
         return env
 
+    def recurrent(self, name, e, env):
+        """gru and lstm, written from the language rules: per step, the
+        gates of x_t·W_ihᵀ + b_ih and h·W_hhᵀ + b_hh in PyTorch's order
+        (r, z, n; i, f, g, o); layer l+1 reads layer l's states."""
+        op, args, kw = e[1], e[2], e[3]
+        x = self.ev(args[0], env)
+        hidden = int(self.const(args[-1]))
+        layers = int(self.const(kw["num_layers"])) if "num_layers" in kw else 1
+        first = flag(kw, "batch_first")
+        if not self.batched:  # one sample: a batch of one inside
+            x = x.unsqueeze(0)
+        if not first:
+            x = x.transpose(0, 1)
+        B, T = x.shape[0], x.shape[1]
+        H = hidden
+        # states are batch first with batch_first, else [layers, batch, hidden]
+        one = (lambda v: v.unsqueeze(0)) if not self.batched else (lambda v: v)
+        layer_major = lambda v: one(v).transpose(0, 1) if first else v
+        h0 = layer_major(self.ev(kw["h0"], env)) if "h0" in kw else None
+        c0 = layer_major(self.ev(kw["c0"], env)) if "c0" in kw else None
+        seq = [x[:, t] for t in range(T)]
+        hs, cs = [], []
+        dirs = 2 if "bidirectional" in kw and self.const(kw["bidirectional"]) else 1
+        for l in range(layers):
+            states = []
+            for d in range(dirs):  # the reverse direction runs from the last step to the first
+                P = lambda k: self.params.get("%s.%s_l%d%s" % (name, k, l, "_reverse" if d else ""))
+                h = h0[l * dirs + d] if h0 is not None else torch.zeros(B, H, dtype=x.dtype)
+                c = c0[l * dirs + d] if c0 is not None else torch.zeros(B, H, dtype=x.dtype)
+                states.append([None] * T)
+                for t in (reversed(range(T)) if d else range(T)):
+                    gi, gh = seq[t] @ P("weight_ih").T, h @ P("weight_hh").T
+                    if P("bias_ih") is not None:
+                        gi, gh = gi + P("bias_ih"), gh + P("bias_hh")
+                    if op == "gru":
+                        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+                        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+                        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+                        h = (1 - z) * n + z * h
+                    else:
+                        g = gi + gh
+                        c = torch.sigmoid(g[:, H:2 * H]) * c + torch.sigmoid(g[:, :H]) * torch.tanh(g[:, 2 * H:3 * H])
+                        h = torch.sigmoid(g[:, 3 * H:]) * torch.tanh(c)
+                    states[d][t] = h
+                hs.append(h), cs.append(c)
+            seq = [torch.cat([states[d][t] for d in range(dirs)], dim=1) for t in range(T)]
+        out = torch.stack(seq, dim=1 if first else 0)
+        batch_major = lambda v: v.transpose(0, 1) if first else v
+        results = (out, batch_major(torch.stack(hs))) + ((batch_major(torch.stack(cs)),) if op == "lstm" else ())
+        return tuple(v.squeeze(0) for v in results) if not self.batched else results
     def dropout(self, name, x, p):
         if not self.training or p == 0:
             return x
@@ -1822,6 +2095,18 @@ def declared_buffers(a):
     return []
 
 
+RECURRENT = ("gru", "lstm")
+
+
+def recurrent_params(a):
+    """A gru's or lstm's parameters, named after its first result, in state_dict order."""
+    kw = a[2][3]
+    layers = int(kw["num_layers"][1]) if "num_layers" in kw else 1
+    suffixes = ["weight_ih", "weight_hh"] + ([] if "bias" in kw and kw["bias"][1] == "false" else ["bias_ih", "bias_hh"])
+    dirs = ["", "_reverse"] if "bidirectional" in kw and WORDS[kw["bidirectional"][1]] else [""]
+    return ["%s.%s_l%d%s" % (a[1][0], k, l, d) for l in range(layers) for d in dirs for k in suffixes]
+
+
 def check_source(case, prog, net):
     """Static checks of the source against the case: names, shapes, orders, every value used."""
     assert "network" in prog and prog["outputs"] and prog["loss"] and prog["optimizer"], case["name"]
@@ -1836,6 +2121,8 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:
         if a[0] == "param":
             order.append(a[1])
+        elif a[0] == "multi" and a[2][1] in RECURRENT:
+            order += recurrent_params(a)
         elif a[0] in ("multi", "buffer"):
             pass
         elif a[2][0] == "call" and a[2][1] in ("embedding", "embedding_bag"):
@@ -1883,6 +2170,8 @@ def check_source(case, prog, net):
     for a in prog["assigns"]:  # file order of the declarations
         if a[0] == "buffer":
             merged.append(next(buffers))
+        elif a[0] == "multi" and a[2][1] in RECURRENT:
+            merged.extend(recurrent_params(a))
         elif a[0] == "param" or a[0] == "assign" and a[2][0] == "call" and a[2][1] in ("linear", "conv1d", "conv2d", "embedding", "embedding_bag", "layer_norm") + BATCH_NORMS + ATTENTION:
             merged.extend(k for k in order if k == a[1] or k.startswith(a[1] + "."))
             merged.extend(next(buffers) for _ in declared_buffers(a))
