@@ -119,6 +119,12 @@ func fusionSubject(name string) bool {
 	return name != "dropout_mlp" && name != "embedding_padding"
 }
 
+// float32ByONNX are the cases whose float32 build is their ONNX export's
+// (the dynamic batch's, which trains): the same network from the same
+// PyTorch module, so the .nn source is built in float64 only (with its
+// finite differences). Their generated code is the largest of the traces.
+var float32ByONNX = map[string]bool{"gru_bidirectional": true, "lstm_bidirectional": true}
+
 // inferCases are the cases also built for inference only, from .nn and
 // from the static opset-14 export: a plain MLP, two outputs, a product of
 // computed tensors, the shape arithmetic folded differently
@@ -302,7 +308,7 @@ func TestGraphs(t *testing.T) {
 			if v.noFuse && (!fusionChanges(t, tr.Name+".nn", tr.source(v.dtype)) || !fusionSubject(tr.Name)) {
 				continue
 			}
-			if !v.infer || inferCases[tr.Name] {
+			if (!v.infer || inferCases[tr.Name]) && !(v.dtype == "float32" && !v.infer && float32ByONNX[tr.Name]) {
 				builds = append(builds, build{
 					pkg: strings.ReplaceAll(tr.Name+v.dtype+v.suffix, "_", ""),
 					files: func(pkg string) ([]codegen.File, error) {
