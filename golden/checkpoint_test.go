@@ -46,6 +46,9 @@ func TestTorchCheckpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, dtype := range []string{"float32", "float64"} {
+			if dtype == "float32" && (tr.Name == "resume_sgd_nesterov" || tr.Name == "resume_adam") {
+				continue // float32's state is that of resume_sgd_momentum and resume_adamw: a package less each
+			}
 			pkg := strings.ReplaceAll(tr.Name, "_", "") + dtype
 			network, rest, _ := strings.Cut(tr.Source, "\n")
 			files, err := nngen.Build(tr.Name+".nn", []byte(network+"\ndtype "+dtype+"\n"+rest), nngen.Options{Package: pkg, Tests: true})
