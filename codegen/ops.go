@@ -66,6 +66,14 @@ var opEmitters = map[ir.Op]func(gen *generator, v *ir.Value) []jen.Code{
 	ir.OpLayerNormAffineGrad: (*generator).genLayerNormAffineGrad,
 	ir.OpLayerNormWeightGrad: (*generator).genLayerNormWeightGrad,
 
+	// Recurrent cells (tensor.go).
+	ir.OpGRUCell:        (*generator).genCell,
+	ir.OpGRUCellGrad:    (*generator).genCell,
+	ir.OpLSTMCell:       (*generator).genCell,
+	ir.OpLSTMCellGrad:   (*generator).genCell,
+	ir.OpLSTMHidden:     (*generator).genCell,
+	ir.OpLSTMHiddenGrad: (*generator).genCell,
+
 	// Lookups (embedding.go).
 	ir.OpEmbedding:     (*generator).genEmbedding,
 	ir.OpEmbeddingGrad: (*generator).genEmbeddingGrad,

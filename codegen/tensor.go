@@ -349,6 +349,47 @@ func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 	})
 }
 
+// cellFuncs are the runtime's functions of the recurrent cell ops, and the
+// number of the cell's arguments each takes (absent ones nil).
+var cellFuncs = map[ir.Op]struct {
+	name string
+	args int
+}{
+	ir.OpGRUCell: {"GRUCell", 3}, ir.OpGRUCellGrad: {"GRUCellGrad", 3},
+	ir.OpLSTMCell: {"LSTMCell", 2}, ir.OpLSTMCellGrad: {"LSTMCellGrad", 2},
+	ir.OpLSTMHidden: {"LSTMHidden", 2}, ir.OpLSTMHiddenGrad: {"LSTMHiddenGrad", 2},
+}
+
+// genCell: a recurrent cell op or its gradient, the runtime's function
+// on each row of the leading axes (ir.OpGRUCell says what each computes);
+// gru_cell's gh may be the bias alone, the same for every row.
+func (gen *generator) genCell(v *ir.Value) []jen.Code {
+	f := cellFuncs[v.Op]
+	lead := gen.dims(v)[:len(v.Shape)-1]
+	return gen.loops(axisNames("n", len(lead)), lead, func(idx []index) []jen.Code {
+		args := []jen.Code{gen.span(v, idx)}
+		for _, a := range v.Args {
+			if len(a.Shape) < len(v.Shape) {
+				args = append(args, gen.flatValue(a))
+			} else {
+				args = append(args, gen.span(a, idx))
+			}
+		}
+		grad := v.Op == ir.OpGRUCellGrad || v.Op == ir.OpLSTMCellGrad || v.Op == ir.OpLSTMHiddenGrad
+		want := f.args + 1
+		if grad {
+			want++ // dy
+		}
+		for len(args) < want {
+			args = append(args, jen.Nil())
+		}
+		if grad {
+			args = append(args, jen.Lit(v.Wrt))
+		}
+		return []jen.Code{rt(f.name, args...)}
+	})
+}
+
 // genLayerNormAffineGrad: with g = dy·w, dx = (g - mean g - x̂·mean(g·x̂)) /
 // √(var x + eps), x̂ recomputed from x.
 func (gen *generator) genLayerNormAffineGrad(v *ir.Value) []jen.Code {

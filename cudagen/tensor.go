@@ -518,3 +518,84 @@ func normalizedRows(v *ir.Value) (rows, width int) {
 	width = ir.Shape(v.Shape[v.Axes[0]:]).Size()
 	return v.Shape.Size() / width, width
 }
+
+// cell: a recurrent cell op or its gradient (ir.OpGRUCell says what each
+// computes), a thread per element of the rows' hidden states; gru_cell's
+// gh may be the bias alone, the same for every row.
+func (gen *generator) cell(v *ir.Value) {
+	args, dy := v.Args, ""
+	grad := v.Op == ir.OpGRUCellGrad || v.Op == ir.OpLSTMCellGrad || v.Op == ir.OpLSTMHiddenGrad
+	state := v.Shape
+	if grad {
+		state = v.Args[0].Shape
+	}
+	hid := state[len(state)-1]
+	kb := gen.newKernel(v, "", state.Size())
+	out := kb.out(v)
+	if grad {
+		dy = kb.ptr(v.Args[0]) + "[t]"
+		args = v.Args[1:]
+	}
+	kb.line("const long long row = t / %d, j = t %% %d;", hid, hid)
+	// arg is argument i's element j of gate block k in this row, 0 where
+	// the argument is absent.
+	arg := func(i, k int) string {
+		if i >= len(args) {
+			return "(real)0"
+		}
+		a := args[i]
+		width := a.Shape[len(a.Shape)-1]
+		if len(a.Shape) < len(state) {
+			return fmt.Sprintf("%s[%d + j]", kb.ptr(a), k*hid)
+		}
+		return fmt.Sprintf("%s[row * %d + %d + j]", kb.ptr(a), width, k*hid)
+	}
+	// at is element j of gate block k of the result's row.
+	width := v.Shape[len(v.Shape)-1]
+	at := func(k int) string { return fmt.Sprintf("%s[row * %d + %d + j]", out, width, k*hid) }
+	// The gates r and z of gru_cell, registering their buffers when used.
+	r := func() string { return fmt.Sprintf("nn_sigmoid(%s + %s)", arg(0, 0), arg(1, 0)) }
+	z := func() string { return fmt.Sprintf("nn_sigmoid(%s + %s)", arg(0, 1), arg(1, 1)) }
+	switch {
+	case v.Op == ir.OpGRUCellGrad && v.Wrt == 2:
+		kb.line("%s = %s * %s;", at(0), dy, z())
+	case v.Op == ir.OpGRUCell || v.Op == ir.OpGRUCellGrad:
+		kb.line("const real r = %s, z = %s, ghn = %s;", r(), z(), arg(1, 2))
+		kb.line("const real n = nn_tanh_act(%s + r * ghn), h = %s;", arg(0, 2), arg(2, 0))
+		if v.Op == ir.OpGRUCell {
+			kb.line("%s = n + z * (h - n);", at(0))
+			break
+		}
+		kb.line("const real dn = %s * (1 - z) * (1 - n * n);", dy)
+		kb.line("%s = dn * ghn * r * (1 - r);", at(0))
+		kb.line("%s = %s * (h - n) * z * (1 - z);", at(1), dy)
+		scale := ""
+		if v.Wrt == 1 {
+			scale = " * r"
+		}
+		kb.line("%s = dn%s;", at(2), scale)
+	case v.Op == ir.OpLSTMCell && len(args) == 1:
+		kb.line("%s = nn_sigmoid(%s) * nn_tanh_act(%s);", at(0), arg(0, 0), arg(0, 2))
+	case v.Op == ir.OpLSTMCell:
+		kb.line("%s = nn_sigmoid(%s) * %s + nn_sigmoid(%s) * nn_tanh_act(%s);", at(0), arg(0, 1), arg(1, 0), arg(0, 0), arg(0, 2))
+	case v.Op == ir.OpLSTMCellGrad && v.Wrt == 1:
+		kb.line("%s = %s * nn_sigmoid(%s);", at(0), dy, arg(0, 1))
+	case v.Op == ir.OpLSTMCellGrad:
+		kb.line("const real i = nn_sigmoid(%s), f = nn_sigmoid(%s), g = nn_tanh_act(%s);", arg(0, 0), arg(0, 1), arg(0, 2))
+		kb.line("%s = %s * g * i * (1 - i);", at(0), dy)
+		kb.line("%s = %s * %s * f * (1 - f);", at(1), dy, arg(1, 0))
+		kb.line("%s = %s * i * (1 - g * g);", at(2), dy)
+		kb.line("%s = 0;", at(3))
+	default: // lstm_hidden and its gradient
+		kb.line("const real o = nn_sigmoid(%s), tc = nn_tanh_act(%s);", arg(0, 3), arg(1, 0))
+		switch {
+		case v.Op == ir.OpLSTMHidden:
+			kb.line("%s = o * tc;", at(0))
+		case v.Wrt == 1:
+			kb.line("%s = %s * o * (1 - tc * tc);", at(0), dy)
+		default:
+			kb.line("%s = 0; %s = 0; %s = 0;", at(0), at(1), at(2))
+			kb.line("%s = %s * tc * o * (1 - o);", at(3), dy)
+		}
+	}
+}

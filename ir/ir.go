@@ -136,6 +136,10 @@ type Attrs struct {
 	// takes no gradient and, in a bag, that ids equal to it are left out.
 	Padded     bool
 	PaddingIdx int
+	// Wrt is, for the gradient op of a recurrent cell (gru_cell_grad,
+	// lstm_cell_grad, lstm_hidden_grad), the argument of the cell whose
+	// gradient it gives.
+	Wrt int
 	// FanIn is, for a parameter, the number of inputs of the layer it
 	// belongs to: New draws it uniform in ±1/√FanIn, as PyTorch's layers
 	// do. Init ones or zeros sets it instead (0 and no Init: zeros).

@@ -95,6 +95,27 @@ const (
 	OpCausalMask     Op = "causal_mask"
 	OpCausalMaskGrad Op = "causal_mask_grad"
 
+	// A recurrent layer's step (ir.Recurrent), on each row of the leading
+	// axes, the gates being blocks of the last axis:
+	//   gru_cell(gi [, gh [, h]]): nn.GRU's new state from the gate
+	//     pre-activations gi = x·W_ihᵀ + b_ih and gh = h·W_hhᵀ + b_hh
+	//     ([..., 3H] each; gh also [3H], the bias alone, at a zero state;
+	//     absent with it, without bias) and the state h ([..., H]; absent:
+	//     zeros): r, z = σ(gi + gh) on the first two blocks, n = tanh(gi_n
+	//     + r·gh_n), h' = n + z·(h - n).
+	//   lstm_cell(s [, c]): nn.LSTM's new cell state from the summed
+	//     pre-activations s = gi + gh [..., 4H] (gates i, f, g, o) and the
+	//     cell state c (absent: zeros): c' = σ(f)·c + σ(i)·tanh(g).
+	//   lstm_hidden(s, c'): the new hidden state σ(o)·tanh(c').
+	// Their gradient ops take dy and the op's arguments, and give the
+	// gradient of argument Wrt (recomputing the gates).
+	OpGRUCell        Op = "gru_cell"
+	OpGRUCellGrad    Op = "gru_cell_grad"
+	OpLSTMCell       Op = "lstm_cell"
+	OpLSTMCellGrad   Op = "lstm_cell_grad"
+	OpLSTMHidden     Op = "lstm_hidden"
+	OpLSTMHiddenGrad Op = "lstm_hidden_grad"
+
 	// Reductions over Axes, keeping them as 1s when KeepDims.
 	OpSum     Op = "sum"
 	OpMean    Op = "mean"
@@ -199,6 +220,12 @@ func buildDefs() map[Op]OpDef {
 		OpDropoutMask:         {MinArgs: 1, MaxArgs: 1, Shape: dropoutShape, Samples: keepSamples},
 		OpCausalMask:          {MinArgs: 1, MaxArgs: 1, Shape: causalShape, Samples: rowSamples},
 		OpCausalMaskGrad:      {MinArgs: 1, MaxArgs: 1, Shape: causalShape, Samples: rowSamples},
+		OpGRUCell:             {MinArgs: 1, MaxArgs: 3, Shape: cellShape, Samples: rowSamples},
+		OpGRUCellGrad:         {MinArgs: 2, MaxArgs: 4, Shape: cellShape, Samples: rowSamples},
+		OpLSTMCell:            {MinArgs: 1, MaxArgs: 2, Shape: cellShape, Samples: rowSamples},
+		OpLSTMCellGrad:        {MinArgs: 2, MaxArgs: 3, Shape: cellShape, Samples: rowSamples},
+		OpLSTMHidden:          {MinArgs: 2, MaxArgs: 2, Shape: cellShape, Samples: rowSamples},
+		OpLSTMHiddenGrad:      {MinArgs: 3, MaxArgs: 3, Shape: cellShape, Samples: rowSamples},
 		OpSum:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMean:                {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},
 		OpMax:                 {MinArgs: 1, MaxArgs: 1, Shape: reduceShape, Samples: reduceSamples},

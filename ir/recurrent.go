@@ -110,9 +110,9 @@ func (r Recurrent) Build(g *Graph, x *Value) (out, h, c *Value, err error) {
 				gh := b.linear(hPrev, layer.WeightHH, layer.BiasHH)
 				switch r.Cell {
 				case GRU:
-					hPrev = b.gru(gi, gh, hPrev, hid)
+					hPrev = b.gru(gi, gh, hPrev)
 				case LSTM:
-					hPrev, cPrev = b.lstm(gi, gh, cPrev, hid)
+					hPrev, cPrev = b.lstm(gi, gh, cPrev)
 				}
 				next[dir][t] = hPrev
 			}
@@ -197,43 +197,29 @@ func (b *builder) sum(x, y *Value) *Value {
 	return b.add(OpAdd, Attrs{}, x, y)
 }
 
-// gates is rows k·hid to (k+n)·hid along the last axis of v (nil stays nil).
-func (b *builder) gates(v *Value, k, n, hid int) *Value {
-	if v == nil {
-		return nil
+// gru is nn.GRU's step, one gru_cell op: gh is nil or the bias alone
+// where h is nil (a zero state).
+func (b *builder) gru(gi, gh, h *Value) *Value {
+	args := []*Value{gi}
+	if gh != nil {
+		args = append(args, gh)
+		if h != nil {
+			args = append(args, h)
+		}
 	}
-	return b.add(OpSlice, Attrs{Axis: len(v.Shape) - 1, Start: k * hid, End: (k + n) * hid}, v)
+	return b.add(OpGRUCell, Attrs{}, args...)
 }
 
-// gru is nn.GRU's step: r, z = σ(gi_rz + gh_rz), n = tanh(gi_n + r·gh_n),
-// h' = (1-z)·n + z·h, written n + z·(h - n), and n - z·n for h = 0.
-func (b *builder) gru(gi, gh, h *Value, hid int) *Value {
-	rz := b.add(OpSigmoid, Attrs{}, b.sum(b.gates(gi, 0, 2, hid), b.gates(gh, 0, 2, hid)))
-	r, z := b.gates(rz, 0, 1, hid), b.gates(rz, 1, 1, hid)
-	n := b.gates(gi, 2, 1, hid)
-	if ghn := b.gates(gh, 2, 1, hid); ghn != nil {
-		n = b.add(OpAdd, Attrs{}, n, b.add(OpMul, Attrs{}, r, ghn))
-	}
-	n = b.add(OpTanh, Attrs{}, n)
-	if h == nil {
-		return b.add(OpSub, Attrs{}, n, b.add(OpMul, Attrs{}, z, n))
-	}
-	return b.add(OpAdd, Attrs{}, n, b.add(OpMul, Attrs{}, z, b.add(OpSub, Attrs{}, h, n)))
-}
-
-// lstm is nn.LSTM's step: i, f, g, o from the gates (σ, σ, tanh, σ),
-// c' = f·c + i·g, h' = o·tanh(c').
-func (b *builder) lstm(gi, gh, c *Value, hid int) (*Value, *Value) {
+// lstm is nn.LSTM's step: s = gi + gh, then c' = lstm_cell(s, c) and h'
+// = lstm_hidden(s, c').
+func (b *builder) lstm(gi, gh, c *Value) (*Value, *Value) {
 	s := b.sum(gi, gh)
-	ifg := b.add(OpSigmoid, Attrs{}, b.gates(s, 0, 2, hid))
-	i, f := b.gates(ifg, 0, 1, hid), b.gates(ifg, 1, 1, hid)
-	g := b.add(OpTanh, Attrs{}, b.gates(s, 2, 1, hid))
-	o := b.add(OpSigmoid, Attrs{}, b.gates(s, 3, 1, hid))
-	cNext := b.add(OpMul, Attrs{}, i, g)
+	args := []*Value{s}
 	if c != nil {
-		cNext = b.add(OpAdd, Attrs{}, b.add(OpMul, Attrs{}, f, c), cNext)
+		args = append(args, c)
 	}
-	return b.add(OpMul, Attrs{}, o, b.add(OpTanh, Attrs{}, cNext)), cNext
+	cNext := b.add(OpLSTMCell, Attrs{}, args...)
+	return b.add(OpLSTMHidden, Attrs{}, s, cNext), cNext
 }
 
 // stack is the layers' states, each reshaped to one and concatenated
@@ -253,4 +239,56 @@ func (r Recurrent) StateShape(batch int) Shape {
 		return Shape{batch, rows, r.Hidden}
 	}
 	return Shape{rows, batch, r.Hidden}
+}
+
+// cellShape: a recurrent cell op (gru_cell, lstm_cell, lstm_hidden) is
+// [..., H], from its pre-activations [..., gates·H] and states [..., H];
+// its gradient op, after dy [..., H], the cell's arguments, is shaped as
+// argument Wrt over dy's leading axes (gru_cell's gh may be the bias
+// alone, [3H]: its gradient per row is summed back by the autodiff).
+func cellShape(v *Value) (Shape, error) {
+	args, grad := v.Args, false
+	switch v.Op {
+	case OpGRUCellGrad, OpLSTMCellGrad, OpLSTMHiddenGrad:
+		args, grad = v.Args[1:], true
+	}
+	gates := 4
+	if v.Op == OpGRUCell || v.Op == OpGRUCellGrad {
+		gates = 3
+	}
+	s := args[0].Shape
+	if len(s) == 0 || s[len(s)-1]%gates != 0 {
+		return nil, fmt.Errorf("%s: want pre-activations [..., %d·hidden], got %v", v.Op, gates, s)
+	}
+	hid := s[len(s)-1] / gates
+	lead := s[:len(s)-1]
+	state := append(slices.Clone(lead), hid)
+	for i, a := range args[1:] {
+		want := state
+		if (v.Op == OpGRUCell || v.Op == OpGRUCellGrad) && i == 0 {
+			want = s
+			if slices.Equal(a.Shape, Shape{s[len(s)-1]}) {
+				continue // the bias alone, at a zero state
+			}
+		}
+		if !slices.Equal(a.Shape, want) {
+			return nil, fmt.Errorf("%s: argument %d is %v, want %v beside pre-activations %v", v.Op, i+2, a.Shape, want, s)
+		}
+	}
+	if v.Op == OpLSTMHidden || v.Op == OpLSTMHiddenGrad {
+		if len(args) != 2 {
+			return nil, fmt.Errorf("%s: want the pre-activations and the new cell state", v.Op)
+		}
+	}
+	if !grad {
+		return state, nil
+	}
+	if !slices.Equal(v.Args[0].Shape, state) {
+		return nil, fmt.Errorf("%s: dy is %v, want %v", v.Op, v.Args[0].Shape, state)
+	}
+	if v.Wrt < 0 || v.Wrt >= len(args) {
+		return nil, fmt.Errorf("%s: no argument %d among %d", v.Op, v.Wrt, len(args))
+	}
+	a := args[v.Wrt].Shape
+	return append(slices.Clone(lead), a[len(a)-1]), nil
 }

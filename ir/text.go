@@ -154,6 +154,9 @@ func (v *Value) attrString() string {
 	case OpSlice, OpSliceGrad:
 		kv = append(kv, fmt.Sprintf("axis=%d,start=%d,end=%d", v.Axis, v.Start, v.End))
 	}
+	if v.Op == OpGRUCellGrad || v.Op == OpLSTMCellGrad || v.Op == OpLSTMHiddenGrad {
+		kv = append(kv, "wrt="+strconv.Itoa(v.Wrt))
+	}
 	if v.Padded {
 		kv = append(kv, "padding_idx="+strconv.Itoa(v.PaddingIdx))
 	}

@@ -117,6 +117,11 @@ var gradRules = map[ir.Op]gradRule{
 	ir.OpCausalMask: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{b.add(ir.OpCausalMaskGrad, ir.Attrs{}, dy)}
 	},
+	// The recurrent cells: the gradient of each argument is its own op,
+	// which recomputes the gates from the arguments.
+	ir.OpGRUCell:    cellGrads(ir.OpGRUCellGrad),
+	ir.OpLSTMCell:   cellGrads(ir.OpLSTMCellGrad),
+	ir.OpLSTMHidden: cellGrads(ir.OpLSTMHiddenGrad),
 	// sum: every element of x contributes once to its sum.
 	ir.OpSum: func(b *builder, v, dy *ir.Value) []*ir.Value {
 		return []*ir.Value{spread(b, v, dy)}
@@ -270,6 +275,19 @@ func unaryRule(b *builder, v, dy *ir.Value) []*ir.Value {
 // is data, so it takes no gradient.
 func lossRule(b *builder, v, dl *ir.Value) []*ir.Value {
 	return []*ir.Value{b.add(ir.Losses[v.Op], v.LossAttrs(), v.Args[0], v.Args[1], dl), nil}
+}
+
+// cellGrads is a recurrent cell's rule: grad(dy, the cell's arguments)
+// with Wrt each argument in turn.
+func cellGrads(grad ir.Op) gradRule {
+	return func(b *builder, v, dy *ir.Value) []*ir.Value {
+		args := append([]*ir.Value{dy}, v.Args...)
+		grads := make([]*ir.Value, len(v.Args))
+		for k := range grads {
+			grads[k] = b.add(grad, ir.Attrs{Wrt: k}, args...)
+		}
+		return grads
+	}
 }
 
 // fitTo sums a gradient computed at a broadcast shape back to the shape of

@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestRecurrentLowering reads the unrolled GRU step by step: its gates
-// in PyTorch's order r, z, n, the zero initial state folded away at the
-// first step, and the states batch first.
+// TestRecurrentLowering reads the unrolled GRU step by step: a
+// gru_cell per step, the zero initial state folded away at the first
+// (the bias alone for gh), and the states batch first. The cell's gates
+// are checked by the traces, against nn.GRU.
 func TestRecurrentLowering(t *testing.T) {
 	g, err := Compile("model.nn", []byte(`network G
 batch 1
@@ -31,44 +32,19 @@ v7 = slice[axis=1,start=1,end=2] <f32[1,1,3]> v0
 v8 = reshape[to=[1,3]] <f32[1,3]> v7
 v9 = matmul[tb] <f32[1,6]> v6 v1
 v10 = add <f32[1,6]> v9 v3
-v11 = slice[axis=1,start=0,end=4] <f32[1,4]> v10
-v12 = slice[axis=0,start=0,end=4] <f32[4]> v4
-v13 = add <f32[1,4]> v11 v12
-v14 = sigmoid <f32[1,4]> v13
-v15 = slice[axis=1,start=0,end=2] <f32[1,2]> v14
-v16 = slice[axis=1,start=2,end=4] <f32[1,2]> v14
-v17 = slice[axis=1,start=4,end=6] <f32[1,2]> v10
-v18 = slice[axis=0,start=4,end=6] <f32[2]> v4
-v19 = mul <f32[1,2]> v15 v18
-v20 = add <f32[1,2]> v17 v19
-v21 = tanh <f32[1,2]> v20
-v22 = mul <f32[1,2]> v16 v21
-v23 = sub <f32[1,2]> v21 v22
-v24 = matmul[tb] <f32[1,6]> v8 v1
-v25 = add <f32[1,6]> v24 v3
-v26 = matmul[tb] <f32[1,6]> v23 v2
-v27 = add <f32[1,6]> v26 v4
-v28 = slice[axis=1,start=0,end=4] <f32[1,4]> v25
-v29 = slice[axis=1,start=0,end=4] <f32[1,4]> v27
-v30 = add <f32[1,4]> v28 v29
-v31 = sigmoid <f32[1,4]> v30
-v32 = slice[axis=1,start=0,end=2] <f32[1,2]> v31
-v33 = slice[axis=1,start=2,end=4] <f32[1,2]> v31
-v34 = slice[axis=1,start=4,end=6] <f32[1,2]> v25
-v35 = slice[axis=1,start=4,end=6] <f32[1,2]> v27
-v36 = mul <f32[1,2]> v32 v35
-v37 = add <f32[1,2]> v34 v36
-v38 = tanh <f32[1,2]> v37
-v39 = sub <f32[1,2]> v23 v38
-v40 = mul <f32[1,2]> v33 v39
-v41 = add <f32[1,2]> v38 v40
-v42 = reshape[to=[1,1,2]] <f32[1,1,2]> v23
-v43 = reshape[to=[1,1,2]] <f32[1,1,2]> v41
-v44 = concat[axis=1] <f32[1,2,2]> v42 v43 "rnn"
-v45 = reshape[to=[1,1,2]] <f32[1,1,2]> v41
-v46 = concat[axis=1] <f32[1,1,2]> v45 "h"
-output v44
-output v46
+v11 = gru_cell <f32[1,2]> v10 v4
+v12 = matmul[tb] <f32[1,6]> v8 v1
+v13 = add <f32[1,6]> v12 v3
+v14 = matmul[tb] <f32[1,6]> v11 v2
+v15 = add <f32[1,6]> v14 v4
+v16 = gru_cell <f32[1,2]> v13 v15 v11
+v17 = reshape[to=[1,1,2]] <f32[1,1,2]> v11
+v18 = reshape[to=[1,1,2]] <f32[1,1,2]> v16
+v19 = concat[axis=1] <f32[1,2,2]> v17 v18 "rnn"
+v20 = reshape[to=[1,1,2]] <f32[1,1,2]> v16
+v21 = concat[axis=1] <f32[1,1,2]> v20 "h"
+output v19
+output v21
 `
 	if got := g.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
