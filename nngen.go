@@ -36,9 +36,10 @@ type Options struct {
 	// these itself): the batch size, replacing the exported one; and the
 	// loss and optimizer to train with, written as in a .nn file:
 	// "cross_entropy", "sgd(lr=0.1)". See docs/onnx.md.
-	Batch     int
-	Loss      string
-	Optimizer string
+	Batch      int
+	Loss       string
+	LossOutput string // of several outputs, the one the loss takes
+	Optimizer  string
 
 	// CUDA also emits the gpu subpackage (package cudagen, docs/cuda.md):
 	// gpu/model.cu and the Go that runs it, which embeds gpu/model.ptx,
@@ -87,13 +88,13 @@ func RunPasses(g *ir.Graph, opts Options) error {
 // parameter name.
 func Load(filename string, src []byte, opts Options) (*ir.Graph, map[string][]float64, error) {
 	if strings.EqualFold(filepath.Ext(filename), ".onnx") {
-		m, err := onnx.Import(filename, src, onnx.Options{Batch: opts.Batch, Loss: opts.Loss, Optimizer: opts.Optimizer})
+		m, err := onnx.Import(filename, src, onnx.Options{Batch: opts.Batch, Loss: opts.Loss, LossOutput: opts.LossOutput, Optimizer: opts.Optimizer})
 		if err != nil {
 			return nil, nil, err
 		}
 		return m.Graph, m.Weights, nil
 	}
-	if opts.Batch != 0 || opts.Loss != "" || opts.Optimizer != "" {
+	if opts.Batch != 0 || opts.Loss != "" || opts.LossOutput != "" || opts.Optimizer != "" {
 		return nil, nil, fmt.Errorf("%s: the batch size, loss and optimizer options are for .onnx models; a .nn file states them itself", filename)
 	}
 	g, err := syntax.Compile(filename, src)

@@ -232,7 +232,10 @@ func (gen *generator) argArray(a argument) *jen.Statement {
 	}
 	t := jen.Null()
 	for i, d := range dims {
-		if i == 0 && !gen.g.Unbatched {
+		// The sample axis, first; an output whose first axis is not the
+		// batch's (an ONNX export's final states [layers, batch,
+		// hidden], with the steps first) keeps its number.
+		if i == 0 && !gen.g.Unbatched && d == gen.g.Batch {
 			t = t.Index(jen.Id("Batch"))
 			continue
 		}

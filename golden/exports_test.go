@@ -28,7 +28,6 @@ func TestExportsAgree(t *testing.T) {
 			continue // none exports (embedding_bag: torch 1.13 refuses an EmbeddingBag with padding_idx)
 		}
 		loss, optimizer, train := tr.training()
-		train = train && len(tr.Outputs) == 1 // as in TestGraphs: a loss option trains one output
 		ir := func(file string) string {
 			model, err := os.ReadFile(file)
 			if err != nil {
@@ -39,7 +38,7 @@ func TestExportsAgree(t *testing.T) {
 				opts.Batch = *tr.Batch
 			}
 			if train {
-				opts.Loss, opts.Optimizer = loss, optimizer
+				opts.Loss, opts.Optimizer, opts.LossOutput = loss, optimizer, tr.lossOutput()
 			}
 			g, _, err := nngen.Load(filepath.Base(file), model, opts)
 			if err == nil {

@@ -191,6 +191,24 @@ func (tr graphTrace) training() (loss, optimizer string, ok bool) {
 	return loss, optimizer, loss != "" && optimizer != ""
 }
 
+// lossOutput is, for a trace of several outputs, the one its loss takes
+// (the loss's first operand), which an ONNX export's build names with the
+// loss output option; "" for one output.
+func (tr graphTrace) lossOutput() string {
+	if len(tr.Outputs) < 2 {
+		return ""
+	}
+	for _, line := range strings.Split(tr.Source, "\n") {
+		if call, ok := strings.CutPrefix(line, "loss "); ok {
+			if _, args, ok := strings.Cut(call, "("); ok {
+				first, _ := topLevelArgs(args)
+				return first[0]
+			}
+		}
+	}
+	return ""
+}
+
 // topLevelArgs splits a call's arguments, s starting after its '(', at the
 // commas outside parentheses; rest is what follows the call's ')'.
 func topLevelArgs(s string) (args []string, rest string) {
@@ -351,10 +369,6 @@ func TestGraphs(t *testing.T) {
 					tag := strings.ReplaceAll(strings.TrimPrefix(strings.TrimSuffix(filepath.Base(path), ".onnx"), tr.Name+".opset"), ".dynamic", "dyn")
 					tag = strings.ReplaceAll(tag, ".training", "train")
 					loss, optimizer, train := tr.training()
-					// A loss option trains a model of one output; an
-					// export of several (gru_1layer's output and final
-					// state) replays the forward only.
-					train = train && len(tr.Outputs) == 1
 					if evalExport := tr.masked() && tag != "14train"; evalExport {
 						// Exported in eval mode, without its dropout: its
 						// outputs at the steps in evaluation mode only.
@@ -377,7 +391,7 @@ func TestGraphs(t *testing.T) {
 								opts.Batch = *tr.Batch
 							}
 							if train && !v.infer {
-								opts.Loss, opts.Optimizer = loss, optimizer
+								opts.Loss, opts.Optimizer, opts.LossOutput = loss, optimizer, tr.lossOutput()
 							}
 							return nngen.Build(filepath.Base(path), model, opts)
 						},

@@ -79,3 +79,32 @@ loss v10`,
 		t.Errorf("a loss without scores: %v", err)
 	}
 }
+
+// TestLossOutput: a model of several outputs (nn.GRU's output and final
+// state) trains with the loss on the output LossOutput names, the others
+// staying outputs; without the option, or with a name that is not an
+// output, the error lists the outputs.
+func TestLossOutput(t *testing.T) {
+	m := linearSpec(nodeProto("Relu", "/r", []string{"y"}, []string{"r"})).model()
+	m.Graph.Output = append(m.Graph.Output, &onnxpb.ValueInfoProto{Name: proto.String("y")})
+	data := marshal(t, m)
+	for _, test := range []struct {
+		output, want string
+	}{
+		{"", `model.onnx: the model has 2 outputs ("r" [2,3], "y" [2,3]): name the one the loss takes with the loss output option (nngen build -loss-output r)`},
+		{"h", `model.onnx: loss output "h": the model has no output of that name; its outputs are "r" [2,3], "y" [2,3]`},
+	} {
+		_, err := Import("model.onnx", data, Options{Loss: "mse", LossOutput: test.output, Optimizer: "sgd(lr=0.1)"})
+		if err == nil || err.Error() != test.want {
+			t.Errorf("loss output %q: got\n%v\nwant\n%s", test.output, err, test.want)
+		}
+	}
+	model, err := Import("model.onnx", data, Options{Loss: "mse", LossOutput: "y", Optimizer: "sgd(lr=0.1)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := model.Graph
+	if len(g.Outputs) != 2 || g.Loss == nil || g.Loss.Args[0] != g.Outputs[1] || g.Outputs[0].Op != ir.OpReLU || g.Optimizer == nil {
+		t.Errorf("the loss takes %v, want the second output of %v:\n%s", g.Loss, g.Outputs, g)
+	}
+}

@@ -94,6 +94,9 @@ type lowerer struct {
 	// given one (Options.Batch): every tensor's leading dimensions, times
 	// rows, are the IR value's rows.
 	rows int
+	// outputNames are the graph's output names, by the place of the
+	// output in g.Outputs.
+	outputNames []string
 }
 
 func newLowerer(filename string, m *onnxpb.ModelProto, opts Options) *lowerer {
@@ -329,6 +332,7 @@ func (l *lowerer) output() {
 				continue
 			}
 			l.g.Outputs = append(l.g.Outputs, v)
+			l.outputNames = append(l.outputNames, out.GetName())
 		}
 	}
 }

@@ -36,6 +36,10 @@ type Options struct {
 	// The target becomes the generated Backward's second argument. Empty
 	// for a model that is only run.
 	Loss string
+	// LossOutput names the output the loss takes, for a model of several
+	// outputs (nn.GRU's output and final state, say); the others stay
+	// outputs of Forward. Empty for a model of one output.
+	LossOutput string
 	// Optimizer is the update Step applies, written as in a .nn optimizer
 	// statement: "sgd(lr=0.1, momentum=0.9)", "adam", "adamw(lr=1e-3,
 	// betas=(0.9, 0.999))". It needs a Loss.

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/nngen/nngen/ir"
 	"github.com/nngen/nngen/syntax"
@@ -33,11 +34,10 @@ func (l *lowerer) train() {
 	if !ok {
 		return
 	}
-	if len(l.g.Outputs) != 1 {
-		l.errorf("the model has %d outputs; a loss option trains a model of one output (write the network in a .nn file to train several)", len(l.g.Outputs))
+	y := l.lossOutput()
+	if y == nil {
 		return
 	}
-	y := l.g.Outputs[0]
 	shape := slices.Clone(y.Shape)
 	if ir.ClassLoss(op) {
 		shape = shape[:1]
@@ -57,6 +57,30 @@ func (l *lowerer) train() {
 	if l.opts.Optimizer != "" {
 		l.optimizer()
 	}
+}
+
+// lossOutput is the output the loss takes: the model's only one, or the
+// one Options.LossOutput names.
+func (l *lowerer) lossOutput() *ir.Value {
+	outs := l.g.Outputs
+	var names []string
+	for i, o := range outs {
+		names = append(names, quote(l.outputNames[i])+" "+o.Shape.String())
+	}
+	if l.opts.LossOutput == "" {
+		if len(outs) != 1 {
+			l.errorf("the model has %d outputs (%s): name the one the loss takes with the loss output option (nngen build -loss-output %s)", len(outs), strings.Join(names, ", "), l.outputNames[0])
+			return nil
+		}
+		return outs[0]
+	}
+	for i, o := range outs {
+		if l.outputNames[i] == l.opts.LossOutput {
+			return o
+		}
+	}
+	l.errorf("loss output %s: the model has no output of that name; its outputs are %s", quote(l.opts.LossOutput), strings.Join(names, ", "))
+	return nil
 }
 
 // loss reads Options.Loss as a .nn loss statement writes the loss, without

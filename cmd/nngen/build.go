@@ -27,6 +27,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	dump := fs.String("dump", "", "print the IR `after:PASS` (or after:all) to stdout; passes: "+strings.Join(nngen.PassNames(), ", "))
 	batch := fs.Int("batch", 0, "for model.onnx: `N` samples per call, replacing the batch size it was exported with")
 	loss := fs.String("loss", "", "for model.onnx: train with this `LOSS`, as in .nn: mse, l1, bce_with_logits, smooth_l1, huber, cross_entropy, nll_loss, with options (reduction=sum, weight=(1, 2), ...) if wanted")
+	lossOutput := fs.String("loss-output", "", "for model.onnx of several outputs: the output `NAME` the loss takes (the others stay outputs of Forward)")
 	optimizer := fs.String("optimizer", "", "for model.onnx: update with this `OPTIMIZER`, as in .nn: \"sgd(lr=0.1, momentum=0.9)\", adam, adamw")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nngen build [flags] model.nn (or model.onnx)\n\nflags:\n")
@@ -49,7 +50,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nngen:", err)
 		return 2
 	}
-	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse, Tests: *tests, Batch: *batch, Loss: *loss, Optimizer: *optimizer,
+	opts := nngen.Options{Package: name, Infer: *infer, NoFuse: *noFuse, Tests: *tests, Batch: *batch, Loss: *loss, LossOutput: *lossOutput, Optimizer: *optimizer,
 		Warn: func(w string) { fmt.Fprintln(stderr, w) }}
 	if *cuda {
 		if opts.ImportPath, err = importPath(*out); err != nil {
