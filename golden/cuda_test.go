@@ -86,7 +86,7 @@ func TestCudaGolden(t *testing.T) {
 			build := func() []nngen.File {
 				files, err := nngen.Build("model.nn", src, opts)
 				if err == nil {
-					files, err = nngen.CompilePTX(files)
+					files, err = cachedPTX(files)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -297,7 +297,7 @@ func writeCudaCase(mod string, c cudaCase) error {
 	files, err := nngen.Build(c.pkg+".nn", []byte(c.src), nngen.Options{
 		Package: c.pkg, NoFuse: c.noFuse, Infer: c.infer, CUDA: true, ImportPath: "scratch/" + c.pkg})
 	if err == nil {
-		files, err = nngen.CompilePTX(files)
+		files, err = cachedPTX(files)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %v\nsource:\n%s", c.pkg, err, c.src)
@@ -379,10 +379,25 @@ func buildFake(cu, lib string, asan bool) error {
 	if err := os.MkdirAll(filepath.Dir(lib), 0o755); err != nil {
 		return err
 	}
-	if out, err := exec.Command("g++", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+	model, err := os.ReadFile(cu)
+	if err != nil {
+		return err
 	}
-	return nil
+	sources, err := emulationSources()
+	if err != nil {
+		return err
+	}
+	flags := strings.NewReplacer(cu, "MODEL", lib, "LIB", emulation, "EMULATION").Replace(strings.Join(args, " "))
+	data, err := cached(cacheKey("g++", []byte(flags), model, sources), func() ([]byte, error) {
+		if out, err := exec.Command("g++", args...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return os.ReadFile(lib)
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(lib, data, 0o755)
 }
 
 // TestCudaBundle builds, into -cudabundle DIR, what scripts/gpu-check.sh
