@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"github.com/dave/jennifer/jen"
+	"slices"
 
 	"github.com/nngen/nngen/ir"
 )
@@ -78,9 +79,9 @@ func (gen *generator) genLossGrad(v *ir.Value) []jen.Code {
 // classIndex reads sample n's class index into c, refusing one out of range as
 // PyTorch does (with a panic: it is a bug in the caller's data, and the
 // flat buffers would otherwise read another sample's logits).
-func (gen *generator) classIndex(t *ir.Value, n index, classes int) []jen.Code {
+func (gen *generator) classIndex(t *ir.Value, n []index, classes int) []jen.Code {
 	return []jen.Code{
-		jen.Id("c").Op(":=").Add(gen.at(t, n)),
+		jen.Id("c").Op(":=").Add(gen.at(t, n...)),
 		jen.If(jen.Id("c").Op("<").Lit(0).Op("||").Id("c").Op(">=").Lit(classes)).Block(
 			jen.Panic(jen.Lit(gen.pkg + ": class index out of range in the loss target")),
 		),
@@ -139,36 +140,43 @@ func countsWeights(v *ir.Value) bool {
 	return v.Reduction == ir.ReduceMean && (v.Weight != nil || v.Ignores)
 }
 
-// perClass emits body for each sample n, its class index in c, checked,
-// and with ignore_index only for a class other than it (otherwise
-// ignored runs instead, if not nil).
-func (gen *generator) perClass(v *ir.Value, body func(n index) []jen.Code, ignored func(n index) []jen.Code) []jen.Code {
+// perClass emits body for each row n of the logits (a sample, or a
+// sample's position: the indexes of the axes before the classes'), its
+// class index in c, checked, and with ignore_index only for a class other
+// than it (otherwise ignored runs instead, if not nil).
+func (gen *generator) perClass(v *ir.Value, body func(n []index) []jen.Code, ignored func(n []index) []jen.Code) []jen.Code {
 	z, t := v.Args[0], v.Args[1]
-	extents := gen.axes(z, []int{0})
-	code := gen.loops([]string{"n"}, extents, func(nx []index) []jen.Code {
-		n := nx[0]
+	extents := gen.classRows(z)
+	classes := z.Shape[len(z.Shape)-1]
+	code := gen.loops(axisNames("n", len(extents)), extents, func(n []index) []jen.Code {
 		if !v.Ignores {
-			return append(gen.classIndex(t, n, z.Shape[1]), body(n)...)
+			return append(gen.classIndex(t, n, classes), body(n)...)
 		}
-		code := []jen.Code{jen.Id("c").Op(":=").Add(gen.at(t, n))}
-		check := gen.classIndex(t, n, z.Shape[1])[1:]
+		code := []jen.Code{jen.Id("c").Op(":=").Add(gen.at(t, n...))}
+		check := gen.classIndex(t, n, classes)[1:]
 		cond := jen.Id("c").Op("!=").Lit(v.IgnoreIndex)
 		if ignored == nil {
 			return append(code, jen.If(cond).Block(append(check, body(n)...)...))
 		}
 		return append(code, jen.If(cond).Block(append(check, body(n)...)...).Else().Block(ignored(n)...))
 	})
-	if extents[0] == 1 {
+	if ir.Shape(extents).Size() == 1 {
 		return []jen.Code{jen.Block(code...)} // one sample, no loop: c stays local
 	}
 	return code
+}
+
+// classRows are the extents of the axes of the logits z before the
+// classes': each index of them is a row with its own class index.
+func (gen *generator) classRows(z *ir.Value) []int {
+	return gen.axes(z, allAxes(len(z.Shape)-1))
 }
 
 // classDenominator declares d, the weighted count D of the samples not
 // ignored, for a mean that divides by it.
 func (gen *generator) classDenominator(v *ir.Value) []jen.Code {
 	code := []jen.Code{jen.Id("d").Op(":=").Add(gen.lit(0))}
-	return append(code, gen.perClass(v, func(index) []jen.Code {
+	return append(code, gen.perClass(v, func([]index) []jen.Code {
 		if w := gen.classWeight(v); w != nil {
 			return []jen.Code{jen.Id("d").Op("+=").Add(w)}
 		}
@@ -181,7 +189,7 @@ func (gen *generator) classDenominator(v *ir.Value) []jen.Code {
 // z[n,class_n]) / B, PyTorch's plain cross_entropy.
 func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	z := v.Args[0]
-	classes := z.Shape[1]
+	classes := z.Shape[len(z.Shape)-1]
 	eps := v.LabelSmoothing
 	code := gen.classWeights(v)
 	code = append(code, jen.Id("s").Op(":=").Add(gen.lit(0)))
@@ -191,20 +199,20 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	if countsWeights(v) {
 		code = append(code, jen.Id("d").Op(":=").Add(gen.lit(0)))
 	}
-	code = append(code, gen.perClass(v, func(n index) []jen.Code {
+	code = append(code, gen.perClass(v, func(n []index) []jen.Code {
 		// -logp[n,j]: lse - z[n,j] for cross_entropy, -logp[n,j] for nll_loss.
 		minusLogp := func(j index) *jen.Statement {
 			if v.Op == ir.OpNLL {
-				return jen.Op("-").Add(gen.at(z, n, j))
+				return jen.Op("-").Add(gen.at(z, append(slices.Clone(n), j)...))
 			}
-			return jen.Id("lse").Op("-").Add(gen.at(z, n, j))
+			return jen.Id("lse").Op("-").Add(gen.at(z, append(slices.Clone(n), j)...))
 		}
 		var body []jen.Code
 		if v.Op == ir.OpCrossEntropy {
-			body = append(body, jen.Id("lse").Op(":=").Add(kernel(gen.suffixed("LogSumExp"), gen.row(z, n))))
+			body = append(body, jen.Id("lse").Op(":=").Add(kernel(gen.suffixed("LogSumExp"), gen.rowAt(z, n))))
 		}
 		if v.Op == ir.OpNLL {
-			body = append(body, jen.Id("s").Op("-=").Add(gen.weighted(v, gen.at(z, n, index{name: "c"}), false)))
+			body = append(body, jen.Id("s").Op("-=").Add(gen.weighted(v, gen.at(z, append(slices.Clone(n), index{name: "c"})...), false)))
 		} else {
 			body = append(body, jen.Id("s").Op("+=").Add(gen.weighted(v, minusLogp(index{name: "c"}), true)))
 		}
@@ -237,7 +245,7 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 	case countsWeights(v):
 		total = total.Op("/").Id("d")
 	default:
-		total = gen.reduce(v, total, gen.axes(z, []int{0}))
+		total = gen.reduce(v, total, gen.classRows(z))
 	}
 	return append(code, gen.at(v).Op("=").Add(total))
 }
@@ -251,7 +259,7 @@ func (gen *generator) genCrossEntropy(v *ir.Value) []jen.Code {
 // row is zero. For nll_loss, dlogp[n,j] = -dL/D·w[c]·[j=c].
 func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 	z, dl := v.Args[0], v.Args[2]
-	classes := z.Shape[1]
+	classes := z.Shape[len(z.Shape)-1]
 	eps := v.LabelSmoothing
 	code := gen.classWeights(v)
 	scale := gen.at(dl)
@@ -259,7 +267,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		code = append(code, gen.classDenominator(v)...)
 		scale = scale.Op("/").Id("d")
 	} else {
-		scale = gen.reduce(v, scale, gen.axes(z, []int{0}))
+		scale = gen.reduce(v, scale, gen.classRows(z))
 	}
 	code = append(code, jen.Id("scale").Op(":=").Add(scale))
 	sumW := float64(classes)
@@ -269,21 +277,23 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 			sumW += w
 		}
 	}
-	zero := func(n index) []jen.Code { return []jen.Code{jen.Clear(gen.row(v, n))} }
-	code = append(code, gen.perClass(v, func(n index) []jen.Code {
+	zero := func(n []index) []jen.Code { return []jen.Code{jen.Clear(gen.rowAt(v, n))} }
+	// at is v[n..., j].
+	at := func(n []index, j index) *jen.Statement { return gen.at(v, append(slices.Clone(n), j)...) }
+	code = append(code, gen.perClass(v, func(n []index) []jen.Code {
 		c := index{name: "c"}
 		if v.Op == ir.OpNLLGrad {
 			body := zero(n)
-			return append(body, gen.at(v, n, c).Op("=").Op("-").Add(gen.weighted(v, jen.Id("scale"), false)))
+			return append(body, at(n, c).Op("=").Op("-").Add(gen.weighted(v, jen.Id("scale"), false)))
 		}
 		body := []jen.Code{
-			jen.Copy(gen.row(v, n), gen.row(z, n)),
-			kernel(gen.suffixed("Softmax"), gen.row(v, n)),
+			jen.Copy(gen.rowAt(v, n), gen.rowAt(z, n)),
+			kernel(gen.suffixed("Softmax"), gen.rowAt(v, n)),
 		}
 		if eps == 0 && v.Weight == nil {
-			body = append(body, gen.at(v, n, c).Op("-=").Lit(1))
+			body = append(body, at(n, c).Op("-=").Lit(1))
 			return append(body, gen.loops([]string{"j"}, []int{classes}, func(jx []index) []jen.Code {
-				return []jen.Code{gen.at(v, n, jx[0]).Op("*=").Id("scale")}
+				return []jen.Code{at(n, jx[0]).Op("*=").Id("scale")}
 			})...)
 		}
 		// k = dL/D·((1-ε)·w[c] + ε·W/C) multiplies p; the one-hot and the
@@ -299,7 +309,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 		}
 		body = append(body, jen.Id("k").Op(":=").Add(k))
 		body = append(body, gen.loops([]string{"j"}, []int{classes}, func(jx []index) []jen.Code {
-			line := gen.at(v, n, jx[0]).Op("=").Id("k").Op("*").Add(gen.at(v, n, jx[0]))
+			line := at(n, jx[0]).Op("=").Id("k").Op("*").Add(at(n, jx[0]))
 			if eps != 0 {
 				share := gen.lit(eps / float64(classes)).Op("*").Id("scale")
 				if v.Weight != nil {
@@ -309,7 +319,7 @@ func (gen *generator) genCrossEntropyGrad(v *ir.Value) []jen.Code {
 			}
 			return []jen.Code{line}
 		})...)
-		return append(body, gen.at(v, n, c).Op("-=").Id("hot"))
+		return append(body, at(n, c).Op("-=").Id("hot"))
 	}, zero)...)
 	return code
 }

@@ -452,6 +452,23 @@ func (gen *generator) genCopies(f *jen.File) {
 	f.Func().Params(receiver()).Id("CopyTo").Params(jen.Id("c").Op("*").Qual(gen.cfg.CPUImport, "Model")).Block(to...)
 }
 
+// nestedRange ranges over every element of the array name of dims axes,
+// the element in elem: for _, elem0 := range name { for _, elem :=
+// range elem0 { body } }.
+func nestedRange(name, elem string, dims int, body ...jen.Code) []jen.Code {
+	for d := dims - 1; d >= 0; d-- {
+		over, e := jen.Id(name), jen.Id(elem)
+		if d > 0 {
+			over = jen.Id(elem + "s" + strconv.Itoa(d-1))
+		}
+		if d < dims-1 {
+			e = jen.Id(elem + "s" + strconv.Itoa(d))
+		}
+		body = []jen.Code{jen.For(jen.List(jen.Id("_"), e).Op(":=").Range().Add(over)).Block(body...)}
+	}
+	return body
+}
+
 // uploadInputs uploads the arguments, inputs of the graph.
 func (gen *generator) uploadInputs(args []codegen.Arg) []jen.Code {
 	var code []jen.Code
@@ -474,7 +491,7 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 	// Class indices: checked here, as the CPU model checks them, since a
 	// kernel cannot report them.
 	if loss := gen.classLoss(v); v.DType == ir.Int && loss != nil {
-		classes := loss.Args[0].Shape[1]
+		classes := loss.Args[0].Shape[len(loss.Args[0].Shape)-1]
 		bad := func(c *jen.Statement) *jen.Statement {
 			cond := c.Clone().Op("<").Lit(0).Op("||").Add(c.Clone()).Op(">=").Lit(classes)
 			if loss.Ignores { // ignore_index is no class, and allowed
@@ -483,13 +500,10 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 			return jen.If(cond).Block(
 				jen.Panic(jen.Lit(gen.cfg.CPUName + "/gpu: class index out of range in the loss target")))
 		}
-		switch {
-		case a.ByValue:
+		if a.ByValue {
 			code = append(code, bad(jen.Id(name)))
-		case len(v.Shape) == 1:
-			code = append(code, jen.For(jen.List(jen.Id("_"), jen.Id("c")).Op(":=").Range().Id(name)).Block(bad(jen.Id("c"))))
-		default:
-			gen.fail(fmt.Errorf("cudagen: class indices %s of shape %v, want [batch]", v.Name, v.Shape))
+		} else {
+			code = append(code, nestedRange(name, "c", len(v.Shape), bad(jen.Id("c")))...)
 		}
 	}
 	// Ids: checked here against the smallest table that reads them, as
@@ -501,17 +515,7 @@ func (gen *generator) uploadInput(a codegen.Arg) []jen.Code {
 		if gen.g.Unbatched {
 			dims--
 		}
-		for d := dims - 1; d >= 0; d-- {
-			over, elem := jen.Id(name), jen.Id("id")
-			if d > 0 {
-				over = jen.Id("ids" + strconv.Itoa(d-1))
-			}
-			if d < dims-1 {
-				elem = jen.Id("ids" + strconv.Itoa(d))
-			}
-			check = []jen.Code{jen.For(jen.List(jen.Id("_"), elem).Op(":=").Range().Add(over)).Block(check...)}
-		}
-		code = append(code, check...)
+		code = append(code, nestedRange(name, "id", dims, check...)...)
 	}
 	if a.ByValue {
 		field := jen.Id("m").Dot(valueField(a, codegen.ClassicAPI(gen.g)))

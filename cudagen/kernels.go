@@ -375,11 +375,17 @@ func (gen *generator) sumRows(v *ir.Value) {
 // add: c = a + b, elementwise, broadcast as NumPy does (see binary).
 func (gen *generator) add(v *ir.Value) { gen.binary(v) }
 
-// lossRows is how a loss of y sums its terms: a row per sample (along the
-// first axis) of width numbers.
-func lossRows(y *ir.Value) (rows, width int) {
-	if len(y.Shape) == 0 {
+// lossRows is how the loss v of y sums its terms: a row per sample (along
+// the first axis) of width numbers; for a loss of class indices, a row per
+// class index (a sample's, or a position's of a sequence), of the classes.
+func lossRows(v *ir.Value) (rows, width int) {
+	y := v.Args[0]
+	switch {
+	case len(y.Shape) == 0:
 		return 1, 1
+	case ir.ClassLoss(v.Op): // a row per class index
+		width = y.Shape[len(y.Shape)-1]
+		return y.Shape.Size() / width, width
 	}
 	return y.Shape[0], y.Shape.Size() / y.Shape[0]
 }
@@ -400,7 +406,7 @@ func mean(v *ir.Value, sum string, n int) string {
 // weighted count of the samples not ignored.
 func (gen *generator) loss(v *ir.Value) {
 	y, t := v.Args[0], v.Args[1]
-	batch, width := lossRows(y)
+	batch, width := lossRows(v)
 	rows := gen.newKernel(v, "_rows", batch)
 	sums := rows.use(gen.layout.lossRows)
 	rows.k.written[gen.layout.lossRows] = true
@@ -556,7 +562,7 @@ func (gen *generator) lossGrad(v *ir.Value) {
 // upload.
 func (gen *generator) crossEntropyGrad(v *ir.Value) {
 	z, t, dl := v.Args[0], v.Args[1], v.Args[2]
-	batch, width := z.Shape[0], z.Shape[1]
+	batch, width := lossRows(v)
 	kb := gen.newKernel(v, "", batch)
 	dz, ts := kb.out(v), kb.ptr(t)
 	zs := "" // nll_loss's gradient reads no log-probabilities

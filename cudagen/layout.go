@@ -81,7 +81,7 @@ func newLayout(g *ir.Graph) *layout {
 		rows := 0
 		for _, v := range g.Values {
 			if ir.Losses[v.Op] != "" {
-				n, _ := lossRows(v.Args[0])
+				n, _ := lossRows(v)
 				rows = max(rows, n)
 			}
 		}

@@ -16,7 +16,6 @@ import (
 // run already checks (the same ops, fewer of them, or in another order),
 // that trace: their CUDA packages are large and slow to compile.
 var cudaCoveredBy = map[string]string{
-	"gru_1layer":         "gru_2layers",
 	"lstm_1layer":        "lstm_2layers",
 	"gru_bidirectional":  "gru_2layers",  // the reverse direction: the same ops on the steps backwards
 	"lstm_bidirectional": "lstm_2layers", // likewise

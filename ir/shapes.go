@@ -314,8 +314,11 @@ func sumRowsShape(v *Value) (Shape, error) {
 func lossShape(v *Value) (Shape, error) {
 	y, t := v.Args[0], v.Args[1]
 	if ClassLoss(v.Op) {
-		if len(y.Shape) != 2 || t.DType != Int || !slices.Equal(t.Shape, y.Shape[:1]) {
-			return nil, fmt.Errorf("%s: want logits [batch,classes] and class indices [batch], got %v and %s%v", v.Op, y.Shape, t.DType, t.Shape)
+		// The classes are the last axis; the axes before it are rows,
+		// each with its class index: [batch, classes] and [batch], or a
+		// sequence's [batch, seq, classes] and [batch, seq].
+		if len(y.Shape) < 2 || t.DType != Int || !slices.Equal(t.Shape, y.Shape[:len(y.Shape)-1]) {
+			return nil, fmt.Errorf("%s: want logits [batch, ..., classes] and class indices [batch, ...], got %v and %s%v", v.Op, y.Shape, t.DType, t.Shape)
 		}
 	} else if !slices.Equal(y.Shape, t.Shape) {
 		return nil, fmt.Errorf("%s: output has shape %v but the target has %v", v.Op, y.Shape, t.Shape)
@@ -335,8 +338,8 @@ func lossOptions(v *Value) error {
 	switch {
 	case v.Weight != nil && !classes, v.Ignores && !classes:
 		return fmt.Errorf("weight and ignore_index are options of the losses of class indices")
-	case v.Weight != nil && len(v.Weight) != v.Args[0].Shape[1]:
-		return fmt.Errorf("%d class weights for %d classes", len(v.Weight), v.Args[0].Shape[1])
+	case v.Weight != nil && len(v.Weight) != v.Args[0].Shape[len(v.Args[0].Shape)-1]:
+		return fmt.Errorf("%d class weights for %d classes", len(v.Weight), v.Args[0].Shape[len(v.Args[0].Shape)-1])
 	case v.LabelSmoothing != 0 && v.Op != OpCrossEntropy && v.Op != OpCrossEntropyGrad:
 		return fmt.Errorf("label_smoothing is an option of cross_entropy")
 	case !(v.LabelSmoothing >= 0 && v.LabelSmoothing <= 1):

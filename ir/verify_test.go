@@ -218,8 +218,8 @@ func TestVerifyNewValues(t *testing.T) {
 			mutate: func(g *Graph) { g.Values[5].DType = F32 },
 			want: []string{
 				`v5 = input <f32[2]> "label": dtype f32 in a f64 graph`,
-				`v6 = cross_entropy[reduction=mean] <f64[]> v4 v5 "loss": cross_entropy: want logits [batch,classes] and class indices [batch], got [2,3] and f32[2]`,
-				`v8 = cross_entropy_grad[reduction=mean] <f64[2,3]> v4 v5 v7 "dh": cross_entropy_grad: want logits [batch,classes] and class indices [batch], got [2,3] and f32[2]`,
+				`v6 = cross_entropy[reduction=mean] <f64[]> v4 v5 "loss": cross_entropy: want logits [batch, ..., classes] and class indices [batch, ...], got [2,3] and f32[2]`,
+				`v8 = cross_entropy_grad[reduction=mean] <f64[2,3]> v4 v5 v7 "dh": cross_entropy_grad: want logits [batch, ..., classes] and class indices [batch, ...], got [2,3] and f32[2]`,
 			},
 		},
 		{

@@ -40,7 +40,7 @@ func (l *lowerer) train() {
 	}
 	shape := slices.Clone(y.Shape)
 	if ir.ClassLoss(op) {
-		shape = shape[:1]
+		shape = shape[:max(len(shape)-1, 1)] // a class index per row of the logits
 	}
 	t := l.g.Leaf(ir.OpInput, "target", shape, ir.Attrs{})
 	t.Pos, t.Phase = l.pos, ir.Loss

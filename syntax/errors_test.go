@@ -533,7 +533,7 @@ y = linear(x, 3)
 output y
 loss cross_entropy(y, label[3])
 `,
-	want: `model.nn:5:23: cross_entropy's target holds class indices, one per sample: write label without a size`,
+	want: `model.nn:5:23: cross_entropy's target holds class indices, one per row of the output: write label without a size`,
 }, {
 	name: "cross_entropy: layers cannot read the class indices",
 	src: `network M

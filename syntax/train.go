@@ -201,8 +201,10 @@ func (l *lowerer) target(op ir.Op, fn string, a arg, yName string, y *ir.Value, 
 	var shape ir.Shape
 	switch {
 	case ir.ClassLoss(op) && a.declares():
-		l.errorf(name.pos, "%s's target holds class indices, one per sample: write %s without a size", fn, name.text)
+		l.errorf(name.pos, "%s's target holds class indices, one per row of the output: write %s without a size", fn, name.text)
 		ok = false
+	case ir.ClassLoss(op) && y != nil && len(y.Shape) > 2:
+		shape = slices.Clone(y.Shape[:len(y.Shape)-1]) // a class index per position: [batch, seq]
 	case ir.ClassLoss(op):
 		shape = ir.Shape{l.g.Batch}
 	case a.declares():

@@ -1389,19 +1389,19 @@ TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<nam
 
 CASES += [
     {"name": "gru_1layer",
-     "description": "x[5, 4] ([B, seq 5, 4]); rnn, h = gru(x, 6) (nn.GRU(4, 6, batch_first=True), zero initial state) -> linear 3 on every step; output y, h (h [B, 1, 6]: batch first, nn.GRU's h.transpose(0, 1)); MSE; SGD lr 0.5; batch 3.",
+     "description": "x[5, 4] ([B, seq 5, 4]); rnn, h = gru(x, 6) (nn.GRU(4, 6, batch_first=True), zero initial state) -> linear 3 on every step, a tagger's scores; output y, h (h [B, 1, 6]: batch first, nn.GRU's h.transpose(0, 1)); cross_entropy with a class index per step (label [B, 5]), F.cross_entropy(y.flatten(0, 1), label.flatten()); SGD lr 0.5; batch 3.",
      "source": """network GRU1
 batch 3
 input x[5, 4]
 rnn, h = gru(x, 6)
 y = linear(rnn, 3)
 output y, h
-loss mse(y, target[5, 3])
+loss cross_entropy(y, label)
 optimizer sgd(lr=0.5)
 """,
      "module": GRU1, "batch": 3, "inputs": {"x": [5, 4]},
-     "outputs": ["y", "h"], "targets": {"target": [5, 3]},
-     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "outputs": ["y", "h"], "targets": {"label": "classes"},
+     "loss": lambda o, i, t: F.cross_entropy(o["y"].flatten(0, 1), t["label"].flatten()),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.5),
      "seed": 170},
     {"name": "gru_2layers",
@@ -2271,11 +2271,13 @@ def run(case):
         targets = {}
         for n, shape in case["targets"].items():
             if shape == "classes" or isinstance(shape, tuple):  # class indices for the first output's last axis
+                # one per row of the logits: per sample, or per position of a sequence's [B, seq, classes]
+                rows = tuple(outs[case["outputs"][0]].shape[:-1])
                 classes = outs[case["outputs"][0]].shape[-1]
-                targets[n] = torch.randint(0, classes, lead, generator=g)
+                targets[n] = torch.randint(0, classes, rows, generator=g)
                 if isinstance(shape, tuple):  # ("classes", ignore_index): a third of them ignored
                     ignore = shape[1]
-                    targets[n] = torch.where(torch.rand(lead, generator=g) < 1 / 3, ignore, targets[n])
+                    targets[n] = torch.where(torch.rand(rows, generator=g) < 1 / 3, ignore, targets[n])
                     kept = (targets[n] != ignore).sum().item()
                     assert 0 < kept < targets[n].numel(), (case["name"], "want ignored and kept labels", targets[n])
             else:
