@@ -13,13 +13,13 @@ import (
 	"github.com/nngen/nngen/examples/charlm/lm"
 )
 
-// testSteps trains on the embedded Genesis 1-4 for about 8 s on one core.
-// Measured with seeds 1, 2 and 3: held-out loss 2.43, 2.44 and 2.40 after
-// 50 steps, against ln 54 = 3.99 for a uniform guess and 2.96 for the
-// characters' frequencies in the training text (a model that ignores the
-// context); maxHeldOut leaves a margin of about 0.25.
+// testSteps trains on the embedded Genesis 1-4 for about 6 s on one core.
+// Measured with seeds 1, 2 and 3: held-out loss 2.46, 2.46 and 2.45 after
+// 40 steps (2.43, 2.44, 2.40 after 50), against ln 54 = 3.99 for a uniform
+// guess and 2.96 for the characters' frequencies in the training text (a
+// model that ignores the context); maxHeldOut leaves a margin of about 0.24.
 const (
-	testSteps  = 50
+	testSteps  = 40
 	maxHeldOut = 2.7
 )
 
@@ -28,7 +28,7 @@ const (
 // same seed, different for another.
 func TestRun(t *testing.T) {
 	cfg := defaults
-	cfg.Steps, cfg.Every, cfg.Length = testSteps, 25, 200
+	cfg.Steps, cfg.Every, cfg.Length = testSteps, testSteps/2, 100
 	var out bytes.Buffer
 	m, err := run(cfg, genesis, "genesis", &out)
 	if err != nil {
@@ -43,13 +43,15 @@ func TestRun(t *testing.T) {
 			t.Errorf("progress line %q, want step, loss and speed", line)
 		}
 	}
-	got := regexp.MustCompile(`^held-out loss ([0-9.]+) after 50 steps`).FindStringSubmatch(lines[3])
+	got := regexp.MustCompile(`^held-out loss ([0-9.]+) after ([0-9]+) steps`).FindStringSubmatch(lines[3])
 	if got == nil {
 		t.Fatalf("no held-out loss in %q", lines[3])
 	}
 	vocab, _ := newVocabulary(genesis)
 	uniform := math.Log(float64(len(vocab)))
-	if loss, _ := strconv.ParseFloat(got[1], 64); loss > maxHeldOut {
+	loss, _ := strconv.ParseFloat(got[1], 64)
+	t.Logf("held-out loss %.4f after %d steps (uniform %.4f)", loss, testSteps, uniform)
+	if loss > maxHeldOut {
 		t.Errorf("held-out loss %.4f after %d steps, want at most %.2f (uniform: %.4f)", loss, testSteps, maxHeldOut, uniform)
 	}
 
