@@ -81,6 +81,9 @@ func run(cfg config, text, source string, stdout io.Writer) (*lm.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := vocab.check(cfg.Prompt); err != nil {
+		return nil, err // before training, not after
+	}
 	ids := vocab.encode(text)
 	split := len(ids) * 9 / 10
 	train, heldOut := ids[:split], ids[split:]
@@ -187,10 +190,8 @@ func generate(m *lm.Model, vocab vocabulary, cfg config) (string, error) {
 	if prompt == "" {
 		prompt = "\n" // the start of a verse
 	}
-	for _, c := range prompt {
-		if !vocab.has(c) {
-			return "", fmt.Errorf("the prompt's %q is not in the text", c)
-		}
+	if err := vocab.check(prompt); err != nil {
+		return "", err
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 3))
 	p := m.NewPredictor()

@@ -89,3 +89,13 @@ func (v vocabulary) has(r rune) bool {
 	_, found := slices.BinarySearch(v, r)
 	return found
 }
+
+// check says which character of the prompt s is not in the vocabulary.
+func (v vocabulary) check(s string) error {
+	for _, r := range s {
+		if !v.has(r) {
+			return fmt.Errorf("the prompt's %q is not in the text", r)
+		}
+	}
+	return nil
+}
