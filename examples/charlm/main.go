@@ -38,7 +38,7 @@ type config struct {
 }
 
 // defaults are the flags' defaults.
-var defaults = config{Steps: 1500, Every: 100, Seed: 1, Temperature: 0.8, Length: 400, Prompt: "And God said"}
+var defaults = config{Steps: 1000, Every: 100, Seed: 1, Temperature: 0.8, Length: 400, Prompt: "And God said"}
 
 const (
 	context = 32 // characters the model reads (model.nn)
