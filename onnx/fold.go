@@ -394,3 +394,48 @@ func lowerReduceProd(l *lowerer, n *node) ([]*tensor, error) {
 	}
 	return []*tensor{folded(n, shape, []float64{p}, x.c.integer)}, nil
 }
+
+// lowerTrilu lowers Trilu of a constant: the upper (or lower) triangle of
+// each matrix in its last two axes, from diagonal k on, the rest zeros.
+// torch.triu(torch.full((n, n), -inf), 1), the square subsequent mask that
+// a transformer makes inside forward, exports so.
+func lowerTrilu(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 2); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	if x.c == nil {
+		return nil, fmt.Errorf("Trilu of a computed tensor is not supported; nngen folds it when its input is a constant")
+	}
+	if len(x.shape) < 2 {
+		return nil, fmt.Errorf("Trilu of a %v tensor; it takes matrices, rank 2 or more", x.shape)
+	}
+	k := 0
+	if len(n.in) == 2 && n.in[1] != nil {
+		ks, err := ints(n.in[1], "k")
+		if err != nil {
+			return nil, err
+		}
+		if len(ks) != 1 {
+			return nil, fmt.Errorf("k holds %d numbers, not one", len(ks))
+		}
+		k = ks[0]
+	}
+	upper, err := intAttr(n.NodeProto, "upper", 1)
+	if err != nil {
+		return nil, err
+	}
+	rows, cols := x.shape[len(x.shape)-2], x.shape[len(x.shape)-1]
+	out := slices.Clone(x.c.data)
+	for i := range out {
+		r, c := i/cols%rows, i%cols
+		keep := c-r >= k
+		if upper == 0 {
+			keep = c-r <= k
+		}
+		if !keep {
+			out[i] = 0
+		}
+	}
+	return []*tensor{folded(n, slices.Clone(x.shape), out, x.c.integer)}, nil
+}

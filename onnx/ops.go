@@ -39,6 +39,7 @@ var rules = map[string]rule{
 	"Where":           lowerWhere,
 	"Equal":           foldOnly("Equal"),
 	"ReduceProd":      lowerReduceProd,
+	"Trilu":           lowerTrilu,
 
 	// Tensors of any rank (tensors.go).
 	"Reshape":            lowerReshape,
@@ -388,7 +389,14 @@ func lowerDropout(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	mask.Name = dropoutLayer(n) + ".mask"
+	layer := dropoutLayer(n)
+	if x.v.Op == ir.OpSoftmax && strings.HasPrefix(n.GetName(), "/") {
+		// F.multi_head_attention_forward's dropout of the attention
+		// weights, a function of nn.MultiheadAttention and no module of
+		// its own: named as .nn's multihead_attention names it.
+		layer += ".attn_dropout"
+	}
+	mask.Name = layer + ".mask"
 	y, err := l.add(ir.OpMul, ir.Attrs{}, x.v, mask)
 	if err != nil {
 		return nil, err

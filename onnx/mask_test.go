@@ -1,0 +1,70 @@
+package onnx
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/nngen/nngen/onnx/onnxpb"
+)
+
+// causalSpec is scores x [2, 3, 3] plus the square subsequent mask as a
+// transformer's export makes it inside forward: Trilu(full of −∞, k) of
+// the given upper, folded to a constant.
+func causalSpec(k float32, upper int64) graphSpec {
+	inf := float32(math.Inf(-1))
+	return graphSpec{
+		input:  valueInfo("x", 2, 3, 3),
+		output: "y",
+		nodes: []*onnxpb.NodeProto{
+			nodeProto("Trilu", "/Trilu", []string{"full", "k"}, []string{"mask"}, intAttribute("upper", upper)),
+			nodeProto("Add", "/a/Add", []string{"x", "mask"}, []string{"y"}),
+		},
+		inits: []*onnxpb.TensorProto{tensorProto("full", []int64{3, 3}, inf, inf, inf, inf, inf, inf, inf, inf, inf), tensorProto("k", nil, k)},
+	}
+}
+
+// TestCausalMask: the scores plus Trilu(−∞, 1), the causal mask, is
+// causal_mask of the scores, with no parameter; another triangle is a
+// constant added as any other (a parameter).
+func TestCausalMask(t *testing.T) {
+	m, err := Import("model.onnx", causalSpec(1, 1).bytes(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `network model f32 batch=2
+# forward
+v0 = input <f32[2,3,3]> "x"
+v1 = causal_mask <f32[2,3,3]> v0 "/a/Add"
+output v1
+`
+	if got := m.Graph.String(); got != want {
+		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
+	}
+	m, err = Import("model.onnx", causalSpec(0, 0).bytes(t), Options{}) // −∞ on and below the diagonal
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Graph.String(); strings.Contains(got, "causal_mask") || !strings.Contains(got, `param <f32[3,3]> "mask"`) {
+		t.Errorf("the lower triangle is not a causal mask:\n%s", got)
+	}
+	w := m.Weights["mask"]
+	for i, v := range w {
+		r, c := i/3, i%3
+		if want := c <= r; math.IsInf(v, -1) != want || !want && v != 0 {
+			t.Errorf("tril(−∞, 0)[%d][%d] = %g", r, c, v)
+		}
+	}
+}
+
+// TestTriluErrors: Trilu of a computed tensor is refused, naming the node.
+func TestTriluErrors(t *testing.T) {
+	spec := causalSpec(1, 1)
+	spec.nodes = append(spec.nodes, nodeProto("Trilu", "/b/Trilu", []string{"y"}, []string{"z"}))
+	spec.output = "z"
+	_, err := Import("model.onnx", spec.bytes(t), Options{})
+	want := `model.onnx: node "/b/Trilu": Trilu of a computed tensor is not supported; nngen folds it when its input is a constant`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
