@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/nngen/nngen/ir"
@@ -166,5 +167,26 @@ func TestErrorListFormat(t *testing.T) {
 	}
 	if got := list[2].Pos; got != (ir.Pos{File: "m.nn", Line: 2, Col: 1}) {
 		t.Errorf("position %v", got)
+	}
+}
+
+// TestNumberedNames: a dotted part of a name may be a number, as
+// nn.ModuleList and nn.TransformerEncoder name their layers (layers.0),
+// so that a layer's parameters take PyTorch's state_dict names.
+func TestNumberedNames(t *testing.T) {
+	g := compile(t, `network N
+input x[4]
+layers.0 = linear(x, 3)
+layers.1 = linear(layers.0, 2)
+output layers.1
+`)
+	var names []string
+	for _, v := range g.Values {
+		if v.Op == ir.OpParam {
+			names = append(names, v.Name)
+		}
+	}
+	if want := []string{"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}; !slices.Equal(names, want) {
+		t.Errorf("parameters %v, want %v", names, want)
 	}
 }

@@ -68,8 +68,9 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 			i = len(line)
 			continue
 		case isLetter(c):
-			// A name may have dotted parts, as state_dict names do: ln.weight.
-			for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '.' && i+1 < len(line) && isLetter(line[i+1])) {
+			// A name may have dotted parts, as state_dict names do:
+			// ln.weight, and layers.0 (nn.ModuleList's, nn.Sequential's).
+			for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '.' && i+1 < len(line) && (isLetter(line[i+1]) || isDigit(line[i+1]))) {
 				i++
 			}
 			kind = identifier
