@@ -18,10 +18,11 @@ import (
 var cudaCoveredBy = map[string]string{
 	"gru_1layer":         "gru_2layers",
 	"lstm_1layer":        "lstm_2layers",
-	"gru_bidirectional":  "gru_2layers",  // the reverse direction: the same ops on the steps backwards
-	"lstm_bidirectional": "lstm_2layers", // likewise
-	"lstm_unbatched":     "lstm_2layers", // one sample: the same ops without the batch axis
-	"mha_plain":          "mha_causal",   // mha_causal is mha_plain with the causal mask and a key padding mask
+	"gru_bidirectional":  "gru_2layers",       // the reverse direction: the same ops on the steps backwards
+	"lstm_bidirectional": "lstm_2layers",      // likewise
+	"lstm_unbatched":     "lstm_2layers",      // one sample: the same ops without the batch axis
+	"mha_plain":          "mha_causal",        // mha_causal is mha_plain with the causal mask and a key padding mask
+	"encoder_2layers":    "encoder_post_norm", // two of its layer (relu, norm after), without dropout
 }
 
 func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {
