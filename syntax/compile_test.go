@@ -189,4 +189,9 @@ output layers.1
 	if want := []string{"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}; !slices.Equal(names, want) {
 		t.Errorf("parameters %v, want %v", names, want)
 	}
+	// A part is a word or a number: layers.0x is layers.0, then x.
+	_, err := Compile("m.nn", []byte("network N\ninput x[4]\nlayers.0 = linear(x, 3)\ny = linear(layers.0x, 2)\noutput y\n"))
+	if want := `m.nn:4:20: expected ')' after arguments, found "x"`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
 }
