@@ -22,7 +22,7 @@ var cudaCoveredBy = map[string]string{
 	"lstm_bidirectional": "lstm_2layers",      // likewise
 	"lstm_unbatched":     "lstm_2layers",      // one sample: the same ops without the batch axis
 	"mha_plain":          "mha_causal",        // mha_causal is mha_plain with the causal mask and a key padding mask
-	"encoder_2layers":    "encoder_post_norm", // two of its layer (relu, norm after), without dropout
+	"encoder_2layers":    "encoder_post_norm", // two of its layer (relu, norm after) without dropout; the key padding mask's add as mha_causal's
 }
 
 func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {

@@ -98,7 +98,8 @@ def step0_inputs(trace, dtype=np.float32):
     """The step-0 inputs in dtype; ids (an input the case declares as
     ("ids", shape, rows)) as int64, as nn.Embedding takes them."""
     case = {c["name"]: c for c in make_graphs.CASES}[trace["name"]]
-    return {n: np.array(trace["steps"][0]["inputs"][n], dtype=np.int64 if isinstance(case["inputs"][n], tuple) else dtype)
+    ids = lambda spec: isinstance(spec, tuple) and spec[0] != "padding_mask"
+    return {n: np.array(trace["steps"][0]["inputs"][n], dtype=np.int64 if ids(case["inputs"][n]) else dtype)
             for n in trace["inputs"]}
 
 
@@ -363,13 +364,17 @@ def run_node(node, ins, opset, wide):
         if to is None:
             raise Skipped("Cast to %s" % TensorProto.DataType.Name(a["to"]))
         return [widen(np.asarray(x).astype(to), wide)]
+    if op == "Equal":  # of shapes (an Expand's target, a key padding mask's)
+        return [np.equal(ins[0], ins[1])]
+    if op == "Where":
+        return [np.where(ins[0], ins[1], ins[2])]
     if op == "Trilu":  # of a constant: a causal mask made inside forward (torch.triu)
         k = int(ins[1]) if len(ins) > 1 and ins[1] is not None else 0
         return [np.triu(x, k) if a.get("upper", 1) else np.tril(x, k)]
     if op == "Range":
         return [np.arange(ins[0], ins[1], ins[2]).astype(np.asarray(ins[0]).dtype)]
-    # Nothing else occurs in these exports (no Expand, Where, Identity,
-    # ConstantOfShape, Softsign, Mish): an op outside the list is reported, not run.
+    # Nothing else occurs in these exports (no Identity, Softsign, Mish):
+    # an op outside the list is reported, not run.
     raise Skipped(op)
 
 

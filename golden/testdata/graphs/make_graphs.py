@@ -166,7 +166,9 @@ class Encoder(nn.Module):
 class Encoder2Layers(nn.Module):
     """nn.TransformerEncoder of two post-norm relu layers, then a linear:
     its parameters are encoder.layers.0.self_attn.in_proj_weight ..., the
-    names of the .nn layers encoder.layers.0 and encoder.layers.1."""
+    names of the .nn layers encoder.layers.0 and encoder.layers.1. The
+    key padding mask m is a float one (0, or -1e9 for a key ignored),
+    which PyTorch adds to the scores as .nn does."""
 
     def __init__(self):
         super().__init__()
@@ -174,8 +176,8 @@ class Encoder2Layers(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
         self.out = nn.Linear(8, 3)
 
-    def forward(self, x):
-        return self.out(self.encoder(x))
+    def forward(self, x, m):
+        return self.out(self.encoder(x, src_key_padding_mask=m))
 
 
 def check_dropout():
@@ -1482,18 +1484,19 @@ optimizer adam(lr=0.02)
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
      "seed": 173},
     {"name": "encoder_2layers",
-     "description": "x[4, 8] -> nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True), num_layers=2) (two transformer_encoder_layer lines named encoder.layers.0 and encoder.layers.1, as the module's state_dict names them: relu, norm_first false, no dropout) -> linear 3; MSE; SGD lr 0.1; batch 2. Its ONNX exports (opset 14 dynamic, opset 17) train: the acceptance of issue #17's transformer encoder.",
+     "description": "x[4, 8], m[4] -> nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True), num_layers=2)(x, src_key_padding_mask=m) (two transformer_encoder_layer lines named encoder.layers.0 and encoder.layers.1, as the module's state_dict names them: relu, norm_first false, no dropout; m a float key padding mask, 0 or -1e9, added to the scores by PyTorch as by nngen) -> linear 3; MSE; SGD lr 0.1; batch 2. Its ONNX exports (opset 14 dynamic, opset 17) train: the acceptance of issue #17's transformer encoder.",
      "source": """network Encoder2Layers
 batch 2
 input x[4, 8]
-encoder.layers.0 = transformer_encoder_layer(x, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)
-encoder.layers.1 = transformer_encoder_layer(encoder.layers.0, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)
+input m[4]
+encoder.layers.0 = transformer_encoder_layer(x, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, key_padding_mask=m)
+encoder.layers.1 = transformer_encoder_layer(encoder.layers.0, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, key_padding_mask=m)
 out = linear(encoder.layers.1, 3)
 output out
 loss mse(out, target[4, 3])
 optimizer sgd(lr=0.1)
 """,
-     "module": Encoder2Layers, "batch": 2, "inputs": {"x": [4, 8]},
+     "module": Encoder2Layers, "batch": 2, "inputs": {"x": [4, 8], "m": ("padding_mask", [4])},
      "outputs": ["out"], "targets": {"target": [4, 3]},
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
