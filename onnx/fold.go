@@ -112,16 +112,28 @@ func foldBinary(n *node, f func(x, y float64) float64) ([]*tensor, error) {
 }
 
 var foldOps = map[string]func(x, y float64) float64{
-	"Add": func(x, y float64) float64 { return x + y },
-	"Sub": func(x, y float64) float64 { return x - y },
-	"Mul": func(x, y float64) float64 { return x * y },
-	"Div": func(x, y float64) float64 { return x / y },
-	"Equal": func(x, y float64) float64 {
-		if x == y {
+	"Add":            func(x, y float64) float64 { return x + y },
+	"Sub":            func(x, y float64) float64 { return x - y },
+	"Mul":            func(x, y float64) float64 { return x * y },
+	"Div":            func(x, y float64) float64 { return x / y },
+	"Equal":          boolean(func(x, y float64) bool { return x == y }),
+	"Less":           boolean(func(x, y float64) bool { return x < y }),
+	"LessOrEqual":    boolean(func(x, y float64) bool { return x <= y }),
+	"Greater":        boolean(func(x, y float64) bool { return x > y }),
+	"GreaterOrEqual": boolean(func(x, y float64) bool { return x >= y }),
+	"And":            boolean(func(x, y float64) bool { return x != 0 && y != 0 }),
+	"Or":             boolean(func(x, y float64) bool { return x != 0 || y != 0 }),
+}
+
+// boolean is a comparison or a logical op as foldBinary evaluates it:
+// 1 for true, 0 for false.
+func boolean(f func(x, y float64) bool) func(x, y float64) float64 {
+	return func(x, y float64) float64 {
+		if f(x, y) {
 			return 1
 		}
 		return 0
-	},
+	}
 }
 
 // lowerShape lowers Shape: the input's shape, a constant (start and end

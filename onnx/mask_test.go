@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,36 @@ func TestTriluErrors(t *testing.T) {
 	want := `model.onnx: node "/b/Trilu": Trilu of a computed tensor is not supported; nngen folds it when its input is a constant`
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// TestBoolMask: a bool mask computed from the model's input, as the export
+// of a bool key_padding_mask computes it, is refused at its first
+// comparison, saying what nngen takes instead; comparisons and logic of
+// constants fold.
+func TestBoolMask(t *testing.T) {
+	spec := causalSpec(1, 1)
+	spec.extra = []*onnxpb.ValueInfoProto{valueInfo("m", 2, 3)}
+	spec.nodes = append(spec.nodes,
+		nodeProto("Less", "/Less_1", []string{"mask", "zero"}, []string{"causal"}), // the causal mask as bools
+		nodeProto("Less", "/Less", []string{"m", "zero"}, []string{"ignored"}),
+		nodeProto("Or", "/a/Or", []string{"causal", "ignored"}, []string{"z"}))
+	spec.inits = append(spec.inits, tensorProto("zero", nil, 0))
+	spec.output = "z"
+	_, err := Import("model.onnx", spec.bytes(t), Options{})
+	want := `model.onnx: node "/Less": Less of computed tensors is not supported: nngen computes no booleans, and folds it when its inputs are constants (an attention mask computed in forward, or a bool key_padding_mask, must be a float one, 0 or -inf, added to the scores)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+	for op, want := range map[string][]float64{"Less": {1, 0, 0, 1}, "LessOrEqual": {1, 1, 0, 1}, "Greater": {0, 0, 1, 0},
+		"GreaterOrEqual": {0, 1, 1, 0}, "And": {1, 1, 1, 0}, "Or": {1, 1, 1, 1}, "Equal": {0, 1, 0, 0}} {
+		a, b := []float64{-1, 2, 3, 0}, []float64{2, 2, 2, 1}
+		got := make([]float64, len(a))
+		for i := range a {
+			got[i] = foldOps[op](a[i], b[i])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s(%v, %v) = %v, want %v", op, a, b, got, want)
+		}
 	}
 }

@@ -38,6 +38,12 @@ var rules = map[string]rule{
 	"Range":           lowerRange,
 	"Where":           lowerWhere,
 	"Equal":           foldOnly("Equal"),
+	"Less":            foldOnly("Less"),
+	"LessOrEqual":     foldOnly("LessOrEqual"),
+	"Greater":         foldOnly("Greater"),
+	"GreaterOrEqual":  foldOnly("GreaterOrEqual"),
+	"And":             foldOnly("And"),
+	"Or":              foldOnly("Or"),
 	"ReduceProd":      lowerReduceProd,
 	"Trilu":           lowerTrilu,
 
@@ -131,7 +137,9 @@ func foldOnly(op string) rule {
 			return nil, err
 		}
 		if !allConstant(n) {
-			return nil, fmt.Errorf("%s of computed tensors is not supported; nngen folds it when its inputs are constants", op)
+			// A bool key_padding_mask (or attn_mask) of attention
+			// exports as such ops of the input.
+			return nil, fmt.Errorf("%s of computed tensors is not supported: nngen computes no booleans, and folds it when its inputs are constants (an attention mask computed in forward, or a bool key_padding_mask, must be a float one, 0 or -inf, added to the scores)", op)
 		}
 		return foldBinary(n, foldOps[op])
 	}
