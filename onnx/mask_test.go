@@ -100,3 +100,20 @@ func TestBoolMask(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionDropout: a Dropout in training mode of a Softmax's output,
+// in the scope of an nn.MultiheadAttention (which drops its attention
+// weights with F.dropout, no module of its own), is that layer's
+// attn_dropout, as .nn's multihead_attention names it.
+func TestAttentionDropout(t *testing.T) {
+	spec := linearSpec(
+		nodeProto("Softmax", "/t/self_attn/Softmax", []string{"y"}, []string{"w"}, intAttribute("axis", -1)),
+		nodeProto("Dropout", "/t/self_attn/Dropout", []string{"w"}, []string{"d"}, intAttribute("is_test", 0), floatAttribute("ratio", 0.25)))
+	m, err := Import("model.onnx", spec.versions(t, 3, opset("", 6)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Graph.String(), `dropout_mask[p=0.25] <f32[2,3]> v4 "t.self_attn.attn_dropout.mask"`; !strings.Contains(got, want) {
+		t.Errorf("graph\n%s\nwant %s", got, want)
+	}
+}
