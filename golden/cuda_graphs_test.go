@@ -17,10 +17,11 @@ import (
 // that trace: their CUDA packages are large and slow to compile.
 var cudaCoveredBy = map[string]string{
 	"lstm_1layer":        "lstm_2layers",
-	"gru_bidirectional":  "gru_2layers",  // the reverse direction: the same ops on the steps backwards
-	"lstm_bidirectional": "lstm_2layers", // likewise
-	"lstm_unbatched":     "lstm_2layers", // one sample: the same ops without the batch axis
-	"mha_plain":          "mha_causal",   // mha_causal is mha_plain with the causal mask and a key padding mask
+	"gru_bidirectional":  "gru_2layers",       // the reverse direction: the same ops on the steps backwards
+	"lstm_bidirectional": "lstm_2layers",      // likewise
+	"lstm_unbatched":     "lstm_2layers",      // one sample: the same ops without the batch axis
+	"mha_plain":          "mha_causal",        // mha_causal is mha_plain with the causal mask and a key padding mask
+	"encoder_2layers":    "encoder_post_norm", // two of its layer (relu, norm after) without dropout; the key padding mask's add as mha_causal's
 }
 
 func graphCudaCases(t *testing.T, variants []cudaCase) []cudaCase {

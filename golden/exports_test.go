@@ -73,9 +73,18 @@ func TestExportsAgree(t *testing.T) {
 				// Written from the opset-17 export (export_onnx.py).
 				want, against = ref["opset17"], "opset17"
 			}
-			if got := ir(file); got != want && !distinctExports[tr.Name+"."+tag] {
+			if got := ir(file); got != want && !distinctExports[tr.Name+"."+tag] && coveredExports[tr.Name+"."+tag] == "" {
 				t.Errorf("%s gives another IR than %s.%s.onnx; if its nodes differ, add it to distinctExports\n%s\nwant\n%s", file, tr.Name, against, got, want)
 			}
 		}
 	}
+}
+
+// coveredExports are exports whose nodes differ from opset 14's in ways
+// another case's export that TestGraphs trains already shows (the reason
+// names it): each builds here all the same, and export_onnx.py checks its
+// numbers against the trace, but it costs no package of its own.
+var coveredExports = map[string]string{
+	"encoder_pre_norm.opset17":  "LayerNormalization in a transformer encoder layer: encoder_2layers.opset17 trains",
+	"encoder_post_norm.opset17": "LayerNormalization in a transformer encoder layer: encoder_2layers.opset17 trains",
 }

@@ -161,6 +161,9 @@ var distinctExports = map[string]bool{
 	// GRU and LSTM nodes: the same as opset 14's, trained at opset 17 too.
 	"gru_2layers.opset17":  true,
 	"lstm_2layers.opset17": true,
+	// The 2-layer transformer encoder: its LayerNormalization nodes and
+	// the opset torch 1.13 writes last (issue #17's acceptance).
+	"encoder_2layers.opset17": true,
 }
 
 // training returns the source's loss and optimizer as the ONNX front end's

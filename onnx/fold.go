@@ -112,16 +112,28 @@ func foldBinary(n *node, f func(x, y float64) float64) ([]*tensor, error) {
 }
 
 var foldOps = map[string]func(x, y float64) float64{
-	"Add": func(x, y float64) float64 { return x + y },
-	"Sub": func(x, y float64) float64 { return x - y },
-	"Mul": func(x, y float64) float64 { return x * y },
-	"Div": func(x, y float64) float64 { return x / y },
-	"Equal": func(x, y float64) float64 {
-		if x == y {
+	"Add":            func(x, y float64) float64 { return x + y },
+	"Sub":            func(x, y float64) float64 { return x - y },
+	"Mul":            func(x, y float64) float64 { return x * y },
+	"Div":            func(x, y float64) float64 { return x / y },
+	"Equal":          boolean(func(x, y float64) bool { return x == y }),
+	"Less":           boolean(func(x, y float64) bool { return x < y }),
+	"LessOrEqual":    boolean(func(x, y float64) bool { return x <= y }),
+	"Greater":        boolean(func(x, y float64) bool { return x > y }),
+	"GreaterOrEqual": boolean(func(x, y float64) bool { return x >= y }),
+	"And":            boolean(func(x, y float64) bool { return x != 0 && y != 0 }),
+	"Or":             boolean(func(x, y float64) bool { return x != 0 || y != 0 }),
+}
+
+// boolean is a comparison or a logical op as foldBinary evaluates it:
+// 1 for true, 0 for false.
+func boolean(f func(x, y float64) bool) func(x, y float64) float64 {
+	return func(x, y float64) float64 {
+		if f(x, y) {
 			return 1
 		}
 		return 0
-	},
+	}
 }
 
 // lowerShape lowers Shape: the input's shape, a constant (start and end
@@ -393,4 +405,49 @@ func lowerReduceProd(l *lowerer, n *node) ([]*tensor, error) {
 		shape = slices.Repeat([]int{1}, len(x.shape))
 	}
 	return []*tensor{folded(n, shape, []float64{p}, x.c.integer)}, nil
+}
+
+// lowerTrilu lowers Trilu of a constant: the upper (or lower) triangle of
+// each matrix in its last two axes, from diagonal k on, the rest zeros.
+// torch.triu(torch.full((n, n), -inf), 1), the square subsequent mask that
+// a transformer makes inside forward, exports so.
+func lowerTrilu(l *lowerer, n *node) ([]*tensor, error) {
+	if err := arity(n, 1, 2); err != nil {
+		return nil, err
+	}
+	x := n.in[0]
+	if x.c == nil {
+		return nil, fmt.Errorf("Trilu of a computed tensor is not supported; nngen folds it when its input is a constant")
+	}
+	if len(x.shape) < 2 {
+		return nil, fmt.Errorf("Trilu of a %v tensor; it takes matrices, rank 2 or more", x.shape)
+	}
+	k := 0
+	if len(n.in) == 2 && n.in[1] != nil {
+		ks, err := ints(n.in[1], "k")
+		if err != nil {
+			return nil, err
+		}
+		if len(ks) != 1 {
+			return nil, fmt.Errorf("k holds %d numbers, not one", len(ks))
+		}
+		k = ks[0]
+	}
+	upper, err := intAttr(n.NodeProto, "upper", 1)
+	if err != nil {
+		return nil, err
+	}
+	rows, cols := x.shape[len(x.shape)-2], x.shape[len(x.shape)-1]
+	out := slices.Clone(x.c.data)
+	for i := range out {
+		r, c := i/cols%rows, i%cols
+		keep := c-r >= k
+		if upper == 0 {
+			keep = c-r <= k
+		}
+		if !keep {
+			out[i] = 0
+		}
+	}
+	return []*tensor{folded(n, slices.Clone(x.shape), out, x.c.integer)}, nil
 }

@@ -365,6 +365,13 @@ func lowerAdd(l *lowerer, n *node) ([]*tensor, error) {
 	if a.transposed || b.transposed {
 		return nil, fmt.Errorf("the input read transposed can only be Gemm's A")
 	}
+	if b.v == nil && causalMask(b, a.shape) && len(a.v.Shape) >= 2 && slices.Equal(a.v.Shape[len(a.v.Shape)-2:], a.shape[len(a.shape)-2:]) {
+		y, err := l.add(ir.OpCausalMask, ir.Attrs{}, a.v)
+		if err != nil {
+			return nil, err
+		}
+		return result(a.shape, y), nil
+	}
 	if b.v != nil {
 		if !slices.Equal(a.shape, b.shape) || !slices.Equal(a.v.Shape, b.v.Shape) {
 			return l.binary(n, ir.OpAdd, a, b)

@@ -38,7 +38,14 @@ var rules = map[string]rule{
 	"Range":           lowerRange,
 	"Where":           lowerWhere,
 	"Equal":           foldOnly("Equal"),
+	"Less":            foldOnly("Less"),
+	"LessOrEqual":     foldOnly("LessOrEqual"),
+	"Greater":         foldOnly("Greater"),
+	"GreaterOrEqual":  foldOnly("GreaterOrEqual"),
+	"And":             foldOnly("And"),
+	"Or":              foldOnly("Or"),
 	"ReduceProd":      lowerReduceProd,
+	"Trilu":           lowerTrilu,
 
 	// Tensors of any rank (tensors.go).
 	"Reshape":            lowerReshape,
@@ -130,7 +137,9 @@ func foldOnly(op string) rule {
 			return nil, err
 		}
 		if !allConstant(n) {
-			return nil, fmt.Errorf("%s of computed tensors is not supported; nngen folds it when its inputs are constants", op)
+			// A bool key_padding_mask (or attn_mask) of attention
+			// exports as such ops of the input.
+			return nil, fmt.Errorf("%s of computed tensors is not supported: nngen computes no booleans, and folds it when its inputs are constants (an attention mask computed in forward, or a bool key_padding_mask, must be a float one, 0 or -inf, added to the scores)", op)
 		}
 		return foldBinary(n, foldOps[op])
 	}
@@ -388,7 +397,14 @@ func lowerDropout(l *lowerer, n *node) ([]*tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	mask.Name = dropoutLayer(n) + ".mask"
+	layer := dropoutLayer(n)
+	if x.v.Op == ir.OpSoftmax && strings.HasPrefix(n.GetName(), "/") {
+		// F.multi_head_attention_forward's dropout of the attention
+		// weights, a function of nn.MultiheadAttention and no module of
+		// its own: named as .nn's multihead_attention names it.
+		layer += ".attn_dropout"
+	}
+	mask.Name = layer + ".mask"
 	y, err := l.add(ir.OpMul, ir.Attrs{}, x.v, mask)
 	if err != nil {
 		return nil, err

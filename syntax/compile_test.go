@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/nngen/nngen/ir"
@@ -166,5 +167,31 @@ func TestErrorListFormat(t *testing.T) {
 	}
 	if got := list[2].Pos; got != (ir.Pos{File: "m.nn", Line: 2, Col: 1}) {
 		t.Errorf("position %v", got)
+	}
+}
+
+// TestNumberedNames: a dotted part of a name may be a number, as
+// nn.ModuleList and nn.TransformerEncoder name their layers (layers.0),
+// so that a layer's parameters take PyTorch's state_dict names.
+func TestNumberedNames(t *testing.T) {
+	g := compile(t, `network N
+input x[4]
+layers.0 = linear(x, 3)
+layers.1 = linear(layers.0, 2)
+output layers.1
+`)
+	var names []string
+	for _, v := range g.Values {
+		if v.Op == ir.OpParam {
+			names = append(names, v.Name)
+		}
+	}
+	if want := []string{"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"}; !slices.Equal(names, want) {
+		t.Errorf("parameters %v, want %v", names, want)
+	}
+	// A part is a word or a number: layers.0x is layers.0, then x.
+	_, err := Compile("m.nn", []byte("network N\ninput x[4]\nlayers.0 = linear(x, 3)\ny = linear(layers.0x, 2)\noutput y\n"))
+	if want := `m.nn:4:20: expected ')' after arguments, found "x"`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

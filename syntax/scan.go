@@ -68,10 +68,7 @@ func scanLine(file string, lineNo int, line []byte) ([]token, *Error) {
 			i = len(line)
 			continue
 		case isLetter(c):
-			// A name may have dotted parts, as state_dict names do: ln.weight.
-			for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '.' && i+1 < len(line) && isLetter(line[i+1])) {
-				i++
-			}
+			i = nameEnd(line, i)
 			kind = identifier
 		case c == '-' && len(toks) > 0 && endsOperand(toks[len(toks)-1]):
 			i++ // a - b subtracts; -1 after ( , = or an operator is a number
@@ -210,4 +207,22 @@ func badCharacter(file string, lineNo int, line []byte, i int) *Error {
 		return &Error{pos, fmt.Sprintf("unexpected character %#U; names use ASCII letters, digits and _", r)}
 	}
 	return &Error{pos, fmt.Sprintf("unexpected character %#U", r)}
+}
+
+// nameEnd is where the name starting at line[i] ends. A name may have
+// dotted parts, as state_dict names do: ln.weight, and layers.0
+// (nn.ModuleList's, nn.Sequential's), a part of digits alone.
+func nameEnd(line []byte, i int) int {
+	digits := false // the part is a number
+	for i < len(line) {
+		switch c := line[i]; {
+		case isDigit(c), isLetter(c) && !digits:
+		case c == '.' && i+1 < len(line) && (isLetter(line[i+1]) || isDigit(line[i+1])):
+			digits = isDigit(line[i+1])
+		default:
+			return i
+		}
+		i++
+	}
+	return i
 }

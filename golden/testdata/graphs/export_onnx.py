@@ -98,7 +98,8 @@ def step0_inputs(trace, dtype=np.float32):
     """The step-0 inputs in dtype; ids (an input the case declares as
     ("ids", shape, rows)) as int64, as nn.Embedding takes them."""
     case = {c["name"]: c for c in make_graphs.CASES}[trace["name"]]
-    return {n: np.array(trace["steps"][0]["inputs"][n], dtype=np.int64 if isinstance(case["inputs"][n], tuple) else dtype)
+    ids = lambda spec: isinstance(spec, tuple) and spec[0] != "padding_mask"
+    return {n: np.array(trace["steps"][0]["inputs"][n], dtype=np.int64 if ids(case["inputs"][n]) else dtype)
             for n in trace["inputs"]}
 
 
@@ -358,15 +359,22 @@ def run_node(node, ins, opset, wide):
         return [window_op(op, a, ins)]
     if op == "GlobalAveragePool":
         return [x.mean(axis=tuple(range(2, x.ndim)), keepdims=True).astype(x.dtype)]
-    if op == "Cast":  # of shapes and constants only (nn.EmbeddingBag's Loop)
-        to = {TensorProto.INT64: np.int64, TensorProto.BOOL: np.bool_}.get(a["to"])
+    if op == "Cast":  # of shapes and constants only (nn.EmbeddingBag's Loop, a causal mask)
+        to = {TensorProto.INT64: np.int64, TensorProto.BOOL: np.bool_, TensorProto.FLOAT: np.float32}.get(a["to"])
         if to is None:
             raise Skipped("Cast to %s" % TensorProto.DataType.Name(a["to"]))
-        return [np.asarray(x).astype(to)]
+        return [widen(np.asarray(x).astype(to), wide)]
+    if op == "Equal":  # of shapes (an Expand's target, a key padding mask's)
+        return [np.equal(ins[0], ins[1])]
+    if op == "Where":
+        return [np.where(ins[0], ins[1], ins[2])]
+    if op == "Trilu":  # of a constant: a causal mask made inside forward (torch.triu)
+        k = int(ins[1]) if len(ins) > 1 and ins[1] is not None else 0
+        return [np.triu(x, k) if a.get("upper", 1) else np.tril(x, k)]
     if op == "Range":
         return [np.arange(ins[0], ins[1], ins[2]).astype(np.asarray(ins[0]).dtype)]
-    # Nothing else occurs in these exports (no Expand, Where, Identity,
-    # ConstantOfShape, Softsign, Mish): an op outside the list is reported, not run.
+    # Nothing else occurs in these exports (no Identity, Softsign, Mish):
+    # an op outside the list is reported, not run.
     raise Skipped(op)
 
 
@@ -733,7 +741,7 @@ def main(only):
         else:
             failures.append(("%s.opset%d.dynamic.onnx" % (name, DYNAMIC_OPSET),
                              "not written: the case has no batch axis (batch null), so there is no axis to make dynamic"))
-        if any(isinstance(m, make_graphs.RecordedDropout) for m in net.modules()):
+        if any(isinstance(m, make_graphs.RecordedDropout) and m.p > 0 for m in net.modules()):
             jobs.append((TRAINING_OPSET, "training"))
         for opset, dynamic in jobs:
             fname = "%s.opset%d%s.onnx" % (name, opset, "." + dynamic if dynamic == "training" else ".dynamic" if dynamic else "")

@@ -20,7 +20,7 @@ parameters and inputs.
 Usage (from this folder): /usr/bin/python3 make_graphs.py [NAME ...]
 Needs Debian's python3-torch (torch 1.13).
 """
-import json, math, os, re, sys
+import json, math, os, re, sys, types
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -106,18 +106,21 @@ class RecordedAttention(nn.Module):
 
     @staticmethod
     def wrap(mha, p):
-        rd = RecordedDropout(p)
-        mha.add_module("attn_dropout", rd)
-        forward = mha.forward
+        mha.add_module("attn_dropout", RecordedDropout(p))
 
-        def recorded(*args, **kw):
-            saved = F.dropout
+        # A method bound to mha, so that copy.deepcopy (export_onnx.py's
+        # copy in training mode) binds it to the copy.
+        def recorded(self, *args, **kw):
+            forward = type(self).forward
+            if torch.onnx.is_in_onnx_export():  # F.dropout's own node, named after the module (export_onnx.py)
+                return forward(self, *args, **kw)
+            rd, saved = self.attn_dropout, F.dropout
             F.dropout = lambda x, p=0.5, training=True, inplace=False: rd(x) if training else x
             try:
-                return forward(*args, **kw)
+                return forward(self, *args, **kw)
             finally:
                 F.dropout = saved
-        mha.forward = recorded
+        mha.forward = types.MethodType(recorded, mha)
         return mha
 
 
@@ -158,6 +161,23 @@ class Encoder(nn.Module):
             x = x + self.pos
         mask = causal_mask(x.shape[1]).to(x.dtype) if self.causal else None
         return self.out(self.t(x, src_mask=mask))
+
+
+class Encoder2Layers(nn.Module):
+    """nn.TransformerEncoder of two post-norm relu layers, then a linear:
+    its parameters are encoder.layers.0.self_attn.in_proj_weight ..., the
+    names of the .nn layers encoder.layers.0 and encoder.layers.1. The
+    key padding mask m is a float one (0, or -1e9 for a key ignored),
+    which PyTorch adds to the scores as .nn does."""
+
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x, m):
+        return self.out(self.encoder(x, src_key_padding_mask=m))
 
 
 def check_dropout():
@@ -1463,6 +1483,26 @@ optimizer adam(lr=0.02)
      "loss": lambda o, i, t: F.cross_entropy(o["y"], t["label"]),
      "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
      "seed": 173},
+    {"name": "encoder_2layers",
+     "description": "x[4, 8], m[4] -> nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, 0.0, batch_first=True), num_layers=2)(x, src_key_padding_mask=m) (two transformer_encoder_layer lines named encoder.layers.0 and encoder.layers.1, as the module's state_dict names them: relu, norm_first false, no dropout; m a float key padding mask, 0 or -1e9, added to the scores by PyTorch as by nngen) -> linear 3; MSE; SGD lr 0.1; batch 2. Its ONNX exports (opset 14 dynamic, opset 17) train: the acceptance of issue #17's transformer encoder.",
+     "source": """network Encoder2Layers
+batch 2
+input x[4, 8]
+input m[4]
+encoder.layers.0 = transformer_encoder_layer(x, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, key_padding_mask=m)
+encoder.layers.1 = transformer_encoder_layer(encoder.layers.0, d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, key_padding_mask=m)
+out = linear(encoder.layers.1, 3)
+output out
+loss mse(out, target[4, 3])
+optimizer sgd(lr=0.1)
+""",
+     "module": Encoder2Layers, "batch": 2, "inputs": {"x": [4, 8], "m": ("padding_mask", [4])},
+     "outputs": ["out"], "targets": {"target": [4, 3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"encoder.layers.%d.norm%d.%s" % (k, j, w): r for k in (0, 1) for j in (1, 2)
+              for w, r in (("weight", (0.5, 1.5)), ("bias", (-0.5, 0.5)))},
+     "seed": 174},
 ]
 
 
@@ -1614,7 +1654,7 @@ def parse_source(src):
         else:
             name, eq, rhs = line.partition("=")
             names = [n.strip() for n in name.split(",")]
-            assert eq and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names), line
+            assert eq and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", n) for n in names), line
             if len(names) > 1:  # a, b = split(...) or chunk(...)
                 prog["assigns"].append(("multi", names, parse_expr(rhs)))
             else:
@@ -1656,7 +1696,7 @@ optimizer sgd(lr=0.1)
      "loss": lambda o, i, t: mse(o["a"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "input_range": 2.0,
-     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "onnx_none": "its export is the attention of encoder_2layers' layers, whose exports train: a package less",
      "seed": 170},
     {"name": "mha_causal",
      "description": "x[6, 8] -> multihead_attention(8, 2 heads, causal, key_padding_mask m), PyTorch's attn_mask = the square subsequent mask and a bool key_padding_mask (m < 0; m is 0 or -1e9, added to the scores in nngen), keys of the first sample ignored; MSE; SGD momentum 0.9 (not Adam: see encoder_pre_norm); batch 2.",
@@ -1673,7 +1713,7 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "outputs": ["a"], "targets": {"target": [6, 8]},
      "loss": lambda o, i, t: mse(o["a"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
+     "onnx_none": "the export computes the bool key_padding_mask from the input m (Less, Expand, Or, Where of computed tensors): nngen computes no booleans, and refuses those nodes",
      "seed": 171},
     {"name": "encoder_post_norm",
      "description": "x[5, 8] -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0.2, relu, norm_first false), nn.TransformerEncoderLayer(8, 2, 16, 0.2, batch_first=True) -> linear 3; dropout in its four places (the attention weights, dropout1, dropout, dropout2) with PyTorch's masks recorded; MSE; SGD momentum 0.9; batch 3; the third step in evaluation mode.",
@@ -1692,7 +1732,6 @@ optimizer sgd(lr=0.1, momentum=0.9)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "init": {"t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
      "train": [True, True, False],
-     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 172},
     {"name": "encoder_pre_norm",
      "description": "x[4, 8] + pos (a learned positional embedding, param pos[4, 8]) -> transformer_encoder_layer(d_model 8, 2 heads, dim_feedforward 16, dropout 0, gelu, norm_first true, causal), nn.TransformerEncoderLayer(8, 2, 16, 0.0, activation='gelu', batch_first=True, norm_first=True) with the square subsequent mask as src_mask -> linear 3; MSE; SGD lr 0.1 (not Adam: the key part of in_proj_bias has a zero gradient in exact arithmetic, softmax being blind to it, and Adam would scale float32's rounding noise there to full steps); batch 2.",
@@ -1711,7 +1750,6 @@ optimizer sgd(lr=0.1)
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "init": {"pos": (-0.5, 0.5), "t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
-     "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 173},
 ]
 
