@@ -41,10 +41,17 @@ func TestServeWhileTraining(t *testing.T) {
 	current.Store(serve(first))
 
 	const published = 5
+	const servers = 8
 	done := make(chan struct{})
+	// The trainer starts once every server has made a prediction, so that
+	// they overlap however the goroutines are scheduled (a loaded machine
+	// could otherwise run the 20 steps before any server).
+	var ready sync.WaitGroup
+	ready.Add(servers)
 	var wg sync.WaitGroup
 	wg.Go(func() { // the trainer
 		defer close(done)
+		ready.Wait()
 		rng := rand.New(rand.NewPCG(1, 2))
 		var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 		var labels [digitsmodel.Batch]int
@@ -62,17 +69,19 @@ func TestServeWhileTraining(t *testing.T) {
 		}
 	})
 	var predictions atomic.Int64
-	for g := range 8 {
+	for g := range servers {
 		wg.Go(func() {
 			var x [digitsmodel.Batch][digitsmodel.Inputs]float32
 			for i := range x {
 				x[i] = data[(g*digitsmodel.Batch+i)%len(data)].Pixels
 			}
-			for {
-				select {
-				case <-done:
-					return
-				default:
+			for first := true; ; first = false {
+				if !first {
+					select {
+					case <-done:
+						return
+					default:
+					}
 				}
 				s := current.Load()
 				p := s.predictors.Get().(*digitsmodel.Predictor)
@@ -80,6 +89,9 @@ func TestServeWhileTraining(t *testing.T) {
 				p.Forward(&x, &y)
 				s.predictors.Put(p)
 				predictions.Add(1)
+				if first {
+					ready.Done()
+				}
 				if g == 0 { // the served model's own Forward agrees (this goroutine alone calls it)
 					var want [digitsmodel.Batch][digitsmodel.Outputs]float32
 					s.model.Forward(&x, &want)
