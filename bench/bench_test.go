@@ -200,6 +200,7 @@ func BenchmarkConv3x3(b *testing.B) {
 // products (the first layer's input gradient, not computed, included).
 func BenchmarkTransformer(b *testing.B) {
 	m := transformer.New(1)
+	defer m.Close()
 	m.LR = 0
 	x, y, t := new([16][32][64]float32), new([16][32][64]float32), new([16][32][64]float32)
 	for n := range x {

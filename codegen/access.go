@@ -15,8 +15,11 @@ type generator struct {
 	g    *ir.Graph
 	pkg  string               // the generated package's name
 	args map[*ir.Value]string // inputs: the generated method's argument name
-	// computedBy maps an activation to the linear whose loop computes it.
+	// computedBy maps an activation to the linear whose loop computes it,
+	// and a weight's gradient to the batch of products whose GEMM sums it
+	// (summedBy, the other way round; see summedProducts).
 	computedBy map[*ir.Value]*ir.Value
+	summedBy   map[*ir.Value]*ir.Value
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -140,6 +143,10 @@ func (gen *generator) receiver() *jen.Statement {
 
 func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: g.ComputedBy()}
+	gen.summedBy = summedProducts(g)
+	for mm, sum := range gen.summedBy {
+		gen.computedBy[sum] = mm
+	}
 	gen.unroll = unrolled(g)
 	gen.samples, gen.fullBatch = ir.Samples(g)
 	for _, v := range g.Inputs() {

@@ -31,7 +31,7 @@ func (gen *generator) usesDropout() bool {
 // usesPool reports whether any GEMM is big enough for the pool.
 func (gen *generator) usesPool() bool {
 	for _, v := range gen.g.Values {
-		if m, n, k, ok := gemmShape(v); ok && gen.pooled(m, n, k) {
+		if m, n, k, ok := gen.gemmShape(v); ok && gen.pooled(m, n, k) {
 			return true
 		}
 		if isConv(v) && gen.convPooled(v) {
@@ -46,15 +46,33 @@ func (gen *generator) usesPool() bool {
 // of their own, each GEMM on one core).
 func (gen *generator) pooled(m, n, k int) bool { return m*n*k >= poolMin && !gen.predictor }
 
-// gemmShape is the m×n×k of a value's product, and whether it is one.
-func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
+// gemmShape is the m×n×k of a value's product, and whether it is one. A
+// matmul over more than two axes is one product where its leading axes
+// are more rows (see flatRows) or, summed by a sum_to, more depth (see
+// summedProducts); one product per index of them otherwise, the m×n×k of
+// each (see perIndex).
+func (gen *generator) gemmShape(v *ir.Value) (m, n, k int, ok bool) {
+	return productShape(v, gen.summedBy[v] != nil)
+}
+
+// productShape is gemmShape for a batch of products that a sum_to adds up
+// (summed) or not.
+func productShape(v *ir.Value, summed bool) (m, n, k int, ok bool) {
 	switch v.Op {
 	case ir.OpLinear:
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 	case ir.OpMatMul:
 		if len(v.Args[0].Shape) != 2 || len(v.Args[1].Shape) != 2 {
 			m, n, k, batch, _ := ir.MatMulDims(v)
-			return m * batch.Size(), n, k, false // loops, for now
+			switch {
+			case flatRows(v):
+				m *= batch.Size()
+			case summed:
+				k *= batch.Size()
+			case !perIndex(v):
+				return m * batch.Size(), n, k, false // loops
+			}
+			return m, n, k, m*n*k >= gemmMin
 		}
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 		if v.TransA {
@@ -66,11 +84,53 @@ func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
 	return m, n, k, m*n*k >= gemmMin
 }
 
+// flatRows reports whether a matmul over more than two axes multiplies a
+// by a matrix b (a weight, broadcast over a's leading axes) without
+// transposing a: a's leading axes are then more rows of one product, as
+// a linear layer over a sequence (x [batch, seq, in]·wᵀ) or its input's
+// gradient.
+func flatRows(v *ir.Value) bool {
+	return v.Op == ir.OpMatMul && len(v.Args[0].Shape) > 2 && len(v.Args[1].Shape) == 2 && !v.TransA
+}
+
+// perIndex reports whether a matmul's arguments have the same leading
+// axes (none broadcast): one product per index of them, as attention's
+// per batch and head.
+func perIndex(v *ir.Value) bool {
+	a, b := v.Args[0].Shape, v.Args[1].Shape
+	return v.Op == ir.OpMatMul && len(a) > 2 && len(a) == len(b) && slices.Equal(a[:len(a)-2], b[:len(b)-2])
+}
+
+// summedProducts maps each batch of products aᵀ·b over leading axes whose
+// only use is a sum_to over all those axes into a weight's gradient to
+// that sum_to: the gradient of a weight broadcast over a sequence (dw =
+// Σ dzᵀ·x). The matmul's code computes it as one product whose depth runs
+// over the leading axes too, a and b read as [rows, ·] matrices, and the
+// batch of products is never stored. It runs where the matmul is, which
+// still reads its arguments there; the gradient has memory of its own.
+func summedProducts(g *ir.Graph) map[*ir.Value]*ir.Value {
+	uses := g.Uses()
+	folded := map[*ir.Value]*ir.Value{}
+	for _, v := range g.Values {
+		if v.Op != ir.OpSumTo || v.Storage.Kind != ir.InGrad {
+			continue
+		}
+		mm := v.Args[0]
+		if mm.Op == ir.OpMatMul && perIndex(mm) && mm.TransA && !mm.TransB && uses[mm] == 1 &&
+			slices.Equal(v.Shape, mm.Shape[len(mm.Shape)-2:]) {
+			if _, _, _, ok := productShape(mm, true); ok {
+				folded[mm] = v
+			}
+		}
+	}
+	return folded
+}
+
 // usesGemm reports whether any value is computed by the GEMM kernel, or
 // by a convolution's, which runs on it.
 func (gen *generator) usesGemm() bool {
 	for _, v := range gen.g.Values {
-		if _, _, _, ok := gemmShape(v); ok || isConv(v) {
+		if _, _, _, ok := gen.gemmShape(v); ok || isConv(v) {
 			return true
 		}
 	}
@@ -95,7 +155,7 @@ func (gen *generator) gemmWork() *jen.Statement {
 			}
 			continue
 		}
-		m, n, k, ok := gemmShape(v)
+		m, n, k, ok := gen.gemmShape(v)
 		if !ok || seen[product{m, n, k}] {
 			continue
 		}
@@ -143,12 +203,14 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 // over the samples (op(A) = Aᵀ, a weight's gradient), are the call's
 // samples where A has a row per sample.
 func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) *jen.Statement {
+	// A's rows as stored, over all its leading axes: the product's rows, or
+	// its depth when op(A) = Aᵀ.
+	stored := gen.count(gen.axes(a, allAxes(len(a.Shape)-1)))
 	rows, depth := jen.Lit(m), jen.Lit(k)
-	switch {
-	case gen.samples[a] && transA:
-		depth = gen.batch()
-	case gen.samples[a]:
-		rows = gen.batch()
+	if transA {
+		depth = stored
+	} else {
+		rows = stored
 	}
 	args := []jen.Code{
 		jen.Lit(transA), jen.Lit(transB), rows, jen.Lit(n), depth,
@@ -160,6 +222,20 @@ func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) 
 		return jen.Id("m").Dot("pool").Dot(gen.suffixed("Gemm")).Call(args...)
 	}
 	return kernel(gen.suffixed("Gemm"), append(args, gen.self().Dot("gemmWork"))...)
+}
+
+// genBatchedGemm: c[b...] = op(a[b...])·op(b[b...]) by the kernel, one
+// product per index of the leading axes, each on its own matrices.
+func (gen *generator) genBatchedGemm(v *ir.Value, m, n, k int) []jen.Code {
+	a, b := v.Args[0], v.Args[1]
+	lead := len(v.Shape) - 2
+	return gen.loops(axisNames("b", lead), gen.axes(v, allAxes(lead)), func(idx []index) []jen.Code {
+		return []jen.Code{kernel(gen.suffixed("Gemm"),
+			jen.Lit(v.TransA), jen.Lit(v.TransB), jen.Lit(m), jen.Lit(n), jen.Lit(k),
+			gen.span(a, idx), jen.Lit(a.Shape[len(a.Shape)-1]),
+			gen.span(b, idx), jen.Lit(b.Shape[len(b.Shape)-1]),
+			gen.span(v, idx), jen.Lit(n), jen.False(), gen.self().Dot("gemmWork"))}
+	})
 }
 
 // genClose emits Close, which stops the model's pool of workers.
@@ -214,8 +290,16 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	})...)
 }
 
-// genMatMulGemm: c = op(a)·op(b) by the kernel.
+// genMatMulGemm: c = op(a)·op(b) by the kernel; over more than two axes
+// as one product (flatRows, or summed into a weight's gradient) or one per
+// index of the leading axes.
 func (gen *generator) genMatMulGemm(v *ir.Value, m, n, k int) []jen.Code {
+	if sum := gen.summedBy[v]; sum != nil {
+		return []jen.Code{gen.gemm(true, false, m, n, k, v.Args[0], v.Args[1], sum)}
+	}
+	if len(v.Shape) > 2 && !flatRows(v) {
+		return gen.genBatchedGemm(v, m, n, k)
+	}
 	return []jen.Code{gen.gemm(v.TransA, v.TransB, m, n, k, v.Args[0], v.Args[1], v)}
 }
 

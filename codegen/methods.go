@@ -709,6 +709,9 @@ func (gen *generator) describe(v *ir.Value) string {
 		if v.TransB {
 			tb = "ᵀ"
 		}
+		if sum := gen.summedBy[v]; sum != nil {
+			return fmt.Sprintf("%s = Σ %s%s·%s%s over the leading axes, as one product", gen.label(sum), a(0), ta, a(1), tb)
+		}
 		return fmt.Sprintf("%s = %s%s·%s%s", out, a(0), ta, a(1), tb)
 	case v.Op == ir.OpSumRows:
 		return fmt.Sprintf("%s = Σ over the batch of %s", out, a(0))

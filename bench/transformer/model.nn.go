@@ -4,6 +4,7 @@
 package transformer
 
 import (
+	"runtime"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/kernels"
@@ -78,7 +79,9 @@ type Model struct {
 	HeadWeightGrad              [64][64]float32  // d loss / d head.weight
 	HeadBiasGrad                [64]float32      // d loss / d head.bias
 
-	eval bool // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
+	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0  [98304]float32  // v13, v15, v17, v26, v28, v30, v176
@@ -113,6 +116,11 @@ type Model struct {
 // in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
+	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(512, 192, 64), kernels.GemmWork32(32, 32, 16), kernels.GemmWork32(32, 16, 32), kernels.GemmWork32(512, 64, 64), kernels.GemmWork32(512, 256, 64), kernels.GemmWork32(512, 64, 256), kernels.GemmWork32(64, 64, 512), kernels.GemmWork32(64, 256, 512), kernels.GemmWork32(256, 64, 512), kernels.GemmWork32(512, 64, 192), kernels.GemmWork32(192, 64, 512)))
+	m.gemmWork = m.pool.Work32()
+	runtime.AddCleanup(m, func(p *kernels.Pool) {
+		p.Close()
+	}, m.pool)
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 0.15309310892394862)
 	nnrt.FillUniform(r, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), nnrt.LinearBound(64))
@@ -149,17 +157,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward0(x [][32][64]float32) {
 	batch := len(x)
 	// v13 = x·t1.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += x[b][i][k] * m.T1SelfAttnInProjWeight[j][k]
-				}
-				m.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot0[:batch*6144], 192, false)
 	// v14 = add(v13, t1.self_attn.in_proj_bias)
 	for i := range batch {
 		for j := range 32 {
@@ -241,15 +239,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot1[b*2048+b1*512+i*16+k] * m.slot2[b*2048+b1*512+j*16+k]
-					}
-					m.slot0[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v27 = softmax(v26)
@@ -264,15 +254,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot4[b*4096+b1*1024+i*32+k] * m.slot3[b*2048+b1*512+k*16+j]
-					}
-					m.slot0[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot4[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v29 = permute(v28)
@@ -288,17 +270,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v30 = reshape(v29)
 	copy(m.slot0[:batch*2048], m.slot5[:batch*2048])
 	// v31 = v30·t1.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot0[b*2048+i*64+k] * m.T1SelfAttnOutProjWeight[j][k]
-				}
-				m.slot5[b*2048+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot5[:batch*2048], 64, false)
 	// v32 = add(v31, t1.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -322,17 +294,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 		}
 	}
 	// v35 = v34·t1.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot6[b*2048+i*64+k] * m.T1Linear1Weight[j][k]
-				}
-				m.slot7[b*8192+i*256+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot7[:batch*8192], 256, false)
 	// v36 = add(v35, t1.linear1.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -350,17 +312,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 		}
 	}
 	// v38 = v37·t1.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += m.slot7[b*8192+i*256+k] * m.T1Linear2Weight[j][k]
-				}
-				m.slot8[b*2048+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot8[:batch*2048], 64, false)
 	// v39 = add(v38, t1.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -384,17 +336,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 		}
 	}
 	// v54 = t1·t2.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot9[b*2048+i*64+k] * m.T2SelfAttnInProjWeight[j][k]
-				}
-				m.slot10[b*6144+i*192+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot10[:batch*6144], 192, false)
 	// v55 = add(v54, t2.self_attn.in_proj_bias)
 	for i := range batch {
 		for j := range 32 {
@@ -476,15 +418,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot11[b*2048+b1*512+i*16+k] * m.slot12[b*2048+b1*512+j*16+k]
-					}
-					m.slot10[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot11[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v68 = softmax(v67)
@@ -499,15 +433,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot14[b*4096+b1*1024+i*32+k] * m.slot13[b*2048+b1*512+k*16+j]
-					}
-					m.slot10[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot13[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v70 = permute(v69)
@@ -523,17 +449,7 @@ func (m *Model) forward0(x [][32][64]float32) {
 	// v71 = reshape(v70)
 	copy(m.slot10[:batch*2048], m.slot15[:batch*2048])
 	// v72 = v71·t2.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot10[b*2048+i*64+k] * m.T2SelfAttnOutProjWeight[j][k]
-				}
-				m.slot15[b*2048+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot15[:batch*2048], 64, false)
 	// v73 = add(v72, t2.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -560,17 +476,7 @@ func (m *Model) forward1(x [][32][64]float32) {
 		}
 	}
 	// v76 = v75·t2.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot16[b*2048+i*64+k] * m.T2Linear1Weight[j][k]
-				}
-				m.slot17[b*8192+i*256+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot17[:batch*8192], 256, false)
 	// v77 = add(v76, t2.linear1.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -588,17 +494,7 @@ func (m *Model) forward1(x [][32][64]float32) {
 		}
 	}
 	// v79 = v78·t2.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += m.slot17[b*8192+i*256+k] * m.T2Linear2Weight[j][k]
-				}
-				m.slot18[b*2048+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot18[:batch*2048], 64, false)
 	// v80 = add(v79, t2.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -622,17 +518,7 @@ func (m *Model) forward1(x [][32][64]float32) {
 		}
 	}
 	// v85 = t2·head.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot19[b*2048+i*64+k] * m.HeadWeight[j][k]
-				}
-				m.slot20[b*2048+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot20[:batch*2048], 64, false)
 	// head = add(v85, head.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -685,39 +571,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		m.HeadBiasGrad[i] = s
 	}
 	// dt2 = dhead·head.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot22[b*2048+i*64+k] * m.HeadWeight[k][j]
-				}
-				m.slot21[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v93 = dheadᵀ·t2
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot22[b*2048+k*64+i] * m.slot19[b*2048+k*64+j]
-				}
-				m.slot23[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dhead.weight = sum_to(v93)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot23[r*4096+i*64+j]
-			}
-			m.HeadWeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
+	// dhead.weight = Σ dheadᵀ·t2 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot22[:batch*2048], 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false)
 	// v95 = layer_norm_affine_grad(dt2, v81)
 	for n := range batch {
 		for n1 := range 32 {
@@ -754,39 +610,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		m.T2Linear2BiasGrad[i] = s
 	}
 	// v99 = v95·t2.linear2.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot22[b*2048+i*64+k] * m.T2Linear2Weight[k][j]
-				}
-				m.slot18[b*8192+i*256+j] = s
-			}
-		}
-	}
-	// v100 = v95ᵀ·v78
-	for b := range batch {
-		for i := range 64 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot22[b*2048+k*64+i] * m.slot17[b*8192+k*256+j]
-				}
-				m.slot23[b*16384+i*256+j] = s
-			}
-		}
-	}
-	// dt2.linear2.weight = sum_to(v100)
-	for i := range 64 {
-		for j := range 256 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot23[r*16384+i*256+j]
-			}
-			m.T2Linear2WeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot18[:batch*8192], 256, false)
+	// dt2.linear2.weight = Σ v95ᵀ·v78 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot22[:batch*2048], 64, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2WeightGrad[0][0], 16384), 256, false)
 	// v102 = relu_grad(v99, v78)
 	kernels.ReLUGrad32(m.slot23[:batch*8192], m.slot18[:batch*8192], m.slot17[:batch*8192])
 	// dt2.linear1.bias = sum_to(v102)
@@ -800,45 +626,15 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		m.T2Linear1BiasGrad[i] = s
 	}
 	// v104 = v102·t2.linear1.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += m.slot23[b*8192+i*256+k] * m.T2Linear1Weight[k][j]
-				}
-				m.slot19[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v105 = v102ᵀ·v75
-	for b := range batch {
-		for i := range 256 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot23[b*8192+k*256+i] * m.slot16[b*2048+k*64+j]
-				}
-				m.slot18[b*16384+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot23[:batch*8192], 256, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot19[:batch*2048], 64, false)
+	// dt2.linear1.weight = Σ v102ᵀ·v75 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot23[:batch*8192], 256, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384), 64, false)
 	// v106 = add(v95, v104)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
 				m.slot21[i*2048+j*64+k] = m.slot22[i*2048+j*64+k] + m.slot19[i*2048+j*64+k]
 			}
-		}
-	}
-	// dt2.linear1.weight = sum_to(v105)
-	for i := range 256 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot18[r*16384+i*64+j]
-			}
-			m.T2Linear1WeightGrad[i][j] = s
 		}
 	}
 	// dt1 = layer_norm_affine_grad(v106, v74)
@@ -877,39 +673,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		m.T2SelfAttnOutProjBiasGrad[i] = s
 	}
 	// v112 = dt1·t2.self_attn.out_proj.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot16[b*2048+i*64+k] * m.T2SelfAttnOutProjWeight[k][j]
-				}
-				m.slot22[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v113 = dt1ᵀ·v71
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot16[b*2048+k*64+i] * m.slot10[b*2048+k*64+j]
-				}
-				m.slot17[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dt2.self_attn.out_proj.weight = sum_to(v113)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot17[r*4096+i*64+j]
-			}
-			m.T2SelfAttnOutProjWeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot22[:batch*2048], 64, false)
+	// dt2.self_attn.out_proj.weight = Σ dt1ᵀ·v71 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot16[:batch*2048], 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v115 = reshape(v112)
 	copy(m.slot19[:batch*2048], m.slot22[:batch*2048])
 	// v116 = permute(v115)
@@ -925,29 +691,13 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v117 = v116·v64ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot15[b*2048+b1*512+i*16+k] * m.slot13[b*2048+b1*512+j*16+k]
-					}
-					m.slot10[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot15[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot13[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v118 = v68ᵀ·v116
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot14[b*4096+b1*1024+k*32+i] * m.slot15[b*2048+b1*512+k*16+j]
-					}
-					m.slot21[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot15[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot21[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v119 = softmax_grad(v117, v68)
@@ -961,29 +711,13 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v120 = v119·v61
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot17[b*4096+b1*1024+i*32+k] * m.slot12[b*2048+b1*512+k*16+j]
-					}
-					m.slot22[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot17[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot22[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v121 = v119ᵀ·v66
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot17[b*4096+b1*1024+k*32+i] * m.slot11[b*2048+b1*512+k*16+j]
-					}
-					m.slot19[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot17[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot11[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v122 = div(v120, 4)
@@ -1092,48 +826,15 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		m.T2SelfAttnInProjBiasGrad[i] = s
 	}
 	// dt1 = v135·t2.self_attn.in_proj_weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 192 {
-					s += m.slot11[b*6144+i*192+k] * m.T2SelfAttnInProjWeight[k][j]
-				}
-				m.slot19[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v138 = v135ᵀ·t1
-	for b := range batch {
-		for i := range 192 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot11[b*6144+k*192+i] * m.slot9[b*2048+k*64+j]
-				}
-				m.slot23[b*12288+i*64+j] = s
-			}
-		}
-	}
-}
-func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
-	batch := len(x)
+	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot11[:batch*6144], 192, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*2048], 64, false)
+	// dt2.self_attn.in_proj_weight = Σ v135ᵀ·t1 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 	// v139 = add(dt1, dt1)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
 				m.slot22[i*2048+j*64+k] = m.slot16[i*2048+j*64+k] + m.slot19[i*2048+j*64+k]
 			}
-		}
-	}
-	// dt2.self_attn.in_proj_weight = sum_to(v138)
-	for i := range 192 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot23[r*12288+i*64+j]
-			}
-			m.T2SelfAttnInProjWeightGrad[i][j] = s
 		}
 	}
 	// v141 = layer_norm_affine_grad(v139, v40)
@@ -1161,6 +862,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 		m.T1Norm2BiasGrad[i] = s
 	}
+}
+func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
+	batch := len(x)
 	// dt1.linear2.bias = sum_to(v141)
 	for i := range 64 {
 		s := float32(0)
@@ -1172,39 +876,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		m.T1Linear2BiasGrad[i] = s
 	}
 	// v145 = v141·t1.linear2.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot21[b*2048+i*64+k] * m.T1Linear2Weight[k][j]
-				}
-				m.slot17[b*8192+i*256+j] = s
-			}
-		}
-	}
-	// v146 = v141ᵀ·v37
-	for b := range batch {
-		for i := range 64 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot21[b*2048+k*64+i] * m.slot7[b*8192+k*256+j]
-				}
-				m.slot18[b*16384+i*256+j] = s
-			}
-		}
-	}
-	// dt1.linear2.weight = sum_to(v146)
-	for i := range 64 {
-		for j := range 256 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot18[r*16384+i*256+j]
-			}
-			m.T1Linear2WeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot21[:batch*2048], 64, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot17[:batch*8192], 256, false)
+	// dt1.linear2.weight = Σ v141ᵀ·v37 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot21[:batch*2048], 64, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2WeightGrad[0][0], 16384), 256, false)
 	// v148 = relu_grad(v145, v37)
 	kernels.ReLUGrad32(m.slot8[:batch*8192], m.slot17[:batch*8192], m.slot7[:batch*8192])
 	// dt1.linear1.bias = sum_to(v148)
@@ -1218,45 +892,15 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		m.T1Linear1BiasGrad[i] = s
 	}
 	// v150 = v148·t1.linear1.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += m.slot8[b*8192+i*256+k] * m.T1Linear1Weight[k][j]
-				}
-				m.slot13[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v151 = v148ᵀ·v34
-	for b := range batch {
-		for i := range 256 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot8[b*8192+k*256+i] * m.slot6[b*2048+k*64+j]
-				}
-				m.slot23[b*16384+i*64+j] = s
-			}
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot8[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot13[:batch*2048], 64, false)
+	// dt1.linear1.weight = Σ v148ᵀ·v34 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot8[:batch*8192], 256, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384), 64, false)
 	// v152 = add(v141, v150)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
 				m.slot15[i*2048+j*64+k] = m.slot21[i*2048+j*64+k] + m.slot13[i*2048+j*64+k]
 			}
-		}
-	}
-	// dt1.linear1.weight = sum_to(v151)
-	for i := range 256 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot23[r*16384+i*64+j]
-			}
-			m.T1Linear1WeightGrad[i][j] = s
 		}
 	}
 	// dx = layer_norm_affine_grad(v152, v33)
@@ -1295,39 +939,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		m.T1SelfAttnOutProjBiasGrad[i] = s
 	}
 	// v158 = dx·t1.self_attn.out_proj.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot12[b*2048+i*64+k] * m.T1SelfAttnOutProjWeight[k][j]
-				}
-				m.slot9[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v159 = dxᵀ·v30
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot12[b*2048+k*64+i] * m.slot0[b*2048+k*64+j]
-				}
-				m.slot14[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dt1.self_attn.out_proj.weight = sum_to(v159)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot14[r*4096+i*64+j]
-			}
-			m.T1SelfAttnOutProjWeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot9[:batch*2048], 64, false)
+	// dt1.self_attn.out_proj.weight = Σ dxᵀ·v30 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot12[:batch*2048], 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v161 = reshape(v158)
 	copy(m.slot16[:batch*2048], m.slot9[:batch*2048])
 	// v162 = permute(v161)
@@ -1343,29 +957,13 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v163 = v162·v23ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot19[b*2048+b1*512+i*16+k] * m.slot3[b*2048+b1*512+j*16+k]
-					}
-					m.slot14[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v164 = v27ᵀ·v162
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot4[b*4096+b1*1024+k*32+i] * m.slot19[b*2048+b1*512+k*16+j]
-					}
-					m.slot22[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot4[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot22[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v165 = softmax_grad(v163, v27)
@@ -1379,29 +977,13 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v166 = v165·v20
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot10[b*4096+b1*1024+i*32+k] * m.slot2[b*2048+b1*512+k*16+j]
-					}
-					m.slot6[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot6[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v167 = v165ᵀ·v25
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot10[b*4096+b1*1024+k*32+i] * m.slot1[b*2048+b1*512+k*16+j]
-					}
-					m.slot21[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot21[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v168 = div(v166, 4)
@@ -1509,28 +1091,8 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 		m.T1SelfAttnInProjBiasGrad[i] = s
 	}
-	// v184 = v181ᵀ·x
-	for b := range batch {
-		for i := range 192 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot11[b*6144+k*192+i] * x[b][k][j]
-				}
-				m.slot18[b*12288+i*64+j] = s
-			}
-		}
-	}
-	// dt1.self_attn.in_proj_weight = sum_to(v184)
-	for i := range 192 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot18[r*12288+i*64+j]
-			}
-			m.T1SelfAttnInProjWeightGrad[i][j] = s
-		}
-	}
+	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
+	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 }
 
 // Backward runs the network on x, returns the loss mse(head, target) and sets the
@@ -1583,6 +1145,12 @@ func (m *Model) TrainStepBatch(x [][32][64]float32, target [][32][64]float32) fl
 // ResetOptimizer clears the optimizer's state (step count, momentum, moments),
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
+
+// Close stops the goroutines that split the large layers across cores. The model
+// must not be used after. Without Close they stop once the model is garbage.
+func (m *Model) Close() {
+	m.pool.Close()
+}
 
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
@@ -1756,34 +1324,28 @@ func (m *Model) LoadCheckpoint(path string) error {
 // another Model and make predictors of a copy of it, made between steps; the README's
 // "Serving" shows how.
 type Predictor struct {
-	m     *Model          // the parameters, read only
-	slot0 [131072]float32 // v13, v15, v17, v26, v35, v37, v54, v57, v59, v61, v76, v78
-	slot1 [131072]float32 // v14, v22, v25, v27, v36, v39, v55, v63, v66, v68, v77
-	slot2 [32768]float32  // v16, v18, v20, v28, v30, v32, v34, t1, v75, t2, head
-	slot3 [65536]float32  // v19, v21, v23, v29, v31, v33, v38, v40, v56, v58, v67, v69, v71, v73, v80
-	slot4 [32768]float32  // v60, v62, v64, v70, v72, v74, v79, v81, v85
+	m        *Model          // the parameters, read only
+	gemmWork []float32       // packed panels for the GEMM kernels
+	slot0    [131072]float32 // v13, v15, v17, v26, v35, v37, v54, v57, v59, v61, v76, v78
+	slot1    [131072]float32 // v14, v22, v25, v27, v36, v39, v55, v63, v66, v68, v77
+	slot2    [32768]float32  // v16, v18, v20, v28, v30, v32, v34, t1, v75, t2, head
+	slot3    [65536]float32  // v19, v21, v23, v29, v31, v33, v38, v40, v56, v58, v67, v69, v71, v73, v80
+	slot4    [32768]float32  // v60, v62, v64, v70, v72, v74, v79, v81, v85
 }
 
 // NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
 // allocates; Forward does not.
 func (m *Model) NewPredictor() *Predictor {
-	return &Predictor{m: m}
+	return &Predictor{
+		gemmWork: make([]float32, max(kernels.GemmWork32(512, 192, 64), kernels.GemmWork32(32, 32, 16), kernels.GemmWork32(32, 16, 32), kernels.GemmWork32(512, 64, 64), kernels.GemmWork32(512, 256, 64), kernels.GemmWork32(512, 64, 256))),
+		m:        m,
+	}
 }
 func (p *Predictor) forward0(x [][32][64]float32) {
 	m := p.m
 	batch := len(x)
 	// v13 = x·t1.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += x[b][i][k] * m.T1SelfAttnInProjWeight[j][k]
-				}
-				p.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, p.slot0[:batch*6144], 192, false, p.gemmWork)
 	// v14 = add(v13, t1.self_attn.in_proj_bias)
 	for i := range batch {
 		for j := range 32 {
@@ -1865,15 +1427,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += p.slot1[b*2048+b1*512+i*16+k] * p.slot2[b*2048+b1*512+j*16+k]
-					}
-					p.slot0[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v27 = softmax(v26)
@@ -1888,15 +1442,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += p.slot1[b*4096+b1*1024+i*32+k] * p.slot3[b*2048+b1*512+k*16+j]
-					}
-					p.slot2[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot1[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v29 = permute(v28)
@@ -1912,17 +1458,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v30 = reshape(v29)
 	copy(p.slot2[:batch*2048], p.slot3[:batch*2048])
 	// v31 = v30·t1.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot2[b*2048+i*64+k] * m.T1SelfAttnOutProjWeight[j][k]
-				}
-				p.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot3[:batch*2048], 64, false, p.gemmWork)
 	// v32 = add(v31, t1.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -1946,17 +1482,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v35 = v34·t1.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot2[b*2048+i*64+k] * m.T1Linear1Weight[j][k]
-				}
-				p.slot0[b*8192+i*256+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
 	// v36 = add(v35, t1.linear1.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -1974,17 +1500,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v38 = v37·t1.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += p.slot0[b*8192+i*256+k] * m.T1Linear2Weight[j][k]
-				}
-				p.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot3[:batch*2048], 64, false, p.gemmWork)
 	// v39 = add(v38, t1.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -2008,17 +1524,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v54 = t1·t2.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot2[b*2048+i*64+k] * m.T2SelfAttnInProjWeight[j][k]
-				}
-				p.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 192, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot0[:batch*6144], 192, false, p.gemmWork)
 	// v55 = add(v54, t2.self_attn.in_proj_bias)
 	for i := range batch {
 		for j := range 32 {
@@ -2100,15 +1606,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += p.slot1[b*2048+b1*512+i*16+k] * p.slot0[b*2048+b1*512+j*16+k]
-					}
-					p.slot3[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot3[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v68 = softmax(v67)
@@ -2123,15 +1621,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += p.slot1[b*4096+b1*1024+i*32+k] * p.slot4[b*2048+b1*512+k*16+j]
-					}
-					p.slot3[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot1[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot4[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v70 = permute(v69)
@@ -2147,17 +1637,7 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v71 = reshape(v70)
 	copy(p.slot3[:batch*2048], p.slot4[:batch*2048])
 	// v72 = v71·t2.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot3[b*2048+i*64+k] * m.T2SelfAttnOutProjWeight[j][k]
-				}
-				p.slot4[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot3[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot4[:batch*2048], 64, false, p.gemmWork)
 	// v73 = add(v72, t2.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -2185,17 +1665,7 @@ func (p *Predictor) forward1(x [][32][64]float32) {
 		}
 	}
 	// v76 = v75·t2.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 256 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot2[b*2048+i*64+k] * m.T2Linear1Weight[j][k]
-				}
-				p.slot0[b*8192+i*256+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
 	// v77 = add(v76, t2.linear1.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -2213,17 +1683,7 @@ func (p *Predictor) forward1(x [][32][64]float32) {
 		}
 	}
 	// v79 = v78·t2.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 256 {
-					s += p.slot0[b*8192+i*256+k] * m.T2Linear2Weight[j][k]
-				}
-				p.slot4[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot4[:batch*2048], 64, false, p.gemmWork)
 	// v80 = add(v79, t2.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
@@ -2247,17 +1707,7 @@ func (p *Predictor) forward1(x [][32][64]float32) {
 		}
 	}
 	// v85 = t2·head.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot2[b*2048+i*64+k] * m.HeadWeight[j][k]
-				}
-				p.slot4[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, p.slot4[:batch*2048], 64, false, p.gemmWork)
 	// head = add(v85, head.bias)
 	for i := range batch {
 		for j := range 32 {
