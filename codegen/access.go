@@ -20,6 +20,10 @@ type generator struct {
 	// (summedBy, the other way round; see summedProducts).
 	computedBy map[*ir.Value]*ir.Value
 	summedBy   map[*ir.Value]*ir.Value
+	// epilogues maps a product over a sequence's rows to the bias added
+	// to it and the relu after, which its GEMM's epilogue computes (see
+	// biasEpilogues).
+	epilogues map[*ir.Value][]*ir.Value
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -146,6 +150,12 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen.summedBy = summedProducts(g)
 	for mm, sum := range gen.summedBy {
 		gen.computedBy[sum] = mm
+	}
+	gen.epilogues = biasEpilogues(g)
+	for mm, chain := range gen.epilogues {
+		for _, v := range chain {
+			gen.computedBy[v] = mm
+		}
 	}
 	gen.unroll = unrolled(g)
 	gen.samples, gen.fullBatch = ir.Samples(g)

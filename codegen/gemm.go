@@ -126,6 +126,44 @@ func summedProducts(g *ir.Graph) map[*ir.Value]*ir.Value {
 	return folded
 }
 
+// biasEpilogues maps each product over a sequence's rows (flatRows) that
+// is only read by the add of a bias right after it, and maybe a relu of
+// that, to those: a linear layer over a sequence as the front ends write
+// it (matmul, add, activation), which codegen computes as a linear's GEMM
+// and epilogue, straight into the last one's storage. The three are
+// consecutive in the schedule, so the last one's slot held no live value
+// when the product starts, unless it is one of the product's arguments,
+// which would be overwritten while read: such a product keeps its own
+// steps.
+func biasEpilogues(g *ir.Graph) map[*ir.Value][]*ir.Value {
+	uses := g.Uses()
+	chains := map[*ir.Value][]*ir.Value{}
+	for i, mm := range g.Values {
+		if i+1 >= len(g.Values) || !flatRows(mm) || uses[mm] != 1 {
+			continue
+		}
+		if _, _, _, ok := productShape(mm, false); !ok {
+			continue
+		}
+		add, n := g.Values[i+1], mm.Shape[len(mm.Shape)-1]
+		if add.Op != ir.OpAdd || add.Args[0] != mm || add.Args[1].Op != ir.OpParam ||
+			!slices.Equal(add.Args[1].Shape, ir.Shape{n}) || add.Also != nil {
+			continue
+		}
+		chain := []*ir.Value{add}
+		if i+2 < len(g.Values) {
+			if relu := g.Values[i+2]; relu.Op == ir.OpReLU && relu.Args[0] == add && uses[add] == 1 {
+				chain = append(chain, relu)
+			}
+		}
+		last := chain[len(chain)-1]
+		if last.Storage.Kind == ir.InSlot && last.Storage != mm.Args[0].Storage && last.Storage != mm.Args[1].Storage {
+			chains[mm] = chain
+		}
+	}
+	return chains
+}
+
 // usesGemm reports whether any value is computed by the GEMM kernel, or
 // by a convolution's, which runs on it.
 func (gen *generator) usesGemm() bool {
@@ -294,6 +332,16 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 // as one product (flatRows, or summed into a weight's gradient) or one per
 // index of the leading axes.
 func (gen *generator) genMatMulGemm(v *ir.Value, m, n, k int) []jen.Code {
+	if chain := gen.epilogues[v]; chain != nil {
+		last, name := chain[len(chain)-1], "AddBias"
+		if last.Op == ir.OpReLU {
+			name = "AddBiasReLU"
+		}
+		return []jen.Code{
+			gen.gemm(false, v.TransB, m, n, k, v.Args[0], v.Args[1], last),
+			kernel(gen.suffixed(name), gen.flatValue(last), gen.flatValue(chain[0].Args[1])),
+		}
+	}
 	if sum := gen.summedBy[v]; sum != nil {
 		return []jen.Code{gen.gemm(true, false, m, n, k, v.Args[0], v.Args[1], sum)}
 	}

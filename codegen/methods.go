@@ -709,6 +709,13 @@ func (gen *generator) describe(v *ir.Value) string {
 		if v.TransB {
 			tb = "ᵀ"
 		}
+		if chain := gen.epilogues[v]; chain != nil {
+			s, in := fmt.Sprintf("%s%s·%s%s + %s", a(0), ta, a(1), tb, gen.label(chain[0].Args[1])), "the bias"
+			if len(chain) == 2 {
+				s, in = "relu("+s+")", "the bias and relu"
+			}
+			return fmt.Sprintf("%s = %s, %s in the GEMM's epilogue", gen.label(chain[len(chain)-1]), s, in)
+		}
 		if sum := gen.summedBy[v]; sum != nil {
 			return fmt.Sprintf("%s = Σ %s%s·%s%s over the leading axes, as one product", gen.label(sum), a(0), ta, a(1), tb)
 		}

@@ -36,10 +36,41 @@ var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir
 // genBinary: c = a op b element by element, broadcast as NumPy does.
 func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
+	if flat := gen.flatBinary(v); flat != nil {
+		return flat
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(a, broadcastIndex(a, v.Shape, idx)...)).
 			Op(binaryOps[v.Op]).Add(gen.at(b, broadcastIndex(b, v.Shape, idx)...))}
 	})
+}
+
+// flatBinary is genBinary as one loop over the elements, for operands of
+// v's shape or single numbers (no index arithmetic, no bounds checks
+// inside), or nil for any other broadcast and in tiny networks, whose
+// loops are written out.
+func (gen *generator) flatBinary(v *ir.Value) []jen.Code {
+	if gen.unroll || !vectorized(v) {
+		return nil
+	}
+	// d := v; l := a[:len(d)] proves every index in range to the compiler.
+	// d, l and r are reserved: no argument of the method shadows them.
+	code := []jen.Code{jen.Id("d").Op(":=").Add(gen.flatValue(v))}
+	operands := make([]jen.Code, 2)
+	for i, a := range v.Args {
+		switch {
+		case slices.Equal(a.Shape, v.Shape):
+			name := string("lr"[i])
+			code = append(code, jen.Id(name).Op(":=").Add(gen.flatValue(a)).Index(jen.Op(":").Len(jen.Id("d"))))
+			operands[i] = jen.Id(name).Index(jen.Id("i"))
+		case a.Shape.Size() == 1:
+			operands[i] = gen.at(a, make([]index, len(a.Shape))...)
+		default:
+			return nil
+		}
+	}
+	return append(code, jen.For(jen.Id("i").Op(":=").Range().Id("d")).Block(
+		jen.Id("d").Index(jen.Id("i")).Op("=").Add(operands[0]).Op(binaryOps[v.Op]).Add(operands[1])))
 }
 
 // rows emits body for each row of v (its last axis), given the indexes of
@@ -188,6 +219,10 @@ func (gen *generator) genExpand(v *ir.Value) []jen.Code {
 // would repeat it along.
 func (gen *generator) genSumTo(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if len(v.Shape) == 1 && len(x.Shape) > 1 && x.Shape[len(x.Shape)-1] == v.Shape[0] && vectorized(x) && !gen.unroll {
+		// A bias's gradient: the rows of x added in order, as the loops do.
+		return []jen.Code{kernel(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(x))}
+	}
 	rd := &reduction{x, ir.ReductionTo(x.Shape, v.Shape)}
 	return gen.each(v, func(out []index) []jen.Code {
 		sum := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}

@@ -154,17 +154,14 @@ func New(seed uint64) *Model {
 	}
 	return m
 }
-func (m *Model) forward0(x [][32][64]float32) {
+
+// forward computes every forward value into the model's memory.
+func (m *Model) forward(x [][32][64]float32) {
 	batch := len(x)
-	// v13 = x·t1.self_attn.in_proj_weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot0[:batch*6144], 192, false)
-	// v14 = add(v13, t1.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot1[i*6144+j*192+k] = m.slot0[i*6144+j*192+k] + m.T1SelfAttnInProjBias[k]
-			}
-		}
+	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot1[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
 	}
 	// v15 = slice(v14)
 	for i := range batch {
@@ -227,13 +224,11 @@ func (m *Model) forward0(x [][32][64]float32) {
 		}
 	}
 	// v25 = div(v17, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot1[i*2048+j*512+k*16+l] = m.slot0[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot1[:batch*2048]
+		l := m.slot0[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v26 = v25·v20ᵀ
@@ -269,22 +264,18 @@ func (m *Model) forward0(x [][32][64]float32) {
 	}
 	// v30 = reshape(v29)
 	copy(m.slot0[:batch*2048], m.slot5[:batch*2048])
-	// v31 = v30·t1.self_attn.out_proj.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot5[:batch*2048], 64, false)
-	// v32 = add(v31, t1.self_attn.out_proj.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot6[i*2048+j*64+k] = m.slot5[i*2048+j*64+k] + m.T1SelfAttnOutProjBias[k]
-			}
-		}
+	// v32 = v30·t1.self_attn.out_proj.weightᵀ + t1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot6[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot6[:batch*2048], m.T1SelfAttnOutProjBias[:])
 	}
 	// v33 = add(x, v32)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot5[i*2048+j*64+k] = x[i][j][k] + m.slot6[i*2048+j*64+k]
-			}
+	{
+		d := m.slot5[:batch*2048]
+		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
+		r := m.slot6[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
@@ -293,40 +284,23 @@ func (m *Model) forward0(x [][32][64]float32) {
 			nnrt.LayerNormAffine(m.slot6[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 		}
 	}
-	// v35 = v34·t1.linear1.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot7[:batch*8192], 256, false)
-	// v36 = add(v35, t1.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				m.slot8[i*8192+j*256+k] = m.slot7[i*8192+j*256+k] + m.T1Linear1Bias[k]
-			}
-		}
+	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot7[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot7[:batch*8192], m.T1Linear1Bias[:])
 	}
-	// v37 = relu(v36)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				m.slot7[i*8192+j*256+k] = nnrt.ReLU(m.slot8[i*8192+j*256+k])
-			}
-		}
-	}
-	// v38 = v37·t1.linear2.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot8[:batch*2048], 64, false)
-	// v39 = add(v38, t1.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot9[i*2048+j*64+k] = m.slot8[i*2048+j*64+k] + m.T1Linear2Bias[k]
-			}
-		}
+	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot9[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot9[:batch*2048], m.T1Linear2Bias[:])
 	}
 	// v40 = add(v34, v39)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot8[i*2048+j*64+k] = m.slot6[i*2048+j*64+k] + m.slot9[i*2048+j*64+k]
-			}
+	{
+		d := m.slot8[:batch*2048]
+		l := m.slot6[:batch*2048][:len(d)]
+		r := m.slot9[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
@@ -335,15 +309,10 @@ func (m *Model) forward0(x [][32][64]float32) {
 			nnrt.LayerNormAffine(m.slot9[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 		}
 	}
-	// v54 = t1·t2.self_attn.in_proj_weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot10[:batch*6144], 192, false)
-	// v55 = add(v54, t2.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot11[i*6144+j*192+k] = m.slot10[i*6144+j*192+k] + m.T2SelfAttnInProjBias[k]
-			}
-		}
+	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot11[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot11[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
 	for i := range batch {
@@ -406,13 +375,11 @@ func (m *Model) forward0(x [][32][64]float32) {
 		}
 	}
 	// v66 = div(v58, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot11[i*2048+j*512+k*16+l] = m.slot10[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot11[:batch*2048]
+		l := m.slot10[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v67 = v66·v61ᵀ
@@ -448,67 +415,43 @@ func (m *Model) forward0(x [][32][64]float32) {
 	}
 	// v71 = reshape(v70)
 	copy(m.slot10[:batch*2048], m.slot15[:batch*2048])
-	// v72 = v71·t2.self_attn.out_proj.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot15[:batch*2048], 64, false)
-	// v73 = add(v72, t2.self_attn.out_proj.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot16[i*2048+j*64+k] = m.slot15[i*2048+j*64+k] + m.T2SelfAttnOutProjBias[k]
-			}
-		}
+	// v73 = v71·t2.self_attn.out_proj.weightᵀ + t2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot16[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot16[:batch*2048], m.T2SelfAttnOutProjBias[:])
 	}
 	// v74 = add(t1, v73)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot15[i*2048+j*64+k] = m.slot9[i*2048+j*64+k] + m.slot16[i*2048+j*64+k]
-			}
+	{
+		d := m.slot15[:batch*2048]
+		l := m.slot9[:batch*2048][:len(d)]
+		r := m.slot16[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-}
-func (m *Model) forward1(x [][32][64]float32) {
-	batch := len(x)
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
 			nnrt.LayerNormAffine(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 		}
 	}
-	// v76 = v75·t2.linear1.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot17[:batch*8192], 256, false)
-	// v77 = add(v76, t2.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				m.slot18[i*8192+j*256+k] = m.slot17[i*8192+j*256+k] + m.T2Linear1Bias[k]
-			}
-		}
+	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot17[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot17[:batch*8192], m.T2Linear1Bias[:])
 	}
-	// v78 = relu(v77)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				m.slot17[i*8192+j*256+k] = nnrt.ReLU(m.slot18[i*8192+j*256+k])
-			}
-		}
-	}
-	// v79 = v78·t2.linear2.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot18[:batch*2048], 64, false)
-	// v80 = add(v79, t2.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot19[i*2048+j*64+k] = m.slot18[i*2048+j*64+k] + m.T2Linear2Bias[k]
-			}
-		}
+	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot19[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot19[:batch*2048], m.T2Linear2Bias[:])
 	}
 	// v81 = add(v75, v80)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot18[i*2048+j*64+k] = m.slot16[i*2048+j*64+k] + m.slot19[i*2048+j*64+k]
-			}
+	{
+		d := m.slot18[:batch*2048]
+		l := m.slot16[:batch*2048][:len(d)]
+		r := m.slot19[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
@@ -517,22 +460,11 @@ func (m *Model) forward1(x [][32][64]float32) {
 			nnrt.LayerNormAffine(m.slot19[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 		}
 	}
-	// v85 = t2·head.weightᵀ
-	m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot20[:batch*2048], 64, false)
-	// head = add(v85, head.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot21[i*2048+j*64+k] = m.slot20[i*2048+j*64+k] + m.HeadBias[k]
-			}
-		}
+	// head = t2·head.weightᵀ + head.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot21[:batch*2048], m.HeadBias[:])
 	}
-}
-
-// forward computes every forward value into the model's memory.
-func (m *Model) forward(x [][32][64]float32) {
-	m.forward0(x)
-	m.forward1(x)
 }
 
 // Forward runs the network on the input x and writes its output into head. Each argument
@@ -561,15 +493,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		kernels.ScaledDiff32(m.slot22[:batch*2048], m.slot21[:batch*2048], unsafe.Slice(&target[0][0][0], batch*2048), scale)
 	}
 	// dhead.bias = sum_to(dhead)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.HeadBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.HeadBiasGrad[:], m.slot22[:batch*2048])
 	// dt2 = dhead·head.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
 	// dhead.weight = Σ dheadᵀ·t2 over the leading axes, as one product
@@ -590,25 +514,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// dt2.norm2.bias = sum_to(dt2)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot21[r*2048+r1*64+i]
-			}
-		}
-		m.T2Norm2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2Norm2BiasGrad[:], m.slot21[:batch*2048])
 	// dt2.linear2.bias = sum_to(v95)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.T2Linear2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2Linear2BiasGrad[:], m.slot22[:batch*2048])
 	// v99 = v95·t2.linear2.weight
 	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot18[:batch*8192], 256, false)
 	// dt2.linear2.weight = Σ v95ᵀ·v78 over the leading axes, as one product
@@ -616,25 +524,18 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v102 = relu_grad(v99, v78)
 	kernels.ReLUGrad32(m.slot23[:batch*8192], m.slot18[:batch*8192], m.slot17[:batch*8192])
 	// dt2.linear1.bias = sum_to(v102)
-	for i := range 256 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot23[r*8192+r1*256+i]
-			}
-		}
-		m.T2Linear1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2Linear1BiasGrad[:], m.slot23[:batch*8192])
 	// v104 = v102·t2.linear1.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot23[:batch*8192], 256, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot19[:batch*2048], 64, false)
 	// dt2.linear1.weight = Σ v102ᵀ·v75 over the leading axes, as one product
 	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot23[:batch*8192], 256, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384), 64, false)
 	// v106 = add(v95, v104)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot21[i*2048+j*64+k] = m.slot22[i*2048+j*64+k] + m.slot19[i*2048+j*64+k]
-			}
+	{
+		d := m.slot21[:batch*2048]
+		l := m.slot22[:batch*2048][:len(d)]
+		r := m.slot19[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dt1 = layer_norm_affine_grad(v106, v74)
@@ -653,25 +554,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// dt2.norm1.bias = sum_to(v106)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot21[r*2048+r1*64+i]
-			}
-		}
-		m.T2Norm1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2Norm1BiasGrad[:], m.slot21[:batch*2048])
 	// dt2.self_attn.out_proj.bias = sum_to(dt1)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot16[r*2048+r1*64+i]
-			}
-		}
-		m.T2SelfAttnOutProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2SelfAttnOutProjBiasGrad[:], m.slot16[:batch*2048])
 	// v112 = dt1·t2.self_attn.out_proj.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot22[:batch*2048], 64, false)
 	// dt2.self_attn.out_proj.weight = Σ dt1ᵀ·v71 over the leading axes, as one product
@@ -721,13 +606,11 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v122 = div(v120, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot13[i*2048+j*512+k*16+l] = m.slot22[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot13[:batch*2048]
+		l := m.slot22[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v125 = permute(v118)
@@ -777,11 +660,12 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v131 = add(v127, v130)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot17[i*6144+j*192+k] = m.slot10[i*6144+j*192+k] + m.slot11[i*6144+j*192+k]
-			}
+	{
+		d := m.slot17[:batch*6144]
+		l := m.slot10[:batch*6144][:len(d)]
+		r := m.slot11[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v132 = permute(v122)
@@ -808,33 +692,27 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v135 = add(v131, v134)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot11[i*6144+j*192+k] = m.slot17[i*6144+j*192+k] + m.slot10[i*6144+j*192+k]
-			}
+	{
+		d := m.slot11[:batch*6144]
+		l := m.slot17[:batch*6144][:len(d)]
+		r := m.slot10[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dt2.self_attn.in_proj_bias = sum_to(v135)
-	for i := range 192 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot11[r*6144+r1*192+i]
-			}
-		}
-		m.T2SelfAttnInProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T2SelfAttnInProjBiasGrad[:], m.slot11[:batch*6144])
 	// dt1 = v135·t2.self_attn.in_proj_weight
 	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot11[:batch*6144], 192, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*2048], 64, false)
 	// dt2.self_attn.in_proj_weight = Σ v135ᵀ·t1 over the leading axes, as one product
 	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 	// v139 = add(dt1, dt1)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot22[i*2048+j*64+k] = m.slot16[i*2048+j*64+k] + m.slot19[i*2048+j*64+k]
-			}
+	{
+		d := m.slot22[:batch*2048]
+		l := m.slot16[:batch*2048][:len(d)]
+		r := m.slot19[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v141 = layer_norm_affine_grad(v139, v40)
@@ -853,28 +731,12 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// dt1.norm2.bias = sum_to(v139)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.T1Norm2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1Norm2BiasGrad[:], m.slot22[:batch*2048])
 }
 func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	batch := len(x)
 	// dt1.linear2.bias = sum_to(v141)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot21[r*2048+r1*64+i]
-			}
-		}
-		m.T1Linear2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1Linear2BiasGrad[:], m.slot21[:batch*2048])
 	// v145 = v141·t1.linear2.weight
 	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot21[:batch*2048], 64, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot17[:batch*8192], 256, false)
 	// dt1.linear2.weight = Σ v141ᵀ·v37 over the leading axes, as one product
@@ -882,25 +744,18 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v148 = relu_grad(v145, v37)
 	kernels.ReLUGrad32(m.slot8[:batch*8192], m.slot17[:batch*8192], m.slot7[:batch*8192])
 	// dt1.linear1.bias = sum_to(v148)
-	for i := range 256 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot8[r*8192+r1*256+i]
-			}
-		}
-		m.T1Linear1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1Linear1BiasGrad[:], m.slot8[:batch*8192])
 	// v150 = v148·t1.linear1.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot8[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot13[:batch*2048], 64, false)
 	// dt1.linear1.weight = Σ v148ᵀ·v34 over the leading axes, as one product
 	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot8[:batch*8192], 256, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384), 64, false)
 	// v152 = add(v141, v150)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot15[i*2048+j*64+k] = m.slot21[i*2048+j*64+k] + m.slot13[i*2048+j*64+k]
-			}
+	{
+		d := m.slot15[:batch*2048]
+		l := m.slot21[:batch*2048][:len(d)]
+		r := m.slot13[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dx = layer_norm_affine_grad(v152, v33)
@@ -919,25 +774,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// dt1.norm1.bias = sum_to(v152)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot15[r*2048+r1*64+i]
-			}
-		}
-		m.T1Norm1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1Norm1BiasGrad[:], m.slot15[:batch*2048])
 	// dt1.self_attn.out_proj.bias = sum_to(dx)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot12[r*2048+r1*64+i]
-			}
-		}
-		m.T1SelfAttnOutProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1SelfAttnOutProjBiasGrad[:], m.slot12[:batch*2048])
 	// v158 = dx·t1.self_attn.out_proj.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot9[:batch*2048], 64, false)
 	// dt1.self_attn.out_proj.weight = Σ dxᵀ·v30 over the leading axes, as one product
@@ -987,13 +826,11 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v168 = div(v166, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot13[i*2048+j*512+k*16+l] = m.slot6[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot13[:batch*2048]
+		l := m.slot6[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v171 = permute(v164)
@@ -1043,11 +880,12 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v177 = add(v173, v176)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot10[i*6144+j*192+k] = m.slot11[i*6144+j*192+k] + m.slot0[i*6144+j*192+k]
-			}
+	{
+		d := m.slot10[:batch*6144]
+		l := m.slot11[:batch*6144][:len(d)]
+		r := m.slot0[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v178 = permute(v168)
@@ -1074,23 +912,16 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v181 = add(v177, v180)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot11[i*6144+j*192+k] = m.slot10[i*6144+j*192+k] + m.slot1[i*6144+j*192+k]
-			}
+	{
+		d := m.slot11[:batch*6144]
+		l := m.slot10[:batch*6144][:len(d)]
+		r := m.slot1[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dt1.self_attn.in_proj_bias = sum_to(v181)
-	for i := range 192 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot11[r*6144+r1*192+i]
-			}
-		}
-		m.T1SelfAttnInProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot11[:batch*6144])
 	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
 	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 }
@@ -1344,15 +1175,10 @@ func (m *Model) NewPredictor() *Predictor {
 func (p *Predictor) forward0(x [][32][64]float32) {
 	m := p.m
 	batch := len(x)
-	// v13 = x·t1.self_attn.in_proj_weightᵀ
-	kernels.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, p.slot0[:batch*6144], 192, false, p.gemmWork)
-	// v14 = add(v13, t1.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				p.slot1[i*6144+j*192+k] = p.slot0[i*6144+j*192+k] + m.T1SelfAttnInProjBias[k]
-			}
-		}
+	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, p.slot1[:batch*6144], 192, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
 	}
 	// v15 = slice(v14)
 	for i := range batch {
@@ -1415,13 +1241,11 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v25 = div(v17, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot1[i*2048+j*512+k*16+l] = p.slot0[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := p.slot1[:batch*2048]
+		l := p.slot0[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v26 = v25·v20ᵀ
@@ -1468,11 +1292,12 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v33 = add(x, v32)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = x[i][j][k] + p.slot2[i*2048+j*64+k]
-			}
+	{
+		d := p.slot3[:batch*2048]
+		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
+		r := p.slot2[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
@@ -1481,40 +1306,23 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 		}
 	}
-	// v35 = v34·t1.linear1.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
-	// v36 = add(v35, t1.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				p.slot1[i*8192+j*256+k] = p.slot0[i*8192+j*256+k] + m.T1Linear1Bias[k]
-			}
-		}
+	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T1Linear1Bias[:])
 	}
-	// v37 = relu(v36)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				p.slot0[i*8192+j*256+k] = nnrt.ReLU(p.slot1[i*8192+j*256+k])
-			}
-		}
-	}
-	// v38 = v37·t1.linear2.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot3[:batch*2048], 64, false, p.gemmWork)
-	// v39 = add(v38, t1.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot1[i*2048+j*64+k] = p.slot3[i*2048+j*64+k] + m.T1Linear2Bias[k]
-			}
-		}
+	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot1[:batch*2048], 64, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*2048], m.T1Linear2Bias[:])
 	}
 	// v40 = add(v34, v39)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot2[i*2048+j*64+k] + p.slot1[i*2048+j*64+k]
-			}
+	{
+		d := p.slot3[:batch*2048]
+		l := p.slot2[:batch*2048][:len(d)]
+		r := p.slot1[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
@@ -1523,15 +1331,10 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 		}
 	}
-	// v54 = t1·t2.self_attn.in_proj_weightᵀ
-	kernels.Gemm32(false, true, batch*32, 192, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot0[:batch*6144], 192, false, p.gemmWork)
-	// v55 = add(v54, t2.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				p.slot1[i*6144+j*192+k] = p.slot0[i*6144+j*192+k] + m.T2SelfAttnInProjBias[k]
-			}
-		}
+	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot1[:batch*6144], 192, false, p.gemmWork)
+		kernels.AddBias32(p.slot1[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
 	for i := range batch {
@@ -1594,13 +1397,11 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v66 = div(v58, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot1[i*2048+j*512+k*16+l] = p.slot3[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := p.slot1[:batch*2048]
+		l := p.slot3[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v67 = v66·v61ᵀ
@@ -1647,57 +1448,37 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v74 = add(t1, v73)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot2[i*2048+j*64+k] + p.slot3[i*2048+j*64+k]
-			}
+	{
+		d := p.slot4[:batch*2048]
+		l := p.slot2[:batch*2048][:len(d)]
+		r := p.slot3[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-}
-func (p *Predictor) forward1(x [][32][64]float32) {
-	m := p.m
-	batch := len(x)
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
 			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 		}
 	}
-	// v76 = v75·t2.linear1.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
-	// v77 = add(v76, t2.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				p.slot1[i*8192+j*256+k] = p.slot0[i*8192+j*256+k] + m.T2Linear1Bias[k]
-			}
-		}
+	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T2Linear1Bias[:])
 	}
-	// v78 = relu(v77)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 256 {
-				p.slot0[i*8192+j*256+k] = nnrt.ReLU(p.slot1[i*8192+j*256+k])
-			}
-		}
-	}
-	// v79 = v78·t2.linear2.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot4[:batch*2048], 64, false, p.gemmWork)
-	// v80 = add(v79, t2.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot4[i*2048+j*64+k] + m.T2Linear2Bias[k]
-			}
-		}
+	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot3[:batch*2048], 64, false, p.gemmWork)
+		kernels.AddBias32(p.slot3[:batch*2048], m.T2Linear2Bias[:])
 	}
 	// v81 = add(v75, v80)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot2[i*2048+j*64+k] + p.slot3[i*2048+j*64+k]
-			}
+	{
+		d := p.slot4[:batch*2048]
+		l := p.slot2[:batch*2048][:len(d)]
+		r := p.slot3[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
@@ -1706,6 +1487,10 @@ func (p *Predictor) forward1(x [][32][64]float32) {
 			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 		}
 	}
+}
+func (p *Predictor) forward1(x [][32][64]float32) {
+	m := p.m
+	batch := len(x)
 	// v85 = t2·head.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, p.slot4[:batch*2048], 64, false, p.gemmWork)
 	// head = add(v85, head.bias)
