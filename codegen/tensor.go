@@ -198,6 +198,19 @@ func (gen *generator) genReshape(v *ir.Value) []jen.Code {
 // genPermute: y[i...] = x at the indexes permuted back.
 func (gen *generator) genPermute(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	last := len(v.Shape) - 1
+	if v.Perm[last] == last { // rows stay rows: attention's heads
+		rows := gen.rowCopies(v, x, func(lead []index) []index {
+			xi := make([]index, last)
+			for i, p := range v.Perm[:last] {
+				xi[p] = lead[i]
+			}
+			return xi
+		}, 0, false)
+		if rows != nil {
+			return rows
+		}
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		xi := make([]index, len(idx))
 		for i, p := range v.Perm {
@@ -249,9 +262,56 @@ func (gen *generator) genConcat(v *ir.Value) []jen.Code {
 	return code
 }
 
+// rowCopies moves v's rows (its last axis) as one copy each, when each is
+// a run of x's elements: the row of x at the leading indexes that src
+// gives for v's, from start on. With back, the copies go the other way,
+// into x. nil where rows are short (a copy's call costs more than the
+// loop), in tiny networks, or where a storage has no rows (parameters).
+func (gen *generator) rowCopies(v, x *ir.Value, src func(lead []index) []index, start int, back bool) []jen.Code {
+	width := v.Shape[len(v.Shape)-1]
+	hasRows := func(s ir.Storage) bool { return s.Kind == ir.InSlot || s.Kind == ir.InArg }
+	if gen.unroll || width < 16 || !hasRows(v.Storage) || !hasRows(x.Storage) {
+		return nil
+	}
+	return gen.rows(v, func(lead []index) []jen.Code {
+		row := gen.rowAt(x, src(lead))
+		if start != 0 || width != x.Shape[len(x.Shape)-1] {
+			row = row.Index(jen.Lit(start).Op(":").Lit(start + width))
+		}
+		if back {
+			return []jen.Code{jen.Copy(row, gen.rowAt(v, lead))}
+		}
+		return []jen.Code{jen.Copy(gen.rowAt(v, lead), row)}
+	})
+}
+
+// sliceLead maps the leading indexes of a slice's (or its gradient's
+// dy's) rows to the sliced tensor's: moved by Start along the axis, unless
+// that is the last, which sliceStart cuts.
+func (gen *generator) sliceLead(v *ir.Value) func(lead []index) []index {
+	return func(lead []index) []index {
+		xi := slices.Clone(lead)
+		if v.Axis < len(lead) {
+			xi[v.Axis] = xi[v.Axis].plus(v.Start)
+		}
+		return xi
+	}
+}
+
+// sliceStart is where a slice's rows start in the sliced tensor's.
+func (gen *generator) sliceStart(v *ir.Value) int {
+	if v.Axis == len(v.Shape)-1 {
+		return v.Start
+	}
+	return 0
+}
+
 // genSlice: y = x[..., Start:End, ...] along the axis.
 func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if rows := gen.rowCopies(v, x, gen.sliceLead(v), gen.sliceStart(v), false); rows != nil {
+		return rows
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		xi := slices.Clone(idx)
 		xi[v.Axis] = xi[v.Axis].plus(v.Start)
@@ -263,6 +323,9 @@ func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 func (gen *generator) genSliceGrad(v *ir.Value) []jen.Code {
 	dy := v.Args[0]
 	code := []jen.Code{jen.Clear(gen.flatValue(v))}
+	if rows := gen.rowCopies(dy, v, gen.sliceLead(v), gen.sliceStart(v), true); rows != nil {
+		return append(code, rows...)
+	}
 	return append(code, gen.each(dy, func(idx []index) []jen.Code {
 		vi := slices.Clone(idx)
 		vi[v.Axis] = vi[v.Axis].plus(v.Start)

@@ -164,62 +164,50 @@ func (m *Model) forward(x [][32][64]float32) {
 		kernels.AddBias32(m.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
 	}
 	// v15 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot0[i*2048+j*64+k] = m.slot1[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot0[n*2048+n1*64:n*2048+n1*64+64], m.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v16 = reshape(v15)
 	copy(m.slot2[:batch*2048], m.slot0[:batch*2048])
 	// v17 = permute(v16)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot0[i*2048+j*512+k*16+l] = m.slot2[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot2[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v18 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot2[i*2048+j*64+k] = m.slot1[64+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot2[n*2048+n1*64:n*2048+n1*64+64], m.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
 		}
 	}
 	// v19 = reshape(v18)
 	copy(m.slot3[:batch*2048], m.slot2[:batch*2048])
 	// v20 = permute(v19)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot2[i*2048+j*512+k*16+l] = m.slot3[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot2[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v21 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot3[i*2048+j*64+k] = m.slot1[128+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot3[n*2048+n1*64:n*2048+n1*64+64], m.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
 		}
 	}
 	// v22 = reshape(v21)
 	copy(m.slot1[:batch*2048], m.slot3[:batch*2048])
 	// v23 = permute(v22)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot3[i*2048+j*512+k*16+l] = m.slot1[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -253,12 +241,10 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v29 = permute(v28)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot5[i*2048+j*64+k*16+l] = m.slot0[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot5[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot0[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -315,62 +301,50 @@ func (m *Model) forward(x [][32][64]float32) {
 		kernels.AddBias32(m.slot11[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot10[i*2048+j*64+k] = m.slot11[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot10[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v57 = reshape(v56)
 	copy(m.slot12[:batch*2048], m.slot10[:batch*2048])
 	// v58 = permute(v57)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot10[i*2048+j*512+k*16+l] = m.slot12[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot10[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot12[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v59 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot12[i*2048+j*64+k] = m.slot11[64+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][64:128])
 		}
 	}
 	// v60 = reshape(v59)
 	copy(m.slot13[:batch*2048], m.slot12[:batch*2048])
 	// v61 = permute(v60)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot12[i*2048+j*512+k*16+l] = m.slot13[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot12[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot13[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v62 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot13[i*2048+j*64+k] = m.slot11[128+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][128:192])
 		}
 	}
 	// v63 = reshape(v62)
 	copy(m.slot11[:batch*2048], m.slot13[:batch*2048])
 	// v64 = permute(v63)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot13[i*2048+j*512+k*16+l] = m.slot11[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot13[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot11[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -404,12 +378,10 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v70 = permute(v69)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot15[i*2048+j*64+k*16+l] = m.slot10[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot10[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -564,12 +536,10 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v115 = reshape(v112)
 	copy(m.slot19[:batch*2048], m.slot22[:batch*2048])
 	// v116 = permute(v115)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot15[i*2048+j*512+k*16+l] = m.slot19[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot15[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot19[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -614,12 +584,10 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v125 = permute(v118)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot15[i*2048+j*64+k*16+l] = m.slot21[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot21[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -628,21 +596,17 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v127 = slice_grad(v126)
 	{
 		clear(m.slot10[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot10[128+i*6144+j*192+k] = m.slot12[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot10[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot12[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v128 = permute(v121)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot22[i*2048+j*64+k*16+l] = m.slot19[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot19[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -651,11 +615,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v130 = slice_grad(v129)
 	{
 		clear(m.slot11[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot11[64+i*6144+j*192+k] = m.slot21[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot11[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot21[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -669,12 +631,10 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v132 = permute(v122)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot15[i*2048+j*64+k*16+l] = m.slot13[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot13[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -683,11 +643,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v134 = slice_grad(v133)
 	{
 		clear(m.slot10[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot10[i*6144+j*192+k] = m.slot12[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot10[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot12[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -784,12 +742,10 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v161 = reshape(v158)
 	copy(m.slot16[:batch*2048], m.slot9[:batch*2048])
 	// v162 = permute(v161)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot19[i*2048+j*512+k*16+l] = m.slot16[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot19[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot16[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -834,12 +790,10 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v171 = permute(v164)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot5[i*2048+j*64+k*16+l] = m.slot22[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot5[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot22[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -848,21 +802,17 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v173 = slice_grad(v172)
 	{
 		clear(m.slot11[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot11[128+i*6144+j*192+k] = m.slot15[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot11[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot15[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v174 = permute(v167)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot12[i*2048+j*64+k*16+l] = m.slot21[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot21[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -871,11 +821,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v176 = slice_grad(v175)
 	{
 		clear(m.slot0[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot0[64+i*6144+j*192+k] = m.slot9[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot0[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot9[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -889,12 +837,10 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v178 = permute(v168)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot16[i*2048+j*64+k*16+l] = m.slot13[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot16[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot13[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -903,11 +849,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v180 = slice_grad(v179)
 	{
 		clear(m.slot1[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot1[i*6144+j*192+k] = m.slot3[i*2048+j*64+k]
-				}
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot3[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -1181,62 +1125,50 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		kernels.AddBias32(p.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
 	}
 	// v15 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot0[i*2048+j*64+k] = p.slot1[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v16 = reshape(v15)
 	copy(p.slot2[:batch*2048], p.slot0[:batch*2048])
 	// v17 = permute(v16)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot0[i*2048+j*512+k*16+l] = p.slot2[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot2[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v18 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot2[i*2048+j*64+k] = p.slot1[64+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
 		}
 	}
 	// v19 = reshape(v18)
 	copy(p.slot3[:batch*2048], p.slot2[:batch*2048])
 	// v20 = permute(v19)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot2[i*2048+j*512+k*16+l] = p.slot3[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot2[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v21 = slice(v14)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot1[128+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot3[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
 		}
 	}
 	// v22 = reshape(v21)
 	copy(p.slot1[:batch*2048], p.slot3[:batch*2048])
 	// v23 = permute(v22)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot3[i*2048+j*512+k*16+l] = p.slot1[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -1270,12 +1202,10 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v29 = permute(v28)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					p.slot3[i*2048+j*64+k*16+l] = p.slot2[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(p.slot3[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot2[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
@@ -1337,62 +1267,50 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		kernels.AddBias32(p.slot1[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot1[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot3[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v57 = reshape(v56)
 	copy(p.slot0[:batch*2048], p.slot3[:batch*2048])
 	// v58 = permute(v57)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot3[i*2048+j*512+k*16+l] = p.slot0[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot0[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v59 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot0[i*2048+j*64+k] = p.slot1[64+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
 		}
 	}
 	// v60 = reshape(v59)
 	copy(p.slot4[:batch*2048], p.slot0[:batch*2048])
 	// v61 = permute(v60)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot0[i*2048+j*512+k*16+l] = p.slot4[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot4[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v62 = slice(v55)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot1[128+i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot4[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
 		}
 	}
 	// v63 = reshape(v62)
 	copy(p.slot1[:batch*2048], p.slot4[:batch*2048])
 	// v64 = permute(v63)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot4[i*2048+j*512+k*16+l] = p.slot1[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot4[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
@@ -1426,12 +1344,10 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 		}
 	}
 	// v70 = permute(v69)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					p.slot4[i*2048+j*64+k*16+l] = p.slot3[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(p.slot4[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot3[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
