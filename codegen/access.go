@@ -24,6 +24,9 @@ type generator struct {
 	// to it and the relu after, which its GEMM's epilogue computes (see
 	// biasEpilogues).
 	epilogues map[*ir.Value][]*ir.Value
+	// normWeightGrads maps a layer norm's input gradient to its weight's
+	// gradient, which the same loop computes (see normWeightGrads).
+	normWeightGrads map[*ir.Value]*ir.Value
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -150,6 +153,10 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen.summedBy = summedProducts(g)
 	for mm, sum := range gen.summedBy {
 		gen.computedBy[sum] = mm
+	}
+	gen.normWeightGrads = normWeightGrads(g)
+	for dx, dw := range gen.normWeightGrads {
+		gen.computedBy[dw] = dx
 	}
 	gen.epilogues = biasEpilogues(g)
 	for mm, chain := range gen.epilogues {

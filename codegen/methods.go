@@ -720,6 +720,8 @@ func (gen *generator) describe(v *ir.Value) string {
 			return fmt.Sprintf("%s = Σ %s%s·%s%s over the leading axes, as one product", gen.label(sum), a(0), ta, a(1), tb)
 		}
 		return fmt.Sprintf("%s = %s%s·%s%s", out, a(0), ta, a(1), tb)
+	case gen.normWeightGrads[v] != nil:
+		return fmt.Sprintf("%s = %s(%s, %s), and %s in the same loop", out, v.Op, a(0), a(1), gen.label(gen.normWeightGrads[v]))
 	case v.Op == ir.OpSumRows:
 		return fmt.Sprintf("%s = Σ over the batch of %s", out, a(0))
 	case ir.UnaryOf(v.Op) != nil || v.Op == ir.OpSoftmax || v.Op == ir.OpLogSoftmax:

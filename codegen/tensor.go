@@ -451,9 +451,31 @@ func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 // √(var x + eps), x̂ recomputed from x.
 func (gen *generator) genLayerNormAffineGrad(v *ir.Value) []jen.Code {
 	dy, x, w := v.Args[0], v.Args[1], v.Args[2]
+	if dw := gen.normWeightGrads[v]; dw != nil {
+		return append([]jen.Code{jen.Clear(gen.flatValue(dw))}, gen.normalized(v, func(lead []index) []jen.Code {
+			return []jen.Code{rt("LayerNormGrads", gen.span(v, lead), gen.flatValue(dw), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}
+		})...)
+	}
 	return gen.normalized(v, func(lead []index) []jen.Code {
 		return []jen.Code{rt("LayerNormAffineGrad", gen.span(v, lead), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}
 	})
+}
+
+// normWeightGrads maps each layer_norm_affine_grad to the
+// layer_norm_weight_grad of the same dy and x right after it (autodiff
+// derives them together): one loop computes both with nnrt.LayerNormGrads,
+// each row's moments once instead of twice. Consecutive, the weight's
+// gradient takes no slot that holds a value the first still reads.
+func normWeightGrads(g *ir.Graph) map[*ir.Value]*ir.Value {
+	pairs := map[*ir.Value]*ir.Value{}
+	for i, v := range g.Values[:max(len(g.Values)-1, 0)] {
+		dw := g.Values[i+1]
+		if v.Op == ir.OpLayerNormAffineGrad && dw.Op == ir.OpLayerNormWeightGrad && dw.Args[0] == v.Args[0] &&
+			dw.Args[1] == v.Args[1] && slices.Equal(dw.Axes, v.Axes) && dw.Eps == v.Eps && dw.Storage != v.Storage {
+			pairs[v] = dw
+		}
+	}
+	return pairs
 }
 
 // genLayerNormWeightGrad: dw = Σ dy·x̂ over the leading axes of x (the

@@ -470,18 +470,12 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
 	// dhead.weight = Σ dheadᵀ·t2 over the leading axes, as one product
 	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot22[:batch*2048], 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false)
-	// v95 = layer_norm_affine_grad(dt2, v81)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], 1e-05)
-		}
-	}
-	// dt2.norm2.weight = layer_norm_weight_grad(dt2, v81)
+	// v95 = layer_norm_affine_grad(dt2, v81), and dt2.norm2.weight in the same loop
 	{
 		clear(m.T2Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.T2Norm2WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], 1e-05)
 			}
 		}
 	}
@@ -510,18 +504,12 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 			d[i] = l[i] + r[i]
 		}
 	}
-	// dt1 = layer_norm_affine_grad(v106, v74)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], 1e-05)
-		}
-	}
-	// dt2.norm1.weight = layer_norm_weight_grad(v106, v74)
+	// dt1 = layer_norm_affine_grad(v106, v74), and dt2.norm1.weight in the same loop
 	{
 		clear(m.T2Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.T2Norm1WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], 1e-05)
 			}
 		}
 	}
@@ -673,32 +661,26 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 			d[i] = l[i] + r[i]
 		}
 	}
-	// v141 = layer_norm_affine_grad(v139, v40)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], 1e-05)
-		}
-	}
-	// dt1.norm2.weight = layer_norm_weight_grad(v139, v40)
+	// v141 = layer_norm_affine_grad(v139, v40), and dt1.norm2.weight in the same loop
 	{
 		clear(m.T1Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.T1Norm2WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], 1e-05)
 			}
 		}
 	}
 	// dt1.norm2.bias = sum_to(v139)
 	kernels.SumRows32(m.T1Norm2BiasGrad[:], m.slot22[:batch*2048])
-}
-func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
-	batch := len(x)
 	// dt1.linear2.bias = sum_to(v141)
 	kernels.SumRows32(m.T1Linear2BiasGrad[:], m.slot21[:batch*2048])
 	// v145 = v141·t1.linear2.weight
 	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot21[:batch*2048], 64, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot17[:batch*8192], 256, false)
 	// dt1.linear2.weight = Σ v141ᵀ·v37 over the leading axes, as one product
 	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot21[:batch*2048], 64, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2WeightGrad[0][0], 16384), 256, false)
+}
+func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
+	batch := len(x)
 	// v148 = relu_grad(v145, v37)
 	kernels.ReLUGrad32(m.slot8[:batch*8192], m.slot17[:batch*8192], m.slot7[:batch*8192])
 	// dt1.linear1.bias = sum_to(v148)
@@ -716,18 +698,12 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 			d[i] = l[i] + r[i]
 		}
 	}
-	// dx = layer_norm_affine_grad(v152, v33)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], 1e-05)
-		}
-	}
-	// dt1.norm1.weight = layer_norm_weight_grad(v152, v33)
+	// dx = layer_norm_affine_grad(v152, v33), and dt1.norm1.weight in the same loop
 	{
 		clear(m.T1Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.T1Norm1WeightGrad[:], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1WeightGrad[:], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], 1e-05)
 			}
 		}
 	}

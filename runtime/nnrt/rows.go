@@ -97,6 +97,27 @@ func LayerNormAffineGrad[T Float](dx, dy, x, w []T, eps float64) {
 	}
 }
 
+// LayerNormGrads is LayerNormAffineGrad and LayerNormWeightGrad of one
+// row in one call, which computes the row's moments once for both: the
+// same numbers as the two calls.
+func LayerNormGrads[T Float](dx, dw, dy, x, w []T, eps float64) {
+	mean, rstd := moments(x, eps)
+	var sums, dots [2]float64
+	for i := range dy {
+		g := float64(dy[i]) * float64(w[i])
+		sums[i&1] += g
+		dots[i&1] += g * (float64(x[i]) - mean) * rstd
+	}
+	sum, dot := sums[0]+sums[1], dots[0]+dots[1]
+	n := float64(len(dy))
+	for i := range dx {
+		xhat := (float64(x[i]) - mean) * rstd
+		g := float64(dy[i]) * float64(w[i])
+		dx[i] = T((g - sum/n - xhat*dot/n) * rstd)
+		dw[i] += dy[i] * T(xhat)
+	}
+}
+
 // LayerNormWeightGrad adds one row's share of the weight's gradient,
 // dy·x̂, to dw: called for every row, it sums them.
 func LayerNormWeightGrad[T Float](dw, dy, x []T, eps float64) {
