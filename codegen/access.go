@@ -27,6 +27,9 @@ type generator struct {
 	// normWeightGrads maps a layer norm's input gradient to its weight's
 	// gradient, which the same loop computes (see normWeightGrads).
 	normWeightGrads map[*ir.Value]*ir.Value
+	// views holds the slices, reshapes and permutes that only per-head
+	// products read, in their sources (see foldViews): no code computes them.
+	views map[*ir.Value]bool
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -168,6 +171,10 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen.samples, gen.fullBatch = ir.Samples(g)
 	for _, v := range g.Inputs() {
 		gen.args[v] = inputArg(g, v)
+	}
+	gen.views = gen.foldViews()
+	for v := range gen.views {
+		gen.computedBy[v] = v.Args[0] // read where its source lies
 	}
 	return gen
 }

@@ -267,11 +267,20 @@ func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) 
 func (gen *generator) genBatchedGemm(v *ir.Value, m, n, k int) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
 	lead := len(v.Shape) - 2
+	// operand is the matrix of x at the leading indexes, its row stride and
+	// whether it is read transposed: where x lies, or in its view's source.
+	operand := func(x *ir.Value, trans bool, idx []index) (*jen.Statement, int, bool) {
+		if mx, ok := gen.operandView(x); ok && gen.views[x] {
+			return gen.matrixAt(mx, x, idx), mx.ld, trans != mx.trans
+		}
+		return gen.span(x, idx), x.Shape[len(x.Shape)-1], trans
+	}
 	return gen.loops(axisNames("b", lead), gen.axes(v, allAxes(lead)), func(idx []index) []jen.Code {
+		as, lda, ta := operand(a, v.TransA, idx)
+		bs, ldb, tb := operand(b, v.TransB, idx)
 		return []jen.Code{kernel(gen.suffixed("Gemm"),
-			jen.Lit(v.TransA), jen.Lit(v.TransB), jen.Lit(m), jen.Lit(n), jen.Lit(k),
-			gen.span(a, idx), jen.Lit(a.Shape[len(a.Shape)-1]),
-			gen.span(b, idx), jen.Lit(b.Shape[len(b.Shape)-1]),
+			jen.Lit(ta), jen.Lit(tb), jen.Lit(m), jen.Lit(n), jen.Lit(k),
+			as, jen.Lit(lda), bs, jen.Lit(ldb),
 			gen.span(v, idx), jen.Lit(n), jen.False(), gen.self().Dot("gemmWork"))}
 	})
 }

@@ -84,30 +84,44 @@ type Model struct {
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
-	slot0  [98304]float32  // v13, v15, v17, v26, v28, v30, v176
-	slot1  [98304]float32  // v14, v22, v25, v180
-	slot2  [32768]float32  // v16, v18, v20
-	slot3  [32768]float32  // v19, v21, v23, v179
-	slot4  [65536]float32  // v27
-	slot5  [32768]float32  // v29, v31, v33, v171
-	slot6  [32768]float32  // v32, v34, v166
-	slot7  [131072]float32 // v35, v37
-	slot8  [131072]float32 // v36, v38, v40, v148
-	slot9  [32768]float32  // v39, t1, v158, v175
-	slot10 [98304]float32  // v54, v56, v58, v67, v69, v71, v117, v127, v134, v165, v177
-	slot11 [98304]float32  // v55, v63, v66, v130, v135, v173, v181
-	slot12 [32768]float32  // v57, v59, v61, v126, v133, dx, v174
-	slot13 [32768]float32  // v60, v62, v64, v122, v150, v168
-	slot14 [65536]float32  // v68, v159, v163
-	slot15 [32768]float32  // v70, v72, v74, v116, v125, v132, v152, v172
-	slot16 [32768]float32  // v73, v75, dt1, v161, v178
-	slot17 [131072]float32 // v76, v78, v113, v119, v131, v145
-	slot18 [262144]float32 // v77, v79, v81, v99, v105, v146, v184
-	slot19 [32768]float32  // v80, t2, v104, v115, v121, dt1, v162
-	slot20 [32768]float32  // v85, loss
-	slot21 [32768]float32  // head, dt2, v106, v118, v129, v141, v167
-	slot22 [32768]float32  // dhead, v95, v112, v120, v128, v139, v164
-	slot23 [262144]float32 // v93, v100, v102, v138, v151
+	slot0  [98304]float32  // v13, v15, v17, v26, v28
+	slot1  [98304]float32  // v14
+	slot2  [32768]float32  // v16, v18
+	slot3  [32768]float32  // v19
+	slot4  [32768]float32  // v20
+	slot5  [32768]float32  // v21
+	slot6  [32768]float32  // v22
+	slot7  [32768]float32  // v23, v178
+	slot8  [32768]float32  // v25
+	slot9  [65536]float32  // v27
+	slot10 [32768]float32  // v29
+	slot11 [32768]float32  // v30, v175
+	slot12 [32768]float32  // v31, v33, v171
+	slot13 [32768]float32  // v32, v34, v166
+	slot14 [131072]float32 // v35, v37, v173, v180
+	slot15 [131072]float32 // v36, v38, v40, v148, v176, v181
+	slot16 [32768]float32  // v39, t1, v158
+	slot17 [98304]float32  // v54, v56, v58, v67, v69
+	slot18 [98304]float32  // v55
+	slot19 [32768]float32  // v57, v59
+	slot20 [32768]float32  // v60
+	slot21 [32768]float32  // v61, v125, v132, v152, v172
+	slot22 [32768]float32  // v62
+	slot23 [32768]float32  // v63
+	slot24 [32768]float32  // v64, v121, dt1, v162, v179
+	slot25 [32768]float32  // v66, v126, v133, dx, v174
+	slot26 [65536]float32  // v68, v159, v163
+	slot27 [32768]float32  // v70
+	slot28 [32768]float32  // v71, v120, v128, v139, v164
+	slot29 [32768]float32  // v72, v74, v116, v122, v150, v168
+	slot30 [32768]float32  // v73, v75, dt1, v161
+	slot31 [131072]float32 // v76, v78, v113, v117, v127, v134, v145, v165, v177
+	slot32 [262144]float32 // v77, v79, v81, v99, v105, v130, v135, v146, v184
+	slot33 [32768]float32  // v80, t2, v104, v115
+	slot34 [32768]float32  // v85, loss
+	slot35 [32768]float32  // head, dt2, v106, v118, v129, v141, v167
+	slot36 [32768]float32  // dhead, v95, v112
+	slot37 [262144]float32 // v93, v100, v102, v119, v131, v138, v151
 }
 
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
@@ -179,41 +193,9 @@ func (m *Model) forward(x [][32][64]float32) {
 			}
 		}
 	}
-	// v18 = slice(v14)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(m.slot2[n*2048+n1*64:n*2048+n1*64+64], m.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
-		}
-	}
-	// v19 = reshape(v18)
-	copy(m.slot3[:batch*2048], m.slot2[:batch*2048])
-	// v20 = permute(v19)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot2[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v21 = slice(v14)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(m.slot3[n*2048+n1*64:n*2048+n1*64+64], m.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
-		}
-	}
-	// v22 = reshape(v21)
-	copy(m.slot1[:batch*2048], m.slot3[:batch*2048])
-	// v23 = permute(v22)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
 	// v25 = div(v17, 4)
 	{
-		d := m.slot1[:batch*2048]
+		d := m.slot8[:batch*2048]
 		l := m.slot0[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
@@ -222,44 +204,44 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, m.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot8[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot1[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v27 = softmax(v26)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(m.slot4[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot4[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(m.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(m.slot9[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, m.slot4[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot9[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot1[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v29 = permute(v28)
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot5[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot0[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot10[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot0[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v30 = reshape(v29)
-	copy(m.slot0[:batch*2048], m.slot5[:batch*2048])
+	copy(m.slot11[:batch*2048], m.slot10[:batch*2048])
 	// v32 = v30·t1.self_attn.out_proj.weightᵀ + t1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot6[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot6[:batch*2048], m.T1SelfAttnOutProjBias[:])
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot13[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot13[:batch*2048], m.T1SelfAttnOutProjBias[:])
 	}
 	// v33 = add(x, v32)
 	{
-		d := m.slot5[:batch*2048]
+		d := m.slot12[:batch*2048]
 		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
-		r := m.slot6[:batch*2048][:len(d)]
+		r := m.slot13[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -267,24 +249,24 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot6[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 		}
 	}
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot7[:batch*8192], 256, false)
-		kernels.AddBiasReLU32(m.slot7[:batch*8192], m.T1Linear1Bias[:])
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot14[:batch*8192], m.T1Linear1Bias[:])
 	}
 	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot9[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot9[:batch*2048], m.T1Linear2Bias[:])
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot16[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot16[:batch*2048], m.T1Linear2Bias[:])
 	}
 	// v40 = add(v34, v39)
 	{
-		d := m.slot8[:batch*2048]
-		l := m.slot6[:batch*2048][:len(d)]
-		r := m.slot9[:batch*2048][:len(d)]
+		d := m.slot15[:batch*2048]
+		l := m.slot13[:batch*2048][:len(d)]
+		r := m.slot16[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -292,66 +274,34 @@ func (m *Model) forward(x [][32][64]float32) {
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot9[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 		}
 	}
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot11[:batch*6144], 192, false)
-		kernels.AddBias32(m.slot11[:batch*6144], m.T2SelfAttnInProjBias[:])
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot18[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
 	for n := range batch {
 		for n1 := range 32 {
-			copy(m.slot10[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][0:64])
+			copy(m.slot17[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v57 = reshape(v56)
-	copy(m.slot12[:batch*2048], m.slot10[:batch*2048])
+	copy(m.slot19[:batch*2048], m.slot17[:batch*2048])
 	// v58 = permute(v57)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(m.slot10[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot12[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v59 = slice(v55)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][64:128])
-		}
-	}
-	// v60 = reshape(v59)
-	copy(m.slot13[:batch*2048], m.slot12[:batch*2048])
-	// v61 = permute(v60)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot12[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot13[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v62 = slice(v55)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.slot11[n*6144+n1*192 : n*6144+n1*192+192][128:192])
-		}
-	}
-	// v63 = reshape(v62)
-	copy(m.slot11[:batch*2048], m.slot13[:batch*2048])
-	// v64 = permute(v63)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot13[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot11[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
+				copy(m.slot17[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot19[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v66 = div(v58, 4)
 	{
-		d := m.slot11[:batch*2048]
-		l := m.slot10[:batch*2048][:len(d)]
+		d := m.slot25[:batch*2048]
+		l := m.slot17[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
 		}
@@ -359,44 +309,44 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, m.slot11[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot25[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot18[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot17[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v68 = softmax(v67)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(m.slot14[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot10[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot14[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot17[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(m.slot26[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot13[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot26[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot18[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot17[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v70 = permute(v69)
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot10[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot27[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot17[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v71 = reshape(v70)
-	copy(m.slot10[:batch*2048], m.slot15[:batch*2048])
+	copy(m.slot28[:batch*2048], m.slot27[:batch*2048])
 	// v73 = v71·t2.self_attn.out_proj.weightᵀ + t2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot16[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot16[:batch*2048], m.T2SelfAttnOutProjBias[:])
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot30[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot30[:batch*2048], m.T2SelfAttnOutProjBias[:])
 	}
 	// v74 = add(t1, v73)
 	{
-		d := m.slot15[:batch*2048]
-		l := m.slot9[:batch*2048][:len(d)]
-		r := m.slot16[:batch*2048][:len(d)]
+		d := m.slot29[:batch*2048]
+		l := m.slot16[:batch*2048][:len(d)]
+		r := m.slot30[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -404,24 +354,24 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 		}
 	}
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot17[:batch*8192], 256, false)
-		kernels.AddBiasReLU32(m.slot17[:batch*8192], m.T2Linear1Bias[:])
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot31[:batch*8192], m.T2Linear1Bias[:])
 	}
 	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot19[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot19[:batch*2048], m.T2Linear2Bias[:])
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot33[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot33[:batch*2048], m.T2Linear2Bias[:])
 	}
 	// v81 = add(v75, v80)
 	{
-		d := m.slot18[:batch*2048]
-		l := m.slot16[:batch*2048][:len(d)]
-		r := m.slot19[:batch*2048][:len(d)]
+		d := m.slot32[:batch*2048]
+		l := m.slot30[:batch*2048][:len(d)]
+		r := m.slot33[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -429,13 +379,13 @@ func (m *Model) forward(x [][32][64]float32) {
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot19[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.slot32[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 		}
 	}
 	// head = t2·head.weightᵀ + head.bias, the bias in the GEMM's epilogue
 	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot21[:batch*2048], m.HeadBias[:])
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot35[:batch*2048], m.HeadBias[:])
 	}
 }
 
@@ -453,53 +403,53 @@ func (m *Model) ForwardBatch(x [][32][64]float32, head [][32][64]float32) {
 		panic("transformer: ForwardBatch takes 1 to 16 samples, as many in x and head")
 	}
 	m.forward(x)
-	copy(unsafe.Slice(&head[0][0][0], batch*2048), m.slot21[:batch*2048])
+	copy(unsafe.Slice(&head[0][0][0], batch*2048), m.slot35[:batch*2048])
 }
 func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	batch := len(x)
 	// loss = mse(head, target), reduction mean
-	m.slot20[0] = kernels.SumSquaredDiff32(m.slot21[:batch*2048], unsafe.Slice(&target[0][0][0], batch*2048)) / float32(batch*2048)
+	m.slot34[0] = kernels.SumSquaredDiff32(m.slot35[:batch*2048], unsafe.Slice(&target[0][0][0], batch*2048)) / float32(batch*2048)
 	// dhead = mse_grad(head, target)
 	{
 		scale := float32(1) * 2 / float32(batch*2048)
-		kernels.ScaledDiff32(m.slot22[:batch*2048], m.slot21[:batch*2048], unsafe.Slice(&target[0][0][0], batch*2048), scale)
+		kernels.ScaledDiff32(m.slot36[:batch*2048], m.slot35[:batch*2048], unsafe.Slice(&target[0][0][0], batch*2048), scale)
 	}
 	// dhead.bias = sum_to(dhead)
-	kernels.SumRows32(m.HeadBiasGrad[:], m.slot22[:batch*2048])
+	kernels.SumRows32(m.HeadBiasGrad[:], m.slot36[:batch*2048])
 	// dt2 = dhead·head.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot21[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot36[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false)
 	// dhead.weight = Σ dheadᵀ·t2 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot22[:batch*2048], 64, m.slot19[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false)
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot36[:batch*2048], 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false)
 	// v95 = layer_norm_affine_grad(dt2, v81), and dt2.norm2.weight in the same loop
 	{
 		clear(m.T2Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], 1e-05)
+				nnrt.LayerNormGrads(m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2WeightGrad[:], m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.slot32[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], 1e-05)
 			}
 		}
 	}
 	// dt2.norm2.bias = sum_to(dt2)
-	kernels.SumRows32(m.T2Norm2BiasGrad[:], m.slot21[:batch*2048])
+	kernels.SumRows32(m.T2Norm2BiasGrad[:], m.slot35[:batch*2048])
 	// dt2.linear2.bias = sum_to(v95)
-	kernels.SumRows32(m.T2Linear2BiasGrad[:], m.slot22[:batch*2048])
+	kernels.SumRows32(m.T2Linear2BiasGrad[:], m.slot36[:batch*2048])
 	// v99 = v95·t2.linear2.weight
-	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot22[:batch*2048], 64, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot18[:batch*8192], 256, false)
+	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot36[:batch*2048], 64, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot32[:batch*8192], 256, false)
 	// dt2.linear2.weight = Σ v95ᵀ·v78 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot22[:batch*2048], 64, m.slot17[:batch*8192], 256, unsafe.Slice(&m.T2Linear2WeightGrad[0][0], 16384), 256, false)
+	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot36[:batch*2048], 64, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2WeightGrad[0][0], 16384), 256, false)
 	// v102 = relu_grad(v99, v78)
-	kernels.ReLUGrad32(m.slot23[:batch*8192], m.slot18[:batch*8192], m.slot17[:batch*8192])
+	kernels.ReLUGrad32(m.slot37[:batch*8192], m.slot32[:batch*8192], m.slot31[:batch*8192])
 	// dt2.linear1.bias = sum_to(v102)
-	kernels.SumRows32(m.T2Linear1BiasGrad[:], m.slot23[:batch*8192])
+	kernels.SumRows32(m.T2Linear1BiasGrad[:], m.slot37[:batch*8192])
 	// v104 = v102·t2.linear1.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot23[:batch*8192], 256, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot19[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot37[:batch*8192], 256, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot33[:batch*2048], 64, false)
 	// dt2.linear1.weight = Σ v102ᵀ·v75 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot23[:batch*8192], 256, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384), 64, false)
+	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot37[:batch*8192], 256, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384), 64, false)
 	// v106 = add(v95, v104)
 	{
-		d := m.slot21[:batch*2048]
-		l := m.slot22[:batch*2048][:len(d)]
-		r := m.slot19[:batch*2048][:len(d)]
+		d := m.slot35[:batch*2048]
+		l := m.slot36[:batch*2048][:len(d)]
+		r := m.slot33[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -509,64 +459,54 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		clear(m.T2Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], 1e-05)
+				nnrt.LayerNormGrads(m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1WeightGrad[:], m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], 1e-05)
 			}
 		}
 	}
 	// dt2.norm1.bias = sum_to(v106)
-	kernels.SumRows32(m.T2Norm1BiasGrad[:], m.slot21[:batch*2048])
+	kernels.SumRows32(m.T2Norm1BiasGrad[:], m.slot35[:batch*2048])
 	// dt2.self_attn.out_proj.bias = sum_to(dt1)
-	kernels.SumRows32(m.T2SelfAttnOutProjBiasGrad[:], m.slot16[:batch*2048])
+	kernels.SumRows32(m.T2SelfAttnOutProjBiasGrad[:], m.slot30[:batch*2048])
 	// v112 = dt1·t2.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot22[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
 	// dt2.self_attn.out_proj.weight = Σ dt1ᵀ·v71 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot16[:batch*2048], 64, m.slot10[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
-	// v115 = reshape(v112)
-	copy(m.slot19[:batch*2048], m.slot22[:batch*2048])
-	// v116 = permute(v115)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot15[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot19[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot30[:batch*2048], 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v117 = v116·v64ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, m.slot15[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot13[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot36[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot18[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot31[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v118 = v68ᵀ·v116
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(true, false, 32, 16, 32, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot15[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot21[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot26[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot36[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot35[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v119 = softmax_grad(v117, v68)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot17[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot10[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot14[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				nnrt.SoftmaxGrad(m.slot37[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot31[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v120 = v119·v61
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, m.slot17[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot22[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot37[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot18[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot28[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v121 = v119ᵀ·v66
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(true, false, 32, 16, 32, m.slot17[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot11[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot37[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot25[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot24[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v122 = div(v120, 4)
 	{
-		d := m.slot13[:batch*2048]
-		l := m.slot22[:batch*2048][:len(d)]
+		d := m.slot29[:batch*2048]
+		l := m.slot28[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
 		}
@@ -575,18 +515,18 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot21[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot21[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot35[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v126 = reshape(v125)
-	copy(m.slot12[:batch*2048], m.slot15[:batch*2048])
+	copy(m.slot25[:batch*2048], m.slot21[:batch*2048])
 	// v127 = slice_grad(v126)
 	{
-		clear(m.slot10[:batch*6144])
+		clear(m.slot31[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot10[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot12[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot31[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot25[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -594,26 +534,26 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot19[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot28[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot24[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v129 = reshape(v128)
-	copy(m.slot21[:batch*2048], m.slot22[:batch*2048])
+	copy(m.slot35[:batch*2048], m.slot28[:batch*2048])
 	// v130 = slice_grad(v129)
 	{
-		clear(m.slot11[:batch*6144])
+		clear(m.slot32[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot11[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot21[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot32[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot35[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v131 = add(v127, v130)
 	{
-		d := m.slot17[:batch*6144]
-		l := m.slot10[:batch*6144][:len(d)]
-		r := m.slot11[:batch*6144][:len(d)]
+		d := m.slot37[:batch*6144]
+		l := m.slot31[:batch*6144][:len(d)]
+		r := m.slot32[:batch*6144][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -622,41 +562,41 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot13[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot21[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v133 = reshape(v132)
-	copy(m.slot12[:batch*2048], m.slot15[:batch*2048])
+	copy(m.slot25[:batch*2048], m.slot21[:batch*2048])
 	// v134 = slice_grad(v133)
 	{
-		clear(m.slot10[:batch*6144])
+		clear(m.slot31[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot10[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot12[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot31[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot25[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v135 = add(v131, v134)
 	{
-		d := m.slot11[:batch*6144]
-		l := m.slot17[:batch*6144][:len(d)]
-		r := m.slot10[:batch*6144][:len(d)]
+		d := m.slot32[:batch*6144]
+		l := m.slot37[:batch*6144][:len(d)]
+		r := m.slot31[:batch*6144][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
 	}
 	// dt2.self_attn.in_proj_bias = sum_to(v135)
-	kernels.SumRows32(m.T2SelfAttnInProjBiasGrad[:], m.slot11[:batch*6144])
+	kernels.SumRows32(m.T2SelfAttnInProjBiasGrad[:], m.slot32[:batch*6144])
 	// dt1 = v135·t2.self_attn.in_proj_weight
-	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot11[:batch*6144], 192, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot32[:batch*6144], 192, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot24[:batch*2048], 64, false)
 	// dt2.self_attn.in_proj_weight = Σ v135ᵀ·t1 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, m.slot9[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
+	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot32[:batch*6144], 192, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 	// v139 = add(dt1, dt1)
 	{
-		d := m.slot22[:batch*2048]
-		l := m.slot16[:batch*2048][:len(d)]
-		r := m.slot19[:batch*2048][:len(d)]
+		d := m.slot28[:batch*2048]
+		l := m.slot30[:batch*2048][:len(d)]
+		r := m.slot24[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -666,34 +606,34 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		clear(m.T1Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot8[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], 1e-05)
+				nnrt.LayerNormGrads(m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2WeightGrad[:], m.slot28[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], 1e-05)
 			}
 		}
 	}
 	// dt1.norm2.bias = sum_to(v139)
-	kernels.SumRows32(m.T1Norm2BiasGrad[:], m.slot22[:batch*2048])
+	kernels.SumRows32(m.T1Norm2BiasGrad[:], m.slot28[:batch*2048])
 	// dt1.linear2.bias = sum_to(v141)
-	kernels.SumRows32(m.T1Linear2BiasGrad[:], m.slot21[:batch*2048])
+	kernels.SumRows32(m.T1Linear2BiasGrad[:], m.slot35[:batch*2048])
 	// v145 = v141·t1.linear2.weight
-	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot21[:batch*2048], 64, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot17[:batch*8192], 256, false)
+	m.pool.Gemm32(false, false, batch*32, 256, 64, m.slot35[:batch*2048], 64, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot31[:batch*8192], 256, false)
 	// dt1.linear2.weight = Σ v141ᵀ·v37 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot21[:batch*2048], 64, m.slot7[:batch*8192], 256, unsafe.Slice(&m.T1Linear2WeightGrad[0][0], 16384), 256, false)
+	m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot35[:batch*2048], 64, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2WeightGrad[0][0], 16384), 256, false)
+	// v148 = relu_grad(v145, v37)
+	kernels.ReLUGrad32(m.slot15[:batch*8192], m.slot31[:batch*8192], m.slot14[:batch*8192])
+	// dt1.linear1.bias = sum_to(v148)
+	kernels.SumRows32(m.T1Linear1BiasGrad[:], m.slot15[:batch*8192])
 }
 func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	batch := len(x)
-	// v148 = relu_grad(v145, v37)
-	kernels.ReLUGrad32(m.slot8[:batch*8192], m.slot17[:batch*8192], m.slot7[:batch*8192])
-	// dt1.linear1.bias = sum_to(v148)
-	kernels.SumRows32(m.T1Linear1BiasGrad[:], m.slot8[:batch*8192])
 	// v150 = v148·t1.linear1.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot8[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot13[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot15[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot29[:batch*2048], 64, false)
 	// dt1.linear1.weight = Σ v148ᵀ·v34 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot8[:batch*8192], 256, m.slot6[:batch*2048], 64, unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384), 64, false)
+	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot15[:batch*8192], 256, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384), 64, false)
 	// v152 = add(v141, v150)
 	{
-		d := m.slot15[:batch*2048]
-		l := m.slot21[:batch*2048][:len(d)]
-		r := m.slot13[:batch*2048][:len(d)]
+		d := m.slot21[:batch*2048]
+		l := m.slot35[:batch*2048][:len(d)]
+		r := m.slot29[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -703,64 +643,54 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		clear(m.T1Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1WeightGrad[:], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.slot5[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], 1e-05)
+				nnrt.LayerNormGrads(m.slot25[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], 1e-05)
 			}
 		}
 	}
 	// dt1.norm1.bias = sum_to(v152)
-	kernels.SumRows32(m.T1Norm1BiasGrad[:], m.slot15[:batch*2048])
+	kernels.SumRows32(m.T1Norm1BiasGrad[:], m.slot21[:batch*2048])
 	// dt1.self_attn.out_proj.bias = sum_to(dx)
-	kernels.SumRows32(m.T1SelfAttnOutProjBiasGrad[:], m.slot12[:batch*2048])
+	kernels.SumRows32(m.T1SelfAttnOutProjBiasGrad[:], m.slot25[:batch*2048])
 	// v158 = dx·t1.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot9[:batch*2048], 64, false)
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot25[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot16[:batch*2048], 64, false)
 	// dt1.self_attn.out_proj.weight = Σ dxᵀ·v30 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot12[:batch*2048], 64, m.slot0[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
-	// v161 = reshape(v158)
-	copy(m.slot16[:batch*2048], m.slot9[:batch*2048])
-	// v162 = permute(v161)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot19[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot16[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot25[:batch*2048], 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v163 = v162·v23ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot14[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot16[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot1[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot26[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v164 = v27ᵀ·v162
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(true, false, 32, 16, 32, m.slot4[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot19[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot22[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot9[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot16[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot28[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v165 = softmax_grad(v163, v27)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot10[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot14[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot4[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				nnrt.SoftmaxGrad(m.slot31[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v166 = v165·v20
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot6[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot31[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot1[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot13[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v167 = v165ᵀ·v25
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(true, false, 32, 16, 32, m.slot10[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot21[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot31[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot8[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot35[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v168 = div(v166, 4)
 	{
-		d := m.slot13[:batch*2048]
-		l := m.slot6[:batch*2048][:len(d)]
+		d := m.slot29[:batch*2048]
+		l := m.slot13[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
 		}
@@ -769,18 +699,18 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot5[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot22[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot28[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v172 = reshape(v171)
-	copy(m.slot15[:batch*2048], m.slot5[:batch*2048])
+	copy(m.slot21[:batch*2048], m.slot12[:batch*2048])
 	// v173 = slice_grad(v172)
 	{
-		clear(m.slot11[:batch*6144])
+		clear(m.slot14[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot11[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot15[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot14[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot21[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
@@ -788,26 +718,26 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot21[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot25[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot35[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v175 = reshape(v174)
-	copy(m.slot9[:batch*2048], m.slot12[:batch*2048])
+	copy(m.slot11[:batch*2048], m.slot25[:batch*2048])
 	// v176 = slice_grad(v175)
 	{
-		clear(m.slot0[:batch*6144])
+		clear(m.slot15[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot0[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot9[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot15[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot11[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v177 = add(v173, v176)
 	{
-		d := m.slot10[:batch*6144]
-		l := m.slot11[:batch*6144][:len(d)]
-		r := m.slot0[:batch*6144][:len(d)]
+		d := m.slot31[:batch*6144]
+		l := m.slot14[:batch*6144][:len(d)]
+		r := m.slot15[:batch*6144][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -816,34 +746,34 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(m.slot16[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot13[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(m.slot7[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v179 = reshape(v178)
-	copy(m.slot3[:batch*2048], m.slot16[:batch*2048])
+	copy(m.slot24[:batch*2048], m.slot7[:batch*2048])
 	// v180 = slice_grad(v179)
 	{
-		clear(m.slot1[:batch*6144])
+		clear(m.slot14[:batch*6144])
 		for n := range batch {
 			for n1 := range 32 {
-				copy(m.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot3[n*2048+n1*64:n*2048+n1*64+64])
+				copy(m.slot14[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot24[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v181 = add(v177, v180)
 	{
-		d := m.slot11[:batch*6144]
-		l := m.slot10[:batch*6144][:len(d)]
-		r := m.slot1[:batch*6144][:len(d)]
+		d := m.slot15[:batch*6144]
+		l := m.slot31[:batch*6144][:len(d)]
+		r := m.slot14[:batch*6144][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
 	}
 	// dt1.self_attn.in_proj_bias = sum_to(v181)
-	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot11[:batch*6144])
+	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot15[:batch*6144])
 	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
-	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot11[:batch*6144], 192, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
+	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot15[:batch*6144], 192, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
 }
 
 // Backward runs the network on x, returns the loss mse(head, target) and sets the
@@ -864,7 +794,7 @@ func (m *Model) BackwardBatch(x [][32][64]float32, target [][32][64]float32) flo
 	m.forward(x)
 	m.backward0(x, target)
 	m.backward1(x, target)
-	return m.slot20[0]
+	return m.slot34[0]
 }
 
 // Step updates the parameters as one array, and their gradients: the index is out of
@@ -1077,11 +1007,23 @@ func (m *Model) LoadCheckpoint(path string) error {
 type Predictor struct {
 	m        *Model          // the parameters, read only
 	gemmWork []float32       // packed panels for the GEMM kernels
-	slot0    [131072]float32 // v13, v15, v17, v26, v35, v37, v54, v57, v59, v61, v76, v78
-	slot1    [131072]float32 // v14, v22, v25, v27, v36, v39, v55, v63, v66, v68, v77
-	slot2    [32768]float32  // v16, v18, v20, v28, v30, v32, v34, t1, v75, t2, head
-	slot3    [65536]float32  // v19, v21, v23, v29, v31, v33, v38, v40, v56, v58, v67, v69, v71, v73, v80
-	slot4    [32768]float32  // v60, v62, v64, v70, v72, v74, v79, v81, v85
+	slot0    [131072]float32 // v13, v15, v17, v26, v31, v33, v35, v37, v39, v54, v56, v58, v67, v72, v74, v76, v78, v80, v85
+	slot1    [98304]float32  // v14
+	slot2    [32768]float32  // v16, v18
+	slot3    [32768]float32  // v19
+	slot4    [32768]float32  // v20, v28
+	slot5    [32768]float32  // v21
+	slot6    [32768]float32  // v22
+	slot7    [32768]float32  // v23, v29
+	slot8    [65536]float32  // v25, v27, v30, v32, v34, t1, v75, t2, head
+	slot9    [131072]float32 // v36, v38, v40, v55
+	slot10   [32768]float32  // v57, v59
+	slot11   [32768]float32  // v60
+	slot12   [32768]float32  // v61, v69
+	slot13   [32768]float32  // v62
+	slot14   [32768]float32  // v63
+	slot15   [32768]float32  // v64, v70
+	slot16   [131072]float32 // v66, v68, v71, v73, v77, v79, v81
 }
 
 // NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
@@ -1092,7 +1034,9 @@ func (m *Model) NewPredictor() *Predictor {
 		m:        m,
 	}
 }
-func (p *Predictor) forward0(x [][32][64]float32) {
+
+// forward computes every forward value into the predictor's memory.
+func (p *Predictor) forward(x [][32][64]float32) {
 	m := p.m
 	batch := len(x)
 	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
@@ -1116,41 +1060,9 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 			}
 		}
 	}
-	// v18 = slice(v14)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
-		}
-	}
-	// v19 = reshape(v18)
-	copy(p.slot3[:batch*2048], p.slot2[:batch*2048])
-	// v20 = permute(v19)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot2[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v21 = slice(v14)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(p.slot3[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
-		}
-	}
-	// v22 = reshape(v21)
-	copy(p.slot1[:batch*2048], p.slot3[:batch*2048])
-	// v23 = permute(v22)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
 	// v25 = div(v17, 4)
 	{
-		d := p.slot1[:batch*2048]
+		d := p.slot8[:batch*2048]
 		l := p.slot0[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
@@ -1159,49 +1071,49 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, p.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot8[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot1[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v27 = softmax(v26)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(p.slot1[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot1[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(p.slot8[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(p.slot8[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, p.slot1[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot2[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot8[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot1[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot4[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v29 = permute(v28)
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(p.slot3[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot2[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(p.slot7[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot4[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v30 = reshape(v29)
-	copy(p.slot2[:batch*2048], p.slot3[:batch*2048])
+	copy(p.slot8[:batch*2048], p.slot7[:batch*2048])
 	// v31 = v30·t1.self_attn.out_proj.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot3[:batch*2048], 64, false, p.gemmWork)
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v32 = add(v31, t1.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot2[i*2048+j*64+k] = p.slot3[i*2048+j*64+k] + m.T1SelfAttnOutProjBias[k]
+				p.slot8[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.T1SelfAttnOutProjBias[k]
 			}
 		}
 	}
 	// v33 = add(x, v32)
 	{
-		d := p.slot3[:batch*2048]
+		d := p.slot0[:batch*2048]
 		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
-		r := p.slot2[:batch*2048][:len(d)]
+		r := p.slot8[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -1209,24 +1121,29 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 		}
 	}
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
-		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
+		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
 		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T1Linear1Bias[:])
 	}
-	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot1[:batch*2048], 64, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*2048], m.T1Linear2Bias[:])
+	// v38 = v37·t1.linear2.weightᵀ
+	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot9[:batch*2048], 64, false, p.gemmWork)
+	// v39 = add(v38, t1.linear2.bias)
+	for i := range batch {
+		for j := range 32 {
+			for k := range 64 {
+				p.slot0[i*2048+j*64+k] = p.slot9[i*2048+j*64+k] + m.T1Linear2Bias[k]
+			}
+		}
 	}
 	// v40 = add(v34, v39)
 	{
-		d := p.slot3[:batch*2048]
-		l := p.slot2[:batch*2048][:len(d)]
-		r := p.slot1[:batch*2048][:len(d)]
+		d := p.slot9[:batch*2048]
+		l := p.slot8[:batch*2048][:len(d)]
+		r := p.slot0[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -1234,66 +1151,34 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot9[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 		}
 	}
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	{
-		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot1[:batch*6144], 192, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*6144], m.T2SelfAttnInProjBias[:])
+		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, false, p.gemmWork)
+		kernels.AddBias32(p.slot9[:batch*6144], m.T2SelfAttnInProjBias[:])
 	}
 	// v56 = slice(v55)
 	for n := range batch {
 		for n1 := range 32 {
-			copy(p.slot3[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][0:64])
+			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot9[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v57 = reshape(v56)
-	copy(p.slot0[:batch*2048], p.slot3[:batch*2048])
+	copy(p.slot10[:batch*2048], p.slot0[:batch*2048])
 	// v58 = permute(v57)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(p.slot3[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot0[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v59 = slice(v55)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][64:128])
-		}
-	}
-	// v60 = reshape(v59)
-	copy(p.slot4[:batch*2048], p.slot0[:batch*2048])
-	// v61 = permute(v60)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot4[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
-			}
-		}
-	}
-	// v62 = slice(v55)
-	for n := range batch {
-		for n1 := range 32 {
-			copy(p.slot4[n*2048+n1*64:n*2048+n1*64+64], p.slot1[n*6144+n1*192 : n*6144+n1*192+192][128:192])
-		}
-	}
-	// v63 = reshape(v62)
-	copy(p.slot1[:batch*2048], p.slot4[:batch*2048])
-	// v64 = permute(v63)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot4[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot1[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
+				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot10[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v66 = div(v58, 4)
 	{
-		d := p.slot1[:batch*2048]
-		l := p.slot3[:batch*2048][:len(d)]
+		d := p.slot16[:batch*2048]
+		l := p.slot0[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] / float32(4)
 		}
@@ -1301,49 +1186,49 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, true, 32, 32, 16, p.slot1[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot3[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot16[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot9[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v68 = softmax(v67)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(p.slot1[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot3[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot1[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(p.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(p.slot16[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {
-			kernels.Gemm32(false, false, 32, 16, 32, p.slot1[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot4[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot3[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot16[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot9[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v70 = permute(v69)
 	for n := range batch {
 		for n1 := range 32 {
 			for n2 := range 4 {
-				copy(p.slot4[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot3[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+				copy(p.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot12[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v71 = reshape(v70)
-	copy(p.slot3[:batch*2048], p.slot4[:batch*2048])
+	copy(p.slot16[:batch*2048], p.slot15[:batch*2048])
 	// v72 = v71·t2.self_attn.out_proj.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot3[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot4[:batch*2048], 64, false, p.gemmWork)
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v73 = add(v72, t2.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot4[i*2048+j*64+k] + m.T2SelfAttnOutProjBias[k]
+				p.slot16[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.T2SelfAttnOutProjBias[k]
 			}
 		}
 	}
 	// v74 = add(t1, v73)
 	{
-		d := p.slot4[:batch*2048]
-		l := p.slot2[:batch*2048][:len(d)]
-		r := p.slot3[:batch*2048][:len(d)]
+		d := p.slot0[:batch*2048]
+		l := p.slot8[:batch*2048][:len(d)]
+		r := p.slot16[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -1351,24 +1236,29 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 		}
 	}
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
-		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
+		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
 		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T2Linear1Bias[:])
 	}
-	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot3[:batch*2048], 64, false, p.gemmWork)
-		kernels.AddBias32(p.slot3[:batch*2048], m.T2Linear2Bias[:])
+	// v79 = v78·t2.linear2.weightᵀ
+	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot16[:batch*2048], 64, false, p.gemmWork)
+	// v80 = add(v79, t2.linear2.bias)
+	for i := range batch {
+		for j := range 32 {
+			for k := range 64 {
+				p.slot0[i*2048+j*64+k] = p.slot16[i*2048+j*64+k] + m.T2Linear2Bias[k]
+			}
+		}
 	}
 	// v81 = add(v75, v80)
 	{
-		d := p.slot4[:batch*2048]
-		l := p.slot2[:batch*2048][:len(d)]
-		r := p.slot3[:batch*2048][:len(d)]
+		d := p.slot16[:batch*2048]
+		l := p.slot8[:batch*2048][:len(d)]
+		r := p.slot0[:batch*2048][:len(d)]
 		for i := range d {
 			d[i] = l[i] + r[i]
 		}
@@ -1376,29 +1266,19 @@ func (p *Predictor) forward0(x [][32][64]float32) {
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot2[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot16[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 		}
 	}
-}
-func (p *Predictor) forward1(x [][32][64]float32) {
-	m := p.m
-	batch := len(x)
 	// v85 = t2·head.weightᵀ
-	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot2[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, p.slot4[:batch*2048], 64, false, p.gemmWork)
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// head = add(v85, head.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot2[i*2048+j*64+k] = p.slot4[i*2048+j*64+k] + m.HeadBias[k]
+				p.slot8[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.HeadBias[k]
 			}
 		}
 	}
-}
-
-// forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(x [][32][64]float32) {
-	p.forward0(x)
-	p.forward1(x)
 }
 
 // Forward runs the network on the input x and writes its output into head. Each argument
@@ -1415,5 +1295,5 @@ func (p *Predictor) ForwardBatch(x [][32][64]float32, head [][32][64]float32) {
 		panic("transformer: ForwardBatch takes 1 to 16 samples, as many in x and head")
 	}
 	p.forward(x)
-	copy(unsafe.Slice(&head[0][0][0], batch*2048), p.slot2[:batch*2048])
+	copy(unsafe.Slice(&head[0][0][0], batch*2048), p.slot8[:batch*2048])
 }

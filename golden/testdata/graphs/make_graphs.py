@@ -1714,17 +1714,17 @@ optimizer sgd(lr=0.1)
      "onnx_none": "the ONNX import of attention is not done yet (issue #17): a causal export's Trilu and the numpy interpreter's attention ops are missing",
      "seed": 173},
     {"name": "encoder_gemm",
-     "description": "x[32, 16] -> transformer_encoder_layer(d_model 16, 1 head, dim_feedforward 32, dropout 0, relu, norm_first false, causal), nn.TransformerEncoderLayer(16, 1, 32, 0.0, batch_first=True) with the square subsequent mask -> linear 3; MSE; SGD lr 0.1; batch 2, trained on steps of 2, 1 and 2 samples. Sized so that every product of the layer runs on the GEMM kernels (each at least 16K multiply-adds): the projections with the sequence as more rows, attention's per head, the weights' gradients summed over the sequence and the batch in one product.",
+     "description": "x[32, 32] -> transformer_encoder_layer(d_model 32, 2 heads, dim_feedforward 16, dropout 0, relu, norm_first false, causal), nn.TransformerEncoderLayer(32, 2, 16, 0.0, batch_first=True) with the square subsequent mask -> linear 3; MSE; SGD lr 0.1; batch 2, trained on steps of 2 and 1 samples. Sized so that every product of the layer runs on the GEMM kernels (each at least 16K multiply-adds): the projections with the sequence as more rows, attention's per head (k, v and the output's gradient read in place, each head's rows strided), the weights' gradients summed over the sequence and the batch in one product.",
      "source": """network EncoderGemm
 batch 2
-input x[32, 16]
-t = transformer_encoder_layer(x, d_model=16, nhead=1, dim_feedforward=32, dropout=0.0, activation=relu, norm_first=false, causal=true)
+input x[32, 32]
+t = transformer_encoder_layer(x, d_model=32, nhead=2, dim_feedforward=16, dropout=0.0, activation=relu, norm_first=false, causal=true)
 out = linear(t, 3)
 output out
 loss mse(out, target[32, 3])
 optimizer sgd(lr=0.1)
 """,
-     "module": lambda: Encoder(16, 1, 32, 0.0, "relu", False, True), "batch": 2, "sizes": [2, 1, 2], "inputs": {"x": [32, 16]},
+     "module": lambda: Encoder(32, 2, 16, 0.0, "relu", False, True), "batch": 2, "sizes": [2, 1], "inputs": {"x": [32, 32]},
      "outputs": ["out"], "targets": {"target": [32, 3]},
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
