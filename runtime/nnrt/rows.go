@@ -89,11 +89,11 @@ func LayerNormAffineGrad[T Float](dx, dy, x, w []T, eps float64) {
 		sums[i&1] += g
 		dots[i&1] += g * (float64(x[i]) - mean) * rstd
 	}
-	sum, dot := sums[0]+sums[1], dots[0]+dots[1]
 	n := float64(len(dy))
+	meanG, meanGX := (sums[0]+sums[1])/n, (dots[0]+dots[1])/n // divided once, not per element
 	for i := range dx {
 		g := float64(dy[i]) * float64(w[i])
-		dx[i] = T((g - sum/n - (float64(x[i])-mean)*rstd*dot/n) * rstd)
+		dx[i] = T((g - meanG - (float64(x[i])-mean)*rstd*meanGX) * rstd)
 	}
 }
 
@@ -108,12 +108,12 @@ func LayerNormGrads[T Float](dx, dw, dy, x, w []T, eps float64) {
 		sums[i&1] += g
 		dots[i&1] += g * (float64(x[i]) - mean) * rstd
 	}
-	sum, dot := sums[0]+sums[1], dots[0]+dots[1]
 	n := float64(len(dy))
+	meanG, meanGX := (sums[0]+sums[1])/n, (dots[0]+dots[1])/n
 	for i := range dx {
 		xhat := (float64(x[i]) - mean) * rstd
 		g := float64(dy[i]) * float64(w[i])
-		dx[i] = T((g - sum/n - xhat*dot/n) * rstd)
+		dx[i] = T((g - meanG - xhat*meanGX) * rstd)
 		dw[i] += dy[i] * T(xhat)
 	}
 }
