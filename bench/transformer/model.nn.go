@@ -80,6 +80,7 @@ type Model struct {
 	HeadBiasGrad                [64]float32      // d loss / d head.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	gemmSwap []float32     // a weight gradient computed transposed, before it is transposed back
 	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
@@ -135,6 +136,7 @@ func New(seed uint64) *Model {
 	runtime.AddCleanup(m, func(p *kernels.Pool) {
 		p.Close()
 	}, m.pool)
+	m.gemmSwap = make([]float32, 16384)
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 0.15309310892394862)
 	nnrt.FillUniform(r, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), nnrt.LinearBound(64))
@@ -444,7 +446,18 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v104 = v102·t2.linear1.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot37[:batch*8192], 256, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot33[:batch*2048], 64, false)
 	// dt2.linear1.weight = Σ v102ᵀ·v75 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot37[:batch*8192], 256, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384), 64, false)
+	{
+		m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot30[:batch*2048], 64, m.slot37[:batch*8192], 256, m.gemmSwap[:16384], 256, false)
+		{
+			d := unsafe.Slice(&m.T2Linear1WeightGrad[0][0], 16384)[:16384]
+			s := m.gemmSwap[:16384]
+			for i := range 256 {
+				for j := range 64 {
+					d[i*64+j] = s[j*256+i]
+				}
+			}
+		}
+	}
 	// v106 = add(v95, v104)
 	{
 		d := m.slot35[:batch*2048]
@@ -591,7 +604,18 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// dt1 = v135·t2.self_attn.in_proj_weight
 	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot32[:batch*6144], 192, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot24[:batch*2048], 64, false)
 	// dt2.self_attn.in_proj_weight = Σ v135ᵀ·t1 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot32[:batch*6144], 192, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
+	{
+		m.pool.Gemm32(true, false, 64, 192, batch*32, m.slot16[:batch*2048], 64, m.slot32[:batch*6144], 192, m.gemmSwap[:12288], 192, false)
+		{
+			d := unsafe.Slice(&m.T2SelfAttnInProjWeightGrad[0][0], 12288)[:12288]
+			s := m.gemmSwap[:12288]
+			for i := range 192 {
+				for j := range 64 {
+					d[i*64+j] = s[j*192+i]
+				}
+			}
+		}
+	}
 	// v139 = add(dt1, dt1)
 	{
 		d := m.slot28[:batch*2048]
@@ -628,7 +652,18 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// v150 = v148·t1.linear1.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot15[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot29[:batch*2048], 64, false)
 	// dt1.linear1.weight = Σ v148ᵀ·v34 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 256, 64, batch*32, m.slot15[:batch*8192], 256, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384), 64, false)
+	{
+		m.pool.Gemm32(true, false, 64, 256, batch*32, m.slot13[:batch*2048], 64, m.slot15[:batch*8192], 256, m.gemmSwap[:16384], 256, false)
+		{
+			d := unsafe.Slice(&m.T1Linear1WeightGrad[0][0], 16384)[:16384]
+			s := m.gemmSwap[:16384]
+			for i := range 256 {
+				for j := range 64 {
+					d[i*64+j] = s[j*256+i]
+				}
+			}
+		}
+	}
 	// v152 = add(v141, v150)
 	{
 		d := m.slot21[:batch*2048]
@@ -773,7 +808,18 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// dt1.self_attn.in_proj_bias = sum_to(v181)
 	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot15[:batch*6144])
 	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
-	m.pool.Gemm32(true, false, 192, 64, batch*32, m.slot15[:batch*6144], 192, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288), 64, false)
+	{
+		m.pool.Gemm32(true, false, 64, 192, batch*32, unsafe.Slice(&x[0][0][0], batch*2048), 64, m.slot15[:batch*6144], 192, m.gemmSwap[:12288], 192, false)
+		{
+			d := unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 12288)[:12288]
+			s := m.gemmSwap[:12288]
+			for i := range 192 {
+				for j := range 64 {
+					d[i*64+j] = s[j*192+i]
+				}
+			}
+		}
+	}
 }
 
 // Backward runs the network on x, returns the loss mse(head, target) and sets the
