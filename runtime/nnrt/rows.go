@@ -82,34 +82,38 @@ func LayerNormAffine[T Float](y, x, w, b []T, eps float64) {
 // w, b): with g = dy·w and x̂ recomputed from x, (g - mean g - x̂·mean(g·x̂))
 // / √(var x + eps), summed in float64.
 func LayerNormAffineGrad[T Float](dx, dy, x, w []T, eps float64) {
-	mean, rstd := moments(x, eps)
-	var sums, dots [2]float64 // two chains each, as moments' four
-	for i := range dy {
-		g := float64(dy[i]) * float64(w[i])
-		sums[i&1] += g
-		dots[i&1] += g * (float64(x[i]) - mean) * rstd
-	}
-	n := float64(len(dy))
-	meanG, meanGX := (sums[0]+sums[1])/n, (dots[0]+dots[1])/n // divided once, not per element
+	mean, rstd, meanG, meanGX := gradMoments(dy, x, w, eps)
 	for i := range dx {
 		g := float64(dy[i]) * float64(w[i])
 		dx[i] = T((g - meanG - (float64(x[i])-mean)*rstd*meanGX) * rstd)
 	}
 }
 
+// gradMoments are what a layer norm's gradient needs of a row besides its
+// elements: mean x, 1/√(var x + eps), mean g and mean(g·x̂) for g = dy·w,
+// in two passes (the variance's and the gradient's sums share the
+// second), each sum in two chains, in float64.
+func gradMoments[T Float](dy, x, w []T, eps float64) (mean, rstd, meanG, meanGX float64) {
+	mean = meanOf(x)
+	var ss [4]float64 // as moments sums them: the same rstd
+	var sums, dots [2]float64
+	for i := range dy {
+		d := float64(x[i]) - mean
+		g := float64(dy[i]) * float64(w[i])
+		ss[i&3] += d * d
+		sums[i&1] += g
+		dots[i&1] += g * d
+	}
+	n := float64(len(dy))
+	rstd = rstdOf(ss, len(dy), eps)
+	return mean, rstd, (sums[0] + sums[1]) / n, (dots[0] + dots[1]) * rstd / n
+}
+
 // LayerNormGrads is LayerNormAffineGrad and LayerNormWeightGrad of one
 // row in one call, which computes the row's moments once for both: the
 // same numbers as the two calls.
 func LayerNormGrads[T Float](dx, dw, dy, x, w []T, eps float64) {
-	mean, rstd := moments(x, eps)
-	var sums, dots [2]float64
-	for i := range dy {
-		g := float64(dy[i]) * float64(w[i])
-		sums[i&1] += g
-		dots[i&1] += g * (float64(x[i]) - mean) * rstd
-	}
-	n := float64(len(dy))
-	meanG, meanGX := (sums[0]+sums[1])/n, (dots[0]+dots[1])/n
+	mean, rstd, meanG, meanGX := gradMoments(dy, x, w, eps)
 	for i := range dx {
 		xhat := (float64(x[i]) - mean) * rstd
 		g := float64(dy[i]) * float64(w[i])
@@ -127,6 +131,15 @@ func LayerNormWeightGrad[T Float](dw, dy, x []T, eps float64) {
 	}
 }
 
+// meanOf is a row's mean, summed in float64 in four chains (see moments).
+func meanOf[T Float](x []T) float64 {
+	var m [4]float64
+	for i := range x {
+		m[i&3] += float64(x[i])
+	}
+	return ((m[0] + m[1]) + (m[2] + m[3])) / float64(len(x))
+}
+
 // moments are a row's mean and 1/√(var + eps), its variance the biased
 // one, summed in float64 in two passes. Each pass keeps four partial sums
 // (elements i mod 4), added at the end: four independent chains of
@@ -134,31 +147,16 @@ func LayerNormWeightGrad[T Float](dw, dy, x []T, eps float64) {
 // transformer's rows (64 wide: 3x faster); in float64 the order changes
 // the result only in its last bits.
 func moments[T Float](x []T, eps float64) (mean, rstd float64) {
-	n := len(x)
-	var m [4]float64
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		m[0] += float64(x[i])
-		m[1] += float64(x[i+1])
-		m[2] += float64(x[i+2])
-		m[3] += float64(x[i+3])
-	}
-	for ; i < n; i++ {
-		m[0] += float64(x[i])
-	}
-	mean = ((m[0] + m[1]) + (m[2] + m[3])) / float64(n)
+	mean = meanOf(x)
 	var ss [4]float64
-	i = 0
-	for ; i+4 <= n; i += 4 {
-		d0, d1, d2, d3 := float64(x[i])-mean, float64(x[i+1])-mean, float64(x[i+2])-mean, float64(x[i+3])-mean
-		ss[0] += d0 * d0
-		ss[1] += d1 * d1
-		ss[2] += d2 * d2
-		ss[3] += d3 * d3
-	}
-	for ; i < n; i++ {
+	for i := range x {
 		d := float64(x[i]) - mean
-		ss[0] += d * d
+		ss[i&3] += d * d
 	}
-	return mean, 1 / math.Sqrt(((ss[0]+ss[1])+(ss[2]+ss[3]))/float64(n)+eps)
+	return mean, rstdOf(ss, len(x), eps)
+}
+
+// rstdOf is 1/√(var + eps) from the four chains of squares of a row of n.
+func rstdOf(ss [4]float64, n int, eps float64) float64 {
+	return 1 / math.Sqrt(((ss[0]+ss[1])+(ss[2]+ss[3]))/float64(n)+eps)
 }
