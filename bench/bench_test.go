@@ -6,6 +6,7 @@ import (
 
 	"github.com/nngen/nngen/bench/conv3x3"
 	"github.com/nngen/nngen/bench/lenet"
+	"github.com/nngen/nngen/bench/transformer"
 	"github.com/nngen/nngen/bench/w1"
 	"github.com/nngen/nngen/bench/w2"
 	"github.com/nngen/nngen/bench/w2b256"
@@ -189,4 +190,30 @@ func BenchmarkConv3x3(b *testing.B) {
 	fwd, train := convFlops(32, 64, 64, 32, 32, 9, false)
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(x, y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, t) }) })
+}
+
+// BenchmarkTransformer: two post-norm encoder layers (d_model 64, 4 heads,
+// feed-forward 256, relu) over 32 positions, a linear head, MSE, batch 16
+// (bench/transformer/model.nn). FLOPs: per layer the four projections
+// (qkv, out, the two feed-forward layers) and attention's two products per
+// head, q·kᵀ and weights·v; training counts three times the forward
+// products (the first layer's input gradient, not computed, included).
+func BenchmarkTransformer(b *testing.B) {
+	m := transformer.New(1)
+	defer m.Close()
+	m.LR = 0
+	x, y, t := new([16][32][64]float32), new([16][32][64]float32), new([16][32][64]float32)
+	for n := range x {
+		for s := range x[n] {
+			fill(x[n][s][:], uint64(n*32+s))
+			fill(t[n][s][:], uint64(n*32+s+1<<20))
+		}
+	}
+	const rows, heads, seq, headDim = 16 * 32, 4, 32, 16
+	layer, _ := flops(rows, [2]int{64, 192}, [2]int{64, 64}, [2]int{64, 256}, [2]int{256, 64})
+	attention := 2 * 2 * float64(16*heads*seq*seq*headDim)
+	head, _ := flops(rows, [2]int{64, 64})
+	fwd := 2*(layer+attention) + head
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(x, y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, 3*fwd, func() { m.TrainStep(x, t) }) })
 }

@@ -1,4 +1,4 @@
-// Package bench holds the workloads nngen is measured on (W1-W4, LeNet and Conv3x3 of
+// Package bench holds the workloads nngen is measured on (W1-W4, LeNet, Conv3x3 and Transformer of
 // docs/performance.md), generated from the model.nn beside each, with Go
 // benchmarks of forward and training steps. compare.sh runs them next to
 // the same workloads in PyTorch.
@@ -11,3 +11,4 @@ package bench
 //go:generate go tool nngen build -o w4 -pkg w4 w4/model.nn
 //go:generate go tool nngen build -o lenet -pkg lenet lenet/model.nn
 //go:generate go tool nngen build -o conv3x3 -pkg conv3x3 conv3x3/model.nn
+//go:generate go tool nngen build -o transformer -pkg transformer transformer/model.nn

@@ -19,8 +19,8 @@ WORKLOADS = {
     "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256),
 }
 
-# The convolutional workloads: a module, the input's shape, the loss and
-# the batch (bench/lenet, bench/conv3x3).
+# The workloads given as a module: the module, the input's shape, the loss
+# and the batch (bench/lenet, bench/conv3x3, bench/transformer).
 def lenet():
     return torch.nn.Sequential(
         torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
@@ -31,9 +31,19 @@ def lenet():
         torch.nn.Linear(84, 10))
 
 
+def transformer():
+    """bench/transformer: two post-norm encoder layers and a linear head."""
+    def layer():
+        return torch.nn.TransformerEncoderLayer(64, 4, dim_feedforward=256, dropout=0.0,
+                                                activation="relu", batch_first=True, norm_first=False)
+    return torch.nn.Sequential(layer(), layer(), torch.nn.Linear(64, 64))
+
+
 CONV_WORKLOADS = {
     "LeNet": (lenet, (1, 28, 28), "cross_entropy", 64),
     "Conv3x3": (lambda: torch.nn.Conv2d(64, 64, 3, padding=1), (64, 32, 32), "mse", 32),
+    # not a convolution, but set up the same way: a module, (seq, d_model), mse, batch 16
+    "Transformer": (transformer, (32, 64), "mse", 16),
 }
 
 # W2 on fewer samples than the Go package's batch of 32, which runs them

@@ -15,8 +15,21 @@ type generator struct {
 	g    *ir.Graph
 	pkg  string               // the generated package's name
 	args map[*ir.Value]string // inputs: the generated method's argument name
-	// computedBy maps an activation to the linear whose loop computes it.
+	// computedBy maps an activation to the linear whose loop computes it,
+	// and a weight's gradient to the batch of products whose GEMM sums it
+	// (summedBy, the other way round; see summedProducts).
 	computedBy map[*ir.Value]*ir.Value
+	summedBy   map[*ir.Value]*ir.Value
+	// epilogues maps a product over a sequence's rows to the bias added
+	// to it and the relu after, which its GEMM's epilogue computes (see
+	// biasEpilogues).
+	epilogues map[*ir.Value][]*ir.Value
+	// normWeightGrads maps a layer norm's input gradient to its weight's
+	// gradient, which the same loop computes (see normWeightGrads).
+	normWeightGrads map[*ir.Value]*ir.Value
+	// views holds the slices, reshapes and permutes that only per-head
+	// products read, in their sources (see foldViews): no code computes them.
+	views map[*ir.Value]bool
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -140,10 +153,28 @@ func (gen *generator) receiver() *jen.Statement {
 
 func newGenerator(g *ir.Graph, pkg string) *generator {
 	gen := &generator{g: g, pkg: pkg, args: map[*ir.Value]string{}, computedBy: g.ComputedBy()}
+	gen.summedBy = summedProducts(g)
+	for mm, sum := range gen.summedBy {
+		gen.computedBy[sum] = mm
+	}
+	gen.normWeightGrads = normWeightGrads(g)
+	for dx, dw := range gen.normWeightGrads {
+		gen.computedBy[dw] = dx
+	}
+	gen.epilogues = biasEpilogues(g)
+	for mm, chain := range gen.epilogues {
+		for _, v := range chain {
+			gen.computedBy[v] = mm
+		}
+	}
 	gen.unroll = unrolled(g)
 	gen.samples, gen.fullBatch = ir.Samples(g)
 	for _, v := range g.Inputs() {
 		gen.args[v] = inputArg(g, v)
+	}
+	gen.views = gen.foldViews()
+	for v := range gen.views {
+		gen.computedBy[v] = v.Args[0] // read where its source lies
 	}
 	return gen
 }

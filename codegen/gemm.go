@@ -31,7 +31,7 @@ func (gen *generator) usesDropout() bool {
 // usesPool reports whether any GEMM is big enough for the pool.
 func (gen *generator) usesPool() bool {
 	for _, v := range gen.g.Values {
-		if m, n, k, ok := gemmShape(v); ok && gen.pooled(m, n, k) {
+		if m, n, k, ok := gen.gemmShape(v); ok && gen.pooled(m, n, k) {
 			return true
 		}
 		if isConv(v) && gen.convPooled(v) {
@@ -46,15 +46,33 @@ func (gen *generator) usesPool() bool {
 // of their own, each GEMM on one core).
 func (gen *generator) pooled(m, n, k int) bool { return m*n*k >= poolMin && !gen.predictor }
 
-// gemmShape is the m×n×k of a value's product, and whether it is one.
-func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
+// gemmShape is the m×n×k of a value's product, and whether it is one. A
+// matmul over more than two axes is one product where its leading axes
+// are more rows (see flatRows) or, summed by a sum_to, more depth (see
+// summedProducts); one product per index of them otherwise, the m×n×k of
+// each (see perIndex).
+func (gen *generator) gemmShape(v *ir.Value) (m, n, k int, ok bool) {
+	return productShape(v, gen.summedBy[v] != nil)
+}
+
+// productShape is gemmShape for a batch of products that a sum_to adds up
+// (summed) or not.
+func productShape(v *ir.Value, summed bool) (m, n, k int, ok bool) {
 	switch v.Op {
 	case ir.OpLinear:
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 	case ir.OpMatMul:
 		if len(v.Args[0].Shape) != 2 || len(v.Args[1].Shape) != 2 {
 			m, n, k, batch, _ := ir.MatMulDims(v)
-			return m * batch.Size(), n, k, false // loops, for now
+			switch {
+			case flatRows(v):
+				m *= batch.Size()
+			case summed:
+				k *= batch.Size()
+			case !perIndex(v):
+				return m * batch.Size(), n, k, false // loops
+			}
+			return m, n, k, m*n*k >= gemmMin
 		}
 		m, n, k = v.Shape[0], v.Shape[1], v.Args[0].Shape[1]
 		if v.TransA {
@@ -66,11 +84,91 @@ func gemmShape(v *ir.Value) (m, n, k int, ok bool) {
 	return m, n, k, m*n*k >= gemmMin
 }
 
+// flatRows reports whether a matmul over more than two axes multiplies a
+// by a matrix b (a weight, broadcast over a's leading axes) without
+// transposing a: a's leading axes are then more rows of one product, as
+// a linear layer over a sequence (x [batch, seq, in]·wᵀ) or its input's
+// gradient.
+func flatRows(v *ir.Value) bool {
+	return v.Op == ir.OpMatMul && len(v.Args[0].Shape) > 2 && len(v.Args[1].Shape) == 2 && !v.TransA
+}
+
+// perIndex reports whether a matmul's arguments have the same leading
+// axes (none broadcast): one product per index of them, as attention's
+// per batch and head.
+func perIndex(v *ir.Value) bool {
+	a, b := v.Args[0].Shape, v.Args[1].Shape
+	return v.Op == ir.OpMatMul && len(a) > 2 && len(a) == len(b) && slices.Equal(a[:len(a)-2], b[:len(b)-2])
+}
+
+// summedProducts maps each batch of products aᵀ·b over leading axes whose
+// only use is a sum_to over all those axes into a weight's gradient to
+// that sum_to: the gradient of a weight broadcast over a sequence (dw =
+// Σ dzᵀ·x). The matmul's code computes it as one product whose depth runs
+// over the leading axes too, a and b read as [rows, ·] matrices, and the
+// batch of products is never stored. It runs where the matmul is, which
+// still reads its arguments there; the gradient has memory of its own.
+func summedProducts(g *ir.Graph) map[*ir.Value]*ir.Value {
+	uses := g.Uses()
+	folded := map[*ir.Value]*ir.Value{}
+	for _, v := range g.Values {
+		if v.Op != ir.OpSumTo || v.Storage.Kind != ir.InGrad {
+			continue
+		}
+		mm := v.Args[0]
+		if mm.Op == ir.OpMatMul && perIndex(mm) && mm.TransA && !mm.TransB && uses[mm] == 1 &&
+			slices.Equal(v.Shape, mm.Shape[len(mm.Shape)-2:]) {
+			if _, _, _, ok := productShape(mm, true); ok {
+				folded[mm] = v
+			}
+		}
+	}
+	return folded
+}
+
+// biasEpilogues maps each product over a sequence's rows (flatRows) that
+// is only read by the add of a bias right after it, and maybe a relu of
+// that, to those: a linear layer over a sequence as the front ends write
+// it (matmul, add, activation), which codegen computes as a linear's GEMM
+// and epilogue, straight into the last one's storage. The three are
+// consecutive in the schedule, so the last one's slot held no live value
+// when the product starts, unless it is one of the product's arguments,
+// which would be overwritten while read: such a product keeps its own
+// steps.
+func biasEpilogues(g *ir.Graph) map[*ir.Value][]*ir.Value {
+	uses := g.Uses()
+	chains := map[*ir.Value][]*ir.Value{}
+	for i, mm := range g.Values {
+		if i+1 >= len(g.Values) || !flatRows(mm) || uses[mm] != 1 {
+			continue
+		}
+		if _, _, _, ok := productShape(mm, false); !ok {
+			continue
+		}
+		add, n := g.Values[i+1], mm.Shape[len(mm.Shape)-1]
+		if add.Op != ir.OpAdd || add.Args[0] != mm || add.Args[1].Op != ir.OpParam ||
+			!slices.Equal(add.Args[1].Shape, ir.Shape{n}) || add.Also != nil {
+			continue
+		}
+		chain := []*ir.Value{add}
+		if i+2 < len(g.Values) {
+			if relu := g.Values[i+2]; relu.Op == ir.OpReLU && relu.Args[0] == add && uses[add] == 1 {
+				chain = append(chain, relu)
+			}
+		}
+		last := chain[len(chain)-1]
+		if last.Storage.Kind == ir.InSlot && last.Storage != mm.Args[0].Storage && last.Storage != mm.Args[1].Storage {
+			chains[mm] = chain
+		}
+	}
+	return chains
+}
+
 // usesGemm reports whether any value is computed by the GEMM kernel, or
 // by a convolution's, which runs on it.
 func (gen *generator) usesGemm() bool {
 	for _, v := range gen.g.Values {
-		if _, _, _, ok := gemmShape(v); ok || isConv(v) {
+		if _, _, _, ok := gen.gemmShape(v); ok || isConv(v) {
 			return true
 		}
 	}
@@ -95,7 +193,7 @@ func (gen *generator) gemmWork() *jen.Statement {
 			}
 			continue
 		}
-		m, n, k, ok := gemmShape(v)
+		m, n, k, ok := gen.gemmShape(v)
 		if !ok || seen[product{m, n, k}] {
 			continue
 		}
@@ -143,23 +241,88 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 // over the samples (op(A) = Aᵀ, a weight's gradient), are the call's
 // samples where A has a row per sample.
 func (gen *generator) gemm(transA, transB bool, m, n, k int, a, b, c *ir.Value) *jen.Statement {
+	return gen.gemmInto(transA, transB, m, n, k, a, b, gen.flatValue(c))
+}
+
+// gemmInto is gemm writing C, n wide, to the slice c.
+func (gen *generator) gemmInto(transA, transB bool, m, n, k int, a, b *ir.Value, c *jen.Statement) *jen.Statement {
+	// A's rows as stored, over all its leading axes: the product's rows, or
+	// its depth when op(A) = Aᵀ.
+	stored := gen.count(gen.axes(a, allAxes(len(a.Shape)-1)))
 	rows, depth := jen.Lit(m), jen.Lit(k)
-	switch {
-	case gen.samples[a] && transA:
-		depth = gen.batch()
-	case gen.samples[a]:
-		rows = gen.batch()
+	if transA {
+		depth = stored
+	} else {
+		rows = stored
 	}
 	args := []jen.Code{
 		jen.Lit(transA), jen.Lit(transB), rows, jen.Lit(n), depth,
 		gen.flatValue(a), jen.Lit(a.Shape[len(a.Shape)-1]),
 		gen.flatValue(b), jen.Lit(b.Shape[len(b.Shape)-1]),
-		gen.flatValue(c), jen.Lit(n), jen.False(),
+		c, jen.Lit(n), jen.False(),
 	}
 	if gen.pooled(m, n, k) {
 		return jen.Id("m").Dot("pool").Dot(gen.suffixed("Gemm")).Call(args...)
 	}
 	return kernel(gen.suffixed("Gemm"), append(args, gen.self().Dot("gemmWork"))...)
+}
+
+// genBatchedGemm: c[b...] = op(a[b...])·op(b[b...]) by the kernel, one
+// product per index of the leading axes, each on its own matrices.
+func (gen *generator) genBatchedGemm(v *ir.Value, m, n, k int) []jen.Code {
+	a, b := v.Args[0], v.Args[1]
+	lead := len(v.Shape) - 2
+	// operand is the matrix of x at the leading indexes, its row stride and
+	// whether it is read transposed: where x lies, or in its view's source.
+	operand := func(x *ir.Value, trans bool, idx []index) (*jen.Statement, int, bool) {
+		if mx, ok := gen.operandView(x); ok && gen.views[x] {
+			return gen.matrixAt(mx, x, idx), mx.ld, trans != mx.trans
+		}
+		return gen.span(x, idx), x.Shape[len(x.Shape)-1], trans
+	}
+	return gen.loops(axisNames("b", lead), gen.axes(v, allAxes(lead)), func(idx []index) []jen.Code {
+		as, lda, ta := operand(a, v.TransA, idx)
+		bs, ldb, tb := operand(b, v.TransB, idx)
+		return []jen.Code{kernel(gen.suffixed("Gemm"),
+			jen.Lit(ta), jen.Lit(tb), jen.Lit(m), jen.Lit(n), jen.Lit(k),
+			as, jen.Lit(lda), bs, jen.Lit(ldb),
+			gen.span(v, idx), jen.Lit(n), jen.False(), gen.self().Dot("gemmWork"))}
+	})
+}
+
+// swapped reports whether a weight's gradient Σ dzᵀ·x, m×n, is computed
+// as its transpose xᵀ·dz and then transposed: the kernels pack a
+// transposed A of many rows slowly (one core, depth 512: 256×64 at 38
+// GFLOP/s, 64×256 at 88; 192×64 at 45, 64×192 at 109), and the transpose
+// of the m·n result costs little beside the product's m·n·k.
+func swapped(m, n int) bool { return m > n }
+
+// swapped is the largest transposed weight gradient (see swapped), which
+// the model's gemmSwap holds; 0 for none.
+func (gen *generator) swapSize() int {
+	size := 0
+	for mm := range gen.summedBy {
+		if m, n, _, _ := gen.gemmShape(mm); swapped(m, n) {
+			size = max(size, m*n)
+		}
+	}
+	return size
+}
+
+// swappedGemm: dw = (xᵀ·dz)ᵀ, the product into the model's gemmSwap,
+// then transposed into the gradient.
+func (gen *generator) swappedGemm(m, n, k int, dz, x, dw *ir.Value) []jen.Code {
+	swap := gen.self().Dot("gemmSwap").Index(jen.Op(":").Lit(m * n))
+	return []jen.Code{
+		gen.gemmInto(true, false, n, m, k, x, dz, swap.Clone()),
+		jen.Block(
+			jen.Id("d").Op(":=").Add(gen.flatValue(dw)).Index(jen.Op(":").Lit(m*n)),
+			jen.Id("s").Op(":=").Add(swap),
+			jen.For(jen.Id("i").Op(":=").Range().Lit(m)).Block(
+				jen.For(jen.Id("j").Op(":=").Range().Lit(n)).Block(
+					jen.Id("d").Index(jen.Id("i").Op("*").Lit(n).Op("+").Id("j")).Op("=").Id("s").Index(jen.Id("j").Op("*").Lit(m).Op("+").Id("i")))),
+		),
+	}
 }
 
 // genClose emits Close, which stops the model's pool of workers.
@@ -214,8 +377,29 @@ func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	})...)
 }
 
-// genMatMulGemm: c = op(a)·op(b) by the kernel.
+// genMatMulGemm: c = op(a)·op(b) by the kernel; over more than two axes
+// as one product (flatRows, or summed into a weight's gradient) or one per
+// index of the leading axes.
 func (gen *generator) genMatMulGemm(v *ir.Value, m, n, k int) []jen.Code {
+	if chain := gen.epilogues[v]; chain != nil {
+		last, name := chain[len(chain)-1], "AddBias"
+		if last.Op == ir.OpReLU {
+			name = "AddBiasReLU"
+		}
+		return []jen.Code{
+			gen.gemm(false, v.TransB, m, n, k, v.Args[0], v.Args[1], last),
+			kernel(gen.suffixed(name), gen.flatValue(last), gen.flatValue(chain[0].Args[1])),
+		}
+	}
+	if sum := gen.summedBy[v]; sum != nil {
+		if swapped(m, n) {
+			return gen.swappedGemm(m, n, k, v.Args[0], v.Args[1], sum)
+		}
+		return []jen.Code{gen.gemm(true, false, m, n, k, v.Args[0], v.Args[1], sum)}
+	}
+	if len(v.Shape) > 2 && !flatRows(v) {
+		return gen.genBatchedGemm(v, m, n, k)
+	}
 	return []jen.Code{gen.gemm(v.TransA, v.TransB, m, n, k, v.Args[0], v.Args[1], v)}
 }
 

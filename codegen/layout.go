@@ -111,6 +111,10 @@ func (gen *generator) modelFields() []modelField {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "gemmWork", typ: jen.Index().Add(gen.elem()),
 			comment: "packed panels for the GEMM kernels, sized once in New", size: 24, align: 8})
 	}
+	if gen.swapSize() > 0 {
+		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "gemmSwap", typ: jen.Index().Add(gen.elem()),
+			comment: "a weight gradient computed transposed, before it is transposed back", size: 24, align: 8})
+	}
 	if gen.usesPool() {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "pool", typ: jen.Op("*").Qual(kernelsPath, "Pool"),
 			comment: "splits the large GEMMs across GOMAXPROCS cores", size: 8, align: 8})

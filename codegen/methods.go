@@ -712,7 +712,19 @@ func (gen *generator) describe(v *ir.Value) string {
 		if v.TransB {
 			tb = "ᵀ"
 		}
+		if chain := gen.epilogues[v]; chain != nil {
+			s, in := fmt.Sprintf("%s%s·%s%s + %s", a(0), ta, a(1), tb, gen.label(chain[0].Args[1])), "the bias"
+			if len(chain) == 2 {
+				s, in = "relu("+s+")", "the bias and relu"
+			}
+			return fmt.Sprintf("%s = %s, %s in the GEMM's epilogue", gen.label(chain[len(chain)-1]), s, in)
+		}
+		if sum := gen.summedBy[v]; sum != nil {
+			return fmt.Sprintf("%s = Σ %s%s·%s%s over the leading axes, as one product", gen.label(sum), a(0), ta, a(1), tb)
+		}
 		return fmt.Sprintf("%s = %s%s·%s%s", out, a(0), ta, a(1), tb)
+	case gen.normWeightGrads[v] != nil:
+		return fmt.Sprintf("%s = %s(%s, %s), and %s in the same loop", out, v.Op, a(0), a(1), gen.label(gen.normWeightGrads[v]))
 	case v.Op == ir.OpSumRows:
 		return fmt.Sprintf("%s = Σ over the batch of %s", out, a(0))
 	case ir.UnaryOf(v.Op) != nil || v.Op == ir.OpSoftmax || v.Op == ir.OpLogSoftmax:

@@ -66,6 +66,9 @@ func (gen *generator) genNew(f *jen.File) {
 	case gen.usesGemm():
 		body = append(body, jen.Id("m").Dot("gemmWork").Op("=").Make(jen.Index().Add(gen.elem()), gen.gemmWork()))
 	}
+	if size := gen.swapSize(); size > 0 {
+		body = append(body, jen.Id("m").Dot("gemmSwap").Op("=").Make(jen.Index().Add(gen.elem()), jen.Lit(size)))
+	}
 	if gen.usesDropout() {
 		body = append(body, jen.Id("m").Dot("dropout").Op("=").Qual(nnrtPath, "DropoutRNG").Call(jen.Id("seed")))
 	}

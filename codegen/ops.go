@@ -186,7 +186,7 @@ func rowWise(op ir.Op) bool {
 // genLinear: y[n,i] = act(b[i] + Σ_j x[n,j]·w[i,j]). A row-wise activation
 // (softmax) runs over each finished row.
 func (gen *generator) genLinear(v *ir.Value) []jen.Code {
-	if m, n, k, ok := gemmShape(v); ok {
+	if m, n, k, ok := gen.gemmShape(v); ok {
 		return gen.genLinearGemm(v, m, n, k)
 	}
 	x, w := v.Args[0], v.Args[1]
@@ -269,11 +269,11 @@ func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 
 // genMatMul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed.
 func (gen *generator) genMatMul(v *ir.Value) []jen.Code {
+	if m, n, k, ok := gen.gemmShape(v); ok {
+		return gen.genMatMulGemm(v, m, n, k)
+	}
 	if len(v.Args[0].Shape) != 2 || len(v.Args[1].Shape) != 2 {
 		return gen.genBatchedMatMul(v)
-	}
-	if m, n, k, ok := gemmShape(v); ok {
-		return gen.genMatMulGemm(v, m, n, k)
 	}
 	a, b := v.Args[0], v.Args[1]
 	inner := gen.axes(a, []int{1})[0]

@@ -36,10 +36,41 @@ var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir
 // genBinary: c = a op b element by element, broadcast as NumPy does.
 func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
+	if flat := gen.flatBinary(v); flat != nil {
+		return flat
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		return []jen.Code{gen.at(v, idx...).Op("=").Add(gen.at(a, broadcastIndex(a, v.Shape, idx)...)).
 			Op(binaryOps[v.Op]).Add(gen.at(b, broadcastIndex(b, v.Shape, idx)...))}
 	})
+}
+
+// flatBinary is genBinary as one loop over the elements, for operands of
+// v's shape or single numbers (no index arithmetic, no bounds checks
+// inside), or nil for any other broadcast and in tiny networks, whose
+// loops are written out.
+func (gen *generator) flatBinary(v *ir.Value) []jen.Code {
+	if gen.unroll || !vectorized(v) {
+		return nil
+	}
+	// d := v; l := a[:len(d)] proves every index in range to the compiler.
+	// d, l and r are reserved: no argument of the method shadows them.
+	code := []jen.Code{jen.Id("d").Op(":=").Add(gen.flatValue(v))}
+	operands := make([]jen.Code, 2)
+	for i, a := range v.Args {
+		switch {
+		case slices.Equal(a.Shape, v.Shape):
+			name := string("lr"[i])
+			code = append(code, jen.Id(name).Op(":=").Add(gen.flatValue(a)).Index(jen.Op(":").Len(jen.Id("d"))))
+			operands[i] = jen.Id(name).Index(jen.Id("i"))
+		case a.Shape.Size() == 1:
+			operands[i] = gen.at(a, make([]index, len(a.Shape))...)
+		default:
+			return nil
+		}
+	}
+	return append(code, jen.For(jen.Id("i").Op(":=").Range().Id("d")).Block(
+		jen.Id("d").Index(jen.Id("i")).Op("=").Add(operands[0]).Op(binaryOps[v.Op]).Add(operands[1])))
 }
 
 // rows emits body for each row of v (its last axis), given the indexes of
@@ -167,6 +198,19 @@ func (gen *generator) genReshape(v *ir.Value) []jen.Code {
 // genPermute: y[i...] = x at the indexes permuted back.
 func (gen *generator) genPermute(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	last := len(v.Shape) - 1
+	if v.Perm[last] == last { // rows stay rows: attention's heads
+		rows := gen.rowCopies(v, x, func(lead []index) []index {
+			xi := make([]index, last)
+			for i, p := range v.Perm[:last] {
+				xi[p] = lead[i]
+			}
+			return xi
+		}, 0, false)
+		if rows != nil {
+			return rows
+		}
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		xi := make([]index, len(idx))
 		for i, p := range v.Perm {
@@ -188,6 +232,10 @@ func (gen *generator) genExpand(v *ir.Value) []jen.Code {
 // would repeat it along.
 func (gen *generator) genSumTo(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if len(v.Shape) == 1 && len(x.Shape) > 1 && x.Shape[len(x.Shape)-1] == v.Shape[0] && vectorized(x) && !gen.unroll {
+		// A bias's gradient: the rows of x added in order, as the loops do.
+		return []jen.Code{kernel(gen.suffixed("SumRows"), gen.flatValue(v), gen.flatValue(x))}
+	}
 	rd := &reduction{x, ir.ReductionTo(x.Shape, v.Shape)}
 	return gen.each(v, func(out []index) []jen.Code {
 		sum := []jen.Code{jen.Id("s").Op(":=").Add(gen.lit(0))}
@@ -214,9 +262,56 @@ func (gen *generator) genConcat(v *ir.Value) []jen.Code {
 	return code
 }
 
+// rowCopies moves v's rows (its last axis) as one copy each, when each is
+// a run of x's elements: the row of x at the leading indexes that src
+// gives for v's, from start on. With back, the copies go the other way,
+// into x. nil where rows are short (a copy's call costs more than the
+// loop), in tiny networks, or where a storage has no rows (parameters).
+func (gen *generator) rowCopies(v, x *ir.Value, src func(lead []index) []index, start int, back bool) []jen.Code {
+	width := v.Shape[len(v.Shape)-1]
+	hasRows := func(s ir.Storage) bool { return s.Kind == ir.InSlot || s.Kind == ir.InArg }
+	if gen.unroll || width < 16 || !hasRows(v.Storage) || !hasRows(x.Storage) {
+		return nil
+	}
+	return gen.rows(v, func(lead []index) []jen.Code {
+		row := gen.rowAt(x, src(lead))
+		if start != 0 || width != x.Shape[len(x.Shape)-1] {
+			row = row.Index(jen.Lit(start).Op(":").Lit(start + width))
+		}
+		if back {
+			return []jen.Code{jen.Copy(row, gen.rowAt(v, lead))}
+		}
+		return []jen.Code{jen.Copy(gen.rowAt(v, lead), row)}
+	})
+}
+
+// sliceLead maps the leading indexes of a slice's (or its gradient's
+// dy's) rows to the sliced tensor's: moved by Start along the axis, unless
+// that is the last, which sliceStart cuts.
+func (gen *generator) sliceLead(v *ir.Value) func(lead []index) []index {
+	return func(lead []index) []index {
+		xi := slices.Clone(lead)
+		if v.Axis < len(lead) {
+			xi[v.Axis] = xi[v.Axis].plus(v.Start)
+		}
+		return xi
+	}
+}
+
+// sliceStart is where a slice's rows start in the sliced tensor's.
+func (gen *generator) sliceStart(v *ir.Value) int {
+	if v.Axis == len(v.Shape)-1 {
+		return v.Start
+	}
+	return 0
+}
+
 // genSlice: y = x[..., Start:End, ...] along the axis.
 func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if rows := gen.rowCopies(v, x, gen.sliceLead(v), gen.sliceStart(v), false); rows != nil {
+		return rows
+	}
 	return gen.each(v, func(idx []index) []jen.Code {
 		xi := slices.Clone(idx)
 		xi[v.Axis] = xi[v.Axis].plus(v.Start)
@@ -228,6 +323,9 @@ func (gen *generator) genSlice(v *ir.Value) []jen.Code {
 func (gen *generator) genSliceGrad(v *ir.Value) []jen.Code {
 	dy := v.Args[0]
 	code := []jen.Code{jen.Clear(gen.flatValue(v))}
+	if rows := gen.rowCopies(dy, v, gen.sliceLead(v), gen.sliceStart(v), true); rows != nil {
+		return append(code, rows...)
+	}
 	return append(code, gen.each(dy, func(idx []index) []jen.Code {
 		vi := slices.Clone(idx)
 		vi[v.Axis] = vi[v.Axis].plus(v.Start)
@@ -394,9 +492,31 @@ func (gen *generator) genCell(v *ir.Value) []jen.Code {
 // √(var x + eps), x̂ recomputed from x.
 func (gen *generator) genLayerNormAffineGrad(v *ir.Value) []jen.Code {
 	dy, x, w := v.Args[0], v.Args[1], v.Args[2]
+	if dw := gen.normWeightGrads[v]; dw != nil {
+		return append([]jen.Code{jen.Clear(gen.flatValue(dw))}, gen.normalized(v, func(lead []index) []jen.Code {
+			return []jen.Code{rt("LayerNormGrads", gen.span(v, lead), gen.flatValue(dw), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}
+		})...)
+	}
 	return gen.normalized(v, func(lead []index) []jen.Code {
 		return []jen.Code{rt("LayerNormAffineGrad", gen.span(v, lead), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}
 	})
+}
+
+// normWeightGrads maps each layer_norm_affine_grad to the
+// layer_norm_weight_grad of the same dy and x right after it (autodiff
+// derives them together): one loop computes both with nnrt.LayerNormGrads,
+// each row's moments once instead of twice. Consecutive, the weight's
+// gradient takes no slot that holds a value the first still reads.
+func normWeightGrads(g *ir.Graph) map[*ir.Value]*ir.Value {
+	pairs := map[*ir.Value]*ir.Value{}
+	for i, v := range g.Values[:max(len(g.Values)-1, 0)] {
+		dw := g.Values[i+1]
+		if v.Op == ir.OpLayerNormAffineGrad && dw.Op == ir.OpLayerNormWeightGrad && dw.Args[0] == v.Args[0] &&
+			dw.Args[1] == v.Args[1] && slices.Equal(dw.Axes, v.Axes) && dw.Eps == v.Eps && dw.Storage != v.Storage {
+			pairs[v] = dw
+		}
+	}
+	return pairs
 }
 
 // genLayerNormWeightGrad: dw = Σ dy·x̂ over the leading axes of x (the

@@ -38,7 +38,7 @@ func unrolled(g *ir.Graph) bool {
 		if ir.IsLeaf(v.Op) {
 			continue
 		}
-		if _, _, k, ok := gemmShape(v); ok {
+		if _, _, k, ok := productShape(v, false); ok {
 			return false
 		} else if k > 0 {
 			work += v.Shape.Size() * k

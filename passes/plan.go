@@ -69,13 +69,23 @@ func slot(g *ir.Graph, v *ir.Value, free []int) []int {
 	return free
 }
 
-// lastUses gives the schedule index of each value's last reader.
+// lastUses gives the schedule index of each value's last reader. A
+// product over more than two axes also reads the value under each
+// argument's chain of slices, reshapes and permutes: codegen may read such
+// an argument where that value lies (attention's heads in the packed
+// projection: codegen's views.go), so it must stay until the product.
 func lastUses(g *ir.Graph) map[*ir.Value]int {
 	last := map[*ir.Value]int{}
 	endForward := -1
 	for i, v := range g.Values {
 		for _, a := range v.Args {
 			last[a] = i
+			if v.Op == ir.OpMatMul && len(v.Shape) > 2 {
+				for a.Op == ir.OpSlice || a.Op == ir.OpReshape || a.Op == ir.OpPermute {
+					a = a.Args[0]
+					last[a] = max(last[a], i)
+				}
+			}
 		}
 		if v.Phase == ir.Forward {
 			endForward = i

@@ -164,3 +164,31 @@ func TestLayerNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNormGrads checks LayerNormGrads against LayerNormAffineGrad and
+// LayerNormWeightGrad: the same numbers, to the bit.
+func TestLayerNormGrads(t *testing.T) {
+	r := NewRNG(7)
+	const rows, width, eps = 3, 70, 1e-5
+	dy, x, w := make([]float32, rows*width), make([]float32, rows*width), make([]float32, width)
+	FillUniform(r, dy, 1)
+	FillUniform(r, x, 2)
+	FillUniform(r, w, 1.5)
+	dx1, dx2 := make([]float32, rows*width), make([]float32, rows*width)
+	dw1, dw2 := make([]float32, width), make([]float32, width)
+	for row := 0; row < rows*width; row += width {
+		LayerNormAffineGrad(dx1[row:row+width], dy[row:row+width], x[row:row+width], w, eps)
+		LayerNormWeightGrad(dw1, dy[row:row+width], x[row:row+width], eps)
+		LayerNormGrads(dx2[row:row+width], dw2, dy[row:row+width], x[row:row+width], w, eps)
+	}
+	for i := range dx1 {
+		if dx1[i] != dx2[i] {
+			t.Fatalf("dx[%d] = %v, want %v", i, dx2[i], dx1[i])
+		}
+	}
+	for i := range dw1 {
+		if dw1[i] != dw2[i] {
+			t.Fatalf("dw[%d] = %v, want %v", i, dw2[i], dw1[i])
+		}
+	}
+}

@@ -1751,6 +1751,24 @@ optimizer sgd(lr=0.1)
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
      "init": {"pos": (-0.5, 0.5), "t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
      "seed": 173},
+    {"name": "encoder_gemm",
+     "description": "x[32, 32] -> transformer_encoder_layer(d_model 32, 2 heads, dim_feedforward 16, dropout 0, relu, norm_first false, causal), nn.TransformerEncoderLayer(32, 2, 16, 0.0, batch_first=True) with the square subsequent mask -> linear 3; MSE; SGD lr 0.1; batch 2, trained on steps of 2 and 1 samples. Sized so that every product of the layer runs on the GEMM kernels (each at least 16K multiply-adds): the projections with the sequence as more rows, attention's per head (k, v and the output's gradient read in place, each head's rows strided), the weights' gradients summed over the sequence and the batch in one product.",
+     "source": """network EncoderGemm
+batch 2
+input x[32, 32]
+t = transformer_encoder_layer(x, d_model=32, nhead=2, dim_feedforward=16, dropout=0.0, activation=relu, norm_first=false, causal=true)
+out = linear(t, 3)
+output out
+loss mse(out, target[32, 3])
+optimizer sgd(lr=0.1)
+""",
+     "module": lambda: Encoder(32, 2, 16, 0.0, "relu", False, True), "batch": 2, "sizes": [2, 1], "inputs": {"x": [32, 32]},
+     "outputs": ["out"], "targets": {"target": [32, 3]},
+     "loss": lambda o, i, t: mse(o["out"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "init": {"t.norm1.weight": (0.5, 1.5), "t.norm1.bias": (-0.5, 0.5), "t.norm2.weight": (0.5, 1.5), "t.norm2.bias": (-0.5, 0.5)},
+     "onnx_none": "the attention exports of the other encoder traces cover the import; this trace is about the GEMM paths, which are the same for an imported graph",
+     "seed": 174},
 ]
 
 
