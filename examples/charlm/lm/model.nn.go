@@ -5,6 +5,7 @@ package lm
 
 import (
 	"math"
+	"runtime"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/kernels"
@@ -145,34 +146,51 @@ type Model struct {
 	LogitsBiasExpAvg                [64]float32      // logits.bias.exp_avg
 	LogitsBiasExpAvgSq              [64]float32      // logits.bias.exp_avg_sq
 
-	eval bool // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
+	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
+	gemmSwap []float32     // a weight gradient computed transposed, before it is transposed back
+	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
-	slot0  [98304]float32  // emb, v17, v19, v21, v30, v32, v185
+	slot0  [98304]float32  // emb, v17, v19, v21, v30, v32, v184, v189
 	slot1  [32768]float32  // v4
-	slot2  [98304]float32  // v18, v26, v29, v188
-	slot3  [32768]float32  // v20, v22, v24, v191
-	slot4  [32768]float32  // v23, v25, v27, v186
-	slot5  [65536]float32  // v31, v33, v35
-	slot6  [32768]float32  // v34, v36, v38, v179
-	slot7  [32768]float32  // v37, v39, v174, demb
-	slot8  [65536]float32  // v40, v42, v172
-	slot9  [65536]float32  // v41, v43, v45, v166
-	slot10 [32768]float32  // v44, h1, v165, v182
-	slot11 [98304]float32  // v59, v61, v63, v72, v74, v134, v141, v181, v189
-	slot12 [98304]float32  // v60, v68, v71, v137, v142, v184
-	slot13 [32768]float32  // v62, v64, v66, v133, v140, v161
-	slot14 [32768]float32  // v65, v67, v69, v129, v157, v176
-	slot15 [65536]float32  // v73, v75, v77, v123, v126, v155, v173
-	slot16 [32768]float32  // v76, v78, v80, v122, v132, v139, v159, v180
-	slot17 [32768]float32  // v79, v81, dh1, v168, v183
-	slot18 [65536]float32  // v82, v84, v119, v125, v152, v170
-	slot19 [131072]float32 // v83, v85, v87, v106, v108, v138, v153, v158
-	slot20 [32768]float32  // v86, h2, v110, v121, v128, dh1, v169, v187
-	slot21 [32768]float32  // v91, loss
-	slot22 [32768]float32  // logits, dh2, v112, v124, v136, v148, v175
-	slot23 [32768]float32  // dlogits, v101, v118, v127, v135, v146, v171
-	slot24 [196608]float32 // v99, v105, v111, v145, v192
+	slot2  [98304]float32  // v18
+	slot3  [32768]float32  // v20, v22
+	slot4  [32768]float32  // v23
+	slot5  [32768]float32  // v24, v187
+	slot6  [32768]float32  // v25
+	slot7  [32768]float32  // v26
+	slot8  [32768]float32  // v27, v183
+	slot9  [32768]float32  // v29, v191
+	slot10 [65536]float32  // v31, v33
+	slot11 [32768]float32  // v34
+	slot12 [32768]float32  // v35, v182
+	slot13 [32768]float32  // v36, v38, v179
+	slot14 [32768]float32  // v37, v39, v174, demb
+	slot15 [65536]float32  // v40, v42, v170
+	slot16 [65536]float32  // v41, v43, v45, v155, v172
+	slot17 [32768]float32  // v44, h1, v165
+	slot18 [98304]float32  // v59, v61, v63, v72, v74, v134, v141, v181, v188
+	slot19 [98304]float32  // v60
+	slot20 [32768]float32  // v62, v64
+	slot21 [32768]float32  // v65
+	slot22 [32768]float32  // v66, v132, v139, v159, v180
+	slot23 [32768]float32  // v67
+	slot24 [32768]float32  // v68
+	slot25 [32768]float32  // v69, v128, dh1, v169, v186
+	slot26 [32768]float32  // v71, v133, v140, v161
+	slot27 [65536]float32  // v73, v75
+	slot28 [32768]float32  // v76
+	slot29 [32768]float32  // v77, v127, v135, v146, v171
+	slot30 [32768]float32  // v78, v80, v122, v129, v157, v176
+	slot31 [32768]float32  // v79, v81, dh1, v168
+	slot32 [65536]float32  // v82, v84, v119, v123, v126, v152, v166, v173
+	slot33 [196608]float32 // v83, v85, v87, v106, v108, v125, v138, v145, v192
+	slot34 [32768]float32  // v86, h2, v110, v121
+	slot35 [32768]float32  // v91, loss
+	slot36 [32768]float32  // logits, dh2, v112, v124, v136, v148, v175
+	slot37 [32768]float32  // dlogits, v101, v118
+	slot38 [131072]float32 // v99, v105, v111, v137, v142, v153, v158, v185
 }
 
 // New returns a model with PyTorch's default nn.Linear initialisation: every weight and
@@ -183,6 +201,12 @@ type Model struct {
 // than PyTorch's, so not the same numbers), its padding row zero.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.01}
+	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(512, 192, 64), kernels.GemmWork32(32, 32, 16), kernels.GemmWork32(32, 16, 32), kernels.GemmWork32(512, 64, 64), kernels.GemmWork32(512, 128, 64), kernels.GemmWork32(512, 64, 128), kernels.GemmWork32(64, 64, 512), kernels.GemmWork32(64, 128, 512), kernels.GemmWork32(128, 64, 512), kernels.GemmWork32(512, 64, 192), kernels.GemmWork32(192, 64, 512)))
+	m.gemmWork = m.pool.Work32()
+	runtime.AddCleanup(m, func(p *kernels.Pool) {
+		p.Close()
+	}, m.pool)
+	m.gemmSwap = make([]float32, 12288)
 	r := nnrt.NewRNG(seed)
 	nnrt.FillNormal(r, unsafe.Slice(&m.EmbWeight[0][0], 4096))
 	nnrt.FillUniform(r, unsafe.Slice(&m.Pos[0][0], 2048), nnrt.LinearBound(64))
@@ -218,7 +242,9 @@ func New(seed uint64) *Model {
 	}
 	return m
 }
-func (m *Model) forward0(tokens [][32]int) {
+
+// forward computes every forward value into the model's memory.
+func (m *Model) forward(tokens [][32]int) {
 	batch := len(tokens)
 	// emb = embedding(emb.weight, tokens)
 	for i := range batch {
@@ -240,108 +266,39 @@ func (m *Model) forward0(tokens [][32]int) {
 			}
 		}
 	}
-	// v17 = v4·h1.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot1[b*2048+i*64+k] * m.H1SelfAttnInProjWeight[j][k]
-				}
-				m.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
-	// v18 = add(v17, h1.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot2[i*6144+j*192+k] = m.slot0[i*6144+j*192+k] + m.H1SelfAttnInProjBias[k]
-			}
-		}
+	// v18 = v4·h1.self_attn.in_proj_weightᵀ + h1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, m.slot2[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot2[:batch*6144], m.H1SelfAttnInProjBias[:])
 	}
 	// v19 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot0[i*2048+j*64+k] = m.slot2[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot0[n*2048+n1*64:n*2048+n1*64+64], m.slot2[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v20 = reshape(v19)
 	copy(m.slot3[:batch*2048], m.slot0[:batch*2048])
 	// v21 = permute(v20)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot0[i*2048+j*512+k*16+l] = m.slot3[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v22 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot3[i*2048+j*64+k] = m.slot2[64+i*6144+j*192+k]
-			}
-		}
-	}
-	// v23 = reshape(v22)
-	copy(m.slot4[:batch*2048], m.slot3[:batch*2048])
-	// v24 = permute(v23)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot3[i*2048+j*512+k*16+l] = m.slot4[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v25 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot4[i*2048+j*64+k] = m.slot2[128+i*6144+j*192+k]
-			}
-		}
-	}
-	// v26 = reshape(v25)
-	copy(m.slot2[:batch*2048], m.slot4[:batch*2048])
-	// v27 = permute(v26)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot4[i*2048+j*512+k*16+l] = m.slot2[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v29 = div(v21, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot2[i*2048+j*512+k*16+l] = m.slot0[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot9[:batch*2048]
+		l := m.slot0[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v30 = v29·v24ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot2[b*2048+b1*512+i*16+k] * m.slot3[b*2048+b1*512+j*16+k]
-					}
-					m.slot0[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot9[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot2[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v31 = causal_mask(v30)
@@ -350,9 +307,9 @@ func (m *Model) forward0(tokens [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						m.slot5[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
+						m.slot10[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
 					} else {
-						m.slot5[i*4096+j*1024+k*32+l] = m.slot0[i*4096+j*1024+k*32+l]
+						m.slot10[i*4096+j*1024+k*32+l] = m.slot0[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -362,7 +319,7 @@ func (m *Model) forward0(tokens [][32]int) {
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot5[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				copy(m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot10[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 				kernels.Softmax32(m.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
@@ -370,227 +327,97 @@ func (m *Model) forward0(tokens [][32]int) {
 	// v33 = v32·v27
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot0[b*4096+b1*1024+i*32+k] * m.slot4[b*2048+b1*512+k*16+j]
-					}
-					m.slot5[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot10[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v34 = permute(v33)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot6[i*2048+j*64+k*16+l] = m.slot5[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot11[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot10[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v35 = reshape(v34)
-	copy(m.slot5[:batch*2048], m.slot6[:batch*2048])
-	// v36 = v35·h1.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot5[b*2048+i*64+k] * m.H1SelfAttnOutProjWeight[j][k]
-				}
-				m.slot6[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v37 = add(v36, h1.self_attn.out_proj.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot7[i*2048+j*64+k] = m.slot6[i*2048+j*64+k] + m.H1SelfAttnOutProjBias[k]
-			}
-		}
+	copy(m.slot12[:batch*2048], m.slot11[:batch*2048])
+	// v37 = v35·h1.self_attn.out_proj.weightᵀ + h1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot14[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot14[:batch*2048], m.H1SelfAttnOutProjBias[:])
 	}
 	// v38 = add(v4, v37)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot6[i*2048+j*64+k] = m.slot1[i*2048+j*64+k] + m.slot7[i*2048+j*64+k]
-			}
+	{
+		d := m.slot13[:batch*2048]
+		l := m.slot1[:batch*2048][:len(d)]
+		r := m.slot14[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot7[n*2048+n1*64:n*2048+n1*64+64], m.slot6[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot14[n*2048+n1*64:n*2048+n1*64+64], m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 		}
 	}
-	// v40 = v39·h1.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot7[b*2048+i*64+k] * m.H1Linear1Weight[j][k]
-				}
-				m.slot8[b*4096+i*128+j] = s
-			}
-		}
+	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot14[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, m.slot15[:batch*4096], 128, false)
+		kernels.AddBiasReLU32(m.slot15[:batch*4096], m.H1Linear1Bias[:])
 	}
-	// v41 = add(v40, h1.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				m.slot9[i*4096+j*128+k] = m.slot8[i*4096+j*128+k] + m.H1Linear1Bias[k]
-			}
-		}
-	}
-	// v42 = relu(v41)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				m.slot8[i*4096+j*128+k] = nnrt.ReLU(m.slot9[i*4096+j*128+k])
-			}
-		}
-	}
-	// v43 = v42·h1.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += m.slot8[b*4096+i*128+k] * m.H1Linear2Weight[j][k]
-				}
-				m.slot9[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v44 = add(v43, h1.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot10[i*2048+j*64+k] = m.slot9[i*2048+j*64+k] + m.H1Linear2Bias[k]
-			}
-		}
+	// v44 = v42·h1.linear2.weightᵀ + h1.linear2.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 128, m.slot15[:batch*4096], 128, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, m.slot17[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot17[:batch*2048], m.H1Linear2Bias[:])
 	}
 	// v45 = add(v39, v44)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot9[i*2048+j*64+k] = m.slot7[i*2048+j*64+k] + m.slot10[i*2048+j*64+k]
-			}
+	{
+		d := m.slot16[:batch*2048]
+		l := m.slot14[:batch*2048][:len(d)]
+		r := m.slot17[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot10[n*2048+n1*64:n*2048+n1*64+64], m.slot9[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot17[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 		}
 	}
-	// v59 = h1·h2.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot10[b*2048+i*64+k] * m.H2SelfAttnInProjWeight[j][k]
-				}
-				m.slot11[b*6144+i*192+j] = s
-			}
-		}
-	}
-	// v60 = add(v59, h2.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot12[i*6144+j*192+k] = m.slot11[i*6144+j*192+k] + m.H2SelfAttnInProjBias[k]
-			}
-		}
+	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot17[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot19[:batch*6144], m.H2SelfAttnInProjBias[:])
 	}
 	// v61 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot11[i*2048+j*64+k] = m.slot12[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(m.slot18[n*2048+n1*64:n*2048+n1*64+64], m.slot19[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v62 = reshape(v61)
-	copy(m.slot13[:batch*2048], m.slot11[:batch*2048])
+	copy(m.slot20[:batch*2048], m.slot18[:batch*2048])
 	// v63 = permute(v62)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot11[i*2048+j*512+k*16+l] = m.slot13[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v64 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot13[i*2048+j*64+k] = m.slot12[64+i*6144+j*192+k]
-			}
-		}
-	}
-	// v65 = reshape(v64)
-	copy(m.slot14[:batch*2048], m.slot13[:batch*2048])
-	// v66 = permute(v65)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot13[i*2048+j*512+k*16+l] = m.slot14[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v67 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot14[i*2048+j*64+k] = m.slot12[128+i*6144+j*192+k]
-			}
-		}
-	}
-	// v68 = reshape(v67)
-	copy(m.slot12[:batch*2048], m.slot14[:batch*2048])
-	// v69 = permute(v68)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot14[i*2048+j*512+k*16+l] = m.slot12[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(m.slot18[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], m.slot20[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v71 = div(v63, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot12[i*2048+j*512+k*16+l] = m.slot11[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot26[:batch*2048]
+		l := m.slot18[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v72 = v71·v66ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot12[b*2048+b1*512+i*16+k] * m.slot13[b*2048+b1*512+j*16+k]
-					}
-					m.slot11[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot26[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot19[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot18[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v73 = causal_mask(v72)
@@ -599,9 +426,9 @@ func (m *Model) forward0(tokens [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						m.slot15[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
+						m.slot27[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
 					} else {
-						m.slot15[i*4096+j*1024+k*32+l] = m.slot11[i*4096+j*1024+k*32+l]
+						m.slot27[i*4096+j*1024+k*32+l] = m.slot18[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -611,162 +438,77 @@ func (m *Model) forward0(tokens [][32]int) {
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(m.slot11[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot15[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot11[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot27[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(m.slot18[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v75 = v74·v69
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot11[b*4096+b1*1024+i*32+k] * m.slot14[b*2048+b1*512+k*16+j]
-					}
-					m.slot15[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot18[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot19[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot27[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v76 = permute(v75)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot16[i*2048+j*64+k*16+l] = m.slot15[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot28[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot27[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
-}
-func (m *Model) forward1(tokens [][32]int) {
-	batch := len(tokens)
 	// v77 = reshape(v76)
-	copy(m.slot15[:batch*2048], m.slot16[:batch*2048])
-	// v78 = v77·h2.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot15[b*2048+i*64+k] * m.H2SelfAttnOutProjWeight[j][k]
-				}
-				m.slot16[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v79 = add(v78, h2.self_attn.out_proj.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot17[i*2048+j*64+k] = m.slot16[i*2048+j*64+k] + m.H2SelfAttnOutProjBias[k]
-			}
-		}
+	copy(m.slot29[:batch*2048], m.slot28[:batch*2048])
+	// v79 = v77·h2.self_attn.out_proj.weightᵀ + h2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot31[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot31[:batch*2048], m.H2SelfAttnOutProjBias[:])
 	}
 	// v80 = add(h1, v79)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot16[i*2048+j*64+k] = m.slot10[i*2048+j*64+k] + m.slot17[i*2048+j*64+k]
-			}
+	{
+		d := m.slot30[:batch*2048]
+		l := m.slot17[:batch*2048][:len(d)]
+		r := m.slot31[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot17[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot31[n*2048+n1*64:n*2048+n1*64+64], m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 		}
 	}
-	// v82 = v81·h2.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot17[b*2048+i*64+k] * m.H2Linear1Weight[j][k]
-				}
-				m.slot18[b*4096+i*128+j] = s
-			}
-		}
+	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, m.slot32[:batch*4096], 128, false)
+		kernels.AddBiasReLU32(m.slot32[:batch*4096], m.H2Linear1Bias[:])
 	}
-	// v83 = add(v82, h2.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				m.slot19[i*4096+j*128+k] = m.slot18[i*4096+j*128+k] + m.H2Linear1Bias[k]
-			}
-		}
-	}
-	// v84 = relu(v83)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				m.slot18[i*4096+j*128+k] = nnrt.ReLU(m.slot19[i*4096+j*128+k])
-			}
-		}
-	}
-	// v85 = v84·h2.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += m.slot18[b*4096+i*128+k] * m.H2Linear2Weight[j][k]
-				}
-				m.slot19[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v86 = add(v85, h2.linear2.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot20[i*2048+j*64+k] = m.slot19[i*2048+j*64+k] + m.H2Linear2Bias[k]
-			}
-		}
+	// v86 = v84·h2.linear2.weightᵀ + h2.linear2.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 128, m.slot32[:batch*4096], 128, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, m.slot34[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot34[:batch*2048], m.H2Linear2Bias[:])
 	}
 	// v87 = add(v81, v86)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot19[i*2048+j*64+k] = m.slot17[i*2048+j*64+k] + m.slot20[i*2048+j*64+k]
-			}
+	{
+		d := m.slot33[:batch*2048]
+		l := m.slot31[:batch*2048][:len(d)]
+		r := m.slot34[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot20[n*2048+n1*64:n*2048+n1*64+64], m.slot19[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(m.slot34[n*2048+n1*64:n*2048+n1*64+64], m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 		}
 	}
-	// v91 = h2·logits.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot20[b*2048+i*64+k] * m.LogitsWeight[j][k]
-				}
-				m.slot21[b*2048+i*64+j] = s
-			}
-		}
+	// logits = h2·logits.weightᵀ + logits.bias, the bias in the GEMM's epilogue
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot36[:batch*2048], m.LogitsBias[:])
 	}
-	// logits = add(v91, logits.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot22[i*2048+j*64+k] = m.slot21[i*2048+j*64+k] + m.LogitsBias[k]
-			}
-		}
-	}
-}
-
-// forward computes every forward value into the model's memory.
-func (m *Model) forward(tokens [][32]int) {
-	m.forward0(tokens)
-	m.forward1(tokens)
 }
 
 // Forward runs the network on the input tokens and writes its output into logits. Each
@@ -783,7 +525,7 @@ func (m *Model) ForwardBatch(tokens [][32]int, logits [][32][64]float32) {
 		panic("lm: ForwardBatch takes 1 to 16 samples, as many in tokens and logits")
 	}
 	m.forward(tokens)
-	copy(unsafe.Slice(&logits[0][0][0], batch*2048), m.slot22[:batch*2048])
+	copy(unsafe.Slice(&logits[0][0][0], batch*2048), m.slot36[:batch*2048])
 }
 func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	batch := len(tokens)
@@ -798,13 +540,13 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 					if c < 0 || c >= 64 {
 						panic("lm: class index out of range in the loss target")
 					}
-					lse := kernels.LogSumExp32(m.slot22[n*2048+n1*64 : n*2048+n1*64+64])
-					s += lse - m.slot22[n*2048+n1*64+c]
+					lse := kernels.LogSumExp32(m.slot36[n*2048+n1*64 : n*2048+n1*64+64])
+					s += lse - m.slot36[n*2048+n1*64+c]
 					d++
 				}
 			}
 		}
-		m.slot21[0] = s / d
+		m.slot35[0] = s / d
 	}
 	// dlogits = cross_entropy_grad(logits, next)
 	{
@@ -828,299 +570,103 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 					if c < 0 || c >= 64 {
 						panic("lm: class index out of range in the loss target")
 					}
-					copy(m.slot23[n*2048+n1*64:n*2048+n1*64+64], m.slot22[n*2048+n1*64:n*2048+n1*64+64])
-					kernels.Softmax32(m.slot23[n*2048+n1*64 : n*2048+n1*64+64])
-					m.slot23[n*2048+n1*64+c] -= 1
+					copy(m.slot37[n*2048+n1*64:n*2048+n1*64+64], m.slot36[n*2048+n1*64:n*2048+n1*64+64])
+					kernels.Softmax32(m.slot37[n*2048+n1*64 : n*2048+n1*64+64])
+					m.slot37[n*2048+n1*64+c] -= 1
 					for j := range 64 {
-						m.slot23[n*2048+n1*64+j] *= scale
+						m.slot37[n*2048+n1*64+j] *= scale
 					}
 				} else {
-					clear(m.slot23[n*2048+n1*64 : n*2048+n1*64+64])
+					clear(m.slot37[n*2048+n1*64 : n*2048+n1*64+64])
 				}
 			}
 		}
 	}
 	// dlogits.bias = sum_to(dlogits)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot23[r*2048+r1*64+i]
-			}
-		}
-		m.LogitsBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot37[:batch*2048])
 	// dh2 = dlogits·logits.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot23[b*2048+i*64+k] * m.LogitsWeight[k][j]
-				}
-				m.slot22[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v99 = dlogitsᵀ·h2
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot23[b*2048+k*64+i] * m.slot20[b*2048+k*64+j]
-				}
-				m.slot24[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dlogits.weight = sum_to(v99)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot24[r*4096+i*64+j]
-			}
-			m.LogitsWeightGrad[i][j] = s
-		}
-	}
-	// v101 = layer_norm_affine_grad(dh2, v87)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot23[n*2048+n1*64:n*2048+n1*64+64], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot19[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], 1e-05)
-		}
-	}
-	// dh2.norm2.weight = layer_norm_weight_grad(dh2, v87)
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot37[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
+	// dlogits.weight = Σ dlogitsᵀ·h2 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot37[:batch*2048], 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), 64, false)
+	// v101 = layer_norm_affine_grad(dh2, v87), and dh2.norm2.weight in the same loop
 	{
 		clear(m.H2Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.H2Norm2WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot19[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot37[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2WeightGrad[:], m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], 1e-05)
 			}
 		}
 	}
 	// dh2.norm2.bias = sum_to(dh2)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.H2Norm2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2Norm2BiasGrad[:], m.slot36[:batch*2048])
 	// dh2.linear2.bias = sum_to(v101)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot23[r*2048+r1*64+i]
-			}
-		}
-		m.H2Linear2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2Linear2BiasGrad[:], m.slot37[:batch*2048])
 	// v105 = v101·h2.linear2.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot23[b*2048+i*64+k] * m.H2Linear2Weight[k][j]
-				}
-				m.slot24[b*4096+i*128+j] = s
-			}
-		}
-	}
-	// v106 = v101ᵀ·v84
-	for b := range batch {
-		for i := range 64 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot23[b*2048+k*64+i] * m.slot18[b*4096+k*128+j]
-				}
-				m.slot19[b*8192+i*128+j] = s
-			}
-		}
-	}
-	// dh2.linear2.weight = sum_to(v106)
-	for i := range 64 {
-		for j := range 128 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot19[r*8192+i*128+j]
-			}
-			m.H2Linear2WeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 128, 64, m.slot37[:batch*2048], 64, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, m.slot38[:batch*4096], 128, false)
+	// dh2.linear2.weight = Σ v101ᵀ·v84 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 128, batch*32, m.slot37[:batch*2048], 64, m.slot32[:batch*4096], 128, unsafe.Slice(&m.H2Linear2WeightGrad[0][0], 8192), 128, false)
 	// v108 = relu_grad(v105, v84)
-	kernels.ReLUGrad32(m.slot19[:batch*4096], m.slot24[:batch*4096], m.slot18[:batch*4096])
+	kernels.ReLUGrad32(m.slot33[:batch*4096], m.slot38[:batch*4096], m.slot32[:batch*4096])
 	// dh2.linear1.bias = sum_to(v108)
-	for i := range 128 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot19[r*4096+r1*128+i]
-			}
-		}
-		m.H2Linear1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2Linear1BiasGrad[:], m.slot33[:batch*4096])
 	// v110 = v108·h2.linear1.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += m.slot19[b*4096+i*128+k] * m.H2Linear1Weight[k][j]
+	m.pool.Gemm32(false, false, batch*32, 64, 128, m.slot33[:batch*4096], 128, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, m.slot34[:batch*2048], 64, false)
+	// dh2.linear1.weight = Σ v108ᵀ·v81 over the leading axes, as one product
+	{
+		m.pool.Gemm32(true, false, 64, 128, batch*32, m.slot31[:batch*2048], 64, m.slot33[:batch*4096], 128, m.gemmSwap[:8192], 128, false)
+		{
+			d := unsafe.Slice(&m.H2Linear1WeightGrad[0][0], 8192)[:8192]
+			s := m.gemmSwap[:8192]
+			for i := range 128 {
+				for j := range 64 {
+					d[i*64+j] = s[j*128+i]
 				}
-				m.slot20[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v111 = v108ᵀ·v81
-	for b := range batch {
-		for i := range 128 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot19[b*4096+k*128+i] * m.slot17[b*2048+k*64+j]
-				}
-				m.slot24[b*8192+i*64+j] = s
 			}
 		}
 	}
 	// v112 = add(v101, v110)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot22[i*2048+j*64+k] = m.slot23[i*2048+j*64+k] + m.slot20[i*2048+j*64+k]
-			}
+	{
+		d := m.slot36[:batch*2048]
+		l := m.slot37[:batch*2048][:len(d)]
+		r := m.slot34[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-	// dh2.linear1.weight = sum_to(v111)
-	for i := range 128 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot24[r*8192+i*64+j]
-			}
-			m.H2Linear1WeightGrad[i][j] = s
-		}
-	}
-	// dh1 = layer_norm_affine_grad(v112, v80)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot17[n*2048+n1*64:n*2048+n1*64+64], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], 1e-05)
-		}
-	}
-	// dh2.norm1.weight = layer_norm_weight_grad(v112, v80)
+	// dh1 = layer_norm_affine_grad(v112, v80), and dh2.norm1.weight in the same loop
 	{
 		clear(m.H2Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.H2Norm1WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot31[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1WeightGrad[:], m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], 1e-05)
 			}
 		}
 	}
 	// dh2.norm1.bias = sum_to(v112)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.H2Norm1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2Norm1BiasGrad[:], m.slot36[:batch*2048])
 	// dh2.self_attn.out_proj.bias = sum_to(dh1)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot17[r*2048+r1*64+i]
-			}
-		}
-		m.H2SelfAttnOutProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2SelfAttnOutProjBiasGrad[:], m.slot31[:batch*2048])
 	// v118 = dh1·h2.self_attn.out_proj.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot17[b*2048+i*64+k] * m.H2SelfAttnOutProjWeight[k][j]
-				}
-				m.slot23[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v119 = dh1ᵀ·v77
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot17[b*2048+k*64+i] * m.slot15[b*2048+k*64+j]
-				}
-				m.slot18[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dh2.self_attn.out_proj.weight = sum_to(v119)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot18[r*4096+i*64+j]
-			}
-			m.H2SelfAttnOutProjWeightGrad[i][j] = s
-		}
-	}
-	// v121 = reshape(v118)
-	copy(m.slot20[:batch*2048], m.slot23[:batch*2048])
-	// v122 = permute(v121)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot16[i*2048+j*512+k*16+l] = m.slot20[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot37[:batch*2048], 64, false)
+	// dh2.self_attn.out_proj.weight = Σ dh1ᵀ·v77 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot31[:batch*2048], 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v123 = v122·v69ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot16[b*2048+b1*512+i*16+k] * m.slot14[b*2048+b1*512+j*16+k]
-					}
-					m.slot15[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot37[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot19[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot32[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v124 = v74ᵀ·v122
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot11[b*4096+b1*1024+k*32+i] * m.slot16[b*2048+b1*512+k*16+j]
-					}
-					m.slot22[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot18[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot37[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot36[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v125 = softmax_grad(v123, v74)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot15[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot11[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				nnrt.SoftmaxGrad(m.slot33[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot32[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
@@ -1130,9 +676,9 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						m.slot15[i*4096+j*1024+k*32+l] = 0
+						m.slot32[i*4096+j*1024+k*32+l] = 0
 					} else {
-						m.slot15[i*4096+j*1024+k*32+l] = m.slot18[i*4096+j*1024+k*32+l]
+						m.slot32[i*4096+j*1024+k*32+l] = m.slot33[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -1141,418 +687,206 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// v127 = v126·v66
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot15[b*4096+b1*1024+i*32+k] * m.slot13[b*2048+b1*512+k*16+j]
-					}
-					m.slot23[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot32[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot19[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot29[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v128 = v126ᵀ·v71
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot15[b*4096+b1*1024+k*32+i] * m.slot12[b*2048+b1*512+k*16+j]
-					}
-					m.slot20[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot32[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot26[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot25[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v129 = div(v127, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot14[i*2048+j*512+k*16+l] = m.slot23[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot30[:batch*2048]
+		l := m.slot29[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v132 = permute(v124)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot16[i*2048+j*64+k*16+l] = m.slot22[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot36[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v133 = reshape(v132)
-	copy(m.slot13[:batch*2048], m.slot16[:batch*2048])
+	copy(m.slot26[:batch*2048], m.slot22[:batch*2048])
 	// v134 = slice_grad(v133)
 	{
-		clear(m.slot11[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot11[128+i*6144+j*192+k] = m.slot13[i*2048+j*64+k]
-				}
+		clear(m.slot18[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot26[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v135 = permute(v128)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot23[i*2048+j*64+k*16+l] = m.slot20[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot29[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot25[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v136 = reshape(v135)
-	copy(m.slot22[:batch*2048], m.slot23[:batch*2048])
+	copy(m.slot36[:batch*2048], m.slot29[:batch*2048])
 	// v137 = slice_grad(v136)
 	{
-		clear(m.slot12[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot12[64+i*6144+j*192+k] = m.slot22[i*2048+j*64+k]
-				}
+		clear(m.slot38[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot38[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot36[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v138 = add(v134, v137)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot19[i*6144+j*192+k] = m.slot11[i*6144+j*192+k] + m.slot12[i*6144+j*192+k]
-			}
+	{
+		d := m.slot33[:batch*6144]
+		l := m.slot18[:batch*6144][:len(d)]
+		r := m.slot38[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v139 = permute(v129)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot16[i*2048+j*64+k*16+l] = m.slot14[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot30[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v140 = reshape(v139)
-	copy(m.slot13[:batch*2048], m.slot16[:batch*2048])
+	copy(m.slot26[:batch*2048], m.slot22[:batch*2048])
 	// v141 = slice_grad(v140)
 	{
-		clear(m.slot11[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot11[i*6144+j*192+k] = m.slot13[i*2048+j*64+k]
-				}
+		clear(m.slot18[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot26[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v142 = add(v138, v141)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot12[i*6144+j*192+k] = m.slot19[i*6144+j*192+k] + m.slot11[i*6144+j*192+k]
-			}
+	{
+		d := m.slot38[:batch*6144]
+		l := m.slot33[:batch*6144][:len(d)]
+		r := m.slot18[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dh2.self_attn.in_proj_bias = sum_to(v142)
-	for i := range 192 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot12[r*6144+r1*192+i]
-			}
-		}
-		m.H2SelfAttnInProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H2SelfAttnInProjBiasGrad[:], m.slot38[:batch*6144])
 	// dh1 = v142·h2.self_attn.in_proj_weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 192 {
-					s += m.slot12[b*6144+i*192+k] * m.H2SelfAttnInProjWeight[k][j]
+	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot38[:batch*6144], 192, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, m.slot25[:batch*2048], 64, false)
+	// dh2.self_attn.in_proj_weight = Σ v142ᵀ·h1 over the leading axes, as one product
+	{
+		m.pool.Gemm32(true, false, 64, 192, batch*32, m.slot17[:batch*2048], 64, m.slot38[:batch*6144], 192, m.gemmSwap[:12288], 192, false)
+		{
+			d := unsafe.Slice(&m.H2SelfAttnInProjWeightGrad[0][0], 12288)[:12288]
+			s := m.gemmSwap[:12288]
+			for i := range 192 {
+				for j := range 64 {
+					d[i*64+j] = s[j*192+i]
 				}
-				m.slot20[b*2048+i*64+j] = s
-			}
-		}
-	}
-}
-func (m *Model) backward1(tokens [][32]int, next [][32]int) {
-	batch := len(tokens)
-	// v145 = v142ᵀ·h1
-	for b := range batch {
-		for i := range 192 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot12[b*6144+k*192+i] * m.slot10[b*2048+k*64+j]
-				}
-				m.slot24[b*12288+i*64+j] = s
 			}
 		}
 	}
 	// v146 = add(dh1, dh1)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot23[i*2048+j*64+k] = m.slot17[i*2048+j*64+k] + m.slot20[i*2048+j*64+k]
-			}
+	{
+		d := m.slot29[:batch*2048]
+		l := m.slot31[:batch*2048][:len(d)]
+		r := m.slot25[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-	// dh2.self_attn.in_proj_weight = sum_to(v145)
-	for i := range 192 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot24[r*12288+i*64+j]
-			}
-			m.H2SelfAttnInProjWeightGrad[i][j] = s
-		}
-	}
-	// v148 = layer_norm_affine_grad(v146, v45)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot23[n*2048+n1*64:n*2048+n1*64+64], m.slot9[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], 1e-05)
-		}
-	}
-	// dh1.norm2.weight = layer_norm_weight_grad(v146, v45)
+	// v148 = layer_norm_affine_grad(v146, v45), and dh1.norm2.weight in the same loop
 	{
 		clear(m.H1Norm2WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.H1Norm2WeightGrad[:], m.slot23[n*2048+n1*64:n*2048+n1*64+64], m.slot9[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2WeightGrad[:], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], 1e-05)
 			}
 		}
 	}
 	// dh1.norm2.bias = sum_to(v146)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot23[r*2048+r1*64+i]
-			}
-		}
-		m.H1Norm2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1Norm2BiasGrad[:], m.slot29[:batch*2048])
 	// dh1.linear2.bias = sum_to(v148)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot22[r*2048+r1*64+i]
-			}
-		}
-		m.H1Linear2BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1Linear2BiasGrad[:], m.slot36[:batch*2048])
 	// v152 = v148·h1.linear2.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot22[b*2048+i*64+k] * m.H1Linear2Weight[k][j]
-				}
-				m.slot18[b*4096+i*128+j] = s
-			}
-		}
-	}
-	// v153 = v148ᵀ·v42
-	for b := range batch {
-		for i := range 64 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot22[b*2048+k*64+i] * m.slot8[b*4096+k*128+j]
-				}
-				m.slot19[b*8192+i*128+j] = s
-			}
-		}
-	}
-	// dh1.linear2.weight = sum_to(v153)
-	for i := range 64 {
-		for j := range 128 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot19[r*8192+i*128+j]
-			}
-			m.H1Linear2WeightGrad[i][j] = s
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 128, 64, m.slot36[:batch*2048], 64, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, m.slot32[:batch*4096], 128, false)
+	// dh1.linear2.weight = Σ v148ᵀ·v42 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 128, batch*32, m.slot36[:batch*2048], 64, m.slot15[:batch*4096], 128, unsafe.Slice(&m.H1Linear2WeightGrad[0][0], 8192), 128, false)
 	// v155 = relu_grad(v152, v42)
-	kernels.ReLUGrad32(m.slot15[:batch*4096], m.slot18[:batch*4096], m.slot8[:batch*4096])
+	kernels.ReLUGrad32(m.slot16[:batch*4096], m.slot32[:batch*4096], m.slot15[:batch*4096])
+}
+func (m *Model) backward1(tokens [][32]int, next [][32]int) {
+	batch := len(tokens)
 	// dh1.linear1.bias = sum_to(v155)
-	for i := range 128 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot15[r*4096+r1*128+i]
-			}
-		}
-		m.H1Linear1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1Linear1BiasGrad[:], m.slot16[:batch*4096])
 	// v157 = v155·h1.linear1.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += m.slot15[b*4096+i*128+k] * m.H1Linear1Weight[k][j]
+	m.pool.Gemm32(false, false, batch*32, 64, 128, m.slot16[:batch*4096], 128, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, m.slot30[:batch*2048], 64, false)
+	// dh1.linear1.weight = Σ v155ᵀ·v39 over the leading axes, as one product
+	{
+		m.pool.Gemm32(true, false, 64, 128, batch*32, m.slot14[:batch*2048], 64, m.slot16[:batch*4096], 128, m.gemmSwap[:8192], 128, false)
+		{
+			d := unsafe.Slice(&m.H1Linear1WeightGrad[0][0], 8192)[:8192]
+			s := m.gemmSwap[:8192]
+			for i := range 128 {
+				for j := range 64 {
+					d[i*64+j] = s[j*128+i]
 				}
-				m.slot14[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v158 = v155ᵀ·v39
-	for b := range batch {
-		for i := range 128 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot15[b*4096+k*128+i] * m.slot7[b*2048+k*64+j]
-				}
-				m.slot19[b*8192+i*64+j] = s
 			}
 		}
 	}
 	// v159 = add(v148, v157)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot16[i*2048+j*64+k] = m.slot22[i*2048+j*64+k] + m.slot14[i*2048+j*64+k]
-			}
+	{
+		d := m.slot22[:batch*2048]
+		l := m.slot36[:batch*2048][:len(d)]
+		r := m.slot30[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-	// dh1.linear1.weight = sum_to(v158)
-	for i := range 128 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot19[r*8192+i*64+j]
-			}
-			m.H1Linear1WeightGrad[i][j] = s
-		}
-	}
-	// v161 = layer_norm_affine_grad(v159, v38)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffineGrad(m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot6[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], 1e-05)
-		}
-	}
-	// dh1.norm1.weight = layer_norm_weight_grad(v159, v38)
+	// v161 = layer_norm_affine_grad(v159, v38), and dh1.norm1.weight in the same loop
 	{
 		clear(m.H1Norm1WeightGrad[:])
 		for n := range batch {
 			for n1 := range 32 {
-				nnrt.LayerNormWeightGrad(m.H1Norm1WeightGrad[:], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot6[n*2048+n1*64:n*2048+n1*64+64], 1e-05)
+				nnrt.LayerNormGrads(m.slot26[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], 1e-05)
 			}
 		}
 	}
 	// dh1.norm1.bias = sum_to(v159)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot16[r*2048+r1*64+i]
-			}
-		}
-		m.H1Norm1BiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1Norm1BiasGrad[:], m.slot22[:batch*2048])
 	// dh1.self_attn.out_proj.bias = sum_to(v161)
-	for i := range 64 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot13[r*2048+r1*64+i]
-			}
-		}
-		m.H1SelfAttnOutProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1SelfAttnOutProjBiasGrad[:], m.slot26[:batch*2048])
 	// v165 = v161·h1.self_attn.out_proj.weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += m.slot13[b*2048+i*64+k] * m.H1SelfAttnOutProjWeight[k][j]
-				}
-				m.slot10[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v166 = v161ᵀ·v35
-	for b := range batch {
-		for i := range 64 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot13[b*2048+k*64+i] * m.slot5[b*2048+k*64+j]
-				}
-				m.slot9[b*4096+i*64+j] = s
-			}
-		}
-	}
-	// dh1.self_attn.out_proj.weight = sum_to(v166)
-	for i := range 64 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot9[r*4096+i*64+j]
-			}
-			m.H1SelfAttnOutProjWeightGrad[i][j] = s
-		}
-	}
-	// v168 = reshape(v165)
-	copy(m.slot17[:batch*2048], m.slot10[:batch*2048])
-	// v169 = permute(v168)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot20[i*2048+j*512+k*16+l] = m.slot17[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
+	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot26[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot17[:batch*2048], 64, false)
+	// dh1.self_attn.out_proj.weight = Σ v161ᵀ·v35 over the leading axes, as one product
+	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot26[:batch*2048], 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
 	// v170 = v169·v27ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += m.slot20[b*2048+b1*512+i*16+k] * m.slot4[b*2048+b1*512+j*16+k]
-					}
-					m.slot18[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, m.slot17[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot15[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
 	// v171 = v32ᵀ·v169
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot0[b*4096+b1*1024+k*32+i] * m.slot20[b*2048+b1*512+k*16+j]
-					}
-					m.slot23[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot17[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot29[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v172 = softmax_grad(v170, v32)
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot8[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				nnrt.SoftmaxGrad(m.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot15[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
@@ -1562,9 +896,9 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						m.slot15[i*4096+j*1024+k*32+l] = 0
+						m.slot32[i*4096+j*1024+k*32+l] = 0
 					} else {
-						m.slot15[i*4096+j*1024+k*32+l] = m.slot8[i*4096+j*1024+k*32+l]
+						m.slot32[i*4096+j*1024+k*32+l] = m.slot16[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -1573,187 +907,130 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 	// v174 = v173·v24
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot15[b*4096+b1*1024+i*32+k] * m.slot3[b*2048+b1*512+k*16+j]
-					}
-					m.slot7[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, m.slot32[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot2[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, m.slot14[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v175 = v173ᵀ·v29
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += m.slot15[b*4096+b1*1024+k*32+i] * m.slot2[b*2048+b1*512+k*16+j]
-					}
-					m.slot22[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(true, false, 32, 16, 32, m.slot32[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot9[b*2048+b1*512:b*2048+b1*512+512], 16, m.slot36[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
 	// v176 = div(v174, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					m.slot14[i*2048+j*512+k*16+l] = m.slot7[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := m.slot30[:batch*2048]
+		l := m.slot14[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v179 = permute(v171)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot6[i*2048+j*64+k*16+l] = m.slot23[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot13[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v180 = reshape(v179)
-	copy(m.slot16[:batch*2048], m.slot6[:batch*2048])
+	copy(m.slot22[:batch*2048], m.slot13[:batch*2048])
 	// v181 = slice_grad(v180)
 	{
-		clear(m.slot11[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot11[128+i*6144+j*192+k] = m.slot16[i*2048+j*64+k]
-				}
+		clear(m.slot18[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot22[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v182 = permute(v175)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot10[i*2048+j*64+k*16+l] = m.slot22[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot36[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v183 = reshape(v182)
-	copy(m.slot17[:batch*2048], m.slot10[:batch*2048])
+	copy(m.slot8[:batch*2048], m.slot12[:batch*2048])
 	// v184 = slice_grad(v183)
 	{
-		clear(m.slot12[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot12[64+i*6144+j*192+k] = m.slot17[i*2048+j*64+k]
-				}
+		clear(m.slot0[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot0[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot8[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v185 = add(v181, v184)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot0[i*6144+j*192+k] = m.slot11[i*6144+j*192+k] + m.slot12[i*6144+j*192+k]
-			}
+	{
+		d := m.slot38[:batch*6144]
+		l := m.slot18[:batch*6144][:len(d)]
+		r := m.slot0[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v186 = permute(v176)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					m.slot4[i*2048+j*64+k*16+l] = m.slot14[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(m.slot25[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot30[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v187 = reshape(v186)
-	copy(m.slot20[:batch*2048], m.slot4[:batch*2048])
+	copy(m.slot5[:batch*2048], m.slot25[:batch*2048])
 	// v188 = slice_grad(v187)
 	{
-		clear(m.slot2[:batch*6144])
-		for i := range batch {
-			for j := range 32 {
-				for k := range 64 {
-					m.slot2[i*6144+j*192+k] = m.slot20[i*2048+j*64+k]
-				}
+		clear(m.slot18[:batch*6144])
+		for n := range batch {
+			for n1 := range 32 {
+				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot5[n*2048+n1*64:n*2048+n1*64+64])
 			}
 		}
 	}
 	// v189 = add(v185, v188)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				m.slot11[i*6144+j*192+k] = m.slot0[i*6144+j*192+k] + m.slot2[i*6144+j*192+k]
-			}
+	{
+		d := m.slot0[:batch*6144]
+		l := m.slot38[:batch*6144][:len(d)]
+		r := m.slot18[:batch*6144][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// dh1.self_attn.in_proj_bias = sum_to(v189)
-	for i := range 192 {
-		s := float32(0)
-		for r := range batch {
-			for r1 := range 32 {
-				s += m.slot11[r*6144+r1*192+i]
-			}
-		}
-		m.H1SelfAttnInProjBiasGrad[i] = s
-	}
+	kernels.SumRows32(m.H1SelfAttnInProjBiasGrad[:], m.slot0[:batch*6144])
 	// v191 = v189·h1.self_attn.in_proj_weight
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 192 {
-					s += m.slot11[b*6144+i*192+k] * m.H1SelfAttnInProjWeight[k][j]
+	m.pool.Gemm32(false, false, batch*32, 64, 192, m.slot0[:batch*6144], 192, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, m.slot9[:batch*2048], 64, false)
+	// dh1.self_attn.in_proj_weight = Σ v189ᵀ·v4 over the leading axes, as one product
+	{
+		m.pool.Gemm32(true, false, 64, 192, batch*32, m.slot1[:batch*2048], 64, m.slot0[:batch*6144], 192, m.gemmSwap[:12288], 192, false)
+		{
+			d := unsafe.Slice(&m.H1SelfAttnInProjWeightGrad[0][0], 12288)[:12288]
+			s := m.gemmSwap[:12288]
+			for i := range 192 {
+				for j := range 64 {
+					d[i*64+j] = s[j*192+i]
 				}
-				m.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
-	// v192 = v189ᵀ·v4
-	for b := range batch {
-		for i := range 192 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 32 {
-					s += m.slot11[b*6144+k*192+i] * m.slot1[b*2048+k*64+j]
-				}
-				m.slot24[b*12288+i*64+j] = s
 			}
 		}
 	}
 	// demb = add(v161, v191)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				m.slot7[i*2048+j*64+k] = m.slot13[i*2048+j*64+k] + m.slot3[i*2048+j*64+k]
-			}
+	{
+		d := m.slot14[:batch*2048]
+		l := m.slot26[:batch*2048][:len(d)]
+		r := m.slot9[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
-	// dh1.self_attn.in_proj_weight = sum_to(v192)
-	for i := range 192 {
-		for j := range 64 {
-			s := float32(0)
-			for r := range batch {
-				s += m.slot24[r*12288+i*64+j]
-			}
-			m.H1SelfAttnInProjWeightGrad[i][j] = s
-		}
-	}
-}
-func (m *Model) backward2(tokens [][32]int, next [][32]int) {
-	batch := len(tokens)
 	// dpos = sum_to(demb)
 	for i := range 32 {
 		for j := range 64 {
 			s := float32(0)
 			for r := range batch {
-				s += m.slot7[r*2048+i*64+j]
+				s += m.slot14[r*2048+i*64+j]
 			}
 			m.PosGrad[i][j] = s
 		}
@@ -1765,7 +1042,7 @@ func (m *Model) backward2(tokens [][32]int, next [][32]int) {
 			for j := range 32 {
 				id := tokens[i][j]
 				for d := range 64 {
-					m.EmbWeightGrad[id][d] += m.slot7[i*2048+j*64+d]
+					m.EmbWeightGrad[id][d] += m.slot14[i*2048+j*64+d]
 				}
 			}
 		}
@@ -1790,8 +1067,7 @@ func (m *Model) BackwardBatch(tokens [][32]int, next [][32]int) float32 {
 	m.forward(tokens)
 	m.backward0(tokens, next)
 	m.backward1(tokens, next)
-	m.backward2(tokens, next)
-	return m.slot21[0]
+	return m.slot35[0]
 }
 
 // Step updates every parameter from its gradient with adamw(lr=m.LR, beta1=m.Beta1, beta2=m.Beta2, eps=m.Eps, weight_decay=m.WeightDecay).
@@ -2347,6 +1623,12 @@ func (m *Model) ResetOptimizer() {
 	m.LogitsBiasExpAvgSq = [64]float32{}
 }
 
+// Close stops the goroutines that split the large layers across cores. The model
+// must not be used after. Without Close they stop once the model is garbage.
+func (m *Model) Close() {
+	m.pool.Close()
+}
+
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
 func (m *Model) Train() {
@@ -2612,20 +1894,38 @@ func (m *Model) LoadCheckpoint(path string) error {
 // another Model and make predictors of a copy of it, made between steps; the README's
 // "Serving" shows how.
 type Predictor struct {
-	m     *Model         // the parameters, read only
-	slot0 [98304]float32 // emb, v17, v19, v21, v30, v32, v41, v59, v65, v67, v69
-	slot1 [32768]float32 // v4, v39, h1, v81, h2, logits
-	slot2 [98304]float32 // v18, v26, v29, v31, v40, v42, v60, v68, v71, v73, v83
-	slot3 [32768]float32 // v20, v22, v24, v33, v35, v37, v43, v45, v62, v64, v66, v75, v77, v79, v85, v87, v91
-	slot4 [65536]float32 // v23, v25, v27, v34, v36, v38, v44, v61, v63, v72, v74, v76, v78, v80, v82, v84, v86
+	m        *Model         // the parameters, read only
+	gemmWork []float32      // packed panels for the GEMM kernels
+	slot0    [98304]float32 // emb, v17, v19, v21, v30, v32, v36, v38, v41, v43, v45, v59, v61, v63, v72, v74, v78, v80, v83, v85, v87
+	slot1    [32768]float32 // v4, v39, h1, v81, h2, logits
+	slot2    [98304]float32 // v18
+	slot3    [32768]float32 // v20, v22
+	slot4    [32768]float32 // v23
+	slot5    [32768]float32 // v24, v33
+	slot6    [32768]float32 // v25
+	slot7    [32768]float32 // v26
+	slot8    [32768]float32 // v27, v34
+	slot9    [98304]float32 // v29, v31, v35, v37, v40, v42, v44, v60
+	slot10   [32768]float32 // v62, v64
+	slot11   [32768]float32 // v65
+	slot12   [32768]float32 // v66, v75
+	slot13   [32768]float32 // v67
+	slot14   [32768]float32 // v68
+	slot15   [32768]float32 // v69, v76
+	slot16   [65536]float32 // v71, v73, v77, v79, v82, v84, v86, v91
 }
 
 // NewPredictor returns a Predictor of m: its own scratch memory, m's parameters. It
 // allocates; Forward does not.
 func (m *Model) NewPredictor() *Predictor {
-	return &Predictor{m: m}
+	return &Predictor{
+		gemmWork: make([]float32, max(kernels.GemmWork32(512, 192, 64), kernels.GemmWork32(32, 32, 16), kernels.GemmWork32(32, 16, 32), kernels.GemmWork32(512, 64, 64), kernels.GemmWork32(512, 128, 64), kernels.GemmWork32(512, 64, 128))),
+		m:        m,
+	}
 }
-func (p *Predictor) forward0(tokens [][32]int) {
+
+// forward computes every forward value into the predictor's memory.
+func (p *Predictor) forward(tokens [][32]int) {
 	m := p.m
 	batch := len(tokens)
 	// emb = embedding(emb.weight, tokens)
@@ -2648,108 +1948,39 @@ func (p *Predictor) forward0(tokens [][32]int) {
 			}
 		}
 	}
-	// v17 = v4·h1.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot1[b*2048+i*64+k] * m.H1SelfAttnInProjWeight[j][k]
-				}
-				p.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
-	// v18 = add(v17, h1.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				p.slot2[i*6144+j*192+k] = p.slot0[i*6144+j*192+k] + m.H1SelfAttnInProjBias[k]
-			}
-		}
+	// v18 = v4·h1.self_attn.in_proj_weightᵀ + h1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, p.slot2[:batch*6144], 192, false, p.gemmWork)
+		kernels.AddBias32(p.slot2[:batch*6144], m.H1SelfAttnInProjBias[:])
 	}
 	// v19 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot0[i*2048+j*64+k] = p.slot2[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot2[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v20 = reshape(v19)
 	copy(p.slot3[:batch*2048], p.slot0[:batch*2048])
 	// v21 = permute(v20)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot0[i*2048+j*512+k*16+l] = p.slot3[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v22 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot2[64+i*6144+j*192+k]
-			}
-		}
-	}
-	// v23 = reshape(v22)
-	copy(p.slot4[:batch*2048], p.slot3[:batch*2048])
-	// v24 = permute(v23)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot3[i*2048+j*512+k*16+l] = p.slot4[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v25 = slice(v18)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot2[128+i*6144+j*192+k]
-			}
-		}
-	}
-	// v26 = reshape(v25)
-	copy(p.slot2[:batch*2048], p.slot4[:batch*2048])
-	// v27 = permute(v26)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot4[i*2048+j*512+k*16+l] = p.slot2[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot3[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v29 = div(v21, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot2[i*2048+j*512+k*16+l] = p.slot0[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := p.slot9[:batch*2048]
+		l := p.slot0[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v30 = v29·v24ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += p.slot2[b*2048+b1*512+i*16+k] * p.slot3[b*2048+b1*512+j*16+k]
-					}
-					p.slot0[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot9[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot2[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v31 = causal_mask(v30)
@@ -2758,9 +1989,9 @@ func (p *Predictor) forward0(tokens [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						p.slot2[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
+						p.slot9[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
 					} else {
-						p.slot2[i*4096+j*1024+k*32+l] = p.slot0[i*4096+j*1024+k*32+l]
+						p.slot9[i*4096+j*1024+k*32+l] = p.slot0[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -2770,7 +2001,7 @@ func (p *Predictor) forward0(tokens [][32]int) {
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot2[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				copy(p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
 				kernels.Softmax32(p.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
@@ -2778,227 +2009,107 @@ func (p *Predictor) forward0(tokens [][32]int) {
 	// v33 = v32·v27
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += p.slot0[b*4096+b1*1024+i*32+k] * p.slot4[b*2048+b1*512+k*16+j]
-					}
-					p.slot3[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot5[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v34 = permute(v33)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					p.slot4[i*2048+j*64+k*16+l] = p.slot3[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(p.slot8[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot5[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
 	// v35 = reshape(v34)
-	copy(p.slot3[:batch*2048], p.slot4[:batch*2048])
+	copy(p.slot9[:batch*2048], p.slot8[:batch*2048])
 	// v36 = v35·h1.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot3[b*2048+i*64+k] * m.H1SelfAttnOutProjWeight[j][k]
-				}
-				p.slot4[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot9[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v37 = add(v36, h1.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot4[i*2048+j*64+k] + m.H1SelfAttnOutProjBias[k]
+				p.slot9[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.H1SelfAttnOutProjBias[k]
 			}
 		}
 	}
 	// v38 = add(v4, v37)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot1[i*2048+j*64+k] + p.slot3[i*2048+j*64+k]
-			}
+	{
+		d := p.slot0[:batch*2048]
+		l := p.slot1[:batch*2048][:len(d)]
+		r := p.slot9[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 		}
 	}
-	// v40 = v39·h1.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot1[b*2048+i*64+k] * m.H1Linear1Weight[j][k]
-				}
-				p.slot2[b*4096+i*128+j] = s
-			}
-		}
-	}
-	// v41 = add(v40, h1.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				p.slot0[i*4096+j*128+k] = p.slot2[i*4096+j*128+k] + m.H1Linear1Bias[k]
-			}
-		}
-	}
-	// v42 = relu(v41)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				p.slot2[i*4096+j*128+k] = nnrt.ReLU(p.slot0[i*4096+j*128+k])
-			}
-		}
+	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, p.slot9[:batch*4096], 128, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot9[:batch*4096], m.H1Linear1Bias[:])
 	}
 	// v43 = v42·h1.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += p.slot2[b*4096+i*128+k] * m.H1Linear2Weight[j][k]
-				}
-				p.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 128, p.slot9[:batch*4096], 128, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v44 = add(v43, h1.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot3[i*2048+j*64+k] + m.H1Linear2Bias[k]
+				p.slot9[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.H1Linear2Bias[k]
 			}
 		}
 	}
 	// v45 = add(v39, v44)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot1[i*2048+j*64+k] + p.slot4[i*2048+j*64+k]
-			}
+	{
+		d := p.slot0[:batch*2048]
+		l := p.slot1[:batch*2048][:len(d)]
+		r := p.slot9[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 		}
 	}
-	// v59 = h1·h2.self_attn.in_proj_weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 192 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot1[b*2048+i*64+k] * m.H2SelfAttnInProjWeight[j][k]
-				}
-				p.slot0[b*6144+i*192+j] = s
-			}
-		}
-	}
-	// v60 = add(v59, h2.self_attn.in_proj_bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 192 {
-				p.slot2[i*6144+j*192+k] = p.slot0[i*6144+j*192+k] + m.H2SelfAttnInProjBias[k]
-			}
-		}
+	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, false, p.gemmWork)
+		kernels.AddBias32(p.slot9[:batch*6144], m.H2SelfAttnInProjBias[:])
 	}
 	// v61 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot2[i*6144+j*192+k]
-			}
+	for n := range batch {
+		for n1 := range 32 {
+			copy(p.slot0[n*2048+n1*64:n*2048+n1*64+64], p.slot9[n*6144+n1*192 : n*6144+n1*192+192][0:64])
 		}
 	}
 	// v62 = reshape(v61)
-	copy(p.slot3[:batch*2048], p.slot4[:batch*2048])
+	copy(p.slot10[:batch*2048], p.slot0[:batch*2048])
 	// v63 = permute(v62)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot4[i*2048+j*512+k*16+l] = p.slot3[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v64 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot2[64+i*6144+j*192+k]
-			}
-		}
-	}
-	// v65 = reshape(v64)
-	copy(p.slot0[:batch*2048], p.slot3[:batch*2048])
-	// v66 = permute(v65)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot3[i*2048+j*512+k*16+l] = p.slot0[i*2048+k*64+j*16+l]
-				}
-			}
-		}
-	}
-	// v67 = slice(v60)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot0[i*2048+j*64+k] = p.slot2[128+i*6144+j*192+k]
-			}
-		}
-	}
-	// v68 = reshape(v67)
-	copy(p.slot2[:batch*2048], p.slot0[:batch*2048])
-	// v69 = permute(v68)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot0[i*2048+j*512+k*16+l] = p.slot2[i*2048+k*64+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 4 {
+			for n2 := range 32 {
+				copy(p.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16], p.slot10[n*2048+n2*64+n1*16:n*2048+n2*64+n1*16+16])
 			}
 		}
 	}
 	// v71 = div(v63, 4)
-	for i := range batch {
-		for j := range 4 {
-			for k := range 32 {
-				for l := range 16 {
-					p.slot2[i*2048+j*512+k*16+l] = p.slot4[i*2048+j*512+k*16+l] / float32(4)
-				}
-			}
+	{
+		d := p.slot16[:batch*2048]
+		l := p.slot0[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] / float32(4)
 		}
 	}
 	// v72 = v71·v66ᵀ
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 32 {
-					s := float32(0)
-					for k := range 16 {
-						s += p.slot2[b*2048+b1*512+i*16+k] * p.slot3[b*2048+b1*512+j*16+k]
-					}
-					p.slot4[b*4096+b1*1024+i*32+j] = s
-				}
-			}
+			kernels.Gemm32(false, true, 32, 32, 16, p.slot16[b*2048+b1*512:b*2048+b1*512+512], 16, p.slot9[:batch*6144][b*6144+b1*16+64:b*6144+b1*16+6032], 192, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, p.gemmWork)
 		}
 	}
 	// v73 = causal_mask(v72)
@@ -3007,9 +2118,9 @@ func (p *Predictor) forward0(tokens [][32]int) {
 			for k := range 32 {
 				for l := range 32 {
 					if l > k {
-						p.slot2[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
+						p.slot16[i*4096+j*1024+k*32+l] = float32(math.Inf(-1))
 					} else {
-						p.slot2[i*4096+j*1024+k*32+l] = p.slot4[i*4096+j*1024+k*32+l]
+						p.slot16[i*4096+j*1024+k*32+l] = p.slot0[i*4096+j*1024+k*32+l]
 					}
 				}
 			}
@@ -3019,163 +2130,92 @@ func (p *Predictor) forward0(tokens [][32]int) {
 	for n := range batch {
 		for n1 := range 4 {
 			for n2 := range 32 {
-				copy(p.slot4[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot2[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot4[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
+				copy(p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
+				kernels.Softmax32(p.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
 			}
 		}
 	}
 	// v75 = v74·v69
 	for b := range batch {
 		for b1 := range 4 {
-			for i := range 32 {
-				for j := range 16 {
-					s := float32(0)
-					for k := range 32 {
-						s += p.slot4[b*4096+b1*1024+i*32+k] * p.slot0[b*2048+b1*512+k*16+j]
-					}
-					p.slot3[b*2048+b1*512+i*16+j] = s
-				}
-			}
+			kernels.Gemm32(false, false, 32, 16, 32, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot9[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
 	// v76 = permute(v75)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 4 {
-				for l := range 16 {
-					p.slot4[i*2048+j*64+k*16+l] = p.slot3[i*2048+k*512+j*16+l]
-				}
+	for n := range batch {
+		for n1 := range 32 {
+			for n2 := range 4 {
+				copy(p.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot12[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
 			}
 		}
 	}
-}
-func (p *Predictor) forward1(tokens [][32]int) {
-	m := p.m
-	batch := len(tokens)
 	// v77 = reshape(v76)
-	copy(p.slot3[:batch*2048], p.slot4[:batch*2048])
+	copy(p.slot16[:batch*2048], p.slot15[:batch*2048])
 	// v78 = v77·h2.self_attn.out_proj.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot3[b*2048+i*64+k] * m.H2SelfAttnOutProjWeight[j][k]
-				}
-				p.slot4[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot16[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v79 = add(v78, h2.self_attn.out_proj.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot4[i*2048+j*64+k] + m.H2SelfAttnOutProjBias[k]
+				p.slot16[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.H2SelfAttnOutProjBias[k]
 			}
 		}
 	}
 	// v80 = add(h1, v79)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot1[i*2048+j*64+k] + p.slot3[i*2048+j*64+k]
-			}
+	{
+		d := p.slot0[:batch*2048]
+		l := p.slot1[:batch*2048][:len(d)]
+		r := p.slot16[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot4[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 		}
 	}
-	// v82 = v81·h2.linear1.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 128 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot1[b*2048+i*64+k] * m.H2Linear1Weight[j][k]
-				}
-				p.slot4[b*4096+i*128+j] = s
-			}
-		}
-	}
-	// v83 = add(v82, h2.linear1.bias)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				p.slot2[i*4096+j*128+k] = p.slot4[i*4096+j*128+k] + m.H2Linear1Bias[k]
-			}
-		}
-	}
-	// v84 = relu(v83)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 128 {
-				p.slot4[i*4096+j*128+k] = nnrt.ReLU(p.slot2[i*4096+j*128+k])
-			}
-		}
+	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
+	{
+		kernels.Gemm32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, p.slot16[:batch*4096], 128, false, p.gemmWork)
+		kernels.AddBiasReLU32(p.slot16[:batch*4096], m.H2Linear1Bias[:])
 	}
 	// v85 = v84·h2.linear2.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 128 {
-					s += p.slot4[b*4096+i*128+k] * m.H2Linear2Weight[j][k]
-				}
-				p.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 128, p.slot16[:batch*4096], 128, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v86 = add(v85, h2.linear2.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot4[i*2048+j*64+k] = p.slot3[i*2048+j*64+k] + m.H2Linear2Bias[k]
+				p.slot16[i*2048+j*64+k] = p.slot0[i*2048+j*64+k] + m.H2Linear2Bias[k]
 			}
 		}
 	}
 	// v87 = add(v81, v86)
-	for i := range batch {
-		for j := range 32 {
-			for k := range 64 {
-				p.slot3[i*2048+j*64+k] = p.slot1[i*2048+j*64+k] + p.slot4[i*2048+j*64+k]
-			}
+	{
+		d := p.slot0[:batch*2048]
+		l := p.slot1[:batch*2048][:len(d)]
+		r := p.slot16[:batch*2048][:len(d)]
+		for i := range d {
+			d[i] = l[i] + r[i]
 		}
 	}
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
 	for n := range batch {
 		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot3[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
+			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 		}
 	}
 	// v91 = h2·logits.weightᵀ
-	for b := range batch {
-		for i := range 32 {
-			for j := range 64 {
-				s := float32(0)
-				for k := range 64 {
-					s += p.slot1[b*2048+i*64+k] * m.LogitsWeight[j][k]
-				}
-				p.slot3[b*2048+i*64+j] = s
-			}
-		}
-	}
+	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, p.slot16[:batch*2048], 64, false, p.gemmWork)
 	// logits = add(v91, logits.bias)
 	for i := range batch {
 		for j := range 32 {
 			for k := range 64 {
-				p.slot1[i*2048+j*64+k] = p.slot3[i*2048+j*64+k] + m.LogitsBias[k]
+				p.slot1[i*2048+j*64+k] = p.slot16[i*2048+j*64+k] + m.LogitsBias[k]
 			}
 		}
 	}
-}
-
-// forward computes every forward value into the predictor's memory.
-func (p *Predictor) forward(tokens [][32]int) {
-	p.forward0(tokens)
-	p.forward1(tokens)
 }
 
 // Forward runs the network on the input tokens and writes its output into logits. Each
