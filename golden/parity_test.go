@@ -565,10 +565,10 @@ func replay(t *testing.T, m *Model, tr trace, checked map[int]point) {
 
 {{if eq .Float "float64"}}
 ` + harnessFiniteDifferences + `
-// checkFiniteDifferences compares every gradient element with the central
-// difference (L(p+h) - L(p-h)) / 2h, in float64 only; with
-// NNGEN_FD_ELEMENTS=N, as under qemu, N elements of each parameter evenly
-// spread.
+// checkFiniteDifferences compares the gradient elements with the central
+// difference (L(p+h) - L(p-h)) / 2h, in float64 only: with
+// NNGEN_FD_ELEMENTS=N (the golden runner sets 4096, 64 under qemu), N
+// elements of each parameter evenly spread, every element for 0.
 //
 // The second replay, after ResetOptimizer, reaches each step's parameters
 // and gradients again; where they are the first replay's bit for bit, the
@@ -679,8 +679,8 @@ func (p point) same(q point) bool {
 }
 `
 
-const harnessFiniteDifferences = `// finiteDifferences checks every gradient element of the point here, the
-// model's after Backward, against the central difference of loss, which
+const harnessFiniteDifferences = `// finiteDifferences checks the gradient elements of the point here (every
+// one, or NNGEN_FD_ELEMENTS of each parameter), the model's after Backward, against the central difference of loss, which
 // runs Backward on a model d of its own (see the harnesses' callers).
 // paddingRows names, by parameter, an embedding's padding row: it takes no
 // gradient by definition though the loss depends on it, so it is left out.

@@ -354,14 +354,21 @@ func (r *runner) run(t *testing.T, pkgs []string, cost map[string]int, env func(
 			cmd := exec.Command(name, argv...)
 			cmd.Dir = filepath.Join(r.mod, pkg)
 			cmd.Env = slices.Concat(os.Environ(), r.env, []string{"NNGEN_RUNNER_PACKAGE=" + pkg})
+			// The finite differences check a sample of each parameter
+			// (evenly spread; the replay still compares every element with
+			// PyTorch's): 4096 elements on the host, which covers every
+			// element of all but the GEMM-sized traces, whose full check
+			// took half a minute each; 64 under qemu, where every element
+			// of the largest traces would take hours. NNGEN_FD_ELEMENTS=0
+			// checks every element.
+			fd := "4096"
 			if testGOARCH != "" {
-				// Under qemu, a finite-difference check of every element of
-				// the largest traces takes hours; the host checks them all,
-				// and the same code, and the emulated run a sample of each
-				// parameter (the replay still compares every element with
-				// PyTorch's).
-				cmd.Env = append(cmd.Env, "NNGEN_FD_ELEMENTS=64")
+				fd = "64"
 			}
+			if v, ok := os.LookupEnv("NNGEN_FD_ELEMENTS"); ok {
+				fd = v
+			}
+			cmd.Env = append(cmd.Env, "NNGEN_FD_ELEMENTS="+fd)
 			if env != nil {
 				cmd.Env = append(cmd.Env, env(pkg)...)
 			}
