@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs nngen's workload benchmarks and the same workloads in PyTorch, side by
-# side, and prints a table of times and ratios.
+# side, and prints a table of times and ratios; and the forward passes in
+# ONNX Runtime, the inference engine users would pick instead (the npm
+# package onnxruntime-node's CPU library, installed once into
+# ~/.cache/nngen/ort where node and npm are found; ORT_VERSION picks another
+# version), in the last columns.
 #
 #   bash bench/compare.sh            # one thread (GOMAXPROCS=1, torch 1 thread)
 #   THREADS=2 bash bench/compare.sh  # two cores: GOMAXPROCS=2; PyTorch the faster of torch 1 thread +
@@ -42,6 +46,16 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# ONNX Runtime beside PyTorch, forward only: the workloads exported by
+# ort_export.py, run by ort_bench.js with ORT_THREADS=$threads intra-op threads.
+ort=$(ort_setup)
+if [ -n "$ort" ] && "$python" bench/ort_export.py "$tmp/onnx" $workloads >/dev/null 2>"$tmp/ort_export.log"; then
+	echo "onnxruntime: onnxruntime-node $(cat "$ort/../version") (its CPU library, through Node.js $(node --version)), $threads intra-op thread(s), the models exported by bench/ort_export.py (opset 17)"
+else
+	[ -n "$ort" ] && { echo "onnxruntime: ort_export.py failed:"; tail -3 "$tmp/ort_export.log"; }
+	[ -z "$ort" ] && echo "onnxruntime: left out (needs node and npm to install onnxruntime-node)"
+	ort=""
+fi
 go test -c -o "$tmp/bench.test" ./bench
 # The yardstick of the GFLOP/s column: one core's FMA peak (BenchmarkPeak,
 # the widest vectors this CPU runs), the best of three runs.
@@ -63,6 +77,10 @@ for r in $(seq "$rounds"); do
 	OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 \
 		"$python" -c 'import torch; torch.set_num_threads(1); exec(open("bench/torch_bench.py").read())' $workloads |
 		awk -v r="$r" '{print "py", r, $1, $2}' >>"$tmp/results"
+	if [ -n "$ort" ]; then
+		ORT_THREADS=$threads NODE_PATH="$ort" node bench/ort_bench.js "$tmp/onnx" $workloads |
+			awk -v r="$r" '{print "ort", r, $1, $2}' >>"$tmp/results"
+	fi
 	if [ "$threads" != 1 ]; then # PyTorch's other way to use the cores: its own threads (oneDNN's convolutions)
 		OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$threads \
 			"$python" -c "import torch; torch.set_num_threads($threads); exec(open('bench/torch_bench.py').read())" $workloads |
@@ -72,7 +90,7 @@ done
 
 scaling=""
 [ "$threads" != 1 ] && scaling="nngen 1 core/$threads"
-printf '\n%-22s %14s %14s %9s %15s %14s %7s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "% peak" "$scaling"
+printf '\n%-22s %14s %14s %9s %15s %14s %7s %14s %8s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "% peak" "ONNX Runtime" "vs ORT" "$scaling"
 awk -v peak="$peak" -v threads="$threads" '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
@@ -83,6 +101,7 @@ $1 == "go" { gov[$3] = gov[$3] " " $4; gf[$3] = gf[$3] " " $5; go1[$3, $2] = $4 
 $1 == "go1" { one[$3] = one[$3] " " $4 }
 $1 == "py" { if (!($3 in pyv)) order[++n] = $3; pyv[$3] = pyv[$3] " " $4; py1[$3, $2] = $4 }
 $1 == "pyt" { pyt[$3] = pyt[$3] " " $4; pyt1[$3, $2] = $4 }
+$1 == "ort" { ortv[$3] = ortv[$3] " " $4 }
 END {
 	for (i = 1; i <= n; i++) {
 		w = order[i]
@@ -102,8 +121,11 @@ END {
 		}
 		g = median(gov[w]); p = median(pyv[w])
 		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), (peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0)
+		if (w in ortv) printf " %11.3f us %7.2fx", median(ortv[w]), median(ortv[w]) / g
+		else printf " %14s %8s", "-", "-"
 		if (w in one) printf " %14.2fx", median(one[w]) / g
 		if (w in best) printf "  *"
 		printf "\n"
 	}
+	if ("ORT/Call" in ortv) printf "\nONNX Runtime: times less its cost per call through the Node.js binding, %.1f us (the run of one Add of one number; median over the rounds)\n", median(ortv["ORT/Call"])
 }' "$tmp/results"

@@ -59,3 +59,22 @@ torch_setup() {
 		"OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset (OpenBLAS chooses)}"
 	OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=1 "$python" bench/torch_blas.py || exit 1
 }
+
+# ort_setup installs ONNX Runtime's CPU library for compare.sh: the npm
+# package onnxruntime-node (ORT_VERSION, default 1.30.0) with
+# --ignore-scripts (its install script fetches CUDA libraries; the CPU
+# library is in the package), into $XDG_CACHE_HOME/nngen/ort (~/.cache),
+# once. It prints that directory's node_modules, or nothing when node or
+# npm is missing or the install fails (compare.sh then leaves ONNX Runtime
+# out and says so).
+ort_setup() {
+	local dir=${XDG_CACHE_HOME:-$HOME/.cache}/nngen/ort version=${ORT_VERSION:-1.30.0}
+	command -v node >/dev/null && command -v npm >/dev/null || return 0
+	if [ "$(cat "$dir/version" 2>/dev/null)" != "$version" ]; then
+		rm -rf "$dir" && mkdir -p "$dir"
+		echo "installing onnxruntime-node@$version (npm, --ignore-scripts) into $dir" >&2
+		npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund --silent "onnxruntime-node@$version" >&2 || return 0
+		echo "$version" >"$dir/version"
+	fi
+	echo "$dir/node_modules"
+}
