@@ -37,11 +37,19 @@ python=${PYTHON:-/usr/bin/python3}
 
 . bench/lib.sh
 
+# PyTorch (and ONNX Runtime) at their best: glibc's malloc returns large
+# blocks to the system with munmap and maps them again on the next step, and
+# its threshold for that rises only after large frees, so PyTorch ran the
+# transformer 2-3x slower alone (WORKLOADS=Transformer) than after W4 had
+# raised it. These keep every step's tensors in the heap from the start.
+# nngen allocates nothing per step and is not affected.
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-67108864} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-134217728}
+
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(go version | cut -d' ' -f3)"
 torch_setup "$python" "$threads"
 echo "threads: $threads (nngen GOMAXPROCS=$threads; PyTorch torch.set_num_threads(1), OPENBLAS_NUM_THREADS=$threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 [ "$threads" != 1 ] && echo "         and PyTorch again with torch.set_num_threads($threads), OPENBLAS_NUM_THREADS=1: each row takes the faster of the two (* where the second)"
-echo "rounds: $rounds, benchtime $benchtime"
+echo "rounds: $rounds, benchtime $benchtime; malloc: MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), revision: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+uncommitted changes')"
 
 tmp=$(mktemp -d)
