@@ -297,7 +297,7 @@ func (gen *generator) genBatchedGemm(v *ir.Value, m, n, k int) []jen.Code {
 // of the m·n result costs little beside the product's m·n·k.
 func swapped(m, n int) bool { return m > n }
 
-// swapped is the largest transposed weight gradient (see swapped), which
+// swapSize is the largest transposed weight gradient (see swapped), which
 // the model's gemmSwap holds; 0 for none.
 func (gen *generator) swapSize() int {
 	size := 0

@@ -462,7 +462,11 @@ var cellFuncs = map[ir.Op]struct {
 // on each row of the leading axes (ir.OpGRUCell says what each computes);
 // gru_cell's gh may be the bias alone, the same for every row.
 func (gen *generator) genCell(v *ir.Value) []jen.Code {
-	f := cellFuncs[v.Op]
+	f, grad := cellFuncs[v.Op], ir.CellGrad(v.Op)
+	want := f.args + 1 // the result and the cell's arguments
+	if grad {
+		want++ // dy
+	}
 	lead := gen.dims(v)[:len(v.Shape)-1]
 	return gen.loops(axisNames("n", len(lead)), lead, func(idx []index) []jen.Code {
 		args := []jen.Code{gen.span(v, idx)}
@@ -472,11 +476,6 @@ func (gen *generator) genCell(v *ir.Value) []jen.Code {
 			} else {
 				args = append(args, gen.span(a, idx))
 			}
-		}
-		grad := v.Op == ir.OpGRUCellGrad || v.Op == ir.OpLSTMCellGrad || v.Op == ir.OpLSTMHiddenGrad
-		want := f.args + 1
-		if grad {
-			want++ // dy
 		}
 		for len(args) < want {
 			args = append(args, jen.Nil())

@@ -524,7 +524,7 @@ func normalizedRows(v *ir.Value) (rows, width int) {
 // gh may be the bias alone, the same for every row.
 func (gen *generator) cell(v *ir.Value) {
 	args, dy := v.Args, ""
-	grad := v.Op == ir.OpGRUCellGrad || v.Op == ir.OpLSTMCellGrad || v.Op == ir.OpLSTMHiddenGrad
+	grad := ir.CellGrad(v.Op)
 	state := v.Shape
 	if grad {
 		state = v.Args[0].Shape

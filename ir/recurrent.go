@@ -241,16 +241,21 @@ func (r Recurrent) StateShape(batch int) Shape {
 	return Shape{rows, batch, r.Hidden}
 }
 
+// CellGrad reports whether op is the gradient op of a recurrent cell,
+// whose first argument is dy and whose Wrt names the cell's argument.
+func CellGrad(op Op) bool {
+	return op == OpGRUCellGrad || op == OpLSTMCellGrad || op == OpLSTMHiddenGrad
+}
+
 // cellShape: a recurrent cell op (gru_cell, lstm_cell, lstm_hidden) is
 // [..., H], from its pre-activations [..., gates·H] and states [..., H];
 // its gradient op, after dy [..., H], the cell's arguments, is shaped as
 // argument Wrt over dy's leading axes (gru_cell's gh may be the bias
 // alone, [3H]: its gradient per row is summed back by the autodiff).
 func cellShape(v *Value) (Shape, error) {
-	args, grad := v.Args, false
-	switch v.Op {
-	case OpGRUCellGrad, OpLSTMCellGrad, OpLSTMHiddenGrad:
-		args, grad = v.Args[1:], true
+	args, grad := v.Args, CellGrad(v.Op)
+	if grad {
+		args = v.Args[1:]
 	}
 	gates := 4
 	if v.Op == OpGRUCell || v.Op == OpGRUCellGrad {

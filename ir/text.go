@@ -154,7 +154,7 @@ func (v *Value) attrString() string {
 	case OpSlice, OpSliceGrad:
 		kv = append(kv, fmt.Sprintf("axis=%d,start=%d,end=%d", v.Axis, v.Start, v.End))
 	}
-	if v.Op == OpGRUCellGrad || v.Op == OpLSTMCellGrad || v.Op == OpLSTMHiddenGrad {
+	if CellGrad(v.Op) {
 		kv = append(kv, "wrt="+strconv.Itoa(v.Wrt))
 	}
 	if v.Padded {
