@@ -6,6 +6,7 @@ import (
 
 	"github.com/nngen/nngen/bench/conv3x3"
 	"github.com/nngen/nngen/bench/lenet"
+	"github.com/nngen/nngen/bench/mid"
 	"github.com/nngen/nngen/bench/transformer"
 	"github.com/nngen/nngen/bench/w1"
 	"github.com/nngen/nngen/bench/w2"
@@ -61,6 +62,23 @@ func BenchmarkW2(b *testing.B) {
 	fwd, train := flops(32, [2]int{784, 128}, [2]int{128, 10})
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+// BenchmarkMid is a small regressor, 8-32-16-1 at batch 16: its layers
+// (2K to 8K multiply-adds) lie between the written-out tiny networks and the
+// GEMM threshold of the large ones.
+func BenchmarkMid(b *testing.B) {
+	m := mid.New(1)
+	m.LR = 0
+	var x [16][8]float32
+	var y, t [16][1]float32
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		t[n][0] = float32(n%3) - 1
+	}
+	fwd, train := flops(16, [2]int{8, 32}, [2]int{32, 16}, [2]int{16, 1})
+	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &t) }) })
 }
 
 // BenchmarkW2Samples runs W2's package, compiled for 32 samples, on 1, 7

@@ -5,6 +5,7 @@
 package bench
 
 //go:generate go tool nngen build -o w1 -pkg w1 w1/model.nn
+//go:generate go tool nngen build -o mid -pkg mid mid/model.nn
 //go:generate go tool nngen build -o w2 -pkg w2 w2/model.nn
 //go:generate go tool nngen build -o w2b256 -pkg w2b256 w2b256/model.nn
 //go:generate go tool nngen build -o w3 -pkg w3 w3/model.nn

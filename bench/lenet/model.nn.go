@@ -107,15 +107,9 @@ func (m *Model) forward(x [][1][28][28]float32) {
 		kernels.AddBiasReLU32(m.slot3[:batch*120], m.Fc1Bias[:])
 	}
 	// v18 = relu(v14·fc2.weightᵀ + fc2.bias)
-	{
-		kernels.Gemm32(false, true, batch, 84, 120, m.slot3[:batch*120], 120, unsafe.Slice(&m.Fc2Weight[0][0], 10080), 120, m.slot5[:batch*84], 84, false, m.gemmWork)
-		kernels.AddBiasReLU32(m.slot5[:batch*84], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 84, 120, m.slot3[:batch*120], 120, unsafe.Slice(&m.Fc2Weight[0][0], 10080), 120, m.slot5[:batch*84], 84, m.Fc2Bias[:], true, m.gemmWork)
 	// out = v18·out.weightᵀ + out.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 84, m.slot5[:batch*84], 84, unsafe.Slice(&m.OutWeight[0][0], 840), 84, m.slot6[:batch*10], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot6[:batch*10], m.OutBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 84, m.slot5[:batch*84], 84, unsafe.Slice(&m.OutWeight[0][0], 840), 84, m.slot6[:batch*10], 10, m.OutBias[:], false, m.gemmWork)
 }
 
 // Forward runs the network on the input x and writes its output into out. Each argument
@@ -433,20 +427,11 @@ func (p *Predictor) forward(x [][1][28][28]float32) {
 	// f = reshape(p2)
 	copy(p.slot0[:batch*400], p.slot1[:batch*400])
 	// v14 = relu(f·fc1.weightᵀ + fc1.bias)
-	{
-		kernels.Gemm32(false, true, batch, 120, 400, p.slot0[:batch*400], 400, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, p.slot1[:batch*120], 120, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot1[:batch*120], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 120, 400, p.slot0[:batch*400], 400, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, p.slot1[:batch*120], 120, m.Fc1Bias[:], true, p.gemmWork)
 	// v18 = relu(v14·fc2.weightᵀ + fc2.bias)
-	{
-		kernels.Gemm32(false, true, batch, 84, 120, p.slot1[:batch*120], 120, unsafe.Slice(&m.Fc2Weight[0][0], 10080), 120, p.slot0[:batch*84], 84, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*84], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 84, 120, p.slot1[:batch*120], 120, unsafe.Slice(&m.Fc2Weight[0][0], 10080), 120, p.slot0[:batch*84], 84, m.Fc2Bias[:], true, p.gemmWork)
 	// out = v18·out.weightᵀ + out.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 84, p.slot0[:batch*84], 84, unsafe.Slice(&m.OutWeight[0][0], 840), 84, p.slot1[:batch*10], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*10], m.OutBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 84, p.slot0[:batch*84], 84, unsafe.Slice(&m.OutWeight[0][0], 840), 84, p.slot1[:batch*10], 10, m.OutBias[:], false, p.gemmWork)
 }
 
 // Forward runs the network on the input x and writes its output into out. Each argument

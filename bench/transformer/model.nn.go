@@ -1086,10 +1086,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 	m := p.m
 	batch := len(x)
 	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, p.slot1[:batch*6144], 192, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, p.slot1[:batch*6144], 192, m.T1SelfAttnInProjBias[:], false, p.gemmWork)
 	// v15 = slice(v14)
 	for n := range batch {
 		for n1 := range 32 {
@@ -1171,10 +1168,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T1Linear1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, m.T1Linear1Bias[:], true, p.gemmWork)
 	// v38 = v37·t1.linear2.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, p.slot9[:batch*2048], 64, false, p.gemmWork)
 	// v39 = add(v38, t1.linear2.bias)
@@ -1201,10 +1195,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, false, p.gemmWork)
-		kernels.AddBias32(p.slot9[:batch*6144], m.T2SelfAttnInProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 192, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, m.T2SelfAttnInProjBias[:], false, p.gemmWork)
 	// v56 = slice(v55)
 	for n := range batch {
 		for n1 := range 32 {
@@ -1286,10 +1277,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*8192], m.T2Linear1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, m.T2Linear1Bias[:], true, p.gemmWork)
 	// v79 = v78·t2.linear2.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 256, p.slot0[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, p.slot16[:batch*2048], 64, false, p.gemmWork)
 	// v80 = add(v79, t2.linear2.bias)

@@ -77,10 +77,7 @@ func (m *Model) forward(x [][784]float32) {
 		kernels.AddBiasReLU32(m.slot0[:batch*128], m.Fc1Bias[:])
 	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 128, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*10], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot1[:batch*10], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 128, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*10], 10, m.Fc2Bias[:], false, m.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
@@ -339,15 +336,9 @@ func (p *Predictor) forward(x [][784]float32) {
 	m := p.m
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		kernels.Gemm32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, p.slot0[:batch*128], 128, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*128], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, p.slot0[:batch*128], 128, m.Fc1Bias[:], true, p.gemmWork)
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 128, p.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, p.slot1[:batch*10], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*10], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 128, p.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, p.slot1[:batch*10], 10, m.Fc2Bias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.

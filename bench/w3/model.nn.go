@@ -89,10 +89,7 @@ func (m *Model) forward(x [][784]float32) {
 		kernels.AddBiasReLU32(m.slot1[:batch*512], m.Fc2Bias[:])
 	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 512, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*10], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot2[:batch*10], m.Fc3Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 512, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*10], 10, m.Fc3Bias[:], false, m.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
@@ -365,20 +362,11 @@ func (p *Predictor) forward(x [][784]float32) {
 	m := p.m
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		kernels.Gemm32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, p.slot0[:batch*512], 512, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*512], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, p.slot0[:batch*512], 512, m.Fc1Bias[:], true, p.gemmWork)
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
-	{
-		kernels.Gemm32(false, true, batch, 512, 512, p.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, p.slot1[:batch*512], 512, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot1[:batch*512], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 512, 512, p.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, p.slot1[:batch*512], 512, m.Fc2Bias[:], true, p.gemmWork)
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 512, p.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, p.slot0[:batch*10], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot0[:batch*10], m.Fc3Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 512, p.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, p.slot0[:batch*10], 10, m.Fc3Bias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.

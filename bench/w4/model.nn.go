@@ -299,15 +299,9 @@ func (p *Predictor) forward(x [][1024]float32) {
 	m := p.m
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		kernels.Gemm32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, p.slot0[:batch*1024], 1024, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*1024], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, p.slot0[:batch*1024], 1024, m.Fc1Bias[:], true, p.gemmWork)
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	{
-		kernels.Gemm32(false, true, batch, 1024, 1024, p.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, p.slot1[:batch*1024], 1024, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*1024], m.Fc2Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 1024, 1024, p.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, p.slot1[:batch*1024], 1024, m.Fc2Bias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.

@@ -32,6 +32,8 @@ type kernelSet struct {
 	// (dotBlocks32, AVX-512) serve the weight gradients of small
 	// convolutions.
 	dotBlocks32 bool
+	// small32, where a set has them, are the tiles of gemmSmall.
+	small32     *smallTiles32
 	sigmoid32   func(x []float32)
 	softmax32   func(row []float32)
 	logSumExp32 func(row []float32) float32

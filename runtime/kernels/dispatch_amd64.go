@@ -40,6 +40,7 @@ var kernelSets = []*kernelSet{
 		v64:           avx512Vec64,
 		maxPoolGrad32: true,
 		dotBlocks32:   true,
+		small32:       &smallTiles32AVX512,
 		sigmoid32:     sigmoid32AVX2, // eight lanes: sigmoid layers are small
 		softmax32:     softmax32AVX2, // eight lanes: rows of a few classes
 		logSumExp32:   logSumExp32AVX2,

@@ -163,12 +163,59 @@ func gemm32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda in
 		gemmRows(&ks.v32, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		return
 	}
+	if ks.small(transA, transB, m, n, k, work) {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemmSmall(ks.small32, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false, work)
+		return
+	}
 	if ks.nt(transA, transB, m, n, k) {
 		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		gemmNT(&ks.snt, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 		return
 	}
 	gemm(ks.sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+}
+
+// GemmBias32 computes C = op(A)·op(B) + bias, bias (n long) added to every
+// row, and then relu (max with 0, NaN staying NaN) when relu: a linear
+// layer with its epilogue, as Gemm32 followed by AddBias32 or
+// AddBiasReLU32, and rounding as they do. Small products add the bias and
+// apply relu to each tile of C while it is in registers. work as Gemm32's.
+func GemmBias32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, relu bool, work []float32) {
+	ks := current()
+	if len(bias) != n {
+		panic(fmt.Sprintf("kernels: bias of %d for %d columns", len(bias), n))
+	}
+	if !rowByRow(transA, transB, m, k) && ks.small(transA, transB, m, n, k, work) {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemmSmall(ks.small32, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu, work)
+		return
+	}
+	gemm32(ks, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, work)
+	biasRows(&ks.v32, m, n, c, ldc, bias, relu)
+}
+
+// GemmBias64 is GemmBias32 for float64; work as Gemm64's.
+func GemmBias64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, bias []float64, relu bool, work []float64) {
+	ks := current()
+	if len(bias) != n {
+		panic(fmt.Sprintf("kernels: bias of %d for %d columns", len(bias), n))
+	}
+	gemm64(ks, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, work)
+	biasRows(&ks.v64, m, n, c, ldc, bias, relu)
+}
+
+// biasRows adds bias to each of the m rows of c (n wide, stride ldc) and
+// applies relu when asked: AddBias or AddBiasReLU, row by row.
+func biasRows[T float32 | float64](v *vecSet[T], m, n int, c []T, ldc int, bias []T, relu bool) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if relu {
+			v.addBiasReLU(row, bias)
+		} else {
+			v.addBias(row, bias)
+		}
+	}
 }
 
 // work32 is the workspace gemm32 needs for an m×n×k product with ks.

@@ -1949,10 +1949,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v18 = v4·h1.self_attn.in_proj_weightᵀ + h1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, p.slot2[:batch*6144], 192, false, p.gemmWork)
-		kernels.AddBias32(p.slot2[:batch*6144], m.H1SelfAttnInProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, p.slot2[:batch*6144], 192, m.H1SelfAttnInProjBias[:], false, p.gemmWork)
 	// v19 = slice(v18)
 	for n := range batch {
 		for n1 := range 32 {
@@ -2048,10 +2045,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, p.slot9[:batch*4096], 128, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot9[:batch*4096], m.H1Linear1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, p.slot9[:batch*4096], 128, m.H1Linear1Bias[:], true, p.gemmWork)
 	// v43 = v42·h1.linear2.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 128, p.slot9[:batch*4096], 128, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v44 = add(v43, h1.linear2.bias)
@@ -2078,10 +2072,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, false, p.gemmWork)
-		kernels.AddBias32(p.slot9[:batch*6144], m.H2SelfAttnInProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, m.H2SelfAttnInProjBias[:], false, p.gemmWork)
 	// v61 = slice(v60)
 	for n := range batch {
 		for n1 := range 32 {
@@ -2177,10 +2168,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		kernels.Gemm32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, p.slot16[:batch*4096], 128, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot16[:batch*4096], m.H2Linear1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, p.slot16[:batch*4096], 128, m.H2Linear1Bias[:], true, p.gemmWork)
 	// v85 = v84·h2.linear2.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 128, p.slot16[:batch*4096], 128, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v86 = add(v85, h2.linear2.bias)

@@ -104,10 +104,7 @@ func (m *Model) forward(image [][1][8][8]float32) {
 	// features = reshape(pooled)
 	copy(m.slot3[:batch*512], m.slot2[:batch*512])
 	// logits = features·logits.weightᵀ + logits.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 512, m.slot3[:batch*512], 512, unsafe.Slice(&m.LogitsWeight[0][0], 5120), 512, m.slot2[:batch*10], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot2[:batch*10], m.LogitsBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 512, m.slot3[:batch*512], 512, unsafe.Slice(&m.LogitsWeight[0][0], 5120), 512, m.slot2[:batch*10], 10, m.LogitsBias[:], false, m.gemmWork)
 }
 
 // Forward runs the network on the input image and writes its output into logits. Each
@@ -519,10 +516,7 @@ func (p *Predictor) forward(image [][1][8][8]float32) {
 	// features = reshape(pooled)
 	copy(p.slot1[:batch*512], p.slot0[:batch*512])
 	// logits = features·logits.weightᵀ + logits.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 512, p.slot1[:batch*512], 512, unsafe.Slice(&m.LogitsWeight[0][0], 5120), 512, p.slot0[:batch*10], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot0[:batch*10], m.LogitsBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 512, p.slot1[:batch*512], 512, unsafe.Slice(&m.LogitsWeight[0][0], 5120), 512, p.slot0[:batch*10], 10, m.LogitsBias[:], false, p.gemmWork)
 }
 
 // Forward runs the network on the input image and writes its output into logits. Each

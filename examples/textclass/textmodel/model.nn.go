@@ -75,7 +75,7 @@ type Model struct {
 // than PyTorch's, so not the same numbers), its padding row zero.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
-	m.gemmWork = make([]float32, kernels.GemmWork32(32, 32, 32))
+	m.gemmWork = make([]float32, max(kernels.GemmWork32(32, 32, 32), kernels.GemmWork32(32, 4, 32), kernels.GemmWork32(32, 32, 4), kernels.GemmWork32(4, 32, 32)))
 	r := nnrt.NewRNG(seed)
 	nnrt.FillNormal(r, unsafe.Slice(&m.BagWeight[0][0], 16384))
 	m.BagWeight[0] = [32]float32{}
@@ -114,20 +114,9 @@ func (m *Model) forward(x [][12]int) {
 		}
 	}
 	// act = relu(bag·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 32, 32, m.slot0[:batch*32], 32, unsafe.Slice(&m.HiddenWeight[0][0], 1024), 32, m.slot1[:batch*32], 32, false, m.gemmWork)
-		kernels.AddBiasReLU32(m.slot1[:batch*32], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 32, 32, m.slot0[:batch*32], 32, unsafe.Slice(&m.HiddenWeight[0][0], 1024), 32, m.slot1[:batch*32], 32, m.HiddenBias[:], true, m.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	for n := range batch {
-		for i := range 4 {
-			s := m.LogitsBias[i]
-			for j := range 32 {
-				s += m.LogitsWeight[i][j] * m.slot1[n*32+j]
-			}
-			m.slot2[n*4+i] = s
-		}
-	}
+	kernels.GemmBias32(false, true, batch, 4, 32, m.slot1[:batch*32], 32, unsafe.Slice(&m.LogitsWeight[0][0], 128), 32, m.slot2[:batch*4], 4, m.LogitsBias[:], false, m.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
@@ -210,25 +199,9 @@ func (m *Model) BackwardBatch(x [][12]int, target []int) float32 {
 		}
 	}
 	// dact = dlogits·logits.weight
-	for i := range batch {
-		for j := range 32 {
-			s := float32(0)
-			for k := range 4 {
-				s += m.slot4[i*4+k] * m.LogitsWeight[k][j]
-			}
-			m.slot2[i*32+j] = s
-		}
-	}
+	kernels.Gemm32(false, false, batch, 32, 4, m.slot4[:batch*4], 4, unsafe.Slice(&m.LogitsWeight[0][0], 128), 32, m.slot2[:batch*32], 32, false, m.gemmWork)
 	// dlogits.weight = dlogitsᵀ·act
-	for i := range 4 {
-		for j := range 32 {
-			s := float32(0)
-			for k := range batch {
-				s += m.slot4[k*4+i] * m.slot1[k*32+j]
-			}
-			m.LogitsWeightGrad[i][j] = s
-		}
-	}
+	kernels.Gemm32(true, false, 4, 32, batch, m.slot4[:batch*4], 4, m.slot1[:batch*32], 32, unsafe.Slice(&m.LogitsWeightGrad[0][0], 128), 32, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
 	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot4[:batch*4])
 	// dact.pre = relu_grad(dact, act)
@@ -515,7 +488,7 @@ type Predictor struct {
 // allocates; Forward does not.
 func (m *Model) NewPredictor() *Predictor {
 	return &Predictor{
-		gemmWork: make([]float32, kernels.GemmWork32(32, 32, 32)),
+		gemmWork: make([]float32, max(kernels.GemmWork32(32, 32, 32), kernels.GemmWork32(32, 4, 32))),
 		m:        m,
 	}
 }
@@ -549,20 +522,9 @@ func (p *Predictor) forward(x [][12]int) {
 		}
 	}
 	// act = relu(bag·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 32, 32, p.slot0[:batch*32], 32, unsafe.Slice(&m.HiddenWeight[0][0], 1024), 32, p.slot1[:batch*32], 32, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot1[:batch*32], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 32, 32, p.slot0[:batch*32], 32, unsafe.Slice(&m.HiddenWeight[0][0], 1024), 32, p.slot1[:batch*32], 32, m.HiddenBias[:], true, p.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	for n := range batch {
-		for i := range 4 {
-			s := m.LogitsBias[i]
-			for j := range 32 {
-				s += m.LogitsWeight[i][j] * p.slot1[n*32+j]
-			}
-			p.slot0[n*4+i] = s
-		}
-	}
+	kernels.GemmBias32(false, true, batch, 4, 32, p.slot1[:batch*32], 32, unsafe.Slice(&m.LogitsWeight[0][0], 128), 32, p.slot0[:batch*4], 4, m.LogitsBias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.

@@ -1502,6 +1502,185 @@ func genConvGrid(w *writer, ch int) {
 	lines("VZEROUPPER", "RET")
 }
 
+// genTransposeSmall emits func stransposeSmallAVX512(src *float32, lds,
+// rows, cols int, dst *float32, ldd int): dst[p*ldd+j] = src[j*lds+p] for
+// j < rows ≤ 16 and p < cols ≤ 16, one block of a small product's Bᵀ
+// (gemmSmall). The rows load under a mask of cols lanes and the columns
+// store under a mask of rows lanes, so nothing outside either matrix is
+// touched.
+func genTransposeSmall(w *writer) {
+	t := transposer{single, avx512}
+	name := "stransposeSmallAVX512"
+	w.f("")
+	w.f("// func %s(src *float32, lds, rows, cols int, dst *float32, ldd int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	w.f("\tMOVQ src+0(FP), SI")
+	w.f("\tMOVQ lds+8(FP), R8")
+	w.f("\tSHLQ $2, R8")
+	w.f("\tMOVQ dst+32(FP), DI")
+	w.f("\tMOVQ ldd+40(FP), R9")
+	w.f("\tSHLQ $2, R9")
+	w.f("\tMOVQ rows+16(FP), DX")
+	w.f("\tMOVQ cols+24(FP), BX")
+	w.f("\tMOVQ DX, CX")
+	w.f("\tMOVQ $1, AX")
+	w.f("\tSHLQ CX, AX")
+	w.f("\tDECQ AX")
+	w.f("\tKMOVW AX, K1")
+	w.f("\tMOVQ BX, CX")
+	w.f("\tMOVQ $1, AX")
+	w.f("\tSHLQ CX, AX")
+	w.f("\tDECQ AX")
+	w.f("\tKMOVW AX, K2")
+	w.f("\tMOVQ SI, R10")
+	for r := 0; r < 16; r++ {
+		w.f("\tCMPQ DX, $%d", r)
+		w.f("\tJLE zero%d", r)
+		w.f("\tVMOVUPS.Z (R10), K2, Z%d", r)
+		if r < 15 {
+			w.f("\tADDQ R8, R10")
+		}
+	}
+	w.f("\tJMP loaded")
+	for r := 0; r < 16; r++ {
+		w.f("zero%d:", r)
+		w.f("\tVXORPS Z%d, Z%d, Z%d", r, r, r)
+	}
+	w.f("loaded:")
+	t.transpose(w, func(reg string, j int) {
+		w.f("\tCMPQ BX, $%d", j)
+		w.f("\tJLE skip%d", j)
+		w.f("\tMOVQ R9, AX")
+		w.f("\tIMULQ $%d, AX", j)
+		w.f("\tVMOVUPS %s, K1, (DI)(AX*1)", reg)
+		w.f("skip%d:", j)
+	})
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
+// smallRows is, per vector count nv, the rows of the tiles generated.
+var smallRows = map[int][]int{1: {8, 4, 2, 1}, 2: {6, 4, 2, 1}, 3: {4, 2, 1}, 4: {4, 2, 1}}
+
+// genSmallGemm emits func ssmallRxVAVX512(k int, a *float32, rsA, csA int,
+// b *float32, ldb int, c *float32, ldc int, cols int, load bool, bias
+// *float32, relu bool): the rows×cols tile of C = op(A)·B (or C += when
+// load) for op(A)'s element (i, p) at a[i*rsA+p*csA] and B row-major,
+// neither packed: per step of k, nv loads of B's row (the last under a
+// mask of the columns past 16·(nv-1)) and a broadcast of each row's
+// element of op(A), rows·nv FMAs. A tile's sums run in k order from zero,
+// then add to C: the general GEMM's order for k up to its kc. Then, the
+// epilogue of a linear layer: bias (when not nil) added to every row, and
+// relu (max with 0, NaN staying NaN, as AddBiasReLU32), each rounding as
+// the separate passes do. Strides in elements; 1 ≤ k, 16·(nv-1) < cols ≤
+// 16·nv.
+func genSmallGemm(w *writer, rows, nv int) {
+	name := fmt.Sprintf("ssmall%dx%dAVX512", rows, nv)
+	lines := func(ls ...string) {
+		for _, l := range ls {
+			w.f("\t%s", l)
+		}
+	}
+	acc := func(r, v int) int { return r*nv + v }
+	// Row r of op(A) and of C: from a base register for each 4 rows,
+	// plus 0, 1, 2 or 3 strides.
+	addr := func(bases [2]string, stride, stride3 string, r int) string {
+		base := bases[r/4]
+		switch r % 4 {
+		case 0:
+			return "(" + base + ")"
+		case 1:
+			return "(" + base + ")(" + stride + "*1)"
+		case 2:
+			return "(" + base + ")(" + stride + "*2)"
+		}
+		return "(" + base + ")(" + stride3 + "*1)"
+	}
+	aBase := [2]string{"SI", "R12"}
+	cBase := [2]string{"DX", "R14"}
+	w.f("")
+	w.f("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, cols int, load bool, bias *float32, relu bool)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-89", name)
+	lines("MOVQ cols+64(FP), CX", fmt.Sprintf("SUBQ $%d, CX", 16*(nv-1)),
+		"MOVL $1, AX", "SHLQ CX, AX", "DECQ AX", "KMOVW AX, K1",
+		"MOVQ k+0(FP), CX",
+		"MOVQ a+8(FP), SI", "MOVQ rsA+16(FP), R8", "SHLQ $2, R8", "LEAQ (R8)(R8*2), R9",
+		"MOVQ csA+24(FP), R11", "SHLQ $2, R11",
+		"MOVQ b+32(FP), DI", "MOVQ ldb+40(FP), BX", "SHLQ $2, BX",
+		"MOVQ c+48(FP), DX", "MOVQ ldc+56(FP), R10", "SHLQ $2, R10", "LEAQ (R10)(R10*2), R13")
+	if rows > 4 {
+		lines("LEAQ (SI)(R8*4), R12", "LEAQ (DX)(R10*4), R14")
+	}
+	for i := 0; i < rows*nv; i++ {
+		lines(fmt.Sprintf("VXORPS Z%d, Z%d, Z%d", i, i, i))
+	}
+	w.f("%sloop:", name)
+	for v := 0; v < nv; v++ {
+		if v == nv-1 {
+			lines(fmt.Sprintf("VMOVUPS.Z %d(DI), K1, Z%d", 64*v, 24+v))
+		} else {
+			lines(fmt.Sprintf("VMOVUPS %d(DI), Z%d", 64*v, 24+v))
+		}
+	}
+	for r := 0; r < rows; r++ {
+		bc := 28 + r%4
+		lines(fmt.Sprintf("VBROADCASTSS %s, Z%d", addr(aBase, "R8", "R9", r), bc))
+		for v := 0; v < nv; v++ {
+			lines(fmt.Sprintf("VFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, acc(r, v)))
+		}
+	}
+	lines("ADDQ R11, SI")
+	if rows > 4 {
+		lines("ADDQ R11, R12")
+	}
+	lines("ADDQ BX, DI", "DECQ CX", fmt.Sprintf("JNZ %sloop", name))
+	lines("MOVBLZX load+72(FP), AX", "TESTQ AX, AX", fmt.Sprintf("JZ %sbias", name))
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			z := acc(r, v)
+			a := addr(cBase, "R10", "R13", r)
+			if v == nv-1 {
+				lines(fmt.Sprintf("VADDPS.Z %d%s, Z%d, K1, Z%d", 64*v, a, z, z))
+			} else {
+				lines(fmt.Sprintf("VADDPS %d%s, Z%d, Z%d", 64*v, a, z, z))
+			}
+		}
+	}
+	w.f("%sbias:", name)
+	lines("MOVQ bias+80(FP), AX", "TESTQ AX, AX", fmt.Sprintf("JZ %srelu", name))
+	for v := 0; v < nv; v++ {
+		if v == nv-1 {
+			lines(fmt.Sprintf("VMOVUPS.Z %d(AX), K1, Z%d", 64*v, 24+v))
+		} else {
+			lines(fmt.Sprintf("VMOVUPS %d(AX), Z%d", 64*v, 24+v))
+		}
+	}
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			lines(fmt.Sprintf("VADDPS Z%d, Z%d, Z%d", 24+v, acc(r, v), acc(r, v)))
+		}
+	}
+	w.f("%srelu:", name)
+	lines("MOVBLZX relu+88(FP), AX", "TESTQ AX, AX", fmt.Sprintf("JZ %sstore", name), "VXORPS Z28, Z28, Z28")
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			lines(fmt.Sprintf("VMAXPS Z%d, Z28, Z%d", acc(r, v), acc(r, v)))
+		}
+	}
+	w.f("%sstore:", name)
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			a := addr(cBase, "R10", "R13", r)
+			if v == nv-1 {
+				lines(fmt.Sprintf("VMOVUPS Z%d, K1, %d%s", acc(r, v), 64*v, a))
+			} else {
+				lines(fmt.Sprintf("VMOVUPS Z%d, %d%s", acc(r, v), 64*v, a))
+			}
+		}
+	}
+	lines("VZEROUPPER", "RET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1618,6 +1797,12 @@ func main() {
 	}
 	for ch := 1; ch <= 8; ch++ {
 		genConvGrid(&v, ch)
+	}
+	genTransposeSmall(&v)
+	for nv := 1; nv <= 4; nv++ {
+		for _, rows := range smallRows[nv] {
+			genSmallGemm(&v, rows, nv)
+		}
 	}
 	genPause(&v)
 	write("kernels_amd64.s", &v)
