@@ -17,6 +17,7 @@ WORKLOADS = {
     "W2Batch256": ([(784, 128, "relu"), (128, 10, None)], "cross_entropy", 256),
     "W3": ([(784, 512, "relu"), (512, 512, "relu"), (512, 10, None)], "cross_entropy", 64),
     "W4": ([(1024, 1024, "relu"), (1024, 1024, None)], "mse", 256),
+    "Mid": ([(8, 32, "relu"), (32, 16, "relu"), (16, 1, None)], "mse", 16),
 }
 
 # The workloads given as a module: the module, the input's shape, the loss
