@@ -435,6 +435,13 @@ func (gen *generator) normalized(v *ir.Value, body func(lead []index) []jen.Code
 // then ·w + b in the same loop where layer_norm has its weight and bias.
 func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if gen.layerNormRows(v) {
+		var bias jen.Code = jen.Nil()
+		if len(v.Args) == 3 {
+			bias = gen.flatValue(v.Args[2])
+		}
+		return []jen.Code{kernel("LayerNorm32", gen.flatValue(v), gen.flatValue(x), gen.flatValue(v.Args[1]), bias, jen.Lit(v.Eps))}
+	}
 	return gen.normalized(v, func(lead []index) []jen.Code {
 		if len(v.Args) == 1 {
 			return []jen.Code{rt("LayerNorm", gen.span(v, lead), gen.span(x, lead), jen.Lit(v.Eps))}
@@ -445,6 +452,13 @@ func (gen *generator) genLayerNorm(v *ir.Value) []jen.Code {
 		}
 		return []jen.Code{rt("LayerNormAffine", gen.span(v, lead), gen.span(x, lead), gen.flatValue(v.Args[1]), bias, jen.Lit(v.Eps))}
 	})
+}
+
+// layerNormRows: a float32 layer norm with its weight, and its gradients,
+// as one call of package kernels over every row (LayerNorm32,
+// LayerNormGrads32: vector code, statistics in float64 as nnrt's).
+func (gen *generator) layerNormRows(v *ir.Value) bool {
+	return gen.g.DType == ir.F32 && len(v.Args) >= 2
 }
 
 // cellFuncs are the runtime's functions of the recurrent cell ops, and the
@@ -491,6 +505,12 @@ func (gen *generator) genCell(v *ir.Value) []jen.Code {
 // √(var x + eps), x̂ recomputed from x.
 func (gen *generator) genLayerNormAffineGrad(v *ir.Value) []jen.Code {
 	dy, x, w := v.Args[0], v.Args[1], v.Args[2]
+	if dw := gen.normWeightGrads[v]; dw != nil && gen.layerNormRows(v) {
+		return []jen.Code{
+			jen.Clear(gen.flatValue(dw)),
+			kernel("LayerNormGrads32", gen.flatValue(v), gen.flatValue(dw), gen.flatValue(dy), gen.flatValue(x), gen.flatValue(w), jen.Lit(v.Eps)),
+		}
+	}
 	if dw := gen.normWeightGrads[v]; dw != nil {
 		return append([]jen.Code{jen.Clear(gen.flatValue(dw))}, gen.normalized(v, func(lead []index) []jen.Code {
 			return []jen.Code{rt("LayerNormGrads", gen.span(v, lead), gen.flatValue(dw), gen.span(dy, lead), gen.span(x, lead), gen.flatValue(w), jen.Lit(v.Eps))}

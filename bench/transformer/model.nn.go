@@ -249,11 +249,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot13[:batch*2048], m.slot12[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, false)
@@ -274,11 +270,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot16[:batch*2048], m.slot15[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, false)
@@ -354,11 +346,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot30[:batch*2048], m.slot29[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, false)
@@ -379,11 +367,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.slot32[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot33[:batch*2048], m.slot32[:batch*2048], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 	// head = t2·head.weightᵀ + head.bias, the bias in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false)
@@ -425,11 +409,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v95 = layer_norm_affine_grad(dt2, v81), and dt2.norm2.weight in the same loop
 	{
 		clear(m.T2Norm2WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2WeightGrad[:], m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.slot32[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot36[:batch*2048], m.T2Norm2WeightGrad[:], m.slot35[:batch*2048], m.slot32[:batch*2048], m.T2Norm2Weight[:], 1e-05)
 	}
 	// dt2.norm2.bias = sum_to(dt2)
 	kernels.SumRows32(m.T2Norm2BiasGrad[:], m.slot35[:batch*2048])
@@ -470,11 +450,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// dt1 = layer_norm_affine_grad(v106, v74), and dt2.norm1.weight in the same loop
 	{
 		clear(m.T2Norm1WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1WeightGrad[:], m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot30[:batch*2048], m.T2Norm1WeightGrad[:], m.slot35[:batch*2048], m.slot29[:batch*2048], m.T2Norm1Weight[:], 1e-05)
 	}
 	// dt2.norm1.bias = sum_to(v106)
 	kernels.SumRows32(m.T2Norm1BiasGrad[:], m.slot35[:batch*2048])
@@ -628,11 +604,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// v141 = layer_norm_affine_grad(v139, v40), and dt1.norm2.weight in the same loop
 	{
 		clear(m.T1Norm2WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot35[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2WeightGrad[:], m.slot28[n*2048+n1*64:n*2048+n1*64+64], m.slot15[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot35[:batch*2048], m.T1Norm2WeightGrad[:], m.slot28[:batch*2048], m.slot15[:batch*2048], m.T1Norm2Weight[:], 1e-05)
 	}
 	// dt1.norm2.bias = sum_to(v139)
 	kernels.SumRows32(m.T1Norm2BiasGrad[:], m.slot28[:batch*2048])
@@ -676,11 +648,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// dx = layer_norm_affine_grad(v152, v33), and dt1.norm1.weight in the same loop
 	{
 		clear(m.T1Norm1WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot25[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1WeightGrad[:], m.slot21[n*2048+n1*64:n*2048+n1*64+64], m.slot12[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot25[:batch*2048], m.T1Norm1WeightGrad[:], m.slot21[:batch*2048], m.slot12[:batch*2048], m.T1Norm1Weight[:], 1e-05)
 	}
 	// dt1.norm1.bias = sum_to(v152)
 	kernels.SumRows32(m.T1Norm1BiasGrad[:], m.slot21[:batch*2048])
@@ -1162,11 +1130,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot0[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, m.T1Linear1Bias[:], true, p.gemmWork)
 	// v38 = v37·t1.linear2.weightᵀ
@@ -1189,11 +1153,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot9[n*2048+n1*64:n*2048+n1*64+64], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot9[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 192, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, m.T2SelfAttnInProjBias[:], false, p.gemmWork)
 	// v56 = slice(v55)
@@ -1271,11 +1231,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot0[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 256, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, p.slot0[:batch*8192], 256, m.T2Linear1Bias[:], true, p.gemmWork)
 	// v79 = v78·t2.linear2.weightᵀ
@@ -1298,11 +1254,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot8[n*2048+n1*64:n*2048+n1*64+64], p.slot16[n*2048+n1*64:n*2048+n1*64+64], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot16[:batch*2048], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 	// v85 = t2·head.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// head = add(v85, head.bias)

@@ -33,10 +33,14 @@ type kernelSet struct {
 	// convolutions.
 	dotBlocks32 bool
 	// small32, where a set has them, are the tiles of gemmSmall.
-	small32     *smallTiles32
-	sigmoid32   func(x []float32)
-	softmax32   func(row []float32)
-	logSumExp32 func(row []float32) float32
+	small32 *smallTiles32
+	// layerNorm32 and layerNormGrads32, where a set has them, run
+	// LayerNorm32 and LayerNormGrads32 on rows of a multiple of 8.
+	layerNorm32      func(y, x, w, b *float32, n, rows int, eps float64)
+	layerNormGrads32 func(dx, dw, dy, x, w *float32, n, rows int, eps float64)
+	sigmoid32        func(x []float32)
+	softmax32        func(row []float32)
+	logSumExp32      func(row []float32) float32
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

@@ -36,14 +36,16 @@ var kernelSets = []*kernelSet{
 			pack: gemmKernel[float32]{nr: ntCols, packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32}},
 		dgemm: gemmKernel[float64]{mr: 14, nr: 16, kc: 256, mb: 252, nb: 128, micro: dgemmKernelAVX512,
 			packW: 8, packTranspose: packTransposeZ64, packRows: packRowsZ64},
-		v32:           avx512Vec32,
-		v64:           avx512Vec64,
-		maxPoolGrad32: true,
-		dotBlocks32:   true,
-		small32:       &smallTiles32AVX512,
-		sigmoid32:     sigmoid32AVX2, // eight lanes: sigmoid layers are small
-		softmax32:     softmax32AVX2, // eight lanes: rows of a few classes
-		logSumExp32:   logSumExp32AVX2,
+		v32:              avx512Vec32,
+		v64:              avx512Vec64,
+		maxPoolGrad32:    true,
+		dotBlocks32:      true,
+		small32:          &smallTiles32AVX512,
+		layerNorm32:      slayerNormAVX512,
+		layerNormGrads32: slayerNormGradsAVX512,
+		sigmoid32:        sigmoid32AVX2, // eight lanes: sigmoid layers are small
+		softmax32:        softmax32AVX2, // eight lanes: rows of a few classes
+		logSumExp32:      logSumExp32AVX2,
 	},
 }
 

@@ -355,11 +355,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot14[n*2048+n1*64:n*2048+n1*64+64], m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot14[:batch*2048], m.slot13[:batch*2048], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot14[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, m.slot15[:batch*4096], 128, false)
@@ -380,11 +376,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot17[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot17[:batch*2048], m.slot16[:batch*2048], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot17[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*6144], 192, false)
@@ -474,11 +466,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot31[n*2048+n1*64:n*2048+n1*64+64], m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot31[:batch*2048], m.slot30[:batch*2048], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, m.slot32[:batch*4096], 128, false)
@@ -499,11 +487,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(m.slot34[n*2048+n1*64:n*2048+n1*64+64], m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(m.slot34[:batch*2048], m.slot33[:batch*2048], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 	// logits = h2·logits.weightᵀ + logits.bias, the bias in the GEMM's epilogue
 	{
 		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
@@ -591,11 +575,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// v101 = layer_norm_affine_grad(dh2, v87), and dh2.norm2.weight in the same loop
 	{
 		clear(m.H2Norm2WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot37[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2WeightGrad[:], m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.slot33[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot37[:batch*2048], m.H2Norm2WeightGrad[:], m.slot36[:batch*2048], m.slot33[:batch*2048], m.H2Norm2Weight[:], 1e-05)
 	}
 	// dh2.norm2.bias = sum_to(dh2)
 	kernels.SumRows32(m.H2Norm2BiasGrad[:], m.slot36[:batch*2048])
@@ -636,11 +616,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// dh1 = layer_norm_affine_grad(v112, v80), and dh2.norm1.weight in the same loop
 	{
 		clear(m.H2Norm1WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot31[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1WeightGrad[:], m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.slot30[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot31[:batch*2048], m.H2Norm1WeightGrad[:], m.slot36[:batch*2048], m.slot30[:batch*2048], m.H2Norm1Weight[:], 1e-05)
 	}
 	// dh2.norm1.bias = sum_to(v112)
 	kernels.SumRows32(m.H2Norm1BiasGrad[:], m.slot36[:batch*2048])
@@ -808,11 +784,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// v148 = layer_norm_affine_grad(v146, v45), and dh1.norm2.weight in the same loop
 	{
 		clear(m.H1Norm2WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot36[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2WeightGrad[:], m.slot29[n*2048+n1*64:n*2048+n1*64+64], m.slot16[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot36[:batch*2048], m.H1Norm2WeightGrad[:], m.slot29[:batch*2048], m.slot16[:batch*2048], m.H1Norm2Weight[:], 1e-05)
 	}
 	// dh1.norm2.bias = sum_to(v146)
 	kernels.SumRows32(m.H1Norm2BiasGrad[:], m.slot29[:batch*2048])
@@ -856,11 +828,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 	// v161 = layer_norm_affine_grad(v159, v38), and dh1.norm1.weight in the same loop
 	{
 		clear(m.H1Norm1WeightGrad[:])
-		for n := range batch {
-			for n1 := range 32 {
-				nnrt.LayerNormGrads(m.slot26[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1WeightGrad[:], m.slot22[n*2048+n1*64:n*2048+n1*64+64], m.slot13[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], 1e-05)
-			}
-		}
+		kernels.LayerNormGrads32(m.slot26[:batch*2048], m.H1Norm1WeightGrad[:], m.slot22[:batch*2048], m.slot13[:batch*2048], m.H1Norm1Weight[:], 1e-05)
 	}
 	// dh1.norm1.bias = sum_to(v159)
 	kernels.SumRows32(m.H1Norm1BiasGrad[:], m.slot22[:batch*2048])
@@ -2039,11 +2007,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, p.slot9[:batch*4096], 128, m.H1Linear1Bias[:], true, p.gemmWork)
 	// v43 = v42·h1.linear2.weightᵀ
@@ -2066,11 +2030,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 192, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, p.slot9[:batch*6144], 192, m.H2SelfAttnInProjBias[:], false, p.gemmWork)
 	// v61 = slice(v60)
@@ -2162,11 +2122,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 128, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, p.slot16[:batch*4096], 128, m.H2Linear1Bias[:], true, p.gemmWork)
 	// v85 = v84·h2.linear2.weightᵀ
@@ -2189,11 +2145,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
-	for n := range batch {
-		for n1 := range 32 {
-			nnrt.LayerNormAffine(p.slot1[n*2048+n1*64:n*2048+n1*64+64], p.slot0[n*2048+n1*64:n*2048+n1*64+64], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
-		}
-	}
+	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 	// v91 = h2·logits.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot1[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, p.slot16[:batch*2048], 64, false, p.gemmWork)
 	// logits = add(v91, logits.bias)

@@ -1681,6 +1681,149 @@ func genSmallGemm(w *writer, rows, nv int) {
 	lines("VZEROUPPER", "RET")
 }
 
+// hsumPD emits the sum of Z's 8 float64 lanes into X's low lane, as the
+// tree ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), which layerNormRow in
+// layernorm.go repeats; tmp is clobbered.
+func hsumPD(w *writer, z, tmp int) {
+	w.f("\tVEXTRACTF64X4 $1, Z%d, Y%d", z, tmp)
+	w.f("\tVADDPD Y%d, Y%d, Y%d", tmp, z, z)
+	w.f("\tVEXTRACTF128 $1, Y%d, X%d", z, tmp)
+	w.f("\tVADDPD X%d, X%d, X%d", tmp, z, z)
+	w.f("\tVPERMILPD $1, X%d, X%d", z, tmp)
+	w.f("\tVADDSD X%d, X%d, X%d", tmp, z, z)
+}
+
+// layerNormMean emits a row's mean into Z2 (broadcast) and X2: its
+// elements (SI, R10 bytes, a multiple of 32) as float64, summed in 8 lanes
+// by hsumPD and divided by n (X15).
+func layerNormMean(w *writer, name string) {
+	w.f("\tVXORPD Z0, Z0, Z0")
+	w.f("\tXORQ AX, AX")
+	w.f("%smean:", name)
+	w.f("\tVCVTPS2PD (SI)(AX*1), Z1")
+	w.f("\tVADDPD Z1, Z0, Z0")
+	w.f("\tADDQ $32, AX")
+	w.f("\tCMPQ AX, R10")
+	w.f("\tJLT %smean", name)
+	hsumPD(w, 0, 1)
+	w.f("\tVDIVSD X15, X0, X0")
+	w.f("\tVBROADCASTSD X0, Z2")
+}
+
+// genLayerNorm emits func slayerNormAVX512(y, x, w, b *float32, n, rows
+// int, eps float64): each of rows rows of n (a multiple of 8) elements of
+// x normalized, y = float32((x - mean)·rstd)·w + b (b nil: no bias), the
+// mean and the variance summed in float64, 8 lanes: layerNormRow's order
+// and roundings exactly, with no FMA.
+func genLayerNorm(w *writer) {
+	name := "slayerNormAVX512"
+	w.f("")
+	w.f("// func %s(y, x, w, b *float32, n, rows int, eps float64)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	for _, l := range []string{"MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ w+16(FP), R8", "MOVQ b+24(FP), R9",
+		"MOVQ n+32(FP), R10", "CVTSQ2SD R10, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "MOVSD eps+48(FP), X14"} {
+		w.f("\t%s", l)
+	}
+	w.f("%srow:", name)
+	w.f("\tTESTQ BX, BX")
+	w.f("\tJZ %sdone", name)
+	layerNormMean(w, name)
+	w.f("\tVXORPD Z0, Z0, Z0")
+	w.f("\tXORQ AX, AX")
+	w.f("%ssq:", name)
+	for _, l := range []string{"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0", "ADDQ $32, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %ssq", name)
+	hsumPD(w, 0, 1)
+	// rstd = 1/√(ss/n + eps)
+	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "MOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX"} {
+		w.f("\t%s", l)
+	}
+	w.f("%sout:", name)
+	for _, l := range []string{"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1", "VCVTPD2PS Z1, Y1", "VMULPS (R8)(AX*1), Y1, Y1", "TESTQ R9, R9"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJZ %snobias", name)
+	w.f("\tVADDPS (R9)(AX*1), Y1, Y1")
+	w.f("%snobias:", name)
+	for _, l := range []string{"VMOVUPS Y1, (DI)(AX*1)", "ADDQ $32, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %sout", name)
+	w.f("\tADDQ R10, SI")
+	w.f("\tADDQ R10, DI")
+	w.f("\tDECQ BX")
+	w.f("\tJMP %srow", name)
+	w.f("%sdone:", name)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
+// genLayerNormGrads emits func slayerNormGradsAVX512(dx, dw, dy, x, w
+// *float32, n, rows int, eps float64): for each of rows rows of n (a
+// multiple of 8), with g = dy·w and x̂ = (x - mean)·rstd, dx = float32((g
+// - mean g - x̂·mean(g·x̂))·rstd) and dw += dy·float32(x̂): the gradients of
+// a layer norm's input and weight, in layerNormGradRow's order and
+// roundings, with no FMA.
+func genLayerNormGrads(w *writer) {
+	name := "slayerNormGradsAVX512"
+	w.f("")
+	w.f("// func %s(dx, dw, dy, x, w *float32, n, rows int, eps float64)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	for _, l := range []string{"MOVQ dx+0(FP), DI", "MOVQ dw+8(FP), R11", "MOVQ dy+16(FP), R12", "MOVQ x+24(FP), SI", "MOVQ w+32(FP), R8",
+		"MOVQ n+40(FP), R10", "CVTSQ2SD R10, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "MOVSD eps+56(FP), X14"} {
+		w.f("\t%s", l)
+	}
+	w.f("%srow:", name)
+	w.f("\tTESTQ BX, BX")
+	w.f("\tJZ %sdone", name)
+	layerNormMean(w, name)
+	for _, l := range []string{"VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5", "XORQ AX, AX"} {
+		w.f("\t%s", l)
+	}
+	w.f("%ssums:", name)
+	for _, l := range []string{
+		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z6", "VADDPD Z6, Z0, Z0",
+		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7", "VADDPD Z7, Z4, Z4",
+		"VMULPD Z1, Z7, Z7", "VADDPD Z7, Z5, Z5", "ADDQ $32, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %ssums", name)
+	hsumPD(w, 0, 1)
+	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "MOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3"} {
+		w.f("\t%s", l)
+	}
+	// mean g = Σg/n; mean(g·x̂) = Σ g·(x - mean) · rstd / n
+	hsumPD(w, 4, 1)
+	w.f("\tVDIVSD X15, X4, X4")
+	w.f("\tVBROADCASTSD X4, Z9")
+	hsumPD(w, 5, 1)
+	w.f("\tVMULSD X3, X5, X5")
+	w.f("\tVDIVSD X15, X5, X5")
+	w.f("\tVBROADCASTSD X5, Z10")
+	w.f("\tXORQ AX, AX")
+	w.f("%sout:", name)
+	for _, l := range []string{
+		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1",
+		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7",
+		"VSUBPD Z9, Z7, Z7", "VMULPD Z10, Z1, Z11", "VSUBPD Z11, Z7, Z7", "VMULPD Z3, Z7, Z7",
+		"VCVTPD2PS Z1, Y1", "VMULPS (R12)(AX*1), Y1, Y1", "VADDPS (R11)(AX*1), Y1, Y1",
+		"VCVTPD2PS Z7, Y7", "VMOVUPS Y7, (DI)(AX*1)", "VMOVUPS Y1, (R11)(AX*1)",
+		"ADDQ $32, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %sout", name)
+	w.f("\tADDQ R10, SI")
+	w.f("\tADDQ R10, DI")
+	w.f("\tADDQ R10, R12")
+	w.f("\tDECQ BX")
+	w.f("\tJMP %srow", name)
+	w.f("%sdone:", name)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1799,6 +1942,8 @@ func main() {
 		genConvGrid(&v, ch)
 	}
 	genTransposeSmall(&v)
+	genLayerNorm(&v)
+	genLayerNormGrads(&v)
 	for nv := 1; nv <= 4; nv++ {
 		for _, rows := range smallRows[nv] {
 			genSmallGemm(&v, rows, nv)

@@ -1,0 +1,13 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+// The layer norms of _gen/asmgen.go (genLayerNorm, genLayerNormGrads):
+// LayerNorm32 and LayerNormGrads32 over rows rows of n elements, n a
+// multiple of 8.
+
+//go:noescape
+func slayerNormAVX512(y, x, w, b *float32, n, rows int, eps float64)
+
+//go:noescape
+func slayerNormGradsAVX512(dx, dw, dy, x, w *float32, n, rows int, eps float64)
