@@ -231,9 +231,13 @@ func (gen *generator) vectorSigmoid(v *ir.Value, act ir.Op) bool {
 	return act == ir.OpSigmoid && gen.g.DType == ir.F32 && v.Also == nil && v.Shape.Size() > 1
 }
 
-// genActivation: y = act(x), element by element or, for softmax, row by row.
+// genActivation: y = act(x), element by element or, for softmax, row by row
+// (float32: every row in one call of the kernels).
 func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 	x := v.Args[0]
+	if rowWise(v.Op) && gen.g.DType == ir.F32 {
+		return []jen.Code{kernel("SoftmaxRows32", gen.flatValue(v), gen.flatValue(x), jen.Lit(v.Shape[len(v.Shape)-1]))}
+	}
 	if rowWise(v.Op) {
 		return gen.rows(v, func(lead []index) []jen.Code {
 			return []jen.Code{
@@ -251,11 +255,15 @@ func (gen *generator) genActivation(v *ir.Value) []jen.Code {
 }
 
 // genActivationGrad: dx = dy·act'(x), element by element or, for softmax,
-// y·(dy - Σ dy·y) row by row.
+// y·(dy - Σ dy·y) row by row (float32: every row in one call, the sum in
+// 16 lanes).
 func (gen *generator) genActivationGrad(v *ir.Value) []jen.Code {
 	dy, from := v.Args[0], v.Args[1]
 	if v.Op == ir.OpReLUGrad && vectorized(v) {
 		return []jen.Code{kernel(gen.suffixed("ReLUGrad"), gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from))}
+	}
+	if v.Op == ir.OpSoftmaxGrad && gen.g.DType == ir.F32 {
+		return []jen.Code{kernel("SoftmaxGrad32", gen.flatValue(v), gen.flatValue(dy), gen.flatValue(from), jen.Lit(v.Shape[len(v.Shape)-1]))}
 	}
 	if v.Op == ir.OpSoftmaxGrad {
 		return gen.rows(v, func(lead []index) []jen.Code {

@@ -210,14 +210,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v27 = softmax(v26)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot9[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(m.slot9[:batch*4096], m.slot0[:batch*4096], 32)
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
@@ -307,14 +300,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v68 = softmax(v67)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot17[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot26[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(m.slot26[:batch*4096], m.slot17[:batch*4096], 32)
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {
@@ -473,13 +459,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v119 = softmax_grad(v117, v68)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot37[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot31[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxGrad32(m.slot37[:batch*4096], m.slot31[:batch*4096], m.slot26[:batch*4096], 32)
 	// v120 = v119·v61
 	for b := range batch {
 		for b1 := range 4 {
@@ -671,13 +651,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v165 = softmax_grad(v163, v27)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot31[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot26[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxGrad32(m.slot31[:batch*4096], m.slot26[:batch*4096], m.slot9[:batch*4096], 32)
 	// v166 = v165·v20
 	for b := range batch {
 		for b1 := range 4 {
@@ -1086,14 +1060,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v27 = softmax(v26)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot8[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot8[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(p.slot8[:batch*4096], p.slot0[:batch*4096], 32)
 	// v28 = v27·v23
 	for b := range batch {
 		for b1 := range 4 {
@@ -1187,14 +1154,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v68 = softmax(v67)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot16[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(p.slot16[:batch*4096], p.slot0[:batch*4096], 32)
 	// v69 = v68·v64
 	for b := range batch {
 		for b1 := range 4 {

@@ -38,9 +38,12 @@ type kernelSet struct {
 	// LayerNorm32 and LayerNormGrads32 on rows of a multiple of 8.
 	layerNorm32      func(y, x, w, b *float32, n, rows int, eps float64)
 	layerNormGrads32 func(dx, dw, dy, x, w *float32, n, rows int, eps float64)
-	sigmoid32        func(x []float32)
-	softmax32        func(row []float32)
-	logSumExp32      func(row []float32) float32
+	// softmaxGrad32, where a set has it, runs SoftmaxGrad32 on rows of a
+	// multiple of 16.
+	softmaxGrad32 func(dx, dy, y *float32, n, rows int)
+	sigmoid32     func(x []float32)
+	softmax32     func(row []float32)
+	logSumExp32   func(row []float32) float32
 }
 
 // kernelSets (the sets compiled in, generic first) and supported (whether

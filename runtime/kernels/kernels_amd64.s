@@ -8765,6 +8765,53 @@ slayerNormGradsAVX512done:
 	VZEROUPPER
 	RET
 
+// func ssoftmaxGradAVX512(dx, dy, y *float32, n, rows int)
+TEXT ·ssoftmaxGradAVX512(SB), NOSPLIT, $0-40
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), R8
+	MOVQ y+16(FP), SI
+	MOVQ n+24(FP), R10
+	SHLQ $2, R10
+	MOVQ rows+32(FP), BX
+ssoftmaxGradAVX512row:
+	TESTQ BX, BX
+	JZ ssoftmaxGradAVX512done
+	VXORPS Z0, Z0, Z0
+	XORQ AX, AX
+ssoftmaxGradAVX512dot:
+	VMOVUPS (R8)(AX*1), Z1
+	VMULPS (SI)(AX*1), Z1, Z1
+	VADDPS Z1, Z0, Z0
+	ADDQ $64, AX
+	CMPQ AX, R10
+	JLT ssoftmaxGradAVX512dot
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VADDSS X1, X0, X0
+	VBROADCASTSS X0, Z2
+	XORQ AX, AX
+ssoftmaxGradAVX512out:
+	VMOVUPS (R8)(AX*1), Z1
+	VSUBPS Z2, Z1, Z1
+	VMULPS (SI)(AX*1), Z1, Z1
+	VMOVUPS Z1, (DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, R10
+	JLT ssoftmaxGradAVX512out
+	ADDQ R10, DI
+	ADDQ R10, R8
+	ADDQ R10, SI
+	DECQ BX
+	JMP ssoftmaxGradAVX512row
+ssoftmaxGradAVX512done:
+	VZEROUPPER
+	RET
+
 // func ssmall8x1AVX512(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, cols int, load bool, bias *float32, relu bool)
 TEXT ·ssmall8x1AVX512(SB), NOSPLIT, $0-89
 	MOVQ cols+64(FP), CX

@@ -316,14 +316,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v32 = softmax(v31)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot10[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(m.slot0[:batch*4096], m.slot10[:batch*4096], 32)
 	// v33 = v32·v27
 	for b := range batch {
 		for b1 := range 4 {
@@ -427,14 +420,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v74 = softmax(v73)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot27[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(m.slot18[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(m.slot18[:batch*4096], m.slot27[:batch*4096], 32)
 	// v75 = v74·v69
 	for b := range batch {
 		for b1 := range 4 {
@@ -639,13 +625,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v125 = softmax_grad(v123, v74)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot33[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot32[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot18[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxGrad32(m.slot33[:batch*4096], m.slot32[:batch*4096], m.slot18[:batch*4096], 32)
 	// v126 = causal_mask_grad(v125)
 	for i := range batch {
 		for j := range 4 {
@@ -851,13 +831,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v172 = softmax_grad(v170, v32)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				nnrt.SoftmaxGrad(m.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot15[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], m.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxGrad32(m.slot16[:batch*4096], m.slot15[:batch*4096], m.slot0[:batch*4096], 32)
 	// v173 = causal_mask_grad(v172)
 	for i := range batch {
 		for j := range 4 {
@@ -1963,14 +1937,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v32 = softmax(v31)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot9[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(p.slot0[:batch*4096], p.slot9[:batch*4096], 32)
 	// v33 = v32·v27
 	for b := range batch {
 		for b1 := range 4 {
@@ -2078,14 +2045,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v74 = softmax(v73)
-	for n := range batch {
-		for n1 := range 4 {
-			for n2 := range 32 {
-				copy(p.slot0[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32], p.slot16[n*4096+n1*1024+n2*32:n*4096+n1*1024+n2*32+32])
-				kernels.Softmax32(p.slot0[n*4096+n1*1024+n2*32 : n*4096+n1*1024+n2*32+32])
-			}
-		}
-	}
+	kernels.SoftmaxRows32(p.slot0[:batch*4096], p.slot16[:batch*4096], 32)
 	// v75 = v74·v69
 	for b := range batch {
 		for b1 := range 4 {

@@ -1824,6 +1824,60 @@ func genLayerNormGrads(w *writer) {
 	w.f("\tRET")
 }
 
+// genSoftmaxGrad emits func ssoftmaxGradAVX512(dx, dy, y *float32, n, rows
+// int): for each of rows rows of n (a multiple of 16), dx = y·(dy - Σ
+// dy·y), the sum in 16 float32 lanes (i mod 16, each product rounded
+// before it is added) added as hsumPS does: softmaxGradRow's order, no FMA.
+func genSoftmaxGrad(w *writer) {
+	name := "ssoftmaxGradAVX512"
+	w.f("")
+	w.f("// func %s(dx, dy, y *float32, n, rows int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	for _, l := range []string{"MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), R8", "MOVQ y+16(FP), SI", "MOVQ n+24(FP), R10", "SHLQ $2, R10", "MOVQ rows+32(FP), BX"} {
+		w.f("\t%s", l)
+	}
+	w.f("%srow:", name)
+	w.f("\tTESTQ BX, BX")
+	w.f("\tJZ %sdone", name)
+	w.f("\tVXORPS Z0, Z0, Z0")
+	w.f("\tXORQ AX, AX")
+	w.f("%sdot:", name)
+	for _, l := range []string{"VMOVUPS (R8)(AX*1), Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VADDPS Z1, Z0, Z0", "ADDQ $64, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %sdot", name)
+	hsumPS(w, 0, 1)
+	w.f("\tVBROADCASTSS X0, Z2")
+	w.f("\tXORQ AX, AX")
+	w.f("%sout:", name)
+	for _, l := range []string{"VMOVUPS (R8)(AX*1), Z1", "VSUBPS Z2, Z1, Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VMOVUPS Z1, (DI)(AX*1)", "ADDQ $64, AX", "CMPQ AX, R10"} {
+		w.f("\t%s", l)
+	}
+	w.f("\tJLT %sout", name)
+	w.f("\tADDQ R10, DI")
+	w.f("\tADDQ R10, R8")
+	w.f("\tADDQ R10, SI")
+	w.f("\tDECQ BX")
+	w.f("\tJMP %srow", name)
+	w.f("%sdone:", name)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
+// hsumPS emits the sum of Z's 16 float32 lanes into X's low lane: lanes
+// i and i+8 added, then i and i+4, i and i+2, and the last two, which
+// tree16 in softmax.go repeats; tmp is clobbered.
+func hsumPS(w *writer, z, tmp int) {
+	w.f("\tVEXTRACTF64X4 $1, Z%d, Y%d", z, tmp)
+	w.f("\tVADDPS Y%d, Y%d, Y%d", tmp, z, z)
+	w.f("\tVEXTRACTF128 $1, Y%d, X%d", z, tmp)
+	w.f("\tVADDPS X%d, X%d, X%d", tmp, z, z)
+	w.f("\tVPERMILPS $0x4E, X%d, X%d", z, tmp)
+	w.f("\tVADDPS X%d, X%d, X%d", tmp, z, z)
+	w.f("\tVPERMILPS $0xB1, X%d, X%d", z, tmp)
+	w.f("\tVADDSS X%d, X%d, X%d", tmp, z, z)
+}
+
 // genPause emits func pause(n int): n PAUSE instructions, the spin-wait
 // hint, for the Pool's workers waiting for their next task.
 func genPause(w *writer) {
@@ -1944,6 +1998,7 @@ func main() {
 	genTransposeSmall(&v)
 	genLayerNorm(&v)
 	genLayerNormGrads(&v)
+	genSoftmaxGrad(&v)
 	for nv := 1; nv <= 4; nv++ {
 		for _, rows := range smallRows[nv] {
 			genSmallGemm(&v, rows, nv)

@@ -2,7 +2,7 @@
 
 package kernels
 
-// The layer norms of _gen/asmgen.go (genLayerNorm, genLayerNormGrads):
+// The row kernels of _gen/asmgen.go. The layer norms (genLayerNorm, genLayerNormGrads):
 // LayerNorm32 and LayerNormGrads32 over rows rows of n elements, n a
 // multiple of 8.
 
@@ -11,3 +11,9 @@ func slayerNormAVX512(y, x, w, b *float32, n, rows int, eps float64)
 
 //go:noescape
 func slayerNormGradsAVX512(dx, dw, dy, x, w *float32, n, rows int, eps float64)
+
+// The softmax gradient of _gen/asmgen.go (genSoftmaxGrad): SoftmaxGrad32
+// over rows rows of n elements, n a multiple of 16.
+
+//go:noescape
+func ssoftmaxGradAVX512(dx, dy, y *float32, n, rows int)
