@@ -62,6 +62,10 @@ func smallWorkBound(m, n, k int) int {
 // bias (n long, unless nil) to every row of C and applies relu when asked,
 // as GemmBias32.
 func gemmSmall(t *smallTiles32, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, bias []float32, relu bool, work []float32) {
+	if transB && !transA && n == 1 && ldc == 1 && m*k <= len(work) {
+		gemmSmallColumn(t, m, k, a, lda, b, c, accumulate, bias, relu, work)
+		return
+	}
 	rsA, csA := lda, 1
 	if transA {
 		rsA, csA = 1, lda
@@ -93,5 +97,34 @@ func gemmSmall(t *smallTiles32, transA, transB bool, m, n, k int, a []float32, l
 			tile.f(k, &a[i*rsA], rsA, csA, &b[j0], ldb, &c[i*ldc+j0], ldc, cols, accumulate, bp, relu)
 			i += tile.rows
 		}
+	}
+}
+
+// gemmSmallColumn is gemmSmall for x·wᵀ of one output (n = 1, a regression
+// head), C a column of m: the tiles would use one lane in 16, so it
+// computes the row Cᵀ = w·xᵀ instead, x transposed into work, w's row
+// broadcast: the same products summed in the same order, so the same
+// bits. The bias (one number) and relu follow in Go, rounding as
+// AddBias32 and AddBiasReLU32.
+func gemmSmallColumn(t *smallTiles32, m, k int, a []float32, lda int, b []float32, c []float32, accumulate bool, bias []float32, relu bool, work []float32) {
+	at := work[:k*m]
+	for i := 0; i < m; i += 16 {
+		for p := 0; p < k; p += 16 {
+			t.transpose(&a[i*lda+p], lda, min(16, m-i), min(16, k-p), &at[p*m+i], m)
+		}
+	}
+	for j0 := 0; j0 < m; j0 += 64 {
+		cols := min(64, m-j0)
+		t.tiles[(cols-1)/16][len(t.tiles[(cols-1)/16])-1].f(k, &b[0], 0, 1, &at[j0], m, &c[j0], m, cols, accumulate, nil, false)
+	}
+	if bias == nil {
+		return
+	}
+	for i := range c[:m] {
+		v := c[i] + bias[0]
+		if relu && v < 0 {
+			v = 0
+		}
+		c[i] = v
 	}
 }

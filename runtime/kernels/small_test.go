@@ -25,10 +25,18 @@ func TestGemmSmall(t *testing.T) {
 	for _, m := range ms {
 		for _, n := range ns {
 			for _, k := range ks2 {
-				for tr := range 4 {
-					transA, transB := tr&1 != 0, tr&2 != 0
+				for tr := range 8 {
+					// tr&4: no padding, C a column of stride 1 for n = 1
+					// (gemmSmallColumn).
+					transA, transB, pad := tr&1 != 0, tr&2 != 0, 3
+					if tr&4 != 0 {
+						if n != 1 {
+							continue
+						}
+						pad = 0
+					}
 					acc := (m+n+k+tr)%2 == 0
-					g := newGemmCase[float32](rng, transA, transB, m, n, k, 3, acc)
+					g := newGemmCase[float32](rng, transA, transB, m, n, k, pad, acc)
 					if bound, need := smallWorkBound(m, n, k), ks.work32(transA, transB, m, n, k); bound < need {
 						t.Fatalf("%d×%d×%d: smallWorkBound %d, but the general GEMM needs %d", m, n, k, bound, need)
 					}
@@ -75,12 +83,18 @@ func TestGemmSmall(t *testing.T) {
 func TestGemmBias(t *testing.T) {
 	forEachKernelSet(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(9, 10))
-		for _, s := range [][3]int{{16, 32, 8}, {16, 16, 32}, {16, 1, 16}, {5, 17, 3}, {9, 64, 20}, {13, 70, 33}, {3, 10, 5}, {64, 128, 300}} {
+		for _, s := range [][3]int{{16, 32, 8}, {16, 16, 32}, {16, 1, 16}, {70, 1, 40}, {5, 17, 3}, {9, 64, 20}, {13, 70, 33}, {3, 10, 5}, {64, 128, 300}} {
 			m, n, k := s[0], s[1], s[2]
 			for _, relu := range []bool{false, true} {
-				for tr := range 4 {
-					transA, transB := tr&1 != 0, tr&2 != 0
-					g := newGemmCase[float32](rng, transA, transB, m, n, k, 2, false)
+				for tr := range 8 {
+					transA, transB, pad := tr&1 != 0, tr&2 != 0, 2
+					if tr&4 != 0 {
+						if n != 1 {
+							continue
+						}
+						pad = 0 // C a column of stride 1: gemmSmallColumn
+					}
+					g := newGemmCase[float32](rng, transA, transB, m, n, k, pad, false)
 					bias := make([]float32, n)
 					fill(bias, rng)
 					work := make([]float32, GemmWork32(m, n, k))
