@@ -98,7 +98,7 @@ func Single() *Comm { return &Comm{rank: 0, size: 1, b: single{}} }
 
 type single struct{}
 
-func (single) name() string                                 { return "single process" }
+func (single) name() string                                  { return "single process" }
 func (single) allReduce(unsafe.Pointer, int, bool, Op) error { return nil }
 func (single) broadcast(unsafe.Pointer, int, int) error      { return nil }
 func (single) barrier() error                                { return nil }
