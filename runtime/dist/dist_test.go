@@ -125,7 +125,10 @@ func TestRankCollectives(t *testing.T) {
 		t.Errorf("rank %v: all-reduce sum: %v, %v", r, err, x32)
 	}
 	x64 := []float64{r, 1, r * r}
-	if err := AllReduce(c, x64, Average); err != nil || x64[0] != 1 || x64[1] != 1 || x64[2] != 5.0/3 {
+	// The average multiplies the sum by 1/size (a variable: Go would
+	// fold constants exactly).
+	size := float64(c.Size())
+	if err := AllReduce(c, x64, Average); err != nil || x64[0] != 1 || x64[1] != 1 || x64[2] != 5*(1/size) {
 		t.Errorf("rank %v: all-reduce average: %v, %v", r, err, x64)
 	}
 	// A slice larger than one call's count, in three calls.
@@ -191,4 +194,15 @@ func TestRankPanics(t *testing.T) {
 	}
 	err := AllReduce(c, []float32{1}, Sum)
 	t.Fatalf("rank 0's all-reduce returned (%v) without rank 1", err)
+}
+
+// TestNCCLMissing checks the error of a machine without NCCL. The NCCL
+// path itself is tested in examples/dataparallel (TestTwoRanksGPU), with a
+// gpu model on the fake CUDA driver and testdata/fakenccl.cc.
+func TestNCCLMissing(t *testing.T) {
+	missing := t.TempDir() + "/libnccl.so.2"
+	t.Setenv("NNGEN_LIBNCCL", missing)
+	if _, err := NewNCCL(Single()); err == nil || !strings.Contains(err.Error(), "dist: no "+missing) {
+		t.Errorf("NewNCCL without the library: %v", err)
+	}
 }

@@ -199,13 +199,15 @@ func (m *mpiComm) allReduce(p unsafe.Pointer, count int, float64s bool, op Op) e
 	return nil
 }
 
-// scale divides the sum of size ranks' numbers by size. A division, not a
-// multiplication by 1/size: that is what a mean over the batch does, and
-// the two differ in the last bit for sizes other than powers of two.
+// scale turns the sum of size ranks' numbers into their average. It
+// multiplies by 1/size, which equals dividing by size when size is a power
+// of two, and is within a rounding of it otherwise: a division per number
+// took 2 to 3 times as long (4 MiB: 1.3 ms against 0.5 on the 2-core test
+// machine), as long as the all-reduce itself.
 func scale[T float32 | float64](x []T, size int32) {
-	n := T(size)
+	r := 1 / T(size)
 	for i := range x {
-		x[i] /= n
+		x[i] *= r
 	}
 }
 
