@@ -15,18 +15,18 @@
 //	defer c.Close()
 //	model := mymodel.New(seed)
 //	dist.BroadcastParams(c, model) // rank 0's parameters everywhere
-//	lo, hi := c.Shard(globalBatch) // this rank's samples of each batch
-//	for ... {
-//		model.Backward(&x, &target)       // on samples lo..hi of the batch
-//		dist.AverageGrads(c, model)       // the whole batch's gradient
+//	for each batch x, target of n samples {
+//		lo, hi := c.Shard(n)                         // this rank's samples
+//		model.BackwardBatch(x[lo:hi], target[lo:hi]) // their mean loss's gradient
+//		dist.AverageGrads(c, model)                  // the whole batch's
 //		model.Step()
 //	}
 //
 // With a mean loss, each rank's gradient is the mean over its shard, and
 // the average of the ranks' means is the mean over the batch when the
-// shards are equal: compile the model for the per-rank batch (global batch
-// / size). For unequal shards (the last batch of an epoch), ScaleGrads
-// weighs each rank's mean by its share first.
+// shards are equal: use BackwardBatch on a shard, or compile the model for
+// the per-rank batch. For unequal shards (the last batch of an epoch),
+// ScaleGrads weighs each rank's mean by its share first.
 //
 // Batch statistics are not exact: batch norm in training mode normalises
 // by each rank's shard, not the whole batch (PyTorch's DDP has the same
@@ -49,7 +49,7 @@ type Op int
 
 const (
 	Sum     Op = iota // the sum over the ranks
-	Average           // the sum over the ranks, divided by their number
+	Average           // the mean over the ranks: the sum times 1/Size()
 )
 
 func (o Op) String() string {
