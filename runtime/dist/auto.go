@@ -28,7 +28,9 @@ func Launcher() string {
 // Auto returns MPI_COMM_WORLD when mpirun or srun started the process and
 // Open MPI loads, else a single-process Comm; why says which, and what was
 // missing. A job of one rank works as well as a process alone, so a
-// program that calls Auto runs with or without mpirun.
+// program that calls Auto runs with or without mpirun. Under mpirun -np N
+// with an MPI that does not load, each of the N processes trains alone:
+// print why, or call MPI, which fails instead.
 func Auto() (c *Comm, why string) {
 	by := Launcher()
 	if by == "" {
