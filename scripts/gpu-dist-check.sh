@@ -71,7 +71,7 @@ else
   echo "== 2 ranks through NCCL: not run, $gpus GPU(s) here (NCCL takes one GPU per rank)"
 fi
 check "2 ranks through MPI on the CPU, against one process" "differ by" 2 -steps 20 -verify -tolerance 1e-6
-check "all-reduce of 4 MiB through MPI" "each, mean of" 2 -allreduce 200
+check "all-reduce of 4 MiB through MPI" "mean of 200" 2 -allreduce 200
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"

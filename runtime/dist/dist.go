@@ -49,7 +49,7 @@ type Op int
 
 const (
 	Sum     Op = iota // the sum over the ranks
-	Average           // the mean over the ranks: the sum times 1/Size()
+	Average           // the mean over the ranks: the sum over Size(), within two roundings
 )
 
 func (o Op) String() string {

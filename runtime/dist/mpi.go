@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/ebitengine/purego"
+
+	"github.com/nngen/nngen/runtime/kernels"
 )
 
 // mpiLib holds the MPI entry points that dist calls, with Open MPI's C
@@ -199,15 +201,18 @@ func (m *mpiComm) allReduce(p unsafe.Pointer, count int, float64s bool, op Op) e
 	return nil
 }
 
-// scale turns the sum of size ranks' numbers into their average. It
-// multiplies by 1/size, which equals dividing by size when size is a power
-// of two, and is within a rounding of it otherwise: a division per number
-// took 2 to 3 times as long (4 MiB: 1.3 ms against 0.5 on the 2-core test
-// machine), as long as the all-reduce itself.
+// scale turns the sum of size ranks' numbers into their mean, x/size, as
+// x − ((size−1)/size)·x with the vector kernels' axpy: 4 MiB in 0.06 ms on
+// the 2-core test machine, where a Go loop took 0.35 to 0.9 ms (and one
+// dividing by size 1.3), as long as MPI's all-reduce itself. With a fused
+// multiply-add (amd64's kernels) it is exactly x/size for a power of two,
+// and within two roundings of it otherwise.
 func scale[T float32 | float64](x []T, size int32) {
-	r := 1 / T(size)
-	for i := range x {
-		x[i] *= r
+	switch x := any(x).(type) {
+	case []float32:
+		kernels.Axpy32(-float32(size-1)/float32(size), x, x)
+	case []float64:
+		kernels.Axpy64(-float64(size-1)/float64(size), x, x)
 	}
 }
 
