@@ -13,6 +13,7 @@ import (
 var layers = [][]string{
 	{"runtime/nnrt", "onnx/onnxpb"},
 	{"runtime/kernels", "runtime/safetensors", "runtime/cuda"},
+	{"runtime/dist"}, // its NCCL works on runtime/cuda's Programs
 	{"ir"},
 	{"ir/irtest", "syntax"},
 	{"onnx"}, // reads losses and optimizers through syntax

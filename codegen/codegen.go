@@ -78,6 +78,7 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 	gen.genForward(f)
 	if g.Loss != nil {
 		gen.genBackward(f)
+		gen.genBlocks(f)
 	}
 	if g.Optimizer != nil {
 		gen.genStep(f)

@@ -317,6 +317,8 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).BackwardBatch":  "func(x [][4]float64, target [][3]float64) float64",
 		"(*Model).TrainStepBatch": "func(x [][4]float64, target [][3]float64) float64",
 		"(*Model).ResetOptimizer": "func()",
+		"(*Model).ParamBlock":     "func() []float64",
+		"(*Model).GradBlock":      "func() []float64",
 		"(*Model).Params":         "func() []nnrt.Param[float64]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float64], bool)",
 		"(*Model).LoadParams":     "func(src *Model)",
@@ -370,6 +372,8 @@ func TestGenerateTrainingUnbatched(t *testing.T) {
 		"(*Model).Step":           "func()",
 		"(*Model).TrainStep":      "func(x *[4]float32, target *[3]float32) float32",
 		"(*Model).ResetOptimizer": "func()",
+		"(*Model).ParamBlock":     "func() []float32",
+		"(*Model).GradBlock":      "func() []float32",
 		"(*Model).Params":         "func() []nnrt.Param[float32]",
 		"(*Model).Param":          "func(name string) (nnrt.Param[float32], bool)",
 		"(*Model).LoadParams":     "func(src *Model)",
@@ -434,7 +438,8 @@ func TestGenerateChoices(t *testing.T) {
 	}
 	for _, want := range []string{
 		"kernels.SigmoidInPlace32(",
-		"kernels.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)",
+		"kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)",
+		"return unsafe.Slice(&m.Layer1WeightGrad[0][0], 91)",
 		"var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3Bias)+unsafe.Sizeof(Model{}.Layer3Bias)-unsafe.Offsetof(Model{}.Layer1Weight)-364]",
 	} {
 		if !strings.Contains(tiny, want) {
@@ -451,8 +456,8 @@ func TestGenerateChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	momentum, _ := generate(t, g)
-	if strings.Contains(momentum, "kernels.SGD32(") || strings.Contains(momentum, "unsafe.Offsetof") {
-		t.Errorf("momentum: one SGD pass over every parameter")
+	if strings.Contains(momentum, "kernels.SGD32(") || !strings.Contains(momentum, "func (m *Model) GradBlock() []float32") {
+		t.Errorf("momentum: one SGD pass over every parameter, or no GradBlock")
 	}
 
 	wide, _ := generate(t, planned(t, passes.Options{}, ir.F32, 16, false, 64, 96, 80))

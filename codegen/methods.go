@@ -566,7 +566,7 @@ func (gen *generator) genBackward(f *jen.File) {
 func (gen *generator) genStep(f *jen.File) {
 	var body []jen.Code
 	if sgd := gen.plainSGD(); sgd != nil {
-		body = gen.genSGDAll(f, sgd)
+		body = gen.genSGDAll(sgd)
 	} else {
 		body = gen.body(func() []jen.Code { return gen.phase(f, "step", nil, nil, ir.Update) })
 	}
@@ -608,38 +608,13 @@ func (gen *generator) plainSGD() *ir.Value {
 }
 
 // genSGDAll emits Step's body as one SGD pass over every parameter and
-// gradient: the parameter fields come one after another in Model with no
-// padding between them (arrays of one element type, and no blank field
-// of padPairs, which plainSGD checks), as do the gradient fields; constants
-// checked when the package compiles make sure of it.
-func (gen *generator) genSGDAll(f *jen.File, sgd *ir.Value) []jen.Code {
+// gradient, ParamBlock and GradBlock (see genBlocks): plainSGD has checked
+// that no blank field lies among them.
+func (gen *generator) genSGDAll(sgd *ir.Value) []jen.Code {
 	params := gen.g.Params()
-	first, last := params[0], params[len(params)-1]
-	total := 0
-	for _, p := range params {
-		total += p.Shape.Size()
-	}
-	size := total * gen.g.DType.Bytes()
-	span := func(field func(*ir.Value) string) *jen.Statement {
-		end := jen.Qual(unsafePath, "Offsetof").Call(jen.Id("Model").Values().Dot(field(last))).Op("+").
-			Qual(unsafePath, "Sizeof").Call(jen.Id("Model").Values().Dot(field(last)))
-		return end.Op("-").Qual(unsafePath, "Offsetof").Call(jen.Id("Model").Values().Dot(field(first))).Op("-").Lit(size)
-	}
-	f.Comment("Step updates the parameters as one array, and their gradients: the index is out of")
-	f.Comment("range, and the build fails, unless they lie back to back in Model.")
-	f.Var().Id("_").Op("=").Index(jen.Lit(1)).Struct().Values().Index(span(paramField))
-	f.Var().Id("_").Op("=").Index(jen.Lit(1)).Struct().Values().Index(span(gradField))
-	f.Line()
-	all := func(field func(*ir.Value) string) *jen.Statement {
-		elem := jen.Op("&").Id("m").Dot(field(first))
-		for range first.Shape {
-			elem = elem.Index(jen.Lit(0))
-		}
-		return jen.Qual(unsafePath, "Slice").Call(elem, jen.Lit(total))
-	}
 	return []jen.Code{
-		jen.Comment(fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", total, first.Name, last.Name)),
-		kernel(gen.suffixed("SGD"), all(paramField), all(gradField), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
+		jen.Comment(fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", gen.paramCount(), params[0].Name, params[len(params)-1].Name)),
+		kernel(gen.suffixed("SGD"), jen.Id("m").Dot("ParamBlock").Call(), jen.Id("m").Dot("GradBlock").Call(), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
 	}
 }
 

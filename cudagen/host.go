@@ -362,6 +362,7 @@ func (gen *generator) genModel(f *jen.File) {
 	f.Func().Params(receiver()).Id("Close").Params().Error().Block(jen.Return(jen.Id("m").Dot("prog").Dot("Close").Call()))
 	f.Comment("DeviceName is the GPU's name, as the driver reports it.")
 	f.Func().Params(receiver()).Id("DeviceName").Params().String().Block(jen.Return(jen.Id("m").Dot("prog").Dot("DeviceName").Call()))
+	gen.genGradBuffers(f)
 
 	f.Comment("must panics with a driver error: the methods shared with the CPU model return none.")
 	f.Func().Id("must").Params(jen.Err().Error()).Block(jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())))
@@ -632,4 +633,26 @@ func plural(word string, n int) string {
 		return word
 	}
 	return word + "s"
+}
+
+// genGradBuffers emits Program and GradBuffers, with which runtime/dist
+// all-reduces the gradients on the device between Backward and Step.
+func (gen *generator) genGradBuffers(f *jen.File) {
+	var grads []jen.Code
+	for _, p := range gen.g.Params() {
+		if b := gen.layout.grads[p]; b != nil {
+			grads = append(grads, jen.Id(b.goName))
+		}
+	}
+	if gen.g.Loss == nil || len(grads) == 0 {
+		return
+	}
+	f.Comment("Program is the Program that holds the model's device memory, for libraries that work")
+	f.Comment("on it in place, such as runtime/dist's NCCL all-reduce: its Device, Stream and Buffer.")
+	f.Func().Params(receiver()).Id("Program").Params().Op("*").Qual(cudaPath, "Program").Block(jen.Return(jen.Id("m").Dot("prog")))
+	f.Comment("gradBuffers are the buffers of the parameters' gradients, in the parameters' order.")
+	f.Var().Id("gradBuffers").Op("=").Index().Int().Values(grads...)
+	f.Comment("GradBuffers lists the buffers of Program that hold the parameters' gradients, in the")
+	f.Comment("order of the CPU model's GradBlock: runtime/dist all-reduces them between Backward and Step.")
+	f.Func().Params(receiver()).Id("GradBuffers").Params().Index().Int().Block(jen.Return(jen.Id("gradBuffers")))
 }

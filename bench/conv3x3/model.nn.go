@@ -112,15 +112,29 @@ func (m *Model) BackwardBatch(x [][64][32][32]float32, target [][64][32][32]floa
 	return m.slot1[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.YBias)+unsafe.Sizeof(Model{}.YBias)-unsafe.Offsetof(Model{}.YWeight)-147712]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.YBiasGrad)+unsafe.Sizeof(Model{}.YBiasGrad)-unsafe.Offsetof(Model{}.YWeightGrad)-147712]
+
+// ParamBlock is every parameter, 36928 numbers from y.weight to y.bias in Model's order,
+// as one slice aliasing the model: for code that treats them as one vector, such as
+// runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.YWeight[0][0][0][0], 36928)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.YWeightGrad[0][0][0][0], 36928)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 36928 numbers from y.weight to y.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.YWeight[0][0][0][0], 36928), unsafe.Slice(&m.YWeightGrad[0][0][0][0], 36928), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

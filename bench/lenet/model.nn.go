@@ -237,15 +237,29 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	return m.slot7[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.OutBias)+unsafe.Sizeof(Model{}.OutBias)-unsafe.Offsetof(Model{}.C1Weight)-246824]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.OutBiasGrad)+unsafe.Sizeof(Model{}.OutBiasGrad)-unsafe.Offsetof(Model{}.C1WeightGrad)-246824]
+
+// ParamBlock is every parameter, 61706 numbers from c1.weight to out.bias in Model's
+// order, as one slice aliasing the model: for code that treats them as one vector, such
+// as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.C1Weight[0][0][0][0], 61706)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.C1WeightGrad[0][0][0][0], 61706)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 61706 numbers from c1.weight to out.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.C1Weight[0][0][0][0], 61706), unsafe.Slice(&m.C1WeightGrad[0][0][0][0], 61706), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

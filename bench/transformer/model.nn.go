@@ -785,15 +785,29 @@ func (m *Model) BackwardBatch(x [][32][64]float32, target [][32][64]float32) flo
 	return m.slot34[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.HeadBias)+unsafe.Sizeof(Model{}.HeadBias)-unsafe.Offsetof(Model{}.T1SelfAttnInProjWeight)-416512]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.HeadBiasGrad)+unsafe.Sizeof(Model{}.HeadBiasGrad)-unsafe.Offsetof(Model{}.T1SelfAttnInProjWeightGrad)-416512]
+
+// ParamBlock is every parameter, 104128 numbers from t1.self_attn.in_proj_weight to
+// head.bias in Model's order, as one slice aliasing the model: for code that treats them
+// as one vector, such as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 104128)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 104128)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 104128 numbers from t1.self_attn.in_proj_weight to head.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 104128), unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 104128), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

@@ -392,15 +392,29 @@ func (m *Model) Backward(x *[4]float32, target *[3]float32) float32 {
 	return m.slot3[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3Bias)+unsafe.Sizeof(Model{}.Layer3Bias)-unsafe.Offsetof(Model{}.Layer1Weight)-364]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Layer3BiasGrad)+unsafe.Sizeof(Model{}.Layer3BiasGrad)-unsafe.Offsetof(Model{}.Layer1WeightGrad)-364]
+
+// ParamBlock is every parameter, 91 numbers from layer1.weight to layer3.bias in Model's
+// order, as one slice aliasing the model: for code that treats them as one vector, such
+// as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.Layer1Weight[0][0], 91)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.Layer1WeightGrad[0][0], 91)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 91 numbers from layer1.weight to layer3.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.Layer1Weight[0][0], 91), unsafe.Slice(&m.Layer1WeightGrad[0][0], 91), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

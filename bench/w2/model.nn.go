@@ -174,15 +174,29 @@ func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
 	return m.slot2[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2Bias)+unsafe.Sizeof(Model{}.Fc2Bias)-unsafe.Offsetof(Model{}.Fc1Weight)-407080]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc2BiasGrad)+unsafe.Sizeof(Model{}.Fc2BiasGrad)-unsafe.Offsetof(Model{}.Fc1WeightGrad)-407080]
+
+// ParamBlock is every parameter, 101770 numbers from fc1.weight to fc2.bias in Model's
+// order, as one slice aliasing the model: for code that treats them as one vector, such
+// as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.Fc1Weight[0][0], 101770)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.Fc1WeightGrad[0][0], 101770)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 101770 numbers from fc1.weight to fc2.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 101770), unsafe.Slice(&m.Fc1WeightGrad[0][0], 101770), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

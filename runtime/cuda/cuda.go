@@ -163,6 +163,7 @@ type Program struct {
 	pointers []uint64 // each buffer's device address; kernel parameters point here
 	bytes    []int
 	phases   [][]launch
+	float    int // the Spec's Float
 }
 
 type launch struct {
@@ -190,7 +191,7 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	}
 	defer c.exit()
 	d := c.d
-	p := &Program{ctx: c, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers))}
+	p := &Program{ctx: c, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers)), float: spec.Float}
 	defer func() {
 		if err != nil {
 			p.free()
@@ -238,6 +239,31 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 
 // DeviceName is the name of the device the Program runs on.
 func (p *Program) DeviceName() string { return p.ctx.name }
+
+// Device, Stream, Float and Buffer are for libraries that work on a
+// Program's memory in place, such as NCCL's all-reduce of the gradients
+// across processes (runtime/dist).
+
+// Device is the ordinal of the device the Program runs on, as the CUDA
+// runtime and NCCL count the devices that CUDA_VISIBLE_DEVICES leaves: 0.
+func (p *Program) Device() int { return 0 }
+
+// Stream is the CUDA stream the Program launches its kernels on: 0, the
+// default stream. Work another library queues on it runs in order with
+// the Program's launches.
+func (p *Program) Stream() uintptr { return 0 }
+
+// Float is the size in bytes of the Program's numbers, the Spec's Float.
+func (p *Program) Float() int { return p.float }
+
+// Buffer returns the device address of a buffer and its size in bytes;
+// the address is 0 once the Program is closed.
+func (p *Program) Buffer(buffer int) (address uint64, bytes int, err error) {
+	if buffer < 0 || buffer >= len(p.pointers) {
+		return 0, 0, fmt.Errorf("cuda: no buffer %d (the program has %d)", buffer, len(p.pointers))
+	}
+	return p.pointers[buffer], p.bytes[buffer], nil
+}
 
 // Run launches the kernels of a phase, in order. Launches are
 // asynchronous: a kernel's failure shows in the next call that waits for

@@ -180,6 +180,25 @@ func (m *Model) BackwardBatch(x [][64]float32, target []int) float32 {
 	return m.slot2[0]
 }
 
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBias)+unsafe.Sizeof(Model{}.LogitsBias)-unsafe.Offsetof(Model{}.HiddenWeight)-19240]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBiasGrad)+unsafe.Sizeof(Model{}.LogitsBiasGrad)-unsafe.Offsetof(Model{}.HiddenWeightGrad)-19240]
+
+// ParamBlock is every parameter, 4810 numbers from hidden.weight to logits.bias in
+// Model's order, as one slice aliasing the model: for code that treats them as one
+// vector, such as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.HiddenWeight[0][0], 4810)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.HiddenWeightGrad[0][0], 4810)
+}
+
 // Step updates every parameter from its gradient with adam(lr=m.LR, beta1=m.Beta1, beta2=m.Beta2, eps=m.Eps, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// steps++

@@ -214,6 +214,25 @@ func (m *Model) BackwardBatch(image [][1][8][8]float32, label []int) float32 {
 	return m.slot4[0]
 }
 
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBias)+unsafe.Sizeof(Model{}.LogitsBias)-unsafe.Offsetof(Model{}.Conv1Weight)-39720]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBiasGrad)+unsafe.Sizeof(Model{}.LogitsBiasGrad)-unsafe.Offsetof(Model{}.Conv1WeightGrad)-39720]
+
+// ParamBlock is every parameter, 9930 numbers from conv1.weight to logits.bias in
+// Model's order, as one slice aliasing the model: for code that treats them as one
+// vector, such as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.Conv1Weight[0][0][0][0], 9930)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.Conv1WeightGrad[0][0][0][0], 9930)
+}
+
 // Step updates every parameter from its gradient with adam(lr=m.LR, beta1=m.Beta1, beta2=m.Beta2, eps=m.Eps, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// steps++

@@ -238,6 +238,25 @@ func (m *Model) BackwardBatch(x [][12]int, target []int) float32 {
 	return m.slot3[0]
 }
 
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBias)+unsafe.Sizeof(Model{}.LogitsBias)-unsafe.Offsetof(Model{}.BagWeight)-70288]
+var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.LogitsBiasGrad)+unsafe.Sizeof(Model{}.LogitsBiasGrad)-unsafe.Offsetof(Model{}.BagWeightGrad)-70288]
+
+// ParamBlock is every parameter, 17572 numbers from bag.weight to logits.bias in Model's
+// order, as one slice aliasing the model: for code that treats them as one vector, such
+// as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.BagWeight[0][0], 17572)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.BagWeightGrad[0][0], 17572)
+}
+
 // Step updates every parameter from its gradient with adam(lr=m.LR, beta1=m.Beta1, beta2=m.Beta2, eps=m.Eps, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// steps++
