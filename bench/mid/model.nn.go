@@ -159,15 +159,29 @@ func (m *Model) BackwardBatch(x [][8]float32, target [][1]float32) float32 {
 	return m.slot3[0]
 }
 
-// Step updates the parameters as one array, and their gradients: the index is out of
-// range, and the build fails, unless they lie back to back in Model.
+// ParamBlock and GradBlock view the parameters, and their gradients, as one array each:
+// the index is out of range, and the build fails, unless they lie back to back in Model.
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc3Bias)+unsafe.Sizeof(Model{}.Fc3Bias)-unsafe.Offsetof(Model{}.Fc1Weight)-3332]
 var _ = [1]struct{}{}[unsafe.Offsetof(Model{}.Fc3BiasGrad)+unsafe.Sizeof(Model{}.Fc3BiasGrad)-unsafe.Offsetof(Model{}.Fc1WeightGrad)-3332]
+
+// ParamBlock is every parameter, 833 numbers from fc1.weight to fc3.bias in Model's
+// order, as one slice aliasing the model: for code that treats them as one vector, such
+// as runtime/dist's broadcast.
+func (m *Model) ParamBlock() []float32 {
+	return unsafe.Slice(&m.Fc1Weight[0][0], 833)
+}
+
+// GradBlock is every parameter's gradient, in ParamBlock's order, as one slice aliasing
+// the model: for code that treats them as one vector, such as runtime/dist's all-reduce
+// between Backward and Step.
+func (m *Model) GradBlock() []float32 {
+	return unsafe.Slice(&m.Fc1WeightGrad[0][0], 833)
+}
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
 	// every parameter, 833 numbers from fc1.weight to fc3.bias: sgd update
-	kernels.SGD32(unsafe.Slice(&m.Fc1Weight[0][0], 833), unsafe.Slice(&m.Fc1WeightGrad[0][0], 833), m.LR, m.WeightDecay)
+	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

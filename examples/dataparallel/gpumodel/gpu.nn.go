@@ -68,7 +68,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
-	m.gemmWork = make([]float32, max(kernels.GemmWork32(16, 64, 64), kernels.GemmWork32(64, 64, 16)))
+	m.gemmWork = make([]float32, max(kernels.GemmWork32(16, 64, 64), kernels.GemmWork32(16, 10, 64), kernels.GemmWork32(16, 64, 10), kernels.GemmWork32(10, 64, 16), kernels.GemmWork32(64, 64, 16)))
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.HiddenWeight[0][0], 4096), nnrt.LinearBound(64))
 	nnrt.FillUniform(r, m.HiddenBias[:], nnrt.LinearBound(64))
@@ -81,20 +81,9 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][64]float32) {
 	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:batch*64], 64, false, m.gemmWork)
-		kernels.AddBiasReLU32(m.slot0[:batch*64], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:batch*64], 64, m.HiddenBias[:], true, m.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	for n := range batch {
-		for i := range 10 {
-			s := m.LogitsBias[i]
-			for j := range 64 {
-				s += m.LogitsWeight[i][j] * m.slot0[n*64+j]
-			}
-			m.slot1[n*10+i] = s
-		}
-	}
+	kernels.GemmBias32(false, true, batch, 10, 64, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*10], 10, m.LogitsBias[:], false, m.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
@@ -177,25 +166,9 @@ func (m *Model) BackwardBatch(x [][64]float32, target []int) float32 {
 		}
 	}
 	// dact = dlogits·logits.weight
-	for i := range batch {
-		for j := range 64 {
-			s := float32(0)
-			for k := range 10 {
-				s += m.slot3[i*10+k] * m.LogitsWeight[k][j]
-			}
-			m.slot1[i*64+j] = s
-		}
-	}
+	kernels.Gemm32(false, false, batch, 64, 10, m.slot3[:batch*10], 10, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*64], 64, false, m.gemmWork)
 	// dlogits.weight = dlogitsᵀ·act
-	for i := range 10 {
-		for j := range 64 {
-			s := float32(0)
-			for k := range batch {
-				s += m.slot3[k*10+i] * m.slot0[k*64+j]
-			}
-			m.LogitsWeightGrad[i][j] = s
-		}
-	}
+	kernels.Gemm32(true, false, 10, 64, batch, m.slot3[:batch*10], 10, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), 64, false, m.gemmWork)
 	// dlogits.bias = Σ over the batch of dlogits
 	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot3[:batch*10])
 	// dact.pre = relu_grad(dact, act)
@@ -452,7 +425,7 @@ type Predictor struct {
 // allocates; Forward does not.
 func (m *Model) NewPredictor() *Predictor {
 	return &Predictor{
-		gemmWork: make([]float32, kernels.GemmWork32(16, 64, 64)),
+		gemmWork: make([]float32, max(kernels.GemmWork32(16, 64, 64), kernels.GemmWork32(16, 10, 64))),
 		m:        m,
 	}
 }
@@ -462,20 +435,9 @@ func (p *Predictor) forward(x [][64]float32) {
 	m := p.m
 	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:batch*64], 64, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*64], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:batch*64], 64, m.HiddenBias[:], true, p.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	for n := range batch {
-		for i := range 10 {
-			s := m.LogitsBias[i]
-			for j := range 64 {
-				s += m.LogitsWeight[i][j] * p.slot0[n*64+j]
-			}
-			p.slot1[n*10+i] = s
-		}
-	}
+	kernels.GemmBias32(false, true, batch, 10, 64, p.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:batch*10], 10, m.LogitsBias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.

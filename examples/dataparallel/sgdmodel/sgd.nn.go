@@ -75,15 +75,9 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][64]float32) {
 	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:batch*64], 64, false, m.gemmWork)
-		kernels.AddBiasReLU32(m.slot0[:batch*64], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, m.slot0[:batch*64], 64, m.HiddenBias[:], true, m.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 64, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*10], 10, false, m.gemmWork)
-		kernels.AddBias32(m.slot1[:batch*10], m.LogitsBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 64, m.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, m.slot1[:batch*10], 10, m.LogitsBias[:], false, m.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
@@ -432,15 +426,9 @@ func (p *Predictor) forward(x [][64]float32) {
 	m := p.m
 	batch := len(x)
 	// act = relu(x·hidden.weightᵀ + hidden.bias)
-	{
-		kernels.Gemm32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:batch*64], 64, false, p.gemmWork)
-		kernels.AddBiasReLU32(p.slot0[:batch*64], m.HiddenBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 64, 64, unsafe.Slice(&x[0][0], batch*64), 64, unsafe.Slice(&m.HiddenWeight[0][0], 4096), 64, p.slot0[:batch*64], 64, m.HiddenBias[:], true, p.gemmWork)
 	// logits = act·logits.weightᵀ + logits.bias
-	{
-		kernels.Gemm32(false, true, batch, 10, 64, p.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:batch*10], 10, false, p.gemmWork)
-		kernels.AddBias32(p.slot1[:batch*10], m.LogitsBias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 10, 64, p.slot0[:batch*64], 64, unsafe.Slice(&m.LogitsWeight[0][0], 640), 64, p.slot1[:batch*10], 10, m.LogitsBias[:], false, p.gemmWork)
 }
 
 // Forward computes the network's output y for the input x.
