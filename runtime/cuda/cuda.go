@@ -16,7 +16,9 @@ package cuda
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -148,6 +150,10 @@ type Kernel struct {
 	// to NewProgram, passed by value.
 	Buffers []int
 	Scalars []int
+	// GEMM, when set, is the kernel's matrix product: where cuBLAS is
+	// loaded, it runs instead of the kernel, followed by its Then kernels;
+	// elsewhere the kernel runs (see Program.BLAS).
+	GEMM *GEMM
 }
 
 // blockSize is the number of threads per block: a multiple of the warp
@@ -155,14 +161,21 @@ type Kernel struct {
 const blockSize = 256
 
 // Program is a Spec loaded onto a device: the module, the buffers, and the
-// launches ready to go. Its methods return the driver's errors; a Program
-// is not safe for concurrent use.
+// launches ready to go, on a stream of its own. Its methods return the
+// driver's errors; a Program is not safe for concurrent use.
 type Program struct {
 	ctx      *Context
 	module   uintptr
+	stream   uintptr
 	pointers []uint64 // each buffer's device address; kernel parameters point here
 	bytes    []int
 	phases   [][]launch
+
+	blas   *blas   // nil: nngen's kernels compute the products
+	handle uintptr // the cuBLAS handle, on the stream
+	noBLAS string  // why blas is nil
+	graphs bool    // whether phases replay as CUDA graphs
+	phased []phaseState
 }
 
 type launch struct {
@@ -170,13 +183,30 @@ type launch struct {
 	function    uintptr
 	grid, block uint32
 	params      []unsafe.Pointer
+	gemm        *gemmCall // the product through cuBLAS, then the launches then
+	then        []launch
 }
 
-// NewProgram loads spec onto device 0 and allocates its buffers (their
-// contents undefined until uploaded or zeroed). scalars points to the
+// phaseState is what Run keeps of a phase: how often it ran, and its CUDA
+// graph once captured.
+type phaseState struct {
+	runs      int
+	graph     uintptr // the instantiated graph (CUgraphExec), or 0
+	graphable bool    // no launch takes a scalar, whose value a graph would freeze
+}
+
+// NewProgram loads spec onto device 0, allocates its buffers (their
+// contents undefined until uploaded or zeroed) and creates its stream, on
+// which every launch and copy runs in order. scalars points to the
 // variables whose values the kernels' scalar parameters take at each
 // launch, such as a model's learning rate field: they must stay valid, and
 // of the Spec's Float type, for the Program's life.
+//
+// The matrix products with a GEMM run through cuBLAS when it loads (see
+// BLAS); $NNGEN_CUBLAS=off keeps them in nngen's kernels. A phase whose
+// launches take no scalars is captured as a CUDA graph on its second run
+// and replayed from then on; $NNGEN_CUDA_GRAPHS=off launches every kernel
+// each time instead.
 func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	if err := CheckPTX(spec); err != nil {
 		return nil, err
@@ -200,48 +230,135 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	if err := d.check("cuModuleLoadData", d.cuModuleLoadData(&p.module, &image[0])); err != nil {
 		return nil, err
 	}
+	// Non-blocking: the stream does not wait for the legacy default
+	// stream, which other libraries in the process may use.
+	if err := d.check("cuStreamCreate", d.cuStreamCreate(&p.stream, streamNonBlocking)); err != nil {
+		return nil, err
+	}
 	for i, b := range spec.Buffers {
 		if err := d.check("cuMemAlloc "+b.Name, d.cuMemAlloc(&p.pointers[i], uintptr(b.Bytes))); err != nil {
 			return nil, err
 		}
 		p.bytes[i] = b.Bytes
 	}
+	if err := p.openBLAS(); err != nil {
+		return nil, err
+	}
+	v := os.Getenv("NNGEN_CUDA_GRAPHS")
+	p.graphs = v != "off" && v != "0"
 	functions := map[string]uintptr{}
+	var prepare func(k Kernel) (launch, error)
+	prepare = func(k Kernel) (launch, error) {
+		f, ok := functions[k.Name]
+		if !ok {
+			name := append([]byte(k.Name), 0)
+			if err := d.check("cuModuleGetFunction "+k.Name, d.cuModuleGetFunction(&f, p.module, &name[0])); err != nil {
+				return launch{}, err
+			}
+			functions[k.Name] = f
+		}
+		l := launch{name: k.Name, function: f, block: uint32(min(k.Threads, blockSize))}
+		l.grid = uint32((k.Threads + int(l.block) - 1) / int(l.block))
+		for _, b := range k.Buffers {
+			l.params = append(l.params, unsafe.Pointer(&p.pointers[b]))
+		}
+		for _, s := range k.Scalars {
+			if s < 0 || s >= len(scalars) {
+				return launch{}, fmt.Errorf("cuda: kernel %s takes scalar %d of %d", k.Name, s, len(scalars))
+			}
+			l.params = append(l.params, scalars[s])
+		}
+		if k.GEMM != nil {
+			g, err := newGEMMCall(k.Name, k.GEMM, spec.Float, p.pointers, p.bytes)
+			if err != nil {
+				return launch{}, err
+			}
+			l.gemm = g
+			for _, then := range k.GEMM.Then {
+				t, err := prepare(then)
+				if err != nil {
+					return launch{}, err
+				}
+				l.then = append(l.then, t)
+			}
+		}
+		return l, nil
+	}
 	for _, phase := range spec.Phases {
 		var launches []launch
+		state := phaseState{graphable: true}
 		for _, k := range phase {
-			f, ok := functions[k.Name]
-			if !ok {
-				name := append([]byte(k.Name), 0)
-				if err := d.check("cuModuleGetFunction "+k.Name, d.cuModuleGetFunction(&f, p.module, &name[0])); err != nil {
-					return nil, err
-				}
-				functions[k.Name] = f
-			}
-			l := launch{name: k.Name, function: f, block: uint32(min(k.Threads, blockSize))}
-			l.grid = uint32((k.Threads + int(l.block) - 1) / int(l.block))
-			for _, b := range k.Buffers {
-				l.params = append(l.params, unsafe.Pointer(&p.pointers[b]))
-			}
-			for _, s := range k.Scalars {
-				if s < 0 || s >= len(scalars) {
-					return nil, fmt.Errorf("cuda: kernel %s takes scalar %d of %d", k.Name, s, len(scalars))
-				}
-				l.params = append(l.params, scalars[s])
+			l, err := prepare(k)
+			if err != nil {
+				return nil, err
 			}
 			launches = append(launches, l)
+			if len(k.Scalars) > 0 || k.GEMM != nil && slices.ContainsFunc(k.GEMM.Then, func(k Kernel) bool { return len(k.Scalars) > 0 }) {
+				state.graphable = false
+			}
 		}
 		p.phases = append(p.phases, launches)
+		p.phased = append(p.phased, state)
 	}
 	return p, nil
+}
+
+// openBLAS creates the Program's cuBLAS handle on its stream, or notes
+// why the products stay in nngen's kernels; the context is current.
+func (p *Program) openBLAS() error {
+	b, err := openBLAS()
+	if err != nil {
+		p.noBLAS = err.Error()
+		return nil
+	}
+	if err := b.check("cublasCreate", b.cublasCreate(&p.handle)); err != nil {
+		return err
+	}
+	p.blas = b
+	if err := b.check("cublasSetStream", b.cublasSetStream(p.handle, p.stream)); err != nil {
+		return err
+	}
+	// Exact float32 products, as PyTorch's default (no TF32) and the CPU
+	// path: the parity checks hold on either path.
+	return b.check("cublasSetMathMode", b.cublasSetMathMode(p.handle, cublasDefaultMath))
 }
 
 // DeviceName is the name of the device the Program runs on.
 func (p *Program) DeviceName() string { return p.ctx.name }
 
-// Run launches the kernels of a phase, in order. Launches are
-// asynchronous: a kernel's failure shows in the next call that waits for
-// the device (a Download, or Synchronize).
+// BLAS says what computes the matrix products: "cuBLAS (library)", or
+// "nngen's kernels (" and why cuBLAS is not used ")".
+func (p *Program) BLAS() string {
+	if p.blas != nil {
+		return "cuBLAS (" + p.blas.name + ")"
+	}
+	return "nngen's kernels (" + p.noBLAS + ")"
+}
+
+// Graphs reports whether the Program replays its phases without scalars
+// as CUDA graphs.
+func (p *Program) Graphs() bool { return p.graphs }
+
+// Paths says how the Program runs, for a reason such as Auto's: BLAS, and
+// whether CUDA graphs replay the phases.
+func (p *Program) Paths() string {
+	if p.graphs {
+		return p.BLAS() + ", CUDA graphs"
+	}
+	return p.BLAS() + ", no CUDA graphs (NNGEN_CUDA_GRAPHS=off)"
+}
+
+// Stream is the Program's CUDA stream (a CUstream), on which it launches
+// and copies in order: work of other libraries (NCCL) ordered on it runs
+// between the Program's calls.
+func (p *Program) Stream() uintptr { return p.stream }
+
+// Run launches the kernels of a phase, in order, on the Program's stream.
+// Launches are asynchronous: a kernel's failure shows in the next call
+// that waits for the device (a Download, or Synchronize). A phase whose
+// launches take no scalars runs as a CUDA graph from its second run on:
+// the first runs eagerly, as libraries such as cuBLAS want before a
+// capture, the second is captured and replayed, the next replay it.
 func (p *Program) Run(phase int) error {
 	if err := p.ctx.enter(); err != nil {
 		return err
@@ -250,19 +367,74 @@ func (p *Program) Run(phase int) error {
 	if phase < 0 || phase >= len(p.phases) {
 		return fmt.Errorf("cuda: no phase %d (the program has %d; closed?)", phase, len(p.phases))
 	}
+	st := &p.phased[phase]
+	st.runs++
+	if !p.graphs || !st.graphable || st.runs == 1 {
+		return p.launch(p.phases[phase])
+	}
 	d := p.ctx.d
-	for i := range p.phases[phase] {
-		l := &p.phases[phase][i]
+	if st.graph == 0 {
+		if err := p.capture(phase); err != nil {
+			return err
+		}
+	}
+	return d.check("cuGraphLaunch", d.cuGraphLaunch(st.graph, p.stream))
+}
+
+// capture records the launches of a phase into a CUDA graph and
+// instantiates it; nothing runs. Thread-local capture: the goroutine is
+// locked to its thread, and other threads' CUDA calls are not ours.
+func (p *Program) capture(phase int) error {
+	d := p.ctx.d
+	if err := d.check("cuStreamBeginCapture", d.cuStreamBeginCapture(p.stream, captureThreadLocal)); err != nil {
+		return err
+	}
+	launched := p.launch(p.phases[phase])
+	var graph uintptr
+	ended := d.check("cuStreamEndCapture", d.cuStreamEndCapture(p.stream, &graph))
+	if graph != 0 {
+		defer d.cuGraphDestroy(graph) // the instantiated graph is independent of it
+	}
+	if launched != nil {
+		return launched
+	}
+	if ended != nil {
+		return ended
+	}
+	return d.check("cuGraphInstantiate", d.cuGraphInstantiateWithFlags(&p.phased[phase].graph, graph, 0))
+}
+
+// launch launches each kernel, or its product through cuBLAS where the
+// Program has it; the context is current.
+func (p *Program) launch(launches []launch) error {
+	d := p.ctx.d
+	for i := range launches {
+		l := &launches[i]
+		if l.gemm != nil && p.blas != nil {
+			if err := l.gemm.run(p.blas, p.handle); err != nil {
+				return err
+			}
+			if err := p.launch(l.then); err != nil {
+				return err
+			}
+			continue
+		}
 		var params *unsafe.Pointer
 		if len(l.params) > 0 {
 			params = &l.params[0]
 		}
-		if err := d.check("cuLaunchKernel "+l.name, d.cuLaunchKernel(l.function, l.grid, 1, 1, l.block, 1, 1, 0, 0, params, nil)); err != nil {
+		if err := d.check("cuLaunchKernel "+l.name, d.cuLaunchKernel(l.function, l.grid, 1, 1, l.block, 1, 1, 0, p.stream, params, nil)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// The driver's constants.
+const (
+	streamNonBlocking  = 1 // CU_STREAM_NON_BLOCKING
+	captureThreadLocal = 1 // CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
+)
 
 // Upload copies bytes bytes from host memory at src to the start of buffer.
 func (p *Program) Upload(buffer int, src unsafe.Pointer, bytes uintptr) error {
@@ -273,7 +445,9 @@ func (p *Program) Upload(buffer int, src unsafe.Pointer, bytes uintptr) error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemcpyHtoD", p.ctx.d.cuMemcpyHtoD(p.pointers[buffer], src, bytes))
+	// From pageable memory the driver stages src before it returns, so
+	// the caller may reuse it; the copy runs in order on the stream.
+	return p.ctx.d.check("cuMemcpyHtoDAsync", p.ctx.d.cuMemcpyHtoDAsync(p.pointers[buffer], src, bytes, p.stream))
 }
 
 // Download copies the first bytes bytes of buffer to host memory at dst,
@@ -286,7 +460,11 @@ func (p *Program) Download(dst unsafe.Pointer, buffer int, bytes uintptr) error 
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemcpyDtoH", p.ctx.d.cuMemcpyDtoH(dst, p.pointers[buffer], bytes))
+	d := p.ctx.d
+	if err := d.check("cuMemcpyDtoHAsync", d.cuMemcpyDtoHAsync(dst, p.pointers[buffer], bytes, p.stream)); err != nil {
+		return err
+	}
+	return d.check("cuStreamSynchronize", d.cuStreamSynchronize(p.stream))
 }
 
 // Zero sets every byte of buffer to 0 (0.0 in either float type).
@@ -295,7 +473,10 @@ func (p *Program) Zero(buffer int) error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemsetD8", p.ctx.d.cuMemsetD8(p.pointers[buffer], 0, uintptr(p.bytes[buffer])))
+	if buffer < 0 || buffer >= len(p.bytes) {
+		return fmt.Errorf("cuda: zero buffer %d of %d", buffer, len(p.bytes))
+	}
+	return p.ctx.d.check("cuMemsetD8Async", p.ctx.d.cuMemsetD8Async(p.pointers[buffer], 0, uintptr(p.bytes[buffer]), p.stream))
 }
 
 // Synchronize waits for every launch so far, returning the first failure.
@@ -304,7 +485,7 @@ func (p *Program) Synchronize() error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuCtxSynchronize", p.ctx.d.cuCtxSynchronize())
+	return p.ctx.d.check("cuStreamSynchronize", p.ctx.d.cuStreamSynchronize(p.stream))
 }
 
 func (p *Program) fits(what string, buffer int, bytes uintptr) error {
@@ -331,6 +512,23 @@ func (p *Program) free() error {
 		if first == nil {
 			first = err
 		}
+	}
+	for i := range p.phased {
+		if g := p.phased[i].graph; g != 0 {
+			keep(d.check("cuGraphExecDestroy", d.cuGraphExecDestroy(g)))
+			p.phased[i].graph = 0
+		}
+	}
+	p.phased = nil
+	if p.handle != 0 {
+		keep(p.blas.check("cublasDestroy", p.blas.cublasDestroy(p.handle)))
+		p.handle, p.blas = 0, nil
+	}
+	if p.stream != 0 {
+		// Waits for the stream's work before the memory goes.
+		keep(d.check("cuStreamSynchronize", d.cuStreamSynchronize(p.stream)))
+		keep(d.check("cuStreamDestroy", d.cuStreamDestroy(p.stream)))
+		p.stream = 0
 	}
 	for i, ptr := range p.pointers {
 		if ptr != 0 {
