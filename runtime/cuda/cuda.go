@@ -176,6 +176,7 @@ type Program struct {
 	noBLAS string  // why blas is nil
 	graphs bool    // whether phases replay as CUDA graphs
 	phased []phaseState
+	float  int // the Spec's Float
 }
 
 type launch struct {
@@ -187,12 +188,17 @@ type launch struct {
 	then        []launch
 }
 
-// phaseState is what Run keeps of a phase: how often it ran, and its CUDA
-// graph once captured.
+// phaseState is what Run keeps of a phase for its CUDA graph. A graph
+// holds the values its launches' scalars had when it was captured, so Run
+// replays it only while they keep those values: when one changes, the
+// phase runs eagerly, and is captured again once two runs in a row see
+// the same values.
 type phaseState struct {
-	runs      int
-	graph     uintptr // the instantiated graph (CUgraphExec), or 0
-	graphable bool    // no launch takes a scalar, whose value a graph would freeze
+	graph    uintptr          // the instantiated graph (CUgraphExec), or 0
+	scalars  []unsafe.Pointer // the scalars its launches read
+	seen     []uint64         // their values at the last run (the capture's, with a graph)
+	now      []uint64         // their values at this run
+	ranOnce  bool             // whether seen holds a run's values
 }
 
 // NewProgram loads spec onto device 0, allocates its buffers (their
@@ -203,10 +209,9 @@ type phaseState struct {
 // of the Spec's Float type, for the Program's life.
 //
 // The matrix products with a GEMM run through cuBLAS when it loads (see
-// BLAS); $NNGEN_CUBLAS=off keeps them in nngen's kernels. A phase whose
-// launches take no scalars is captured as a CUDA graph on its second run
-// and replayed from then on; $NNGEN_CUDA_GRAPHS=off launches every kernel
-// each time instead.
+// BLAS); $NNGEN_CUBLAS=off keeps them in nngen's kernels. Each phase is
+// captured as a CUDA graph and replayed (see Run); $NNGEN_CUDA_GRAPHS=off
+// launches every kernel each time instead.
 func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	if err := CheckPTX(spec); err != nil {
 		return nil, err
@@ -220,7 +225,7 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	}
 	defer c.exit()
 	d := c.d
-	p := &Program{ctx: c, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers))}
+	p := &Program{ctx: c, float: spec.Float, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers))}
 	defer func() {
 		if err != nil {
 			p.free()
@@ -286,17 +291,29 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	}
 	for _, phase := range spec.Phases {
 		var launches []launch
-		state := phaseState{graphable: true}
+		var state phaseState
+		var read func(k Kernel)
+		read = func(k Kernel) {
+			for _, s := range k.Scalars {
+				if !slices.Contains(state.scalars, scalars[s]) {
+					state.scalars = append(state.scalars, scalars[s])
+				}
+			}
+			if k.GEMM != nil {
+				for _, then := range k.GEMM.Then {
+					read(then)
+				}
+			}
+		}
 		for _, k := range phase {
 			l, err := prepare(k)
 			if err != nil {
 				return nil, err
 			}
 			launches = append(launches, l)
-			if len(k.Scalars) > 0 || k.GEMM != nil && slices.ContainsFunc(k.GEMM.Then, func(k Kernel) bool { return len(k.Scalars) > 0 }) {
-				state.graphable = false
-			}
+			read(k)
 		}
+		state.seen, state.now = make([]uint64, len(state.scalars)), make([]uint64, len(state.scalars))
 		p.phases = append(p.phases, launches)
 		p.phased = append(p.phased, state)
 	}
@@ -335,8 +352,7 @@ func (p *Program) BLAS() string {
 	return "nngen's kernels (" + p.noBLAS + ")"
 }
 
-// Graphs reports whether the Program replays its phases without scalars
-// as CUDA graphs.
+// Graphs reports whether the Program replays its phases as CUDA graphs.
 func (p *Program) Graphs() bool { return p.graphs }
 
 // Paths says how the Program runs, for a reason such as Auto's: BLAS, and
@@ -355,10 +371,14 @@ func (p *Program) Stream() uintptr { return p.stream }
 
 // Run launches the kernels of a phase, in order, on the Program's stream.
 // Launches are asynchronous: a kernel's failure shows in the next call
-// that waits for the device (a Download, or Synchronize). A phase whose
-// launches take no scalars runs as a CUDA graph from its second run on:
-// the first runs eagerly, as libraries such as cuBLAS want before a
-// capture, the second is captured and replayed, the next replay it.
+// that waits for the device (a Download, or Synchronize).
+//
+// With CUDA graphs, a phase's first run is eager, as libraries such as
+// cuBLAS want before a capture; its second is captured into a graph and
+// launched, and the next ones replay it: one launch for the phase. A graph
+// holds its scalars' values (a learning rate) as they were at the capture,
+// so when one has changed the phase runs eagerly instead, and is captured
+// again once two runs in a row see the same values.
 func (p *Program) Run(phase int) error {
 	if err := p.ctx.enter(); err != nil {
 		return err
@@ -367,18 +387,42 @@ func (p *Program) Run(phase int) error {
 	if phase < 0 || phase >= len(p.phases) {
 		return fmt.Errorf("cuda: no phase %d (the program has %d; closed?)", phase, len(p.phases))
 	}
-	st := &p.phased[phase]
-	st.runs++
-	if !p.graphs || !st.graphable || st.runs == 1 {
+	if !p.graphs {
 		return p.launch(p.phases[phase])
 	}
+	st := &p.phased[phase]
 	d := p.ctx.d
-	if st.graph == 0 {
+	for i, s := range st.scalars {
+		st.now[i] = p.scalarBits(s)
+	}
+	same := st.ranOnce && slices.Equal(st.now, st.seen)
+	copy(st.seen, st.now)
+	switch {
+	case same && st.graph != 0:
+	case same: // the values of the last run again: capture them
 		if err := p.capture(phase); err != nil {
 			return err
 		}
+	default: // the first run, or new values: eagerly, and forget the graph
+		st.ranOnce = true
+		if st.graph != 0 {
+			if err := d.check("cuGraphExecDestroy", d.cuGraphExecDestroy(st.graph)); err != nil {
+				return err
+			}
+			st.graph = 0
+		}
+		return p.launch(p.phases[phase])
 	}
 	return d.check("cuGraphLaunch", d.cuGraphLaunch(st.graph, p.stream))
+}
+
+// scalarBits is the scalar at s as bits, to compare: a float of the
+// Spec's Float type.
+func (p *Program) scalarBits(s unsafe.Pointer) uint64 {
+	if p.float == 8 {
+		return *(*uint64)(s)
+	}
+	return uint64(*(*uint32)(s))
 }
 
 // capture records the launches of a phase into a CUDA graph and
