@@ -173,7 +173,7 @@ func (gen *generator) launch(k *kernel) []jen.Code {
 		kv = append(kv, jen.Id("Scalars").Op(":").Index().Int().Values(scalars...))
 	}
 	if k.gemm != nil {
-		kv = append(kv, jen.Id("GEMM").Op(":").Op("&").Qual(cudaPath, "GEMM").Values(gen.gemmFields(k)...))
+		kv = append(kv, jen.Line().Id("GEMM").Op(":").Op("&").Qual(cudaPath, "GEMM").Values(gen.gemmFields(k)...))
 	}
 	return kv
 }
@@ -203,7 +203,7 @@ func (gen *generator) gemmFields(k *kernel) []jen.Code {
 		}
 	}
 	if len(then) > 0 {
-		kv = append(kv, jen.Id("Then").Op(":").Index().Qual(cudaPath, "Kernel").Values(then...))
+		kv = append(kv, jen.Line().Id("Then").Op(":").Index().Qual(cudaPath, "Kernel").Values(then...))
 	}
 	return kv
 }
