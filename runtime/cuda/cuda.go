@@ -194,11 +194,11 @@ type launch struct {
 // phase runs eagerly, and is captured again once two runs in a row see
 // the same values.
 type phaseState struct {
-	graph    uintptr          // the instantiated graph (CUgraphExec), or 0
-	scalars  []unsafe.Pointer // the scalars its launches read
-	seen     []uint64         // their values at the last run (the capture's, with a graph)
-	now      []uint64         // their values at this run
-	ranOnce  bool             // whether seen holds a run's values
+	graph   uintptr          // the instantiated graph (CUgraphExec), or 0
+	scalars []unsafe.Pointer // the scalars its launches read
+	seen    []uint64         // their values at the last run (the capture's, with a graph)
+	now     []uint64         // their values at this run
+	ranOnce bool             // whether seen holds a run's values
 }
 
 // NewProgram loads spec onto device 0, allocates its buffers (their
