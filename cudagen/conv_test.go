@@ -137,6 +137,9 @@ func TestConvKernels(t *testing.T) {
 			data := map[string][]float64{}
 			var main bytes.Buffer
 			for _, b := range gen.layout.buffers {
+				if b == gen.layout.scratch {
+					continue // the cuBLAS path's
+				}
 				vals := make([]float64, b.elems)
 				if b.leaf != nil {
 					for i := range vals {
@@ -162,6 +165,9 @@ func TestConvKernels(t *testing.T) {
 			}
 			main.WriteString("\nint main() {\n")
 			for _, k := range gen.kernels {
+				if k.epilogueOf != nil || k.prologueOf != nil {
+					continue // the kernels path: the cuBLAS path's run in TestCudaParity
+				}
 				var args []string
 				for _, b := range k.buffers {
 					args = append(args, b.name)

@@ -133,7 +133,7 @@ func (gen *generator) genSpec(f *jen.File) {
 	for _, ph := range order {
 		var launches []jen.Code
 		for _, k := range gen.kernels {
-			if k.phase != ph.p || k.mode == ph.skip || k.epilogueOf != nil {
+			if k.phase != ph.p || k.mode == ph.skip || k.epilogueOf != nil || k.prologueOf != nil {
 				continue
 			}
 			launches = append(launches, jen.Line().Values(gen.launch(k)...))
@@ -145,7 +145,8 @@ func (gen *generator) genSpec(f *jen.File) {
 	f.Comment("spec is the device side of the model: model.ptx, its buffers, and the launches of")
 	f.Comment("each phase in order. A kernel's parameters are its Buffers' device addresses, then")
 	f.Comment("its Scalars' values; runtime/cuda checks them against the PTX. A launch with a GEMM")
-	f.Comment("runs through cuBLAS where it loads, followed by its Then kernels; else its kernel runs.")
+	f.Comment("runs through cuBLAS where it loads, between its Before and Then kernels; else its")
+	f.Comment("kernel runs.")
 	f.Var().Id("spec").Op("=").Qual(cudaPath, "Spec").Values(
 		jen.Line().Id("PTX").Op(":").Id("ptx"),
 		jen.Line().Id("Float").Op(":").Lit(gen.elemBytes()),
@@ -191,11 +192,23 @@ func (gen *generator) gemmFields(k *kernel) []jen.Code {
 	kv = append(kv,
 		jen.Id("M").Op(":").Lit(g.m), jen.Id("N").Op(":").Lit(g.n), jen.Id("K").Op(":").Lit(g.k),
 		jen.Id("A").Op(":").Id(g.a.goName), jen.Id("B").Op(":").Id(g.b.goName), jen.Id("C").Op(":").Id(g.c.goName))
+	if g.offC > 0 {
+		kv = append(kv, jen.Id("OffC").Op(":").Lit(g.offC))
+	}
 	if g.batch > 1 {
 		kv = append(kv, jen.Id("Batch").Op(":").Lit(g.batch),
 			jen.Id("StrideA").Op(":").Lit(g.strideA), jen.Id("StrideB").Op(":").Lit(g.strideB), jen.Id("StrideC").Op(":").Lit(g.strideC))
 	}
 	kv = append(kv, jen.Id("Alpha").Op(":").Lit(1))
+	var before []jen.Code
+	for _, p := range gen.kernels {
+		if p.prologueOf == k {
+			before = append(before, jen.Values(gen.launch(p)...))
+		}
+	}
+	if len(before) > 0 {
+		kv = append(kv, jen.Line().Id("Before").Op(":").Index().Qual(cudaPath, "Kernel").Values(before...))
+	}
 	var then []jen.Code
 	for _, e := range gen.kernels {
 		if e.epilogueOf == k {

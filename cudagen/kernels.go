@@ -27,14 +27,16 @@ type kernel struct {
 	// is this one, which the phases do not list themselves.
 	gemm       *gemm
 	epilogueOf *kernel
+	prologueOf *kernel // likewise, launched before the product (an im2col)
 }
 
 // gemm is a row-major product c = op(a)·op(b) of buffers, over batch
-// products strides apart (cuda.GEMM).
+// products strides apart, c offC elements into its buffer (cuda.GEMM).
 type gemm struct {
 	transA, transB            bool
 	m, n, k                   int
 	a, b, c                   *buffer
+	offC                      int
 	batch                     int
 	strideA, strideB, strideC int
 }

@@ -671,8 +671,8 @@ func TestPTX(t *testing.T) {
 		for _, k := range phase {
 			launched[k.Name] = true
 			if k.GEMM != nil {
-				for _, then := range k.GEMM.Then {
-					launched[then.Name] = true
+				for _, k := range append(k.GEMM.Before, k.GEMM.Then...) {
+					launched[k.Name] = true
 				}
 			}
 		}

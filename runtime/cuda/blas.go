@@ -26,9 +26,10 @@ type GEMM struct {
 	Batch                     int // 0 or 1: one product
 	StrideA, StrideB, StrideC int
 	Alpha, Beta               float64
-	// Then are the kernels launched after the product on the cuBLAS path:
-	// what the Kernel's own kernel does beyond it (a bias, an activation).
-	Then []Kernel
+	// Before and Then are the kernels launched before and after the
+	// product on the cuBLAS path: what the Kernel's own kernel does beyond
+	// it (an im2col before; a bias, an activation after).
+	Before, Then []Kernel
 }
 
 // blas holds the cuBLAS entry points that nngen uses, with cuBLAS's C

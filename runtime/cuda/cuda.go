@@ -151,8 +151,8 @@ type Kernel struct {
 	Buffers []int
 	Scalars []int
 	// GEMM, when set, is the kernel's matrix product: where cuBLAS is
-	// loaded, it runs instead of the kernel, followed by its Then kernels;
-	// elsewhere the kernel runs (see Program.BLAS).
+	// loaded, it runs instead of the kernel, between its Before and Then
+	// kernels; elsewhere the kernel runs (see Program.BLAS).
 	GEMM *GEMM
 }
 
@@ -184,7 +184,8 @@ type launch struct {
 	function    uintptr
 	grid, block uint32
 	params      []unsafe.Pointer
-	gemm        *gemmCall // the product through cuBLAS, then the launches then
+	gemm        *gemmCall // the product through cuBLAS, between the launches before and then
+	before      []launch
 	then        []launch
 }
 
@@ -279,6 +280,13 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 				return launch{}, err
 			}
 			l.gemm = g
+			for _, before := range k.GEMM.Before {
+				b, err := prepare(before)
+				if err != nil {
+					return launch{}, err
+				}
+				l.before = append(l.before, b)
+			}
 			for _, then := range k.GEMM.Then {
 				t, err := prepare(then)
 				if err != nil {
@@ -300,8 +308,8 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 				}
 			}
 			if k.GEMM != nil {
-				for _, then := range k.GEMM.Then {
-					read(then)
+				for _, k := range slices.Concat(k.GEMM.Before, k.GEMM.Then) {
+					read(k)
 				}
 			}
 		}
@@ -455,6 +463,9 @@ func (p *Program) launch(launches []launch) error {
 	for i := range launches {
 		l := &launches[i]
 		if l.gemm != nil && p.blas != nil {
+			if err := p.launch(l.before); err != nil {
+				return err
+			}
 			if err := l.gemm.run(p.blas, p.handle); err != nil {
 				return err
 			}

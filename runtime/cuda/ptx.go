@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // CheckPTX checks that spec's PTX has an entry for every kernel that spec
-// launches (those after a GEMM included), with the parameters the launch passes: a pointer (.u64) per
+// launches (those around a GEMM included), with the parameters the launch passes: a pointer (.u64) per
 // buffer, then a number of the Spec's Float type per scalar. A mismatch
 // would make the driver read garbage arguments, so NewProgram refuses it.
 func CheckPTX(spec *Spec) error {
@@ -41,8 +42,8 @@ func CheckPTX(spec *Spec) error {
 				k.Name, strings.Join(params, ", "), strings.Join(want, ", "))
 		}
 		if k.GEMM != nil {
-			for _, then := range k.GEMM.Then {
-				if err := check(then); err != nil {
+			for _, k := range slices.Concat(k.GEMM.Before, k.GEMM.Then) {
+				if err := check(k); err != nil {
 					return err
 				}
 			}
