@@ -245,13 +245,18 @@ func TestCudaParity(t *testing.T) {
 	}
 	mod := scratchModule(t)
 	writeCudaModule(t, mod, cases)
-	var gpus, asan []string
+	var gpus, asan, asanTraces, asanGraphs []string
 	cost := map[string]int{}
 	for _, c := range cases {
 		pkg := c.pkg + "/" + cudagen.Dir
 		gpus = append(gpus, pkg)
 		if c.asan {
 			asan = append(asan, pkg)
+			if c.graph {
+				asanGraphs = append(asanGraphs, pkg)
+			} else {
+				asanTraces = append(asanTraces, pkg)
+			}
 		}
 		cost[pkg] = c.cost
 	}
@@ -279,12 +284,16 @@ func TestCudaParity(t *testing.T) {
 	}
 	// Three paths: every package with its products through the fake
 	// cuBLAS and its phases replayed as CUDA graphs; the ASan packages
-	// with cuBLAS and no graphs, and, under ASan, without cuBLAS (the
-	// library missing), so that nngen's own product kernels run there.
+	// with cuBLAS and no graphs; and under ASan, the reference traces'
+	// packages without cuBLAS (the library missing), so that nngen's own
+	// product kernels run there, and the graph traces' with it, so that
+	// the kernels around cuBLAS's products (im2col, col2im) run there.
 	cublas := "NNGEN_LIBCUBLAS=" + filepath.Join(mod, "libcublas.so.12")
 	r.report(t, r.run(t, gpus, cost, fake("fake", "libcuda.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
 	r.report(t, r.run(t, asan, cost, fake("fake", "libcuda.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_CUDA_GRAPHS=off", "NNGEN_TEST_GRAPHS=off")), "max error", "Auto")
-	ra.report(t, ra.run(t, asan, cost, fake("fake-asan", "libcuda-asan.so.1", "NNGEN_LIBCUBLAS="+filepath.Join(mod, "no", "libcublas.so.12"), "NNGEN_TEST_BLAS=kernels", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
+	missing := "NNGEN_LIBCUBLAS=" + filepath.Join(mod, "no", "libcublas.so.12")
+	ra.report(t, ra.run(t, asanTraces, cost, fake("fake-asan", "libcuda-asan.so.1", missing, "NNGEN_TEST_BLAS=kernels", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
+	ra.report(t, ra.run(t, asanGraphs, cost, fake("fake-asan", "libcuda-asan.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
 }
 
 // buildFakeBLAS builds the fake cuBLAS (cudagen/emulation/fakecublas.cc)
