@@ -7,7 +7,11 @@
 // and kernel launches in a Spec, and drive a Program made from it. The
 // driver is libcuda.so.1, or the library named by $NNGEN_LIBCUDA (tests
 // point it at a fake that runs the kernels on the CPU). Device 0 is used;
-// CUDA_VISIBLE_DEVICES picks which GPU that is.
+// CUDA_VISIBLE_DEVICES picks which GPU that is. The matrix products that
+// a Spec describes as GEMMs run through cuBLAS, libcublas.so.12 (or .11,
+// or $NNGEN_LIBCUBLAS), loaded the same way, where it is installed, and
+// in nngen's own kernels where it is not; a Program runs on a stream of
+// its own and replays its phases as CUDA graphs.
 //
 // A CUDA context is current per OS thread, and goroutines move between
 // threads, so every call here locks its goroutine to its thread and makes
