@@ -116,7 +116,9 @@ func (c convCase) emit(t *testing.T) (*generator, []*ir.Value) {
 // for max_pool) on the CPU through the emulation, and compares them with
 // a direct computation that adds in nngen's runtime's order: in
 // float64 without contracted multiply-adds, to the last bit, with every
-// access checked by AddressSanitizer. The same model.cu compiles with
+// access checked by AddressSanitizer. The cuBLAS path of the convolutions
+// of one group (im2col, col2im and the GEMMs' descriptors, the products
+// by a plain loop) runs too, within 1e-13. The same model.cu compiles with
 // clang-16 for the GPU with every warning an error.
 func TestConvKernels(t *testing.T) {
 	for _, tool := range []string{"g++", "clang-16"} {
@@ -137,9 +139,6 @@ func TestConvKernels(t *testing.T) {
 			data := map[string][]float64{}
 			var main bytes.Buffer
 			for _, b := range gen.layout.buffers {
-				if b == gen.layout.scratch {
-					continue // the cuBLAS path's
-				}
 				vals := make([]float64, b.elems)
 				if b.leaf != nil {
 					for i := range vals {
@@ -163,22 +162,60 @@ func TestConvKernels(t *testing.T) {
 				}
 				fmt.Fprintf(&main, "static real %s[%d] = {%s};\n", b.name, b.elems, strings.Join(lits, ", "))
 			}
+			main.WriteString(gemmHelper)
 			main.WriteString("\nint main() {\n")
-			for _, k := range gen.kernels {
-				if k.epilogueOf != nil || k.prologueOf != nil {
-					continue // the kernels path: the cuBLAS path's run in TestCudaParity
-				}
+			launch := func(k *kernel) {
 				var args []string
 				for _, b := range k.buffers {
 					args = append(args, b.name)
 				}
 				fmt.Fprintf(&main, "  nn_emu_launch(%d, [&] { %s(%s); });\n", k.threads, k.name, strings.Join(args, ", "))
 			}
-			for _, v := range values {
-				b := gen.layout.of(v)
-				fmt.Fprintf(&main, "  for (int i = 0; i < %d; i++) printf(%[2]s[i] != %[2]s[i] ? \"NaN\\n\" : \"%%.17g\\n\", %[2]s[i]);\n", v.Shape.Size(), b.name)
+			print := func() {
+				for _, v := range values {
+					b := gen.layout.of(v)
+					fmt.Fprintf(&main, "  for (int i = 0; i < %d; i++) printf(%[2]s[i] != %[2]s[i] ? \"NaN\\n\" : \"%%.17g\\n\", %[2]s[i]);\n", v.Shape.Size(), b.name)
+				}
 			}
+			// The kernels path, then the cuBLAS path: each GEMM between
+			// its kernels before and after, as runtime/cuda runs it, the
+			// product by nn_test_gemm.
+			for _, k := range gen.kernels {
+				if k.epilogueOf == nil && k.prologueOf == nil {
+					launch(k)
+				}
+			}
+			print()
+			gemms := 0
+			for _, k := range gen.kernels {
+				switch {
+				case k.epilogueOf != nil || k.prologueOf != nil:
+				case k.gemm == nil:
+					launch(k)
+				default:
+					gemms++
+					g := k.gemm
+					for _, p := range gen.kernels {
+						if p.prologueOf == k {
+							launch(p)
+						}
+					}
+					fmt.Fprintf(&main, "  nn_test_gemm(%t, %t, %d, %d, %d, %s, %s, %s + %d, %d, %d, %d, %d);\n",
+						g.transA, g.transB, g.m, g.n, g.k, g.a.name, g.b.name, g.c.name, g.offC, max(g.batch, 1), g.strideA, g.strideB, g.strideC)
+					for _, e := range gen.kernels {
+						if e.epilogueOf == k {
+							launch(e)
+						}
+					}
+				}
+			}
+			print()
 			main.WriteString("  return 0;\n}\n")
+			// A convolution of one group goes through cuBLAS, forward and
+			// both gradients; a grouped one keeps its kernels.
+			if want := map[bool]int{true: 3}[c.w != nil && c.groups == 1]; gemms != want {
+				t.Errorf("%d GEMMs, want %d", gemms, want)
+			}
 			src := filepath.Join(dir, c.name+".cc")
 			if err := os.WriteFile(src, append(append(cu, "\n#include <cstdio>\n"...), main.Bytes()...), 0o644); err != nil {
 				t.Fatal(err)
@@ -205,12 +242,16 @@ func TestConvKernels(t *testing.T) {
 				got = append(got, x)
 			}
 			want := c.reference(data, values)
-			if len(got) != len(want) {
-				t.Fatalf("%d numbers printed, want %d", len(got), len(want))
+			if len(got) != 2*len(want) {
+				t.Fatalf("%d numbers printed, want %d", len(got), 2*len(want))
 			}
-			for i := range got {
+			for i := range want {
 				if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
 					t.Errorf("element %d: %v, want %v", i, got[i], want[i])
+				}
+				// The cuBLAS path sums in another order.
+				if blas := got[len(want)+i]; !(math.Abs(blas-want[i]) <= 1e-13*max(1, math.Abs(want[i]))) && !(math.IsNaN(blas) && math.IsNaN(want[i])) {
+					t.Errorf("element %d on the cuBLAS path: %v, want %v", i, blas, want[i])
 				}
 			}
 			clang := exec.Command("clang-16", append([]string{"-Wall", "-Wextra", "-Werror"}, ClangArgs...)...)
@@ -221,6 +262,25 @@ func TestConvKernels(t *testing.T) {
 		})
 	}
 }
+
+// gemmHelper is a GEMM for TestConvKernels's cuBLAS path: row-major c =
+// op(a)·op(b), packed, batch products strides apart, as cuda.GEMM says.
+const gemmHelper = `
+[[maybe_unused]] static void nn_test_gemm(bool ta, bool tb, long long m, long long n, long long k, const real* a, const real* b, real* c,
+                         long long batch, long long sa, long long sb, long long sc) {
+  for (long long p = 0; p < batch; p++) {
+    for (long long i = 0; i < m; i++) {
+      for (long long j = 0; j < n; j++) {
+        real s = 0;
+        for (long long l = 0; l < k; l++) {
+          s += (ta ? a[p * sa + l * m + i] : a[p * sa + i * k + l]) * (tb ? b[p * sb + j * k + l] : b[p * sb + l * n + j]);
+        }
+        c[p * sc + i * n + j] = s;
+      }
+    }
+  }
+}
+`
 
 // reference computes the case's values directly from their definitions,
 // each sum in the order of nngen's runtime (runtime/kernels/conv.go's
