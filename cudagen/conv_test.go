@@ -37,6 +37,7 @@ var convCases = []convCase{
 	{name: "conv2d_same_relu", x: ir.Shape{2, 2, 4, 5}, w: ir.Shape{3, 2, 3, 3}, bias: true, stride: []int{1, 1}, pad: []int{1, 1}, dil: []int{1, 1}, groups: 1, relu: true},
 	{name: "conv2d_one_channel", x: ir.Shape{2, 1, 6, 6}, w: ir.Shape{1, 1, 3, 3}, bias: true, stride: []int{2, 2}, pad: []int{1, 1}, dil: []int{1, 1}, groups: 1},
 	{name: "conv1d", x: ir.Shape{2, 6, 11}, w: ir.Shape{3, 2, 3}, bias: true, stride: []int{2}, pad: []int{2}, dil: []int{2}, groups: 3},
+	{name: "conv1d_one_group", x: ir.Shape{2, 3, 9}, w: ir.Shape{4, 3, 3}, bias: true, stride: []int{2}, pad: []int{1}, dil: []int{2}, groups: 1, relu: true},
 	{name: "conv1d_depthwise", x: ir.Shape{3, 4, 10}, w: ir.Shape{8, 1, 4}, stride: []int{3}, pad: []int{1}, dil: []int{1}, groups: 4},
 	{name: "max2d", x: ir.Shape{2, 3, 7, 6}, kernel: []int{3, 2}, stride: []int{2, 1}, pad: []int{1, 1}, dil: []int{2, 1}},
 	{name: "max2d_plain", x: ir.Shape{1, 2, 6, 6}, kernel: []int{2, 2}, stride: []int{2, 2}, pad: []int{0, 0}, dil: []int{1, 1}},
