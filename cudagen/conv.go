@@ -271,10 +271,109 @@ func (g window) spatialNames(which func(spatial) string, lead ...string) []strin
 	return lead
 }
 
+// The convolutions through cuBLAS: with one group, a convolution is a
+// product per sample of the weight, K×(C·taps), by the columns of the
+// input, (C·taps)×(outputs): col[n, (c,kh,kw), (oh,ow)] = x[n, c, ih, iw],
+// 0 in the padding (im2col). The columns live in the layout's scratch
+// buffer, shared by the convolutions one after another. The forward pass
+// is im2col, then y[n] = w·col[n] for every n, then the bias and the
+// activation; the input's gradient dcol[n] = wᵀ·dy[n], then col2im, a
+// thread per input element gathering its taps' entries; the weight's
+// gradient im2col, then dw_n = dy[n]·col[n]ᵀ for every n, then their sum
+// over n in sample order. nngen's direct kernels stay for the kernels
+// path, for grouped convolutions, and for convolutions whose columns
+// would exceed maxScratch.
+
+// maxScratch is the most elements the convolutions' scratch buffer takes
+// (256 MiB in float32): beyond it, a convolution keeps its direct kernel.
+const maxScratch = 1 << 26
+
+// convScratch is the elements of scratch that v, a convolution or one of
+// its gradients, needs to run through cuBLAS; 0 when it keeps its kernel.
+func convScratch(v *ir.Value) int {
+	var g window
+	switch v.Op {
+	case ir.OpConv:
+		g = windowOf(v, v.Args[0].Shape, v.Args[1].Shape)
+	case ir.OpConvInputGrad:
+		g = windowOf(v, v.To, v.Args[1].Shape)
+	case ir.OpConvWeightGrad:
+		g = windowOf(v, v.Args[1].Shape, v.To)
+	default:
+		return 0
+	}
+	if g.groups != 1 {
+		return 0
+	}
+	n := g.n * g.c * g.kernelSize() * g.outputs()
+	if v.Op == ir.OpConvWeightGrad {
+		n += g.n * g.k * g.c * g.kernelSize() // dw_n, per sample
+	}
+	if n > maxScratch {
+		return 0
+	}
+	return n
+}
+
+// outputs is the elements of an output plane.
+func (g window) outputs() int {
+	size := 1
+	for _, a := range g.axes {
+		size *= a.out
+	}
+	return size
+}
+
+// colIndex indexes col[n, (c, taps), (outputs)] in the scratch buffer.
+func (g window) colIndex(n, c string) string {
+	coords, extents := []string{n, c}, []int{g.n, g.c}
+	for _, a := range g.axes {
+		coords, extents = append(coords, a.k()), append(extents, a.taps)
+	}
+	for _, a := range g.axes {
+		coords, extents = append(coords, a.o()), append(extents, a.out)
+	}
+	return horner(coords, extents)
+}
+
+// im2col writes the kernel, before k's product, that fills the scratch
+// buffer with the columns of x: a thread per column element.
+func (gen *generator) im2col(v *ir.Value, k *kernel, x *ir.Value, g window) {
+	kb := gen.newKernel(v, "_im2col", g.n*g.c*g.kernelSize()*g.outputs())
+	kb.k.prologueOf = k
+	kb.k.comment = "im2col before cuBLAS's product for " + k.comment
+	col := kb.use(gen.layout.scratch)
+	kb.k.written[gen.layout.scratch] = true
+	xs := kb.ptr(x)
+	shape := ir.Shape{g.n, g.c}
+	for _, a := range g.axes {
+		shape = append(shape, a.taps)
+	}
+	for _, a := range g.axes {
+		shape = append(shape, a.out)
+	}
+	names := append(g.spatialNames(spatial.k, "n", "c"), g.spatialNames(spatial.o)...)
+	defer kb.coords(shape, names...)()
+	var outside []string
+	for _, a := range g.axes {
+		kb.line("const long long %s = %s;", a.i(), plus(a.start(a.o()), times(a.k(), a.dilation)))
+		if a.pad > 0 {
+			outside = append(outside, fmt.Sprintf("%s < 0 || %s >= %d", a.i(), a.i(), a.in))
+		}
+	}
+	if len(outside) == 0 {
+		kb.line("%s[t] = %s[%s];", col, xs, g.xIndex("n", "c"))
+		return
+	}
+	kb.line("%s[t] = %s ? (real)0 : %s[%s];", col, strings.Join(outside, " || "), xs, g.xIndex("n", "c"))
+}
+
 // conv: y[n,k,oh,ow] = b[k] + Σ_{ci,kh,kw} w[k,ci,kh,kw]·x[n, the group's
 // channel ci, ih, iw], a thread per output element, with a fused
-// activation's function of the sum where the value has one.
+// activation's function of the sum where the value has one; through cuBLAS
+// (see convScratch) where it loads.
 func (gen *generator) conv(v *ir.Value) {
+	defer gen.convGEMM(v)
 	x, w := v.Args[0], v.Args[1]
 	g := windowOf(v, x.Shape, w.Shape)
 	if v.Also != nil || rowWise(v.Act) {
@@ -302,24 +401,79 @@ func (gen *generator) conv(v *ir.Value) {
 	kb.line("%s[t] = %s;", y, gen.act(v.Act, v.Attrs, sum))
 }
 
-// convInputGrad: dx[n,c,ih,iw] = Σ_{k,kh,kw} w[k,ci,kh,kw]·dy[n,k,oh,ow]
-// over the output channels k of c's group and the taps (kh, kw) of the
-// outputs (oh, ow) that read (ih, iw): oh·stride = ih + pad - kh·dilation.
-// A thread per input element.
-func (gen *generator) convInputGrad(v *ir.Value) {
-	dy, w := v.Args[0], v.Args[1]
-	g := windowOf(v, v.To, w.Shape)
-	kb := gen.newKernel(v, "", v.Shape.Size())
-	dx, dys, ws := kb.out(v), kb.ptr(dy), kb.ptr(w)
-	defer kb.coords(v.Shape, g.spatialNames(spatial.i, "n", "c")...)()
-	outputs := count("k", g.k)
-	ci := "c" // c in its group
-	if g.groups > 1 {
-		kb.line("const long long k0 = %s;  // the group's first output channel", times(quotient("c", g.cg()), g.kg()))
-		outputs.head = fmt.Sprintf("for (long long k = k0; k < k0 + %d; k++)", g.kg())
-		ci = "c % " + strconv.Itoa(g.cg())
+// convGEMM gives the kernel just written for v, a convolution or one of
+// its gradients, its cuBLAS path, when convScratch allows one.
+func (gen *generator) convGEMM(v *ir.Value) {
+	if convScratch(v) == 0 || gen.layout.scratch == nil {
+		return
 	}
-	loops := []loop{outputs}
+	k := gen.kernels[len(gen.kernels)-1]
+	scratch, y := gen.layout.scratch, gen.layout.of(v)
+	switch v.Op {
+	case ir.OpConv:
+		x, w := v.Args[0], v.Args[1]
+		g := windowOf(v, x.Shape, w.Shape)
+		ct, p := g.c*g.kernelSize(), g.outputs()
+		gen.im2col(v, k, x, g)
+		k.gemm = &gemm{m: g.k, n: p, k: ct, a: gen.layout.of(w), b: scratch, c: y,
+			batch: g.n, strideB: ct * p, strideC: g.k * p}
+		if len(v.Args) < 3 && v.Act == "" {
+			return
+		}
+		kb := gen.newKernel(v, "_epilogue", v.Shape.Size())
+		kb.k.epilogueOf = k
+		kb.k.comment = "after cuBLAS's product for " + k.comment
+		ys := kb.out(v)
+		s := ys + "[t]"
+		if len(v.Args) == 3 {
+			s = fmt.Sprintf("%s[t] + %s[%s]", ys, kb.ptr(v.Args[2]), quotient("t", p)+" % "+strconv.Itoa(g.k))
+		}
+		kb.line("%s[t] = %s;", ys, gen.act(v.Act, v.Attrs, s))
+	case ir.OpConvInputGrad:
+		dy, w := v.Args[0], v.Args[1]
+		g := windowOf(v, v.To, w.Shape)
+		ct, p := g.c*g.kernelSize(), g.outputs()
+		k.gemm = &gemm{transA: true, m: ct, n: p, k: g.k, a: gen.layout.of(w), b: gen.layout.of(dy), c: scratch,
+			batch: g.n, strideB: g.k * p, strideC: ct * p}
+		gen.col2im(v, k, g)
+	case ir.OpConvWeightGrad:
+		dy, x := v.Args[0], v.Args[1]
+		g := windowOf(v, x.Shape, v.To)
+		ct, p := g.c*g.kernelSize(), g.outputs()
+		gen.im2col(v, k, x, g)
+		k.gemm = &gemm{transB: true, m: g.k, n: ct, k: p, a: gen.layout.of(dy), b: scratch, c: scratch, offC: g.n * ct * p,
+			batch: g.n, strideA: g.k * p, strideB: ct * p, strideC: g.k * ct}
+		kb := gen.newKernel(v, "_sum", v.Shape.Size())
+		kb.k.epilogueOf = k
+		kb.k.comment = "after cuBLAS's products for " + k.comment
+		dw, parts := kb.out(v), kb.use(scratch)
+		kb.line("real sum = 0;")
+		kb.line("for (long long n = 0; n < %d; n++) sum += %s[%d + n * %d + t];", g.n, parts, g.n*ct*p, g.k*ct)
+		kb.line("%s[t] = sum;", dw)
+	}
+}
+
+// col2im writes the kernel, after k's product dcol[n] = wᵀ·dy[n], that
+// sums each input element's entries of the columns: dx[n,c,ih,iw] =
+// Σ_{kh,kw} dcol[n, (c,kh,kw), (oh,ow)] over the taps whose output (oh, ow)
+// reads (ih, iw). A thread per input element.
+func (gen *generator) col2im(v *ir.Value, k *kernel, g window) {
+	kb := gen.newKernel(v, "_col2im", v.Shape.Size())
+	kb.k.epilogueOf = k
+	kb.k.comment = "col2im after cuBLAS's product for " + k.comment
+	dx, col := kb.out(v), kb.use(gen.layout.scratch)
+	defer kb.coords(v.Shape, g.spatialNames(spatial.i, "n", "c")...)()
+	kb.line("real sum = 0;")
+	kb.nest(g.readers(), fmt.Sprintf("sum += %s[%s];", col, g.colIndex("n", "c")))
+	kb.line("%s[t] = sum;", dx)
+}
+
+// readers are the loops over the taps (kh, kw), each declaring the output
+// coordinate whose window reads the input (ih, iw) with that tap, or
+// skipping (continue) the tap when no output does: oh·stride = ih + pad -
+// kh·dilation.
+func (g window) readers() []loop {
+	var loops []loop
 	for _, a := range g.axes {
 		l := count(a.k(), a.taps)
 		at := plus(a.i(), strconv.Itoa(a.pad), "-"+times(a.k(), a.dilation))
@@ -338,14 +492,39 @@ func (gen *generator) convInputGrad(v *ir.Value) {
 		}
 		loops = append(loops, l)
 	}
+	return loops
+}
+
+// convInputGrad: dx[n,c,ih,iw] = Σ_{k,kh,kw} w[k,ci,kh,kw]·dy[n,k,oh,ow]
+// over the output channels k of c's group and the taps (kh, kw) of the
+// outputs (oh, ow) that read (ih, iw): oh·stride = ih + pad - kh·dilation.
+// A thread per input element; through cuBLAS (see convScratch) where it
+// loads.
+func (gen *generator) convInputGrad(v *ir.Value) {
+	defer gen.convGEMM(v)
+	dy, w := v.Args[0], v.Args[1]
+	g := windowOf(v, v.To, w.Shape)
+	kb := gen.newKernel(v, "", v.Shape.Size())
+	dx, dys, ws := kb.out(v), kb.ptr(dy), kb.ptr(w)
+	defer kb.coords(v.Shape, g.spatialNames(spatial.i, "n", "c")...)()
+	outputs := count("k", g.k)
+	ci := "c" // c in its group
+	if g.groups > 1 {
+		kb.line("const long long k0 = %s;  // the group's first output channel", times(quotient("c", g.cg()), g.kg()))
+		outputs.head = fmt.Sprintf("for (long long k = k0; k < k0 + %d; k++)", g.kg())
+		ci = "c % " + strconv.Itoa(g.cg())
+	}
+	loops := append([]loop{outputs}, g.readers()...)
 	kb.line("real sum = 0;")
 	kb.nest(loops, fmt.Sprintf("sum += %s[%s] * %s[%s];", ws, g.wIndex("k", ci), dys, g.yIndex("n", "k")))
 	kb.line("%s[t] = sum;", dx)
 }
 
 // convWeightGrad: dw[k,ci,kh,kw] = Σ_{n,oh,ow} dy[n,k,oh,ow]·x[n, the
-// group's channel ci, ih, iw], a thread per weight element.
+// group's channel ci, ih, iw], a thread per weight element; through cuBLAS
+// (see convScratch) where it loads.
 func (gen *generator) convWeightGrad(v *ir.Value) {
+	defer gen.convGEMM(v)
 	dy, x := v.Args[0], v.Args[1]
 	g := windowOf(v, x.Shape, v.To)
 	kb := gen.newKernel(v, "", v.Shape.Size())

@@ -37,6 +37,7 @@ var convCases = []convCase{
 	{name: "conv2d_same_relu", x: ir.Shape{2, 2, 4, 5}, w: ir.Shape{3, 2, 3, 3}, bias: true, stride: []int{1, 1}, pad: []int{1, 1}, dil: []int{1, 1}, groups: 1, relu: true},
 	{name: "conv2d_one_channel", x: ir.Shape{2, 1, 6, 6}, w: ir.Shape{1, 1, 3, 3}, bias: true, stride: []int{2, 2}, pad: []int{1, 1}, dil: []int{1, 1}, groups: 1},
 	{name: "conv1d", x: ir.Shape{2, 6, 11}, w: ir.Shape{3, 2, 3}, bias: true, stride: []int{2}, pad: []int{2}, dil: []int{2}, groups: 3},
+	{name: "conv1d_one_group", x: ir.Shape{2, 3, 9}, w: ir.Shape{4, 3, 3}, bias: true, stride: []int{2}, pad: []int{1}, dil: []int{2}, groups: 1, relu: true},
 	{name: "conv1d_depthwise", x: ir.Shape{3, 4, 10}, w: ir.Shape{8, 1, 4}, stride: []int{3}, pad: []int{1}, dil: []int{1}, groups: 4},
 	{name: "max2d", x: ir.Shape{2, 3, 7, 6}, kernel: []int{3, 2}, stride: []int{2, 1}, pad: []int{1, 1}, dil: []int{2, 1}},
 	{name: "max2d_plain", x: ir.Shape{1, 2, 6, 6}, kernel: []int{2, 2}, stride: []int{2, 2}, pad: []int{0, 0}, dil: []int{1, 1}},
@@ -116,7 +117,9 @@ func (c convCase) emit(t *testing.T) (*generator, []*ir.Value) {
 // for max_pool) on the CPU through the emulation, and compares them with
 // a direct computation that adds in nngen's runtime's order: in
 // float64 without contracted multiply-adds, to the last bit, with every
-// access checked by AddressSanitizer. The same model.cu compiles with
+// access checked by AddressSanitizer. The cuBLAS path of the convolutions
+// of one group (im2col, col2im and the GEMMs' descriptors, the products
+// by a plain loop) runs too, within 1e-13. The same model.cu compiles with
 // clang-16 for the GPU with every warning an error.
 func TestConvKernels(t *testing.T) {
 	for _, tool := range []string{"g++", "clang-16"} {
@@ -160,19 +163,60 @@ func TestConvKernels(t *testing.T) {
 				}
 				fmt.Fprintf(&main, "static real %s[%d] = {%s};\n", b.name, b.elems, strings.Join(lits, ", "))
 			}
+			main.WriteString(gemmHelper)
 			main.WriteString("\nint main() {\n")
-			for _, k := range gen.kernels {
+			launch := func(k *kernel) {
 				var args []string
 				for _, b := range k.buffers {
 					args = append(args, b.name)
 				}
 				fmt.Fprintf(&main, "  nn_emu_launch(%d, [&] { %s(%s); });\n", k.threads, k.name, strings.Join(args, ", "))
 			}
-			for _, v := range values {
-				b := gen.layout.of(v)
-				fmt.Fprintf(&main, "  for (int i = 0; i < %d; i++) printf(%[2]s[i] != %[2]s[i] ? \"NaN\\n\" : \"%%.17g\\n\", %[2]s[i]);\n", v.Shape.Size(), b.name)
+			print := func() {
+				for _, v := range values {
+					b := gen.layout.of(v)
+					fmt.Fprintf(&main, "  for (int i = 0; i < %d; i++) printf(%[2]s[i] != %[2]s[i] ? \"NaN\\n\" : \"%%.17g\\n\", %[2]s[i]);\n", v.Shape.Size(), b.name)
+				}
 			}
+			// The kernels path, then the cuBLAS path: each GEMM between
+			// its kernels before and after, as runtime/cuda runs it, the
+			// product by nn_test_gemm.
+			for _, k := range gen.kernels {
+				if k.epilogueOf == nil && k.prologueOf == nil {
+					launch(k)
+				}
+			}
+			print()
+			gemms := 0
+			for _, k := range gen.kernels {
+				switch {
+				case k.epilogueOf != nil || k.prologueOf != nil:
+				case k.gemm == nil:
+					launch(k)
+				default:
+					gemms++
+					g := k.gemm
+					for _, p := range gen.kernels {
+						if p.prologueOf == k {
+							launch(p)
+						}
+					}
+					fmt.Fprintf(&main, "  nn_test_gemm(%t, %t, %d, %d, %d, %s, %s, %s + %d, %d, %d, %d, %d);\n",
+						g.transA, g.transB, g.m, g.n, g.k, g.a.name, g.b.name, g.c.name, g.offC, max(g.batch, 1), g.strideA, g.strideB, g.strideC)
+					for _, e := range gen.kernels {
+						if e.epilogueOf == k {
+							launch(e)
+						}
+					}
+				}
+			}
+			print()
 			main.WriteString("  return 0;\n}\n")
+			// A convolution of one group goes through cuBLAS, forward and
+			// both gradients; a grouped one keeps its kernels.
+			if want := map[bool]int{true: 3}[c.w != nil && c.groups == 1]; gemms != want {
+				t.Errorf("%d GEMMs, want %d", gemms, want)
+			}
 			src := filepath.Join(dir, c.name+".cc")
 			if err := os.WriteFile(src, append(append(cu, "\n#include <cstdio>\n"...), main.Bytes()...), 0o644); err != nil {
 				t.Fatal(err)
@@ -199,12 +243,16 @@ func TestConvKernels(t *testing.T) {
 				got = append(got, x)
 			}
 			want := c.reference(data, values)
-			if len(got) != len(want) {
-				t.Fatalf("%d numbers printed, want %d", len(got), len(want))
+			if len(got) != 2*len(want) {
+				t.Fatalf("%d numbers printed, want %d", len(got), 2*len(want))
 			}
-			for i := range got {
+			for i := range want {
 				if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
 					t.Errorf("element %d: %v, want %v", i, got[i], want[i])
+				}
+				// The cuBLAS path sums in another order.
+				if blas := got[len(want)+i]; !(math.Abs(blas-want[i]) <= 1e-13*max(1, math.Abs(want[i]))) && !(math.IsNaN(blas) && math.IsNaN(want[i])) {
+					t.Errorf("element %d on the cuBLAS path: %v, want %v", i, blas, want[i])
 				}
 			}
 			clang := exec.Command("clang-16", append([]string{"-Wall", "-Wextra", "-Werror"}, ClangArgs...)...)
@@ -215,6 +263,25 @@ func TestConvKernels(t *testing.T) {
 		})
 	}
 }
+
+// gemmHelper is a GEMM for TestConvKernels's cuBLAS path: row-major c =
+// op(a)·op(b), packed, batch products strides apart, as cuda.GEMM says.
+const gemmHelper = `
+[[maybe_unused]] static void nn_test_gemm(bool ta, bool tb, long long m, long long n, long long k, const real* a, const real* b, real* c,
+                         long long batch, long long sa, long long sb, long long sc) {
+  for (long long p = 0; p < batch; p++) {
+    for (long long i = 0; i < m; i++) {
+      for (long long j = 0; j < n; j++) {
+        real s = 0;
+        for (long long l = 0; l < k; l++) {
+          s += (ta ? a[p * sa + l * m + i] : a[p * sa + i * k + l]) * (tb ? b[p * sb + j * k + l] : b[p * sb + l * n + j]);
+        }
+        c[p * sc + i * n + j] = s;
+      }
+    }
+  }
+}
+`
 
 // reference computes the case's values directly from their definitions,
 // each sum in the order of nngen's runtime (runtime/kernels/conv.go's

@@ -102,8 +102,9 @@ func TestGenerateRefusesUnplanned(t *testing.T) {
 	}
 }
 
-// TestTutorialKernels: one kernel per computed value (two for the loss),
-// launched in schedule order, each phase by its method.
+// TestTutorialKernels: one kernel per computed value (two for the loss;
+// a linear's epilogue after cuBLAS's product), launched in schedule order,
+// each phase by its method; the products carry their GEMMs.
 func TestTutorialKernels(t *testing.T) {
 	g := planned(t, irtest.MLP(t, ir.F32, 1, true, 4, 5, 7, 3), passes.Options{})
 	cu, host := generate(t, g)
@@ -114,6 +115,9 @@ func TestTutorialKernels(t *testing.T) {
 			continue
 		}
 		want = append(want, string(v.Op)+"_"+v.String())
+		if v.Op == ir.OpLinear {
+			want = append(want, string(v.Op)+"_"+v.String()+"_epilogue")
+		}
 		if v == g.Loss {
 			want[len(want)-1] += "_rows"
 			want = append(want, string(v.Op)+"_"+v.String())
@@ -136,6 +140,12 @@ func TestTutorialKernels(t *testing.T) {
 		"func (m *Model) CopyFrom(c *cpu.Model) {",
 		"func Auto(seed uint64) (d Device, reason string) {",
 		"scalarLR: unsafe.Pointer(&m.LR)",
+		// y = x·wᵀ through cuBLAS, then the bias and the activation.
+		"GEMM: &cuda.GEMM{TransB: true, M: 1, N: 5, K: 4, A: bufX, B: bufLayer1Weight, C: bufSlot0, Alpha: 1,",
+		"const real s = slot0[t] + layer1_bias[t % 5];",
+		// dw = dyᵀ·x, dx = dy·w.
+		"GEMM: &cuda.GEMM{TransA: true, M: 3, N: 7, K: 1, A: bufSlot4, B: bufSlot1, C: bufLayer3WeightGrad, Alpha: 1}",
+		"GEMM: &cuda.GEMM{M: 1, N: 7, K: 3, A: bufSlot4, B: bufLayer3Weight, C: bufSlot2, Alpha: 1}",
 	} {
 		if !strings.Contains(cu+host, s) {
 			t.Errorf("no %q in the output", s)

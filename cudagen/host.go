@@ -133,25 +133,10 @@ func (gen *generator) genSpec(f *jen.File) {
 	for _, ph := range order {
 		var launches []jen.Code
 		for _, k := range gen.kernels {
-			if k.phase != ph.p || k.mode == ph.skip {
+			if k.phase != ph.p || k.mode == ph.skip || k.epilogueOf != nil || k.prologueOf != nil {
 				continue
 			}
-			var bufs, scalars []jen.Code
-			for _, b := range k.buffers {
-				bufs = append(bufs, jen.Id(b.goName))
-			}
-			for _, s := range k.scalars {
-				scalars = append(scalars, jen.Id(scalarConst(s)))
-			}
-			kv := []jen.Code{
-				jen.Id("Name").Op(":").Lit(k.name),
-				jen.Id("Threads").Op(":").Lit(k.threads),
-				jen.Id("Buffers").Op(":").Index().Int().Values(bufs...),
-			}
-			if len(scalars) > 0 {
-				kv = append(kv, jen.Id("Scalars").Op(":").Index().Int().Values(scalars...))
-			}
-			launches = append(launches, jen.Line().Values(kv...))
+			launches = append(launches, jen.Line().Values(gen.launch(k)...))
 		}
 		if len(launches) > 0 {
 			phases = append(phases, jen.Line().Id(ph.name).Op(":").Values(append(launches, jen.Line())...))
@@ -159,7 +144,9 @@ func (gen *generator) genSpec(f *jen.File) {
 	}
 	f.Comment("spec is the device side of the model: model.ptx, its buffers, and the launches of")
 	f.Comment("each phase in order. A kernel's parameters are its Buffers' device addresses, then")
-	f.Comment("its Scalars' values; runtime/cuda checks them against the PTX.")
+	f.Comment("its Scalars' values; runtime/cuda checks them against the PTX. A launch with a GEMM")
+	f.Comment("runs through cuBLAS where it loads, between its Before and Then kernels; else its")
+	f.Comment("kernel runs.")
 	f.Var().Id("spec").Op("=").Qual(cudaPath, "Spec").Values(
 		jen.Line().Id("PTX").Op(":").Id("ptx"),
 		jen.Line().Id("Float").Op(":").Lit(gen.elemBytes()),
@@ -167,6 +154,71 @@ func (gen *generator) genSpec(f *jen.File) {
 		jen.Line().Id("Phases").Op(":").Index().Index().Qual(cudaPath, "Kernel").Values(append(phases, jen.Line())...),
 		jen.Line(),
 	)
+}
+
+// launch is the fields of the cuda.Kernel that launches k.
+func (gen *generator) launch(k *kernel) []jen.Code {
+	var bufs, scalars []jen.Code
+	for _, b := range k.buffers {
+		bufs = append(bufs, jen.Id(b.goName))
+	}
+	for _, s := range k.scalars {
+		scalars = append(scalars, jen.Id(scalarConst(s)))
+	}
+	kv := []jen.Code{
+		jen.Id("Name").Op(":").Lit(k.name),
+		jen.Id("Threads").Op(":").Lit(k.threads),
+		jen.Id("Buffers").Op(":").Index().Int().Values(bufs...),
+	}
+	if len(scalars) > 0 {
+		kv = append(kv, jen.Id("Scalars").Op(":").Index().Int().Values(scalars...))
+	}
+	if k.gemm != nil {
+		kv = append(kv, jen.Line().Id("GEMM").Op(":").Op("&").Qual(cudaPath, "GEMM").Values(gen.gemmFields(k)...))
+	}
+	return kv
+}
+
+// gemmFields is the cuda.GEMM of k's product, its epilogue kernels in Then.
+func (gen *generator) gemmFields(k *kernel) []jen.Code {
+	g := k.gemm
+	var kv []jen.Code
+	if g.transA {
+		kv = append(kv, jen.Id("TransA").Op(":").True())
+	}
+	if g.transB {
+		kv = append(kv, jen.Id("TransB").Op(":").True())
+	}
+	kv = append(kv,
+		jen.Id("M").Op(":").Lit(g.m), jen.Id("N").Op(":").Lit(g.n), jen.Id("K").Op(":").Lit(g.k),
+		jen.Id("A").Op(":").Id(g.a.goName), jen.Id("B").Op(":").Id(g.b.goName), jen.Id("C").Op(":").Id(g.c.goName))
+	if g.offC > 0 {
+		kv = append(kv, jen.Id("OffC").Op(":").Lit(g.offC))
+	}
+	if g.batch > 1 {
+		kv = append(kv, jen.Id("Batch").Op(":").Lit(g.batch),
+			jen.Id("StrideA").Op(":").Lit(g.strideA), jen.Id("StrideB").Op(":").Lit(g.strideB), jen.Id("StrideC").Op(":").Lit(g.strideC))
+	}
+	kv = append(kv, jen.Id("Alpha").Op(":").Lit(1))
+	var before []jen.Code
+	for _, p := range gen.kernels {
+		if p.prologueOf == k {
+			before = append(before, jen.Values(gen.launch(p)...))
+		}
+	}
+	if len(before) > 0 {
+		kv = append(kv, jen.Line().Id("Before").Op(":").Index().Qual(cudaPath, "Kernel").Values(before...))
+	}
+	var then []jen.Code
+	for _, e := range gen.kernels {
+		if e.epilogueOf == k {
+			then = append(then, jen.Values(gen.launch(e)...))
+		}
+	}
+	if len(then) > 0 {
+		kv = append(kv, jen.Line().Id("Then").Op(":").Index().Qual(cudaPath, "Kernel").Values(then...))
+	}
+	return kv
 }
 
 // args are the tensors the methods take, as the CPU model's take them
@@ -616,14 +668,15 @@ func (gen *generator) genDevice(f *jen.File) {
 	)
 	f.Comment("Auto returns the network on the GPU when the CUDA driver and a device are there, else")
 	f.Comment("on the CPU, as PyTorch's \"cuda\" if torch.cuda.is_available() else \"cpu\"; either way")
-	f.Comment("with New(seed)'s starting parameters. reason says which, and why: the GPU's name, or")
-	f.Comment("what was missing.")
+	f.Comment("with New(seed)'s starting parameters. reason says which, and why: the GPU's name and")
+	f.Comment("what runs the matrix products (cuBLAS or nngen's kernels) and whether CUDA graphs do,")
+	f.Comment("or what was missing.")
 	f.Func().Id("Auto").Params(jen.Id("seed").Uint64()).Params(jen.Id("d").Id("Device"), jen.Id("reason").String()).Block(
 		jen.List(jen.Id("m"), jen.Err()).Op(":=").Id("New").Call(jen.Id("seed")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Qual(gen.cfg.CPUImport, "New").Call(jen.Id("seed")), jen.Lit("CPU: ").Op("+").Err().Dot("Error").Call()),
 		),
-		jen.Return(jen.Id("m"), jen.Lit("GPU: ").Op("+").Id("m").Dot("DeviceName").Call()),
+		jen.Return(jen.Id("m"), jen.Lit("GPU: ").Op("+").Id("m").Dot("DeviceName").Call().Op("+").Lit(" (").Op("+").Id("m").Dot("prog").Dot("Paths").Call().Op("+").Lit(")")),
 	)
 }
 

@@ -22,6 +22,23 @@ type kernel struct {
 	written map[*buffer]bool
 	scalars []*ir.Value // hyperparameters, passed by value after the pointers
 	body    []string    // statements, after the thread index t is checked
+	// gemm is the kernel's matrix product, which cuBLAS computes in its
+	// place where it loads; then it launches the kernels whose epilogueOf
+	// is this one, which the phases do not list themselves.
+	gemm       *gemm
+	epilogueOf *kernel
+	prologueOf *kernel // likewise, launched before the product (an im2col)
+}
+
+// gemm is a row-major product c = op(a)·op(b) of buffers, over batch
+// products strides apart, c offC elements into its buffer (cuda.GEMM).
+type gemm struct {
+	transA, transB            bool
+	m, n, k                   int
+	a, b, c                   *buffer
+	offC                      int
+	batch                     int
+	strideA, strideB, strideC int
 }
 
 // The phases: which generated method launches a kernel.
@@ -272,12 +289,16 @@ func rowWise(op ir.Op) bool {
 // linear: y[n,i] = act(b[i] + Σ_j w[i,j]·x[n,j]), a thread per element; a
 // row-wise activation (softmax) then runs in a second kernel, a thread per
 // row. With Also, the same thread writes the activation of the sum too.
+// Where cuBLAS loads, it computes the product y = x·wᵀ instead, and an
+// epilogue kernel adds the bias and applies the activation in place.
 func (gen *generator) linear(v *ir.Value) {
 	x, w := v.Args[0], v.Args[1]
 	out, in := v.Shape[1], x.Shape[1]
 	kb := gen.newKernel(v, "", v.Shape.Size())
 	y := kb.out(v)
 	xs, ws := kb.ptr(x), kb.ptr(w)
+	kb.k.gemm = &gemm{transB: true, m: v.Shape[0], n: out, k: in, a: gen.layout.of(x), b: gen.layout.of(w), c: gen.layout.of(v)}
+	gen.linearEpilogue(v, kb.k)
 	kb.line("const long long n = t / %d, i = t %% %d;", out, out)
 	if len(v.Args) == 3 {
 		kb.line("real s = %s[i];", kb.ptr(v.Args[2]))
@@ -298,6 +319,36 @@ func (gen *generator) linear(v *ir.Value) {
 	default:
 		kb.line("%s[t] = %s;", y, gen.act(act, v.Attrs, "s"))
 	}
+}
+
+// linearEpilogue writes the kernel that the cuBLAS path of the linear v
+// (whose kernel is k) launches after the product y = x·wᵀ, unless the
+// product is all: y = act(y + b[i]) in place, a thread per element (with
+// Also, y + b and its activation; a row-wise activation runs in the
+// kernel after, on either path).
+func (gen *generator) linearEpilogue(v *ir.Value, k *kernel) {
+	bias, act := len(v.Args) == 3, v.Act
+	if rowWise(act) {
+		act = ""
+	}
+	if !bias && act == "" && v.Also == nil {
+		return
+	}
+	kb := gen.newKernel(v, "_epilogue", v.Shape.Size())
+	kb.k.epilogueOf = k
+	kb.k.comment = "after cuBLAS's product for " + k.comment
+	y := kb.out(v)
+	s := y + "[t]"
+	if bias {
+		s = fmt.Sprintf("%s[t] + %s[t %% %d]", y, kb.ptr(v.Args[2]), v.Shape[1])
+	}
+	kb.line("const real s = %s;", s)
+	if v.Also != nil {
+		kb.line("%s[t] = s;", y)
+		kb.line("%s[t] = %s;", kb.out(v.Also), gen.act(v.Also.Op, v.Also.Attrs, "s"))
+		return
+	}
+	kb.line("%s[t] = %s;", y, gen.act(act, v.Attrs, "s"))
 }
 
 // activation: y = act(x), a thread per element, or for softmax a thread
@@ -332,8 +383,8 @@ func (gen *generator) activationGrad(v *ir.Value) {
 }
 
 // matmul: c[i,j] = Σ_k a[i,k]·b[k,j], reading a or b transposed; a thread
-// per element of c, consecutive threads along a row of c. Batched over
-// leading axes, see batchedMatMul.
+// per element of c, consecutive threads along a row of c; cuBLAS's GEMM
+// where it loads. Batched over leading axes, see batchedMatMul.
 func (gen *generator) matmul(v *ir.Value) {
 	a, b := v.Args[0], v.Args[1]
 	if len(a.Shape) != 2 || len(b.Shape) != 2 {
@@ -348,6 +399,7 @@ func (gen *generator) matmul(v *ir.Value) {
 	kb := gen.newKernel(v, "", v.Shape.Size())
 	c := kb.out(v)
 	as, bs := kb.ptr(a), kb.ptr(b)
+	kb.k.gemm = &gemm{transA: v.TransA, transB: v.TransB, m: rows, n: cols, k: inner, a: gen.layout.of(a), b: gen.layout.of(b), c: gen.layout.of(v)}
 	kb.line("const long long i = t / %d, j = t %% %d;", cols, cols)
 	ai := fmt.Sprintf("%s[i * %d + k]", as, inner)
 	if v.TransA {

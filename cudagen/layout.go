@@ -33,6 +33,7 @@ type layout struct {
 	slots    []*buffer
 	masks    map[*ir.Value]*buffer // by dropout_mask value, the mask the host draws and uploads
 	lossRows *buffer               // the loss's partial sums, one per sample; nil without a loss
+	scratch  *buffer               // the convolutions' im2col columns for cuBLAS (convScratch); nil without
 	used     map[string]bool
 }
 
@@ -87,6 +88,15 @@ func newLayout(g *ir.Graph) *layout {
 		}
 		l.lossRows = l.add("loss_rows", rows, false, nil, false)
 	}
+	// Shared by the convolutions, one after another: each fills and reads
+	// it within its own launches.
+	scratch := 0
+	for _, v := range g.Values {
+		scratch = max(scratch, convScratch(v))
+	}
+	if scratch > 0 {
+		l.scratch = l.add("gemm_scratch", scratch, false, nil, false)
+	}
 	return l
 }
 
@@ -96,7 +106,7 @@ func newLayout(g *ir.Graph) *layout {
 var reservedC = []string{
 	"t", "s", "d", "c", "i", "j", "k", "n", "o", "r", "row", "out", "top", "sum", "shift", "first", "scale",
 	"row_dy", "row_y", "gw", "step_size", "root2", "correction1", "correction2", "real",
-	"ci", "c0", "k0", "ih", "iw", "oh", "ow", "kh", "kw", "ohs", "ows", "plane", "at",
+	"ci", "c0", "k0", "ih", "iw", "oh", "ow", "kh", "kw", "ohs", "ows", "plane", "at", "col",
 	"auto", "bool", "break", "case", "char", "class", "const", "continue", "default", "delete", "do", "double",
 	"else", "enum", "extern", "false", "float", "for", "goto", "if", "inline", "int", "long", "namespace", "new",
 	"operator", "private", "protected", "public", "register", "return", "short", "signed", "sizeof", "static",

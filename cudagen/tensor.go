@@ -430,9 +430,40 @@ func (gen *generator) batchedMatMul(v *ir.Value) {
 	kb := gen.newKernel(v, "", v.Shape.Size())
 	c := kb.out(v)
 	as, bs := kb.ptr(a), kb.ptr(b)
+	kb.k.gemm = gen.batchedGEMM(v)
 	kb.line("real s = 0;")
 	kb.line("for (long long k = 0; k < %d; k++) s += %s[%s] * %s[%s];", inner, as, operand(a, v.TransA, i, k), bs, operand(b, v.TransB, k, j))
 	kb.line("%s[t] = s;", c)
+}
+
+// batchedGEMM is the batched matmul v as one strided batched GEMM, when
+// each operand is either one matrix for every product (its leading axes
+// all 1) or a matrix per product (its leading axes the batch's); nil when
+// an operand broadcasts along some axes only, which nngen's kernel does.
+func (gen *generator) batchedGEMM(v *ir.Value) *gemm {
+	m, n, k, batch, err := ir.MatMulDims(v)
+	if err != nil {
+		return nil
+	}
+	stride := func(x *ir.Value) (int, bool) {
+		lead := x.Shape[:len(x.Shape)-2]
+		switch {
+		case lead.Size() == 1:
+			return 0, true
+		case slices.Equal(lead, batch):
+			return x.Shape[len(x.Shape)-2] * x.Shape[len(x.Shape)-1], true
+		}
+		return 0, false
+	}
+	a, b := v.Args[0], v.Args[1]
+	strideA, okA := stride(a)
+	strideB, okB := stride(b)
+	if !okA || !okB {
+		return nil
+	}
+	return &gemm{transA: v.TransA, transB: v.TransB, m: m, n: n, k: k,
+		a: gen.layout.of(a), b: gen.layout.of(b), c: gen.layout.of(v),
+		batch: batch.Size(), strideA: strideA, strideB: strideB, strideC: m * n}
 }
 
 // layerNorm: y = (x - mean x) / √(var x + eps) over the trailing axes, a

@@ -114,6 +114,8 @@ func TestTensorKernels(t *testing.T) {
 			"func (m *Model) Backward(x *[Batch][4][6]" + elem + ", c *[Batch][5]" + elem + ", target *[Batch][2]" + elem + ", zTarget *[Batch][6]" + elem + ") " + elem + " {",
 			"TrainStep(x *[Batch][4][6]" + elem + ", c *[Batch][5]" + elem + ", target *[Batch][2]" + elem + ", zTarget *[Batch][6]" + elem + ") " + elem + "\n",
 			"m.upload(bufZTarget, unsafe.Pointer(zTarget), unsafe.Sizeof(*zTarget))",
+			// att = softmax(q·kᵀ...): a product per sample, through cuBLAS.
+			"Batch: 3, StrideA: 16, StrideB: 16, StrideC: 16, Alpha: 1}",
 		} {
 			if !strings.Contains(host, s) {
 				t.Errorf("%s: no %q in the Go:\n%s", dtype, s, host)

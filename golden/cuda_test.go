@@ -47,6 +47,8 @@ var cudaCases = flag.String("cudacases", "", "TestCudaParity: only the cases who
 
 var cudaBundle = flag.String("cudabundle", "", "TestCudaBundle: build the GPU check's test binaries into `DIR`")
 
+var cudaFakes = flag.Bool("cudafakes", false, "TestCudaBundle: add the fake driver and cuBLAS, for gpu-check.sh --fake")
+
 // needTools fails the test, saying how to install them, when the
 // compilers the CUDA tests need are missing.
 func needTools(t *testing.T, tools ...string) {
@@ -243,13 +245,18 @@ func TestCudaParity(t *testing.T) {
 	}
 	mod := scratchModule(t)
 	writeCudaModule(t, mod, cases)
-	var gpus, asan []string
+	var gpus, asan, asanTraces, asanGraphs []string
 	cost := map[string]int{}
 	for _, c := range cases {
 		pkg := c.pkg + "/" + cudagen.Dir
 		gpus = append(gpus, pkg)
 		if c.asan {
 			asan = append(asan, pkg)
+			if c.graph {
+				asanGraphs = append(asanGraphs, pkg)
+			} else {
+				asanTraces = append(asanTraces, pkg)
+			}
 		}
 		cost[pkg] = c.cost
 	}
@@ -266,16 +273,53 @@ func TestCudaParity(t *testing.T) {
 	// here are AddressSanitizer's, on every access the kernels make.
 	ra := newRunner(t, mod, "nngenrunnerasan", asan, []string{"CGO_ENABLED=1", "ASAN_OPTIONS=detect_leaks=0"}, "-asan")
 	ra.need(t, "TestParity")
-	concurrently(t, func() error { return buildFakes(mod, cases) }, vetter(mod, cgo0), r.build, ra.build)
+	concurrently(t, func() error { return buildFakes(mod, cases) }, func() error { return buildFakeBLAS(filepath.Join(mod, "libcublas.so.12")) },
+		vetter(mod, cgo0), r.build, ra.build)
 
-	fake := func(mode, lib string) func(pkg string) []string {
+	fake := func(mode, lib string, env ...string) func(pkg string) []string {
 		// What the harness's TestMain does for NNGEN_TEST_DEVICE=mode.
 		return func(pkg string) []string {
-			return []string{"NNGEN_TEST_DEVICE=" + mode, "NNGEN_LIBCUDA=" + filepath.Join(mod, pkg, "testdata", lib)}
+			return append([]string{"NNGEN_TEST_DEVICE=" + mode, "NNGEN_LIBCUDA=" + filepath.Join(mod, pkg, "testdata", lib)}, env...)
 		}
 	}
-	r.report(t, r.run(t, gpus, cost, fake("fake", "libcuda.so.1")), "max error", "Auto")
-	ra.report(t, ra.run(t, asan, cost, fake("fake-asan", "libcuda-asan.so.1")), "max error", "Auto")
+	// Three paths: every package with its products through the fake
+	// cuBLAS and its phases replayed as CUDA graphs; the ASan packages
+	// with cuBLAS and no graphs; and under ASan, the reference traces'
+	// packages without cuBLAS (the library missing), so that nngen's own
+	// product kernels run there, and the graph traces' with it, so that
+	// the kernels around cuBLAS's products (im2col, col2im) run there.
+	cublas := "NNGEN_LIBCUBLAS=" + filepath.Join(mod, "libcublas.so.12")
+	r.report(t, r.run(t, gpus, cost, fake("fake", "libcuda.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
+	r.report(t, r.run(t, asan, cost, fake("fake", "libcuda.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_CUDA_GRAPHS=off", "NNGEN_TEST_GRAPHS=off")), "max error", "Auto")
+	missing := "NNGEN_LIBCUBLAS=" + filepath.Join(mod, "no", "libcublas.so.12")
+	ra.report(t, ra.run(t, asanTraces, cost, fake("fake-asan", "libcuda-asan.so.1", missing, "NNGEN_TEST_BLAS=kernels", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
+	ra.report(t, ra.run(t, asanGraphs, cost, fake("fake-asan", "libcuda-asan.so.1", cublas, "NNGEN_TEST_BLAS=cublas", "NNGEN_TEST_GRAPHS=on")), "max error", "Auto")
+}
+
+// buildFakeBLAS builds the fake cuBLAS (cudagen/emulation/fakecublas.cc)
+// into lib: one for every package, as it runs on their fake drivers.
+func buildFakeBLAS(lib string) error {
+	emulation, err := filepath.Abs("../cudagen/emulation")
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(emulation, "fakecublas.cc")
+	args := []string{"-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden", src, "-o", lib}
+	code, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	flags := strings.NewReplacer(src, "SRC", lib, "LIB").Replace(strings.Join(args, " "))
+	data, err := cached(cacheKey("g++", []byte(flags), code), func() ([]byte, error) {
+		if out, err := exec.Command("g++", args...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("g++ %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return os.ReadFile(lib)
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(lib, data, 0o755)
 }
 
 // writeCudaModule writes each case into the module: the CPU package, its
@@ -418,8 +462,9 @@ func buildFake(cu, lib string, asan bool) error {
 
 // TestCudaBundle builds, into -cudabundle DIR, what scripts/gpu-check.sh
 // runs on a GPU machine (which has no Go): a test binary per package, built
-// with CGO_ENABLED=0, beside its trace and PTX. Without the flag it has
-// nothing to do.
+// with CGO_ENABLED=0, beside its trace and PTX; with -cudafakes, the fake
+// drivers and cuBLAS for a dry run too. Without the flag it has nothing to
+// do.
 func TestCudaBundle(t *testing.T) {
 	if *cudaBundle == "" {
 		t.Skip("set -cudabundle DIR to build the GPU check (scripts/gpu-bundle.sh does)")
@@ -441,6 +486,14 @@ func TestCudaBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases = append(cases, cudaCase{pkg: "mlp1024", src: string(mlp), dtype: "float32", batched: true, classes: true})
+	buildBundle(t, bundle, cases, *cudaFakes)
+}
+
+// buildBundle builds the GPU check's test binaries of the cases into
+// bundle/tests, and with fakes the fake libcuda.so.1 beside each and the
+// fake libcublas.so.12 in bundle.
+func buildBundle(t *testing.T, bundle string, cases []cudaCase, fakes bool) {
+	t.Helper()
 	mod := scratchModule(t)
 	writeCudaModule(t, mod, cases)
 	for _, c := range cases {
@@ -460,8 +513,64 @@ func TestCudaBundle(t *testing.T) {
 		if c.trace != nil {
 			write(t, filepath.Join(dir, "testdata", "trace.json"), c.trace)
 		}
+		if fakes {
+			if err := buildFake(filepath.Join(dir, "model.cu"), filepath.Join(dir, "libcuda.so.1"), false); err != nil {
+				t.Fatal(err)
+			}
+		}
 		t.Logf("built %s", dir)
 	}
+	if fakes {
+		if err := buildFakeBLAS(filepath.Join(bundle, "libcublas.so.12")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestGPUCheckDryRun runs scripts/gpu-check.sh --fake on a bundle of the
+// tutorial network (seedf32) with the fake driver and cuBLAS: the script's
+// parity checks on the three paths and its timings, as on a GPU.
+func TestGPUCheckDryRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package and its kernels; skipped with -short")
+	}
+	t.Parallel()
+	if testGOARCH != "" {
+		t.Skipf("NNGEN_TEST_GOARCH=%s: the fakes are built by g++ for the host", testGOARCH)
+	}
+	needTools(t, "clang-16", "g++")
+	var cases []cudaCase
+	for _, c := range traceCases(t, []cudaCase{{pkg: "f32", dtype: "float32"}}) {
+		if c.pkg == "seedf32" {
+			cases = append(cases, c)
+		}
+	}
+	bundle := t.TempDir()
+	buildBundle(t, bundle, cases, true)
+	script, err := os.ReadFile("../scripts/gpu-check.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(bundle, "gpu-check.sh"), script)
+	cpus.acquire(0)
+	out, err := exec.Command("bash", filepath.Join(bundle, "gpu-check.sh"), "--fake").CombinedOutput()
+	cpus.release()
+	if err != nil {
+		t.Fatalf("gpu-check.sh --fake: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"ok   seedf32 cublas\n", "ok   seedf32 cublas-nographs\n", "ok   seedf32 kernels\n",
+		"(cuBLAS (" + filepath.Join(bundle, "libcublas.so.12") + "), CUDA graphs)",
+		"(nngen's kernels (NNGEN_CUBLAS=off), CUDA graphs)",
+		"nngen seedf32 BenchmarkTrainStepGPU cublas: ", "nngen seedf32 BenchmarkTrainStepGPU cublas-nographs: ",
+		"nngen seedf32 BenchmarkTrainStepGPU kernels: ", "nngen seedf32 BenchmarkTrainStepCPU: ",
+		"nngen mlp1024: not in the bundle (dry run)", "all checks passed",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("gpu-check.sh --fake printed no %q:\n%s", want, out)
+		}
+	}
+	t.Logf("gpu-check.sh --fake:\n%s", out)
 }
 
 // TestCudaPTXEntries checks the committed tutorial's PTX against the
@@ -476,7 +585,7 @@ func TestCudaPTXEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	launch := regexp.MustCompile(`{Name: "(\w+)", Threads: \d+, Buffers: \[\]int{([^}]*)}(?:, Scalars: \[\]int{([^}]*)})?}`)
+	launch := regexp.MustCompile(`{Name: "(\w+)", Threads: \d+, Buffers: \[\]int{([^}]*)}(?:, Scalars: \[\]int{([^}]*)})?[},]`)
 	launches := launch.FindAllStringSubmatch(string(fileOf(ar, cudagen.GoFile)), -1)
 	if len(launches) == 0 {
 		t.Fatal("no launches found")
@@ -570,6 +679,11 @@ func TestPTX(t *testing.T) {
 	for _, phase := range spec.Phases {
 		for _, k := range phase {
 			launched[k.Name] = true
+			if k.GEMM != nil {
+				for _, k := range append(k.GEMM.Before, k.GEMM.Then...) {
+					launched[k.Name] = true
+				}
+			}
 		}
 	}
 	if len(entries) != len(launched) {
@@ -584,8 +698,23 @@ func TestAuto(t *testing.T) {
 		t.Fatalf("Auto picked the CPU: %s", reason)
 	}
 	defer m.Close()
-	if want := "GPU: " + m.DeviceName(); reason != want {
+	if want := "GPU: " + m.DeviceName() + " (" + m.prog.Paths() + ")"; reason != want {
 		t.Errorf("reason %q, want %q", reason, want)
+	}
+	// The path the test asked for (NNGEN_TEST_BLAS, NNGEN_TEST_GRAPHS) is
+	// the one the model takes.
+	switch blas := m.prog.BLAS(); os.Getenv("NNGEN_TEST_BLAS") {
+	case "cublas":
+		if !strings.HasPrefix(blas, "cuBLAS (") {
+			t.Errorf("the products run in %s, want cuBLAS", blas)
+		}
+	case "kernels":
+		if !strings.HasPrefix(blas, "nngen's kernels (") {
+			t.Errorf("the products run in %s, want nngen's kernels", blas)
+		}
+	}
+	if g := os.Getenv("NNGEN_TEST_GRAPHS"); g != "" && m.prog.Graphs() != (g == "on") {
+		t.Errorf("CUDA graphs %v, want %s", m.prog.Graphs(), g)
 	}
 	t.Logf("Auto: %s", reason)
 }

@@ -2,7 +2,10 @@
 # gpu-bundle.sh builds, on a machine with Go and clang-16, everything that
 # scripts/gpu-check.sh needs on a machine with an NVIDIA GPU, which has no Go:
 #
-#   bash scripts/gpu-bundle.sh [DIR]       # default DIR: gpu-bundle
+#   bash scripts/gpu-bundle.sh [--fake] [DIR]     # default DIR: gpu-bundle
+#
+# --fake adds the emulation's fake libcuda.so.1 (per network) and
+# libcublas.so.12, for a dry run without a GPU: bash DIR/gpu-check.sh --fake.
 #
 # DIR gets, per network, a test binary (CGO_ENABLED=0: only the driver,
 # libcuda.so.1, is needed there) with its PyTorch trace and its PTX; the
@@ -13,6 +16,8 @@
 # (docs/cuda.md says what it checks.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fakes=false
+[ "${1:-}" = --fake ] && { fakes=true; shift; }
 out=${1:-gpu-bundle}
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 
@@ -23,7 +28,7 @@ rm -rf "$out"
 mkdir -p "$out"
 # The golden tests know how to generate each network's packages and their
 # parity harness; with -cudabundle they build the test binaries into $out.
-go test -count=1 -run '^TestCudaBundle$' ./golden -args -cudabundle "$out"
+go test -count=1 -run '^TestCudaBundle$' ./golden -args -cudabundle "$out" -cudafakes=$fakes
 cp scripts/gpu-check.sh "$out/"
 # PyTorch's figures for the same networks on the same GPU, for comparison.
 cat > "$out/bench.py" <<'PY'
@@ -80,8 +85,8 @@ def main():
     print(f"torch {torch.__version__}, tf32 matmul {torch.backends.cuda.matmul.allow_tf32}", flush=True)
     for device in devices + ["cpu"]:
         cpu = device == "cpu"
-        bench("mlp1024 (1024-1024-1024-10 relu, cross-entropy, sgd momentum, batch 1024)",
-              [1024, 1024, 1024, 10], [torch.nn.ReLU, torch.nn.ReLU], torch.nn.CrossEntropyLoss(),
+        bench("mlp1024 (1024-1024-1024-10 tanh, cross-entropy, sgd momentum, batch 1024)",
+              [1024, 1024, 1024, 10], [torch.nn.Tanh, torch.nn.Tanh], torch.nn.CrossEntropyLoss(),
               lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), 1024, device, 5 if cpu else 200)
         bench("tutorial (4-5-7-3 sigmoid, mse, sgd, one sample)",
               [4, 5, 7, 3], [torch.nn.Sigmoid, torch.nn.Sigmoid], torch.nn.MSELoss(),

@@ -7,7 +7,11 @@
 // and kernel launches in a Spec, and drive a Program made from it. The
 // driver is libcuda.so.1, or the library named by $NNGEN_LIBCUDA (tests
 // point it at a fake that runs the kernels on the CPU). Device 0 is used;
-// CUDA_VISIBLE_DEVICES picks which GPU that is.
+// CUDA_VISIBLE_DEVICES picks which GPU that is. The matrix products that
+// a Spec describes as GEMMs run through cuBLAS, libcublas.so.12 (or .11,
+// or $NNGEN_LIBCUBLAS), loaded the same way, where it is installed, and
+// in nngen's own kernels where it is not; a Program runs on a stream of
+// its own and replays its phases as CUDA graphs.
 //
 // A CUDA context is current per OS thread, and goroutines move between
 // threads, so every call here locks its goroutine to its thread and makes
@@ -16,7 +20,9 @@ package cuda
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -148,6 +154,10 @@ type Kernel struct {
 	// to NewProgram, passed by value.
 	Buffers []int
 	Scalars []int
+	// GEMM, when set, is the kernel's matrix product: where cuBLAS is
+	// loaded, it runs instead of the kernel, between its Before and Then
+	// kernels; elsewhere the kernel runs (see Program.BLAS).
+	GEMM *GEMM
 }
 
 // blockSize is the number of threads per block: a multiple of the warp
@@ -155,15 +165,22 @@ type Kernel struct {
 const blockSize = 256
 
 // Program is a Spec loaded onto a device: the module, the buffers, and the
-// launches ready to go. Its methods return the driver's errors; a Program
-// is not safe for concurrent use.
+// launches ready to go, on a stream of its own. Its methods return the
+// driver's errors; a Program is not safe for concurrent use.
 type Program struct {
 	ctx      *Context
 	module   uintptr
+	stream   uintptr
 	pointers []uint64 // each buffer's device address; kernel parameters point here
 	bytes    []int
 	phases   [][]launch
-	float    int // the Spec's Float
+
+	blas   *blas   // nil: nngen's kernels compute the products
+	handle uintptr // the cuBLAS handle, on the stream
+	noBLAS string  // why blas is nil
+	graphs bool    // whether phases replay as CUDA graphs
+	phased []phaseState
+	float  int // the Spec's Float
 }
 
 type launch struct {
@@ -171,13 +188,35 @@ type launch struct {
 	function    uintptr
 	grid, block uint32
 	params      []unsafe.Pointer
+	gemm        *gemmCall // the product through cuBLAS, between the launches before and then
+	before      []launch
+	then        []launch
 }
 
-// NewProgram loads spec onto device 0 and allocates its buffers (their
-// contents undefined until uploaded or zeroed). scalars points to the
+// phaseState is what Run keeps of a phase for its CUDA graph. A graph
+// holds the values its launches' scalars had when it was captured, so Run
+// replays it only while they keep those values: when one changes, the
+// phase runs eagerly, and is captured again once two runs in a row see
+// the same values.
+type phaseState struct {
+	graph   uintptr          // the instantiated graph (CUgraphExec), or 0
+	scalars []unsafe.Pointer // the scalars its launches read
+	seen    []uint64         // their values at the last run (the capture's, with a graph)
+	now     []uint64         // their values at this run
+	ranOnce bool             // whether seen holds a run's values
+}
+
+// NewProgram loads spec onto device 0, allocates its buffers (their
+// contents undefined until uploaded or zeroed) and creates its stream, on
+// which every launch and copy runs in order. scalars points to the
 // variables whose values the kernels' scalar parameters take at each
 // launch, such as a model's learning rate field: they must stay valid, and
 // of the Spec's Float type, for the Program's life.
+//
+// The matrix products with a GEMM run through cuBLAS when it loads (see
+// BLAS); $NNGEN_CUBLAS=off keeps them in nngen's kernels. Each phase is
+// captured as a CUDA graph and replayed (see Run); $NNGEN_CUDA_GRAPHS=off
+// launches every kernel each time instead.
 func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	if err := CheckPTX(spec); err != nil {
 		return nil, err
@@ -191,7 +230,7 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	}
 	defer c.exit()
 	d := c.d
-	p := &Program{ctx: c, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers)), float: spec.Float}
+	p := &Program{ctx: c, float: spec.Float, pointers: make([]uint64, len(spec.Buffers)), bytes: make([]int, len(spec.Buffers))}
 	defer func() {
 		if err != nil {
 			p.free()
@@ -201,40 +240,116 @@ func NewProgram(spec *Spec, scalars []unsafe.Pointer) (_ *Program, err error) {
 	if err := d.check("cuModuleLoadData", d.cuModuleLoadData(&p.module, &image[0])); err != nil {
 		return nil, err
 	}
+	// Non-blocking: the stream does not wait for the legacy default
+	// stream, which other libraries in the process may use.
+	if err := d.check("cuStreamCreate", d.cuStreamCreate(&p.stream, streamNonBlocking)); err != nil {
+		return nil, err
+	}
 	for i, b := range spec.Buffers {
 		if err := d.check("cuMemAlloc "+b.Name, d.cuMemAlloc(&p.pointers[i], uintptr(b.Bytes))); err != nil {
 			return nil, err
 		}
 		p.bytes[i] = b.Bytes
 	}
+	if err := p.openBLAS(); err != nil {
+		return nil, err
+	}
+	v := os.Getenv("NNGEN_CUDA_GRAPHS")
+	p.graphs = v != "off" && v != "0"
 	functions := map[string]uintptr{}
+	var prepare func(k Kernel) (launch, error)
+	prepare = func(k Kernel) (launch, error) {
+		f, ok := functions[k.Name]
+		if !ok {
+			name := append([]byte(k.Name), 0)
+			if err := d.check("cuModuleGetFunction "+k.Name, d.cuModuleGetFunction(&f, p.module, &name[0])); err != nil {
+				return launch{}, err
+			}
+			functions[k.Name] = f
+		}
+		l := launch{name: k.Name, function: f, block: uint32(min(k.Threads, blockSize))}
+		l.grid = uint32((k.Threads + int(l.block) - 1) / int(l.block))
+		for _, b := range k.Buffers {
+			l.params = append(l.params, unsafe.Pointer(&p.pointers[b]))
+		}
+		for _, s := range k.Scalars {
+			if s < 0 || s >= len(scalars) {
+				return launch{}, fmt.Errorf("cuda: kernel %s takes scalar %d of %d", k.Name, s, len(scalars))
+			}
+			l.params = append(l.params, scalars[s])
+		}
+		if k.GEMM != nil {
+			g, err := newGEMMCall(k.Name, k.GEMM, spec.Float, p.pointers, p.bytes)
+			if err != nil {
+				return launch{}, err
+			}
+			l.gemm = g
+			for _, before := range k.GEMM.Before {
+				b, err := prepare(before)
+				if err != nil {
+					return launch{}, err
+				}
+				l.before = append(l.before, b)
+			}
+			for _, then := range k.GEMM.Then {
+				t, err := prepare(then)
+				if err != nil {
+					return launch{}, err
+				}
+				l.then = append(l.then, t)
+			}
+		}
+		return l, nil
+	}
 	for _, phase := range spec.Phases {
 		var launches []launch
-		for _, k := range phase {
-			f, ok := functions[k.Name]
-			if !ok {
-				name := append([]byte(k.Name), 0)
-				if err := d.check("cuModuleGetFunction "+k.Name, d.cuModuleGetFunction(&f, p.module, &name[0])); err != nil {
-					return nil, err
-				}
-				functions[k.Name] = f
-			}
-			l := launch{name: k.Name, function: f, block: uint32(min(k.Threads, blockSize))}
-			l.grid = uint32((k.Threads + int(l.block) - 1) / int(l.block))
-			for _, b := range k.Buffers {
-				l.params = append(l.params, unsafe.Pointer(&p.pointers[b]))
-			}
+		var state phaseState
+		var read func(k Kernel)
+		read = func(k Kernel) {
 			for _, s := range k.Scalars {
-				if s < 0 || s >= len(scalars) {
-					return nil, fmt.Errorf("cuda: kernel %s takes scalar %d of %d", k.Name, s, len(scalars))
+				if !slices.Contains(state.scalars, scalars[s]) {
+					state.scalars = append(state.scalars, scalars[s])
 				}
-				l.params = append(l.params, scalars[s])
+			}
+			if k.GEMM != nil {
+				for _, k := range slices.Concat(k.GEMM.Before, k.GEMM.Then) {
+					read(k)
+				}
+			}
+		}
+		for _, k := range phase {
+			l, err := prepare(k)
+			if err != nil {
+				return nil, err
 			}
 			launches = append(launches, l)
+			read(k)
 		}
+		state.seen, state.now = make([]uint64, len(state.scalars)), make([]uint64, len(state.scalars))
 		p.phases = append(p.phases, launches)
+		p.phased = append(p.phased, state)
 	}
 	return p, nil
+}
+
+// openBLAS creates the Program's cuBLAS handle on its stream, or notes
+// why the products stay in nngen's kernels; the context is current.
+func (p *Program) openBLAS() error {
+	b, err := openBLAS()
+	if err != nil {
+		p.noBLAS = err.Error()
+		return nil
+	}
+	if err := b.check("cublasCreate", b.cublasCreate(&p.handle)); err != nil {
+		return err
+	}
+	p.blas = b
+	if err := b.check("cublasSetStream", b.cublasSetStream(p.handle, p.stream)); err != nil {
+		return err
+	}
+	// Exact float32 products, as PyTorch's default (no TF32) and the CPU
+	// path: the parity checks hold on either path.
+	return b.check("cublasSetMathMode", b.cublasSetMathMode(p.handle, cublasDefaultMath))
 }
 
 // DeviceName is the name of the device the Program runs on.
@@ -248,11 +363,6 @@ func (p *Program) DeviceName() string { return p.ctx.name }
 // runtime and NCCL count the devices that CUDA_VISIBLE_DEVICES leaves: 0.
 func (p *Program) Device() int { return 0 }
 
-// Stream is the CUDA stream the Program launches its kernels on: 0, the
-// default stream. Work another library queues on it runs in order with
-// the Program's launches.
-func (p *Program) Stream() uintptr { return 0 }
-
 // Float is the size in bytes of the Program's numbers, the Spec's Float.
 func (p *Program) Float() int { return p.float }
 
@@ -265,9 +375,42 @@ func (p *Program) Buffer(buffer int) (address uint64, bytes int, err error) {
 	return p.pointers[buffer], p.bytes[buffer], nil
 }
 
-// Run launches the kernels of a phase, in order. Launches are
-// asynchronous: a kernel's failure shows in the next call that waits for
-// the device (a Download, or Synchronize).
+// BLAS says what computes the matrix products: "cuBLAS (library)", or
+// "nngen's kernels (" and why cuBLAS is not used ")".
+func (p *Program) BLAS() string {
+	if p.blas != nil {
+		return "cuBLAS (" + p.blas.name + ")"
+	}
+	return "nngen's kernels (" + p.noBLAS + ")"
+}
+
+// Graphs reports whether the Program replays its phases as CUDA graphs.
+func (p *Program) Graphs() bool { return p.graphs }
+
+// Paths says how the Program runs, for a reason such as Auto's: BLAS, and
+// whether CUDA graphs replay the phases.
+func (p *Program) Paths() string {
+	if p.graphs {
+		return p.BLAS() + ", CUDA graphs"
+	}
+	return p.BLAS() + ", no CUDA graphs (NNGEN_CUDA_GRAPHS=off)"
+}
+
+// Stream is the Program's CUDA stream (a CUstream), on which it launches
+// and copies in order: work of other libraries (NCCL) ordered on it runs
+// between the Program's calls.
+func (p *Program) Stream() uintptr { return p.stream }
+
+// Run launches the kernels of a phase, in order, on the Program's stream.
+// Launches are asynchronous: a kernel's failure shows in the next call
+// that waits for the device (a Download, or Synchronize).
+//
+// With CUDA graphs, a phase's first run is eager, as libraries such as
+// cuBLAS want before a capture; its second is captured into a graph and
+// launched, and the next ones replay it: one launch for the phase. A graph
+// holds its scalars' values (a learning rate) as they were at the capture,
+// so when one has changed the phase runs eagerly instead, and is captured
+// again once two runs in a row see the same values.
 func (p *Program) Run(phase int) error {
 	if err := p.ctx.enter(); err != nil {
 		return err
@@ -276,19 +419,101 @@ func (p *Program) Run(phase int) error {
 	if phase < 0 || phase >= len(p.phases) {
 		return fmt.Errorf("cuda: no phase %d (the program has %d; closed?)", phase, len(p.phases))
 	}
+	if !p.graphs {
+		return p.launch(p.phases[phase])
+	}
+	st := &p.phased[phase]
 	d := p.ctx.d
-	for i := range p.phases[phase] {
-		l := &p.phases[phase][i]
+	for i, s := range st.scalars {
+		st.now[i] = p.scalarBits(s)
+	}
+	same := st.ranOnce && slices.Equal(st.now, st.seen)
+	copy(st.seen, st.now)
+	switch {
+	case same && st.graph != 0:
+	case same: // the values of the last run again: capture them
+		if err := p.capture(phase); err != nil {
+			return err
+		}
+	default: // the first run, or new values: eagerly, and forget the graph
+		st.ranOnce = true
+		if st.graph != 0 {
+			if err := d.check("cuGraphExecDestroy", d.cuGraphExecDestroy(st.graph)); err != nil {
+				return err
+			}
+			st.graph = 0
+		}
+		return p.launch(p.phases[phase])
+	}
+	return d.check("cuGraphLaunch", d.cuGraphLaunch(st.graph, p.stream))
+}
+
+// scalarBits is the scalar at s as bits, to compare: a float of the
+// Spec's Float type.
+func (p *Program) scalarBits(s unsafe.Pointer) uint64 {
+	if p.float == 8 {
+		return *(*uint64)(s)
+	}
+	return uint64(*(*uint32)(s))
+}
+
+// capture records the launches of a phase into a CUDA graph and
+// instantiates it; nothing runs. Thread-local capture: the goroutine is
+// locked to its thread, and other threads' CUDA calls are not ours.
+func (p *Program) capture(phase int) error {
+	d := p.ctx.d
+	if err := d.check("cuStreamBeginCapture", d.cuStreamBeginCapture(p.stream, captureThreadLocal)); err != nil {
+		return err
+	}
+	launched := p.launch(p.phases[phase])
+	var graph uintptr
+	ended := d.check("cuStreamEndCapture", d.cuStreamEndCapture(p.stream, &graph))
+	if graph != 0 {
+		defer d.cuGraphDestroy(graph) // the instantiated graph is independent of it
+	}
+	if launched != nil {
+		return launched
+	}
+	if ended != nil {
+		return ended
+	}
+	return d.check("cuGraphInstantiate", d.cuGraphInstantiateWithFlags(&p.phased[phase].graph, graph, 0))
+}
+
+// launch launches each kernel, or its product through cuBLAS where the
+// Program has it; the context is current.
+func (p *Program) launch(launches []launch) error {
+	d := p.ctx.d
+	for i := range launches {
+		l := &launches[i]
+		if l.gemm != nil && p.blas != nil {
+			if err := p.launch(l.before); err != nil {
+				return err
+			}
+			if err := l.gemm.run(p.blas, p.handle); err != nil {
+				return err
+			}
+			if err := p.launch(l.then); err != nil {
+				return err
+			}
+			continue
+		}
 		var params *unsafe.Pointer
 		if len(l.params) > 0 {
 			params = &l.params[0]
 		}
-		if err := d.check("cuLaunchKernel "+l.name, d.cuLaunchKernel(l.function, l.grid, 1, 1, l.block, 1, 1, 0, 0, params, nil)); err != nil {
+		if err := d.check("cuLaunchKernel "+l.name, d.cuLaunchKernel(l.function, l.grid, 1, 1, l.block, 1, 1, 0, p.stream, params, nil)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// The driver's constants.
+const (
+	streamNonBlocking  = 1 // CU_STREAM_NON_BLOCKING
+	captureThreadLocal = 1 // CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
+)
 
 // Upload copies bytes bytes from host memory at src to the start of buffer.
 func (p *Program) Upload(buffer int, src unsafe.Pointer, bytes uintptr) error {
@@ -299,7 +524,9 @@ func (p *Program) Upload(buffer int, src unsafe.Pointer, bytes uintptr) error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemcpyHtoD", p.ctx.d.cuMemcpyHtoD(p.pointers[buffer], src, bytes))
+	// From pageable memory the driver stages src before it returns, so
+	// the caller may reuse it; the copy runs in order on the stream.
+	return p.ctx.d.check("cuMemcpyHtoDAsync", p.ctx.d.cuMemcpyHtoDAsync(p.pointers[buffer], src, bytes, p.stream))
 }
 
 // Download copies the first bytes bytes of buffer to host memory at dst,
@@ -312,7 +539,11 @@ func (p *Program) Download(dst unsafe.Pointer, buffer int, bytes uintptr) error 
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemcpyDtoH", p.ctx.d.cuMemcpyDtoH(dst, p.pointers[buffer], bytes))
+	d := p.ctx.d
+	if err := d.check("cuMemcpyDtoHAsync", d.cuMemcpyDtoHAsync(dst, p.pointers[buffer], bytes, p.stream)); err != nil {
+		return err
+	}
+	return d.check("cuStreamSynchronize", d.cuStreamSynchronize(p.stream))
 }
 
 // Zero sets every byte of buffer to 0 (0.0 in either float type).
@@ -321,7 +552,10 @@ func (p *Program) Zero(buffer int) error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuMemsetD8", p.ctx.d.cuMemsetD8(p.pointers[buffer], 0, uintptr(p.bytes[buffer])))
+	if buffer < 0 || buffer >= len(p.bytes) {
+		return fmt.Errorf("cuda: zero buffer %d of %d", buffer, len(p.bytes))
+	}
+	return p.ctx.d.check("cuMemsetD8Async", p.ctx.d.cuMemsetD8Async(p.pointers[buffer], 0, uintptr(p.bytes[buffer]), p.stream))
 }
 
 // Synchronize waits for every launch so far, returning the first failure.
@@ -330,7 +564,7 @@ func (p *Program) Synchronize() error {
 		return err
 	}
 	defer p.ctx.exit()
-	return p.ctx.d.check("cuCtxSynchronize", p.ctx.d.cuCtxSynchronize())
+	return p.ctx.d.check("cuStreamSynchronize", p.ctx.d.cuStreamSynchronize(p.stream))
 }
 
 func (p *Program) fits(what string, buffer int, bytes uintptr) error {
@@ -357,6 +591,23 @@ func (p *Program) free() error {
 		if first == nil {
 			first = err
 		}
+	}
+	for i := range p.phased {
+		if g := p.phased[i].graph; g != 0 {
+			keep(d.check("cuGraphExecDestroy", d.cuGraphExecDestroy(g)))
+			p.phased[i].graph = 0
+		}
+	}
+	p.phased = nil
+	if p.handle != 0 {
+		keep(p.blas.check("cublasDestroy", p.blas.cublasDestroy(p.handle)))
+		p.handle, p.blas = 0, nil
+	}
+	if p.stream != 0 {
+		// Waits for the stream's work before the memory goes.
+		keep(d.check("cuStreamSynchronize", d.cuStreamSynchronize(p.stream)))
+		keep(d.check("cuStreamDestroy", d.cuStreamDestroy(p.stream)))
+		p.stream = 0
 	}
 	for i, ptr := range p.pointers {
 		if ptr != 0 {

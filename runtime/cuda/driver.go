@@ -23,6 +23,21 @@ type driver struct {
 	cuMemsetD8               func(dst uint64, value uint8, n uintptr) int32
 	cuLaunchKernel           func(function uintptr, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params, extra *unsafe.Pointer) int32
 	cuGetErrorString         func(code int32, str **byte) int32
+
+	// A Program's stream, the copies ordered on it, and the CUDA graphs
+	// captured from it (CUDA 11.4 or newer).
+	cuStreamCreate              func(stream *uintptr, flags uint32) int32
+	cuStreamDestroy             func(stream uintptr) int32
+	cuStreamSynchronize         func(stream uintptr) int32
+	cuMemcpyHtoDAsync           func(dst uint64, src unsafe.Pointer, bytes uintptr, stream uintptr) int32
+	cuMemcpyDtoHAsync           func(dst unsafe.Pointer, src uint64, bytes uintptr, stream uintptr) int32
+	cuMemsetD8Async             func(dst uint64, value uint8, n uintptr, stream uintptr) int32
+	cuStreamBeginCapture        func(stream uintptr, mode uint32) int32
+	cuStreamEndCapture          func(stream uintptr, graph *uintptr) int32
+	cuGraphInstantiateWithFlags func(exec *uintptr, graph uintptr, flags uint64) int32
+	cuGraphLaunch               func(exec uintptr, stream uintptr) int32
+	cuGraphExecDestroy          func(exec uintptr) int32
+	cuGraphDestroy              func(graph uintptr) int32
 }
 
 // symbols pairs each entry point with its name in libcuda.so.1 (the _v2
@@ -52,6 +67,18 @@ func (d *driver) symbols() []struct {
 		{"cuMemsetD8_v2", &d.cuMemsetD8},
 		{"cuLaunchKernel", &d.cuLaunchKernel},
 		{"cuGetErrorString", &d.cuGetErrorString},
+		{"cuStreamCreate", &d.cuStreamCreate},
+		{"cuStreamDestroy_v2", &d.cuStreamDestroy},
+		{"cuStreamSynchronize", &d.cuStreamSynchronize},
+		{"cuMemcpyHtoDAsync_v2", &d.cuMemcpyHtoDAsync},
+		{"cuMemcpyDtoHAsync_v2", &d.cuMemcpyDtoHAsync},
+		{"cuMemsetD8Async", &d.cuMemsetD8Async},
+		{"cuStreamBeginCapture_v2", &d.cuStreamBeginCapture},
+		{"cuStreamEndCapture", &d.cuStreamEndCapture},
+		{"cuGraphInstantiateWithFlags", &d.cuGraphInstantiateWithFlags},
+		{"cuGraphLaunch", &d.cuGraphLaunch},
+		{"cuGraphExecDestroy", &d.cuGraphExecDestroy},
+		{"cuGraphDestroy", &d.cuGraphDestroy},
 	}
 }
 

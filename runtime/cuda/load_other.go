@@ -12,3 +12,8 @@ import (
 func load() (*driver, error) {
 	return nil, fmt.Errorf("nngen runs CUDA on linux/amd64 and linux/arm64, not %s/%s", runtime.GOOS, runtime.GOARCH)
 }
+
+// loadBLAS fails as load does.
+func loadBLAS() (*blas, error) {
+	return nil, fmt.Errorf("nngen runs cuBLAS on linux/amd64 and linux/arm64, not %s/%s", runtime.GOOS, runtime.GOARCH)
+}

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // CheckPTX checks that spec's PTX has an entry for every kernel that spec
-// launches, with the parameters the launch passes: a pointer (.u64) per
+// launches (those around a GEMM included), with the parameters the launch passes: a pointer (.u64) per
 // buffer, then a number of the Spec's Float type per scalar. A mismatch
 // would make the driver read garbage arguments, so NewProgram refuses it.
 func CheckPTX(spec *Spec) error {
@@ -20,25 +21,39 @@ func CheckPTX(spec *Spec) error {
 	if scalar == "" {
 		return fmt.Errorf("cuda: Float is %d bytes, want 4 or 8", spec.Float)
 	}
+	var check func(k Kernel) error
+	check = func(k Kernel) error {
+		params, ok := entries[k.Name]
+		if !ok {
+			return fmt.Errorf("cuda: the PTX has no kernel %s; regenerate the package", k.Name)
+		}
+		var want []string
+		for _, b := range k.Buffers {
+			if b < 0 || b >= len(spec.Buffers) {
+				return fmt.Errorf("cuda: kernel %s uses buffer %d of %d", k.Name, b, len(spec.Buffers))
+			}
+			want = append(want, ".u64")
+		}
+		for range k.Scalars {
+			want = append(want, scalar)
+		}
+		if strings.Join(params, " ") != strings.Join(want, " ") {
+			return fmt.Errorf("cuda: kernel %s takes (%s) in the PTX but is launched with (%s); regenerate the package",
+				k.Name, strings.Join(params, ", "), strings.Join(want, ", "))
+		}
+		if k.GEMM != nil {
+			for _, k := range slices.Concat(k.GEMM.Before, k.GEMM.Then) {
+				if err := check(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	for _, phase := range spec.Phases {
 		for _, k := range phase {
-			params, ok := entries[k.Name]
-			if !ok {
-				return fmt.Errorf("cuda: the PTX has no kernel %s; regenerate the package", k.Name)
-			}
-			var want []string
-			for _, b := range k.Buffers {
-				if b < 0 || b >= len(spec.Buffers) {
-					return fmt.Errorf("cuda: kernel %s uses buffer %d of %d", k.Name, b, len(spec.Buffers))
-				}
-				want = append(want, ".u64")
-			}
-			for range k.Scalars {
-				want = append(want, scalar)
-			}
-			if strings.Join(params, " ") != strings.Join(want, " ") {
-				return fmt.Errorf("cuda: kernel %s takes (%s) in the PTX but is launched with (%s); regenerate the package",
-					k.Name, strings.Join(params, ", "), strings.Join(want, ", "))
+			if err := check(k); err != nil {
+				return err
 			}
 		}
 	}
