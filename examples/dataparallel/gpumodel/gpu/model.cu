@@ -685,6 +685,14 @@ NN_KERNEL linear_v3(real* __restrict__ slot0, const real* __restrict__ x, const 
   slot0[t] = nn_relu(s);
 }
 
+// after cuBLAS's product for v3 = linear[act=relu] <f32[16,64]> v0 v1 v2 "act" @slot0
+NN_KERNEL linear_v3_epilogue(real* __restrict__ slot0, const real* __restrict__ hidden_bias) {
+  const long long t = NN_THREAD();
+  if (t >= 1024) return;
+  const real s = slot0[t] + hidden_bias[t % 64];
+  slot0[t] = nn_relu(s);
+}
+
 // v7 = linear <f32[16,10]> v3 v5 v6 "logits" @slot1
 NN_KERNEL linear_v7(real* __restrict__ slot1, const real* __restrict__ slot0, const real* __restrict__ logits_weight, const real* __restrict__ logits_bias) {
   const long long t = NN_THREAD();
@@ -692,6 +700,14 @@ NN_KERNEL linear_v7(real* __restrict__ slot1, const real* __restrict__ slot0, co
   const long long n = t / 10, i = t % 10;
   real s = logits_bias[i];
   for (long long j = 0; j < 64; j++) s += logits_weight[i * 64 + j] * slot0[n * 64 + j];
+  slot1[t] = s;
+}
+
+// after cuBLAS's product for v7 = linear <f32[16,10]> v3 v5 v6 "logits" @slot1
+NN_KERNEL linear_v7_epilogue(real* __restrict__ slot1, const real* __restrict__ logits_bias) {
+  const long long t = NN_THREAD();
+  if (t >= 160) return;
+  const real s = slot1[t] + logits_bias[t % 10];
   slot1[t] = s;
 }
 
@@ -865,7 +881,9 @@ NN_KERNEL adam_v37(real* __restrict__ logits_bias, const real* __restrict__ logi
 // Every kernel, for the emulation on the CPU (cudagen/emulation/fakecuda.cc).
 #define NNGEN_KERNELS(X) \
   X(linear_v3) \
+  X(linear_v3_epilogue) \
   X(linear_v7) \
+  X(linear_v7_epilogue) \
   X(cross_entropy_v9_rows) \
   X(cross_entropy_v9) \
   X(cross_entropy_grad_v11) \

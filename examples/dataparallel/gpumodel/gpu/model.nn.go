@@ -64,7 +64,9 @@ const (
 
 // spec is the device side of the model: model.ptx, its buffers, and the launches of
 // each phase in order. A kernel's parameters are its Buffers' device addresses, then
-// its Scalars' values; runtime/cuda checks them against the PTX.
+// its Scalars' values; runtime/cuda checks them against the PTX. A launch with a GEMM
+// runs through cuBLAS where it loads, between its Before and Then kernels; else its
+// kernel runs.
 var spec = cuda.Spec{
 	PTX:   ptx,
 	Float: 4,
@@ -96,18 +98,25 @@ var spec = cuda.Spec{
 	},
 	Phases: [][]cuda.Kernel{
 		phaseForward: {
-			{Name: "linear_v3", Threads: 1024, Buffers: []int{bufSlot0, bufX, bufHiddenWeight, bufHiddenBias}},
-			{Name: "linear_v7", Threads: 160, Buffers: []int{bufSlot1, bufSlot0, bufLogitsWeight, bufLogitsBias}},
+			{Name: "linear_v3", Threads: 1024, Buffers: []int{bufSlot0, bufX, bufHiddenWeight, bufHiddenBias},
+				GEMM: &cuda.GEMM{TransB: true, M: 16, N: 64, K: 64, A: bufX, B: bufHiddenWeight, C: bufSlot0, Alpha: 1,
+					Then: []cuda.Kernel{{Name: "linear_v3_epilogue", Threads: 1024, Buffers: []int{bufSlot0, bufHiddenBias}}}}},
+			{Name: "linear_v7", Threads: 160, Buffers: []int{bufSlot1, bufSlot0, bufLogitsWeight, bufLogitsBias},
+				GEMM: &cuda.GEMM{TransB: true, M: 16, N: 10, K: 64, A: bufSlot0, B: bufLogitsWeight, C: bufSlot1, Alpha: 1,
+					Then: []cuda.Kernel{{Name: "linear_v7_epilogue", Threads: 160, Buffers: []int{bufSlot1, bufLogitsBias}}}}},
 		},
 		phaseBackward: {
 			{Name: "cross_entropy_v9_rows", Threads: 16, Buffers: []int{bufLossRows, bufSlot1, bufTarget}},
 			{Name: "cross_entropy_v9", Threads: 1, Buffers: []int{bufLossRows, bufTarget, bufSlot2}},
 			{Name: "cross_entropy_grad_v11", Threads: 16, Buffers: []int{bufSlot3, bufTarget, bufSlot1}},
-			{Name: "matmul_v12", Threads: 1024, Buffers: []int{bufSlot1, bufSlot3, bufLogitsWeight}},
-			{Name: "matmul_v13", Threads: 640, Buffers: []int{bufLogitsWeightGrad, bufSlot3, bufSlot0}},
+			{Name: "matmul_v12", Threads: 1024, Buffers: []int{bufSlot1, bufSlot3, bufLogitsWeight},
+				GEMM: &cuda.GEMM{M: 16, N: 64, K: 10, A: bufSlot3, B: bufLogitsWeight, C: bufSlot1, Alpha: 1}},
+			{Name: "matmul_v13", Threads: 640, Buffers: []int{bufLogitsWeightGrad, bufSlot3, bufSlot0},
+				GEMM: &cuda.GEMM{TransA: true, M: 10, N: 64, K: 16, A: bufSlot3, B: bufSlot0, C: bufLogitsWeightGrad, Alpha: 1}},
 			{Name: "sum_rows_v14", Threads: 10, Buffers: []int{bufLogitsBiasGrad, bufSlot3}},
 			{Name: "relu_grad_v15", Threads: 1024, Buffers: []int{bufSlot3, bufSlot1, bufSlot0}},
-			{Name: "matmul_v17", Threads: 4096, Buffers: []int{bufHiddenWeightGrad, bufSlot3, bufX}},
+			{Name: "matmul_v17", Threads: 4096, Buffers: []int{bufHiddenWeightGrad, bufSlot3, bufX},
+				GEMM: &cuda.GEMM{TransA: true, M: 64, N: 64, K: 16, A: bufSlot3, B: bufX, C: bufHiddenWeightGrad, Alpha: 1}},
 			{Name: "sum_rows_v18", Threads: 64, Buffers: []int{bufHiddenBiasGrad, bufSlot3}},
 		},
 		phaseStep: {
@@ -320,12 +329,13 @@ var (
 
 // Auto returns the network on the GPU when the CUDA driver and a device are there, else
 // on the CPU, as PyTorch's "cuda" if torch.cuda.is_available() else "cpu"; either way
-// with New(seed)'s starting parameters. reason says which, and why: the GPU's name, or
-// what was missing.
+// with New(seed)'s starting parameters. reason says which, and why: the GPU's name and
+// what runs the matrix products (cuBLAS or nngen's kernels) and whether CUDA graphs do,
+// or what was missing.
 func Auto(seed uint64) (d Device, reason string) {
 	m, err := New(seed)
 	if err != nil {
 		return cpu.New(seed), "CPU: " + err.Error()
 	}
-	return m, "GPU: " + m.DeviceName()
+	return m, "GPU: " + m.DeviceName() + " (" + m.prog.Paths() + ")"
 }
