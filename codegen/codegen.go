@@ -85,9 +85,7 @@ func Generate(g *ir.Graph, cfg Config) ([]File, error) {
 		gen.genTrainStep(f)
 		gen.genResetOptimizer(f)
 	}
-	if gen.usesPool() {
-		gen.genClose(f)
-	}
+	gen.genClose(f)
 	gen.genModes(f)
 	gen.genParams(f)
 	gen.genStateDict(f)

@@ -329,6 +329,7 @@ func TestGenerateTrainingBatched(t *testing.T) {
 		"(*Model).Train":          "func()",
 		"(*Model).Eval":           "func()",
 		"(*Model).Training":       "func() bool",
+		"(*Model).Close":          "func()",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	diff(t, "constant", constants(pkg), map[string]string{"Inputs": "4", "Outputs": "3", "Batch": "8"})
@@ -384,6 +385,7 @@ func TestGenerateTrainingUnbatched(t *testing.T) {
 		"(*Model).Train":          "func()",
 		"(*Model).Eval":           "func()",
 		"(*Model).Training":       "func() bool",
+		"(*Model).Close":          "func()",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// One sample at a time: no Batch constant.
@@ -405,6 +407,7 @@ func TestGenerateInferenceOnly(t *testing.T) {
 		"(*Model).LoadCheckpoint": "func(path string) error",
 		"(*Model).Eval":           "func()",
 		"(*Model).Training":       "func() bool",
+		"(*Model).Close":          "func()",
 	}
 	diff(t, "API", api(pkg), wantAPI)
 	// Parameters and scratch slots only: no gradients, no optimizer settings.

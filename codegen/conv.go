@@ -53,11 +53,22 @@ func (gen *generator) convWork(v *ir.Value) *jen.Statement {
 	return kernel(gen.suffixed("ConvWork"), gen.geometry(v, jen.Lit(x[0]), x, w[0], v.Groups, w[2:]))
 }
 
-// convPooled reports whether a convolution kernel runs on the model's pool.
+// convPooled reports whether a convolution kernel runs on the model's pool:
+// from convPoolMin multiply-adds.
 func (gen *generator) convPooled(v *ir.Value) bool {
 	_, _, macs := convShapes(v)
-	return gen.pooled(macs, 1, 1)
+	return macs >= convPoolMin && gen.pooled(macs, 1, 1)
 }
+
+// convPoolMin is the work from which a convolution is split across the
+// cores, by samples. A split convolution leaves its output in two cores'
+// caches, and the pooling, activations and small layers after it run on
+// one core that then reads the other's half: LeNet's convolutions (7.5M
+// and 15M multiply-adds at batch 64) made its forward pass 13% slower on
+// two cores than on one (AMD EPYC, 2026-12-07, GOMAXPROCS 2 against 1,
+// alternating runs). From 32M (a ResNet layer's 3×3 convolution: 1.2G at
+// batch 32) the split pays: Conv3x3 1.7x on two cores.
+const convPoolMin = 1 << 25
 
 // convCall calls the convolution kernel name (ConvForward...) with its
 // geometry and arrays: on the pool, or here with the model's workspace.

@@ -22,8 +22,17 @@ const gemmMin = 256
 
 // poolMin is the work from which a GEMM is split across the cores by the
 // model's kernels.Pool: below it, handing the halves to another core costs
-// more than it saves.
-const poolMin = 1 << 21
+// more than it saves. In a training step the cost is not the hand-off
+// alone: a weight whose rows one core read in the forward product and
+// whose gradient's columns it wrote is then updated by the other, and its
+// cache lines cross between the cores every step. With 2M (measured on
+// Intel at stop 10) the 784-128-10 network's train step at batch 32
+// (products of 3.2M) ran 1.6x slower on two cores than on one on AMD EPYC
+// (84 against 132 µs, 2026-12-07, GOMAXPROCS 2 against 1); from 4M it
+// runs on one core, at one core's speed, while W3's (26M and 17M), W4's
+// and the transformer's (6.3M) products still split: W2 at batch 256 1.7x
+// forward and 1.25x per train step on two cores.
+const poolMin = 1 << 22
 
 // usesDropout reports whether the model has dropout layers, whose masks
 // need its generator and hook.
@@ -353,8 +362,17 @@ func (gen *generator) swappedGemm(m, n, k int, dz, x, dw *ir.Value) []jen.Code {
 	}
 }
 
-// genClose emits Close, which stops the model's pool of workers.
+// genClose emits Close, which stops the model's pool of workers. Every
+// model has it, so that code calling it keeps compiling when a change of
+// sizes (or of nngen's thresholds) gives a model a pool or takes it away.
 func (gen *generator) genClose(f *jen.File) {
+	if !gen.usesPool() {
+		f.Comment("Close releases what the model holds besides its memory: nothing for this one, whose")
+		f.Comment("layers all run on the calling goroutine. Models with layers large enough to split")
+		f.Comment("across cores stop their goroutines here.")
+		f.Func().Params(gen.receiver()).Id("Close").Params().Block()
+		return
+	}
 	f.Comment("Close stops the goroutines that split the large layers across cores. The model")
 	f.Comment("must not be used after. Without Close they stop once the model is garbage.")
 	f.Func().Params(gen.receiver()).Id("Close").Params().Block(jen.Id("m").Dot("pool").Dot("Close").Call())

@@ -4,7 +4,6 @@
 package lenet
 
 import (
-	"runtime"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/kernels"
@@ -47,9 +46,8 @@ type Model struct {
 	OutWeightGrad [10][84]float32      // d loss / d out.weight
 	OutBiasGrad   [10]float32          // d loss / d out.bias
 
-	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
-	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	eval     bool      // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [301056]float32 // v3
@@ -69,11 +67,7 @@ type Model struct {
 // in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.ConvWork32(kernels.Conv{N: 64, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 64, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}), kernels.GemmWork32(64, 120, 400), kernels.GemmWork32(64, 84, 120), kernels.GemmWork32(64, 10, 84), kernels.GemmWork32(64, 84, 10), kernels.GemmWork32(10, 84, 64), kernels.GemmWork32(64, 120, 84), kernels.GemmWork32(84, 120, 64), kernels.GemmWork32(64, 400, 120), kernels.GemmWork32(120, 400, 64)))
-	m.gemmWork = m.pool.Work32()
-	runtime.AddCleanup(m, func(p *kernels.Pool) {
-		p.Close()
-	}, m.pool)
+	m.gemmWork = make([]float32, max(kernels.ConvWork32(kernels.Conv{N: 64, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 64, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}), kernels.GemmWork32(64, 120, 400), kernels.GemmWork32(64, 84, 120), kernels.GemmWork32(64, 10, 84), kernels.GemmWork32(64, 84, 10), kernels.GemmWork32(10, 84, 64), kernels.GemmWork32(64, 120, 84), kernels.GemmWork32(84, 120, 64), kernels.GemmWork32(64, 400, 120), kernels.GemmWork32(120, 400, 64)))
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.C1Weight[0][0][0][0], 150), nnrt.LinearBound(25))
 	nnrt.FillUniform(r, m.C1Bias[:], nnrt.LinearBound(25))
@@ -92,20 +86,17 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][1][28][28]float32) {
 	batch := len(x)
 	// v3 = conv(x, c1.weight, c1.bias)
-	m.pool.ConvForwardReLU32(kernels.Conv{N: batch, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}, m.slot0[:batch*4704], unsafe.Slice(&x[0][0][0][0], batch*784), unsafe.Slice(&m.C1Weight[0][0][0][0], 150), m.C1Bias[:])
+	kernels.ConvForwardReLU32(kernels.Conv{N: batch, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}, m.slot0[:batch*4704], unsafe.Slice(&x[0][0][0][0], batch*784), unsafe.Slice(&m.C1Weight[0][0][0][0], 150), m.C1Bias[:], m.gemmWork)
 	// p1 = max_pool(v3)
 	kernels.MaxPoolForward32(kernels.Conv{N: batch, C: 6, K: 6, Groups: 6, H: 28, W: 28, R: 2, S: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot1[:batch*1176], m.slot0[:batch*4704])
 	// v8 = conv(p1, c2.weight, c2.bias)
-	m.pool.ConvForwardReLU32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot2[:batch*1600], m.slot1[:batch*1176], unsafe.Slice(&m.C2Weight[0][0][0][0], 2400), m.C2Bias[:])
+	kernels.ConvForwardReLU32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot2[:batch*1600], m.slot1[:batch*1176], unsafe.Slice(&m.C2Weight[0][0][0][0], 2400), m.C2Bias[:], m.gemmWork)
 	// p2 = max_pool(v8)
 	kernels.MaxPoolForward32(kernels.Conv{N: batch, C: 16, K: 16, Groups: 16, H: 10, W: 10, R: 2, S: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot3[:batch*400], m.slot2[:batch*1600])
 	// f = reshape(p2)
 	copy(m.slot4[:batch*400], m.slot3[:batch*400])
 	// v14 = relu(f·fc1.weightᵀ + fc1.bias)
-	{
-		m.pool.Gemm32(false, true, batch, 120, 400, m.slot4[:batch*400], 400, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, m.slot3[:batch*120], 120, false)
-		kernels.AddBiasReLU32(m.slot3[:batch*120], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 120, 400, m.slot4[:batch*400], 400, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, m.slot3[:batch*120], 120, m.Fc1Bias[:], true, m.gemmWork)
 	// v18 = relu(v14·fc2.weightᵀ + fc2.bias)
 	kernels.GemmBias32(false, true, batch, 84, 120, m.slot3[:batch*120], 120, unsafe.Slice(&m.Fc2Weight[0][0], 10080), 120, m.slot5[:batch*84], 84, m.Fc2Bias[:], true, m.gemmWork)
 	// out = v18·out.weightᵀ + out.bias
@@ -209,9 +200,9 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	// d.pre = relu_grad(v31, v14)
 	kernels.ReLUGrad32(m.slot5[:batch*120], m.slot6[:batch*120], m.slot3[:batch*120])
 	// df = d.pre·fc1.weight
-	m.pool.Gemm32(false, false, batch, 400, 120, m.slot5[:batch*120], 120, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, m.slot3[:batch*400], 400, false)
+	kernels.Gemm32(false, false, batch, 400, 120, m.slot5[:batch*120], 120, unsafe.Slice(&m.Fc1Weight[0][0], 48000), 400, m.slot3[:batch*400], 400, false, m.gemmWork)
 	// dfc1.weight = d.preᵀ·f
-	m.pool.Gemm32(true, false, 120, 400, batch, m.slot5[:batch*120], 120, m.slot4[:batch*400], 400, unsafe.Slice(&m.Fc1WeightGrad[0][0], 48000), 400, false)
+	kernels.Gemm32(true, false, 120, 400, batch, m.slot5[:batch*120], 120, m.slot4[:batch*400], 400, unsafe.Slice(&m.Fc1WeightGrad[0][0], 48000), 400, false, m.gemmWork)
 	// dfc1.bias = Σ over the batch of d.pre
 	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot5[:batch*120])
 	// dp2 = reshape(df)
@@ -221,9 +212,9 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	// d.pre = relu_grad(v39, v8)
 	kernels.ReLUGrad32(m.slot4[:batch*1600], m.slot3[:batch*1600], m.slot2[:batch*1600])
 	// dp1 = conv_input_grad(d.pre, c2.weight)
-	m.pool.ConvInputGrad32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot3[:batch*1176], m.slot4[:batch*1600], unsafe.Slice(&m.C2Weight[0][0][0][0], 2400))
+	kernels.ConvInputGrad32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot3[:batch*1176], m.slot4[:batch*1600], unsafe.Slice(&m.C2Weight[0][0][0][0], 2400), m.gemmWork)
 	// dc2.weight = conv_weight_grad(d.pre, p1)
-	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, unsafe.Slice(&m.C2WeightGrad[0][0][0][0], 2400), m.slot4[:batch*1600], m.slot1[:batch*1176])
+	kernels.ConvWeightGrad32(kernels.Conv{N: batch, C: 6, K: 16, Groups: 1, H: 14, W: 14, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, unsafe.Slice(&m.C2WeightGrad[0][0][0][0], 2400), m.slot4[:batch*1600], m.slot1[:batch*1176], m.gemmWork)
 	// dc2.bias = sum(d.pre)
 	kernels.SumChannels32(m.C2BiasGrad[:], m.slot4[:batch*1600], batch, 16, 100)
 	// v44 = max_pool_grad(dp1, v3)
@@ -231,7 +222,7 @@ func (m *Model) BackwardBatch(x [][1][28][28]float32, label []int) float32 {
 	// d.pre = relu_grad(v44, v3)
 	kernels.ReLUGrad32(m.slot4[:batch*4704], m.slot2[:batch*4704], m.slot0[:batch*4704])
 	// dc1.weight = conv_weight_grad(d.pre, x)
-	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}, unsafe.Slice(&m.C1WeightGrad[0][0][0][0], 150), m.slot4[:batch*4704], unsafe.Slice(&x[0][0][0][0], batch*784))
+	kernels.ConvWeightGrad32(kernels.Conv{N: batch, C: 1, K: 6, Groups: 1, H: 28, W: 28, R: 5, S: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 1, DilW: 1}, unsafe.Slice(&m.C1WeightGrad[0][0][0][0], 150), m.slot4[:batch*4704], unsafe.Slice(&x[0][0][0][0], batch*784), m.gemmWork)
 	// dc1.bias = sum(d.pre)
 	kernels.SumChannels32(m.C1BiasGrad[:], m.slot4[:batch*4704], batch, 6, 784)
 	return m.slot7[0]
@@ -281,11 +272,10 @@ func (m *Model) TrainStepBatch(x [][1][28][28]float32, label []int) float32 {
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
 
-// Close stops the goroutines that split the large layers across cores. The model
-// must not be used after. Without Close they stop once the model is garbage.
-func (m *Model) Close() {
-	m.pool.Close()
-}
+// Close releases what the model holds besides its memory: nothing for this one, whose
+// layers all run on the calling goroutine. Models with layers large enough to split
+// across cores stop their goroutines here.
+func (m *Model) Close() {}
 
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.

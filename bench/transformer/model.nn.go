@@ -228,10 +228,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v30 = reshape(v29)
 	copy(m.slot11[:batch*2048], m.slot10[:batch*2048])
 	// v32 = v30·t1.self_attn.out_proj.weightᵀ + t1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot13[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot13[:batch*2048], m.T1SelfAttnOutProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot13[:batch*2048], 64, m.T1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v33 = add(x, v32)
 	{
 		d := m.slot12[:batch*2048]
@@ -318,10 +315,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v71 = reshape(v70)
 	copy(m.slot28[:batch*2048], m.slot27[:batch*2048])
 	// v73 = v71·t2.self_attn.out_proj.weightᵀ + t2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot30[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot30[:batch*2048], m.T2SelfAttnOutProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot30[:batch*2048], 64, m.T2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v74 = add(t1, v73)
 	{
 		d := m.slot29[:batch*2048]
@@ -355,10 +349,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
 	kernels.LayerNorm32(m.slot33[:batch*2048], m.slot32[:batch*2048], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 	// head = t2·head.weightᵀ + head.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot35[:batch*2048], m.HeadBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, m.HeadBias[:], false, m.gemmWork)
 }
 
 // Forward runs the network on the input x and writes its output into head. Each argument
@@ -389,9 +380,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// dhead.bias = sum_to(dhead)
 	kernels.SumRows32(m.HeadBiasGrad[:], m.slot36[:batch*2048])
 	// dt2 = dhead·head.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot36[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot36[:batch*2048], 64, unsafe.Slice(&m.HeadWeight[0][0], 4096), 64, m.slot35[:batch*2048], 64, false, m.gemmWork)
 	// dhead.weight = Σ dheadᵀ·t2 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot36[:batch*2048], 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot36[:batch*2048], 64, m.slot33[:batch*2048], 64, unsafe.Slice(&m.HeadWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v95 = layer_norm_affine_grad(dt2, v81), and dt2.norm2.weight in the same loop
 	{
 		clear(m.T2Norm2WeightGrad[:])
@@ -443,9 +434,9 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	// dt2.self_attn.out_proj.bias = sum_to(dt1)
 	kernels.SumRows32(m.T2SelfAttnOutProjBiasGrad[:], m.slot30[:batch*2048])
 	// v112 = dt1·t2.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false, m.gemmWork)
 	// dt2.self_attn.out_proj.weight = Σ dt1ᵀ·v71 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot30[:batch*2048], 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot30[:batch*2048], 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v117 = v116·v64ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -635,9 +626,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	// dt1.self_attn.out_proj.bias = sum_to(dx)
 	kernels.SumRows32(m.T1SelfAttnOutProjBiasGrad[:], m.slot25[:batch*2048])
 	// v158 = dx·t1.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot25[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot16[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot25[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot16[:batch*2048], 64, false, m.gemmWork)
 	// dt1.self_attn.out_proj.weight = Σ dxᵀ·v30 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot25[:batch*2048], 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot25[:batch*2048], 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v163 = v162·v23ᵀ
 	for b := range batch {
 		for b1 := range 4 {

@@ -4,7 +4,6 @@
 package w2
 
 import (
-	"runtime"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/kernels"
@@ -40,9 +39,8 @@ type Model struct {
 	Fc2WeightGrad [10][128]float32  // d loss / d fc2.weight
 	Fc2BiasGrad   [10]float32       // d loss / d fc2.bias
 
-	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
-	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	eval     bool      // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [4096]float32 // h1
@@ -55,11 +53,7 @@ type Model struct {
 // bias uniform in ±1/√fan_in, drawn from a generator seeded with seed.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.01, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.GemmWork32(32, 128, 784), kernels.GemmWork32(32, 10, 128), kernels.GemmWork32(32, 128, 10), kernels.GemmWork32(10, 128, 32), kernels.GemmWork32(128, 784, 32)))
-	m.gemmWork = m.pool.Work32()
-	runtime.AddCleanup(m, func(p *kernels.Pool) {
-		p.Close()
-	}, m.pool)
+	m.gemmWork = make([]float32, max(kernels.GemmWork32(32, 128, 784), kernels.GemmWork32(32, 10, 128), kernels.GemmWork32(32, 128, 10), kernels.GemmWork32(10, 128, 32), kernels.GemmWork32(128, 784, 32)))
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.Fc1Weight[0][0], 100352), nnrt.LinearBound(784))
 	nnrt.FillUniform(r, m.Fc1Bias[:], nnrt.LinearBound(784))
@@ -72,10 +66,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][784]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		m.pool.Gemm32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:batch*128], 128, false)
-		kernels.AddBiasReLU32(m.slot0[:batch*128], m.Fc1Bias[:])
-	}
+	kernels.GemmBias32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:batch*128], 128, m.Fc1Bias[:], true, m.gemmWork)
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	kernels.GemmBias32(false, true, batch, 10, 128, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*10], 10, m.Fc2Bias[:], false, m.gemmWork)
 }
@@ -168,7 +159,7 @@ func (m *Model) BackwardBatch(x [][784]float32, target []int) float32 {
 	// dh1.pre = relu_grad(dh1, h1)
 	kernels.ReLUGrad32(m.slot3[:batch*128], m.slot1[:batch*128], m.slot0[:batch*128])
 	// dfc1.weight = dh1.preᵀ·x
-	m.pool.Gemm32(true, false, 128, 784, batch, m.slot3[:batch*128], 128, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false)
+	kernels.Gemm32(true, false, 128, 784, batch, m.slot3[:batch*128], 128, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1WeightGrad[0][0], 100352), 784, false, m.gemmWork)
 	// dfc1.bias = Σ over the batch of dh1.pre
 	kernels.SumRows32(m.Fc1BiasGrad[:], m.slot3[:batch*128])
 	return m.slot2[0]
@@ -218,11 +209,10 @@ func (m *Model) TrainStepBatch(x [][784]float32, target []int) float32 {
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
 
-// Close stops the goroutines that split the large layers across cores. The model
-// must not be used after. Without Close they stop once the model is garbage.
-func (m *Model) Close() {
-	m.pool.Close()
-}
+// Close releases what the model holds besides its memory: nothing for this one, whose
+// layers all run on the calling goroutine. Models with layers large enough to split
+// across cores stop their goroutines here.
+func (m *Model) Close() {}
 
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.

@@ -334,10 +334,7 @@ func (m *Model) forward(tokens [][32]int) {
 	// v35 = reshape(v34)
 	copy(m.slot12[:batch*2048], m.slot11[:batch*2048])
 	// v37 = v35·h1.self_attn.out_proj.weightᵀ + h1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot14[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot14[:batch*2048], m.H1SelfAttnOutProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot14[:batch*2048], 64, m.H1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v38 = add(v4, v37)
 	{
 		d := m.slot13[:batch*2048]
@@ -438,10 +435,7 @@ func (m *Model) forward(tokens [][32]int) {
 	// v77 = reshape(v76)
 	copy(m.slot29[:batch*2048], m.slot28[:batch*2048])
 	// v79 = v77·h2.self_attn.out_proj.weightᵀ + h2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot31[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot31[:batch*2048], m.H2SelfAttnOutProjBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot31[:batch*2048], 64, m.H2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v80 = add(h1, v79)
 	{
 		d := m.slot30[:batch*2048]
@@ -475,10 +469,7 @@ func (m *Model) forward(tokens [][32]int) {
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
 	kernels.LayerNorm32(m.slot34[:batch*2048], m.slot33[:batch*2048], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 	// logits = h2·logits.weightᵀ + logits.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot36[:batch*2048], m.LogitsBias[:])
-	}
+	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, m.LogitsBias[:], false, m.gemmWork)
 }
 
 // Forward runs the network on the input tokens and writes its output into logits. Each
@@ -555,9 +546,9 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// dlogits.bias = sum_to(dlogits)
 	kernels.SumRows32(m.LogitsBiasGrad[:], m.slot37[:batch*2048])
 	// dh2 = dlogits·logits.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot37[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot37[:batch*2048], 64, unsafe.Slice(&m.LogitsWeight[0][0], 4096), 64, m.slot36[:batch*2048], 64, false, m.gemmWork)
 	// dlogits.weight = Σ dlogitsᵀ·h2 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot37[:batch*2048], 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot37[:batch*2048], 64, m.slot34[:batch*2048], 64, unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v101 = layer_norm_affine_grad(dh2, v87), and dh2.norm2.weight in the same loop
 	{
 		clear(m.H2Norm2WeightGrad[:])
@@ -609,9 +600,9 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	// dh2.self_attn.out_proj.bias = sum_to(dh1)
 	kernels.SumRows32(m.H2SelfAttnOutProjBiasGrad[:], m.slot31[:batch*2048])
 	// v118 = dh1·h2.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot37[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot37[:batch*2048], 64, false, m.gemmWork)
 	// dh2.self_attn.out_proj.weight = Σ dh1ᵀ·v77 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot31[:batch*2048], 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot31[:batch*2048], 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v123 = v122·v69ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -815,9 +806,9 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 	// dh1.self_attn.out_proj.bias = sum_to(v161)
 	kernels.SumRows32(m.H1SelfAttnOutProjBiasGrad[:], m.slot26[:batch*2048])
 	// v165 = v161·h1.self_attn.out_proj.weight
-	m.pool.Gemm32(false, false, batch*32, 64, 64, m.slot26[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot17[:batch*2048], 64, false)
+	kernels.Gemm32(false, false, batch*32, 64, 64, m.slot26[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot17[:batch*2048], 64, false, m.gemmWork)
 	// dh1.self_attn.out_proj.weight = Σ v161ᵀ·v35 over the leading axes, as one product
-	m.pool.Gemm32(true, false, 64, 64, batch*32, m.slot26[:batch*2048], 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false)
+	kernels.Gemm32(true, false, 64, 64, batch*32, m.slot26[:batch*2048], 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), 64, false, m.gemmWork)
 	// v170 = v169·v27ᵀ
 	for b := range batch {
 		for b1 := range 4 {

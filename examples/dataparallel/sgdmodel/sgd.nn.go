@@ -288,6 +288,11 @@ func (m *Model) ResetOptimizer() {
 	m.LogitsBiasMomentumBuffer = [10]float32{}
 }
 
+// Close releases what the model holds besides its memory: nothing for this one, whose
+// layers all run on the calling goroutine. Models with layers large enough to split
+// across cores stop their goroutines here.
+func (m *Model) Close() {}
+
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
 func (m *Model) Train() {

@@ -5,7 +5,6 @@ package cnnmodel
 
 import (
 	"math"
-	"runtime"
 	"unsafe"
 
 	"github.com/nngen/nngen/runtime/kernels"
@@ -58,9 +57,8 @@ type Model struct {
 	LogitsBiasExpAvg     [10]float32           // logits.bias.exp_avg
 	LogitsBiasExpAvgSq   [10]float32           // logits.bias.exp_avg_sq
 
-	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
-	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
+	gemmWork []float32 // packed panels for the GEMM kernels, sized once in New
+	eval     bool      // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
 	slot0 [32768]float32 // act1
@@ -77,11 +75,7 @@ type Model struct {
 // in ±1/√fan_in of the layer it belongs to; a buffer as declared, ones or zeros.
 func New(seed uint64) *Model {
 	m := &Model{LR: 0.003, Beta1: 0.9, Beta2: 0.999, Eps: 1e-08, WeightDecay: 0.0}
-	m.pool = kernels.NewPool32(0, max(kernels.ConvWork32(kernels.Conv{N: 32, C: 1, K: 16, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 32, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.GemmWork32(32, 10, 512), kernels.GemmWork32(32, 512, 10), kernels.GemmWork32(10, 512, 32)))
-	m.gemmWork = m.pool.Work32()
-	runtime.AddCleanup(m, func(p *kernels.Pool) {
-		p.Close()
-	}, m.pool)
+	m.gemmWork = make([]float32, max(kernels.ConvWork32(kernels.Conv{N: 32, C: 1, K: 16, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.ConvWork32(kernels.Conv{N: 32, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}), kernels.GemmWork32(32, 10, 512), kernels.GemmWork32(32, 512, 10), kernels.GemmWork32(10, 512, 32)))
 	r := nnrt.NewRNG(seed)
 	nnrt.FillUniform(r, unsafe.Slice(&m.Conv1Weight[0][0][0][0], 144), nnrt.LinearBound(9))
 	nnrt.FillUniform(r, m.Conv1Bias[:], nnrt.LinearBound(9))
@@ -98,7 +92,7 @@ func (m *Model) forward(image [][1][8][8]float32) {
 	// act1 = conv(image, conv1.weight, conv1.bias)
 	kernels.ConvForwardReLU32(kernels.Conv{N: batch, C: 1, K: 16, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, m.slot0[:batch*1024], unsafe.Slice(&image[0][0][0][0], batch*64), unsafe.Slice(&m.Conv1Weight[0][0][0][0], 144), m.Conv1Bias[:], m.gemmWork)
 	// act2 = conv(act1, conv2.weight, conv2.bias)
-	m.pool.ConvForwardReLU32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, m.slot1[:batch*2048], m.slot0[:batch*1024], unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608), m.Conv2Bias[:])
+	kernels.ConvForwardReLU32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, m.slot1[:batch*2048], m.slot0[:batch*1024], unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608), m.Conv2Bias[:], m.gemmWork)
 	// pooled = max_pool(act2)
 	kernels.MaxPoolForward32(kernels.Conv{N: batch, C: 32, K: 32, Groups: 32, H: 8, W: 8, R: 2, S: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilH: 1, DilW: 1}, m.slot2[:batch*512], m.slot1[:batch*2048])
 	// features = reshape(pooled)
@@ -200,9 +194,9 @@ func (m *Model) BackwardBatch(image [][1][8][8]float32, label []int) float32 {
 	// dact2.pre = relu_grad(dact2, act2)
 	kernels.ReLUGrad32(m.slot3[:batch*2048], m.slot2[:batch*2048], m.slot1[:batch*2048])
 	// dact1 = conv_input_grad(dact2.pre, conv2.weight)
-	m.pool.ConvInputGrad32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, m.slot2[:batch*1024], m.slot3[:batch*2048], unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608))
+	kernels.ConvInputGrad32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, m.slot2[:batch*1024], m.slot3[:batch*2048], unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608), m.gemmWork)
 	// dconv2.weight = conv_weight_grad(dact2.pre, act1)
-	m.pool.ConvWeightGrad32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, unsafe.Slice(&m.Conv2WeightGrad[0][0][0][0], 4608), m.slot3[:batch*2048], m.slot0[:batch*1024])
+	kernels.ConvWeightGrad32(kernels.Conv{N: batch, C: 16, K: 32, Groups: 1, H: 8, W: 8, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1}, unsafe.Slice(&m.Conv2WeightGrad[0][0][0][0], 4608), m.slot3[:batch*2048], m.slot0[:batch*1024], m.gemmWork)
 	// dconv2.bias = sum(dact2.pre)
 	kernels.SumChannels32(m.Conv2BiasGrad[:], m.slot3[:batch*2048], batch, 32, 64)
 	// dact1.pre = relu_grad(dact1, act1)
@@ -368,11 +362,10 @@ func (m *Model) ResetOptimizer() {
 	m.LogitsBiasExpAvgSq = [10]float32{}
 }
 
-// Close stops the goroutines that split the large layers across cores. The model
-// must not be used after. Without Close they stop once the model is garbage.
-func (m *Model) Close() {
-	m.pool.Close()
-}
+// Close releases what the model holds besides its memory: nothing for this one, whose
+// layers all run on the calling goroutine. Models with layers large enough to split
+// across cores stop their goroutines here.
+func (m *Model) Close() {}
 
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.

@@ -428,6 +428,11 @@ func (m *Model) TrainStep(x *[4]float32, target *[3]float32) float32 {
 // as creating a new optimizer does in PyTorch. Parameters are kept.
 func (m *Model) ResetOptimizer() {}
 
+// Close releases what the model holds besides its memory: nothing for this one, whose
+// layers all run on the calling goroutine. Models with layers large enough to split
+// across cores stop their goroutines here.
+func (m *Model) Close() {}
+
 // Train puts the model in training mode, as PyTorch's module.train(): New returns a
 // model in it. Forward, Backward and TrainStep behave as PyTorch does in that mode.
 func (m *Model) Train() {
