@@ -1721,7 +1721,7 @@ func genLayerNorm(w *writer) {
 	w.f("// func %s(y, x, w, b *float32, n, rows int, eps float64)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
 	for _, l := range []string{"MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ w+16(FP), R8", "MOVQ b+24(FP), R9",
-		"MOVQ n+32(FP), R10", "CVTSQ2SD R10, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "MOVSD eps+48(FP), X14"} {
+		"MOVQ n+32(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "VMOVSD eps+48(FP), X14"} {
 		w.f("\t%s", l)
 	}
 	w.f("%srow:", name)
@@ -1737,7 +1737,7 @@ func genLayerNorm(w *writer) {
 	w.f("\tJLT %ssq", name)
 	hsumPD(w, 0, 1)
 	// rstd = 1/√(ss/n + eps)
-	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "MOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX"} {
+	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX"} {
 		w.f("\t%s", l)
 	}
 	w.f("%sout:", name)
@@ -1772,7 +1772,7 @@ func genLayerNormGrads(w *writer) {
 	w.f("// func %s(dx, dw, dy, x, w *float32, n, rows int, eps float64)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	for _, l := range []string{"MOVQ dx+0(FP), DI", "MOVQ dw+8(FP), R11", "MOVQ dy+16(FP), R12", "MOVQ x+24(FP), SI", "MOVQ w+32(FP), R8",
-		"MOVQ n+40(FP), R10", "CVTSQ2SD R10, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "MOVSD eps+56(FP), X14"} {
+		"MOVQ n+40(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "VMOVSD eps+56(FP), X14"} {
 		w.f("\t%s", l)
 	}
 	w.f("%srow:", name)
@@ -1791,7 +1791,7 @@ func genLayerNormGrads(w *writer) {
 	}
 	w.f("\tJLT %ssums", name)
 	hsumPD(w, 0, 1)
-	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "MOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3"} {
+	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3"} {
 		w.f("\t%s", l)
 	}
 	// mean g = Σg/n; mean(g·x̂) = Σ g·(x - mean) · rstd / n
