@@ -464,7 +464,7 @@ func TestGenerateChoices(t *testing.T) {
 	}
 
 	wide, _ := generate(t, planned(t, passes.Options{}, ir.F32, 16, false, 64, 96, 80))
-	for _, want := range []string{"kernels.Gemm32(", "kernels.AddBias32(", "kernels.SigmoidInPlace32(",
+	for _, want := range []string{"kernels.Gemm32(", "kernels.GemmBias32(", "kernels.SigmoidInPlace32(",
 		"kernels.SumRows32(", "kernels.ScaledDiff32(", "kernels.SumSquaredDiff32(", "kernels.SGD32("} {
 		if !strings.Contains(wide, want) {
 			t.Errorf("64-96-80 batch 16: no %s", want)

@@ -378,40 +378,40 @@ func (gen *generator) genClose(f *jen.File) {
 	f.Func().Params(gen.receiver()).Id("Close").Params().Block(jen.Id("m").Dot("pool").Dot("Close").Call())
 }
 
-// genLinearGemm: z = x·wᵀ by the kernel, adding the bias and applying
-// relu in the same call (gemmBias), or then one pass adding the bias and
-// applying another activation in place, or the row's softmax, in Go loops.
+// genLinearGemm: z = x·wᵀ + b by the kernel, the bias added and relu
+// applied in the same call (gemmBias); another activation after it, by the
+// vector sigmoid or in Go loops, or the row's softmax.
 func (gen *generator) genLinearGemm(v *ir.Value, m, n, k int) []jen.Code {
 	x, w := v.Args[0], v.Args[1]
-	code := []jen.Code{gen.gemm(false, true, m, n, k, x, w, v)}
 	act := v.Act
-	if len(v.Args) < 3 && act == "" && v.Also == nil {
+	relu := act == ir.OpReLU && v.Also == nil
+	var code []jen.Code
+	if len(v.Args) == 3 {
+		code = gen.gemmBias(false, true, m, n, k, x, w, v, v.Args[2], relu)
+		if relu {
+			return code
+		}
+	} else {
+		code = []jen.Code{gen.gemm(false, true, m, n, k, x, w, v)}
+	}
+	if act == "" && v.Also == nil {
 		return code
 	}
-	if len(v.Args) == 3 && v.Also == nil && (act == "" || act == ir.OpReLU) {
-		return gen.gemmBias(false, true, m, n, k, x, w, v, v.Args[2], act == ir.OpReLU)
-	}
 	if gen.vectorSigmoid(v, act) {
-		if len(v.Args) == 3 {
-			code = append(code, kernel("AddBias32", gen.flatValue(v), gen.flatValue(v.Args[2])))
-		}
 		return append(code, kernel("SigmoidInPlace32", gen.flatValue(v)))
 	}
+	elementwise := v.Also != nil || !rowWise(act)
 	return append(code, gen.loops([]string{"n"}, gen.axes(v, []int{0}), func(nx []index) []jen.Code {
-		row := gen.loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
-			z := gen.at(v, nx[0], ix[0])
-			var body []jen.Code
-			if len(v.Args) == 3 {
-				body = append(body, z.Clone().Op("+=").Add(gen.at(v.Args[2], ix[0])))
-			}
-			switch {
-			case v.Also != nil:
-				body = append(body, gen.at(v.Also, nx[0], ix[0]).Op("=").Add(gen.activation(v.Also.Op, v.Also.Attrs, z.Clone())))
-			case act != "" && !rowWise(act):
-				body = append(body, z.Clone().Op("=").Add(gen.activation(act, v.Attrs, z.Clone())))
-			}
-			return body
-		})
+		var row []jen.Code
+		if elementwise {
+			row = gen.loops([]string{"i"}, []int{n}, func(ix []index) []jen.Code {
+				z := gen.at(v, nx[0], ix[0])
+				if v.Also != nil {
+					return []jen.Code{gen.at(v.Also, nx[0], ix[0]).Op("=").Add(gen.activation(v.Also.Op, v.Also.Attrs, z.Clone()))}
+				}
+				return []jen.Code{z.Clone().Op("=").Add(gen.activation(act, v.Attrs, z.Clone()))}
+			})
+		}
 		if rowWise(act) {
 			row = append(row, kernel(gen.suffixed("Softmax"), gen.row(v, nx[0])))
 		}

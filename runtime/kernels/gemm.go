@@ -154,26 +154,34 @@ func Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32,
 	gemm32(current(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 }
 
-// gemm32 is Gemm32 with the kernel set ks: row by row for few rows
-// (gemmRows), the transpose-free kernel for X·Wᵀ where it applies
-// (ntKernel), else the general GEMM with the kernel for m rows.
+// gemm32 is Gemm32 with the kernel set ks.
 func gemm32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, work []float32) {
-	if rowByRow(transA, transB, m, k) {
+	gemmBias32(ks, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false, work)
+}
+
+// gemmBias32 is Gemm32 with the kernel set ks, followed by GemmBias32's
+// epilogue unless bias is nil: row by row for few rows (gemmRows), the
+// small-product tiles (gemmSmall, which apply the epilogue in registers),
+// the transpose-free kernel for X·Wᵀ where it applies (ntKernel), else the
+// general GEMM with the kernel for m rows.
+func gemmBias32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, bias []float32, relu bool, work []float32) {
+	switch {
+	case rowByRow(transA, transB, m, k):
 		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		gemmRows(&ks.v32, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
-		return
-	}
-	if ks.small(transA, transB, m, n, k, work) {
+	case ks.small(transA, transB, m, n, k, work):
 		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-		gemmSmall(ks.small32, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false, work)
+		gemmSmall(ks.small32, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, relu, work)
 		return
-	}
-	if ks.nt(transA, transB, m, n, k) {
+	case ks.nt(transA, transB, m, n, k):
 		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		gemmNT(&ks.snt, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
-		return
+	default:
+		gemm(ks.sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
 	}
-	gemm(ks.sgemmFor(m), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, work)
+	if bias != nil {
+		biasRows(&ks.v32, m, n, c, ldc, bias, relu)
+	}
 }
 
 // GemmBias32 computes C = op(A)·op(B) + bias, bias (n long) added to every
@@ -182,17 +190,10 @@ func gemm32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, lda in
 // AddBiasReLU32, and rounding as they do. Small products add the bias and
 // apply relu to each tile of C while it is in registers. work as Gemm32's.
 func GemmBias32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, relu bool, work []float32) {
-	ks := current()
 	if len(bias) != n {
 		panic(fmt.Sprintf("kernels: bias of %d for %d columns", len(bias), n))
 	}
-	if !rowByRow(transA, transB, m, k) && ks.small(transA, transB, m, n, k, work) {
-		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-		gemmSmall(ks.small32, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu, work)
-		return
-	}
-	gemm32(ks, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, work)
-	biasRows(&ks.v32, m, n, c, ldc, bias, relu)
+	gemmBias32(current(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu, work)
 }
 
 // GemmBias64 is GemmBias32 for float64; work as Gemm64's.

@@ -71,17 +71,15 @@ func gemmSmall(t *smallTiles32, transA, transB bool, m, n, k int, a []float32, l
 		rsA, csA = 1, lda
 	}
 	if transB {
-		bt := work[:k*n]
-		for j := 0; j < n; j += 16 {
-			for p := 0; p < k; p += 16 {
-				t.transpose(&b[j*ldb+p], ldb, min(16, n-j), min(16, k-p), &bt[p*n+j], n)
-			}
-		}
-		b, ldb = bt, n
+		b, ldb = t.transposeInto(work, b, ldb, n, k), n
 	}
 	for j0 := 0; j0 < n; j0 += 64 {
 		cols := min(64, n-j0)
 		tiles := t.tiles[(cols-1)/16]
+		var bp *float32
+		if bias != nil {
+			bp = &bias[j0]
+		}
 		for i := 0; i < m; {
 			tile := tiles[len(tiles)-1]
 			for _, tt := range tiles {
@@ -90,14 +88,23 @@ func gemmSmall(t *smallTiles32, transA, transB bool, m, n, k int, a []float32, l
 					break
 				}
 			}
-			var bp *float32
-			if bias != nil {
-				bp = &bias[j0]
-			}
 			tile.f(k, &a[i*rsA], rsA, csA, &b[j0], ldb, &c[i*ldc+j0], ldc, cols, accumulate, bp, relu)
 			i += tile.rows
 		}
 	}
+}
+
+// transposeInto writes the transpose of the rows×cols matrix src (row
+// stride lds) into work as cols rows of rows, and returns that part of
+// work.
+func (t *smallTiles32) transposeInto(work, src []float32, lds, rows, cols int) []float32 {
+	dst := work[:rows*cols]
+	for i := 0; i < rows; i += 16 {
+		for p := 0; p < cols; p += 16 {
+			t.transpose(&src[i*lds+p], lds, min(16, rows-i), min(16, cols-p), &dst[p*rows+i], rows)
+		}
+	}
+	return dst
 }
 
 // gemmSmallColumn is gemmSmall for x·wᵀ of one output (n = 1, a regression
@@ -107,15 +114,12 @@ func gemmSmall(t *smallTiles32, transA, transB bool, m, n, k int, a []float32, l
 // bits. The bias (one number) and relu follow in Go, rounding as
 // AddBias32 and AddBiasReLU32.
 func gemmSmallColumn(t *smallTiles32, m, k int, a []float32, lda int, b []float32, c []float32, accumulate bool, bias []float32, relu bool, work []float32) {
-	at := work[:k*m]
-	for i := 0; i < m; i += 16 {
-		for p := 0; p < k; p += 16 {
-			t.transpose(&a[i*lda+p], lda, min(16, m-i), min(16, k-p), &at[p*m+i], m)
-		}
-	}
+	at := t.transposeInto(work, a, lda, m, k)
 	for j0 := 0; j0 < m; j0 += 64 {
 		cols := min(64, m-j0)
-		t.tiles[(cols-1)/16][len(t.tiles[(cols-1)/16])-1].f(k, &b[0], 0, 1, &at[j0], m, &c[j0], m, cols, accumulate, nil, false)
+		tiles := t.tiles[(cols-1)/16]
+		oneRow := tiles[len(tiles)-1]
+		oneRow.f(k, &b[0], 0, 1, &at[j0], m, &c[j0], m, cols, accumulate, nil, false)
 	}
 	if bias == nil {
 		return

@@ -71,6 +71,13 @@ type writer struct{ bytes.Buffer }
 
 func (w *writer) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format+"\n", args...) }
 
+// lines writes each instruction on a line of its own, indented.
+func (w *writer) lines(ls ...string) {
+	for _, l := range ls {
+		w.f("\t%s", l)
+	}
+}
+
 func (k microKernel) r(i int) string { return fmt.Sprintf("%s%d", k.isa.reg, i) }
 
 // Register use: B vectors in 0..nv-1, two broadcast registers, then the
@@ -1224,11 +1231,7 @@ func genMaxPoolGrad2x2(w *writer) {
 	w.f("")
 	w.f("// func smaxPoolGrad2x2AVX512(dx0, dx1, dy, x0, x1 *float32, n int) int")
 	w.f("TEXT ·smaxPoolGrad2x2AVX512(SB), NOSPLIT, $0-56")
-	lines := func(ls ...string) {
-		for _, l := range ls {
-			w.f("\t%s", l)
-		}
-	}
+	lines := w.lines
 	lines("MOVQ dx0+0(FP), DI", "MOVQ dx1+8(FP), R8", "MOVQ dy+16(FP), SI",
 		"MOVQ x0+24(FP), R9", "MOVQ x1+32(FP), R10", "MOVQ n+40(FP), CX",
 		"XORQ AX, AX",
@@ -1299,11 +1302,7 @@ func genMaxPool2x2(w *writer) {
 	w.f("")
 	w.f("// func smaxPool2x2AVX512(y, x0, x1 *float32, n int)")
 	w.f("TEXT ·smaxPool2x2AVX512(SB), NOSPLIT, $0-32")
-	lines := func(ls ...string) {
-		for _, l := range ls {
-			w.f("\t%s", l)
-		}
-	}
+	lines := w.lines
 	lines("MOVQ y+0(FP), DI", "MOVQ x0+8(FP), R9", "MOVQ x1+16(FP), R10", "MOVQ n+24(FP), CX",
 		"XORQ AX, AX",
 		"VMOVUPS maxPoolIdx<>+0(SB), Z20", "VMOVUPS maxPoolIdx<>+64(SB), Z21")
@@ -1353,11 +1352,7 @@ func genMaxPool2x2(w *writer) {
 func genDotBlock(w *writer, rows, cols int) {
 	name := fmt.Sprintf("sdotBlock%dx%dAVX512", rows, cols)
 	acc := func(i, j int) int { return i*cols + j }
-	lines := func(ls ...string) {
-		for _, l := range ls {
-			w.f("\t%s", l)
-		}
-	}
+	lines := w.lines
 	w.f("")
 	w.f("// func %s(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int, samples, sa, sb int)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-80", name)
@@ -1438,11 +1433,7 @@ func genDotBlock(w *writer, rows, cols int) {
 // of weights for 3·C FMAs. The last block is under masks.
 func genConvGrid(w *writer, ch int) {
 	name := fmt.Sprintf("sconvGrid%dAVX512", ch)
-	lines := func(ls ...string) {
-		for _, l := range ls {
-			w.f("\t%s", l)
-		}
-	}
+	lines := w.lines
 	acc := func(k, v int) string { return fmt.Sprintf("Z%d", k*3+v) }
 	w.f("")
 	w.f("// func %s(out *float32, ldo int, wt, src *float32, offs *int32, taps, n int)", name)
@@ -1576,11 +1567,7 @@ var smallRows = map[int][]int{1: {8, 4, 2, 1}, 2: {6, 4, 2, 1}, 3: {4, 2, 1}, 4:
 // 16·nv.
 func genSmallGemm(w *writer, rows, nv int) {
 	name := fmt.Sprintf("ssmall%dx%dAVX512", rows, nv)
-	lines := func(ls ...string) {
-		for _, l := range ls {
-			w.f("\t%s", l)
-		}
-	}
+	lines := w.lines
 	acc := func(r, v int) int { return r*nv + v }
 	// Row r of op(A) and of C: from a base register for each 4 rows,
 	// plus 0, 1, 2 or 3 strides.
@@ -1720,10 +1707,8 @@ func genLayerNorm(w *writer) {
 	w.f("")
 	w.f("// func %s(y, x, w, b *float32, n, rows int, eps float64)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
-	for _, l := range []string{"MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ w+16(FP), R8", "MOVQ b+24(FP), R9",
-		"MOVQ n+32(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "VMOVSD eps+48(FP), X14"} {
-		w.f("\t%s", l)
-	}
+	w.lines("MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ w+16(FP), R8", "MOVQ b+24(FP), R9",
+		"MOVQ n+32(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "VMOVSD eps+48(FP), X14")
 	w.f("%srow:", name)
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ %sdone", name)
@@ -1731,25 +1716,17 @@ func genLayerNorm(w *writer) {
 	w.f("\tVXORPD Z0, Z0, Z0")
 	w.f("\tXORQ AX, AX")
 	w.f("%ssq:", name)
-	for _, l := range []string{"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0", "ADDQ $32, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0", "ADDQ $32, AX", "CMPQ AX, R10")
 	w.f("\tJLT %ssq", name)
 	hsumPD(w, 0, 1)
 	// rstd = 1/√(ss/n + eps)
-	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX")
 	w.f("%sout:", name)
-	for _, l := range []string{"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1", "VCVTPD2PS Z1, Y1", "VMULPS (R8)(AX*1), Y1, Y1", "TESTQ R9, R9"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1", "VCVTPD2PS Z1, Y1", "VMULPS (R8)(AX*1), Y1, Y1", "TESTQ R9, R9")
 	w.f("\tJZ %snobias", name)
 	w.f("\tVADDPS (R9)(AX*1), Y1, Y1")
 	w.f("%snobias:", name)
-	for _, l := range []string{"VMOVUPS Y1, (DI)(AX*1)", "ADDQ $32, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VMOVUPS Y1, (DI)(AX*1)", "ADDQ $32, AX", "CMPQ AX, R10")
 	w.f("\tJLT %sout", name)
 	w.f("\tADDQ R10, SI")
 	w.f("\tADDQ R10, DI")
@@ -1771,29 +1748,21 @@ func genLayerNormGrads(w *writer) {
 	w.f("")
 	w.f("// func %s(dx, dw, dy, x, w *float32, n, rows int, eps float64)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-	for _, l := range []string{"MOVQ dx+0(FP), DI", "MOVQ dw+8(FP), R11", "MOVQ dy+16(FP), R12", "MOVQ x+24(FP), SI", "MOVQ w+32(FP), R8",
-		"MOVQ n+40(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "VMOVSD eps+56(FP), X14"} {
-		w.f("\t%s", l)
-	}
+	w.lines("MOVQ dx+0(FP), DI", "MOVQ dw+8(FP), R11", "MOVQ dy+16(FP), R12", "MOVQ x+24(FP), SI", "MOVQ w+32(FP), R8",
+		"MOVQ n+40(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "VMOVSD eps+56(FP), X14")
 	w.f("%srow:", name)
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ %sdone", name)
 	layerNormMean(w, name)
-	for _, l := range []string{"VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5", "XORQ AX, AX"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5", "XORQ AX, AX")
 	w.f("%ssums:", name)
-	for _, l := range []string{
+	w.lines(
 		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z6", "VADDPD Z6, Z0, Z0",
 		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7", "VADDPD Z7, Z4, Z4",
-		"VMULPD Z1, Z7, Z7", "VADDPD Z7, Z5, Z5", "ADDQ $32, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+		"VMULPD Z1, Z7, Z7", "VADDPD Z7, Z5, Z5", "ADDQ $32, AX", "CMPQ AX, R10")
 	w.f("\tJLT %ssums", name)
 	hsumPD(w, 0, 1)
-	for _, l := range []string{"VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3")
 	// mean g = Σg/n; mean(g·x̂) = Σ g·(x - mean) · rstd / n
 	hsumPD(w, 4, 1)
 	w.f("\tVDIVSD X15, X4, X4")
@@ -1804,15 +1773,13 @@ func genLayerNormGrads(w *writer) {
 	w.f("\tVBROADCASTSD X5, Z10")
 	w.f("\tXORQ AX, AX")
 	w.f("%sout:", name)
-	for _, l := range []string{
+	w.lines(
 		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1",
 		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7",
 		"VSUBPD Z9, Z7, Z7", "VMULPD Z10, Z1, Z11", "VSUBPD Z11, Z7, Z7", "VMULPD Z3, Z7, Z7",
 		"VCVTPD2PS Z1, Y1", "VMULPS (R12)(AX*1), Y1, Y1", "VADDPS (R11)(AX*1), Y1, Y1",
 		"VCVTPD2PS Z7, Y7", "VMOVUPS Y7, (DI)(AX*1)", "VMOVUPS Y1, (R11)(AX*1)",
-		"ADDQ $32, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+		"ADDQ $32, AX", "CMPQ AX, R10")
 	w.f("\tJLT %sout", name)
 	w.f("\tADDQ R10, SI")
 	w.f("\tADDQ R10, DI")
@@ -1833,26 +1800,20 @@ func genSoftmaxGrad(w *writer) {
 	w.f("")
 	w.f("// func %s(dx, dy, y *float32, n, rows int)", name)
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-40", name)
-	for _, l := range []string{"MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), R8", "MOVQ y+16(FP), SI", "MOVQ n+24(FP), R10", "SHLQ $2, R10", "MOVQ rows+32(FP), BX"} {
-		w.f("\t%s", l)
-	}
+	w.lines("MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), R8", "MOVQ y+16(FP), SI", "MOVQ n+24(FP), R10", "SHLQ $2, R10", "MOVQ rows+32(FP), BX")
 	w.f("%srow:", name)
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ %sdone", name)
 	w.f("\tVXORPS Z0, Z0, Z0")
 	w.f("\tXORQ AX, AX")
 	w.f("%sdot:", name)
-	for _, l := range []string{"VMOVUPS (R8)(AX*1), Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VADDPS Z1, Z0, Z0", "ADDQ $64, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VMOVUPS (R8)(AX*1), Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VADDPS Z1, Z0, Z0", "ADDQ $64, AX", "CMPQ AX, R10")
 	w.f("\tJLT %sdot", name)
 	hsumPS(w, 0, 1)
 	w.f("\tVBROADCASTSS X0, Z2")
 	w.f("\tXORQ AX, AX")
 	w.f("%sout:", name)
-	for _, l := range []string{"VMOVUPS (R8)(AX*1), Z1", "VSUBPS Z2, Z1, Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VMOVUPS Z1, (DI)(AX*1)", "ADDQ $64, AX", "CMPQ AX, R10"} {
-		w.f("\t%s", l)
-	}
+	w.lines("VMOVUPS (R8)(AX*1), Z1", "VSUBPS Z2, Z1, Z1", "VMULPS (SI)(AX*1), Z1, Z1", "VMOVUPS Z1, (DI)(AX*1)", "ADDQ $64, AX", "CMPQ AX, R10")
 	w.f("\tJLT %sout", name)
 	w.f("\tADDQ R10, DI")
 	w.f("\tADDQ R10, R8")
