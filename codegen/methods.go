@@ -570,6 +570,7 @@ func (gen *generator) genStep(f *jen.File) {
 	} else {
 		body = gen.body(func() []jen.Code { return gen.phase(f, "step", nil, nil, ir.Update) })
 	}
+	gen.genParamMatrices(f)
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
 	f.Func().Params(gen.receiver()).Id("Step").Params().Block(body...)
 }
@@ -612,10 +613,39 @@ func (gen *generator) plainSGD() *ir.Value {
 // that no blank field lies among them.
 func (gen *generator) genSGDAll(sgd *ir.Value) []jen.Code {
 	params := gen.g.Params()
-	return []jen.Code{
-		jen.Comment(fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", gen.paramCount(), params[0].Name, params[len(params)-1].Name)),
-		kernel(gen.suffixed("SGD"), jen.Id("m").Dot("ParamBlock").Call(), jen.Id("m").Dot("GradBlock").Call(), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])),
+	what := fmt.Sprintf("every parameter, %d numbers from %s to %s: sgd update", gen.paramCount(), params[0].Name, params[len(params)-1].Name)
+	args := []jen.Code{jen.Id("m").Dot("ParamBlock").Call(), jen.Id("m").Dot("GradBlock").Call(), gen.at(sgd.Args[2]), gen.at(sgd.Args[3])}
+	if gen.usesPool() {
+		return []jen.Code{
+			jen.Comment(what + ", split across the pool's workers by rows of each parameter"),
+			jen.Id("m").Dot("pool").Dot(gen.suffixed("SGD")).Call(append(args, jen.Id("paramMatrices"))...),
+		}
 	}
+	return []jen.Code{jen.Comment(what), kernel(gen.suffixed("SGD"), args...)}
+}
+
+// genParamMatrices emits paramMatrices, the shapes of ParamBlock's
+// parameters as the pool's update splits them (kernels.Matrix: the first
+// axis by the others), when Step runs on the pool.
+func (gen *generator) genParamMatrices(f *jen.File) {
+	if gen.g.Loss == nil || gen.plainSGD() == nil || !gen.usesPool() {
+		return
+	}
+	var rows []jen.Code
+	for _, field := range gen.modelFields() {
+		if field.kind != paramKind {
+			continue
+		}
+		shape := field.source.Shape
+		cols := 1
+		for _, d := range shape[1:] {
+			cols *= d
+		}
+		rows = append(rows, jen.Values(jen.Lit(shape[0]), jen.Lit(cols)).Op(",").Comment(field.source.Name))
+	}
+	f.Comment("paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step")
+	f.Comment("splits the update across the pool's workers by bands of their rows, as the products split them.")
+	f.Var().Id("paramMatrices").Op("=").Index().Qual(kernelsPath, "Matrix").Custom(jen.Options{Open: "{", Close: "}", Multi: true}, rows...)
 }
 
 // genTrainStep emits TrainStep = Backward + Step, and TrainStepBatch =

@@ -32,7 +32,7 @@ type Model struct {
 	YBiasGrad   [64]float32           // d loss / d y.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs (and an SGD update) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -131,10 +131,17 @@ func (m *Model) GradBlock() []float32 {
 	return unsafe.Slice(&m.YWeightGrad[0][0][0][0], 36928)
 }
 
+// paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
+// splits the update across the pool's workers by bands of their rows, as the products split them.
+var paramMatrices = []kernels.Matrix{
+	{64, 576}, // y.weight
+	{64, 1},   // y.bias
+}
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// every parameter, 36928 numbers from y.weight to y.bias: sgd update
-	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
+	// every parameter, 36928 numbers from y.weight to y.bias: sgd update, split across the pool's workers by rows of each parameter
+	m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

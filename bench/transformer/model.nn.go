@@ -81,7 +81,7 @@ type Model struct {
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	gemmSwap []float32     // a weight gradient computed transposed, before it is transposed back
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs (and an SGD update) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -175,10 +175,7 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][32][64]float32) {
 	batch := len(x)
 	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot1[:batch*6144], 192, false)
-		kernels.AddBias32(m.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot1[:batch*6144], 192, m.T1SelfAttnInProjBias[:], false)
 	// v15 = slice(v14)
 	for n := range batch {
 		for n1 := range 32 {
@@ -241,15 +238,9 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	kernels.LayerNorm32(m.slot13[:batch*2048], m.slot12[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, false)
-		kernels.AddBiasReLU32(m.slot14[:batch*8192], m.T1Linear1Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, m.T1Linear1Bias[:], true)
 	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot16[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot16[:batch*2048], m.T1Linear2Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 64, 256, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot16[:batch*2048], 64, m.T1Linear2Bias[:], false)
 	// v40 = add(v34, v39)
 	{
 		d := m.slot15[:batch*2048]
@@ -262,10 +253,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	kernels.LayerNorm32(m.slot16[:batch*2048], m.slot15[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, false)
-		kernels.AddBias32(m.slot18[:batch*6144], m.T2SelfAttnInProjBias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, m.T2SelfAttnInProjBias[:], false)
 	// v56 = slice(v55)
 	for n := range batch {
 		for n1 := range 32 {
@@ -328,15 +316,9 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	kernels.LayerNorm32(m.slot30[:batch*2048], m.slot29[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, false)
-		kernels.AddBiasReLU32(m.slot31[:batch*8192], m.T2Linear1Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, m.T2Linear1Bias[:], true)
 	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
-	{
-		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot33[:batch*2048], 64, false)
-		kernels.AddBias32(m.slot33[:batch*2048], m.T2Linear2Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch*32, 64, 256, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot33[:batch*2048], 64, m.T2Linear2Bias[:], false)
 	// v81 = add(v75, v80)
 	{
 		d := m.slot32[:batch*2048]
@@ -795,10 +777,41 @@ func (m *Model) GradBlock() []float32 {
 	return unsafe.Slice(&m.T1SelfAttnInProjWeightGrad[0][0], 104128)
 }
 
+// paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
+// splits the update across the pool's workers by bands of their rows, as the products split them.
+var paramMatrices = []kernels.Matrix{
+	{192, 64}, // t1.self_attn.in_proj_weight
+	{192, 1},  // t1.self_attn.in_proj_bias
+	{64, 64},  // t1.self_attn.out_proj.weight
+	{64, 1},   // t1.self_attn.out_proj.bias
+	{256, 64}, // t1.linear1.weight
+	{256, 1},  // t1.linear1.bias
+	{64, 256}, // t1.linear2.weight
+	{64, 1},   // t1.linear2.bias
+	{64, 1},   // t1.norm1.weight
+	{64, 1},   // t1.norm1.bias
+	{64, 1},   // t1.norm2.weight
+	{64, 1},   // t1.norm2.bias
+	{192, 64}, // t2.self_attn.in_proj_weight
+	{192, 1},  // t2.self_attn.in_proj_bias
+	{64, 64},  // t2.self_attn.out_proj.weight
+	{64, 1},   // t2.self_attn.out_proj.bias
+	{256, 64}, // t2.linear1.weight
+	{256, 1},  // t2.linear1.bias
+	{64, 256}, // t2.linear2.weight
+	{64, 1},   // t2.linear2.bias
+	{64, 1},   // t2.norm1.weight
+	{64, 1},   // t2.norm1.bias
+	{64, 1},   // t2.norm2.weight
+	{64, 1},   // t2.norm2.bias
+	{64, 64},  // head.weight
+	{64, 1},   // head.bias
+}
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// every parameter, 104128 numbers from t1.self_attn.in_proj_weight to head.bias: sgd update
-	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
+	// every parameter, 104128 numbers from t1.self_attn.in_proj_weight to head.bias: sgd update, split across the pool's workers by rows of each parameter
+	m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

@@ -45,7 +45,7 @@ type Model struct {
 	Fc3BiasGrad   [10]float32       // d loss / d fc3.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs (and an SGD update) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -79,15 +79,9 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][784]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		m.pool.Gemm32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:batch*512], 512, false)
-		kernels.AddBiasReLU32(m.slot0[:batch*512], m.Fc1Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:batch*512], 512, m.Fc1Bias[:], true)
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
-	{
-		m.pool.Gemm32(false, true, batch, 512, 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:batch*512], 512, false)
-		kernels.AddBiasReLU32(m.slot1[:batch*512], m.Fc2Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch, 512, 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:batch*512], 512, m.Fc2Bias[:], true)
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	kernels.GemmBias32(false, true, batch, 10, 512, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*10], 10, m.Fc3Bias[:], false, m.gemmWork)
 }
@@ -213,10 +207,21 @@ func (m *Model) GradBlock() []float32 {
 	return unsafe.Slice(&m.Fc1WeightGrad[0][0], 669706)
 }
 
+// paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
+// splits the update across the pool's workers by bands of their rows, as the products split them.
+var paramMatrices = []kernels.Matrix{
+	{512, 784}, // fc1.weight
+	{512, 1},   // fc1.bias
+	{512, 512}, // fc2.weight
+	{512, 1},   // fc2.bias
+	{10, 512},  // fc3.weight
+	{10, 1},    // fc3.bias
+}
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// every parameter, 669706 numbers from fc1.weight to fc3.bias: sgd update
-	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
+	// every parameter, 669706 numbers from fc1.weight to fc3.bias: sgd update, split across the pool's workers by rows of each parameter
+	m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

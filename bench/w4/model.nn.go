@@ -41,7 +41,7 @@ type Model struct {
 	Fc2BiasGrad   [1024]float32       // d loss / d fc2.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large GEMMs across GOMAXPROCS cores
+	pool     *kernels.Pool // splits the large GEMMs (and an SGD update) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -72,15 +72,9 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][1024]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	{
-		m.pool.Gemm32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:batch*1024], 1024, false)
-		kernels.AddBiasReLU32(m.slot0[:batch*1024], m.Fc1Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:batch*1024], 1024, m.Fc1Bias[:], true)
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	{
-		m.pool.Gemm32(false, true, batch, 1024, 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, false)
-		kernels.AddBias32(m.slot1[:batch*1024], m.Fc2Bias[:])
-	}
+	m.pool.GemmBias32(false, true, batch, 1024, 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, m.Fc2Bias[:], false)
 }
 
 // Forward computes the network's output y for the input x.
@@ -156,10 +150,19 @@ func (m *Model) GradBlock() []float32 {
 	return unsafe.Slice(&m.Fc1WeightGrad[0][0], 2099200)
 }
 
+// paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
+// splits the update across the pool's workers by bands of their rows, as the products split them.
+var paramMatrices = []kernels.Matrix{
+	{1024, 1024}, // fc1.weight
+	{1024, 1},    // fc1.bias
+	{1024, 1024}, // fc2.weight
+	{1024, 1},    // fc2.bias
+}
+
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).
 func (m *Model) Step() {
-	// every parameter, 2099200 numbers from fc1.weight to fc2.bias: sgd update
-	kernels.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay)
+	// every parameter, 2099200 numbers from fc1.weight to fc2.bias: sgd update, split across the pool's workers by rows of each parameter
+	m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)
 }
 
 // TrainStep is Backward followed by Step; it returns the loss before the update.

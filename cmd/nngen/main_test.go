@@ -175,8 +175,12 @@ func TestExamplesUpToDate(t *testing.T) {
 			out := ""
 			for i := range argv {
 				if argv[i] == "-o" && i+1 < len(argv) {
+					// A module of its own: -cuda's gpu subpackage imports
+					// the package by its path in a module.
+					scratch := t.TempDir()
+					writeFile(t, filepath.Join(scratch, "go.mod"), "module example.com/fresh\n")
 					out = argv[i+1]
-					argv[i+1] = filepath.Join(t.TempDir(), out)
+					argv[i+1] = filepath.Join(scratch, out)
 				}
 			}
 			if out == "" {

@@ -190,20 +190,23 @@ func gemmBias32(ks *kernelSet, transA, transB bool, m, n, k int, a []float32, ld
 // AddBiasReLU32, and rounding as they do. Small products add the bias and
 // apply relu to each tile of C while it is in registers. work as Gemm32's.
 func GemmBias32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, relu bool, work []float32) {
-	if len(bias) != n {
-		panic(fmt.Sprintf("kernels: bias of %d for %d columns", len(bias), n))
-	}
+	checkBias(len(bias), n)
 	gemmBias32(current(), transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu, work)
 }
 
 // GemmBias64 is GemmBias32 for float64; work as Gemm64's.
 func GemmBias64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, bias []float64, relu bool, work []float64) {
 	ks := current()
-	if len(bias) != n {
-		panic(fmt.Sprintf("kernels: bias of %d for %d columns", len(bias), n))
-	}
+	checkBias(len(bias), n)
 	gemm64(ks, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, work)
 	biasRows(&ks.v64, m, n, c, ldc, bias, relu)
+}
+
+// checkBias panics unless a bias has one number per column of C.
+func checkBias(bias, n int) {
+	if bias != n {
+		panic(fmt.Sprintf("kernels: bias of %d for %d columns", bias, n))
+	}
 }
 
 // biasRows adds bias to each of the m rows of c (n wide, stride ldc) and

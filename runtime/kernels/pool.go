@@ -55,8 +55,16 @@ type gemmTask struct {
 	op     convOp
 	conv   Conv
 	lo, hi int
-	bias32 []float32
+	bias32 []float32 // the convolution's, or the GEMM epilogue's (GemmBias)
 	bias64 []float64
+	relu   bool // the GEMM epilogue's
+
+	// An update (mats set): SGD on share lo of hi of every matrix's rows
+	// in a32 (or a64), the parameters, from b32 (b64), their gradients.
+	mats       []Matrix
+	nr         int // the band unit: the kernel's tile width
+	lr32, wd32 float32
+	lr64, wd64 float64
 }
 
 // poolMinFlops is the least work worth a share: waking a worker costs
@@ -171,14 +179,26 @@ func (p *Pool) serve(w *poolWorker) {
 // Gemm32 is Gemm32 split across the pool's workers, with their workspaces.
 func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.gemm32(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false)
+}
+
+// GemmBias32 is GemmBias32 split across the pool's workers: each adds the
+// bias (and applies relu) to its band of C while the band is in its cache.
+func (p *Pool) GemmBias32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, relu bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	checkBias(len(bias), n)
+	p.gemm32(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu)
+}
+
+func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, bias []float32, relu bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ks := current()
-	parts, rows := p.plan(ks.sgemm.mr, ks.sgemm.nr, m, n, k)
+	parts, rows := p.plan(transA, transB, ks.sgemm.mr, ks.sgemm.nr, m, n, k)
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
 		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
-			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c, bias32: bias, relu: relu}
 		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
 		if need := ks.work32(transA, transB, t.m, t.n, t.k); need > len(p.workers[i].work32) {
 			panicPoolWork(need, len(p.workers[i].work32))
@@ -190,20 +210,108 @@ func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b 
 // Gemm64 is Gemm64 split across the pool's workers, with their workspaces.
 func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	p.gemm64(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false)
+}
+
+// GemmBias64 is GemmBias64 split across the pool's workers.
+func (p *Pool) GemmBias64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, bias []float64, relu bool) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	checkBias(len(bias), n)
+	p.gemm64(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu)
+}
+
+func (p *Pool) gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool, bias []float64, relu bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ks := current()
-	parts, rows := p.plan(ks.dgemm.mr, ks.dgemm.nr, m, n, k)
+	parts, rows := p.plan(transA, transB, ks.dgemm.mr, ks.dgemm.nr, m, n, k)
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
 		*t = gemmTask{ks: ks, double: true, transA: transA, transB: transB, m: m, n: n, k: k,
-			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c}
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c, bias64: bias, relu: relu}
 		t.share(parts, i, rows, ks.dgemm.mr, ks.dgemm.nr)
 		if _, _, _, need := ks.dgemm.layout(t.m, t.n, t.k); need > len(p.workers[i].work64) {
 			panicPoolWork(need, len(p.workers[i].work64))
 		}
 	}
 	p.dispatch(parts)
+}
+
+// Matrix is one parameter of a block that a Pool updates: Rows rows of
+// Cols numbers, its first axis and the product of the others (a linear
+// layer's weight is its output features × its inputs, a bias Rows × 1).
+type Matrix struct{ Rows, Cols int }
+
+// updateMin is the least parameters worth splitting an update for: it
+// streams them at tens of bytes per nanosecond, so a share below this is
+// not worth a worker's wake-up.
+const updateMin = 1 << 15
+
+// SGD32 is SGD32 on a block of parameters laid back to back as mats
+// describes, split across the pool's workers by bands of each matrix's
+// rows: the bands a Pool gives each worker in the products that use those
+// rows (the columns of X·Wᵀ, the rows of a weight's gradient), so each
+// worker updates the weights it holds in its cache and reads next.
+func (p *Pool) SGD32(params, grads []float32, lr, weightDecay float32, mats []Matrix) {
+	checkLengths(len(params), len(grads))
+	checkMatrices(mats, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		p.workers[i].task = gemmTask{ks: ks, mats: mats, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, lr32: lr, wd32: weightDecay}
+	}
+	p.dispatch(parts)
+}
+
+// SGD64 is SGD32 for float64.
+func (p *Pool) SGD64(params, grads []float64, lr, weightDecay float64, mats []Matrix) {
+	checkLengths(len(params), len(grads))
+	checkMatrices(mats, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		p.workers[i].task = gemmTask{ks: ks, double: true, mats: mats, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, lr64: lr, wd64: weightDecay}
+	}
+	p.dispatch(parts)
+}
+
+func (p *Pool) updateShares(total int) int {
+	if p.closed {
+		panic("kernels: Pool used after Close")
+	}
+	return max(1, min(len(p.workers), total/updateMin))
+}
+
+// checkMatrices panics unless mats covers a block of n numbers.
+func checkMatrices(mats []Matrix, n int) {
+	total := 0
+	for _, m := range mats {
+		if m.Rows < 0 || m.Cols < 0 {
+			panic(fmt.Sprintf("kernels: a matrix of %d×%d", m.Rows, m.Cols))
+		}
+		total += m.Rows * m.Cols
+	}
+	if total != n {
+		panic(fmt.Sprintf("kernels: matrices of %d numbers for a block of %d", total, n))
+	}
+}
+
+// updateShare runs share i of parts of an update: for every matrix, its
+// band of rows on multiples of nr, as a product with a column per row splits
+// its columns.
+func updateShare[T float32 | float64](v *vecSet[T], mats []Matrix, i, parts, nr int, params, grads []T, lr, weightDecay T) {
+	off := 0
+	for _, m := range mats {
+		lo, hi := band(m.Rows, nr, parts, i)
+		if lo < hi {
+			v.sgd(lr, weightDecay, params[off+lo*m.Cols:off+hi*m.Cols], grads[off+lo*m.Cols:off+hi*m.Cols])
+		}
+		off += m.Rows * m.Cols
+	}
 }
 
 // ConvForward32 is ConvForward32 split across the pool's workers by
@@ -308,17 +416,21 @@ func (p *Pool) convPlan(op convOp, c Conv) (parts, total int) {
 
 // plan picks the number of shares and whether to split rows (else columns)
 // for a call on this pool.
-func (p *Pool) plan(mr, nr, m, n, k int) (parts int, rows bool) {
+func (p *Pool) plan(transA, transB bool, mr, nr, m, n, k int) (parts int, rows bool) {
 	if p.closed {
 		panic("kernels: Pool used after Close")
 	}
-	return planShares(len(p.workers), mr, nr, m, n, k)
+	return planShares(len(p.workers), transA, transB, mr, nr, m, n, k)
 }
 
 // planShares splits the longer side of C into at most one share per worker
-// and per tile, and one share per poolMinFlops of work.
-func planShares(workers, mr, nr, m, n, k int) (parts int, rows bool) {
-	rows = m >= n
+// and per tile, and one share per poolMinFlops of work. A weight's gradient
+// (Aᵀ·B, a row per output feature) is split by rows where it has a tile of
+// rows per worker: each worker then writes the rows of the gradient whose
+// weights it multiplies in the forward pass (a band of the columns of
+// X·Wᵀ) and updates (Pool.SGD32), so those weights stay in its cache.
+func planShares(workers int, transA, transB bool, mr, nr, m, n, k int) (parts int, rows bool) {
+	rows = m >= n || transA && !transB && m >= workers*mr
 	tiles := (n + nr - 1) / nr
 	if rows {
 		tiles = (m + mr - 1) / mr
@@ -364,7 +476,7 @@ func forShares(workers, mr, nr, m, n, k int, f func(m, n, k int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	parts, rows := planShares(workers, mr, nr, m, n, k)
+	parts, rows := planShares(workers, false, false, mr, nr, m, n, k)
 	for i := 0; i < parts; i++ {
 		t := gemmTask{m: m, n: n, k: k}
 		t.share(parts, i, rows, mr, nr)
@@ -396,6 +508,7 @@ func (t *gemmTask) share(parts, i int, rows bool, mr, nr int) {
 	}
 	t.b32, t.b64 = tail(t.b32, offB), tail(t.b64, offB)
 	t.c32, t.c64 = tail(t.c32, lo), tail(t.c64, lo)
+	t.bias32, t.bias64 = sub(t.bias32, lo, hi), sub(t.bias64, lo, hi)
 }
 
 // band is share i of parts of total, split on multiples of unit.
@@ -404,6 +517,14 @@ func band(total, unit, parts, i int) (lo, hi int) {
 	lo = min(total, units*i/parts*unit)
 	hi = min(total, units*(i+1)/parts*unit)
 	return lo, hi
+}
+
+// sub is s[lo:hi], or nil for a nil s.
+func sub[T float32 | float64](s []T, lo, hi int) []T {
+	if s == nil {
+		return nil
+	}
+	return s[lo:hi]
 }
 
 // tail is s[off:], or nil for a nil s (the other precision's slices).
@@ -452,14 +573,21 @@ func (p *Pool) dispatch(parts int) {
 
 func (t *gemmTask) run(w *poolWorker) {
 	switch {
+	case t.mats != nil && t.double:
+		updateShare(&t.ks.v64, t.mats, t.lo, t.hi, t.nr, t.a64, t.b64, t.lr64, t.wd64)
+	case t.mats != nil:
+		updateShare(&t.ks.v32, t.mats, t.lo, t.hi, t.nr, t.a32, t.b32, t.lr32, t.wd32)
 	case t.op != noConv && t.double:
 		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c64, t.a64, t.b64, t.bias64, w.work64)
 	case t.op != noConv:
 		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c32, t.a32, t.b32, t.bias32, w.work32)
 	case t.double:
 		gemm64(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
+		if t.bias64 != nil {
+			biasRows(&t.ks.v64, t.m, t.n, t.c64, t.ldc, t.bias64, t.relu)
+		}
 	default:
-		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
+		gemmBias32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, t.bias32, t.relu, w.work32)
 	}
 	*t = gemmTask{} // keep no reference to the caller's matrices
 }
