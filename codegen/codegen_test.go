@@ -473,6 +473,20 @@ func TestGenerateChoices(t *testing.T) {
 	if !loop.MatchString(wide) {
 		t.Errorf("64-96-80 batch 16: written out without loops")
 	}
+
+	// A layer of 4M multiply-adds and its weight gradient on the pool, with
+	// the bias in each worker's band, and the update split the same way.
+	pooled, _ := generate(t, planned(t, passes.Options{}, ir.F32, 64, false, 512, 128, 10))
+	for _, want := range []string{
+		"m.pool.GemmBias32(false, true, batch, 128, 512, ",
+		"m.pool.Gemm32(true, false, 128, 512, batch, ",
+		"m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)",
+		"var paramMatrices = []kernels.Matrix{\n\t{Rows: 128, Cols: 512}, // ",
+	} {
+		if !strings.Contains(pooled, want) {
+			t.Errorf("512-128-10 batch 64: no %s", want)
+		}
+	}
 }
 
 // graphs builds small graphs for the general API (several inputs or

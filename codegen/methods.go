@@ -641,7 +641,7 @@ func (gen *generator) genParamMatrices(f *jen.File) {
 		for _, d := range shape[1:] {
 			cols *= d
 		}
-		rows = append(rows, jen.Values(jen.Lit(shape[0]), jen.Lit(cols)).Op(",").Comment(field.source.Name))
+		rows = append(rows, jen.Values(jen.Id("Rows").Op(":").Lit(shape[0]), jen.Id("Cols").Op(":").Lit(cols)).Op(",").Comment(field.source.Name))
 	}
 	f.Comment("paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step")
 	f.Comment("splits the update across the pool's workers by bands of their rows, as the products split them.")

@@ -134,8 +134,8 @@ func (m *Model) GradBlock() []float32 {
 // paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
 // splits the update across the pool's workers by bands of their rows, as the products split them.
 var paramMatrices = []kernels.Matrix{
-	{64, 576}, // y.weight
-	{64, 1},   // y.bias
+	{Rows: 64, Cols: 576}, // y.weight
+	{Rows: 64, Cols: 1},   // y.bias
 }
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).

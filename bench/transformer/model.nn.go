@@ -780,32 +780,32 @@ func (m *Model) GradBlock() []float32 {
 // paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
 // splits the update across the pool's workers by bands of their rows, as the products split them.
 var paramMatrices = []kernels.Matrix{
-	{192, 64}, // t1.self_attn.in_proj_weight
-	{192, 1},  // t1.self_attn.in_proj_bias
-	{64, 64},  // t1.self_attn.out_proj.weight
-	{64, 1},   // t1.self_attn.out_proj.bias
-	{256, 64}, // t1.linear1.weight
-	{256, 1},  // t1.linear1.bias
-	{64, 256}, // t1.linear2.weight
-	{64, 1},   // t1.linear2.bias
-	{64, 1},   // t1.norm1.weight
-	{64, 1},   // t1.norm1.bias
-	{64, 1},   // t1.norm2.weight
-	{64, 1},   // t1.norm2.bias
-	{192, 64}, // t2.self_attn.in_proj_weight
-	{192, 1},  // t2.self_attn.in_proj_bias
-	{64, 64},  // t2.self_attn.out_proj.weight
-	{64, 1},   // t2.self_attn.out_proj.bias
-	{256, 64}, // t2.linear1.weight
-	{256, 1},  // t2.linear1.bias
-	{64, 256}, // t2.linear2.weight
-	{64, 1},   // t2.linear2.bias
-	{64, 1},   // t2.norm1.weight
-	{64, 1},   // t2.norm1.bias
-	{64, 1},   // t2.norm2.weight
-	{64, 1},   // t2.norm2.bias
-	{64, 64},  // head.weight
-	{64, 1},   // head.bias
+	{Rows: 192, Cols: 64}, // t1.self_attn.in_proj_weight
+	{Rows: 192, Cols: 1},  // t1.self_attn.in_proj_bias
+	{Rows: 64, Cols: 64},  // t1.self_attn.out_proj.weight
+	{Rows: 64, Cols: 1},   // t1.self_attn.out_proj.bias
+	{Rows: 256, Cols: 64}, // t1.linear1.weight
+	{Rows: 256, Cols: 1},  // t1.linear1.bias
+	{Rows: 64, Cols: 256}, // t1.linear2.weight
+	{Rows: 64, Cols: 1},   // t1.linear2.bias
+	{Rows: 64, Cols: 1},   // t1.norm1.weight
+	{Rows: 64, Cols: 1},   // t1.norm1.bias
+	{Rows: 64, Cols: 1},   // t1.norm2.weight
+	{Rows: 64, Cols: 1},   // t1.norm2.bias
+	{Rows: 192, Cols: 64}, // t2.self_attn.in_proj_weight
+	{Rows: 192, Cols: 1},  // t2.self_attn.in_proj_bias
+	{Rows: 64, Cols: 64},  // t2.self_attn.out_proj.weight
+	{Rows: 64, Cols: 1},   // t2.self_attn.out_proj.bias
+	{Rows: 256, Cols: 64}, // t2.linear1.weight
+	{Rows: 256, Cols: 1},  // t2.linear1.bias
+	{Rows: 64, Cols: 256}, // t2.linear2.weight
+	{Rows: 64, Cols: 1},   // t2.linear2.bias
+	{Rows: 64, Cols: 1},   // t2.norm1.weight
+	{Rows: 64, Cols: 1},   // t2.norm1.bias
+	{Rows: 64, Cols: 1},   // t2.norm2.weight
+	{Rows: 64, Cols: 1},   // t2.norm2.bias
+	{Rows: 64, Cols: 64},  // head.weight
+	{Rows: 64, Cols: 1},   // head.bias
 }
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).

@@ -193,10 +193,10 @@ func (m *Model) GradBlock() []float32 {
 // paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
 // splits the update across the pool's workers by bands of their rows, as the products split them.
 var paramMatrices = []kernels.Matrix{
-	{128, 784}, // fc1.weight
-	{128, 1},   // fc1.bias
-	{10, 128},  // fc2.weight
-	{10, 1},    // fc2.bias
+	{Rows: 128, Cols: 784}, // fc1.weight
+	{Rows: 128, Cols: 1},   // fc1.bias
+	{Rows: 10, Cols: 128},  // fc2.weight
+	{Rows: 10, Cols: 1},    // fc2.bias
 }
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).

@@ -210,12 +210,12 @@ func (m *Model) GradBlock() []float32 {
 // paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
 // splits the update across the pool's workers by bands of their rows, as the products split them.
 var paramMatrices = []kernels.Matrix{
-	{512, 784}, // fc1.weight
-	{512, 1},   // fc1.bias
-	{512, 512}, // fc2.weight
-	{512, 1},   // fc2.bias
-	{10, 512},  // fc3.weight
-	{10, 1},    // fc3.bias
+	{Rows: 512, Cols: 784}, // fc1.weight
+	{Rows: 512, Cols: 1},   // fc1.bias
+	{Rows: 512, Cols: 512}, // fc2.weight
+	{Rows: 512, Cols: 1},   // fc2.bias
+	{Rows: 10, Cols: 512},  // fc3.weight
+	{Rows: 10, Cols: 1},    // fc3.bias
 }
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).

@@ -153,10 +153,10 @@ func (m *Model) GradBlock() []float32 {
 // paramMatrices is ParamBlock as matrices, each parameter's first axis by its others: Step
 // splits the update across the pool's workers by bands of their rows, as the products split them.
 var paramMatrices = []kernels.Matrix{
-	{1024, 1024}, // fc1.weight
-	{1024, 1},    // fc1.bias
-	{1024, 1024}, // fc2.weight
-	{1024, 1},    // fc2.bias
+	{Rows: 1024, Cols: 1024}, // fc1.weight
+	{Rows: 1024, Cols: 1},    // fc1.bias
+	{Rows: 1024, Cols: 1024}, // fc2.weight
+	{Rows: 1024, Cols: 1},    // fc2.bias
 }
 
 // Step updates every parameter from its gradient with sgd(lr=m.LR, weight_decay=m.WeightDecay).

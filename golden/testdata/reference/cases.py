@@ -111,11 +111,11 @@ CASES = [
          {"name": "head", "in": 128, "out": 3}]},
      "loss": {"type": "mse"}, "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
      "steps": 3, "seed": 32},
-    {"name": "gemm_pool", "description": "256-128-10 relu, cross-entropy, SGD, batch 64: the first layer (2M multiply-adds) is split across cores.",
+    {"name": "gemm_pool", "description": "512-128-10 relu, cross-entropy, SGD with weight decay, batch 64: the first layer (4M multiply-adds, bias and relu) and its weight gradient are split across cores, and so is the update (67K parameters).",
      "model": {"layers": [
-         {"name": "fc1", "in": 256, "out": 128, "activation": "relu"},
+         {"name": "fc1", "in": 512, "out": 128, "activation": "relu"},
          {"name": "fc2", "in": 128, "out": 10}]},
-     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.1},
+     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.1, "weight_decay": 0.01},
      "batch": 64, "steps": 2, "seed": 33},
     {"name": "vector_mse_decay", "description": "64-96-80 relu, MSE, SGD with weight decay, batch 16: the vector kernels' epilogues, relu gradient, mse and update.",
      "model": {"layers": [
