@@ -474,11 +474,11 @@ func TestGenerateChoices(t *testing.T) {
 		t.Errorf("64-96-80 batch 16: written out without loops")
 	}
 
-	// A layer of 4M multiply-adds and its weight gradient on the pool, with
-	// the bias in each worker's band, and the update split the same way.
+	// A layer of 4M multiply-adds and its weight gradient on the pool, and
+	// the update split across it by rows.
 	pooled, _ := generate(t, planned(t, passes.Options{}, ir.F32, 64, false, 512, 128, 10))
 	for _, want := range []string{
-		"m.pool.GemmBias32(false, true, batch, 128, 512, ",
+		"m.pool.Gemm32(false, true, batch, 128, 512, ",
 		"m.pool.Gemm32(true, false, 128, 512, batch, ",
 		"m.pool.SGD32(m.ParamBlock(), m.GradBlock(), m.LR, m.WeightDecay, paramMatrices)",
 		"var paramMatrices = []kernels.Matrix{\n\t{Rows: 128, Cols: 512}, // ",

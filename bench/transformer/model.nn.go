@@ -175,7 +175,10 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][32][64]float32) {
 	batch := len(x)
 	// v14 = x·t1.self_attn.in_proj_weightᵀ + t1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot1[:batch*6144], 192, m.T1SelfAttnInProjBias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, unsafe.Slice(&x[0][0][0], batch*2048), 64, unsafe.Slice(&m.T1SelfAttnInProjWeight[0][0], 12288), 64, m.slot1[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot1[:batch*6144], m.T1SelfAttnInProjBias[:])
+	}
 	// v15 = slice(v14)
 	for n := range batch {
 		for n1 := range 32 {
@@ -238,9 +241,15 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	kernels.LayerNorm32(m.slot13[:batch*2048], m.slot12[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, m.T1Linear1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot13[:batch*2048], 64, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot14[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot14[:batch*8192], m.T1Linear1Bias[:])
+	}
 	// v39 = v37·t1.linear2.weightᵀ + t1.linear2.bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 64, 256, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot16[:batch*2048], 64, m.T1Linear2Bias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot14[:batch*8192], 256, unsafe.Slice(&m.T1Linear2Weight[0][0], 16384), 256, m.slot16[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot16[:batch*2048], m.T1Linear2Bias[:])
+	}
 	// v40 = add(v34, v39)
 	{
 		d := m.slot15[:batch*2048]
@@ -253,7 +262,10 @@ func (m *Model) forward(x [][32][64]float32) {
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	kernels.LayerNorm32(m.slot16[:batch*2048], m.slot15[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, m.T2SelfAttnInProjBias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnInProjWeight[0][0], 12288), 64, m.slot18[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot18[:batch*6144], m.T2SelfAttnInProjBias[:])
+	}
 	// v56 = slice(v55)
 	for n := range batch {
 		for n1 := range 32 {
@@ -316,9 +328,15 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	kernels.LayerNorm32(m.slot30[:batch*2048], m.slot29[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, m.T2Linear1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch*32, 256, 64, m.slot30[:batch*2048], 64, unsafe.Slice(&m.T2Linear1Weight[0][0], 16384), 64, m.slot31[:batch*8192], 256, false)
+		kernels.AddBiasReLU32(m.slot31[:batch*8192], m.T2Linear1Bias[:])
+	}
 	// v80 = v78·t2.linear2.weightᵀ + t2.linear2.bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 64, 256, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot33[:batch*2048], 64, m.T2Linear2Bias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 256, m.slot31[:batch*8192], 256, unsafe.Slice(&m.T2Linear2Weight[0][0], 16384), 256, m.slot33[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot33[:batch*2048], m.T2Linear2Bias[:])
+	}
 	// v81 = add(v75, v80)
 	{
 		d := m.slot32[:batch*2048]

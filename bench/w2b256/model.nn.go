@@ -72,7 +72,10 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][784]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	m.pool.GemmBias32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:batch*128], 128, m.Fc1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch, 128, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 100352), 784, m.slot0[:batch*128], 128, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*128], m.Fc1Bias[:])
+	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
 	kernels.GemmBias32(false, true, batch, 10, 128, m.slot0[:batch*128], 128, unsafe.Slice(&m.Fc2Weight[0][0], 1280), 128, m.slot1[:batch*10], 10, m.Fc2Bias[:], false, m.gemmWork)
 }

@@ -79,9 +79,15 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][784]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	m.pool.GemmBias32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:batch*512], 512, m.Fc1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch, 512, 784, unsafe.Slice(&x[0][0], batch*784), 784, unsafe.Slice(&m.Fc1Weight[0][0], 401408), 784, m.slot0[:batch*512], 512, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*512], m.Fc1Bias[:])
+	}
 	// h2 = relu(h1·fc2.weightᵀ + fc2.bias)
-	m.pool.GemmBias32(false, true, batch, 512, 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:batch*512], 512, m.Fc2Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch, 512, 512, m.slot0[:batch*512], 512, unsafe.Slice(&m.Fc2Weight[0][0], 262144), 512, m.slot1[:batch*512], 512, false)
+		kernels.AddBiasReLU32(m.slot1[:batch*512], m.Fc2Bias[:])
+	}
 	// fc3 = h2·fc3.weightᵀ + fc3.bias
 	kernels.GemmBias32(false, true, batch, 10, 512, m.slot1[:batch*512], 512, unsafe.Slice(&m.Fc3Weight[0][0], 5120), 512, m.slot2[:batch*10], 10, m.Fc3Bias[:], false, m.gemmWork)
 }

@@ -72,9 +72,15 @@ func New(seed uint64) *Model {
 func (m *Model) forward(x [][1024]float32) {
 	batch := len(x)
 	// h1 = relu(x·fc1.weightᵀ + fc1.bias)
-	m.pool.GemmBias32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:batch*1024], 1024, m.Fc1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch, 1024, 1024, unsafe.Slice(&x[0][0], batch*1024), 1024, unsafe.Slice(&m.Fc1Weight[0][0], 1048576), 1024, m.slot0[:batch*1024], 1024, false)
+		kernels.AddBiasReLU32(m.slot0[:batch*1024], m.Fc1Bias[:])
+	}
 	// fc2 = h1·fc2.weightᵀ + fc2.bias
-	m.pool.GemmBias32(false, true, batch, 1024, 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, m.Fc2Bias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch, 1024, 1024, m.slot0[:batch*1024], 1024, unsafe.Slice(&m.Fc2Weight[0][0], 1048576), 1024, m.slot1[:batch*1024], 1024, false)
+		kernels.AddBias32(m.slot1[:batch*1024], m.Fc2Bias[:])
+	}
 }
 
 // Forward computes the network's output y for the input x.

@@ -55,9 +55,8 @@ type gemmTask struct {
 	op     convOp
 	conv   Conv
 	lo, hi int
-	bias32 []float32 // the convolution's, or the GEMM epilogue's (GemmBias)
+	bias32 []float32
 	bias64 []float64
-	relu   bool // the GEMM epilogue's
 
 	// An update (mats set): SGD on share lo of hi of every matrix's rows
 	// in a32 (or a64), the parameters, from b32 (b64), their gradients.
@@ -179,18 +178,10 @@ func (p *Pool) serve(w *poolWorker) {
 // Gemm32 is Gemm32 split across the pool's workers, with their workspaces.
 func (p *Pool) Gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	p.gemm32(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false)
+	p.gemm32(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 }
 
-// GemmBias32 is GemmBias32 split across the pool's workers: each adds the
-// bias (and applies relu) to its band of C while the band is in its cache.
-func (p *Pool) GemmBias32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, relu bool) {
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	checkBias(len(bias), n)
-	p.gemm32(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu)
-}
-
-func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, bias []float32, relu bool) {
+func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ks := current()
@@ -198,7 +189,7 @@ func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
 		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
-			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c, bias32: bias, relu: relu}
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
 		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
 		if need := ks.work32(transA, transB, t.m, t.n, t.k); need > len(p.workers[i].work32) {
 			panicPoolWork(need, len(p.workers[i].work32))
@@ -210,17 +201,10 @@ func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b 
 // Gemm64 is Gemm64 split across the pool's workers, with their workspaces.
 func (p *Pool) Gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	p.gemm64(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, nil, false)
+	p.gemm64(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 }
 
-// GemmBias64 is GemmBias64 split across the pool's workers.
-func (p *Pool) GemmBias64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, bias []float64, relu bool) {
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	checkBias(len(bias), n)
-	p.gemm64(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu)
-}
-
-func (p *Pool) gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool, bias []float64, relu bool) {
+func (p *Pool) gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, accumulate bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ks := current()
@@ -228,7 +212,7 @@ func (p *Pool) gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b 
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
 		*t = gemmTask{ks: ks, double: true, transA: transA, transB: transB, m: m, n: n, k: k,
-			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c, bias64: bias, relu: relu}
+			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a64: a, b64: b, c64: c}
 		t.share(parts, i, rows, ks.dgemm.mr, ks.dgemm.nr)
 		if _, _, _, need := ks.dgemm.layout(t.m, t.n, t.k); need > len(p.workers[i].work64) {
 			panicPoolWork(need, len(p.workers[i].work64))
@@ -508,7 +492,6 @@ func (t *gemmTask) share(parts, i int, rows bool, mr, nr int) {
 	}
 	t.b32, t.b64 = tail(t.b32, offB), tail(t.b64, offB)
 	t.c32, t.c64 = tail(t.c32, lo), tail(t.c64, lo)
-	t.bias32, t.bias64 = sub(t.bias32, lo, hi), sub(t.bias64, lo, hi)
 }
 
 // band is share i of parts of total, split on multiples of unit.
@@ -517,14 +500,6 @@ func band(total, unit, parts, i int) (lo, hi int) {
 	lo = min(total, units*i/parts*unit)
 	hi = min(total, units*(i+1)/parts*unit)
 	return lo, hi
-}
-
-// sub is s[lo:hi], or nil for a nil s.
-func sub[T float32 | float64](s []T, lo, hi int) []T {
-	if s == nil {
-		return nil
-	}
-	return s[lo:hi]
 }
 
 // tail is s[off:], or nil for a nil s (the other precision's slices).
@@ -583,11 +558,8 @@ func (t *gemmTask) run(w *poolWorker) {
 		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c32, t.a32, t.b32, t.bias32, w.work32)
 	case t.double:
 		gemm64(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a64, t.lda, t.b64, t.ldb, t.c64, t.ldc, t.accumulate, w.work64)
-		if t.bias64 != nil {
-			biasRows(&t.ks.v64, t.m, t.n, t.c64, t.ldc, t.bias64, t.relu)
-		}
 	default:
-		gemmBias32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, t.bias32, t.relu, w.work32)
+		gemm32(t.ks, t.transA, t.transB, t.m, t.n, t.k, t.a32, t.lda, t.b32, t.ldb, t.c32, t.ldc, t.accumulate, w.work32)
 	}
 	*t = gemmTask{} // keep no reference to the caller's matrices
 }

@@ -48,59 +48,6 @@ func TestPoolBitIdentical(t *testing.T) {
 	})
 }
 
-// TestPoolGemmBias: every split of a product with its bias (and relu) gives
-// exactly GemmBias's bits, split by rows and by columns.
-func TestPoolGemmBias(t *testing.T) {
-	shapes := [][3]int{{300, 40, 520}, {64, 300, 200}, {33, 257, 130}}
-	forEachKernelSet(t, func(t *testing.T) {
-		for _, workers := range []int{2, 3} {
-			p := NewPool(workers, 0)
-			rng := rand.New(rand.NewPCG(5, uint64(workers)))
-			for si, s := range shapes {
-				for ti, tr := range transCombos {
-					relu := (si+ti)%2 == 0
-					g := newGemmCase[float32](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, false)
-					bias := make([]float32, g.n)
-					for i := range bias {
-						bias[i] = rng.Float32() - 0.5
-					}
-					want := append([]float32(nil), g.c...)
-					GemmBias32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, want, g.ldc, bias, relu, make([]float32, GemmWork32(g.m, g.n, g.k)))
-					got := append([]float32(nil), g.c...)
-					p.GemmBias32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, got, g.ldc, bias, relu)
-					if parts, _ := p.plan(g.transA, g.transB, current().sgemm.mr, current().sgemm.nr, g.m, g.n, g.k); parts < 2 {
-						t.Fatalf("%s: not split", g.name())
-					}
-					for i := range want {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("workers=%d %s relu=%v: C[%d] = %v, GemmBias32 gives %v", workers, g.name(), relu, i, got[i], want[i])
-						}
-					}
-
-					g64 := newGemmCase[float64](rng, tr.transA, tr.transB, s[0], s[1], s[2], ti, false)
-					bias64 := make([]float64, g64.n)
-					for i := range bias64 {
-						bias64[i] = rng.Float64() - 0.5
-					}
-					want64 := append([]float64(nil), g64.c...)
-					GemmBias64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, want64, g64.ldc, bias64, relu, make([]float64, GemmWork64(g64.m, g64.n, g64.k)))
-					got64 := append([]float64(nil), g64.c...)
-					p.GemmBias64(g64.transA, g64.transB, g64.m, g64.n, g64.k, g64.a, g64.lda, g64.b, g64.ldb, got64, g64.ldc, bias64, relu)
-					for i := range want64 {
-						if math.Float64bits(got64[i]) != math.Float64bits(want64[i]) {
-							t.Fatalf("workers=%d %s relu=%v (float64): C[%d] = %v, GemmBias64 gives %v", workers, g64.name(), relu, i, got64[i], want64[i])
-						}
-					}
-				}
-			}
-			mustPanic(t, "short bias", func() {
-				p.GemmBias32(false, false, 2, 3, 2, make([]float32, 4), 2, make([]float32, 6), 3, make([]float32, 6), 3, make([]float32, 2), false)
-			})
-			p.Close()
-		}
-	})
-}
-
 // TestPoolSGD: the split update gives SGD32's (SGD64's) numbers on every
 // element of the block, whatever the matrices' shapes and the workers.
 func TestPoolSGD(t *testing.T) {
@@ -156,12 +103,6 @@ func TestPoolAllocs(t *testing.T) {
 			p.Gemm64(true, false, m, n, k, a64, m, b64, n, c64, n, false)
 		}); allocs != 0 {
 			t.Errorf("Pool.Gemm64: %v allocations per call", allocs)
-		}
-		bias := make([]float32, n)
-		if allocs := testing.AllocsPerRun(20, func() {
-			p.GemmBias32(false, true, m, n, k, a32, k, b32, k, c32, n, bias, true)
-		}); allocs != 0 {
-			t.Errorf("Pool.GemmBias32: %v allocations per call", allocs)
 		}
 		mats := []Matrix{{64, 1024}, {64, 1}}
 		params, grads := make([]float32, 64*1025), make([]float32, 64*1025)

@@ -267,7 +267,10 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v18 = v4·h1.self_attn.in_proj_weightᵀ + h1.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 192, 64, m.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, m.slot2[:batch*6144], 192, m.H1SelfAttnInProjBias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot1[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), 64, m.slot2[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot2[:batch*6144], m.H1SelfAttnInProjBias[:])
+	}
 	// v19 = slice(v18)
 	for n := range batch {
 		for n1 := range 32 {
@@ -344,9 +347,15 @@ func (m *Model) forward(tokens [][32]int) {
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
 	kernels.LayerNorm32(m.slot14[:batch*2048], m.slot13[:batch*2048], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 128, 64, m.slot14[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, m.slot15[:batch*4096], 128, m.H1Linear1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot14[:batch*2048], 64, unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), 64, m.slot15[:batch*4096], 128, false)
+		kernels.AddBiasReLU32(m.slot15[:batch*4096], m.H1Linear1Bias[:])
+	}
 	// v44 = v42·h1.linear2.weightᵀ + h1.linear2.bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 64, 128, m.slot15[:batch*4096], 128, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, m.slot17[:batch*2048], 64, m.H1Linear2Bias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 128, m.slot15[:batch*4096], 128, unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), 128, m.slot17[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot17[:batch*2048], m.H1Linear2Bias[:])
+	}
 	// v45 = add(v39, v44)
 	{
 		d := m.slot16[:batch*2048]
@@ -359,7 +368,10 @@ func (m *Model) forward(tokens [][32]int) {
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
 	kernels.LayerNorm32(m.slot17[:batch*2048], m.slot16[:batch*2048], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 192, 64, m.slot17[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*6144], 192, m.H2SelfAttnInProjBias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 192, 64, m.slot17[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), 64, m.slot19[:batch*6144], 192, false)
+		kernels.AddBias32(m.slot19[:batch*6144], m.H2SelfAttnInProjBias[:])
+	}
 	// v61 = slice(v60)
 	for n := range batch {
 		for n1 := range 32 {
@@ -436,9 +448,15 @@ func (m *Model) forward(tokens [][32]int) {
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
 	kernels.LayerNorm32(m.slot31[:batch*2048], m.slot30[:batch*2048], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 128, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, m.slot32[:batch*4096], 128, m.H2Linear1Bias[:], true)
+	{
+		m.pool.Gemm32(false, true, batch*32, 128, 64, m.slot31[:batch*2048], 64, unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), 64, m.slot32[:batch*4096], 128, false)
+		kernels.AddBiasReLU32(m.slot32[:batch*4096], m.H2Linear1Bias[:])
+	}
 	// v86 = v84·h2.linear2.weightᵀ + h2.linear2.bias, the bias in the GEMM's epilogue
-	m.pool.GemmBias32(false, true, batch*32, 64, 128, m.slot32[:batch*4096], 128, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, m.slot34[:batch*2048], 64, m.H2Linear2Bias[:], false)
+	{
+		m.pool.Gemm32(false, true, batch*32, 64, 128, m.slot32[:batch*4096], 128, unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), 128, m.slot34[:batch*2048], 64, false)
+		kernels.AddBias32(m.slot34[:batch*2048], m.H2Linear2Bias[:])
+	}
 	// v87 = add(v81, v86)
 	{
 		d := m.slot33[:batch*2048]
