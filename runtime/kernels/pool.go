@@ -429,7 +429,7 @@ func planShares(workers int, transA, transB bool, mr, nr, m, n, k int) (parts in
 
 // PoolWork32 is the workspace (elements) that every worker of a pool of
 // the given size (runtime.GOMAXPROCS(0) when workers ≤ 0) needs for its
-// share of an m×n×k Pool.Gemm32, with any kernel set: GemmWork32 of the
+// share of an m×n×k Pool.Gemm32, with any kernel set and transposes: GemmWork32 of the
 // largest share, less than GemmWork32(m, n, k) when the product is split.
 // A generated model sizes its pool with the most over its pooled products
 // and GemmWork32 of those it runs itself with Work32.
@@ -455,16 +455,20 @@ func PoolWork64(workers, m, n, k int) int {
 }
 
 // forShares calls f with the size of every share of an m×n×k product split
-// as a pool of workers splits it with tiles of mr×nr.
+// as a pool of workers splits it with tiles of mr×nr, for any transposes (a
+// weight's gradient, Aᵀ·B, may split by rows where another would split
+// by columns).
 func forShares(workers, mr, nr, m, n, k int, f func(m, n, k int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	parts, rows := planShares(workers, false, false, mr, nr, m, n, k)
-	for i := 0; i < parts; i++ {
-		t := gemmTask{m: m, n: n, k: k}
-		t.share(parts, i, rows, mr, nr)
-		f(t.m, t.n, t.k)
+	for _, transA := range []bool{false, true} {
+		parts, rows := planShares(workers, transA, false, mr, nr, m, n, k)
+		for i := 0; i < parts; i++ {
+			t := gemmTask{m: m, n: n, k: k}
+			t.share(parts, i, rows, mr, nr)
+			f(t.m, t.n, t.k)
+		}
 	}
 }
 
