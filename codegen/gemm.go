@@ -241,6 +241,8 @@ func (gen *generator) flatValue(v *ir.Value) *jen.Statement {
 		return gen.flat(bufferField(s.Param), s.Param.Shape)
 	case ir.InGrad:
 		return gen.flat(gradField(s.Param), s.Param.Shape)
+	case ir.InState:
+		return gen.flat(stateField(s.Param), s.Param.Shape)
 	case ir.InArg:
 		return gen.flatArg(gen.args[v], v)
 	}

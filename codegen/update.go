@@ -87,6 +87,19 @@ func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 	if v.Decoupled {
 		code = append(code, jen.Id("decay").Op(":=").Lit(1).Op("-").Add(lr.Clone()).Op("*").Add(wd.Clone()))
 	}
+	if vectorized(p) {
+		// The vector kernel, which rounds every operation as the loop below does.
+		fields := []jen.Code{
+			jen.Id("Beta1").Op(":").Add(beta1.Clone()), jen.Id("Beta2").Op(":").Add(beta2.Clone()),
+			jen.Id("Eps").Op(":").Add(eps.Clone()), jen.Id("WeightDecay").Op(":").Add(wd.Clone()),
+			jen.Id("StepSize").Op(":").Id("stepSize"), jen.Id("Root2").Op(":").Id("root2"),
+		}
+		if v.Decoupled {
+			fields = append(fields, jen.Id("Decoupled").Op(":").True(), jen.Id("Decay").Op(":").Id("decay"))
+		}
+		return append(code, kernel(gen.suffixed("Adam"), gen.flatValue(p), gen.flatValue(g), gen.flatValue(m), gen.flatValue(sq),
+			jen.Qual(kernelsPath, "AdamStep").Types(gen.elem()).Values(fields...)))
+	}
 	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		grad := gen.at(g, idx...)
 		var body []jen.Code

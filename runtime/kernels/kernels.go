@@ -18,6 +18,7 @@ type vecSet[T nnrt.Float] struct {
 	addReLU    func(x, b []T)
 	reluGrad   func(dx, dy, y []T)
 	sgd        func(lr, wd T, p, g []T)
+	adam       func(s AdamStep[T], p, g, m, v []T)
 	scaledDiff func(scale T, dst, y, t []T)
 	sumSqDiff  func(y, t []T) T
 }
@@ -29,6 +30,7 @@ func refVecSet[T nnrt.Float]() vecSet[T] {
 		addReLU:    addReLURef[T],
 		reluGrad:   reluGradRef[T],
 		sgd:        sgdRef[T],
+		adam:       adamRef[T],
 		scaledDiff: scaledDiffRef[T],
 		sumSqDiff:  sumSqDiffRef[T],
 	}

@@ -83,6 +83,32 @@ func dreluGradAVX512(dx, dy, y *float64, n int)
 //go:noescape
 func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
 
+// The Adam and AdamW steps (_gen/asmgen.go genAdam), n a multiple of the lanes.
+
+//go:noescape
+func sadamAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+
+//go:noescape
+func sadamWAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+
+//go:noescape
+func dadamAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+
+//go:noescape
+func dadamWAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+
+//go:noescape
+func sadamAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+
+//go:noescape
+func sadamWAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+
+//go:noescape
+func dadamAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+
+//go:noescape
+func dadamWAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+
 //go:noescape
 func dsgdAVX512(lr, wd float64, p, grad *float64, n int)
 
@@ -133,6 +159,8 @@ type asmKernels[T nnrt.Float] struct {
 	sgdAnyN    bool
 	scaledDiff func(scale T, dst, y, t *T, n int)
 	sumSqDiff  func(y, t *T, n int) T
+	adam       func(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay T, p, g, m, v *T, n int)
+	adamW      func(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay T, p, g, m, v *T, n int)
 }
 
 // vecSet wraps the loops into the kernels of a set: the loops take the
@@ -179,6 +207,18 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			}
 			sgdRef(lr, wd, p[body:], g[body:len(p)])
 		},
+		adam: func(s AdamStep[T], p, g, m, v []T) {
+			body := split(len(p))
+			if body > 0 {
+				loop := a.adam
+				if s.Decoupled {
+					loop = a.adamW
+				}
+				loop(s.Beta1, 1-s.Beta1, s.Beta2, 1-s.Beta2, s.Eps, s.WeightDecay, s.StepSize, s.Root2, s.Decay,
+					&p[0], &g[:len(p)][0], &m[:len(p)][0], &v[:len(p)][0], body)
+			}
+			adamRef(s, p[body:], g[body:len(p)], m[body:len(p)], v[body:len(p)])
+		},
 		scaledDiff: func(scale T, dst, y, t []T) {
 			body := split(len(dst))
 			if body > 0 {
@@ -198,11 +238,11 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 }
 
 var (
-	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2}.vecSet()
-	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2}.vecSet()
+	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2}.vecSet()
+	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2}.vecSet()
 
-	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512}.vecSet()
-	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512}.vecSet()
+	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512}.vecSet()
+	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512}.vecSet()
 )
 
 // smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n

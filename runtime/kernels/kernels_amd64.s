@@ -352,6 +352,109 @@ done:
 	VZEROUPPER
 	RET
 
+// func sadamAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+// p, m, v: one Adam step, rounded as adamRef. n is a multiple of 8.
+TEXT ·sadamAVX2(SB), NOSPLIT, $0-80
+	VBROADCASTSS beta1+0(FP), Y0
+	VBROADCASTSS oneMinusBeta1+4(FP), Y1
+	VBROADCASTSS beta2+8(FP), Y2
+	VBROADCASTSS oneMinusBeta2+12(FP), Y3
+	VBROADCASTSS eps+16(FP), Y4
+	VBROADCASTSS weightDecay+20(FP), Y5
+	VBROADCASTSS stepSize+24(FP), Y6
+	VBROADCASTSS root2+28(FP), Y7
+	VBROADCASTSS decay+32(FP), Y8
+	MOVQ p+40(FP), SI
+	MOVQ grad+48(FP), DI
+	MOVQ m+56(FP), DX
+	MOVQ v+64(FP), R9
+	MOVQ n+72(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y9
+	VMOVUPS (DI), Y10
+	VMULPS Y5, Y9, Y13
+	VADDPS Y13, Y10, Y10
+	VMOVUPS (DX), Y11
+	VMULPS Y0, Y11, Y11
+	VMULPS Y1, Y10, Y13
+	VADDPS Y13, Y11, Y11
+	VMOVUPS Y11, (DX)
+	VMOVUPS (R9), Y12
+	VMULPS Y2, Y12, Y12
+	VMULPS Y3, Y10, Y13
+	VMULPS Y10, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	VMOVUPS Y12, (R9)
+	VMULPS Y6, Y11, Y13
+	VSQRTPS Y12, Y14
+	VDIVPS Y7, Y14, Y14
+	VADDPS Y4, Y14, Y14
+	VDIVPS Y14, Y13, Y13
+	VSUBPS Y13, Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func sadamWAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+// p, m, v: one AdamW step, rounded as adamRef. n is a multiple of 8.
+TEXT ·sadamWAVX2(SB), NOSPLIT, $0-80
+	VBROADCASTSS beta1+0(FP), Y0
+	VBROADCASTSS oneMinusBeta1+4(FP), Y1
+	VBROADCASTSS beta2+8(FP), Y2
+	VBROADCASTSS oneMinusBeta2+12(FP), Y3
+	VBROADCASTSS eps+16(FP), Y4
+	VBROADCASTSS weightDecay+20(FP), Y5
+	VBROADCASTSS stepSize+24(FP), Y6
+	VBROADCASTSS root2+28(FP), Y7
+	VBROADCASTSS decay+32(FP), Y8
+	MOVQ p+40(FP), SI
+	MOVQ grad+48(FP), DI
+	MOVQ m+56(FP), DX
+	MOVQ v+64(FP), R9
+	MOVQ n+72(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y9
+	VMOVUPS (DI), Y10
+	VMULPS Y8, Y9, Y9
+	VMOVUPS (DX), Y11
+	VMULPS Y0, Y11, Y11
+	VMULPS Y1, Y10, Y13
+	VADDPS Y13, Y11, Y11
+	VMOVUPS Y11, (DX)
+	VMOVUPS (R9), Y12
+	VMULPS Y2, Y12, Y12
+	VMULPS Y3, Y10, Y13
+	VMULPS Y10, Y13, Y13
+	VADDPS Y13, Y12, Y12
+	VMOVUPS Y12, (R9)
+	VMULPS Y6, Y11, Y13
+	VSQRTPS Y12, Y14
+	VDIVPS Y7, Y14, Y14
+	VADDPS Y4, Y14, Y14
+	VDIVPS Y14, Y13, Y13
+	VSUBPS Y13, Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
 // func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
 // dst[i] = scale·(y[i] - t[i]). n is a multiple of 8.
 TEXT ·sscaledDiffAVX2(SB), NOSPLIT, $0-40
@@ -614,6 +717,109 @@ oneloop:
 	ADDQ $32, DI
 	DECQ CX
 	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dadamAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+// p, m, v: one Adam step, rounded as adamRef. n is a multiple of 4.
+TEXT ·dadamAVX2(SB), NOSPLIT, $0-112
+	VBROADCASTSD beta1+0(FP), Y0
+	VBROADCASTSD oneMinusBeta1+8(FP), Y1
+	VBROADCASTSD beta2+16(FP), Y2
+	VBROADCASTSD oneMinusBeta2+24(FP), Y3
+	VBROADCASTSD eps+32(FP), Y4
+	VBROADCASTSD weightDecay+40(FP), Y5
+	VBROADCASTSD stepSize+48(FP), Y6
+	VBROADCASTSD root2+56(FP), Y7
+	VBROADCASTSD decay+64(FP), Y8
+	MOVQ p+72(FP), SI
+	MOVQ grad+80(FP), DI
+	MOVQ m+88(FP), DX
+	MOVQ v+96(FP), R9
+	MOVQ n+104(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y9
+	VMOVUPD (DI), Y10
+	VMULPD Y5, Y9, Y13
+	VADDPD Y13, Y10, Y10
+	VMOVUPD (DX), Y11
+	VMULPD Y0, Y11, Y11
+	VMULPD Y1, Y10, Y13
+	VADDPD Y13, Y11, Y11
+	VMOVUPD Y11, (DX)
+	VMOVUPD (R9), Y12
+	VMULPD Y2, Y12, Y12
+	VMULPD Y3, Y10, Y13
+	VMULPD Y10, Y13, Y13
+	VADDPD Y13, Y12, Y12
+	VMOVUPD Y12, (R9)
+	VMULPD Y6, Y11, Y13
+	VSQRTPD Y12, Y14
+	VDIVPD Y7, Y14, Y14
+	VADDPD Y4, Y14, Y14
+	VDIVPD Y14, Y13, Y13
+	VSUBPD Y13, Y9, Y9
+	VMOVUPD Y9, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dadamWAVX2(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+// p, m, v: one AdamW step, rounded as adamRef. n is a multiple of 4.
+TEXT ·dadamWAVX2(SB), NOSPLIT, $0-112
+	VBROADCASTSD beta1+0(FP), Y0
+	VBROADCASTSD oneMinusBeta1+8(FP), Y1
+	VBROADCASTSD beta2+16(FP), Y2
+	VBROADCASTSD oneMinusBeta2+24(FP), Y3
+	VBROADCASTSD eps+32(FP), Y4
+	VBROADCASTSD weightDecay+40(FP), Y5
+	VBROADCASTSD stepSize+48(FP), Y6
+	VBROADCASTSD root2+56(FP), Y7
+	VBROADCASTSD decay+64(FP), Y8
+	MOVQ p+72(FP), SI
+	MOVQ grad+80(FP), DI
+	MOVQ m+88(FP), DX
+	MOVQ v+96(FP), R9
+	MOVQ n+104(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y9
+	VMOVUPD (DI), Y10
+	VMULPD Y8, Y9, Y9
+	VMOVUPD (DX), Y11
+	VMULPD Y0, Y11, Y11
+	VMULPD Y1, Y10, Y13
+	VADDPD Y13, Y11, Y11
+	VMOVUPD Y11, (DX)
+	VMOVUPD (R9), Y12
+	VMULPD Y2, Y12, Y12
+	VMULPD Y3, Y10, Y13
+	VMULPD Y10, Y13, Y13
+	VADDPD Y13, Y12, Y12
+	VMOVUPD Y12, (R9)
+	VMULPD Y6, Y11, Y13
+	VSQRTPD Y12, Y14
+	VDIVPD Y7, Y14, Y14
+	VADDPD Y4, Y14, Y14
+	VDIVPD Y14, Y13, Y13
+	VSUBPD Y13, Y9, Y9
+	VMOVUPD Y9, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	DECQ CX
+	JNZ loop
 done:
 	VZEROUPPER
 	RET
@@ -1086,6 +1292,109 @@ ret:
 	VZEROUPPER
 	RET
 
+// func sadamAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+// p, m, v: one Adam step, rounded as adamRef. n is a multiple of 16.
+TEXT ·sadamAVX512(SB), NOSPLIT, $0-80
+	VBROADCASTSS beta1+0(FP), Z0
+	VBROADCASTSS oneMinusBeta1+4(FP), Z1
+	VBROADCASTSS beta2+8(FP), Z2
+	VBROADCASTSS oneMinusBeta2+12(FP), Z3
+	VBROADCASTSS eps+16(FP), Z4
+	VBROADCASTSS weightDecay+20(FP), Z5
+	VBROADCASTSS stepSize+24(FP), Z6
+	VBROADCASTSS root2+28(FP), Z7
+	VBROADCASTSS decay+32(FP), Z8
+	MOVQ p+40(FP), SI
+	MOVQ grad+48(FP), DI
+	MOVQ m+56(FP), DX
+	MOVQ v+64(FP), R9
+	MOVQ n+72(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z9
+	VMOVUPS (DI), Z10
+	VMULPS Z5, Z9, Z13
+	VADDPS Z13, Z10, Z10
+	VMOVUPS (DX), Z11
+	VMULPS Z0, Z11, Z11
+	VMULPS Z1, Z10, Z13
+	VADDPS Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMOVUPS (R9), Z12
+	VMULPS Z2, Z12, Z12
+	VMULPS Z3, Z10, Z13
+	VMULPS Z10, Z13, Z13
+	VADDPS Z13, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VMULPS Z6, Z11, Z13
+	VSQRTPS Z12, Z14
+	VDIVPS Z7, Z14, Z14
+	VADDPS Z4, Z14, Z14
+	VDIVPS Z14, Z13, Z13
+	VSUBPS Z13, Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func sadamWAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float32, p, grad, m, v *float32, n int)
+// p, m, v: one AdamW step, rounded as adamRef. n is a multiple of 16.
+TEXT ·sadamWAVX512(SB), NOSPLIT, $0-80
+	VBROADCASTSS beta1+0(FP), Z0
+	VBROADCASTSS oneMinusBeta1+4(FP), Z1
+	VBROADCASTSS beta2+8(FP), Z2
+	VBROADCASTSS oneMinusBeta2+12(FP), Z3
+	VBROADCASTSS eps+16(FP), Z4
+	VBROADCASTSS weightDecay+20(FP), Z5
+	VBROADCASTSS stepSize+24(FP), Z6
+	VBROADCASTSS root2+28(FP), Z7
+	VBROADCASTSS decay+32(FP), Z8
+	MOVQ p+40(FP), SI
+	MOVQ grad+48(FP), DI
+	MOVQ m+56(FP), DX
+	MOVQ v+64(FP), R9
+	MOVQ n+72(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z9
+	VMOVUPS (DI), Z10
+	VMULPS Z8, Z9, Z9
+	VMOVUPS (DX), Z11
+	VMULPS Z0, Z11, Z11
+	VMULPS Z1, Z10, Z13
+	VADDPS Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMOVUPS (R9), Z12
+	VMULPS Z2, Z12, Z12
+	VMULPS Z3, Z10, Z13
+	VMULPS Z10, Z13, Z13
+	VADDPS Z13, Z12, Z12
+	VMOVUPS Z12, (R9)
+	VMULPS Z6, Z11, Z13
+	VSQRTPS Z12, Z14
+	VDIVPS Z7, Z14, Z14
+	VADDPS Z4, Z14, Z14
+	VDIVPS Z14, Z13, Z13
+	VSUBPS Z13, Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
 // func sscaledDiffAVX512(scale float32, dst, y, t *float32, n int)
 // dst[i] = scale·(y[i] - t[i]). n is a multiple of 16.
 TEXT ·sscaledDiffAVX512(SB), NOSPLIT, $0-40
@@ -1365,6 +1674,109 @@ done:
 	VSUBPD Z3, Z2, Z2
 	VMOVUPD Z2, K1, 0(SI)
 ret:
+	VZEROUPPER
+	RET
+
+// func dadamAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+// p, m, v: one Adam step, rounded as adamRef. n is a multiple of 8.
+TEXT ·dadamAVX512(SB), NOSPLIT, $0-112
+	VBROADCASTSD beta1+0(FP), Z0
+	VBROADCASTSD oneMinusBeta1+8(FP), Z1
+	VBROADCASTSD beta2+16(FP), Z2
+	VBROADCASTSD oneMinusBeta2+24(FP), Z3
+	VBROADCASTSD eps+32(FP), Z4
+	VBROADCASTSD weightDecay+40(FP), Z5
+	VBROADCASTSD stepSize+48(FP), Z6
+	VBROADCASTSD root2+56(FP), Z7
+	VBROADCASTSD decay+64(FP), Z8
+	MOVQ p+72(FP), SI
+	MOVQ grad+80(FP), DI
+	MOVQ m+88(FP), DX
+	MOVQ v+96(FP), R9
+	MOVQ n+104(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z9
+	VMOVUPD (DI), Z10
+	VMULPD Z5, Z9, Z13
+	VADDPD Z13, Z10, Z10
+	VMOVUPD (DX), Z11
+	VMULPD Z0, Z11, Z11
+	VMULPD Z1, Z10, Z13
+	VADDPD Z13, Z11, Z11
+	VMOVUPD Z11, (DX)
+	VMOVUPD (R9), Z12
+	VMULPD Z2, Z12, Z12
+	VMULPD Z3, Z10, Z13
+	VMULPD Z10, Z13, Z13
+	VADDPD Z13, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VMULPD Z6, Z11, Z13
+	VSQRTPD Z12, Z14
+	VDIVPD Z7, Z14, Z14
+	VADDPD Z4, Z14, Z14
+	VDIVPD Z14, Z13, Z13
+	VSUBPD Z13, Z9, Z9
+	VMOVUPD Z9, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dadamWAVX512(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay float64, p, grad, m, v *float64, n int)
+// p, m, v: one AdamW step, rounded as adamRef. n is a multiple of 8.
+TEXT ·dadamWAVX512(SB), NOSPLIT, $0-112
+	VBROADCASTSD beta1+0(FP), Z0
+	VBROADCASTSD oneMinusBeta1+8(FP), Z1
+	VBROADCASTSD beta2+16(FP), Z2
+	VBROADCASTSD oneMinusBeta2+24(FP), Z3
+	VBROADCASTSD eps+32(FP), Z4
+	VBROADCASTSD weightDecay+40(FP), Z5
+	VBROADCASTSD stepSize+48(FP), Z6
+	VBROADCASTSD root2+56(FP), Z7
+	VBROADCASTSD decay+64(FP), Z8
+	MOVQ p+72(FP), SI
+	MOVQ grad+80(FP), DI
+	MOVQ m+88(FP), DX
+	MOVQ v+96(FP), R9
+	MOVQ n+104(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z9
+	VMOVUPD (DI), Z10
+	VMULPD Z8, Z9, Z9
+	VMOVUPD (DX), Z11
+	VMULPD Z0, Z11, Z11
+	VMULPD Z1, Z10, Z13
+	VADDPD Z13, Z11, Z11
+	VMOVUPD Z11, (DX)
+	VMOVUPD (R9), Z12
+	VMULPD Z2, Z12, Z12
+	VMULPD Z3, Z10, Z13
+	VMULPD Z10, Z13, Z13
+	VADDPD Z13, Z12, Z12
+	VMOVUPD Z12, (R9)
+	VMULPD Z6, Z11, Z13
+	VSQRTPD Z12, Z14
+	VDIVPD Z7, Z14, Z14
+	VADDPD Z4, Z14, Z14
+	VDIVPD Z14, Z13, Z13
+	VSUBPD Z13, Z9, Z9
+	VMOVUPD Z9, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	DECQ CX
+	JNZ loop
+done:
 	VZEROUPPER
 	RET
 

@@ -1034,15 +1034,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 64 {
-				d := m.EmbWeightGrad[i][j]
-				m.EmbWeight[i][j] *= decay
-				m.EmbWeightExpAvg[i][j] = beta1*m.EmbWeightExpAvg[i][j] + (1-beta1)*d
-				m.EmbWeightExpAvgSq[i][j] = beta2*m.EmbWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.EmbWeight[i][j] -= stepSize * m.EmbWeightExpAvg[i][j] / (nnrt.Sqrt(m.EmbWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.EmbWeight[0][0], 4096), unsafe.Slice(&m.EmbWeightGrad[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvg[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// pos: adam update
 	{
@@ -1052,15 +1044,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 32 {
-			for j := range 64 {
-				d := m.PosGrad[i][j]
-				m.Pos[i][j] *= decay
-				m.PosExpAvg[i][j] = beta1*m.PosExpAvg[i][j] + (1-beta1)*d
-				m.PosExpAvgSq[i][j] = beta2*m.PosExpAvgSq[i][j] + (1-beta2)*d*d
-				m.Pos[i][j] -= stepSize * m.PosExpAvg[i][j] / (nnrt.Sqrt(m.PosExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.Pos[0][0], 2048), unsafe.Slice(&m.PosGrad[0][0], 2048), unsafe.Slice(&m.PosExpAvg[0][0], 2048), unsafe.Slice(&m.PosExpAvgSq[0][0], 2048), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.self_attn.in_proj_weight: adam update
 	{
@@ -1070,15 +1054,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 192 {
-			for j := range 64 {
-				d := m.H1SelfAttnInProjWeightGrad[i][j]
-				m.H1SelfAttnInProjWeight[i][j] *= decay
-				m.H1SelfAttnInProjWeightExpAvg[i][j] = beta1*m.H1SelfAttnInProjWeightExpAvg[i][j] + (1-beta1)*d
-				m.H1SelfAttnInProjWeightExpAvgSq[i][j] = beta2*m.H1SelfAttnInProjWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H1SelfAttnInProjWeight[i][j] -= stepSize * m.H1SelfAttnInProjWeightExpAvg[i][j] / (nnrt.Sqrt(m.H1SelfAttnInProjWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.self_attn.in_proj_bias: adam update
 	{
@@ -1088,13 +1064,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 192 {
-			d := m.H1SelfAttnInProjBiasGrad[i]
-			m.H1SelfAttnInProjBias[i] *= decay
-			m.H1SelfAttnInProjBiasExpAvg[i] = beta1*m.H1SelfAttnInProjBiasExpAvg[i] + (1-beta1)*d
-			m.H1SelfAttnInProjBiasExpAvgSq[i] = beta2*m.H1SelfAttnInProjBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1SelfAttnInProjBias[i] -= stepSize * m.H1SelfAttnInProjBiasExpAvg[i] / (nnrt.Sqrt(m.H1SelfAttnInProjBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1SelfAttnInProjBias[:], m.H1SelfAttnInProjBiasGrad[:], m.H1SelfAttnInProjBiasExpAvg[:], m.H1SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.self_attn.out_proj.weight: adam update
 	{
@@ -1104,15 +1074,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 64 {
-				d := m.H1SelfAttnOutProjWeightGrad[i][j]
-				m.H1SelfAttnOutProjWeight[i][j] *= decay
-				m.H1SelfAttnOutProjWeightExpAvg[i][j] = beta1*m.H1SelfAttnOutProjWeightExpAvg[i][j] + (1-beta1)*d
-				m.H1SelfAttnOutProjWeightExpAvgSq[i][j] = beta2*m.H1SelfAttnOutProjWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H1SelfAttnOutProjWeight[i][j] -= stepSize * m.H1SelfAttnOutProjWeightExpAvg[i][j] / (nnrt.Sqrt(m.H1SelfAttnOutProjWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.self_attn.out_proj.bias: adam update
 	{
@@ -1122,13 +1084,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1SelfAttnOutProjBiasGrad[i]
-			m.H1SelfAttnOutProjBias[i] *= decay
-			m.H1SelfAttnOutProjBiasExpAvg[i] = beta1*m.H1SelfAttnOutProjBiasExpAvg[i] + (1-beta1)*d
-			m.H1SelfAttnOutProjBiasExpAvgSq[i] = beta2*m.H1SelfAttnOutProjBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1SelfAttnOutProjBias[i] -= stepSize * m.H1SelfAttnOutProjBiasExpAvg[i] / (nnrt.Sqrt(m.H1SelfAttnOutProjBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1SelfAttnOutProjBias[:], m.H1SelfAttnOutProjBiasGrad[:], m.H1SelfAttnOutProjBiasExpAvg[:], m.H1SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.linear1.weight: adam update
 	{
@@ -1138,15 +1094,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 128 {
-			for j := range 64 {
-				d := m.H1Linear1WeightGrad[i][j]
-				m.H1Linear1Weight[i][j] *= decay
-				m.H1Linear1WeightExpAvg[i][j] = beta1*m.H1Linear1WeightExpAvg[i][j] + (1-beta1)*d
-				m.H1Linear1WeightExpAvgSq[i][j] = beta2*m.H1Linear1WeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H1Linear1Weight[i][j] -= stepSize * m.H1Linear1WeightExpAvg[i][j] / (nnrt.Sqrt(m.H1Linear1WeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.linear1.bias: adam update
 	{
@@ -1156,13 +1104,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 128 {
-			d := m.H1Linear1BiasGrad[i]
-			m.H1Linear1Bias[i] *= decay
-			m.H1Linear1BiasExpAvg[i] = beta1*m.H1Linear1BiasExpAvg[i] + (1-beta1)*d
-			m.H1Linear1BiasExpAvgSq[i] = beta2*m.H1Linear1BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Linear1Bias[i] -= stepSize * m.H1Linear1BiasExpAvg[i] / (nnrt.Sqrt(m.H1Linear1BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Linear1Bias[:], m.H1Linear1BiasGrad[:], m.H1Linear1BiasExpAvg[:], m.H1Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.linear2.weight: adam update
 	{
@@ -1172,15 +1114,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 128 {
-				d := m.H1Linear2WeightGrad[i][j]
-				m.H1Linear2Weight[i][j] *= decay
-				m.H1Linear2WeightExpAvg[i][j] = beta1*m.H1Linear2WeightExpAvg[i][j] + (1-beta1)*d
-				m.H1Linear2WeightExpAvgSq[i][j] = beta2*m.H1Linear2WeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H1Linear2Weight[i][j] -= stepSize * m.H1Linear2WeightExpAvg[i][j] / (nnrt.Sqrt(m.H1Linear2WeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.linear2.bias: adam update
 	{
@@ -1190,13 +1124,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1Linear2BiasGrad[i]
-			m.H1Linear2Bias[i] *= decay
-			m.H1Linear2BiasExpAvg[i] = beta1*m.H1Linear2BiasExpAvg[i] + (1-beta1)*d
-			m.H1Linear2BiasExpAvgSq[i] = beta2*m.H1Linear2BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Linear2Bias[i] -= stepSize * m.H1Linear2BiasExpAvg[i] / (nnrt.Sqrt(m.H1Linear2BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Linear2Bias[:], m.H1Linear2BiasGrad[:], m.H1Linear2BiasExpAvg[:], m.H1Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.norm1.weight: adam update
 	{
@@ -1206,13 +1134,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1Norm1WeightGrad[i]
-			m.H1Norm1Weight[i] *= decay
-			m.H1Norm1WeightExpAvg[i] = beta1*m.H1Norm1WeightExpAvg[i] + (1-beta1)*d
-			m.H1Norm1WeightExpAvgSq[i] = beta2*m.H1Norm1WeightExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Norm1Weight[i] -= stepSize * m.H1Norm1WeightExpAvg[i] / (nnrt.Sqrt(m.H1Norm1WeightExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Norm1Weight[:], m.H1Norm1WeightGrad[:], m.H1Norm1WeightExpAvg[:], m.H1Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.norm1.bias: adam update
 	{
@@ -1222,13 +1144,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1Norm1BiasGrad[i]
-			m.H1Norm1Bias[i] *= decay
-			m.H1Norm1BiasExpAvg[i] = beta1*m.H1Norm1BiasExpAvg[i] + (1-beta1)*d
-			m.H1Norm1BiasExpAvgSq[i] = beta2*m.H1Norm1BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Norm1Bias[i] -= stepSize * m.H1Norm1BiasExpAvg[i] / (nnrt.Sqrt(m.H1Norm1BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Norm1Bias[:], m.H1Norm1BiasGrad[:], m.H1Norm1BiasExpAvg[:], m.H1Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.norm2.weight: adam update
 	{
@@ -1238,13 +1154,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1Norm2WeightGrad[i]
-			m.H1Norm2Weight[i] *= decay
-			m.H1Norm2WeightExpAvg[i] = beta1*m.H1Norm2WeightExpAvg[i] + (1-beta1)*d
-			m.H1Norm2WeightExpAvgSq[i] = beta2*m.H1Norm2WeightExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Norm2Weight[i] -= stepSize * m.H1Norm2WeightExpAvg[i] / (nnrt.Sqrt(m.H1Norm2WeightExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Norm2Weight[:], m.H1Norm2WeightGrad[:], m.H1Norm2WeightExpAvg[:], m.H1Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h1.norm2.bias: adam update
 	{
@@ -1254,13 +1164,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H1Norm2BiasGrad[i]
-			m.H1Norm2Bias[i] *= decay
-			m.H1Norm2BiasExpAvg[i] = beta1*m.H1Norm2BiasExpAvg[i] + (1-beta1)*d
-			m.H1Norm2BiasExpAvgSq[i] = beta2*m.H1Norm2BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H1Norm2Bias[i] -= stepSize * m.H1Norm2BiasExpAvg[i] / (nnrt.Sqrt(m.H1Norm2BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H1Norm2Bias[:], m.H1Norm2BiasGrad[:], m.H1Norm2BiasExpAvg[:], m.H1Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.self_attn.in_proj_weight: adam update
 	{
@@ -1270,15 +1174,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 192 {
-			for j := range 64 {
-				d := m.H2SelfAttnInProjWeightGrad[i][j]
-				m.H2SelfAttnInProjWeight[i][j] *= decay
-				m.H2SelfAttnInProjWeightExpAvg[i][j] = beta1*m.H2SelfAttnInProjWeightExpAvg[i][j] + (1-beta1)*d
-				m.H2SelfAttnInProjWeightExpAvgSq[i][j] = beta2*m.H2SelfAttnInProjWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H2SelfAttnInProjWeight[i][j] -= stepSize * m.H2SelfAttnInProjWeightExpAvg[i][j] / (nnrt.Sqrt(m.H2SelfAttnInProjWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.self_attn.in_proj_bias: adam update
 	{
@@ -1288,13 +1184,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 192 {
-			d := m.H2SelfAttnInProjBiasGrad[i]
-			m.H2SelfAttnInProjBias[i] *= decay
-			m.H2SelfAttnInProjBiasExpAvg[i] = beta1*m.H2SelfAttnInProjBiasExpAvg[i] + (1-beta1)*d
-			m.H2SelfAttnInProjBiasExpAvgSq[i] = beta2*m.H2SelfAttnInProjBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2SelfAttnInProjBias[i] -= stepSize * m.H2SelfAttnInProjBiasExpAvg[i] / (nnrt.Sqrt(m.H2SelfAttnInProjBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2SelfAttnInProjBias[:], m.H2SelfAttnInProjBiasGrad[:], m.H2SelfAttnInProjBiasExpAvg[:], m.H2SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.self_attn.out_proj.weight: adam update
 	{
@@ -1304,15 +1194,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 64 {
-				d := m.H2SelfAttnOutProjWeightGrad[i][j]
-				m.H2SelfAttnOutProjWeight[i][j] *= decay
-				m.H2SelfAttnOutProjWeightExpAvg[i][j] = beta1*m.H2SelfAttnOutProjWeightExpAvg[i][j] + (1-beta1)*d
-				m.H2SelfAttnOutProjWeightExpAvgSq[i][j] = beta2*m.H2SelfAttnOutProjWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H2SelfAttnOutProjWeight[i][j] -= stepSize * m.H2SelfAttnOutProjWeightExpAvg[i][j] / (nnrt.Sqrt(m.H2SelfAttnOutProjWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.self_attn.out_proj.bias: adam update
 	{
@@ -1322,13 +1204,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2SelfAttnOutProjBiasGrad[i]
-			m.H2SelfAttnOutProjBias[i] *= decay
-			m.H2SelfAttnOutProjBiasExpAvg[i] = beta1*m.H2SelfAttnOutProjBiasExpAvg[i] + (1-beta1)*d
-			m.H2SelfAttnOutProjBiasExpAvgSq[i] = beta2*m.H2SelfAttnOutProjBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2SelfAttnOutProjBias[i] -= stepSize * m.H2SelfAttnOutProjBiasExpAvg[i] / (nnrt.Sqrt(m.H2SelfAttnOutProjBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2SelfAttnOutProjBias[:], m.H2SelfAttnOutProjBiasGrad[:], m.H2SelfAttnOutProjBiasExpAvg[:], m.H2SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.linear1.weight: adam update
 	{
@@ -1338,15 +1214,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 128 {
-			for j := range 64 {
-				d := m.H2Linear1WeightGrad[i][j]
-				m.H2Linear1Weight[i][j] *= decay
-				m.H2Linear1WeightExpAvg[i][j] = beta1*m.H2Linear1WeightExpAvg[i][j] + (1-beta1)*d
-				m.H2Linear1WeightExpAvgSq[i][j] = beta2*m.H2Linear1WeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H2Linear1Weight[i][j] -= stepSize * m.H2Linear1WeightExpAvg[i][j] / (nnrt.Sqrt(m.H2Linear1WeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.linear1.bias: adam update
 	{
@@ -1356,13 +1224,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 128 {
-			d := m.H2Linear1BiasGrad[i]
-			m.H2Linear1Bias[i] *= decay
-			m.H2Linear1BiasExpAvg[i] = beta1*m.H2Linear1BiasExpAvg[i] + (1-beta1)*d
-			m.H2Linear1BiasExpAvgSq[i] = beta2*m.H2Linear1BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Linear1Bias[i] -= stepSize * m.H2Linear1BiasExpAvg[i] / (nnrt.Sqrt(m.H2Linear1BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Linear1Bias[:], m.H2Linear1BiasGrad[:], m.H2Linear1BiasExpAvg[:], m.H2Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.linear2.weight: adam update
 	{
@@ -1372,15 +1234,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 128 {
-				d := m.H2Linear2WeightGrad[i][j]
-				m.H2Linear2Weight[i][j] *= decay
-				m.H2Linear2WeightExpAvg[i][j] = beta1*m.H2Linear2WeightExpAvg[i][j] + (1-beta1)*d
-				m.H2Linear2WeightExpAvgSq[i][j] = beta2*m.H2Linear2WeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.H2Linear2Weight[i][j] -= stepSize * m.H2Linear2WeightExpAvg[i][j] / (nnrt.Sqrt(m.H2Linear2WeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.linear2.bias: adam update
 	{
@@ -1390,13 +1244,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2Linear2BiasGrad[i]
-			m.H2Linear2Bias[i] *= decay
-			m.H2Linear2BiasExpAvg[i] = beta1*m.H2Linear2BiasExpAvg[i] + (1-beta1)*d
-			m.H2Linear2BiasExpAvgSq[i] = beta2*m.H2Linear2BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Linear2Bias[i] -= stepSize * m.H2Linear2BiasExpAvg[i] / (nnrt.Sqrt(m.H2Linear2BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Linear2Bias[:], m.H2Linear2BiasGrad[:], m.H2Linear2BiasExpAvg[:], m.H2Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.norm1.weight: adam update
 	{
@@ -1406,13 +1254,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2Norm1WeightGrad[i]
-			m.H2Norm1Weight[i] *= decay
-			m.H2Norm1WeightExpAvg[i] = beta1*m.H2Norm1WeightExpAvg[i] + (1-beta1)*d
-			m.H2Norm1WeightExpAvgSq[i] = beta2*m.H2Norm1WeightExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Norm1Weight[i] -= stepSize * m.H2Norm1WeightExpAvg[i] / (nnrt.Sqrt(m.H2Norm1WeightExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Norm1Weight[:], m.H2Norm1WeightGrad[:], m.H2Norm1WeightExpAvg[:], m.H2Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.norm1.bias: adam update
 	{
@@ -1422,13 +1264,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2Norm1BiasGrad[i]
-			m.H2Norm1Bias[i] *= decay
-			m.H2Norm1BiasExpAvg[i] = beta1*m.H2Norm1BiasExpAvg[i] + (1-beta1)*d
-			m.H2Norm1BiasExpAvgSq[i] = beta2*m.H2Norm1BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Norm1Bias[i] -= stepSize * m.H2Norm1BiasExpAvg[i] / (nnrt.Sqrt(m.H2Norm1BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Norm1Bias[:], m.H2Norm1BiasGrad[:], m.H2Norm1BiasExpAvg[:], m.H2Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.norm2.weight: adam update
 	{
@@ -1438,13 +1274,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2Norm2WeightGrad[i]
-			m.H2Norm2Weight[i] *= decay
-			m.H2Norm2WeightExpAvg[i] = beta1*m.H2Norm2WeightExpAvg[i] + (1-beta1)*d
-			m.H2Norm2WeightExpAvgSq[i] = beta2*m.H2Norm2WeightExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Norm2Weight[i] -= stepSize * m.H2Norm2WeightExpAvg[i] / (nnrt.Sqrt(m.H2Norm2WeightExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Norm2Weight[:], m.H2Norm2WeightGrad[:], m.H2Norm2WeightExpAvg[:], m.H2Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// h2.norm2.bias: adam update
 	{
@@ -1454,13 +1284,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.H2Norm2BiasGrad[i]
-			m.H2Norm2Bias[i] *= decay
-			m.H2Norm2BiasExpAvg[i] = beta1*m.H2Norm2BiasExpAvg[i] + (1-beta1)*d
-			m.H2Norm2BiasExpAvgSq[i] = beta2*m.H2Norm2BiasExpAvgSq[i] + (1-beta2)*d*d
-			m.H2Norm2Bias[i] -= stepSize * m.H2Norm2BiasExpAvg[i] / (nnrt.Sqrt(m.H2Norm2BiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.H2Norm2Bias[:], m.H2Norm2BiasGrad[:], m.H2Norm2BiasExpAvg[:], m.H2Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// logits.weight: adam update
 	{
@@ -1470,15 +1294,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			for j := range 64 {
-				d := m.LogitsWeightGrad[i][j]
-				m.LogitsWeight[i][j] *= decay
-				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
-				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (nnrt.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 4096), unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 	// logits.bias: adam update
 	{
@@ -1488,13 +1304,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		for i := range 64 {
-			d := m.LogitsBiasGrad[i]
-			m.LogitsBias[i] *= decay
-			m.LogitsBiasExpAvg[i] = beta1*m.LogitsBiasExpAvg[i] + (1-beta1)*d
-			m.LogitsBiasExpAvgSq[i] = beta2*m.LogitsBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.LogitsBias[i] -= stepSize * m.LogitsBiasExpAvg[i] / (nnrt.Sqrt(m.LogitsBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.LogitsBias[:], m.LogitsBiasGrad[:], m.LogitsBiasExpAvg[:], m.LogitsBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
 	}
 }
 

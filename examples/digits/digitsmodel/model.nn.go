@@ -210,14 +210,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 64 {
-			for j := range 64 {
-				d := m.HiddenWeightGrad[i][j] + weightDecay*m.HiddenWeight[i][j]
-				m.HiddenWeightExpAvg[i][j] = beta1*m.HiddenWeightExpAvg[i][j] + (1-beta1)*d
-				m.HiddenWeightExpAvgSq[i][j] = beta2*m.HiddenWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (nnrt.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.HiddenWeight[0][0], 4096), unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), unsafe.Slice(&m.HiddenWeightExpAvg[0][0], 4096), unsafe.Slice(&m.HiddenWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// hidden.bias: adam update
 	{
@@ -226,12 +219,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 64 {
-			d := m.HiddenBiasGrad[i] + weightDecay*m.HiddenBias[i]
-			m.HiddenBiasExpAvg[i] = beta1*m.HiddenBiasExpAvg[i] + (1-beta1)*d
-			m.HiddenBiasExpAvgSq[i] = beta2*m.HiddenBiasExpAvgSq[i] + (1-beta2)*d*d
-			m.HiddenBias[i] -= stepSize * m.HiddenBiasExpAvg[i] / (nnrt.Sqrt(m.HiddenBiasExpAvgSq[i])/root2 + eps)
-		}
+		kernels.Adam32(m.HiddenBias[:], m.HiddenBiasGrad[:], m.HiddenBiasExpAvg[:], m.HiddenBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// logits.weight: adam update
 	{
@@ -240,14 +228,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 10 {
-			for j := range 64 {
-				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
-				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
-				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (nnrt.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 640), unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 640), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 640), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// logits.bias: adam update
 	{

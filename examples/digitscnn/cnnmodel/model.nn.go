@@ -238,16 +238,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 16 {
-			for k := range 3 {
-				for l := range 3 {
-					d := m.Conv1WeightGrad[i][0][k][l] + weightDecay*m.Conv1Weight[i][0][k][l]
-					m.Conv1WeightExpAvg[i][0][k][l] = beta1*m.Conv1WeightExpAvg[i][0][k][l] + (1-beta1)*d
-					m.Conv1WeightExpAvgSq[i][0][k][l] = beta2*m.Conv1WeightExpAvgSq[i][0][k][l] + (1-beta2)*d*d
-					m.Conv1Weight[i][0][k][l] -= stepSize * m.Conv1WeightExpAvg[i][0][k][l] / (nnrt.Sqrt(m.Conv1WeightExpAvgSq[i][0][k][l])/root2 + eps)
-				}
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.Conv1Weight[0][0][0][0], 144), unsafe.Slice(&m.Conv1WeightGrad[0][0][0][0], 144), unsafe.Slice(&m.Conv1WeightExpAvg[0][0][0][0], 144), unsafe.Slice(&m.Conv1WeightExpAvgSq[0][0][0][0], 144), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// conv1.bias: adam update
 	{
@@ -270,18 +261,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 32 {
-			for j := range 16 {
-				for k := range 3 {
-					for l := range 3 {
-						d := m.Conv2WeightGrad[i][j][k][l] + weightDecay*m.Conv2Weight[i][j][k][l]
-						m.Conv2WeightExpAvg[i][j][k][l] = beta1*m.Conv2WeightExpAvg[i][j][k][l] + (1-beta1)*d
-						m.Conv2WeightExpAvgSq[i][j][k][l] = beta2*m.Conv2WeightExpAvgSq[i][j][k][l] + (1-beta2)*d*d
-						m.Conv2Weight[i][j][k][l] -= stepSize * m.Conv2WeightExpAvg[i][j][k][l] / (nnrt.Sqrt(m.Conv2WeightExpAvgSq[i][j][k][l])/root2 + eps)
-					}
-				}
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.Conv2Weight[0][0][0][0], 4608), unsafe.Slice(&m.Conv2WeightGrad[0][0][0][0], 4608), unsafe.Slice(&m.Conv2WeightExpAvg[0][0][0][0], 4608), unsafe.Slice(&m.Conv2WeightExpAvgSq[0][0][0][0], 4608), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// conv2.bias: adam update
 	{
@@ -304,14 +284,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 10 {
-			for j := range 512 {
-				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
-				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
-				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (nnrt.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 5120), unsafe.Slice(&m.LogitsWeightGrad[0][0], 5120), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 5120), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 5120), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// logits.bias: adam update
 	{

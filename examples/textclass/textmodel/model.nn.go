@@ -268,14 +268,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 512 {
-			for j := range 32 {
-				d := m.BagWeightGrad[i][j] + weightDecay*m.BagWeight[i][j]
-				m.BagWeightExpAvg[i][j] = beta1*m.BagWeightExpAvg[i][j] + (1-beta1)*d
-				m.BagWeightExpAvgSq[i][j] = beta2*m.BagWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.BagWeight[i][j] -= stepSize * m.BagWeightExpAvg[i][j] / (nnrt.Sqrt(m.BagWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.BagWeight[0][0], 16384), unsafe.Slice(&m.BagWeightGrad[0][0], 16384), unsafe.Slice(&m.BagWeightExpAvg[0][0], 16384), unsafe.Slice(&m.BagWeightExpAvgSq[0][0], 16384), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// hidden.weight: adam update
 	{
@@ -284,14 +277,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 32 {
-			for j := range 32 {
-				d := m.HiddenWeightGrad[i][j] + weightDecay*m.HiddenWeight[i][j]
-				m.HiddenWeightExpAvg[i][j] = beta1*m.HiddenWeightExpAvg[i][j] + (1-beta1)*d
-				m.HiddenWeightExpAvgSq[i][j] = beta2*m.HiddenWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.HiddenWeight[i][j] -= stepSize * m.HiddenWeightExpAvg[i][j] / (nnrt.Sqrt(m.HiddenWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.HiddenWeight[0][0], 1024), unsafe.Slice(&m.HiddenWeightGrad[0][0], 1024), unsafe.Slice(&m.HiddenWeightExpAvg[0][0], 1024), unsafe.Slice(&m.HiddenWeightExpAvgSq[0][0], 1024), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// hidden.bias: adam update
 	{
@@ -314,14 +300,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		for i := range 4 {
-			for j := range 32 {
-				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
-				m.LogitsWeightExpAvg[i][j] = beta1*m.LogitsWeightExpAvg[i][j] + (1-beta1)*d
-				m.LogitsWeightExpAvgSq[i][j] = beta2*m.LogitsWeightExpAvgSq[i][j] + (1-beta2)*d*d
-				m.LogitsWeight[i][j] -= stepSize * m.LogitsWeightExpAvg[i][j] / (nnrt.Sqrt(m.LogitsWeightExpAvgSq[i][j])/root2 + eps)
-			}
-		}
+		kernels.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 128), unsafe.Slice(&m.LogitsWeightGrad[0][0], 128), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 128), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 128), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
 	}
 	// logits.bias: adam update
 	{

@@ -855,6 +855,75 @@ func (v vecKernel) genSGD(w *writer) {
 	w.f("\tRET")
 }
 
+// genAdam emits func name(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps,
+// weightDecay, stepSize, root2, decay T, p, grad, m, v *T, n int): one
+// Adam step (AdamW's when decoupled) on n elements, every operation rounded
+// on its own, in the order of adamRef (runtime/kernels/adam.go). The
+// settings come by value (a pointer passed through the kernel set's func
+// value would move them to the heap on every call). One vector per
+// iteration: the square root and the two divisions dominate, and the
+// iterations are independent, so the core overlaps them.
+func (v vecKernel) genAdam(w *writer, decoupled bool) {
+	doc := "p, m, v: one Adam step, rounded as adamRef."
+	if decoupled {
+		doc = "p, m, v: one AdamW step, rounded as adamRef."
+	}
+	names := []string{"beta1", "oneMinusBeta1", "beta2", "oneMinusBeta2", "eps", "weightDecay", "stepSize", "root2", "decay"}
+	ptrs := (len(names)*v.p.size + 7) / 8 * 8 // the pointers' offset, 8-aligned
+	v.header(w, "("+strings.Join(names, ", ")+" T, p, grad, m, v *T, n int)", doc, ptrs+40)
+	for i, name := range names {
+		w.f("\t%s %s+%d(FP), %s", v.p.bcast, name, i*v.p.size, v.r(i))
+	}
+	w.f("\tMOVQ p+%d(FP), SI", ptrs)
+	w.f("\tMOVQ grad+%d(FP), DI", ptrs+8)
+	w.f("\tMOVQ m+%d(FP), DX", ptrs+16)
+	w.f("\tMOVQ v+%d(FP), R9", ptrs+24)
+	w.f("\tMOVQ n+%d(FP), CX", ptrs+32)
+	w.f("\tSHRQ $%d, CX", log2(v.lanes()))
+	w.f("\tJZ done")
+	ps := v.p.ps
+	P, D, M, V, T1, T2 := v.r(9), v.r(10), v.r(11), v.r(12), v.r(13), v.r(14)
+	w.f("loop:")
+	w.lines(
+		fmt.Sprintf("%s (SI), %s", v.mov(), P),
+		fmt.Sprintf("%s (DI), %s", v.mov(), D))
+	if decoupled {
+		w.lines(fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(8), P, P)) // p = decay·p
+	} else {
+		w.lines(
+			fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(5), P, T1), // weightDecay·p
+			fmt.Sprintf("VADD%s %s, %s, %s", ps, T1, D, D))      // d = g + weightDecay·p
+	}
+	w.lines(
+		fmt.Sprintf("%s (DX), %s", v.mov(), M),
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(0), M, M),  // β1·m
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(1), D, T1), // (1-β1)·d
+		fmt.Sprintf("VADD%s %s, %s, %s", ps, T1, M, M),
+		fmt.Sprintf("%s %s, (DX)", v.mov(), M),
+		fmt.Sprintf("%s (R9), %s", v.mov(), V),
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(2), V, V),   // β2·v
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(3), D, T1),  // (1-β2)·d
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, D, T1, T1),      // ·d
+		fmt.Sprintf("VADD%s %s, %s, %s", ps, T1, V, V),
+		fmt.Sprintf("%s %s, (R9)", v.mov(), V),
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(6), M, T1),  // stepSize·m
+		fmt.Sprintf("VSQRT%s %s, %s", ps, V, T2),             // √v
+		fmt.Sprintf("VDIV%s %s, %s, %s", ps, v.r(7), T2, T2), // √v/root2
+		fmt.Sprintf("VADD%s %s, %s, %s", ps, v.r(4), T2, T2), // + eps
+		fmt.Sprintf("VDIV%s %s, %s, %s", ps, T2, T1, T1),
+		fmt.Sprintf("VSUB%s %s, %s, %s", ps, T1, P, P),
+		fmt.Sprintf("%s %s, (SI)", v.mov(), P),
+		fmt.Sprintf("ADDQ $%d, SI", v.isa.vecBytes),
+		fmt.Sprintf("ADDQ $%d, DI", v.isa.vecBytes),
+		fmt.Sprintf("ADDQ $%d, DX", v.isa.vecBytes),
+		fmt.Sprintf("ADDQ $%d, R9", v.isa.vecBytes),
+		"DECQ CX")
+	w.f("\tJNZ loop")
+	w.f("done:")
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genScaledDiff emits func name(scale T, dst, y, t *T, n int):
 // dst = scale·(y - t), the gradient of mse.
 func (v vecKernel) genScaledDiff(w *writer) {
@@ -1940,6 +2009,8 @@ func main() {
 			vecKernel{p.prefix + "addReLU" + is.name, p.p, is.isa}.genAddReLU(&v)
 			vecKernel{p.prefix + "reluGrad" + is.name, p.p, is.isa}.genReLUGrad(&v)
 			vecKernel{p.prefix + "sgd" + is.name, p.p, is.isa}.genSGD(&v)
+			vecKernel{p.prefix + "adam" + is.name, p.p, is.isa}.genAdam(&v, false)
+			vecKernel{p.prefix + "adamW" + is.name, p.p, is.isa}.genAdam(&v, true)
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 		}
