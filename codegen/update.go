@@ -52,6 +52,19 @@ func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
 	code, h := gen.hoist([]string{"lr", "momentum", "dampening", "weightDecay"}, v.Args[4], v.Args[5], v.Args[6], v.Args[7])
 	lr, mom, damp, wd := h[0], h[1], h[2], h[3]
 	code = append(code, jen.Id("first").Op(":=").Add(gen.at(step)).Op("==").Lit(1))
+	if vectorized(p) {
+		// The vector kernel, which rounds every operation as the loop below does.
+		fields := []jen.Code{
+			jen.Id("LR").Op(":").Add(lr.Clone()), jen.Id("Momentum").Op(":").Add(mom.Clone()),
+			jen.Id("Dampening").Op(":").Add(damp.Clone()), jen.Id("WeightDecay").Op(":").Add(wd.Clone()),
+		}
+		if v.Nesterov {
+			fields = append(fields, jen.Id("Nesterov").Op(":").True())
+		}
+		fields = append(fields, jen.Id("First").Op(":").Id("first"))
+		return append(code, kernel(gen.suffixed("Momentum"), gen.flatValue(p), gen.flatValue(g), gen.flatValue(buf),
+			jen.Qual(kernelsPath, "MomentumStep").Types(gen.elem()).Values(fields...)))
+	}
 	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		b := func() *jen.Statement { return gen.at(buf, idx...) }
 		next := jen.Id("d").Op("=").Add(b())

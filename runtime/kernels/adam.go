@@ -55,3 +55,52 @@ func adamRef[T nnrt.Float](s AdamStep[T], p, g, m, v []T) {
 		p[i] -= s.StepSize * m[i] / (nnrt.Sqrt(v[i])/s.Root2 + s.Eps)
 	}
 }
+
+// MomentumStep is one step of SGD with momentum for every element of a
+// parameter, as a generated Step computes it.
+type MomentumStep[T nnrt.Float] struct {
+	LR, Momentum, Dampening, WeightDecay T
+	Nesterov                             bool
+	First                                bool // the first step since the buffer was cleared: it takes the gradient as it is
+}
+
+// Momentum32 updates a parameter p from its gradient g with SGD with
+// momentum, advancing its buffer, as torch.optim.SGD writes it (PyTorch
+// 1.13), element by element:
+//
+//	d = g + WeightDecay·p
+//	buf = d in the first step, else Momentum·buf + (1-Dampening)·d
+//	d = d + Momentum·buf with Nesterov, else buf
+//	p = p - LR·d
+//
+// Every operation is rounded on its own, as in the generated loops that it
+// replaces. All three slices must have the same length.
+func Momentum32(p, g, buf []float32, s MomentumStep[float32]) {
+	checkLengths(len(p), len(g))
+	checkLengths(len(p), len(buf))
+	vec32().momentum(s, p, g, buf)
+}
+
+// Momentum64 is Momentum32 for float64.
+func Momentum64(p, g, buf []float64, s MomentumStep[float64]) {
+	checkLengths(len(p), len(g))
+	checkLengths(len(p), len(buf))
+	vec64().momentum(s, p, g, buf)
+}
+
+func momentumRef[T nnrt.Float](s MomentumStep[T], p, g, buf []T) {
+	for i := range p {
+		d := g[i] + s.WeightDecay*p[i]
+		if s.First {
+			buf[i] = d
+		} else {
+			buf[i] = s.Momentum*buf[i] + (1-s.Dampening)*d
+		}
+		if s.Nesterov {
+			d += s.Momentum * buf[i]
+		} else {
+			d = buf[i]
+		}
+		p[i] -= s.LR * d
+	}
+}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -66,4 +67,54 @@ func TestAdam(t *testing.T) {
 	}
 	p64 := make([]float64, 10)
 	mustPanic(t, "short gradient", func() { Adam64(p64, p64[:9], p64, p64, AdamStep[float64]{}) })
+}
+
+// testMomentum runs every kernel set's momentum step and momentumRef on the
+// same operands, for the first step and a later one, with and without
+// Nesterov's correction, and wants the same p and buf.
+func testMomentum[T nnrt.Float](t *testing.T, v func() *vecSet[T]) {
+	for _, first := range []bool{false, true} {
+		for _, nesterov := range []bool{false, true} {
+			s := MomentumStep[T]{LR: 0.05, Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01, First: first, Nesterov: nesterov}
+			if nesterov {
+				s.Dampening = 0 // as PyTorch requires
+			}
+			t.Run(fmt.Sprintf("first=%v,nesterov=%v", first, nesterov), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(41, 42))
+				for _, n := range vectorLengths() {
+					var got, want [3][]T
+					for i := range got {
+						x := specialVector[T](rng, n+2)[1:]
+						got[i], want[i] = x[:n], append([]T(nil), x[:n]...)
+					}
+					sentinel := got[0][:n+1][n]
+					v().momentum(s, got[0], got[1], got[2])
+					momentumRef(s, want[0], want[1], want[2])
+					for i, what := range []string{"p", "g", "buf"} {
+						if j := same(got[i], want[i]); j >= 0 {
+							t.Fatalf("n=%d: %s[%d] = %v, momentumRef gives %v", n, what, j, got[i][j], want[i][j])
+						}
+					}
+					if after := got[0][:n+1][n]; after != sentinel && after == after {
+						t.Fatalf("n=%d: written past the end", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestMomentum(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		t.Run("float32", func(t *testing.T) { testMomentum(t, vec32) })
+		t.Run("float64", func(t *testing.T) { testMomentum(t, vec64) })
+	})
+	p, g, buf := make([]float32, 100), make([]float32, 100), make([]float32, 100)
+	s := MomentumStep[float32]{LR: 0.1, Momentum: 0.9}
+	mustPanic(t, "short buffer", func() { Momentum32(p, g, buf[:99], s) })
+	if allocs := testing.AllocsPerRun(20, func() { Momentum32(p, g, buf, s) }); allocs != 0 {
+		t.Errorf("Momentum32: %v allocations per call", allocs)
+	}
+	p64 := make([]float64, 10)
+	mustPanic(t, "short gradient", func() { Momentum64(p64, p64[:9], p64, MomentumStep[float64]{}) })
 }

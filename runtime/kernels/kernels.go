@@ -19,6 +19,7 @@ type vecSet[T nnrt.Float] struct {
 	reluGrad   func(dx, dy, y []T)
 	sgd        func(lr, wd T, p, g []T)
 	adam       func(s AdamStep[T], p, g, m, v []T)
+	momentum   func(s MomentumStep[T], p, g, buf []T)
 	scaledDiff func(scale T, dst, y, t []T)
 	sumSqDiff  func(y, t []T) T
 }
@@ -31,6 +32,7 @@ func refVecSet[T nnrt.Float]() vecSet[T] {
 		reluGrad:   reluGradRef[T],
 		sgd:        sgdRef[T],
 		adam:       adamRef[T],
+		momentum:   momentumRef[T],
 		scaledDiff: scaledDiffRef[T],
 		sumSqDiff:  sumSqDiffRef[T],
 	}

@@ -83,6 +83,57 @@ func dreluGradAVX512(dx, dy, y *float64, n int)
 //go:noescape
 func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
 
+// The steps of SGD with momentum (_gen/asmgen.go genMomentum): a loop for the
+// first step or a later one, with Nesterov's correction or without.
+
+//go:noescape
+func smomentumAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumFirstAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumFirstNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func dmomentumAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumFirstAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumFirstNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func smomentumAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumFirstAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func smomentumFirstNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+
+//go:noescape
+func dmomentumAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumFirstAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
+//go:noescape
+func dmomentumFirstNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+
 // The Adam and AdamW steps (_gen/asmgen.go genAdam), n a multiple of the lanes.
 
 //go:noescape
@@ -161,6 +212,8 @@ type asmKernels[T nnrt.Float] struct {
 	sumSqDiff  func(y, t *T, n int) T
 	adam       func(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay T, p, g, m, v *T, n int)
 	adamW      func(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay T, p, g, m, v *T, n int)
+	// momentum[first][nesterov]
+	momentum [2][2]func(lr, momentum, oneMinusDampening, weightDecay T, p, g, buf *T, n int)
 }
 
 // vecSet wraps the loops into the kernels of a set: the loops take the
@@ -219,6 +272,13 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			}
 			adamRef(s, p[body:], g[body:len(p)], m[body:len(p)], v[body:len(p)])
 		},
+		momentum: func(s MomentumStep[T], p, g, buf []T) {
+			body := split(len(p))
+			if body > 0 {
+				a.momentum[b2i(s.First)][b2i(s.Nesterov)](s.LR, s.Momentum, 1-s.Dampening, s.WeightDecay, &p[0], &g[:len(p)][0], &buf[:len(p)][0], body)
+			}
+			momentumRef(s, p[body:], g[body:len(p)], buf[body:len(p)])
+		},
 		scaledDiff: func(scale T, dst, y, t []T) {
 			body := split(len(dst))
 			if body > 0 {
@@ -238,11 +298,15 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 }
 
 var (
-	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2}.vecSet()
-	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2}.vecSet()
+	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2,
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}}.vecSet()
+	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2,
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}}.vecSet()
 
-	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512}.vecSet()
-	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512}.vecSet()
+	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512,
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}}.vecSet()
+	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512,
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}}.vecSet()
 )
 
 // smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n
@@ -275,3 +339,11 @@ func maxPoolGradBlocks(dx0, dx1, dy, x0, x1 *float32, n int) int {
 func pause(n int)
 
 func spinWait() { pause(spinPauses) }
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

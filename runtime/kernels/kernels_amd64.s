@@ -455,6 +455,144 @@ done:
 	VZEROUPPER
 	RET
 
+// func smomentumAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·smomentumAVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Y0
+	VBROADCASTSS momentum+4(FP), Y1
+	VBROADCASTSS oneMinusDampening+8(FP), Y2
+	VBROADCASTSS weightDecay+12(FP), Y3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y5
+	VMULPS Y3, Y4, Y7
+	VADDPS Y7, Y5, Y5
+	VMOVUPS (DX), Y6
+	VMULPS Y1, Y6, Y6
+	VMULPS Y2, Y5, Y7
+	VADDPS Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS Y0, Y6, Y7
+	VSUBPS Y7, Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumFirstAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·smomentumFirstAVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Y0
+	VBROADCASTSS momentum+4(FP), Y1
+	VBROADCASTSS oneMinusDampening+8(FP), Y2
+	VBROADCASTSS weightDecay+12(FP), Y3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y5
+	VMULPS Y3, Y4, Y7
+	VADDPS Y7, Y5, Y5
+	VMOVAPS Y5, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS Y0, Y6, Y7
+	VSUBPS Y7, Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·smomentumNesterovAVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Y0
+	VBROADCASTSS momentum+4(FP), Y1
+	VBROADCASTSS oneMinusDampening+8(FP), Y2
+	VBROADCASTSS weightDecay+12(FP), Y3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y5
+	VMULPS Y3, Y4, Y7
+	VADDPS Y7, Y5, Y5
+	VMOVUPS (DX), Y6
+	VMULPS Y1, Y6, Y6
+	VMULPS Y2, Y5, Y7
+	VADDPS Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS Y1, Y6, Y7
+	VADDPS Y7, Y5, Y5
+	VMULPS Y0, Y5, Y7
+	VSUBPS Y7, Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumFirstNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·smomentumFirstNesterovAVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Y0
+	VBROADCASTSS momentum+4(FP), Y1
+	VBROADCASTSS oneMinusDampening+8(FP), Y2
+	VBROADCASTSS weightDecay+12(FP), Y3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y5
+	VMULPS Y3, Y4, Y7
+	VADDPS Y7, Y5, Y5
+	VMOVAPS Y5, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS Y1, Y6, Y7
+	VADDPS Y7, Y5, Y5
+	VMULPS Y0, Y5, Y7
+	VSUBPS Y7, Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
 // func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
 // dst[i] = scale·(y[i] - t[i]). n is a multiple of 8.
 TEXT ·sscaledDiffAVX2(SB), NOSPLIT, $0-40
@@ -818,6 +956,144 @@ loop:
 	ADDQ $32, DI
 	ADDQ $32, DX
 	ADDQ $32, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 4.
+TEXT ·dmomentumAVX2(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Y0
+	VBROADCASTSD momentum+8(FP), Y1
+	VBROADCASTSD oneMinusDampening+16(FP), Y2
+	VBROADCASTSD weightDecay+24(FP), Y3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y4
+	VMOVUPD (DI), Y5
+	VMULPD Y3, Y4, Y7
+	VADDPD Y7, Y5, Y5
+	VMOVUPD (DX), Y6
+	VMULPD Y1, Y6, Y6
+	VMULPD Y2, Y5, Y7
+	VADDPD Y7, Y6, Y6
+	VMOVUPD Y6, (DX)
+	VMULPD Y0, Y6, Y7
+	VSUBPD Y7, Y4, Y4
+	VMOVUPD Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumFirstAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 4.
+TEXT ·dmomentumFirstAVX2(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Y0
+	VBROADCASTSD momentum+8(FP), Y1
+	VBROADCASTSD oneMinusDampening+16(FP), Y2
+	VBROADCASTSD weightDecay+24(FP), Y3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y4
+	VMOVUPD (DI), Y5
+	VMULPD Y3, Y4, Y7
+	VADDPD Y7, Y5, Y5
+	VMOVAPS Y5, Y6
+	VMOVUPD Y6, (DX)
+	VMULPD Y0, Y6, Y7
+	VSUBPD Y7, Y4, Y4
+	VMOVUPD Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 4.
+TEXT ·dmomentumNesterovAVX2(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Y0
+	VBROADCASTSD momentum+8(FP), Y1
+	VBROADCASTSD oneMinusDampening+16(FP), Y2
+	VBROADCASTSD weightDecay+24(FP), Y3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y4
+	VMOVUPD (DI), Y5
+	VMULPD Y3, Y4, Y7
+	VADDPD Y7, Y5, Y5
+	VMOVUPD (DX), Y6
+	VMULPD Y1, Y6, Y6
+	VMULPD Y2, Y5, Y7
+	VADDPD Y7, Y6, Y6
+	VMOVUPD Y6, (DX)
+	VMULPD Y1, Y6, Y7
+	VADDPD Y7, Y5, Y5
+	VMULPD Y0, Y5, Y7
+	VSUBPD Y7, Y4, Y4
+	VMOVUPD Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumFirstNesterovAVX2(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 4.
+TEXT ·dmomentumFirstNesterovAVX2(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Y0
+	VBROADCASTSD momentum+8(FP), Y1
+	VBROADCASTSD oneMinusDampening+16(FP), Y2
+	VBROADCASTSD weightDecay+24(FP), Y3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $2, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Y4
+	VMOVUPD (DI), Y5
+	VMULPD Y3, Y4, Y7
+	VADDPD Y7, Y5, Y5
+	VMOVAPS Y5, Y6
+	VMOVUPD Y6, (DX)
+	VMULPD Y1, Y6, Y7
+	VADDPD Y7, Y5, Y5
+	VMULPD Y0, Y5, Y7
+	VSUBPD Y7, Y4, Y4
+	VMOVUPD Y4, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
 	DECQ CX
 	JNZ loop
 done:
@@ -1395,6 +1671,144 @@ done:
 	VZEROUPPER
 	RET
 
+// func smomentumAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 16.
+TEXT ·smomentumAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Z0
+	VBROADCASTSS momentum+4(FP), Z1
+	VBROADCASTSS oneMinusDampening+8(FP), Z2
+	VBROADCASTSS weightDecay+12(FP), Z3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z5
+	VMULPS Z3, Z4, Z7
+	VADDPS Z7, Z5, Z5
+	VMOVUPS (DX), Z6
+	VMULPS Z1, Z6, Z6
+	VMULPS Z2, Z5, Z7
+	VADDPS Z7, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS Z0, Z6, Z7
+	VSUBPS Z7, Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumFirstAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 16.
+TEXT ·smomentumFirstAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Z0
+	VBROADCASTSS momentum+4(FP), Z1
+	VBROADCASTSS oneMinusDampening+8(FP), Z2
+	VBROADCASTSS weightDecay+12(FP), Z3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z5
+	VMULPS Z3, Z4, Z7
+	VADDPS Z7, Z5, Z5
+	VMOVAPS Z5, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS Z0, Z6, Z7
+	VSUBPS Z7, Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 16.
+TEXT ·smomentumNesterovAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Z0
+	VBROADCASTSS momentum+4(FP), Z1
+	VBROADCASTSS oneMinusDampening+8(FP), Z2
+	VBROADCASTSS weightDecay+12(FP), Z3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z5
+	VMULPS Z3, Z4, Z7
+	VADDPS Z7, Z5, Z5
+	VMOVUPS (DX), Z6
+	VMULPS Z1, Z6, Z6
+	VMULPS Z2, Z5, Z7
+	VADDPS Z7, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS Z1, Z6, Z7
+	VADDPS Z7, Z5, Z5
+	VMULPS Z0, Z5, Z7
+	VSUBPS Z7, Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func smomentumFirstNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float32, p, grad, buf *float32, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 16.
+TEXT ·smomentumFirstNesterovAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSS lr+0(FP), Z0
+	VBROADCASTSS momentum+4(FP), Z1
+	VBROADCASTSS oneMinusDampening+8(FP), Z2
+	VBROADCASTSS weightDecay+12(FP), Z3
+	MOVQ p+16(FP), SI
+	MOVQ grad+24(FP), DI
+	MOVQ buf+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z4
+	VMOVUPS (DI), Z5
+	VMULPS Z3, Z4, Z7
+	VADDPS Z7, Z5, Z5
+	VMOVAPS Z5, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS Z1, Z6, Z7
+	VADDPS Z7, Z5, Z5
+	VMULPS Z0, Z5, Z7
+	VSUBPS Z7, Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
 // func sscaledDiffAVX512(scale float32, dst, y, t *float32, n int)
 // dst[i] = scale·(y[i] - t[i]). n is a multiple of 16.
 TEXT ·sscaledDiffAVX512(SB), NOSPLIT, $0-40
@@ -1774,6 +2188,144 @@ loop:
 	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, R9
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·dmomentumAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Z0
+	VBROADCASTSD momentum+8(FP), Z1
+	VBROADCASTSD oneMinusDampening+16(FP), Z2
+	VBROADCASTSD weightDecay+24(FP), Z3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z4
+	VMOVUPD (DI), Z5
+	VMULPD Z3, Z4, Z7
+	VADDPD Z7, Z5, Z5
+	VMOVUPD (DX), Z6
+	VMULPD Z1, Z6, Z6
+	VMULPD Z2, Z5, Z7
+	VADDPD Z7, Z6, Z6
+	VMOVUPD Z6, (DX)
+	VMULPD Z0, Z6, Z7
+	VSUBPD Z7, Z4, Z4
+	VMOVUPD Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumFirstAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·dmomentumFirstAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Z0
+	VBROADCASTSD momentum+8(FP), Z1
+	VBROADCASTSD oneMinusDampening+16(FP), Z2
+	VBROADCASTSD weightDecay+24(FP), Z3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z4
+	VMOVUPD (DI), Z5
+	VMULPD Z3, Z4, Z7
+	VADDPD Z7, Z5, Z5
+	VMOVAPS Z5, Z6
+	VMOVUPD Z6, (DX)
+	VMULPD Z0, Z6, Z7
+	VSUBPD Z7, Z4, Z4
+	VMOVUPD Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·dmomentumNesterovAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Z0
+	VBROADCASTSD momentum+8(FP), Z1
+	VBROADCASTSD oneMinusDampening+16(FP), Z2
+	VBROADCASTSD weightDecay+24(FP), Z3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z4
+	VMOVUPD (DI), Z5
+	VMULPD Z3, Z4, Z7
+	VADDPD Z7, Z5, Z5
+	VMOVUPD (DX), Z6
+	VMULPD Z1, Z6, Z6
+	VMULPD Z2, Z5, Z7
+	VADDPD Z7, Z6, Z6
+	VMOVUPD Z6, (DX)
+	VMULPD Z1, Z6, Z7
+	VADDPD Z7, Z5, Z5
+	VMULPD Z0, Z5, Z7
+	VSUBPD Z7, Z4, Z4
+	VMOVUPD Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+
+// func dmomentumFirstNesterovAVX512(lr, momentum, oneMinusDampening, weightDecay float64, p, grad, buf *float64, n int)
+// p, buf: one step of SGD with momentum, rounded as momentumRef. n is a multiple of 8.
+TEXT ·dmomentumFirstNesterovAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSD lr+0(FP), Z0
+	VBROADCASTSD momentum+8(FP), Z1
+	VBROADCASTSD oneMinusDampening+16(FP), Z2
+	VBROADCASTSD weightDecay+24(FP), Z3
+	MOVQ p+32(FP), SI
+	MOVQ grad+40(FP), DI
+	MOVQ buf+48(FP), DX
+	MOVQ n+56(FP), CX
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMOVUPD (SI), Z4
+	VMOVUPD (DI), Z5
+	VMULPD Z3, Z4, Z7
+	VADDPD Z7, Z5, Z5
+	VMOVAPS Z5, Z6
+	VMOVUPD Z6, (DX)
+	VMULPD Z1, Z6, Z7
+	VADDPD Z7, Z5, Z5
+	VMULPD Z0, Z5, Z7
+	VSUBPD Z7, Z4, Z4
+	VMOVUPD Z4, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
 	DECQ CX
 	JNZ loop
 done:

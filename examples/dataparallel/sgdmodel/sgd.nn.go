@@ -201,50 +201,19 @@ func (m *Model) Step() {
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		for i := range 64 {
-			for j := range 64 {
-				d := m.HiddenWeightGrad[i][j] + weightDecay*m.HiddenWeight[i][j]
-				if first {
-					m.HiddenWeightMomentumBuffer[i][j] = d
-				} else {
-					m.HiddenWeightMomentumBuffer[i][j] = momentum*m.HiddenWeightMomentumBuffer[i][j] + (1-dampening)*d
-				}
-				d = m.HiddenWeightMomentumBuffer[i][j]
-				m.HiddenWeight[i][j] -= lr * d
-			}
-		}
+		kernels.Momentum32(unsafe.Slice(&m.HiddenWeight[0][0], 4096), unsafe.Slice(&m.HiddenWeightGrad[0][0], 4096), unsafe.Slice(&m.HiddenWeightMomentumBuffer[0][0], 4096), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
 	}
 	// hidden.bias: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		for i := range 64 {
-			d := m.HiddenBiasGrad[i] + weightDecay*m.HiddenBias[i]
-			if first {
-				m.HiddenBiasMomentumBuffer[i] = d
-			} else {
-				m.HiddenBiasMomentumBuffer[i] = momentum*m.HiddenBiasMomentumBuffer[i] + (1-dampening)*d
-			}
-			d = m.HiddenBiasMomentumBuffer[i]
-			m.HiddenBias[i] -= lr * d
-		}
+		kernels.Momentum32(m.HiddenBias[:], m.HiddenBiasGrad[:], m.HiddenBiasMomentumBuffer[:], kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
 	}
 	// logits.weight: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		for i := range 10 {
-			for j := range 64 {
-				d := m.LogitsWeightGrad[i][j] + weightDecay*m.LogitsWeight[i][j]
-				if first {
-					m.LogitsWeightMomentumBuffer[i][j] = d
-				} else {
-					m.LogitsWeightMomentumBuffer[i][j] = momentum*m.LogitsWeightMomentumBuffer[i][j] + (1-dampening)*d
-				}
-				d = m.LogitsWeightMomentumBuffer[i][j]
-				m.LogitsWeight[i][j] -= lr * d
-			}
-		}
+		kernels.Momentum32(unsafe.Slice(&m.LogitsWeight[0][0], 640), unsafe.Slice(&m.LogitsWeightGrad[0][0], 640), unsafe.Slice(&m.LogitsWeightMomentumBuffer[0][0], 640), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
 	}
 	// logits.bias: sgd_momentum update
 	{

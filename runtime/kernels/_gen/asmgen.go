@@ -901,9 +901,9 @@ func (v vecKernel) genAdam(w *writer, decoupled bool) {
 		fmt.Sprintf("VADD%s %s, %s, %s", ps, T1, M, M),
 		fmt.Sprintf("%s %s, (DX)", v.mov(), M),
 		fmt.Sprintf("%s (R9), %s", v.mov(), V),
-		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(2), V, V),   // β2·v
-		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(3), D, T1),  // (1-β2)·d
-		fmt.Sprintf("VMUL%s %s, %s, %s", ps, D, T1, T1),      // ·d
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(2), V, V),  // β2·v
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(3), D, T1), // (1-β2)·d
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, D, T1, T1),     // ·d
 		fmt.Sprintf("VADD%s %s, %s, %s", ps, T1, V, V),
 		fmt.Sprintf("%s %s, (R9)", v.mov(), V),
 		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(6), M, T1),  // stepSize·m
@@ -917,6 +917,63 @@ func (v vecKernel) genAdam(w *writer, decoupled bool) {
 		fmt.Sprintf("ADDQ $%d, DI", v.isa.vecBytes),
 		fmt.Sprintf("ADDQ $%d, DX", v.isa.vecBytes),
 		fmt.Sprintf("ADDQ $%d, R9", v.isa.vecBytes),
+		"DECQ CX")
+	w.f("\tJNZ loop")
+	w.f("done:")
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
+// genMomentum emits func name(lr, momentum, oneMinusDampening, weightDecay T,
+// p, grad, buf *T, n int): one step of SGD with momentum on n elements,
+// every operation rounded on its own, in the order of momentumRef
+// (runtime/kernels/adam.go), for the first step (buf = d) or a later one,
+// with Nesterov's correction or without.
+func (v vecKernel) genMomentum(w *writer, first, nesterov bool) {
+	names := []string{"lr", "momentum", "oneMinusDampening", "weightDecay"}
+	ptrs := (len(names)*v.p.size + 7) / 8 * 8
+	v.header(w, "("+strings.Join(names, ", ")+" T, p, grad, buf *T, n int)", "p, buf: one step of SGD with momentum, rounded as momentumRef.", ptrs+32)
+	for i, name := range names {
+		w.f("\t%s %s+%d(FP), %s", v.p.bcast, name, i*v.p.size, v.r(i))
+	}
+	w.f("\tMOVQ p+%d(FP), SI", ptrs)
+	w.f("\tMOVQ grad+%d(FP), DI", ptrs+8)
+	w.f("\tMOVQ buf+%d(FP), DX", ptrs+16)
+	w.f("\tMOVQ n+%d(FP), CX", ptrs+24)
+	w.f("\tSHRQ $%d, CX", log2(v.lanes()))
+	w.f("\tJZ done")
+	ps := v.p.ps
+	P, D, B, T := v.r(4), v.r(5), v.r(6), v.r(7)
+	w.f("loop:")
+	w.lines(
+		fmt.Sprintf("%s (SI), %s", v.mov(), P),
+		fmt.Sprintf("%s (DI), %s", v.mov(), D),
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(3), P, T), // weightDecay·p
+		fmt.Sprintf("VADD%s %s, %s, %s", ps, T, D, D))      // d = g + weightDecay·p
+	if first {
+		w.lines(fmt.Sprintf("VMOVAPS %s, %s", D, B))
+	} else {
+		w.lines(
+			fmt.Sprintf("%s (DX), %s", v.mov(), B),
+			fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(1), B, B), // momentum·buf
+			fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(2), D, T), // (1-dampening)·d
+			fmt.Sprintf("VADD%s %s, %s, %s", ps, T, B, B))
+	}
+	w.lines(fmt.Sprintf("%s %s, (DX)", v.mov(), B))
+	if nesterov {
+		w.lines(
+			fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(1), B, T), // momentum·buf
+			fmt.Sprintf("VADD%s %s, %s, %s", ps, T, D, D))      // d + momentum·buf
+	} else {
+		D = B
+	}
+	w.lines(
+		fmt.Sprintf("VMUL%s %s, %s, %s", ps, v.r(0), D, T), // lr·d
+		fmt.Sprintf("VSUB%s %s, %s, %s", ps, T, P, P),
+		fmt.Sprintf("%s %s, (SI)", v.mov(), P),
+		fmt.Sprintf("ADDQ $%d, SI", v.isa.vecBytes),
+		fmt.Sprintf("ADDQ $%d, DI", v.isa.vecBytes),
+		fmt.Sprintf("ADDQ $%d, DX", v.isa.vecBytes),
 		"DECQ CX")
 	w.f("\tJNZ loop")
 	w.f("done:")
@@ -2011,6 +2068,10 @@ func main() {
 			vecKernel{p.prefix + "sgd" + is.name, p.p, is.isa}.genSGD(&v)
 			vecKernel{p.prefix + "adam" + is.name, p.p, is.isa}.genAdam(&v, false)
 			vecKernel{p.prefix + "adamW" + is.name, p.p, is.isa}.genAdam(&v, true)
+			vecKernel{p.prefix + "momentum" + is.name, p.p, is.isa}.genMomentum(&v, false, false)
+			vecKernel{p.prefix + "momentumFirst" + is.name, p.p, is.isa}.genMomentum(&v, true, false)
+			vecKernel{p.prefix + "momentumNesterov" + is.name, p.p, is.isa}.genMomentum(&v, false, true)
+			vecKernel{p.prefix + "momentumFirstNesterov" + is.name, p.p, is.isa}.genMomentum(&v, true, true)
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 		}
