@@ -12,6 +12,8 @@ import (
 	"github.com/nngen/nngen/bench/w2"
 	"github.com/nngen/nngen/bench/w2b256"
 	"github.com/nngen/nngen/bench/w3"
+	"github.com/nngen/nngen/bench/w3adam"
+	"github.com/nngen/nngen/bench/w3momentum"
 	"github.com/nngen/nngen/bench/w4"
 	"github.com/nngen/nngen/runtime/nnrt"
 )
@@ -139,6 +141,35 @@ func BenchmarkW3(b *testing.B) {
 	fwd, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+// BenchmarkW3Adam and BenchmarkW3Momentum train W3 with Adam and with SGD
+// with momentum: the same products, and an update that reads and writes
+// one or two moments per parameter (their forward pass is W3's).
+func BenchmarkW3Adam(b *testing.B) {
+	m := w3adam.New(1)
+	m.LR = 0
+	x, labels := w3Batch()
+	_, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, labels) }) })
+}
+
+func BenchmarkW3Momentum(b *testing.B) {
+	m := w3momentum.New(1)
+	m.LR = 0
+	x, labels := w3Batch()
+	_, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
+	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(x, labels) }) })
+}
+
+// w3Batch is BenchmarkW3's batch.
+func w3Batch() (*[64][784]float32, *[64]int) {
+	x, labels := new([64][784]float32), new([64]int)
+	for n := range x {
+		fill(x[n][:], uint64(n))
+		labels[n] = n % 10
+	}
+	return x, labels
 }
 
 func BenchmarkW4(b *testing.B) {

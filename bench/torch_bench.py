@@ -20,6 +20,14 @@ WORKLOADS = {
     "Mid": ([(8, 32, "relu"), (32, 16, "relu"), (16, 1, None)], "mse", 16),
 }
 
+# W3 trained with other optimizers (train step only: the forward pass is
+# W3's): name -> (workload, optimizer). PyTorch at its best: the faster of
+# its single-tensor and foreach implementations.
+OPTIMIZED = {
+    "W3Adam": ("W3", lambda params, foreach: torch.optim.Adam(params, lr=0.0, foreach=foreach)),
+    "W3Momentum": ("W3", lambda params, foreach: torch.optim.SGD(params, lr=0.0, momentum=0.9, foreach=foreach)),
+}
+
 # The workloads given as a module: the module, the input's shape, the loss
 # and the batch (bench/lenet, bench/conv3x3, bench/transformer).
 def lenet():
@@ -137,6 +145,24 @@ def main():
 
         print(f"{name}/Forward{suffix} {timeit(forward):.3f}")
         print(f"{name}/TrainStep{suffix} {timeit(train_step):.3f}")
+        sys.stdout.flush()
+    for name, (of, make) in OPTIMIZED.items():
+        if only and name not in only:
+            continue
+        layers, loss, batch = WORKLOADS[of]
+        model, x, y, lossf = setup(layers, loss, batch)
+        best = None
+        for foreach in (False, True):
+            opt = make(model.parameters(), foreach)
+
+            def train_step():
+                opt.zero_grad()
+                lossf(model(x), y).backward()
+                opt.step()
+
+            t = timeit(train_step)
+            best = t if best is None else min(best, t)
+        print(f"{name}/TrainStep {best:.3f}")
         sys.stdout.flush()
 
 
