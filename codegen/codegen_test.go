@@ -487,6 +487,42 @@ func TestGenerateChoices(t *testing.T) {
 			t.Errorf("512-128-10 batch 64: no %s", want)
 		}
 	}
+
+	// Adam and momentum on the pool too, a parameter at a time by its rows;
+	// on this core without a pool, in loops below 64 numbers.
+	for _, opt := range []struct {
+		kind     string
+		settings map[string][]float64
+		call     string
+	}{
+		{"adam", map[string][]float64{"lr": {0.001}}, "Adam32("},
+		{"sgd", map[string][]float64{"lr": {0.1}, "momentum": {0.9}}, "Momentum32("},
+	} {
+		for _, c := range []struct {
+			sizes []int
+			want  []string
+		}{
+			{[]int{512, 128, 10}, []string{"m.pool." + opt.call, "kernels.AdamStep", ", 128)\n"}},
+			{[]int{64, 96, 80}, []string{"\tkernels." + opt.call}},
+		} {
+			g := irtest.MLP(t, ir.F32, 64, false, c.sizes...)
+			if g.Optimizer, errs = ir.NewOptimizer(opt.kind, opt.settings, ir.Pos{}); errs != nil {
+				t.Fatal(errs)
+			}
+			if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
+				t.Fatal(err)
+			}
+			src, _ := generate(t, g)
+			for _, want := range c.want {
+				if want == "kernels.AdamStep" && opt.kind != "adam" {
+					want = "kernels.MomentumStep"
+				}
+				if !strings.Contains(src, want) {
+					t.Errorf("%s, %v batch 64: no %q", opt.kind, c.sizes, want)
+				}
+			}
+		}
+	}
 }
 
 // graphs builds small graphs for the general API (several inputs or

@@ -117,7 +117,7 @@ func (gen *generator) modelFields() []modelField {
 	}
 	if gen.usesPool() {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "pool", typ: jen.Op("*").Qual(kernelsPath, "Pool"),
-			comment: "splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)", size: 8, align: 8})
+			comment: "splits the large products and the update (see Step) across GOMAXPROCS cores", size: 8, align: 8})
 	}
 	if gen.g.Loss != nil {
 		runtimes = append(runtimes, modelField{kind: runtimeKind, name: "eval", typ: jen.Bool(),

@@ -62,8 +62,9 @@ func (gen *generator) genSGDMomentum(v *ir.Value) []jen.Code {
 			fields = append(fields, jen.Id("Nesterov").Op(":").True())
 		}
 		fields = append(fields, jen.Id("First").Op(":").Id("first"))
-		return append(code, kernel(gen.suffixed("Momentum"), gen.flatValue(p), gen.flatValue(g), gen.flatValue(buf),
-			jen.Qual(kernelsPath, "MomentumStep").Types(gen.elem()).Values(fields...)))
+		args := []jen.Code{gen.flatValue(p), gen.flatValue(g), gen.flatValue(buf),
+			jen.Qual(kernelsPath, "MomentumStep").Types(gen.elem()).Values(fields...)}
+		return append(code, gen.updateKernel("Momentum", p, args))
 	}
 	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		b := func() *jen.Statement { return gen.at(buf, idx...) }
@@ -110,8 +111,9 @@ func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 		if v.Decoupled {
 			fields = append(fields, jen.Id("Decoupled").Op(":").True(), jen.Id("Decay").Op(":").Id("decay"))
 		}
-		return append(code, kernel(gen.suffixed("Adam"), gen.flatValue(p), gen.flatValue(g), gen.flatValue(m), gen.flatValue(sq),
-			jen.Qual(kernelsPath, "AdamStep").Types(gen.elem()).Values(fields...)))
+		args := []jen.Code{gen.flatValue(p), gen.flatValue(g), gen.flatValue(m), gen.flatValue(sq),
+			jen.Qual(kernelsPath, "AdamStep").Types(gen.elem()).Values(fields...)}
+		return append(code, gen.updateKernel("Adam", p, args))
 	}
 	return append(code, gen.each(v, func(idx []index) []jen.Code {
 		grad := gen.at(g, idx...)
@@ -130,4 +132,19 @@ func (gen *generator) genAdam(v *ir.Value) []jen.Code {
 				Parens(rt("Sqrt", gen.at(sq, idx...)).Op("/").Id("root2").Op("+").Add(eps.Clone())),
 		)
 	})...)
+}
+
+// updateKernel calls an optimizer's vector kernel on parameter p: on the
+// model's pool, when it has one, split by bands of p's rows (its first
+// axis) as the products split them, so that each core updates the weights
+// it multiplies (kernels.Pool.SGD32); else on this core.
+func (gen *generator) updateKernel(name string, p *ir.Value, args []jen.Code) *jen.Statement {
+	if !gen.usesPool() {
+		return kernel(gen.suffixed(name), args...)
+	}
+	rows := 1
+	if len(p.Shape) > 0 {
+		rows = p.Shape[0]
+	}
+	return jen.Id("m").Dot("pool").Dot(gen.suffixed(name)).Call(append(args, jen.Lit(rows))...)
 }

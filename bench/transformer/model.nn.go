@@ -81,7 +81,7 @@ type Model struct {
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	gemmSwap []float32     // a weight gradient computed transposed, before it is transposed back
-	pool     *kernels.Pool // splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)
+	pool     *kernels.Pool // splits the large products and the update (see Step) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.

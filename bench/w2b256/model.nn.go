@@ -41,7 +41,7 @@ type Model struct {
 	Fc2BiasGrad   [10]float32       // d loss / d fc2.bias
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)
+	pool     *kernels.Pool // splits the large products and the update (see Step) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.

@@ -64,7 +64,7 @@ type Model struct {
 	Fc3BiasExpAvgSq   [10]float32       // fc3.bias.exp_avg_sq
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)
+	pool     *kernels.Pool // splits the large products and the update (see Step) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -243,7 +243,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		kernels.Adam32(unsafe.Slice(&m.Fc1Weight[0][0], 401408), unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), unsafe.Slice(&m.Fc1WeightExpAvg[0][0], 401408), unsafe.Slice(&m.Fc1WeightExpAvgSq[0][0], 401408), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
+		m.pool.Adam32(unsafe.Slice(&m.Fc1Weight[0][0], 401408), unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), unsafe.Slice(&m.Fc1WeightExpAvg[0][0], 401408), unsafe.Slice(&m.Fc1WeightExpAvgSq[0][0], 401408), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2}, 512)
 	}
 	// fc1.bias: adam update
 	{
@@ -252,7 +252,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		kernels.Adam32(m.Fc1Bias[:], m.Fc1BiasGrad[:], m.Fc1BiasExpAvg[:], m.Fc1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
+		m.pool.Adam32(m.Fc1Bias[:], m.Fc1BiasGrad[:], m.Fc1BiasExpAvg[:], m.Fc1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2}, 512)
 	}
 	// fc2.weight: adam update
 	{
@@ -261,7 +261,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		kernels.Adam32(unsafe.Slice(&m.Fc2Weight[0][0], 262144), unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), unsafe.Slice(&m.Fc2WeightExpAvg[0][0], 262144), unsafe.Slice(&m.Fc2WeightExpAvgSq[0][0], 262144), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
+		m.pool.Adam32(unsafe.Slice(&m.Fc2Weight[0][0], 262144), unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), unsafe.Slice(&m.Fc2WeightExpAvg[0][0], 262144), unsafe.Slice(&m.Fc2WeightExpAvgSq[0][0], 262144), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2}, 512)
 	}
 	// fc2.bias: adam update
 	{
@@ -270,7 +270,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		kernels.Adam32(m.Fc2Bias[:], m.Fc2BiasGrad[:], m.Fc2BiasExpAvg[:], m.Fc2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
+		m.pool.Adam32(m.Fc2Bias[:], m.Fc2BiasGrad[:], m.Fc2BiasExpAvg[:], m.Fc2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2}, 512)
 	}
 	// fc3.weight: adam update
 	{
@@ -279,7 +279,7 @@ func (m *Model) Step() {
 		correction2 := 1 - nnrt.Pow(beta2, m.Steps)
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
-		kernels.Adam32(unsafe.Slice(&m.Fc3Weight[0][0], 5120), unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), unsafe.Slice(&m.Fc3WeightExpAvg[0][0], 5120), unsafe.Slice(&m.Fc3WeightExpAvgSq[0][0], 5120), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2})
+		m.pool.Adam32(unsafe.Slice(&m.Fc3Weight[0][0], 5120), unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), unsafe.Slice(&m.Fc3WeightExpAvg[0][0], 5120), unsafe.Slice(&m.Fc3WeightExpAvgSq[0][0], 5120), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2}, 10)
 	}
 	// fc3.bias: adam update
 	{

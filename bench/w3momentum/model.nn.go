@@ -56,7 +56,7 @@ type Model struct {
 	Fc3BiasMomentumBuffer   [10]float32       // fc3.bias.momentum_buffer
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
-	pool     *kernels.Pool // splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)
+	pool     *kernels.Pool // splits the large products and the update (see Step) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -232,31 +232,31 @@ func (m *Model) Step() {
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		kernels.Momentum32(unsafe.Slice(&m.Fc1Weight[0][0], 401408), unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), unsafe.Slice(&m.Fc1WeightMomentumBuffer[0][0], 401408), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
+		m.pool.Momentum32(unsafe.Slice(&m.Fc1Weight[0][0], 401408), unsafe.Slice(&m.Fc1WeightGrad[0][0], 401408), unsafe.Slice(&m.Fc1WeightMomentumBuffer[0][0], 401408), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first}, 512)
 	}
 	// fc1.bias: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		kernels.Momentum32(m.Fc1Bias[:], m.Fc1BiasGrad[:], m.Fc1BiasMomentumBuffer[:], kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
+		m.pool.Momentum32(m.Fc1Bias[:], m.Fc1BiasGrad[:], m.Fc1BiasMomentumBuffer[:], kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first}, 512)
 	}
 	// fc2.weight: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		kernels.Momentum32(unsafe.Slice(&m.Fc2Weight[0][0], 262144), unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), unsafe.Slice(&m.Fc2WeightMomentumBuffer[0][0], 262144), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
+		m.pool.Momentum32(unsafe.Slice(&m.Fc2Weight[0][0], 262144), unsafe.Slice(&m.Fc2WeightGrad[0][0], 262144), unsafe.Slice(&m.Fc2WeightMomentumBuffer[0][0], 262144), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first}, 512)
 	}
 	// fc2.bias: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		kernels.Momentum32(m.Fc2Bias[:], m.Fc2BiasGrad[:], m.Fc2BiasMomentumBuffer[:], kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
+		m.pool.Momentum32(m.Fc2Bias[:], m.Fc2BiasGrad[:], m.Fc2BiasMomentumBuffer[:], kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first}, 512)
 	}
 	// fc3.weight: sgd_momentum update
 	{
 		lr, momentum, dampening, weightDecay := m.LR, m.Momentum, m.Dampening, m.WeightDecay
 		first := m.Steps == 1
-		kernels.Momentum32(unsafe.Slice(&m.Fc3Weight[0][0], 5120), unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), unsafe.Slice(&m.Fc3WeightMomentumBuffer[0][0], 5120), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first})
+		m.pool.Momentum32(unsafe.Slice(&m.Fc3Weight[0][0], 5120), unsafe.Slice(&m.Fc3WeightGrad[0][0], 5120), unsafe.Slice(&m.Fc3WeightMomentumBuffer[0][0], 5120), kernels.MomentumStep[float32]{LR: lr, Momentum: momentum, Dampening: dampening, WeightDecay: weightDecay, First: first}, 10)
 	}
 	// fc3.bias: sgd_momentum update
 	{

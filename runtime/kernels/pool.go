@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/nngen/nngen/runtime/nnrt"
 )
 
 // Pool runs GEMMs split across workers. The workers are goroutines started
@@ -58,13 +60,31 @@ type gemmTask struct {
 	bias32 []float32
 	bias64 []float64
 
-	// An update (mats set): SGD on share lo of hi of every matrix's rows
-	// in a32 (or a64), the parameters, from b32 (b64), their gradients.
+	// An update (mats set): share lo of hi of every matrix's rows in a32
+	// (or a64), the parameters, from b32 (b64), their gradients, with the
+	// optimizer's state in c32 and d32 (c64, d64).
+	update     updateOp
 	mats       []Matrix
-	nr         int // the band unit: the kernel's tile width
+	one        [1]Matrix // mats of an update of one parameter
+	nr         int       // the band unit: the kernel's tile width
+	d32        []float32
+	d64        []float64
 	lr32, wd32 float32
 	lr64, wd64 float64
+	adam32     AdamStep[float32]
+	adam64     AdamStep[float64]
+	mom32      MomentumStep[float32]
+	mom64      MomentumStep[float64]
 }
+
+// updateOp is the optimizer of an update task.
+type updateOp uint8
+
+const (
+	sgdUpdate updateOp = iota
+	adamUpdate
+	momentumUpdate
+)
 
 // poolMinFlops is the least work worth a share: waking a worker costs
 // microseconds, in which the kernels do about a million flops.
@@ -263,6 +283,86 @@ func (p *Pool) SGD64(params, grads []float64, lr, weightDecay float64, mats []Ma
 	p.dispatch(parts)
 }
 
+// Adam32 is Adam32 on one parameter of rows rows (its first axis), split
+// across the pool's workers by bands of those rows as SGD32 splits them.
+func (p *Pool) Adam32(params, grads, m, v []float32, s AdamStep[float32], rows int) {
+	checkLengths(len(params), len(grads))
+	checkLengths(len(params), len(m))
+	checkLengths(len(params), len(v))
+	one := checkRows(rows, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, update: adamUpdate, one: one, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, c32: m, d32: v, adam32: s}
+		t.mats = t.one[:]
+	}
+	p.dispatch(parts)
+}
+
+// Adam64 is Adam32 for float64.
+func (p *Pool) Adam64(params, grads, m, v []float64, s AdamStep[float64], rows int) {
+	checkLengths(len(params), len(grads))
+	checkLengths(len(params), len(m))
+	checkLengths(len(params), len(v))
+	one := checkRows(rows, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, double: true, update: adamUpdate, one: one, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, c64: m, d64: v, adam64: s}
+		t.mats = t.one[:]
+	}
+	p.dispatch(parts)
+}
+
+// Momentum32 is Momentum32 on one parameter of rows rows, split across the
+// pool's workers by bands of those rows as SGD32 splits them.
+func (p *Pool) Momentum32(params, grads, buf []float32, s MomentumStep[float32], rows int) {
+	checkLengths(len(params), len(grads))
+	checkLengths(len(params), len(buf))
+	one := checkRows(rows, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, update: momentumUpdate, one: one, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, c32: buf, mom32: s}
+		t.mats = t.one[:]
+	}
+	p.dispatch(parts)
+}
+
+// Momentum64 is Momentum32 for float64.
+func (p *Pool) Momentum64(params, grads, buf []float64, s MomentumStep[float64], rows int) {
+	checkLengths(len(params), len(grads))
+	checkLengths(len(params), len(buf))
+	one := checkRows(rows, len(params))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ks := current()
+	parts := p.updateShares(len(params))
+	for i := 0; i < parts; i++ {
+		t := &p.workers[i].task
+		*t = gemmTask{ks: ks, double: true, update: momentumUpdate, one: one, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, c64: buf, mom64: s}
+		t.mats = t.one[:]
+	}
+	p.dispatch(parts)
+}
+
+// checkRows is the one matrix of n numbers in rows rows, or a panic.
+func checkRows(rows, n int) [1]Matrix {
+	if rows <= 0 || n%rows != 0 {
+		panic(fmt.Sprintf("kernels: %d numbers in %d rows", n, rows))
+	}
+	return [1]Matrix{{rows, n / rows}}
+}
+
 func (p *Pool) updateShares(total int) int {
 	if p.closed {
 		panic("kernels: Pool used after Close")
@@ -286,13 +386,21 @@ func checkMatrices(mats []Matrix, n int) {
 
 // updateShare runs share i of parts of an update: for every matrix, its
 // band of rows on multiples of nr, as a product with a column per row splits
-// its columns.
-func updateShare[T float32 | float64](v *vecSet[T], mats []Matrix, i, parts, nr int, params, grads []T, lr, weightDecay T) {
+// its columns; x and y are the optimizer's state (Adam's moments,
+// momentum's buffer in x).
+func updateShare[T nnrt.Float](v *vecSet[T], op updateOp, mats []Matrix, i, parts, nr int, params, grads, x, y []T, lr, weightDecay T, adam AdamStep[T], mom MomentumStep[T]) {
 	off := 0
 	for _, m := range mats {
 		lo, hi := band(m.Rows, nr, parts, i)
-		if lo < hi {
-			v.sgd(lr, weightDecay, params[off+lo*m.Cols:off+hi*m.Cols], grads[off+lo*m.Cols:off+hi*m.Cols])
+		if a, b := off+lo*m.Cols, off+hi*m.Cols; a < b {
+			switch op {
+			case sgdUpdate:
+				v.sgd(lr, weightDecay, params[a:b], grads[a:b])
+			case adamUpdate:
+				v.adam(adam, params[a:b], grads[a:b], x[a:b], y[a:b])
+			case momentumUpdate:
+				v.momentum(mom, params[a:b], grads[a:b], x[a:b])
+			}
 		}
 		off += m.Rows * m.Cols
 	}
@@ -553,9 +661,9 @@ func (p *Pool) dispatch(parts int) {
 func (t *gemmTask) run(w *poolWorker) {
 	switch {
 	case t.mats != nil && t.double:
-		updateShare(&t.ks.v64, t.mats, t.lo, t.hi, t.nr, t.a64, t.b64, t.lr64, t.wd64)
+		updateShare(&t.ks.v64, t.update, t.mats, t.lo, t.hi, t.nr, t.a64, t.b64, t.c64, t.d64, t.lr64, t.wd64, t.adam64, t.mom64)
 	case t.mats != nil:
-		updateShare(&t.ks.v32, t.mats, t.lo, t.hi, t.nr, t.a32, t.b32, t.lr32, t.wd32)
+		updateShare(&t.ks.v32, t.update, t.mats, t.lo, t.hi, t.nr, t.a32, t.b32, t.c32, t.d32, t.lr32, t.wd32, t.adam32, t.mom32)
 	case t.op != noConv && t.double:
 		runConv(t.ks, t.op, t.conv, t.lo, t.hi, t.c64, t.a64, t.b64, t.bias64, w.work64)
 	case t.op != noConv:

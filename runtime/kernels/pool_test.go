@@ -218,3 +218,46 @@ func BenchmarkSpinWait(b *testing.B) {
 		spinWait()
 	}
 }
+
+// TestPoolAdamMomentum: the split Adam and momentum steps give the one-core
+// kernels' numbers on every element, on 1, 2 and 3 workers.
+func TestPoolAdamMomentum(t *testing.T) {
+	const rows, cols = 300, 250
+	n := rows * cols
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, workers := range []int{1, 2, 3} {
+			p := NewPool(workers, 0)
+			rng := rand.New(rand.NewPCG(19, uint64(workers)))
+			vec := func() []float32 { return randomVector[float32](rng, n) }
+			params, grads, m, v := vec(), vec(), vec(), vec()
+			for i := range v {
+				v[i] *= v[i]
+			}
+			want := [][]float32{append([]float32(nil), params...), grads, append([]float32(nil), m...), append([]float32(nil), v...)}
+			s := AdamStep[float32]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, StepSize: 0.001, Root2: 0.04, Decoupled: workers == 2, Decay: 0.9999}
+			Adam32(want[0], want[1], want[2], want[3], s)
+			p.Adam32(params, grads, m, v, s, rows)
+			for k, got := range [][]float32{params, grads, m, v} {
+				if i := same(got, want[k]); i >= 0 {
+					t.Fatalf("Adam, workers=%d: operand %d [%d] = %v, Adam32 gives %v", workers, k, i, got[i], want[k][i])
+				}
+			}
+
+			p64, g64, buf64 := randomVector[float64](rng, n), randomVector[float64](rng, n), randomVector[float64](rng, n)
+			want64 := [][]float64{append([]float64(nil), p64...), g64, append([]float64(nil), buf64...)}
+			ms := MomentumStep[float64]{LR: 0.1, Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01, First: workers == 3}
+			Momentum64(want64[0], want64[1], want64[2], ms)
+			p.Momentum64(p64, g64, buf64, ms, rows)
+			for k, got := range [][]float64{p64, g64, buf64} {
+				if i := same(got, want64[k]); i >= 0 {
+					t.Fatalf("momentum, workers=%d: operand %d [%d] = %v, Momentum64 gives %v", workers, k, i, got[i], want64[k][i])
+				}
+			}
+			mustPanic(t, "rows that do not divide the parameter", func() { p.Adam32(params, grads, m, v, s, 7) })
+			if allocs := testing.AllocsPerRun(10, func() { p.Adam32(params, grads, m, v, s, rows) }); allocs != 0 {
+				t.Errorf("Pool.Adam32: %v allocations per call", allocs)
+			}
+			p.Close()
+		}
+	})
+}

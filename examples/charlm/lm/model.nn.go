@@ -148,7 +148,7 @@ type Model struct {
 
 	gemmWork []float32     // packed panels for the GEMM kernels, sized once in New
 	gemmSwap []float32     // a weight gradient computed transposed, before it is transposed back
-	pool     *kernels.Pool // splits the large products across GOMAXPROCS cores (and a plain SGD update: see Step)
+	pool     *kernels.Pool // splits the large products and the update (see Step) across GOMAXPROCS cores
 	eval     bool          // evaluation mode (Eval); false: training mode, as a new PyTorch module starts
 
 	// Scratch memory. Values whose lifetimes do not overlap share a slot.
@@ -1034,7 +1034,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.EmbWeight[0][0], 4096), unsafe.Slice(&m.EmbWeightGrad[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvg[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.EmbWeight[0][0], 4096), unsafe.Slice(&m.EmbWeightGrad[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvg[0][0], 4096), unsafe.Slice(&m.EmbWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// pos: adam update
 	{
@@ -1044,7 +1044,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.Pos[0][0], 2048), unsafe.Slice(&m.PosGrad[0][0], 2048), unsafe.Slice(&m.PosExpAvg[0][0], 2048), unsafe.Slice(&m.PosExpAvgSq[0][0], 2048), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.Pos[0][0], 2048), unsafe.Slice(&m.PosGrad[0][0], 2048), unsafe.Slice(&m.PosExpAvg[0][0], 2048), unsafe.Slice(&m.PosExpAvgSq[0][0], 2048), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 32)
 	}
 	// h1.self_attn.in_proj_weight: adam update
 	{
@@ -1054,7 +1054,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H1SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H1SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 192)
 	}
 	// h1.self_attn.in_proj_bias: adam update
 	{
@@ -1064,7 +1064,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1SelfAttnInProjBias[:], m.H1SelfAttnInProjBiasGrad[:], m.H1SelfAttnInProjBiasExpAvg[:], m.H1SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1SelfAttnInProjBias[:], m.H1SelfAttnInProjBiasGrad[:], m.H1SelfAttnInProjBiasExpAvg[:], m.H1SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 192)
 	}
 	// h1.self_attn.out_proj.weight: adam update
 	{
@@ -1074,7 +1074,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H1SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.self_attn.out_proj.bias: adam update
 	{
@@ -1084,7 +1084,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1SelfAttnOutProjBias[:], m.H1SelfAttnOutProjBiasGrad[:], m.H1SelfAttnOutProjBiasExpAvg[:], m.H1SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1SelfAttnOutProjBias[:], m.H1SelfAttnOutProjBiasGrad[:], m.H1SelfAttnOutProjBiasExpAvg[:], m.H1SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.linear1.weight: adam update
 	{
@@ -1094,7 +1094,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H1Linear1Weight[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 128)
 	}
 	// h1.linear1.bias: adam update
 	{
@@ -1104,7 +1104,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Linear1Bias[:], m.H1Linear1BiasGrad[:], m.H1Linear1BiasExpAvg[:], m.H1Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Linear1Bias[:], m.H1Linear1BiasGrad[:], m.H1Linear1BiasExpAvg[:], m.H1Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 128)
 	}
 	// h1.linear2.weight: adam update
 	{
@@ -1114,7 +1114,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H1Linear2Weight[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H1Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.linear2.bias: adam update
 	{
@@ -1124,7 +1124,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Linear2Bias[:], m.H1Linear2BiasGrad[:], m.H1Linear2BiasExpAvg[:], m.H1Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Linear2Bias[:], m.H1Linear2BiasGrad[:], m.H1Linear2BiasExpAvg[:], m.H1Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.norm1.weight: adam update
 	{
@@ -1134,7 +1134,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Norm1Weight[:], m.H1Norm1WeightGrad[:], m.H1Norm1WeightExpAvg[:], m.H1Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Norm1Weight[:], m.H1Norm1WeightGrad[:], m.H1Norm1WeightExpAvg[:], m.H1Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.norm1.bias: adam update
 	{
@@ -1144,7 +1144,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Norm1Bias[:], m.H1Norm1BiasGrad[:], m.H1Norm1BiasExpAvg[:], m.H1Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Norm1Bias[:], m.H1Norm1BiasGrad[:], m.H1Norm1BiasExpAvg[:], m.H1Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.norm2.weight: adam update
 	{
@@ -1154,7 +1154,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Norm2Weight[:], m.H1Norm2WeightGrad[:], m.H1Norm2WeightExpAvg[:], m.H1Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Norm2Weight[:], m.H1Norm2WeightGrad[:], m.H1Norm2WeightExpAvg[:], m.H1Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h1.norm2.bias: adam update
 	{
@@ -1164,7 +1164,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H1Norm2Bias[:], m.H1Norm2BiasGrad[:], m.H1Norm2BiasExpAvg[:], m.H1Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H1Norm2Bias[:], m.H1Norm2BiasGrad[:], m.H1Norm2BiasExpAvg[:], m.H1Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.self_attn.in_proj_weight: adam update
 	{
@@ -1174,7 +1174,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H2SelfAttnInProjWeight[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightGrad[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvg[0][0], 12288), unsafe.Slice(&m.H2SelfAttnInProjWeightExpAvgSq[0][0], 12288), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 192)
 	}
 	// h2.self_attn.in_proj_bias: adam update
 	{
@@ -1184,7 +1184,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2SelfAttnInProjBias[:], m.H2SelfAttnInProjBiasGrad[:], m.H2SelfAttnInProjBiasExpAvg[:], m.H2SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2SelfAttnInProjBias[:], m.H2SelfAttnInProjBiasGrad[:], m.H2SelfAttnInProjBiasExpAvg[:], m.H2SelfAttnInProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 192)
 	}
 	// h2.self_attn.out_proj.weight: adam update
 	{
@@ -1194,7 +1194,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightGrad[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvg[0][0], 4096), unsafe.Slice(&m.H2SelfAttnOutProjWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.self_attn.out_proj.bias: adam update
 	{
@@ -1204,7 +1204,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2SelfAttnOutProjBias[:], m.H2SelfAttnOutProjBiasGrad[:], m.H2SelfAttnOutProjBiasExpAvg[:], m.H2SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2SelfAttnOutProjBias[:], m.H2SelfAttnOutProjBiasGrad[:], m.H2SelfAttnOutProjBiasExpAvg[:], m.H2SelfAttnOutProjBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.linear1.weight: adam update
 	{
@@ -1214,7 +1214,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H2Linear1Weight[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear1WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 128)
 	}
 	// h2.linear1.bias: adam update
 	{
@@ -1224,7 +1224,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Linear1Bias[:], m.H2Linear1BiasGrad[:], m.H2Linear1BiasExpAvg[:], m.H2Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Linear1Bias[:], m.H2Linear1BiasGrad[:], m.H2Linear1BiasExpAvg[:], m.H2Linear1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 128)
 	}
 	// h2.linear2.weight: adam update
 	{
@@ -1234,7 +1234,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.H2Linear2Weight[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightGrad[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvg[0][0], 8192), unsafe.Slice(&m.H2Linear2WeightExpAvgSq[0][0], 8192), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.linear2.bias: adam update
 	{
@@ -1244,7 +1244,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Linear2Bias[:], m.H2Linear2BiasGrad[:], m.H2Linear2BiasExpAvg[:], m.H2Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Linear2Bias[:], m.H2Linear2BiasGrad[:], m.H2Linear2BiasExpAvg[:], m.H2Linear2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.norm1.weight: adam update
 	{
@@ -1254,7 +1254,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Norm1Weight[:], m.H2Norm1WeightGrad[:], m.H2Norm1WeightExpAvg[:], m.H2Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Norm1Weight[:], m.H2Norm1WeightGrad[:], m.H2Norm1WeightExpAvg[:], m.H2Norm1WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.norm1.bias: adam update
 	{
@@ -1264,7 +1264,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Norm1Bias[:], m.H2Norm1BiasGrad[:], m.H2Norm1BiasExpAvg[:], m.H2Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Norm1Bias[:], m.H2Norm1BiasGrad[:], m.H2Norm1BiasExpAvg[:], m.H2Norm1BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.norm2.weight: adam update
 	{
@@ -1274,7 +1274,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Norm2Weight[:], m.H2Norm2WeightGrad[:], m.H2Norm2WeightExpAvg[:], m.H2Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Norm2Weight[:], m.H2Norm2WeightGrad[:], m.H2Norm2WeightExpAvg[:], m.H2Norm2WeightExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// h2.norm2.bias: adam update
 	{
@@ -1284,7 +1284,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.H2Norm2Bias[:], m.H2Norm2BiasGrad[:], m.H2Norm2BiasExpAvg[:], m.H2Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.H2Norm2Bias[:], m.H2Norm2BiasGrad[:], m.H2Norm2BiasExpAvg[:], m.H2Norm2BiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// logits.weight: adam update
 	{
@@ -1294,7 +1294,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 4096), unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(unsafe.Slice(&m.LogitsWeight[0][0], 4096), unsafe.Slice(&m.LogitsWeightGrad[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvg[0][0], 4096), unsafe.Slice(&m.LogitsWeightExpAvgSq[0][0], 4096), kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 	// logits.bias: adam update
 	{
@@ -1304,7 +1304,7 @@ func (m *Model) Step() {
 		stepSize := float32(float64(lr) / correction1)
 		root2 := float32(math.Sqrt(correction2))
 		decay := 1 - lr*weightDecay
-		kernels.Adam32(m.LogitsBias[:], m.LogitsBiasGrad[:], m.LogitsBiasExpAvg[:], m.LogitsBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay})
+		m.pool.Adam32(m.LogitsBias[:], m.LogitsBiasGrad[:], m.LogitsBiasExpAvg[:], m.LogitsBiasExpAvgSq[:], kernels.AdamStep[float32]{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay, StepSize: stepSize, Root2: root2, Decoupled: true, Decay: decay}, 64)
 	}
 }
 

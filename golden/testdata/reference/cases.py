@@ -117,6 +117,12 @@ CASES = [
          {"name": "fc2", "in": 128, "out": 10}]},
      "loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd", "lr": 0.1, "weight_decay": 0.01},
      "batch": 64, "steps": 2, "seed": 33},
+    {"name": "gemm_pool_adamw", "description": "512-128-10 relu, cross-entropy, AdamW with eps 1e-4, batch 64, 2 steps: the update of each parameter split across cores by its rows (the vector kernel's AdamW step). With eps 1e-8, an element whose gradient is near 1e-8 moves by lr·g/(|g|+eps), which float32's last bits of g change by 1e-4 of the largest parameter.",
+     "model": {"layers": [
+         {"name": "fc1", "in": 512, "out": 128, "activation": "relu"},
+         {"name": "fc2", "in": 128, "out": 10}]},
+     "loss": {"type": "cross_entropy"}, "optimizer": {"type": "adamw", "lr": 0.01, "weight_decay": 0.05, "eps": 1e-4},
+     "batch": 64, "steps": 2, "seed": 37},
     {"name": "vector_mse_decay", "description": "64-96-80 relu, MSE, SGD with weight decay, batch 16: the vector kernels' epilogues, relu gradient, mse and update.",
      "model": {"layers": [
          {"name": "fc1", "in": 64, "out": 96, "activation": "relu"},
