@@ -259,28 +259,14 @@ const updateMin = 1 << 15
 func (p *Pool) SGD32(params, grads []float32, lr, weightDecay float32, mats []Matrix) {
 	checkLengths(len(params), len(grads))
 	checkMatrices(mats, len(params))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
-	for i := 0; i < parts; i++ {
-		p.workers[i].task = gemmTask{ks: ks, mats: mats, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, lr32: lr, wd32: weightDecay}
-	}
-	p.dispatch(parts)
+	p.update(len(params), gemmTask{mats: mats, a32: params, b32: grads, lr32: lr, wd32: weightDecay})
 }
 
 // SGD64 is SGD32 for float64.
 func (p *Pool) SGD64(params, grads []float64, lr, weightDecay float64, mats []Matrix) {
 	checkLengths(len(params), len(grads))
 	checkMatrices(mats, len(params))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
-	for i := 0; i < parts; i++ {
-		p.workers[i].task = gemmTask{ks: ks, double: true, mats: mats, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, lr64: lr, wd64: weightDecay}
-	}
-	p.dispatch(parts)
+	p.update(len(params), gemmTask{double: true, mats: mats, a64: params, b64: grads, lr64: lr, wd64: weightDecay})
 }
 
 // Adam32 is Adam32 on one parameter of rows rows (its first axis), split
@@ -289,17 +275,7 @@ func (p *Pool) Adam32(params, grads, m, v []float32, s AdamStep[float32], rows i
 	checkLengths(len(params), len(grads))
 	checkLengths(len(params), len(m))
 	checkLengths(len(params), len(v))
-	one := checkRows(rows, len(params))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
-	for i := 0; i < parts; i++ {
-		t := &p.workers[i].task
-		*t = gemmTask{ks: ks, update: adamUpdate, one: one, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, c32: m, d32: v, adam32: s}
-		t.mats = t.one[:]
-	}
-	p.dispatch(parts)
+	p.update(len(params), gemmTask{update: adamUpdate, one: checkRows(rows, len(params)), a32: params, b32: grads, c32: m, d32: v, adam32: s})
 }
 
 // Adam64 is Adam32 for float64.
@@ -307,17 +283,7 @@ func (p *Pool) Adam64(params, grads, m, v []float64, s AdamStep[float64], rows i
 	checkLengths(len(params), len(grads))
 	checkLengths(len(params), len(m))
 	checkLengths(len(params), len(v))
-	one := checkRows(rows, len(params))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
-	for i := 0; i < parts; i++ {
-		t := &p.workers[i].task
-		*t = gemmTask{ks: ks, double: true, update: adamUpdate, one: one, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, c64: m, d64: v, adam64: s}
-		t.mats = t.one[:]
-	}
-	p.dispatch(parts)
+	p.update(len(params), gemmTask{double: true, update: adamUpdate, one: checkRows(rows, len(params)), a64: params, b64: grads, c64: m, d64: v, adam64: s})
 }
 
 // Momentum32 is Momentum32 on one parameter of rows rows, split across the
@@ -325,32 +291,35 @@ func (p *Pool) Adam64(params, grads, m, v []float64, s AdamStep[float64], rows i
 func (p *Pool) Momentum32(params, grads, buf []float32, s MomentumStep[float32], rows int) {
 	checkLengths(len(params), len(grads))
 	checkLengths(len(params), len(buf))
-	one := checkRows(rows, len(params))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
-	for i := 0; i < parts; i++ {
-		t := &p.workers[i].task
-		*t = gemmTask{ks: ks, update: momentumUpdate, one: one, lo: i, hi: parts, nr: ks.sgemm.nr, a32: params, b32: grads, c32: buf, mom32: s}
-		t.mats = t.one[:]
-	}
-	p.dispatch(parts)
+	p.update(len(params), gemmTask{update: momentumUpdate, one: checkRows(rows, len(params)), a32: params, b32: grads, c32: buf, mom32: s})
 }
 
 // Momentum64 is Momentum32 for float64.
 func (p *Pool) Momentum64(params, grads, buf []float64, s MomentumStep[float64], rows int) {
 	checkLengths(len(params), len(grads))
 	checkLengths(len(params), len(buf))
-	one := checkRows(rows, len(params))
+	p.update(len(params), gemmTask{double: true, update: momentumUpdate, one: checkRows(rows, len(params)), a64: params, b64: grads, c64: buf, mom64: s})
+}
+
+// update runs an update of total numbers across the workers: each gets
+// task with its share (lo of hi), the kernel set and its band unit, and
+// the task's one matrix where it has no mats.
+func (p *Pool) update(total int, task gemmTask) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ks := current()
-	parts := p.updateShares(len(params))
+	parts := p.updateShares(total)
+	task.ks = current()
+	task.nr = task.ks.sgemm.nr
+	if task.double {
+		task.nr = task.ks.dgemm.nr
+	}
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
-		*t = gemmTask{ks: ks, double: true, update: momentumUpdate, one: one, lo: i, hi: parts, nr: ks.dgemm.nr, a64: params, b64: grads, c64: buf, mom64: s}
-		t.mats = t.one[:]
+		*t = task
+		t.lo, t.hi = i, parts
+		if t.mats == nil {
+			t.mats = t.one[:]
+		}
 	}
 	p.dispatch(parts)
 }
