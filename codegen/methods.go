@@ -566,11 +566,11 @@ func (gen *generator) genBackward(f *jen.File) {
 func (gen *generator) genStep(f *jen.File) {
 	var body []jen.Code
 	if sgd := gen.plainSGD(); sgd != nil {
+		gen.genParamMatrices(f)
 		body = gen.genSGDAll(sgd)
 	} else {
 		body = gen.body(func() []jen.Code { return gen.phase(f, "step", nil, nil, ir.Update) })
 	}
-	gen.genParamMatrices(f)
 	f.Comment(fmt.Sprintf("Step updates every parameter from its gradient with %s.", gen.optimizerString()))
 	f.Func().Params(gen.receiver()).Id("Step").Params().Block(body...)
 }
@@ -626,9 +626,9 @@ func (gen *generator) genSGDAll(sgd *ir.Value) []jen.Code {
 
 // genParamMatrices emits paramMatrices, the shapes of ParamBlock's
 // parameters as the pool's update splits them (kernels.Matrix: the first
-// axis by the others), when Step runs on the pool.
+// axis by the others), for a plain SGD Step on the pool.
 func (gen *generator) genParamMatrices(f *jen.File) {
-	if gen.g.Loss == nil || gen.plainSGD() == nil || !gen.usesPool() {
+	if !gen.usesPool() {
 		return
 	}
 	var rows []jen.Code
