@@ -343,7 +343,12 @@ func (g *gemmKernel[T]) block(aPack, bPack, tile []T, mc, nc, kc int, c []T, ldc
 func (g *gemmKernel[T]) packA(dst []T, trans bool, a []T, lda, i0, mc, p0, pc int) {
 	mr := g.mr
 	if trans && g.packRows != nil { // op(A)[i][p] is a[p*lda+i]: the slivers' columns are contiguous
-		g.packRows(&a[p0*lda+i0], lda, mc, &dst[0], mr, mr*pc, pc)
+		// One sliver at a time, so each writes one run of memory: all of
+		// them a row at a time write pieces mr·pc apart, which for mr = 8
+		// and pc = 256 all fall in one set of L1 (BenchmarkPack).
+		for s := 0; s < mc; s += mr {
+			g.packRows(&a[p0*lda+i0+s], lda, min(mr, mc-s), &dst[s*pc], mr, mr*pc, pc)
+		}
 		return
 	}
 	for s := 0; s < mc; s += mr {
