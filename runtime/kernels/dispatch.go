@@ -65,11 +65,17 @@ func init() {
 func current() *kernelSet { return active.Load() }
 
 // sgemmFor is the float32 kernel for a product with m rows: the 8-row one
-// where the main one pads more than 2% more rows. Measured on AVX-512 (one
-// core, GFLOP/s, main vs 8-row): m = 32: 82 vs 111; 64: 125 vs 142; 256: 135
-// vs 156; but 512 (1% padded by 14-row tiles): 135 vs 126; 1024: 147 vs 141.
+// unless the main one pads fewer rows (m = 28: 28 against 32). On AVX-512
+// the 8-row kernel is as fast or faster even where neither pads:
+// BenchmarkGemmKernels on AMD EPYC family 26, one core, GFLOP/s, main vs
+// 8-row: 1024×1024×1024 186 vs 196 (the main kernel's 14 rows of C, 4 KiB
+// apart, share one set of L1, which holds 12 lines), 256×1024×1024 184 vs
+// 191, TN 1024×1024×256 188 vs 192, TN 128×784×32 184 vs 203; TN
+// 512×784×64 within the noise both ways (200 vs 194, then 192 vs 196).
+// (On an older machine the main kernel was ahead at 512 and 1024 rows, by
+// 4-7%, before the 8-row kernel's packing of a transposed A was fixed.)
 func (ks *kernelSet) sgemmFor(m int) *gemmKernel[float32] {
-	if ks.sgemm8.micro != nil && 100*roundUp(m, ks.sgemm.mr) > 102*roundUp(m, ks.sgemm8.mr) {
+	if ks.sgemm8.micro != nil && roundUp(m, ks.sgemm8.mr) <= roundUp(m, ks.sgemm.mr) {
 		return &ks.sgemm8
 	}
 	return &ks.sgemm

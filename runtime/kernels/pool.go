@@ -205,12 +205,13 @@ func (p *Pool) gemm32(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ks := current()
-	parts, rows := p.plan(transA, transB, ks.sgemm.mr, ks.sgemm.nr, m, n, k)
+	g := ks.sgemmFor(m) // bands of its tiles, which the shares' own choices keep
+	parts, rows := p.plan(transA, transB, g.mr, g.nr, m, n, k)
 	for i := 0; i < parts; i++ {
 		t := &p.workers[i].task
 		*t = gemmTask{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k,
 			lda: lda, ldb: ldb, ldc: ldc, accumulate: accumulate, a32: a, b32: b, c32: c}
-		t.share(parts, i, rows, ks.sgemm.mr, ks.sgemm.nr)
+		t.share(parts, i, rows, g.mr, g.nr)
 		if need := ks.work32(transA, transB, t.m, t.n, t.k); need > len(p.workers[i].work32) {
 			panicPoolWork(need, len(p.workers[i].work32))
 		}
@@ -513,7 +514,8 @@ func planShares(workers int, transA, transB bool, mr, nr, m, n, k int) (parts in
 func PoolWork32(workers, m, n, k int) int {
 	most := 0
 	for _, ks := range kernelSets {
-		forShares(workers, ks.sgemm.mr, ks.sgemm.nr, m, n, k, func(m, n, k int) {
+		g := ks.sgemmFor(m)
+		forShares(workers, g.mr, g.nr, m, n, k, func(m, n, k int) {
 			most = max(most, GemmWork32(m, n, k))
 		})
 	}
