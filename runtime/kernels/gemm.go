@@ -55,11 +55,22 @@ type gemmKernel[T float32 | float64] struct {
 // Equal blocks avoid a thin last block: k = 300 with kc = 256 and unit 16
 // gives blocks of 160 and 140, not 256 and 44.
 func blockSize(n, limit, unit int) int {
+	if n <= limit { // one block: no divisions (a small product's layout is on its every call)
+		return roundUp(n, unit)
+	}
 	blocks := (n + limit - 1) / limit
 	return roundUp((n+blocks-1)/blocks, unit)
 }
 
-func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
+// roundUp is n rounded up to a multiple of unit: by a mask for a power of
+// two (every unit but the 14-row kernel's), whose division would cost
+// more than a small product's other checks.
+func roundUp(n, unit int) int {
+	if unit&(unit-1) == 0 {
+		return (n + unit - 1) &^ (unit - 1)
+	}
+	return (n + unit - 1) / unit * unit
+}
 
 // fewRows is the most rows of a product whose B is packed one nr-column
 // sliver at a time (nb = nr). Each packed element of B then serves m/mr ≤ 8
