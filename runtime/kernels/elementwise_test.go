@@ -156,6 +156,18 @@ func TestRowKernels(t *testing.T) {
 				if i := same(sum, wantSum); i >= 0 {
 					t.Fatalf("SumRows32 %dx%d: element %d = %v, want %v", rows, cols, i, sum[i], wantSum[i])
 				}
+
+				sum64 := make([]float64, cols)
+				wantSum64 := make([]float64, cols)
+				for i := range cols {
+					for r := range rows {
+						wantSum64[i] += x64[r*cols+i]
+					}
+				}
+				SumRows64(sum64, x64)
+				if i := same(sum64, wantSum64); i >= 0 {
+					t.Fatalf("SumRows64 %dx%d: element %d = %v, want %v", rows, cols, i, sum64[i], wantSum64[i])
+				}
 			}
 		}
 	})

@@ -22,6 +22,10 @@ type vecSet[T nnrt.Float] struct {
 	momentum   func(s MomentumStep[T], p, g, buf []T)
 	scaledDiff func(scale T, dst, y, t []T)
 	sumSqDiff  func(y, t []T) T
+	// sumRows sets sum to the sum of x's rows (each len(sum) long): it
+	// copies the first row and adds the others in order, so every element
+	// sums as the generated loops' s += x[n][i] from 0 does.
+	sumRows func(sum, x []T)
 }
 
 func refVecSet[T nnrt.Float]() vecSet[T] {
@@ -35,6 +39,7 @@ func refVecSet[T nnrt.Float]() vecSet[T] {
 		momentum:   momentumRef[T],
 		scaledDiff: scaledDiffRef[T],
 		sumSqDiff:  sumSqDiffRef[T],
+		sumRows:    sumRowsRef[T],
 	}
 }
 
@@ -101,13 +106,20 @@ func (v *vecSet[T]) addBiasReLU(x, bias []T) {
 	}
 }
 
-// sumRows copies the first row and adds the others in order, so every
-// element sums as the generated loops' s += x[n][i] from 0 does.
-func (v *vecSet[T]) sumRows(sum, x []T) {
-	n := rowLength(len(x), len(sum))
-	copy(sum, x)
+// sumRowsRef is vecSet.sumRows in Go.
+func sumRowsRef[T nnrt.Float](sum, x []T) {
+	sumColumnsRef(sum, x, rowLength(len(x), len(sum)), 0)
+}
+
+// sumColumnsRef sets sum[j] for the columns j from j0 on to the sum of x's
+// rows (n wide) in order, from the first row's value.
+func sumColumnsRef[T nnrt.Float](sum, x []T, n, j0 int) {
+	copy(sum[j0:n], x[j0:n])
 	for off := n; off < len(x); off += n {
-		v.axpy(1, x[off:off+n], sum)
+		row := x[off+j0 : off+n]
+		for j, v := range row {
+			sum[j0+j] += v
+		}
 	}
 }
 

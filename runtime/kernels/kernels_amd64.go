@@ -83,6 +83,20 @@ func dreluGradAVX512(dx, dy, y *float64, n int)
 //go:noescape
 func ssgdAVX512(lr, wd float32, p, grad *float32, n int)
 
+// The column sums of a matrix's rows, in row order (_gen/asmgen.go genSumRows).
+
+//go:noescape
+func ssumRowsAVX2(sum, x *float32, rows, ld, n int)
+
+//go:noescape
+func dsumRowsAVX2(sum, x *float64, rows, ld, n int)
+
+//go:noescape
+func ssumRowsAVX512(sum, x *float32, rows, ld, n int)
+
+//go:noescape
+func dsumRowsAVX512(sum, x *float64, rows, ld, n int)
+
 // The steps of SGD with momentum (_gen/asmgen.go genMomentum): a loop for the
 // first step or a later one, with Nesterov's correction or without.
 
@@ -214,6 +228,7 @@ type asmKernels[T nnrt.Float] struct {
 	adamW      func(beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, stepSize, root2, decay T, p, g, m, v *T, n int)
 	// momentum[first][nesterov]
 	momentum [2][2]func(lr, momentum, oneMinusDampening, weightDecay T, p, g, buf *T, n int)
+	sumRows  func(sum, x *T, rows, ld, n int)
 }
 
 // vecSet wraps the loops into the kernels of a set: the loops take the
@@ -294,19 +309,27 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			}
 			return s + sumSqDiffRef(y[body:], t[body:len(y)])
 		},
+		sumRows: func(sum, x []T) {
+			n := rowLength(len(x), len(sum))
+			body := split(n)
+			if body > 0 {
+				a.sumRows(&sum[0], &x[0], len(x)/n, n, body)
+			}
+			sumColumnsRef(sum, x, n, body)
+		},
 	}
 }
 
 var (
 	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}, ssumRowsAVX2}.vecSet()
 	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}, dsumRowsAVX2}.vecSet()
 
 	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}, ssumRowsAVX512}.vecSet()
 	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}, dsumRowsAVX512}.vecSet()
 )
 
 // smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n

@@ -700,6 +700,67 @@ done:
 	VZEROUPPER
 	RET
 
+// func ssumRowsAVX2(sum, x *float32, rows, ld, n int)
+// sum[j] = the sum of x[r][j] over the rows, in order (rows ≥ 1, row stride ld). n is a multiple of 8.
+TEXT ·ssumRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ sum+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ ld+24(FP), R8
+	SHLQ $2, R8
+	MOVQ n+32(FP), CX
+four:
+	CMPQ CX, $32
+	JLT fourdone
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ fourstore
+fourrow:
+	ADDQ R8, R9
+	VADDPS 0(R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	VADDPS 64(R9), Y2, Y2
+	VADDPS 96(R9), Y3, Y3
+	DECQ BX
+	JNZ fourrow
+fourstore:
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP four
+fourdone:
+one:
+	CMPQ CX, $8
+	JLT onedone
+	VMOVUPS 0(SI), Y0
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ onestore
+onerow:
+	ADDQ R8, R9
+	VADDPS 0(R9), Y0, Y0
+	DECQ BX
+	JNZ onerow
+onestore:
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP one
+onedone:
+	VZEROUPPER
+	RET
+
 // func daddReLUAVX2(x, b *float64, n int)
 // x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 4.
 TEXT ·daddReLUAVX2(SB), NOSPLIT, $0-24
@@ -1202,6 +1263,67 @@ done:
 	VUNPCKHPD X0, X0, X1
 	VADDSD X1, X0, X0
 	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dsumRowsAVX2(sum, x *float64, rows, ld, n int)
+// sum[j] = the sum of x[r][j] over the rows, in order (rows ≥ 1, row stride ld). n is a multiple of 4.
+TEXT ·dsumRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ sum+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ ld+24(FP), R8
+	SHLQ $3, R8
+	MOVQ n+32(FP), CX
+four:
+	CMPQ CX, $16
+	JLT fourdone
+	VMOVUPD 0(SI), Y0
+	VMOVUPD 32(SI), Y1
+	VMOVUPD 64(SI), Y2
+	VMOVUPD 96(SI), Y3
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ fourstore
+fourrow:
+	ADDQ R8, R9
+	VADDPD 0(R9), Y0, Y0
+	VADDPD 32(R9), Y1, Y1
+	VADDPD 64(R9), Y2, Y2
+	VADDPD 96(R9), Y3, Y3
+	DECQ BX
+	JNZ fourrow
+fourstore:
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP four
+fourdone:
+one:
+	CMPQ CX, $4
+	JLT onedone
+	VMOVUPD 0(SI), Y0
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ onestore
+onerow:
+	ADDQ R8, R9
+	VADDPD 0(R9), Y0, Y0
+	DECQ BX
+	JNZ onerow
+onestore:
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP one
+onedone:
 	VZEROUPPER
 	RET
 
@@ -1918,6 +2040,67 @@ done:
 	VZEROUPPER
 	RET
 
+// func ssumRowsAVX512(sum, x *float32, rows, ld, n int)
+// sum[j] = the sum of x[r][j] over the rows, in order (rows ≥ 1, row stride ld). n is a multiple of 16.
+TEXT ·ssumRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ sum+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ ld+24(FP), R8
+	SHLQ $2, R8
+	MOVQ n+32(FP), CX
+four:
+	CMPQ CX, $64
+	JLT fourdone
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ fourstore
+fourrow:
+	ADDQ R8, R9
+	VADDPS 0(R9), Z0, Z0
+	VADDPS 64(R9), Z1, Z1
+	VADDPS 128(R9), Z2, Z2
+	VADDPS 192(R9), Z3, Z3
+	DECQ BX
+	JNZ fourrow
+fourstore:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP four
+fourdone:
+one:
+	CMPQ CX, $16
+	JLT onedone
+	VMOVUPS 0(SI), Z0
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ onestore
+onerow:
+	ADDQ R8, R9
+	VADDPS 0(R9), Z0, Z0
+	DECQ BX
+	JNZ onerow
+onestore:
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP one
+onedone:
+	VZEROUPPER
+	RET
+
 // func daddReLUAVX512(x, b *float64, n int)
 // x[i] = relu(x[i] + b[i]); NaN stays NaN. n is a multiple of 8.
 TEXT ·daddReLUAVX512(SB), NOSPLIT, $0-24
@@ -2436,6 +2619,67 @@ done:
 	VUNPCKHPD X0, X0, X1
 	VADDSD X1, X0, X0
 	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dsumRowsAVX512(sum, x *float64, rows, ld, n int)
+// sum[j] = the sum of x[r][j] over the rows, in order (rows ≥ 1, row stride ld). n is a multiple of 8.
+TEXT ·dsumRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ sum+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ ld+24(FP), R8
+	SHLQ $3, R8
+	MOVQ n+32(FP), CX
+four:
+	CMPQ CX, $32
+	JLT fourdone
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ fourstore
+fourrow:
+	ADDQ R8, R9
+	VADDPD 0(R9), Z0, Z0
+	VADDPD 64(R9), Z1, Z1
+	VADDPD 128(R9), Z2, Z2
+	VADDPD 192(R9), Z3, Z3
+	DECQ BX
+	JNZ fourrow
+fourstore:
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP four
+fourdone:
+one:
+	CMPQ CX, $8
+	JLT onedone
+	VMOVUPD 0(SI), Z0
+	MOVQ SI, R9
+	MOVQ DX, BX
+	DECQ BX
+	JZ onestore
+onerow:
+	ADDQ R8, R9
+	VADDPD 0(R9), Z0, Z0
+	DECQ BX
+	JNZ onerow
+onestore:
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JMP one
+onedone:
 	VZEROUPPER
 	RET
 

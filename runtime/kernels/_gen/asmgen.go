@@ -983,6 +983,54 @@ func (v vecKernel) genMomentum(w *writer, first, nesterov bool) {
 
 // genScaledDiff emits func name(scale T, dst, y, t *T, n int):
 // dst = scale·(y - t), the gradient of mse.
+// genSumRows emits sum[j] = x[0][j] + x[1][j] + ... in row order, for
+// rows ≥ 1 rows of x (stride ld elements) and n columns: four vectors of
+// columns at a time, each summing down the rows in registers, then one.
+// Each add rounds as the axpy (alpha 1) that the rows were added with.
+func (v vecKernel) genSumRows(w *writer) {
+	v.header(w, "(sum, x *T, rows, ld, n int)", "sum[j] = the sum of x[r][j] over the rows, in order (rows ≥ 1, row stride ld).", 40)
+	lanes, vb := v.lanes(), v.isa.vecBytes
+	w.f("\tMOVQ sum+0(FP), DI")
+	w.f("\tMOVQ x+8(FP), SI")
+	w.f("\tMOVQ rows+16(FP), DX")
+	w.f("\tMOVQ ld+24(FP), R8")
+	w.f("\tSHLQ $%d, R8", log2(v.p.size))
+	w.f("\tMOVQ n+32(FP), CX")
+	// columns emits the loop over count-vector groups of columns.
+	columns := func(label string, count int) {
+		w.f("%s:", label)
+		w.f("\tCMPQ CX, $%d", count*lanes)
+		w.f("\tJLT %sdone", label)
+		for u := 0; u < count; u++ {
+			w.f("\t%s %d(SI), %s", v.mov(), u*vb, v.r(u))
+		}
+		w.f("\tMOVQ SI, R9")
+		w.f("\tMOVQ DX, BX")
+		w.f("\tDECQ BX")
+		w.f("\tJZ %sstore", label)
+		w.f("%srow:", label)
+		w.f("\tADDQ R8, R9")
+		for u := 0; u < count; u++ {
+			w.f("\tVADD%s %d(R9), %s, %s", v.p.ps, u*vb, v.r(u), v.r(u))
+		}
+		w.f("\tDECQ BX")
+		w.f("\tJNZ %srow", label)
+		w.f("%sstore:", label)
+		for u := 0; u < count; u++ {
+			w.f("\t%s %s, %d(DI)", v.mov(), v.r(u), u*vb)
+		}
+		w.f("\tADDQ $%d, SI", count*vb)
+		w.f("\tADDQ $%d, DI", count*vb)
+		w.f("\tSUBQ $%d, CX", count*lanes)
+		w.f("\tJMP %s", label)
+		w.f("%sdone:", label)
+	}
+	columns("four", 4)
+	columns("one", 1)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 func (v vecKernel) genScaledDiff(w *writer) {
 	v.header(w, "(scale T, dst, y, t *T, n int)", "dst[i] = scale·(y[i] - t[i]).", 40)
 	w.f("\t%s scale+0(FP), %s", v.p.bcast, v.r(0))
@@ -2074,6 +2122,7 @@ func main() {
 			vecKernel{p.prefix + "momentumFirstNesterov" + is.name, p.p, is.isa}.genMomentum(&v, true, true)
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
+			vecKernel{p.prefix + "sumRows" + is.name, p.p, is.isa}.genSumRows(&v)
 		}
 	}
 	genSigmoid(&v)
