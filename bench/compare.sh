@@ -17,8 +17,9 @@
 # the machine (a shared host's neighbours) falls on both; the table shows
 # each side's median over the rounds, their ratio, and the lowest and
 # highest ratio of a single round. With THREADS > 1 each round also runs
-# nngen on one core, and the last column is its one-core median over its
-# THREADS-core median.
+# nngen on one core, and the last columns are its one-core median over its
+# THREADS-core median, and that ratio's lowest and highest in a single
+# round: on a shared host the second core's speed comes and goes.
 #
 # PyTorch is Debian's python3-torch with OpenBLAS (libopenblas0-pthread),
 # installed where missing, on the OpenBLAS core type fastest for this CPU
@@ -97,7 +98,7 @@ for r in $(seq "$rounds"); do
 done
 
 scaling=""
-[ "$threads" != 1 ] && scaling="nngen 1 core/$threads"
+[ "$threads" != 1 ] && scaling="nngen 1 core/$threads   round range"
 printf '\n%-22s %14s %14s %9s %15s %14s %7s %14s %8s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "% peak" "ONNX Runtime" "vs ORT" "$scaling"
 awk -v peak="$peak" -v threads="$threads" '
 function median(list,   n, a, i, j, t) {
@@ -106,7 +107,7 @@ function median(list,   n, a, i, j, t) {
 	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
 $1 == "go" { gov[$3] = gov[$3] " " $4; gf[$3] = gf[$3] " " $5; go1[$3, $2] = $4 }
-$1 == "go1" { one[$3] = one[$3] " " $4 }
+$1 == "go1" { one[$3] = one[$3] " " $4; one1[$3, $2] = $4 }
 $1 == "py" { if (!($3 in pyv)) order[++n] = $3; pyv[$3] = pyv[$3] " " $4; py1[$3, $2] = $4 }
 $1 == "pyt" { pyt[$3] = pyt[$3] " " $4; pyt1[$3, $2] = $4 }
 $1 == "ort" { ortv[$3] = ortv[$3] " " $4 }
@@ -131,7 +132,17 @@ END {
 		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), (peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0)
 		if (w in ortv) printf " %11.3f us %7.2fx", median(ortv[w]), median(ortv[w]) / g
 		else printf " %14s %8s", "-", "-"
-		if (w in one) printf " %14.2fx", median(one[w]) / g
+		if (w in one) { # the median ratio, and its lowest and highest in a single round
+			slo = shi = ""
+			for (key in one1) {
+				split(key, k, SUBSEP)
+				if (k[1] != w || !((w, k[2]) in go1)) continue
+				q = one1[key] / go1[w, k[2]]
+				if (slo == "" || q < slo) slo = q
+				if (shi == "" || q > shi) shi = q
+			}
+			printf " %14.2fx %5.2fx-%5.2fx", median(one[w]) / g, slo, shi
+		}
 		if (w in best) printf "  *"
 		printf "\n"
 	}
