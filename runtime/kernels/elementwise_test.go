@@ -177,6 +177,15 @@ func TestElementwiseLengths(t *testing.T) {
 	mustPanic(t, "AddBias32", func() { AddBias32(make([]float32, 5), make([]float32, 2)) })
 	mustPanic(t, "AddBiasReLU64", func() { AddBiasReLU64(make([]float64, 5), nil) })
 	mustPanic(t, "SumRows32", func() { SumRows32(make([]float32, 3), make([]float32, 7)) })
+	forEachKernelSet(t, func(t *testing.T) {
+		sum := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
+		SumRows32(sum, nil) // no rows: zeros
+		for i, v := range sum {
+			if v != 0 {
+				t.Fatalf("SumRows32 of no rows: sum[%d] = %v", i, v)
+			}
+		}
+	})
 	mustPanic(t, "ReLUGrad32", func() { ReLUGrad32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
 	mustPanic(t, "SGD64", func() { SGD64(make([]float64, 3), make([]float64, 4), 1, 0) })
 	mustPanic(t, "ScaledDiff32", func() { ScaledDiff32(make([]float32, 3), make([]float32, 4), make([]float32, 3), 1) })

@@ -114,6 +114,10 @@ func sumRowsRef[T nnrt.Float](sum, x []T) {
 // sumColumnsRef sets sum[j] for the columns j from j0 on to the sum of x's
 // rows (n wide) in order, from the first row's value.
 func sumColumnsRef[T nnrt.Float](sum, x []T, n, j0 int) {
+	if len(x) == 0 { // no rows: zeros
+		clear(sum[j0:n])
+		return
+	}
 	copy(sum[j0:n], x[j0:n])
 	for off := n; off < len(x); off += n {
 		row := x[off+j0 : off+n]

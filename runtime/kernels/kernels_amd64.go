@@ -312,8 +312,10 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 		sumRows: func(sum, x []T) {
 			n := rowLength(len(x), len(sum))
 			body := split(n)
-			if body > 0 {
+			if body > 0 && len(x) > 0 {
 				a.sumRows(&sum[0], &x[0], len(x)/n, n, body)
+			} else {
+				body = 0
 			}
 			sumColumnsRef(sum, x, n, body)
 		},
