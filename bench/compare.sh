@@ -101,6 +101,16 @@ scaling=""
 [ "$threads" != 1 ] && scaling="nngen 1 core/$threads   round range"
 printf '\n%-22s %14s %14s %9s %15s %14s %7s %14s %8s %s\n' workload "nngen" "PyTorch" "speedup" "round range" "nngen GFLOP/s" "% peak" "ONNX Runtime" "vs ORT" "$scaling"
 awk -v peak="$peak" -v threads="$threads" '
+function roundRange(num, w,   key, k, q) { # lo and hi: the lowest and highest num[w, r] / go1[w, r] over the rounds r
+	lo = hi = ""
+	for (key in num) {
+		split(key, k, SUBSEP)
+		if (k[1] != w || !((w, k[2]) in go1)) continue
+		q = num[key] / go1[w, k[2]]
+		if (lo == "" || q < lo) lo = q
+		if (hi == "" || q > hi) hi = q
+	}
+}
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
@@ -120,28 +130,14 @@ END {
 			for (key in pyt1) { split(key, k, SUBSEP); if (k[1] == w) py1[key] = pyt1[key] }
 			best[w] = "*"
 		}
-		lo = hi = ""
-		for (key in py1) {
-			split(key, k, SUBSEP)
-			if (k[1] != w || !((w, k[2]) in go1)) continue
-			q = py1[key] / go1[w, k[2]]
-			if (lo == "" || q < lo) lo = q
-			if (hi == "" || q > hi) hi = q
-		}
+		roundRange(py1, w)
 		g = median(gov[w]); p = median(pyv[w])
 		printf "%-22s %11.3f us %11.3f us %8.1fx %6.1fx-%6.1fx %14.1f %6.0f%%", w, g, p, p / g, lo, hi, median(gf[w]), (peak > 0 ? 100 * median(gf[w]) / (peak * threads) : 0)
 		if (w in ortv) printf " %11.3f us %7.2fx", median(ortv[w]), median(ortv[w]) / g
 		else printf " %14s %8s", "-", "-"
 		if (w in one) { # the median ratio, and its lowest and highest in a single round
-			slo = shi = ""
-			for (key in one1) {
-				split(key, k, SUBSEP)
-				if (k[1] != w || !((w, k[2]) in go1)) continue
-				q = one1[key] / go1[w, k[2]]
-				if (slo == "" || q < slo) slo = q
-				if (shi == "" || q > shi) shi = q
-			}
-			printf " %14.2fx %5.2fx-%5.2fx", median(one[w]) / g, slo, shi
+			roundRange(one1, w)
+			printf " %14.2fx %5.2fx-%5.2fx", median(one[w]) / g, lo, hi
 		}
 		if (w in best) printf "  *"
 		printf "\n"
