@@ -10,9 +10,10 @@ import (
 // of its float32 kernels (mr rows). A transposed A (a weight's gradient,
 // dYᵀ·X) was once packed a row at a time across all its slivers, writing
 // pieces mr·kc elements apart: for the 8-row kernel a power of two that
-// put them all in one set of L1. One sliver at a time (packA), on AVX-512
-// (AMD EPYC family 26), ns per element: mr8 1.315 → 0.383, mr14 0.427 →
-// 0.262.
+// put them all in one set of L1; then one sliver at a time, reading each
+// source line twice; now packSlivers at a time. AVX-512 (AMD EPYC family
+// 26), ns per element, whole block / one sliver / four: mr8 1.339 / 0.377 /
+// 0.165, mr14 0.427 / 0.248 / 0.129; a plain B 0.230 / 0.098 / 0.083.
 func BenchmarkPack(b *testing.B) {
 	const s = 1024
 	src := benchMatrix(s * s)
