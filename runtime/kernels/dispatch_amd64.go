@@ -30,7 +30,7 @@ var kernelSets = []*kernelSet{
 		name: "avx512",
 		sgemm: gemmKernel[float32]{mr: 14, nr: 32, kc: 256, mb: 1064, nb: 256, micro: sgemmKernelAVX512,
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
-		sgemm8: gemmKernel[float32]{mr: 8, nr: 32, kc: 256, mb: 1064, nb: 256, micro: sgemmKernel8AVX512,
+		sgemm8: gemmKernel[float32]{mr: 8, nr: 32, kc: 256, mb: 1064, nb: 256, micro: sgemmKernel8AVX512, microRows: sgemmKernel8RowsAVX512,
 			packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32},
 		snt: ntKernel{kc: 256, micro: sgemmKernelNT8AVX512,
 			pack: gemmKernel[float32]{nr: ntCols, packW: 16, packTranspose: packTransposeZ32, packRows: packRowsZ32}},

@@ -37,6 +37,9 @@ type gemmKernel[T float32 | float64] struct {
 	// it when load, for A an mr×k sliver packed column by column and B a
 	// k×nr sliver packed row by row.
 	micro func(k int, a, b, c *T, ldc int, load bool)
+	// microRows, where the set has one, is micro for a sliver of A read
+	// where it lies: mr rows of k elements, lda apart (see gemm).
+	microRows func(k int, a *T, lda int, b, c *T, ldc int, load bool)
 
 	// Packing in assembly, nil in the generic set. packTranspose writes
 	// each of blocks packW×packW blocks side by side in src (rows rows,
@@ -273,20 +276,43 @@ func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k in
 		return
 	}
 	kc, mb, nb, aPack, bPack, tile := g.buffers(m, n, k, work)
+	// A plain op(A) is read where it lies where the set has a kernel for
+	// that: its mr rows side by side are what the kernel broadcasts from,
+	// so packing (a transpose of every block) buys nothing but contiguity.
+	// Only the last sliver, short of mr rows, is packed (padded with
+	// zeros), and every sliver is packed where rows mr·lda apart would
+	// crowd into a few sets of the L1 (rowsAlias).
+	inPlace := !transA && g.microRows != nil && !rowsAlias(lda)
 	for i0 := 0; i0 < m; i0 += mb {
 		mc := min(mb, m-i0)
+		full := 0 // rows of the block read in place
+		if inPlace {
+			full = mc / g.mr * g.mr
+		}
 		for p0 := 0; p0 < k; p0 += kc {
 			pc := min(kc, k-p0)
 			load := accumulate || p0 > 0
-			g.packA(aPack, transA, a, lda, i0, mc, p0, pc)
+			if full < mc {
+				g.packA(aPack[full*pc:], transA, a, lda, i0+full, mc-full, p0, pc)
+			}
 			for j0 := 0; j0 < n; j0 += nb {
 				nc := min(nb, n-j0)
 				g.packB(bPack, transB, b, ldb, p0, pc, j0, nc)
-				g.block(aPack, bPack, tile, mc, nc, pc, c[i0*ldc+j0:], ldc, load)
+				var rows []T
+				if full > 0 {
+					rows = a[i0*lda+p0:]
+				}
+				g.blockRows(rows, lda, full, aPack, bPack, tile, mc, nc, pc, c[i0*ldc+j0:], ldc, load)
 			}
 		}
 	}
 }
+
+// rowsAlias reports whether float32 rows ld elements apart leave fewer
+// than 4 sets of the L1 (64 sets of 64-byte lines, 4 KiB a way) to a
+// kernel's 8 rows read in place: 3 or more of them in one set, beside
+// the 8 ways a kc×nr sliver of B holds. Such an A is packed.
+func rowsAlias(ld int) bool { return ld*4%2048 == 0 }
 
 // buffers returns the block sizes for an m×n×k product and its packed
 // blocks and edge tile in work, each on a cache line; it panics when work
@@ -321,18 +347,32 @@ func (g *gemmKernel[T]) carve(kc, mb, nb int, work []T) (aPack, bPack, tile []T)
 // block multiplies a packed mc×kc block of A by a packed kc×nc block of B
 // into C, tile by tile.
 func (g *gemmKernel[T]) block(aPack, bPack, tile []T, mc, nc, kc int, c []T, ldc int, load bool) {
+	g.blockRows(nil, 0, 0, aPack, bPack, tile, mc, nc, kc, c, ldc, load)
+}
+
+// blockRows is block with the block's first full rows of A (a multiple of
+// mr) read where they lie, from a (row stride lda) by microRows, and the
+// rest packed in aPack from sliver full/mr on.
+func (g *gemmKernel[T]) blockRows(a []T, lda, full int, aPack, bPack, tile []T, mc, nc, kc int, c []T, ldc int, load bool) {
 	mr, nr := g.mr, g.nr
 	for i := 0; i < mc; i += mr {
 		rows := min(mr, mc-i)
-		a := &aPack[i*kc]
 		for j := 0; j < nc; j += nr {
 			cols := min(nr, nc-j)
 			b := &bPack[j*kc]
-			if rows == mr && cols == nr {
-				g.micro(kc, a, b, &c[i*ldc+j], ldc, load)
+			whole := rows == mr && cols == nr
+			dst, ld, l := &c[i*ldc+j], ldc, load
+			if !whole { // a scratch tile, of which the inside is stored
+				dst, ld, l = &tile[0], nr, false
+			}
+			if i < full {
+				g.microRows(kc, &a[i*lda], lda, b, dst, ld, l)
+			} else {
+				g.micro(kc, &aPack[i*kc], b, dst, ld, l)
+			}
+			if whole {
 				continue
 			}
-			g.micro(kc, a, b, &tile[0], nr, false)
 			for r := 0; r < rows; r++ {
 				dst := c[(i+r)*ldc+j:][:cols]
 				src := tile[r*nr:][:cols]

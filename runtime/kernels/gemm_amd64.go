@@ -10,6 +10,12 @@ func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, load bool)
 //go:noescape
 func sgemmKernel8AVX512(k int, a, b, c *float32, ldc int, load bool)
 
+// sgemmKernel8RowsAVX512 is sgemmKernel8AVX512 with A's 8 rows read where
+// they lie, lda elements apart.
+//
+//go:noescape
+func sgemmKernel8RowsAVX512(k int, a *float32, lda int, b, c *float32, ldc int, load bool)
+
 // sgemmKernelNT8AVX512: see ntKernel.
 //
 //go:noescape

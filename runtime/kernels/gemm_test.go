@@ -364,6 +364,57 @@ func TestGemmKernelsAgree(t *testing.T) {
 	})
 }
 
+// TestGemmRowsInPlace checks the kernel that reads a plain A's rows where
+// they lie against the same set packing every sliver: bit-identical, with
+// a last sliver short of mr rows, depths with and without a tail of the
+// unrolled loop and across depth blocks, more rows than a block (mb),
+// strides whose rows crowd the L1 (rowsAlias: packed), NaN in the
+// padding of every row (a read past a row poisons C) and C's padding
+// untouched.
+func TestGemmRowsInPlace(t *testing.T) {
+	forEachKernelSet(t, func(t *testing.T) {
+		ks := current()
+		if ks.sgemm8.microRows == nil {
+			t.Skip("no kernel for A in place in this set")
+		}
+		packed := ks.sgemm8
+		packed.microRows = nil
+		rng := rand.New(rand.NewPCG(41, 42))
+		inPlace := 0
+		for _, m := range []int{8, 13, 16, 64, 100, 1100} {
+			for _, n := range []int{1, 33, 300} {
+				for _, k := range []int{1, 7, 64, 300, 512} {
+					if m*n*k > 4<<20 {
+						continue
+					}
+					for _, transB := range []bool{false, true} {
+						pad := (m + n + k) % 3
+						g := newGemmCase[float32](rng, false, transB, m, n, k, pad, (m+k)%2 == 0)
+						if !rowsAlias(g.lda) {
+							inPlace++
+						}
+						got := append([]float32(nil), g.c...)
+						want := append([]float32(nil), g.c...)
+						_, _, _, need := ks.sgemm8.layout(m, n, k)
+						work := make([]float32, need)
+						gemm(&ks.sgemm8, false, transB, m, n, k, g.a, g.lda, g.b, g.ldb, got, g.ldc, g.accumulate, work)
+						gemm(&packed, false, transB, m, n, k, g.a, g.lda, g.b, g.ldb, want, g.ldc, g.accumulate, work)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s: C[%d] = %v in place, %v packed", g.name(), i, got[i], want[i])
+							}
+						}
+						g.check(t, got)
+					}
+				}
+			}
+		}
+		if inPlace == 0 {
+			t.Fatal("no case read A in place")
+		}
+	})
+}
+
 // TestGemmNT checks the transpose-free kernel for X·Wᵀ against the general
 // GEMM: bit-identical results (the same sums in the same order), with edge
 // rows and columns of every size, depths that are and are not multiples of

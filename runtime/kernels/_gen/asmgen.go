@@ -52,19 +52,26 @@ var (
 // microKernel is one register-blocked GEMM micro-kernel: an mr×(nv vectors)
 // tile of C held in registers, updated by one broadcast of A and nv loads of
 // B per row and step of k.
+//
+// With inPlace (8 float32 rows only) A is not packed: each row is read
+// where it lies, lda elements after the one before, and the kernel is
+//
+//	func name(k int, a *float32, lda int, b, c *float32, ldc int, load bool)
 type microKernel struct {
-	name   string
-	p      precision
-	isa    isa
-	mr, nv int
+	name    string
+	p       precision
+	isa     isa
+	mr, nv  int
+	inPlace bool
 }
 
 var kernels = []microKernel{
-	{"sgemmKernelAVX512", single, avx512, 14, 2}, // 14×32: 28 accumulators
-	{"sgemmKernel8AVX512", single, avx512, 8, 2}, // 8×32: for m a multiple of 8 (batch 32, 64, ...)
-	{"dgemmKernelAVX512", double, avx512, 14, 2}, // 14×16
-	{"sgemmKernelAVX2", single, avx2, 6, 2},      // 6×16: 12 accumulators
-	{"dgemmKernelAVX2", double, avx2, 6, 2},      // 6×8
+	{"sgemmKernelAVX512", single, avx512, 14, 2, false},    // 14×32: 28 accumulators
+	{"sgemmKernel8AVX512", single, avx512, 8, 2, false},    // 8×32: for m a multiple of 8 (batch 32, 64, ...)
+	{"sgemmKernel8RowsAVX512", single, avx512, 8, 2, true}, // 8×32, A's rows where they lie
+	{"dgemmKernelAVX512", double, avx512, 14, 2, false},    // 14×16
+	{"sgemmKernelAVX2", single, avx2, 6, 2, false},         // 6×16: 12 accumulators
+	{"dgemmKernelAVX2", double, avx2, 6, 2, false},         // 6×8
 }
 
 type writer struct{ bytes.Buffer }
@@ -86,12 +93,20 @@ func (k microKernel) bReg(v int) string   { return k.r(v) }
 func (k microKernel) aReg(i int) string   { return k.r(k.nv + i%2) }
 func (k microKernel) acc(i, v int) string { return k.r(k.nv + 2 + i*k.nv + v) }
 func (k microKernel) rowBytes() int       { return k.nv * k.isa.vecBytes }
-func (k microKernel) aStep() int          { return k.mr * k.p.size }
-func (k microKernel) bStep() int          { return k.rowBytes() }
-func (k microKernel) nr() int             { return k.rowBytes() / k.p.size }
+func (k microKernel) aStep() int {
+	if k.inPlace {
+		return k.p.size // the next element of each row
+	}
+	return k.mr * k.p.size
+}
+func (k microKernel) bStep() int { return k.rowBytes() }
+func (k microKernel) nr() int    { return k.rowBytes() / k.p.size }
 func (k microKernel) check() {
 	if k.nv+2+k.mr*k.nv > k.isa.regs {
 		log.Fatalf("%s: %d registers needed, %d available", k.name, k.nv+2+k.mr*k.nv, k.isa.regs)
+	}
+	if k.inPlace && (k.mr != 8 || k.p.size != 4) {
+		log.Fatalf("%s: only 8 float32 rows are read in place", k.name)
 	}
 }
 
@@ -104,11 +119,23 @@ func (k microKernel) step(w *writer, aOff, bOff int) {
 		w.f("\tVMOVUP%s %d(DX), %s", k.p.ps[1:], bOff+v*k.isa.vecBytes, k.bReg(v))
 	}
 	for i := 0; i < k.mr; i++ {
-		w.f("\t%s %d(SI), %s", k.p.bcast, aOff+i*k.p.size, k.aReg(i))
+		if k.inPlace {
+			w.f("\t%s %s, %s", k.p.bcast, inPlaceRow(i, aOff), k.aReg(i))
+		} else {
+			w.f("\t%s %d(SI), %s", k.p.bcast, aOff+i*k.p.size, k.aReg(i))
+		}
 		for v := 0; v < k.nv; v++ {
 			w.f("\tVFMADD231%s %s, %s, %s", k.p.ps, k.bReg(v), k.aReg(i), k.acc(i, v))
 		}
 	}
+}
+
+// inPlaceRow is the address of row r's element off bytes on, for a kernel
+// that reads A's 8 rows in place: SI the first row, R10 the row stride in
+// bytes, R11, R12 and R13 three, five and seven times it.
+func inPlaceRow(r, off int) string {
+	idx := []string{"", "(R10*1)", "(R10*2)", "(R11*1)", "(R10*4)", "(R12*1)", "(R11*2)", "(R13*1)"}[r]
+	return fmt.Sprintf("%d(SI)%s", off, idx)
 }
 
 func (k microKernel) gen(w *writer) {
@@ -118,15 +145,31 @@ func (k microKernel) gen(w *writer) {
 		typ = "float64"
 	}
 	w.f("")
-	w.f("// func %s(k int, a, b, c *%s, ldc int, load bool)", k.name, typ)
-	w.f("// C[0:%d, 0:%d] (row stride ldc) = (load ? C : 0) + A·B, A packed %d×k column by column,", k.mr, k.nr(), k.mr)
-	w.f("// B packed k×%d row by row.", k.nr())
-	w.f("TEXT ·%s(SB), NOSPLIT, $0-41", k.name)
+	// Arguments after a (and its stride lda, in place) at these offsets.
+	args := 16
+	if k.inPlace {
+		args = 24
+		w.f("// func %s(k int, a *%s, lda int, b, c *%s, ldc int, load bool)", k.name, typ, typ)
+		w.f("// C[0:%d, 0:%d] (row stride ldc) = (load ? C : 0) + A·B, A %d rows of k (row stride lda)", k.mr, k.nr(), k.mr)
+		w.f("// read where they lie, B packed k×%d row by row.", k.nr())
+	} else {
+		w.f("// func %s(k int, a, b, c *%s, ldc int, load bool)", k.name, typ)
+		w.f("// C[0:%d, 0:%d] (row stride ldc) = (load ? C : 0) + A·B, A packed %d×k column by column,", k.mr, k.nr(), k.mr)
+		w.f("// B packed k×%d row by row.", k.nr())
+	}
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-%d", k.name, args+25)
 	w.f("\tMOVQ k+0(FP), CX")
 	w.f("\tMOVQ a+8(FP), SI")
-	w.f("\tMOVQ b+16(FP), DX")
-	w.f("\tMOVQ c+24(FP), DI")
-	w.f("\tMOVQ ldc+32(FP), R8")
+	if k.inPlace {
+		w.f("\tMOVQ lda+16(FP), R10")
+		w.f("\tSHLQ $2, R10")
+		w.f("\tLEAQ (R10)(R10*2), R11") // 3·lda
+		w.f("\tLEAQ (R10)(R10*4), R12") // 5·lda
+		w.f("\tLEAQ (R11)(R10*4), R13") // 7·lda
+	}
+	w.f("\tMOVQ b+%d(FP), DX", args)
+	w.f("\tMOVQ c+%d(FP), DI", args+8)
+	w.f("\tMOVQ ldc+%d(FP), R8", args+16)
 	w.f("\tSHLQ $%d, R8", map[int]int{4: 2, 8: 3}[k.p.size])
 	w.f("")
 	w.f("\t// The C tile is needed only at the end: fetch it while computing.")
@@ -170,7 +213,7 @@ func (k microKernel) gen(w *writer) {
 	w.f("\tJNZ tailloop")
 	w.f("")
 	w.f("update:")
-	w.f("\tMOVBLZX load+40(FP), AX")
+	w.f("\tMOVBLZX load+%d(FP), AX", args+24)
 	w.f("\tTESTQ AX, AX")
 	w.f("\tJZ store")
 	for i := 0; i < k.mr; i++ {
