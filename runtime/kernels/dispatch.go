@@ -41,6 +41,9 @@ type kernelSet struct {
 	// softmaxGrad32, where a set has it, runs SoftmaxGrad32 on rows of a
 	// multiple of 16.
 	softmaxGrad32 func(dx, dy, y *float32, n, rows int)
+	// softmaxRows32, where a set has it, runs SoftmaxRows32 on rows of a
+	// multiple of 16, with softmax32's bits.
+	softmaxRows32 func(y, x *float32, n, rows int)
 	sigmoid32     func(x []float32)
 	softmax32     func(row []float32)
 	logSumExp32   func(row []float32) float32

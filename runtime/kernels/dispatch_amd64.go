@@ -44,6 +44,7 @@ var kernelSets = []*kernelSet{
 		layerNorm32:      slayerNormAVX512,
 		layerNormGrads32: slayerNormGradsAVX512,
 		softmaxGrad32:    ssoftmaxGradAVX512,
+		softmaxRows32:    ssoftmaxRowsAVX512,
 		sigmoid32:        sigmoid32AVX2, // eight lanes: sigmoid layers are small
 		softmax32:        softmax32AVX2, // eight lanes: rows of a few classes
 		logSumExp32:      logSumExp32AVX2,

@@ -401,4 +401,43 @@ func BenchmarkSoftmax32(b *testing.B) {
 	}
 }
 
+// BenchmarkSoftmaxRows32 runs SoftmaxRows32 over attention's scores in
+// the transformer workload (2048 rows of 32 per layer), per kernel set,
+// and for AVX-512 also as the row-by-row AVX2 loop it replaced: ns/row.
+func BenchmarkSoftmaxRows32(b *testing.B) {
+	const n, rows = 32, 2048
+	x := benchMatrix(n * rows)
+	y := make([]float32, len(x))
+	for _, ks := range kernelSets {
+		if !supported(ks.name) {
+			continue
+		}
+		for _, perRow := range []bool{false, true} {
+			if perRow && ks.softmaxRows32 == nil {
+				continue
+			}
+			name := ks.name
+			if perRow {
+				name += "/perRow"
+			}
+			b.Run(name, func(b *testing.B) {
+				restore, err := Use(ks.name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer restore()
+				if perRow {
+					saved := ks.softmaxRows32
+					ks.softmaxRows32 = nil
+					defer func() { ks.softmaxRows32 = saved }()
+				}
+				for b.Loop() {
+					SoftmaxRows32(y, x, n)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+			})
+		}
+	}
+}
+
 var sinkSoftmax float32

@@ -17,3 +17,9 @@ func slayerNormGradsAVX512(dx, dw, dy, x, w *float32, n, rows int, eps float64)
 
 //go:noescape
 func ssoftmaxGradAVX512(dx, dy, y *float32, n, rows int)
+
+// ssoftmaxRowsAVX512 is SoftmaxRows32 for rows of a multiple of 16: see
+// genSoftmaxRows.
+//
+//go:noescape
+func ssoftmaxRowsAVX512(y, x *float32, n, rows int)

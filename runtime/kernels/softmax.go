@@ -10,7 +10,12 @@ func SoftmaxRows32(y, x []float32, n int) {
 	if n <= 0 || len(x)%n != 0 || len(y) != len(x) {
 		panic(fmt.Sprintf("kernels: SoftmaxRows32 of %d elements into %d, rows of %d", len(x), len(y), n))
 	}
-	f := current().softmax32
+	ks := current()
+	if ks.softmaxRows32 != nil && n%16 == 0 && len(x) > 0 {
+		ks.softmaxRows32(&y[0], &x[0], n, len(x)/n)
+		return
+	}
+	f := ks.softmax32
 	for off := 0; off < len(x); off += n {
 		row := y[off : off+n]
 		copy(row, x[off:off+n])

@@ -1309,6 +1309,69 @@ func genSoftmax(w *writer) {
 	w.f("\tRET")
 }
 
+// genSoftmaxRows emits func ssoftmaxRowsAVX512(y, x *float32, n, rows int):
+// each of rows rows of n (a multiple of 16) in x, softmax into the same row
+// of y (y may be x), in one call: expShift32asm's arithmetic, with
+// normalize, on 16 lanes at a time, and its bits. The maximum and the sum
+// run through the 8 lanes of a Y register, chunk after chunk of 8 (the
+// high half of each Z vector after its low half), and the exponential
+// repeats its operations lane by lane (genExp), with the constants kept in
+// Z16..Z31 for all the rows.
+func genSoftmaxRows(w *writer) {
+	name := "ssoftmaxRowsAVX512"
+	consts := []string{"magic", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one", "bias", "subbias", "minexp", "tiny", "under"}
+	creg := func(name string) string {
+		for i, c := range consts {
+			if c == name {
+				return fmt.Sprintf("Z%d", 16+i)
+			}
+		}
+		log.Fatalf("no softmax constant register for %q", name)
+		return ""
+	}
+	w.f("")
+	w.f("// func %s(y, x *float32, n, rows int)", name)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	w.lines("MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ n+16(FP), R10", "SHLQ $2, R10", "MOVQ rows+24(FP), BX")
+	for _, c := range consts {
+		w.f("\tVBROADCASTSS %s, %s", sigmoidConst(c), creg(c))
+	}
+	w.f("%srow:", name)
+	w.f("\tTESTQ BX, BX")
+	w.f("\tJZ %sdone", name)
+	// The largest element, into every lane of Z11, as expShift32asm.
+	w.f("\tVBROADCASTSS (SI), Y11")
+	w.f("\tXORQ AX, AX")
+	w.f("%smax:", name)
+	w.lines("VMAXPS (SI)(AX*1), Y11, Y11", "ADDQ $32, AX", "CMPQ AX, R10")
+	w.f("\tJLT %smax", name)
+	w.lines("VEXTRACTF128 $1, Y11, X12", "VMAXPS X12, X11, X11", "VPERMILPS $0x4E, X11, X12", "VMAXPS X12, X11, X11",
+		"VPERMILPS $0xB1, X11, X12", "VMAXPS X12, X11, X11", "VBROADCASTSS X11, Z11")
+	// e^(x-top) into y, and its sum in Y13.
+	w.f("\tVXORPS Y13, Y13, Y13")
+	w.f("\tXORQ AX, AX")
+	w.f("%sexp:", name)
+	w.lines("VMOVUPS (SI)(AX*1), Z0", "VSUBPS Z11, Z0, Z1")
+	genExp(w, "Z", creg)
+	w.lines("VCMPPS $3, Z1, Z1, K3", "VMOVAPS Z1, K3, Z7") // NaN stays NaN
+	w.lines("VMOVUPS Z7, (DI)(AX*1)", "VADDPS Y7, Y13, Y13", "VEXTRACTF64X4 $1, Z7, Y8", "VADDPS Y8, Y13, Y13")
+	w.lines("ADDQ $64, AX", "CMPQ AX, R10")
+	w.f("\tJLT %sexp", name)
+	w.lines("VEXTRACTF128 $1, Y13, X12", "VADDPS X12, X13, X13", "VPERMILPS $0x4E, X13, X12", "VADDPS X12, X13, X13",
+		"VPERMILPS $0xB1, X13, X12", "VADDPS X12, X13, X13")
+	// y *= 1/sum.
+	w.lines("VMOVAPS X"+creg("one")[1:]+", X14", "VDIVSS X13, X14, X14", "VBROADCASTSS X14, Z14")
+	w.f("\tXORQ AX, AX")
+	w.f("%sscale:", name)
+	w.lines("VMULPS (DI)(AX*1), Z14, Z0", "VMOVUPS Z0, (DI)(AX*1)", "ADDQ $64, AX", "CMPQ AX, R10")
+	w.f("\tJLT %sscale", name)
+	w.lines("ADDQ R10, SI", "ADDQ R10, DI", "DECQ BX")
+	w.f("\tJMP %srow", name)
+	w.f("%sdone:", name)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genSigmoid emits func sigmoid32asm(x *float32, n int): x = sigmoid(x) in
 // place for any n (the last partial vector by masked loads and stores).
 // A single sample's forward pass waits on each layer's sigmoid, so the
@@ -1321,36 +1384,54 @@ func genSoftmax(w *writer) {
 // genExpNeg emits Y7 = e^u for u ≤ 0 (or -Inf) in Y1, with Y2..Y9 as
 // temporaries: the exponential of the sigmoid and softmax kernels,
 // subnormal results included, 0 below -103.97, within 2 ulps.
-func genExpNeg(w *writer) {
-	c := sigmoidConst
+func genExpNeg(w *writer) { genExp(w, "Y", sigmoidConst) }
+
+// genExp is genExpNeg in registers of kind reg (Y, or Z for 16 lanes,
+// with the constants in registers: c names each one's operand). The Z
+// form makes the comparisons' results masks (K1, K2) instead of vectors
+// and applies them with masked moves: the same operations on each lane,
+// so the same bits.
+func genExp(w *writer, reg string, c func(string) string) {
+	r := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	z := reg == "Z"
+	mov := "VMOVUPS"
+	if z {
+		mov = "VMOVAPS"
+	}
 	// k = round(u·log2e) by adding 1.5·2^23: the sum's low mantissa
 	// bits are k as an int32 (less magic's bits), and subtracting
 	// magic again gives k as a float; shorter than VROUNDPS+VCVTPS2DQ.
-	w.f("\tVMOVUPS %s, Y2", c("magic"))
-	w.f("\tVFMADD231PS %s, Y1, Y2", c("log2e"))
-	w.f("\tVPSUBD %s, Y2, Y3", c("magic")) // e = int32(k)
-	w.f("\tVSUBPS %s, Y2, Y2", c("magic")) // k
-	w.f("\tVMOVAPS Y1, Y4")
-	w.f("\tVFNMADD231PS %s, Y2, Y4", c("ln2hi")) // u - k·ln2hi
-	w.f("\tVFMADD231PS %s, Y2, Y4", c("ln2lo"))  // r = u - k·ln2 (the low part's sign is folded in)
-	w.f("\tVMULPS Y4, Y4, Y5")                   // z = r²
+	w.f("\t%s %s, %s", mov, c("magic"), r(2))
+	w.f("\tVFMADD231PS %s, %s, %s", c("log2e"), r(1), r(2))
+	w.f("\tVPSUBD %s, %s, %s", c("magic"), r(2), r(3)) // e = int32(k)
+	w.f("\tVSUBPS %s, %s, %s", c("magic"), r(2), r(2)) // k
+	w.f("\tVMOVAPS %s, %s", r(1), r(4))
+	w.f("\tVFNMADD231PS %s, %s, %s", c("ln2hi"), r(2), r(4)) // u - k·ln2hi
+	w.f("\tVFMADD231PS %s, %s, %s", c("ln2lo"), r(2), r(4))  // r = u - k·ln2 (the low part's sign is folded in)
+	w.f("\tVMULPS %s, %s, %s", r(4), r(4), r(5))             // z = r²
 	for i, pair := range [][2]string{{"p0", "p1"}, {"p2", "p3"}, {"p4", "p5"}} {
-		reg := fmt.Sprintf("Y%d", 6+i)
-		w.f("\tVMOVUPS %s, %s", c(pair[1]), reg)
-		w.f("\tVFMADD231PS %s, Y4, %s", c(pair[0]), reg)
+		w.f("\t%s %s, %s", mov, c(pair[1]), r(6+i))
+		w.f("\tVFMADD231PS %s, %s, %s", c(pair[0]), r(4), r(6+i))
 	}
-	w.f("\tVFMADD213PS Y7, Y5, Y6") // (p0·r+p1)·z + (p2·r+p3)
-	w.f("\tVFMADD213PS Y8, Y5, Y6") // ·z + (p4·r+p5)
-	w.f("\tVFMADD213PS Y4, Y5, Y6") // y = p·z + r
-	w.f("\tVADDPS %s, Y6, Y6", c("one"))
+	w.f("\tVFMADD213PS %s, %s, %s", r(7), r(5), r(6)) // (p0·r+p1)·z + (p2·r+p3)
+	w.f("\tVFMADD213PS %s, %s, %s", r(8), r(5), r(6)) // ·z + (p4·r+p5)
+	w.f("\tVFMADD213PS %s, %s, %s", r(4), r(5), r(6)) // y = p·z + r
+	w.f("\tVADDPS %s, %s, %s", c("one"), r(6), r(6))
 	// Normal result: y·2^e; subnormal (e < -125): y·2^(e+126)·2^-126.
-	w.f("\tVPADDD %s, Y3, Y7", c("bias"))
-	w.f("\tVPSLLD $23, Y7, Y7")
-	w.f("\tVMULPS Y7, Y6, Y7")
-	w.f("\tVPADDD %s, Y3, Y8", c("subbias"))
-	w.f("\tVPSLLD $23, Y8, Y8")
-	w.f("\tVMULPS Y8, Y6, Y8")
-	w.f("\tVMULPS %s, Y8, Y8", c("tiny"))
+	w.f("\tVPADDD %s, %s, %s", c("bias"), r(3), r(7))
+	w.f("\tVPSLLD $23, %s, %s", r(7), r(7))
+	w.f("\tVMULPS %s, %s, %s", r(7), r(6), r(7))
+	w.f("\tVPADDD %s, %s, %s", c("subbias"), r(3), r(8))
+	w.f("\tVPSLLD $23, %s, %s", r(8), r(8))
+	w.f("\tVMULPS %s, %s, %s", r(8), r(6), r(8))
+	w.f("\tVMULPS %s, %s, %s", c("tiny"), r(8), r(8))
+	if z {
+		w.f("\tVPCMPGTD %s, %s, K1", r(3), c("minexp")) // -125 > e: subnormal
+		w.f("\tVMOVAPS %s, K1, %s", r(8), r(7))
+		w.f("\tVCMPPS $1, %s, %s, K2", c("under"), r(1)) // u < -103.97208: 0
+		w.f("\tVPXORD %s, %s, K2, %s", r(7), r(7), r(7)) // e
+		return
+	}
 	w.f("\tVMOVDQU %s, Y9", c("minexp"))
 	w.f("\tVPCMPGTD Y3, Y9, Y9") // -125 > e: subnormal
 	w.f("\tVBLENDVPS Y9, Y8, Y7, Y7")
@@ -2184,6 +2265,7 @@ func main() {
 	genLayerNorm(&v)
 	genLayerNormGrads(&v)
 	genSoftmaxGrad(&v)
+	genSoftmaxRows(&v)
 	for nv := 1; nv <= 4; nv++ {
 		for _, rows := range smallRows[nv] {
 			genSmallGemm(&v, rows, nv)
