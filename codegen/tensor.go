@@ -33,6 +33,10 @@ func broadcastIndex(a *ir.Value, out ir.Shape, idx []index) []index {
 
 var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir.OpDiv: "/"}
 
+// binaryKernels are the vector kernels of the binary operations that have
+// one (kernels.Add32 and Add64, ...), for operands of the result's shape.
+var binaryKernels = map[ir.Op]string{ir.OpAdd: "Add", ir.OpSub: "Sub", ir.OpMul: "Mul"}
+
 // genBinary: c = a op b element by element, broadcast as NumPy does.
 func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
@@ -52,6 +56,11 @@ func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 func (gen *generator) flatBinary(v *ir.Value) []jen.Code {
 	if gen.unroll || !vectorized(v) {
 		return nil
+	}
+	// Both operands of v's shape: a vector kernel (kernels.Add32, Sub32,
+	// Mul32), each element rounded as the loop would.
+	if kernelOp, ok := binaryKernels[v.Op]; ok && slices.Equal(v.Args[0].Shape, v.Shape) && slices.Equal(v.Args[1].Shape, v.Shape) {
+		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(v.Args[0]), gen.flatValue(v.Args[1]))}
 	}
 	// d := v; l := a[:len(d)] proves every index in range to the compiler.
 	// d, l and r are reserved: no argument of the method shadows them.

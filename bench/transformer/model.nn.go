@@ -230,14 +230,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v32 = v30·t1.self_attn.out_proj.weightᵀ + t1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot13[:batch*2048], 64, m.T1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v33 = add(x, v32)
-	{
-		d := m.slot12[:batch*2048]
-		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
-		r := m.slot13[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot12[:batch*2048], unsafe.Slice(&x[0][0][0], batch*2048), m.slot13[:batch*2048])
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	kernels.LayerNorm32(m.slot13[:batch*2048], m.slot12[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -251,14 +244,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		kernels.AddBias32(m.slot16[:batch*2048], m.T1Linear2Bias[:])
 	}
 	// v40 = add(v34, v39)
-	{
-		d := m.slot15[:batch*2048]
-		l := m.slot13[:batch*2048][:len(d)]
-		r := m.slot16[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot15[:batch*2048], m.slot13[:batch*2048], m.slot16[:batch*2048])
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	kernels.LayerNorm32(m.slot16[:batch*2048], m.slot15[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
@@ -317,14 +303,7 @@ func (m *Model) forward(x [][32][64]float32) {
 	// v73 = v71·t2.self_attn.out_proj.weightᵀ + t2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot30[:batch*2048], 64, m.T2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v74 = add(t1, v73)
-	{
-		d := m.slot29[:batch*2048]
-		l := m.slot16[:batch*2048][:len(d)]
-		r := m.slot30[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot29[:batch*2048], m.slot16[:batch*2048], m.slot30[:batch*2048])
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	kernels.LayerNorm32(m.slot30[:batch*2048], m.slot29[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -338,14 +317,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		kernels.AddBias32(m.slot33[:batch*2048], m.T2Linear2Bias[:])
 	}
 	// v81 = add(v75, v80)
-	{
-		d := m.slot32[:batch*2048]
-		l := m.slot30[:batch*2048][:len(d)]
-		r := m.slot33[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot32[:batch*2048], m.slot30[:batch*2048], m.slot33[:batch*2048])
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
 	kernels.LayerNorm32(m.slot33[:batch*2048], m.slot32[:batch*2048], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 	// head = t2·head.weightᵀ + head.bias, the bias in the GEMM's epilogue
@@ -416,14 +388,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v106 = add(v95, v104)
-	{
-		d := m.slot35[:batch*2048]
-		l := m.slot36[:batch*2048][:len(d)]
-		r := m.slot33[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot35[:batch*2048], m.slot36[:batch*2048], m.slot33[:batch*2048])
 	// dt1 = layer_norm_affine_grad(v106, v74), and dt2.norm1.weight in the same loop
 	{
 		clear(m.T2Norm1WeightGrad[:])
@@ -510,14 +475,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v131 = add(v127, v130)
-	{
-		d := m.slot37[:batch*6144]
-		l := m.slot31[:batch*6144][:len(d)]
-		r := m.slot32[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot37[:batch*6144], m.slot31[:batch*6144], m.slot32[:batch*6144])
 	// v132 = permute(v122)
 	for n := range batch {
 		for n1 := range 32 {
@@ -538,14 +496,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v135 = add(v131, v134)
-	{
-		d := m.slot32[:batch*6144]
-		l := m.slot37[:batch*6144][:len(d)]
-		r := m.slot31[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot32[:batch*6144], m.slot37[:batch*6144], m.slot31[:batch*6144])
 	// dt2.self_attn.in_proj_bias = sum_to(v135)
 	kernels.SumRows32(m.T2SelfAttnInProjBiasGrad[:], m.slot32[:batch*6144])
 	// dt1 = v135·t2.self_attn.in_proj_weight
@@ -564,14 +515,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v139 = add(dt1, dt1)
-	{
-		d := m.slot28[:batch*2048]
-		l := m.slot30[:batch*2048][:len(d)]
-		r := m.slot24[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot28[:batch*2048], m.slot30[:batch*2048], m.slot24[:batch*2048])
 	// v141 = layer_norm_affine_grad(v139, v40), and dt1.norm2.weight in the same loop
 	{
 		clear(m.T1Norm2WeightGrad[:])
@@ -608,14 +552,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v152 = add(v141, v150)
-	{
-		d := m.slot21[:batch*2048]
-		l := m.slot35[:batch*2048][:len(d)]
-		r := m.slot29[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot21[:batch*2048], m.slot35[:batch*2048], m.slot29[:batch*2048])
 	// dx = layer_norm_affine_grad(v152, v33), and dt1.norm1.weight in the same loop
 	{
 		clear(m.T1Norm1WeightGrad[:])
@@ -702,14 +639,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v177 = add(v173, v176)
-	{
-		d := m.slot31[:batch*6144]
-		l := m.slot14[:batch*6144][:len(d)]
-		r := m.slot15[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot31[:batch*6144], m.slot14[:batch*6144], m.slot15[:batch*6144])
 	// v178 = permute(v168)
 	for n := range batch {
 		for n1 := range 32 {
@@ -730,14 +660,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v181 = add(v177, v180)
-	{
-		d := m.slot15[:batch*6144]
-		l := m.slot31[:batch*6144][:len(d)]
-		r := m.slot14[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot15[:batch*6144], m.slot31[:batch*6144], m.slot14[:batch*6144])
 	// dt1.self_attn.in_proj_bias = sum_to(v181)
 	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot15[:batch*6144])
 	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
@@ -1124,14 +1047,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v33 = add(x, v32)
-	{
-		d := p.slot0[:batch*2048]
-		l := unsafe.Slice(&x[0][0][0], batch*2048)[:len(d)]
-		r := p.slot8[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], unsafe.Slice(&x[0][0][0], batch*2048), p.slot8[:batch*2048])
 	// v34 = layer_norm(v33, t1.norm1.weight, t1.norm1.bias)
 	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot0[:batch*2048], m.T1Norm1Weight[:], m.T1Norm1Bias[:], 1e-05)
 	// v37 = relu(v34·t1.linear1.weightᵀ + t1.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -1147,14 +1063,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v40 = add(v34, v39)
-	{
-		d := p.slot9[:batch*2048]
-		l := p.slot8[:batch*2048][:len(d)]
-		r := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot9[:batch*2048], p.slot8[:batch*2048], p.slot0[:batch*2048])
 	// t1 = layer_norm(v40, t1.norm2.weight, t1.norm2.bias)
 	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot9[:batch*2048], m.T1Norm2Weight[:], m.T1Norm2Bias[:], 1e-05)
 	// v55 = t1·t2.self_attn.in_proj_weightᵀ + t2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
@@ -1218,14 +1127,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v74 = add(t1, v73)
-	{
-		d := p.slot0[:batch*2048]
-		l := p.slot8[:batch*2048][:len(d)]
-		r := p.slot16[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], p.slot8[:batch*2048], p.slot16[:batch*2048])
 	// v75 = layer_norm(v74, t2.norm1.weight, t2.norm1.bias)
 	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot0[:batch*2048], m.T2Norm1Weight[:], m.T2Norm1Bias[:], 1e-05)
 	// v78 = relu(v75·t2.linear1.weightᵀ + t2.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -1241,14 +1143,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v81 = add(v75, v80)
-	{
-		d := p.slot16[:batch*2048]
-		l := p.slot8[:batch*2048][:len(d)]
-		r := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot16[:batch*2048], p.slot8[:batch*2048], p.slot0[:batch*2048])
 	// t2 = layer_norm(v81, t2.norm2.weight, t2.norm2.bias)
 	kernels.LayerNorm32(p.slot8[:batch*2048], p.slot16[:batch*2048], m.T2Norm2Weight[:], m.T2Norm2Bias[:], 1e-05)
 	// v85 = t2·head.weightᵀ

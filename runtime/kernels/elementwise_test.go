@@ -72,6 +72,12 @@ func testElementwiseSet[T nnrt.Float](t *testing.T, v func() *vecSet[T]) {
 		func(o [][]T) { v().sgd(0.1, 0, o[0], o[1]) }, func(o [][]T) { ref.sgd(0.1, 0, o[0], o[1]) })
 	testElementwise(t, "ScaledDiff", 3,
 		func(o [][]T) { v().scaledDiff(2.0/3, o[0], o[1], o[2]) }, func(o [][]T) { ref.scaledDiff(2.0/3, o[0], o[1], o[2]) })
+	for op, name := range []string{"Add", "Sub", "Mul"} {
+		testElementwise(t, name, 3,
+			func(o [][]T) { v().binary[op](o[0], o[1], o[2]) }, func(o [][]T) { ref.binary[op](o[0], o[1], o[2]) })
+		testElementwise(t, name+"InPlace", 2,
+			func(o [][]T) { v().binary[op](o[0], o[0], o[1]) }, func(o [][]T) { ref.binary[op](o[0], o[0], o[1]) })
+	}
 }
 
 func TestElementwiseKernels(t *testing.T) {
@@ -190,6 +196,8 @@ func TestElementwiseLengths(t *testing.T) {
 	mustPanic(t, "SGD64", func() { SGD64(make([]float64, 3), make([]float64, 4), 1, 0) })
 	mustPanic(t, "ScaledDiff32", func() { ScaledDiff32(make([]float32, 3), make([]float32, 4), make([]float32, 3), 1) })
 	mustPanic(t, "SumSquaredDiff64", func() { SumSquaredDiff64(make([]float64, 3), make([]float64, 4)) })
+	mustPanic(t, "Add32", func() { Add32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
+	mustPanic(t, "Mul64", func() { Mul64(make([]float64, 3), make([]float64, 4), make([]float64, 3)) })
 }
 
 func TestElementwiseAllocs(t *testing.T) {
@@ -204,6 +212,8 @@ func TestElementwiseAllocs(t *testing.T) {
 			SGD32(x, y, 0.1, 0.01)
 			ScaledDiff32(x, y, z, 0.5)
 			SumSquaredDiff32(x, y)
+			Add32(x, y, z)
+			Sub64(nil, nil, nil)
 		})
 		if allocs != 0 {
 			t.Fatalf("%v allocations per call", allocs)
@@ -236,6 +246,7 @@ func BenchmarkElementwise(b *testing.B) {
 		bench("SumRows32", 4*len(x), func() { SumRows32(bias, x) })
 		bench("ScaledDiff32", 12*len(x), func() { ScaledDiff32(x, y, z, 0.5) })
 		bench("SumSquaredDiff32", 8*len(x), func() { SumSquaredDiff32(x, y) })
+		bench("Add32", 12*len(x), func() { Add32(x, y, z) })
 		restore()
 	}
 }

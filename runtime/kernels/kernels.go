@@ -22,6 +22,9 @@ type vecSet[T nnrt.Float] struct {
 	momentum   func(s MomentumStep[T], p, g, buf []T)
 	scaledDiff func(scale T, dst, y, t []T)
 	sumSqDiff  func(y, t []T) T
+	// binary[op] sets dst = x op y element by element, for op add, sub
+	// and mul.
+	binary [3]func(dst, x, y []T)
 	// sumRows sets sum to the sum of x's rows (each len(sum) long): it
 	// copies the first row and adds the others in order, so every element
 	// sums as the generated loops' s += x[n][i] from 0 does.
@@ -40,8 +43,16 @@ func refVecSet[T nnrt.Float]() vecSet[T] {
 		scaledDiff: scaledDiffRef[T],
 		sumSqDiff:  sumSqDiffRef[T],
 		sumRows:    sumRowsRef[T],
+		binary:     [3]func(dst, x, y []T){addRef[T], subRef[T], mulRef[T]},
 	}
 }
+
+// The binary operations' indexes in vecSet.binary.
+const (
+	opAdd = iota
+	opSub
+	opMul
+)
 
 func vec32() *vecSet[float32] { return &current().v32 }
 func vec64() *vecSet[float64] { return &current().v64 }
@@ -191,6 +202,32 @@ func SGD64(p, g []float64, lr, weightDecay float64) {
 	vec64().sgd(lr, weightDecay, p, g)
 }
 
+// Add32 sets dst = x + y element by element (each sum rounded once, as
+// the Go loop): residual connections and the sums of gradients. dst may
+// be x or y.
+func Add32(dst, x, y []float32) { binary(vec32(), opAdd, dst, x, y) }
+
+// Sub32 sets dst = x - y element by element, as Add32.
+func Sub32(dst, x, y []float32) { binary(vec32(), opSub, dst, x, y) }
+
+// Mul32 sets dst = x·y element by element, as Add32.
+func Mul32(dst, x, y []float32) { binary(vec32(), opMul, dst, x, y) }
+
+// Add64 is Add32 for float64.
+func Add64(dst, x, y []float64) { binary(vec64(), opAdd, dst, x, y) }
+
+// Sub64 is Sub32 for float64.
+func Sub64(dst, x, y []float64) { binary(vec64(), opSub, dst, x, y) }
+
+// Mul64 is Mul32 for float64.
+func Mul64(dst, x, y []float64) { binary(vec64(), opMul, dst, x, y) }
+
+func binary[T nnrt.Float](v *vecSet[T], op int, dst, x, y []T) {
+	checkLengths(len(dst), len(x))
+	checkLengths(len(dst), len(y))
+	v.binary[op](dst, x, y)
+}
+
 // ScaledDiff32 sets dst = scale·(y - t), element by element: the gradient of
 // the mse loss.
 func ScaledDiff32(dst, y, t []float32, scale float32) {
@@ -278,6 +315,24 @@ func sgdRef[T nnrt.Float](lr, wd T, p, g []T) {
 	for i := range p {
 		d := g[i] + wd*p[i]
 		p[i] -= lr * d
+	}
+}
+
+func addRef[T nnrt.Float](dst, x, y []T) {
+	for i := range dst {
+		dst[i] = x[i] + y[i]
+	}
+}
+
+func subRef[T nnrt.Float](dst, x, y []T) {
+	for i := range dst {
+		dst[i] = x[i] - y[i]
+	}
+}
+
+func mulRef[T nnrt.Float](dst, x, y []T) {
+	for i := range dst {
+		dst[i] = x[i] * y[i]
 	}
 }
 

@@ -44,6 +44,45 @@ func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
 //go:noescape
 func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
 
+// The binary operations of _gen/asmgen.go (genBinary): dst = x op y over
+// n elements, a multiple of the vector's lanes.
+
+//go:noescape
+func saddAVX2(dst, x, y *float32, n int)
+
+//go:noescape
+func ssubAVX2(dst, x, y *float32, n int)
+
+//go:noescape
+func smulAVX2(dst, x, y *float32, n int)
+
+//go:noescape
+func saddAVX512(dst, x, y *float32, n int)
+
+//go:noescape
+func ssubAVX512(dst, x, y *float32, n int)
+
+//go:noescape
+func smulAVX512(dst, x, y *float32, n int)
+
+//go:noescape
+func daddAVX2(dst, x, y *float64, n int)
+
+//go:noescape
+func dsubAVX2(dst, x, y *float64, n int)
+
+//go:noescape
+func dmulAVX2(dst, x, y *float64, n int)
+
+//go:noescape
+func daddAVX512(dst, x, y *float64, n int)
+
+//go:noescape
+func dsubAVX512(dst, x, y *float64, n int)
+
+//go:noescape
+func dmulAVX512(dst, x, y *float64, n int)
+
 //go:noescape
 func sscaledDiffAVX2(scale float32, dst, y, t *float32, n int)
 
@@ -229,6 +268,7 @@ type asmKernels[T nnrt.Float] struct {
 	// momentum[first][nesterov]
 	momentum [2][2]func(lr, momentum, oneMinusDampening, weightDecay T, p, g, buf *T, n int)
 	sumRows  func(sum, x *T, rows, ld, n int)
+	binary   [3]func(dst, x, y *T, n int) // add, sub, mul
 }
 
 // vecSet wraps the loops into the kernels of a set: the loops take the
@@ -301,6 +341,7 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			}
 			scaledDiffRef(scale, dst[body:], y[body:len(dst)], t[body:len(dst)])
 		},
+		binary: [3]func(dst, x, y []T){a.binaryOp(opAdd, addRef[T]), a.binaryOp(opSub, subRef[T]), a.binaryOp(opMul, mulRef[T])},
 		sumSqDiff: func(y, t []T) T {
 			body := split(len(y))
 			var s T
@@ -322,16 +363,28 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 	}
 }
 
+// binaryOp wraps the loop of binary operation op, ref taking the tail.
+func (a asmKernels[T]) binaryOp(op int, ref func(dst, x, y []T)) func(dst, x, y []T) {
+	loop := a.binary[op]
+	return func(dst, x, y []T) {
+		body := len(dst) &^ (a.lanes - 1)
+		if body > 0 {
+			loop(&dst[0], &x[:len(dst)][0], &y[:len(dst)][0], body)
+		}
+		ref(dst[body:], x[body:len(dst)], y[body:len(dst)])
+	}
+}
+
 var (
 	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}, ssumRowsAVX2}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}, ssumRowsAVX2, [3]func(dst, x, y *float32, n int){saddAVX2, ssubAVX2, smulAVX2}}.vecSet()
 	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}, dsumRowsAVX2}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}, dsumRowsAVX2, [3]func(dst, x, y *float64, n int){daddAVX2, dsubAVX2, dmulAVX2}}.vecSet()
 
 	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}, ssumRowsAVX512}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}, ssumRowsAVX512, [3]func(dst, x, y *float32, n int){saddAVX512, ssubAVX512, smulAVX512}}.vecSet()
 	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}, dsumRowsAVX512}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}, dsumRowsAVX512, [3]func(dst, x, y *float64, n int){daddAVX512, dsubAVX512, dmulAVX512}}.vecSet()
 )
 
 // smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n

@@ -644,6 +644,141 @@ done:
 	VZEROUPPER
 	RET
 
+// func saddAVX2(dst, x, y *float32, n int)
+// dst[i] = x[i] + y[i]. n is a multiple of 8.
+TEXT ·saddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VADDPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VADDPS 32(DX), Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VADDPS 64(DX), Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VADDPS 96(DX), Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VADDPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssubAVX2(dst, x, y *float32, n int)
+// dst[i] = x[i] - y[i]. n is a multiple of 8.
+TEXT ·ssubAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VSUBPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VSUBPS 32(DX), Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VSUBPS 64(DX), Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VSUBPS 96(DX), Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VSUBPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func smulAVX2(dst, x, y *float32, n int)
+// dst[i] = x[i] · y[i]. n is a multiple of 8.
+TEXT ·smulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VMULPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VMULPS 32(DX), Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VMULPS 64(DX), Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VMULPS 96(DX), Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VMULPS 0(DX), Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
 // func ssumSqDiffAVX2(y, t *float32, n int) float32
 // Σ (y[i] - t[i])². n is a multiple of 8.
 TEXT ·ssumSqDiffAVX2(SB), NOSPLIT, $0-28
@@ -1203,6 +1338,141 @@ oneloop:
 	VSUBPD 0(DX), Y1, Y1
 	VMULPD Y0, Y1, Y1
 	VMOVUPD Y1, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func daddAVX2(dst, x, y *float64, n int)
+// dst[i] = x[i] + y[i]. n is a multiple of 4.
+TEXT ·daddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VADDPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VADDPD 32(DX), Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VADDPD 64(DX), Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VADDPD 96(DX), Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VADDPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsubAVX2(dst, x, y *float64, n int)
+// dst[i] = x[i] - y[i]. n is a multiple of 4.
+TEXT ·dsubAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VSUBPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VSUBPD 32(DX), Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VSUBPD 64(DX), Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VSUBPD 96(DX), Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VSUBPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dmulAVX2(dst, x, y *float64, n int)
+// dst[i] = x[i] · y[i]. n is a multiple of 4.
+TEXT ·dmulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VMULPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VMULPD 32(DX), Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VMULPD 64(DX), Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VMULPD 96(DX), Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VMULPD 0(DX), Y0, Y0
+	VMOVUPD Y0, 0(DI)
 	ADDQ $32, DI
 	ADDQ $32, SI
 	ADDQ $32, DX
@@ -1982,6 +2252,141 @@ done:
 	VZEROUPPER
 	RET
 
+// func saddAVX512(dst, x, y *float32, n int)
+// dst[i] = x[i] + y[i]. n is a multiple of 16.
+TEXT ·saddAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VADDPS 64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VADDPS 128(DX), Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VADDPS 192(DX), Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssubAVX512(dst, x, y *float32, n int)
+// dst[i] = x[i] - y[i]. n is a multiple of 16.
+TEXT ·ssubAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VSUBPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VSUBPS 64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VSUBPS 128(DX), Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VSUBPS 192(DX), Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VSUBPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func smulAVX512(dst, x, y *float32, n int)
+// dst[i] = x[i] · y[i]. n is a multiple of 16.
+TEXT ·smulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VMULPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VMULPS 64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VMULPS 128(DX), Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VMULPS 192(DX), Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VMULPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
 // func ssumSqDiffAVX512(y, t *float32, n int) float32
 // Σ (y[i] - t[i])². n is a multiple of 16.
 TEXT ·ssumSqDiffAVX512(SB), NOSPLIT, $0-28
@@ -2557,6 +2962,141 @@ oneloop:
 	VSUBPD 0(DX), Z1, Z1
 	VMULPD Z0, Z1, Z1
 	VMOVUPD Z1, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func daddAVX512(dst, x, y *float64, n int)
+// dst[i] = x[i] + y[i]. n is a multiple of 8.
+TEXT ·daddAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VADDPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VADDPD 64(DX), Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VADDPD 128(DX), Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VADDPD 192(DX), Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VADDPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsubAVX512(dst, x, y *float64, n int)
+// dst[i] = x[i] - y[i]. n is a multiple of 8.
+TEXT ·dsubAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VSUBPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VSUBPD 64(DX), Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VSUBPD 128(DX), Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VSUBPD 192(DX), Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VSUBPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dmulAVX512(dst, x, y *float64, n int)
+// dst[i] = x[i] · y[i]. n is a multiple of 8.
+TEXT ·dmulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VMULPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VMULPD 64(DX), Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VMULPD 128(DX), Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VMULPD 192(DX), Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VMULPD 0(DX), Z0, Z0
+	VMOVUPD Z0, 0(DI)
 	ADDQ $64, DI
 	ADDQ $64, SI
 	ADDQ $64, DX

@@ -336,14 +336,7 @@ func (m *Model) forward(tokens [][32]int) {
 	// v37 = v35·h1.self_attn.out_proj.weightᵀ + h1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot14[:batch*2048], 64, m.H1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v38 = add(v4, v37)
-	{
-		d := m.slot13[:batch*2048]
-		l := m.slot1[:batch*2048][:len(d)]
-		r := m.slot14[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot13[:batch*2048], m.slot1[:batch*2048], m.slot14[:batch*2048])
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
 	kernels.LayerNorm32(m.slot14[:batch*2048], m.slot13[:batch*2048], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -357,14 +350,7 @@ func (m *Model) forward(tokens [][32]int) {
 		kernels.AddBias32(m.slot17[:batch*2048], m.H1Linear2Bias[:])
 	}
 	// v45 = add(v39, v44)
-	{
-		d := m.slot16[:batch*2048]
-		l := m.slot14[:batch*2048][:len(d)]
-		r := m.slot17[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot16[:batch*2048], m.slot14[:batch*2048], m.slot17[:batch*2048])
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
 	kernels.LayerNorm32(m.slot17[:batch*2048], m.slot16[:batch*2048], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
@@ -437,14 +423,7 @@ func (m *Model) forward(tokens [][32]int) {
 	// v79 = v77·h2.self_attn.out_proj.weightᵀ + h2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot31[:batch*2048], 64, m.H2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v80 = add(h1, v79)
-	{
-		d := m.slot30[:batch*2048]
-		l := m.slot17[:batch*2048][:len(d)]
-		r := m.slot31[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot30[:batch*2048], m.slot17[:batch*2048], m.slot31[:batch*2048])
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
 	kernels.LayerNorm32(m.slot31[:batch*2048], m.slot30[:batch*2048], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -458,14 +437,7 @@ func (m *Model) forward(tokens [][32]int) {
 		kernels.AddBias32(m.slot34[:batch*2048], m.H2Linear2Bias[:])
 	}
 	// v87 = add(v81, v86)
-	{
-		d := m.slot33[:batch*2048]
-		l := m.slot31[:batch*2048][:len(d)]
-		r := m.slot34[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot33[:batch*2048], m.slot31[:batch*2048], m.slot34[:batch*2048])
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
 	kernels.LayerNorm32(m.slot34[:batch*2048], m.slot33[:batch*2048], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 	// logits = h2·logits.weightᵀ + logits.bias, the bias in the GEMM's epilogue
@@ -582,14 +554,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v112 = add(v101, v110)
-	{
-		d := m.slot36[:batch*2048]
-		l := m.slot37[:batch*2048][:len(d)]
-		r := m.slot34[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot36[:batch*2048], m.slot37[:batch*2048], m.slot34[:batch*2048])
 	// dh1 = layer_norm_affine_grad(v112, v80), and dh2.norm1.weight in the same loop
 	{
 		clear(m.H2Norm1WeightGrad[:])
@@ -690,14 +655,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v138 = add(v134, v137)
-	{
-		d := m.slot33[:batch*6144]
-		l := m.slot18[:batch*6144][:len(d)]
-		r := m.slot38[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot33[:batch*6144], m.slot18[:batch*6144], m.slot38[:batch*6144])
 	// v139 = permute(v129)
 	for n := range batch {
 		for n1 := range 32 {
@@ -718,14 +676,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v142 = add(v138, v141)
-	{
-		d := m.slot38[:batch*6144]
-		l := m.slot33[:batch*6144][:len(d)]
-		r := m.slot18[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot38[:batch*6144], m.slot33[:batch*6144], m.slot18[:batch*6144])
 	// dh2.self_attn.in_proj_bias = sum_to(v142)
 	kernels.SumRows32(m.H2SelfAttnInProjBiasGrad[:], m.slot38[:batch*6144])
 	// dh1 = v142·h2.self_attn.in_proj_weight
@@ -744,14 +695,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v146 = add(dh1, dh1)
-	{
-		d := m.slot29[:batch*2048]
-		l := m.slot31[:batch*2048][:len(d)]
-		r := m.slot25[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot29[:batch*2048], m.slot31[:batch*2048], m.slot25[:batch*2048])
 	// v148 = layer_norm_affine_grad(v146, v45), and dh1.norm2.weight in the same loop
 	{
 		clear(m.H1Norm2WeightGrad[:])
@@ -788,14 +732,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v159 = add(v148, v157)
-	{
-		d := m.slot22[:batch*2048]
-		l := m.slot36[:batch*2048][:len(d)]
-		r := m.slot30[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot22[:batch*2048], m.slot36[:batch*2048], m.slot30[:batch*2048])
 	// v161 = layer_norm_affine_grad(v159, v38), and dh1.norm1.weight in the same loop
 	{
 		clear(m.H1Norm1WeightGrad[:])
@@ -896,14 +833,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v185 = add(v181, v184)
-	{
-		d := m.slot38[:batch*6144]
-		l := m.slot18[:batch*6144][:len(d)]
-		r := m.slot0[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot38[:batch*6144], m.slot18[:batch*6144], m.slot0[:batch*6144])
 	// v186 = permute(v176)
 	for n := range batch {
 		for n1 := range 32 {
@@ -924,14 +854,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v189 = add(v185, v188)
-	{
-		d := m.slot0[:batch*6144]
-		l := m.slot38[:batch*6144][:len(d)]
-		r := m.slot18[:batch*6144][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot0[:batch*6144], m.slot38[:batch*6144], m.slot18[:batch*6144])
 	// dh1.self_attn.in_proj_bias = sum_to(v189)
 	kernels.SumRows32(m.H1SelfAttnInProjBiasGrad[:], m.slot0[:batch*6144])
 	// v191 = v189·h1.self_attn.in_proj_weight
@@ -950,14 +873,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// demb = add(v161, v191)
-	{
-		d := m.slot14[:batch*2048]
-		l := m.slot26[:batch*2048][:len(d)]
-		r := m.slot9[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(m.slot14[:batch*2048], m.slot26[:batch*2048], m.slot9[:batch*2048])
 	// dpos = sum_to(demb)
 	for i := range 32 {
 		for j := range 64 {
@@ -1785,14 +1701,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v38 = add(v4, v37)
-	{
-		d := p.slot0[:batch*2048]
-		l := p.slot1[:batch*2048][:len(d)]
-		r := p.slot9[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], p.slot1[:batch*2048], p.slot9[:batch*2048])
 	// v39 = layer_norm(v38, h1.norm1.weight, h1.norm1.bias)
 	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H1Norm1Weight[:], m.H1Norm1Bias[:], 1e-05)
 	// v42 = relu(v39·h1.linear1.weightᵀ + h1.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -1808,14 +1717,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v45 = add(v39, v44)
-	{
-		d := p.slot0[:batch*2048]
-		l := p.slot1[:batch*2048][:len(d)]
-		r := p.slot9[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], p.slot1[:batch*2048], p.slot9[:batch*2048])
 	// h1 = layer_norm(v45, h1.norm2.weight, h1.norm2.bias)
 	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H1Norm2Weight[:], m.H1Norm2Bias[:], 1e-05)
 	// v60 = h1·h2.self_attn.in_proj_weightᵀ + h2.self_attn.in_proj_bias, the bias in the GEMM's epilogue
@@ -1893,14 +1795,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v80 = add(h1, v79)
-	{
-		d := p.slot0[:batch*2048]
-		l := p.slot1[:batch*2048][:len(d)]
-		r := p.slot16[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], p.slot1[:batch*2048], p.slot16[:batch*2048])
 	// v81 = layer_norm(v80, h2.norm1.weight, h2.norm1.bias)
 	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H2Norm1Weight[:], m.H2Norm1Bias[:], 1e-05)
 	// v84 = relu(v81·h2.linear1.weightᵀ + h2.linear1.bias), the bias and relu in the GEMM's epilogue
@@ -1916,14 +1811,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v87 = add(v81, v86)
-	{
-		d := p.slot0[:batch*2048]
-		l := p.slot1[:batch*2048][:len(d)]
-		r := p.slot16[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] + r[i]
-		}
-	}
+	kernels.Add32(p.slot0[:batch*2048], p.slot1[:batch*2048], p.slot16[:batch*2048])
 	// h2 = layer_norm(v87, h2.norm2.weight, h2.norm2.bias)
 	kernels.LayerNorm32(p.slot1[:batch*2048], p.slot0[:batch*2048], m.H2Norm2Weight[:], m.H2Norm2Bias[:], 1e-05)
 	// v91 = h2·logits.weightᵀ

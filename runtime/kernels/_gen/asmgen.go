@@ -1092,6 +1092,24 @@ func (v vecKernel) genScaledDiff(w *writer) {
 	w.f("\tRET")
 }
 
+// genBinary emits func name(dst, x, y *T, n int): dst[i] = x[i] op y[i]
+// for op Add, Sub or Mul, each rounded once, as the Go loop it replaces.
+func (v vecKernel) genBinary(w *writer, op string) {
+	v.header(w, "(dst, x, y *T, n int)", fmt.Sprintf("dst[i] = x[i] %s y[i].", map[string]string{"ADD": "+", "SUB": "-", "MUL": "·"}[op]), 32)
+	w.f("\tMOVQ dst+0(FP), DI")
+	w.f("\tMOVQ x+8(FP), SI")
+	w.f("\tMOVQ y+16(FP), DX")
+	w.f("\tMOVQ n+24(FP), CX")
+	v.stream(w, []string{"DI", "SI", "DX"}, func(off, u int) {
+		a := v.r(u)
+		w.f("\t%s %d(SI), %s", v.mov(), off, a)
+		w.f("\tV%s%s %d(DX), %s, %s", op, v.p.ps, off, a, a)
+		w.f("\t%s %s, %d(DI)", v.mov(), a, off)
+	})
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genSumSqDiff emits func name(y, t *T, n int) T: Σ (y-t)², in four vector
 // accumulators summed at the end.
 func (v vecKernel) genSumSqDiff(w *writer) {
@@ -2245,6 +2263,9 @@ func main() {
 			vecKernel{p.prefix + "momentumNesterov" + is.name, p.p, is.isa}.genMomentum(&v, false, true)
 			vecKernel{p.prefix + "momentumFirstNesterov" + is.name, p.p, is.isa}.genMomentum(&v, true, true)
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
+			for _, op := range []string{"add", "sub", "mul"} {
+				vecKernel{p.prefix + op + is.name, p.p, is.isa}.genBinary(&v, strings.ToUpper(op))
+			}
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 			vecKernel{p.prefix + "sumRows" + is.name, p.p, is.isa}.genSumRows(&v)
 		}
