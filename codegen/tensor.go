@@ -37,6 +37,10 @@ var binaryOps = map[ir.Op]string{ir.OpAdd: "+", ir.OpSub: "-", ir.OpMul: "*", ir
 // one (kernels.Add32 and Add64, ...), for operands of the result's shape.
 var binaryKernels = map[ir.Op]string{ir.OpAdd: "Add", ir.OpSub: "Sub", ir.OpMul: "Mul"}
 
+// scalarKernels are the vector kernels of the binary operations with a
+// single number on the right (kernels.AddScalar32 and AddScalar64, ...).
+var scalarKernels = map[ir.Op]string{ir.OpAdd: "AddScalar", ir.OpSub: "SubScalar", ir.OpMul: "MulScalar", ir.OpDiv: "DivScalar"}
+
 // genBinary: c = a op b element by element, broadcast as NumPy does.
 func (gen *generator) genBinary(v *ir.Value) []jen.Code {
 	a, b := v.Args[0], v.Args[1]
@@ -59,8 +63,14 @@ func (gen *generator) flatBinary(v *ir.Value) []jen.Code {
 	}
 	// Both operands of v's shape: a vector kernel (kernels.Add32, Sub32,
 	// Mul32), each element rounded as the loop would.
-	if kernelOp, ok := binaryKernels[v.Op]; ok && slices.Equal(v.Args[0].Shape, v.Shape) && slices.Equal(v.Args[1].Shape, v.Shape) {
-		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(v.Args[0]), gen.flatValue(v.Args[1]))}
+	a, b := v.Args[0], v.Args[1]
+	if kernelOp, ok := binaryKernels[v.Op]; ok && slices.Equal(a.Shape, v.Shape) && slices.Equal(b.Shape, v.Shape) {
+		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(a), gen.flatValue(b))}
+	}
+	// And with a single number on the right (kernels.DivScalar32, ...):
+	// attention's scaling, x / √d.
+	if kernelOp, ok := scalarKernels[v.Op]; ok && slices.Equal(a.Shape, v.Shape) && b.Shape.Size() == 1 {
+		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(a), gen.at(b, make([]index, len(b.Shape))...))}
 	}
 	// d := v; l := a[:len(d)] proves every index in range to the compiler.
 	// d, l and r are reserved: no argument of the method shadows them.

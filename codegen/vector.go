@@ -8,7 +8,7 @@ import (
 
 // vecMin is the size (elements) from which an elementwise pass calls the
 // vector kernels of package kernels (kernels.AddBiasReLU32, ReLUGrad32, SGD32,
-// SumRows32, ScaledDiff32, SumSquaredDiff32, Add32, Sub32, Mul32) instead of Go loops. The
+// SumRows32, ScaledDiff32, SumSquaredDiff32, Add32, Sub32, Mul32, DivScalar32, ...) instead of Go loops. The
 // kernels run 8 or 16 elements per instruction where Go's loops run one;
 // below this size a call costs about what it saves, and the loops keep
 // constant bounds for tiny networks.

@@ -196,13 +196,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v25 = div(v17, 4)
-	{
-		d := m.slot8[:batch*2048]
-		l := m.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot8[:batch*2048], m.slot0[:batch*2048], float32(4))
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -269,13 +263,7 @@ func (m *Model) forward(x [][32][64]float32) {
 		}
 	}
 	// v66 = div(v58, 4)
-	{
-		d := m.slot25[:batch*2048]
-		l := m.slot17[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot25[:batch*2048], m.slot17[:batch*2048], float32(4))
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -429,13 +417,7 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v122 = div(v120, 4)
-	{
-		d := m.slot29[:batch*2048]
-		l := m.slot28[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot29[:batch*2048], m.slot28[:batch*2048], float32(4))
 	// v125 = permute(v118)
 	for n := range batch {
 		for n1 := range 32 {
@@ -593,13 +575,7 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 		}
 	}
 	// v168 = div(v166, 4)
-	{
-		d := m.slot29[:batch*2048]
-		l := m.slot13[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot29[:batch*2048], m.slot13[:batch*2048], float32(4))
 	// v171 = permute(v164)
 	for n := range batch {
 		for n1 := range 32 {
@@ -1005,13 +981,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v25 = div(v17, 4)
-	{
-		d := p.slot8[:batch*2048]
-		l := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(p.slot8[:batch*2048], p.slot0[:batch*2048], float32(4))
 	// v26 = v25·v20ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -1085,13 +1055,7 @@ func (p *Predictor) forward(x [][32][64]float32) {
 		}
 	}
 	// v66 = div(v58, 4)
-	{
-		d := p.slot16[:batch*2048]
-		l := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(p.slot16[:batch*2048], p.slot0[:batch*2048], float32(4))
 	// v67 = v66·v61ᵀ
 	for b := range batch {
 		for b1 := range 4 {

@@ -78,6 +78,12 @@ func testElementwiseSet[T nnrt.Float](t *testing.T, v func() *vecSet[T]) {
 		testElementwise(t, name+"InPlace", 2,
 			func(o [][]T) { v().binary[op](o[0], o[0], o[1]) }, func(o [][]T) { ref.binary[op](o[0], o[0], o[1]) })
 	}
+	for op, name := range []string{"AddScalar", "SubScalar", "MulScalar", "DivScalar"} {
+		for _, s := range []T{4, 0.3, -1e-3, 0} {
+			testElementwise(t, name, 2,
+				func(o [][]T) { v().scalar[op](o[0], o[1], s) }, func(o [][]T) { ref.scalar[op](o[0], o[1], s) })
+		}
+	}
 }
 
 func TestElementwiseKernels(t *testing.T) {
@@ -196,6 +202,7 @@ func TestElementwiseLengths(t *testing.T) {
 	mustPanic(t, "SGD64", func() { SGD64(make([]float64, 3), make([]float64, 4), 1, 0) })
 	mustPanic(t, "ScaledDiff32", func() { ScaledDiff32(make([]float32, 3), make([]float32, 4), make([]float32, 3), 1) })
 	mustPanic(t, "SumSquaredDiff64", func() { SumSquaredDiff64(make([]float64, 3), make([]float64, 4)) })
+	mustPanic(t, "DivScalar32", func() { DivScalar32(make([]float32, 3), make([]float32, 2), 4) })
 	mustPanic(t, "Add32", func() { Add32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) })
 	mustPanic(t, "Mul64", func() { Mul64(make([]float64, 3), make([]float64, 4), make([]float64, 3)) })
 }
@@ -213,6 +220,7 @@ func TestElementwiseAllocs(t *testing.T) {
 			ScaledDiff32(x, y, z, 0.5)
 			SumSquaredDiff32(x, y)
 			Add32(x, y, z)
+			DivScalar32(x, y, 4)
 			Sub64(nil, nil, nil)
 		})
 		if allocs != 0 {
@@ -247,6 +255,7 @@ func BenchmarkElementwise(b *testing.B) {
 		bench("ScaledDiff32", 12*len(x), func() { ScaledDiff32(x, y, z, 0.5) })
 		bench("SumSquaredDiff32", 8*len(x), func() { SumSquaredDiff32(x, y) })
 		bench("Add32", 12*len(x), func() { Add32(x, y, z) })
+		bench("DivScalar32", 8*len(x), func() { DivScalar32(x, y, 4) })
 		restore()
 	}
 }

@@ -25,6 +25,9 @@ type vecSet[T nnrt.Float] struct {
 	// binary[op] sets dst = x op y element by element, for op add, sub
 	// and mul.
 	binary [3]func(dst, x, y []T)
+	// scalar[op] sets dst = x op s element by element, for op add, sub,
+	// mul and div.
+	scalar [4]func(dst, x []T, s T)
 	// sumRows sets sum to the sum of x's rows (each len(sum) long): it
 	// copies the first row and adds the others in order, so every element
 	// sums as the generated loops' s += x[n][i] from 0 does.
@@ -44,6 +47,7 @@ func refVecSet[T nnrt.Float]() vecSet[T] {
 		sumSqDiff:  sumSqDiffRef[T],
 		sumRows:    sumRowsRef[T],
 		binary:     [3]func(dst, x, y []T){addRef[T], subRef[T], mulRef[T]},
+		scalar:     [4]func(dst, x []T, s T){addScalarRef[T], subScalarRef[T], mulScalarRef[T], divScalarRef[T]},
 	}
 }
 
@@ -52,6 +56,7 @@ const (
 	opAdd = iota
 	opSub
 	opMul
+	opDiv // scalar only
 )
 
 func vec32() *vecSet[float32] { return &current().v32 }
@@ -222,6 +227,36 @@ func Sub64(dst, x, y []float64) { binary(vec64(), opSub, dst, x, y) }
 // Mul64 is Mul32 for float64.
 func Mul64(dst, x, y []float64) { binary(vec64(), opMul, dst, x, y) }
 
+// AddScalar32 sets dst = x + s element by element, as Add32. dst may be x.
+func AddScalar32(dst, x []float32, s float32) { scalar(vec32(), opAdd, dst, x, s) }
+
+// SubScalar32 sets dst = x - s element by element, as Add32.
+func SubScalar32(dst, x []float32, s float32) { scalar(vec32(), opSub, dst, x, s) }
+
+// MulScalar32 sets dst = x·s element by element, as Add32.
+func MulScalar32(dst, x []float32, s float32) { scalar(vec32(), opMul, dst, x, s) }
+
+// DivScalar32 sets dst = x/s element by element, as Add32 (a division,
+// not a multiplication by 1/s).
+func DivScalar32(dst, x []float32, s float32) { scalar(vec32(), opDiv, dst, x, s) }
+
+// AddScalar64 is AddScalar32 for float64.
+func AddScalar64(dst, x []float64, s float64) { scalar(vec64(), opAdd, dst, x, s) }
+
+// SubScalar64 is SubScalar32 for float64.
+func SubScalar64(dst, x []float64, s float64) { scalar(vec64(), opSub, dst, x, s) }
+
+// MulScalar64 is MulScalar32 for float64.
+func MulScalar64(dst, x []float64, s float64) { scalar(vec64(), opMul, dst, x, s) }
+
+// DivScalar64 is DivScalar32 for float64.
+func DivScalar64(dst, x []float64, s float64) { scalar(vec64(), opDiv, dst, x, s) }
+
+func scalar[T nnrt.Float](v *vecSet[T], op int, dst, x []T, s T) {
+	checkLengths(len(dst), len(x))
+	v.scalar[op](dst, x, s)
+}
+
 func binary[T nnrt.Float](v *vecSet[T], op int, dst, x, y []T) {
 	checkLengths(len(dst), len(x))
 	checkLengths(len(dst), len(y))
@@ -333,6 +368,30 @@ func subRef[T nnrt.Float](dst, x, y []T) {
 func mulRef[T nnrt.Float](dst, x, y []T) {
 	for i := range dst {
 		dst[i] = x[i] * y[i]
+	}
+}
+
+func addScalarRef[T nnrt.Float](dst, x []T, s T) {
+	for i := range dst {
+		dst[i] = x[i] + s
+	}
+}
+
+func subScalarRef[T nnrt.Float](dst, x []T, s T) {
+	for i := range dst {
+		dst[i] = x[i] - s
+	}
+}
+
+func mulScalarRef[T nnrt.Float](dst, x []T, s T) {
+	for i := range dst {
+		dst[i] = x[i] * s
+	}
+}
+
+func divScalarRef[T nnrt.Float](dst, x []T, s T) {
+	for i := range dst {
+		dst[i] = x[i] / s
 	}
 }
 

@@ -44,6 +44,57 @@ func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
 //go:noescape
 func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
 
+// The operations with a scalar of _gen/asmgen.go (genBinaryScalar): dst =
+// x op s over n elements, a multiple of the vector's lanes.
+
+//go:noescape
+func saddScalarAVX2(dst, x *float32, s float32, n int)
+
+//go:noescape
+func ssubScalarAVX2(dst, x *float32, s float32, n int)
+
+//go:noescape
+func smulScalarAVX2(dst, x *float32, s float32, n int)
+
+//go:noescape
+func sdivScalarAVX2(dst, x *float32, s float32, n int)
+
+//go:noescape
+func saddScalarAVX512(dst, x *float32, s float32, n int)
+
+//go:noescape
+func ssubScalarAVX512(dst, x *float32, s float32, n int)
+
+//go:noescape
+func smulScalarAVX512(dst, x *float32, s float32, n int)
+
+//go:noescape
+func sdivScalarAVX512(dst, x *float32, s float32, n int)
+
+//go:noescape
+func daddScalarAVX2(dst, x *float64, s float64, n int)
+
+//go:noescape
+func dsubScalarAVX2(dst, x *float64, s float64, n int)
+
+//go:noescape
+func dmulScalarAVX2(dst, x *float64, s float64, n int)
+
+//go:noescape
+func ddivScalarAVX2(dst, x *float64, s float64, n int)
+
+//go:noescape
+func daddScalarAVX512(dst, x *float64, s float64, n int)
+
+//go:noescape
+func dsubScalarAVX512(dst, x *float64, s float64, n int)
+
+//go:noescape
+func dmulScalarAVX512(dst, x *float64, s float64, n int)
+
+//go:noescape
+func ddivScalarAVX512(dst, x *float64, s float64, n int)
+
 // The binary operations of _gen/asmgen.go (genBinary): dst = x op y over
 // n elements, a multiple of the vector's lanes.
 
@@ -268,7 +319,8 @@ type asmKernels[T nnrt.Float] struct {
 	// momentum[first][nesterov]
 	momentum [2][2]func(lr, momentum, oneMinusDampening, weightDecay T, p, g, buf *T, n int)
 	sumRows  func(sum, x *T, rows, ld, n int)
-	binary   [3]func(dst, x, y *T, n int) // add, sub, mul
+	binary   [3]func(dst, x, y *T, n int)   // add, sub, mul
+	scalar   [4]func(dst, x *T, s T, n int) // add, sub, mul, div
 }
 
 // vecSet wraps the loops into the kernels of a set: the loops take the
@@ -342,6 +394,8 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			scaledDiffRef(scale, dst[body:], y[body:len(dst)], t[body:len(dst)])
 		},
 		binary: [3]func(dst, x, y []T){a.binaryOp(opAdd, addRef[T]), a.binaryOp(opSub, subRef[T]), a.binaryOp(opMul, mulRef[T])},
+		scalar: [4]func(dst, x []T, s T){a.scalarOp(opAdd, addScalarRef[T]), a.scalarOp(opSub, subScalarRef[T]),
+			a.scalarOp(opMul, mulScalarRef[T]), a.scalarOp(opDiv, divScalarRef[T])},
 		sumSqDiff: func(y, t []T) T {
 			body := split(len(y))
 			var s T
@@ -375,16 +429,33 @@ func (a asmKernels[T]) binaryOp(op int, ref func(dst, x, y []T)) func(dst, x, y 
 	}
 }
 
+// scalarOp wraps the loop of operation op with a scalar, ref taking the
+// tail.
+func (a asmKernels[T]) scalarOp(op int, ref func(dst, x []T, s T)) func(dst, x []T, s T) {
+	loop := a.scalar[op]
+	return func(dst, x []T, s T) {
+		body := len(dst) &^ (a.lanes - 1)
+		if body > 0 {
+			loop(&dst[0], &x[:len(dst)][0], s, body)
+		}
+		ref(dst[body:], x[body:len(dst)], s)
+	}
+}
+
 var (
 	avx2Vec32 = asmKernels[float32]{8, sdotAVX2, saxpyAVX2, saddReLUAVX2, sreluGradAVX2, ssgdAVX2, false, sscaledDiffAVX2, ssumSqDiffAVX2, sadamAVX2, sadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}, ssumRowsAVX2, [3]func(dst, x, y *float32, n int){saddAVX2, ssubAVX2, smulAVX2}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX2, smomentumNesterovAVX2}, {smomentumFirstAVX2, smomentumFirstNesterovAVX2}}, ssumRowsAVX2, [3]func(dst, x, y *float32, n int){saddAVX2, ssubAVX2, smulAVX2},
+		[4]func(dst, x *float32, s float32, n int){saddScalarAVX2, ssubScalarAVX2, smulScalarAVX2, sdivScalarAVX2}}.vecSet()
 	avx2Vec64 = asmKernels[float64]{4, ddotAVX2, daxpyAVX2, daddReLUAVX2, dreluGradAVX2, dsgdAVX2, false, dscaledDiffAVX2, dsumSqDiffAVX2, dadamAVX2, dadamWAVX2,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}, dsumRowsAVX2, [3]func(dst, x, y *float64, n int){daddAVX2, dsubAVX2, dmulAVX2}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX2, dmomentumNesterovAVX2}, {dmomentumFirstAVX2, dmomentumFirstNesterovAVX2}}, dsumRowsAVX2, [3]func(dst, x, y *float64, n int){daddAVX2, dsubAVX2, dmulAVX2},
+		[4]func(dst, x *float64, s float64, n int){daddScalarAVX2, dsubScalarAVX2, dmulScalarAVX2, ddivScalarAVX2}}.vecSet()
 
 	avx512Vec32 = asmKernels[float32]{16, sdotAVX512, saxpyAVX512, saddReLUAVX512, sreluGradAVX512, ssgdAVX512, true, sscaledDiffAVX512, ssumSqDiffAVX512, sadamAVX512, sadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}, ssumRowsAVX512, [3]func(dst, x, y *float32, n int){saddAVX512, ssubAVX512, smulAVX512}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float32, p, g, buf *float32, n int){{smomentumAVX512, smomentumNesterovAVX512}, {smomentumFirstAVX512, smomentumFirstNesterovAVX512}}, ssumRowsAVX512, [3]func(dst, x, y *float32, n int){saddAVX512, ssubAVX512, smulAVX512},
+		[4]func(dst, x *float32, s float32, n int){saddScalarAVX512, ssubScalarAVX512, smulScalarAVX512, sdivScalarAVX512}}.vecSet()
 	avx512Vec64 = asmKernels[float64]{8, ddotAVX512, daxpyAVX512, daddReLUAVX512, dreluGradAVX512, dsgdAVX512, true, dscaledDiffAVX512, dsumSqDiffAVX512, dadamAVX512, dadamWAVX512,
-		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}, dsumRowsAVX512, [3]func(dst, x, y *float64, n int){daddAVX512, dsubAVX512, dmulAVX512}}.vecSet()
+		[2][2]func(lr, momentum, oneMinusDampening, weightDecay float64, p, g, buf *float64, n int){{dmomentumAVX512, dmomentumNesterovAVX512}, {dmomentumFirstAVX512, dmomentumFirstNesterovAVX512}}, dsumRowsAVX512, [3]func(dst, x, y *float64, n int){daddAVX512, dsubAVX512, dmulAVX512},
+		[4]func(dst, x *float64, s float64, n int){daddScalarAVX512, dsubScalarAVX512, dmulScalarAVX512, ddivScalarAVX512}}.vecSet()
 )
 
 // smaxPoolGrad2x2AVX512 is the gradient of 2×2 max pooling over the n

@@ -779,6 +779,178 @@ done:
 	VZEROUPPER
 	RET
 
+// func saddScalarAVX2(dst, x *float32, s float32, n int)
+// dst[i] = x[i] + s. n is a multiple of 8.
+TEXT ·saddScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VADDPS Y4, Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VADDPS Y4, Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssubScalarAVX2(dst, x *float32, s float32, n int)
+// dst[i] = x[i] - s. n is a multiple of 8.
+TEXT ·ssubScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VSUBPS Y4, Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VSUBPS Y4, Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VSUBPS Y4, Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func smulScalarAVX2(dst, x *float32, s float32, n int)
+// dst[i] = x[i] · s. n is a multiple of 8.
+TEXT ·smulScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VMULPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VMULPS Y4, Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VMULPS Y4, Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VMULPS Y4, Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VMULPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sdivScalarAVX2(dst, x *float32, s float32, n int)
+// dst[i] = x[i] / s. n is a multiple of 8.
+TEXT ·sdivScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Y0
+	VDIVPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS 32(SI), Y1
+	VDIVPS Y4, Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS 64(SI), Y2
+	VDIVPS Y4, Y2, Y2
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS 96(SI), Y3
+	VDIVPS Y4, Y3, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Y0
+	VDIVPS Y4, Y0, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
 // func ssumSqDiffAVX2(y, t *float32, n int) float32
 // Σ (y[i] - t[i])². n is a multiple of 8.
 TEXT ·ssumSqDiffAVX2(SB), NOSPLIT, $0-28
@@ -1476,6 +1648,178 @@ oneloop:
 	ADDQ $32, DI
 	ADDQ $32, SI
 	ADDQ $32, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func daddScalarAVX2(dst, x *float64, s float64, n int)
+// dst[i] = x[i] + s. n is a multiple of 4.
+TEXT ·daddScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VADDPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VADDPD Y4, Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VADDPD Y4, Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VADDPD Y4, Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VADDPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsubScalarAVX2(dst, x *float64, s float64, n int)
+// dst[i] = x[i] - s. n is a multiple of 4.
+TEXT ·dsubScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VSUBPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VSUBPD Y4, Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VSUBPD Y4, Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VSUBPD Y4, Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VSUBPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dmulScalarAVX2(dst, x *float64, s float64, n int)
+// dst[i] = x[i] · s. n is a multiple of 4.
+TEXT ·dmulScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VMULPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VMULPD Y4, Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VMULPD Y4, Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VMULPD Y4, Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VMULPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ddivScalarAVX2(dst, x *float64, s float64, n int)
+// dst[i] = x[i] / s. n is a multiple of 4.
+TEXT ·ddivScalarAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Y4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Y0
+	VDIVPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD 32(SI), Y1
+	VDIVPD Y4, Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD 64(SI), Y2
+	VDIVPD Y4, Y2, Y2
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD 96(SI), Y3
+	VDIVPD Y4, Y3, Y3
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $15, CX
+	SHRQ $2, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Y0
+	VDIVPD Y4, Y0, Y0
+	VMOVUPD Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
 	DECQ CX
 	JNZ oneloop
 done:
@@ -2387,6 +2731,178 @@ done:
 	VZEROUPPER
 	RET
 
+// func saddScalarAVX512(dst, x *float32, s float32, n int)
+// dst[i] = x[i] + s. n is a multiple of 16.
+TEXT ·saddScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VADDPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VADDPS Z4, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VADDPS Z4, Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VADDPS Z4, Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VADDPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ssubScalarAVX512(dst, x *float32, s float32, n int)
+// dst[i] = x[i] - s. n is a multiple of 16.
+TEXT ·ssubScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VSUBPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VSUBPS Z4, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VSUBPS Z4, Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VSUBPS Z4, Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VSUBPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func smulScalarAVX512(dst, x *float32, s float32, n int)
+// dst[i] = x[i] · s. n is a multiple of 16.
+TEXT ·smulScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VMULPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VMULPS Z4, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VMULPS Z4, Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VMULPS Z4, Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VMULPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func sdivScalarAVX512(dst, x *float32, s float32, n int)
+// dst[i] = x[i] / s. n is a multiple of 16.
+TEXT ·sdivScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $6, BX
+	JZ one
+four:
+	VMOVUPS 0(SI), Z0
+	VDIVPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS 64(SI), Z1
+	VDIVPS Z4, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS 128(SI), Z2
+	VDIVPS Z4, Z2, Z2
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS 192(SI), Z3
+	VDIVPS Z4, Z3, Z3
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ done
+oneloop:
+	VMOVUPS 0(SI), Z0
+	VDIVPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
 // func ssumSqDiffAVX512(y, t *float32, n int) float32
 // Σ (y[i] - t[i])². n is a multiple of 16.
 TEXT ·ssumSqDiffAVX512(SB), NOSPLIT, $0-28
@@ -3100,6 +3616,178 @@ oneloop:
 	ADDQ $64, DI
 	ADDQ $64, SI
 	ADDQ $64, DX
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func daddScalarAVX512(dst, x *float64, s float64, n int)
+// dst[i] = x[i] + s. n is a multiple of 8.
+TEXT ·daddScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VADDPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VADDPD Z4, Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VADDPD Z4, Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VADDPD Z4, Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VADDPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dsubScalarAVX512(dst, x *float64, s float64, n int)
+// dst[i] = x[i] - s. n is a multiple of 8.
+TEXT ·dsubScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VSUBPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VSUBPD Z4, Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VSUBPD Z4, Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VSUBPD Z4, Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VSUBPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func dmulScalarAVX512(dst, x *float64, s float64, n int)
+// dst[i] = x[i] · s. n is a multiple of 8.
+TEXT ·dmulScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VMULPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VMULPD Z4, Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VMULPD Z4, Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VMULPD Z4, Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VMULPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ oneloop
+done:
+	VZEROUPPER
+	RET
+
+// func ddivScalarAVX512(dst, x *float64, s float64, n int)
+// dst[i] = x[i] / s. n is a multiple of 8.
+TEXT ·ddivScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSD s+16(FP), Z4
+	MOVQ n+24(FP), CX
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JZ one
+four:
+	VMOVUPD 0(SI), Z0
+	VDIVPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD 64(SI), Z1
+	VDIVPD Z4, Z1, Z1
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD 128(SI), Z2
+	VDIVPD Z4, Z2, Z2
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD 192(SI), Z3
+	VDIVPD Z4, Z3, Z3
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	DECQ BX
+	JNZ four
+one:
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ done
+oneloop:
+	VMOVUPD 0(SI), Z0
+	VDIVPD Z4, Z0, Z0
+	VMOVUPD Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
 	DECQ CX
 	JNZ oneloop
 done:

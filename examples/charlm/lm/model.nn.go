@@ -288,13 +288,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v29 = div(v21, 4)
-	{
-		d := m.slot9[:batch*2048]
-		l := m.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot9[:batch*2048], m.slot0[:batch*2048], float32(4))
 	// v30 = v29·v24ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -375,13 +369,7 @@ func (m *Model) forward(tokens [][32]int) {
 		}
 	}
 	// v71 = div(v63, 4)
-	{
-		d := m.slot26[:batch*2048]
-		l := m.slot18[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot26[:batch*2048], m.slot18[:batch*2048], float32(4))
 	// v72 = v71·v66ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -609,13 +597,7 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v129 = div(v127, 4)
-	{
-		d := m.slot30[:batch*2048]
-		l := m.slot29[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot30[:batch*2048], m.slot29[:batch*2048], float32(4))
 	// v132 = permute(v124)
 	for n := range batch {
 		for n1 := range 32 {
@@ -787,13 +769,7 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 		}
 	}
 	// v176 = div(v174, 4)
-	{
-		d := m.slot30[:batch*2048]
-		l := m.slot14[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(m.slot30[:batch*2048], m.slot14[:batch*2048], float32(4))
 	// v179 = permute(v171)
 	for n := range batch {
 		for n1 := range 32 {
@@ -1645,13 +1621,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v29 = div(v21, 4)
-	{
-		d := p.slot9[:batch*2048]
-		l := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(p.slot9[:batch*2048], p.slot0[:batch*2048], float32(4))
 	// v30 = v29·v24ᵀ
 	for b := range batch {
 		for b1 := range 4 {
@@ -1739,13 +1709,7 @@ func (p *Predictor) forward(tokens [][32]int) {
 		}
 	}
 	// v71 = div(v63, 4)
-	{
-		d := p.slot16[:batch*2048]
-		l := p.slot0[:batch*2048][:len(d)]
-		for i := range d {
-			d[i] = l[i] / float32(4)
-		}
-	}
+	kernels.DivScalar32(p.slot16[:batch*2048], p.slot0[:batch*2048], float32(4))
 	// v72 = v71·v66ᵀ
 	for b := range batch {
 		for b1 := range 4 {

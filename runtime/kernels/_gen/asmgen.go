@@ -1110,6 +1110,24 @@ func (v vecKernel) genBinary(w *writer, op string) {
 	w.f("\tRET")
 }
 
+// genBinaryScalar emits func name(dst, x *T, s T, n int): dst[i] = x[i] op
+// s for op Add, Sub, Mul or Div, each rounded once, as the Go loop.
+func (v vecKernel) genBinaryScalar(w *writer, op string) {
+	v.header(w, "(dst, x *T, s T, n int)", fmt.Sprintf("dst[i] = x[i] %s s.", map[string]string{"ADD": "+", "SUB": "-", "MUL": "·", "DIV": "/"}[op]), 32)
+	w.f("\tMOVQ dst+0(FP), DI")
+	w.f("\tMOVQ x+8(FP), SI")
+	w.f("\t%s s+16(FP), %s", v.p.bcast, v.r(4))
+	w.f("\tMOVQ n+24(FP), CX")
+	v.stream(w, []string{"DI", "SI"}, func(off, u int) {
+		a := v.r(u)
+		w.f("\t%s %d(SI), %s", v.mov(), off, a)
+		w.f("\tV%s%s %s, %s, %s", op, v.p.ps, v.r(4), a, a)
+		w.f("\t%s %s, %d(DI)", v.mov(), a, off)
+	})
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
 // genSumSqDiff emits func name(y, t *T, n int) T: Σ (y-t)², in four vector
 // accumulators summed at the end.
 func (v vecKernel) genSumSqDiff(w *writer) {
@@ -2265,6 +2283,9 @@ func main() {
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
 			for _, op := range []string{"add", "sub", "mul"} {
 				vecKernel{p.prefix + op + is.name, p.p, is.isa}.genBinary(&v, strings.ToUpper(op))
+			}
+			for _, op := range []string{"add", "sub", "mul", "div"} {
+				vecKernel{p.prefix + op + "Scalar" + is.name, p.p, is.isa}.genBinaryScalar(&v, strings.ToUpper(op))
 			}
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 			vecKernel{p.prefix + "sumRows" + is.name, p.p, is.isa}.genSumRows(&v)
