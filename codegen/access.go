@@ -30,6 +30,9 @@ type generator struct {
 	// views holds the slices, reshapes and permutes that only per-head
 	// products read, in their sources (see foldViews): no code computes them.
 	views map[*ir.Value]bool
+	// assembled holds the values written straight from their sources'
+	// numbers (see assemblies); computedBy maps the values between to them.
+	assembled map[*ir.Value]*assembly
 	// unroll is set for tiny networks: every loop is written out as
 	// straight-line code with constant indexes (see unrollMax).
 	unroll bool
@@ -176,6 +179,7 @@ func newGenerator(g *ir.Graph, pkg string) *generator {
 	for v := range gen.views {
 		gen.computedBy[v] = v.Args[0] // read where its source lies
 	}
+	gen.assembled = gen.assemblies()
 	return gen
 }
 

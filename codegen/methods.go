@@ -697,6 +697,16 @@ func (gen *generator) describe(v *ir.Value) string {
 	a := func(i int) string { return gen.label(v.Args[i]) }
 	out := gen.label(v)
 	switch {
+	case gen.assembled[v] != nil:
+		var srcs []string
+		for _, p := range gen.assembled[v].pieces {
+			srcs = append(srcs, gen.label(p.src))
+		}
+		var args []string
+		for i := range v.Args {
+			args = append(args, a(i))
+		}
+		return fmt.Sprintf("%s = %s(%s), copied from %s where they lie (no code computes the values between)", out, v.Op, strings.Join(args, ", "), strings.Join(srcs, ", "))
 	case v.Op == ir.OpLinear:
 		s := fmt.Sprintf("%s·%sᵀ", a(0), a(1))
 		if len(v.Args) == 3 {

@@ -109,6 +109,9 @@ func (gen *generator) genValue(v *ir.Value) []jen.Code {
 	if ir.IsLeaf(v.Op) || gen.computedBy[v] != nil {
 		return nil
 	}
+	if as := gen.assembled[v]; as != nil {
+		return append([]jen.Code{jen.Comment(gen.describe(v))}, jen.Block(gen.genAssembly(v, as)...))
+	}
 	emit, ok := emitterFor(v.Op)
 	if !ok {
 		gen.fail(fmt.Errorf("codegen: no emitter for %s", v.Op))

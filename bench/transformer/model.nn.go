@@ -211,16 +211,16 @@ func (m *Model) forward(x [][32][64]float32) {
 			kernels.Gemm32(false, false, 32, 16, 32, m.slot9[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot1[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot0[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
-	// v29 = permute(v28)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot10[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot0[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v30 = reshape(v29), copied from v28 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot11[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], m.slot0[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v30 = reshape(v29)
-	copy(m.slot11[:batch*2048], m.slot10[:batch*2048])
 	// v32 = v30·t1.self_attn.out_proj.weightᵀ + t1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot11[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot13[:batch*2048], 64, m.T1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v33 = add(x, v32)
@@ -278,16 +278,16 @@ func (m *Model) forward(x [][32][64]float32) {
 			kernels.Gemm32(false, false, 32, 16, 32, m.slot26[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot18[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot17[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
-	// v70 = permute(v69)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot27[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot17[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v71 = reshape(v70), copied from v69 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot28[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], m.slot17[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v71 = reshape(v70)
-	copy(m.slot28[:batch*2048], m.slot27[:batch*2048])
 	// v73 = v71·t2.self_attn.out_proj.weightᵀ + t2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot28[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot30[:batch*2048], 64, m.T2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v74 = add(t1, v73)
@@ -418,67 +418,30 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	}
 	// v122 = div(v120, 4)
 	kernels.DivScalar32(m.slot29[:batch*2048], m.slot28[:batch*2048], float32(4))
-	// v125 = permute(v118)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot21[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot35[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v126 = reshape(v125)
-	copy(m.slot25[:batch*2048], m.slot21[:batch*2048])
-	// v127 = slice_grad(v126)
+	// v135 = add(v131, v134), copied from v118, v121, v122 where they lie (no code computes the values between)
 	{
-		clear(m.slot31[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot31[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot25[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot32[n*6144+n1*16+n2*192+128:n*6144+n1*16+n2*192+144], m.slot35[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v128 = permute(v121)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot28[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot24[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v129 = reshape(v128)
-	copy(m.slot35[:batch*2048], m.slot28[:batch*2048])
-	// v130 = slice_grad(v129)
-	{
-		clear(m.slot32[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot32[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot35[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot32[n*6144+n1*16+n2*192+64:n*6144+n1*16+n2*192+80], m.slot24[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v131 = add(v127, v130)
-	kernels.Add32(m.slot37[:batch*6144], m.slot31[:batch*6144], m.slot32[:batch*6144])
-	// v132 = permute(v122)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot21[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v133 = reshape(v132)
-	copy(m.slot25[:batch*2048], m.slot21[:batch*2048])
-	// v134 = slice_grad(v133)
-	{
-		clear(m.slot31[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot31[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot25[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot32[n*6144+n1*16+n2*192:n*6144+n1*16+n2*192+16], m.slot29[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v135 = add(v131, v134)
-	kernels.Add32(m.slot32[:batch*6144], m.slot37[:batch*6144], m.slot31[:batch*6144])
 	// dt2.self_attn.in_proj_bias = sum_to(v135)
 	kernels.SumRows32(m.T2SelfAttnInProjBiasGrad[:], m.slot32[:batch*6144])
 	// dt1 = v135·t2.self_attn.in_proj_weight
@@ -515,9 +478,6 @@ func (m *Model) backward0(x [][32][64]float32, target [][32][64]float32) {
 	kernels.ReLUGrad32(m.slot15[:batch*8192], m.slot31[:batch*8192], m.slot14[:batch*8192])
 	// dt1.linear1.bias = sum_to(v148)
 	kernels.SumRows32(m.T1Linear1BiasGrad[:], m.slot15[:batch*8192])
-}
-func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
-	batch := len(x)
 	// v150 = v148·t1.linear1.weight
 	m.pool.Gemm32(false, false, batch*32, 64, 256, m.slot15[:batch*8192], 256, unsafe.Slice(&m.T1Linear1Weight[0][0], 16384), 64, m.slot29[:batch*2048], 64, false)
 	// dt1.linear1.weight = Σ v148ᵀ·v34 over the leading axes, as one product
@@ -560,6 +520,9 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 			kernels.Gemm32(true, false, 32, 16, 32, m.slot9[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot16[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot28[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
+}
+func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
+	batch := len(x)
 	// v165 = softmax_grad(v163, v27)
 	kernels.SoftmaxGrad32(m.slot31[:batch*4096], m.slot26[:batch*4096], m.slot9[:batch*4096], 32)
 	// v166 = v165·v20
@@ -576,67 +539,30 @@ func (m *Model) backward1(x [][32][64]float32, target [][32][64]float32) {
 	}
 	// v168 = div(v166, 4)
 	kernels.DivScalar32(m.slot29[:batch*2048], m.slot13[:batch*2048], float32(4))
-	// v171 = permute(v164)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot28[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v172 = reshape(v171)
-	copy(m.slot21[:batch*2048], m.slot12[:batch*2048])
-	// v173 = slice_grad(v172)
+	// v181 = add(v177, v180), copied from v164, v167, v168 where they lie (no code computes the values between)
 	{
-		clear(m.slot14[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot14[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot21[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot15[n*6144+n1*16+n2*192+128:n*6144+n1*16+n2*192+144], m.slot28[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v174 = permute(v167)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot25[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot35[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v175 = reshape(v174)
-	copy(m.slot11[:batch*2048], m.slot25[:batch*2048])
-	// v176 = slice_grad(v175)
-	{
-		clear(m.slot15[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot15[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot11[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot15[n*6144+n1*16+n2*192+64:n*6144+n1*16+n2*192+80], m.slot35[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v177 = add(v173, v176)
-	kernels.Add32(m.slot31[:batch*6144], m.slot14[:batch*6144], m.slot15[:batch*6144])
-	// v178 = permute(v168)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot7[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v179 = reshape(v178)
-	copy(m.slot24[:batch*2048], m.slot7[:batch*2048])
-	// v180 = slice_grad(v179)
-	{
-		clear(m.slot14[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot14[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot24[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot15[n*6144+n1*16+n2*192:n*6144+n1*16+n2*192+16], m.slot29[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v181 = add(v177, v180)
-	kernels.Add32(m.slot15[:batch*6144], m.slot31[:batch*6144], m.slot14[:batch*6144])
 	// dt1.self_attn.in_proj_bias = sum_to(v181)
 	kernels.SumRows32(m.T1SelfAttnInProjBiasGrad[:], m.slot15[:batch*6144])
 	// dt1.self_attn.in_proj_weight = Σ v181ᵀ·x over the leading axes, as one product
@@ -996,16 +922,16 @@ func (p *Predictor) forward(x [][32][64]float32) {
 			kernels.Gemm32(false, false, 32, 16, 32, p.slot8[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot1[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot4[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
-	// v29 = permute(v28)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(p.slot7[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot4[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v30 = reshape(v29), copied from v28 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(p.slot8[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], p.slot4[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v30 = reshape(v29)
-	copy(p.slot8[:batch*2048], p.slot7[:batch*2048])
 	// v31 = v30·t1.self_attn.out_proj.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot8[:batch*2048], 64, unsafe.Slice(&m.T1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v32 = add(v31, t1.self_attn.out_proj.bias)
@@ -1070,16 +996,16 @@ func (p *Predictor) forward(x [][32][64]float32) {
 			kernels.Gemm32(false, false, 32, 16, 32, p.slot16[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot9[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
-	// v70 = permute(v69)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(p.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot12[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v71 = reshape(v70), copied from v69 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(p.slot16[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], p.slot12[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v71 = reshape(v70)
-	copy(p.slot16[:batch*2048], p.slot15[:batch*2048])
 	// v72 = v71·t2.self_attn.out_proj.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot16[:batch*2048], 64, unsafe.Slice(&m.T2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v73 = add(v72, t2.self_attn.out_proj.bias)

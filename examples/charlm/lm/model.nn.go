@@ -317,16 +317,16 @@ func (m *Model) forward(tokens [][32]int) {
 			kernels.Gemm32(false, false, 32, 16, 32, m.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot10[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
-	// v34 = permute(v33)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot11[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot10[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v35 = reshape(v34), copied from v33 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot12[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], m.slot10[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v35 = reshape(v34)
-	copy(m.slot12[:batch*2048], m.slot11[:batch*2048])
 	// v37 = v35·h1.self_attn.out_proj.weightᵀ + h1.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot12[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, m.slot14[:batch*2048], 64, m.H1SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v38 = add(v4, v37)
@@ -398,16 +398,16 @@ func (m *Model) forward(tokens [][32]int) {
 			kernels.Gemm32(false, false, 32, 16, 32, m.slot18[b*4096+b1*1024:b*4096+b1*1024+1024], 32, m.slot19[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot27[b*2048+b1*512:b*2048+b1*512+512], 16, false, m.gemmWork)
 		}
 	}
-	// v76 = permute(v75)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot28[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot27[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v77 = reshape(v76), copied from v75 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot29[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], m.slot27[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v77 = reshape(v76)
-	copy(m.slot29[:batch*2048], m.slot28[:batch*2048])
 	// v79 = v77·h2.self_attn.out_proj.weightᵀ + h2.self_attn.out_proj.bias, the bias in the GEMM's epilogue
 	kernels.GemmBias32(false, true, batch*32, 64, 64, m.slot29[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, m.slot31[:batch*2048], 64, m.H2SelfAttnOutProjBias[:], false, m.gemmWork)
 	// v80 = add(h1, v79)
@@ -598,67 +598,30 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	}
 	// v129 = div(v127, 4)
 	kernels.DivScalar32(m.slot30[:batch*2048], m.slot29[:batch*2048], float32(4))
-	// v132 = permute(v124)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot36[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v133 = reshape(v132)
-	copy(m.slot26[:batch*2048], m.slot22[:batch*2048])
-	// v134 = slice_grad(v133)
+	// v142 = add(v138, v141), copied from v124, v128, v129 where they lie (no code computes the values between)
 	{
-		clear(m.slot18[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot26[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot38[n*6144+n1*16+n2*192+128:n*6144+n1*16+n2*192+144], m.slot36[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v135 = permute(v128)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot29[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot25[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v136 = reshape(v135)
-	copy(m.slot36[:batch*2048], m.slot29[:batch*2048])
-	// v137 = slice_grad(v136)
-	{
-		clear(m.slot38[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot38[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot36[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot38[n*6144+n1*16+n2*192+64:n*6144+n1*16+n2*192+80], m.slot25[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v138 = add(v134, v137)
-	kernels.Add32(m.slot33[:batch*6144], m.slot18[:batch*6144], m.slot38[:batch*6144])
-	// v139 = permute(v129)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot22[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot30[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v140 = reshape(v139)
-	copy(m.slot26[:batch*2048], m.slot22[:batch*2048])
-	// v141 = slice_grad(v140)
-	{
-		clear(m.slot18[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot26[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot38[n*6144+n1*16+n2*192:n*6144+n1*16+n2*192+16], m.slot30[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v142 = add(v138, v141)
-	kernels.Add32(m.slot38[:batch*6144], m.slot33[:batch*6144], m.slot18[:batch*6144])
 	// dh2.self_attn.in_proj_bias = sum_to(v142)
 	kernels.SumRows32(m.H2SelfAttnInProjBiasGrad[:], m.slot38[:batch*6144])
 	// dh1 = v142·h2.self_attn.in_proj_weight
@@ -693,9 +656,6 @@ func (m *Model) backward0(tokens [][32]int, next [][32]int) {
 	m.pool.Gemm32(true, false, 64, 128, batch*32, m.slot36[:batch*2048], 64, m.slot15[:batch*4096], 128, unsafe.Slice(&m.H1Linear2WeightGrad[0][0], 8192), 128, false)
 	// v155 = relu_grad(v152, v42)
 	kernels.ReLUGrad32(m.slot16[:batch*4096], m.slot32[:batch*4096], m.slot15[:batch*4096])
-}
-func (m *Model) backward1(tokens [][32]int, next [][32]int) {
-	batch := len(tokens)
 	// dh1.linear1.bias = sum_to(v155)
 	kernels.SumRows32(m.H1Linear1BiasGrad[:], m.slot16[:batch*4096])
 	// v157 = v155·h1.linear1.weight
@@ -734,6 +694,9 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 			kernels.Gemm32(false, true, 32, 32, 16, m.slot17[:batch*2048][b*2048+b1*16:b*2048+b1*16+2000], 64, m.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, m.slot15[b*4096+b1*1024:b*4096+b1*1024+1024], 32, false, m.gemmWork)
 		}
 	}
+}
+func (m *Model) backward1(tokens [][32]int, next [][32]int) {
+	batch := len(tokens)
 	// v171 = v32ᵀ·v169
 	for b := range batch {
 		for b1 := range 4 {
@@ -770,67 +733,30 @@ func (m *Model) backward1(tokens [][32]int, next [][32]int) {
 	}
 	// v176 = div(v174, 4)
 	kernels.DivScalar32(m.slot30[:batch*2048], m.slot14[:batch*2048], float32(4))
-	// v179 = permute(v171)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot13[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot29[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v180 = reshape(v179)
-	copy(m.slot22[:batch*2048], m.slot13[:batch*2048])
-	// v181 = slice_grad(v180)
+	// v189 = add(v185, v188), copied from v171, v175, v176 where they lie (no code computes the values between)
 	{
-		clear(m.slot18[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][128:192], m.slot22[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot0[n*6144+n1*16+n2*192+128:n*6144+n1*16+n2*192+144], m.slot29[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v182 = permute(v175)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot12[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot36[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v183 = reshape(v182)
-	copy(m.slot8[:batch*2048], m.slot12[:batch*2048])
-	// v184 = slice_grad(v183)
-	{
-		clear(m.slot0[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot0[n*6144+n1*192 : n*6144+n1*192+192][64:128], m.slot8[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot0[n*6144+n1*16+n2*192+64:n*6144+n1*16+n2*192+80], m.slot36[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
-	}
-	// v185 = add(v181, v184)
-	kernels.Add32(m.slot38[:batch*6144], m.slot18[:batch*6144], m.slot0[:batch*6144])
-	// v186 = permute(v176)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(m.slot25[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], m.slot30[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
-			}
-		}
-	}
-	// v187 = reshape(v186)
-	copy(m.slot5[:batch*2048], m.slot25[:batch*2048])
-	// v188 = slice_grad(v187)
-	{
-		clear(m.slot18[:batch*6144])
 		for n := range batch {
-			for n1 := range 32 {
-				copy(m.slot18[n*6144+n1*192 : n*6144+n1*192+192][0:64], m.slot5[n*2048+n1*64:n*2048+n1*64+64])
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(m.slot0[n*6144+n1*16+n2*192:n*6144+n1*16+n2*192+16], m.slot30[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v189 = add(v185, v188)
-	kernels.Add32(m.slot0[:batch*6144], m.slot38[:batch*6144], m.slot18[:batch*6144])
 	// dh1.self_attn.in_proj_bias = sum_to(v189)
 	kernels.SumRows32(m.H1SelfAttnInProjBiasGrad[:], m.slot0[:batch*6144])
 	// v191 = v189·h1.self_attn.in_proj_weight
@@ -1650,16 +1576,16 @@ func (p *Predictor) forward(tokens [][32]int) {
 			kernels.Gemm32(false, false, 32, 16, 32, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot2[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot5[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
-	// v34 = permute(v33)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(p.slot8[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot5[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v35 = reshape(v34), copied from v33 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(p.slot9[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], p.slot5[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v35 = reshape(v34)
-	copy(p.slot9[:batch*2048], p.slot8[:batch*2048])
 	// v36 = v35·h1.self_attn.out_proj.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot9[:batch*2048], 64, unsafe.Slice(&m.H1SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v37 = add(v36, h1.self_attn.out_proj.bias)
@@ -1738,16 +1664,16 @@ func (p *Predictor) forward(tokens [][32]int) {
 			kernels.Gemm32(false, false, 32, 16, 32, p.slot0[b*4096+b1*1024:b*4096+b1*1024+1024], 32, p.slot9[:batch*6144][b*6144+b1*16+128:b*6144+b1*16+6096], 192, p.slot12[b*2048+b1*512:b*2048+b1*512+512], 16, false, p.gemmWork)
 		}
 	}
-	// v76 = permute(v75)
-	for n := range batch {
-		for n1 := range 32 {
-			for n2 := range 4 {
-				copy(p.slot15[n*2048+n1*64+n2*16:n*2048+n1*64+n2*16+16], p.slot12[n*2048+n2*512+n1*16:n*2048+n2*512+n1*16+16])
+	// v77 = reshape(v76), copied from v75 where they lie (no code computes the values between)
+	{
+		for n := range batch {
+			for n1 := range 4 {
+				for n2 := range 32 {
+					copy(p.slot16[n*2048+n1*16+n2*64:n*2048+n1*16+n2*64+16], p.slot12[n*2048+n1*512+n2*16:n*2048+n1*512+n2*16+16])
+				}
 			}
 		}
 	}
-	// v77 = reshape(v76)
-	copy(p.slot16[:batch*2048], p.slot15[:batch*2048])
 	// v78 = v77·h2.self_attn.out_proj.weightᵀ
 	kernels.Gemm32(false, true, batch*32, 64, 64, p.slot16[:batch*2048], 64, unsafe.Slice(&m.H2SelfAttnOutProjWeight[0][0], 4096), 64, p.slot0[:batch*2048], 64, false, p.gemmWork)
 	// v79 = add(v78, h2.self_attn.out_proj.bias)
