@@ -44,6 +44,18 @@ class ResidualMLP(nn.Module):
         return self.out(r)
 
 
+class SlicesGap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(8, 48)
+        self.u = nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = self.h(x)
+        a, b, c = h[:, 0:16], h[:, 24:40], h[:, 44:48]
+        return self.u(torch.relu(a) * b) + c.mean(dim=-1, keepdim=True)
+
+
 class LayerNormOps(nn.Module):
     def __init__(self):
         super().__init__()
@@ -708,6 +720,27 @@ CASES = [
      "loss": lambda o, i, t: mse(o["out"], t["target"]),
      "optimizer": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
      "seed": 101},
+    {"name": "slices_gap",
+     "description": "x[8] -> linear 48 -> three slices of it, [0:16], [24:40] and [44:48], leaving gaps -> linear 3 of relu(a)·b plus the mean of the third; MSE; SGD; batch 4. The linear's gradient is the sum of the slices' gradients, written straight into it (codegen's assemblies: zeros in the gaps, rows of 16 and elements of the third).",
+     "source": """network SlicesGap
+batch 4
+input x[8]
+h = linear(x, 48)
+a = slice(h, dim=1, start=0, end=16)
+b = slice(h, dim=1, start=24, end=40)
+c = slice(h, dim=1, start=44, end=48)
+s = relu(a) * b
+u = linear(s, 3)
+y = u + mean(c, dim=-1, keepdim=true)
+output y
+loss mse(y, target[3])
+optimizer sgd(lr=0.1)
+""",
+     "module": SlicesGap, "batch": 4, "inputs": {"x": [8]},
+     "outputs": ["y"], "targets": {"target": [3]},
+     "loss": lambda o, i, t: mse(o["y"], t["target"]),
+     "optimizer": lambda p: torch.optim.SGD(p, lr=0.1),
+     "seed": 977},
     {"name": "residual_unbatched",
      "description": "residual_mlp without a batch line: one sample, no batch axis.",
      "source": RESIDUAL_SOURCE.format(net="ResidualUnbatched", batch=""),
