@@ -491,8 +491,14 @@ func (p *Pool) plan(transA, transB bool, mr, nr, m, n, k int) (parts int, rows b
 // rows per worker: each worker then writes the rows of the gradient whose
 // weights it multiplies in the forward pass (a band of the columns of
 // X·Wᵀ) and updates (Pool.SGD32), so those weights stay in its cache.
+// With at most fewRows rows it is split by the longer side as any product:
+// split by rows, each worker would pack all of B (k×n, the larger operand
+// by far) for a band of few rows. The transformer's weight gradients, 64
+// rows (its model width) by 192 or 256 over 512 positions, summed as one
+// product and then transposed into the gradient: its train step on two
+// cores, alternating, 2.44-2.66 ms by rows, 2.36-2.50 by columns.
 func planShares(workers int, transA, transB bool, mr, nr, m, n, k int) (parts int, rows bool) {
-	rows = m >= n || transA && !transB && m >= workers*mr
+	rows = m >= n || transA && !transB && m >= workers*mr && m > fewRows
 	tiles := (n + nr - 1) / nr
 	if rows {
 		tiles = (m + mr - 1) / mr
