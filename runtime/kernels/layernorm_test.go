@@ -94,3 +94,46 @@ func TestLayerNorm(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLayerNorm32 runs LayerNorm32 and LayerNormGrads32 over the
+// transformer workload's rows (512 of 64) per kernel set: in one call
+// (the assembly takes two rows at a time) and a call per row (one row at
+// a time); ns/row.
+func BenchmarkLayerNorm32(b *testing.B) {
+	const n, rows = 64, 512
+	x, dy := benchMatrix(n*rows), benchMatrix(n*rows)
+	y, dx := make([]float32, n*rows), make([]float32, n*rows)
+	w, bias, dw := benchMatrix(n), benchMatrix(n), make([]float32, n)
+	for _, ks := range kernelSets {
+		if !supported(ks.name) {
+			continue
+		}
+		for _, perRow := range []bool{false, true} {
+			name := ks.name
+			if perRow {
+				name += "/perRow"
+			}
+			step := n * rows
+			if perRow {
+				step = n
+			}
+			run := func(name string, f func(lo, hi int)) {
+				b.Run(name, func(b *testing.B) {
+					restore, err := Use(ks.name)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer restore()
+					for b.Loop() {
+						for lo := 0; lo < n*rows; lo += step {
+							f(lo, lo+step)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rows, "ns/row")
+				})
+			}
+			run(name+"/forward", func(lo, hi int) { LayerNorm32(y[lo:hi], x[lo:hi], w, bias, 1e-5) })
+			run(name+"/grads", func(lo, hi int) { LayerNormGrads32(dx[lo:hi], dw, dy[lo:hi], x[lo:hi], w, 1e-5) })
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"log"
 	"math"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -2002,33 +2004,14 @@ func genSmallGemm(w *writer, rows, nv int) {
 	lines("VZEROUPPER", "RET")
 }
 
-// hsumPD emits the sum of Z's 8 float64 lanes into X's low lane, as the
+// hsumPD is the sum of Z's 8 float64 lanes into X's low lane, as the
 // tree ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), which layerNormRow in
-// layernorm.go repeats; tmp is clobbered.
-func hsumPD(w *writer, z, tmp int) {
-	w.f("\tVEXTRACTF64X4 $1, Z%d, Y%d", z, tmp)
-	w.f("\tVADDPD Y%d, Y%d, Y%d", tmp, z, z)
-	w.f("\tVEXTRACTF128 $1, Y%d, X%d", z, tmp)
-	w.f("\tVADDPD X%d, X%d, X%d", tmp, z, z)
-	w.f("\tVPERMILPD $1, X%d, X%d", z, tmp)
-	w.f("\tVADDSD X%d, X%d, X%d", tmp, z, z)
-}
-
-// layerNormMean emits a row's mean into Z2 (broadcast) and X2: its
-// elements (SI, R10 bytes, a multiple of 32) as float64, summed in 8 lanes
-// by hsumPD and divided by n (X15).
-func layerNormMean(w *writer, name string) {
-	w.f("\tVXORPD Z0, Z0, Z0")
-	w.f("\tXORQ AX, AX")
-	w.f("%smean:", name)
-	w.f("\tVCVTPS2PD (SI)(AX*1), Z1")
-	w.f("\tVADDPD Z1, Z0, Z0")
-	w.f("\tADDQ $32, AX")
-	w.f("\tCMPQ AX, R10")
-	w.f("\tJLT %smean", name)
-	hsumPD(w, 0, 1)
-	w.f("\tVDIVSD X15, X0, X0")
-	w.f("\tVBROADCASTSD X0, Z2")
+// layernorm.go repeats; tmp is clobbered. Lines, for secondRow.
+func hsumPD(z, tmp int) []string {
+	return []string{
+		fmt.Sprintf("VEXTRACTF64X4 $1, Z%d, Y%d", z, tmp), fmt.Sprintf("VADDPD Y%d, Y%d, Y%d", tmp, z, z),
+		fmt.Sprintf("VEXTRACTF128 $1, Y%d, X%d", z, tmp), fmt.Sprintf("VADDPD X%d, X%d, X%d", tmp, z, z),
+		fmt.Sprintf("VPERMILPD $1, X%d, X%d", z, tmp), fmt.Sprintf("VADDSD X%d, X%d, X%d", tmp, z, z)}
 }
 
 // genLayerNorm emits func slayerNormAVX512(y, x, w, b *float32, n, rows
@@ -2043,25 +2026,19 @@ func genLayerNorm(w *writer) {
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-56", name)
 	w.lines("MOVQ y+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ w+16(FP), R8", "MOVQ b+24(FP), R9",
 		"MOVQ n+32(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+40(FP), BX", "VMOVSD eps+48(FP), X14")
+	// Two rows at a time while there are two, as genLayerNormGrads: the
+	// second's x at R13, its y at R14.
+	w.f("%spair:", name)
+	w.f("\tCMPQ BX, $2")
+	w.f("\tJLT %srow", name)
+	w.lines("LEAQ (SI)(R10*1), R13", "LEAQ (DI)(R10*1), R14")
+	layerNormRows(w, name+"two", true)
+	w.lines("LEAQ (SI)(R10*2), SI", "LEAQ (DI)(R10*2), DI", "SUBQ $2, BX")
+	w.f("\tJMP %spair", name)
 	w.f("%srow:", name)
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ %sdone", name)
-	layerNormMean(w, name)
-	w.f("\tVXORPD Z0, Z0, Z0")
-	w.f("\tXORQ AX, AX")
-	w.f("%ssq:", name)
-	w.lines("VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0", "ADDQ $32, AX", "CMPQ AX, R10")
-	w.f("\tJLT %ssq", name)
-	hsumPD(w, 0, 1)
-	// rstd = 1/√(ss/n + eps)
-	w.lines("VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3", "XORQ AX, AX")
-	w.f("%sout:", name)
-	w.lines("VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1", "VCVTPD2PS Z1, Y1", "VMULPS (R8)(AX*1), Y1, Y1", "TESTQ R9, R9")
-	w.f("\tJZ %snobias", name)
-	w.f("\tVADDPS (R9)(AX*1), Y1, Y1")
-	w.f("%snobias:", name)
-	w.lines("VMOVUPS Y1, (DI)(AX*1)", "ADDQ $32, AX", "CMPQ AX, R10")
-	w.f("\tJLT %sout", name)
+	layerNormRows(w, name, false)
 	w.f("\tADDQ R10, SI")
 	w.f("\tADDQ R10, DI")
 	w.f("\tDECQ BX")
@@ -2069,6 +2046,52 @@ func genLayerNorm(w *writer) {
 	w.f("%sdone:", name)
 	w.f("\tVZEROUPPER")
 	w.f("\tRET")
+}
+
+// layerNormRows emits LayerNorm32's three passes over one row (SI x, DI
+// y), or with two over it and the next (see genLayerNorm).
+func layerNormRows(w *writer, name string, two bool) {
+	second := secondRow("(SI)", "(R13)", "(DI)", "(R14)")
+	emit := func(lines ...string) {
+		w.lines(lines...)
+		if two {
+			for _, l := range lines {
+				w.f("\t%s", second(l))
+			}
+		}
+	}
+	loop := func(label string, body ...string) {
+		w.f("\tXORQ AX, AX")
+		w.f("%s%s:", name, label)
+		emit(body...)
+		w.lines("ADDQ $32, AX", "CMPQ AX, R10")
+		w.f("\tJLT %s%s", name, label)
+	}
+	// The mean in Z2 (layerNormMean's arithmetic), then Σ(x - mean)².
+	emit("VXORPD Z0, Z0, Z0")
+	loop("mean", "VCVTPS2PD (SI)(AX*1), Z1", "VADDPD Z1, Z0, Z0")
+	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VBROADCASTSD X0, Z2", "VXORPD Z0, Z0, Z0")...)
+	loop("sq", "VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0")
+	// rstd = 1/√(ss/n + eps)
+	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX",
+		"VMOVQ AX, X1", "VDIVSD X0, X1, X0", "VBROADCASTSD X0, Z3")...)
+	w.f("\tXORQ AX, AX")
+	w.f("%sout:", name)
+	rows := []func(string) string{func(l string) string { return l }}
+	if two {
+		rows = append(rows, second)
+	}
+	for i, row := range rows {
+		for _, l := range []string{"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1", "VCVTPD2PS Z1, Y1", "VMULPS (R8)(AX*1), Y1, Y1", "TESTQ R9, R9"} {
+			w.f("\t%s", row(l))
+		}
+		w.f("\tJZ %snobias%d", name, i)
+		w.f("\t%s", row("VADDPS (R9)(AX*1), Y1, Y1"))
+		w.f("%snobias%d:", name, i)
+		w.f("\t%s", row("VMOVUPS Y1, (DI)(AX*1)"))
+	}
+	w.lines("ADDQ $32, AX", "CMPQ AX, R10")
+	w.f("\tJLT %sout", name)
 }
 
 // genLayerNormGrads emits func slayerNormGradsAVX512(dx, dw, dy, x, w
@@ -2084,45 +2107,117 @@ func genLayerNormGrads(w *writer) {
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	w.lines("MOVQ dx+0(FP), DI", "MOVQ dw+8(FP), R11", "MOVQ dy+16(FP), R12", "MOVQ x+24(FP), SI", "MOVQ w+32(FP), R8",
 		"MOVQ n+40(FP), R10", "VCVTSI2SDQ R10, X15, X15", "SHLQ $2, R10", "MOVQ rows+48(FP), BX", "VMOVSD eps+56(FP), X14")
+	// Two rows at a time while there are two: the second in registers 16
+	// up and rows R10 bytes on (R13 its x, R9 its dy, R14 its dx), its
+	// every line after the first row's, so that the two rows' chains of
+	// float64 adds, divisions and square roots overlap. The weight's
+	// gradient takes the first row's share and then the second's, as row
+	// after row does: the same bits.
+	w.f("%spair:", name)
+	w.f("\tCMPQ BX, $2")
+	w.f("\tJLT %srow", name)
+	w.lines("LEAQ (SI)(R10*1), R13", "LEAQ (R12)(R10*1), R9", "LEAQ (DI)(R10*1), R14")
+	layerNormGradsRows(w, name+"two", true)
+	w.lines("LEAQ (SI)(R10*2), SI", "LEAQ (DI)(R10*2), DI", "LEAQ (R12)(R10*2), R12", "SUBQ $2, BX")
+	w.f("\tJMP %spair", name)
 	w.f("%srow:", name)
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ %sdone", name)
-	layerNormMean(w, name)
-	w.lines("VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5", "XORQ AX, AX")
-	w.f("%ssums:", name)
-	w.lines(
+	layerNormGradsRows(w, name, false)
+	w.f("%sdone:", name)
+	w.f("\tVZEROUPPER")
+	w.f("\tRET")
+}
+
+// secondRow returns the rewriting of a layer norm kernel's line for one
+// row into the same line for a second row, processed beside it: the
+// pointers as the old, new pairs say, vector registers 0-13 moved to
+// 16-29 (14 and 15, eps and n, are both rows'), and VEXTRACTF128, which
+// has no form for registers past 15, as VEXTRACTF64X2.
+func secondRow(pointers ...string) func(line string) string {
+	swap := strings.NewReplacer(append(pointers, "VEXTRACTF128", "VEXTRACTF64X2")...)
+	reg := regexp.MustCompile(`\b([XYZ])([0-9]+)\b`)
+	return func(line string) string {
+		return reg.ReplaceAllStringFunc(swap.Replace(line), func(r string) string {
+			k, _ := strconv.Atoi(r[1:])
+			if k >= 14 {
+				return r
+			}
+			return fmt.Sprintf("%c%d", r[0], k+16)
+		})
+	}
+}
+
+// layerNormGradsRows emits the three passes of LayerNormGrads32 over one
+// row (SI x, R12 dy, DI dx), or with two over it and the next (see
+// genLayerNormGrads).
+func layerNormGradsRows(w *writer, name string, two bool) {
+	second := secondRow("(SI)", "(R13)", "(R12)", "(R9)", "(DI)", "(R14)")
+	emit := func(lines ...string) {
+		w.lines(lines...)
+		if two {
+			for _, l := range lines {
+				w.f("\t%s", second(l))
+			}
+		}
+	}
+	loop := func(label string, body ...string) {
+		w.f("\tXORQ AX, AX")
+		w.f("%s%s:", name, label)
+		emit(body...)
+		w.lines("ADDQ $32, AX", "CMPQ AX, R10")
+		w.f("\tJLT %s%s", name, label)
+	}
+	// The mean, in Z2 (layerNormMean's arithmetic).
+	emit("VXORPD Z0, Z0, Z0")
+	loop("mean", "VCVTPS2PD (SI)(AX*1), Z1", "VADDPD Z1, Z0, Z0")
+	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VBROADCASTSD X0, Z2")...)
+	// Σ(x - mean)², Σg and Σg·(x - mean), g = dy·w.
+	emit("VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5")
+	loop("sums",
 		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z6", "VADDPD Z6, Z0, Z0",
 		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7", "VADDPD Z7, Z4, Z4",
-		"VMULPD Z1, Z7, Z7", "VADDPD Z7, Z5, Z5", "ADDQ $32, AX", "CMPQ AX, R10")
-	w.f("\tJLT %ssums", name)
-	hsumPD(w, 0, 1)
-	w.lines("VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX", "VMOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3")
-	// mean g = Σg/n; mean(g·x̂) = Σ g·(x - mean) · rstd / n
-	hsumPD(w, 4, 1)
-	w.f("\tVDIVSD X15, X4, X4")
-	w.f("\tVBROADCASTSD X4, Z9")
-	hsumPD(w, 5, 1)
-	w.f("\tVMULSD X3, X5, X5")
-	w.f("\tVDIVSD X15, X5, X5")
-	w.f("\tVBROADCASTSD X5, Z10")
-	w.f("\tXORQ AX, AX")
-	w.f("%sout:", name)
-	w.lines(
+		"VMULPD Z1, Z7, Z7", "VADDPD Z7, Z5, Z5")
+	// rstd = 1/√(Σ(x - mean)²/n + eps) in Z3; mean g = Σg/n in Z9;
+	// mean(g·x̂) = Σ g·(x - mean) · rstd / n in Z10.
+	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX",
+		"VMOVQ AX, X1", "VDIVSD X0, X1, X3", "VBROADCASTSD X3, Z3")...)
+	emit(append(hsumPD(4, 1), "VDIVSD X15, X4, X4", "VBROADCASTSD X4, Z9")...)
+	emit(append(hsumPD(5, 1), "VMULSD X3, X5, X5", "VDIVSD X15, X5, X5", "VBROADCASTSD X5, Z10")...)
+	// dx = (g - mean g - x̂·mean(g·x̂))·rstd; dw += dy·x̂.
+	out := []string{
 		"VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z3, Z1, Z1",
 		"VCVTPS2PD (R12)(AX*1), Z7", "VCVTPS2PD (R8)(AX*1), Z8", "VMULPD Z8, Z7, Z7",
 		"VSUBPD Z9, Z7, Z7", "VMULPD Z10, Z1, Z11", "VSUBPD Z11, Z7, Z7", "VMULPD Z3, Z7, Z7",
 		"VCVTPD2PS Z1, Y1", "VMULPS (R12)(AX*1), Y1, Y1", "VADDPS (R11)(AX*1), Y1, Y1",
-		"VCVTPD2PS Z7, Y7", "VMOVUPS Y7, (DI)(AX*1)", "VMOVUPS Y1, (R11)(AX*1)",
-		"ADDQ $32, AX", "CMPQ AX, R10")
+		"VCVTPD2PS Z7, Y7", "VMOVUPS Y7, (DI)(AX*1)"}
+	store := "VMOVUPS Y1, (R11)(AX*1)"
+	w.f("\tXORQ AX, AX")
+	w.f("%sout:", name)
+	if two {
+		// The second row adds its share to the first's sum in Y1, and
+		// stores dw once.
+		w.lines(out...)
+		for _, l := range out {
+			if l == "VADDPS (R11)(AX*1), Y1, Y1" {
+				w.f("\tVADDPS Y1, Y17, Y17")
+				continue
+			}
+			w.f("\t%s", second(l))
+		}
+		w.f("\t%s", second(store))
+	} else {
+		w.lines(append(out, store)...)
+	}
+	w.lines("ADDQ $32, AX", "CMPQ AX, R10")
 	w.f("\tJLT %sout", name)
-	w.f("\tADDQ R10, SI")
-	w.f("\tADDQ R10, DI")
-	w.f("\tADDQ R10, R12")
-	w.f("\tDECQ BX")
-	w.f("\tJMP %srow", name)
-	w.f("%sdone:", name)
-	w.f("\tVZEROUPPER")
-	w.f("\tRET")
+	if !two {
+		w.f("\tADDQ R10, SI")
+		w.f("\tADDQ R10, DI")
+		w.f("\tADDQ R10, R12")
+		w.f("\tDECQ BX")
+		w.f("\tJMP %srow", name)
+	}
 }
 
 // genSoftmaxGrad emits func ssoftmaxGradAVX512(dx, dy, y *float32, n, rows
