@@ -20,17 +20,11 @@ import (
 // copy into the reshape's storage. Each number is copied, not summed, so
 // the results are the same bits.
 type assembly struct {
-	clear  bool // the pieces leave part of the value out: zeros first
-	pieces []piece
-}
-
-// piece is one source's numbers at a view of the assembled value: element
-// idx of src goes to base + Σ idx[d]·strides[d] of the value, counted in
-// its row-major order.
-type piece struct {
-	src     *ir.Value
-	base    int
-	strides []int
+	clear bool // the pieces leave part of the value out: zeros first
+	// Each piece is a source's numbers and where they go: element idx of
+	// src to base + Σ idx[d]·strides[d] of the assembled value, counted in
+	// its row-major order (a view of the value, the other way round).
+	pieces []view
 }
 
 // assemblies finds the values to assemble (the sums of slice gradients
@@ -70,7 +64,7 @@ func (gen *generator) assemblies() map[*ir.Value]*assembly {
 				continue
 			}
 			if p, chain, ok := gen.pieceAt(v, v.Args[0], strides, 0, only); ok {
-				as, within = &assembly{pieces: []piece{p}}, chain
+				as, within = &assembly{pieces: []view{p}}, chain
 			}
 		}
 		if as == nil || !gen.sourcesIntact(v, as, within) {
@@ -137,7 +131,7 @@ func (gen *generator) sumOfSlices(v *ir.Value, only func(*ir.Value) bool) (*asse
 // pieceAt follows a, whose element idx lies at base + Σ idx[d]·strides[d]
 // of v, down its permutes and reshapes that nothing else reads, to the
 // value whose numbers v copies: that piece and the values passed.
-func (gen *generator) pieceAt(v, a *ir.Value, strides []int, base int, only func(*ir.Value) bool) (piece, []*ir.Value, bool) {
+func (gen *generator) pieceAt(v, a *ir.Value, strides []int, base int, only func(*ir.Value) bool) (view, []*ir.Value, bool) {
 	var chain []*ir.Value
 	for only(a) && (a.Op == ir.OpPermute || a.Op == ir.OpReshape) {
 		x := a.Args[0]
@@ -151,7 +145,7 @@ func (gen *generator) pieceAt(v, a *ir.Value, strides []int, base int, only func
 		case ir.OpReshape:
 			xs, ok := reshapeStrides(a.Shape, strides, x.Shape)
 			if !ok {
-				return piece{}, nil, false
+				return view{}, nil, false
 			}
 			strides = xs
 		}
@@ -165,7 +159,7 @@ func (gen *generator) pieceAt(v, a *ir.Value, strides []int, base int, only func
 	if gen.samples[v] || gen.samples[a] {
 		ok = ok && gen.samples[v] && gen.samples[a] && strides[0] == rowMajor(v.Shape)[0]
 	}
-	return piece{src: a, base: base, strides: strides}, chain, ok
+	return view{src: a, base: base, strides: strides}, chain, ok
 }
 
 func shapeEqual(a, b ir.Shape) bool { return slices.Equal(a, b) }
@@ -202,41 +196,13 @@ func (gen *generator) genAssembly(v *ir.Value, as *assembly) []jen.Code {
 		if p.strides[r-1] == 1 && width >= 16 {
 			code = append(code, gen.rows(p.src, func(lead []index) []jen.Code {
 				at := append(slices.Clone(lead), index{})
-				return []jen.Code{jen.Copy(slot.Clone().Index(viewOffset(p, at, 0).Op(":").Add(viewOffset(p, at, width))), gen.rowAt(p.src, lead))}
+				return []jen.Code{jen.Copy(slot.Clone().Index(p.at(at, 0).Op(":").Add(p.at(at, width))), gen.rowAt(p.src, lead))}
 			})...)
 			continue
 		}
 		code = append(code, gen.each(p.src, func(idx []index) []jen.Code {
-			return []jen.Code{slot.Clone().Index(viewOffset(p, idx, 0)).Op("=").Add(gen.at(p.src, idx...))}
+			return []jen.Code{slot.Clone().Index(p.at(idx, 0)).Op("=").Add(gen.at(p.src, idx...))}
 		})...)
 	}
 	return code
-}
-
-// viewOffset is the offset in the assembled value of the piece's element
-// at idx, plus plus.
-func viewOffset(p piece, idx []index, plus int) *jen.Statement {
-	base := p.base + plus
-	var terms []jen.Code
-	for d, ix := range idx {
-		base += ix.value * p.strides[d]
-		switch {
-		case ix.name == "":
-		case p.strides[d] == 1:
-			terms = append(terms, jen.Id(ix.name))
-		default:
-			terms = append(terms, jen.Id(ix.name).Op("*").Lit(p.strides[d]))
-		}
-	}
-	if base != 0 || len(terms) == 0 {
-		terms = append(terms, jen.Lit(base))
-	}
-	s := jen.Null()
-	for i, t := range terms {
-		if i > 0 {
-			s.Op("+")
-		}
-		s.Add(t)
-	}
-	return s
 }

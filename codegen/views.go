@@ -57,6 +57,36 @@ func viewOf(v *ir.Value) (view, bool) {
 	return view{src: v, strides: rowMajor(v.Shape)}, true
 }
 
+// at is the offset in src of the view's element at the indexes idx (loop
+// variables or constants), plus plus: Σ idx[d]·strides[d] + base + plus,
+// the constant last.
+func (v view) at(idx []index, plus int) *jen.Statement {
+	base := v.base + plus
+	s := jen.Null()
+	terms := 0
+	for d, ix := range idx {
+		base += ix.value * v.strides[d]
+		if ix.name == "" {
+			continue
+		}
+		if terms > 0 {
+			s.Op("+")
+		}
+		terms++
+		s.Id(ix.name)
+		if v.strides[d] != 1 {
+			s.Op("*").Lit(v.strides[d])
+		}
+	}
+	switch {
+	case terms == 0:
+		return jen.Lit(base)
+	case base != 0:
+		s.Op("+").Lit(base)
+	}
+	return s
+}
+
 // rowMajor is the strides of a contiguous row-major tensor.
 func rowMajor(shape ir.Shape) []int {
 	strides := make([]int, len(shape))
@@ -157,34 +187,7 @@ func (gen *generator) matrixAt(mx matrix, a *ir.Value, idx []index) *jen.Stateme
 	if mx.trans {
 		rows, cols = cols, rows
 	}
-	base, names := mx.base, []jen.Code{}
-	for d, ix := range idx {
-		base += ix.value * mx.strides[d]
-		switch {
-		case ix.name == "":
-		case mx.strides[d] == 1:
-			names = append(names, jen.Id(ix.name))
-		default:
-			names = append(names, jen.Id(ix.name).Op("*").Lit(mx.strides[d]))
-		}
-	}
-	offset := func(plus int) *jen.Statement {
-		s := jen.Null()
-		for i, n := range names {
-			if i > 0 {
-				s.Op("+")
-			}
-			s.Add(n)
-		}
-		switch {
-		case len(names) == 0:
-			return jen.Lit(base + plus)
-		case base+plus != 0:
-			s.Op("+").Lit(base + plus)
-		}
-		return s
-	}
-	return gen.flatValue(mx.src).Index(offset(0).Op(":").Add(offset((rows-1)*mx.ld + cols)))
+	return gen.flatValue(mx.src).Index(mx.at(idx, 0).Op(":").Add(mx.at(idx, (rows-1)*mx.ld+cols)))
 }
 
 // foldViews returns the values that no code computes because every

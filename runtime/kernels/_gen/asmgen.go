@@ -2052,25 +2052,11 @@ func genLayerNorm(w *writer) {
 // y), or with two over it and the next (see genLayerNorm).
 func layerNormRows(w *writer, name string, two bool) {
 	second := secondRow("(SI)", "(R13)", "(DI)", "(R14)")
-	emit := func(lines ...string) {
-		w.lines(lines...)
-		if two {
-			for _, l := range lines {
-				w.f("\t%s", second(l))
-			}
-		}
-	}
-	loop := func(label string, body ...string) {
-		w.f("\tXORQ AX, AX")
-		w.f("%s%s:", name, label)
-		emit(body...)
-		w.lines("ADDQ $32, AX", "CMPQ AX, R10")
-		w.f("\tJLT %s%s", name, label)
-	}
-	// The mean in Z2 (layerNormMean's arithmetic), then Σ(x - mean)².
+	r := rowsEmitter{w, name, two, second}
+	emit, loop := r.emit, r.loop
+	// The mean in Z2, then Σ(x - mean)².
+	r.mean()
 	emit("VXORPD Z0, Z0, Z0")
-	loop("mean", "VCVTPS2PD (SI)(AX*1), Z1", "VADDPD Z1, Z0, Z0")
-	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VBROADCASTSD X0, Z2", "VXORPD Z0, Z0, Z0")...)
 	loop("sq", "VCVTPS2PD (SI)(AX*1), Z1", "VSUBPD Z2, Z1, Z1", "VMULPD Z1, Z1, Z1", "VADDPD Z1, Z0, Z0")
 	// rstd = 1/√(ss/n + eps)
 	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VADDSD X14, X0, X0", "VSQRTSD X0, X0, X0", "MOVQ $0x3FF0000000000000, AX",
@@ -2148,30 +2134,50 @@ func secondRow(pointers ...string) func(line string) string {
 	}
 }
 
+// rowsEmitter writes a layer norm kernel's lines for one row, or with two
+// also each line rewritten for the second row (second) after it.
+type rowsEmitter struct {
+	w      *writer
+	name   string
+	two    bool
+	second func(string) string
+}
+
+func (r rowsEmitter) emit(lines ...string) {
+	r.w.lines(lines...)
+	if r.two {
+		for _, l := range lines {
+			r.w.f("\t%s", r.second(l))
+		}
+	}
+}
+
+// loop emits a pass over the row's elements, 8 at a time (AX the offset,
+// R10 the row's bytes), body once per row.
+func (r rowsEmitter) loop(label string, body ...string) {
+	r.w.f("\tXORQ AX, AX")
+	r.w.f("%s%s:", r.name, label)
+	r.emit(body...)
+	r.w.lines("ADDQ $32, AX", "CMPQ AX, R10")
+	r.w.f("\tJLT %s%s", r.name, label)
+}
+
+// mean emits the row's mean into Z2 (broadcast): its elements (SI) as
+// float64, summed in 8 lanes by hsumPD and divided by n (X15).
+func (r rowsEmitter) mean() {
+	r.emit("VXORPD Z0, Z0, Z0")
+	r.loop("mean", "VCVTPS2PD (SI)(AX*1), Z1", "VADDPD Z1, Z0, Z0")
+	r.emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VBROADCASTSD X0, Z2")...)
+}
+
 // layerNormGradsRows emits the three passes of LayerNormGrads32 over one
 // row (SI x, R12 dy, DI dx), or with two over it and the next (see
 // genLayerNormGrads).
 func layerNormGradsRows(w *writer, name string, two bool) {
 	second := secondRow("(SI)", "(R13)", "(R12)", "(R9)", "(DI)", "(R14)")
-	emit := func(lines ...string) {
-		w.lines(lines...)
-		if two {
-			for _, l := range lines {
-				w.f("\t%s", second(l))
-			}
-		}
-	}
-	loop := func(label string, body ...string) {
-		w.f("\tXORQ AX, AX")
-		w.f("%s%s:", name, label)
-		emit(body...)
-		w.lines("ADDQ $32, AX", "CMPQ AX, R10")
-		w.f("\tJLT %s%s", name, label)
-	}
-	// The mean, in Z2 (layerNormMean's arithmetic).
-	emit("VXORPD Z0, Z0, Z0")
-	loop("mean", "VCVTPS2PD (SI)(AX*1), Z1", "VADDPD Z1, Z0, Z0")
-	emit(append(hsumPD(0, 1), "VDIVSD X15, X0, X0", "VBROADCASTSD X0, Z2")...)
+	r := rowsEmitter{w, name, two, second}
+	emit, loop := r.emit, r.loop
+	r.mean() // in Z2
 	// Σ(x - mean)², Σg and Σg·(x - mean), g = dy·w.
 	emit("VXORPD Z0, Z0, Z0", "VXORPD Z4, Z4, Z4", "VXORPD Z5, Z5, Z5")
 	loop("sums",
