@@ -64,12 +64,13 @@ func (gen *generator) flatBinary(v *ir.Value) []jen.Code {
 	// Both operands of v's shape: a vector kernel (kernels.Add32, Sub32,
 	// Mul32), each element rounded as the loop would.
 	a, b := v.Args[0], v.Args[1]
-	if kernelOp, ok := binaryKernels[v.Op]; ok && slices.Equal(a.Shape, v.Shape) && slices.Equal(b.Shape, v.Shape) {
+	floats := v.DType == gen.g.DType && a.DType == v.DType && b.DType == v.DType // not indices
+	if kernelOp, ok := binaryKernels[v.Op]; ok && floats && slices.Equal(a.Shape, v.Shape) && slices.Equal(b.Shape, v.Shape) {
 		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(a), gen.flatValue(b))}
 	}
 	// And with a single number on the right (kernels.DivScalar32, ...):
 	// attention's scaling, x / √d.
-	if kernelOp, ok := scalarKernels[v.Op]; ok && slices.Equal(a.Shape, v.Shape) && b.Shape.Size() == 1 {
+	if kernelOp, ok := scalarKernels[v.Op]; ok && floats && slices.Equal(a.Shape, v.Shape) && b.Shape.Size() == 1 {
 		return []jen.Code{kernel(gen.suffixed(kernelOp), gen.flatValue(v), gen.flatValue(a), gen.at(b, make([]index, len(b.Shape))...))}
 	}
 	// d := v; l := a[:len(d)] proves every index in range to the compiler.
