@@ -83,17 +83,17 @@ func (gen *generator) assemblies() map[*ir.Value]*assembly {
 // stands in for; nil where v adds anything else, or slices along different
 // axes or overlapping.
 func (gen *generator) sumOfSlices(v *ir.Value, only func(*ir.Value) bool) (*assembly, []*ir.Value) {
-	var slices_, within []*ir.Value
+	var grads, within []*ir.Value
 	var collect func(a *ir.Value) bool
 	collect = func(a *ir.Value) bool {
 		switch {
-		case !only(a) || !shapeEqual(a.Shape, v.Shape):
+		case !only(a) || !slices.Equal(a.Shape, v.Shape):
 			return false
 		case a.Op == ir.OpAdd:
 			within = append(within, a)
 			return collect(a.Args[0]) && collect(a.Args[1])
 		case a.Op == ir.OpSliceGrad:
-			slices_ = append(slices_, a)
+			grads = append(grads, a)
 			within = append(within, a)
 			return true
 		}
@@ -102,13 +102,13 @@ func (gen *generator) sumOfSlices(v *ir.Value, only func(*ir.Value) bool) (*asse
 	if !collect(v.Args[0]) || !collect(v.Args[1]) {
 		return nil, nil
 	}
-	axis := slices_[0].Axis
+	axis := grads[0].Axis
 	covered := 0
-	for i, s := range slices_ {
+	for i, s := range grads {
 		if s.Axis != axis {
 			return nil, nil
 		}
-		for _, t := range slices_[:i] {
+		for _, t := range grads[:i] {
 			if s.Start < t.End && t.Start < s.End {
 				return nil, nil
 			}
@@ -117,7 +117,7 @@ func (gen *generator) sumOfSlices(v *ir.Value, only func(*ir.Value) bool) (*asse
 	}
 	as := &assembly{clear: covered < v.Shape[axis]}
 	strides := rowMajor(v.Shape)
-	for _, s := range slices_ {
+	for _, s := range grads {
 		p, chain, ok := gen.pieceAt(v, s.Args[0], strides, s.Start*strides[axis], only)
 		if !ok {
 			return nil, nil
@@ -161,8 +161,6 @@ func (gen *generator) pieceAt(v, a *ir.Value, strides []int, base int, only func
 	}
 	return view{src: a, base: base, strides: strides}, chain, ok
 }
-
-func shapeEqual(a, b ir.Shape) bool { return slices.Equal(a, b) }
 
 // sourcesIntact reports whether every piece's source still holds its
 // numbers where v is computed: no value between them takes its storage,

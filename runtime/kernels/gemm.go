@@ -285,23 +285,23 @@ func gemm[T float32 | float64](g *gemmKernel[T], transA, transB bool, m, n, k in
 	inPlace := !transA && g.microRows != nil && !rowsAlias(lda)
 	for i0 := 0; i0 < m; i0 += mb {
 		mc := min(mb, m-i0)
-		full := 0 // rows of the block read in place
+		full := 0 // rows of the block read in place, from rows
 		if inPlace {
 			full = mc / g.mr * g.mr
 		}
 		for p0 := 0; p0 < k; p0 += kc {
 			pc := min(kc, k-p0)
 			load := accumulate || p0 > 0
+			var rows []T
+			if full > 0 {
+				rows = a[i0*lda+p0:]
+			}
 			if full < mc {
 				g.packA(aPack[full*pc:], transA, a, lda, i0+full, mc-full, p0, pc)
 			}
 			for j0 := 0; j0 < n; j0 += nb {
 				nc := min(nb, n-j0)
 				g.packB(bPack, transB, b, ldb, p0, pc, j0, nc)
-				var rows []T
-				if full > 0 {
-					rows = a[i0*lda+p0:]
-				}
 				g.blockRows(rows, lda, full, aPack, bPack, tile, mc, nc, pc, c[i0*ldc+j0:], ldc, load)
 			}
 		}
@@ -388,9 +388,6 @@ func (g *gemmKernel[T]) blockRows(a []T, lda, full int, aPack, bPack, tile []T, 
 	}
 }
 
-// packA copies rows i0..i0+mc and columns p0..p0+pc of op(A) into dst as
-// slivers of mr rows, each stored column by column (dst[s*pc + p*mr + r] is
-// op(A)[i0+s+r][p0+p]), zero-padding the last sliver to mr rows.
 // packSlivers is how many slivers packRows fills in one pass over the
 // source rows, where a block's slivers are copies of pieces of them (op(A)
 // of a transposed A, op(B) of a plain B). A pass reads the pieces of a
@@ -404,6 +401,9 @@ func (g *gemmKernel[T]) blockRows(a []T, lda, full int, aPack, bPack, tile []T, 
 // / 0.129; a plain B 0.230 / 0.098 / 0.083.
 const packSlivers = 4
 
+// packA copies rows i0..i0+mc and columns p0..p0+pc of op(A) into dst as
+// slivers of mr rows, each stored column by column (dst[s*pc + p*mr + r] is
+// op(A)[i0+s+r][p0+p]), zero-padding the last sliver to mr rows.
 func (g *gemmKernel[T]) packA(dst []T, trans bool, a []T, lda, i0, mc, p0, pc int) {
 	mr := g.mr
 	if trans && g.packRows != nil { // op(A)[i][p] is a[p*lda+i]: the slivers' columns are contiguous

@@ -44,7 +44,7 @@ func ssgdAVX2(lr, wd float32, p, grad *float32, n int)
 //go:noescape
 func dsgdAVX2(lr, wd float64, p, grad *float64, n int)
 
-// The operations with a scalar of _gen/asmgen.go (genBinaryScalar): dst =
+// The operations with a scalar of _gen/asmgen.go (genBinary): dst =
 // x op s over n elements, a multiple of the vector's lanes.
 
 //go:noescape
@@ -326,10 +326,9 @@ type asmKernels[T nnrt.Float] struct {
 // vecSet wraps the loops into the kernels of a set: the loops take the
 // whole vectors at the front, the references the rest.
 func (a asmKernels[T]) vecSet() vecSet[T] {
-	split := func(n int) int { return n &^ (a.lanes - 1) }
 	return vecSet[T]{
 		dot: func(x, y []T) T {
-			body := split(len(x))
+			body := a.split(len(x))
 			var s T
 			if body > 0 {
 				s = a.dot(&x[0], &y[0], body)
@@ -337,28 +336,28 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			return s + dotRef(x[body:], y[body:len(x)])
 		},
 		axpy: func(alpha T, x, y []T) {
-			body := split(len(x))
+			body := a.split(len(x))
 			if body > 0 {
 				a.axpy(alpha, &x[0], &y[0], body)
 			}
 			axpyRef(alpha, x[body:], y[body:len(x)])
 		},
 		addReLU: func(x, b []T) {
-			body := split(len(x))
+			body := a.split(len(x))
 			if body > 0 {
 				a.addReLU(&x[0], &b[:len(x)][0], body)
 			}
 			addReLURef(x[body:], b[body:len(x)])
 		},
 		reluGrad: func(dx, dy, y []T) {
-			body := split(len(dx))
+			body := a.split(len(dx))
 			if body > 0 {
 				a.reluGrad(&dx[0], &dy[:len(dx)][0], &y[:len(dx)][0], body)
 			}
 			reluGradRef(dx[body:], dy[body:len(dx)], y[body:len(dx)])
 		},
 		sgd: func(lr, wd T, p, g []T) {
-			body := split(len(p))
+			body := a.split(len(p))
 			if a.sgdAnyN {
 				body = len(p)
 			}
@@ -368,7 +367,7 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			sgdRef(lr, wd, p[body:], g[body:len(p)])
 		},
 		adam: func(s AdamStep[T], p, g, m, v []T) {
-			body := split(len(p))
+			body := a.split(len(p))
 			if body > 0 {
 				loop := a.adam
 				if s.Decoupled {
@@ -380,14 +379,14 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 			adamRef(s, p[body:], g[body:len(p)], m[body:len(p)], v[body:len(p)])
 		},
 		momentum: func(s MomentumStep[T], p, g, buf []T) {
-			body := split(len(p))
+			body := a.split(len(p))
 			if body > 0 {
 				a.momentum[b2i(s.First)][b2i(s.Nesterov)](s.LR, s.Momentum, 1-s.Dampening, s.WeightDecay, &p[0], &g[:len(p)][0], &buf[:len(p)][0], body)
 			}
 			momentumRef(s, p[body:], g[body:len(p)], buf[body:len(p)])
 		},
 		scaledDiff: func(scale T, dst, y, t []T) {
-			body := split(len(dst))
+			body := a.split(len(dst))
 			if body > 0 {
 				a.scaledDiff(scale, &dst[0], &y[:len(dst)][0], &t[:len(dst)][0], body)
 			}
@@ -397,7 +396,7 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 		scalar: [4]func(dst, x []T, s T){a.scalarOp(opAdd, addScalarRef[T]), a.scalarOp(opSub, subScalarRef[T]),
 			a.scalarOp(opMul, mulScalarRef[T]), a.scalarOp(opDiv, divScalarRef[T])},
 		sumSqDiff: func(y, t []T) T {
-			body := split(len(y))
+			body := a.split(len(y))
 			var s T
 			if body > 0 {
 				s = a.sumSqDiff(&y[0], &t[:len(y)][0], body)
@@ -406,7 +405,7 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 		},
 		sumRows: func(sum, x []T) {
 			n := rowLength(len(x), len(sum))
-			body := split(n)
+			body := a.split(n)
 			if body > 0 && len(x) > 0 {
 				a.sumRows(&sum[0], &x[0], len(x)/n, n, body)
 			} else {
@@ -417,11 +416,14 @@ func (a asmKernels[T]) vecSet() vecSet[T] {
 	}
 }
 
+// split is the part of n elements that the loops take: whole vectors.
+func (a asmKernels[T]) split(n int) int { return n &^ (a.lanes - 1) }
+
 // binaryOp wraps the loop of binary operation op, ref taking the tail.
 func (a asmKernels[T]) binaryOp(op int, ref func(dst, x, y []T)) func(dst, x, y []T) {
 	loop := a.binary[op]
 	return func(dst, x, y []T) {
-		body := len(dst) &^ (a.lanes - 1)
+		body := a.split(len(dst))
 		if body > 0 {
 			loop(&dst[0], &x[:len(dst)][0], &y[:len(dst)][0], body)
 		}
@@ -434,7 +436,7 @@ func (a asmKernels[T]) binaryOp(op int, ref func(dst, x, y []T)) func(dst, x, y 
 func (a asmKernels[T]) scalarOp(op int, ref func(dst, x []T, s T)) func(dst, x []T, s T) {
 	loop := a.scalar[op]
 	return func(dst, x []T, s T) {
-		body := len(dst) &^ (a.lanes - 1)
+		body := a.split(len(dst))
 		if body > 0 {
 			loop(&dst[0], &x[:len(dst)][0], s, body)
 		}

@@ -1095,35 +1095,30 @@ func (v vecKernel) genScaledDiff(w *writer) {
 }
 
 // genBinary emits func name(dst, x, y *T, n int): dst[i] = x[i] op y[i]
-// for op Add, Sub or Mul, each rounded once, as the Go loop it replaces.
-func (v vecKernel) genBinary(w *writer, op string) {
-	v.header(w, "(dst, x, y *T, n int)", fmt.Sprintf("dst[i] = x[i] %s y[i].", map[string]string{"ADD": "+", "SUB": "-", "MUL": "·"}[op]), 32)
+// for op ADD, SUB or MUL; with scalar, func name(dst, x *T, s T, n int):
+// dst[i] = x[i] op s, for DIV too. Each rounded once, as the Go loop.
+func (v vecKernel) genBinary(w *writer, op string, scalar bool) {
+	sym := map[string]string{"ADD": "+", "SUB": "-", "MUL": "·", "DIV": "/"}[op]
+	sig, doc, ptrs := "(dst, x, y *T, n int)", fmt.Sprintf("dst[i] = x[i] %s y[i].", sym), []string{"DI", "SI", "DX"}
+	if scalar {
+		sig, doc, ptrs = "(dst, x *T, s T, n int)", fmt.Sprintf("dst[i] = x[i] %s s.", sym), ptrs[:2]
+	}
+	v.header(w, sig, doc, 32)
 	w.f("\tMOVQ dst+0(FP), DI")
 	w.f("\tMOVQ x+8(FP), SI")
-	w.f("\tMOVQ y+16(FP), DX")
+	if scalar {
+		w.f("\t%s s+16(FP), %s", v.p.bcast, v.r(4))
+	} else {
+		w.f("\tMOVQ y+16(FP), DX")
+	}
 	w.f("\tMOVQ n+24(FP), CX")
-	v.stream(w, []string{"DI", "SI", "DX"}, func(off, u int) {
-		a := v.r(u)
+	v.stream(w, ptrs, func(off, u int) {
+		a, y := v.r(u), fmt.Sprintf("%d(DX)", off)
+		if scalar {
+			y = v.r(4)
+		}
 		w.f("\t%s %d(SI), %s", v.mov(), off, a)
-		w.f("\tV%s%s %d(DX), %s, %s", op, v.p.ps, off, a, a)
-		w.f("\t%s %s, %d(DI)", v.mov(), a, off)
-	})
-	w.f("\tVZEROUPPER")
-	w.f("\tRET")
-}
-
-// genBinaryScalar emits func name(dst, x *T, s T, n int): dst[i] = x[i] op
-// s for op Add, Sub, Mul or Div, each rounded once, as the Go loop.
-func (v vecKernel) genBinaryScalar(w *writer, op string) {
-	v.header(w, "(dst, x *T, s T, n int)", fmt.Sprintf("dst[i] = x[i] %s s.", map[string]string{"ADD": "+", "SUB": "-", "MUL": "·", "DIV": "/"}[op]), 32)
-	w.f("\tMOVQ dst+0(FP), DI")
-	w.f("\tMOVQ x+8(FP), SI")
-	w.f("\t%s s+16(FP), %s", v.p.bcast, v.r(4))
-	w.f("\tMOVQ n+24(FP), CX")
-	v.stream(w, []string{"DI", "SI"}, func(off, u int) {
-		a := v.r(u)
-		w.f("\t%s %d(SI), %s", v.mov(), off, a)
-		w.f("\tV%s%s %s, %s, %s", op, v.p.ps, v.r(4), a, a)
+		w.f("\tV%s%s %s, %s, %s", op, v.p.ps, y, a, a)
 		w.f("\t%s %s, %d(DI)", v.mov(), a, off)
 	})
 	w.f("\tVZEROUPPER")
@@ -2383,10 +2378,10 @@ func main() {
 			vecKernel{p.prefix + "momentumFirstNesterov" + is.name, p.p, is.isa}.genMomentum(&v, true, true)
 			vecKernel{p.prefix + "scaledDiff" + is.name, p.p, is.isa}.genScaledDiff(&v)
 			for _, op := range []string{"add", "sub", "mul"} {
-				vecKernel{p.prefix + op + is.name, p.p, is.isa}.genBinary(&v, strings.ToUpper(op))
+				vecKernel{p.prefix + op + is.name, p.p, is.isa}.genBinary(&v, strings.ToUpper(op), false)
 			}
 			for _, op := range []string{"add", "sub", "mul", "div"} {
-				vecKernel{p.prefix + op + "Scalar" + is.name, p.p, is.isa}.genBinaryScalar(&v, strings.ToUpper(op))
+				vecKernel{p.prefix + op + "Scalar" + is.name, p.p, is.isa}.genBinary(&v, strings.ToUpper(op), true)
 			}
 			vecKernel{p.prefix + "sumSqDiff" + is.name, p.p, is.isa}.genSumSqDiff(&v)
 			vecKernel{p.prefix + "sumRows" + is.name, p.p, is.isa}.genSumRows(&v)
