@@ -617,10 +617,19 @@ const spinPauses = 8
 // dispatch runs shares 1..parts-1 on the workers and share 0 here: it
 // counts the task in the worker's seq, which a spinning worker sees, and
 // leaves a token in its wake channel for a parked one.
+//
+// Only as many shares as GOMAXPROCS get a goroutine: the calling goroutine
+// runs the others after share 0, each with its worker's workspace, so the
+// shares and their bits stay those of the whole pool. GOMAXPROCS may drop
+// after the pool starts (runtime.GOMAXPROCS, or the runtime following a
+// container's CPU limit), and goroutines that spin for a processor they
+// cannot have would take turns with the caller at the scheduler's pace: a
+// two-worker pool under GOMAXPROCS=1 made W3's train step 5x slower.
 func (p *Pool) dispatch(parts int) {
-	p.done.Add(parts - 1)
-	p.pending.Store(int32(parts - 1))
-	for _, w := range p.workers[1:parts] {
+	awake := min(parts, runtime.GOMAXPROCS(0))
+	p.done.Add(awake - 1)
+	p.pending.Store(int32(awake - 1))
+	for _, w := range p.workers[1:awake] {
 		w.seq.Add(1)
 		select {
 		case w.wake <- struct{}{}:
@@ -629,6 +638,9 @@ func (p *Pool) dispatch(parts int) {
 	}
 	w := p.workers[0]
 	w.task.run(w)
+	for _, w := range p.workers[awake:parts] {
+		w.task.run(w)
+	}
 	for i := 0; p.pending.Load() > 0 && i < spins; i++ {
 		spinWait()
 	}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -256,6 +257,59 @@ func TestPoolAdamMomentum(t *testing.T) {
 			mustPanic(t, "rows that do not divide the parameter", func() { p.Adam32(params, grads, m, v, s, 7) })
 			if allocs := testing.AllocsPerRun(10, func() { p.Adam32(params, grads, m, v, s, rows) }); allocs != 0 {
 				t.Errorf("Pool.Adam32: %v allocations per call", allocs)
+			}
+			p.Close()
+		}
+	})
+}
+
+// TestPoolFewerProcessors: with GOMAXPROCS below the pool's workers, the
+// calling goroutine runs the shares that have no processor, with their
+// workers' workspaces, and wakes no worker beyond GOMAXPROCS; the results
+// are the whole pool's bits.
+func TestPoolFewerProcessors(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	forEachKernelSet(t, func(t *testing.T) {
+		for _, procs := range []int{1, 2} {
+			runtime.GOMAXPROCS(procs)
+			const workers = 3
+			// Each worker's workspace fits its share of the product, not the whole.
+			const m, n, k = 300, 64, 200
+			p := NewPool32(workers, PoolWork32(workers, m, n, k))
+			if PoolWork32(workers, m, n, k) >= GemmWork32(m, n, k) {
+				t.Fatalf("the shares' workspace (%d) is not below the whole product's (%d)", PoolWork32(workers, m, n, k), GemmWork32(m, n, k))
+			}
+			rng := rand.New(rand.NewPCG(31, uint64(procs)))
+			g := newGemmCase[float32](rng, false, true, m, n, k, 0, false)
+			want := append([]float32(nil), g.c...)
+			Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, want, g.ldc, false, make([]float32, GemmWork32(m, n, k)))
+			got := append([]float32(nil), g.c...)
+			p.Gemm32(g.transA, g.transB, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, got, g.ldc, false)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("GOMAXPROCS=%d: C[%d] = %v, Gemm32 gives %v", procs, i, got[i], want[i])
+				}
+			}
+			params, grads := make([]float32, 3*updateMin), make([]float32, 3*updateMin)
+			for i := range params {
+				params[i], grads[i] = rng.Float32()-0.5, rng.Float32()-0.5
+			}
+			wantP := append([]float32(nil), params...)
+			SGD32(wantP, grads, 0.1, 0.01)
+			p.SGD32(params, grads, 0.1, 0.01, []Matrix{{3 * 64, updateMin / 64}})
+			for i := range wantP {
+				if math.Float32bits(params[i]) != math.Float32bits(wantP[i]) {
+					t.Fatalf("GOMAXPROCS=%d: parameter %d = %v, SGD32 gives %v", procs, i, params[i], wantP[i])
+				}
+			}
+			for i, w := range p.workers[1:] {
+				tasks, want := w.seq.Load(), uint32(0)
+				if i+1 < procs {
+					want = 2 // the product and the update
+				}
+				if tasks != want {
+					t.Errorf("GOMAXPROCS=%d: worker %d was given %d tasks, want %d", procs, i+1, tasks, want)
+				}
 			}
 			p.Close()
 		}
