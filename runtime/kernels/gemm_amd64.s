@@ -2844,6 +2844,8 @@ TEXT ·packRowsZ32(SB), NOSPLIT, $0-56
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K4
+	CMPQ R13, $32
+	JEQ half
 	TESTQ DX, DX
 	JZ done
 row:
@@ -2873,6 +2875,36 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
+half:
+	TESTQ DX, DX
+	JZ done
+halfrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ halflast
+halfsliver:
+	VMOVUPS (R10), Y0
+	VMOVUPS Y0, (R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ halfsliver
+halflast:
+	TESTQ BX, BX
+	JZ halfnext
+	VMOVUPS.Z 0(R10), K3, Z0
+	VMOVUPS Z0, K1, 0(R11)
+	VMOVUPS.Z 64(R10), K4, Z1
+	VMOVUPS Z1, K2, 64(R11)
+halfnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ halfrow
+	JMP done
 done:
 	VZEROUPPER
 	RET
@@ -3079,6 +3111,8 @@ TEXT ·packRowsZ64(SB), NOSPLIT, $0-56
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K4
+	CMPQ R13, $32
+	JEQ half
 	TESTQ DX, DX
 	JZ done
 row:
@@ -3108,6 +3142,36 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
+half:
+	TESTQ DX, DX
+	JZ done
+halfrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ halflast
+halfsliver:
+	VMOVUPD (R10), Y0
+	VMOVUPD Y0, (R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ halfsliver
+halflast:
+	TESTQ BX, BX
+	JZ halfnext
+	VMOVUPD.Z 0(R10), K3, Z0
+	VMOVUPD Z0, K1, 0(R11)
+	VMOVUPD.Z 64(R10), K4, Z1
+	VMOVUPD Z1, K2, 64(R11)
+halfnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ halfrow
+	JMP done
 done:
 	VZEROUPPER
 	RET
@@ -3336,6 +3400,7 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
 done:
 	VZEROUPPER
 	RET
@@ -3512,6 +3577,7 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
 done:
 	VZEROUPPER
 	RET
