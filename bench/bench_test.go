@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/nngen/nngen/bench/conv3x3"
@@ -141,6 +142,34 @@ func BenchmarkW3(b *testing.B) {
 	fwd, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
 	b.Run("Forward", func(b *testing.B) { run(b, fwd, func() { m.Forward(&x, &y) }) })
 	b.Run("TrainStep", func(b *testing.B) { run(b, train, func() { m.TrainStep(&x, &labels) }) })
+}
+
+// BenchmarkW3Side trains GOMAXPROCS W3 models side by side, one goroutine
+// each, as a program that trains or serves several models at once: each
+// model's pool splits its products across every core, so the pools compete
+// for the processors. ns/op is the wall time per step of all the models
+// together; on n cores it is at best W3/TrainStep's one-core time over n.
+func BenchmarkW3Side(b *testing.B) {
+	x, labels := w3Batch()
+	_, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
+	b.Run("TrainStep", func(b *testing.B) {
+		models := make(chan *w3.Model, runtime.GOMAXPROCS(0)) // RunParallel's goroutines
+		for range cap(models) {
+			m := w3.New(1)
+			defer m.Close()
+			m.LR = 0
+			models <- m
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			m := <-models
+			for pb.Next() {
+				m.TrainStep(x, labels)
+			}
+		})
+		b.ReportMetric(train*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 }
 
 // BenchmarkW3Adam and BenchmarkW3Momentum train W3 with Adam and with SGD

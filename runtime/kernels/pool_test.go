@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestPoolBitIdentical: every split gives exactly Gemm's bits.
@@ -314,4 +315,45 @@ func TestPoolFewerProcessors(t *testing.T) {
 			p.Close()
 		}
 	})
+}
+
+// TestPoolClaimsUnstartedShares: a worker that never starts its share (here
+// one with no goroutine at all, as a worker with no processor) does not hold
+// the call up: the caller claims the share and runs it with the worker's
+// workspace, with the same bits.
+func TestPoolClaimsUnstartedShares(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	const m, n, k = 256, 96, 200
+	work := PoolWork32(2, m, n, k)
+	p := &Pool{workers: []*poolWorker{{work32: make([]float32, work)}, {work32: make([]float32, work), wake: make(chan struct{}, 1)}}}
+	if parts, _ := p.plan(false, true, 14, 32, m, n, k); parts != 2 {
+		t.Fatalf("the product is split in %d shares, want 2", parts)
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for call := 1; call <= 3; call++ {
+		g := newGemmCase[float32](rng, false, true, m, n, k, 0, false)
+		want := append([]float32(nil), g.c...)
+		Gemm32(false, true, m, n, k, g.a, g.lda, g.b, g.ldb, want, g.ldc, false, make([]float32, GemmWork32(m, n, k)))
+		got := append([]float32(nil), g.c...)
+		returned := make(chan struct{})
+		go func() {
+			p.Gemm32(false, true, m, n, k, g.a, g.lda, g.b, g.ldb, got, g.ldc, false)
+			close(returned)
+		}()
+		select {
+		case <-returned:
+		case <-time.After(time.Minute):
+			t.Fatalf("call %d waits for a worker that never starts", call)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("call %d: C[%d] = %v, Gemm32 gives %v", call, i, got[i], want[i])
+			}
+		}
+		if w := p.workers[1]; w.seq.Load() != uint32(call) || w.taken.Load() != uint32(call) {
+			t.Fatalf("call %d: the worker's slot has task %d, taken %d", call, w.seq.Load(), w.taken.Load())
+		}
+	}
 }
