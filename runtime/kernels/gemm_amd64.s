@@ -2844,8 +2844,18 @@ TEXT ·packRowsZ32(SB), NOSPLIT, $0-56
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K4
+	MOVQ R8, R12
+	IMULQ $16, R12
+	CMPQ R8, $4096
+	SETGE AX
 	CMPQ R13, $32
-	JEQ half
+	JNE whole
+	TESTB AL, AL
+	JNZ halffar
+	JMP half
+whole:
+	TESTB AL, AL
+	JNZ far
 	TESTQ DX, DX
 	JZ done
 row:
@@ -2876,6 +2886,39 @@ next:
 	DECQ DX
 	JNZ row
 	JMP done
+far:
+	TESTQ DX, DX
+	JZ done
+farrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ farlast
+farsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	PREFETCHT0 64(R10)(R12*1)
+	VMOVUPS.Z 0(R10), K1, Z0
+	VMOVUPS Z0, K1, 0(R11)
+	VMOVUPS.Z 64(R10), K2, Z1
+	VMOVUPS Z1, K2, 64(R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ farsliver
+farlast:
+	TESTQ BX, BX
+	JZ farnext
+	VMOVUPS.Z 0(R10), K3, Z0
+	VMOVUPS Z0, K1, 0(R11)
+	VMOVUPS.Z 64(R10), K4, Z1
+	VMOVUPS Z1, K2, 64(R11)
+farnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ farrow
+	JMP done
 half:
 	TESTQ DX, DX
 	JZ done
@@ -2904,6 +2947,36 @@ halfnext:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ halfrow
+	JMP done
+halffar:
+	TESTQ DX, DX
+	JZ done
+halffarrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ halffarlast
+halffarsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	VMOVUPS (R10), Y0
+	VMOVUPS Y0, (R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ halffarsliver
+halffarlast:
+	TESTQ BX, BX
+	JZ halffarnext
+	VMOVUPS.Z 0(R10), K3, Z0
+	VMOVUPS Z0, K1, 0(R11)
+	VMOVUPS.Z 64(R10), K4, Z1
+	VMOVUPS Z1, K2, 64(R11)
+halffarnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ halffarrow
 	JMP done
 done:
 	VZEROUPPER
@@ -3111,8 +3184,18 @@ TEXT ·packRowsZ64(SB), NOSPLIT, $0-56
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K4
+	MOVQ R8, R12
+	IMULQ $16, R12
+	CMPQ R8, $4096
+	SETGE AX
 	CMPQ R13, $32
-	JEQ half
+	JNE whole
+	TESTB AL, AL
+	JNZ halffar
+	JMP half
+whole:
+	TESTB AL, AL
+	JNZ far
 	TESTQ DX, DX
 	JZ done
 row:
@@ -3143,6 +3226,39 @@ next:
 	DECQ DX
 	JNZ row
 	JMP done
+far:
+	TESTQ DX, DX
+	JZ done
+farrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ farlast
+farsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	PREFETCHT0 64(R10)(R12*1)
+	VMOVUPD.Z 0(R10), K1, Z0
+	VMOVUPD Z0, K1, 0(R11)
+	VMOVUPD.Z 64(R10), K2, Z1
+	VMOVUPD Z1, K2, 64(R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ farsliver
+farlast:
+	TESTQ BX, BX
+	JZ farnext
+	VMOVUPD.Z 0(R10), K3, Z0
+	VMOVUPD Z0, K1, 0(R11)
+	VMOVUPD.Z 64(R10), K4, Z1
+	VMOVUPD Z1, K2, 64(R11)
+farnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ farrow
+	JMP done
 half:
 	TESTQ DX, DX
 	JZ done
@@ -3171,6 +3287,36 @@ halfnext:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ halfrow
+	JMP done
+halffar:
+	TESTQ DX, DX
+	JZ done
+halffarrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ halffarlast
+halffarsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	VMOVUPD (R10), Y0
+	VMOVUPD Y0, (R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ halffarsliver
+halffarlast:
+	TESTQ BX, BX
+	JZ halffarnext
+	VMOVUPD.Z 0(R10), K3, Z0
+	VMOVUPD Z0, K1, 0(R11)
+	VMOVUPD.Z 64(R10), K4, Z1
+	VMOVUPD Z1, K2, 64(R11)
+halffarnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ halffarrow
 	JMP done
 done:
 	VZEROUPPER
@@ -3371,6 +3517,12 @@ TEXT ·packRowsY32(SB), NOSPLIT, $0-56
 	SHLQ $2, CX
 	SUBQ CX, R11
 	VMOVDQU (R11), Y15
+	MOVQ R8, R12
+	IMULQ $16, R12
+	CMPQ R8, $4096
+	SETGE AX
+	TESTB AL, AL
+	JNZ far
 	TESTQ DX, DX
 	JZ done
 row:
@@ -3400,6 +3552,38 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
+far:
+	TESTQ DX, DX
+	JZ done
+farrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ farlast
+farsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	VMASKMOVPS 0(R10), Y12, Y0
+	VMASKMOVPS Y0, Y12, 0(R11)
+	VMASKMOVPS 32(R10), Y13, Y1
+	VMASKMOVPS Y1, Y13, 32(R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ farsliver
+farlast:
+	TESTQ BX, BX
+	JZ farnext
+	VMASKMOVPS 0(R10), Y14, Y0
+	VMASKMOVPS Y0, Y12, 0(R11)
+	VMASKMOVPS 32(R10), Y15, Y1
+	VMASKMOVPS Y1, Y13, 32(R11)
+farnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ farrow
 	JMP done
 done:
 	VZEROUPPER
@@ -3548,6 +3732,12 @@ TEXT ·packRowsY64(SB), NOSPLIT, $0-56
 	SHLQ $3, CX
 	SUBQ CX, R11
 	VMOVDQU (R11), Y15
+	MOVQ R8, R12
+	IMULQ $16, R12
+	CMPQ R8, $4096
+	SETGE AX
+	TESTB AL, AL
+	JNZ far
 	TESTQ DX, DX
 	JZ done
 row:
@@ -3577,6 +3767,38 @@ next:
 	ADDQ R13, DI
 	DECQ DX
 	JNZ row
+	JMP done
+far:
+	TESTQ DX, DX
+	JZ done
+farrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ farlast
+farsliver:
+	PREFETCHT0 0(R10)(R12*1)
+	VMASKMOVPD 0(R10), Y12, Y0
+	VMASKMOVPD Y0, Y12, 0(R11)
+	VMASKMOVPD 32(R10), Y13, Y1
+	VMASKMOVPD Y1, Y13, 32(R11)
+	ADDQ R13, R10
+	ADDQ R9, R11
+	DECQ CX
+	JNZ farsliver
+farlast:
+	TESTQ BX, BX
+	JZ farnext
+	VMASKMOVPD 0(R10), Y14, Y0
+	VMASKMOVPD Y0, Y12, 0(R11)
+	VMASKMOVPD 32(R10), Y15, Y1
+	VMASKMOVPD Y1, Y13, 32(R11)
+farnext:
+	ADDQ R8, SI
+	ADDQ R13, DI
+	DECQ DX
+	JNZ farrow
 	JMP done
 done:
 	VZEROUPPER

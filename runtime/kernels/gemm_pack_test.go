@@ -28,37 +28,45 @@ func testPackRows[T float32 | float64](t *testing.T, set string, g *gemmKernel[T
 		return
 	}
 	nan := T(math.NaN())
-	for width := 1; width <= 2*g.packW; width++ {
-		for _, n := range []int{width, 3 * width, 3*width - 1, 2*width + 1, 1} {
-			if n < 1 {
-				continue
-			}
-			const count, lds = 5, 101
-			slivers := (n + width - 1) / width
-			stride := count*width + 3 // a gap after each sliver
-			src := make([]T, (count-1)*lds+n)
-			for i := range src {
-				src[i] = T(i + 1)
-			}
-			dst := make([]T, slivers*stride+7)
-			for i := range dst {
-				dst[i] = nan
-			}
-			g.packRows(&src[0], lds, n, &dst[0], width, stride, count)
-			name := fmt.Sprintf("%s %T width %d n %d", set, src[0], width, n)
-			for i := range dst {
-				s, off := i/stride, i%stride
-				want := nan
-				if s < slivers && off < count*width {
-					p, j := off/width, s*width+off%width
-					want = 0
-					if j < n {
-						want = src[p*lds+j]
-					}
+	// Rows 101 elements apart, and 1031: a page or more (the loops that
+	// prefetch).
+	for _, lds := range []int{101, 1031} {
+		for width := 1; width <= 2*g.packW; width++ {
+			testPackRowsWidth(t, set, g, nan, lds, width)
+		}
+	}
+}
+
+func testPackRowsWidth[T float32 | float64](t *testing.T, set string, g *gemmKernel[T], nan T, lds, width int) {
+	for _, n := range []int{width, 3 * width, 3*width - 1, 2*width + 1, 1} {
+		if n < 1 {
+			continue
+		}
+		const count = 5
+		slivers := (n + width - 1) / width
+		stride := count*width + 3 // a gap after each sliver
+		src := make([]T, (count-1)*lds+n)
+		for i := range src {
+			src[i] = T(i + 1)
+		}
+		dst := make([]T, slivers*stride+7)
+		for i := range dst {
+			dst[i] = nan
+		}
+		g.packRows(&src[0], lds, n, &dst[0], width, stride, count)
+		name := fmt.Sprintf("%s %T lds %d width %d n %d", set, src[0], lds, width, n)
+		for i := range dst {
+			s, off := i/stride, i%stride
+			want := nan
+			if s < slivers && off < count*width {
+				p, j := off/width, s*width+off%width
+				want = 0
+				if j < n {
+					want = src[p*lds+j]
 				}
-				if got := dst[i]; got != want && !(got != got && want != want) {
-					t.Fatalf("%s: dst[%d] (sliver %d, offset %d) = %v, want %v", name, i, s, off, got, want)
-				}
+			}
+			if got := dst[i]; got != want && !(got != got && want != want) {
+				t.Fatalf("%s: dst[%d] (sliver %d, offset %d) = %v, want %v", name, i, s, off, got, want)
 			}
 		}
 	}
