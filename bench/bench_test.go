@@ -147,8 +147,8 @@ func BenchmarkW3(b *testing.B) {
 // BenchmarkW3Side trains GOMAXPROCS W3 models side by side, one goroutine
 // each, as a program that trains or serves several models at once: each
 // model's pool splits its products across every core, so the pools compete
-// for the processors. ns/op is the wall time per step of all the models
-// together; on n cores it is at best W3/TrainStep's one-core time over n.
+// for the processors. ns/op is the wall time over the steps of all the
+// models; on n cores it is at best W3/TrainStep's one-core time over n.
 func BenchmarkW3Side(b *testing.B) {
 	x, labels := w3Batch()
 	_, train := flops(64, [2]int{784, 512}, [2]int{512, 512}, [2]int{512, 10})
